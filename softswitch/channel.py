@@ -1,0 +1,219 @@
+"""A channel: one call leg, i.e. an INVITE dialog plus the RTP session anchored in the switch."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from media.session import RtpSession
+
+from .sip import sdp
+from .sip.errors import SipError
+from .sip.invite import IncomingInvite, InviteSession, OutgoingInvite
+
+log = logging.getLogger("softswitch.channel")
+
+STATES = ("down", "ringing", "early", "up", "hungup")
+
+
+@dataclass(slots=True)
+class ChannelEvent:
+    channel: Channel
+    state: str
+    cause: str = ""
+    status: int = 0
+
+
+Listener = Callable[[ChannelEvent], None]
+
+
+class ChannelNamer:
+    """Asterisk-style names (``SIP/101-0000023c``): endpoint plus a per-process sequence."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count(1)
+
+    def __call__(self, endpoint: str) -> str:
+        return f"SIP/{endpoint}-{next(self._counter):08x}"
+
+
+@dataclass(slots=True)
+class Endpoint:
+    """Who is at the far end of a channel."""
+
+    kind: str  # "extension" | "trunk"
+    name: str  # the extension number or the trunk name
+    number: str  # the number dialed or calling
+
+
+class Channel:
+    def __init__(self, name: str, direction: str, endpoint: Endpoint, session: InviteSession,
+                 rtp: RtpSession, advertised: str, session_id: int | None = None) -> None:
+        self.name = name
+        self.direction = direction  # "inbound": they called us; "outbound": we called them
+        self.endpoint = endpoint
+        self.session = session
+        self.rtp = rtp
+        self.advertised = advertised
+        self.state = "down"
+        self.cause = ""
+        self.status = 0
+        self.created_at = time.time()
+        self.answered_at: float | None = None
+        self.ended_at: float | None = None
+        self.bridged: Channel | None = None
+        self.media: sdp.Negotiated | None = None
+        self._listeners: list[Listener] = []
+        self._sdp_version = 1
+        self._session_id = session_id if session_id is not None else secrets.randbelow(2**31)
+        self.hungup: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        session.on_remote_bye = lambda cause: self._ended(cause, 0, by_remote=True)
+        session.on_reoffer = self._reoffer
+
+    def __repr__(self) -> str:
+        return f"<Channel {self.name} {self.state}>"
+
+    @property
+    def call_id(self) -> str:
+        return self.session.request.call_id if hasattr(self.session, "request") else ""
+
+    # -- events -------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _set_state(self, state: str, cause: str = "", status: int = 0) -> None:
+        if self.state == state or self.state == "hungup":
+            return
+        self.state = state
+        log.info("channel %s call_id=%s state=%s%s", self.name, self.call_id, state,
+                 f" cause={cause!r}" if cause else "")
+        event = ChannelEvent(self, state, cause, status)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("channel listener failed")
+
+    async def wait(self, state: str, timeout: float | None = None) -> ChannelEvent | None:
+        """Wait until the channel reaches ``state`` (or hangs up first: returns None)."""
+        if self.state == state:
+            return ChannelEvent(self, state, self.cause, self.status)
+        future: asyncio.Future[ChannelEvent | None] = asyncio.get_running_loop().create_future()
+
+        def listener(event: ChannelEvent) -> None:
+            if future.done():
+                return
+            if event.state == state:
+                future.set_result(event)
+            elif event.state == "hungup":
+                future.set_result(None)
+
+        self.add_listener(listener)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self._listeners.remove(listener)
+
+    # -- media negotiation --------------------------------------------------
+
+    def offer(self) -> bytes:
+        return sdp.make_offer(self.advertised, self.rtp.local_port,
+                              session_id=self._session_id, version=self._sdp_version).to_bytes()
+
+    def answer_offer(self, body: bytes) -> bytes:
+        """Our answer to their offer; points the RTP session at them. Raises SipError."""
+        offer = sdp.SessionDescription.parse(body)
+        answer, negotiated = sdp.make_answer(offer, self.advertised, self.rtp.local_port,
+                                             session_id=self._session_id,
+                                             version=self._sdp_version)
+        self._apply(negotiated)
+        return answer.to_bytes()
+
+    def take_answer(self, offer_body: bytes, answer_body: bytes) -> None:
+        negotiated = sdp.negotiated_from_answer(sdp.SessionDescription.parse(offer_body),
+                                                sdp.SessionDescription.parse(answer_body))
+        self._apply(negotiated)
+
+    def _apply(self, negotiated: sdp.Negotiated) -> None:
+        self.media = negotiated
+        self.rtp.set_remote(negotiated.address, negotiated.port, negotiated.codec,
+                            negotiated.payload_type, negotiated.dtmf_payload_type)
+        self.rtp.direction = negotiated.direction
+
+    def _reoffer(self, body: bytes) -> bytes:
+        # hold/unhold or a new media address (re-INVITE)
+        self._sdp_version += 1
+        answer = self.answer_offer(body)
+        log.info("channel %s re-INVITE: direction=%s remote=%s:%s", self.name,
+                 self.rtp.direction, self.media.address if self.media else "?",
+                 self.media.port if self.media else "?")
+        return answer
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def ringing(self, early_media: bool = False) -> None:
+        self._set_state("early" if early_media else "ringing")
+
+    def up(self) -> None:
+        self.answered_at = time.time()
+        self._set_state("up")
+
+    async def hangup(self, cause: str = "normal clearing", status: int = 0) -> None:
+        """Release this leg: BYE, CANCEL or a final response, whichever fits its state."""
+        if self.state == "hungup":
+            return
+        session = self.session
+        try:
+            if isinstance(session, IncomingInvite) and session.state == "early":
+                session.reject(status or 480, None)
+            elif isinstance(session, OutgoingInvite) and session.state == "early":
+                await session.cancel()
+            else:
+                await session.hangup(cause)
+        except SipError as exc:
+            log.info("channel %s: hangup: %s", self.name, exc)
+        self._ended(cause, status)
+
+    def _ended(self, cause: str, status: int, by_remote: bool = False) -> None:
+        if self.state == "hungup":
+            return
+        self.cause = cause
+        self.status = status
+        self.ended_at = time.time()
+        self.rtp.close()
+        self._set_state("hungup", cause, status)
+        if not self.hungup.done():
+            self.hungup.set_result(cause)
+
+    def failed(self, cause: str, status: int) -> None:
+        self._ended(cause, status)
+
+
+@dataclass(slots=True)
+class Registry:
+    """The live channels of the switch, by name."""
+
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+    def add(self, channel: Channel) -> None:
+        self.channels[channel.name] = channel
+        channel.add_listener(self._forget)
+
+    def _forget(self, event: ChannelEvent) -> None:
+        if event.state == "hungup":
+            self.channels.pop(event.channel.name, None)
+
+    def __iter__(self):
+        return iter(list(self.channels.values()))
+
+    def __len__(self) -> int:
+        return len(self.channels)
+
+    def get(self, name: str) -> Channel | None:
+        return self.channels.get(name)

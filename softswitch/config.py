@@ -1,0 +1,235 @@
+"""Configuration: one TOML file, embedded defaults, SOFTSWITCH_<SECTION>_<KEY> overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(Exception):
+    """A configuration file or override that cannot be used."""
+
+
+@dataclass(slots=True)
+class SipConfig:
+    listen: str = "0.0.0.0:5060"
+    external_address: str = ""  # advertised in Via/Contact/SDP; "" = derive from listen
+    realm: str = "softswitch"
+    min_expires: int = 60
+    max_expires: int = 3600
+    auth_failures_per_minute: int = 10
+    auth_ban_seconds: int = 300
+    ring_timeout: int = 60  # seconds an outgoing leg may ring before we give up
+
+
+@dataclass(slots=True)
+class RtpConfig:
+    address: str = "0.0.0.0"
+    ports: str = "20000-29999"
+
+
+@dataclass(slots=True)
+class ApiConfig:
+    listen: str = "127.0.0.1:8080"
+
+
+@dataclass(slots=True)
+class StoreConfig:
+    path: str = "data/softswitch.db"
+
+
+@dataclass(slots=True)
+class MediaConfig:
+    recordings_dir: str = "data/recordings"
+    uploads_dir: str = "data/uploads"
+    tts_engine: str = "flite"
+
+
+@dataclass(slots=True)
+class TrunkConfig:
+    name: str
+    host: str
+    username: str = ""
+    password: str = ""
+    register: bool = True
+    caller_id: str = ""
+    prefixes: list[str] = field(default_factory=lambda: [""])
+    transport: str = "UDP"
+    expires: int = 300
+    # source addresses allowed to send us calls as this trunk ("" = the host's address)
+    inbound_from: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ExtensionConfig:
+    number: str
+    password: str
+
+
+@dataclass(slots=True)
+class AccountConfig:
+    id: str
+    auth: str
+
+
+@dataclass(slots=True)
+class Config:
+    sip: SipConfig = field(default_factory=SipConfig)
+    rtp: RtpConfig = field(default_factory=RtpConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
+    trunks: list[TrunkConfig] = field(default_factory=list)
+    extensions: list[ExtensionConfig] = field(default_factory=list)
+    accounts: list[AccountConfig] = field(default_factory=list)
+    # True when no [[extensions]] were configured: the store keeps generated ones
+    default_extensions: bool = True
+
+    @property
+    def sip_host_port(self) -> tuple[str, int]:
+        return split_host_port(self.sip.listen, 5060)
+
+    @property
+    def api_host_port(self) -> tuple[str, int]:
+        return split_host_port(self.api.listen, 8080)
+
+    @property
+    def rtp_port_range(self) -> tuple[int, int]:
+        try:
+            first, last = (int(p) for p in self.rtp.ports.split("-", 1))
+        except ValueError:
+            raise ConfigError(f"rtp.ports must look like 20000-29999, not {self.rtp.ports!r}")
+        if not 1024 <= first < last <= 65535:
+            raise ConfigError(f"rtp.ports {self.rtp.ports!r} is not a valid range")
+        return first, last
+
+    @property
+    def advertised_address(self) -> str:
+        if self.sip.external_address:
+            return self.sip.external_address
+        host, _ = self.sip_host_port
+        return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
+_SECTIONS = {"sip": SipConfig, "rtp": RtpConfig, "api": ApiConfig,
+             "store": StoreConfig, "media": MediaConfig}
+_LISTS = {"trunks": TrunkConfig, "extensions": ExtensionConfig, "accounts": AccountConfig}
+
+
+def split_host_port(text: str, default_port: int) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return text, default_port
+    try:
+        number = int(port)
+    except ValueError:
+        raise ConfigError(f"bad port in {text!r}") from None
+    if not 0 <= number <= 65535:
+        raise ConfigError(f"port out of range in {text!r}")
+    return host.strip("[]"), number
+
+
+def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read ``path`` (or nothing: the embedded defaults) and apply environment overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    return from_dict(data, os.environ if environ is None else environ)
+
+
+def from_dict(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
+    config = Config()
+    unknown = set(data) - set(_SECTIONS) - set(_LISTS)
+    if unknown:
+        raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    for name, cls in _SECTIONS.items():
+        section = data.get(name, {})
+        if not isinstance(section, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        setattr(config, name, _build(cls, section, name))
+    for name, cls in _LISTS.items():
+        items = data.get(name, [])
+        if not isinstance(items, list):
+            raise ConfigError(f"[[{name}]] must be an array of tables")
+        setattr(config, name, [_build(cls, item, f"{name}[{i}]") for i, item in enumerate(items)])
+    config.default_extensions = "extensions" not in data
+    _apply_environment(config, environ or {})
+    _validate(config)
+    return config
+
+
+def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"[{where}] unknown key(s): {', '.join(sorted(unknown))}")
+    kwargs = {}
+    for key, value in values.items():
+        kwargs[key] = _coerce(value, known[key].type, f"{where}.{key}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"[{where}] {exc}") from None
+
+
+def _coerce(value: Any, type_name: Any, where: str) -> Any:
+    expected = str(type_name)
+    if expected == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return value.lower() in ("true", "1", "yes")
+    elif expected == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+    elif expected == "str":
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return str(value)
+    elif expected.startswith("list"):
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",")]
+        if isinstance(value, list) and all(isinstance(v, (str, int)) for v in value):
+            return [str(v) for v in value]
+    raise ConfigError(f"{where}: expected {expected}, got {value!r}")
+
+
+def _apply_environment(config: Config, environ: Mapping[str, str]) -> None:
+    for name, cls in _SECTIONS.items():
+        section = getattr(config, name)
+        for f in fields(cls):
+            key = f"SOFTSWITCH_{name.upper()}_{f.name.upper()}"
+            if key in environ:
+                setattr(section, f.name, _coerce(environ[key], f.type, key))
+
+
+def _validate(config: Config) -> None:
+    config.sip_host_port, config.api_host_port, config.rtp_port_range  # noqa: B018 raise early
+    if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
+        raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
+    numbers = [e.number for e in config.extensions]
+    if len(set(numbers)) != len(numbers):
+        raise ConfigError("extension numbers must be unique")
+    for ext in config.extensions:
+        if not ext.number.isdigit() or not ext.password:
+            raise ConfigError(f"extension {ext.number!r}: number must be digits, password set")
+    names = [t.name for t in config.trunks]
+    if len(set(names)) != len(names):
+        raise ConfigError("trunk names must be unique")
+    for trunk in config.trunks:
+        split_host_port(trunk.host, 5060)
+        if trunk.transport.upper() not in ("UDP", "TCP"):
+            raise ConfigError(f"trunk {trunk.name}: transport must be UDP or TCP")
+        trunk.transport = trunk.transport.upper()
+        if trunk.register and not trunk.username:
+            raise ConfigError(f"trunk {trunk.name}: register = true needs a username")

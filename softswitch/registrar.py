@@ -1,0 +1,115 @@
+"""The registrar for local extensions (RFC 3261 section 10.3)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from email.utils import formatdate
+from typing import Callable
+
+from .identity import Authenticator
+from .sip.errors import SipParseError
+from .sip.message import new_tag
+from .sip.transaction import ServerTransaction
+from .sip.ua import UserAgent
+from .sip.uri import Address
+from .store import Binding, Store
+
+log = logging.getLogger("softswitch.registrar")
+
+DEFAULT_EXPIRES = 3600
+
+
+class Registrar:
+    def __init__(self, store: Store, auth: Authenticator, ua: UserAgent, *,
+                 min_expires: int = 60, max_expires: int = 3600,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.auth = auth
+        self.ua = ua
+        self.min_expires = min_expires
+        self.max_expires = max_expires
+        self.clock = clock
+
+    def contacts(self, number: str) -> list[Binding]:
+        """Live bindings of an extension, most recently refreshed first."""
+        return self.store.bindings(number, self.clock())
+
+    def handle(self, st: ServerTransaction) -> None:
+        request = st.request
+        aor = request.to_addr.uri.user or ""
+        # Authenticate before looking at the AOR, so that a scanner learns nothing about
+        # which extensions exist: an unknown user simply never passes the challenge.
+        user = self.auth.authenticate(st, self.ua)
+        if user is None:
+            return
+        if user != aor:
+            log.warning("register: %s tried to bind %s from %s", user, aor, st.peer)
+            st.respond(self.ua.response(request, 403, "Forbidden", to_tag=new_tag()))
+            return
+        try:
+            self._update(st, aor)
+        except SipParseError as exc:
+            st.respond(self.ua.response(request, 400, exc.reason, to_tag=new_tag()))
+
+    def _update(self, st: ServerTransaction, aor: str) -> None:
+        request = st.request
+        now = self.clock()
+        header_expires = request.headers.get("Expires")
+        default = DEFAULT_EXPIRES
+        if header_expires is not None:
+            default = _parse_expires(header_expires)
+        raw_contacts = request.headers.get_all("Contact")
+        call_id, cseq = request.call_id, request.cseq[0]
+        if any(c.strip() == "*" for c in raw_contacts):
+            if len(raw_contacts) != 1 or default != 0:
+                raise SipParseError("'*' must be the only Contact and come with Expires: 0")
+            self.store.delete_bindings(aor)
+            log.info("register: %s removed all bindings (from %s)", aor, st.peer)
+            self._ok(st, aor, now)
+            return
+        changes: list[tuple[Address, int]] = []
+        for address in request.contacts:
+            value = address.params.get("expires")
+            expires = _parse_expires(value) if value is not None else default
+            if 0 < expires < self.min_expires:
+                response = self.ua.response(request, 423, "Interval Too Brief", to_tag=new_tag())
+                response.headers.add("Min-Expires", str(self.min_expires))
+                st.respond(response)
+                return
+            changes.append((address, min(expires, self.max_expires)))
+        existing = {b.contact: b for b in self.store.bindings(aor, now)}
+        for address, expires in changes:
+            contact = str(address.uri)
+            old = existing.get(contact)
+            if old is not None and old.call_id == call_id and old.cseq >= cseq:
+                st.respond(self.ua.response(request, 500, "Out of Order", to_tag=new_tag()))
+                return
+        for address, expires in changes:
+            contact = str(address.uri)
+            if expires == 0:
+                self.store.delete_binding(aor, contact)
+                continue
+            self.store.put_binding(Binding(
+                aor=aor, contact=contact, expires_at=now + expires, call_id=call_id, cseq=cseq,
+                transport=st.peer.transport, source_host=st.peer.host,
+                source_port=st.peer.port,
+                user_agent=request.headers.get("User-Agent") or ""))
+        if changes:
+            log.info("register: %s from %s: %s", aor, st.peer,
+                     ", ".join(f"{a.uri} expires={e}" for a, e in changes))
+        self._ok(st, aor, now)
+
+    def _ok(self, st: ServerTransaction, aor: str, now: float) -> None:
+        response = self.ua.response(st.request, 200, "OK", to_tag=new_tag())
+        for binding in self.store.bindings(aor, now):
+            response.headers.add("Contact", f"<{binding.contact}>;expires={binding.expires_in(now)}")
+        response.headers.add("Date", formatdate(now, usegmt=True))
+        st.respond(response)
+
+
+def _parse_expires(value: str) -> int:
+    value = value.strip()
+    if not value.isdigit():
+        raise SipParseError(f"bad expires value {value!r}")
+    return min(int(value), 2**32 - 1)

@@ -1,0 +1,329 @@
+"""INVITE dialog usages: the signaling half of one call leg (RFC 3261 sections 13-15).
+
+``IncomingInvite`` answers a received INVITE (UAS); ``OutgoingInvite`` places one (UAC).
+Both then handle the confirmed dialog the same way: BYE either way, re-INVITE offers
+(hold, new media address), INFO digits, and 2xx/ACK reliability.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Callable
+
+from .dialog import Dialog
+from .errors import SipError
+from .message import Headers, Request, Response, new_tag
+from .transaction import ClientTransaction, ServerTransaction
+from .transport import Peer
+from .ua import Credentials, UserAgent
+from .uri import Address, SipUri
+
+log = logging.getLogger("softswitch.sip.invite")
+
+_INFO_SIGNAL = re.compile(rb"Signal\s*=\s*([0-9A-Da-d*#])")
+
+
+class InviteSession:
+    """What both call directions share once a dialog exists."""
+
+    def __init__(self, ua: UserAgent, transport: str = "UDP") -> None:
+        self.ua = ua
+        self.transport = transport
+        self.dialog: Dialog | None = None
+        self.state = "early"  # early -> confirmed -> terminated
+        self.terminated: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        # remote hung up; the argument is the cause
+        self.on_remote_bye: Callable[[str], None] | None = None
+        # a re-INVITE offer: return the answer body (raise SipError -> 488)
+        self.on_reoffer: Callable[[bytes], bytes] | None = None
+        self.on_info_digit: Callable[[str], None] | None = None
+        self._pending_2xx: tuple[Response, Peer, int] | None = None
+        self._retransmit: asyncio.TimerHandle | None = None
+        self._give_up: asyncio.TimerHandle | None = None
+
+    @property
+    def call_id(self) -> str:
+        return self.dialog.call_id if self.dialog else ""
+
+    # -- in-dialog requests -------------------------------------------------
+
+    def on_request(self, st: ServerTransaction) -> None:
+        request = st.request
+        assert self.dialog is not None
+        if not self.dialog.accept_remote_cseq(request):
+            st.respond(self.ua.response(request, 500, "CSeq Out of Order"))
+            return
+        method = request.method
+        if method == "BYE":
+            st.respond(self.ua.response(request, 200))
+            self._end("remote BYE")
+            if self.on_remote_bye:
+                self.on_remote_bye("normal clearing")
+        elif method == "INVITE":
+            self._reinvite(st)
+        elif method == "INFO":
+            match = _INFO_SIGNAL.search(request.body)
+            st.respond(self.ua.response(request, 200))
+            if match and self.on_info_digit:
+                self.on_info_digit(match.group(1).decode().upper())
+        elif method in ("OPTIONS", "UPDATE", "NOTIFY"):
+            st.respond(self.ua.response(request, 200))
+        else:
+            st.respond(self.ua.response(request, 405, "Method Not Allowed"))
+
+    def _reinvite(self, st: ServerTransaction) -> None:
+        request = st.request
+        assert self.dialog is not None
+        if self._pending_2xx is not None:
+            st.respond(self.ua.response(request, 491, "Request Pending"))
+            return
+        self.dialog.refresh_target(request)
+        answer = b""
+        if request.body and self.on_reoffer is not None:
+            try:
+                answer = self.on_reoffer(request.body)
+            except SipError as exc:
+                st.respond(self.ua.response(request, 488, f"Not Acceptable Here ({exc})"))
+                return
+        response = self.ua.response(request, 200, to_tag=self.dialog.local_tag)
+        response.headers.add("Contact", self.ua.contact(None, self.transport))
+        if answer:
+            response.headers.add("Content-Type", "application/sdp")
+            response.body = answer
+        st.respond(response)
+        self._start_2xx_retransmission(response, st.peer, request.cseq[0], initial=False)
+
+    # -- 2xx reliability (13.3.1.4) ----------------------------------------
+
+    def _start_2xx_retransmission(self, response: Response, peer: Peer, cseq: int,
+                                  initial: bool) -> None:
+        self._pending_2xx = (response, peer, cseq)
+        if peer.transport != "UDP":
+            return
+        timers = self.ua.timers
+        interval = timers.t1
+        loop = asyncio.get_running_loop()
+
+        def again() -> None:
+            nonlocal interval
+            if self._pending_2xx is None:
+                return
+            self.ua.transport.send_response(response, peer)
+            interval = min(2 * interval, timers.t2)
+            self._retransmit = loop.call_later(interval, again)
+
+        def give_up() -> None:
+            if self._pending_2xx is None:
+                return
+            self._pending_2xx = None
+            if self._retransmit:
+                self._retransmit.cancel()
+            if initial:
+                log.info("call %s: no ACK for 200 OK, hanging up", self.call_id)
+                asyncio.ensure_future(self.hangup("no ACK"))
+
+        self._retransmit = loop.call_later(interval, again)
+        self._give_up = loop.call_later(64 * timers.t1, give_up)
+
+    def on_ack(self, request: Request) -> None:
+        if self._pending_2xx is not None and request.cseq[0] == self._pending_2xx[2]:
+            self._pending_2xx = None
+            for handle in (self._retransmit, self._give_up):
+                if handle:
+                    handle.cancel()
+            if self.state == "early":
+                self.state = "confirmed"
+
+    def on_stray_response(self, response: Response) -> None:
+        """Overridden by the UAC side, which re-ACKs retransmitted 2xx."""
+
+    # -- teardown -----------------------------------------------------------
+
+    async def hangup(self, cause: str = "normal clearing") -> None:
+        """Send BYE (if the dialog is up) and end the session."""
+        if self.state == "terminated" or self.dialog is None:
+            self._end(cause)
+            return
+        self._end(cause)
+        bye = self.dialog.create_request("BYE", self.ua.via(self.transport))
+        try:
+            ct = await self.ua.send(bye, self.dialog.peer)
+            await asyncio.wait_for(ct.final, 64 * self.ua.timers.t1 + 1)
+        except (SipError, asyncio.TimeoutError) as exc:
+            log.info("call %s: BYE not confirmed: %s", self.call_id, exc)
+
+    def _end(self, cause: str) -> None:
+        if self.state == "terminated":
+            return
+        self.state = "terminated"
+        self._pending_2xx = None
+        for handle in (self._retransmit, self._give_up):
+            if handle:
+                handle.cancel()
+        if self.dialog is not None:
+            # keep answering retransmitted BYEs with the transaction layer; the
+            # dialog itself is gone
+            self.ua.dialogs.pop(self.dialog.id, None)
+        if not self.terminated.done():
+            self.terminated.set_result(cause)
+
+
+class IncomingInvite(InviteSession):
+    """A call that reached us (UAS)."""
+
+    def __init__(self, ua: UserAgent, st: ServerTransaction) -> None:
+        super().__init__(ua, st.peer.transport)
+        self.st = st
+        self.request = st.request
+        self.local_tag = new_tag()
+        self.on_cancel: Callable[[], None] | None = None
+        st.on_cancel = self._cancelled
+
+    def _cancelled(self) -> None:
+        # the transaction layer already answered 200 to CANCEL and 487 to the INVITE
+        self._end("caller cancelled")
+        if self.on_cancel:
+            self.on_cancel()
+
+    def progress(self, status: int = 180, body: bytes = b"") -> None:
+        if self.state != "early" or self.st.final_sent:
+            return
+        response = self.ua.response(self.request, status, to_tag=self.local_tag)
+        response.headers.add("Contact", self.ua.contact(None, self.transport))
+        if body:
+            response.headers.add("Content-Type", "application/sdp")
+            response.body = body
+        self.st.respond(response)
+
+    def answer(self, body: bytes) -> None:
+        if self.state != "early" or self.st.final_sent:
+            raise SipError("call is no longer ringing")
+        response = self.ua.response(self.request, 200, to_tag=self.local_tag)
+        response.headers.add("Contact", self.ua.contact(None, self.transport))
+        response.headers.add("Content-Type", "application/sdp")
+        response.body = body
+        self.dialog = Dialog.as_uas(self.request, self.local_tag, self.st.peer)
+        self.ua.dialogs[self.dialog.id] = self
+        self.st.respond(response)
+        self.state = "confirmed"  # for our purposes; the ACK stops retransmissions
+        self._start_2xx_retransmission(response, self.st.peer, self.request.cseq[0], initial=True)
+
+    def reject(self, status: int, reason: str | None = None,
+               headers: dict[str, list[str]] | None = None) -> None:
+        if self.st.final_sent:
+            return
+        response = self.ua.response(self.request, status, reason, to_tag=self.local_tag)
+        for name, values in (headers or {}).items():
+            for value in values:
+                response.headers.add(name, value)
+        self.st.respond(response)
+        self._end(f"rejected {status}")
+
+
+class OutgoingInvite(InviteSession):
+    """A call we place (UAC): INVITE, optional digest retry, CANCEL, ACK."""
+
+    def __init__(self, ua: UserAgent, *, uri: SipUri, from_addr: Address, to_addr: Address,
+                 peer: Peer, body: bytes, credentials: Credentials | None = None,
+                 contact_user: str | None = None, extra_headers: dict[str, str] | None = None
+                 ) -> None:
+        super().__init__(ua, peer.transport)
+        self.peer = peer
+        self.credentials = credentials
+        self.request = ua.new_request("INVITE", uri, from_addr, to_addr,
+                                      transport=peer.transport, contact_user=contact_user,
+                                      body=body, content_type="application/sdp")
+        for name, value in (extra_headers or {}).items():
+            self.request.headers.add(name, value)
+        self.on_provisional: Callable[[Response], None] | None = None
+        self._ct: ClientTransaction | None = None
+        self._cancel_wanted = False
+        self._cancel_sent = False
+        self._ack: Request | None = None
+        self.final: Response | None = None
+
+    async def run(self) -> Response:
+        """Send the INVITE and return its final response; a 2xx leaves the call up."""
+        key = (self.request.call_id, self.request.from_addr.tag or "")
+        self.ua.early[key] = self
+        try:
+            response = await self.ua.request(self.request, self.peer, self.credentials,
+                                             on_provisional=self._provisional,
+                                             on_transaction=self._track)
+        finally:
+            self.ua.early.pop(key, None)
+        self.final = response
+        if 200 <= response.status < 300:
+            self._confirm(response)
+            if self._cancel_wanted:
+                await self.hangup("cancelled")
+        else:
+            self._end(f"failed {response.status}")
+        return response
+
+    def _track(self, ct: ClientTransaction) -> None:
+        self._ct = ct
+        self.request = ct.request
+        self._cancel_sent = False
+
+    def _provisional(self, response: Response) -> None:
+        if self._cancel_wanted and not self._cancel_sent:
+            asyncio.ensure_future(self._send_cancel())
+        if self.on_provisional and response.status > 100:
+            self.on_provisional(response)
+
+    def _confirm(self, response: Response) -> None:
+        self.dialog = Dialog.as_uac(self.request, response, self.peer)
+        self.ua.dialogs[self.dialog.id] = self
+        self._ack = self.dialog.create_request("ACK", self.ua.via(self.transport),
+                                               cseq=self.request.cseq[0])
+        self.ua.send_ack(self._ack, self.dialog.peer)
+        self.state = "confirmed"
+
+    def on_stray_response(self, response: Response) -> None:
+        if not 200 <= response.status < 300 or response.cseq[1] != "INVITE":
+            return
+        if self.dialog is not None and response.to_addr.tag == self.dialog.remote_tag:
+            if self._ack is not None:
+                self.ua.send_ack(self._ack, self.dialog.peer)
+            return
+        # a second 2xx from a fork: acknowledge it and end that dialog right away
+        other = Dialog.as_uac(self.request, response, self.peer)
+        self.ua.send_ack(other.create_request("ACK", self.ua.via(self.transport),
+                                              cseq=self.request.cseq[0]), other.peer)
+        asyncio.ensure_future(self._bye_other(other))
+
+    async def _bye_other(self, other: Dialog) -> None:
+        bye = other.create_request("BYE", self.ua.via(self.transport))
+        try:
+            await self.ua.send(bye, other.peer)
+        except SipError:
+            pass
+
+    async def cancel(self) -> None:
+        """Stop ringing (9.1): CANCEL once a provisional response has arrived."""
+        if self.state != "early" or self._cancel_wanted:
+            return
+        self._cancel_wanted = True
+        if self._ct is not None and self._ct.last_provisional is not None:
+            await self._send_cancel()
+
+    async def _send_cancel(self) -> None:
+        if self._cancel_sent or self._ct is None or self._ct.state != "proceeding":
+            return
+        self._cancel_sent = True
+        invite = self.request
+        cancel = Request("CANCEL", invite.uri, Headers(), b"")
+        cancel.headers.add("Via", invite.headers.get_all("Via")[0])
+        cancel.headers.add("Max-Forwards", "70")
+        for name in ("From", "To", "Call-ID"):
+            cancel.headers.add(name, invite.headers.get(name) or "")
+        cancel.headers.add("CSeq", f"{invite.cseq[0]} CANCEL")
+        for route in invite.headers.get_all("Route"):
+            cancel.headers.add("Route", route)
+        try:
+            await self.ua.send(cancel, self.peer)
+        except SipError as exc:
+            log.info("CANCEL not sent: %s", exc)

@@ -1,0 +1,371 @@
+"""Client and server transactions (RFC 3261 section 17, with RFC 6026's Accepted state).
+
+The ``TransactionLayer`` sits between the transport and the transaction user (the
+user-agent core): it matches responses to client transactions and requests to server
+transactions, retransmits over UDP, absorbs retransmissions, and runs timers A to K.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import SipError
+from .message import Headers, Request, Response
+from .transport import Peer, Transport
+
+log = logging.getLogger("softswitch.sip.transaction")
+
+
+@dataclass(slots=True)
+class Timers:
+    """RFC 3261 timer values in seconds (Table 4); tests shrink them."""
+
+    t1: float = 0.5
+    t2: float = 4.0
+    t4: float = 5.0
+
+
+def _key(branch: str, method: str, sent_by: str = "") -> tuple[str, str, str]:
+    # ACK matches the INVITE transaction it acknowledges (17.2.3).
+    return (branch, "INVITE" if method == "ACK" else method, sent_by)
+
+
+class ClientTransaction:
+    """One request we sent and the responses it gets back.
+
+    ``on_response`` sees every response (1xx and the final one); ``final`` resolves with
+    the final response, or a synthesized 408 (timeout) / 503 (transport error).
+    """
+
+    def __init__(self, layer: TransactionLayer, request: Request, peer: Peer) -> None:
+        self.layer = layer
+        self.request = request
+        self.peer = peer
+        self.branch = request.top_via.branch or ""
+        self.method = request.method
+        self.state = "calling" if self.method == "INVITE" else "trying"
+        self.final: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self.on_response: Callable[[Response], None] | None = None
+        self.last_provisional: Response | None = None
+        self._data = request.to_bytes()
+        self._retransmit: asyncio.TimerHandle | None = None
+        self._timeout: asyncio.TimerHandle | None = None
+        self._interval = layer.timers.t1
+        self._ack: bytes | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return _key(self.branch, self.method)
+
+    def start(self) -> None:
+        t = self.layer.timers
+        self._send()
+        if self.peer.transport == "UDP":
+            self._retransmit = self.layer.loop.call_later(self._interval, self._on_retransmit)
+        # Timer B / F
+        self._timeout = self.layer.loop.call_later(64 * t.t1, self._on_timeout)
+
+    def _send(self) -> None:
+        try:
+            self.layer.transport.send(self._data, self.peer)
+        except SipError as exc:
+            self._fail(503, f"Service Unavailable ({exc})")
+
+    def _on_retransmit(self) -> None:
+        if self.state not in ("calling", "trying", "proceeding"):
+            return
+        if self.method == "INVITE" and self.state == "proceeding":
+            return  # timer A stops on a provisional response
+        self._send()
+        t = self.layer.timers
+        if self.method == "INVITE":
+            self._interval *= 2
+        else:
+            self._interval = t.t2 if self.state == "proceeding" else min(2 * self._interval, t.t2)
+        self._retransmit = self.layer.loop.call_later(self._interval, self._on_retransmit)
+
+    def _on_timeout(self) -> None:
+        if self.state in ("calling", "trying", "proceeding"):
+            self._fail(408, "Request Timeout")
+
+    def _fail(self, status: int, reason: str) -> None:
+        response = self.request.make_response(status, reason)
+        self._terminate()
+        self._deliver(response)
+
+    def _deliver(self, response: Response) -> None:
+        if self.on_response is not None:
+            try:
+                self.on_response(response)
+            except Exception:
+                log.exception("on_response failed")
+        if response.status >= 200 and not self.final.done():
+            self.final.set_result(response)
+
+    def cancel_timers(self) -> None:
+        for handle in (self._retransmit, self._timeout):
+            if handle is not None:
+                handle.cancel()
+
+    def _terminate(self) -> None:
+        self.state = "terminated"
+        self.cancel_timers()
+        self.layer._client.pop(self.key, None)
+
+    def receive(self, response: Response) -> None:
+        status = response.status
+        if self.state == "completed":
+            # a retransmitted final response: repeat our ACK (INVITE) or ignore
+            if self._ack is not None:
+                self.layer.transport.send(self._ack, self.peer)
+            return
+        if self.state == "terminated":
+            return
+        if status < 200:
+            self.state = "proceeding"
+            self.last_provisional = response
+            self._deliver(response)
+            return
+        if self.method == "INVITE":
+            if status < 300:
+                # 2xx: the TU acknowledges it; RFC 6026 keeps us to absorb retransmissions.
+                self._terminate()
+                self._deliver(response)
+                return
+            self._ack = self._make_ack(response).to_bytes()
+            self.layer.transport.send(self._ack, self.peer)
+            self._enter_completed(32.0 if self.peer.transport == "UDP" else 0.0)  # timer D
+        else:
+            self._enter_completed(self.layer.timers.t4 if self.peer.transport == "UDP" else 0.0)
+        self._deliver(response)
+
+    def _enter_completed(self, linger: float) -> None:
+        self.state = "completed"
+        self.cancel_timers()
+        if linger:
+            self.layer.loop.call_later(linger, self._terminate)
+        else:
+            self._terminate()
+
+    def _make_ack(self, response: Response) -> Request:
+        """Hop-by-hop ACK for a non-2xx final response (17.1.1.3)."""
+        req = self.request
+        ack = Request("ACK", req.uri, Headers(), b"")
+        ack.headers.add("Via", req.headers.get_all("Via")[0])
+        for name in ("From", "Call-ID"):
+            ack.headers.add(name, req.headers.get(name) or "")
+        ack.headers.add("To", response.headers.get("To") or "")
+        ack.headers.add("CSeq", f"{req.cseq[0]} ACK")
+        for route in req.headers.get_all("Route"):
+            ack.headers.add("Route", route)
+        ack.headers.add("Max-Forwards", "70")
+        return ack
+
+
+class ServerTransaction:
+    """One request we received; ``respond`` sends and keeps what retransmissions need."""
+
+    def __init__(self, layer: TransactionLayer, request: Request, peer: Peer) -> None:
+        self.layer = layer
+        self.request = request
+        self.peer = peer
+        self.method = request.method
+        self.state = "proceeding" if self.method == "INVITE" else "trying"
+        self.last_response: Response | None = None
+        self.cancelled = False
+        self.on_cancel: Callable[[], None] | None = None
+        self.on_ack_timeout: Callable[[], None] | None = None
+        self._retransmit: asyncio.TimerHandle | None = None
+        self._timeout: asyncio.TimerHandle | None = None
+        self._interval = layer.timers.t1
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        via = self.request.top_via
+        return _key(via.branch or "", self.method, f"{via.host}:{via.port or 5060}")
+
+    @property
+    def final_sent(self) -> bool:
+        return self.last_response is not None and self.last_response.status >= 200
+
+    def respond(self, response: Response) -> None:
+        if self.state in ("completed", "confirmed", "terminated", "accepted"):
+            log.debug("late response %d ignored (state %s)", response.status, self.state)
+            return
+        self.last_response = response
+        self._send(response)
+        if response.status < 200:
+            return
+        t = self.layer.timers
+        udp = self.peer.transport == "UDP"
+        if self.method != "INVITE":
+            self.state = "completed"
+            self._linger(64 * t.t1 if udp else 0.0)  # timer J
+        elif response.status < 300:
+            self.state = "accepted"
+            self._linger(64 * t.t1)  # timer L (RFC 6026)
+        else:
+            self.state = "completed"
+            if udp:
+                self._retransmit = self.layer.loop.call_later(self._interval, self._on_timer_g)
+            self._timeout = self.layer.loop.call_later(64 * t.t1, self._on_timer_h)
+
+    def _send(self, response: Response) -> None:
+        self.layer.transport.send_response(response, self.peer)
+
+    def _linger(self, seconds: float) -> None:
+        if seconds:
+            self.layer.loop.call_later(seconds, self._terminate)
+        else:
+            self._terminate()
+
+    def _on_timer_g(self) -> None:
+        if self.state != "completed" or self.last_response is None:
+            return
+        self._send(self.last_response)
+        self._interval = min(2 * self._interval, self.layer.timers.t2)
+        self._retransmit = self.layer.loop.call_later(self._interval, self._on_timer_g)
+
+    def _on_timer_h(self) -> None:
+        if self.state == "completed":
+            log.info("no ACK for %s final response", self.request.call_id)
+            if self.on_ack_timeout:
+                self.on_ack_timeout()
+            self._terminate()
+
+    def _terminate(self) -> None:
+        self.state = "terminated"
+        for handle in (self._retransmit, self._timeout):
+            if handle is not None:
+                handle.cancel()
+        self.layer._server.pop(self.key, None)
+
+    def retransmission(self) -> None:
+        """The same request arrived again: repeat the last response, if any."""
+        if self.last_response is not None and self.state != "accepted":
+            self._send(self.last_response)
+
+    def ack(self) -> None:
+        if self.state == "completed":
+            self.state = "confirmed"
+            if self._retransmit:
+                self._retransmit.cancel()
+            if self._timeout:
+                self._timeout.cancel()
+            udp = self.peer.transport == "UDP"
+            self._linger(self.layer.timers.t4 if udp else 0.0)  # timer I
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.on_cancel is not None:
+            self.on_cancel()
+
+
+RequestHandler = Callable[[ServerTransaction], None]
+StrayAckHandler = Callable[[Request, Peer], None]
+StrayResponseHandler = Callable[[Response, Peer], None]
+
+
+class TransactionLayer:
+    """Dispatches messages between the transport and the transaction user."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        on_request: RequestHandler,
+        on_ack: StrayAckHandler,
+        on_stray_response: StrayResponseHandler,
+        timers: Timers | None = None,
+    ) -> None:
+        self.transport = transport
+        self.on_request = on_request
+        self.on_ack = on_ack
+        self.on_stray_response = on_stray_response
+        self.timers = timers or Timers()
+        self.loop = asyncio.get_event_loop()
+        self._client: dict[tuple[str, str, str], ClientTransaction] = {}
+        self._server: dict[tuple[str, str, str], ServerTransaction] = {}
+
+    def send_request(self, request: Request, peer: Peer) -> ClientTransaction:
+        """Start a client transaction (the request must carry its own top Via)."""
+        self.loop = asyncio.get_running_loop()
+        ct = ClientTransaction(self, request, peer)
+        self._client[ct.key] = ct
+        ct.start()
+        return ct
+
+    def send_stateless(self, request: Request, peer: Peer) -> None:
+        """ACK for a 2xx goes outside any transaction (17.1.1.3)."""
+        try:
+            self.transport.send(request.to_bytes(), peer)
+        except SipError as exc:
+            log.info("cannot send %s: %s", request.method, exc)
+
+    def handle(self, message: Request | Response, peer: Peer) -> None:
+        """Entry point for every parsed message from the transport."""
+        if isinstance(message, Response):
+            self._handle_response(message, peer)
+        else:
+            self._handle_request(message, peer)
+
+    def _handle_response(self, response: Response, peer: Peer) -> None:
+        via = response.top_via
+        ct = self._client.get(_key(via.branch or "", response.cseq[1]))
+        if ct is not None:
+            ct.receive(response)
+        else:
+            self.on_stray_response(response, peer)
+
+    def _handle_request(self, request: Request, peer: Peer) -> None:
+        via = request.top_via
+        sent_by = f"{via.host}:{via.port or 5060}"
+        branch = via.branch or ""
+        if not branch.startswith("z9hG4bK"):
+            # RFC 2543 peers: fall back to a key that still separates transactions
+            branch = f"{request.call_id}|{request.cseq[0]}|{request.from_addr.tag}"
+        method = request.method
+        if method == "ACK":
+            st = self._server.get(_key(branch, "ACK", sent_by))
+            if st is not None and st.state in ("completed", "confirmed"):
+                st.ack()
+                return
+            self.on_ack(request, peer)  # ACK for a 2xx: the dialog's business
+            return
+        st = self._server.get(_key(branch, method, sent_by))
+        if st is not None:
+            st.retransmission()
+            return
+        if method == "CANCEL":
+            self._handle_cancel(request, peer, branch, sent_by)
+            return
+        st = ServerTransaction(self, request, peer)
+        self._server[_key(branch, method, sent_by)] = st
+        if method == "INVITE":
+            # Answer at once so the caller stops retransmitting (17.2.1).
+            st.respond(request.make_response(100, "Trying"))
+        self.on_request(st)
+
+    def _handle_cancel(self, request: Request, peer: Peer, branch: str, sent_by: str) -> None:
+        st = ServerTransaction(self, request, peer)
+        self._server[_key(branch, "CANCEL", sent_by)] = st
+        invite = self._server.get(_key(branch, "INVITE", sent_by))
+        if invite is None or invite.final_sent:
+            st.respond(request.make_response(481, "Call/Transaction Does Not Exist"))
+            return
+        st.respond(request.make_response(200, "OK"))
+        invite.cancel()
+        if not invite.final_sent:
+            # The TU may not care: RFC 3261 9.2 says the INVITE gets a 487 either way,
+            # with the To tag of any provisional response already sent.
+            last = invite.last_response
+            tag = last.to_addr.tag if last is not None else None
+            invite.respond(invite.request.make_response(487, "Request Terminated", to_tag=tag))
+
+    def close(self) -> None:
+        for ct in list(self._client.values()):
+            ct.cancel_timers()
+        for st in list(self._server.values()):
+            st._terminate()

@@ -1,0 +1,207 @@
+"""The user-agent core: transport + transactions + dialog dispatch (RFC 3261 section 8).
+
+Out-of-dialog requests go to the application's handler; requests, ACKs and stray
+responses that belong to a dialog go to the dialog usage registered for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from .auth import authorization, choose_challenge
+from .errors import SipError
+from .message import Headers, Request, Response, new_branch, new_call_id, new_tag
+from .transaction import ClientTransaction, ServerTransaction, Timers, TransactionLayer
+from .transport import Peer, Transport
+from .uri import Address, SipUri
+
+log = logging.getLogger("softswitch.sip.ua")
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY"
+
+
+@dataclass(slots=True)
+class Credentials:
+    username: str
+    password: str
+
+
+class DialogUsage(Protocol):
+    """What a call (or any dialog user) offers the UA for in-dialog traffic."""
+
+    def on_request(self, st: ServerTransaction) -> None: ...
+    def on_ack(self, request: Request) -> None: ...
+    def on_stray_response(self, response: Response) -> None: ...
+
+
+RequestHandler = Callable[[ServerTransaction], None]
+
+
+class UserAgent:
+    def __init__(self, host: str, port: int, advertised: str,
+                 on_request: RequestHandler, timers: Timers | None = None,
+                 user_agent: str = "softswitch") -> None:
+        self.advertised = advertised
+        self.user_agent = user_agent
+        self.transport = Transport(host, port, self._received)
+        self.timers = timers or Timers()
+        self.layer: TransactionLayer | None = None
+        self.on_request = on_request
+        self.dialogs: dict[tuple[str, str, str], DialogUsage] = {}
+        # early usages (UAC INVITEs before their dialog exists), by (call_id, local_tag)
+        self.early: dict[tuple[str, str], DialogUsage] = {}
+
+    @property
+    def port(self) -> int:
+        return self.transport.port
+
+    async def start(self) -> None:
+        self.layer = TransactionLayer(self.transport, self._request, self._ack,
+                                      self._stray_response, self.timers)
+        await self.transport.start()
+
+    async def stop(self) -> None:
+        if self.layer:
+            self.layer.close()
+        await self.transport.stop()
+
+    # -- building -----------------------------------------------------------
+
+    def via(self, transport: str = "UDP") -> str:
+        return f"SIP/2.0/{transport} {self.advertised}:{self.port};branch={new_branch()};rport"
+
+    def contact(self, user: str | None, transport: str = "UDP") -> str:
+        userpart = f"{user}@" if user else ""
+        suffix = ";transport=tcp" if transport == "TCP" else ""
+        return f"<sip:{userpart}{self.advertised}:{self.port}{suffix}>"
+
+    def new_request(self, method: str, uri: SipUri, from_addr: Address, to_addr: Address,
+                    *, transport: str = "UDP", call_id: str | None = None, cseq: int = 1,
+                    contact_user: str | None = None, body: bytes = b"",
+                    content_type: str | None = None) -> Request:
+        """An out-of-dialog request with a fresh branch and a From tag (8.1.1)."""
+        headers = Headers()
+        headers.add("Via", self.via(transport))
+        headers.add("Max-Forwards", "70")
+        if from_addr.tag is None:
+            from_addr = Address(from_addr.uri, from_addr.display, {**from_addr.params, "tag": new_tag()})
+        headers.add("From", str(from_addr))
+        headers.add("To", str(to_addr))
+        headers.add("Call-ID", call_id or new_call_id())
+        headers.add("CSeq", f"{cseq} {method}")
+        if method in ("INVITE", "REGISTER", "SUBSCRIBE", "REFER", "UPDATE"):
+            headers.add("Contact", self.contact(contact_user, transport))
+        headers.add("User-Agent", self.user_agent)
+        if method == "INVITE":
+            headers.add("Allow", ALLOW)
+        if body:
+            headers.add("Content-Type", content_type or "application/sdp")
+        return Request(method, uri, headers, body)
+
+    def response(self, request: Request, status: int, reason: str | None = None,
+                 to_tag: str | None = None) -> Response:
+        response = request.make_response(status, reason, to_tag=to_tag)
+        response.headers.add("Server", self.user_agent)
+        if status == 405 or (request.method == "OPTIONS" and status == 200):
+            response.headers.add("Allow", ALLOW)
+        return response
+
+    # -- sending ------------------------------------------------------------
+
+    async def send(self, request: Request, peer: Peer) -> ClientTransaction:
+        assert self.layer is not None, "user agent not started"
+        peer = await self.transport.connect(peer)
+        return self.layer.send_request(request, peer)
+
+    def send_ack(self, request: Request, peer: Peer) -> None:
+        assert self.layer is not None
+        self.layer.send_stateless(request, peer)
+
+    async def request(self, request: Request, peer: Peer,
+                      credentials: Credentials | None = None,
+                      on_provisional: Callable[[Response], None] | None = None,
+                      on_transaction: Callable[[ClientTransaction], None] | None = None,
+                      ) -> Response:
+        """Send and wait for the final response, answering up to two digest challenges."""
+        nc = 0
+        for _ in range(3):
+            ct = await self.send(request, peer)
+            if on_transaction is not None:
+                on_transaction(ct)
+            ct.on_response = (lambda r: on_provisional(r) if r.status < 200 else None) \
+                if on_provisional else None
+            response = await ct.final
+            if response.status not in (401, 407) or credentials is None:
+                return response
+            header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+            try:
+                challenge = choose_challenge(response.headers.get_all(header))
+            except SipError as exc:
+                log.info("cannot answer %d challenge: %s", response.status, exc)
+                return response
+            if nc and not challenge.stale:
+                return response  # our credentials were rejected
+            nc += 1
+            value = authorization(challenge, method=request.method, uri=str(request.uri),
+                                  username=credentials.username, password=credentials.password,
+                                  nc=1, cnonce=secrets.token_hex(8))
+            request = self._resend_with(request, response.status, value)
+        return response
+
+    def _resend_with(self, request: Request, status: int, auth_value: str) -> Request:
+        headers = request.headers.copy()
+        name = "Authorization" if status == 401 else "Proxy-Authorization"
+        headers.remove("Authorization")
+        headers.remove("Proxy-Authorization")
+        headers.add(name, auth_value)
+        vias = headers.get_all("Via")
+        headers.remove("Via")
+        transport = "TCP" if "/TCP " in vias[0].upper() else "UDP"
+        headers.add("Via", self.via(transport))
+        number, method = request.cseq
+        headers.set("CSeq", f"{number + 1} {method}")
+        return Request(request.method, request.uri, headers, request.body)
+
+    # -- receiving ----------------------------------------------------------
+
+    def _received(self, message: Request | Response, peer: Peer) -> None:
+        assert self.layer is not None
+        self.layer.handle(message, peer)
+
+    def _dialog_of_request(self, request: Request) -> DialogUsage | None:
+        return self.dialogs.get((request.call_id, request.to_addr.tag or "",
+                                 request.from_addr.tag or ""))
+
+    def _request(self, st: ServerTransaction) -> None:
+        request = st.request
+        if request.to_addr.tag:
+            usage = self._dialog_of_request(request)
+            if usage is None:
+                st.respond(self.response(request, 481, "Call/Transaction Does Not Exist"))
+                return
+            usage.on_request(st)
+            return
+        if request.method == "OPTIONS":
+            response = self.response(request, 200, to_tag=new_tag())
+            response.headers.add("Accept", "application/sdp")
+            st.respond(response)
+            return
+        if request.method == "BYE":
+            st.respond(self.response(request, 481, "Call/Transaction Does Not Exist"))
+            return
+        self.on_request(st)
+
+    def _ack(self, request: Request, peer: Peer) -> None:
+        usage = self._dialog_of_request(request)
+        if usage is not None:
+            usage.on_ack(request)
+
+    def _stray_response(self, response: Response, peer: Peer) -> None:
+        key = (response.call_id, response.from_addr.tag or "", response.to_addr.tag or "")
+        usage = self.dialogs.get(key) or self.early.get(key[:2])
+        if usage is not None:
+            usage.on_stray_response(response)
+

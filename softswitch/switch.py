@@ -1,0 +1,378 @@
+"""The switch: SIP user agent, registrar, trunks, channels and bridges in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Callable
+
+from media.clock import MediaClock
+from media.ports import PortAllocator
+from media.session import RtpSession
+
+from .bridge import Bridge
+from .channel import Channel, ChannelEvent, ChannelNamer, Endpoint, Registry
+from .config import Config
+from .extensions import provision_extensions
+from .identity import Authenticator, AuthGuard
+from .registrar import Registrar
+from .routing import Route, Router, normalize
+from .sip import sdp
+from .sip.auth import DigestServer
+from .sip.errors import SipError
+from .sip.invite import IncomingInvite, OutgoingInvite
+from .sip.message import Response
+from .sip.transaction import ServerTransaction, Timers
+from .sip.transport import Peer
+from .sip.ua import UserAgent
+from .sip.uri import Address, SipUri
+from .store import Store
+from .trunk import Trunk
+
+log = logging.getLogger("softswitch.switch")
+
+
+class SwitchError(Exception):
+    """A call that cannot be placed; ``status`` is the SIP code that says why."""
+
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+# final response of the far leg -> (cause, status to give the caller)
+def cause_of(status: int) -> str:
+    if status in (486, 600):
+        return "busy"
+    if status in (404, 484, 604):
+        return "unallocated number"
+    if status in (408, 480, 487):
+        return "no answer"
+    if status == 603:
+        return "call rejected"
+    if status in (401, 403, 407):
+        return "not authorized"
+    return "failure"
+
+
+def caller_status(status: int) -> int:
+    """What the calling leg is told when the called leg fails."""
+    if status in (401, 407) or status < 400:
+        return 503  # never leak a carrier's challenge to our caller
+    if status == 487:
+        return 480
+    return status
+
+
+@dataclass(slots=True)
+class Call:
+    """A bridged (or bridging) pair of channels."""
+
+    a: Channel
+    b: Channel
+    bridge: Bridge | None = None
+
+
+class Switch:
+    def __init__(self, config: Config, store: Store | None = None,
+                 timers: Timers | None = None,
+                 announce: Callable[[str], None] = print) -> None:
+        self.config = config
+        self.store = store or Store(config.store.path)
+        self.timers = timers
+        self.announce = announce
+        host, port = config.sip_host_port
+        self.ua = UserAgent(host, port, config.advertised_address, self._on_request,
+                            timers=timers)
+        self.channels = Registry()
+        self.clock = MediaClock()
+        first, last = config.rtp_port_range
+        self.ports = PortAllocator(first, last)
+        self.rtp_address = config.rtp.address
+        self.media_address = (config.advertised_address if config.rtp.address in ("0.0.0.0", "")
+                              else config.rtp.address)
+        self.trunks = [Trunk(t, self.ua) for t in config.trunks]
+        self.router = Router(self.store, self.trunks)
+        self._name = ChannelNamer()
+        self._tasks: set[asyncio.Task] = set()
+        self.auth: Authenticator | None = None
+        self.registrar: Registrar | None = None
+        self.started = False
+
+    # -- lifecycle ----------------------------------------------------------
+
+    async def start(self) -> None:
+        provision_extensions(self.store, self.config, self.announce)
+        key = self.store.get_meta("digest_key")
+        if key is None:
+            key = secrets.token_hex(32)
+            self.store.set_meta("digest_key", key)
+        digest = DigestServer(self.config.sip.realm, bytes.fromhex(key))
+        guard = AuthGuard(self.config.sip.auth_failures_per_minute,
+                          ban_seconds=self.config.sip.auth_ban_seconds)
+        self.auth = Authenticator(self.store, digest, guard)
+        self.registrar = Registrar(self.store, self.auth, self.ua,
+                                   min_expires=self.config.sip.min_expires,
+                                   max_expires=self.config.sip.max_expires)
+        await self.ua.start()
+        self.clock.start()
+        for trunk in self.trunks:
+            trunk.start()
+        self.started = True
+        log.info("switch listening sip=%s:%d advertised=%s rtp=%s", self.ua.transport.host,
+                 self.ua.port, self.config.advertised_address, self.config.rtp.ports)
+
+    async def stop(self) -> None:
+        """Hang up every live call, unregister from trunks, close sockets."""
+        if not self.started:
+            return
+        self.started = False
+        live = list(self.channels)
+        if live:
+            log.info("switch stopping: hanging up %d channel(s)", len(live))
+            await asyncio.gather(*(ch.hangup("switch shutdown") for ch in live),
+                                 return_exceptions=True)
+        await asyncio.gather(*(t.stop() for t in self.trunks), return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        self.clock.stop()
+        await self.ua.stop()
+        self.store.close()
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task failed", exc_info=task.exception())
+
+    def health(self) -> dict[str, object]:
+        return {
+            "status": "ok" if self.started else "stopped",
+            "sip": {"address": self.config.advertised_address, "port": self.ua.port},
+            "channels": len(self.channels),
+            "trunks": {t.name: t.status.as_dict() for t in self.trunks},
+        }
+
+    # -- incoming requests --------------------------------------------------
+
+    def _on_request(self, st: ServerTransaction) -> None:
+        method = st.request.method
+        if method == "REGISTER":
+            assert self.registrar is not None
+            self.registrar.handle(st)
+        elif method == "INVITE":
+            self._spawn(self._incoming_call(st))
+        else:
+            st.respond(self.ua.response(st.request, 405, "Method Not Allowed"))
+
+    async def _incoming_call(self, st: ServerTransaction) -> None:
+        assert self.auth is not None
+        request = st.request
+        invite = IncomingInvite(self.ua, st)
+        trunk = self.router.trunk_for_source(st.peer.host)
+        caller_number = request.from_addr.uri.user or ""
+        if trunk is not None:
+            caller = Endpoint("trunk", trunk.name, caller_number)
+        else:
+            user = self.auth.authenticate(st, self.ua)
+            if user is None:
+                return
+            caller = Endpoint("extension", user, user)
+        number = normalize(request.uri.user or request.to_addr.uri.user or "")
+        # From a trunk only our own numbers are reachable: no relaying back out (toll fraud).
+        route = self.router.route(number, allow_trunk=trunk is None)
+        if route is None:
+            log.info("call %s from %s to %s: no route", request.call_id, caller.name, number)
+            invite.reject(404, "Not Found")
+            return
+        if not request.body:
+            invite.reject(488, "Not Acceptable Here (no SDP offer)")
+            return
+        try:
+            rtp = await RtpSession.open(self.rtp_address, self.ports)
+        except (OSError, RuntimeError) as exc:
+            log.error("call %s: no RTP port: %s", request.call_id, exc)
+            invite.reject(503, "Service Unavailable")
+            return
+        inbound = Channel(self._name(caller.name), "inbound", caller, invite, rtp,
+                          self.media_address)
+        try:
+            answer = inbound.answer_offer(request.body)
+        except SipError as exc:
+            invite.reject(488, "Not Acceptable Here")
+            inbound.failed(f"bad offer: {exc}", 488)
+            return
+        self.channels.add(inbound)
+        log.info("call %s: %s -> %s via %s", request.call_id, inbound.name, number, route.kind)
+        caller_id = caller_number if trunk is not None else caller.name
+        try:
+            outbound = await self.originate(number, caller_id=caller_id, route=route,
+                                            caller_name=request.from_addr.display)
+        except SwitchError as exc:
+            invite.reject(exc.status, exc.reason)
+            inbound.failed(exc.reason, exc.status)
+            return
+        self._join(inbound, invite, answer, outbound)
+
+    def _join(self, inbound: Channel, invite: IncomingInvite, answer: bytes,
+              outbound: Channel) -> None:
+        """Relay the outbound leg's progress to the caller and bridge them on answer."""
+        call = Call(inbound, outbound)
+
+        def bridge() -> None:
+            if call.bridge is None:
+                call.bridge = Bridge(inbound, outbound, self.clock)
+                call.bridge.start()
+
+        def on_outbound(event: ChannelEvent) -> None:
+            if event.state == "ringing":
+                invite.progress(180)
+                inbound.ringing()
+            elif event.state == "early":
+                invite.progress(183, answer)
+                inbound.ringing(early_media=True)
+                bridge()
+            elif event.state == "up":
+                try:
+                    invite.answer(answer)
+                except SipError:
+                    self._spawn(outbound.hangup("caller gone"))
+                    return
+                inbound.up()
+                bridge()
+            elif event.state == "hungup":
+                if call.bridge:
+                    call.bridge.stop()
+                if inbound.state in ("down", "ringing", "early"):
+                    status = caller_status(event.status) if event.status else 480
+                    invite.reject(status)
+                    inbound.failed(event.cause, status)
+                else:
+                    self._spawn(inbound.hangup(event.cause))
+
+        def on_inbound(event: ChannelEvent) -> None:
+            if event.state == "hungup":
+                if call.bridge:
+                    call.bridge.stop()
+                self._spawn(outbound.hangup(event.cause or "caller hung up"))
+
+        outbound.add_listener(on_outbound)
+        inbound.add_listener(on_inbound)
+        invite.on_cancel = lambda: inbound.failed("caller cancelled", 487)
+        if outbound.state != "down":  # it may already have moved on
+            on_outbound(ChannelEvent(outbound, outbound.state, outbound.cause, outbound.status))
+
+    # -- outgoing calls -----------------------------------------------------
+
+    async def originate(self, number: str, *, caller_id: str | None = None,
+                        caller_name: str | None = None, timeout: float | None = None,
+                        route: Route | None = None) -> Channel:
+        """Dial ``number`` (an extension or, through a trunk, anything else).
+
+        Returns at once with the channel; watch it with ``add_listener`` or ``wait()``:
+        ringing, early, up, then hungup with a cause and the SIP status.
+        """
+        number = normalize(number)
+        route = route or self.router.route(number)
+        if route is None:
+            raise SwitchError(f"no route to {number!r}", 404)
+        if route.kind == "extension":
+            assert self.registrar is not None
+            bindings = self.registrar.contacts(number)
+            if not bindings:
+                raise SwitchError(f"extension {number} is not registered", 480)
+            binding = bindings[0]
+            uri = SipUri.parse(binding.contact)
+            peer = Peer(binding.transport, binding.source_host, binding.source_port)
+            local_host = self.config.advertised_address
+            from_uri = SipUri("sip", caller_id or "anonymous", local_host, self.ua.port)
+            to_uri = SipUri("sip", number, local_host, self.ua.port)
+            credentials = None
+            endpoint = Endpoint("extension", number, number)
+        else:
+            trunk = route.trunk
+            assert trunk is not None
+            uri = trunk.uri_for(number)
+            peer = trunk.peer
+            from_uri = SipUri("sip", caller_id or trunk.config.caller_id or "anonymous",
+                              trunk.host, trunk.port if trunk.port != 5060 else None)
+            to_uri = uri
+            credentials = trunk.credentials
+            endpoint = Endpoint("trunk", trunk.name, number)
+        try:
+            rtp = await RtpSession.open(self.rtp_address, self.ports)
+        except (OSError, RuntimeError) as exc:
+            raise SwitchError(f"no RTP port: {exc}", 503) from exc
+        session_id = secrets.randbelow(2**31)
+        offer = sdp.make_offer(self.media_address, rtp.local_port,
+                               session_id=session_id).to_bytes()
+        invite = OutgoingInvite(self.ua, uri=uri, from_addr=Address(from_uri, caller_name or None),
+                                to_addr=Address(to_uri), peer=peer, body=offer,
+                                credentials=credentials,
+                                contact_user=caller_id or None)
+        channel = Channel(self._name(endpoint.name), "outbound", endpoint, invite, rtp,
+                          self.media_address, session_id=session_id)
+        self.channels.add(channel)
+        ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
+        self._spawn(self._run_outgoing(channel, invite, offer, ring_timeout))
+        log.info("originate %s -> %s via %s call_id=%s", channel.name, number, route.kind,
+                 invite.request.call_id)
+        return channel
+
+    async def _run_outgoing(self, channel: Channel, invite: OutgoingInvite, offer: bytes,
+                            ring_timeout: float) -> None:
+        timed_out = False
+
+        def provisional(response: Response) -> None:
+            if response.body and response.status == 183:
+                try:
+                    channel.take_answer(offer, response.body)
+                except SipError as exc:
+                    log.info("channel %s: ignoring early SDP: %s", channel.name, exc)
+                    channel.ringing()
+                    return
+                channel.ringing(early_media=True)
+            elif response.status in (180, 181, 182, 183):
+                channel.ringing()
+
+        def give_up() -> None:
+            nonlocal timed_out
+            timed_out = True
+            self._spawn(invite.cancel())
+
+        invite.on_provisional = provisional
+        timer = asyncio.get_running_loop().call_later(ring_timeout, give_up)
+        try:
+            response = await invite.run()
+        except SipError as exc:
+            channel.failed(f"failure: {exc}", 503)
+            return
+        finally:
+            timer.cancel()
+        if not 200 <= response.status < 300:
+            status = 408 if timed_out else response.status
+            channel.failed(cause_of(status), status)
+            return
+        if channel.state == "hungup":
+            return  # hung up by us while the 200 was on its way; run() sent the BYE
+        if response.body:
+            try:
+                channel.take_answer(offer, response.body)
+            except SipError as exc:
+                log.warning("channel %s: bad SDP answer: %s", channel.name, exc)
+                await channel.hangup("bad SDP answer", 488)
+                return
+        channel.up()
+
+    def bridge(self, a: Channel, b: Channel) -> Bridge:
+        bridge = Bridge(a, b, self.clock)
+        bridge.start()
+        return bridge

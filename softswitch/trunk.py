@@ -1,0 +1,161 @@
+"""SIP trunks: registration to the carrier (RFC 3261 section 10.2) and outbound routing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from dataclasses import dataclass
+
+from .config import TrunkConfig, split_host_port
+from .sip.errors import SipError
+from .sip.message import new_call_id
+from .sip.transport import Peer
+from .sip.ua import Credentials, UserAgent
+from .sip.uri import Address, SipUri
+
+log = logging.getLogger("softswitch.trunk")
+
+RETRY_MIN = 5.0
+RETRY_MAX = 300.0
+
+
+@dataclass(slots=True)
+class TrunkStatus:
+    state: str  # "registering" | "registered" | "failing" | "unregistered" | "ip-auth"
+    last_error: str = ""
+    expires_at: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"state": self.state, "last_error": self.last_error,
+                "expires_in": max(0, int(self.expires_at - time.time())) if self.expires_at else 0}
+
+
+class Trunk:
+    def __init__(self, config: TrunkConfig, ua: UserAgent) -> None:
+        self.config = config
+        self.ua = ua
+        self.name = config.name
+        host, port = split_host_port(config.host, 5060)
+        self.host = host
+        self.port = port
+        self.status = TrunkStatus("registering" if config.register else "ip-auth")
+        self._addresses: set[str] = set()
+        self._call_id = new_call_id()
+        self._cseq = 1
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+
+    @property
+    def credentials(self) -> Credentials | None:
+        if not self.config.username:
+            return None
+        return Credentials(self.config.username, self.config.password)
+
+    @property
+    def peer(self) -> Peer:
+        address = next(iter(self._addresses), self.host)
+        return Peer(self.config.transport, address, self.port)
+
+    def uri_for(self, number: str) -> SipUri:
+        return SipUri("sip", number, self.host, self.port if self.port != 5060 else None)
+
+    def prefix_match(self, number: str) -> int:
+        """Length of the longest configured prefix that ``number`` starts with, or -1."""
+        best = -1
+        for prefix in self.config.prefixes:
+            if number.startswith(prefix) and len(prefix) > best:
+                best = len(prefix)
+        return best
+
+    def accepts_from(self, host: str) -> bool:
+        """Is a request from ``host`` this carrier's? (IP authentication of inbound calls)."""
+        return host in self._addresses or host in self.config.inbound_from or host == self.host
+
+    async def resolve(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(self.host, self.port, family=socket.AF_INET,
+                                           type=socket.SOCK_DGRAM)
+        except OSError as exc:
+            raise SipError(f"cannot resolve {self.host}: {exc}") from exc
+        self._addresses = {info[4][0] for info in infos}
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"trunk-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self.config.register and self.status.state == "registered":
+            try:
+                await asyncio.wait_for(self._register(0), 5)
+            except (SipError, asyncio.TimeoutError) as exc:
+                log.info("trunk %s: unregister failed: %s", self.name, exc)
+            self.status = TrunkStatus("unregistered")
+
+    async def _run(self) -> None:
+        try:
+            await self.resolve()
+        except SipError as exc:
+            self._failing(str(exc))
+        if not self.config.register:
+            return
+        delay = RETRY_MIN
+        while True:
+            try:
+                granted = await self._register(self.config.expires)
+            except SipError as exc:
+                self._failing(str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+                continue
+            delay = RETRY_MIN
+            # refresh well before expiry; short grants get refreshed at half-time
+            await asyncio.sleep(max(granted - 30, granted / 2, 1))
+
+    def _failing(self, error: str) -> None:
+        self.status = TrunkStatus("failing", error)
+        log.warning("trunk %s: registration failing: %s", self.name, error)
+
+    async def _register(self, expires: int) -> int:
+        """One REGISTER exchange (with digest auth); returns the granted expiry."""
+        if not self._addresses:
+            await self.resolve()
+        cfg = self.config
+        aor = SipUri("sip", cfg.username, self.host, self.port if self.port != 5060 else None)
+        request = self.ua.new_request(
+            "REGISTER", SipUri("sip", None, self.host, aor.port), Address(aor), Address(aor),
+            transport=cfg.transport, call_id=self._call_id, cseq=self._cseq,
+            contact_user=cfg.username)
+        request.headers.add("Expires", str(expires))
+        response = await self.ua.request(request, self.peer, self.credentials)
+        self._cseq = response.cseq[0] + 1
+        if response.status in (401, 407):
+            raise SipError(f"authentication rejected ({response.status} {response.reason})")
+        if response.status == 423:
+            minimum = response.headers.get("Min-Expires") or ""
+            if minimum.isdigit() and expires:
+                self.config.expires = int(minimum)
+            raise SipError(f"interval too brief, carrier wants {minimum}")
+        if not 200 <= response.status < 300:
+            raise SipError(f"registration refused: {response.status} {response.reason}")
+        if expires == 0:
+            return 0
+        granted = self._granted(response, expires)
+        self.status = TrunkStatus("registered", "", time.time() + granted)
+        log.info("trunk %s: registered for %ds", self.name, granted)
+        return granted
+
+    def _granted(self, response, asked: int) -> int:
+        ours = self.ua.contact(self.config.username).strip("<>")
+        for contact in response.contacts:
+            if str(contact.uri) == ours and contact.params.get("expires", "").isdigit():
+                return int(contact.params["expires"])
+        header = response.headers.get("Expires") or ""
+        return int(header) if header.isdigit() else asked
