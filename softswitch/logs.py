@@ -1,0 +1,29 @@
+"""Structured logs: one logfmt line per event (time, level, logger, message)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+
+class LogfmtFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        message = record.getMessage().replace('"', '\\"')
+        line = (f'time={stamp}.{int(record.msecs):03d}Z level={record.levelname.lower()} '
+                f'logger={record.name} msg="{message}"')
+        if record.exc_info:
+            trace = self.formatException(record.exc_info).replace("\n", "\\n").replace('"', "'")
+            line += f' error="{trace}"'
+        return line
+
+
+def setup(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogfmtFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's access log duplicates what the API logs itself
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

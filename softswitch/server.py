@@ -1,0 +1,46 @@
+"""Runs the switch and its HTTP API together in one event loop until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import uvicorn
+
+from .config import Config
+from .switch import Switch
+
+log = logging.getLogger("softswitch.server")
+
+
+class _ApiServer(uvicorn.Server):
+    # The switch owns SIGTERM/SIGINT: it must hang up calls before the process ends.
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+async def serve(config: Config) -> None:
+    from api.app import create_app  # the API layer sits above the switch
+
+    switch = Switch(config)
+    await switch.start()
+    host, port = config.api_host_port
+    api = _ApiServer(uvicorn.Config(create_app(switch), host=host, port=port,
+                                    log_config=None, lifespan="off"))
+    api_task = asyncio.create_task(api.serve())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("api listening on http://%s:%d", host, port)
+    done, _ = await asyncio.wait([api_task, asyncio.create_task(stop.wait())],
+                                 return_when=asyncio.FIRST_COMPLETED)
+    log.info("shutting down")
+    api.should_exit = True
+    await switch.stop()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(api_task, 5)
+    log.info("stopped")
