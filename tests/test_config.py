@@ -1,0 +1,76 @@
+import pytest
+
+from softswitch.config import ConfigError, from_dict, load
+
+
+def test_embedded_defaults_serve():
+    config = load(None, environ={})
+    assert config.sip_host_port == ("0.0.0.0", 5060)
+    assert config.api_host_port == ("127.0.0.1", 8080)
+    assert config.rtp_port_range == (20000, 29999)
+    assert config.advertised_address == "127.0.0.1"
+    assert config.trunks == [] and config.default_extensions
+
+
+def test_file_with_every_section(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('''
+[sip]
+listen = "127.0.0.1:5080"
+external_address = "203.0.113.5"
+[rtp]
+ports = "30000-30100"
+[[trunks]]
+name = "carrier"
+host = "127.0.0.1:5070"
+username = "u"
+password = "p"
+prefixes = ["1", "44"]
+[[extensions]]
+number = "201"
+password = "pw"
+[[accounts]]
+id = "account_1"
+auth = "x"
+''')
+    config = load(path, environ={})
+    assert config.sip_host_port == ("127.0.0.1", 5080)
+    assert config.advertised_address == "203.0.113.5"
+    assert config.trunks[0].prefixes == ["1", "44"]
+    assert config.trunks[0].register is True
+    assert [e.number for e in config.extensions] == ["201"]
+    assert not config.default_extensions
+
+
+def test_environment_overrides_single_keys():
+    config = from_dict({}, {"SOFTSWITCH_SIP_LISTEN": "127.0.0.1:6000",
+                            "SOFTSWITCH_SIP_MIN_EXPIRES": "120"})
+    assert config.sip_host_port == ("127.0.0.1", 6000)
+    assert config.sip.min_expires == 120
+
+
+@pytest.mark.parametrize("data, words", [
+    ({"sip": {"listen": "127.0.0.1:99999"}}, "port out of range"),
+    ({"sip": {"lisen": "x"}}, "unknown key"),
+    ({"rtp": {"ports": "abc"}}, "rtp.ports"),
+    ({"bogus": {}}, "unknown section"),
+    ({"sip": {"min_expires": "soon"}}, "expected int"),
+    ({"extensions": [{"number": "1a", "password": "x"}]}, "digits"),
+    ({"extensions": [{"number": "1", "password": "x"}, {"number": "1", "password": "y"}]},
+     "unique"),
+    ({"trunks": [{"name": "t", "host": "h", "register": True}]}, "username"),
+    ({"trunks": [{"name": "t"}]}, "host"),
+    ({"media": {"tts_engine": "say"}}, "tts_engine"),
+])
+def test_bad_configuration_is_a_clear_error(data, words):
+    with pytest.raises(ConfigError, match=words):
+        from_dict(data, {})
+
+
+def test_unreadable_or_invalid_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "missing.toml", environ={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sip\nlisten=")
+    with pytest.raises(ConfigError):
+        load(bad, environ={})
