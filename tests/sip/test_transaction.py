@@ -1,0 +1,178 @@
+"""The transaction layer over a real UDP socket: retransmissions, ACK, CANCEL, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from softswitch.sip.message import Response, parse_message
+from softswitch.sip.transaction import ServerTransaction, Timers
+from softswitch.sip.transport import Peer
+from softswitch.sip.ua import UserAgent
+from softswitch.sip.uri import Address, SipUri
+
+FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
+
+
+class RawPeer(asyncio.DatagramProtocol):
+    """A bare UDP socket playing the other side, byte for byte."""
+
+    def __init__(self) -> None:
+        self.received: asyncio.Queue[bytes] = asyncio.Queue()
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self.received.put_nowait(data)
+
+    async def next(self, timeout: float = 2.0):
+        return parse_message(await asyncio.wait_for(self.received.get(), timeout))
+
+    def drain(self) -> list[bytes]:
+        items = []
+        while not self.received.empty():
+            items.append(self.received.get_nowait())
+        return items
+
+
+@pytest.fixture
+async def pair():
+    handled: list[ServerTransaction] = []
+    ua = UserAgent("127.0.0.1", 0, "127.0.0.1", handled.append, timers=FAST)
+    await ua.start()
+    loop = asyncio.get_running_loop()
+    transport, raw = await loop.create_datagram_endpoint(RawPeer, local_addr=("127.0.0.1", 0))
+    raw.transport = transport
+    raw.port = transport.get_extra_info("sockname")[1]
+    yield ua, raw, handled
+    transport.close()
+    await ua.stop()
+
+
+def invite(raw_port: int, ua_port: int, branch: str = "z9hG4bKtest1", call_id: str = "c1") -> bytes:
+    return (
+        f"INVITE sip:102@127.0.0.1:{ua_port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{raw_port};branch={branch};rport\r\n"
+        "Max-Forwards: 70\r\n"
+        "From: <sip:101@127.0.0.1>;tag=from1\r\n"
+        f"To: <sip:102@127.0.0.1:{ua_port}>\r\n"
+        f"Call-ID: {call_id}\r\n"
+        "CSeq: 1 INVITE\r\n"
+        f"Contact: <sip:101@127.0.0.1:{raw_port}>\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def ack_for(response: Response, raw_port: int, ua_port: int, branch: str = "z9hG4bKtest1") -> bytes:
+    return (
+        f"ACK sip:102@127.0.0.1:{ua_port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{raw_port};branch={branch};rport\r\n"
+        "Max-Forwards: 70\r\n"
+        "From: <sip:101@127.0.0.1>;tag=from1\r\n"
+        f"To: {response.headers.get('To')}\r\n"
+        f"Call-ID: {response.call_id}\r\n"
+        "CSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+
+
+async def test_invite_retransmission_reaches_the_tu_once(pair):
+    ua, raw, handled = pair
+    data = invite(raw.port, ua.port)
+    raw.transport.sendto(data, ("127.0.0.1", ua.port))
+    assert (await raw.next()).status == 100
+    raw.transport.sendto(data, ("127.0.0.1", ua.port))
+    assert (await raw.next()).status == 100  # the retransmission gets the last response again
+    await asyncio.sleep(0.05)
+    assert len(handled) == 1
+    st = handled[0]
+    st.respond(ua.response(st.request, 486, "Busy Here", to_tag="t1"))
+    busy = await raw.next()
+    assert busy.status == 486
+    assert busy.top_via.params.get("rport") == str(raw.port)  # RFC 3581
+    # no ACK yet: timer G retransmits the 486
+    assert (await raw.next()).status == 486
+    raw.transport.sendto(ack_for(busy, raw.port, ua.port), ("127.0.0.1", ua.port))
+    await asyncio.sleep(0.1)
+    raw.drain()
+    await asyncio.sleep(0.4)
+    assert raw.drain() == []  # ACK stopped the retransmissions
+
+
+async def test_cancel_gets_200_and_the_invite_487_with_the_same_tag(pair):
+    ua, raw, handled = pair
+    raw.transport.sendto(invite(raw.port, ua.port), ("127.0.0.1", ua.port))
+    assert (await raw.next()).status == 100
+    await asyncio.sleep(0.02)
+    st = handled[0]
+    cancelled = []
+    st.on_cancel = lambda: cancelled.append(True)
+    st.respond(ua.response(st.request, 180, to_tag="ring1"))
+    assert (await raw.next()).status == 180
+    cancel = (
+        f"CANCEL sip:102@127.0.0.1:{ua.port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{raw.port};branch=z9hG4bKtest1;rport\r\n"
+        "Max-Forwards: 70\r\nFrom: <sip:101@127.0.0.1>;tag=from1\r\n"
+        f"To: <sip:102@127.0.0.1:{ua.port}>\r\nCall-ID: c1\r\nCSeq: 1 CANCEL\r\n"
+        "Content-Length: 0\r\n\r\n").encode()
+    raw.transport.sendto(cancel, ("127.0.0.1", ua.port))
+    responses = {(r.status, r.cseq[1]): r for r in [await raw.next(), await raw.next()]}
+    assert set(responses) == {(200, "CANCEL"), (487, "INVITE")}
+    assert responses[(487, "INVITE")].to_addr.tag == "ring1"
+    assert cancelled == [True]
+
+
+async def test_cancel_for_unknown_transaction_is_481(pair):
+    ua, raw, _ = pair
+    cancel = (
+        f"CANCEL sip:102@127.0.0.1:{ua.port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{raw.port};branch=z9hG4bKnothere\r\n"
+        "From: <sip:101@127.0.0.1>;tag=f\r\nTo: <sip:102@127.0.0.1>\r\nCall-ID: zz\r\n"
+        "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n").encode()
+    raw.transport.sendto(cancel, ("127.0.0.1", ua.port))
+    assert (await raw.next()).status == 481
+
+
+async def test_client_retransmits_until_answered_then_times_out(pair):
+    ua, raw, _ = pair
+    target = SipUri("sip", "x", "127.0.0.1", raw.port)
+    request = ua.new_request("OPTIONS", target, Address(SipUri("sip", "me", "127.0.0.1")),
+                             Address(target))
+    ct = await ua.send(request, Peer("UDP", "127.0.0.1", raw.port))
+    first = await raw.next()
+    again = await raw.next()  # timer E
+    assert first.top_via.branch == again.top_via.branch
+    raw.transport.sendto(first.make_response(200, to_tag="x").to_bytes(), ("127.0.0.1", ua.port))
+    final = await asyncio.wait_for(ct.final, 2)
+    assert final.status == 200
+    # a second request nobody answers ends in a synthesized 408 after 64*T1
+    request2 = ua.new_request("OPTIONS", target, Address(SipUri("sip", "me", "127.0.0.1")),
+                              Address(target))
+    ct2 = await ua.send(request2, Peer("UDP", "127.0.0.1", raw.port))
+    assert (await asyncio.wait_for(ct2.final, 10)).status == 408
+
+
+async def test_non_2xx_to_our_invite_is_acked_hop_by_hop(pair):
+    ua, raw, _ = pair
+    target = SipUri("sip", "x", "127.0.0.1", raw.port)
+    request = ua.new_request("INVITE", target, Address(SipUri("sip", "me", "127.0.0.1")),
+                             Address(target))
+    ct = await ua.send(request, Peer("UDP", "127.0.0.1", raw.port))
+    sent = await raw.next()
+    raw.transport.sendto(sent.make_response(486, to_tag="b").to_bytes(), ("127.0.0.1", ua.port))
+    assert (await asyncio.wait_for(ct.final, 2)).status == 486
+    ack = await raw.next()
+    assert ack.method == "ACK" and ack.top_via.branch == sent.top_via.branch
+    assert ack.to_addr.tag == "b"
+
+
+async def test_malformed_request_gets_400_and_garbage_is_dropped(pair):
+    ua, raw, handled = pair
+    raw.transport.sendto(b"\x00\xffnot sip at all\r\n\r\n", ("127.0.0.1", ua.port))
+    bad = invite(raw.port, ua.port).replace(b"Max-Forwards: 70", b"Max-Forwards: many")
+    raw.transport.sendto(bad, ("127.0.0.1", ua.port))
+    response = await raw.next()
+    assert response.status == 400
+    assert handled == []
+    # the listener is still alive
+    raw.transport.sendto(invite(raw.port, ua.port, "z9hG4bKok", "c2"), ("127.0.0.1", ua.port))
+    assert (await raw.next()).status == 100
