@@ -349,7 +349,7 @@ class DigestServer:
         nonce_ttl: float = 300.0,
         clock: Callable[[], float] = time.time,
         *,
-        max_nonces: int = 10_000,
+        max_nonces: int = 65_536,
     ) -> None:
         self.realm = realm
         self._key = key
