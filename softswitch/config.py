@@ -59,7 +59,7 @@ class TrunkConfig:
     prefixes: list[str] = field(default_factory=lambda: [""])
     transport: str = "UDP"
     expires: int = 300
-    # source addresses allowed to send us calls as this trunk ("" = the host's address)
+    # more carrier addresses allowed to send us calls, "ip" or "ip:port" (host:port always is)
     inbound_from: list[str] = field(default_factory=list)
 
 
@@ -231,5 +231,9 @@ def _validate(config: Config) -> None:
         if trunk.transport.upper() not in ("UDP", "TCP"):
             raise ConfigError(f"trunk {trunk.name}: transport must be UDP or TCP")
         trunk.transport = trunk.transport.upper()
+        for source in trunk.inbound_from:
+            ip, _, port = source.partition(":")
+            if not ip or (port and not port.isdigit()):
+                raise ConfigError(f"trunk {trunk.name}: inbound_from entry {source!r} is not ip[:port]")
         if trunk.register and not trunk.username:
             raise ConfigError(f"trunk {trunk.name}: register = true needs a username")

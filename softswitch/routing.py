@@ -38,9 +38,9 @@ class Router:
             return None
         return Route("trunk", number, best)
 
-    def trunk_for_source(self, host: str) -> Trunk | None:
+    def trunk_for_source(self, host: str, port: int) -> Trunk | None:
         for trunk in self.trunks:
-            if trunk.accepts_from(host):
+            if trunk.accepts_from(host, port):
                 return trunk
         return None
 

@@ -69,9 +69,19 @@ class Trunk:
                 best = len(prefix)
         return best
 
-    def accepts_from(self, host: str) -> bool:
-        """Is a request from ``host`` this carrier's? (IP authentication of inbound calls)."""
-        return host in self._addresses or host in self.config.inbound_from or host == self.host
+    def accepts_from(self, host: str, port: int) -> bool:
+        """Is a request from ``host:port`` this carrier's? (IP authentication of inbound calls)
+
+        By default only the trunk's own address and port count; ``inbound_from`` adds
+        carrier signaling addresses, as "ip" (any port) or "ip:port".
+        """
+        if port == self.port and (host in self._addresses or host == self.host):
+            return True
+        for source in self.config.inbound_from:
+            ip, _, allowed_port = source.partition(":")
+            if ip == host and (not allowed_port or int(allowed_port) == port):
+                return True
+        return False
 
     async def resolve(self) -> None:
         loop = asyncio.get_running_loop()

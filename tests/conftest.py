@@ -1,0 +1,62 @@
+"""Shared fixtures: free ports, a switch running in its own loop, baresip phones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+from tests.peers.audio import make_tone_wav
+from tests.peers.baresip import Baresip, BaresipAccount
+from tests.peers.ports import PortPicker
+from tests.switch_harness import SwitchHarness, switch_config
+
+
+@pytest.fixture(scope="session")
+def ports() -> PortPicker:
+    return PortPicker()
+
+
+@pytest.fixture(scope="session")
+def rtp_ports() -> PortPicker:
+    # the switch's RTP ranges: blocks of 400 in 30000-32000, apart from the peers' ports
+    return PortPicker(first=30000, last=32600)
+
+
+@pytest.fixture
+def switch_factory(tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
+                   ) -> Iterator[Callable[..., SwitchHarness]]:
+    """Start a switch on free ports: ``switch_factory(extensions=..., trunks=...)``."""
+    started: list[SwitchHarness] = []
+
+    def make(**kwargs: Any) -> SwitchHarness:
+        config = switch_config(tmp_path / f"switch{len(started)}", ports.port(),
+                               rtp_ports.block(400), **kwargs)
+        harness = SwitchHarness(config)
+        started.append(harness)
+        harness.start()
+        return harness
+
+    yield make
+    for harness in started:
+        harness.stop()
+
+
+@pytest.fixture
+def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., Baresip]]:
+    """Start a baresip phone: ``phone_factory(account, tone_hz=440, seconds=30)``."""
+    phones: list[Baresip] = []
+
+    def make(account: BaresipAccount, tone_hz: float = 440.0, seconds: float = 60.0) -> Baresip:
+        workdir = tmp_path / f"phone-{account.user}-{len(phones)}"
+        workdir.mkdir(parents=True)
+        wav = make_tone_wav(workdir / "mic.wav", tone_hz, seconds)
+        phone = Baresip(workdir, account, ports.block(10), wav)
+        phones.append(phone)
+        phone.start()
+        return phone
+
+    yield make
+    for phone in phones:
+        phone.stop()

@@ -1,0 +1,84 @@
+"""`softswitch serve` as a user runs it: a real process, its HTTP API, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.peers.process import wait_until
+
+
+def write_config(tmp_path: Path, sip_port: int, api_port: int, rtp_first: int,
+                 extra: str = "") -> Path:
+    path = tmp_path / "softswitch.toml"
+    path.write_text(f'''
+[sip]
+listen = "127.0.0.1:{sip_port}"
+[rtp]
+address = "127.0.0.1"
+ports = "{rtp_first}-{rtp_first + 99}"
+[api]
+listen = "127.0.0.1:{api_port}"
+[store]
+path = "{tmp_path / 'db.sqlite'}"
+{extra}
+''')
+    return path
+
+
+def start(config: Path, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "softswitch", "serve", "--config", str(config)],
+                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def health(api_port: int) -> dict | None:
+    try:
+        response = httpx.get(f"http://127.0.0.1:{api_port}/health", timeout=1)
+    except httpx.HTTPError:
+        return None
+    return response.json()
+
+
+def test_serve_prints_generated_passwords_once_and_stops_on_sigterm(tmp_path, ports,
+                                                                     rtp_ports):
+    api_port = ports.port()
+    config = write_config(tmp_path, ports.port(), api_port, rtp_ports.block(100))
+    first = start(config, tmp_path)
+    try:
+        body = wait_until(lambda: health(api_port), 15, what="API up")
+        assert body["status"] == "ok" and body["trunks"] == {}
+    finally:
+        first.send_signal(signal.SIGTERM)
+        out, err = first.communicate(timeout=20)
+    assert first.returncode == 0, err
+    shown = [line for line in out.splitlines() if "password" in line]
+    assert [line.split()[1] for line in shown] == ["101", "102"]
+    assert "level=info" in err and "shutting down" in err  # structured logs, clean stop
+    # the passwords are not in the store, only their hashes
+    assert shown[0].split()[3].encode() not in (tmp_path / "db.sqlite").read_bytes()
+
+    second = start(config, tmp_path)
+    try:
+        wait_until(lambda: health(api_port), 15, what="API up again")
+    finally:
+        second.send_signal(signal.SIGINT)
+        out, _ = second.communicate(timeout=20)
+    assert second.returncode == 0
+    assert "password" not in out  # shown once only
+
+
+def test_bad_config_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('[sip]\nlisten = "127.0.0.1:notaport"\n')
+    result = subprocess.run([sys.executable, "-m", "softswitch", "serve", "--config", str(path)],
+                            capture_output=True, text=True, timeout=20)
+    assert result.returncode == 2
+    assert "configuration error" in result.stderr and "bad port" in result.stderr
