@@ -48,6 +48,9 @@ class KamailioConfig:
     open_relay: bool = False          # route INVITEs from anybody (IP-authenticated trunk)
     static_routes: Mapping[str, str] = field(default_factory=dict)  # R-URI user prefix -> "host:port"
     qop: bool = True                  # challenges carry qop="auth"
+    # baresip 1.0.0 sends an empty "Supported:" header, which pyVoIP 1.6.8 cannot
+    # parse (it drops the whole INVITE). True removes it from relayed requests.
+    strip_empty_supported: bool = False
     host: str = HOST
 
     def render(self, ctl_socket: str) -> str:
@@ -173,6 +176,9 @@ request_route {{
     route(WITHINDLG);
 
     remove_hf("Route");
+    if ({1 if c.strip_empty_supported else 0} && is_present_hf("Supported") && $hdr(Supported) == "") {{
+        remove_hf("Supported");
+    }}
     if (is_method("INVITE|SUBSCRIBE")) {{
         record_route();
     }}
