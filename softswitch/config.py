@@ -18,6 +18,9 @@ class SipConfig:
     listen: str = "0.0.0.0:5060"
     external_address: str = ""  # advertised in Via/Contact/SDP; "" = derive from listen
     realm: str = "softswitch"
+    # challenges offered to phones, in order; SHA-256 breaks baresip 1.x and other
+    # MD5-only phones, so it is opt-in
+    digest_algorithms: list[str] = field(default_factory=lambda: ["MD5"])
     min_expires: int = 60
     max_expires: int = 3600
     auth_failures_per_minute: int = 10
@@ -215,6 +218,10 @@ def _apply_environment(config: Config, environ: Mapping[str, str]) -> None:
 
 def _validate(config: Config) -> None:
     config.sip_host_port, config.api_host_port, config.rtp_port_range  # noqa: B018 raise early
+    algorithms = [a.upper() for a in config.sip.digest_algorithms]
+    if not algorithms or set(algorithms) - {"MD5", "SHA-256"}:
+        raise ConfigError("sip.digest_algorithms must list MD5 and/or SHA-256")
+    config.sip.digest_algorithms = algorithms
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     numbers = [e.number for e in config.extensions]

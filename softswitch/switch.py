@@ -113,7 +113,8 @@ class Switch:
         digest = DigestServer(self.config.sip.realm, bytes.fromhex(key))
         guard = AuthGuard(self.config.sip.auth_failures_per_minute,
                           ban_seconds=self.config.sip.auth_ban_seconds)
-        self.auth = Authenticator(self.store, digest, guard)
+        self.auth = Authenticator(self.store, digest, guard,
+                                  tuple(self.config.sip.digest_algorithms))
         self.registrar = Registrar(self.store, self.auth, self.ua,
                                    min_expires=self.config.sip.min_expires,
                                    max_expires=self.config.sip.max_expires)
