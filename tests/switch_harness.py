@@ -75,6 +75,8 @@ class SwitchHarness:
         return self.run(wrapper())
 
     def stop(self) -> None:
+        if self.loop.is_closed():
+            return
         if self.switch is not None:
             try:
                 self.run(self.switch.stop(), timeout=40)
