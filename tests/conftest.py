@@ -20,8 +20,8 @@ def ports() -> PortPicker:
 
 @pytest.fixture(scope="session")
 def rtp_ports() -> PortPicker:
-    # the switch's RTP ranges: blocks of 400 in 30000-32000, apart from the peers' ports
-    return PortPicker(first=30000, last=32600)
+    # the switch's RTP ranges: blocks of 100 in 20000-29999, apart from the peers' ports
+    return PortPicker(first=20000, last=29999)
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def switch_factory(tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
 
     def make(**kwargs: Any) -> SwitchHarness:
         config = switch_config(tmp_path / f"switch{len(started)}", ports.port(),
-                               rtp_ports.block(400), **kwargs)
+                               rtp_ports.block(100), **kwargs)
         harness = SwitchHarness(config)
         started.append(harness)
         harness.start()

@@ -28,7 +28,7 @@ def switch_config(tmp_path: Path, sip_port: int, rtp_first: int, *,
                 sip: dict[str, Any] | None = None) -> Config:
     data: dict[str, Any] = {
         "sip": {"listen": f"{HOST}:{sip_port}", **(sip or {})},
-        "rtp": {"address": HOST, "ports": f"{rtp_first}-{rtp_first + 399}"},
+        "rtp": {"address": HOST, "ports": f"{rtp_first}-{rtp_first + 99}"},
         "api": {"listen": f"{HOST}:0"},
         "store": {"path": str(tmp_path / "switch.db")},
         "media": {"recordings_dir": str(tmp_path / "rec"), "uploads_dir": str(tmp_path / "up")},

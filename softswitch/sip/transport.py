@@ -57,8 +57,7 @@ class _TcpConnection(asyncio.Protocol):
         self.peer: Peer | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Peer("TCP", host, port)
         self.owner._connections[(host, port)] = self
@@ -159,7 +158,6 @@ class Transport:
             request.headers.add("Via", str(via))
             for value in rest:
                 request.headers.add("Via", value)
-            _reset_via_cache(request)
 
     # -- sending ------------------------------------------------------------
 
@@ -211,9 +209,3 @@ class Transport:
             return Peer("UDP", host, int(rport))
         return Peer("UDP", host, via.port or 5060)
 
-
-def _reset_via_cache(message: Request | Response) -> None:
-    """Forget parsed Via headers after the raw ones changed."""
-    reset = getattr(message, "invalidate", None)
-    if callable(reset):
-        reset()
