@@ -92,8 +92,9 @@ class SippOptions:
         if self.scenario in BUILTIN:
             argv += ["-sn", self.scenario]
         else:
+            # sipp runs in its own directory: hand it an absolute path.
             path = Path(self.scenario)
-            argv += ["-sf", str(path if path.suffix == ".xml" and path.exists()
+            argv += ["-sf", str(path.resolve() if path.suffix == ".xml" and path.exists()
                                 else scenario_path(self.scenario))]
         argv += ["-i", HOST, "-p", str(self.port), "-t", self.transport, "-m", str(self.calls),
                  "-timeout", f"{self.timeout:g}s", "-timeout_error",
