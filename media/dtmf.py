@@ -96,6 +96,12 @@ class DtmfSender:
         total = min(frames * self.frame_samples, _MAX_DURATION // self.frame_samples * self.frame_samples)
         self._queue.append((digit, total))
 
+    def clear(self) -> None:
+        """Drop the queued digits and any event in progress (e.g. the call went on hold)."""
+        self._queue.clear()
+        self._digit = None
+        self._gap = 0
+
     @property
     def active(self) -> bool:
         """True while an event is on the wire or queued (audio should not be sent)."""

@@ -11,8 +11,10 @@ misorder limits starts the stream over (re-sync).
   lost: `pop()` returns None with `lost` set, and playout moves on.
 * An empty buffer (underrun) also returns None with `lost` set, but holds the
   playout point: the peer may only be late (its clock slower than ours) or
-  paused. After `idle_after` empty ticks the buffer goes idle (`lost` False)
-  and waits for `prefetch` frames again.
+  paused. If a later frame arrives instead, the missing ones are counted lost
+  and that frame plays at once (their ticks were already concealed). After
+  `idle_after` empty ticks the buffer goes idle (`lost` False) and waits for
+  `prefetch` frames again.
 * More than `depth` frames queued (a burst, or the peer's clock faster than
   ours) drops the oldest so latency stays bounded.
 * Packets at or before the playout point are late; repeats are duplicates.
@@ -120,9 +122,18 @@ class JitterBuffer:
             self.lost = False
             return payload
         if frames:
+            if self._empty:
+                # We already concealed the ticks of an underrun: the frames missing
+                # up to the first one that did arrive are lost; play that one now.
+                first = min(frames)
+                self.lost_frames += first - self._next
+                self._next = first + 1
+                self._floor = self._next
+                self._empty = 0
+                self.lost = False
+                return frames.pop(first)
             self._next += 1
             self._floor = self._next
-            self._empty = 0
             self.lost_frames += 1
             self.lost = True
             return None

@@ -236,8 +236,13 @@ class ReceiverStats:
         self._last_arrival: float | None = None
         self._last_ts = 0
 
-    def update(self, ssrc: int, seq: int, timestamp: int, arrival: float) -> None:
-        """Account one packet; `arrival` in seconds on any monotonic clock."""
+    def update(self, ssrc: int, seq: int, timestamp: int, arrival: float | None) -> None:
+        """Account one packet; `arrival` in seconds on any monotonic clock.
+
+        `arrival` None counts the packet without a jitter sample: for packets
+        whose timestamp is not their sampling instant (RFC 4733 updates repeat
+        the event's start timestamp).
+        """
         if ssrc != self.ssrc:
             self.ssrc = ssrc
             self.lsr = 0
@@ -256,6 +261,8 @@ class ReceiverStats:
                 self._reset(seq)
             # else: duplicate or reordered packet, counted below
         self.received += 1
+        if arrival is None:
+            return
         last_arrival = self._last_arrival
         if last_arrival is not None:
             ts_delta = ((timestamp - self._last_ts + 0x80000000) & 0xFFFFFFFF) - 0x80000000

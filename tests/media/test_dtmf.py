@@ -110,3 +110,12 @@ def test_receiver_ignores_non_digit_events_and_garbage() -> None:
     assert receiver.feed(bytes([16, 0, 0, 160]), 0) is None  # flash
     assert receiver.feed(b"\x01", 0) is None
     assert receiver.feed(bytes([1, 0, 0, 160]), 0) == "1"
+
+
+def test_sender_clear() -> None:
+    sender = DtmfSender()
+    sender.send("1")
+    sender.send("2")
+    sender.tick(0)
+    sender.clear()
+    assert not sender.active and sender.tick(160) is None

@@ -93,6 +93,15 @@ def test_underrun_holds_playout_point_then_goes_idle() -> None:
     assert run(jb, [[4], [5], []]) == [None, 4, 5]  # prefetch again after the pause
 
 
+def test_frame_after_underrun_plays_at_once() -> None:
+    jb = JitterBuffer(prefetch=2)
+    assert run(jb, [[1], [2], [], []]) == [None, 1, 2, None]  # 3 and 4 never come
+    assert jb.lost
+    jb.push(pkt(5))
+    assert label(jb.pop()) == 5  # not one more tick per missing frame
+    assert jb.lost_frames == 2 and not jb.lost
+
+
 def test_overflow_drops_oldest_to_bound_latency() -> None:
     jb = JitterBuffer(prefetch=2, depth=4)
     assert run(jb, [[1], [2]]) == [None, 1]

@@ -166,3 +166,15 @@ def test_stats_lsr_dlsr() -> None:
     rb = stats.report_block(now=11.5)
     assert rb.lsr == ntp_middle(ntp)
     assert rb.dlsr == int(1.5 * 65536)
+
+
+def test_stats_update_without_arrival_counts_but_skips_jitter() -> None:
+    stats = ReceiverStats()
+    feed(stats, range(10))
+    for seq in range(10, 15):
+        stats.update(1, seq, 9 * 160, None)  # telephone-event packets: one timestamp
+    feed_more = [(15 + i, (15 + i) * 160, (15 + i) * 0.02) for i in range(5)]
+    for seq, ts, at in feed_more:
+        stats.update(1, seq, ts, at)
+    assert stats.received == 20 and stats.lost == 0
+    assert stats.jitter < 1

@@ -1,0 +1,499 @@
+"""One RTP session (a call leg's media): G.711 audio, RFC 4733 DTMF, RTCP.
+
+The switch drives sessions from the media clock: every 20 ms tick it calls
+`read_frame()` (what the peer said) and `write_frame()` (what the peer hears).
+
+Per-packet work is kept small because it dominates the CPU cost of a call:
+the receive callback reads the fixed header with one `struct.unpack_from`,
+updates the RFC 3550 counters and stores the payload bytes in the jitter
+buffer; decoding happens in `read_frame`, once per tick, in numpy. Sending is
+one table lookup (encode), one `struct.pack` and one `sendto`.
+
+Assumes 20 ms packets (160 samples), which is what G.711 peers use by default;
+other sizes are padded / truncated to 160 samples.
+
+Timestamps: +160 per written frame; when `write_frame` was not called for
+more than 2.5 ticks (we sent nothing: silence), the timestamp jumps by the
+elapsed time and the packet carries the marker bit (RFC 3551 4.1).
+
+Symmetric RTP: the session sends to the address the peer's RTP (or RTCP)
+actually comes from, if it differs from the SDP's, until `set_remote` gives a
+different SDP address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from media import g711
+from media.dtmf import DtmfReceiver, DtmfSender
+from media.jitter import JitterBuffer
+from media.ports import PortAllocator
+from media.rtcp import (
+    Bye,
+    ReceiverReport,
+    ReceiverStats,
+    ReportBlock,
+    SenderReport,
+    build_compound,
+    ntp_timestamp,
+    parse_compound,
+    round_trip_time,
+)
+from media.rtp import HEADER, payload_bounds
+
+__all__ = ["DIRECTIONS", "RtpSession"]
+
+log = logging.getLogger(__name__)
+
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+FRAME_SAMPLES = 160
+FRAME_SECONDS = 0.020
+CLOCK_RATE = 8000
+PT_CN = 13  # comfort noise (RFC 3389): played as silence
+_SILENCE_GAP = 2.5 * FRAME_SECONDS  # no write for this long = we were silent
+_CONCEAL_FRAMES = 2  # repeat the last frame at -6 dB, -12 dB, then silence
+_ENCODERS: dict[str, Callable[[np.ndarray], bytes]] = {"PCMU": g711.ulaw_encode, "PCMA": g711.alaw_encode}
+_DECODERS: dict[str, Callable[[bytes], np.ndarray]] = {"PCMU": g711.ulaw_decode, "PCMA": g711.alaw_decode}
+
+
+class _DatagramProtocol(asyncio.DatagramProtocol):
+    """Hands datagrams straight to a session method (no extra call hop per packet)."""
+
+    def __init__(self, on_datagram: Callable[[bytes, Any], None], name: str) -> None:
+        self.datagram_received = on_datagram  # type: ignore[method-assign]
+        self.name = name
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP port unreachable while the peer is not listening yet: not an error for us.
+        log.debug("%s socket error: %s", self.name, exc)
+
+
+def _fit(frame: np.ndarray) -> np.ndarray:
+    if frame.shape[0] > FRAME_SAMPLES:
+        return frame[:FRAME_SAMPLES]
+    out = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+    out[: frame.shape[0]] = frame
+    return out
+
+
+class RtpSession:
+    """Media of one call leg. Create with `await RtpSession.open(address, ports)`."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ports: PortAllocator, address: str,
+                 local_port: int, *, rtcp_interval: float = 5.0) -> None:
+        self.local_address = address
+        self.local_port = local_port
+        self.on_dtmf: Callable[[str], None] | None = None
+        self.codec: str | None = None
+        self.payload_type: int | None = None
+        self.dtmf_payload_type: int | None = None
+        self.rtcp_interval = rtcp_interval
+        self._loop = loop
+        self._time = loop.time
+        self._ports = ports
+        self._rtp: asyncio.DatagramTransport | None = None
+        self._rtcp: asyncio.DatagramTransport | None = None
+        self._closed = False
+        self._direction = "sendrecv"
+        self._recv_ok = True
+        self._send_ok = False
+        self._pt = -1  # negotiated audio PT (-1: none yet, nothing matches)
+        self._dtmf_pt = -1
+        self._encode: Callable[[np.ndarray], bytes] = g711.ulaw_encode
+        self._decode: Callable[[bytes], np.ndarray] = g711.ulaw_decode
+        self._sdp_remote: tuple[str, int] | None = None
+        self._remote: Any = None  # where RTP goes (latched source or SDP address)
+        self._rtcp_remote: Any = None
+        # sending state
+        self._ssrc = random.getrandbits(32)
+        self._seq = random.getrandbits(16)
+        self._ts = random.getrandbits(32)
+        self._sent_any = False
+        self._last_slot = 0.0  # loop time of the last frame slot we used (audio or DTMF)
+        self._last_write = -1.0  # loop time of the last write_frame() call
+        self._dtmf_tx = DtmfSender()
+        self._dtmf_timer: asyncio.TimerHandle | None = None
+        # receiving state
+        self._jitter = JitterBuffer()
+        self._rx = ReceiverStats(CLOCK_RATE)
+        self._dtmf_rx = DtmfReceiver()
+        self._last_frame: np.ndarray | None = None
+        self._concealing = 0
+        # RTCP state
+        self._rtcp_timer: asyncio.TimerHandle | None = None
+        self._sent_at_last_report = 0
+        self._remote_report: ReportBlock | None = None
+        self._rtt: float | None = None
+        self.remote_bye = False
+        self.cname = f"softswitch-{self._ssrc:08x}@{address}"
+        # counters
+        self.packets_sent = 0
+        self.octets_sent = 0
+        self.packets_received = 0
+        self.octets_received = 0
+        self.dtmf_received = 0
+        self.ignored = 0  # other payload types, or RTP while not receiving
+        self.malformed = 0
+        self.concealed = 0
+
+    # ------------------------------------------------------------------ setup
+
+    @classmethod
+    async def open(cls, address: str, ports: PortAllocator, loop: asyncio.AbstractEventLoop | None = None,
+                   *, rtcp_interval: float = 5.0, attempts: int = 16) -> RtpSession:
+        """Bind RTP on an even port from `ports` and RTCP on the port above.
+
+        A port pair someone else holds is skipped (up to `attempts` tries);
+        PortsExhausted propagates when the range is used up.
+        """
+        loop = loop or asyncio.get_running_loop()
+        error: OSError | None = None
+        failed: list[int] = []  # held until we are done so each attempt gets another pair
+        try:
+            for _ in range(max(1, attempts)):
+                port = ports.allocate()
+                session = cls(loop, ports, address, port, rtcp_interval=rtcp_interval)
+                try:
+                    session._rtp, _ = await loop.create_datagram_endpoint(
+                        lambda: _DatagramProtocol(session._on_rtp, "RTP"), local_addr=(address, port))
+                    session._rtcp, _ = await loop.create_datagram_endpoint(
+                        lambda: _DatagramProtocol(session._on_rtcp, "RTCP"), local_addr=(address, port + 1))
+                except OSError as exc:
+                    error = exc
+                    log.info("RTP port pair %s:%d unavailable (%s), trying another", address, port, exc)
+                    session._close_transports()
+                    failed.append(port)
+                    continue
+                session._schedule_rtcp()
+                return session
+        finally:
+            for port in failed:
+                ports.release(port)
+        raise OSError(f"could not bind an RTP/RTCP port pair on {address} in {attempts} tries: {error}")
+
+    def set_remote(self, address: str, port: int, codec: str, payload_type: int,
+                   dtmf_payload_type: int | None) -> None:
+        """Where to send and what to expect, from SDP; may be called again (re-INVITE)."""
+        codec = codec.upper()
+        if codec not in _ENCODERS:
+            raise ValueError(f"unsupported codec {codec!r}")
+        if codec != self.codec or payload_type != self.payload_type:
+            self._jitter.reset()
+            self._last_frame = None
+        self.codec = codec
+        self.payload_type = payload_type
+        self.dtmf_payload_type = dtmf_payload_type
+        self._encode = _ENCODERS[codec]
+        self._decode = _DECODERS[codec]
+        self._pt = payload_type
+        self._dtmf_pt = -1 if dtmf_payload_type is None else dtmf_payload_type
+        remote = None if port == 0 or address in ("", "0.0.0.0", "::") else (address, port)
+        if remote != self._sdp_remote:
+            # A new SDP address wins over what we latched to before.
+            self._sdp_remote = remote
+            self._remote = remote
+            self._rtcp_remote = None if remote is None else (address, port + 1)
+        self._update_flags()
+
+    @property
+    def direction(self) -> str:
+        return self._direction
+
+    @direction.setter
+    def direction(self, value: str) -> None:
+        if value not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, not {value!r}")
+        self._direction = value
+        self._update_flags()
+
+    def _update_flags(self) -> None:
+        recv_ok = self._direction in ("sendrecv", "recvonly")
+        if self._recv_ok and not recv_ok:
+            self._jitter.reset()
+        self._recv_ok = recv_ok
+        self._send_ok = self._direction in ("sendrecv", "sendonly") and self._remote is not None
+        if not self._send_ok:
+            self._dtmf_tx.clear()
+
+    @property
+    def remote(self) -> Any:
+        """The (address, port) RTP is sent to, None when unknown."""
+        return self._remote
+
+    @property
+    def ssrc(self) -> int:
+        return self._ssrc
+
+    # ---------------------------------------------------------------- receive
+
+    def _on_rtp(self, data: bytes, addr: Any) -> None:
+        if len(data) < 12:
+            self.malformed += 1
+            return
+        first, second, seq, ts, ssrc = HEADER.unpack_from(data)
+        if first & 0xC0 != 0x80:
+            self.malformed += 1
+            return
+        pt = second & 0x7F
+        if pt == self._pt:
+            kind = 0
+        elif pt == self._dtmf_pt:
+            kind = 1
+        elif pt == PT_CN and self._pt >= 0:
+            kind = 2
+        else:
+            self.ignored += 1
+            return
+        if addr != self._remote and self._sdp_remote is not None:
+            self._latch(addr)
+        if not self._recv_ok:
+            self.ignored += 1
+            return
+        if first & 0x3F:  # CSRCs, extension or padding: the rare slow path
+            try:
+                start, end = payload_bounds(data)
+            except ValueError:
+                self.malformed += 1
+                return
+            payload = data[start:end]
+        else:
+            payload = data[12:]
+        self.packets_received += 1
+        self.octets_received += len(payload)
+        if kind == 0:
+            self._rx.update(ssrc, seq, ts, self._time())
+            self._jitter.put(seq, ssrc, payload)
+            return
+        # Telephone events and comfort noise use the audio's sequence numbers:
+        # a silent frame keeps the jitter buffer from counting them as lost.
+        self._rx.update(ssrc, seq, ts, None if kind == 1 else self._time())
+        self._jitter.put(seq, ssrc, b"")
+        if kind == 1:
+            digit = self._dtmf_rx.feed(payload, ts)
+            if digit is not None:
+                self.dtmf_received += 1
+                callback = self.on_dtmf
+                if callback is not None:
+                    try:
+                        callback(digit)
+                    except Exception:
+                        log.exception("on_dtmf callback failed")
+
+    def _latch(self, addr: Any) -> None:
+        log.info("RTP on port %d: peer sends from %s, sending there instead of %s",
+                 self.local_port, addr, self._remote)
+        self._remote = addr
+        self._update_flags()
+
+    def read_frame(self) -> np.ndarray | None:
+        """The next 20 ms the peer said (int16[160]), concealed when lost; None when idle."""
+        if not self._recv_ok:
+            return None
+        payload = self._jitter.pop()
+        if payload is not None:
+            if payload:
+                frame = self._decode(payload)
+                if frame.shape[0] != FRAME_SAMPLES:
+                    frame = _fit(frame)
+            else:
+                frame = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+            self._last_frame = frame
+            self._concealing = 0
+            return frame
+        if not self._jitter.lost:
+            return None
+        # Packet loss concealment: fade the last frame out, then silence.
+        self.concealed += 1
+        step = self._concealing
+        self._concealing = step + 1
+        last = self._last_frame
+        if last is not None and step < _CONCEAL_FRAMES:
+            return last >> (step + 1)
+        return np.zeros(FRAME_SAMPLES, dtype=np.int16)
+
+    # ------------------------------------------------------------------- send
+
+    def _next_slot(self, now: float) -> bool:
+        """Advance the RTP timestamp to this tick's frame; True if it starts a talkspurt."""
+        gap = now - self._last_slot
+        self._last_slot = now
+        if not self._sent_any:
+            self._sent_any = True
+            return True
+        if gap > _SILENCE_GAP:
+            self._ts = (self._ts + FRAME_SAMPLES * max(1, round(gap / FRAME_SECONDS))) & 0xFFFFFFFF
+            return True
+        self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
+        return False
+
+    def _send(self, second: int, timestamp: int, payload: bytes) -> None:
+        self._seq = seq = (self._seq + 1) & 0xFFFF
+        self._rtp.sendto(HEADER.pack(0x80, second, seq, timestamp, self._ssrc) + payload, self._remote)  # type: ignore[union-attr]
+        self.packets_sent += 1
+        self.octets_sent += len(payload)
+
+    def write_frame(self, frame: np.ndarray) -> None:
+        """Encode and send one 20 ms frame now (nothing while on hold or with no remote)."""
+        if not self._send_ok or self._closed:
+            return
+        now = self._time()
+        self._last_write = now
+        marker = self._next_slot(now)
+        if self._dtmf_tx.active:
+            self._send_dtmf_tick()  # the event replaces the audio of this tick
+            return
+        self._send(self._pt | 0x80 if marker else self._pt, self._ts, self._encode(frame))
+
+    def send_dtmf(self, digit: str, duration_ms: int = 100) -> None:
+        """Send an RFC 4733 digit over the next ticks (queued after any in progress).
+
+        The train rides on the ticks of `write_frame`; when nobody writes frames
+        a 20 ms timer of the session sends it. Dropped (logged) when the peer
+        did not negotiate telephone-event or we are not sending.
+        """
+        if self._dtmf_pt < 0 or not self._send_ok:
+            log.warning("RTP port %d: cannot send DTMF %r (no telephone-event or not sending)",
+                        self.local_port, digit)
+            return
+        self._dtmf_tx.send(digit, duration_ms)
+        if self._dtmf_timer is None:
+            self._dtmf_timer = self._loop.call_later(FRAME_SECONDS, self._dtmf_pump)
+
+    def _dtmf_pump(self) -> None:
+        self._dtmf_timer = None
+        if self._closed or not self._dtmf_tx.active or not self._send_ok:
+            return
+        now = self._time()
+        if now - self._last_write > 1.5 * FRAME_SECONDS:  # write_frame is not ticking
+            self._next_slot(now)
+            self._send_dtmf_tick()
+        self._dtmf_timer = self._loop.call_later(FRAME_SECONDS, self._dtmf_pump)
+
+    def _send_dtmf_tick(self) -> None:
+        packet = self._dtmf_tx.tick(self._ts)
+        if packet is not None:
+            self._send(self._dtmf_pt | 0x80 if packet.marker else self._dtmf_pt, packet.timestamp, packet.payload)
+
+    # ------------------------------------------------------------------- RTCP
+
+    def _schedule_rtcp(self) -> None:
+        # RFC 3550 6.3.1: randomise the interval so sessions do not synchronise.
+        delay = self.rtcp_interval * random.uniform(0.5, 1.5)
+        self._rtcp_timer = self._loop.call_later(delay, self._rtcp_due)
+
+    def _rtcp_due(self) -> None:
+        self._rtcp_timer = None
+        if self._closed:
+            return
+        self.send_rtcp()
+        self._schedule_rtcp()
+
+    def send_rtcp(self, *, bye: bool = False) -> None:
+        """Send a compound report now: SR if we sent since the last one, else RR."""
+        dest = self._rtcp_remote
+        if dest is None or self._rtcp is None:
+            return
+        now = self._time()
+        blocks = [self._rx.report_block(now)] if self._rx.ssrc is not None else []
+        report: SenderReport | ReceiverReport
+        if self.packets_sent > self._sent_at_last_report:
+            # The RTP timestamp of "now" on our media timeline, for lip-sync/RTT tools.
+            rtp_now = (self._ts + int((now - self._last_slot) * CLOCK_RATE)) & 0xFFFFFFFF
+            report = SenderReport(self._ssrc, ntp_timestamp(time.time()), rtp_now,
+                                  self.packets_sent, self.octets_sent, blocks)
+        else:
+            report = ReceiverReport(self._ssrc, blocks)
+        self._sent_at_last_report = self.packets_sent
+        data = build_compound(report, self.cname, Bye((self._ssrc,)) if bye else None)
+        try:
+            self._rtcp.sendto(data, dest)
+        except OSError as exc:  # pragma: no cover - transport already reports most errors
+            log.debug("RTCP send failed: %s", exc)
+
+    def _on_rtcp(self, data: bytes, addr: Any) -> None:
+        try:
+            packets = parse_compound(data)
+        except ValueError:
+            self.malformed += 1
+            return
+        if self._sdp_remote is not None and addr != self._rtcp_remote:
+            self._rtcp_remote = addr
+        now = self._time()
+        for packet in packets:
+            if isinstance(packet, Bye):
+                if self._rx.ssrc in packet.ssrcs:
+                    self.remote_bye = True
+                continue
+            if isinstance(packet, SenderReport) and packet.ssrc == self._rx.ssrc:
+                self._rx.on_sender_report(packet.ntp_timestamp, now)
+            for block in packet.reports:
+                if block.ssrc == self._ssrc:
+                    self._remote_report = block
+                    rtt = round_trip_time(block, time.time())
+                    if rtt is not None:
+                        self._rtt = rtt
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counters for CDRs and monitoring; jitter in milliseconds."""
+        remote = self._remote_report
+        return {
+            "codec": self.codec,
+            "local_port": self.local_port,
+            "remote": self._remote,
+            "packets_sent": self.packets_sent,
+            "octets_sent": self.octets_sent,
+            "packets_received": self.packets_received,
+            "octets_received": self.octets_received,
+            "lost": self._rx.lost,
+            "jitter": self._rx.jitter * 1000.0 / CLOCK_RATE,
+            "concealed": self.concealed,
+            "late": self._jitter.late,
+            "duplicates": self._jitter.duplicates,
+            "dtmf_received": self.dtmf_received,
+            "ignored": self.ignored,
+            "malformed": self.malformed,
+            "remote_lost": None if remote is None else remote.cumulative_lost,
+            "remote_fraction_lost": None if remote is None else remote.fraction_lost / 256.0,
+            "remote_jitter": None if remote is None else remote.jitter * 1000.0 / CLOCK_RATE,
+            "rtt": self._rtt,
+        }
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Send an RTCP BYE, close both sockets and give the ports back (idempotent)."""
+        if self._closed:
+            return
+        if self._sent_any or self._rx.ssrc is not None:
+            self.send_rtcp(bye=True)
+        self._closed = True
+        self._send_ok = False
+        for timer in (self._rtcp_timer, self._dtmf_timer):
+            if timer is not None:
+                timer.cancel()
+        self._rtcp_timer = self._dtmf_timer = None
+        self._close_transports()
+        self._ports.release(self.local_port)
+
+    def _close_transports(self) -> None:
+        for transport in (self._rtp, self._rtcp):
+            if transport is not None:
+                transport.close()
+        self._rtp = self._rtcp = None
+
+    def __repr__(self) -> str:
+        return (f"<RtpSession {self.local_address}:{self.local_port} -> {self._remote} "
+                f"{self.codec} {self._direction}{' closed' if self._closed else ''}>")

@@ -1,0 +1,376 @@
+import asyncio
+import socket
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from media import g711
+from media.clock import MediaClock
+from media.dtmf import DtmfEvent
+from media.ports import PortAllocator, PortsExhausted
+from media.rtp import RtpPacket
+from media.session import RtpSession
+
+HOST = "127.0.0.1"
+
+
+@pytest.fixture
+def ports() -> PortAllocator:
+    return PortAllocator(26000, 27999)
+
+
+def tone(n: int, amplitude: int = 8000) -> np.ndarray:
+    t = np.arange(160) + 160 * n
+    return (np.sin(2 * np.pi * (300 + 50 * n) * t / 8000) * amplitude).astype(np.int16)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.002)
+
+
+async def pair(ports: PortAllocator, codec: str = "PCMU", pt: int = 0, dtmf: int | None = 101,
+               **kw) -> tuple[RtpSession, RtpSession]:
+    a = await RtpSession.open(HOST, ports, **kw)
+    b = await RtpSession.open(HOST, ports, **kw)
+    a.set_remote(HOST, b.local_port, codec, pt, dtmf)
+    b.set_remote(HOST, a.local_port, codec, pt, dtmf)
+    return a, b
+
+
+class RawPeer(asyncio.DatagramProtocol):
+    """A bare UDP socket playing the remote side, to craft or inspect packets."""
+
+    def __init__(self) -> None:
+        self.packets: list[RtpPacket] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        self.packets.append(RtpPacket.parse(data))
+
+    @classmethod
+    async def open(cls) -> "RawPeer":
+        loop = asyncio.get_running_loop()
+        peer = cls()
+        peer.transport, _ = await loop.create_datagram_endpoint(lambda: peer, local_addr=(HOST, 0))
+        return peer
+
+    @property
+    def port(self) -> int:
+        return self.transport.get_extra_info("sockname")[1]
+
+    def send(self, session: RtpSession, packet: RtpPacket) -> None:
+        self.transport.sendto(packet.to_bytes(), (HOST, session.local_port))
+
+
+def ulaw_packet(seq: int, frame: np.ndarray, ssrc: int = 77, pt: int = 0) -> RtpPacket:
+    return RtpPacket(pt=pt, seq=seq & 0xFFFF, timestamp=seq * 160, ssrc=ssrc, payload=g711.ulaw_encode(frame))
+
+
+async def stream_through(a: RtpSession, b: RtpSession, frames: list[np.ndarray]) -> list[np.ndarray | None]:
+    """One tick at a time: a writes a frame, it arrives, b reads one."""
+    out = []
+    for frame in frames:
+        before = b.packets_received
+        a.write_frame(frame)
+        await until(lambda: b.packets_received > before)
+        out.append(b.read_frame())
+    return out
+
+
+async def test_frames_arrive_intact_both_ways(ports: PortAllocator) -> None:
+    for codec, pt in (("PCMU", 0), ("PCMA", 8)):
+        a, b = await pair(ports, codec, pt)
+        frames = [tone(n) for n in range(8)]
+        got = await stream_through(a, b, frames)
+        assert got[0] is None  # prefetch: playout starts after two frames
+        for sent, heard in zip(frames, got[1:]):
+            assert np.array_equal(heard, g711.decode(codec, g711.encode(codec, sent)))
+        back = await stream_through(b, a, frames[:4])
+        assert np.array_equal(back[1], g711.decode(codec, g711.encode(codec, frames[0])))
+        assert a.stats["packets_sent"] == 8 and b.stats["packets_received"] == 8
+        assert b.stats["octets_received"] == 8 * 160 and b.stats["lost"] == 0
+        a.close()
+        b.close()
+    assert ports.in_use == 0
+
+
+async def test_transcoding_pcmu_leg_to_pcma_leg(ports: PortAllocator) -> None:
+    # A -PCMU-> B (switch leg 1), B's frames re-sent by C -PCMA-> D (switch leg 2).
+    a, b = await pair(ports, "PCMU", 0)
+    c, d = await pair(ports, "PCMA", 8)
+    frames = [tone(n, 12000) for n in range(10)]
+    heard = []
+    for frame in frames:
+        before = b.packets_received
+        a.write_frame(frame)
+        await until(lambda: b.packets_received > before)
+        relayed = b.read_frame()
+        if relayed is not None:
+            before_d = d.packets_received
+            c.write_frame(relayed)
+            await until(lambda: d.packets_received > before_d)
+            heard.append(d.read_frame())
+    expected = [g711.alaw_decode(g711.alaw_encode(g711.ulaw_decode(g711.ulaw_encode(f)))) for f in frames]
+    assert heard[0] is None
+    for exp, got in zip(expected, heard[1:]):
+        assert np.array_equal(got, exp)
+    assert len(heard) == 9
+    for s in (a, b, c, d):
+        s.close()
+
+
+async def test_dtmf_events_arrive_once_while_audio_flows(ports: PortAllocator) -> None:
+    a, b = await pair(ports)
+    digits: list[str] = []
+    b.on_dtmf = digits.append
+    clock = MediaClock()
+    clock.add(lambda tick: a.write_frame(tone(tick % 10)))
+    clock.add(lambda tick: b.read_frame())
+    clock.start()
+    for digit in "5#1":
+        a.send_dtmf(digit, 60)
+    await until(lambda: len(digits) == 3 and not a._dtmf_tx.active)
+    await asyncio.sleep(0.1)  # any stray duplicate end packets would have arrived
+    clock.stop()
+    assert digits == ["5", "#", "1"]
+    assert b.stats["dtmf_received"] == 3
+    assert b.stats["lost"] == 0
+    a.close()
+    b.close()
+
+
+async def test_dtmf_without_audio_ticks_uses_session_timer(ports: PortAllocator) -> None:
+    a = await RtpSession.open(HOST, ports)
+    peer = await RawPeer.open()
+    a.set_remote(HOST, peer.port, "PCMU", 0, 96)
+    a.send_dtmf("9", 100)
+    await until(lambda: len(peer.packets) == 7)
+    await asyncio.sleep(0.1)
+    assert len(peer.packets) == 7
+    events = [DtmfEvent.parse(p.payload) for p in peer.packets]
+    assert [e.duration for e in events] == [160, 320, 480, 640, 800, 800, 800]
+    assert [e.end for e in events] == [False] * 4 + [True] * 3
+    assert [p.marker for p in peer.packets] == [True] + [False] * 6
+    assert {p.pt for p in peer.packets} == {96}
+    assert len({p.timestamp for p in peer.packets}) == 1
+    seqs = [p.seq for p in peer.packets]
+    assert seqs == [(seqs[0] + i) & 0xFFFF for i in range(7)]
+    a.close()
+    peer.transport.close()
+
+
+async def test_dtmf_not_sent_without_telephone_event(ports: PortAllocator) -> None:
+    a = await RtpSession.open(HOST, ports)
+    peer = await RawPeer.open()
+    a.set_remote(HOST, peer.port, "PCMU", 0, None)
+    a.send_dtmf("1")
+    await asyncio.sleep(0.1)
+    assert peer.packets == []
+    with pytest.raises(ValueError):
+        a.set_remote(HOST, peer.port, "G722", 9, None)
+    a.close()
+    peer.transport.close()
+
+
+async def test_loss_is_concealed_then_silenced(ports: PortAllocator) -> None:
+    b = await RtpSession.open(HOST, ports)
+    peer = await RawPeer.open()
+    b.set_remote(HOST, peer.port, "PCMU", 0, 101)
+    frames = {seq: tone(seq) for seq in range(1, 12)}
+    dropped = {4, 7, 8, 9, 10}
+    got = {}
+    for seq in range(1, 12):
+        if seq not in dropped:
+            before = b.packets_received
+            peer.send(b, ulaw_packet(seq, frames[seq]))
+            await until(lambda: b.packets_received > before)
+        got[seq] = b.read_frame()  # plays seq - 1 (one frame of prefetch delay)
+    decoded = {seq: g711.ulaw_decode(g711.ulaw_encode(f)) for seq, f in frames.items()}
+    played = [got[seq + 1] for seq in range(1, 11)]
+    assert np.array_equal(played[0], decoded[1])
+    assert np.array_equal(played[2], decoded[3])
+    assert np.array_equal(played[3], decoded[3] >> 1)  # seq 4 lost: last frame at -6 dB
+    assert np.array_equal(played[4], decoded[5])
+    assert np.array_equal(played[6], decoded[6] >> 1)  # 7..10 lost: fade, then silence
+    assert np.array_equal(played[7], decoded[6] >> 2)
+    assert not played[8].any()
+    assert np.array_equal(played[9], decoded[11])  # the next frame that arrives plays at once
+    assert b.stats["lost"] == 5 and b.stats["concealed"] == 4
+    b.close()
+    peer.transport.close()
+
+
+async def test_reordered_packets_are_played_in_order(ports: PortAllocator) -> None:
+    b = await RtpSession.open(HOST, ports)
+    peer = await RawPeer.open()
+    b.set_remote(HOST, peer.port, "PCMU", 0, None)
+    frames = {seq: tone(seq) for seq in range(1, 9)}
+    arrivals = [[1], [3, 2], [4], [6, 5], [7], [8]]
+    played = []
+    for batch in arrivals:
+        before = b.packets_received
+        for seq in batch:
+            peer.send(b, ulaw_packet(seq, frames[seq]))
+        await until(lambda: b.packets_received >= before + len(batch))
+        played.append(b.read_frame())
+    expected = [g711.ulaw_decode(g711.ulaw_encode(frames[s])) for s in range(1, 6)]
+    assert played[0] is None
+    for exp, got in zip(expected, played[1:]):
+        assert np.array_equal(got, exp)
+    assert b.stats["concealed"] == 0 and b.stats["lost"] == 0
+    b.close()
+    peer.transport.close()
+
+
+async def test_clock_driven_send_is_steady(ports: PortAllocator) -> None:
+    a = await RtpSession.open(HOST, ports)
+    peer = await RawPeer.open()
+    a.set_remote(HOST, peer.port, "PCMA", 8, None)
+    clock = MediaClock()
+    ticks: list[int] = []
+
+    def tick(n: int) -> None:
+        ticks.append(n)
+        a.write_frame(tone(n))
+
+    clock.add(tick)
+    clock.start()
+    await until(lambda: len(ticks) >= 25)
+    clock.stop()
+    await until(lambda: len(peer.packets) == len(ticks))
+    packets = peer.packets
+    assert len(packets) == len(ticks) == a.stats["packets_sent"]
+    assert [p.seq for p in packets] == [(packets[0].seq + i) & 0xFFFF for i in range(len(packets))]
+    assert [(q.timestamp - p.timestamp) & 0xFFFFFFFF for p, q in zip(packets, packets[1:])] == [160] * (len(packets) - 1)
+    assert [p.marker for p in packets] == [True] + [False] * (len(packets) - 1)
+    assert {p.pt for p in packets} == {8} and {len(p.payload) for p in packets} == {160}
+    assert len({p.ssrc for p in packets}) == 1
+    a.close()
+    peer.transport.close()
+
+
+async def test_marker_and_timestamp_jump_after_silence(ports: PortAllocator) -> None:
+    a = await RtpSession.open(HOST, ports)
+    peer = await RawPeer.open()
+    a.set_remote(HOST, peer.port, "PCMU", 0, None)
+    a.write_frame(tone(0))
+    a.write_frame(tone(1))
+    await asyncio.sleep(0.2)  # we sent nothing for ~10 frames
+    a.write_frame(tone(2))
+    await until(lambda: len(peer.packets) == 3)
+    p0, p1, p2 = peer.packets
+    assert (p0.marker, p1.marker, p2.marker) == (True, False, True)
+    assert (p1.timestamp - p0.timestamp) & 0xFFFFFFFF == 160
+    assert (p2.timestamp - p1.timestamp) & 0xFFFFFFFF >= 160 * 8
+    assert (p2.seq - p1.seq) & 0xFFFF == 1
+    a.close()
+    peer.transport.close()
+
+
+async def test_hold_directions(ports: PortAllocator) -> None:
+    a, b = await pair(ports)
+    a.direction = "recvonly"  # a is on hold: sends nothing
+    a.write_frame(tone(0))
+    b.direction = "sendonly"  # b discards what arrives
+    b.write_frame(tone(1))
+    b.write_frame(tone(2))
+    b.write_frame(tone(3))
+    await until(lambda: a.packets_received == 3)
+    assert a.stats["packets_sent"] == 0
+    assert a.read_frame() is not None  # a still receives
+    a.direction = "sendrecv"
+    a.write_frame(tone(4))
+    await until(lambda: b.ignored == 1)
+    assert b.packets_received == 0 and b.read_frame() is None
+    b.direction = "inactive"
+    b.write_frame(tone(5))
+    await asyncio.sleep(0.05)
+    assert b.packets_sent == 3
+    with pytest.raises(ValueError):
+        a.direction = "both"
+    a.close()
+    b.close()
+
+
+async def test_symmetric_rtp_latches_to_actual_source(ports: PortAllocator) -> None:
+    b = await RtpSession.open(HOST, ports)
+    peer = await RawPeer.open()
+    b.set_remote(HOST, peer.port + 1000, "PCMU", 0, None)  # SDP says one port, peer uses another
+    assert b.remote == (HOST, peer.port + 1000)
+    peer.send(b, ulaw_packet(1, tone(1)))
+    await until(lambda: b.packets_received == 1)
+    assert b.remote == (HOST, peer.port)
+    b.write_frame(tone(2))
+    await until(lambda: len(peer.packets) == 1)
+    # the same SDP again (re-INVITE without change) keeps the latched address ...
+    b.set_remote(HOST, peer.port + 1000, "PCMU", 0, None)
+    assert b.remote == (HOST, peer.port)
+    # ... a new SDP address replaces it
+    b.set_remote(HOST, peer.port + 2000, "PCMU", 0, None)
+    assert b.remote == (HOST, peer.port + 2000)
+    b.close()
+    peer.transport.close()
+
+
+async def test_comfort_noise_is_silence_and_other_payloads_ignored(ports: PortAllocator) -> None:
+    b = await RtpSession.open(HOST, ports)
+    peer = await RawPeer.open()
+    b.set_remote(HOST, peer.port, "PCMU", 0, 101)
+    peer.send(b, ulaw_packet(1, tone(1)))
+    peer.send(b, RtpPacket(pt=13, seq=2, timestamp=320, ssrc=77, payload=b"\x40"))
+    peer.send(b, RtpPacket(pt=8, seq=3, timestamp=480, ssrc=77, payload=b"\xd5" * 160))  # not negotiated
+    b._rtp_garbage = peer.transport.sendto(b"\x00" * 20, (HOST, b.local_port))  # not RTP
+    peer.send(b, ulaw_packet(3, tone(3)))
+    await until(lambda: b.packets_received == 3 and b.ignored == 1 and b.malformed == 1)
+    assert np.array_equal(b.read_frame(), g711.ulaw_decode(g711.ulaw_encode(tone(1))))
+    cn = b.read_frame()
+    assert cn is not None and not cn.any()
+    assert np.array_equal(b.read_frame(), g711.ulaw_decode(g711.ulaw_encode(tone(3))))
+    assert b.stats["lost"] == 0 and b.stats["concealed"] == 0
+    b.close()
+    peer.transport.close()
+
+
+async def test_rtcp_reports_exchange_stats_and_rtt(ports: PortAllocator) -> None:
+    a, b = await pair(ports)
+    await stream_through(a, b, [tone(n) for n in range(10)])
+    a.send_rtcp()  # SR: a has sent
+    await until(lambda: b._rx.lsr != 0)
+    b.send_rtcp()  # RR with a block about a, LSR/DLSR echoing a's SR
+    await until(lambda: a.stats["rtt"] is not None)
+    stats = a.stats
+    assert stats["remote_lost"] == 0 and stats["remote_fraction_lost"] == 0.0
+    assert 0 <= stats["rtt"] < 1.0
+    a.close()
+    await until(lambda: b.remote_bye)
+    b.close()
+
+
+async def test_rtcp_sent_periodically(ports: PortAllocator) -> None:
+    a, b = await pair(ports, rtcp_interval=0.05)
+    await stream_through(a, b, [tone(n) for n in range(5)])
+    await until(lambda: a.stats["remote_lost"] is not None and b._rx.lsr != 0)
+    a.close()
+    b.close()
+
+
+async def test_open_skips_ports_in_use_and_reports_exhaustion() -> None:
+    ports = PortAllocator(27500, 27505)
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    blocker.bind((HOST, 27501))  # the RTCP port of the first pair
+    try:
+        s = await RtpSession.open(HOST, ports)
+        assert s.local_port == 27502
+        s2 = await RtpSession.open(HOST, ports)
+        assert s2.local_port == 27504
+        with pytest.raises(PortsExhausted):
+            await RtpSession.open(HOST, ports)
+        s.close()
+        s.close()  # idempotent
+        s2.close()
+        assert ports.in_use == 0
+    finally:
+        blocker.close()
