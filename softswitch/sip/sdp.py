@@ -200,7 +200,8 @@ def _attribute_line(name: str, value: str | None) -> str:
 
 
 def _int(text: str, what: str, low: int = 0, high: int | None = None) -> int:
-    if not text.isascii() or not text.isdigit():
+    # The length cap keeps int() away from its digit limit (ValueError, not ours).
+    if not text.isascii() or not text.isdigit() or len(text) > 40:
         raise SdpError(f"bad {what}: {text[:40]!r}")
     value = int(text)
     if value < low or (high is not None and value > high):
@@ -217,8 +218,13 @@ class _Parser:
                 body = body.decode("utf-8")
             except UnicodeDecodeError:
                 body = body.decode("utf-8", "surrogateescape")
-        elif len(body) > _MAX_SDP:
-            raise SdpError("SDP body too large")
+        else:
+            if len(body) > _MAX_SDP:
+                raise SdpError("SDP body too large")
+            try:
+                body.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError as error:
+                raise SdpError("SDP text cannot be encoded") from error
         self.lines = [line.rstrip(" \t") for line in body.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
         self.lines = [line for line in self.lines if line]
 
@@ -266,7 +272,7 @@ class _Parser:
                     self._media_attribute(current, name, attr_value)
             elif current is None:
                 if kind == "s":
-                    session.name = value
+                    session.name = value or "-"
                 elif kind == "t" and not seen_timing:
                     session.timing = value
                     seen_timing = True
