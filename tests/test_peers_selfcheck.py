@@ -254,3 +254,14 @@ def test_pyvoip_registers_and_answers_a_baresip_call(kamailio_factory, baresip_f
 
     carol.stop()                             # de-registers on the way out
     assert not kam.registered("carol")
+
+
+def test_baresip_hangs_up_when_its_microphone_file_ends(baresip_factory):
+    alice = baresip_factory("alice", seconds=1.0)
+    bob = baresip_factory("bob", ctrl_tcp=True)
+    alice.dial(bob.contact_uri)
+    alice.wait_call_established()
+    assert alice.wait_call_closed().reason == "audio error: end of file"
+    assert bob.wait_call_closed().reason == "Connection reset by peer"
+    response = bob.ctrl("callstat")
+    assert response["ok"] is True

@@ -14,7 +14,10 @@ baresip 1.0.0 log lines relied on (see EVENT_PATTERNS):
     Incoming call from: sip:bob@127.0.0.1:15060 - (press 'a' to accept)   (answermode=manual)
     call: answering call on line 1 from sip:bob@... with 200             (answermode=auto)
     alice@127.0.0.1: Call established: sip:bob@127.0.0.1:15070
-    sip:bob@...: session closed: Connection reset by peer              (remote BYE / error)
+    sip:bob@...: session closed: Connection reset by peer     (remote BYE, or CANCEL)
+    sip:bob@...: session closed: 486 Busy Here                (failed outgoing call)
+    call: terminate call '<id>' with sip:bob@...              (our /hangup)
+    menu: audio error (0,end of file)                         (microphone WAV ran out)
     alice@127.0.0.1: Call with sip:bob@... terminated (duration: 5 secs)
     received event: '1' (end=1)                                        (RFC 4733 in)
     sndfile: dumping decode audio to /path/dump-...-dec.wav
@@ -22,8 +25,11 @@ baresip 1.0.0 log lines relied on (see EVENT_PATTERNS):
 
 from __future__ import annotations
 
+import json
 import re
+import socket
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,7 +100,7 @@ EVENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "dtmf": re.compile(r"^received event: '(?P<digit>.)' \(end=(?P<end>[01])\)"),
     "dtmf_sent": re.compile(r"^audio: send DTMF digit: '(?P<digit>.)'"),
     "recording": re.compile(r"^sndfile: dumping (?P<kind>encode|decode) audio to (?P<path>\S+)"),
-    "audio_error": re.compile(r"audio error.*?\((?P<reason>.*)\)"),
+    "audio_error": re.compile(r"^menu: audio error \((?P<reason>.*)\)"),
 }
 
 
@@ -235,6 +241,36 @@ class Baresip:
             raise ValueError(f"not DTMF digits: {sorted(bad)}")
         self.command(f"/sndcode {digits}")
 
+    def ctrl(self, command: str, params: str = "", timeout: float = 5.0) -> dict:
+        """One ctrl_tcp command (needs ctrl_tcp_port); returns baresip's JSON response.
+
+        ctrl_tcp serves one connection at a time (a new one replaces the old), so
+        each call opens its own and closes it. Events arriving meanwhile are skipped.
+        """
+        if self.ctrl_tcp_port is None:
+            raise PeerError(f"baresip {self.name}: started without ctrl_tcp")
+        token = uuid.uuid4().hex[:8]
+        body = json.dumps({"command": command, "params": params, "token": token}).encode()
+        with socket.create_connection((HOST, self.ctrl_tcp_port), timeout=timeout) as conn:
+            conn.sendall(f"{len(body)}:".encode() + body + b",")
+            buffer = b""
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                while True:
+                    head, sep, rest = buffer.partition(b":")
+                    if not sep or not head.isdigit() or len(rest) < int(head) + 1:
+                        break
+                    size = int(head)
+                    message = json.loads(rest[:size])
+                    buffer = rest[size + 1:]
+                    if message.get("response") and message.get("token") == token:
+                        return message
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                buffer += chunk
+        raise PeerError(f"baresip {self.name}: no ctrl_tcp response to {command!r}")
+
     # -- events --------------------------------------------------------------------------
 
     def poll_events(self) -> list[BaresipEvent]:
@@ -262,10 +298,15 @@ class Baresip:
             self._end(event, event.fields["peer"], event.fields["reason"])
         elif event.kind == "terminate_local":
             self._end(event, event.fields["peer"], None)
+        elif event.kind == "audio_error":
+            # "menu: audio error (0,end of file)": the microphone file ran out and
+            # baresip hangs up by itself; the peer is on the "terminated" line after.
+            self._end(event, "", f"audio error: {event.fields['reason'].split(',', 1)[-1]}")
         elif event.kind == "terminated":
             previous = self._last_call_event()
             if previous is not None and previous.kind == "call_end":
                 previous.fields["duration"] = event.fields["duration"]
+                previous.fields["peer"] = previous.fields["peer"] or event.fields["peer"]
             else:
                 self._end(event, event.fields["peer"], None)
                 self.events[-1].fields["duration"] = event.fields["duration"]
@@ -344,7 +385,8 @@ class Baresip:
 
     def wait_call_closed(self, timeout: float = 10.0) -> CallClosed:
         """The next call end. `.reason`: '486 Busy Here', '404 Not Found',
-        'Connection reset by peer' (the peer sent BYE) ...; None when we hung up."""
+        'Connection reset by peer' (the peer sent BYE or CANCEL), 'audio error: end of
+        file' (the source WAV ran out); None when we hung up."""
         event = self._wait("call_end", timeout)
         return CallClosed(event.fields["peer"], event.fields.get("reason"),
                           event.fields.get("duration"))

@@ -205,7 +205,7 @@ def sipp(tmp_path: Path, peer_ports: PortPicker) -> Iterator[SippRunner]:
 @pytest.fixture
 def pyvoip_factory(tmp_path: Path, peer_ports: PortPicker) -> Iterator[Callable[..., PyVoipPhone]]:
     """pyvoip_factory(user, password, registrar, *, play_wav=None, hangup_after=None,
-    call=None, debug=False) -> PyVoipPhone (started; `.wait_registered()` next).
+    debug=False) -> PyVoipPhone (started; `.wait_registered()` next).
 
     registrar: a Kamailio or "host:port". The phone auto-answers (about 1 s late),
     plays `play_wav` and records what it hears; see tests/peers/pyvoip.py for its limits.
@@ -214,7 +214,7 @@ def pyvoip_factory(tmp_path: Path, peer_ports: PortPicker) -> Iterator[Callable[
 
     def make(user: str, password: str, registrar: str | Kamailio, *,
              play_wav: Path | None = None, hangup_after: float | None = None,
-             call: str | None = None, debug: bool = False) -> PyVoipPhone:
+             debug: bool = False) -> PyVoipPhone:
         if isinstance(registrar, Kamailio):
             host, port = registrar.host, registrar.port
         else:
@@ -224,7 +224,7 @@ def pyvoip_factory(tmp_path: Path, peer_ports: PortPicker) -> Iterator[Callable[
         phone = PyVoipPhone(tmp_path / f"pyvoip-{user}-{base}", server=host, server_port=port,
                             user=user, password=password, sip_port=base,
                             rtp_ports=(base + 2, base + 9), play_wav=play_wav,
-                            hangup_after=hangup_after, call=call, debug=debug)
+                            hangup_after=hangup_after, debug=debug)
         teardown.add(phone.stop)
         return phone.start()
 

@@ -8,13 +8,15 @@ stdout, each prefixed with "@@ ". `PyVoipPhone` starts it and waits on those eve
     {"event": "incoming", "call_id": ..., "from": ...}
     {"event": "answered", "call_id": ...}
     {"event": "ended", "call_id": ..., "recording": "/path.wav", "seconds": 3.2}
-    {"event": "calling" | "call_failed", ...}      outgoing mode (--call)
 
 Known pyVoIP 1.6.8 defects to design tests around:
   * answers about 1 s after the INVITE (the call callback runs on a 1 s Timer);
   * sends every response and request to the registrar's address, not the source;
   * digest: MD5 only, no qop handling, uri always "sip:<server>;transport=UDP";
-  * outgoing INVITEs handle 401 only (a 407 hangs the call attempt);
+  * no use as a caller: outgoing INVITEs handle 401 only (a 407 hangs the attempt),
+    and its ACK carries a fresh To tag, ignores Record-Route and copies the 200's
+    Via set, so a proxy or UAS cannot match it (measured against kamailio + baresip:
+    the callee never sees the call established). This runner only answers calls;
   * PCMA is sent mu-law encoded: offer it PCMU only; no RFC 4733 DTMF sending;
   * audio API is 8-bit unsigned linear at 8000 Hz (converted here to/from S16 WAVs).
 """
@@ -43,7 +45,7 @@ class PyVoipPhone:
     def __init__(self, workdir: Path, *, server: str, server_port: int, user: str,
                  password: str, sip_port: int, rtp_ports: tuple[int, int],
                  play_wav: Path | None = None, hangup_after: float | None = None,
-                 call: str | None = None, debug: bool = False,
+                 debug: bool = False,
                  python: str | None = None) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -60,8 +62,6 @@ class PyVoipPhone:
             argv += ["--play", str(play_wav)]
         if hangup_after is not None:
             argv += ["--hangup-after", f"{hangup_after:g}"]
-        if call is not None:
-            argv += ["--call", call]
         if debug:
             argv.append("--debug")
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
@@ -206,22 +206,6 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     _emit(lock, "registered", status=str(phone.get_status()))
 
-    if args.call:
-        try:
-            call = phone.call(args.call)
-            _emit(lock, "calling", call_id=call.request.headers["Call-ID"], to=args.call)
-            deadline = time.monotonic() + 15
-            while call.state == CallState.DIALING and time.monotonic() < deadline and not stop.is_set():
-                time.sleep(0.05)
-            if call.state == CallState.ANSWERED:
-                _emit(lock, "answered", call_id=call.request.headers["Call-ID"])
-                threading.Thread(target=talk, args=(call, call.request.headers["Call-ID"]),
-                                 daemon=True).start()
-            else:
-                _emit(lock, "call_failed", state=str(call.state))
-        except Exception as exc:
-            _emit(lock, "call_failed", error=repr(exc))
-
     stop.wait()
     try:
         phone.stop()
@@ -246,7 +230,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--play", help="8 kHz mono S16 WAV to send on each call")
     parser.add_argument("--record-dir", required=True)
     parser.add_argument("--hangup-after", type=float, help="seconds after answer to hang up")
-    parser.add_argument("--call", help="number to call once registered")
     parser.add_argument("--debug", action="store_true", help="pyVoIP's own debug output")
     return _run(parser.parse_args(argv))
 
