@@ -9,13 +9,15 @@ import pytest
 
 from tests.peers.audio import make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
+from tests.peers.fixtures import *  # noqa: F401,F403  (kamailio, sipp, pyvoip_factory, ...)
 from tests.peers.ports import PortPicker
 from tests.switch_harness import SwitchHarness, switch_config
 
 
 @pytest.fixture(scope="session")
-def ports() -> PortPicker:
-    return PortPicker()
+def ports(peer_ports: PortPicker) -> PortPicker:
+    # one picker for every peer and switch, so no two of them get the same port
+    return peer_ports
 
 
 @pytest.fixture(scope="session")
