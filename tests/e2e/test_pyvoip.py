@@ -45,5 +45,5 @@ def test_pyvoip_with_a_wrong_password_is_refused(switch_factory, pyvoip_factory)
     harness = switch_factory()
     phone = pyvoip_factory("102", "not-the-password", harness.config.sip.listen)
     time.sleep(4)  # pyVoIP keeps retrying quietly; give it several attempts
-    assert not [e for e in phone.events() if e.get("event") == "registered"]
+    assert not [e for e in phone.events() if e.get("status") == "PhoneStatus.REGISTERED"]
     assert harness.call(lambda: harness.switch.registrar.contacts("102")) == []
