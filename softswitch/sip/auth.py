@@ -349,8 +349,17 @@ class DigestServer:
         nonce_ttl: float = 300.0,
         clock: Callable[[], float] = time.time,
         *,
+        algorithms: tuple[str, ...] = ("SHA-256", "MD5"),
         max_nonces: int = 65_536,
     ) -> None:
+        # Which challenges to send, most preferred first. Real peers differ:
+        # baresip 1.0 (libre 1.x) fails outright when ANY challenge is not MD5,
+        # sipp 3.6 answers only the first one and only MD5, pyVoIP hashes MD5
+        # whatever it is offered; ("MD5",) is the setting they all accept.
+        canonical = [canonical_algorithm(name) for name in algorithms]
+        if not canonical or any(name is None or name.endswith("-sess") for name in canonical):
+            raise SipError(f"cannot challenge with algorithms {algorithms!r}")
+        self.algorithms: tuple[str, ...] = tuple(name for name in canonical if name is not None)
         self.realm = realm
         self._key = key
         self._ttl_ms = int(nonce_ttl * 1000)
@@ -386,12 +395,14 @@ class DigestServer:
         return _TS.unpack_from(body)[0]
 
     def challenges(self, stale: bool = False) -> list[str]:
-        """WWW-/Proxy-Authenticate values: SHA-256 first, then MD5, one nonce."""
+        """WWW-/Proxy-Authenticate values, one per algorithm (default SHA-256 then
+        MD5), sharing one nonce: it is valid with any algorithm, since some
+        clients take the nonce of the first challenge and hash MD5 anyway."""
         nonce = self.new_nonce()
         suffix = ", stale=true" if stale else ""
         return [
             f'Digest realm={_quote(self.realm)}, nonce="{nonce}", algorithm={algorithm}, qop="auth"{suffix}'
-            for algorithm in ("SHA-256", "MD5")
+            for algorithm in self.algorithms
         ]
 
     def verify(

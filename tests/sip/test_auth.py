@@ -238,6 +238,17 @@ def test_server_challenges_sha256_then_md5_with_one_nonce() -> None:
     assert server.challenges()[0] != server.challenges()[0]  # fresh nonce each time
 
 
+def test_server_algorithms_are_configurable() -> None:
+    # baresip 1.0 refuses to register when any challenge is not MD5: ("MD5",) serves it.
+    server = DigestServer(REALM, KEY, clock=FakeClock(), algorithms=("md5",))
+    [only] = server.challenges()
+    assert Challenge.parse(only).algorithm == "MD5"
+    assert server.verify("REGISTER", answer(only), lookup).ok
+    for bad in [(), ("SHA-512-256",), ("MD5-sess",)]:
+        with pytest.raises(SipError):
+            DigestServer(REALM, KEY, algorithms=bad)
+
+
 @pytest.mark.parametrize("index,algorithm", [(0, "SHA-256"), (1, "MD5")])
 def test_round_trip_both_algorithms(index: int, algorithm: str) -> None:
     server = make_server()
@@ -378,6 +389,33 @@ def test_pyvoip_style_md5_without_qop() -> None:
     # Without nc there is no counter: the nonce is good once, then re-challenge (stale).
     again = server.verify("REGISTER", header, lookup)
     assert (again.ok, again.stale) == (False, True)
+
+
+def _md5_qop_response(nonce: str, uri: str, cnonce: str) -> str:
+    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
+    return md5(f"{md5(f'101:{REALM}:secret101')}:{nonce}:00000001:{cnonce}:auth:{md5('REGISTER:' + uri)}")
+
+
+def test_baresip_1_0_authorization_form() -> None:
+    """As captured from baresip 1.0.0 here: no algorithm parameter (MD5 implied), qop before nc."""
+    server = DigestServer(REALM, KEY, clock=FakeClock(), algorithms=("MD5",))
+    nonce = Challenge.parse(server.challenges()[0]).nonce
+    uri = "sip:127.0.0.1:35270"
+    response = _md5_qop_response(nonce, uri, "6e654639ece3a667")
+    header = (f'Digest username="101", realm="{REALM}", nonce="{nonce}", uri="{uri}", '
+              f'response="{response}", cnonce="6e654639ece3a667", qop=auth, nc=00000001')
+    assert server.verify("REGISTER", header, lookup).ok
+
+
+def test_sipp_3_6_authorization_form() -> None:
+    """As captured from sipp 3.6 `[authentication]`: no spaces, cnonce first, algorithm last."""
+    server = make_server()
+    nonce = Challenge.parse(server.challenges()[1]).nonce
+    uri = "sip:127.0.0.1:35270"
+    response = _md5_qop_response(nonce, uri, "6b8b4567")
+    header = (f'Digest username="101",realm="{REALM}",cnonce="6b8b4567",nc=00000001,qop=auth,'
+              f'uri="{uri}",nonce="{nonce}",response="{response}",algorithm=MD5')
+    assert server.verify("REGISTER", header, lookup).ok
 
 
 def test_qop_required_fields_and_formats() -> None:
