@@ -294,7 +294,7 @@ def test_value_parsers_on_grammar_soup(text: str) -> None:
 # --- stream framing -----------------------------------------------------------------------
 
 
-@SETTINGS
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(messages(), min_size=1, max_size=4), st.data())
 def test_framer_any_chunking(cases: list[tuple[Request | Response, dict[str, object]]], data: st.DataObject) -> None:
     wire = [m.to_bytes() for m, _ in cases]
