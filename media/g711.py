@@ -75,34 +75,43 @@ _ALAW_DEC = _build_alaw_decode()
 _ULAW_TO_ALAW = _ALAW_ENC[_ULAW_DEC.view(np.uint16)]
 _ALAW_TO_ULAW = _ULAW_ENC[_ALAW_DEC.view(np.uint16)]
 
+_ULAW_TO_ALAW_BYTES = _ULAW_TO_ALAW.tobytes()
+_ALAW_TO_ULAW_BYTES = _ALAW_TO_ULAW.tobytes()
+
 for _table in (_ULAW_ENC, _ULAW_DEC, _ALAW_ENC, _ALAW_DEC, _ULAW_TO_ALAW, _ALAW_TO_ULAW):
     _table.flags.writeable = False
 
 
+_INT16 = np.dtype(np.int16)
+
+
 def _as_uint16(frame: np.ndarray) -> np.ndarray:
-    if not isinstance(frame, np.ndarray) or frame.dtype != np.int16:
+    if type(frame) is not np.ndarray or frame.dtype is not _INT16:
         frame = np.asarray(frame, dtype=np.int16)
     return frame.view(np.uint16)
 
 
+# ndarray.take is measurably cheaper than fancy indexing for 160-sample frames.
+
+
 def ulaw_encode(frame: np.ndarray) -> bytes:
     """int16 samples -> mu-law payload (one byte per sample)."""
-    return _ULAW_ENC[_as_uint16(frame)].tobytes()
+    return _ULAW_ENC.take(_as_uint16(frame)).tobytes()
 
 
 def ulaw_decode(payload: bytes) -> np.ndarray:
     """mu-law payload -> new int16 array."""
-    return _ULAW_DEC[np.frombuffer(payload, dtype=np.uint8)]
+    return _ULAW_DEC.take(np.frombuffer(payload, dtype=np.uint8))
 
 
 def alaw_encode(frame: np.ndarray) -> bytes:
     """int16 samples -> A-law payload (one byte per sample)."""
-    return _ALAW_ENC[_as_uint16(frame)].tobytes()
+    return _ALAW_ENC.take(_as_uint16(frame)).tobytes()
 
 
 def alaw_decode(payload: bytes) -> np.ndarray:
     """A-law payload -> new int16 array."""
-    return _ALAW_DEC[np.frombuffer(payload, dtype=np.uint8)]
+    return _ALAW_DEC.take(np.frombuffer(payload, dtype=np.uint8))
 
 
 _ENCODERS = {"PCMU": ulaw_encode, "PCMA": alaw_encode}
@@ -132,5 +141,4 @@ def transcode(payload: bytes, src: str, dst: str) -> bytes:
     src, dst = _codec(src), _codec(dst)
     if src == dst:
         return bytes(payload)
-    table = _ULAW_TO_ALAW if src == "PCMU" else _ALAW_TO_ULAW
-    return table[np.frombuffer(payload, dtype=np.uint8)].tobytes()
+    return bytes(payload).translate(_ULAW_TO_ALAW_BYTES if src == "PCMU" else _ALAW_TO_ULAW_BYTES)

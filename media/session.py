@@ -148,7 +148,7 @@ class RtpSession:
 
     @classmethod
     async def open(cls, address: str, ports: PortAllocator, loop: asyncio.AbstractEventLoop | None = None,
-                   *, rtcp_interval: float = 5.0, attempts: int = 16) -> RtpSession:
+                   *, rtcp_interval: float = 5.0, attempts: int = 64) -> RtpSession:
         """Bind RTP on an even port from `ports` and RTCP on the port above.
 
         A port pair someone else holds is skipped (up to `attempts` tries);
