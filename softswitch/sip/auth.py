@@ -392,7 +392,8 @@ class DigestServer:
         body, mac = raw[:-_MAC_LEN], raw[-_MAC_LEN:]
         if not hmac.compare_digest(mac, self._mac(body)):
             return None
-        return _TS.unpack_from(body)[0]
+        issued_ms: int = _TS.unpack_from(body)[0]
+        return issued_ms
 
     def challenges(self, stale: bool = False) -> list[str]:
         """WWW-/Proxy-Authenticate values, one per algorithm (default SHA-256 then

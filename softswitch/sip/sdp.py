@@ -211,22 +211,21 @@ def _int(text: str, what: str, low: int = 0, high: int | None = None) -> int:
 
 class _Parser:
     def __init__(self, body: bytes | str) -> None:
+        if len(body) > _MAX_SDP:
+            raise SdpError("SDP body too large")
         if isinstance(body, bytes):
-            if len(body) > _MAX_SDP:
-                raise SdpError("SDP body too large")
             try:
-                body = body.decode("utf-8")
+                text = body.decode("utf-8")
             except UnicodeDecodeError:
-                body = body.decode("utf-8", "surrogateescape")
+                text = body.decode("utf-8", "surrogateescape")
         else:
-            if len(body) > _MAX_SDP:
-                raise SdpError("SDP body too large")
+            text = body
             try:
-                body.encode("utf-8", "surrogateescape")
+                text.encode("utf-8", "surrogateescape")
             except UnicodeEncodeError as error:
                 raise SdpError("SDP text cannot be encoded") from error
-        self.lines = [line.rstrip(" \t") for line in body.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-        self.lines = [line for line in self.lines if line]
+        lines = (line.rstrip(" \t") for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+        self.lines = [line for line in lines if line]
 
     def parse(self) -> SessionDescription:
         if not self.lines or self.lines[0] != "v=0":

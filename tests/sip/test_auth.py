@@ -38,6 +38,10 @@ KEY = b"k" * 32
 USERS = {"101": "secret101", 'we"ird\\user': "pa:ss"}
 
 
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
 class FakeClock:
     def __init__(self, now: float = 1_700_000_000.0) -> None:
         self.now = now
@@ -101,7 +105,6 @@ def test_md5_sess_folds_nonce_and_cnonce_into_ha1() -> None:
     challenge = Challenge(realm="r", nonce="N", algorithm="MD5-sess", qop=["auth"])
     params = params_of(authorization(challenge, method="INVITE", uri="sip:b@h", username="u",
                                      password="p", nc=2, cnonce="C"))
-    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
     session_key = md5(f"{md5('u:r:p')}:N:C")
     expected = md5(f"{session_key}:N:00000002:C:auth:{md5('INVITE:sip:b@h')}")
     assert params["response"] == expected
@@ -113,7 +116,6 @@ def test_no_qop_uses_rfc2069_form() -> None:
     header = authorization(challenge, method="INVITE", uri="sip:200@pbx", username="u",
                            password="p", nc=1)
     params = params_of(header)
-    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
     assert params["response"] == md5(f"{md5('u:asterisk:p')}:abc123:{md5('INVITE:sip:200@pbx')}")
     assert "qop" not in params and "nc" not in params and "cnonce" not in params
     assert "opaque" not in params
@@ -228,12 +230,12 @@ def make_server(clock: FakeClock | None = None, **kwargs: object) -> DigestServe
 
 def test_server_challenges_sha256_then_md5_with_one_nonce() -> None:
     server = make_server()
-    sha, md5 = [Challenge.parse(value) for value in server.challenges()]
-    assert (sha.algorithm, md5.algorithm) == ("SHA-256", "MD5")
-    assert sha.realm == md5.realm == REALM
-    assert sha.qop == md5.qop == ["auth"]
-    assert sha.nonce == md5.nonce
-    assert not sha.stale
+    sha_ch, md5_ch = [Challenge.parse(value) for value in server.challenges()]
+    assert (sha_ch.algorithm, md5_ch.algorithm) == ("SHA-256", "MD5")
+    assert sha_ch.realm == md5_ch.realm == REALM
+    assert sha_ch.qop == md5_ch.qop == ["auth"]
+    assert sha_ch.nonce == md5_ch.nonce
+    assert not sha_ch.stale
     assert all(Challenge.parse(v).stale for v in server.challenges(stale=True))
     assert server.challenges()[0] != server.challenges()[0]  # fresh nonce each time
 
@@ -380,7 +382,6 @@ def test_pyvoip_style_md5_without_qop() -> None:
     """pyVoIP 1.6.8 takes the first challenge's nonce, hashes MD5 with its own uri, no qop."""
     server = make_server()
     first = Challenge.parse(server.challenges()[0])  # the SHA-256 one
-    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
     uri = "sip:192.0.2.1;transport=UDP"
     response = md5(f"{md5('101:' + first.realm + ':secret101')}:{first.nonce}:{md5('REGISTER:' + uri)}")
     header = (f'Digest username="101",realm="{first.realm}",nonce="{first.nonce}",'
@@ -392,7 +393,6 @@ def test_pyvoip_style_md5_without_qop() -> None:
 
 
 def _md5_qop_response(nonce: str, uri: str, cnonce: str) -> str:
-    md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731
     return md5(f"{md5(f'101:{REALM}:secret101')}:{nonce}:00000001:{cnonce}:auth:{md5('REGISTER:' + uri)}")
 
 

@@ -133,7 +133,7 @@ LINPHONE_OFFER = (
     "a=rtpmap:101 telephone-event/8000\n"
     "a=rtcp:7079\n"
     "a=rtcp-fb:* trr-int 1000\n"
-).encode()
+).encode("ascii")
 
 
 # --- parsing -----------------------------------------------------------------
@@ -424,7 +424,7 @@ def test_old_style_hold_with_zero_connection() -> None:
     assert offer.effective_direction(offer.media[0]) == "sendonly"
     assert is_hold(offer.effective_direction(offer.media[0]))
     answer, negotiated = make_answer(offer, "192.0.2.50", 40000, session_id=1)
-    assert negotiated.direction == "recvonly"
+    assert answer.media[0].direction == negotiated.direction == "recvonly"
     assert negotiated.address == "0.0.0.0"
     recvonly = SessionDescription.parse(body.replace(b"a=sendrecv", b"a=recvonly"))
     assert recvonly.effective_direction(recvonly.media[0]) == "inactive"
