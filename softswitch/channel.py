@@ -165,10 +165,15 @@ class Channel:
         self._set_state("up")
 
     async def hangup(self, cause: str = "normal clearing", status: int = 0) -> None:
-        """Release this leg: BYE, CANCEL or a final response, whichever fits its state."""
+        """Release this leg: BYE, CANCEL or a final response, whichever fits its state.
+
+        The channel is hung up at once; the signaling that tells the peer may take a
+        while (a BYE nobody answers lasts 32 s) and nobody needs to wait for it.
+        """
         if self.state == "hungup":
             return
         session = self.session
+        self._ended(cause, status)
         try:
             if isinstance(session, IncomingInvite) and session.state == "early":
                 session.reject(status or 480, None)
@@ -178,7 +183,6 @@ class Channel:
                 await session.hangup(cause)
         except SipError as exc:
             log.info("channel %s: hangup: %s", self.name, exc)
-        self._ended(cause, status)
 
     def _ended(self, cause: str, status: int, by_remote: bool = False) -> None:
         if self.state == "hungup":

@@ -33,6 +33,8 @@ from .trunk import Trunk
 
 log = logging.getLogger("softswitch.switch")
 
+SHUTDOWN_GRACE = 3.0  # seconds to wait for BYE answers when stopping
+
 
 class SwitchError(Exception):
     """A call that cannot be placed; ``status`` is the SIP code that says why."""
@@ -134,8 +136,14 @@ class Switch:
         live = list(self.channels)
         if live:
             log.info("switch stopping: hanging up %d channel(s)", len(live))
-            await asyncio.gather(*(ch.hangup("switch shutdown") for ch in live),
-                                 return_exceptions=True)
+            # The BYEs go out at once; a peer that never answers must not hold us for the
+            # 32 s a BYE transaction may last.
+            hangups = asyncio.gather(*(ch.hangup("switch shutdown") for ch in live),
+                                     return_exceptions=True)
+            try:
+                await asyncio.wait_for(hangups, SHUTDOWN_GRACE)
+            except asyncio.TimeoutError:
+                log.warning("switch stopping: %d BYE(s) unanswered", len(self.channels))
         await asyncio.gather(*(t.stop() for t in self.trunks), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
