@@ -47,8 +47,6 @@ _ESCAPE_RE = re.compile(r"%([0-9A-Fa-f]{2})")
 # user = 1*( unreserved / escaped / user-unreserved )
 _USER_RE = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|%[0-9A-Fa-f]{2})+")
 _PASSWORD_RE = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|%[0-9A-Fa-f]{2})*")
-# hostname / IPv4; '_' is tolerated because real deployments use it.
-_HOSTNAME_RE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9\-_.]*[A-Za-z0-9_])?\.?")
 _PARAMCHARS_RE = re.compile(r"(?:[\[\]/:&+$A-Za-z0-9\-_.!~*'()]|%[0-9A-Fa-f]{2})+")
 _HNVCHARS_RE = re.compile(r"(?:[\[\]/?:+$A-Za-z0-9\-_.!~*'()]|%[0-9A-Fa-f]{2})*")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
@@ -57,7 +55,9 @@ _OPAQUE_RE = re.compile(r"[^\s<>\"\x00-\x1f\x7f]+")
 # gen-value = token / host / quoted-string; the unquoted forms, leniently
 _GENVALUE_RE = re.compile(r"[^\s;,\"<>=\x00-\x1f\x7f]+")
 _PORT_RE = re.compile(r"[0-9]{1,5}")
+# hostname / IPv4; '_' is tolerated because real deployments use it.
 _HOSTNAME = r"[A-Za-z0-9_](?:[A-Za-z0-9\-_.]*[A-Za-z0-9_])?\.?"
+_HOSTNAME_RE = re.compile(_HOSTNAME)
 # The common shape of a sip: URI after the scheme, without escapes or IPv6:
 # user@host:port;params (the slow path handles everything else).
 _SIP_FAST_RE = re.compile(
