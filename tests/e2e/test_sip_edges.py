@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.peers.baresip import BaresipAccount
+from tests.peers.process import wait_until
 from tests.peers.sipp import Sipp, SippOptions, run_sipp
 
 pytestmark = pytest.mark.peers
@@ -109,3 +110,17 @@ def test_tcp_caller(tmp_path, ports, switch_factory):
                       transport="t1", duration_ms=500, timeout=15)
     assert result.ok, result.describe()
     assert far.wait().ok
+
+
+def test_ring_timeout_cancels_the_far_end_and_tells_the_caller(tmp_path, ports,
+                                                                switch_factory, phone_factory):
+    far = uas(tmp_path, ports.port(), "uas_ring_forever.xml")
+    harness = switch_factory(trunks=[ip_trunk("carrier", far.port)], sip={"ring_timeout": 2})
+    caller = phone(phone_factory, harness)
+    caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
+    # ringing is relayed (after a 100 Trying for each INVITE, the challenged one included)
+    wait_until(lambda: any(e.fields["code"] == "180" for e in caller.events_of("progress")), 5,
+               what="180 relayed")
+    closed = caller.wait_call_closed(timeout=10)
+    assert closed.reason.startswith("408"), closed
+    assert far.wait().ok  # the far end got a CANCEL
