@@ -374,3 +374,26 @@ async def test_open_skips_ports_in_use_and_reports_exhaustion() -> None:
         assert ports.in_use == 0
     finally:
         blocker.close()
+
+
+async def test_receive_path_never_raises_on_garbage(ports: PortAllocator) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    b = await RtpSession.open(HOST, ports)
+    b.set_remote(HOST, 9, "PCMA", 8, 101)
+    addr = (HOST, 9)
+
+    @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.binary(max_size=64), st.sampled_from([0, 8, 13, 101, 127]), st.integers(0, 63))
+    def feed(tail: bytes, pt: int, first_low: int) -> None:
+        b._on_rtp(tail, addr)
+        b._on_rtp(bytes([0x80 | first_low, pt]) + tail, addr)
+        b._on_rtcp(tail, addr)
+        b._on_rtcp(bytes([0x80 | (first_low & 0x3F), 200 + pt % 5]) + tail, addr)
+        frame = b.read_frame()
+        assert frame is None or (frame.dtype == np.int16 and frame.shape == (160,))
+
+    feed()
+    assert b.malformed > 0
+    b.close()
