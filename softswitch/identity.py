@@ -7,7 +7,7 @@ import time
 from collections import deque
 from typing import Callable
 
-from .sip.auth import Challenge, DigestServer
+from .sip.auth import DigestServer
 from .sip.message import new_tag
 from .sip.transaction import ServerTransaction
 from .sip.ua import UserAgent
@@ -59,15 +59,10 @@ class AuthGuard:
 class Authenticator:
     """Challenges requests from extensions and checks their answers against stored HA1s."""
 
-    def __init__(self, store: Store, digest: DigestServer, guard: AuthGuard,
-                 algorithms: tuple[str, ...] = ("MD5",)) -> None:
+    def __init__(self, store: Store, digest: DigestServer, guard: AuthGuard) -> None:
         self.store = store
         self.digest = digest
         self.guard = guard
-        # Which challenges to send. Many phones (libre/baresip 1.x among them) give up
-        # when any challenge is not MD5, so SHA-256 is opt-in; answers with SHA-256
-        # are verified either way.
-        self.algorithms = tuple(a.upper() for a in algorithms)
 
     def lookup_ha1(self, username: str, algorithm: str) -> str | None:
         ext = self.store.extension(username)
@@ -105,8 +100,7 @@ class Authenticator:
     def _challenge(self, st: ServerTransaction, ua: UserAgent, stale: bool) -> None:
         response = ua.response(st.request, 401, "Unauthorized", to_tag=_tag_for(st))
         for value in self.digest.challenges(stale=stale):
-            if Challenge.parse(value).algorithm.upper() in self.algorithms:
-                response.headers.add("WWW-Authenticate", value)
+            response.headers.add("WWW-Authenticate", value)
         st.respond(response)
 
 

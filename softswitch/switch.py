@@ -112,11 +112,13 @@ class Switch:
         if key is None:
             key = secrets.token_hex(32)
             self.store.set_meta("digest_key", key)
-        digest = DigestServer(self.config.sip.realm, bytes.fromhex(key))
+        # Many phones (libre/baresip 1.x among them) give up when any challenge is not
+        # MD5, so SHA-256 is opt-in (sip.digest_algorithms); SHA-256 answers verify anyway.
+        digest = DigestServer(self.config.sip.realm, bytes.fromhex(key),
+                              algorithms=tuple(self.config.sip.digest_algorithms))
         guard = AuthGuard(self.config.sip.auth_failures_per_minute,
                           ban_seconds=self.config.sip.auth_ban_seconds)
-        self.auth = Authenticator(self.store, digest, guard,
-                                  tuple(self.config.sip.digest_algorithms))
+        self.auth = Authenticator(self.store, digest, guard)
         self.registrar = Registrar(self.store, self.auth, self.ua,
                                    min_expires=self.config.sip.min_expires,
                                    max_expires=self.config.sip.max_expires)
@@ -202,9 +204,6 @@ class Switch:
             log.info("call %s from %s to %s: no route", request.call_id, caller.name, number)
             invite.reject(404, "Not Found")
             return
-        if not request.body:
-            invite.reject(488, "Not Acceptable Here (no SDP offer)")
-            return
         try:
             rtp = await RtpSession.open(self.rtp_address, self.ports)
         except (OSError, RuntimeError) as exc:
@@ -213,12 +212,17 @@ class Switch:
             return
         inbound = Channel(self._name(caller.name), "inbound", caller, invite, rtp,
                           self.media_address)
-        try:
-            answer = inbound.answer_offer(request.body)
-        except SipError as exc:
-            invite.reject(488, "Not Acceptable Here")
-            inbound.failed(f"bad offer: {exc}", 488)
-            return
+        if request.body:
+            try:
+                answer = inbound.answer_offer(request.body)
+            except SipError as exc:
+                invite.reject(488, "Not Acceptable Here")
+                inbound.failed(f"bad offer: {exc}", 488)
+                return
+        else:
+            # Late offer (RFC 3261 13.2.1): we offer in the 200 OK, the ACK answers.
+            answer = inbound.offer()
+            invite.on_ack_answer = lambda body: self._late_answer(inbound, answer, body)
         self.channels.add(inbound)
         log.info("call %s: %s -> %s via %s", request.call_id, inbound.name, number, route.kind)
         caller_id = caller_number if trunk is not None else caller.name
@@ -230,6 +234,13 @@ class Switch:
             inbound.failed(exc.reason, exc.status)
             return
         self._join(inbound, invite, answer, outbound)
+
+    def _late_answer(self, channel: Channel, offer: bytes, body: bytes) -> None:
+        try:
+            channel.take_answer(offer, body)
+        except SipError as exc:
+            log.warning("channel %s: bad SDP in ACK: %s", channel.name, exc)
+            self._spawn(channel.hangup("bad SDP answer", 488))
 
     def _join(self, inbound: Channel, invite: IncomingInvite, answer: bytes,
               outbound: Channel) -> None:
@@ -245,10 +256,13 @@ class Switch:
             if event.state == "ringing":
                 invite.progress(180)
                 inbound.ringing()
-            elif event.state == "early":
+            elif event.state == "early" and invite.request.body:
                 invite.progress(183, answer)
                 inbound.ringing(early_media=True)
                 bridge()
+            elif event.state == "early":  # late offer: no SDP before the 200 OK
+                invite.progress(180)
+                inbound.ringing()
             elif event.state == "up":
                 try:
                     invite.answer(answer)

@@ -24,8 +24,8 @@ async def registrar(tmp_path):
     for number in ("101", "102"):
         store.put_extension(make_extension(number, f"pw{number}", REALM, "config"))
     server = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
-    auth = Authenticator(store, DigestServer(REALM, b"k" * 32), AuthGuard(3, ban_seconds=60),
-                         algorithms=("SHA-256", "MD5"))
+    digest = DigestServer(REALM, b"k" * 32, algorithms=("SHA-256", "MD5"))
+    auth = Authenticator(store, digest, AuthGuard(3, ban_seconds=60))
     reg = Registrar(store, auth, server, min_expires=60, max_expires=600)
     server.on_request = reg.handle
     await server.start()

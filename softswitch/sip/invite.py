@@ -39,6 +39,7 @@ class InviteSession:
         # a re-INVITE offer: return the answer body (raise SipError -> 488)
         self.on_reoffer: Callable[[bytes], bytes] | None = None
         self.on_info_digit: Callable[[str], None] | None = None
+        self.on_ack_answer: Callable[[bytes], None] | None = None
         self._pending_2xx: tuple[Response, Peer, int] | None = None
         self._retransmit: asyncio.TimerHandle | None = None
         self._give_up: asyncio.TimerHandle | None = None
@@ -135,6 +136,9 @@ class InviteSession:
                     handle.cancel()
             if self.state == "early":
                 self.state = "confirmed"
+            if request.body and self.on_ack_answer is not None:
+                # late offer: our 200 carried the offer, the ACK brings the answer
+                self.on_ack_answer(request.body)
 
     def on_stray_response(self, response: Response) -> None:
         """Overridden by the UAC side, which re-ACKs retransmitted 2xx."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.peers.baresip import BaresipAccount
@@ -124,3 +126,26 @@ def test_ring_timeout_cancels_the_far_end_and_tells_the_caller(tmp_path, ports,
     closed = caller.wait_call_closed(timeout=10)
     assert closed.reason.startswith("408"), closed
     assert far.wait().ok  # the far end got a CANCEL
+
+
+def test_late_offer_invite_gets_our_offer_and_the_ack_answers(tmp_path, ports, switch_factory,
+                                                              phone_factory):
+    uac_port, media_port = ports.port(), ports.port()
+    harness = switch_factory(trunks=[ip_trunk("peer", uac_port)])
+    callee = phone(phone_factory, harness, "102")
+    caller = Sipp(tmp_path, SippOptions(
+        scenario=str(Path(__file__).parent / "scenarios" / "uac_late_offer.xml"),
+        remote=harness.config.sip.listen, service="102", port=uac_port, media_port=media_port,
+        duration_ms=3000, timeout=15)).start()
+    callee.wait_call_established()
+
+    def inbound_media():
+        return harness.call(lambda: [(ch.media.address, ch.media.port)
+                                     for ch in harness.switch.channels
+                                     if ch.direction == "inbound" and ch.media])
+
+    assert wait_until(inbound_media, 5, what="answer taken from the ACK") == [
+        ("127.0.0.1", media_port)]
+    result = caller.wait()
+    assert result.ok, result.describe()
+    callee.wait_call_closed()
