@@ -2,14 +2,19 @@
 
 A port is only "free" at the moment we probe it, so each picker remembers what it
 handed out: two peers started by the same test session never get the same block,
-even before either of them has bound its sockets.
+even before either of them has bound its sockets. Across processes (two pytest runs
+at once) a picker also holds an flock on a per-port file while it owns the port.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
 import socket
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 HOST = "127.0.0.1"
 
@@ -60,19 +65,45 @@ class PortPicker:
     host: str = HOST
     _taken: set[int] = field(default_factory=set)
     _rng: random.Random = field(default_factory=random.Random)
+    _locks: dict[int, int] = field(default_factory=dict)      # port -> locked fd
+    lock_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "peer-port-locks")
+
+    def _lock(self, port: int) -> bool:
+        self.lock_dir.mkdir(exist_ok=True)
+        fd = os.open(self.lock_dir / str(port), os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._locks[port] = fd
+        return True
+
+    def _unlock(self, port: int) -> None:
+        fd = self._locks.pop(port, None)
+        if fd is not None:
+            os.close(fd)            # closing drops the flock
 
     def block(self, size: int) -> int:
         """First port of `size` consecutive free ports (start aligned to `size`)."""
-        starts = list(range(self.first - self.first % size + size, self.last - size + 1, size))
+        first = -(-self.first // size) * size          # round up to a multiple of size
+        starts = list(range(first, self.last - size + 2, size))
         # A random start spreads concurrent test processes over the range.
         offset = self._rng.randrange(len(starts))
         for base in starts[offset:] + starts[:offset]:
             ports = range(base, base + size)
             if any(p in self._taken for p in ports):
                 continue
-            if all(port_is_free(p, self.host) for p in ports):
+            locked = []
+            for p in ports:
+                if not self._lock(p):
+                    break
+                locked.append(p)
+            if len(locked) == size and all(port_is_free(p, self.host) for p in ports):
                 self._taken.update(ports)
                 return base
+            for p in locked:
+                self._unlock(p)
         raise RuntimeError(f"no {size} consecutive free ports in {self.first}-{self.last}")
 
     def port(self) -> int:
@@ -84,4 +115,6 @@ class PortPicker:
         return self.block(BARESIP_BLOCK)
 
     def release(self, base: int, size: int = 1) -> None:
-        self._taken.difference_update(range(base, base + size))
+        for port in range(base, base + size):
+            self._taken.discard(port)
+            self._unlock(port)
