@@ -1,4 +1,4 @@
-"""The one place that knows the SQLite schema (WAL mode, via sqlite-utils).
+"""The connection and the switch core's tables (meta, extensions, bindings).
 
 Keep the SQL portable: a PostgreSQL backend is to take this module's place when one
 machine is not enough (see ARCHITECTURE.md, scale-out path).
