@@ -1,0 +1,30 @@
+"""What the route handlers may use: the switch and the services built on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from media.tts import Tts
+    from softswitch.calls import CallService
+    from softswitch.campaigns.dialer import Dialer
+    from softswitch.config import Config
+    from softswitch.store import Store
+    from softswitch.switch import Switch
+
+
+@dataclass(slots=True)
+class AppContext:
+    switch: Switch
+    calls: CallService
+    tts: Tts
+    dialer: Dialer | None = None
+
+    @property
+    def store(self) -> Store:
+        return self.switch.store
+
+    @property
+    def config(self) -> Config:
+        return self.switch.config

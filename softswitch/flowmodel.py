@@ -1,0 +1,280 @@
+"""Call flows as data: what a call does once answered, validated when it is saved.
+
+A flow is a JSON list of steps, each an object with a ``type``:
+
+- ``say``: ``text`` (a template with ``{field}`` variables), voice parameters
+  (``voice``, ``rate``, ``pitch``, ``volume``, ``language_code``, ``tts_engine_type``),
+  ``repeat``, ``pause_ms`` between repeats, ``spell`` (variables read digit by digit,
+  as for an OTP), ``barge_in`` (a key press stops it)
+- ``play``: ``file`` (a name in the account's upload area), ``repeat``, ``pause_ms``
+- ``gather``: ``num_digits``, ``timeout`` (s), ``finish_on_key``, ``name`` (the variable
+  that receives the digits), optional ``prompt`` (a say step), ``branches``
+  (key or digit string -> steps) and ``default`` (steps when nothing matched)
+- ``record``: ``max_seconds``, ``finish_on_key``
+- ``transfer``: ``number`` (the call is bridged there; the flow ends)
+- ``dial``: ``number``, ``timeout``: bridge to a number, continue after it hangs up
+- ``set_result``: ``value`` (a template) — the call's result for reports
+- ``report``: ``header``, ``value`` (a template), ``order`` — a report data column
+- ``redial``: ``minutes``, optional ``priority`` — ask the dialer to call again
+- ``pause``: ``seconds``
+- ``hangup``
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator,
+                      model_validator)
+
+from media.voice import TtsError, VoiceParams
+
+MAX_STEPS = 200
+MAX_DEPTH = 5
+
+
+class FlowError(ValueError):
+    """A flow that cannot run; the message names the step and the field."""
+
+
+def _template_fields(text: str) -> set[str]:
+    fields: set[str] = set()
+    try:
+        for _literal, name, _spec, _conv in string.Formatter().parse(text):
+            if name is not None:
+                if not name.isidentifier():
+                    raise ValueError(f"bad variable {{{name}}}")
+                fields.add(name)
+    except ValueError as exc:
+        raise ValueError(f"invalid template: {exc}") from None
+    return fields
+
+
+class _Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def fields(self) -> set[str]:
+        return set()
+
+    def defines(self) -> set[str]:
+        return set()
+
+
+class Say(_Step):
+    type: Literal["say"]
+    text: str = Field(min_length=1, max_length=3000)
+    voice: str | None = None
+    rate: str | None = None
+    pitch: str | None = None
+    volume: str | None = None
+    language_code: str | None = None
+    tts_engine_type: str | None = None
+    repeat: int = Field(1, ge=1, le=20)
+    pause_ms: int = Field(500, ge=0, le=10_000)
+    spell: list[str] = Field(default_factory=list)
+    barge_in: bool = False
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        _template_fields(value)
+        return value
+
+    @model_validator(mode="after")
+    def _voice(self) -> Say:
+        try:
+            self.voice_params
+        except TtsError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def voice_params(self) -> VoiceParams:
+        return VoiceParams.parse(voice=self.voice, rate=self.rate, pitch=self.pitch,
+                                 volume=self.volume, language_code=self.language_code,
+                                 tts_engine_type=self.tts_engine_type)
+
+    def fields(self) -> set[str]:
+        return _template_fields(self.text) | set(self.spell)
+
+
+class Play(_Step):
+    type: Literal["play"]
+    file: str = Field(min_length=1, max_length=255, pattern=r"^[^/\\]+$")
+    repeat: int = Field(1, ge=1, le=20)
+    pause_ms: int = Field(500, ge=0, le=10_000)
+    barge_in: bool = False
+
+
+class Gather(_Step):
+    type: Literal["gather"]
+    num_digits: int = Field(1, ge=1, le=32)
+    timeout: float = Field(5.0, gt=0, le=120)
+    finish_on_key: str = Field("#", pattern=r"^[0-9*#]?$")
+    name: str = Field("digits", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    prompt: Say | None = None
+    branches: dict[str, list[Step]] = Field(default_factory=dict)
+    default: list[Step] = Field(default_factory=list)
+
+    @field_validator("branches")
+    @classmethod
+    def _keys(cls, value: dict[str, list[Step]]) -> dict[str, list[Step]]:
+        for key in value:
+            if not key or any(c not in "0123456789*#" for c in key):
+                raise ValueError(f"branch key {key!r} is not a digit string")
+        return value
+
+    def fields(self) -> set[str]:
+        return self.prompt.fields() if self.prompt else set()
+
+    def defines(self) -> set[str]:
+        return {self.name}
+
+
+class Record(_Step):
+    type: Literal["record"]
+    max_seconds: int = Field(60, ge=1, le=3600)
+    finish_on_key: str = Field("#", pattern=r"^[0-9*#]?$")
+
+
+class Transfer(_Step):
+    type: Literal["transfer"]
+    number: str = Field(min_length=1, max_length=32, pattern=r"^\+?[0-9*#]+$")
+    timeout: float = Field(30.0, gt=0, le=300)
+
+
+class Dial(_Step):
+    type: Literal["dial"]
+    number: str = Field(min_length=1, max_length=32, pattern=r"^\+?[0-9*#]+$")
+    timeout: float = Field(30.0, gt=0, le=300)
+
+
+class SetResult(_Step):
+    type: Literal["set_result"]
+    value: str = Field(min_length=1, max_length=500)
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        _template_fields(value)
+        return value
+
+    def fields(self) -> set[str]:
+        return _template_fields(self.value)
+
+
+class Report(_Step):
+    type: Literal["report"]
+    header: str = Field(min_length=1, max_length=100)
+    value: str = Field(max_length=500)
+    order: int = Field(0, ge=0, le=1000)
+
+    @field_validator("value")
+    @classmethod
+    def _value(cls, value: str) -> str:
+        _template_fields(value)
+        return value
+
+    def fields(self) -> set[str]:
+        return _template_fields(self.value)
+
+
+class Redial(_Step):
+    type: Literal["redial"]
+    minutes: int = Field(ge=1, le=60 * 24 * 30)
+    priority: int | None = Field(None, ge=1, le=5)
+
+
+class Pause(_Step):
+    type: Literal["pause"]
+    seconds: float = Field(gt=0, le=300)
+
+
+class Hangup(_Step):
+    type: Literal["hangup"]
+
+
+Step = Annotated[Union[Say, Play, Gather, Record, Transfer, Dial, SetResult, Report, Redial,
+                       Pause, Hangup], Field(discriminator="type")]
+Gather.model_rebuild()
+_STEPS = TypeAdapter(list[Step])
+
+
+class Flow:
+    """A validated list of steps."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self, steps: list[Any]) -> None:
+        self.steps = steps
+
+    def fields(self) -> set[str]:
+        """Template variables the flow needs from the contact, payload or request."""
+        needed: set[str] = set()
+        _collect(self.steps, set(), needed)
+        return needed
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [step.model_dump(exclude_defaults=True) | {"type": step.type}
+                for step in self.steps]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+def _collect(steps: list[Any], defined: set[str], needed: set[str]) -> None:
+    defined = set(defined)
+    for step in steps:
+        needed |= step.fields() - defined
+        defined |= step.defines()
+        if isinstance(step, Gather):
+            for branch in [*step.branches.values(), step.default]:
+                _collect(branch, defined, needed)
+
+
+def _count(steps: list[Any], depth: int) -> int:
+    if depth > MAX_DEPTH:
+        raise FlowError(f"flow: gather branches nested deeper than {MAX_DEPTH}")
+    total = 0
+    for step in steps:
+        total += 1
+        if isinstance(step, Gather):
+            for branch in [*step.branches.values(), step.default]:
+                total += _count(branch, depth + 1)
+    return total
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"step {item}" if not parts else f"[{item}]")
+        elif item in {"say", "play", "gather", "record", "transfer", "dial", "set_result",
+                      "report", "redial", "pause", "hangup"}:
+            continue  # pydantic names the union member; the step index says enough
+        else:
+            parts.append(str(item))
+    return " ".join(parts) or "flow"
+
+
+def parse_flow(data: object) -> Flow:
+    """Validate a flow (a JSON list of steps); FlowError says which step and field is wrong."""
+    if not isinstance(data, list):
+        raise FlowError("flow: must be a list of steps")
+    if not data:
+        raise FlowError("flow: has no steps")
+    try:
+        steps = _STEPS.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _location(tuple(first["loc"]))
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "union_tag_invalid" or first["type"] == "union_tag_not_found":
+            message = ("unknown step type; expected one of say, play, gather, record, transfer, "
+                       "dial, set_result, report, redial, pause, hangup")
+        raise FlowError(f"{where}: {message}") from None
+    if _count(steps, 0) > MAX_STEPS:
+        raise FlowError(f"flow: more than {MAX_STEPS} steps")
+    return Flow(steps)
+
