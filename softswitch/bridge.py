@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 import numpy as np
 
@@ -14,6 +15,9 @@ log = logging.getLogger("softswitch.bridge")
 
 SILENCE = np.zeros(160, dtype=np.int16)
 
+# (what a said, what b said) once per tick, None for a lost/absent frame: a recorder
+Tap = Callable[[np.ndarray | None, np.ndarray | None], None]
+
 
 class Bridge:
     def __init__(self, a: Channel, b: Channel, clock: MediaClock) -> None:
@@ -21,30 +25,45 @@ class Bridge:
         self.b = b
         self.clock = clock
         self.active = False
+        # Set when the bridge is taken apart to rearrange its parties (a transfer):
+        # hanging up one of them then must not hang up the other.
+        self.detached = False
+        self.tap: Tap | None = None
 
     def start(self) -> None:
         if self.active:
             return
         self.active = True
         self.a.bridged, self.b.bridged = self.b, self.a
+        self.a.bridge = self.b.bridge = self
         # RFC 4733 digits are relayed as events, not as audio
-        self.a.rtp.on_dtmf = self._relay_dtmf(self.b)
-        self.b.rtp.on_dtmf = self._relay_dtmf(self.a)
-        self.a.session.on_info_digit = self._relay_dtmf(self.b)
-        self.b.session.on_info_digit = self._relay_dtmf(self.a)
+        self.a.rtp.on_dtmf = self._relay_dtmf(self.a, self.b)
+        self.b.rtp.on_dtmf = self._relay_dtmf(self.b, self.a)
+        self.a.session.on_info_digit = self._relay_dtmf(self.a, self.b)
+        self.b.session.on_info_digit = self._relay_dtmf(self.b, self.a)
         self.clock.add(self.tick)
         log.info("bridge %s <-> %s", self.a.name, self.b.name)
 
-    def stop(self) -> None:
+    def stop(self, *, detach: bool = False) -> None:
+        if detach:
+            self.detached = True
         if not self.active:
             return
         self.active = False
         self.clock.remove(self.tick)
-        self.a.rtp.on_dtmf = self.b.rtp.on_dtmf = None
+        for channel in (self.a, self.b):
+            channel.rtp.on_dtmf = None
+            channel.session.on_info_digit = None
         if self.a.bridged is self.b:
             self.a.bridged = None
         if self.b.bridged is self.a:
             self.b.bridged = None
+        for channel in (self.a, self.b):
+            if channel.bridge is self:
+                channel.bridge = None
+
+    def other(self, channel: Channel) -> Channel:
+        return self.b if channel is self.a else self.a
 
     def tick(self, _tick_no: int) -> None:
         # Transcoding is implicit: frames are linear PCM between decode and encode.
@@ -52,11 +71,14 @@ class Bridge:
         b_said = self.b.rtp.read_frame()
         self.b.rtp.write_frame(SILENCE if a_said is None else a_said)
         self.a.rtp.write_frame(SILENCE if b_said is None else b_said)
+        if self.tap is not None:
+            self.tap(a_said, b_said)
 
     @staticmethod
-    def _relay_dtmf(to: Channel):
+    def _relay_dtmf(source: Channel, to: Channel):
         def relay(digit: str) -> None:
             log.info("dtmf %s -> %s", digit, to.name)
+            source.dtmf_inputs.append(digit)
             to.rtp.send_dtmf(digit)
 
         return relay

@@ -8,13 +8,16 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from media.session import RtpSession
 
 from .sip import sdp
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, InviteSession, OutgoingInvite
+
+if TYPE_CHECKING:
+    from .bridge import Bridge
 
 log = logging.getLogger("softswitch.channel")
 
@@ -67,6 +70,8 @@ class Channel:
         self.answered_at: float | None = None
         self.ended_at: float | None = None
         self.bridged: Channel | None = None
+        self.bridge: Bridge | None = None  # the bridge this channel is in, if any
+        self.dtmf_inputs: list[str] = []  # digits this party pressed while bridged
         self.media: sdp.Negotiated | None = None
         self._listeners: list[Listener] = []
         self._sdp_version = 1

@@ -49,6 +49,8 @@ class MediaConfig:
     recordings_dir: str = "data/recordings"
     uploads_dir: str = "data/uploads"
     tts_engine: str = "flite"
+    transcriber: str = "pocketsphinx"  # engine for `transcript: on`
+    prompts_dir: str = "data/prompts"  # synthesized speech cache
 
 
 @dataclass(slots=True)
@@ -64,6 +66,8 @@ class TrunkConfig:
     expires: int = 300
     # more carrier addresses allowed to send us calls, "ip" or "ip:port" (host:port always is)
     inbound_from: list[str] = field(default_factory=list)
+    # the API account that sees this trunk's inbound calls (live statistics, CDRs)
+    account: str = ""
 
 
 @dataclass(slots=True)

@@ -253,6 +253,8 @@ class Switch:
                 call.bridge.start()
 
         def on_outbound(event: ChannelEvent) -> None:
+            if call.bridge is not None and call.bridge.detached:
+                return  # transferred: the parties belong to other bridges now
             if event.state == "ringing":
                 invite.progress(180)
                 inbound.ringing()
@@ -282,6 +284,8 @@ class Switch:
                     self._spawn(inbound.hangup(event.cause))
 
         def on_inbound(event: ChannelEvent) -> None:
+            if call.bridge is not None and call.bridge.detached:
+                return
             if event.state == "hungup":
                 if call.bridge:
                     call.bridge.stop()
