@@ -46,6 +46,28 @@ def switch_factory(tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
 
 
 @pytest.fixture
+def server_factory(tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
+                   ) -> Iterator[Callable[..., Any]]:
+    """The whole process (switch + call service + HTTP API): ``server_factory(accounts=...)``."""
+    from tests.server_harness import ServerHarness
+
+    started: list[ServerHarness] = []
+
+    def make(**kwargs: Any) -> Any:
+        kwargs.setdefault("accounts", {"account_1": "secret-one", "account_2": "secret-two"})
+        config = switch_config(tmp_path / f"server{len(started)}", ports.port(),
+                               rtp_ports.block(100), api_port=ports.port(), **kwargs)
+        harness = ServerHarness(config)
+        started.append(harness)
+        harness.start()
+        return harness
+
+    yield make
+    for harness in started:
+        harness.stop()
+
+
+@pytest.fixture
 def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., Baresip]]:
     """Start a baresip phone: ``phone_factory(account, tone_hz=440, seconds=30)``."""
     phones: list[Baresip] = []

@@ -25,16 +25,20 @@ HOST = "127.0.0.1"
 def switch_config(tmp_path: Path, sip_port: int, rtp_first: int, *,
                 extensions: dict[str, str] | None = None,
                 trunks: list[dict[str, Any]] | None = None,
-                sip: dict[str, Any] | None = None) -> Config:
+                sip: dict[str, Any] | None = None,
+                accounts: dict[str, str] | None = None,
+                api_port: int = 0) -> Config:
     data: dict[str, Any] = {
         "sip": {"listen": f"{HOST}:{sip_port}", **(sip or {})},
         "rtp": {"address": HOST, "ports": f"{rtp_first}-{rtp_first + 99}"},
-        "api": {"listen": f"{HOST}:0"},
+        "api": {"listen": f"{HOST}:{api_port}"},
         "store": {"path": str(tmp_path / "switch.db")},
-        "media": {"recordings_dir": str(tmp_path / "rec"), "uploads_dir": str(tmp_path / "up")},
+        "media": {"recordings_dir": str(tmp_path / "rec"), "uploads_dir": str(tmp_path / "up"),
+                  "prompts_dir": str(tmp_path.parent / "prompts")},
         "extensions": [{"number": n, "password": p}
                        for n, p in (extensions or {"101": "pw101", "102": "pw102"}).items()],
         "trunks": trunks or [],
+        "accounts": [{"id": i, "auth": a} for i, a in (accounts or {}).items()],
     }
     return from_dict(data, {})
 
