@@ -1,0 +1,389 @@
+"""Call jobs and their dial attempts (the dialer's queue).
+
+The queue is the `jobs` table itself: a job is due when `queued = 1` and `next_at <= now`.
+The next-job choice runs one index seek per priority (1..5) on
+`jobs_due(campaign_id, queued, priority, next_at)`, so it stays constant-time however
+many jobs wait (a single ORDER BY priority, next_at would walk every not-yet-due job of
+a better priority).
+
+Crash safety: a job is claimed (status inProcess, attempt row inserted, attempt counter
+incremented) in one transaction before the dial starts, and resolved in one
+transaction after the call ends. A job still inProcess at start-up was caught mid-call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from softswitch.campaigns.model import Attempt, Job, JobStatus, QUEUED_STATUSES
+
+_JOB_COLUMNS = (
+    "id", "campaign_id", "account_id", "phone", "payload", "status", "priority", "next_at",
+    "gmt_zone", "policy", "max_attempts", "retry_interval", "attempts_made", "redials",
+    "source", "list_id", "contact_name", "created_at", "updated_at", "started_at",
+    "finished_at", "call_duration", "result", "report_data", "dial_status")
+_ATTEMPT_COLUMNS = (
+    "id", "job_id", "campaign_id", "number", "phone", "request_id", "started_at",
+    "answered_at", "ended_at", "dial_status", "sip_status", "result", "report_data")
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+        id INTEGER PRIMARY KEY,
+        campaign_id TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        payload TEXT NOT NULL DEFAULT '{}',
+        dedup TEXT NOT NULL DEFAULT '',
+        keyless INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        queued INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        next_at REAL NOT NULL,
+        gmt_zone TEXT NOT NULL DEFAULT '',
+        policy TEXT NOT NULL DEFAULT '{}',
+        max_attempts INTEGER NOT NULL,
+        retry_interval REAL NOT NULL,
+        attempts_made INTEGER NOT NULL DEFAULT 0,
+        redials INTEGER NOT NULL DEFAULT 0,
+        source TEXT NOT NULL,
+        list_id TEXT NOT NULL DEFAULT '',
+        contact_name TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        call_duration REAL NOT NULL DEFAULT 0,
+        result TEXT,
+        report_data TEXT NOT NULL DEFAULT '[]',
+        dial_status TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (campaign_id, queued, priority, next_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_phone ON jobs (campaign_id, phone)",
+    "CREATE INDEX IF NOT EXISTS jobs_dedup ON jobs (campaign_id, dedup, created_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, campaign_id)",
+    """CREATE TABLE IF NOT EXISTS attempts (
+        id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL,
+        campaign_id TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        phone TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        answered_at REAL,
+        ended_at REAL,
+        dial_status TEXT NOT NULL DEFAULT '',
+        sip_status INTEGER NOT NULL DEFAULT 0,
+        result TEXT,
+        report_data TEXT NOT NULL DEFAULT '[]'
+    )""",
+    "CREATE INDEX IF NOT EXISTS attempts_job ON attempts (job_id, number)",
+)
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """One write transaction; BEGIN IMMEDIATE takes the write lock up front, so a
+    check-then-insert inside it cannot race another writer (process or connection)."""
+    conn = db.conn
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@dataclass(slots=True)
+class NewJob:
+    campaign_id: str
+    account_id: str
+    phone: str
+    payload: dict[str, Any] | None
+    dedup: str
+    keyless: bool
+    priority: int
+    next_at: float
+    gmt_zone: str
+    policy: dict[str, Any]
+    max_attempts: int
+    retry_interval: float
+    source: str
+    created_at: float
+    list_id: str = ""
+    contact_name: str = ""
+    status: JobStatus = JobStatus.PLANNED
+
+
+def _job(row: Sequence[Any]) -> Job:
+    d = dict(zip(_JOB_COLUMNS, row))
+    return Job(
+        id=d["id"], campaign_id=d["campaign_id"], account_id=d["account_id"], phone=d["phone"],
+        payload=json.loads(d["payload"]) or {}, status=JobStatus(d["status"]),
+        priority=d["priority"], next_at=d["next_at"], gmt_zone=d["gmt_zone"],
+        policy=json.loads(d["policy"]), max_attempts=d["max_attempts"],
+        retry_interval=d["retry_interval"], attempts_made=d["attempts_made"],
+        redials=d["redials"], source=d["source"], list_id=d["list_id"],
+        contact_name=d["contact_name"], created_at=d["created_at"],
+        updated_at=d["updated_at"], started_at=d["started_at"], finished_at=d["finished_at"],
+        call_duration=d["call_duration"], result=d["result"],
+        report_data=[tuple(x) for x in json.loads(d["report_data"])],
+        dial_status=d["dial_status"])
+
+
+def _attempt(row: Sequence[Any]) -> Attempt:
+    d = dict(zip(_ATTEMPT_COLUMNS, row))
+    d["report_data"] = [tuple(x) for x in json.loads(d["report_data"])]
+    return Attempt(**d)
+
+
+class JobStore:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        for statement in _SCHEMA:
+            db.execute(statement)
+        self._select = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
+
+    # -- adding ---------------------------------------------------------------------
+
+    def add_many(self, jobs: Sequence[NewJob]) -> list[int]:
+        """Insert jobs, returning their IDs in order. Call inside `transaction(db)` when
+        the IDs must not interleave with another writer's (they are max(id)+1.. here)."""
+        if not jobs:
+            return []
+        with transaction(self.db):
+            first = (self.db.execute("SELECT MAX(id) FROM jobs").fetchone()[0] or 0) + 1
+            ids = list(range(first, first + len(jobs)))
+            self.db.conn.executemany(
+                "INSERT INTO jobs (id, campaign_id, account_id, phone, payload, dedup, keyless,"
+                " status, queued, priority, next_at, gmt_zone, policy, max_attempts,"
+                " retry_interval, source, list_id, contact_name, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [(i, j.campaign_id, j.account_id, j.phone,
+                  json.dumps(j.payload if j.payload is not None else {}), j.dedup,
+                  int(j.keyless), j.status.value, int(j.status in QUEUED_STATUSES),
+                  j.priority, j.next_at, j.gmt_zone, json.dumps(j.policy), j.max_attempts,
+                  j.retry_interval, j.source, j.list_id, j.contact_name, j.created_at,
+                  j.created_at)
+                 for i, j in zip(ids, jobs)])
+        return ids
+
+    def recent_keyless(self, campaign_id: str, dedups: Iterable[str], since: float) -> set[str]:
+        """Which of these duplicate keys a keyless request added to the campaign after `since`."""
+        found: set[str] = set()
+        keys = list(dict.fromkeys(dedups))
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT DISTINCT dedup FROM jobs WHERE campaign_id = ? AND dedup IN ({marks})"
+                " AND keyless = 1 AND created_at > ?", [campaign_id, *chunk, since])
+            found.update(row[0] for row in rows)
+        return found
+
+    # -- the queue --------------------------------------------------------------------
+
+    def next_due(self, campaign_id: str, now: float, skip: Iterable[int] = ()) -> Job | None:
+        """The due job of the best priority (1 first), oldest due time first."""
+        skipped = list(skip)
+        extra = f" AND id NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
+        for priority in range(1, 6):
+            row = self.db.execute(
+                f"{self._select} WHERE campaign_id = ? AND queued = 1 AND priority = ?"
+                f" AND next_at <= ?{extra} ORDER BY next_at, id LIMIT 1",
+                [campaign_id, priority, now, *skipped]).fetchone()
+            if row is not None:
+                return _job(row)
+        return None
+
+    def next_wake(self, campaign_id: str) -> float | None:
+        """The earliest due time of the campaign's queued jobs."""
+        best: float | None = None
+        for priority in range(1, 6):
+            row = self.db.execute(
+                "SELECT next_at FROM jobs WHERE campaign_id = ? AND queued = 1 AND priority = ?"
+                " ORDER BY next_at LIMIT 1", [campaign_id, priority]).fetchone()
+            if row is not None and (best is None or row[0] < best):
+                best = row[0]
+        return best
+
+    def reschedule(self, job_id: int, next_at: float, now: float) -> None:
+        self.db.execute("UPDATE jobs SET next_at = ?, updated_at = ? WHERE id = ? AND queued = 1",
+                        [next_at, now, job_id])
+
+    def claim(self, job_id: int, now: float, request_id: str) -> Attempt | None:
+        """Take a queued job for one dial attempt; None when someone else took it."""
+        with transaction(self.db):
+            cursor = self.db.execute(
+                "UPDATE jobs SET status = ?, queued = 0, attempts_made = attempts_made + 1,"
+                " started_at = COALESCE(started_at, ?), updated_at = ?"
+                " WHERE id = ? AND queued = 1",
+                [JobStatus.IN_PROCESS.value, now, now, job_id])
+            if cursor.rowcount != 1:
+                return None
+            campaign_id, phone, number = self.db.execute(
+                "SELECT campaign_id, phone, attempts_made FROM jobs WHERE id = ?",
+                [job_id]).fetchone()
+            cursor = self.db.execute(
+                "INSERT INTO attempts (job_id, campaign_id, number, phone, request_id, started_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [job_id, campaign_id, number, phone, request_id, now])
+            attempt_id = cursor.lastrowid
+        return Attempt(id=attempt_id, job_id=job_id, campaign_id=campaign_id, number=number,
+                       phone=phone, request_id=request_id, started_at=now)
+
+    def settle(self, job_id: int, now: float, status: JobStatus, *, next_at: float | None = None,
+               priority: int | None = None, dial_status: str | None = None) -> bool:
+        """Give a job a status without a call (DND, invalid number, window gone)."""
+        sets = ["status = ?", "queued = ?", "updated_at = ?"]
+        args: list[Any] = [status.value, int(status in QUEUED_STATUSES), now]
+        if next_at is not None:
+            sets.append("next_at = ?")
+            args.append(next_at)
+        if priority is not None:
+            sets.append("priority = ?")
+            args.append(priority)
+        if dial_status is not None:
+            sets.append("dial_status = ?")
+            args.append(dial_status)
+        cursor = self.db.execute(
+            f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", [*args, job_id])
+        return cursor.rowcount == 1
+
+    def finish_attempt(self, attempt: Attempt, status: JobStatus, now: float, *,
+                       next_at: float | None = None, priority: int | None = None,
+                       redial: bool = False) -> None:
+        """Record the attempt's outcome and move its job on, in one transaction."""
+        with transaction(self.db):
+            self.db.execute(
+                "UPDATE attempts SET answered_at = ?, ended_at = ?, dial_status = ?,"
+                " sip_status = ?, result = ?, report_data = ? WHERE id = ?",
+                [attempt.answered_at, attempt.ended_at, attempt.dial_status,
+                 attempt.sip_status, attempt.result, json.dumps(attempt.report_data),
+                 attempt.id])
+            sets = ["status = ?", "queued = ?", "updated_at = ?", "finished_at = ?",
+                    "call_duration = call_duration + ?", "dial_status = ?"]
+            args: list[Any] = [status.value, int(status in QUEUED_STATUSES), now,
+                               attempt.ended_at, attempt.duration, attempt.dial_status]
+            if attempt.result is not None:
+                sets.append("result = ?")
+                args.append(attempt.result)
+            if attempt.report_data:
+                sets.append("report_data = ?")
+                args.append(json.dumps(attempt.report_data))
+            if next_at is not None:
+                sets.append("next_at = ?")
+                args.append(next_at)
+            if priority is not None:
+                sets.append("priority = ?")
+                args.append(priority)
+            if redial:
+                sets.append("redials = redials + 1")
+            self.db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", 
+                            [*args, attempt.job_id])
+
+    # -- reading ------------------------------------------------------------------------
+
+    def get(self, job_id: int) -> Job | None:
+        row = self.db.execute(f"{self._select} WHERE id = ?", [job_id]).fetchone()
+        return _job(row) if row else None
+
+    def select(self, campaign_id: str, *, ids: Iterable[int] = (),
+               phones: Iterable[str] = ()) -> list[Job]:
+        """The campaign's jobs with any of these IDs or phones, by ID."""
+        found: dict[int, Job] = {}
+        for column, values in (("id", list(dict.fromkeys(ids))),
+                               ("phone", list(dict.fromkeys(phones)))):
+            for start in range(0, len(values), 500):
+                chunk = values[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(
+                    f"{self._select} WHERE campaign_id = ? AND {column} IN ({marks})",
+                    [campaign_id, *chunk])
+                for row in rows:
+                    job = _job(row)
+                    found[job.id] = job
+        return [found[i] for i in sorted(found)]
+
+    def of_campaign(self, campaign_id: str) -> list[Job]:
+        rows = self.db.execute(f"{self._select} WHERE campaign_id = ? ORDER BY id", [campaign_id])
+        return [_job(row) for row in rows]
+
+    def in_process(self) -> list[Job]:
+        rows = self.db.execute(f"{self._select} WHERE status = ? ORDER BY id",
+                               [JobStatus.IN_PROCESS.value])
+        return [_job(row) for row in rows]
+
+    def attempts(self, job_ids: Iterable[int]) -> list[Attempt]:
+        ids = list(dict.fromkeys(job_ids))
+        result: list[Attempt] = []
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(
+                f"SELECT {', '.join(_ATTEMPT_COLUMNS)} FROM attempts WHERE job_id IN ({marks})",
+                chunk)
+            result.extend(_attempt(row) for row in rows)
+        result.sort(key=lambda a: (a.job_id, a.number))
+        return result
+
+    def open_attempt(self, job_id: int) -> Attempt | None:
+        row = self.db.execute(
+            f"SELECT {', '.join(_ATTEMPT_COLUMNS)} FROM attempts WHERE job_id = ?"
+            " AND ended_at IS NULL ORDER BY number DESC LIMIT 1", [job_id]).fetchone()
+        return _attempt(row) if row else None
+
+    def status_counts(self, campaign_id: str) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT status, COUNT(*) FROM jobs WHERE campaign_id = ? GROUP BY status",
+            [campaign_id])
+        return {status: count for status, count in rows}
+
+    def talk_seconds(self, campaign_id: str) -> float:
+        row = self.db.execute("SELECT COALESCE(SUM(call_duration), 0) FROM jobs"
+                              " WHERE campaign_id = ?", [campaign_id]).fetchone()
+        return float(row[0])
+
+    # -- bulk status changes --------------------------------------------------------------
+
+    def cancel(self, campaign_id: str, job_ids: Sequence[int], now: float) -> list[int]:
+        """Cancel those not yet final; returns the IDs now canceled."""
+        canceled: list[int] = []
+        with transaction(self.db):
+            for job_id in job_ids:
+                cursor = self.db.execute(
+                    "UPDATE jobs SET status = ?, queued = 0, updated_at = ?"
+                    " WHERE id = ? AND campaign_id = ? AND status IN (?, ?, ?)",
+                    [JobStatus.CANCELED.value, now, job_id, campaign_id,
+                     JobStatus.PLANNED.value, JobStatus.ON_RETRY.value,
+                     JobStatus.IN_PROCESS.value])
+                if cursor.rowcount:
+                    canceled.append(job_id)
+        return canceled
+
+    def close_queue(self, campaign_id: str, now: float) -> int:
+        """The campaign ended: never-called jobs are notDone, jobs between attempts noAnswer."""
+        with transaction(self.db):
+            a = self.db.execute(
+                "UPDATE jobs SET status = ?, queued = 0, updated_at = ?"
+                " WHERE campaign_id = ? AND queued = 1 AND status = ?",
+                [JobStatus.NOT_DONE.value, now, campaign_id, JobStatus.PLANNED.value]).rowcount
+            b = self.db.execute(
+                "UPDATE jobs SET status = ?, queued = 0, updated_at = ?"
+                " WHERE campaign_id = ? AND queued = 1 AND status = ?",
+                [JobStatus.NO_ANSWER.value, now, campaign_id, JobStatus.ON_RETRY.value]).rowcount
+        return a + b
+
+    def count_queued(self, campaign_id: str) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM jobs WHERE campaign_id = ? AND queued = 1",
+                              [campaign_id]).fetchone()
+        return int(row[0])
