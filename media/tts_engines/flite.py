@@ -1,0 +1,40 @@
+"""flite (CMU Flite 2.2): the default engine, English only, offline, fast.
+
+Its clustergen voices are the best recognized after a G.711 round trip
+(see peers.md): ``rms`` for male voices, ``slt`` for female ones. Flite stretches
+durations natively; its pitch features have no reliable effect on these
+voices, so pitch goes through the shared sox stage.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from media.tts_engines import run_child
+from media.voice import FEMALE, TtsUnavailable, VoiceParams
+
+VOICES = {FEMALE: "slt", "male": "rms"}
+
+
+class FliteEngine:
+    name = "flite"
+    online = False
+    native_rate = True
+    native_pitch = False
+
+    def __init__(self, binary: str = "flite", voices: dict[str, str] | None = None) -> None:
+        self.binary = binary
+        self.voices = dict(voices or VOICES)
+
+    async def supports(self, voice: VoiceParams) -> bool:
+        return voice.language == "en" and shutil.which(self.binary) is not None
+
+    def argv(self, text: str, voice: VoiceParams) -> list[str]:
+        return [self.binary, "-voice", self.voices[voice.gender],
+                "--setf", f"duration_stretch={voice.stretch:g}",
+                "-t", text, "-o", "/dev/stdout"]
+
+    async def synthesize(self, text: str, voice: VoiceParams) -> bytes:
+        if shutil.which(self.binary) is None:
+            raise TtsUnavailable(f"flite: {self.binary} is not installed")
+        return await run_child(self.argv(text, voice))
