@@ -1,0 +1,215 @@
+"""Call detail records: one row per call, written when the call has ended.
+
+Queries are per account. Indexes lead with ``account_id`` so an account's date range,
+request id or campaign is a range scan however many rows the others have; paging looks
+up the page's ids on the covering (account_id, call_date) index first and reads only
+those rows. Per-status counts are kept in ``cdr_counts`` as CDRs are written, so the
+statistics endpoints do not scan the table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass, fields
+
+import sqlite_utils
+
+
+@dataclass(slots=True)
+class Cdr:
+    account_id: str
+    request_id: str
+    call_direction: str  # outbound-api | outbound-campaign | inbound
+    destination_context: str  # click2call | otp | local_call | local_call_campaign_type_0|1
+    caller_id: str
+    agent_number: str
+    customer_number: str
+    dialed_number: str
+    call_date: float  # unix time the call started
+    answer: float | None
+    end: float | None
+    call_duration: float | None
+    billsec: float | None
+    call_status: str | None  # ANSWERED | NO ANSWER | BUSY | FAILED | CONGESTION
+    dial_status: str  # ANSWER | BUSY | NOANSWER | CANCEL | CHANUNAVAIL | CONGESTION | DND
+    dtmf_inputs: str = ""
+    recording_name: str = ""
+    transcript: str = ""
+    uniqueid: str = ""
+    campaign_id: str = ""
+    list_id: str = ""
+    is_dnd: bool = False
+    id: int | None = None
+
+
+_NAMES = [f.name for f in fields(Cdr)]
+_COLUMNS = ", ".join(_NAMES)
+_INSERT_COLUMNS = ", ".join(_NAMES[:-1])
+_MARKS = ", ".join("?" for _ in _NAMES[:-1])
+# "end" is a reserved word in SQL: quote it everywhere
+_SELECT = "SELECT " + _COLUMNS.replace("end,", '"end",')
+_INSERT = f'INSERT INTO cdrs ({_INSERT_COLUMNS.replace("end,", chr(34) + "end" + chr(34) + ",")})'
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS cdrs (
+        id INTEGER PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        call_direction TEXT NOT NULL,
+        destination_context TEXT NOT NULL,
+        caller_id TEXT NOT NULL,
+        agent_number TEXT NOT NULL,
+        customer_number TEXT NOT NULL,
+        dialed_number TEXT NOT NULL,
+        call_date REAL NOT NULL,
+        answer REAL,
+        "end" REAL,
+        call_duration REAL,
+        billsec REAL,
+        call_status TEXT,
+        dial_status TEXT NOT NULL,
+        dtmf_inputs TEXT NOT NULL DEFAULT '',
+        recording_name TEXT NOT NULL DEFAULT '',
+        transcript TEXT NOT NULL DEFAULT '',
+        uniqueid TEXT NOT NULL DEFAULT '',
+        campaign_id TEXT NOT NULL DEFAULT '',
+        list_id TEXT NOT NULL DEFAULT '',
+        is_dnd INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX IF NOT EXISTS cdrs_account_date ON cdrs (account_id, call_date)",
+    "CREATE INDEX IF NOT EXISTS cdrs_account_request ON cdrs (account_id, request_id)",
+    "CREATE INDEX IF NOT EXISTS cdrs_account_campaign ON cdrs (account_id, campaign_id)",
+    "CREATE INDEX IF NOT EXISTS cdrs_account_recording ON cdrs (account_id, recording_name)",
+    """CREATE TABLE IF NOT EXISTS cdr_counts (
+        account_id TEXT NOT NULL,
+        campaign_id TEXT NOT NULL,
+        dial_status TEXT NOT NULL,
+        calls INTEGER NOT NULL,
+        PRIMARY KEY (account_id, campaign_id, dial_status)
+    )""",
+)
+
+# dial_status -> the statistics key the spec uses
+STATISTICS_KEYS = {"ANSWER": "answer_calls", "BUSY": "busy_calls", "CANCEL": "cancel_calls",
+                   "CHANUNAVAIL": "chanunavail_calls", "CONGESTION": "congestion_calls",
+                   "NOANSWER": "noanswer_calls", "DND": "dnd_calls"}
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction, or the caller's when one is open already."""
+    if conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _row(row: tuple) -> Cdr:
+    cdr = Cdr(*row)
+    cdr.is_dnd = bool(cdr.is_dnd)
+    return cdr
+
+
+class CdrStore:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        for statement in _SCHEMA:
+            db.execute(statement)
+
+    def insert(self, cdr: Cdr) -> int:
+        values = list(astuple(cdr))[:-1]
+        values[_NAMES.index("is_dnd")] = int(cdr.is_dnd)
+        conn = self.db.conn
+        # the row and its count land together or not at all
+        with transaction(conn):
+            cursor = conn.execute(f"{_INSERT} VALUES ({_MARKS})", values)
+            self._count(conn, cdr.account_id, cdr.campaign_id, cdr.dial_status, 1)
+        cdr.id = int(cursor.lastrowid)
+        return cdr.id
+
+    def insert_many(self, cdrs: list[Cdr]) -> None:
+        """Bulk load (benchmarks, imports): one transaction for all rows."""
+        conn = self.db.conn
+        dnd = _NAMES.index("is_dnd")
+        counts: dict[tuple[str, str, str], int] = {}
+        rows = []
+        for cdr in cdrs:
+            values = list(astuple(cdr))[:-1]
+            values[dnd] = int(cdr.is_dnd)
+            rows.append(values)
+            key = (cdr.account_id, cdr.campaign_id, cdr.dial_status)
+            counts[key] = counts.get(key, 0) + 1
+        with transaction(conn):
+            conn.executemany(f"{_INSERT} VALUES ({_MARKS})", rows)
+            for (account_id, campaign_id, status), n in counts.items():
+                self._count(conn, account_id, campaign_id, status, n)
+
+    @staticmethod
+    def _count(conn: sqlite3.Connection, account_id: str, campaign_id: str, status: str, n: int) -> None:
+        conn.execute(
+            "INSERT INTO cdr_counts (account_id, campaign_id, dial_status, calls)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (account_id, campaign_id, dial_status)"
+            " DO UPDATE SET calls = cdr_counts.calls + excluded.calls",
+            [account_id, campaign_id, status, n])
+
+    def set_transcript(self, cdr_id: int, text: str) -> None:
+        self.db.execute("UPDATE cdrs SET transcript = ? WHERE id = ?", [text, cdr_id])
+
+    def get(self, cdr_id: int) -> Cdr | None:
+        row = self.db.execute(f"{_SELECT} FROM cdrs WHERE id = ?", [cdr_id]).fetchone()
+        return _row(row) if row else None
+
+    def by_request_id(self, account_id: str, request_id: str) -> list[Cdr]:
+        rows = self.db.execute(f"{_SELECT} FROM cdrs WHERE account_id = ? AND request_id = ?"
+                               " ORDER BY id", [account_id, request_id])
+        return [_row(r) for r in rows]
+
+    def by_campaign(self, account_id: str, campaign_id: str, limit: int = 100_000,
+                    offset: int = 0) -> list[Cdr]:
+        rows = self.db.execute(
+            f"{_SELECT} FROM cdrs WHERE account_id = ? AND campaign_id = ?"
+            " ORDER BY id LIMIT ? OFFSET ?", [account_id, campaign_id, limit, offset])
+        return [_row(r) for r in rows]
+
+    def by_date(self, account_id: str, start: float, end: float, limit: int = 1000,
+                offset: int = 0) -> list[Cdr]:
+        """CDRs with start <= call_date < end, oldest first, ``limit`` from ``offset``."""
+        # The inner query runs on the covering index alone (the rowid is part of it), so
+        # skipping ``offset`` entries never touches the table.
+        rows = self.db.execute(
+            f"{_SELECT} FROM cdrs WHERE id IN (SELECT id FROM cdrs WHERE account_id = ?"
+            " AND call_date >= ? AND call_date < ? ORDER BY call_date, id LIMIT ? OFFSET ?)"
+            " ORDER BY call_date, id", [account_id, start, end, limit, offset])
+        return [_row(r) for r in rows]
+
+    def has_recording(self, account_id: str, name: str) -> bool:
+        return self.db.execute(
+            "SELECT 1 FROM cdrs WHERE account_id = ? AND recording_name = ? LIMIT 1",
+            [account_id, name]).fetchone() is not None
+
+    def statistics(self, account_id: str, campaign_id: str | None = None) -> dict[str, int]:
+        """Calls per dial status (spec keys), plus ``total_calls``; all campaigns when None."""
+        if campaign_id is None:
+            rows = self.db.execute("SELECT dial_status, SUM(calls) FROM cdr_counts"
+                                   " WHERE account_id = ? GROUP BY dial_status", [account_id])
+        else:
+            rows = self.db.execute("SELECT dial_status, calls FROM cdr_counts"
+                                   " WHERE account_id = ? AND campaign_id = ?",
+                                   [account_id, campaign_id])
+        counts = {key: 0 for key in STATISTICS_KEYS.values()}
+        total = 0
+        for status, calls in rows:
+            total += calls
+            key = STATISTICS_KEYS.get(status)
+            if key is not None:
+                counts[key] += calls
+        counts["total_calls"] = total
+        return counts
