@@ -288,8 +288,9 @@ class JobStore:
                 args.append(priority)
             if redial:
                 sets.append("redials = redials + 1")
-            self.db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", 
-                            [*args, attempt.job_id])
+            # a job canceled while its call went on stays canceled
+            self.db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND status = ?",
+                            [*args, attempt.job_id, JobStatus.IN_PROCESS.value])
 
     # -- reading ------------------------------------------------------------------------
 

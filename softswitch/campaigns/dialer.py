@@ -1,0 +1,390 @@
+"""The campaign dialer: which job to dial next, when, and what its call did to it.
+
+One scheduling pass (`run_once`) walks the running campaigns; for each it starts calls
+while the campaign is under its `max_simultaneous` cap (and the dialer under
+`max_calls`), its `calls_per_minute` pace allows a start, and a job is due. Due means
+queued (planned or onRetry), `next_at` passed, and inside the job's call window (the
+window is checked again at that moment: a job due at 17:59 that waited for a free line
+until 18:01 is moved to the window's next opening instead). Priority 1 goes before 5.
+
+Pacing keeps dial starts on a grid of 60/calls_per_minute seconds: a start that comes
+late (the loop woke a little after its slot) does not push later starts back, so over
+ten minutes the rate stays on target; after an idle spell the grid restarts.
+
+Crash safety: a job is claimed in the store (inProcess + an attempt row, one
+transaction) before `place_call` runs, and resolved in one transaction when it returns.
+`start()` resolves jobs a previous process left inProcess: their attempt is closed as
+INTERRUPTED (or with the outcome `recover_outcome` finds, e.g. from the CDR), then the
+job is retried if attempts remain or ends noAnswer. Nothing is lost and no attempt is
+dialed twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from .clock import Clock
+from .manager import CampaignManager
+from .model import (MAX_REDIALS, NONEXISTENT_SIP_STATUSES, Attempt, Campaign, CampaignStatus,
+                    Job, JobStatus, new_request_id, normalize_priority)
+from .phones import job_window
+from .zones import UTC, plausible_number
+
+if TYPE_CHECKING:
+    from softswitch.store.cdrs import CdrStore
+
+log = logging.getLogger("softswitch.dialer")
+
+INTERRUPTED = "INTERRUPTED"  # an attempt whose process died during the call
+ERROR = "ERROR"  # the call could not be placed at all (bad prompt, missing file)
+# how many out-of-window jobs one pass reschedules before yielding to the loop
+_RESCHEDULE_BATCH = 500
+
+
+class Outcome(Protocol):
+    """What `place_call` returns; softswitch.calls.CallOutcome has this shape."""
+
+    answered: bool
+    sip_status: int
+    dial_status: str
+    result: str | None
+    report_data: list[tuple[str, str, int]]
+    started_at: float
+    answered_at: float | None
+    ended_at: float
+    redial: tuple[int, int | None] | None
+
+
+@dataclass(slots=True)
+class PlainOutcome:
+    answered: bool
+    sip_status: int
+    dial_status: str
+    started_at: float
+    ended_at: float
+    answered_at: float | None = None
+    result: str | None = None
+    report_data: list[tuple[str, str, int]] = field(default_factory=list)
+    redial: tuple[int, int | None] | None = None
+
+
+@dataclass(slots=True)
+class DialRequest:
+    campaign: Campaign
+    job: Job
+    attempt: Attempt
+    variables: dict[str, str]
+
+    @property
+    def number(self) -> str:
+        return self.job.phone
+
+    @property
+    def account_id(self) -> str:
+        return self.campaign.account_id
+
+    @property
+    def caller_id(self) -> str:
+        return self.campaign.caller_id
+
+    @property
+    def request_id(self) -> str:
+        return self.attempt.request_id
+
+    @property
+    def context(self) -> str:
+        return self.campaign.context
+
+    @property
+    def list_id(self) -> str:
+        return self.job.list_id or self.campaign.list_id
+
+
+PlaceCall = Callable[[DialRequest], Awaitable[Outcome]]
+RecoverOutcome = Callable[[Job, Attempt], "Outcome | None"]
+
+
+def variables_of(job: Job) -> dict[str, str]:
+    """Payload fields as flow template variables (nested values as JSON)."""
+    values = {k: v if isinstance(v, str) else json.dumps(v) for k, v in job.payload.items()}
+    values.setdefault("phone", job.phone)
+    if job.contact_name:
+        values.setdefault("contact_name", job.contact_name)
+    return values
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class Dialer:
+    def __init__(self, manager: CampaignManager, place_call: PlaceCall, *,
+                 max_calls: int | None = None,
+                 number_check: Callable[[str], bool] = plausible_number,
+                 cdrs: CdrStore | None = None,
+                 recover_outcome: RecoverOutcome | None = None,
+                 poll_interval: float = 30.0) -> None:
+        self.manager = manager
+        self.clock: Clock = manager.clock
+        self.place_call = place_call
+        self.max_calls = max_calls
+        self.number_check = number_check
+        self.cdrs = cdrs
+        self.recover_outcome = recover_outcome
+        self.poll_interval = poll_interval
+        self._live: dict[str, int] = {}
+        self._slot: dict[str, float] = {}
+        self._calls: set[asyncio.Task[None]] = set()
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.dial_starts: list[tuple[float, str, int]] = []  # (time, campaign, job): pacing checks
+        self.record_starts = False
+        manager.listeners.append(self.wake)
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resolve what a previous process left mid-call, then run the scheduling loop."""
+        self.recover()
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="dialer")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Start no more calls; give live ones `grace` seconds, then cancel them (their
+        jobs stay inProcess and the next start() resolves them)."""
+        self._stopping = True
+        self.wake()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self._calls:
+            await asyncio.wait(list(self._calls), timeout=grace)
+        for task in list(self._calls):
+            task.cancel()
+        await asyncio.gather(*self._calls, return_exceptions=True)
+
+    def wake(self) -> None:
+        self._kick.set()
+
+    def live(self, campaign_id: str | None = None) -> int:
+        if campaign_id is None:
+            return sum(self._live.values())
+        return self._live.get(campaign_id, 0)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._kick.clear()
+            now = self.clock.now()
+            try:
+                wake_at = self.run_once()
+            except Exception:
+                log.exception("dialer pass failed")
+                wake_at = now + 1.0
+            if self._stopping:
+                break
+            delay = self.poll_interval if wake_at is None else \
+                min(max(0.0, wake_at - now), self.poll_interval)
+            await self._wait(delay)
+
+    async def _wait(self, delay: float) -> None:
+        if self._kick.is_set():
+            return
+        sleeper = asyncio.ensure_future(self.clock.sleep(delay))
+        kicked = asyncio.ensure_future(self._kick.wait())
+        try:
+            await asyncio.wait({sleeper, kicked}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            kicked.cancel()
+
+    # -- scheduling -----------------------------------------------------------------------
+
+    def run_once(self) -> float | None:
+        """One pass over the campaigns; returns when the next pass is worth running."""
+        now = self.clock.now()
+        store = self.manager.campaigns
+        wakes: list[float] = []
+        for campaign in store.with_status(CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS,
+                                          CampaignStatus.PAUSED):
+            if self.manager.finish_if_over(campaign, now):
+                continue
+            if campaign.end_at is not None:
+                wakes.append(campaign.end_at)
+            if campaign.status is CampaignStatus.PLANNED:
+                if campaign.start_at is None or campaign.start_at > now:
+                    if campaign.start_at is not None:
+                        wakes.append(campaign.start_at)
+                    continue
+                store.set_status(campaign.id, CampaignStatus.IN_PROCESS,
+                                 expect=(CampaignStatus.PLANNED,))
+                campaign.status = CampaignStatus.IN_PROCESS
+            if campaign.status is CampaignStatus.PAUSED:
+                continue
+            wake = self._dispatch(campaign, now)
+            if wake is not None:
+                wakes.append(wake)
+        return min(wakes) if wakes else None
+
+    def _dispatch(self, campaign: Campaign, now: float) -> float | None:
+        jobs = self.manager.jobs
+        interval = 60.0 / campaign.calls_per_minute if campaign.calls_per_minute > 0 else 0.0
+        moved = 0
+        while True:
+            if self.live(campaign.id) >= max(1, campaign.max_simultaneous) or (
+                    self.max_calls is not None and self.live() >= self.max_calls):
+                return None  # a call ending wakes the loop
+            slot = self._slot.get(campaign.id)
+            if interval and slot is not None and slot > now:
+                due = jobs.next_wake(campaign.id)
+                return None if due is None else max(slot, due)
+            job = jobs.next_due(campaign.id, now)
+            if job is None:
+                return jobs.next_wake(campaign.id)
+            window = job_window(campaign, job.phone, job.gmt_zone, job.policy)
+            opening = window.next_allowed(_dt(now))
+            if opening is None:
+                jobs.settle(job.id, now, JobStatus.NOT_DONE if job.attempts_made == 0
+                            else JobStatus.NO_ANSWER)
+                continue
+            if opening.timestamp() > now:
+                jobs.reschedule(job.id, opening.timestamp(), now)
+                moved += 1
+                if moved >= _RESCHEDULE_BATCH:
+                    return now  # more to sort out: come straight back after yielding
+                continue
+            if self.manager.is_dnd(campaign, job.phone):
+                jobs.settle(job.id, now, JobStatus.NOT_DONE, dial_status="DND")
+                self._write_dnd_cdr(campaign, job, now)
+                continue
+            if not self.number_check(job.phone):
+                jobs.settle(job.id, now, JobStatus.NONEXISTENT_NUMBER)
+                continue
+            attempt = jobs.claim(job.id, now, new_request_id())
+            if attempt is None:
+                continue
+            job.status, job.attempts_made = JobStatus.IN_PROCESS, attempt.number
+            if interval:
+                on_grid = slot is not None and now - slot < interval
+                self._slot[campaign.id] = (slot if on_grid else now) + interval
+            self._start_call(campaign, job, attempt)
+
+    def _start_call(self, campaign: Campaign, job: Job, attempt: Attempt) -> None:
+        self._live[campaign.id] = self._live.get(campaign.id, 0) + 1
+        if self.record_starts:
+            self.dial_starts.append((attempt.started_at, campaign.id, job.id))
+        task = asyncio.ensure_future(self._call(campaign, job, attempt))
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)
+
+    async def _call(self, campaign: Campaign, job: Job, attempt: Attempt) -> None:
+        try:
+            request = DialRequest(campaign, job, attempt, variables_of(job))
+            try:
+                outcome: Outcome = await self.place_call(request)
+            except asyncio.CancelledError:
+                raise  # shutting down: the job stays inProcess for recover()
+            except Exception as exc:
+                now = self.clock.now()
+                status = getattr(exc, "status", 0)
+                if isinstance(status, int) and status >= 300:
+                    outcome = PlainOutcome(False, status, "CHANUNAVAIL", attempt.started_at, now)
+                else:
+                    log.warning("campaign %s job %s: call not placed: %s", campaign.id, job.id,
+                                exc)
+                    outcome = PlainOutcome(False, 0, ERROR, attempt.started_at, now)
+            self.resolve(campaign, job, attempt, outcome)
+        finally:
+            self._live[campaign.id] -= 1
+            self.wake()
+
+    # -- outcomes -------------------------------------------------------------------------
+
+    def resolve(self, campaign: Campaign, job: Job, attempt: Attempt, outcome: Outcome) -> JobStatus:
+        """Record the attempt and move the job to its next status."""
+        now = self.clock.now()
+        attempt.answered_at = outcome.answered_at if outcome.answered else None
+        attempt.ended_at = outcome.ended_at
+        attempt.dial_status = outcome.dial_status
+        attempt.sip_status = outcome.sip_status
+        attempt.result = outcome.result
+        attempt.report_data = [tuple(x) for x in outcome.report_data]  # type: ignore[misc]
+        fresh = self.manager.campaigns.get(campaign.id) or campaign
+        active = fresh.status in (CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS,
+                                  CampaignStatus.PAUSED)
+        window = job_window(fresh, job.phone, job.gmt_zone, job.policy)
+
+        def later(seconds: float) -> float | None:
+            at = window.next_allowed(_dt(now + seconds))
+            return at.timestamp() if at is not None else None
+
+        jobs = self.manager.jobs
+        if outcome.answered:
+            if outcome.redial is not None and active and job.redials < MAX_REDIALS:
+                minutes, priority = outcome.redial
+                at = later(minutes * 60.0)
+                if at is not None:
+                    jobs.finish_attempt(attempt, JobStatus.ON_RETRY, now, next_at=at, redial=True,
+                                        priority=None if priority is None
+                                        else normalize_priority(priority))
+                    return JobStatus.ON_RETRY
+            status = (JobStatus.LONG_CALL_WITH_RESULT if outcome.result
+                      else JobStatus.LONG_CALL_WITH_NO_RESULT)
+        elif outcome.sip_status in NONEXISTENT_SIP_STATUSES:
+            status = JobStatus.NONEXISTENT_NUMBER
+        elif outcome.dial_status == ERROR:
+            status = JobStatus.NOT_DONE
+        else:
+            retryable = outcome.dial_status in fresh.retry_on or outcome.dial_status == INTERRUPTED
+            if retryable and active and attempt.number < job.max_attempts:
+                at = later(job.retry_interval)
+                if at is not None:
+                    jobs.finish_attempt(attempt, JobStatus.ON_RETRY, now, next_at=at)
+                    return JobStatus.ON_RETRY
+            status = JobStatus.NO_ANSWER
+        jobs.finish_attempt(attempt, status, now)
+        return status
+
+    def recover(self) -> int:
+        """Resolve jobs a previous process left inProcess; returns how many."""
+        now = self.clock.now()
+        jobs = self.manager.jobs
+        count = 0
+        for job in jobs.in_process():
+            campaign = self.manager.campaigns.get(job.campaign_id)
+            attempt = jobs.open_attempt(job.id)
+            if campaign is None:
+                continue
+            if attempt is None:  # claimed without an attempt row cannot happen; be safe
+                jobs.settle(job.id, now, JobStatus.ON_RETRY if job.attempts_made else
+                            JobStatus.PLANNED, next_at=now)
+                count += 1
+                continue
+            outcome = self.recover_outcome(job, attempt) if self.recover_outcome else None
+            if outcome is None:
+                outcome = PlainOutcome(False, 0, INTERRUPTED, attempt.started_at, now)
+            self.resolve(campaign, job, attempt, outcome)
+            count += 1
+        if count:
+            log.info("dialer: resolved %d job(s) interrupted mid-call", count)
+        return count
+
+    def _write_dnd_cdr(self, campaign: Campaign, job: Job, now: float) -> None:
+        if self.cdrs is None:
+            return
+        from softswitch.store.cdrs import Cdr  # the CDR module belongs to the CPaaS side
+
+        self.cdrs.insert(Cdr(
+            account_id=campaign.account_id, request_id="", call_direction="outbound-campaign",
+            destination_context=campaign.context, caller_id=campaign.caller_id,
+            agent_number="", customer_number="", dialed_number=job.phone, call_date=now,
+            answer=None, end=None, call_duration=None, billsec=None, call_status=None,
+            dial_status="DND", campaign_id=campaign.id,
+            list_id=job.list_id or campaign.list_id, is_dnd=True))
+

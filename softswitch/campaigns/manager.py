@@ -1,0 +1,287 @@
+"""Campaign operations shared by the CPaaS campaign manager, the Calls API and the dialer."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from softswitch.store.campaigns import CampaignStore
+from softswitch.store.idempotence import IdempotenceStore
+from softswitch.store.jobs import JobStore, NewJob, transaction
+from softswitch.store.lists import KIND_CONTACTS, KIND_DND, ListStore
+
+from .clock import Clock, SystemClock
+from .model import (FINAL_STATUSES, SOURCE_API, SOURCE_LIST, SOURCE_TEST, Attempt, Campaign,
+                    CampaignStatus, Job, JobStatus)
+from .phones import CampaignError, PhoneAdder, PhoneEntry, dedup_key, normalize_phone, parse_entries
+from .zones import ZoneError, parse_zone
+
+ACTIVE = (CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS, CampaignStatus.PAUSED)
+
+
+class CampaignManager:
+    def __init__(self, db: sqlite_utils.Database, clock: Clock | None = None) -> None:
+        self.db = db
+        self.clock = clock or SystemClock()
+        self.campaigns = CampaignStore(db)
+        self.jobs = JobStore(db)
+        self.keys = IdempotenceStore(db)
+        self.lists = ListStore(db)
+        self.adder = PhoneAdder(self.jobs, self.keys)
+        # the dialer subscribes: new jobs or a resumed campaign should not wait for a poll
+        self.listeners: list[Callable[[], None]] = []
+
+    def changed(self) -> None:
+        for listener in self.listeners:
+            listener()
+
+    # -- campaigns ----------------------------------------------------------------------
+
+    def create(self, campaign: Campaign) -> Campaign:
+        """Store the campaign and queue its contact list (if any) as jobs."""
+        now = self.clock.now()
+        campaign.created_at = campaign.created_at or now
+        with transaction(self.db):
+            self.campaigns.create(campaign)
+            if campaign.list_id:
+                self._queue_list(campaign, now)
+        self.changed()
+        return campaign
+
+    def _queue_list(self, campaign: Campaign, now: float) -> None:
+        start = max(now, campaign.start_at or now)
+        jobs = [NewJob(
+            campaign_id=campaign.id, account_id=campaign.account_id, phone=c.number,
+            payload={k: str(v) for k, v in c.fields.items()}, dedup="", keyless=False,
+            priority=5, next_at=start, gmt_zone="", policy={},
+            max_attempts=campaign.max_attempts, retry_interval=campaign.retry_time,
+            source=SOURCE_LIST, created_at=now, list_id=campaign.list_id, contact_name=c.name)
+            for c in self.lists.contacts(campaign.list_id)]
+        self.jobs.add_many(jobs)
+
+    def get(self, campaign_id: str, account_id: str) -> Campaign | None:
+        campaign = self.campaigns.get(campaign_id)
+        if campaign is None or campaign.account_id != account_id:
+            return None
+        return campaign
+
+    def by_token(self, token: str) -> Campaign:
+        """The campaign a Calls API token opens: 401 when malformed or wrong, 404 unknown."""
+        parts = token.split(".")
+        if len(parts) < 3 or not all(parts):
+            raise CampaignError("invalid token", 401, "token.invalid")
+        # account ids may contain dots: the campaign id and the secret are the last two parts
+        account_id, campaign_id = ".".join(parts[:-2]), parts[-2]
+        campaign = self.campaigns.get(campaign_id)
+        if campaign is None or campaign.account_id != account_id \
+                or campaign.status is CampaignStatus.DELETED:
+            raise CampaignError("campaign not found", 404, "campaign.not.found")
+        if not hmac.compare_digest(campaign.token.encode(), token.encode()):
+            raise CampaignError("invalid token", 401, "token.invalid")
+        return campaign
+
+    # -- adding numbers -------------------------------------------------------------------
+
+    def _check_open(self, campaign: Campaign) -> None:
+        if campaign.status not in ACTIVE:
+            raise CampaignError(f"the campaign is {campaign.status.value}", 400,
+                                "campaign.finished")
+
+    def add_phones(self, campaign: Campaign, body: object, key: str | None) -> list[int]:
+        self._check_open(campaign)
+        entries = parse_entries(body)
+        ids = self.adder.add(campaign, entries, now=self.clock.now(), key=key)
+        self.changed()
+        return ids
+
+    def add_phone(self, campaign: Campaign, params: Mapping[str, str], key: str | None, *,
+                  test: bool = False) -> int:
+        """crmCalls addPhone: `phone`, `gmtZone`; every other parameter is payload."""
+        self._check_open(campaign)
+        item: dict[str, Any] = {"phone": params.get("phone")}
+        if params.get("gmtZone"):
+            item["gmtZone"] = params["gmtZone"]
+        payload = {k: v for k, v in params.items()
+                   if k not in ("phone", "gmtZone", "Idempotence-Key")}
+        if payload:
+            item["payload"] = payload
+        entries = parse_entries([item])
+        ids = self.adder.add(campaign, entries, now=self.clock.now(), key=key,
+                             source=SOURCE_TEST if test else SOURCE_API)
+        self.changed()
+        return ids[0]
+
+    # -- control --------------------------------------------------------------------------
+
+    def start(self, campaign: Campaign) -> CampaignStatus:
+        now = self.clock.now()
+        if campaign.status is CampaignStatus.PLANNED:
+            start_at = now if campaign.start_at is None or campaign.start_at > now else None
+            self.campaigns.set_status(campaign.id, CampaignStatus.IN_PROCESS, start_at=start_at)
+        elif campaign.status is CampaignStatus.PAUSED:
+            self.campaigns.set_status(campaign.id, CampaignStatus.IN_PROCESS)
+        elif campaign.status is not CampaignStatus.IN_PROCESS:
+            raise CampaignError(f"the campaign is {campaign.status.value}", 400,
+                                "campaign.finished")
+        self.changed()
+        return CampaignStatus.IN_PROCESS
+
+    def pause(self, campaign: Campaign) -> CampaignStatus:
+        if campaign.status is CampaignStatus.PAUSED:
+            return campaign.status
+        if not self.campaigns.set_status(campaign.id, CampaignStatus.PAUSED,
+                                         expect=(CampaignStatus.PLANNED,
+                                                 CampaignStatus.IN_PROCESS)):
+            raise CampaignError(f"the campaign is {campaign.status.value}", 400,
+                                "campaign.finished")
+        return CampaignStatus.PAUSED
+
+    def resume(self, campaign: Campaign) -> CampaignStatus:
+        if campaign.status is CampaignStatus.IN_PROCESS:
+            return campaign.status
+        if campaign.status is not CampaignStatus.PAUSED:
+            raise CampaignError(f"the campaign is {campaign.status.value}, not paused", 400,
+                                "campaign.notPaused")
+        self.campaigns.set_status(campaign.id, CampaignStatus.IN_PROCESS)
+        self.changed()
+        return CampaignStatus.IN_PROCESS
+
+    def stop(self, campaign: Campaign) -> CampaignStatus:
+        """Finish the campaign: calls in progress end normally, nothing else is dialed."""
+        if campaign.status in (CampaignStatus.FINISHED, CampaignStatus.DELETED):
+            return campaign.status
+        now = self.clock.now()
+        with transaction(self.db):
+            self.campaigns.set_status(campaign.id, CampaignStatus.FINISHED, stopped_at=now)
+            self.jobs.close_queue(campaign.id, now)
+        self.changed()
+        return CampaignStatus.FINISHED
+
+    def finish_if_over(self, campaign: Campaign, now: float) -> bool:
+        """End a campaign whose end date has passed."""
+        if campaign.end_at is not None and now >= campaign.end_at and campaign.status in ACTIVE:
+            with transaction(self.db):
+                self.campaigns.set_status(campaign.id, CampaignStatus.FINISHED)
+                self.jobs.close_queue(campaign.id, now)
+            return True
+        return False
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def cancel(self, campaign: Campaign, body: object) -> list[int]:
+        """callJob/cancel: jobs added through the Calls API, not yet final."""
+        ids, phones = parse_selection(body)
+        jobs = self.jobs.select(campaign.id, ids=ids, phones=phones)
+        wanted = [j.id for j in jobs if j.source in (SOURCE_API, SOURCE_TEST)
+                  and j.status not in FINAL_STATUSES]
+        return self.jobs.cancel(campaign.id, wanted, self.clock.now())
+
+    def job_report(self, campaign: Campaign, body: object) -> list[dict[str, Any]]:
+        ids, phones = parse_selection(body)
+        return [job_row(job) for job in self.jobs.select(campaign.id, ids=ids, phones=phones)]
+
+    def attempt_report(self, campaign: Campaign, body: object) -> list[dict[str, Any]]:
+        ids, phones = parse_selection(body)
+        jobs = {j.id: j for j in self.jobs.select(campaign.id, ids=ids, phones=phones)}
+        return [attempt_row(a, jobs[a.job_id]) for a in self.jobs.attempts(jobs)]
+
+    def short_report(self, campaign: Campaign) -> dict[str, Any]:
+        counts = self.jobs.status_counts(campaign.id)
+        return {
+            "totalNumbers": sum(counts.values()),
+            "processedNumbers": sum(n for s, n in counts.items() if s in FINAL_STATUSES),
+            "usedTalkingTime": round(self.jobs.talk_seconds(campaign.id) / 60.0, 2),
+            "usedAsrSeconds": 0,
+            "inProcessCalls": counts.get(JobStatus.IN_PROCESS.value, 0),
+            "retryCalls": counts.get(JobStatus.ON_RETRY.value, 0),
+        }
+
+    # -- lists -------------------------------------------------------------------------------
+
+    def contact_list(self, list_id: str, account_id: str):
+        return self.lists.get(list_id, account_id, KIND_CONTACTS)
+
+    def dnd_list(self, list_id: str, account_id: str):
+        return self.lists.get(list_id, account_id, KIND_DND)
+
+    def is_dnd(self, campaign: Campaign, phone: str) -> bool:
+        return bool(campaign.dnd_list_id) and self.lists.contains(campaign.dnd_list_id, phone)
+
+
+def parse_selection(body: object) -> tuple[list[int], list[str]]:
+    """`phones` and/or `ids` of cancel and the reports."""
+    if not isinstance(body, Mapping):
+        raise CampaignError("the body must be an object with phones and/or ids")
+    ids_raw, phones_raw = body.get("ids") or [], body.get("phones") or []
+    if not isinstance(ids_raw, list) or not isinstance(phones_raw, list):
+        raise CampaignError("ids and phones must be arrays")
+    if not ids_raw and not phones_raw:
+        raise CampaignError("give phones and/or ids")
+    ids: list[int] = []
+    for i, value in enumerate(ids_raw):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CampaignError(f"ids[{i}] must be an integer", field=f"ids[{i}]")
+        ids.append(value)
+    phones = [normalize_phone(p, f"phones[{i}]") for i, p in enumerate(phones_raw)]
+    return ids, phones
+
+
+def ms(ts: float | None) -> int | None:
+    return None if ts is None else int(round(ts * 1000))
+
+
+def report_data(items: Iterable[Sequence[Any]]) -> dict[str, str]:
+    """header -> value, in the script's order."""
+    return {str(h): str(v) for h, v, _ in sorted(items, key=lambda x: x[2])}
+
+
+def job_row(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "phone": job.phone,
+        "payload": job.payload,
+        "jobStatus": job.status.value,
+        "startedAt": ms(job.started_at),
+        "finishedAt": ms(job.finished_at),
+        "callDuration": int(round(job.call_duration)),
+        "callResult": job.result,
+        "reportData": report_data(job.report_data),
+        "attemptsCount": job.attempts_made,
+        "dialerPriority": job.priority,
+        "nextCallAt": ms(job.next_at) if job.status in (JobStatus.PLANNED,
+                                                        JobStatus.ON_RETRY) else None,
+    }
+
+
+def attempt_row(attempt: Attempt, job: Job) -> dict[str, Any]:
+    return {
+        "callJobId": attempt.job_id,
+        "attemptId": attempt.id,
+        "attemptNumber": attempt.number,
+        "phone": attempt.phone,
+        "payload": job.payload,
+        "startedAt": ms(attempt.started_at),
+        "answeredAt": ms(attempt.answered_at),
+        "finishedAt": ms(attempt.ended_at),
+        "callDuration": int(round(attempt.duration)),
+        "dialStatus": attempt.dial_status,
+        "callResult": attempt.result,
+        "reportData": report_data(attempt.report_data),
+        "jobStatus": job.status.value,
+    }
+
+
+def campaign_zone(campaign: Campaign):
+    try:
+        return parse_zone(campaign.time_zone)
+    except ZoneError:
+        return parse_zone("UTC")
+
+
+__all__ = ["ACTIVE", "CampaignError", "CampaignManager", "PhoneEntry", "dedup_key",
+           "job_row", "attempt_row", "campaign_zone"]
