@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -16,7 +17,8 @@ from softswitch.store.lists import KIND_CONTACTS, KIND_DND, ListStore
 from .clock import Clock, SystemClock
 from .model import (FINAL_STATUSES, SOURCE_API, SOURCE_LIST, SOURCE_TEST, Attempt, Campaign,
                     CampaignStatus, Job, JobStatus)
-from .phones import CampaignError, PhoneAdder, PhoneEntry, dedup_key, normalize_phone, parse_entries
+from .phones import (CampaignError, PhoneAdder, PhoneEntry, check_body, check_duplicates,
+                     dedup_key, normalize_phone, parse_entries, parse_entry)
 from .zones import ZoneError, parse_zone
 
 ACTIVE = (CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS, CampaignStatus.PAUSED)
@@ -94,6 +96,34 @@ class CampaignManager:
         self._check_open(campaign)
         entries = parse_entries(body)
         ids = self.adder.add(campaign, entries, now=self.clock.now(), key=key)
+        self.changed()
+        return ids
+
+    async def add_phones_async(self, campaign: Campaign, body: object, key: str | None,
+                               chunk: int = 1000) -> list[int]:
+        """add_phones for the API: parsing and scheduling yield to the event loop every
+        `chunk` numbers (a 10,000-number body must not stall the media clock); the write
+        is one transaction."""
+        self._check_open(campaign)
+        check_body(body)
+        assert isinstance(body, list)
+        now = self.clock.now()
+        entries: list[PhoneEntry] = []
+        for start in range(0, len(body), chunk):
+            entries.extend(parse_entry(item, f"[{i}]")
+                           for i, item in enumerate(body[start:start + chunk], start))
+            await asyncio.sleep(0)
+        check_duplicates(entries)
+        cache: dict[Any, Any] = {}
+        built: list[NewJob] = []
+        for start in range(0, len(entries), chunk):
+            built.extend(self.adder.build(campaign, entries[start:start + chunk], now=now,
+                                          key=key, first_index=start, cache=cache))
+            await asyncio.sleep(0)
+        fresh = self.campaigns.get(campaign.id)
+        if fresh is not None:
+            self._check_open(fresh)
+        ids = self.adder.commit(campaign, built, now=now, key=key)
         self.changed()
         return ids
 

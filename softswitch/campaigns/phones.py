@@ -141,11 +141,14 @@ class PhoneAdder:
         self.keys = keys
 
     def build(self, campaign: Campaign, entries: Sequence[PhoneEntry], *, now: float,
-              key: str | None, source: str = SOURCE_API) -> list[NewJob]:
-        cache: dict[tuple[str, str], tuple[dict[str, Any], float | None]] = {}
+              key: str | None, source: str = SOURCE_API, first_index: int = 0,
+              cache: dict[tuple[str, str], tuple[dict[str, Any], float | None]] | None = None
+              ) -> list[NewJob]:
+        """Jobs for the entries; `cache` (policy, zone) -> schedule may span several calls."""
+        cache = {} if cache is None else cache
         built: list[NewJob] = []
         keyless = key is None and source != SOURCE_TEST
-        for index, entry in enumerate(entries):
+        for index, entry in enumerate(entries, first_index):
             raw = json.dumps(entry.policy, sort_keys=True) if entry.policy else ""
             # the zone matters only with a policy: look the number up only then
             zone_key = entry.gmt_zone or ((zone_name_for_number(entry.phone) or "") if raw else "")
@@ -183,15 +186,21 @@ class PhoneAdder:
         return policy_json, (found.timestamp() if found is not None else None)
 
     def add(self, campaign: Campaign, entries: Sequence[PhoneEntry], *, now: float,
-            key: str | None, source: str = SOURCE_API, check_recent: bool = True) -> list[int]:
+            key: str | None, source: str = SOURCE_API) -> list[int]:
         """Create the jobs; with a key seen within 24 h, return that request's IDs instead."""
         built = self.build(campaign, entries, now=now, key=key, source=source)
+        return self.commit(campaign, built, now=now, key=key, source=source)
+
+    def commit(self, campaign: Campaign, built: Sequence[NewJob], *, now: float,
+               key: str | None, source: str = SOURCE_API) -> list[int]:
+        """The write: key check, keyless-duplicate check and insert in one transaction, so
+        two identical requests racing each other create the jobs once."""
         with transaction(self.jobs.db):
             if key is not None:
                 stored = self.keys.get(campaign.account_id, key, now)
                 if stored is not None:
                     return [int(i) for i in stored]
-            if key is None and check_recent and source != SOURCE_TEST:
+            if key is None and source != SOURCE_TEST:
                 recent = self.jobs.recent_keyless(
                     campaign.id, (j.dedup for j in built), now - KEY_LIFETIME)
                 if recent:
@@ -207,11 +216,20 @@ class PhoneAdder:
 
 def parse_entries(body: object) -> list[PhoneEntry]:
     """The addPhones body: an array of objects; duplicates inside it are refused."""
+    check_body(body)
+    entries = [parse_entry(item, f"[{i}]") for i, item in enumerate(body)]  # type: ignore[arg-type]
+    check_duplicates(entries)
+    return entries
+
+
+def check_body(body: object) -> None:
     if not isinstance(body, list):
         raise CampaignError("the body must be an array of phone objects")
     if not body:
         raise CampaignError("the body has no phones")
-    entries = [parse_entry(item, f"[{i}]") for i, item in enumerate(body)]
+
+
+def check_duplicates(entries: Sequence[PhoneEntry]) -> None:
     seen: set[str] = set()
     duplicated: list[str] = []
     for entry in entries:
@@ -224,4 +242,3 @@ def parse_entries(body: object) -> list[PhoneEntry]:
         duplicated.reverse()
         raise CampaignError("", type="phone.duplicated", phone=duplicated[0],
                             phonesDuplicates=duplicated)
-    return entries

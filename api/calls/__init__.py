@@ -1,0 +1,177 @@
+"""The JAICP Calls API (../shared/specs/calls-api-*.txt, calls-api-notes.md).
+
+The campaign token in the path is the only credential. Errors are JAICP-shaped:
+``{"type": "...", "message": "...", ...}`` with the HTTP status (400 invalid request,
+401 bad token, 404 unknown campaign). Handlers are thin: the campaign manager does
+the work, the dialer is woken through the manager's listeners.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from softswitch.campaigns.manager import CampaignManager
+from softswitch.campaigns.model import Campaign
+from softswitch.campaigns.phones import CampaignError
+
+if TYPE_CHECKING:
+    from api.context import AppContext
+
+log = logging.getLogger("api.calls")
+
+MAX_BODY = 32 * 1024 * 1024  # 10,000 numbers with full policies fit easily
+IDEMPOTENCE_HEADER = "Idempotence-Key"
+MAX_KEY = 256
+
+
+def error(exc: CampaignError) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+async def json_body(request: Request, *, required: bool = True) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise CampaignError(f"request body too large (limit {MAX_BODY} bytes)", 413)
+    size, chunks = 0, []
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise CampaignError(f"request body too large (limit {MAX_BODY} bytes)", 413)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise CampaignError("request body incomplete") from None
+    raw = b"".join(chunks)
+    if not raw.strip():
+        if required:
+            raise CampaignError("a JSON body is required")
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CampaignError(f"invalid JSON: {exc}") from None
+
+
+def idempotence_key(request: Request, *, query_too: bool = False) -> str | None:
+    key = request.headers.get(IDEMPOTENCE_HEADER)
+    if key is None and query_too:
+        key = request.query_params.get(IDEMPOTENCE_HEADER)
+    if key is None:
+        return None
+    if not key or len(key) > MAX_KEY:
+        raise CampaignError(f"{IDEMPOTENCE_HEADER} must be 1 to {MAX_KEY} characters",
+                            field=IDEMPOTENCE_HEADER)
+    return key
+
+
+def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> list[BaseRoute]:
+    """The Calls API routes. `manager` defaults to the dialer's (so adding numbers wakes
+    it), else one on the switch's store."""
+    if manager is None:
+        if ctx is None:
+            raise ValueError("routes() needs a context or a manager")
+        manager = ctx.dialer.manager if ctx.dialer is not None else CampaignManager(ctx.store.db)
+    m = manager
+
+    def with_campaign(handler: Callable[[Request, Campaign], Awaitable[Response]]
+                      ) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            try:
+                campaign = m.by_token(request.path_params["token"])
+                return await handler(request, campaign)
+            except CampaignError as exc:
+                return error(exc)
+            except Exception:
+                log.exception("%s %s failed", request.method, request.url.path)
+                return JSONResponse({"type": "internal.error", "message": "internal error"},
+                                    status_code=500)
+        return run
+
+    async def add_phones(request: Request, campaign: Campaign) -> Response:
+        key = idempotence_key(request)
+        body = await json_body(request)
+        return JSONResponse(await m.add_phones_async(campaign, body, key))
+
+    async def crm_params(request: Request) -> dict[str, str]:
+        params = dict(request.query_params)
+        if request.method == "POST":
+            kind = request.headers.get("content-type", "")
+            if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+                form = await request.form()
+                params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        return params
+
+    async def add_phone(request: Request, campaign: Campaign) -> Response:
+        key = idempotence_key(request, query_too=True)
+        job_id = m.add_phone(campaign, await crm_params(request), key)
+        return PlainTextResponse(str(job_id))
+
+    async def test_add_phone(request: Request, campaign: Campaign) -> Response:
+        key = idempotence_key(request, query_too=True)
+        job_id = m.add_phone(campaign, await crm_params(request), key, test=True)
+        return PlainTextResponse(str(job_id))
+
+    async def cancel(request: Request, campaign: Campaign) -> Response:
+        return JSONResponse(m.cancel(campaign, await json_body(request)))
+
+    async def job_report(request: Request, campaign: Campaign) -> Response:
+        return JSONResponse(m.job_report(campaign, await json_body(request)))
+
+    async def attempt_report(request: Request, campaign: Campaign) -> Response:
+        return JSONResponse(m.attempt_report(campaign, await json_body(request)))
+
+    async def info(request: Request, campaign: Campaign) -> Response:
+        return JSONResponse({
+            "id": campaign.id,
+            "name": campaign.name,
+            "projectName": campaign.project_name or campaign.account_id,
+            "creationDate": _ms(campaign.created_at),
+            "botId": campaign.bot_id,
+            "status": campaign.status.value,
+            "shortReport": m.short_report(campaign),
+            "startTime": _ms(campaign.start_at),
+            "endTime": _ms(campaign.end_at if campaign.stopped_at is None
+                           else campaign.stopped_at),
+            "maxSimultaneousCalls": campaign.max_simultaneous,
+        })
+
+    async def status(request: Request, campaign: Campaign) -> Response:
+        return JSONResponse(campaign.status.value)
+
+    def control(action: str) -> Callable[[Request, Campaign], Awaitable[Response]]:
+        async def run(request: Request, campaign: Campaign) -> Response:
+            new = getattr(m, action)(campaign)
+            return JSONResponse(new.value)
+        return run
+
+    base = "/api/calls/campaign/{token}"
+    crm = "/api/crmCalls/campaign/{token}"
+    table: list[tuple[str, Callable[[Request, Campaign], Awaitable[Response]], list[str]]] = [
+        (f"{base}/addPhones", add_phones, ["POST"]),
+        (f"{base}/addPhone", add_phone, ["GET", "POST"]),
+        (f"{crm}/addPhone", add_phone, ["GET", "POST"]),
+        (f"{crm}/test/addPhone", test_add_phone, ["GET", "POST"]),
+        (f"{base}/callJob/cancel", cancel, ["POST"]),
+        (f"{base}/callJob/getReport", job_report, ["POST"]),
+        (f"{base}/getReport", job_report, ["POST"]),
+        (f"{base}/callAttempt/getReport", attempt_report, ["POST"]),
+        (base, info, ["GET"]),
+        (f"{base}/status", status, ["GET"]),
+        (f"{base}/control/start", control("start"), ["POST"]),
+        (f"{base}/control/pause", control("pause"), ["POST"]),
+        (f"{base}/control/resume", control("resume"), ["POST"]),
+        (f"{base}/control/stop", control("stop"), ["POST"]),
+    ]
+    return [Route(path, with_campaign(handler), methods=methods)
+            for path, handler, methods in table]
+
+
+def _ms(ts: float | None) -> int | None:
+    return None if ts is None else int(round(ts * 1000))
