@@ -79,10 +79,15 @@ class Tts:
         engine could run."""
         text = _clean(text)
         names = self._candidates(voice)
-        # fast path: the preferred engine's memory entry, no awaits at all
-        hit = self._memory_get(self._key(names[0], text, voice))
+        # fast path: the preferred engine's entry, no awaits at all
+        hit = self._lookup(self._key(names[0], text, voice))
         if hit is not None:
             return hit
+        # any rendering already made wins (also a fallback's): a campaign keeps one voice
+        for name in names[1:]:
+            hit = self._lookup(self._key(name, text, voice))
+            if hit is not None:
+                return hit
         failures: list[str] = []
         supported = False
         for name in names:
@@ -91,9 +96,6 @@ class Tts:
                 continue
             supported = True
             key = self._key(name, text, voice)
-            hit = self._lookup(key)
-            if hit is not None:
-                return hit
             try:
                 return await self._synthesize_once(key, engine, text, voice)
             except TtsUnavailable as exc:
@@ -132,7 +134,7 @@ class Tts:
         return out
 
     def cached(self, text: str, voice: VoiceParams) -> np.ndarray | None:
-        """The cached rendering (memory, then disk) the engine order prefers; no synthesis."""
+        """What ``speech`` would return from the cache (memory, then disk); no synthesis."""
         try:
             text = _clean(text)
         except TtsError:
