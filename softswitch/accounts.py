@@ -73,7 +73,8 @@ def provision_accounts(store: AccountStore, configured: Sequence[AccountConfig],
 
     With ``[[accounts]]`` configured, those replace any generated defaults (accounts made
     with `softswitch accounts create` stay). Without, account_1 and account_2 get
-    generated secrets on first start, shown once through ``announce``.
+    generated secrets on first start (or when config accounts were removed), shown once
+    through ``announce``.
     """
     now = time.time() if now is None else now
     if configured:
@@ -93,9 +94,11 @@ def provision_accounts(store: AccountStore, configured: Sequence[AccountConfig],
     for record in store.all():
         if record.source == "config":
             store.delete(record.id)
-    if store.all():
+    if any(record.source == "generated" for record in store.all()):
         return
     for account_id in DEFAULT_ACCOUNTS:
+        if store.get(account_id) is not None:  # made with `softswitch accounts create`
+            continue
         secret = generate_secret()
         store.insert(AccountRecord(account_id, hash_secret(secret), "generated", now, now))
         announce(f"API account {account_id} auth: {secret}  (shown once; only its hash is kept)")

@@ -24,7 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the switch (SIP, RTP, HTTP API)")
     serve.add_argument("--config", help="TOML configuration file (default: embedded defaults)")
     serve.add_argument("--log-level", default="INFO")
+    accounts = sub.add_parser("accounts", help="CPaaS API accounts: list, create, rotate")
+    accounts.add_argument("--config", help="TOML configuration file (for the store path)")
+    action = accounts.add_subparsers(dest="action", required=True)
+    action.add_parser("list", help="show the accounts (secrets are never shown again)")
+    create = action.add_parser("create", help="a new account; prints its generated secret once")
+    create.add_argument("account_id")
+    rotate = action.add_parser("rotate", help="a new secret for an account; the old one stops")
+    rotate.add_argument("account_id")
     args = parser.parse_args(argv)
+    if args.command == "accounts":
+        return _accounts(args)
     logs.setup(args.log_level)
     try:
         config = load(args.config)
@@ -40,6 +50,45 @@ def main(argv: list[str] | None = None) -> int:
             print(f"softswitch: {exc}", file=sys.stderr)
             return 1
     return 0
+
+
+def _accounts(args: argparse.Namespace) -> int:
+    """Works on the store directly, so it also works while the switch runs (new secrets
+    take effect on the next request: the API checks against the stored hash)."""
+    import datetime
+
+    from .accounts import AccountError, create_account, rotate_account
+    from .store import Store
+    from .store.accounts import AccountStore
+
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        print(f"softswitch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    store = Store(config.store.path)
+    try:
+        accounts = AccountStore(store.db)
+        if args.action == "list":
+            rows = accounts.all()
+            if not rows:
+                print("no accounts yet (they are created when the switch first starts)")
+            for record in rows:
+                created = datetime.datetime.fromtimestamp(record.created_at, datetime.UTC)
+                print(f"{record.id}\t{record.source}\tcreated {created:%Y-%m-%d %H:%M:%S} UTC")
+            return 0
+        try:
+            if args.action == "create":
+                secret = create_account(accounts, args.account_id)
+            else:
+                secret = rotate_account(accounts, args.account_id)
+        except AccountError as exc:
+            print(f"softswitch: {exc}", file=sys.stderr)
+            return 1
+        print(f"account: {args.account_id}\nauth: {secret}\n(shown once; only its hash is kept)")
+        return 0
+    finally:
+        store.close()
 
 
 if __name__ == "__main__":

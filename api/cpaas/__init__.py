@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from api.context import AppContext
 
 # endpoint modules, each with `routes(ctx) -> list[BaseRoute]`
-_MODULES: tuple[str, ...] = ()
+_MODULES = ("calls", "callbacks", "cdrs", "templates", "flows", "files")
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:

@@ -1,0 +1,178 @@
+"""Request bodies of the CPaaS API as pydantic models.
+
+The spec sends every value as a JSON string ("repeat": "1"); numeric fields also take
+JSON numbers, text fields take only strings (a number where a string belongs is a
+client bug worth a 400). Unknown keys are ignored, as the spec's own examples carry
+keys that some endpoints do not use.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+_NUMBER_CHARS = re.compile(r"\+?[0-9 ().\-]+\Z")
+_REQUEST_ID = re.compile(r"[0-9a-f]{10}\Z")
+_TEMPLATE_ID = re.compile(r"AN[0-9a-f]{10}\Z")
+_FLOW_ID = re.compile(r"FL[0-9a-f]{10}\Z")
+_OTP = re.compile(r"[0-9A-Za-z]{1,16}\Z")
+MAX_DIGITS = 16
+
+
+def _number(value: str) -> str:
+    """Digits with an optional leading '+'; visual separators dropped."""
+    text = value.strip()
+    if not _NUMBER_CHARS.match(text):
+        raise ValueError(f"{value!r} is not a phone number or extension (digits, optional +)")
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not 2 <= len(digits) <= MAX_DIGITS:
+        raise ValueError(f"{value!r} must have 2 to {MAX_DIGITS} digits")
+    return ("+" if text.startswith("+") else "") + digits
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _whole(value: Any) -> Any:
+    """"5" or 5 -> 5; anything else stays for pydantic to refuse."""
+    if isinstance(value, bool):
+        raise ValueError("must be a whole number")
+    if isinstance(value, str):
+        text = value.strip()
+        if not re.fullmatch(r"[+-]?[0-9]{1,9}", text):
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(text)
+    return value
+
+
+def _pattern(regex: re.Pattern[str], what: str):
+    def check(value: str) -> str:
+        value = value.strip()
+        if not regex.match(value):
+            raise ValueError(f"{value!r} is not {what}")
+        return value
+    return check
+
+
+Number = Annotated[str, AfterValidator(_number)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+CallerId = Annotated[str, AfterValidator(_number)]
+RequestId = Annotated[str, AfterValidator(_pattern(_REQUEST_ID, "a request_id (10 hex characters)"))]
+TemplateId = Annotated[str, AfterValidator(_pattern(_TEMPLATE_ID, "an announce_template_id (AN + 10 hex)"))]
+FlowId = Annotated[str, AfterValidator(_pattern(_FLOW_ID, "a flow_id (FL + 10 hex)"))]
+OnOff = Annotated[Literal["on", "off"], BeforeValidator(_lower)]
+# "on" is what the spec's examples send: both sides
+RecordingOption = Annotated[Literal["both", "agent", "customer", "off", "on"],
+                            BeforeValidator(_lower)]
+
+
+def Whole(ge: int, le: int) -> Any:  # noqa: N802  (a type factory)
+    return Annotated[int, BeforeValidator(_whole), Field(ge=ge, le=le, strict=False)]
+
+
+def recording(option: str) -> str:
+    return "both" if option == "on" else option
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_max_length=4000)
+
+
+class Click2Call(_Body):
+    agent_number: Number
+    caller_id: CallerId
+    destination_number: Number
+    recording_option: RecordingOption = "off"
+    transcript: OnOff = "off"
+
+
+class CallbackCreate(_Body):
+    agent_number: Number
+    caller_id: CallerId
+    destination_number: Number
+    recording_option: RecordingOption = "off"
+    transcript: OnOff = "off"
+    time_zone: Text
+    scheduled_at: Text
+
+
+class CallbackUpdate(_Body):
+    request_id: RequestId
+    agent_number: Number | None = None
+    caller_id: CallerId | None = None
+    destination_number: Number | None = None
+    recording_option: RecordingOption | None = None
+    transcript: OnOff | None = None
+    time_zone: Text | None = None
+    scheduled_at: Text | None = None
+
+
+class RequestIdBody(_Body):
+    request_id: RequestId
+
+
+class OutboundCall(_Body):
+    customer_number: Number
+    otp: Annotated[str, AfterValidator(_pattern(_OTP, "an OTP (1-16 letters or digits)"))]
+    announce_template_id: TemplateId
+    repeat: Whole(1, 10) = 1
+    caller_id: CallerId
+    voice: Text | None = None
+    volume: Text | None = None
+    rate: Text | None = None
+    pitch: Text | None = None
+    language_code: Text | None = None
+    tts_engine_type: Text | None = None
+
+
+class AnnounceTemplateCreate(_Body):
+    template_name: Text | None = None
+    text: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class AnnounceTemplateRef(_Body):
+    announce_template_id: TemplateId
+
+
+class ModifyCall(_Body):
+    channel: Annotated[str, Field(min_length=1, max_length=200)]
+    modify_type: Annotated[Literal[0, 1, 2, 3], BeforeValidator(_whole)]
+    transfer_to: Number | None = None
+
+
+def _day_or_time(value: str) -> datetime:
+    text = value.strip()
+    for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise ValueError(f"{value!r} is not a date (YYYY-mm-dd or YYYY-mm-dd hh:mm:ss)")
+
+
+class CdrByDate(_Body):
+    start_call_date: Annotated[str, AfterValidator(lambda v: (_day_or_time(v), v)[1])]
+    end_call_date: Annotated[str, AfterValidator(lambda v: (_day_or_time(v), v)[1])]
+    record_count: Whole(1, 10_000) = 1000
+    offset: Whole(0, 1_000_000_000) = 0
+
+    def window(self) -> tuple[datetime, datetime]:
+        """[start, end) in UTC wall time; a bare end date includes that whole day."""
+        start = _day_or_time(self.start_call_date)
+        end = _day_or_time(self.end_call_date)
+        # the end is inclusive: its whole day, or its whole second
+        end += timedelta(days=1) if len(self.end_call_date.strip()) == 10 else timedelta(seconds=1)
+        return start, end
+
+
+class FlowBody(_Body):
+    flow_name: Text
+    flow: list[Any]
+
+
+class FlowRef(_Body):
+    flow_id: FlowId

@@ -1,0 +1,77 @@
+"""`/api/announce_templates`: the OTP announcement texts an account may use (AN...)."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from media.template import fields_in
+from media.voice import TtsError
+from softswitch.store.templates import AnnounceTemplate, TemplateStore
+
+from .auth import account_of
+from .body import parse_body
+from .models import AnnounceTemplateCreate, AnnounceTemplateRef
+from .responses import ApiError, endpoint, ok
+
+if TYPE_CHECKING:
+    from api.context import AppContext
+
+
+def check_text(text: str) -> str:
+    """An OTP template uses ``{otp}`` and nothing else: no other value reaches the call."""
+    try:
+        names = fields_in(text)
+    except (TtsError, ValueError) as exc:
+        raise ApiError(f"text: {exc}") from None
+    if "otp" not in names:
+        raise ApiError("text: must contain the {otp} variable")
+    others = sorted(names - {"otp"})
+    if others:
+        raise ApiError(f"text: unknown variable(s) {', '.join(others)}: only {{otp}} is filled in")
+    return text
+
+
+def template_json(item: AnnounceTemplate) -> dict[str, str]:
+    return {"announce_template_id": item.id, "template_name": item.name, "text": item.text}
+
+
+def routes(ctx: AppContext) -> list[BaseRoute]:
+    store = TemplateStore(ctx.store.db)
+
+    async def create(request: Request) -> Response:
+        account = await account_of(request, ctx)
+        body = await parse_body(request, AnnounceTemplateCreate)
+        item = store.create(account.id, (body.template_name or "").strip(),
+                            check_text(body.text), time.time())
+        return ok(announce_template_id=item.id)
+
+    async def listing(request: Request) -> Response:
+        account = await account_of(request, ctx)
+        wanted = request.query_params.get("announce_template_id")
+        if wanted is not None:
+            item = store.get(account.id, wanted.strip())
+            if item is None:
+                raise ApiError(f"announce_template_id: no template {wanted}", 404)
+            return ok(message="template found", result=[template_json(item)])
+        items = [template_json(t) for t in store.all(account.id)]
+        return ok(message="templates found" if items else "no templates", result=items)
+
+    async def delete(request: Request) -> Response:
+        account = await account_of(request, ctx)
+        body = await parse_body(request, AnnounceTemplateRef)
+        if not store.delete(account.id, body.announce_template_id):
+            raise ApiError(f"announce_template_id: no template {body.announce_template_id}", 404)
+        return ok(message="template deleted successfully",
+                  announce_template_id=body.announce_template_id)
+
+    handlers = {"POST": endpoint(create), "GET": endpoint(listing), "DELETE": endpoint(delete)}
+
+    async def dispatch(request: Request) -> Response:
+        return await handlers[request.method](request)
+
+    return [Route("/api/announce_templates", dispatch, methods=list(handlers))]

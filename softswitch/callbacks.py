@@ -1,0 +1,103 @@
+"""Fires scheduled callbacks (`/api/callback`) at their time, across restarts.
+
+Callbacks live in the store, so a restart loses none. At start-up:
+- a callback due while the switch was down runs at once if it is at most
+  ``missed_after`` seconds late (default 15 minutes); an older one is marked ``missed``
+  instead: ringing an agent and a customer hours after the agreed time does more harm
+  than good, and the client sees the status (`GET /api/callback`);
+- a callback caught between being claimed and being placed by a crash is marked
+  ``failed``: whether its call went out is unknown, and calling twice is worse.
+
+While running, the scheduler sleeps until the next due time, but at most ``poll``
+seconds, so callbacks created or moved through the API (or by another process sharing
+the store) are seen within that time without any signalling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from .store.callbacks import DONE, FAILED, Callback, CallbackStore
+
+log = logging.getLogger("softswitch.callbacks")
+
+Click2Call = Callable[..., Awaitable[str]]
+
+
+class CallbackScheduler:
+    def __init__(self, store: CallbackStore, click2call: Click2Call, *,
+                 clock: Callable[[], float] = time.time, poll: float = 1.0,
+                 missed_after: float = 15 * 60) -> None:
+        self.store = store
+        self.click2call = click2call
+        self.clock = clock
+        self.poll = poll
+        self.missed_after = missed_after
+        self._task: asyncio.Task[Any] | None = None
+
+    async def start(self) -> None:
+        """Settle what a stop left behind, fire what is due, then keep watching."""
+        now = self.clock()
+        for request_id in self.store.stale_firing():
+            self.store.finish(request_id, FAILED, "interrupted by a restart while being placed")
+            log.warning("callback %s was being placed when the switch stopped: failed",
+                        request_id)
+        for request_id in self.store.mark_missed(now - self.missed_after):
+            log.warning("callback %s was due while the switch was down: missed", request_id)
+        await self.run_due()
+        self._task = asyncio.create_task(self._watch(), name="callbacks")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run_due(self) -> int:
+        """Place every callback due now; returns how many this scheduler placed."""
+        placed = 0
+        while True:
+            due = self.store.due(self.clock())
+            if not due:
+                return placed
+            for callback in due:
+                if await self._fire(callback):
+                    placed += 1
+
+    def delay(self) -> float:
+        """Seconds to sleep before the next look."""
+        next_due = self.store.next_due_at()
+        if next_due is None:
+            return self.poll
+        return min(self.poll, max(0.0, next_due - self.clock()))
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                await self.run_due()
+            except Exception:  # a store hiccup must not end callbacks for good
+                log.exception("callback scheduler pass failed")
+            await asyncio.sleep(self.delay())
+
+    async def _fire(self, cb: Callback) -> bool:
+        if not self.store.claim(cb.request_id, self.clock()):
+            return False  # deleted meanwhile, or another scheduler took it
+        try:
+            await self.click2call(account_id=cb.account_id, agent_number=cb.agent_number,
+                                  destination_number=cb.destination_number,
+                                  caller_id=cb.caller_id, recording_option=cb.recording_option,
+                                  transcript=cb.transcript, request_id=cb.request_id)
+        except Exception as exc:  # no route any more, bad option: recorded, not raised
+            self.store.finish(cb.request_id, FAILED, str(exc) or type(exc).__name__)
+            log.warning("callback %s could not be placed: %s", cb.request_id, exc)
+            return False
+        self.store.finish(cb.request_id, DONE)
+        log.info("callback %s placed (%s -> %s)", cb.request_id, cb.agent_number,
+                 cb.destination_number)
+        return True

@@ -1,0 +1,140 @@
+"""Scheduled click2calls (the `/api/callback` endpoint), kept until they have fired.
+
+A callback moves pending -> firing -> done | failed, or pending -> missed. The move to
+``firing`` is a conditional UPDATE, so of several schedulers (or a scheduler and an API
+request deleting the callback) exactly one wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS callbacks (
+        request_id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        agent_number TEXT NOT NULL,
+        destination_number TEXT NOT NULL,
+        caller_id TEXT NOT NULL,
+        recording_option TEXT NOT NULL,
+        transcript INTEGER NOT NULL,
+        time_zone TEXT NOT NULL,
+        scheduled_at TEXT NOT NULL,
+        due_at REAL NOT NULL,
+        status TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        fired_at REAL,
+        error TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (status, due_at)",
+    "CREATE INDEX IF NOT EXISTS callbacks_account ON callbacks (account_id, status)",
+)
+
+PENDING, FIRING, DONE, FAILED, MISSED = "pending", "firing", "done", "failed", "missed"
+
+
+@dataclass(slots=True)
+class Callback:
+    request_id: str
+    account_id: str
+    agent_number: str
+    destination_number: str
+    caller_id: str
+    recording_option: str  # both | agent | customer | off
+    transcript: bool
+    time_zone: str  # IANA zone of scheduled_at
+    scheduled_at: str  # "YYYY-mm-dd hh:mm:ss" in time_zone, as the client gave it
+    due_at: float  # the same instant, unix time
+    status: str = PENDING
+    created_at: float = 0.0
+    fired_at: float | None = None
+    error: str = ""
+
+
+_NAMES = ("request_id, account_id, agent_number, destination_number, caller_id, "
+          "recording_option, transcript, time_zone, scheduled_at, due_at, status, "
+          "created_at, fired_at, error")
+
+
+def _callback(row: tuple) -> Callback:
+    item = Callback(*row)
+    item.transcript = bool(item.transcript)
+    return item
+
+
+class CallbackStore:
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        for statement in _SCHEMA:
+            db.execute(statement)
+
+    def insert(self, cb: Callback) -> None:
+        self.db.execute(f"INSERT INTO callbacks ({_NAMES}) VALUES"
+                        " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [cb.request_id, cb.account_id, cb.agent_number, cb.destination_number,
+                         cb.caller_id, cb.recording_option, int(cb.transcript), cb.time_zone,
+                         cb.scheduled_at, cb.due_at, cb.status, cb.created_at, cb.fired_at,
+                         cb.error])
+
+    def get(self, account_id: str, request_id: str) -> Callback | None:
+        row = self.db.execute(f"SELECT {_NAMES} FROM callbacks WHERE request_id = ?"
+                              " AND account_id = ?", [request_id, account_id]).fetchone()
+        return _callback(row) if row else None
+
+    def all(self, account_id: str) -> list[Callback]:
+        rows = self.db.execute(f"SELECT {_NAMES} FROM callbacks WHERE account_id = ?"
+                               " ORDER BY due_at, request_id", [account_id])
+        return [_callback(row) for row in rows]
+
+    def update_pending(self, cb: Callback) -> bool:
+        """Replace a still-pending callback's call details and time; False if it is not."""
+        cursor = self.db.execute(
+            "UPDATE callbacks SET agent_number = ?, destination_number = ?, caller_id = ?,"
+            " recording_option = ?, transcript = ?, time_zone = ?, scheduled_at = ?, due_at = ?"
+            " WHERE request_id = ? AND account_id = ? AND status = ?",
+            [cb.agent_number, cb.destination_number, cb.caller_id, cb.recording_option,
+             int(cb.transcript), cb.time_zone, cb.scheduled_at, cb.due_at, cb.request_id,
+             cb.account_id, PENDING])
+        return cursor.rowcount == 1
+
+    def delete_pending(self, account_id: str, request_id: str) -> bool:
+        cursor = self.db.execute("DELETE FROM callbacks WHERE request_id = ? AND account_id = ?"
+                                 " AND status = ?", [request_id, account_id, PENDING])
+        return cursor.rowcount == 1
+
+    def due(self, now: float, limit: int = 100) -> list[Callback]:
+        rows = self.db.execute(f"SELECT {_NAMES} FROM callbacks WHERE status = ? AND due_at <= ?"
+                               " ORDER BY due_at LIMIT ?", [PENDING, now, limit])
+        return [_callback(row) for row in rows]
+
+    def next_due_at(self) -> float | None:
+        row = self.db.execute("SELECT MIN(due_at) FROM callbacks WHERE status = ?",
+                              [PENDING]).fetchone()
+        return row[0] if row else None
+
+    def claim(self, request_id: str, now: float) -> bool:
+        cursor = self.db.execute("UPDATE callbacks SET status = ?, fired_at = ?"
+                                 " WHERE request_id = ? AND status = ?",
+                                 [FIRING, now, request_id, PENDING])
+        return cursor.rowcount == 1
+
+    def finish(self, request_id: str, status: str, error: str = "") -> None:
+        self.db.execute("UPDATE callbacks SET status = ?, error = ? WHERE request_id = ?",
+                        [status, error, request_id])
+
+    def mark_missed(self, before: float) -> list[str]:
+        """Pending callbacks due before ``before``: marked missed, their ids returned."""
+        ids = [row[0] for row in self.db.execute(
+            "SELECT request_id FROM callbacks WHERE status = ? AND due_at < ?", [PENDING, before])]
+        for request_id in ids:
+            self.db.execute("UPDATE callbacks SET status = ?, error = ? WHERE request_id = ?"
+                            " AND status = ?", [MISSED, "due while the switch was down",
+                                                request_id, PENDING])
+        return ids
+
+    def stale_firing(self) -> list[str]:
+        """Callbacks caught between claim and placing the call by a crash."""
+        return [row[0] for row in self.db.execute(
+            "SELECT request_id FROM callbacks WHERE status = ?", [FIRING])]
