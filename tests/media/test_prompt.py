@@ -1,0 +1,152 @@
+"""Prompt loading: WAV variants parsed in-process, other formats via ffmpeg, resampling."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from media.prompt import (FRAME, AudioError, duration_ms, load_audio, load_audio_async,
+                          parse_wav, resample, silence, to_frames, wav_bytes, wav_header)
+
+
+def tone(freq: float, rate: int, seconds: float = 0.5, amplitude: float = 10000) -> np.ndarray:
+    t = np.arange(int(rate * seconds)) / rate
+    return np.round(amplitude * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+
+
+def dominant(samples: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * np.hanning(len(samples))))
+    return float(np.argmax(spectrum) * rate / len(samples))
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+
+
+def raw_wav(payload: bytes, rate: int, channels: int, bits: int, fmt_tag: int = 1,
+            data_size: int | None = None) -> bytes:
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", fmt_tag, channels, rate, rate * block, block, bits)
+    size = len(payload) if data_size is None else data_size
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"LIST" + struct.pack("<I", 3) \
+        + b"abc\x00" + b"data" + struct.pack("<I", size) + payload
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def test_wav_round_trip() -> None:
+    x = tone(440, 8000)
+    samples, rate = parse_wav(wav_bytes(x))
+    assert rate == 8000 and np.array_equal(samples, x)
+    assert wav_header(320, 8000, 2)[22:24] == struct.pack("<H", 2)
+
+
+@pytest.mark.parametrize("bits", [8, 16, 24, 32])
+def test_pcm_widths(bits: int) -> None:
+    x = tone(300, 8000, 0.1)
+    if bits == 8:
+        payload = ((x.astype(np.int32) >> 8) + 128).astype(np.uint8).tobytes()
+    elif bits == 16:
+        payload = x.astype("<i2").tobytes()
+    elif bits == 24:
+        v = x.astype(np.int32) << 8
+        payload = np.stack([v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF], axis=1).astype(np.uint8).tobytes()
+    else:
+        payload = (x.astype(np.int32) << 16).astype("<i4").tobytes()
+    samples, _ = parse_wav(raw_wav(payload, 8000, 1, bits))
+    tolerance = 256 if bits == 8 else 0
+    assert np.abs(samples.astype(np.int32) - x).max() <= tolerance
+
+
+def test_stereo_is_mixed_to_mono_and_odd_chunks_are_skipped() -> None:
+    left, right = tone(300, 8000, 0.1), np.zeros(800, dtype=np.int16)
+    payload = np.stack([left, right], axis=1).astype("<i2").tobytes()
+    samples, _ = parse_wav(raw_wav(payload, 8000, 2, 16))
+    assert np.abs(samples - np.round(left / 2)).max() <= 1
+
+
+def test_streaming_header_sizes_are_tolerated() -> None:
+    x = tone(300, 8000, 0.1)
+    samples, _ = parse_wav(raw_wav(x.tobytes() + b"\x01", 8000, 1, 16, data_size=0x7FFFFFFF))
+    assert np.array_equal(samples, x)
+
+
+@pytest.mark.parametrize("data", [b"", b"RIFF", b"not audio at all" * 4,
+                                  raw_wav(b"\x00" * 10, 8000, 1, 16, fmt_tag=3)])
+def test_bad_wav(data: bytes) -> None:
+    with pytest.raises(AudioError):
+        parse_wav(data)
+
+
+def test_resample_keeps_frequency_and_level() -> None:
+    x = tone(1000, 16000)
+    y = resample(x, 16000, 8000)
+    assert len(y) == 4000
+    assert dominant(y, 8000) == pytest.approx(1000, abs=5)
+    assert rms(y[200:-200]) == pytest.approx(rms(x), rel=0.02)
+    up = resample(tone(1000, 8000), 8000, 44100)
+    assert dominant(up, 44100) == pytest.approx(1000, abs=5)
+    odd = resample(tone(1000, 22050), 22050, 8000)      # espeak-ng's rate
+    assert dominant(odd, 8000) == pytest.approx(1000, abs=5)
+
+
+def test_resample_removes_what_would_alias() -> None:
+    # 6 kHz cannot exist at 8 kHz; without filtering it would fold to 2 kHz
+    y = resample(tone(6000, 16000), 16000, 8000)
+    assert rms(y[200:-200]) < 0.01 * rms(tone(6000, 16000))
+
+
+def test_resample_edge_cases() -> None:
+    assert len(resample(np.zeros(0, np.int16), 16000, 8000)) == 0
+    x = tone(300, 8000, 0.01)
+    assert np.array_equal(resample(x, 8000, 8000), x)
+    with pytest.raises(ValueError):
+        resample(x, 0, 8000)
+
+
+def test_load_audio_resamples_wav(tmp_path: Path) -> None:
+    path = tmp_path / "p.wav"
+    path.write_bytes(wav_bytes(tone(500, 16000, 1.0), 16000))
+    audio = load_audio(path)
+    assert audio.dtype == np.int16 and len(audio) == 8000
+    assert dominant(audio, 8000) == pytest.approx(500, abs=5)
+
+
+@pytest.fixture
+def mp3(tmp_path: Path) -> bytes:
+    src = tmp_path / "t.wav"
+    src.write_bytes(wav_bytes(np.stack([tone(700, 44100, 1.0)] * 2, axis=1), 44100, 2))
+    out = tmp_path / "t.mp3"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(src), str(out)], check=True)
+    return out.read_bytes()
+
+
+def test_load_audio_decodes_mp3(mp3: bytes) -> None:
+    audio = load_audio(mp3)
+    assert abs(len(audio) - 8000) < 400       # mp3 adds encoder padding
+    assert dominant(audio, 8000) == pytest.approx(700, abs=5)
+
+
+async def test_load_audio_async_decodes_mp3_and_wav(mp3: bytes, tmp_path: Path) -> None:
+    audio = await load_audio_async(mp3)
+    assert dominant(audio, 8000) == pytest.approx(700, abs=5)
+    wav = tmp_path / "w.wav"
+    wav.write_bytes(wav_bytes(tone(400, 8000)))
+    assert np.array_equal(await load_audio_async(wav), tone(400, 8000))
+
+
+async def test_undecodable_input() -> None:
+    with pytest.raises(AudioError):
+        load_audio(b"\x00garbage" * 100)
+    with pytest.raises(AudioError):
+        await load_audio_async(b"\x00garbage" * 100)
+
+
+def test_frames_and_helpers() -> None:
+    frames = to_frames(np.arange(170, dtype=np.int16))
+    assert frames.shape == (2, FRAME)
+    assert frames[1, 9] == 169 and not frames[1, 10:].any()
+    assert len(silence(20)) == FRAME and duration_ms(silence(250)) == 250.0
