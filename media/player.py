@@ -9,7 +9,8 @@ through an optional callback and through ``await player.wait()``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +55,7 @@ class Player:
         self._pos = 0              # frame index inside the current pass (prompt + pause)
         self._pass = 0
         self._played = 0
+        self._completed = 0        # passes whose prompt part was played to its end
         self._result: PlayResult | None = None
         self._event = asyncio.Event()
 
@@ -73,6 +75,8 @@ class Player:
         last_pass = self._repeat is not None and self._pass == self._repeat - 1
         if self._pos < n:
             frame = self._frames[self._pos]
+            if self._pos == n - 1:
+                self._completed += 1
         elif last_pass:
             # no trailing pause after the final repetition
             self._pass += 1
@@ -117,12 +121,12 @@ class Player:
         assert self._result is not None
         return self._result
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, PlayResult]:
         return self.wait().__await__()
 
     def _finish(self, reason: str, digit: str | None) -> None:
         self._result = PlayResult(reason=reason, digit=digit, frames_played=self._played,
-                                  repeats_done=min(self._pass, self._repeat or self._pass))
+                                  repeats_done=self._completed)
         self._event.set()
         if self._on_done is not None:
             self._on_done(self._result)
