@@ -32,6 +32,8 @@ __all__ = ["AsrError", "PocketsphinxTranscriber", "Transcriber", "transcriber"]
 MODEL_RATE = 16000
 _PAD_S = 0.3                 # silence around the audio: the decoder needs some to settle
 _SEGMENT_OVER_S = 20.0       # longer audio is split at pauses and decoded per utterance
+_SILENT_PEAK = 100           # ~ -50 dBFS: below this nothing was said (the decoder
+                             # would still hallucinate a word from digital silence)
 
 
 class AsrError(ValueError):
@@ -62,11 +64,15 @@ class PocketsphinxTranscriber:
         audio = np.asarray(samples, dtype=np.int16)
         if audio.ndim != 1:
             raise AsrError("transcribe wants mono samples")
-        if rate != MODEL_RATE:
+        silent = not len(audio) or int(np.abs(audio.astype(np.int32)).max()) < _SILENT_PEAK
+        if rate != MODEL_RATE and not silent:
             audio = resample(audio, rate, MODEL_RATE)
         with self._lock:
             decoder = self._get_decoder()
-            decoder.activate_search(self._search(decoder, words) if words else self._default_search)
+            search = self._search(decoder, words) if words else self._default_search
+            if silent:
+                return ""
+            decoder.activate_search(search)
             if len(audio) > _SEGMENT_OVER_S * MODEL_RATE:
                 texts = [self._decode(decoder, chunk) for chunk in _utterances(audio)]
             else:
