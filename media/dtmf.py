@@ -10,8 +10,12 @@ final (E bit) packet sent three times, all with the event's start timestamp.
 `DtmfReceiver` reports each event ONCE, on the first packet of it that
 arrives (lowest latency; it does not need the end packet, which is the one
 most worth losing since it is the last of a train). Events are told apart by
-their RTP timestamp, so the updates and the three end packets that follow are
-ignored.
+their RTP timestamp (and event code, for senders that reuse a timestamp), so
+the updates and the three end packets that follow are ignored; the latest
+event's duration, volume and end flag stay readable as `last`.
+
+An event is at most 0xFFFF timestamp units (8.19 s at 8 kHz) here: longer
+digits are cut to that length rather than split into RFC 4733 segments.
 """
 
 from __future__ import annotations
@@ -75,6 +79,10 @@ class DtmfSender:
                  "_total", "_timestamp", "_elapsed", "_ends_left", "_gap")
 
     def __init__(self, *, volume: int = 10, frame_samples: int = 160, end_repeats: int = 3, gap_ticks: int = 2) -> None:
+        if not 0 <= volume <= 63:
+            raise ValueError("volume must be 0..63 (-dBm0)")
+        if end_repeats < 1:
+            raise ValueError("the end packet must be sent at least once")
         self.volume = volume
         self.frame_samples = frame_samples
         self.end_repeats = end_repeats
@@ -140,16 +148,31 @@ class DtmfSender:
 class DtmfReceiver:
     """Reports each received event once (on its first packet), deduplicated by timestamp."""
 
-    __slots__ = ("_recent",)
+    __slots__ = ("_recent", "_last_key", "last")
 
     def __init__(self, memory: int = 16) -> None:
-        self._recent: deque[int] = deque(maxlen=memory)
+        self._recent: deque[tuple[int, int]] = deque(maxlen=memory)
+        self._last_key: tuple[int, int] | None = None
+        # The most recent event as far as received: its duration grows with the
+        # updates, `end` is set by its end packet (None before any event).
+        self.last: DtmfEvent | None = None
 
     def feed(self, payload: bytes, timestamp: int) -> str | None:
         """The digit if this packet starts a new event, else None (also for non-DTMF events)."""
         if len(payload) < 4 or payload[0] >= len(DIGITS):
             return None
-        if timestamp in self._recent:
+        key = (timestamp, payload[0])
+        if key == self._last_key and self.last is not None:
+            # an update or end packet of the current event (late ones never shorten it)
+            event = DtmfEvent.parse(payload)
+            last = self.last
+            last.end = last.end or event.end
+            last.duration = max(last.duration, event.duration)
+            last.volume = event.volume
             return None
-        self._recent.append(timestamp)
+        if key in self._recent:
+            return None  # a straggler of an older event
+        self._recent.append(key)
+        self._last_key = key
+        self.last = DtmfEvent.parse(payload)
         return DIGITS[payload[0]]

@@ -119,3 +119,68 @@ def test_sender_clear() -> None:
     sender.tick(0)
     sender.clear()
     assert not sender.active and sender.tick(160) is None
+
+
+def test_sender_volume_on_every_packet_and_three_identical_end_packets() -> None:
+    sender = DtmfSender(volume=25)
+    sender.send("#", 60)
+    events = [p for p in run_sender(sender, 10) if p is not None]
+    assert {e.volume for e, _, _ in events} == {25}
+    ends = [(e.duration, e.end, ts, m) for e, ts, m in events if e.end]
+    assert ends == [(480, True, 1000, False)] * 3
+    assert [e.duration for e, _, _ in events if not e.end] == [160, 320]
+
+
+def test_sender_end_repeats_configurable_and_validated() -> None:
+    sender = DtmfSender(end_repeats=1)
+    sender.send("2", 40)
+    events = [p for p in run_sender(sender, 5) if p is not None]
+    assert [e.end for e, _, _ in events] == [False, True]
+    for kwargs in ({"volume": 64}, {"volume": -1}, {"end_repeats": 0}):
+        with pytest.raises(ValueError):
+            DtmfSender(**kwargs)
+
+
+def test_sender_caps_very_long_events_to_16_bits() -> None:
+    sender = DtmfSender()
+    sender.send("0", 20_000)
+    assert sender.event_samples == 0  # nothing on the wire before the first tick
+    sender.tick(0)
+    assert sender.event_samples <= 0xFFFF
+    durations = [DtmfEvent.parse(p.payload).duration for p in iter(lambda: sender.tick(0), None)]
+    assert max(durations) <= 0xFFFF and durations[-1] == durations[-2] == durations[-3]
+
+
+def test_receiver_tracks_duration_volume_and_end() -> None:
+    sender = DtmfSender(volume=13)
+    receiver = DtmfReceiver()
+    sender.send("6", 100)
+    reported = []
+    for i in range(10):
+        packet = sender.tick(320 + 160 * i)
+        if packet is None:
+            continue
+        if receiver.feed(packet.payload, packet.timestamp):
+            reported.append(receiver.last.digit)
+            assert receiver.last.end is False and receiver.last.duration == 160
+    assert reported == ["6"]
+    assert receiver.last == DtmfEvent("6", True, 13, 800)
+
+
+def test_receiver_late_update_after_end_does_not_shorten_or_repeat() -> None:
+    receiver = DtmfReceiver()
+    assert receiver.feed(DtmfEvent("3", False, 10, 160).to_bytes(), 100) == "3"
+    assert receiver.feed(DtmfEvent("3", True, 10, 480).to_bytes(), 100) is None
+    assert receiver.feed(DtmfEvent("3", False, 10, 320).to_bytes(), 100) is None  # reordered
+    assert receiver.last == DtmfEvent("3", True, 10, 480)
+
+
+def test_receiver_same_digit_twice_and_reused_timestamp() -> None:
+    receiver = DtmfReceiver()
+    one = DtmfEvent("1", False, 10, 160).to_bytes()
+    assert receiver.feed(one, 1000) == "1"
+    assert receiver.feed(one, 2000) == "1"  # the key pressed again: a new timestamp
+    # a sender that (wrongly) keeps the timestamp for the next digit still gets it through
+    assert receiver.feed(DtmfEvent("2", False, 10, 160).to_bytes(), 2000) == "2"
+    # a straggler of the first event arriving late is not a new press
+    assert receiver.feed(DtmfEvent("1", True, 10, 800).to_bytes(), 1000) is None
