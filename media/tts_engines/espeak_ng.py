@@ -7,6 +7,7 @@ prompt starting with '-' is never read as an option.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
 from media.tts_engines import run_child
@@ -28,17 +29,23 @@ class EspeakEngine:
     def __init__(self, binary: str = "espeak-ng") -> None:
         self.binary = binary
         self._languages: set[str] | None = None
+        self._probe: asyncio.Future[set[str]] | None = None
 
     async def languages(self) -> set[str]:
         """espeak-ng's language codes, lower case (asked once, in a child)."""
         if self._languages is None:
-            if shutil.which(self.binary) is None:
-                self._languages = set()
-            else:
-                out = await run_child([self.binary, "--voices"])
-                lines = out.decode(errors="replace").splitlines()[1:]
-                self._languages = {line.split()[1].lower() for line in lines if len(line.split()) > 1}
+            # concurrent first requests share one probe instead of forking one each
+            if self._probe is None:
+                self._probe = asyncio.ensure_future(self._list_languages())
+            self._languages = await asyncio.shield(self._probe)
         return self._languages
+
+    async def _list_languages(self) -> set[str]:
+        if shutil.which(self.binary) is None:
+            return set()
+        out = await run_child([self.binary, "--voices"])
+        lines = out.decode(errors="replace").splitlines()[1:]
+        return {line.split()[1].lower() for line in lines if len(line.split()) > 1}
 
     async def language_for(self, voice: VoiceParams) -> str | None:
         langs = await self.languages()

@@ -359,3 +359,16 @@ async def test_engines_support_what_they_can_speak() -> None:
 async def test_missing_binary_is_unavailable() -> None:
     with pytest.raises(TtsUnavailable, match="not installed"):
         await FliteEngine(binary="no-such-flite").synthesize("hi", JOANNA)
+
+
+async def test_espeak_language_probe_runs_once_for_concurrent_requests() -> None:
+    class Counting(EspeakEngine):
+        probes = 0
+
+        async def _list_languages(self) -> set[str]:
+            Counting.probes += 1
+            return await super()._list_languages()
+
+    engine = Counting()
+    answers = await asyncio.gather(*(engine.supports(MATTHEW) for _ in range(10)))
+    assert all(answers) and Counting.probes == 1
