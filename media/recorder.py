@@ -59,7 +59,7 @@ class WavWriter:
     """Incremental 16-bit PCM WAV file; valid on disk after every flush."""
 
     __slots__ = ("path", "channels", "rate", "flush_frames", "_fd", "_pending", "_pending_frames",
-                 "_written_bytes", "_frames")
+                 "_written_bytes", "_frames", "_next_flush")
 
     def __init__(self, path: Path, channels: int = 1, rate: int = RATE, *,
                  flush_seconds: float = 1.0) -> None:
@@ -69,6 +69,9 @@ class WavWriter:
         self.channels = channels
         self.rate = rate
         self.flush_frames = max(1, int(rate * flush_seconds))
+        # The first flush comes early by a per-file amount, so that writers opened
+        # in the same tick (a conference, a campaign burst) do not all write together.
+        self._next_flush = 1 + zlib.crc32(self.path.name.encode()) % self.flush_frames
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         self._pending: list[bytes] = []
@@ -114,7 +117,7 @@ class WavWriter:
         self._pending.append(samples.astype("<i2", copy=False).tobytes())
         self._pending_frames += n
         self._frames += n
-        if self._pending_frames >= self.flush_frames:
+        if self._pending_frames >= self._next_flush:
             self.flush()
 
     def flush(self) -> None:
@@ -124,6 +127,7 @@ class WavWriter:
         data = b"".join(self._pending)
         self._pending.clear()
         self._pending_frames = 0
+        self._next_flush = self.flush_frames
         if self._written_bytes + len(data) > _MAX_DATA:
             raise OSError(f"{self.path}: WAV file would exceed 4 GiB")
         _write_all(self._fd, data)
