@@ -1,7 +1,7 @@
 """Speech engines behind one interface.
 
-An engine turns text into encoded audio (WAV or MP3 bytes at the engine's own
-rate) in a child process; ``media.tts`` does the rest (post-processing to
+An engine turns text into WAV bytes (at the engine's own sample rate) in a
+child process; ``media.tts`` does the rest (post-processing to
 8 kHz, caching, fallback). Engines apply what prosody they can natively
 (``native_rate`` / ``native_pitch``); the shared sox stage applies the rest and
 always the volume, so every CPaaS parameter has an effect on every engine.
@@ -34,7 +34,7 @@ class Engine(Protocol):
         ...
 
     async def synthesize(self, text: str, voice: VoiceParams) -> bytes:
-        """Encoded audio (WAV/MP3) of `text`. TtsUnavailable when the engine cannot
+        """WAV bytes of `text`. TtsUnavailable when the engine cannot
         run here (missing binary, no network), TtsEngineError when it failed."""
         ...
 
