@@ -240,10 +240,6 @@ class Dialer:
             if self.live(campaign.id) >= max(1, campaign.max_simultaneous) or (
                     self.max_calls is not None and self.live() >= self.max_calls):
                 return None  # a call ending wakes the loop
-            slot = self._slot.get(campaign.id)
-            if interval and slot is not None and slot > now:
-                due = jobs.next_wake(campaign.id)
-                return None if due is None else max(slot, due)
             job = jobs.next_due(campaign.id, now)
             if job is None:
                 return jobs.next_wake(campaign.id)
@@ -266,6 +262,10 @@ class Dialer:
             if not self.number_check(job.phone):
                 jobs.settle(job.id, now, JobStatus.NONEXISTENT_NUMBER)
                 continue
+            # DND and invalid numbers above cost no dial slot; a real dial waits for its own
+            slot = self._slot.get(campaign.id)
+            if interval and slot is not None and slot > now:
+                return slot
             attempt = jobs.claim(job.id, now, new_request_id())
             if attempt is None:
                 continue
