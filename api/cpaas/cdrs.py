@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from calendar import timegm
-from email.utils import formatdate
+import time
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -25,10 +25,17 @@ CDR_STATISTICS = ("answer_calls", "busy_calls", "cancel_calls", "chanunavail_cal
                   "congestion_calls", "noanswer_calls", "total_calls")
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(ts: float | None) -> str:
     """"Fri, 07 Jul 2023 06:08:16 GMT"; a time that never was (no answer) is the epoch,
-    as in the spec's examples."""
-    return formatdate(ts or 0, usegmt=True)
+    as in the spec's examples. (email.utils.formatdate says the same at 3x the cost,
+    which is most of the time of a 1000-row page.)"""
+    t = time.gmtime(ts or 0)
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
 
 
 def cdr_json(cdr: Cdr, *, campaign: bool = False) -> dict[str, Any]:
