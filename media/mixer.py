@@ -11,6 +11,9 @@ listener's mix is that sum minus its own voice plus the whispers addressed to
 it. That is O(parties) vector work per tick instead of O(parties^2). Sums are
 accumulated in int32 and saturated to int16, so loud conferences clip instead
 of wrapping around into noise.
+
+A muted party that sends nothing hears everyone: that is how a conference is
+recorded (or monitored) as a whole.
 """
 
 from __future__ import annotations

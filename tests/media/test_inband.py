@@ -1,3 +1,4 @@
+import asyncio
 import shutil
 import subprocess
 from pathlib import Path
@@ -7,7 +8,9 @@ import pytest
 
 from media import g711
 from media.inband import COLS, DBM0, KEYS, ROWS, InbandDtmfDetector
+from media.ports import PortAllocator
 from media.prompt import load_audio
+from media.session import RtpSession
 from media.tones import dtmf_tone, ringback
 
 RATE = 8000
@@ -192,3 +195,32 @@ def test_digits_between_speech(speech: list[tuple[str, np.ndarray]]) -> None:
     talk = audio[:RATE * 3].astype(np.float64)
     x = np.concatenate([talk, dial("42", dbm0=-15), talk, dial("#", dbm0=-15)])
     assert detect(x) == "42#"
+
+
+# ------------------------------------------------------------------ through RTP
+
+async def test_tones_through_an_rtp_session_pair() -> None:
+    ports = PortAllocator(28000, 28999)
+    for codec, pt in (("PCMU", 0), ("PCMA", 8)):
+        a = await RtpSession.open("127.0.0.1", ports)
+        b = await RtpSession.open("127.0.0.1", ports)
+        a.set_remote("127.0.0.1", b.local_port, codec, pt, None)
+        b.set_remote("127.0.0.1", a.local_port, codec, pt, None)
+        audio = pcm(dial("*739#", on_ms=60, off_ms=60, dbm0=-12))
+        audio = np.concatenate([audio, np.zeros(160 * 4 - len(audio) % 160, np.int16)])
+        detector = InbandDtmfDetector()
+        digits = []
+        try:
+            for i in range(0, len(audio), 160):
+                before = b.packets_received
+                a.write_frame(audio[i:i + 160])
+                async with asyncio.timeout(3):
+                    while b.packets_received == before:
+                        await asyncio.sleep(0.001)
+                frame = b.read_frame()
+                if frame is not None:
+                    digits += detector.feed(frame)
+        finally:
+            a.close()
+            b.close()
+        assert "".join(digits) == "*739#", codec
