@@ -117,6 +117,12 @@ def test_long_press_is_one_digit_and_repeats_need_a_pause() -> None:
     assert detect(dropout) == "8"
 
 
+@pytest.mark.parametrize("level", [-8, -25])
+def test_pause_between_presses_of_the_same_key(level: int) -> None:
+    assert detect(dial("1111", on_ms=40, off_ms=40, dbm0=level)) == "1111"  # Q.24: 40 ms pause
+    assert detect(dial("1111", on_ms=50, off_ms=10, dbm0=level)) == "1"  # 10 ms: one press
+
+
 def test_digit_change_without_pause() -> None:
     x = np.concatenate([gap(20), tone_pair("1", 80), tone_pair("2", 80), gap(60)])
     assert detect(x) == "12"
