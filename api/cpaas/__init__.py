@@ -7,24 +7,25 @@ live-call control, CDRs, announcement templates, call flows, uploads, campaigns.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
+from . import calls, callbacks, campaigns, cdrs, files, flows, templates
+
 if TYPE_CHECKING:
     from api.context import AppContext
 
-# endpoint modules, each with `routes(ctx) -> list[BaseRoute]`
-_MODULES = ("calls", "callbacks", "cdrs", "templates", "flows", "files")
+# each endpoint module has `routes(ctx) -> list[BaseRoute]`
+_MODULES = (calls, callbacks, cdrs, templates, flows, files, campaigns)
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
     found: list[BaseRoute] = []
-    for name in _MODULES:
-        found.extend(importlib.import_module(f"{__name__}.{name}").routes(ctx))
-    # The campaign manager is written alongside; mount it once its module exists.
-    if importlib.util.find_spec(f"{__name__}.campaigns") is not None:
-        found.extend(importlib.import_module(f"{__name__}.campaigns").routes(ctx))
+    for module in _MODULES:
+        found.extend(module.routes(ctx))
+    paths = [getattr(route, "path", "") for route in found]
+    duplicates = {p for p in paths if paths.count(p) > 1}
+    if duplicates:  # two modules claiming a path: the second would silently never run
+        raise RuntimeError(f"CPaaS paths defined twice: {', '.join(sorted(duplicates))}")
     return found
