@@ -9,6 +9,8 @@ voices, so pitch goes through the shared sox stage.
 from __future__ import annotations
 
 import shutil
+import tempfile
+from pathlib import Path
 
 from media.tts_engines import run_child
 from media.voice import FEMALE, TtsUnavailable, VoiceParams
@@ -29,12 +31,17 @@ class FliteEngine:
     async def supports(self, voice: VoiceParams) -> bool:
         return voice.language == "en" and shutil.which(self.binary) is not None
 
-    def argv(self, text: str, voice: VoiceParams) -> list[str]:
+    def argv(self, text: str, voice: VoiceParams, out: str) -> list[str]:
         return [self.binary, "-voice", self.voices[voice.gender],
                 "--setf", f"duration_stretch={voice.stretch:g}",
-                "-t", text, "-o", "/dev/stdout"]
+                "-t", text, "-o", out]
 
     async def synthesize(self, text: str, voice: VoiceParams) -> bytes:
         if shutil.which(self.binary) is None:
             raise TtsUnavailable(f"flite: {self.binary} is not installed")
-        return await run_child(self.argv(text, voice))
+        # Not "-o /dev/stdout": flite open()s the path, which fails when stdout is a
+        # socket (uvloop's subprocess pipes are socketpairs).
+        with tempfile.TemporaryDirectory(prefix="flite-") as tmp:
+            out = Path(tmp) / "speech.wav"
+            await run_child(self.argv(text, voice, str(out)))
+            return out.read_bytes()

@@ -372,3 +372,14 @@ async def test_espeak_language_probe_runs_once_for_concurrent_requests() -> None
     engine = Counting()
     answers = await asyncio.gather(*(engine.supports(MATTHEW) for _ in range(10)))
     assert all(answers) and Counting.probes == 1
+
+
+@pytest.mark.parametrize("engine", ["flite", "espeak-ng"])
+def test_engines_work_under_uvloop(tmp_path, engine):
+    # uvloop's subprocess pipes are socketpairs: an engine that open()s /dev/stdout fails
+    import uvloop
+
+    async def synth():
+        return await Tts(tmp_path, engine=engine).speech("hello", VoiceParams.parse())
+
+    assert len(uvloop.run(synth())) > 1600
