@@ -44,7 +44,7 @@ log = logging.getLogger("softswitch.dialer")
 INTERRUPTED = "INTERRUPTED"  # an attempt whose process died during the call
 ERROR = "ERROR"  # the call could not be placed at all (bad prompt, missing file)
 # how many out-of-window jobs one pass reschedules before yielding to the loop
-_RESCHEDULE_BATCH = 500
+_RESCHEDULE_BATCH = 200
 
 
 class Outcome(Protocol):

@@ -114,7 +114,7 @@ class NewJob:
     priority: int
     next_at: float
     gmt_zone: str
-    policy: dict[str, Any]
+    policy: dict[str, Any] | str  # a str is already JSON
     max_attempts: int
     retry_interval: float
     source: str
@@ -171,7 +171,8 @@ class JobStore:
                 [(i, j.campaign_id, j.account_id, j.phone,
                   json.dumps(j.payload if j.payload is not None else {}), j.dedup,
                   int(j.keyless), j.status.value, int(j.status in QUEUED_STATUSES),
-                  j.priority, j.next_at, j.gmt_zone, json.dumps(j.policy), j.max_attempts,
+                  j.priority, j.next_at, j.gmt_zone,
+                  j.policy if isinstance(j.policy, str) else json.dumps(j.policy), j.max_attempts,
                   j.retry_interval, j.source, j.list_id, j.contact_name, j.created_at,
                   j.created_at)
                  for i, j in zip(ids, jobs)])

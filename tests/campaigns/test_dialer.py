@@ -394,3 +394,29 @@ async def test_recovery_uses_the_outcome_found_for_the_attempt(store, clock, mak
     assert d.recover() == 1
     j = manager.jobs.get(job)
     assert j.status is JobStatus.LONG_CALL_WITH_RESULT and j.call_duration == 25
+
+
+async def test_zone_inferred_from_the_number_at_dial_time(manager, make_campaign, network,
+                                                         dialer, clock) -> None:
+    campaign = make_campaign(calls_per_minute=0, time_zone="Asia/Tokyo")
+    window = {"allowedTime": {"default": [{"localTimeFrom": "10:00", "localTimeTo": "18:00"}]}}
+    # New York by its area code; a Russian mobile spans zones: the campaign's (Tokyo) applies
+    ny, ru = manager.add_phones(campaign, [{"phone": "12125550123", **window},
+                                           {"phone": "79123456789", **window}], None)
+    await clock.advance(2 * 24 * 3600)
+    by_number = {d.number: d.at for d in network.dials}
+    # Monday 12:00 UTC is 07:00 in New York (EST): 10:00 EST = 15:00 UTC
+    assert by_number["12125550123"] == datetime(2024, 3, 4, 15, tzinfo=UTC).timestamp()
+    # 21:00 in Tokyo: Tuesday 10:00 JST = Tuesday 01:00 UTC
+    assert by_number["79123456789"] == datetime(2024, 3, 5, 1, tzinfo=UTC).timestamp()
+    assert status(manager, ny) is JobStatus.LONG_CALL_WITH_NO_RESULT
+    assert status(manager, ru) is JobStatus.LONG_CALL_WITH_NO_RESULT
+
+
+async def test_local_start_without_offset_uses_the_inferred_zone(manager, make_campaign,
+                                                                 network, dialer, clock) -> None:
+    campaign = make_campaign(calls_per_minute=0)
+    (job,) = manager.add_phones(campaign, [{"phone": "12125550123",
+                                            "startDateTime": "2024-03-04T09:30:00"}], None)
+    # 09:30 in New York (EST) = 14:30 UTC, known when the number is added
+    assert manager.jobs.get(job).next_at == datetime(2024, 3, 4, 14, 30, tzinfo=UTC).timestamp()
