@@ -10,7 +10,7 @@ import signal
 import uvicorn
 
 from .config import Config
-from .switch import Switch
+from .runtime import Runtime
 
 log = logging.getLogger("softswitch.server")
 
@@ -25,10 +25,10 @@ class _ApiServer(uvicorn.Server):
 async def serve(config: Config) -> None:
     from api.app import create_app  # the API layer sits above the switch
 
-    switch = Switch(config)
-    await switch.start()
+    runtime = Runtime(config)
+    await runtime.start()
     host, port = config.api_host_port
-    api = _ApiServer(uvicorn.Config(create_app(switch), host=host, port=port,
+    api = _ApiServer(uvicorn.Config(create_app(runtime.api_context()), host=host, port=port,
                                     log_config=None, lifespan="off"))
     api_task = asyncio.create_task(api.serve())
     stop = asyncio.Event()
@@ -40,7 +40,7 @@ async def serve(config: Config) -> None:
                                  return_when=asyncio.FIRST_COMPLETED)
     log.info("shutting down")
     api.should_exit = True
-    await switch.stop()
+    await runtime.stop()
     with contextlib.suppress(Exception):
         await asyncio.wait_for(api_task, 5)
     log.info("stopped")

@@ -83,6 +83,7 @@ class Switch:
                  timers: Timers | None = None,
                  announce: Callable[[str], None] = print) -> None:
         self.config = config
+        self._owns_store = store is None
         self.store = store or Store(config.store.path)
         self.timers = timers
         self.announce = announce
@@ -151,7 +152,8 @@ class Switch:
             task.cancel()
         self.clock.stop()
         await self.ua.stop()
-        self.store.close()
+        if self._owns_store:
+            self.store.close()
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.create_task(coro)

@@ -1,0 +1,246 @@
+"""Runs a call flow (softswitch.flowmodel) on an answered channel.
+
+Speech is synthesized by `prepare()` before the call is dialed, so the callee never
+waits for a synthesizer; the runner only looks prompts up. Transfer and dial steps
+hand the channel to a bridge and take it back when the other party leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import numpy as np
+
+from media.player import Player
+from media.prompt import load_audio_async, silence
+from media.recorder import WavWriter
+from media.template import render
+from media.tts import Tts
+
+from .channel import Channel
+from .channel_audio import ChannelAudio
+from .flowmodel import (Dial, Flow, Gather, Hangup, Pause, Play, Record, Redial, Report, Say,
+                        SetResult, Transfer)
+
+log = logging.getLogger("softswitch.flow")
+
+# Connect the channel to a number and return when that call is over (True if it
+# was answered). Provided by the call service, which owns bridges and CDR legs.
+Connect = Callable[[Channel, str, float], Awaitable[bool]]
+
+
+class FlowHangup(Exception):
+    """The flow asked to end the call."""
+
+
+@dataclass(slots=True)
+class FlowState:
+    variables: dict[str, str]
+    result: str | None = None
+    report_data: list[tuple[str, str, int]] = field(default_factory=list)
+    redial: tuple[int, int | None] | None = None
+    recordings: list[str] = field(default_factory=list)
+    transferred: bool = False
+
+
+@dataclass(slots=True)
+class FlowAudio:
+    """Prompts a flow needs, decoded and synthesized ahead of the call."""
+
+    tts: Tts
+    uploads: Path
+    files: dict[str, np.ndarray] = field(default_factory=dict)
+
+    async def say(self, step: Say, variables: dict[str, str]) -> np.ndarray:
+        voice = step.voice_params
+        parts: list[np.ndarray] = []
+        # Spelled variables (an OTP) are read digit by digit; the text around them is
+        # synthesized as whole phrases for natural prosody.
+        for literal, name, spec, conversion in string.Formatter().parse(step.text):
+            if literal.strip():
+                parts.append(await self.tts.speech(literal, voice))
+            if name is None:
+                continue
+            if name in step.spell:
+                parts.append(await self.tts.digits(variables.get(name, ""), voice))
+            else:
+                text = render("{" + name + (f"!{conversion}" if conversion else "")
+                              + (f":{spec}" if spec else "") + "}", variables)
+                if text.strip():
+                    parts.append(await self.tts.speech(text, voice))
+            parts.append(silence(150))
+        return np.concatenate(parts) if parts else silence(20)
+
+    async def play(self, step: Play) -> np.ndarray:
+        if step.file not in self.files:
+            path = self.uploads / step.file
+            if not path.is_file():
+                raise FileNotFoundError(f"no uploaded file {step.file!r}")
+            self.files[step.file] = await load_audio_async(path)
+        return self.files[step.file]
+
+
+async def prepare(flow: Flow, variables: dict[str, str], audio: FlowAudio) -> None:
+    """Synthesize and load every prompt of the flow now (raises on a missing variable)."""
+    await _prepare(flow.steps, dict(variables), audio)
+
+
+async def _prepare(steps: list[Any], variables: dict[str, str], audio: FlowAudio) -> None:
+    for step in steps:
+        if isinstance(step, Say):
+            await audio.say(step, variables)
+        elif isinstance(step, Play):
+            await audio.play(step)
+        elif isinstance(step, Gather):
+            if step.prompt is not None:
+                await audio.say(step.prompt, variables)
+            # what the caller will type is unknown: fill it with a placeholder so the
+            # rest of the prompts are ready (texts using it are synthesized on the call)
+            later = dict(variables)
+            later.setdefault(step.name, "")
+            for branch in [*step.branches.values(), step.default]:
+                await _prepare(branch, later, audio)
+
+
+class FlowRunner:
+    def __init__(self, channel: Channel, media: ChannelAudio, audio: FlowAudio,
+                 state: FlowState, connect: Connect, recordings_dir: Path,
+                 recording_prefix: str) -> None:
+        self.channel = channel
+        self.media = media
+        self.audio = audio
+        self.state = state
+        self.connect = connect
+        self.recordings_dir = recordings_dir
+        self.recording_prefix = recording_prefix
+
+    async def run(self, flow: Flow) -> FlowState:
+        """Run until the flow ends, asks to hang up or the channel hangs up."""
+        hungup = asyncio.ensure_future(asyncio.shield(self.channel.hungup))
+        steps = asyncio.ensure_future(self._steps(flow.steps))
+        try:
+            await asyncio.wait([hungup, steps], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (hungup, steps):
+                task.cancel()
+        if steps.done() and not steps.cancelled() and steps.exception() is not None:
+            exc = steps.exception()
+            if not isinstance(exc, FlowHangup):
+                log.error("flow on %s failed: %r", self.channel.name, exc)
+        return self.state
+
+    async def _steps(self, steps: list[Any]) -> None:
+        for step in steps:
+            if self.channel.state != "up":
+                return
+            await self._step(step)
+
+    async def _step(self, step: Any) -> None:
+        state = self.state
+        if isinstance(step, Say):
+            audio = await self.audio.say(step, state.variables)
+            await self.media.play(Player(audio, repeat=step.repeat, pause_ms=step.pause_ms,
+                                         stop_digits="0123456789*#" if step.barge_in else ""))
+        elif isinstance(step, Play):
+            audio = await self.audio.play(step)
+            await self.media.play(Player(audio, repeat=step.repeat, pause_ms=step.pause_ms,
+                                         stop_digits="0123456789*#" if step.barge_in else ""))
+        elif isinstance(step, Gather):
+            await self._gather(step)
+        elif isinstance(step, Record):
+            await self._record(step)
+        elif isinstance(step, Transfer):
+            answered = await self._connect(step.number, step.timeout)
+            if answered:
+                state.transferred = True
+                raise FlowHangup()
+        elif isinstance(step, Dial):
+            await self._connect(step.number, step.timeout)
+        elif isinstance(step, SetResult):
+            state.result = render(step.value, state.variables)
+        elif isinstance(step, Report):
+            state.report_data.append((step.header, render(step.value, state.variables),
+                                      step.order))
+        elif isinstance(step, Redial):
+            state.redial = (step.minutes, step.priority)
+        elif isinstance(step, Pause):
+            self.media.quiet()
+            await asyncio.sleep(step.seconds)
+        elif isinstance(step, Hangup):
+            raise FlowHangup()
+
+    async def _gather(self, step: Gather) -> None:
+        media = self.media
+        while not media.digits.empty():  # type-ahead from before the question is dropped
+            media.digits.get_nowait()
+        if step.prompt is not None:
+            say = step.prompt
+            audio = await self.audio.say(say, self.state.variables)
+            # any key answers the question: the prompt stops and that key counts
+            media.background(Player(audio, repeat=say.repeat, pause_ms=say.pause_ms,
+                                    stop_digits="0123456789*#"))
+        typed = ""
+        prompt_playing = step.prompt is not None
+        while len(typed) < step.num_digits:
+            # the timeout runs from the end of the prompt (or from the last key)
+            try:
+                if prompt_playing and media.player is not None:
+                    digit_task = asyncio.ensure_future(media.digits.get())
+                    player_task = asyncio.ensure_future(media.player.wait())
+                    done, _ = await asyncio.wait([digit_task, player_task],
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    if digit_task not in done:
+                        digit_task.cancel()
+                        prompt_playing = False
+                        continue
+                    player_task.cancel()
+                    digit = digit_task.result()
+                else:
+                    digit = await asyncio.wait_for(media.digits.get(), step.timeout)
+            except asyncio.TimeoutError:
+                break
+            prompt_playing = False
+            if digit == step.finish_on_key:
+                break
+            typed += digit
+        media.quiet()
+        self.state.variables[step.name] = typed
+        branch = step.branches.get(typed, step.default)
+        await self._steps(branch)
+
+    async def _record(self, step: Record) -> None:
+        self.media.quiet()
+        self.recordings_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{self.recording_prefix}-message{len(self.state.recordings) + 1}.wav"
+        writer = WavWriter(self.recordings_dir / name)
+        self.media.listener = writer.write
+        media = self.media
+        try:
+            deadline = asyncio.get_running_loop().time() + step.max_seconds
+            while True:
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    break
+                try:
+                    digit = await asyncio.wait_for(media.digits.get(), left)
+                except asyncio.TimeoutError:
+                    break
+                if step.finish_on_key and digit == step.finish_on_key:
+                    break
+        finally:
+            media.listener = None
+            writer.close()
+        self.state.recordings.append(name)
+
+    async def _connect(self, number: str, timeout: float) -> bool:
+        self.media.stop()
+        try:
+            return await self.connect(self.channel, number, timeout)
+        finally:
+            if self.channel.state == "up" and not self.state.transferred:
+                self.media.start()

@@ -1,0 +1,152 @@
+"""The call service with real phones: click2call, flows, transfers, CDRs and recordings."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from softswitch.flowmodel import parse_flow
+from tests.peers.audio import dominant_frequency, read_wav
+from tests.peers.baresip import BaresipAccount
+from tests.peers.process import wait_until
+
+pytestmark = pytest.mark.peers
+
+ACCOUNT = "account_1"
+
+
+def phone(phone_factory, harness, number: str, tone_hz: float, **kwargs):
+    port = harness.config.sip_host_port[1]
+    p = phone_factory(BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}",
+                                     **kwargs), tone_hz=tone_hz)
+    p.wait_registered()
+    return p
+
+
+def cdrs(harness, request_id: str):
+    return harness.call(harness.runtime.cdrs.by_request_id, ACCOUNT, request_id)
+
+
+def wait_cdr(harness, request_id: str, timeout: float = 15.0):
+    wait_until(lambda: cdrs(harness, request_id), timeout, what="CDR written")
+    return cdrs(harness, request_id)[0]
+
+
+def test_click2call_rings_agent_first_bridges_and_records_both_legs(server_factory,
+                                                                    phone_factory):
+    harness = server_factory(extensions={"101": "pw101", "102": "pw102", "103": "pw103"})
+    agent = phone(phone_factory, harness, "101", 440.0)
+    customer = phone(phone_factory, harness, "102", 1000.0)
+    request_id = harness.run(harness.calls.click2call(
+        account_id=ACCOUNT, agent_number="101", destination_number="102",
+        caller_id="15168148111", recording_option="both"))
+    assert len(request_id) == 10
+    agent.wait_call_established()
+    # the destination is dialed only once the agent has answered
+    assert agent.events_of("established")[0].at < customer.wait_call_established().at
+    live = harness.call(harness.calls.live_statistics, ACCOUNT)
+    assert live["live_calls_c2c"] == 1
+    assert harness.call(harness.calls.live_statistics, "account_2")["live_calls_c2c"] == 0
+    rows = harness.call(harness.calls.live_calls, ACCOUNT)
+    assert {r["channel"].split("-")[0] for r in rows} == {"SIP/101", "SIP/102"}
+    assert all(r["bridged_channel"] for r in rows)
+    time.sleep(3)
+    customer.hangup()
+    agent.wait_call_closed()
+    cdr = wait_cdr(harness, request_id)
+    assert (cdr.dial_status, cdr.call_status) == ("ANSWER", "ANSWERED")
+    assert cdr.destination_context == "click2call" and cdr.call_direction == "outbound-api"
+    assert (cdr.agent_number, cdr.customer_number, cdr.caller_id) == ("101", "102",
+                                                                        "15168148111")
+    assert 2.5 < cdr.billsec < 5 and cdr.call_duration >= cdr.billsec
+    rec = harness.config.media.recordings_dir
+    mixed = Path(rec) / ACCOUNT / cdr.recording_name
+    agent_leg = mixed.with_name(mixed.stem + "-agent.wav")
+    customer_leg = mixed.with_name(mixed.stem + "-customer.wav")
+    for path in (mixed, agent_leg, customer_leg):
+        samples, rate = read_wav(path)
+        assert rate == 8000
+        assert abs(len(samples) / rate - cdr.billsec) < 0.3, path
+    assert abs(dominant_frequency(agent_leg) - 440) < 15
+    assert abs(dominant_frequency(customer_leg) - 1000) < 15
+
+
+def test_click2call_busy_destination_gives_busy_dial_status(server_factory, phone_factory):
+    harness = server_factory()
+    agent = phone(phone_factory, harness, "101", 440.0)
+    busy = phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    request_id = harness.run(harness.calls.click2call(
+        account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"))
+    agent.wait_call_established()
+    busy.wait_incoming()
+    busy.command("/hangup")  # baresip rejects a ringing call with 486 Busy Here
+    agent.wait_call_closed()
+    cdr = wait_cdr(harness, request_id)
+    assert (cdr.dial_status, cdr.call_status) == ("BUSY", "BUSY")
+    assert cdr.answer is None
+
+
+def test_click2call_unregistered_agent_is_chanunavail(server_factory):
+    harness = server_factory()
+    request_id = harness.run(harness.calls.click2call(
+        account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"))
+    cdr = wait_cdr(harness, request_id)
+    assert cdr.dial_status == "CHANUNAVAIL"
+
+
+def test_flow_call_gathers_a_digit_and_reports(server_factory, phone_factory):
+    harness = server_factory()
+    callee = phone(phone_factory, harness, "102", 440.0)
+    flow = parse_flow([
+        {"type": "gather", "num_digits": 1, "timeout": 8,
+         "prompt": {"type": "say", "text": "Hello {name}. Press one to confirm."},
+         "branches": {"1": [{"type": "set_result", "value": "confirmed"},
+                            {"type": "report", "header": "Choice", "value": "{digits}",
+                             "order": 1}]},
+         "default": [{"type": "set_result", "value": "no answer"}]},
+        {"type": "say", "text": "Thank you"},
+    ])
+    async def dial():
+        return await harness.calls.dial_flow(
+            account_id=ACCOUNT, number="102", caller_id="555", flow=flow,
+            variables={"name": "Ann"}, request_id="abcdef0123", context="otp",
+            direction="outbound-api")
+
+    result = asyncio.run_coroutine_threadsafe(dial(), harness.loop)
+    callee.wait_call_established()
+    time.sleep(1.0)
+    callee.send_dtmf("1")
+    outcome = result.result(40)
+    assert outcome.answered and outcome.result == "confirmed"
+    assert outcome.report_data == [("Choice", "1", 1)]
+    callee.wait_call_closed()
+    cdr = wait_cdr(harness, "abcdef0123")
+    assert cdr.dtmf_inputs == "1" and cdr.dial_status == "ANSWER"
+
+
+def test_blind_transfer_moves_the_customer_to_another_extension(server_factory, phone_factory):
+    harness = server_factory(extensions={"101": "pw101", "102": "pw102", "103": "pw103"})
+    agent = phone(phone_factory, harness, "101", 440.0)
+    customer = phone(phone_factory, harness, "102", 1000.0)
+    other = phone(phone_factory, harness, "103", 700.0)
+    request_id = harness.run(harness.calls.click2call(
+        account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"))
+    agent.wait_call_established()
+    customer.wait_call_established()
+    rows = harness.call(harness.calls.live_calls, ACCOUNT)
+    agent_channel = next(r["channel"] for r in rows if r["channel"].startswith("SIP/101-"))
+    message = harness.run(harness.calls.modify_call(ACCOUNT, agent_channel, 0, "103"))
+    assert message == "blind transferred successfully"
+    agent.wait_call_closed()
+    other.wait_call_established()
+    time.sleep(2.5)
+    other.hangup()
+    customer.wait_call_closed()
+    # what the customer heard after the transfer is the new party's tone
+    heard = customer.last_recording()
+    samples, rate = read_wav(heard)
+    assert abs(dominant_frequency(samples[-rate * 2:], rate) - 700) < 15
+    assert wait_cdr(harness, request_id).dial_status == "ANSWER"

@@ -1,0 +1,88 @@
+"""Runs the whole process (switch, call service, HTTP API) in a background loop thread.
+
+The same wiring as `softswitch serve` (softswitch.runtime), with uvicorn listening on a
+real port, so API tests go through HTTP like any client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import uvicorn
+
+from softswitch.config import Config
+from softswitch.runtime import Runtime
+
+from .switch_harness import SwitchHarness
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+class ServerHarness(SwitchHarness):
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        self.runtime: Runtime | None = None
+        self._api: _Server | None = None
+        self._api_task: asyncio.Task | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.config.api_host_port
+        return f"http://{host}:{port}"
+
+    def start(self):  # type: ignore[override]
+        self.thread.start()
+
+        async def make() -> None:
+            from api.app import create_app
+
+            runtime = Runtime(self.config, announce=self.announced.append)
+            await runtime.start()
+            host, port = self.config.api_host_port
+            server = _Server(uvicorn.Config(create_app(runtime.api_context()), host=host,
+                                            port=port, log_config=None, lifespan="off"))
+            self._api_task = asyncio.create_task(server.serve())
+            while not server.started:
+                if self._api_task.done():
+                    self._api_task.result()
+                await asyncio.sleep(0.01)
+            self._api = server
+            self.runtime = runtime
+            self.switch = runtime.switch
+
+        self.run(make())
+        return self.switch
+
+    @property
+    def calls(self) -> Any:
+        assert self.runtime is not None
+        return self.runtime.calls
+
+    def stop(self) -> None:
+        if self.loop.is_closed():
+            return
+
+        async def shutdown() -> None:
+            if self._api is not None:
+                self._api.should_exit = True
+            if self.runtime is not None:
+                await self.runtime.stop()
+            if self._api_task is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._api_task, 5)
+
+        try:
+            self.run(shutdown(), timeout=40)
+        finally:
+            self.switch = None
+            self.runtime = None
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            if not self.loop.is_running():
+                self.loop.close()
