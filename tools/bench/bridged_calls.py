@@ -1,0 +1,219 @@
+"""Bridged calls with RTP both ways: concurrent calls on one core, loss, send-interval error, CPU.
+
+The switch runs as `softswitch serve` pinned to core 0 with one extension (101) and an
+IP-authenticated trunk whose far end is the load generator (tools/loadgen, its own
+process, pinned to core 1). The generator registers as 101, places --calls calls to
+outside numbers at --rate per second; the switch bridges each to a trunk leg; both
+ends send PCMU every 20 ms. Over the steady window (--hold seconds with every call
+up) it reports packets per direction, loss (sequence gaps and end-to-end frames),
+the p50/p99/max error of the switch's send intervals (kernel arrival stamps at the
+generator) and the switch's CPU (/proc/<pid>/stat) in % of one core and per call.
+
+Targets (issue 2): every call up, no loss, p99 interval error < 5 ms. Exit 1 if missed.
+
+    .venv/bin/python tools/bench/bridged_calls.py --calls 200 --hold 30
+    .venv/bin/python tools/bench/bridged_calls.py --calls 200 300 400   # one switch per run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "bench101"
+P99_TARGET_MS = 5.0
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(api_port: int, switch: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if switch.poll() is not None:
+            raise SystemExit(f"switch exited with {switch.returncode} before it came up")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("switch did not come up")
+
+
+def raise_fd_limit() -> None:
+    # 4 sockets per call in the switch (RTP + RTCP per leg), 2 in the generator
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def pinned(core: int | None, argv: list[str]) -> list[str]:
+    if core is None or shutil.which("taskset") is None:
+        return argv
+    return ["taskset", "-c", str(core), *argv]
+
+
+def write_config(work: Path, sip_port: int, api_port: int, uas_port: int) -> Path:
+    config = work / "switch.toml"
+    config.write_text(f'''
+[sip]
+listen = "127.0.0.1:{sip_port}"
+[rtp]
+address = "127.0.0.1"
+ports = "20000-29999"
+[api]
+listen = "127.0.0.1:{api_port}"
+[store]
+path = "{work / 'db.sqlite'}"
+[media]
+recordings_dir = "{work / 'recordings'}"
+uploads_dir = "{work / 'uploads'}"
+prompts_dir = "{work / 'prompts'}"
+[[extensions]]
+number = "101"
+password = "{PASSWORD}"
+[[trunks]]
+name = "loadgen"
+host = "127.0.0.1:{uas_port}"
+register = false
+''')
+    return config
+
+
+def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-bridged-{calls}-"))
+    sip_port, uas_port = free_port(), free_port()
+    api_port = free_port(socket.SOCK_STREAM)
+    config = write_config(work, sip_port, api_port, uas_port)
+    python = sys.executable
+    switch = subprocess.Popen(
+        pinned(args.switch_core, [python, "-m", "softswitch", "serve", "--config", str(config),
+                                  "--log-level", args.log_level]),
+        cwd=work, stdout=subprocess.DEVNULL, stderr=open(work / "switch.log", "w"),
+        preexec_fn=raise_fd_limit)
+    # taskset execs the switch: same pid
+    try:
+        wait_healthy(api_port, switch)
+        out = work / "loadgen.json"
+        profile = None
+        if args.profile:
+            profile = subprocess.Popen(
+                [str(Path(python).parent / "py-spy"), "record", "-p", str(switch.pid), "-o",
+                 str(work / "switch-profile.txt"), "-f", "raw", "-r", "200", "-d",
+                 str(int(calls / args.rate + args.settle + args.hold + 2))],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        generator = subprocess.run(
+            pinned(args.loadgen_core, [
+                python, "-m", "tools.loadgen", "--switch", f"127.0.0.1:{sip_port}",
+                "--password", PASSWORD, "--calls", str(calls), "--rate", str(args.rate),
+                "--hold", str(args.hold), "--settle", str(args.settle),
+                "--uas-port", str(uas_port), "--rtp-ports", "30000-39999",
+                "--switch-pid", str(switch.pid), "--json", str(out)]),
+            cwd=ROOT, preexec_fn=raise_fd_limit, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, timeout=calls / args.rate * 3 + args.hold + 120)
+        if profile is not None:
+            profile.wait(60)
+        if not out.exists():
+            print(generator.stdout)
+            raise SystemExit(f"load generator failed (exit {generator.returncode})")
+        result = json.loads(out.read_text())
+        result["work"] = str(work)
+        return result
+    finally:
+        switch.terminate()
+        try:
+            switch.wait(20)
+        except subprocess.TimeoutExpired:
+            switch.kill()
+
+
+def verdict(result: dict[str, Any]) -> list[str]:
+    """The targets this run missed (empty: all met)."""
+    missed = []
+    calls = result["calls"]
+    if calls["established"] != calls["requested"] or calls["dropped"]:
+        missed.append(f"calls: {calls['established']}/{calls['requested']} up, {calls['dropped']} dropped")
+    for name, d in result["directions"].items():
+        lost = d["seq_lost"] + d["e2e_lost"]
+        if lost or d["misrouted"]:
+            missed.append(f"{name}: {d['seq_lost']} seq lost, {d['e2e_lost']} e2e lost, "
+                          f"{d['misrouted']} misrouted")
+    p99 = result["interval_error_ms"]["p99"]
+    if p99 is None or p99 >= P99_TARGET_MS:
+        missed.append(f"p99 send-interval error {p99} ms >= {P99_TARGET_MS} ms")
+    return missed
+
+
+def report(result: dict[str, Any]) -> str:
+    calls, cpu = result["calls"], result["cpu"]
+    pooled = result["interval_error_ms"]
+    lines = [
+        f"calls requested/established  {calls['requested']}/{calls['established']}"
+        f"  (dropped {calls['dropped']}, failures {calls['failures'] or 'none'}, "
+        f"setup p50/p99 {calls['setup_ms']['p50']}/{calls['setup_ms']['p99']} ms)",
+        f"steady window                {result['window_seconds']:.1f} s with {calls['live_in_window']} live calls",
+    ]
+    for name, d in result["directions"].items():
+        e = d["interval_error_ms"]
+        lines.append(
+            f"{name:<29}generator sent {d['generator_sent']}, switch sent {d['switch_sent']}, "
+            f"seq lost {d['seq_lost']}, e2e lost {d['e2e_lost']}, substituted {d['substituted']}, "
+            f"misrouted {d['misrouted']}; interval error p50/p99/max {e['p50']}/{e['p99']}/{e['max']} ms")
+    lines.append(f"send-interval error (all)    p50 {pooled['p50']} ms, p99 {pooled['p99']} ms, "
+                 f"p99.9 {pooled['p999']} ms, max {pooled['max']} ms over {pooled['count']} intervals")
+    if cpu.get("switch_seconds") is not None:
+        lines.append(f"switch CPU                   {cpu['switch_percent']:.1f}% of one core, "
+                     f"{cpu['switch_percent_per_call']:.3f}% per call "
+                     f"({cpu['switch_ms_per_call_second']:.2f} ms CPU per call-second)")
+    gen = result["generator"]
+    late = gen["tick_late_ms"]
+    lines.append(f"generator                    CPU {cpu['generator_percent']:.1f}%, tick late p99/max "
+                 f"{late['p99']}/{late['max']} ms, skipped ticks {gen['skipped_ticks']}, "
+                 f"SIP retransmissions {gen['sip_retransmissions']}")
+    lines.append(f"files                        {result['work']}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, nargs="+", default=[200], help="concurrent calls (several: one run each)")
+    parser.add_argument("--rate", type=float, default=20.0, help="calls per second during ramp-up")
+    parser.add_argument("--hold", type=float, default=30.0, help="seconds of steady window")
+    parser.add_argument("--settle", type=float, default=2.0)
+    parser.add_argument("--switch-core", type=int, default=0)
+    parser.add_argument("--loadgen-core", type=int, default=1)
+    parser.add_argument("--log-level", default="WARNING", help="the switch's log level")
+    parser.add_argument("--profile", action="store_true", help="py-spy the switch (raw stacks in the work dir)")
+    args = parser.parse_args()
+    if not (ROOT / "softswitch").is_dir():
+        raise SystemExit("run from the repository (tools/bench/bridged_calls.py)")
+    os.chdir(ROOT)
+    failed = False
+    for calls in args.calls:
+        print(f"== {calls} concurrent calls, ramp {args.rate:.0f}/s, hold {args.hold:.0f} s, "
+              f"switch on core {args.switch_core}, generator on core {args.loadgen_core}")
+        result = run_once(args, calls)
+        print(report(result))
+        missed = verdict(result)
+        print("targets                      " + ("met" if not missed else "MISSED: " + "; ".join(missed)))
+        failed = failed or bool(missed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
