@@ -175,3 +175,29 @@ def test_callback_rings_the_agent_at_its_time(setup) -> None:
     assert [(c["request_id"], c["status"]) for c in listing["response"]["result"]] == \
         [(request_id, "done")]
     assert cdr_of(cpaas, request_id)["dial_status"] == "ANSWER"
+
+
+def test_otp_call_is_understood_by_the_phone(setup) -> None:
+    from media.asr import transcriber
+    from tests.peers.audio import read_wav
+
+    cpaas, phone, _ = setup
+    customer = phone("102", 1000.0)
+    _, body = cpaas("POST", "/api/announce_templates",
+                    {"text": "Your one time password is {otp}"})
+    template_id = body["response"]["announce_template_id"]
+    status, body = cpaas("POST", "/api/outbound_call", {
+        "customer_number": "102", "otp": "5283", "announce_template_id": template_id,
+        "repeat": "2", "caller_id": "15168148111", "voice": "Matthew", "rate": "slow"})
+    assert status == 200, body
+    customer.wait_call_established()
+    customer.wait_call_closed(timeout=60)  # the flow hangs up after two announcements
+    samples, rate = read_wav(customer.last_recording())
+    digits = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    heard = transcriber("pocketsphinx").transcribe(
+        samples, rate, words=digits + ["your", "time", "password", "is"])
+    spoken = " ".join(w for w in heard.split() if w in digits)
+    assert spoken.count("five two eight three") >= 1, heard
+    cdr = cdr_of(cpaas, body["response"]["request_id"])
+    assert (cdr["destination_context"], cdr["dial_status"]) == ("otp", "ANSWER")
+    assert cdr["customer_number"] == "102" and cdr["call_direction"] == "outbound-api"
