@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from softswitch.flowmodel import Flow, parse_flow
 
-from .dialer import DialRequest, PlaceCall
-from .model import Campaign
+from .dialer import DialRequest, PlaceCall, PlainOutcome
+from .model import Attempt, Campaign, Job
 
 if TYPE_CHECKING:
     from softswitch.calls import CallOutcome, CallService
+    from softswitch.store.cdrs import CdrStore
 
 SURVEY_KEYS = "0123456789*#"
 SURVEY_TIMEOUT = 10.0
@@ -78,3 +79,25 @@ class CallServicePlacer:
 
 def placer(calls: CallService, ring_timeout: float | None = None) -> PlaceCall:
     return CallServicePlacer(calls, ring_timeout)
+
+
+class CdrRecovery:
+    """`recover_outcome` for the Dialer: when the process died after CallService wrote an
+    attempt's CDR but before the dialer recorded the outcome, the CDR (found by the
+    attempt's request_id) says how the call went. Without a CDR the attempt is
+    INTERRUPTED."""
+
+    def __init__(self, cdrs: CdrStore) -> None:
+        self.cdrs = cdrs
+
+    def __call__(self, job: Job, attempt: Attempt) -> PlainOutcome | None:
+        rows = [c for c in self.cdrs.by_request_id(job.account_id, attempt.request_id)
+                if c.campaign_id == job.campaign_id and c.dial_status != "DND"]
+        if not rows:
+            return None
+        cdr = rows[-1]
+        end = cdr.end if cdr.end is not None else attempt.started_at
+        return PlainOutcome(answered=cdr.answer is not None and cdr.dial_status == "ANSWER",
+                            sip_status=200 if cdr.dial_status == "ANSWER" else 0,
+                            dial_status=cdr.dial_status, started_at=cdr.call_date, ended_at=end,
+                            answered_at=cdr.answer)
