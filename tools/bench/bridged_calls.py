@@ -62,7 +62,16 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def pinned(core: int | None, argv: list[str]) -> list[str]:
+def pinned(core: int | None, argv: list[str], priority: str = "normal") -> list[str]:
+    """argv run on one core, optionally ahead of whatever else shares that core.
+
+    The machine is shared (other test runs): "nice" (-10) or "rt" (SCHED_FIFO 10, still
+    bounded by the kernel's RT throttling) keep their load from showing up as ours.
+    """
+    if priority == "rt":
+        argv = ["chrt", "-f", "10", *argv]
+    elif priority == "nice":
+        argv = ["nice", "-n", "-10", *argv]
     if core is None or shutil.which("taskset") is None:
         return argv
     return ["taskset", "-c", str(core), *argv]
@@ -75,7 +84,7 @@ def write_config(work: Path, sip_port: int, api_port: int, uas_port: int) -> Pat
 listen = "127.0.0.1:{sip_port}"
 [rtp]
 address = "127.0.0.1"
-ports = "20000-29999"
+ports = "40000-49999"
 [api]
 listen = "127.0.0.1:{api_port}"
 [store]
@@ -103,10 +112,10 @@ def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
     python = sys.executable
     switch = subprocess.Popen(
         pinned(args.switch_core, [python, "-m", "softswitch", "serve", "--config", str(config),
-                                  "--log-level", args.log_level]),
+                                  "--log-level", args.log_level], args.priority),
         cwd=work, stdout=subprocess.DEVNULL, stderr=open(work / "switch.log", "w"),
         preexec_fn=raise_fd_limit)
-    # taskset execs the switch: same pid
+    # taskset, chrt and nice exec the switch: same pid
     try:
         wait_healthy(api_port, switch)
         out = work / "loadgen.json"
@@ -123,7 +132,7 @@ def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
                 "--password", PASSWORD, "--calls", str(calls), "--rate", str(args.rate),
                 "--hold", str(args.hold), "--settle", str(args.settle),
                 "--uas-port", str(uas_port), "--rtp-ports", "30000-39999",
-                "--switch-pid", str(switch.pid), "--json", str(out)]),
+                "--switch-pid", str(switch.pid), "--json", str(out)], args.priority),
             cwd=ROOT, preexec_fn=raise_fd_limit, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, timeout=calls / args.rate * 3 + args.hold + 120)
         if profile is not None:
@@ -197,6 +206,8 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=2.0)
     parser.add_argument("--switch-core", type=int, default=0)
     parser.add_argument("--loadgen-core", type=int, default=1)
+    parser.add_argument("--priority", choices=("normal", "nice", "rt"), default="normal",
+                        help="scheduling of switch and generator on their cores (shared machine)")
     parser.add_argument("--log-level", default="WARNING", help="the switch's log level")
     parser.add_argument("--profile", action="store_true", help="py-spy the switch (raw stacks in the work dir)")
     args = parser.parse_args()
@@ -206,7 +217,8 @@ def main() -> int:
     failed = False
     for calls in args.calls:
         print(f"== {calls} concurrent calls, ramp {args.rate:.0f}/s, hold {args.hold:.0f} s, "
-              f"switch on core {args.switch_core}, generator on core {args.loadgen_core}")
+              f"switch on core {args.switch_core}, generator on core {args.loadgen_core}, "
+              f"priority {args.priority}, load average {os.getloadavg()[0]:.2f}")
         result = run_once(args, calls)
         print(report(result))
         missed = verdict(result)

@@ -8,8 +8,9 @@ measures the switch's send times exactly.
 
 Each payload carries a tag the switch relays unchanged (PCMU decodes and
 re-encodes losslessly except for byte 0x7F, which the tag never uses): a
-24-bit frame counter plus the sending stream's id. The far side reads it back
-to count frames lost end to end and frames delivered to the wrong call.
+24-bit frame counter, the sending stream's id and an 18-bit check of both (so that a
+concealment frame the switch derived from a tag does not pass for one). The far side
+reads it back to count frames lost end to end and frames delivered to the wrong call.
 
 One UDP socket per stream, connected to the switch's port once known, bound to
 even ports so that the odd port above (where the switch sends RTCP) stays
@@ -26,13 +27,13 @@ import struct
 from array import array
 from collections.abc import Iterable
 
-__all__ = ["FRAME_SECONDS", "MediaEngine", "Stream", "encode_tag", "TAG_BYTES"]
+__all__ = ["FRAME_SECONDS", "MediaEngine", "Stream", "TAG_BYTES", "encode_tag", "tag_check"]
 
 FRAME_SECONDS = 0.020
 FRAME_SAMPLES = 160
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 HEADER = struct.Struct("!BBHII")
-TAG_BYTES = 8  # 4 counter + 4 stream id, at payload offset 0
+TAG_BYTES = 11  # 4 counter + 4 stream id + 3 check, at payload offset 0
 RECORD_BYTES = 12 + TAG_BYTES  # what we keep of each received packet: header + tag
 _TIMESPEC = 16
 # 6 bits per byte, high bit set: never 0x7F, which G.711 u-law does not round-trip
@@ -46,11 +47,16 @@ def encode_tag(value: int) -> bytes:
     return _SIX[(value >> 12) & 0xFFF] + _SIX[value & 0xFFF]
 
 
+def tag_check(counter: int, stream_id: int) -> int:
+    """18 bits that tie a counter to its stream (works on numpy arrays too; inlined in _send)."""
+    return ((counter * 40503) ^ (stream_id * 9973) ^ 0x2A5A5) & 0x3FFFF
+
+
 class Stream:
     """One RTP stream: our socket, what we sent, what the switch sent us."""
 
     __slots__ = ("index", "role", "sock", "fd", "local_port", "remote", "ssrc", "seq", "ts",
-                 "sent", "send_errors", "id_bytes", "rx_head", "rx_time", "marks", "closed")
+                 "sent", "send_errors", "stream_id", "id_bytes", "rx_head", "rx_time", "marks", "closed")
 
     def __init__(self, index: int, role: str, sock: socket.socket, local_port: int,
                  stream_id: int) -> None:
@@ -65,6 +71,7 @@ class Stream:
         self.ts = stream_id * 104729 & 0xFFFFFFFF
         self.sent = 0
         self.send_errors = 0
+        self.stream_id = stream_id
         self.id_bytes = encode_tag(stream_id)
         self.rx_head = bytearray()  # RECORD_BYTES per received packet
         self.rx_time = bytearray()  # struct timespec per received packet (kernel stamp)
@@ -195,9 +202,12 @@ class MediaEngine:
             seq = stream.seq = (stream.seq + 1) & 0xFFFF
             ts = stream.ts = (stream.ts + FRAME_SAMPLES) & 0xFFFFFFFF
             n = stream.sent
+            check = ((n * 40503) ^ (stream.stream_id * 9973) ^ 0x2A5A5) & 0x3FFFF
             try:
                 stream.sock.send(pack(0x80, 0, seq, ts, stream.ssrc) + six[(n >> 12) & 0xFFF]
-                                 + six[n & 0xFFF] + stream.id_bytes + body)
+                                 + six[n & 0xFFF] + stream.id_bytes + bytes(
+                                     (0x80 | (check >> 12), 0x80 | ((check >> 6) & 0x3F),
+                                      0x80 | (check & 0x3F))) + body)
             except OSError:
                 # ICMP port unreachable from a leg the switch already closed
                 stream.send_errors += 1

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .media import FRAME_SECONDS, RECORD_BYTES, Stream
+from .media import FRAME_SECONDS, RECORD_BYTES, TAG_BYTES, Stream, tag_check
 
 __all__ = ["CallRecord", "DirectionStats", "analyze", "decode", "percentiles"]
 
@@ -55,17 +55,13 @@ def decode(stream: Stream) -> Decoded:
     times = np.frombuffer(bytes(stream.rx_time), dtype=np.int64).reshape(-1, 2)
     arrival = times[:, 0] * 1_000_000_000 + times[:, 1]
     seq = (heads[:, 2].astype(np.int64) << 8) | heads[:, 3]
-    tag = heads[:, 12:20].astype(np.int64)
-    tagged = np.all((tag & 0xC0) == 0x80, axis=1)
+    tag = heads[:, 12:12 + TAG_BYTES].astype(np.int64)
     six = tag & 0x3F
     counter = (six[:, 0] << 18) | (six[:, 1] << 12) | (six[:, 2] << 6) | six[:, 3]
     stream_id = (six[:, 4] << 18) | (six[:, 5] << 12) | (six[:, 6] << 6) | six[:, 7]
+    check = (six[:, 8] << 12) | (six[:, 9] << 6) | six[:, 10]
+    tagged = np.all((tag & 0xC0) == 0x80, axis=1) & (check == tag_check(counter, stream_id))
     return Decoded(arrival, seq, heads[:, 1] & 0x7F, counter, stream_id, tagged)
-
-
-def stream_id_of(stream: Stream) -> int:
-    raw = stream.id_bytes
-    return ((raw[0] & 0x3F) << 18) | ((raw[1] & 0x3F) << 12) | ((raw[2] & 0x3F) << 6) | (raw[3] & 0x3F)
 
 
 @dataclass(slots=True)
@@ -124,7 +120,7 @@ def _receive_side(stats: DirectionStats, receiver: Stream, sender: Stream,
     # end to end: the frames the other leg sent during the window, wherever they arrived
     first, last = sender.marks.get(start, 0), sender.marks.get(end, sender.sent)
     stats.generator_sent += last - first
-    peer = stream_id_of(sender)
+    peer = sender.stream_id
     ours = d.tagged & (d.stream_id == peer)
     counters = np.unique(d.counter[ours])
     delivered = int(np.sum((counters >= first) & (counters < last)))
