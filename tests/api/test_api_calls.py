@@ -122,3 +122,17 @@ async def test_outbound_call_needs_the_accounts_template(api_env) -> None:
                                        "customer_number": "4444"})
     assert status == 400 and body["response"]["message"].startswith("customer_number:")
     assert api_env.ctx.calls.calls == {}
+
+
+async def test_oversized_chunked_body_is_refused_while_streaming(api_env) -> None:
+    async def chunks():
+        yield b'{"agent_number": "'
+        for _ in range(40):
+            yield b"1" * 10_000
+        yield b'"}'
+
+    response = await api_env.client.post("/api/click2call", content=chunks(),
+                                         headers={"account": "account_1",
+                                                  "auth": "secret-one"})
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 400 and "too large" in response.json()["response"]["message"]
