@@ -18,8 +18,7 @@ from .clock import Clock, SystemClock
 from .model import (FINAL_STATUSES, SOURCE_API, SOURCE_LIST, SOURCE_TEST, Attempt, Campaign,
                     CampaignStatus, Job, JobStatus)
 from .phones import (CampaignError, PhoneAdder, PhoneEntry, check_body, check_duplicates,
-                     dedup_key, normalize_phone, parse_entries, parse_entry)
-from .zones import ZoneError, parse_zone
+                     normalize_phone, parse_entries, parse_entry)
 
 ACTIVE = (CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS, CampaignStatus.PAUSED)
 
@@ -305,13 +304,3 @@ def attempt_row(attempt: Attempt, job: Job) -> dict[str, Any]:
         "jobStatus": job.status.value,
     }
 
-
-def campaign_zone(campaign: Campaign):
-    try:
-        return parse_zone(campaign.time_zone)
-    except ZoneError:
-        return parse_zone("UTC")
-
-
-__all__ = ["ACTIVE", "CampaignError", "CampaignManager", "PhoneEntry", "dedup_key",
-           "job_row", "attempt_row", "campaign_zone"]

@@ -14,7 +14,7 @@ import api.calls
 from softswitch.campaigns.dialer import DialRequest, Dialer, PlainOutcome
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import CampaignStatus, JobStatus
-from tests.api.conftest import ACCOUNT_1, ACCOUNT_2
+from tests.api.conftest import ACCOUNT_2
 
 FAR = {"campaign_start_date": "2020-01-01 00:00:00", "campaign_end_date": "2099-12-31 20:00:00"}
 
