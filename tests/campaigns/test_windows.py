@@ -195,3 +195,28 @@ def test_next_allowed_is_allowed_and_nothing_earlier_is(minute, zone, start_h, e
         assert local.minute == 0 and local.hour in (start_h, (start_h + 1) % 24)
         day = local.date() if local.hour >= start_h else local.date() - timedelta(days=1)
         assert ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][day.weekday()] in days
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 23), st.sampled_from([0, 30]), st.integers(0, 23),
+                          st.sampled_from([0, 30])), min_size=1, max_size=4))
+def test_overlap_rule_matches_minute_coverage(raw) -> None:
+    """Refused exactly when the list, applied on consecutive days, covers a minute twice."""
+    items = [iv(f"{h1:02d}:{m1:02d}", f"{h2:02d}:{m2:02d}") for h1, m1, h2, m2 in raw]
+    spans = [(h1 * 60 + m1, h2 * 60 + m2) for h1, m1, h2, m2 in raw]
+    if any(a == b for a, b in spans):
+        with pytest.raises(WindowError, match="empty"):
+            parse_intervals(items, "x")
+        return
+    covered = [0] * (4 * 1440)
+    for day in range(3):
+        for a, b in spans:
+            end = b if b > a else b + 1440
+            for minute in range(day * 1440 + a, day * 1440 + end):
+                covered[minute] += 1
+    overlapping = max(covered) > 1
+    if overlapping:
+        with pytest.raises(WindowError, match="overlap"):
+            parse_intervals(items, "x")
+    else:
+        assert len(parse_intervals(items, "x")) == len(items)
