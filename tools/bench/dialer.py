@@ -144,8 +144,7 @@ async def pacing_simulated(rate: int, minutes: int) -> None:
         print(f"pacing (simulated clock): {len(starts)} dial starts in {minutes} min at "
               f"{rate}/min (target {rate * minutes}, error "
               f"{abs(len(starts) - rate * minutes) / (rate * minutes) * 100:.2f} %); "
-              f"max distance from the grid {drift * 1000:.1f} ms; peak simultaneous "
-              f"{max(1, dialer.live())} at the end")
+              f"max distance from the grid {drift * 1000:.1f} ms; peak simultaneous calls {peak}")
         store.close()
 
 
