@@ -3,7 +3,8 @@
 Queries are per account. Indexes lead with ``account_id`` so an account's date range,
 request id or campaign is a range scan however many rows the others have; paging looks
 up the page's ids on the covering (account_id, call_date) index first and reads only
-those rows. Per-status counts are kept in ``cdr_counts`` as CDRs are written, so the
+those rows; a page that follows one served before continues from that page's last row
+(keyset), so walking through a large range costs the same at any depth. Per-status counts are kept in ``cdr_counts`` as CDRs are written, so the
 statistics endpoints do not scan the table.
 """
 
@@ -118,9 +119,17 @@ def _row(row: tuple) -> Cdr:
     return cdr
 
 
+# get_cdr_by_date paging: where each page served ended, so the next page starts there
+MAX_PAGE_MARKS = 4096
+MAX_NEW_ROWS = 1000  # more CDRs written since a mark: recount instead of checking them
+
+
 class CdrStore:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+        # (account, start, end, offset) -> (newest id then, call_date, id) of the row
+        # before ``offset``; insertion-ordered, oldest dropped first
+        self._marks: dict[tuple[str, float, float, int], tuple[int, float, int]] = {}
         for statement in _SCHEMA:
             db.execute(statement)
 
@@ -182,13 +191,50 @@ class CdrStore:
     def by_date(self, account_id: str, start: float, end: float, limit: int = 1000,
                 offset: int = 0) -> list[Cdr]:
         """CDRs with start <= call_date < end, oldest first, ``limit`` from ``offset``."""
-        # The inner query runs on the covering index alone (the rowid is part of it), so
-        # skipping ``offset`` entries never touches the table.
-        rows = self.db.execute(
-            f"{_SELECT} FROM cdrs WHERE id IN (SELECT id FROM cdrs WHERE account_id = ?"
-            " AND call_date >= ? AND call_date < ? ORDER BY call_date, id LIMIT ? OFFSET ?)"
-            " ORDER BY call_date, id", [account_id, start, end, limit, offset])
-        return [_row(r) for r in rows]
+        key = (account_id, start, end, offset)
+        mark = self._marks.get(key) if offset else None
+        if mark is not None and self._still_valid(account_id, start, mark):
+            # Sequential paging: continue after the previous page's last row instead of
+            # counting ``offset`` index entries again.
+            _, mark_date, mark_id = mark
+            ids = self.db.execute(
+                "SELECT id FROM cdrs WHERE account_id = ? AND call_date >= ? AND call_date < ?"
+                " AND (call_date > ? OR id > ?) ORDER BY call_date, id LIMIT ?",
+                [account_id, mark_date, end, mark_date, mark_id, limit])
+        else:
+            # On the covering index alone (the rowid is part of it): skipping ``offset``
+            # entries never touches the table.
+            ids = self.db.execute(
+                "SELECT id FROM cdrs WHERE account_id = ? AND call_date >= ? AND call_date < ?"
+                " ORDER BY call_date, id LIMIT ? OFFSET ?", [account_id, start, end, limit,
+                                                             offset])
+        wanted = [row[0] for row in ids]
+        if not wanted:
+            return []
+        marks = ",".join("?" for _ in wanted)
+        rows = [_row(r) for r in self.db.execute(
+            f"{_SELECT} FROM cdrs WHERE id IN ({marks}) ORDER BY call_date, id", wanted)]
+        last = rows[-1]
+        newest = self.db.execute("SELECT MAX(id) FROM cdrs").fetchone()[0]
+        self._marks[(account_id, start, end, offset + len(rows))] = \
+            (newest, last.call_date, int(last.id or 0))
+        while len(self._marks) > MAX_PAGE_MARKS:
+            self._marks.pop(next(iter(self._marks)))
+        return rows
+
+    def _still_valid(self, account_id: str, start: float,
+                     mark: tuple[int, float, int]) -> bool:
+        """True when no CDR written since the mark was taken sorts before it: then the
+        row after the mark is exactly the row at the offset. CDR ids only grow (rows are
+        never deleted), so the rows written since are those above the mark's newest id."""
+        newest, mark_date, mark_id = mark
+        since = self.db.execute(
+            "SELECT account_id, call_date, id FROM cdrs WHERE id > ? ORDER BY id LIMIT ?",
+            [newest, MAX_NEW_ROWS + 1]).fetchall()
+        if len(since) > MAX_NEW_ROWS:
+            return False
+        return not any(acc == account_id and start <= date and (date, cid) < (mark_date, mark_id)
+                       for acc, date, cid in since)
 
     def has_recording(self, account_id: str, name: str) -> bool:
         return self.db.execute(

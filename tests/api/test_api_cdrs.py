@@ -114,3 +114,54 @@ def test_a_row_and_its_count_land_together(api_env, make_cdr) -> None:
     assert db.execute("SELECT COUNT(*) FROM cdrs").fetchone()[0] == 0
     api_env.cdrs.insert(make_cdr())
     assert api_env.cdrs.statistics("account_1")["total_calls"] == 1
+
+
+def _reference(rows: list[tuple[str, float, int]], account: str, start: float, end: float,
+               limit: int, offset: int) -> list[int]:
+    inside = sorted((date, cid) for acc, date, cid in rows
+                    if acc == account and start <= date < end)
+    return [cid for _, cid in inside[offset:offset + limit]]
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("insert"), st.sampled_from(["a", "b"]), st.integers(0, 30)),
+    st.tuples(st.just("next"), st.sampled_from(["a", "b"]), st.integers(1, 4)),
+    st.tuples(st.just("jump"), st.sampled_from(["a", "b"]), st.integers(0, 12)),
+), min_size=1, max_size=60)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_OPS)
+def test_paging_equals_offset_semantics_while_cdrs_arrive(ops) -> None:
+    import sqlite_utils
+
+    from softswitch.store.cdrs import Cdr
+
+    db = sqlite_utils.Database(memory=True)
+    writer, reader = CdrStore(db), CdrStore(db)  # as in the server: separate repositories
+    rows: list[tuple[str, float, int]] = []
+    position = {"a": 0, "b": 0}
+    start, end = 5.0, 25.0
+
+    def cdr(account: str, date: float) -> Cdr:
+        return Cdr(account_id=account, request_id="0123456789", call_direction="outbound-api",
+                   destination_context="click2call", caller_id="1", agent_number="101",
+                   customer_number="102", dialed_number="102", call_date=date, answer=None,
+                   end=None, call_duration=None, billsec=None, call_status=None,
+                   dial_status="NOANSWER")
+
+    for _ in range(20):
+        date = float(_ % 30)
+        rows.append(("a", date, writer.insert(cdr("a", date))))
+    for op, account, value in ops:
+        if op == "insert":
+            rows.append((account, float(value), writer.insert(cdr(account, float(value)))))
+            continue
+        offset = position[account] if op == "next" else value
+        limit = value if op == "next" else 3
+        got = [c.id for c in reader.by_date(account, start, end, limit, offset)]
+        assert got == _reference(rows, account, start, end, limit, offset), (op, offset, limit)
+        position[account] = offset + len(got)

@@ -1,10 +1,11 @@
 """CDR queries over a large table: get_cdr_by_date pages, by request id, statistics.
 
-    .venv/bin/python tools/bench/cdr_query.py [--rows 1000000] [--accounts 4]
+    .venv/bin/python tools/bench/cdr_query.py [--rows 1000000] [--accounts 4] [--db FILE]
 
 Builds a throw-away SQLite store (WAL, as served) with ``--rows`` CDRs spread over a
 year and several accounts, then times what the endpoints do: the store query plus the
-spec-shaped JSON of the page. Prints median and 95th percentile per query shape.
+spec-shaped JSON of the page. Prints median and 95th percentile per query shape. ``--db FILE`` keeps the filled
+store for the next run (it is reused when it already holds the rows).
 """
 
 from __future__ import annotations
@@ -67,16 +68,23 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--accounts", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--db", help="keep the store here (reused if already filled)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db = Store(Path(tmp) / "cdrs.db")
+        db = Store(args.db or Path(tmp) / "cdrs.db")
         store = CdrStore(db.db)
-        t0 = time.perf_counter()
-        fill(store, args.rows, args.accounts)
-        load = time.perf_counter() - t0
         total = db.db.execute("SELECT COUNT(*) FROM cdrs").fetchone()[0]
-        print(f"rows: {total:,} over {args.accounts} accounts, loaded in {load:.1f} s "
-              f"({total / load:,.0f} rows/s)")
+        if total != args.rows:
+            db.db.execute("DELETE FROM cdrs")
+            db.db.execute("DELETE FROM cdr_counts")
+            t0 = time.perf_counter()
+            fill(store, args.rows, args.accounts)
+            load = time.perf_counter() - t0
+            total = db.db.execute("SELECT COUNT(*) FROM cdrs").fetchone()[0]
+            print(f"rows: {total:,} over {args.accounts} accounts, loaded in {load:.1f} s "
+                  f"({total / load:,.0f} rows/s)")
+        else:
+            print(f"rows: {total:,} (reused {args.db})")
         month_start = timegm(datetime(2023, 6, 13).timetuple())
         month_end = timegm(datetime(2023, 7, 13).timetuple())
         in_window = db.db.execute(
@@ -84,19 +92,33 @@ def main() -> None:
             " AND call_date < ?", [month_start, month_end]).fetchone()[0]
         print(f"get_cdr_by_date window: 2023-06-13..2023-07-12, {in_window:,} rows of account_1")
 
-        def page(count: int, offset: int):
+        def page(count: int, offset: int, start: float = month_start, end: float = month_end,
+                 fresh: bool = True):
             def run() -> None:
-                rows = store.by_date("account_1", month_start, month_end, count, offset)
+                # fresh: a repository that has served no page before (a random jump);
+                # otherwise the previous page's end is known (a client walking pages)
+                repo = CdrStore(db.db) if fresh else store
+                rows = repo.by_date("account_1", start, end, count, offset)
                 body = json.dumps({"response": {"message": "cdr found", "result":
                                                 [cdr_json(r) for r in rows], "success": "true"}})
                 assert rows and body
             return run
 
-        print(f"{'query':48} {'median ms':>10} {'p95 ms':>8}")
+        print(f"{'query':52} {'median ms':>10} {'p95 ms':>8}")
         for count, offset in ((5, 1), (100, 0), (100, 1_000), (100, 10_000),
                               (100, in_window - 100), (1000, 0), (1000, 10_000)):
             med, p95 = timed(page(count, offset), args.repeat)
-            print(f"{f'by_date record_count={count} offset={offset}':48} {med:10.2f} {p95:8.2f}")
+            print(f"{f'by_date record_count={count} offset={offset}':52} {med:10.2f} {p95:8.2f}")
+        year_end = timegm(datetime(2024, 1, 1).timetuple())
+        in_year = db.db.execute("SELECT COUNT(*) FROM cdrs WHERE account_id = 'account_1'"
+                                ).fetchone()[0]
+        deep = in_year - 100
+        label = f"whole year ({in_year:,} rows), 100 at offset {deep:,}"
+        med, p95 = timed(page(100, deep, YEAR_START, year_end), args.repeat)
+        print(f"{'by_date ' + label + ', jump':52} {med:10.2f} {p95:8.2f}")
+        page(100, deep - 100, YEAR_START, year_end, fresh=False)()  # the page before
+        med, p95 = timed(page(100, deep, YEAR_START, year_end, fresh=False), args.repeat)
+        print(f"{'by_date ' + label + ', next page':52} {med:10.2f} {p95:8.2f}")
         ids = [f"{random.randrange(args.rows):010x}" for _ in range(args.repeat)]
         it = iter(ids * 2)
 
@@ -105,9 +127,9 @@ def main() -> None:
             account = f"account_{int(request_id, 16) % args.accounts + 1}"
             assert store.by_request_id(account, request_id)
         med, p95 = timed(by_request, args.repeat)
-        print(f"{'by_request_id':48} {med:10.2f} {p95:8.2f}")
+        print(f"{'by_request_id':52} {med:10.2f} {p95:8.2f}")
         med, p95 = timed(lambda: store.statistics("account_1"), args.repeat)
-        print(f"{'get_cdr_statistics':48} {med:10.2f} {p95:8.2f}")
+        print(f"{'get_cdr_statistics':52} {med:10.2f} {p95:8.2f}")
         plan = db.db.execute(
             "EXPLAIN QUERY PLAN SELECT id FROM cdrs WHERE account_id = ? AND call_date >= ?"
             " AND call_date < ? ORDER BY call_date, id LIMIT 100 OFFSET 10",
