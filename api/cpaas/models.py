@@ -148,9 +148,12 @@ def _day_or_time(value: str) -> datetime:
     text = value.strip()
     for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S"):
         try:
-            return datetime.strptime(text, fmt)
+            parsed = datetime.strptime(text, fmt)
         except ValueError:
             continue
+        if not 1970 <= parsed.year <= 2100:
+            raise ValueError(f"{value!r} is out of range (years 1970-2100)")
+        return parsed
     raise ValueError(f"{value!r} is not a date (YYYY-mm-dd or YYYY-mm-dd hh:mm:ss)")
 
 

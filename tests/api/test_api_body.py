@@ -111,6 +111,8 @@ def test_cdr_window_includes_the_whole_end_day_or_second() -> None:
     exact = validate(CdrByDate, {"start_call_date": "2023-06-13 10:00:00",
                                  "end_call_date": "2023-06-13 10:30:00"})
     assert exact.window()[1].strftime("%H:%M:%S") == "10:30:01"
+    with pytest.raises(ApiError, match="end_call_date: '9999-12-31' is out of range"):
+        validate(CdrByDate, {"start_call_date": "2023-06-13", "end_call_date": "9999-12-31"})
     with pytest.raises(ApiError, match="start_call_date: '13/06/2023' is not a date"):
         validate(CdrByDate, {"start_call_date": "13/06/2023", "end_call_date": "2023-06-17"})
 
