@@ -72,10 +72,13 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
     """Start a baresip phone: ``phone_factory(account, tone_hz=440, seconds=30)``."""
     phones: list[Baresip] = []
 
-    def make(account: BaresipAccount, tone_hz: float = 440.0, seconds: float = 60.0) -> Baresip:
+    def make(account: BaresipAccount, tone_hz: float = 440.0, seconds: float = 60.0,
+             wav: Path | None = None) -> Baresip:
+        """`wav` (8 kHz mono) replaces the tone as what the phone says."""
         workdir = tmp_path / f"phone-{account.user}-{len(phones)}"
         workdir.mkdir(parents=True)
-        wav = make_tone_wav(workdir / "mic.wav", tone_hz, seconds)
+        if wav is None:
+            wav = make_tone_wav(workdir / "mic.wav", tone_hz, seconds)
         phone = Baresip(workdir, account, ports.block(10), wav)
         phones.append(phone)
         phone.start()

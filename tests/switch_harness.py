@@ -27,14 +27,14 @@ def switch_config(tmp_path: Path, sip_port: int, rtp_first: int, *,
                 trunks: list[dict[str, Any]] | None = None,
                 sip: dict[str, Any] | None = None,
                 accounts: dict[str, str] | None = None,
-                api_port: int = 0) -> Config:
+                api_port: int = 0, media: dict[str, Any] | None = None) -> Config:
     data: dict[str, Any] = {
         "sip": {"listen": f"{HOST}:{sip_port}", **(sip or {})},
         "rtp": {"address": HOST, "ports": f"{rtp_first}-{rtp_first + 99}"},
         "api": {"listen": f"{HOST}:{api_port}"},
         "store": {"path": str(tmp_path / "switch.db")},
         "media": {"recordings_dir": str(tmp_path / "rec"), "uploads_dir": str(tmp_path / "up"),
-                  "prompts_dir": str(tmp_path.parent / "prompts")},
+                  "prompts_dir": str(tmp_path.parent / "prompts"), **(media or {})},
         "extensions": [{"number": n, "password": p}
                        for n, p in (extensions or {"101": "pw101", "102": "pw102"}).items()],
         "trunks": trunks or [],
