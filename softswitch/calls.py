@@ -134,7 +134,8 @@ class CallService:
 
     # -- helpers ------------------------------------------------------------
 
-    def _spawn(self, coro) -> asyncio.Task:
+    def spawn(self, coro) -> asyncio.Task:
+        """Run a call task owned by the service: stop() lets it finish its CDR."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -169,7 +170,7 @@ class CallService:
                 return
             bridge.stop()
             other = bridge.other(event.channel)
-            self._spawn(other.hangup(event.cause or "normal clearing"))
+            self.spawn(other.hangup(event.cause or "normal clearing"))
 
         bridge.a.add_listener(on_event)
         bridge.b.add_listener(on_event)
@@ -202,7 +203,7 @@ class CallService:
         call = LiveCall(account_id, request_id, "c2c", caller_id, agent_number,
                         destination_number)
         self.calls[request_id] = call
-        self._spawn(self._click2call(call, recording_option, transcript))
+        self.spawn(self._click2call(call, recording_option, transcript))
         return request_id
 
     async def _click2call(self, call: LiveCall, option: str, transcript: bool) -> None:
@@ -230,7 +231,7 @@ class CallService:
         cdr_id = self.cdrs.insert(cdr)
         log.info("click2call %s ended: %s billsec=%s", call.request_id, ds, cdr.billsec)
         if transcript and files is not None and answered:
-            self._spawn(self._transcribe(cdr_id, files))
+            self.spawn(self._transcribe(cdr_id, files))
 
     def _recording_name(self, files: RecordingFiles | None, option: str) -> str:
         if files is None or option == "off":
@@ -263,7 +264,7 @@ class CallService:
 
         def agent_left(event: ChannelEvent) -> None:
             if event.state == "hungup" and customer.state in ("down", "ringing", "early"):
-                self._spawn(customer.hangup("agent hung up"))
+                self.spawn(customer.hangup("agent hung up"))
 
         agent.add_listener(agent_left)
         up = await customer.wait("up")
@@ -381,7 +382,7 @@ class CallService:
 
             def caller_left(event: ChannelEvent) -> None:
                 if event.state == "hungup" and other.state != "hungup":
-                    self._spawn(other.hangup("caller hung up"))
+                    self.spawn(other.hangup("caller hung up"))
 
             channel.add_listener(caller_left)
             up = await other.wait("up")
@@ -447,14 +448,14 @@ class CallService:
             # the given channel is the transferer: it leaves, its party goes to `number`
             party = bridge.other(chan)
             bridge.stop(detach=True)
-            self._spawn(self._blind_transfer(call, party, number))
+            self.spawn(self._blind_transfer(call, party, number))
             await chan.hangup("blind transfer")
             return "blind transferred successfully"
         # attended: the given channel is the customer, held while the agent consults
         customer = chan
         agent = bridge.other(customer)
         bridge.stop(detach=True)
-        self._spawn(self._attended_transfer(call, agent, customer, number))
+        self.spawn(self._attended_transfer(call, agent, customer, number))
         return "attended transfer initiated successfully"
 
     async def _blind_transfer(self, call: LiveCall, party: Channel, number: str) -> None:
@@ -469,7 +470,7 @@ class CallService:
 
         def party_left(event: ChannelEvent) -> None:
             if event.state == "hungup" and target.state != "hungup":
-                self._spawn(target.hangup("caller hung up"))
+                self.spawn(target.hangup("caller hung up"))
 
         party.add_listener(party_left)
         up = await target.wait("up")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -60,18 +59,6 @@ def voice_fields(body: OutboundCall) -> dict[str, str]:
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
     templates = TemplateStore(ctx.store.db)
-    running: set[asyncio.Task[Any]] = set()
-
-    def keep(task: asyncio.Task[Any]) -> None:
-        running.add(task)
-
-        def done(t: asyncio.Task[Any]) -> None:
-            running.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("OTP call failed", exc_info=t.exception())
-
-        task.add_done_callback(done)
-
     @endpoint
     async def click2call(request: Request) -> Response:
         account = await account_of(request, ctx)
@@ -112,10 +99,11 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         except TtsEngineError as exc:
             raise ApiError(f"speech synthesis unavailable: {exc}", 503) from None
         request_id = new_request_id()
-        keep(asyncio.create_task(ctx.calls.dial_flow(
+        # the call service owns the task: a shutdown waits for its CDR
+        ctx.calls.spawn(ctx.calls.dial_flow(
             account_id=account.id, number=number, caller_id=body.caller_id, flow=flow,
             variables=variables, request_id=request_id, context="otp",
-            direction="outbound-api", audio=audio)))
+            direction="outbound-api", audio=audio))
         return ok(request_id=request_id)
 
     @endpoint
