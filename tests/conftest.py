@@ -11,6 +11,7 @@ from tests.peers.audio import make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.fixtures import *  # noqa: F401,F403  (kamailio, sipp, pyvoip_factory, ...)
 from tests.peers.ports import PortPicker
+from tests.server_harness import ServerHarness
 from tests.switch_harness import SwitchHarness, switch_config
 
 
@@ -26,45 +27,44 @@ def rtp_ports() -> PortPicker:
     return PortPicker(first=20000, last=29999)
 
 
+def _harnesses(make_one: Callable[[int], SwitchHarness]) -> Iterator[Callable[..., Any]]:
+    started: list[SwitchHarness] = []
+
+    def make(**kwargs: Any) -> Any:
+        harness = make_one(len(started), **kwargs)
+        started.append(harness)
+        harness.start()
+        return harness
+
+    yield make
+    for harness in started:
+        harness.stop()
+
+
 @pytest.fixture
 def switch_factory(tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
                    ) -> Iterator[Callable[..., SwitchHarness]]:
     """Start a switch on free ports: ``switch_factory(extensions=..., trunks=...)``."""
-    started: list[SwitchHarness] = []
 
-    def make(**kwargs: Any) -> SwitchHarness:
-        config = switch_config(tmp_path / f"switch{len(started)}", ports.port(),
-                               rtp_ports.block(100), **kwargs)
-        harness = SwitchHarness(config)
-        started.append(harness)
-        harness.start()
-        return harness
+    def one(index: int, **kwargs: Any) -> SwitchHarness:
+        return SwitchHarness(switch_config(tmp_path / f"switch{index}", ports.port(),
+                                           rtp_ports.block(100), **kwargs))
 
-    yield make
-    for harness in started:
-        harness.stop()
+    yield from _harnesses(one)
 
 
 @pytest.fixture
 def server_factory(tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
-                   ) -> Iterator[Callable[..., Any]]:
+                   ) -> Iterator[Callable[..., ServerHarness]]:
     """The whole process (switch + call service + HTTP API): ``server_factory(accounts=...)``."""
-    from tests.server_harness import ServerHarness
 
-    started: list[ServerHarness] = []
-
-    def make(**kwargs: Any) -> Any:
+    def one(index: int, **kwargs: Any) -> ServerHarness:
         kwargs.setdefault("accounts", {"account_1": "secret-one", "account_2": "secret-two"})
-        config = switch_config(tmp_path / f"server{len(started)}", ports.port(),
-                               rtp_ports.block(100), api_port=ports.port(), **kwargs)
-        harness = ServerHarness(config)
-        started.append(harness)
-        harness.start()
-        return harness
+        return ServerHarness(switch_config(tmp_path / f"server{index}", ports.port(),
+                                           rtp_ports.block(100), api_port=ports.port(),
+                                           **kwargs))
 
-    yield make
-    for harness in started:
-        harness.stop()
+    yield from _harnesses(one)
 
 
 @pytest.fixture
