@@ -17,9 +17,9 @@ from media.tts import Tts
 from .accounts import provision_accounts
 from .callbacks import CallbackScheduler
 from .calls import CallService
-from .campaign_calls import CampaignCalls
 from .campaigns.dialer import Dialer
 from .campaigns.manager import CampaignManager
+from .campaigns.placer import CallServicePlacer, CdrRecovery
 from .config import Config
 from .store import Store
 from .store.accounts import AccountStore
@@ -46,7 +46,9 @@ class Runtime:
                                  transcriber_name=media.transcriber)
         self.callbacks = CallbackScheduler(CallbackStore(self.store.db), self.calls.click2call)
         self.campaigns = CampaignManager(self.store.db)
-        self.dialer = Dialer(self.campaigns, CampaignCalls(self.calls), cdrs=self.cdrs)
+        # a job caught mid-call by a crash is resolved from its CDR when one was written
+        self.dialer = Dialer(self.campaigns, CallServicePlacer(self.calls), cdrs=self.cdrs,
+                             recover_outcome=CdrRecovery(self.cdrs))
 
     def api_context(self):
         from api.context import AppContext  # the API layer sits above the switch
