@@ -71,6 +71,12 @@ CALL_STATUS = {"ANSWER": "ANSWERED", "BUSY": "BUSY", "NOANSWER": "NO ANSWER",
                "DND": None}
 
 
+def _remove(files: RecordingFiles) -> None:
+    for path in (files.mixed, files.agent, files.customer):
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
 def http_date(ts: float) -> str:
     return formatdate(ts, usegmt=True)
 
@@ -231,7 +237,9 @@ class CallService:
         cdr_id = self.cdrs.insert(cdr)
         log.info("click2call %s ended: %s billsec=%s", call.request_id, ds, cdr.billsec)
         if transcript and files is not None and answered:
-            self.spawn(self._transcribe(cdr_id, files))
+            self.spawn(self._transcribe(cdr_id, files, keep=option != "off"))
+        elif files is not None and option == "off":
+            _remove(files)
 
     def _recording_name(self, files: RecordingFiles | None, option: str) -> str:
         if files is None or option == "off":
@@ -282,7 +290,14 @@ class CallService:
         self._bridge(call, agent, customer)
         return 200, customer.answered_at
 
-    async def _transcribe(self, cdr_id: int, files: RecordingFiles) -> None:
+    async def _transcribe(self, cdr_id: int, files: RecordingFiles, keep: bool) -> None:
+        try:
+            await self._transcribe_files(cdr_id, files)
+        finally:
+            if not keep:  # recorded only to be transcribed: nobody asked to keep the audio
+                _remove(files)
+
+    async def _transcribe_files(self, cdr_id: int, files: RecordingFiles) -> None:
         engine = transcriber(self.transcriber_name)
         loop = asyncio.get_running_loop()
         parts: list[str] = []

@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from softswitch.flowmodel import parse_flow
@@ -150,3 +151,42 @@ def test_blind_transfer_moves_the_customer_to_another_extension(server_factory, 
     samples, rate = read_wav(heard)
     assert abs(dominant_frequency(samples[-rate * 2:], rate) - 700) < 15
     assert wait_cdr(harness, request_id).dial_status == "ANSWER"
+
+
+def test_click2call_transcript_is_added_to_the_cdr_after_the_call(server_factory,
+                                                                  phone_factory, tmp_path):
+    import subprocess
+
+    from media.prompt import load_audio
+    from tests.peers.audio import write_wav
+
+    harness = server_factory()
+    speech = tmp_path / "agent.wav"
+    subprocess.run(["flite", "-voice", "rms", "-t", "one two three four five six seven eight",
+                    "-o", str(speech)], check=True)
+    said = load_audio(speech)
+    wav = write_wav(tmp_path / "agent8k.wav",
+                    np.concatenate([np.zeros(8000, dtype=np.int16), said,
+                                    np.zeros(8000 * 30, dtype=np.int16)]))
+    agent = phone_factory(BaresipAccount("101", "pw101",
+                                         registrar=f"127.0.0.1:{harness.config.sip_host_port[1]}"),
+                          wav=wav)
+    agent.wait_registered()
+    customer = phone(phone_factory, harness, "102", 0.0)
+    request_id = harness.run(harness.calls.click2call(
+        account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555",
+        transcript=True))
+    customer.wait_call_established()
+    time.sleep(len(said) / 8000 + 2.0)
+    customer.hangup()
+    agent.wait_call_closed()
+    cdr = wait_cdr(harness, request_id)
+    assert cdr.recording_name == ""  # recording_option off: nothing kept for download
+    transcript = wait_until(lambda: harness.call(harness.runtime.cdrs.get, cdr.id).transcript,
+                            60, what="transcript")
+    agent_line = next(line for line in transcript.splitlines() if line.startswith("agent:"))
+    words = {"one", "two", "three", "four", "five", "six", "seven", "eight"}
+    assert len(words & set(agent_line.split())) >= 4, transcript
+    # the audio was recorded only to be transcribed: it is not kept
+    recordings = Path(harness.config.media.recordings_dir) / ACCOUNT
+    wait_until(lambda: not list(recordings.glob("*.wav")), 10, what="audio removed")
