@@ -132,7 +132,8 @@ def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
                 "--password", PASSWORD, "--calls", str(calls), "--rate", str(args.rate),
                 "--hold", str(args.hold), "--settle", str(args.settle),
                 "--uas-port", str(uas_port), "--rtp-ports", "30000-39999",
-                "--switch-pid", str(switch.pid), "--json", str(out)], args.priority),
+                "--switch-pid", str(switch.pid), "--phases", str(args.phases),
+                "--json", str(out)], args.priority),
             cwd=ROOT, preexec_fn=raise_fd_limit, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, timeout=calls / args.rate * 3 + args.hold + 120)
         if profile is not None:
@@ -206,6 +207,8 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=2.0)
     parser.add_argument("--switch-core", type=int, default=0)
     parser.add_argument("--loadgen-core", type=int, default=1)
+    parser.add_argument("--phases", type=int, default=1,
+                        help="generator send batches per 20 ms (1: every stream at once, the worst case)")
     parser.add_argument("--priority", choices=("normal", "nice", "rt"), default="normal",
                         help="scheduling of switch and generator on their cores (shared machine)")
     parser.add_argument("--log-level", default="WARNING", help="the switch's log level")
@@ -218,7 +221,7 @@ def main() -> int:
     for calls in args.calls:
         print(f"== {calls} concurrent calls, ramp {args.rate:.0f}/s, hold {args.hold:.0f} s, "
               f"switch on core {args.switch_core}, generator on core {args.loadgen_core}, "
-              f"priority {args.priority}, load average {os.getloadavg()[0]:.2f}")
+              f"priority {args.priority}, {args.phases} send phase(s), load average {os.getloadavg()[0]:.2f}")
         result = run_once(args, calls)
         print(report(result))
         missed = verdict(result)

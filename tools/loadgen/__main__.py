@@ -40,13 +40,16 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, argparse.Namespa
     parser.add_argument("--rtp-ports", type=_range, default=(30000, 39999), help="our RTP ports, e.g. 30000-39999")
     parser.add_argument("--prefix", default="5550", help="dialed numbers are PREFIX + 6 digits")
     parser.add_argument("--switch-pid", type=int, help="measure this process's CPU over the window")
+    parser.add_argument("--phases", type=int, default=1,
+                        help="send batches per 20 ms; streams are spread over them (1: all at once)")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     args = parser.parse_args(argv)
     options = Options(switch=args.switch, password=args.password, user=args.user, calls=args.calls,
                       rate=args.rate, hold=args.hold, settle=args.settle, hangup_rate=args.hangup_rate,
                       host=args.host, uac_port=args.uac_port, uas_port=args.uas_port,
-                      rtp_ports=args.rtp_ports, prefix=args.prefix, switch_pid=args.switch_pid)
+                      rtp_ports=args.rtp_ports, prefix=args.prefix, switch_pid=args.switch_pid,
+                      phases=args.phases)
     return options, args
 
 

@@ -12,6 +12,9 @@ re-encodes losslessly except for byte 0x7F, which the tag never uses): a
 concealment frame the switch derived from a tag does not pass for one). The far side
 reads it back to count frames lost end to end and frames delivered to the wrong call.
 
+With ``phases`` > 1 the streams are split into that many groups, each sent in its own
+batch at an even offset within the 20 ms (phones' packets do not all arrive at once).
+
 One UDP socket per stream, connected to the switch's port once known, bound to
 even ports so that the odd port above (where the switch sends RTCP) stays
 closed, like a phone that does not do RTCP.
@@ -86,15 +89,18 @@ class Stream:
 class MediaEngine:
     """All streams of the generator, driven by one absolute-deadline tick loop."""
 
-    def __init__(self, address: str, first_port: int, last_port: int) -> None:
+    def __init__(self, address: str, first_port: int, last_port: int, phases: int = 1) -> None:
+        if phases < 1:
+            raise ValueError("phases must be at least 1")
         self.address = address
+        self.phases = phases
         self._next_port = first_port + (first_port & 1)
         self._first_port = self._next_port
         self._last_port = last_port
         self._epoll = select.epoll()
         self._by_fd: dict[int, Stream] = {}
         self._sending: dict[Stream, None] = {}  # insertion-ordered set
-        self._send_list: tuple[Stream, ...] = ()
+        self._groups: list[tuple[Stream, ...]] = [() for _ in range(phases)]
         self.streams: list[Stream] = []
         self.ticks = 0
         self.skipped_ticks = 0
@@ -133,11 +139,15 @@ class MediaEngine:
         stream.remote = (host, port)
         stream.sock.connect(stream.remote)
         self._sending[stream] = None
-        self._send_list = tuple(self._sending)
+        self._regroup()
 
     def stop_sending(self, stream: Stream) -> None:
         if self._sending.pop(stream, 0) is None:
-            self._send_list = tuple(self._sending)
+            self._regroup()
+
+    def _regroup(self) -> None:
+        phases = self.phases
+        self._groups = [tuple(s for s in self._sending if s.stream_id % phases == k) for k in range(phases)]
 
     def close_stream(self, stream: Stream) -> None:
         """Stop sending, take what is queued, close the socket (the data stays)."""
@@ -177,28 +187,30 @@ class MediaEngine:
         start = loop.time()
         tick = 0
         late = self.late
+        phases = self.phases
+        interval = FRAME_SECONDS / phases
         while True:
             tick += 1
-            deadline = start + tick * FRAME_SECONDS
+            deadline = start + tick * interval
             delay = deadline - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             elif delay < -3 * FRAME_SECONDS:
-                # too far behind to catch up without a burst: jump to now
-                behind = int(-delay / FRAME_SECONDS)
+                # too far behind to catch up without a burst: jump to now (whole frames)
+                behind = int(-delay / FRAME_SECONDS) * phases
                 tick += behind
-                self.skipped_ticks += behind
-                deadline = start + tick * FRAME_SECONDS
+                self.skipped_ticks += behind // phases
+                deadline = start + tick * interval
             late.append(loop.time() - deadline)
-            self._send()
+            self._send(self._groups[tick % phases])
             self._drain()
             self.ticks += 1
 
-    def _send(self) -> None:
+    def _send(self, streams: tuple[Stream, ...]) -> None:
         pack = HEADER.pack
         six = _SIX
         body = _BODY
-        for stream in self._send_list:
+        for stream in streams:
             seq = stream.seq = (stream.seq + 1) & 0xFFFF
             ts = stream.ts = (stream.ts + FRAME_SAMPLES) & 0xFFFFFFFF
             n = stream.sent

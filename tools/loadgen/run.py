@@ -51,6 +51,7 @@ class Options:
     rtp_ports: tuple[int, int] = (30000, 39999)
     prefix: str = "5550"
     switch_pid: int | None = None
+    phases: int = 1  # send batches per 20 ms (streams spread over them)
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -67,7 +68,7 @@ def own_cpu_seconds() -> float:
 class LoadTest:
     def __init__(self, options: Options) -> None:
         self.options = options
-        self.engine = MediaEngine(options.host, *options.rtp_ports)
+        self.engine = MediaEngine(options.host, *options.rtp_ports, phases=options.phases)
         self.records = [CallRecord(i, f"{options.prefix}{i:06d}") for i in range(options.calls)]
         self._by_number = {record.number: record for record in self.records}
         self.caller = Caller((options.host, options.uac_port), options.switch, options.user,
