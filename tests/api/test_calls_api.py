@@ -83,7 +83,7 @@ async def test_bad_and_unknown_tokens(client, campaign, manager) -> None:
     assert r.status_code == 404 and r.json()["type"] == "campaign.not.found"
     r = await client.get(f"/api/calls/campaign/other.{cid}.{secret}/status")
     assert r.status_code == 404
-    r = await client.post(f"/api/calls/campaign/x.y.z/addPhones", json=[{"phone": "1"}])
+    r = await client.post("/api/calls/campaign/x.y.z/addPhones", json=[{"phone": "1"}])
     assert r.status_code == 404
     assert jobs_of(manager, campaign) == 0
 

@@ -86,7 +86,7 @@ def test_call_from_the_trunk_rings_the_extension(tmp_path, ports, switch_factory
         static_routes={"10": f"127.0.0.1:{switch_port}"}))
     kam.start()
     try:
-        harness = switch_factory(trunks=[trunk(kam)], sip={"listen": f"127.0.0.1:{switch_port}"})
+        switch_factory(trunks=[trunk(kam)], sip={"listen": f"127.0.0.1:{switch_port}"})
         kam.wait_registered("trunkuser")
         ext = phone_factory(BaresipAccount("101", "pw101",
                                            registrar=f"127.0.0.1:{switch_port}"), tone_hz=900.0)
