@@ -224,7 +224,7 @@ class LoadTest:
                        switch_percent_per_call=round(percent / live, 4) if live else None,
                        switch_ms_per_call_second=round(1000.0 * switch_cpu / seconds / live, 4) if live else None)
         cpu["generator_percent"] = round(100.0 * window["own_cpu"] / seconds, 2)
-        streams = [s for s in self.engine.streams]
+        streams = self.engine.streams
         return {
             "calls": {
                 "requested": len(records),
