@@ -13,6 +13,13 @@ Targets (issue 2): every call up, no loss, p99 interval error < 5 ms. Exit 1 if 
 
     .venv/bin/python tools/bench/bridged_calls.py --calls 200 --hold 30
     .venv/bin/python tools/bench/bridged_calls.py --calls 200 300 400   # one switch per run
+    .venv/bin/python tools/bench/bridged_calls.py --calls 400 --priority rt --phases 4
+
+On a shared machine other processes on core 0/1 show up as our jitter and loss:
+--priority rt (SCHED_FIFO 10) or nice keeps them out. --phases N spreads the
+generator's sends over N batches per 20 ms (default 1, every stream at once, the
+worst case for the switch). Switch CPU includes the kernel time of its sends,
+which on loopback also delivers each packet into the generator's socket.
 """
 
 from __future__ import annotations
