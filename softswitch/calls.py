@@ -108,6 +108,8 @@ class LiveCall:
     agent: Channel | None = None
     customer: Channel | None = None
     recorder: CallRecorder | None = None
+    keep_recording: bool = False  # asked for (recording_option or modify_call), not only
+    # made for a transcript
     recording: RecordingFiles | None = None
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -126,13 +128,14 @@ class LiveCall:
 class CallService:
     def __init__(self, switch: Switch, tts: Tts, cdrs: CdrStore, *,
                  recordings_dir: Path | str, uploads_dir: Path | str,
-                 transcriber_name: str = "pocketsphinx") -> None:
+                 transcriber_name: str = "pocketsphinx", stereo: bool = False) -> None:
         self.switch = switch
         self.tts = tts
         self.cdrs = cdrs
         self.recordings_dir = Path(recordings_dir)
         self.uploads_dir = Path(uploads_dir)
         self.transcriber_name = transcriber_name
+        self.stereo = stereo
         self.calls: dict[str, LiveCall] = {}
         self._tasks: set[asyncio.Task] = set()
         self._unique = itertools.count(1)
@@ -209,6 +212,7 @@ class CallService:
         call = LiveCall(account_id, request_id, "c2c", caller_id, agent_number,
                         destination_number)
         self.calls[request_id] = call
+        call.keep_recording = recording_option != "off"
         self.spawn(self._click2call(call, recording_option, transcript))
         return request_id
 
@@ -232,17 +236,17 @@ class CallService:
                   billsec=round(ended - answered_at, 4) if answered_at else 0.0,
                   call_status=CALL_STATUS[ds], dial_status=ds,
                   dtmf_inputs="".join(d for c in call.channels for d in c.dtmf_inputs),
-                  recording_name=self._recording_name(files, option),
+                  recording_name=self._recording_name(files) if call.keep_recording else "",
                   uniqueid=self._uniqueid(call.started_at))
         cdr_id = self.cdrs.insert(cdr)
         log.info("click2call %s ended: %s billsec=%s", call.request_id, ds, cdr.billsec)
         if transcript and files is not None and answered:
-            self.spawn(self._transcribe(cdr_id, files, keep=option != "off"))
-        elif files is not None and option == "off":
+            self.spawn(self._transcribe(cdr_id, files, keep=call.keep_recording))
+        elif files is not None and not call.keep_recording:
             _remove(files)
 
-    def _recording_name(self, files: RecordingFiles | None, option: str) -> str:
-        if files is None or option == "off":
+    def _recording_name(self, files: RecordingFiles | None) -> str:
+        if files is None:
             return ""
         path = files.mixed or files.agent or files.customer
         return path.name if path is not None else ""
@@ -286,7 +290,8 @@ class CallService:
         if option != "off" or transcript:
             directory = self.recordings_dir / call.account_id
             call.recorder = CallRecorder(directory, call.request_id,
-                                         option if option != "off" else "both")
+                                         option if option != "off" else "both",
+                                         stereo=self.stereo)
         self._bridge(call, agent, customer)
         return 200, customer.answered_at
 
@@ -435,12 +440,16 @@ class CallService:
             return "call hangup successfully"
         if action == 3:
             if call.recorder is not None:
-                raise CallControlError("call is already being recorded")
+                if call.keep_recording:
+                    raise CallControlError("call is already being recorded")
+                call.keep_recording = True  # recording for a transcript already: keep it
+                return "call recording started successfully"
             bridge = chan.bridge
             if bridge is None:
                 raise CallControlError(f"channel {chan.name} is not bridged")
+            call.keep_recording = True
             call.recorder = CallRecorder(self.recordings_dir / account_id, call.request_id,
-                                         "both")
+                                         "both", stereo=self.stereo)
             agent_first = bridge.a is call.agent or bridge.b is call.customer
             if agent_first:
                 bridge.tap = call.recorder.feed

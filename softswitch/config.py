@@ -51,6 +51,7 @@ class MediaConfig:
     tts_engine: str = "flite"
     transcriber: str = "pocketsphinx"  # engine for `transcript: on`
     prompts_dir: str = "data/prompts"  # synthesized speech cache
+    stereo_recordings: bool = False  # mixed recording: agent left, customer right
 
 
 @dataclass(slots=True)

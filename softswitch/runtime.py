@@ -43,7 +43,8 @@ class Runtime:
         self.calls = CallService(self.switch, self.tts, self.cdrs,
                                  recordings_dir=media.recordings_dir,
                                  uploads_dir=media.uploads_dir,
-                                 transcriber_name=media.transcriber)
+                                 transcriber_name=media.transcriber,
+                                 stereo=media.stereo_recordings)
         self.callbacks = CallbackScheduler(CallbackStore(self.store.db), self.calls.click2call)
         self.campaigns = CampaignManager(self.store.db)
         # a job caught mid-call by a crash is resolved from its CDR when one was written

@@ -190,3 +190,32 @@ def test_click2call_transcript_is_added_to_the_cdr_after_the_call(server_factory
     # the audio was recorded only to be transcribed: it is not kept
     recordings = Path(harness.config.media.recordings_dir) / ACCOUNT
     wait_until(lambda: not list(recordings.glob("*.wav")), 10, what="audio removed")
+
+
+def test_recording_started_mid_call_is_stereo_agent_left(server_factory, phone_factory):
+    import wave
+
+    harness = server_factory(media={"stereo_recordings": True})
+    agent = phone(phone_factory, harness, "101", 440.0)
+    customer = phone(phone_factory, harness, "102", 1000.0)
+    request_id = harness.run(harness.calls.click2call(
+        account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"))
+    customer.wait_call_established()
+    time.sleep(1.5)  # not recorded: the recording starts only when asked
+    rows = harness.call(harness.calls.live_calls, ACCOUNT)
+    channel = next(r["channel"] for r in rows if r["channel"].startswith("SIP/102-"))
+    message = harness.run(harness.calls.modify_call(ACCOUNT, channel, 3, None))
+    assert message == "call recording started successfully"
+    started = time.monotonic()
+    time.sleep(2.5)
+    agent.hangup()
+    recorded_for = time.monotonic() - started
+    customer.wait_call_closed()
+    cdr = wait_cdr(harness, request_id)
+    path = Path(harness.config.media.recordings_dir) / ACCOUNT / cdr.recording_name
+    with wave.open(str(path)) as wav:
+        assert wav.getnchannels() == 2 and wav.getframerate() == 8000
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16).reshape(-1, 2)
+    assert abs(len(frames) / 8000 - recorded_for) < 0.3
+    assert abs(dominant_frequency(frames[:, 0].copy(), 8000) - 440) < 15
+    assert abs(dominant_frequency(frames[:, 1].copy(), 8000) - 1000) < 15
