@@ -77,8 +77,22 @@ class Channel:
         self._sdp_version = 1
         self._session_id = session_id if session_id is not None else secrets.randbelow(2**31)
         self.hungup: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        # the INVITEs ringing this leg's devices while it is being set up (softswitch.forking)
+        self.forks: list[InviteSession] = [session]
+        self._hook(session)
+
+    def _hook(self, session: InviteSession) -> None:
         session.on_remote_bye = lambda cause: self._ended(cause, 0, by_remote=True)
         session.on_reoffer = self._reoffer
+
+    def adopt(self, session: InviteSession) -> None:
+        """Make the fork that answered this leg's dialog."""
+        if session is self.session:
+            return
+        session.on_info_digit = self.session.on_info_digit
+        self.session.on_info_digit = None
+        self.session = session
+        self._hook(session)
 
     def __repr__(self) -> str:
         return f"<Channel {self.name} {self.state}>"
@@ -182,10 +196,15 @@ class Channel:
         try:
             if isinstance(session, IncomingInvite) and session.state == "early":
                 session.reject(status or 480, None)
-            elif isinstance(session, OutgoingInvite) and session.state == "early":
-                await session.cancel()
             else:
-                await session.hangup(cause)
+                if isinstance(session, OutgoingInvite) and session.state == "early":
+                    mine = session.cancel()
+                else:
+                    mine = session.hangup(cause)
+                # devices still ringing for this leg (the first one may have failed already)
+                others = [fork.cancel() for fork in self.forks
+                          if fork is not session and isinstance(fork, OutgoingInvite)]
+                await asyncio.gather(mine, *others)
         except SipError as exc:
             log.info("channel %s: hangup: %s", self.name, exc)
 

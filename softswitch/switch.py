@@ -16,6 +16,7 @@ from .bridge import Bridge
 from .channel import Channel, ChannelEvent, ChannelNamer, Endpoint, Registry
 from .config import Config
 from .extensions import provision_extensions
+from .forking import MAX_FORKS, first_answer
 from .identity import Authenticator, AuthGuard
 from .registrar import Registrar
 from .routing import Route, Router, normalize
@@ -315,12 +316,12 @@ class Switch:
             raise SwitchError(f"no route to {number!r}", 404)
         if route.kind == "extension":
             assert self.registrar is not None
-            bindings = self.registrar.contacts(number)
+            bindings = self.registrar.contacts(number)[:MAX_FORKS]
             if not bindings:
                 raise SwitchError(f"extension {number} is not registered", 480)
-            binding = bindings[0]
-            uri = SipUri.parse(binding.contact)
-            peer = Peer(binding.transport, binding.source_host, binding.source_port)
+            # every registered device of the extension rings (softswitch.forking)
+            targets = [(SipUri.parse(b.contact), Peer(b.transport, b.source_host, b.source_port))
+                       for b in bindings]
             local_host = self.config.advertised_address
             from_uri = SipUri("sip", caller_id or "anonymous", local_host, self.ua.port)
             to_uri = SipUri("sip", number, local_host, self.ua.port)
@@ -329,11 +330,10 @@ class Switch:
         else:
             trunk = route.trunk
             assert trunk is not None
-            uri = trunk.uri_for(number)
-            peer = trunk.peer
+            targets = [(trunk.uri_for(number), trunk.peer)]
             from_uri = SipUri("sip", caller_id or trunk.config.caller_id or "anonymous",
                               trunk.host, trunk.port if trunk.port != 5060 else None)
-            to_uri = uri
+            to_uri = None
             credentials = trunk.credentials
             endpoint = Endpoint("trunk", trunk.name, number)
         try:
@@ -343,20 +343,22 @@ class Switch:
         session_id = secrets.randbelow(2**31)
         offer = sdp.make_offer(self.media_address, rtp.local_port,
                                session_id=session_id).to_bytes()
-        invite = OutgoingInvite(self.ua, uri=uri, from_addr=Address(from_uri, caller_name or None),
-                                to_addr=Address(to_uri), peer=peer, body=offer,
-                                credentials=credentials,
-                                contact_user=caller_id or None)
-        channel = Channel(self._name(endpoint.name), "outbound", endpoint, invite, rtp,
+        invites = [OutgoingInvite(self.ua, uri=uri, from_addr=Address(from_uri, caller_name or None),
+                                  to_addr=Address(to_uri or uri), peer=peer, body=offer,
+                                  credentials=credentials, contact_user=caller_id or None)
+                   for uri, peer in targets]
+        channel = Channel(self._name(endpoint.name), "outbound", endpoint, invites[0], rtp,
                           self.media_address, session_id=session_id)
+        channel.forks = list(invites)
         self.channels.add(channel)
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
-        self._spawn(self._run_outgoing(channel, invite, offer, ring_timeout))
-        log.info("originate %s -> %s via %s call_id=%s", channel.name, number, route.kind,
-                 invite.request.call_id)
+        self._spawn(self._run_outgoing(channel, invites, offer, ring_timeout))
+        log.info("originate %s -> %s via %s call_id=%s%s", channel.name, number, route.kind,
+                 invites[0].request.call_id,
+                 f" forks={len(invites)}" if len(invites) > 1 else "")
         return channel
 
-    async def _run_outgoing(self, channel: Channel, invite: OutgoingInvite, offer: bytes,
+    async def _run_outgoing(self, channel: Channel, invites: list[OutgoingInvite], offer: bytes,
                             ring_timeout: float) -> None:
         timed_out = False
 
@@ -369,23 +371,26 @@ class Switch:
                     channel.ringing()
                     return
                 channel.ringing(early_media=True)
-            elif response.status in (180, 181, 182, 183):
-                channel.ringing()
+            elif response.status in (180, 181, 182, 183) and channel.state != "early":
+                channel.ringing()  # (a ringing fork must not cut another fork's early media)
 
         def give_up() -> None:
             nonlocal timed_out
             timed_out = True
-            self._spawn(invite.cancel())
+            for invite in invites:
+                self._spawn(invite.cancel())
 
-        invite.on_provisional = provisional
+        for invite in invites:
+            invite.on_provisional = provisional
         timer = asyncio.get_running_loop().call_later(ring_timeout, give_up)
         try:
-            response = await invite.run()
+            invite, response = await first_answer(invites)
         except SipError as exc:
             channel.failed(f"failure: {exc}", 503)
             return
         finally:
             timer.cancel()
+        channel.adopt(invite)
         if not 200 <= response.status < 300:
             status = 408 if timed_out else response.status
             channel.failed(cause_of(status), status)
