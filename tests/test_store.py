@@ -1,6 +1,10 @@
 import time
 
+import sqlite_utils
+
 from softswitch.store import Binding, Extension, Store
+from softswitch.store.jobs import _SCHEMA as JOBS_SCHEMA
+from softswitch.store.jobs import JobStore
 
 
 def binding(contact: str, expires_at: float, cseq: int = 1) -> Binding:
@@ -40,3 +44,17 @@ def test_meta_and_extension_pruning(tmp_path):
         store.put_extension(Extension(n, "x", "y", "config"))
     store.delete_extensions_except(["102"], "config")
     assert [e.number for e in store.extensions()] == ["102"]
+
+
+def test_a_job_queue_from_before_custom_policies_is_upgraded(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    db.execute(JOBS_SCHEMA[0].replace("custom INTEGER NOT NULL DEFAULT 0,", ""))
+    db.execute("CREATE INDEX jobs_due ON jobs (campaign_id, queued, priority, next_at)")
+    db.execute("INSERT INTO jobs (id, campaign_id, account_id, phone, status, queued, priority,"
+               " next_at, max_attempts, retry_interval, source, created_at, updated_at)"
+               " VALUES (1, 'CM1', 'a', '1001', 'planned', 1, 5, 0, 1, 60, 'api', 0, 0)")
+    jobs = JobStore(db)
+    assert "custom" in {c.name for c in db["jobs"].columns}
+    assert {i.name for i in db["jobs"].indexes} >= {"jobs_queue"}
+    assert "jobs_due" not in {i.name for i in db["jobs"].indexes}
+    assert jobs.next_due("CM1", now=1.0).phone == "1001"

@@ -59,15 +59,21 @@ MAX_REDIALS = 10
 
 def normalize_priority(value: object) -> int:
     """1..5; anything missing or out of range is 5 (calls-api-addPhones.txt)."""
+    priority = valid_priority(value)
+    return DEFAULT_PRIORITY if priority is None else priority
+
+
+def valid_priority(value: object) -> int | None:
+    """The priority 1..5 that `value` names, or None (missing, out of range, not a number)."""
     if isinstance(value, bool):
-        return DEFAULT_PRIORITY
+        return None
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int) and 1 <= value <= 5:
         return value
-    return DEFAULT_PRIORITY
+    return None
 
 
 def new_campaign_id() -> str:

@@ -13,12 +13,15 @@ from typing import Any
 from softswitch.store.idempotence import KEY_LIFETIME, IdempotenceStore
 from softswitch.store.jobs import JobStore, NewJob, transaction
 
-from .model import SOURCE_API, SOURCE_TEST, Campaign, JobStatus, normalize_priority
+from .model import (SOURCE_API, SOURCE_TEST, Campaign, JobStatus, normalize_priority,
+                    valid_priority)
 from .windows import CallWindow, WindowError, parse_policy
 from .zones import UTC, ZoneError, parse_zone, zone_name_for_number
 
 MAX_PHONE_DIGITS = 20
 _POLICY_FIELDS = ("startDateTime", "finishDateTime", "allowedDays", "allowedTime")
+# every addPhones field but phone and payload is the number's calling policy
+_CUSTOM_FIELDS = (*_POLICY_FIELDS, "retryIntervalInMinutes", "maxAttempts", "gmtZone")
 
 
 class CampaignError(Exception):
@@ -66,6 +69,7 @@ class PhoneEntry:
     max_attempts: int | None = None
     priority: int = 5
     dedup: str = ""
+    custom: bool = False  # any calling-policy field given (see store.jobs on the order)
 
 
 def _has_local_datetime(policy: Mapping[str, Any]) -> bool:
@@ -113,6 +117,9 @@ def parse_entry(item: object, where: str) -> PhoneEntry:
         # 0 (the spec's own example) and below: the campaign's setting
         entry.max_attempts = attempts if attempts > 0 else None
     entry.priority = normalize_priority(item.get("dialerPriority"))
+    # an out-of-range dialerPriority counts as not given (the spec sets it to the default)
+    entry.custom = (any(item.get(name) is not None for name in _CUSTOM_FIELDS)
+                    or valid_priority(item.get("dialerPriority")) is not None)
     return entry
 
 
@@ -189,7 +196,7 @@ class PhoneAdder:
             built.append(NewJob(
                 campaign_id=campaign.id, account_id=campaign.account_id, phone=entry.phone,
                 payload=entry.payload, dedup=entry.dedup or dedup_key(entry.phone, entry.payload),
-                keyless=keyless, priority=entry.priority,
+                keyless=keyless, priority=entry.priority, custom=entry.custom,
                 next_at=next_at if next_at is not None else now, gmt_zone=entry.gmt_zone,
                 policy=policy_json,
                 max_attempts=entry.max_attempts or campaign.max_attempts,

@@ -1,10 +1,12 @@
 """Call jobs and their dial attempts (the dialer's queue).
 
 The queue is the `jobs` table itself: a job is due when `queued = 1` and `next_at <= now`.
-The next-job choice runs one index seek per priority (1..5) on
-`jobs_due(campaign_id, queued, priority, next_at)`, so it stays constant-time however
-many jobs wait (a single ORDER BY priority, next_at would walk every not-yet-due job of
-a better priority).
+The order is dialerPriority (1 first), then numbers added with a custom calling policy
+before those added without one (the Calls API gives a custom-policy number "higher
+priority than other numbers"), then the oldest due time. The next-job choice runs one
+index seek per (priority, custom) pair on `jobs_queue(campaign_id, queued, priority,
+custom, next_at)`, so it stays constant-time however many jobs wait (a single ORDER BY
+would walk every not-yet-due job of a better rank).
 
 Crash safety: a job is claimed (status inProcess, attempt row inserted, attempt counter
 incremented) in one transaction before the dial starts, and resolved in one
@@ -44,6 +46,7 @@ _SCHEMA = (
         status TEXT NOT NULL,
         queued INTEGER NOT NULL,
         priority INTEGER NOT NULL,
+        custom INTEGER NOT NULL DEFAULT 0,
         next_at REAL NOT NULL,
         gmt_zone TEXT NOT NULL DEFAULT '',
         policy TEXT NOT NULL DEFAULT '{}',
@@ -63,7 +66,9 @@ _SCHEMA = (
         report_data TEXT NOT NULL DEFAULT '[]',
         dial_status TEXT NOT NULL DEFAULT ''
     )""",
-    "CREATE INDEX IF NOT EXISTS jobs_due ON jobs (campaign_id, queued, priority, next_at)",
+    "DROP INDEX IF EXISTS jobs_due",  # before `custom` joined the order
+    "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (campaign_id, queued, priority, custom,"
+    " next_at)",
     "CREATE INDEX IF NOT EXISTS jobs_phone ON jobs (campaign_id, phone)",
     "CREATE INDEX IF NOT EXISTS jobs_dedup ON jobs (campaign_id, dedup, created_at)",
     "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, campaign_id)",
@@ -84,6 +89,10 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS attempts_job ON attempts (job_id, number)",
 )
+
+
+# (dialerPriority, custom) in dialing order
+_RANKS = tuple((priority, custom) for priority in range(1, 6) for custom in (1, 0))
 
 
 @contextmanager
@@ -122,6 +131,7 @@ class NewJob:
     list_id: str = ""
     contact_name: str = ""
     status: JobStatus = JobStatus.PLANNED
+    custom: bool = False  # added with its own calling policy: dialed first within its priority
 
 
 def _job(row: Sequence[Any]) -> Job:
@@ -149,7 +159,10 @@ def _attempt(row: Sequence[Any]) -> Attempt:
 class JobStore:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
+        db.execute(_SCHEMA[0])
+        if "custom" not in {column.name for column in db["jobs"].columns}:
+            db.execute("ALTER TABLE jobs ADD COLUMN custom INTEGER NOT NULL DEFAULT 0")
+        for statement in _SCHEMA[1:]:
             db.execute(statement)
         self._select = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
 
@@ -165,13 +178,13 @@ class JobStore:
             ids = list(range(first, first + len(jobs)))
             self.db.conn.executemany(
                 "INSERT INTO jobs (id, campaign_id, account_id, phone, payload, dedup, keyless,"
-                " status, queued, priority, next_at, gmt_zone, policy, max_attempts,"
+                " status, queued, priority, custom, next_at, gmt_zone, policy, max_attempts,"
                 " retry_interval, source, list_id, contact_name, created_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(i, j.campaign_id, j.account_id, j.phone,
                   json.dumps(j.payload if j.payload is not None else {}), j.dedup,
                   int(j.keyless), j.status.value, int(j.status in QUEUED_STATUSES),
-                  j.priority, j.next_at, j.gmt_zone,
+                  j.priority, int(j.custom), j.next_at, j.gmt_zone,
                   j.policy if isinstance(j.policy, str) else json.dumps(j.policy), j.max_attempts,
                   j.retry_interval, j.source, j.list_id, j.contact_name, j.created_at,
                   j.created_at)
@@ -194,14 +207,15 @@ class JobStore:
     # -- the queue --------------------------------------------------------------------
 
     def next_due(self, campaign_id: str, now: float, skip: Iterable[int] = ()) -> Job | None:
-        """The due job of the best priority (1 first), oldest due time first."""
+        """The due job of the best rank: priority (1 first), custom policy first, oldest
+        due time first."""
         skipped = list(skip)
         extra = f" AND id NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
-        for priority in range(1, 6):
+        for priority, custom in _RANKS:
             row = self.db.execute(
                 f"{self._select} WHERE campaign_id = ? AND queued = 1 AND priority = ?"
-                f" AND next_at <= ?{extra} ORDER BY next_at, id LIMIT 1",
-                [campaign_id, priority, now, *skipped]).fetchone()
+                f" AND custom = ? AND next_at <= ?{extra} ORDER BY next_at, id LIMIT 1",
+                [campaign_id, priority, custom, now, *skipped]).fetchone()
             if row is not None:
                 return _job(row)
         return None
@@ -209,10 +223,11 @@ class JobStore:
     def next_wake(self, campaign_id: str) -> float | None:
         """The earliest due time of the campaign's queued jobs."""
         best: float | None = None
-        for priority in range(1, 6):
+        for priority, custom in _RANKS:
             row = self.db.execute(
                 "SELECT next_at FROM jobs WHERE campaign_id = ? AND queued = 1 AND priority = ?"
-                " ORDER BY next_at LIMIT 1", [campaign_id, priority]).fetchone()
+                " AND custom = ? ORDER BY next_at LIMIT 1",
+                [campaign_id, priority, custom]).fetchone()
             if row is not None and (best is None or row[0] < best):
                 best = row[0]
         return best

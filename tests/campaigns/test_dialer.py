@@ -46,6 +46,22 @@ async def test_priority_one_before_five(manager, make_campaign, network, dialer,
     assert network.numbers() == ["1002", "1005", "1003", "1001", "1004"]
 
 
+async def test_custom_policy_numbers_go_first_within_their_priority(manager, make_campaign,
+                                                                    network, dialer,
+                                                                    clock) -> None:
+    campaign = make_campaign(max_simultaneous=1, calls_per_minute=0)
+    manager.add_phones(campaign, [
+        {"phone": "1001"}, {"phone": "1002", "gmtZone": "+00:00"},
+        {"phone": "1003", "dialerPriority": 5}, {"phone": "1004", "dialerPriority": 9},
+        {"phone": "1005", "maxAttempts": 2}, {"phone": "1006", "dialerPriority": 4}], None)
+    manager.add_phone(campaign, {"phone": "1007"}, None)
+    manager.add_phone(campaign, {"phone": "1008", "gmtZone": "UTC"}, None)
+    await clock.advance(600)
+    # priority 4, then the priority-5 numbers with a policy of their own, then the rest
+    # (an out-of-range dialerPriority is as good as none)
+    assert network.numbers() == ["1006", "1002", "1003", "1005", "1008", "1001", "1004", "1007"]
+
+
 async def test_pacing_keeps_dial_starts_on_the_grid(manager, make_campaign, network, dialer,
                                                     clock) -> None:
     campaign = make_campaign(max_simultaneous=50, calls_per_minute=30)

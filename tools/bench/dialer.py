@@ -1,9 +1,10 @@
 """Benchmark: the dialer's next-job choice with 1,000,000 planned jobs, and its pacing.
 
-1. Queue: 1,000,000 planned jobs (priorities 1-5, 90 % due in the coming week, 10 % due
-   now) in a file-backed store; time `next_due` (the choice) and `next_due` + `claim`
-   at random instants. A second campaign is the worst case for a single ORDER BY: 999,999
-   priority-1 jobs not yet due and one due priority-5 job.
+1. Queue: 1,000,000 planned jobs (priorities 1-5, half with a custom policy, 90 % due in
+   the coming week, 10 % due now) in a file-backed store; time `next_due` (the choice) and
+   `next_due` + `claim` at random instants. A second campaign is the worst case for a
+   single ORDER BY: 999,999 priority-1 custom-policy jobs not yet due and one due
+   priority-5 job without a policy (the last of the ten index seeks).
 2. Pacing, simulated: 10 minutes at 60 calls per minute on a manual clock, calls lasting
    20-120 s, cap 200 simultaneous: dial starts counted and compared with the grid.
 3. Pacing, real time: `--seconds` (default 30) at `--rate` calls per minute on the system
@@ -44,11 +45,11 @@ def fill(manager: CampaignManager, campaign_id: str, count: int,
             manager.jobs.add_many(batch)
 
 
-def job(campaign_id: str, i: int, priority: int, next_at: float) -> NewJob:
+def job(campaign_id: str, i: int, priority: int, next_at: float, custom: bool) -> NewJob:
     return NewJob(campaign_id=campaign_id, account_id="bench", phone=f"1212{i:07d}",
                   payload={"n": i}, dedup="", keyless=False, priority=priority,
                   next_at=next_at, gmt_zone="", policy="{}", max_attempts=3,
-                  retry_interval=600.0, source="api", created_at=NOW)
+                  retry_interval=600.0, source="api", created_at=NOW, custom=custom)
 
 
 def campaign(manager: CampaignManager, **fields) -> Campaign:
@@ -72,11 +73,12 @@ def queue_benchmark(jobs: int) -> None:
         started = time.perf_counter()
         fill(manager, mixed.id, jobs, lambda i: job(
             mixed.id, i, rng.randint(1, 5),
-            NOW - rng.uniform(0, 3600) if rng.random() < 0.1 else NOW + rng.uniform(0, 7 * 86400)))
+            NOW - rng.uniform(0, 3600) if rng.random() < 0.1 else NOW + rng.uniform(0, 7 * 86400),
+            rng.random() < 0.5))
         worst = campaign(manager)
         fill(manager, worst.id, jobs - 1, lambda i: job(
-            worst.id, i, 1, NOW + 60 + rng.uniform(0, 7 * 86400)))
-        fill(manager, worst.id, 1, lambda i: job(worst.id, jobs, 5, NOW - 1))
+            worst.id, i, 1, NOW + 60 + rng.uniform(0, 7 * 86400), True))
+        fill(manager, worst.id, 1, lambda i: job(worst.id, jobs, 5, NOW - 1, False))
         print(f"queue: stored {2 * jobs:,} planned jobs in {time.perf_counter() - started:.1f} s "
               f"({Path(tmp, 'queue.db').stat().st_size / 1e6:.0f} MB)")
 
@@ -105,8 +107,8 @@ def queue_benchmark(jobs: int) -> None:
               f"max {max(claim) * 1e3:.3f} ms")
         plan = store.db.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE campaign_id = ? AND queued = 1"
-            " AND priority = ? AND next_at <= ? ORDER BY next_at, id LIMIT 1",
-            [mixed.id, 1, NOW]).fetchall()
+            " AND priority = ? AND custom = ? AND next_at <= ? ORDER BY next_at, id LIMIT 1",
+            [mixed.id, 1, 1, NOW]).fetchall()
         print("query plan:", "; ".join(row[-1] for row in plan))
         store.close()
 
