@@ -29,24 +29,32 @@ class AllForksFailed(SipError):
     """Every fork ended in a transport error (none gave a SIP response)."""
 
 
-async def first_answer(invites: list[OutgoingInvite]) -> tuple[OutgoingInvite, Response]:
+class NoAnswer(SipError):
+    """Given up: the ring timeout passed and some device never even said it was ringing."""
+
+
+async def first_answer(invites: list[OutgoingInvite], stop: asyncio.Future | None = None
+                       ) -> tuple[OutgoingInvite, Response]:
     """Run every fork; return the first fork to answer (2xx) and its response.
 
     Without an answer, return the fork whose failure best describes the call. The
     forks that lose keep running in the background until their CANCEL completes.
+    `stop` done means waiting is over: a device that never sent a provisional response
+    cannot be cancelled (RFC 3261 9.1) and would hold the caller until Timer B, 32 s,
+    so the unfinished forks are left to end on their own and NoAnswer is raised.
     """
-    if len(invites) == 1:
-        return invites[0], await invites[0].run()
     tasks = {asyncio.ensure_future(invite.run()): invite for invite in invites}
     for task in tasks:
         task.add_done_callback(_quiet)
     failures: list[tuple[OutgoingInvite, Response]] = []
     errors: list[BaseException] = []
-    pending = set(tasks)
+    pending: set[asyncio.Future] = set(tasks)
     try:
         while pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
+            waiting = pending | {stop} if stop is not None else pending
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            for task in done - {stop}:
+                pending.discard(task)
                 if task.exception() is not None:
                     errors.append(task.exception())  # type: ignore[arg-type]
                     continue
@@ -55,6 +63,9 @@ async def first_answer(invites: list[OutgoingInvite]) -> tuple[OutgoingInvite, R
                     _cancel(tasks[t] for t in pending)
                     return invite, response
                 failures.append((invite, response))
+            if stop is not None and stop in done and pending:
+                _cancel(tasks[t] for t in pending)
+                raise NoAnswer(f"{len(pending)} of {len(invites)} devices never answered")
     except asyncio.CancelledError:
         _cancel(tasks.values())
         raise

@@ -16,7 +16,7 @@ from .bridge import Bridge
 from .channel import Channel, ChannelEvent, ChannelNamer, Endpoint, Registry
 from .config import Config
 from .extensions import provision_extensions
-from .forking import MAX_FORKS, first_answer
+from .forking import MAX_FORKS, NoAnswer, first_answer
 from .identity import Authenticator, AuthGuard
 from .registrar import Registrar
 from .routing import Route, Router, normalize
@@ -35,6 +35,8 @@ from .trunk import Trunk
 log = logging.getLogger("softswitch.switch")
 
 SHUTDOWN_GRACE = 3.0  # seconds to wait for BYE answers when stopping
+# after the ring timeout, how long a device that never rang may keep the caller waiting
+CANCEL_GRACE = 4.0
 
 
 class SwitchError(Exception):
@@ -374,22 +376,32 @@ class Switch:
             elif response.status in (180, 181, 182, 183) and channel.state != "early":
                 channel.ringing()  # (a ringing fork must not cut another fork's early media)
 
+        loop = asyncio.get_running_loop()
+        stop: asyncio.Future[None] = loop.create_future()
+
         def give_up() -> None:
             nonlocal timed_out
             timed_out = True
             for invite in invites:
                 self._spawn(invite.cancel())
+            # the cancelled devices answer 487 at once; this is for the one that is silent
+            timers.append(loop.call_later(CANCEL_GRACE, stop.set_result, None))
 
         for invite in invites:
             invite.on_provisional = provisional
-        timer = asyncio.get_running_loop().call_later(ring_timeout, give_up)
+        timers = [loop.call_later(ring_timeout, give_up)]
         try:
-            invite, response = await first_answer(invites)
+            invite, response = await first_answer(invites, stop)
+        except NoAnswer as exc:
+            log.info("channel %s: %s", channel.name, exc)
+            channel.failed(cause_of(408), 408)
+            return
         except SipError as exc:
             channel.failed(f"failure: {exc}", 503)
             return
         finally:
-            timer.cancel()
+            for timer in timers:
+                timer.cancel()
         channel.adopt(invite)
         if not 200 <= response.status < 300:
             status = 408 if timed_out else response.status

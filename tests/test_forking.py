@@ -1,4 +1,4 @@
-"""Which fork's outcome a forked call reports (the SIP side is in tests/e2e/test_forking.py)."""
+"""Which fork's outcome a forked call reports (the SIP side is in tests/e2e/test_forked_calls.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from softswitch.forking import AllForksFailed, first_answer
+from softswitch.forking import AllForksFailed, NoAnswer, first_answer
 from softswitch.sip.errors import SipError
 
 
@@ -64,3 +64,14 @@ async def test_a_failed_transport_on_one_device_does_not_matter() -> None:
     assert await outcome(Fork(None), Fork(200, delay=0.01)) == (1, 200)
     with pytest.raises(AllForksFailed):
         await outcome(Fork(None), Fork(None))
+
+
+async def test_waiting_stops_for_a_device_that_never_responds() -> None:
+    silent, rejected = Fork(487, delay=0.3), Fork(487, delay=0.01)
+    stop = asyncio.get_running_loop().create_future()
+    asyncio.get_running_loop().call_later(0.05, stop.set_result, None)
+    with pytest.raises(NoAnswer):
+        await first_answer([silent, rejected], stop)  # type: ignore[list-item]
+    await asyncio.sleep(0)
+    assert silent.cancelled
+    await asyncio.sleep(0.3)  # its INVITE transaction ends on its own

@@ -223,6 +223,7 @@ class CampaignManager:
             "totalNumbers": sum(counts.values()),
             "processedNumbers": sum(n for s, n in counts.items() if s in FINAL_STATUSES),
             "usedTalkingTime": round(self.jobs.talk_seconds(campaign.id) / 60.0, 2),
+            # campaign flows listen for keys only (no speech recognition on their calls)
             "usedAsrSeconds": 0,
             "inProcessCalls": counts.get(JobStatus.IN_PROCESS.value, 0),
             "retryCalls": counts.get(JobStatus.ON_RETRY.value, 0),

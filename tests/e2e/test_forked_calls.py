@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import pytest
@@ -96,3 +98,30 @@ def test_every_device_busy_reads_busy_and_caller_cancel_reaches_all(switch_facto
     while harness.call(lambda: len(harness.switch.channels)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert harness.call(lambda: len(harness.switch.channels)) == 0
+
+
+def test_a_device_gone_silent_neither_blocks_the_call_nor_holds_the_caller(switch_factory,
+                                                                           phone_factory):
+    harness = switch_factory(sip={"ring_timeout": 3})
+    port = harness.config.sip_host_port[1]
+    caller = phone(phone_factory, harness, "101", 440.0)
+    gone = phone(phone_factory, harness, "102", 700.0)
+    os.kill(gone.process.pid, signal.SIGKILL)  # no unREGISTER: its binding stays
+    gone.process.wait(5)
+    mobile = phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    assert bindings(harness, "102") == 2
+
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    mobile.wait_incoming()
+    mobile.accept()
+    caller.wait_call_established()
+    caller.hangup()
+    caller.wait_call_closed()
+    mobile.wait_call_closed()
+
+    # nobody answers: after the ring timeout the caller hears "no answer" at once, not
+    # when the silent device's INVITE transaction gives up 32 s later (Timer B)
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    mobile.wait_incoming()
+    assert caller.wait_call_closed(timeout=20).reason.startswith("408")
+    assert mobile.wait_call_closed().reason
