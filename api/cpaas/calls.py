@@ -102,7 +102,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         # the call service owns the task: a shutdown waits for its CDR
         ctx.calls.spawn(ctx.calls.dial_flow(
             account_id=account.id, number=number, caller_id=body.caller_id, flow=flow,
-            variables=variables, request_id=request_id, context="otp",
+            variables=variables, request_id=request_id, context="local_call",
             direction="outbound-api", audio=audio))
         return ok(request_id=request_id)
 

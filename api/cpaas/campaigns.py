@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -170,6 +170,23 @@ class CampaignCreate(_Body):
 
 def http_date(ts: float | None) -> str:
     return formatdate(ts or 0, usegmt=True)
+
+
+def wall_clock_date(ts: float | None, zone_name: str) -> str:
+    """The campaign's own wall-clock time, in the spec's date format and "GMT" label.
+
+    The spec's get_campaign_details example reads back the 09:00 and 20:00 given at
+    creation in Asia/Kolkata as "09:00:00 GMT" and "20:00:00 GMT": the dates a client
+    sent come back unchanged, not converted to UTC.
+    """
+    if ts is None:
+        return http_date(None)
+    try:
+        zone = parse_zone(zone_name)
+    except ZoneError:
+        return http_date(ts)
+    wall = datetime.fromtimestamp(ts, zone).replace(tzinfo=timezone.utc)
+    return http_date(wall.timestamp())
 
 
 def local_timestamp(text: str, zone: Any, field: str) -> float:
@@ -483,10 +500,10 @@ def details_json(campaign: Campaign) -> dict[str, Any]:
     return {
         "calls_per_minute": _num(campaign.calls_per_minute),
         "campaign_caller_id": campaign.caller_id,
-        "campaign_end_date": http_date(campaign.end_at),
+        "campaign_end_date": wall_clock_date(campaign.end_at, campaign.time_zone),
         "campaign_id": campaign.id,
         "campaign_name": campaign.name,
-        "campaign_start_date": http_date(campaign.start_at),
+        "campaign_start_date": wall_clock_date(campaign.start_at, campaign.time_zone),
         "campaign_status": CPAAS_STATUS_CODES[campaign.status],
         "campaign_type": str(campaign.campaign_type),
         "dnd_list_id": campaign.dnd_list_id,

@@ -62,7 +62,8 @@ def cdr_json(cdr: Cdr, *, campaign: bool = False) -> dict[str, Any]:
         row["is_dnd"] = "1" if cdr.is_dnd else "0"
         row["list_id"] = cdr.list_id
     row["recording_name"] = cdr.recording_name
-    row["request_id"] = cdr.request_id
+    # campaign calls have no request of the client's to refer to (the spec shows "")
+    row["request_id"] = "" if campaign else cdr.request_id
     row["transcript"] = cdr.transcript
     row["uniqueid"] = cdr.uniqueid
     return row

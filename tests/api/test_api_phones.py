@@ -199,5 +199,5 @@ def test_otp_call_is_understood_by_the_phone(setup) -> None:
     spoken = " ".join(w for w in heard.split() if w in digits)
     assert spoken.count("five two eight three") >= 1, heard
     cdr = cdr_of(cpaas, body["response"]["request_id"])
-    assert (cdr["destination_context"], cdr["dial_status"]) == ("otp", "ANSWER")
+    assert (cdr["destination_context"], cdr["dial_status"]) == ("local_call", "ANSWER")
     assert cdr["customer_number"] == "102" and cdr["call_direction"] == "outbound-api"

@@ -278,6 +278,20 @@ async def test_create_campaign_recorded_and_type_1(api_env) -> None:
     assert status == 200, body
 
 
+async def test_details_read_back_the_dates_as_given_in_the_campaign_zone(api_env) -> None:
+    list_id = await new_list(api_env, contacts=CONTACTS)
+    status, body = await api_env.call("POST", "/api/create_campaign", campaign_body(
+        list_id, campaign_start_date="2030-07-11 09:00:00",
+        campaign_end_date="2030-07-12 20:00:00", time_zone="Asia/Kolkata"))
+    assert status == 200, body
+    _, body = await api_env.call("GET", "/api/get_campaign_details")
+    (row,) = body["response"]["result"]
+    # as in the spec's example: the wall-clock times sent, with the spec's "GMT" label
+    assert row["campaign_start_date"] == "Thu, 11 Jul 2030 09:00:00 GMT"
+    assert row["campaign_end_date"] == "Fri, 12 Jul 2030 20:00:00 GMT"
+    assert row["time_zone"] == "Asia/Kolkata"
+
+
 async def test_details_stop_and_calls_api_token(api_env) -> None:
     list_id = await new_list(api_env, contacts=CONTACTS)
     status, body = await api_env.call("POST", "/api/create_campaign", campaign_body(
@@ -337,7 +351,8 @@ async def test_campaign_cdrs_and_statistics_with_dnd(api_env, make_cdr) -> None:
 
     async def place_call(request: DialRequest) -> PlainOutcome:
         dialed.append(request.number)
-        api_env.cdrs.insert(make_cdr(request_id="", call_direction="outbound-campaign",
+        api_env.cdrs.insert(make_cdr(request_id=request.request_id,
+                                     call_direction="outbound-campaign",
                                      destination_context=request.context, agent_number="",
                                      customer_number="", dialed_number=request.number,
                                      campaign_id=request.campaign.id, list_id=request.list_id))
@@ -364,6 +379,8 @@ async def test_campaign_cdrs_and_statistics_with_dnd(api_env, make_cdr) -> None:
     assert dnd["answer"] == "Thu, 01 Jan 1970 00:00:00 GMT" and dnd["billsec"] is None
     assert dnd["call_direction"] == "outbound-campaign"
     assert dnd["destination_context"] == "local_call_campaign_type_0"
+    # as the spec shows: campaign rows carry no request_id (a dialer attempt's is internal)
+    assert {r["request_id"] for r in rows} == {""}
     assert by_number["919979270001"]["is_dnd"] == "0"
     status, body = await api_env.call("POST", "/api/get_campaign_cdr_statistics",
                                       {"campaign_id": campaign_id})

@@ -147,7 +147,7 @@ def test_otp_call_is_understood_at_the_far_end(server, carrier, phone_factory):
     spoken = [w for w in heard.split() if w in digits]
     assert "four seven one nine" in " ".join(spoken), heard
     cdr = cdr_of(server, data["response"]["request_id"])
-    assert cdr["dial_status"] == "ANSWER" and cdr["destination_context"] == "otp"
+    assert cdr["dial_status"] == "ANSWER" and cdr["destination_context"] == "local_call"
 
 
 def live_channel(server, prefix: str) -> str:

@@ -30,6 +30,7 @@ import re
 import socket
 import time
 import uuid
+import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -411,11 +412,27 @@ class Baresip:
         pattern = f"dump-*-{kind}.wav" if kind else "dump-*.wav"
         return sorted(self.recordings_dir.glob(pattern), key=lambda p: (p.stat().st_mtime, p.name))
 
-    def last_recording(self, kind: str = "dec") -> Path:
+    def last_recording(self, kind: str = "dec", timeout: float = 5.0) -> Path:
+        """The newest recording, once baresip has closed it: sndfile writes the WAV
+        header's sizes when the call ends, a moment after the call-closed line."""
         found = self.recordings(kind)
         if not found:
             raise PeerError(f"baresip {self.name}: no {kind} recording in {self.recordings_dir}")
-        return found[-1]
+        path = found[-1]
+        try:
+            wait_until(lambda: _complete_wav(path), timeout, what=f"{path} to be closed")
+        except PeerError:
+            pass  # reading it will say what is wrong with it
+        return path
 
     def log_text(self) -> str:
         return self.process.log_text()
+
+
+def _complete_wav(path: Path) -> bool:
+    try:
+        with wave.open(str(path), "rb") as wav:
+            expected = wav.getnframes() * wav.getsampwidth() * wav.getnchannels()
+    except (wave.Error, EOFError, OSError):
+        return False
+    return expected > 0 and path.stat().st_size >= expected + 44
