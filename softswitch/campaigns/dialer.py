@@ -111,8 +111,13 @@ RecoverOutcome = Callable[[Job, Attempt], "Outcome | None"]
 
 
 def variables_of(job: Job) -> dict[str, str]:
-    """Payload fields as flow template variables (nested values as JSON)."""
-    values = {k: v if isinstance(v, str) else json.dumps(v) for k, v in job.payload.items()}
+    """Payload fields as flow template variables (nested values as JSON); a payload that
+    is not an object is there as `{payload}`."""
+    if isinstance(job.payload, dict):
+        values = {k: v if isinstance(v, str) else json.dumps(v) for k, v in job.payload.items()}
+    else:
+        payload = job.payload
+        values = {"payload": payload if isinstance(payload, str) else json.dumps(payload)}
     values.setdefault("phone", job.phone)
     if job.contact_name:
         values.setdefault("contact_name", job.contact_name)

@@ -132,7 +132,9 @@ class CampaignManager:
         self._check_open(campaign)
         item: dict[str, Any] = {"phone": params.get("phone")}
         if params.get("gmtZone"):
-            item["gmtZone"] = params["gmtZone"]
+            # a literal "+" in a query string is decoded as a space: the spec's own
+            # example sends ?gmtZone=+03:30 unencoded (zones never contain spaces)
+            item["gmtZone"] = params["gmtZone"].replace(" ", "+")
         payload = {k: v for k, v in params.items()
                    if k not in ("phone", "gmtZone", "Idempotence-Key")}
         if payload:

@@ -133,7 +133,7 @@ class Job:
     campaign_id: str
     account_id: str
     phone: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: Any = field(default_factory=dict)  # a JSON object but for Calls API jobs
     status: JobStatus = JobStatus.PLANNED
     priority: int = DEFAULT_PRIORITY
     next_at: float = 0.0  # unix: when the job is next due

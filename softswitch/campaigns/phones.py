@@ -62,7 +62,7 @@ def dedup_key(phone: str, payload: Any) -> str:
 @dataclass(slots=True)
 class PhoneEntry:
     phone: str
-    payload: dict[str, Any] | None = None
+    payload: Any = None  # as given; None = no payload
     policy: dict[str, Any] = field(default_factory=dict)  # startDateTime.. as given
     gmt_zone: str = ""
     retry_minutes: float | None = None
@@ -89,10 +89,9 @@ def parse_entry(item: object, where: str) -> PhoneEntry:
     if not isinstance(item, Mapping):
         raise CampaignError(f"{where} must be an object", field=where)
     phone = normalize_phone(item.get("phone"), f"{where}.phone")
+    # "arbitrary data": any JSON value; only an object's fields become flow variables
     payload = item.get("payload")
-    if payload is not None and not isinstance(payload, Mapping):
-        raise CampaignError(f"{where}.payload must be an object", field=f"{where}.payload")
-    entry = PhoneEntry(phone, dict(payload) if payload is not None else None)
+    entry = PhoneEntry(phone, dict(payload) if isinstance(payload, Mapping) else payload)
     entry.policy = {k: item[k] for k in _POLICY_FIELDS if item.get(k) is not None}
     zone = item.get("gmtZone")
     if zone is not None:

@@ -117,7 +117,7 @@ class NewJob:
     campaign_id: str
     account_id: str
     phone: str
-    payload: dict[str, Any] | None
+    payload: Any  # JSON; None is stored as {}
     dedup: str
     keyless: bool
     priority: int
@@ -138,7 +138,7 @@ def _job(row: Sequence[Any]) -> Job:
     d = dict(zip(_JOB_COLUMNS, row))
     return Job(
         id=d["id"], campaign_id=d["campaign_id"], account_id=d["account_id"], phone=d["phone"],
-        payload=json.loads(d["payload"]) or {}, status=JobStatus(d["status"]),
+        payload=_payload(d["payload"]), status=JobStatus(d["status"]),
         priority=d["priority"], next_at=d["next_at"], gmt_zone=d["gmt_zone"],
         policy=json.loads(d["policy"]), max_attempts=d["max_attempts"],
         retry_interval=d["retry_interval"], attempts_made=d["attempts_made"],
@@ -148,6 +148,11 @@ def _job(row: Sequence[Any]) -> Job:
         call_duration=d["call_duration"], result=d["result"],
         report_data=[tuple(x) for x in json.loads(d["report_data"])],
         dial_status=d["dial_status"])
+
+
+def _payload(text: str) -> Any:
+    payload = json.loads(text)
+    return {} if payload is None else payload
 
 
 def _attempt(row: Sequence[Any]) -> Attempt:
@@ -278,7 +283,11 @@ class JobStore:
     def finish_attempt(self, attempt: Attempt, status: JobStatus, now: float, *,
                        next_at: float | None = None, priority: int | None = None,
                        redial: bool = False) -> None:
-        """Record the attempt's outcome and move its job on, in one transaction."""
+        """Record the attempt's outcome and move its job on, in one transaction.
+
+        A job canceled while its call went on stays canceled (nothing more is dialed)
+        but keeps what that conversation produced: result, report data, duration.
+        """
         with transaction(self.db):
             self.db.execute(
                 "UPDATE attempts SET answered_at = ?, ended_at = ?, dial_status = ?,"
@@ -286,27 +295,28 @@ class JobStore:
                 [attempt.answered_at, attempt.ended_at, attempt.dial_status,
                  attempt.sip_status, attempt.result, json.dumps(attempt.report_data),
                  attempt.id])
-            sets = ["status = ?", "queued = ?", "updated_at = ?", "finished_at = ?",
-                    "call_duration = call_duration + ?", "dial_status = ?"]
-            args: list[Any] = [status.value, int(status in QUEUED_STATUSES), now,
-                               attempt.ended_at, attempt.duration, attempt.dial_status]
+            outcome: dict[str, Any] = {
+                "updated_at = ?": now, "finished_at = ?": attempt.ended_at,
+                "call_duration = call_duration + ?": attempt.duration,
+                "dial_status = ?": attempt.dial_status}
             if attempt.result is not None:
-                sets.append("result = ?")
-                args.append(attempt.result)
+                outcome["result = ?"] = attempt.result
             if attempt.report_data:
-                sets.append("report_data = ?")
-                args.append(json.dumps(attempt.report_data))
+                outcome["report_data = ?"] = json.dumps(attempt.report_data)
+            moves: dict[str, Any] = {"status = ?": status.value,
+                                     "queued = ?": int(status in QUEUED_STATUSES)}
             if next_at is not None:
-                sets.append("next_at = ?")
-                args.append(next_at)
+                moves["next_at = ?"] = next_at
             if priority is not None:
-                sets.append("priority = ?")
-                args.append(priority)
-            if redial:
-                sets.append("redials = redials + 1")
-            # a job canceled while its call went on stays canceled
-            self.db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND status = ?",
-                            [*args, attempt.job_id, JobStatus.IN_PROCESS.value])
+                moves["priority = ?"] = priority
+            both = {**moves, **outcome}
+            sets = ", ".join(both) + (", redials = redials + 1" if redial else "")
+            cursor = self.db.execute(f"UPDATE jobs SET {sets} WHERE id = ? AND status = ?",
+                                     [*both.values(), attempt.job_id,
+                                      JobStatus.IN_PROCESS.value])
+            if cursor.rowcount == 0:
+                self.db.execute(f"UPDATE jobs SET {', '.join(outcome)} WHERE id = ? AND status = ?",
+                                [*outcome.values(), attempt.job_id, JobStatus.CANCELED.value])
 
     # -- reading ------------------------------------------------------------------------
 

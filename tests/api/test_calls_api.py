@@ -238,13 +238,34 @@ def test_concurrent_processes_sharing_the_store_create_one_job(tmp_path, clock) 
     ({"phone": "1", "allowedDays": ["mon", "someday"]}, "allowedDays[1]"),
     ({"phone": "1", "startDateTime": "soon"}, "startDateTime"),
     ({"phone": "1", "maxAttempts": "many"}, "maxAttempts"),
-    ({"phone": "1", "payload": [1, 2]}, "payload"),
 ])
 async def test_invalid_entries_are_refused_whole(client, campaign, manager, item, where) -> None:
     r = await client.post(url(campaign, "/addPhones"), json=[item])
     assert r.status_code == 400
     assert r.json()["type"] == "request.invalid" and where in r.json()["message"]
     assert jobs_of(manager, campaign) == 0
+
+
+async def test_payload_is_arbitrary_data(client, campaign, manager) -> None:
+    body = [{"phone": "79123456701", "payload": "VIP"},
+            {"phone": "79123456702", "payload": [1, {"a": 2}]},
+            {"phone": "79123456703", "payload": 42}]
+    r = await client.post(url(campaign, "/addPhones"), json=body)
+    assert r.status_code == 200, r.text
+    r = await client.post(url(campaign, "/callJob/getReport"), json={"ids": r.json()})
+    assert [row["payload"] for row in r.json()] == ["VIP", [1, {"a": 2}], 42]
+    # the same non-object payload twice in one request is a duplicate like any other
+    r = await client.post(url(campaign, "/addPhones"), json=[body[0], body[0]])
+    assert r.status_code == 400 and r.json()["type"] == "phone.duplicated"
+
+
+async def test_crm_add_phone_takes_the_spec_example_with_an_unencoded_plus(client, campaign,
+                                                                          manager) -> None:
+    # calls-api-crm-addPhone.txt: ...addPhone?phone=79123456789&gmtZone=+03:30&name=Alex
+    r = await client.post(f"/api/crmCalls/campaign/{campaign.token}/addPhone"
+                          "?phone=79123456789&gmtZone=+03:30&name=Alex")
+    assert r.status_code == 200, r.text
+    assert manager.jobs.get(int(r.text)).gmt_zone == "+03:30"
 
 
 async def test_overnight_interval_is_accepted(client, campaign) -> None:

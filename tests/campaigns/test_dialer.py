@@ -275,7 +275,7 @@ async def test_busy_call_during_stop_is_not_retried(manager, make_campaign, netw
 
 async def test_cancel(manager, make_campaign, network, dialer, clock) -> None:
     campaign = make_campaign(calls_per_minute=0, max_simultaneous=1)
-    network.set("9301", Behaviour(talk=100))
+    network.set("9301", Behaviour(talk=100, result="agreed", report=[("topic", "price", 1)]))
     in_call, queued, other = manager.add_phones(
         campaign, [{"phone": "9301"}, {"phone": "9302"}, {"phone": "9303"}], None)
     await clock.advance(5)
@@ -285,6 +285,10 @@ async def test_cancel(manager, make_campaign, network, dialer, clock) -> None:
     # the call in progress ended normally but the job stays canceled, and no retry follows
     assert status(manager, in_call) is JobStatus.CANCELED
     assert status(manager, queued) is JobStatus.CANCELED
+    # ...with what that conversation produced, as its report shows
+    (row,) = manager.job_report(campaign, {"ids": [in_call]})
+    assert (row["jobStatus"], row["callResult"], row["callDuration"]) == ("canceled", "agreed", 100)
+    assert row["reportData"] and row["finishedAt"]
     assert status(manager, other) is JobStatus.LONG_CALL_WITH_NO_RESULT
     # final jobs cannot be canceled any more
     assert manager.cancel(campaign, {"ids": [other]}) == []
