@@ -89,8 +89,10 @@ class Channel:
         """Make the fork that answered this leg's dialog."""
         if session is self.session:
             return
-        session.on_info_digit = self.session.on_info_digit
-        self.session.on_info_digit = None
+        old = self.session
+        session.on_info_digit = old.on_info_digit
+        # a losing fork that still ends in a BYE (its 2xx crossed our CANCEL) is not this leg's
+        old.on_info_digit = old.on_remote_bye = old.on_reoffer = None
         self.session = session
         self._hook(session)
 
