@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from media.voice import TtsEngineError, TtsError, VoiceParams
+from media.voice import TtsEngineError, TtsError
 from softswitch.calls import CallControlError, new_request_id
 from softswitch.flow import prepare
 from softswitch.flowmodel import Flow, FlowError, parse_flow
@@ -21,40 +21,18 @@ from .body import parse_body
 from .models import Click2Call, ModifyCall, OutboundCall, recording
 from .numbers import check_dialable
 from .responses import ApiError, endpoint, ok
+from .voice import voice_fields
 
 if TYPE_CHECKING:
     from api.context import AppContext
 
 log = logging.getLogger("api.cpaas.calls")
 
-VOICE_FIELDS = ("voice", "volume", "rate", "pitch", "language_code", "tts_engine_type")
-
-
 def otp_flow(text: str, repeat: int, voice: dict[str, str]) -> Flow:
     """The OTP announcement: the template said ``repeat`` times, the OTP spelled out."""
     return parse_flow([{"type": "say", "text": text, "spell": ["otp"], "repeat": repeat,
                         "pause_ms": 700, **voice},
                        {"type": "hangup"}])
-
-
-def voice_fields(body: OutboundCall) -> dict[str, str]:
-    """The voice parameters given, each checked on its own so an error names its field."""
-    voice: dict[str, str] = {}
-    for key in VOICE_FIELDS:
-        value = getattr(body, key)
-        if value is None:
-            continue
-        try:
-            VoiceParams.parse(**{key: value})
-        except TtsError as exc:
-            message = str(exc)
-            raise ApiError(message if message.startswith(key) else f"{key}: {message}") from None
-        voice[key] = value
-    try:
-        VoiceParams.from_request(voice)
-    except TtsError as exc:
-        raise ApiError(str(exc)) from None
-    return voice
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:

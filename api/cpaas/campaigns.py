@@ -33,7 +33,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from media.voice import TtsError, VoiceParams
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import (CPAAS_STATUS_CODES, DEFAULT_RETRY_ON, Campaign,
                                         new_campaign_id, new_token)
@@ -49,8 +48,9 @@ from .auth import account_of
 from .body import parse_json, read_body, validate
 from .cdrs import found, statistics_json
 from .files import safe_name
-from .models import CallerId, FlowId, Text, Whole, _Body
+from .models import CallerId, FlowId, Text, VoiceBody, Whole, _Body
 from .responses import ApiError, endpoint, ok
+from .voice import voice_fields
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -138,7 +138,7 @@ class CampaignRef(_Body):
     campaign_id: CampaignId
 
 
-class CampaignCreate(_Body):
+class CampaignCreate(VoiceBody):
     list_id: ListId | None = None
     dnd_list_id: DndListId | None = None
     campaign_name: Text
@@ -158,12 +158,6 @@ class CampaignCreate(_Body):
     retry_on_statuses: str | list[str] = ""
     calls_per_minute: Whole(1, 6000) = 10
     max_simultaneous_calls: Whole(1, 1000) = 10
-    voice: Text | None = None
-    volume: Text | None = None
-    rate: Text | None = None
-    pitch: Text | None = None
-    language_code: Text | None = None
-    tts_engine_type: Text | None = None
     flow_id: FlowId | None = None
     flow: list[Any] | None = None
 
@@ -388,12 +382,7 @@ def routes(ctx: AppContext, manager: CampaignManager | None = None) -> list[Base
             raise ApiError("campaign_end_date: must be after campaign_start_date")
         if end <= m.clock.now():
             raise ApiError("campaign_end_date: is in the past")
-        voice_fields = {k: getattr(body, k) for k in ("voice", "volume", "rate", "pitch",
-                                                      "language_code", "tts_engine_type")}
-        try:
-            VoiceParams.parse(**voice_fields)
-        except TtsError as exc:
-            raise ApiError(str(exc)) from None
+        voice = voice_fields(body)
         steps = None
         if body.campaign_type == "1" and body.flow_id:
             stored = flows.get(account.id, body.flow_id)
@@ -426,7 +415,7 @@ def routes(ctx: AppContext, manager: CampaignManager | None = None) -> list[Base
             max_simultaneous=body.max_simultaneous_calls,
             repeat=body.repeat or body.repeat_count or 1, dynamic_announcement=dynamic,
             announcement_text=body.announcement_text, recorded_filename=body.recorded_filename,
-            voice={k: v for k, v in voice_fields.items() if v}, flow=steps)
+            voice=voice, flow=steps)
         try:
             flow = campaign_flow(campaign)
         except FlowError as exc:

@@ -115,18 +115,23 @@ class RequestIdBody(_Body):
     request_id: RequestId
 
 
-class OutboundCall(_Body):
-    customer_number: Number
-    otp: Annotated[str, AfterValidator(_pattern(_OTP, "an OTP (1-16 letters or digits)"))]
-    announce_template_id: TemplateId
-    repeat: Whole(1, 10) = 1
-    caller_id: CallerId
+class VoiceBody(_Body):
+    """The spec's voice parameters, shared by OTP calls and campaigns (see api.cpaas.voice)."""
+
     voice: Text | None = None
     volume: Text | None = None
     rate: Text | None = None
     pitch: Text | None = None
     language_code: Text | None = None
     tts_engine_type: Text | None = None
+
+
+class OutboundCall(VoiceBody):
+    customer_number: Number
+    otp: Annotated[str, AfterValidator(_pattern(_OTP, "an OTP (1-16 letters or digits)"))]
+    announce_template_id: TemplateId
+    repeat: Whole(1, 10) = 1
+    caller_id: CallerId
 
 
 class AnnounceTemplateCreate(_Body):

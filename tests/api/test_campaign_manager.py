@@ -231,6 +231,8 @@ async def test_create_campaign_checks(api_env) -> None:
         ({"campaign_type": "2"}, 400, "campaign_type"),
         ({"retry_on_statuses": "NOANSWER,SOMETIMES"}, 400, "retry_on_statuses"),
         ({"voice": "Nobody"}, 400, "voice"),
+        ({"rate": "warp"}, 400, "rate"),
+        ({"pitch": "sky-high"}, 400, "pitch"),
         ({"list_id": "LS0000000000"}, 404, "list_id"),
         ({"dnd_list_id": "DN0000000000"}, 404, "dnd_list_id"),
         ({"campaign_type": "1", "flow_id": "FL0000000000"}, 404, "flow_id"),
