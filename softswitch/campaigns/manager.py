@@ -11,7 +11,8 @@ import sqlite_utils
 
 from softswitch.store.campaigns import CampaignStore
 from softswitch.store.idempotence import IdempotenceStore
-from softswitch.store.jobs import JobStore, NewJob, transaction
+from softswitch.store.database import transaction
+from softswitch.store.jobs import JobStore, NewJob
 from softswitch.store.lists import KIND_CONTACTS, KIND_DND, ListStore
 
 from .clock import Clock, SystemClock

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from softswitch.store.idempotence import KEY_LIFETIME, IdempotenceStore
-from softswitch.store.jobs import JobStore, NewJob, transaction
+from softswitch.store.database import transaction
+from softswitch.store.jobs import JobStore, NewJob
 
 from .model import (SOURCE_API, SOURCE_TEST, Campaign, JobStatus, normalize_priority,
                     valid_priority)

@@ -11,11 +11,11 @@ statistics endpoints do not scan the table.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import astuple, dataclass, fields
 
 import sqlite_utils
+
+from .database import transaction
 
 
 @dataclass(slots=True)
@@ -98,21 +98,6 @@ STATISTICS_KEYS = {"ANSWER": "answer_calls", "BUSY": "busy_calls", "CANCEL": "ca
                    "NOANSWER": "noanswer_calls", "DND": "dnd_calls"}
 
 
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """A write transaction, or the caller's when one is open already."""
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def _row(row: tuple) -> Cdr:
     cdr = Cdr(*row)
     cdr.is_dnd = bool(cdr.is_dnd)
@@ -138,7 +123,7 @@ class CdrStore:
         values[_NAMES.index("is_dnd")] = int(cdr.is_dnd)
         conn = self.db.conn
         # the row and its count land together or not at all
-        with transaction(conn):
+        with transaction(self.db):
             cursor = conn.execute(f"{_INSERT} VALUES ({_MARKS})", values)
             self._count(conn, cdr.account_id, cdr.campaign_id, cdr.dial_status, 1)
         cdr.id = int(cursor.lastrowid)
@@ -156,7 +141,7 @@ class CdrStore:
             rows.append(values)
             key = (cdr.account_id, cdr.campaign_id, cdr.dial_status)
             counts[key] = counts.get(key, 0) + 1
-        with transaction(conn):
+        with transaction(self.db):
             conn.executemany(f"{_INSERT} VALUES ({_MARKS})", rows)
             for (account_id, campaign_id, status), n in counts.items():
                 self._count(conn, account_id, campaign_id, status, n)

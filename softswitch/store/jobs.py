@@ -16,14 +16,15 @@ transaction after the call ends. A job still inProcess at start-up was caught mi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlite_utils
 
 from softswitch.campaigns.model import Attempt, Job, JobStatus, QUEUED_STATUSES
+
+from .database import transaction
 
 _JOB_COLUMNS = (
     "id", "campaign_id", "account_id", "phone", "payload", "status", "priority", "next_at",
@@ -93,23 +94,6 @@ _SCHEMA = (
 
 # (dialerPriority, custom) in dialing order
 _RANKS = tuple((priority, custom) for priority in range(1, 6) for custom in (1, 0))
-
-
-@contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One write transaction; BEGIN IMMEDIATE takes the write lock up front, so a
-    check-then-insert inside it cannot race another writer (process or connection)."""
-    conn = db.conn
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 @dataclass(slots=True)

@@ -32,7 +32,8 @@ from softswitch.campaigns.manager import CampaignManager  # noqa: E402
 from softswitch.campaigns.model import (Campaign, CampaignStatus, new_campaign_id,  # noqa: E402
                                         new_token)
 from softswitch.store import Store  # noqa: E402
-from softswitch.store.jobs import NewJob, transaction  # noqa: E402
+from softswitch.store.database import transaction  # noqa: E402
+from softswitch.store.jobs import NewJob  # noqa: E402
 
 NOW = 1_700_000_000.0
 
