@@ -150,9 +150,10 @@ class Dial(_Step):
     timeout: float = Field(30.0, gt=0, le=300)
 
 
-class SetResult(_Step):
-    type: Literal["set_result"]
-    value: str = Field(min_length=1, max_length=500)
+class _TemplatedValue(_Step):
+    """A step whose `value` may use {variables} (checked when the flow is saved)."""
+
+    value: str
 
     @field_validator("value")
     @classmethod
@@ -164,20 +165,16 @@ class SetResult(_Step):
         return _template_fields(self.value)
 
 
-class Report(_Step):
+class SetResult(_TemplatedValue):
+    type: Literal["set_result"]
+    value: str = Field(min_length=1, max_length=500)
+
+
+class Report(_TemplatedValue):
     type: Literal["report"]
     header: str = Field(min_length=1, max_length=100)
     value: str = Field(max_length=500)
     order: int = Field(0, ge=0, le=1000)
-
-    @field_validator("value")
-    @classmethod
-    def _value(cls, value: str) -> str:
-        _template_fields(value)
-        return value
-
-    def fields(self) -> set[str]:
-        return _template_fields(self.value)
 
 
 class Redial(_Step):

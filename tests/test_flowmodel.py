@@ -47,6 +47,8 @@ def test_round_trip_through_json():
     ([{"type": "say", "text": "hi", "voice": "Nobody"}], "step 0: unknown voice"),
     ([{"type": "say", "text": "hi", "rate": "ludicrous"}], "step 0: "),
     ([{"type": "say", "text": "{a b}"}], "step 0 text: invalid template"),
+    ([{"type": "set_result", "value": "x {"}], "step 0 value: invalid template"),
+    ([{"type": "report", "header": "h", "value": "{bad"}], "step 0 value: invalid template"),
     ([{"type": "say", "text": "hi", "colour": "red"}], "step 0 colour: Extra inputs"),
     ([{"type": "gather", "branches": {"x": []}}], "step 0 branches: branch key 'x'"),
     ([{"type": "play", "file": "../etc/passwd"}], "step 0 file:"),
