@@ -23,17 +23,23 @@ def phone(phone_factory, harness, number, tone_hz, answermode="auto"):
     return started
 
 
+def two_devices_on_102(switch_factory, phone_factory):
+    """A switch, caller 101, and extension 102 registered from a desk phone and a mobile
+    that both ring until told to answer."""
+    harness = switch_factory()
+    caller = phone(phone_factory, harness, "101", 440.0)
+    desk = phone(phone_factory, harness, "102", 700.0, answermode="manual")
+    mobile = phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    return harness, harness.config.sip_host_port[1], caller, desk, mobile
+
+
 def bindings(harness, number):
     return harness.call(lambda: len(harness.switch.registrar.contacts(number)))
 
 
 def test_both_devices_ring_and_the_one_that_answers_gets_the_call(switch_factory,
                                                                   phone_factory):
-    harness = switch_factory()
-    port = harness.config.sip_host_port[1]
-    caller = phone(phone_factory, harness, "101", 440.0)
-    desk = phone(phone_factory, harness, "102", 700.0, answermode="manual")
-    mobile = phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    harness, port, caller, desk, mobile = two_devices_on_102(switch_factory, phone_factory)
     assert bindings(harness, "102") == 2
 
     caller.dial(f"sip:102@127.0.0.1:{port}")
@@ -54,11 +60,7 @@ def test_both_devices_ring_and_the_one_that_answers_gets_the_call(switch_factory
 
 
 def test_one_device_busy_the_other_still_rings_and_answers(switch_factory, phone_factory):
-    harness = switch_factory()
-    port = harness.config.sip_host_port[1]
-    caller = phone(phone_factory, harness, "101", 440.0)
-    desk = phone(phone_factory, harness, "102", 700.0, answermode="manual")
-    mobile = phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    harness, port, caller, desk, mobile = two_devices_on_102(switch_factory, phone_factory)
 
     caller.dial(f"sip:102@127.0.0.1:{port}")
     desk.wait_incoming()
@@ -75,11 +77,7 @@ def test_one_device_busy_the_other_still_rings_and_answers(switch_factory, phone
 
 def test_every_device_busy_reads_busy_and_caller_cancel_reaches_all(switch_factory,
                                                                    phone_factory):
-    harness = switch_factory()
-    port = harness.config.sip_host_port[1]
-    caller = phone(phone_factory, harness, "101", 440.0)
-    desk = phone(phone_factory, harness, "102", 700.0, answermode="manual")
-    mobile = phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    harness, port, caller, desk, mobile = two_devices_on_102(switch_factory, phone_factory)
 
     caller.dial(f"sip:102@127.0.0.1:{port}")
     desk.wait_incoming()
