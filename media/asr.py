@@ -30,10 +30,10 @@ from media.prompt import resample
 __all__ = ["AsrError", "PocketsphinxTranscriber", "Transcriber", "transcriber"]
 
 MODEL_RATE = 16000
-_PAD_S = 0.3                 # silence around the audio: the decoder needs some to settle
-_SEGMENT_OVER_S = 20.0       # longer audio is split at pauses and decoded per utterance
-_SILENT_PEAK = 100           # ~ -50 dBFS: below this nothing was said (the decoder
-                             # would still hallucinate a word from digital silence)
+_PAD_S = 0.3  # silence around the audio: the decoder needs some to settle
+_SEGMENT_OVER_S = 20.0  # longer audio is split at pauses and decoded per utterance
+_SILENT_PEAK = 100  # ~ -50 dBFS: below this nothing was said (the decoder
+# would still hallucinate a word from digital silence)
 
 
 class AsrError(ValueError):
@@ -42,8 +42,9 @@ class AsrError(ValueError):
 
 @runtime_checkable
 class Transcriber(Protocol):
-    def transcribe(self, samples: np.ndarray, rate: int = 8000,
-                   words: Sequence[str] | None = None) -> str:
+    def transcribe(
+        self, samples: np.ndarray, rate: int = 8000, words: Sequence[str] | None = None
+    ) -> str:
         """Lower-case words separated by single spaces ('' for no speech)."""
         ...
 
@@ -59,8 +60,9 @@ class PocketsphinxTranscriber:
         # transcriber, used by one executor thread at a time.
         self._lock = threading.Lock()
 
-    def transcribe(self, samples: np.ndarray, rate: int = 8000,
-                   words: Sequence[str] | None = None) -> str:
+    def transcribe(
+        self, samples: np.ndarray, rate: int = 8000, words: Sequence[str] | None = None
+    ) -> str:
         audio = np.asarray(samples, dtype=np.int16)
         if audio.ndim != 1:
             raise AsrError("transcribe wants mono samples")
@@ -84,6 +86,7 @@ class PocketsphinxTranscriber:
     def _get_decoder(self):  # -> pocketsphinx.Decoder (untyped package)
         if self._decoder is None:
             from pocketsphinx import Decoder
+
             self._decoder = Decoder(**self._config)
             self._default_search = self._decoder.current_search()
         return self._decoder
@@ -95,8 +98,11 @@ class PocketsphinxTranscriber:
             return name
         unknown = sorted(w for w in vocabulary if decoder.lookup_word(w) is None)
         if unknown or not vocabulary:
-            raise AsrError(f"words not in the recognizer's dictionary: {', '.join(unknown) or '(none given)'}")
+            raise AsrError(
+                f"words not in the recognizer's dictionary: {', '.join(unknown) or '(none given)'}"
+            )
         from pocketsphinx import NGramModel
+
         fd, path = tempfile.mkstemp(suffix=".arpa")
         try:
             with os.fdopen(fd, "w") as f:
@@ -122,8 +128,14 @@ class PocketsphinxTranscriber:
 def _flat_unigram_arpa(words: Sequence[str]) -> str:
     """An ARPA model where every word (and the sentence end) is equally likely."""
     logp = math.log10(1.0 / (len(words) + 1))
-    lines = ["\\data\\", f"ngram 1={len(words) + 2}", "", "\\1-grams:",
-             f"{logp:.4f} </s>", "-99.0000 <s>"]
+    lines = [
+        "\\data\\",
+        f"ngram 1={len(words) + 2}",
+        "",
+        "\\1-grams:",
+        f"{logp:.4f} </s>",
+        "-99.0000 <s>",
+    ]
     lines += [f"{logp:.4f} {w}" for w in words]
     lines += ["", "\\end\\", ""]
     return "\n".join(lines)
@@ -132,6 +144,7 @@ def _flat_unigram_arpa(words: Sequence[str]) -> str:
 def _utterances(audio: np.ndarray) -> list[np.ndarray]:
     """Split long audio at pauses (pocketsphinx's VAD) into utterances."""
     from pocketsphinx import Segmenter
+
     segmenter = Segmenter(sample_rate=MODEL_RATE)
     frame = segmenter.frame_bytes // 2
     if len(audio) % frame == 0:
@@ -155,7 +168,7 @@ class _Reader:
         self._pos = 0
 
     def read(self, n: int) -> bytes:
-        chunk = self._data[self._pos:self._pos + n].tobytes()
+        chunk = self._data[self._pos : self._pos + n].tobytes()
         self._pos += len(chunk)
         return chunk
 
@@ -170,8 +183,10 @@ def transcriber(name: str = "pocketsphinx") -> Transcriber:
         return factory()
     module_name, _, attr = name.partition(":")
     if not attr:
-        raise AsrError(f"unknown transcriber {name!r}; built-in: {', '.join(BUILTIN)}, "
-                       f"or give 'package.module:Class'")
+        raise AsrError(
+            f"unknown transcriber {name!r}; built-in: {', '.join(BUILTIN)}, "
+            f"or give 'package.module:Class'"
+        )
     try:
         cls = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:

@@ -60,7 +60,9 @@ class DtmfEvent:
             raise ValueError("volume must be 0..63")
         if not 0 <= self.duration <= _MAX_DURATION:
             raise ValueError("duration must fit 16 bits")
-        return _EVENT.pack(DIGITS.index(digit), (0x80 if self.end else 0) | self.volume, self.duration)
+        return _EVENT.pack(
+            DIGITS.index(digit), (0x80 if self.end else 0) | self.volume, self.duration
+        )
 
 
 @dataclass(slots=True)
@@ -75,10 +77,28 @@ class DtmfPacket:
 class DtmfSender:
     """Turns queued digits into RFC 4733 packet trains, one packet per `tick()`."""
 
-    __slots__ = ("volume", "frame_samples", "end_repeats", "gap_ticks", "_queue", "_digit",
-                 "_total", "_timestamp", "_elapsed", "_ends_left", "_gap")
+    __slots__ = (
+        "volume",
+        "frame_samples",
+        "end_repeats",
+        "gap_ticks",
+        "_queue",
+        "_digit",
+        "_total",
+        "_timestamp",
+        "_elapsed",
+        "_ends_left",
+        "_gap",
+    )
 
-    def __init__(self, *, volume: int = 10, frame_samples: int = 160, end_repeats: int = 3, gap_ticks: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        volume: int = 10,
+        frame_samples: int = 160,
+        end_repeats: int = 3,
+        gap_ticks: int = 2,
+    ) -> None:
         if not 0 <= volume <= 63:
             raise ValueError("volume must be 0..63 (-dBm0)")
         if end_repeats < 1:
@@ -101,7 +121,9 @@ class DtmfSender:
         if len(digit) != 1 or digit not in DIGITS:
             raise ValueError(f"not a DTMF digit: {digit!r}")
         frames = max(1, -(-int(duration_ms) * 8 // self.frame_samples))  # round up to whole ticks
-        total = min(frames * self.frame_samples, _MAX_DURATION // self.frame_samples * self.frame_samples)
+        total = min(
+            frames * self.frame_samples, _MAX_DURATION // self.frame_samples * self.frame_samples
+        )
         self._queue.append((digit, total))
 
     def clear(self) -> None:

@@ -64,14 +64,36 @@ def _block_index(count: int) -> np.ndarray:
 class InbandDtmfDetector:
     """Feed 8 kHz int16 audio frame by frame; get the digits whose key went down."""
 
-    __slots__ = ("min_power", "normal_twist", "reverse_twist", "relative_peak", "harmonic",
-                 "energy_share", "hits_needed", "misses_needed", "_basis", "_row_harmonic_check", "_buffer",
-                 "_candidate", "_run", "_down", "_misses")
+    __slots__ = (
+        "min_power",
+        "normal_twist",
+        "reverse_twist",
+        "relative_peak",
+        "harmonic",
+        "energy_share",
+        "hits_needed",
+        "misses_needed",
+        "_basis",
+        "_row_harmonic_check",
+        "_buffer",
+        "_candidate",
+        "_run",
+        "_down",
+        "_misses",
+    )
 
-    def __init__(self, *, min_level_dbm0: float = -32.0, normal_twist_db: float = 8.0,
-                 reverse_twist_db: float = 4.0, relative_peak_db: float = 6.0,
-                 harmonic_db: float = 6.0, energy_share: float = 0.7, hits: int = 4,
-                 misses: int = 4) -> None:
+    def __init__(
+        self,
+        *,
+        min_level_dbm0: float = -32.0,
+        normal_twist_db: float = 8.0,
+        reverse_twist_db: float = 4.0,
+        relative_peak_db: float = 6.0,
+        harmonic_db: float = 6.0,
+        energy_share: float = 0.7,
+        hits: int = 4,
+        misses: int = 4,
+    ) -> None:
         self.min_power = DBM0 * _db(min_level_dbm0)
         self.normal_twist = _db(normal_twist_db)
         self.reverse_twist = _db(reverse_twist_db)
@@ -86,7 +108,9 @@ class InbandDtmfDetector:
         self._basis = np.concatenate([np.cos(phase), np.sin(phase)], axis=1) * (np.sqrt(2) / BLOCK)
         # Where a row's second harmonic lies within a bin of the column tone (697/1336,
         # 770/1477, 852/1633) that bin measures the column tone, not a harmonic.
-        self._row_harmonic_check = tuple(tuple(abs(2 * fr - fc) > 100 for fc in COLS) for fr in ROWS)
+        self._row_harmonic_check = tuple(
+            tuple(abs(2 * fr - fc) > 100 for fc in COLS) for fr in ROWS
+        )
         self._buffer = np.zeros(0, dtype=np.float64)
         self._candidate: str | None = None
         self._run = 0
@@ -106,7 +130,7 @@ class InbandDtmfDetector:
         """Digits whose key-down was detected in this frame (usually none)."""
         samples = np.concatenate((self._buffer, np.asarray(frame, dtype=np.float64)))
         count = (len(samples) - BLOCK) // HOP + 1 if len(samples) >= BLOCK else 0
-        self._buffer = samples[count * HOP:]
+        self._buffer = samples[count * HOP :]
         if count == 0:
             return []
         blocks = samples[_block_index(count)]
@@ -128,7 +152,10 @@ class InbandDtmfDetector:
         spectrum *= spectrum
         # A dozen numpy calls on 3x16 values cost more than plain Python on them.
         powers = (spectrum[:, :16] + spectrum[:, 16:]).tolist()
-        return [self._digit(p, t / BLOCK) if t >= floor else None for p, t in zip(powers, totals)]
+        return [
+            self._digit(p, t / BLOCK) if t >= floor else None
+            for p, t in zip(powers, totals, strict=False)
+        ]
 
     def _digit(self, p: list[float], total: float) -> str | None:
         rows, cols = p[0:4], p[4:8]

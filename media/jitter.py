@@ -32,9 +32,23 @@ MAX_MISORDER = 100  # backward jump still taken as a late packet
 
 class JitterBuffer:
     __slots__ = (
-        "prefetch", "depth", "idle_after", "lost",
-        "_frames", "_ssrc", "_highest", "_next", "_floor", "_playing", "_empty",
-        "received", "duplicates", "late", "lost_frames", "dropped", "resyncs",
+        "prefetch",
+        "depth",
+        "idle_after",
+        "lost",
+        "_frames",
+        "_ssrc",
+        "_highest",
+        "_next",
+        "_floor",
+        "_playing",
+        "_empty",
+        "received",
+        "duplicates",
+        "late",
+        "lost_frames",
+        "dropped",
+        "resyncs",
     )
 
     def __init__(self, prefetch: int = 2, depth: int = 4, idle_after: int = 10) -> None:

@@ -73,15 +73,21 @@ class Mixer:
         self._parties: dict[Hashable, _Party] = {}
         self._plan: _Plan | None = None
 
-    def add(self, party: Hashable, *, muted: bool = False,
-            talk_to: Collection[Hashable] | None = None) -> None:
+    def add(
+        self, party: Hashable, *, muted: bool = False, talk_to: Collection[Hashable] | None = None
+    ) -> None:
         """Join (or rejoin with new settings). talk_to=None: heard by everyone;
         muted: listen-only; talk_to={agent}: only the agent hears this party."""
         self._parties[party] = _Party(muted, None if talk_to is None else frozenset(talk_to))
         self._plan = None
 
-    def update(self, party: Hashable, *, muted: bool | None = None,
-               talk_to: Collection[Hashable] | None | object = _KEEP) -> None:
+    def update(
+        self,
+        party: Hashable,
+        *,
+        muted: bool | None = None,
+        talk_to: Collection[Hashable] | None | object = _KEEP,
+    ) -> None:
         """Change a party's settings; arguments not given keep their value. KeyError if absent."""
         current = self._parties[party]
         if muted is not None:
@@ -164,7 +170,9 @@ class Mixer:
             frame = get(p)
             if frame is not None:
                 if len(frame) != self.frame:
-                    raise ValueError(f"frame of party {p!r} has {len(frame)} samples, not {self.frame}")
+                    raise ValueError(
+                        f"frame of party {p!r} has {len(frame)} samples, not {self.frame}"
+                    )
                 x[i] = frame
         if plan.all_public:
             out = np.add.reduce(x, axis=0) - x  # nobody hears themselves
@@ -177,10 +185,13 @@ class Mixer:
         for speaker, listener in plan.whispers:
             out[listener] += x[speaker]
         mixed = saturate(out)
-        return dict(zip(plan.order, mixed))
+        return dict(zip(plan.order, mixed, strict=False))
 
-    def _route(self, routes: tuple[tuple[Hashable, Hashable | None], ...],
-               inputs: Mapping[Hashable, np.ndarray | None]) -> dict[Hashable, np.ndarray]:
+    def _route(
+        self,
+        routes: tuple[tuple[Hashable, Hashable | None], ...],
+        inputs: Mapping[Hashable, np.ndarray | None],
+    ) -> dict[Hashable, np.ndarray]:
         silence = self._zeros
         out: dict[Hashable, np.ndarray] = {}
         for listener, speaker in routes:
@@ -188,7 +199,9 @@ class Mixer:
             if frame is None:
                 out[listener] = silence
             elif len(frame) != self.frame:
-                raise ValueError(f"frame of party {speaker!r} has {len(frame)} samples, not {self.frame}")
+                raise ValueError(
+                    f"frame of party {speaker!r} has {len(frame)} samples, not {self.frame}"
+                )
             elif frame.dtype != np.int16:
                 out[listener] = saturate(frame.astype(np.int32))
             else:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Generator, Sequence
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,18 +22,24 @@ DTMF_DIGITS = frozenset("0123456789*#ABCD")
 
 @dataclass(slots=True, frozen=True)
 class PlayResult:
-    reason: str               # 'finished' | 'dtmf' | 'stopped'
-    digit: str | None         # the barge-in digit when reason == 'dtmf'
+    reason: str  # 'finished' | 'dtmf' | 'stopped'
+    digit: str | None  # the barge-in digit when reason == 'dtmf'
     frames_played: int
-    repeats_done: int         # complete passes through the prompt
+    repeats_done: int  # complete passes through the prompt
 
 
 class Player:
     """Plays `audio` `repeat` times (None = until stopped) with `pause_ms` between."""
 
-    def __init__(self, audio: np.ndarray | Sequence[np.ndarray], *, repeat: int | None = 1,
-                 pause_ms: int = 0, stop_digits: str = "",
-                 on_done: Callable[[PlayResult], None] | None = None) -> None:
+    def __init__(
+        self,
+        audio: np.ndarray | Sequence[np.ndarray],
+        *,
+        repeat: int | None = 1,
+        pause_ms: int = 0,
+        stop_digits: str = "",
+        on_done: Callable[[PlayResult], None] | None = None,
+    ) -> None:
         if repeat is not None and repeat < 1:
             raise ValueError("repeat must be >= 1 (or None for endless)")
         if pause_ms < 0:
@@ -42,20 +48,23 @@ class Player:
         if bad:
             raise ValueError(f"not DTMF digits: {''.join(sorted(bad))}")
         parts = [audio] if isinstance(audio, np.ndarray) else list(audio)
-        samples = np.concatenate([np.asarray(p, dtype=np.int16) for p in parts]) if parts \
+        samples = (
+            np.concatenate([np.asarray(p, dtype=np.int16) for p in parts])
+            if parts
             else np.zeros(0, dtype=np.int16)
+        )
         self._frames = to_frames(samples)
-        self._frames.flags.writeable = False      # frames are handed out as views
+        self._frames.flags.writeable = False  # frames are handed out as views
         self._pause_frames = -(-pause_ms // FRAME_MS)
         self._silence = np.zeros(FRAME, dtype=np.int16)
         self._silence.flags.writeable = False
         self._repeat = repeat
         self.stop_digits = frozenset(stop_digits)
         self._on_done = on_done
-        self._pos = 0              # frame index inside the current pass (prompt + pause)
+        self._pos = 0  # frame index inside the current pass (prompt + pause)
         self._pass = 0
         self._played = 0
-        self._completed = 0        # passes whose prompt part was played to its end
+        self._completed = 0  # passes whose prompt part was played to its end
         self._result: PlayResult | None = None
         self._event = asyncio.Event()
 
@@ -125,8 +134,9 @@ class Player:
         return self.wait().__await__()
 
     def _finish(self, reason: str, digit: str | None) -> None:
-        self._result = PlayResult(reason=reason, digit=digit, frames_played=self._played,
-                                  repeats_done=self._completed)
+        self._result = PlayResult(
+            reason=reason, digit=digit, frames_played=self._played, repeats_done=self._completed
+        )
         self._event.set()
         if self._on_done is not None:
             self._on_done(self._result)

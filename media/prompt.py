@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 
 RATE = 8000
-FRAME = 160            # samples per 20 ms frame at 8 kHz
+FRAME = 160  # samples per 20 ms frame at 8 kHz
 FRAME_MS = 20
 
 # Half-width of the resampling kernel in zero crossings of the narrower band:
 # 16 gives > 60 dB stop-band with a Kaiser window, plenty for telephony.
 _ZERO_CROSSINGS = 16
 _KAISER_BETA = 8.0
-_CHUNK = 8192          # output samples per vectorised block (bounds memory)
+_CHUNK = 8192  # output samples per vectorised block (bounds memory)
 
 
 class AudioError(ValueError):
@@ -37,10 +37,11 @@ class AudioError(ValueError):
 class PcmInfo:
     rate: int
     channels: int
-    sample_width: int   # bytes per sample
+    sample_width: int  # bytes per sample
 
 
 # ---------------------------------------------------------------- WAV parsing
+
 
 def parse_wav(data: bytes) -> tuple[np.ndarray, int]:
     """(mono int16 samples, sample rate) from WAV bytes.
@@ -59,7 +60,7 @@ def _wav_chunks(data: bytes) -> tuple[PcmInfo, bytes]:
     pos = 12
     info: PcmInfo | None = None
     while pos + 8 <= len(data):
-        cid = data[pos:pos + 4]
+        cid = data[pos : pos + 4]
         size = struct.unpack_from("<I", data, pos + 4)[0]
         body = pos + 8
         if cid == b"fmt ":
@@ -89,7 +90,7 @@ def _pcm_to_mono_int16(payload: bytes, info: PcmInfo) -> np.ndarray:
         x = np.frombuffer(payload, dtype="<i2").astype(np.int32)
     elif w == 3:
         b = np.frombuffer(payload, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
-        x = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16))
+        x = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
         x = np.where(x & 0x800000, x - 0x1000000, x) >> 8
     else:
         x = np.frombuffer(payload, dtype="<i4").astype(np.int64) >> 16
@@ -107,12 +108,19 @@ def wav_bytes(samples: np.ndarray, rate: int = RATE, channels: int = 1) -> bytes
 def wav_header(data_bytes: int, rate: int = RATE, channels: int = 1) -> bytes:
     """The canonical 44-byte header of a 16-bit PCM WAV holding `data_bytes`."""
     block = 2 * channels
-    return (b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVE"
-            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, 16)
-            + b"data" + struct.pack("<I", data_bytes))
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + data_bytes)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, 16)
+        + b"data"
+        + struct.pack("<I", data_bytes)
+    )
 
 
 # ---------------------------------------------------------------- resampling
+
 
 def resample(x: np.ndarray, src_rate: float, dst_rate: float) -> np.ndarray:
     """Band-limited resampling (windowed sinc) of a mono signal; returns int16.
@@ -128,10 +136,10 @@ def resample(x: np.ndarray, src_rate: float, dst_rate: float) -> np.ndarray:
         return np.zeros(0, dtype=np.int16)
     if src_rate == dst_rate:
         return x.astype(np.int16, copy=True)
-    step = src_rate / dst_rate                 # input samples per output sample
-    cutoff = min(1.0, 1.0 / step)              # relative to the input Nyquist
+    step = src_rate / dst_rate  # input samples per output sample
+    cutoff = min(1.0, 1.0 / step)  # relative to the input Nyquist
     half = int(math.ceil(_ZERO_CROSSINGS / cutoff))
-    taps = np.arange(-half + 1, half + 1)      # 2*half taps around floor(t)
+    taps = np.arange(-half + 1, half + 1)  # 2*half taps around floor(t)
     xf = np.concatenate([np.zeros(half), x.astype(np.float64), np.zeros(half + 1)])
     n_out = int(math.floor(len(x) / step))
     out = np.empty(n_out, dtype=np.float64)
@@ -149,7 +157,7 @@ def resample(x: np.ndarray, src_rate: float, dst_rate: float) -> np.ndarray:
             base = np.floor(t).astype(np.int64)
             kernel = _kernel((t - base)[:, None] - taps[None, :], cutoff, half)
         idx = base[:, None] + taps[None, :] + half
-        out[start:start + len(n)] = np.einsum("ij,ij->i", xf[idx], kernel)
+        out[start : start + len(n)] = np.einsum("ij,ij->i", xf[idx], kernel)
     return np.clip(np.round(out), -32768, 32767).astype(np.int16)
 
 
@@ -176,6 +184,7 @@ def _kaiser(u: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- loading
 
+
 def load_wav(data: bytes) -> np.ndarray:
     """WAV bytes -> 8 kHz mono int16."""
     samples, rate = parse_wav(data)
@@ -193,10 +202,11 @@ def load_audio(source: str | Path | bytes) -> np.ndarray:
         return load_wav(raw)
     except AudioError:
         pass
-    from pydub import AudioSegment   # imported lazily: only compressed formats need it
+    from pydub import AudioSegment  # imported lazily: only compressed formats need it
+
     try:
         seg = AudioSegment.from_file(io.BytesIO(raw))
-    except Exception as exc:    # pydub surfaces ffmpeg failures as assorted exceptions
+    except Exception as exc:  # pydub surfaces ffmpeg failures as assorted exceptions
         raise AudioError(f"cannot decode audio: {exc}") from exc
     info = PcmInfo(rate=seg.frame_rate, channels=seg.channels, sample_width=seg.sample_width)
     samples = _pcm_to_mono_int16(seg.raw_data, info)
@@ -211,23 +221,39 @@ async def load_audio_async(source: str | Path | bytes, ffmpeg: str = "ffmpeg") -
     except AudioError:
         pass
     proc = await asyncio.create_subprocess_exec(
-        ffmpeg, "-nostdin", "-v", "error", "-i", "pipe:0",
-        "-f", "s16le", "-acodec", "pcm_s16le", "-ac", "1", "-ar", str(RATE), "pipe:1",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        ffmpeg,
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        "pipe:0",
+        "-f",
+        "s16le",
+        "-acodec",
+        "pcm_s16le",
+        "-ac",
+        "1",
+        "-ar",
+        str(RATE),
+        "pipe:1",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await proc.communicate(raw)
     if proc.returncode != 0 or not out:
         raise AudioError(f"cannot decode audio: {err.decode(errors='replace').strip()}")
-    return np.frombuffer(out[:len(out) & ~1], dtype="<i2").astype(np.int16)
+    return np.frombuffer(out[: len(out) & ~1], dtype="<i2").astype(np.int16)
 
 
 # ---------------------------------------------------------------- framing
+
 
 def to_frames(samples: np.ndarray) -> np.ndarray:
     """(n, 160) int16 frames; the last one is padded with silence."""
     n = -(-len(samples) // FRAME)
     out = np.zeros(n * FRAME, dtype=np.int16)
-    out[:len(samples)] = samples
+    out[: len(samples)] = samples
     return out.reshape(n, FRAME)
 
 

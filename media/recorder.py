@@ -20,6 +20,7 @@ thousand calls started together do not all write in the same tick.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -29,8 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CallRecorder", "RECORDING_OPTIONS", "RecordingFiles", "WavWriter", "repair_directory",
-           "repair_wav"]
+__all__ = [
+    "CallRecorder",
+    "RECORDING_OPTIONS",
+    "RecordingFiles",
+    "WavWriter",
+    "repair_directory",
+    "repair_wav",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,24 +52,48 @@ _MAX_DATA = 0xFFFFFFFF - HEADER_SIZE
 def wav_header(data_bytes: int, channels: int = 1, rate: int = RATE) -> bytes:
     """The canonical 44-byte header of a 16-bit PCM WAV with `data_bytes` of samples."""
     block = channels * 2
-    return _HEADER.pack(b"RIFF", HEADER_SIZE - 8 + data_bytes, b"WAVE", b"fmt ", 16, 1, channels,
-                        rate, rate * block, block, 16, b"data", data_bytes)
+    return _HEADER.pack(
+        b"RIFF",
+        HEADER_SIZE - 8 + data_bytes,
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        channels,
+        rate,
+        rate * block,
+        block,
+        16,
+        b"data",
+        data_bytes,
+    )
 
 
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 class WavWriter:
     """Incremental 16-bit PCM WAV file; valid on disk after every flush."""
 
-    __slots__ = ("path", "channels", "rate", "flush_frames", "_fd", "_pending", "_pending_frames",
-                 "_written_bytes", "_frames", "_next_flush")
+    __slots__ = (
+        "path",
+        "channels",
+        "rate",
+        "flush_frames",
+        "_fd",
+        "_pending",
+        "_pending_frames",
+        "_written_bytes",
+        "_frames",
+        "_next_flush",
+    )
 
-    def __init__(self, path: Path, channels: int = 1, rate: int = RATE, *,
-                 flush_seconds: float = 1.0) -> None:
+    def __init__(
+        self, path: Path, channels: int = 1, rate: int = RATE, *, flush_seconds: float = 1.0
+    ) -> None:
         if channels < 1:
             raise ValueError("channels must be at least 1")
         self.path = Path(path)
@@ -102,9 +133,12 @@ class WavWriter:
         if self._fd is None:
             return
         samples = np.asarray(samples)
-        if samples.ndim == 1 and self.channels == 1:
-            n = samples.shape[0]
-        elif samples.ndim == 2 and samples.shape[1] == self.channels:
+        if (
+            samples.ndim == 1
+            and self.channels == 1
+            or samples.ndim == 2
+            and samples.shape[1] == self.channels
+        ):
             n = samples.shape[0]
         else:
             raise ValueError(f"samples of shape {samples.shape} for a {self.channels}-channel file")
@@ -153,10 +187,8 @@ class WavWriter:
     def __del__(self) -> None:
         # A writer dropped without close() still leaves a complete file behind.
         if getattr(self, "_fd", None) is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self.close()
-            except OSError:
-                pass
 
 
 def repair_wav(path: Path) -> bool:
@@ -237,14 +269,40 @@ class CallRecorder:
     the frame.
     """
 
-    __slots__ = ("option", "stereo", "frame", "rate", "files", "_agent_w", "_customer_w", "_mixed_w",
-                 "_agent", "_customer", "_flush_ticks", "_next_flush", "_pending", "_ticks", "_closed")
+    __slots__ = (
+        "option",
+        "stereo",
+        "frame",
+        "rate",
+        "files",
+        "_agent_w",
+        "_customer_w",
+        "_mixed_w",
+        "_agent",
+        "_customer",
+        "_flush_ticks",
+        "_next_flush",
+        "_pending",
+        "_ticks",
+        "_closed",
+    )
 
-    def __init__(self, directory: Path, name: str, option: str = "both", stereo: bool = False, *,
-                 legs: bool = True, rate: int = RATE, frame: int = FRAME,
-                 flush_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        name: str,
+        option: str = "both",
+        stereo: bool = False,
+        *,
+        legs: bool = True,
+        rate: int = RATE,
+        frame: int = FRAME,
+        flush_seconds: float = 1.0,
+    ) -> None:
         if option not in RECORDING_OPTIONS:
-            raise ValueError(f"recording option must be one of {', '.join(RECORDING_OPTIONS)}, not {option!r}")
+            raise ValueError(
+                f"recording option must be one of {', '.join(RECORDING_OPTIONS)}, not {option!r}"
+            )
         self.option = option
         self.stereo = stereo
         self.frame = frame
@@ -285,8 +343,12 @@ class CallRecorder:
         """One tick: what the agent said and what the customer said (None = silence)."""
         if self._closed or self.option == "off":
             return
-        n = max(len(agent) if agent is not None else 0,
-                len(customer) if customer is not None else 0) or self.frame
+        n = (
+            max(
+                len(agent) if agent is not None else 0, len(customer) if customer is not None else 0
+            )
+            or self.frame
+        )
         if self._mixed_w is not None or self._agent_w is not None:
             self._agent.append(_frame_bytes(agent, n))
         if self._mixed_w is not None or self._customer_w is not None:
@@ -303,7 +365,9 @@ class CallRecorder:
         self._pending = 0
         self._next_flush = self._flush_ticks
         agent = np.frombuffer(b"".join(self._agent), dtype=np.int16) if self._agent else None
-        customer = np.frombuffer(b"".join(self._customer), dtype=np.int16) if self._customer else None
+        customer = (
+            np.frombuffer(b"".join(self._customer), dtype=np.int16) if self._customer else None
+        )
         self._agent.clear()
         self._customer.clear()
         if self._agent_w is not None and agent is not None:

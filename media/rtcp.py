@@ -108,7 +108,9 @@ class ReceiverReport:
     def to_bytes(self) -> bytes:
         if len(self.reports) > 31:
             raise ValueError("at most 31 report blocks")
-        body = struct.pack("!I", self.ssrc & 0xFFFFFFFF) + b"".join(b.to_bytes() for b in self.reports)
+        body = struct.pack("!I", self.ssrc & 0xFFFFFFFF) + b"".join(
+            b.to_bytes() for b in self.reports
+        )
         return _header(len(self.reports), RR, len(body)) + body
 
 
@@ -134,7 +136,9 @@ def sdes_cname(ssrc: int, cname: str) -> bytes:
     return _header(1, SDES, len(chunk)) + chunk
 
 
-def build_compound(report: SenderReport | ReceiverReport, cname: str, bye: Bye | None = None) -> bytes:
+def build_compound(
+    report: SenderReport | ReceiverReport, cname: str, bye: Bye | None = None
+) -> bytes:
     """SR or RR first, then SDES CNAME (RFC 3550 6.1), then an optional BYE."""
     data = report.to_bytes() + sdes_cname(report.ssrc, cname)
     if bye is not None:
@@ -212,9 +216,20 @@ class ReceiverStats:
     """
 
     __slots__ = (
-        "clock_rate", "ssrc", "base_seq", "max_seq", "cycles", "bad_seq", "received",
-        "expected_prior", "received_prior", "jitter", "_last_arrival", "_last_ts",
-        "lsr", "_sr_arrival",
+        "clock_rate",
+        "ssrc",
+        "base_seq",
+        "max_seq",
+        "cycles",
+        "bad_seq",
+        "received",
+        "expected_prior",
+        "received_prior",
+        "jitter",
+        "_last_arrival",
+        "_last_ts",
+        "lsr",
+        "_sr_arrival",
     )
 
     def __init__(self, clock_rate: int = 8000) -> None:
@@ -298,7 +313,11 @@ class ReceiverStats:
         self.expected_prior = expected
         self.received_prior = self.received
         lost_interval = expected_interval - received_interval
-        fraction = 0 if expected_interval <= 0 or lost_interval <= 0 else (lost_interval << 8) // expected_interval
+        fraction = (
+            0
+            if expected_interval <= 0 or lost_interval <= 0
+            else (lost_interval << 8) // expected_interval
+        )
         dlsr = int((now - self._sr_arrival) * 65536) if self.lsr else 0
         return ReportBlock(
             ssrc=self.ssrc or 0,

@@ -60,8 +60,14 @@ CLOCK_RATE = 8000
 PT_CN = 13  # comfort noise (RFC 3389): played as silence
 _SILENCE_GAP = 2.5 * FRAME_SECONDS  # no write for this long = we were silent
 _CONCEAL_FRAMES = 2  # repeat the last frame at -6 dB, -12 dB, then silence
-_ENCODERS: dict[str, Callable[[np.ndarray], bytes]] = {"PCMU": g711.ulaw_encode, "PCMA": g711.alaw_encode}
-_DECODERS: dict[str, Callable[[bytes], np.ndarray]] = {"PCMU": g711.ulaw_decode, "PCMA": g711.alaw_decode}
+_ENCODERS: dict[str, Callable[[np.ndarray], bytes]] = {
+    "PCMU": g711.ulaw_encode,
+    "PCMA": g711.alaw_encode,
+}
+_DECODERS: dict[str, Callable[[bytes], np.ndarray]] = {
+    "PCMU": g711.ulaw_decode,
+    "PCMA": g711.alaw_decode,
+}
 
 
 class _DatagramProtocol(asyncio.DatagramProtocol):
@@ -87,8 +93,15 @@ def _fit(frame: np.ndarray) -> np.ndarray:
 class RtpSession:
     """Media of one call leg. Create with `await RtpSession.open(address, ports)`."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, ports: PortAllocator, address: str,
-                 local_port: int, *, rtcp_interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        ports: PortAllocator,
+        address: str,
+        local_port: int,
+        *,
+        rtcp_interval: float = 5.0,
+    ) -> None:
         self.local_address = address
         self.local_port = local_port
         self.on_dtmf: Callable[[str], None] | None = None
@@ -147,8 +160,15 @@ class RtpSession:
     # ------------------------------------------------------------------ setup
 
     @classmethod
-    async def open(cls, address: str, ports: PortAllocator, loop: asyncio.AbstractEventLoop | None = None,
-                   *, rtcp_interval: float = 5.0, attempts: int = 64) -> RtpSession:
+    async def open(
+        cls,
+        address: str,
+        ports: PortAllocator,
+        loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        rtcp_interval: float = 5.0,
+        attempts: int = 64,
+    ) -> RtpSession:
         """Bind RTP on an even port from `ports` and RTCP on the port above.
 
         A port pair someone else holds is skipped (up to `attempts` tries);
@@ -163,12 +183,18 @@ class RtpSession:
                 session = cls(loop, ports, address, port, rtcp_interval=rtcp_interval)
                 try:
                     session._rtp, _ = await loop.create_datagram_endpoint(
-                        lambda: _DatagramProtocol(session._on_rtp, "RTP"), local_addr=(address, port))
+                        lambda: _DatagramProtocol(session._on_rtp, "RTP"),
+                        local_addr=(address, port),
+                    )
                     session._rtcp, _ = await loop.create_datagram_endpoint(
-                        lambda: _DatagramProtocol(session._on_rtcp, "RTCP"), local_addr=(address, port + 1))
+                        lambda: _DatagramProtocol(session._on_rtcp, "RTCP"),
+                        local_addr=(address, port + 1),
+                    )
                 except OSError as exc:
                     error = exc
-                    log.info("RTP port pair %s:%d unavailable (%s), trying another", address, port, exc)
+                    log.info(
+                        "RTP port pair %s:%d unavailable (%s), trying another", address, port, exc
+                    )
                     session._close_transports()
                     failed.append(port)
                     continue
@@ -177,10 +203,13 @@ class RtpSession:
         finally:
             for port in failed:
                 ports.release(port)
-        raise OSError(f"could not bind an RTP/RTCP port pair on {address} in {attempts} tries: {error}")
+        raise OSError(
+            f"could not bind an RTP/RTCP port pair on {address} in {attempts} tries: {error}"
+        )
 
-    def set_remote(self, address: str, port: int, codec: str, payload_type: int,
-                   dtmf_payload_type: int | None) -> None:
+    def set_remote(
+        self, address: str, port: int, codec: str, payload_type: int, dtmf_payload_type: int | None
+    ) -> None:
         """Where to send and what to expect, from SDP; may be called again (re-INVITE)."""
         codec = codec.upper()
         if codec not in _ENCODERS:
@@ -288,8 +317,12 @@ class RtpSession:
                         log.exception("on_dtmf callback failed")
 
     def _latch(self, addr: Any) -> None:
-        log.info("RTP on port %d: peer sends from %s, sending there instead of %s",
-                 self.local_port, addr, self._remote)
+        log.info(
+            "RTP on port %d: peer sends from %s, sending there instead of %s",
+            self.local_port,
+            addr,
+            self._remote,
+        )
         self._remote = addr
         self._update_flags()
 
@@ -336,7 +369,9 @@ class RtpSession:
 
     def _send(self, second: int, timestamp: int, payload: bytes) -> None:
         self._seq = seq = (self._seq + 1) & 0xFFFF
-        self._rtp.sendto(HEADER.pack(0x80, second, seq, timestamp, self._ssrc) + payload, self._remote)  # type: ignore[union-attr]
+        self._rtp.sendto(
+            HEADER.pack(0x80, second, seq, timestamp, self._ssrc) + payload, self._remote
+        )  # type: ignore[union-attr]
         self.packets_sent += 1
         self.octets_sent += len(payload)
 
@@ -360,8 +395,11 @@ class RtpSession:
         did not negotiate telephone-event or we are not sending.
         """
         if self._dtmf_pt < 0 or not self._send_ok:
-            log.warning("RTP port %d: cannot send DTMF %r (no telephone-event or not sending)",
-                        self.local_port, digit)
+            log.warning(
+                "RTP port %d: cannot send DTMF %r (no telephone-event or not sending)",
+                self.local_port,
+                digit,
+            )
             return
         self._dtmf_tx.send(digit, duration_ms)
         if self._dtmf_timer is None:
@@ -380,7 +418,11 @@ class RtpSession:
     def _send_dtmf_tick(self) -> None:
         packet = self._dtmf_tx.tick(self._ts)
         if packet is not None:
-            self._send(self._dtmf_pt | 0x80 if packet.marker else self._dtmf_pt, packet.timestamp, packet.payload)
+            self._send(
+                self._dtmf_pt | 0x80 if packet.marker else self._dtmf_pt,
+                packet.timestamp,
+                packet.payload,
+            )
 
     # ------------------------------------------------------------------- RTCP
 
@@ -407,8 +449,14 @@ class RtpSession:
         if self.packets_sent > self._sent_at_last_report:
             # The RTP timestamp of "now" on our media timeline, for lip-sync/RTT tools.
             rtp_now = (self._ts + int((now - self._last_slot) * CLOCK_RATE)) & 0xFFFFFFFF
-            report = SenderReport(self._ssrc, ntp_timestamp(time.time()), rtp_now,
-                                  self.packets_sent, self.octets_sent, blocks)
+            report = SenderReport(
+                self._ssrc,
+                ntp_timestamp(time.time()),
+                rtp_now,
+                self.packets_sent,
+                self.octets_sent,
+                blocks,
+            )
         else:
             report = ReceiverReport(self._ssrc, blocks)
         self._sent_at_last_report = self.packets_sent
@@ -495,5 +543,7 @@ class RtpSession:
         self._rtp = self._rtcp = None
 
     def __repr__(self) -> str:
-        return (f"<RtpSession {self.local_address}:{self.local_port} -> {self._remote} "
-                f"{self.codec} {self._direction}{' closed' if self._closed else ''}>")
+        return (
+            f"<RtpSession {self.local_address}:{self.local_port} -> {self._remote} "
+            f"{self.codec} {self._direction}{' closed' if self._closed else ''}>"
+        )

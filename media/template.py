@@ -22,7 +22,7 @@ _FORMATTER = string.Formatter()
 def _parts(template: str) -> Iterator[tuple[str, str | None, str, str | None]]:
     try:
         parsed = list(_FORMATTER.parse(template))
-    except ValueError as exc:     # unbalanced braces and the like
+    except ValueError as exc:  # unbalanced braces and the like
         raise TtsError(f"invalid template: {exc}") from None
     for literal, name, spec, conversion in parsed:
         if name is not None and not name.isidentifier():
@@ -42,8 +42,9 @@ def render(template: str, fields: Mapping[str, str]) -> str:
     parts = list(_parts(template))
     missing = sorted({name for _, name, _, _ in parts if name is not None and name not in fields})
     if missing:
-        raise TtsError(f"missing template field{'s' if len(missing) > 1 else ''}: "
-                       f"{', '.join(missing)}")
+        raise TtsError(
+            f"missing template field{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
+        )
     out: list[str] = []
     for literal, name, spec, conversion in parts:
         out.append(literal)

@@ -39,23 +39,33 @@ __all__ = ["Tts", "TtsEngineError", "TtsError", "TtsUnavailable"]
 
 log = logging.getLogger(__name__)
 
-CACHE_VERSION = "1"          # bump when post-processing changes: old files stop matching
-PEAK_DBFS = -9.0             # normalized peak level of 'medium' volume
+CACHE_VERSION = "1"  # bump when post-processing changes: old files stop matching
+PEAK_DBFS = -9.0  # normalized peak level of 'medium' volume
 DIGIT_PAUSE_MS = 250
 SPELLABLE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 SEPARATORS = frozenset(" -.,_/")
-_TRIM_DB = -40.0             # digit clips: silence threshold relative to their peak
-_TRIM_MARGIN = 80            # samples (10 ms) kept around the sound
+_TRIM_DB = -40.0  # digit clips: silence threshold relative to their peak
+_TRIM_MARGIN = 80  # samples (10 ms) kept around the sound
 
 
 class Tts:
-    def __init__(self, cache_dir: Path, engine: str = "flite", allow_online: bool = True, *,
-                 engines: Mapping[str, Engine] | None = None,
-                 memory_bytes: int = 64 << 20, max_parallel: int | None = None,
-                 offline_retry: float = 60.0, sox: str = "sox") -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        engine: str = "flite",
+        allow_online: bool = True,
+        *,
+        engines: Mapping[str, Engine] | None = None,
+        memory_bytes: int = 64 << 20,
+        max_parallel: int | None = None,
+        offline_retry: float = 60.0,
+        sox: str = "sox",
+    ) -> None:
         """`engines` replaces default-configured engines by name (tests, custom setups)."""
         if engine not in ENGINE_NAMES:
-            raise ValueError(f"unknown TTS engine {engine!r}; choose one of {', '.join(ENGINE_NAMES)}")
+            raise ValueError(
+                f"unknown TTS engine {engine!r}; choose one of {', '.join(ENGINE_NAMES)}"
+            )
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.engine = engine
@@ -69,7 +79,7 @@ class Tts:
         self._inflight: dict[str, asyncio.Future[np.ndarray]] = {}
         self._slots = asyncio.Semaphore(max_parallel or os.cpu_count() or 2)
         self._down_until: dict[str, float] = {}
-        self.syntheses = 0           # child syntheses run (the cache's misses)
+        self.syntheses = 0  # child syntheses run (the cache's misses)
 
     # ---------------------------------------------------------------- public API
 
@@ -104,12 +114,15 @@ class Tts:
                     self._down_until[name] = time.monotonic() + self.offline_retry
                 log.warning("tts: %s unavailable, falling back: %s", name, exc)
         if not supported:
-            raise TtsError(f"language_code {voice.language_code} is not supported by the "
-                           f"installed speech engines")
+            raise TtsError(
+                f"language_code {voice.language_code} is not supported by the "
+                f"installed speech engines"
+            )
         raise TtsUnavailable("no speech engine could run: " + "; ".join(failures))
 
-    async def digits(self, digits: str, voice: VoiceParams, *,
-                     pause_ms: int = DIGIT_PAUSE_MS) -> np.ndarray:
+    async def digits(
+        self, digits: str, voice: VoiceParams, *, pause_ms: int = DIGIT_PAUSE_MS
+    ) -> np.ndarray:
         """Digits (and letters) spoken one by one with short pauses, e.g. an OTP.
 
         Each symbol is synthesized once and cached like any prompt; the pause
@@ -122,7 +135,7 @@ class Tts:
         if not symbols:
             raise TtsError("nothing to read out")
         clips = await asyncio.gather(*(self.speech(s, voice) for s in dict.fromkeys(symbols)))
-        trimmed = {s: _trim(c) for s, c in zip(dict.fromkeys(symbols), clips)}
+        trimmed = {s: _trim(c) for s, c in zip(dict.fromkeys(symbols), clips, strict=False)}
         pause = np.zeros(int(RATE * pause_ms * voice.stretch / 1000), dtype=np.int16)
         parts: list[np.ndarray] = []
         for i, s in enumerate(symbols):
@@ -185,7 +198,7 @@ class Tts:
         return hit
 
     def _remember(self, key: str, samples: np.ndarray) -> np.ndarray:
-        samples.flags.writeable = False      # shared by every caller: nobody may edit it
+        samples.flags.writeable = False  # shared by every caller: nobody may edit it
         old = self._memory.pop(key, None)
         if old is not None:
             self._memory_used -= old.nbytes
@@ -215,8 +228,9 @@ class Tts:
             return None
         return self._remember(key, samples)
 
-    async def _synthesize_once(self, key: str, engine: Engine, text: str,
-                               voice: VoiceParams) -> np.ndarray:
+    async def _synthesize_once(
+        self, key: str, engine: Engine, text: str, voice: VoiceParams
+    ) -> np.ndarray:
         future = self._inflight.get(key)
         if future is None:
             future = asyncio.ensure_future(self._synthesize(key, engine, text, voice))
@@ -225,8 +239,9 @@ class Tts:
         # shield: one waiter giving up must not cancel the synthesis the others await
         return await asyncio.shield(future)
 
-    async def _synthesize(self, key: str, engine: Engine, text: str,
-                          voice: VoiceParams) -> np.ndarray:
+    async def _synthesize(
+        self, key: str, engine: Engine, text: str, voice: VoiceParams
+    ) -> np.ndarray:
         async with self._slots:
             encoded = await engine.synthesize(text, voice)
             final = self._path(key)
@@ -249,15 +264,31 @@ def _sox_args(engine: Engine, voice: VoiceParams, out: str) -> list[str]:
 
     -D: no dither, so the same input always gives the same cached bytes.
     """
-    args = ["-V1", "-t", "wav", "-", "-D", "-t", "wav", "-e", "signed-integer", "-b", "16",
-            "-c", "1", "-r", str(RATE), out]
+    args = [
+        "-V1",
+        "-t",
+        "wav",
+        "-",
+        "-D",
+        "-t",
+        "wav",
+        "-e",
+        "signed-integer",
+        "-b",
+        "16",
+        "-c",
+        "1",
+        "-r",
+        str(RATE),
+        out,
+    ]
     if not engine.native_rate and voice.stretch != 1.0:
         args += ["tempo", "-s", f"{1.0 / voice.stretch:.4f}"]
     if not engine.native_pitch and voice.semitones != 0.0:
         args += ["pitch", f"{voice.semitones * 100:.0f}"]
     gain = voice.gain_db
     if gain is None:
-        args += ["vol", "0"]              # silent: same length, no sound
+        args += ["vol", "0"]  # silent: same length, no sound
     else:
         args += ["gain", "-n", f"{PEAK_DBFS + gain:g}"]
     return args
@@ -277,4 +308,4 @@ def _trim(clip: np.ndarray) -> np.ndarray:
     if peak == 0:
         return clip
     loud = np.flatnonzero(level > peak * 10 ** (_TRIM_DB / 20))
-    return clip[max(0, loud[0] - _TRIM_MARGIN):loud[-1] + 1 + _TRIM_MARGIN]
+    return clip[max(0, loud[0] - _TRIM_MARGIN) : loud[-1] + 1 + _TRIM_MARGIN]

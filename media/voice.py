@@ -37,50 +37,115 @@ MALE = "male"
 # client copied from Polly's documentation is accepted.
 POLLY_VOICES: dict[str, tuple[str, str]] = {
     # en-US
-    "Joanna": (FEMALE, "en-US"), "Kendra": (FEMALE, "en-US"), "Kimberly": (FEMALE, "en-US"),
-    "Salli": (FEMALE, "en-US"), "Ivy": (FEMALE, "en-US"), "Ruth": (FEMALE, "en-US"),
-    "Danielle": (FEMALE, "en-US"), "Matthew": (MALE, "en-US"), "Joey": (MALE, "en-US"),
-    "Justin": (MALE, "en-US"), "Kevin": (MALE, "en-US"), "Stephen": (MALE, "en-US"),
-    "Gregory": (MALE, "en-US"), "Patrick": (MALE, "en-US"),
+    "Joanna": (FEMALE, "en-US"),
+    "Kendra": (FEMALE, "en-US"),
+    "Kimberly": (FEMALE, "en-US"),
+    "Salli": (FEMALE, "en-US"),
+    "Ivy": (FEMALE, "en-US"),
+    "Ruth": (FEMALE, "en-US"),
+    "Danielle": (FEMALE, "en-US"),
+    "Matthew": (MALE, "en-US"),
+    "Joey": (MALE, "en-US"),
+    "Justin": (MALE, "en-US"),
+    "Kevin": (MALE, "en-US"),
+    "Stephen": (MALE, "en-US"),
+    "Gregory": (MALE, "en-US"),
+    "Patrick": (MALE, "en-US"),
     # en-GB, en-GB-WLS, en-AU, en-NZ, en-ZA, en-IE, en-IN
-    "Amy": (FEMALE, "en-GB"), "Emma": (FEMALE, "en-GB"), "Brian": (MALE, "en-GB"),
-    "Arthur": (MALE, "en-GB"), "Geraint": (MALE, "en-GB-WLS"),
-    "Nicole": (FEMALE, "en-AU"), "Olivia": (FEMALE, "en-AU"), "Russell": (MALE, "en-AU"),
-    "Aria": (FEMALE, "en-NZ"), "Ayanda": (FEMALE, "en-ZA"), "Niamh": (FEMALE, "en-IE"),
-    "Raveena": (FEMALE, "en-IN"), "Aditi": (FEMALE, "en-IN"), "Kajal": (FEMALE, "en-IN"),
+    "Amy": (FEMALE, "en-GB"),
+    "Emma": (FEMALE, "en-GB"),
+    "Brian": (MALE, "en-GB"),
+    "Arthur": (MALE, "en-GB"),
+    "Geraint": (MALE, "en-GB-WLS"),
+    "Nicole": (FEMALE, "en-AU"),
+    "Olivia": (FEMALE, "en-AU"),
+    "Russell": (MALE, "en-AU"),
+    "Aria": (FEMALE, "en-NZ"),
+    "Ayanda": (FEMALE, "en-ZA"),
+    "Niamh": (FEMALE, "en-IE"),
+    "Raveena": (FEMALE, "en-IN"),
+    "Aditi": (FEMALE, "en-IN"),
+    "Kajal": (FEMALE, "en-IN"),
     # other languages
-    "Conchita": (FEMALE, "es-ES"), "Lucia": (FEMALE, "es-ES"), "Enrique": (MALE, "es-ES"),
-    "Sergio": (MALE, "es-ES"), "Mia": (FEMALE, "es-MX"), "Andres": (MALE, "es-MX"),
-    "Penelope": (FEMALE, "es-US"), "Lupe": (FEMALE, "es-US"), "Miguel": (MALE, "es-US"),
+    "Conchita": (FEMALE, "es-ES"),
+    "Lucia": (FEMALE, "es-ES"),
+    "Enrique": (MALE, "es-ES"),
+    "Sergio": (MALE, "es-ES"),
+    "Mia": (FEMALE, "es-MX"),
+    "Andres": (MALE, "es-MX"),
+    "Penelope": (FEMALE, "es-US"),
+    "Lupe": (FEMALE, "es-US"),
+    "Miguel": (MALE, "es-US"),
     "Pedro": (MALE, "es-US"),
-    "Celine": (FEMALE, "fr-FR"), "Lea": (FEMALE, "fr-FR"), "Mathieu": (MALE, "fr-FR"),
-    "Remi": (MALE, "fr-FR"), "Chantal": (FEMALE, "fr-CA"), "Gabrielle": (FEMALE, "fr-CA"),
+    "Celine": (FEMALE, "fr-FR"),
+    "Lea": (FEMALE, "fr-FR"),
+    "Mathieu": (MALE, "fr-FR"),
+    "Remi": (MALE, "fr-FR"),
+    "Chantal": (FEMALE, "fr-CA"),
+    "Gabrielle": (FEMALE, "fr-CA"),
     "Liam": (MALE, "fr-CA"),
-    "Marlene": (FEMALE, "de-DE"), "Vicki": (FEMALE, "de-DE"), "Hans": (MALE, "de-DE"),
+    "Marlene": (FEMALE, "de-DE"),
+    "Vicki": (FEMALE, "de-DE"),
+    "Hans": (MALE, "de-DE"),
     "Daniel": (MALE, "de-DE"),
-    "Carla": (FEMALE, "it-IT"), "Bianca": (FEMALE, "it-IT"), "Giorgio": (MALE, "it-IT"),
+    "Carla": (FEMALE, "it-IT"),
+    "Bianca": (FEMALE, "it-IT"),
+    "Giorgio": (MALE, "it-IT"),
     "Adriano": (MALE, "it-IT"),
-    "Vitoria": (FEMALE, "pt-BR"), "Camila": (FEMALE, "pt-BR"), "Ricardo": (MALE, "pt-BR"),
-    "Thiago": (MALE, "pt-BR"), "Ines": (FEMALE, "pt-PT"), "Cristiano": (MALE, "pt-PT"),
-    "Lotte": (FEMALE, "nl-NL"), "Ruben": (MALE, "nl-NL"), "Laura": (FEMALE, "nl-NL"),
-    "Naja": (FEMALE, "da-DK"), "Mads": (MALE, "da-DK"), "Liv": (FEMALE, "nb-NO"),
-    "Astrid": (FEMALE, "sv-SE"), "Elin": (FEMALE, "sv-SE"),
-    "Ewa": (FEMALE, "pl-PL"), "Maja": (FEMALE, "pl-PL"), "Jacek": (MALE, "pl-PL"),
-    "Jan": (MALE, "pl-PL"), "Tatyana": (FEMALE, "ru-RU"), "Maxim": (MALE, "ru-RU"),
-    "Filiz": (FEMALE, "tr-TR"), "Carmen": (FEMALE, "ro-RO"), "Dora": (FEMALE, "is-IS"),
-    "Karl": (MALE, "is-IS"), "Gwyneth": (FEMALE, "cy-GB"),
-    "Mizuki": (FEMALE, "ja-JP"), "Takumi": (MALE, "ja-JP"), "Seoyeon": (FEMALE, "ko-KR"),
-    "Zhiyu": (FEMALE, "cmn-CN"), "Zeina": (FEMALE, "arb"), "Hala": (FEMALE, "ar-AE"),
+    "Vitoria": (FEMALE, "pt-BR"),
+    "Camila": (FEMALE, "pt-BR"),
+    "Ricardo": (MALE, "pt-BR"),
+    "Thiago": (MALE, "pt-BR"),
+    "Ines": (FEMALE, "pt-PT"),
+    "Cristiano": (MALE, "pt-PT"),
+    "Lotte": (FEMALE, "nl-NL"),
+    "Ruben": (MALE, "nl-NL"),
+    "Laura": (FEMALE, "nl-NL"),
+    "Naja": (FEMALE, "da-DK"),
+    "Mads": (MALE, "da-DK"),
+    "Liv": (FEMALE, "nb-NO"),
+    "Astrid": (FEMALE, "sv-SE"),
+    "Elin": (FEMALE, "sv-SE"),
+    "Ewa": (FEMALE, "pl-PL"),
+    "Maja": (FEMALE, "pl-PL"),
+    "Jacek": (MALE, "pl-PL"),
+    "Jan": (MALE, "pl-PL"),
+    "Tatyana": (FEMALE, "ru-RU"),
+    "Maxim": (MALE, "ru-RU"),
+    "Filiz": (FEMALE, "tr-TR"),
+    "Carmen": (FEMALE, "ro-RO"),
+    "Dora": (FEMALE, "is-IS"),
+    "Karl": (MALE, "is-IS"),
+    "Gwyneth": (FEMALE, "cy-GB"),
+    "Mizuki": (FEMALE, "ja-JP"),
+    "Takumi": (MALE, "ja-JP"),
+    "Seoyeon": (FEMALE, "ko-KR"),
+    "Zhiyu": (FEMALE, "cmn-CN"),
+    "Zeina": (FEMALE, "arb"),
+    "Hala": (FEMALE, "ar-AE"),
 }
 
-RATES: dict[str, float] = {          # duration stretch (> 1 = slower)
-    "x-slow": 1.6, "slow": 1.25, "medium": 1.0, "fast": 0.82, "x-fast": 0.67,
+RATES: dict[str, float] = {  # duration stretch (> 1 = slower)
+    "x-slow": 1.6,
+    "slow": 1.25,
+    "medium": 1.0,
+    "fast": 0.82,
+    "x-fast": 0.67,
 }
-PITCHES: dict[str, float] = {        # semitones
-    "x-low": -4.0, "low": -2.0, "medium": 0.0, "high": 2.0, "x-high": 4.0,
+PITCHES: dict[str, float] = {  # semitones
+    "x-low": -4.0,
+    "low": -2.0,
+    "medium": 0.0,
+    "high": 2.0,
+    "x-high": 4.0,
 }
-VOLUMES: dict[str, float | None] = {   # dB relative to the normalized level; None = silence
-    "silent": None, "x-soft": -12.0, "soft": -6.0, "medium": 0.0, "loud": 4.0, "x-loud": 8.0,
+VOLUMES: dict[str, float | None] = {  # dB relative to the normalized level; None = silence
+    "silent": None,
+    "x-soft": -12.0,
+    "soft": -6.0,
+    "medium": 0.0,
+    "loud": 4.0,
+    "x-loud": 8.0,
 }
 ENGINE_TYPES = ("standard", "neural")
 
@@ -100,9 +165,16 @@ class VoiceParams:
     engine_type: str = "standard"
 
     @classmethod
-    def parse(cls, *, voice: str | None = None, rate: str | None = None,
-              pitch: str | None = None, volume: str | None = None,
-              language_code: str | None = None, tts_engine_type: str | None = None) -> VoiceParams:
+    def parse(
+        cls,
+        *,
+        voice: str | None = None,
+        rate: str | None = None,
+        pitch: str | None = None,
+        volume: str | None = None,
+        language_code: str | None = None,
+        tts_engine_type: str | None = None,
+    ) -> VoiceParams:
         """Validate raw API values (None/'' = default). Raises TtsError.
 
         Without a language_code the voice's own language applies, as with Polly:
@@ -117,12 +189,14 @@ class VoiceParams:
             volume=_choice("volume", volume, VOLUMES) if volume else d.volume,
             language_code=_language(language_code) if language_code else POLLY_VOICES[name][1],
             engine_type=_choice("tts_engine_type", tts_engine_type, dict.fromkeys(ENGINE_TYPES))
-            if tts_engine_type else d.engine_type,
+            if tts_engine_type
+            else d.engine_type,
         )
 
     @classmethod
     def from_request(cls, body: Mapping[str, object]) -> VoiceParams:
         """Pick the voice fields out of a CPaaS request body."""
+
         def get(key: str) -> str | None:
             value = body.get(key)
             if value is None:
@@ -130,9 +204,15 @@ class VoiceParams:
             if not isinstance(value, str):
                 raise TtsError(f"{key} must be a string")
             return value
-        return cls.parse(voice=get("voice"), rate=get("rate"), pitch=get("pitch"),
-                         volume=get("volume"), language_code=get("language_code"),
-                         tts_engine_type=get("tts_engine_type"))
+
+        return cls.parse(
+            voice=get("voice"),
+            rate=get("rate"),
+            pitch=get("pitch"),
+            volume=get("volume"),
+            language_code=get("language_code"),
+            tts_engine_type=get("tts_engine_type"),
+        )
 
     @property
     def gender(self) -> str:
@@ -156,8 +236,9 @@ class VoiceParams:
         return self.language_code.split("-")[0].lower()
 
     def cache_key(self) -> str:
-        return "|".join((self.voice, self.rate, self.pitch, self.volume,
-                         self.language_code, self.engine_type))
+        return "|".join(
+            (self.voice, self.rate, self.pitch, self.volume, self.language_code, self.engine_type)
+        )
 
 
 def _fold(value: str) -> str:
@@ -169,7 +250,9 @@ def _fold(value: str) -> str:
 def _voice_name(value: str) -> str:
     name = _VOICES_FOLDED.get(_fold(value))
     if name is None:
-        raise TtsError(f"unknown voice {value!r}; use a voice id such as Joanna, Matthew or Raveena")
+        raise TtsError(
+            f"unknown voice {value!r}; use a voice id such as Joanna, Matthew or Raveena"
+        )
     return name
 
 

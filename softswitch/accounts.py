@@ -54,8 +54,14 @@ def verify_secret(secret: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
-        computed = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), n=int(n),
-                                  r=int(r), p=int(p), dklen=len(digest) // 2)
+        computed = hashlib.scrypt(
+            secret.encode(),
+            salt=bytes.fromhex(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(digest) // 2,
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(computed.hex(), digest)
@@ -67,8 +73,12 @@ def check_id(account_id: str) -> str:
     return account_id
 
 
-def provision_accounts(store: AccountStore, configured: Sequence[AccountConfig],
-                       announce: Callable[[str], None], now: float | None = None) -> None:
+def provision_accounts(
+    store: AccountStore,
+    configured: Sequence[AccountConfig],
+    announce: Callable[[str], None],
+    now: float | None = None,
+) -> None:
     """Bring the stored accounts in line with the configuration.
 
     With ``[[accounts]]`` configured, those replace any generated defaults (accounts made
@@ -121,18 +131,23 @@ def rotate_account(store: AccountStore, account_id: str, now: float | None = Non
     if record is None:
         raise AccountError(f"no account {account_id}")
     if record.source == "config":
-        raise AccountError(f"account {account_id} comes from the config file: change its auth there")
+        raise AccountError(
+            f"account {account_id} comes from the config file: change its auth there"
+        )
     secret = generate_secret()
-    store.set_secret(account_id, hash_secret(secret), "generated" if record.source ==
-                     "generated" else "cli", time.time() if now is None else now)
+    store.set_secret(
+        account_id,
+        hash_secret(secret),
+        "generated" if record.source == "generated" else "cli",
+        time.time() if now is None else now,
+    )
     return secret
 
 
 class Authenticator:
     """Checks (account, secret) pairs; remembers successes so the common case costs µs."""
 
-    def __init__(self, store: AccountStore, cache_size: int = 10_000,
-                 slow_checks: int = 2) -> None:
+    def __init__(self, store: AccountStore, cache_size: int = 10_000, slow_checks: int = 2) -> None:
         self.store = store
         self.cache_size = cache_size
         self._verified: OrderedDict[tuple[str, str], bytes] = OrderedDict()
@@ -151,13 +166,15 @@ class Authenticator:
                 return Account(account_id) if hmac.compare_digest(known, quick) else None
         return await self._slow_check(account_id, secret, stored, quick)
 
-    async def _slow_check(self, account_id: str, secret: str, stored: str | None,
-                          quick: bytes) -> Account | None:
+    async def _slow_check(
+        self, account_id: str, secret: str, stored: str | None, quick: bytes
+    ) -> Account | None:
         loop = asyncio.get_running_loop()
         async with self._slow:
             # An unknown account costs the same scrypt run as a known one: no timing oracle.
-            good = await loop.run_in_executor(None, verify_secret, secret,
-                                              stored if stored is not None else self._dummy)
+            good = await loop.run_in_executor(
+                None, verify_secret, secret, stored if stored is not None else self._dummy
+            )
         if not good or stored is None:
             return None
         key = (account_id, stored)

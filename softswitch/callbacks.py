@@ -30,9 +30,15 @@ Click2Call = Callable[..., Awaitable[str]]
 
 
 class CallbackScheduler:
-    def __init__(self, store: CallbackStore, click2call: Click2Call, *,
-                 clock: Callable[[], float] = time.time, poll: float = 1.0,
-                 missed_after: float = 15 * 60) -> None:
+    def __init__(
+        self,
+        store: CallbackStore,
+        click2call: Click2Call,
+        *,
+        clock: Callable[[], float] = time.time,
+        poll: float = 1.0,
+        missed_after: float = 15 * 60,
+    ) -> None:
         self.store = store
         self.click2call = click2call
         self.clock = clock
@@ -45,8 +51,7 @@ class CallbackScheduler:
         now = self.clock()
         for request_id in self.store.stale_firing():
             self.store.finish(request_id, FAILED, "interrupted by a restart while being placed")
-            log.warning("callback %s was being placed when the switch stopped: failed",
-                        request_id)
+            log.warning("callback %s was being placed when the switch stopped: failed", request_id)
         for request_id in self.store.mark_missed(now - self.missed_after):
             log.warning("callback %s was due while the switch was down: missed", request_id)
         await self.run_due()
@@ -89,15 +94,21 @@ class CallbackScheduler:
         if not self.store.claim(cb.request_id, self.clock()):
             return False  # deleted meanwhile, or another scheduler took it
         try:
-            await self.click2call(account_id=cb.account_id, agent_number=cb.agent_number,
-                                  destination_number=cb.destination_number,
-                                  caller_id=cb.caller_id, recording_option=cb.recording_option,
-                                  transcript=cb.transcript, request_id=cb.request_id)
+            await self.click2call(
+                account_id=cb.account_id,
+                agent_number=cb.agent_number,
+                destination_number=cb.destination_number,
+                caller_id=cb.caller_id,
+                recording_option=cb.recording_option,
+                transcript=cb.transcript,
+                request_id=cb.request_id,
+            )
         except Exception as exc:  # no route any more, bad option: recorded, not raised
             self.store.finish(cb.request_id, FAILED, str(exc) or type(exc).__name__)
             log.warning("callback %s could not be placed: %s", cb.request_id, exc)
             return False
         self.store.finish(cb.request_id, DONE)
-        log.info("callback %s placed (%s -> %s)", cb.request_id, cb.agent_number,
-                 cb.destination_number)
+        log.info(
+            "callback %s placed (%s -> %s)", cb.request_id, cb.agent_number, cb.destination_number
+        )
         return True

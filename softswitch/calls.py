@@ -66,9 +66,15 @@ def dial_status(status: int, cancelled: bool = False) -> str:
     return "CONGESTION"
 
 
-CALL_STATUS = {"ANSWER": "ANSWERED", "BUSY": "BUSY", "NOANSWER": "NO ANSWER",
-               "CANCEL": "NO ANSWER", "CHANUNAVAIL": "FAILED", "CONGESTION": "FAILED",
-               "DND": None}
+CALL_STATUS = {
+    "ANSWER": "ANSWERED",
+    "BUSY": "BUSY",
+    "NOANSWER": "NO ANSWER",
+    "CANCEL": "NO ANSWER",
+    "CHANUNAVAIL": "FAILED",
+    "CONGESTION": "FAILED",
+    "DND": None,
+}
 
 
 def _remove(files: RecordingFiles) -> None:
@@ -126,9 +132,17 @@ class LiveCall:
 
 
 class CallService:
-    def __init__(self, switch: Switch, tts: Tts, cdrs: CdrStore, *,
-                 recordings_dir: Path | str, uploads_dir: Path | str,
-                 transcriber_name: str = "pocketsphinx", stereo: bool = False) -> None:
+    def __init__(
+        self,
+        switch: Switch,
+        tts: Tts,
+        cdrs: CdrStore,
+        *,
+        recordings_dir: Path | str,
+        uploads_dir: Path | str,
+        transcriber_name: str = "pocketsphinx",
+        stereo: bool = False,
+    ) -> None:
         self.switch = switch
         self.tts = tts
         self.cdrs = cdrs
@@ -200,17 +214,24 @@ class CallService:
 
     # -- click2call ---------------------------------------------------------
 
-    async def click2call(self, *, account_id: str, agent_number: str, destination_number: str,
-                         caller_id: str, recording_option: str = "off",
-                         transcript: bool = False, request_id: str | None = None) -> str:
+    async def click2call(
+        self,
+        *,
+        account_id: str,
+        agent_number: str,
+        destination_number: str,
+        caller_id: str,
+        recording_option: str = "off",
+        transcript: bool = False,
+        request_id: str | None = None,
+    ) -> str:
         """Ring the agent; when they answer, dial the destination and bridge both."""
         if recording_option not in RECORDING_OPTIONS:
             raise ValueError(f"recording_option must be one of {', '.join(RECORDING_OPTIONS)}")
         self.check_dialable(agent_number)
         self.check_dialable(destination_number)
         request_id = request_id or new_request_id()
-        call = LiveCall(account_id, request_id, "c2c", caller_id, agent_number,
-                        destination_number)
+        call = LiveCall(account_id, request_id, "c2c", caller_id, agent_number, destination_number)
         self.calls[request_id] = call
         call.keep_recording = recording_option != "off"
         self.spawn(self._click2call(call, recording_option, transcript))
@@ -227,17 +248,26 @@ class CallService:
         ended = max([c.ended_at or time.time() for c in call.channels] or [time.time()])
         answered = answered_at is not None
         ds = "ANSWER" if answered else dial_status(status)
-        cdr = Cdr(account_id=call.account_id, request_id=call.request_id,
-                  call_direction="outbound-api", destination_context="click2call",
-                  caller_id=call.caller_id, agent_number=call.agent_number,
-                  customer_number=call.customer_number, dialed_number=call.customer_number,
-                  call_date=call.started_at, answer=answered_at, end=ended,
-                  call_duration=round(ended - call.started_at, 4),
-                  billsec=round(ended - answered_at, 4) if answered_at else 0.0,
-                  call_status=CALL_STATUS[ds], dial_status=ds,
-                  dtmf_inputs="".join(d for c in call.channels for d in c.dtmf_inputs),
-                  recording_name=self._recording_name(files) if call.keep_recording else "",
-                  uniqueid=self._uniqueid(call.started_at))
+        cdr = Cdr(
+            account_id=call.account_id,
+            request_id=call.request_id,
+            call_direction="outbound-api",
+            destination_context="click2call",
+            caller_id=call.caller_id,
+            agent_number=call.agent_number,
+            customer_number=call.customer_number,
+            dialed_number=call.customer_number,
+            call_date=call.started_at,
+            answer=answered_at,
+            end=ended,
+            call_duration=round(ended - call.started_at, 4),
+            billsec=round(ended - answered_at, 4) if answered_at else 0.0,
+            call_status=CALL_STATUS[ds],
+            dial_status=ds,
+            dtmf_inputs="".join(d for c in call.channels for d in c.dtmf_inputs),
+            recording_name=self._recording_name(files) if call.keep_recording else "",
+            uniqueid=self._uniqueid(call.started_at),
+        )
         cdr_id = self.cdrs.insert(cdr)
         log.info("click2call %s ended: %s billsec=%s", call.request_id, ds, cdr.billsec)
         if transcript and files is not None and answered:
@@ -251,8 +281,9 @@ class CallService:
         path = files.mixed or files.agent or files.customer
         return path.name if path is not None else ""
 
-    async def _run_click2call(self, call: LiveCall, option: str,
-                              transcript: bool) -> tuple[int, float | None]:
+    async def _run_click2call(
+        self, call: LiveCall, option: str, transcript: bool
+    ) -> tuple[int, float | None]:
         """Returns (status of the failing leg or 200, destination answer time)."""
         switch = self.switch
         try:
@@ -289,9 +320,12 @@ class CallService:
             return 487, None
         if option != "off" or transcript:
             directory = self.recordings_dir / call.account_id
-            call.recorder = CallRecorder(directory, call.request_id,
-                                         option if option != "off" else "both",
-                                         stereo=self.stereo)
+            call.recorder = CallRecorder(
+                directory,
+                call.request_id,
+                option if option != "off" else "both",
+                stereo=self.stereo,
+            )
         self._bridge(call, agent, customer)
         return 200, customer.answered_at
 
@@ -323,11 +357,22 @@ class CallService:
     def flow_audio(self, account_id: str) -> FlowAudio:
         return FlowAudio(self.tts, self.uploads_dir / account_id)
 
-    async def dial_flow(self, *, account_id: str, number: str, caller_id: str, flow: Flow,
-                        variables: dict[str, str], request_id: str, context: str,
-                        direction: str, campaign_id: str = "", list_id: str = "",
-                        ring_timeout: float | None = None,
-                        audio: FlowAudio | None = None) -> CallOutcome:
+    async def dial_flow(
+        self,
+        *,
+        account_id: str,
+        number: str,
+        caller_id: str,
+        flow: Flow,
+        variables: dict[str, str],
+        request_id: str,
+        context: str,
+        direction: str,
+        campaign_id: str = "",
+        list_id: str = "",
+        ring_timeout: float | None = None,
+        audio: FlowAudio | None = None,
+    ) -> CallOutcome:
         """Dial ``number``, run ``flow`` when answered, write the CDR, return when it ended.
 
         Prompts are prepared before dialing; a TtsError (missing variable, bad voice)
@@ -336,18 +381,21 @@ class CallService:
         audio = audio or self.flow_audio(account_id)
         await prepare(flow, variables, audio)
         kind = "campaign" if direction == "outbound-campaign" else "otp"
-        call = LiveCall(account_id, request_id or new_request_id(), kind, caller_id, "",
-                        number)
-        key = call.request_id if call.request_id not in self.calls else \
-            f"{call.request_id}:{secrets.token_hex(3)}"
+        call = LiveCall(account_id, request_id or new_request_id(), kind, caller_id, "", number)
+        key = (
+            call.request_id
+            if call.request_id not in self.calls
+            else f"{call.request_id}:{secrets.token_hex(3)}"
+        )
         self.calls[key] = call
         state = FlowState(dict(variables))
         status, answered_at = 0, None
         pressed: list[str] = []
         try:
             try:
-                channel = await self.switch.originate(number, caller_id=caller_id,
-                                                      timeout=ring_timeout)
+                channel = await self.switch.originate(
+                    number, caller_id=caller_id, timeout=ring_timeout
+                )
             except SwitchError as exc:
                 status = exc.status
             else:
@@ -359,9 +407,15 @@ class CallService:
                     status, answered_at = 200, channel.answered_at
                     media = ChannelAudio(channel, self.switch.clock)
                     media.start()
-                    runner = FlowRunner(channel, media, audio, state,
-                                        self._connector(call), self.recordings_dir / account_id,
-                                        call.request_id)
+                    runner = FlowRunner(
+                        channel,
+                        media,
+                        audio,
+                        state,
+                        self._connector(call),
+                        self.recordings_dir / account_id,
+                        call.request_id,
+                    )
                     try:
                         await runner.run(flow)
                     finally:
@@ -373,28 +427,48 @@ class CallService:
             self.calls.pop(key, None)
         ended = max([c.ended_at or time.time() for c in call.channels] or [time.time()])
         ds = "ANSWER" if answered_at else dial_status(status)
-        cdr = Cdr(account_id=account_id, request_id=call.request_id if kind == "otp" else
-                  request_id, call_direction=direction, destination_context=context,
-                  caller_id=caller_id, agent_number="", customer_number=number if
-                  kind == "otp" else "", dialed_number=number, call_date=call.started_at,
-                  answer=answered_at, end=ended,
-                  call_duration=round(ended - call.started_at, 4),
-                  billsec=round(ended - answered_at, 4) if answered_at else 0.0,
-                  call_status=CALL_STATUS[ds], dial_status=ds, dtmf_inputs="".join(pressed),
-                  recording_name=state.recordings[0] if state.recordings else "",
-                  uniqueid=self._uniqueid(call.started_at), campaign_id=campaign_id,
-                  list_id=list_id)
+        cdr = Cdr(
+            account_id=account_id,
+            request_id=call.request_id if kind == "otp" else request_id,
+            call_direction=direction,
+            destination_context=context,
+            caller_id=caller_id,
+            agent_number="",
+            customer_number=number if kind == "otp" else "",
+            dialed_number=number,
+            call_date=call.started_at,
+            answer=answered_at,
+            end=ended,
+            call_duration=round(ended - call.started_at, 4),
+            billsec=round(ended - answered_at, 4) if answered_at else 0.0,
+            call_status=CALL_STATUS[ds],
+            dial_status=ds,
+            dtmf_inputs="".join(pressed),
+            recording_name=state.recordings[0] if state.recordings else "",
+            uniqueid=self._uniqueid(call.started_at),
+            campaign_id=campaign_id,
+            list_id=list_id,
+        )
         cdr_id = self.cdrs.insert(cdr)
-        return CallOutcome(answered=answered_at is not None, sip_status=status,
-                           dial_status=ds, result=state.result, report_data=state.report_data,
-                           started_at=call.started_at, answered_at=answered_at, ended_at=ended,
-                           redial=state.redial, cdr_id=cdr_id)
+        return CallOutcome(
+            answered=answered_at is not None,
+            sip_status=status,
+            dial_status=ds,
+            result=state.result,
+            report_data=state.report_data,
+            started_at=call.started_at,
+            answered_at=answered_at,
+            ended_at=ended,
+            redial=state.redial,
+            cdr_id=cdr_id,
+        )
 
     def _connector(self, call: LiveCall):
         async def connect(channel: Channel, number: str, timeout: float) -> bool:
             try:
-                other = await self.switch.originate(number, caller_id=call.caller_id or None,
-                                                    timeout=timeout)
+                other = await self.switch.originate(
+                    number, caller_id=call.caller_id or None, timeout=timeout
+                )
             except SwitchError:
                 return False
             call.add(other)
@@ -431,8 +505,9 @@ class CallService:
                     return call, channel
         raise CallControlError(f"channel {name!r} not found", 404)
 
-    async def modify_call(self, account_id: str, channel: str, action: int,
-                          number: str | None) -> str:
+    async def modify_call(
+        self, account_id: str, channel: str, action: int, number: str | None
+    ) -> str:
         """0 blind transfer, 1 attended transfer, 2 hangup, 3 start recording."""
         call, chan = self._find(account_id, channel)
         if action == 2:
@@ -448,8 +523,9 @@ class CallService:
             if bridge is None:
                 raise CallControlError(f"channel {chan.name} is not bridged")
             call.keep_recording = True
-            call.recorder = CallRecorder(self.recordings_dir / account_id, call.request_id,
-                                         "both", stereo=self.stereo)
+            call.recorder = CallRecorder(
+                self.recordings_dir / account_id, call.request_id, "both", stereo=self.stereo
+            )
             agent_first = bridge.a is call.agent or bridge.b is call.customer
             if agent_first:
                 bridge.tap = call.recorder.feed
@@ -505,8 +581,9 @@ class CallService:
             return
         self._bridge(call, target, party)
 
-    async def _attended_transfer(self, call: LiveCall, agent: Channel, customer: Channel,
-                                 number: str) -> None:
+    async def _attended_transfer(
+        self, call: LiveCall, agent: Channel, customer: Channel, number: str
+    ) -> None:
         on_hold = self._holding(customer)
         try:
             target = await self.switch.originate(number, caller_id=call.caller_id or None)
@@ -532,9 +609,12 @@ class CallService:
         # The transfer completes when the agent hangs up; if the target hangs up first
         # the agent gets the customer back.
         done, _ = await asyncio.wait(
-            [asyncio.ensure_future(asyncio.shield(agent.hungup)),
-             asyncio.ensure_future(asyncio.shield(target.hungup))],
-            return_when=asyncio.FIRST_COMPLETED)
+            [
+                asyncio.ensure_future(asyncio.shield(agent.hungup)),
+                asyncio.ensure_future(asyncio.shield(target.hungup)),
+            ],
+            return_when=asyncio.FIRST_COMPLETED,
+        )
         consultation.stop(detach=True)
         on_hold.stop()
         if target.state != "hungup" and customer.state == "up":
@@ -552,33 +632,44 @@ class CallService:
             if call.account_id != account_id:
                 continue
             for channel in call.live_channels():
-                rows.append({
+                rows.append(
+                    {
+                        "channel": channel.name,
+                        "request_id": call.request_id,
+                        "call_type": call.kind,
+                        "state": channel.state,
+                        "number": channel.endpoint.number,
+                        "agent_number": call.agent_number,
+                        "customer_number": call.customer_number,
+                        "caller_id": call.caller_id,
+                        "bridged_channel": channel.bridged.name if channel.bridged else "",
+                        "start_time": http_date(channel.created_at),
+                    }
+                )
+        for channel in self._inbound_channels(account_id):
+            rows.append(
+                {
                     "channel": channel.name,
-                    "request_id": call.request_id,
-                    "call_type": call.kind,
+                    "request_id": "",
+                    "call_type": "inbound",
                     "state": channel.state,
                     "number": channel.endpoint.number,
-                    "agent_number": call.agent_number,
-                    "customer_number": call.customer_number,
-                    "caller_id": call.caller_id,
+                    "agent_number": channel.bridged.endpoint.number if channel.bridged else "",
+                    "customer_number": channel.endpoint.number,
+                    "caller_id": channel.endpoint.number,
                     "bridged_channel": channel.bridged.name if channel.bridged else "",
                     "start_time": http_date(channel.created_at),
-                })
-        for channel in self._inbound_channels(account_id):
-            rows.append({
-                "channel": channel.name, "request_id": "", "call_type": "inbound",
-                "state": channel.state, "number": channel.endpoint.number,
-                "agent_number": channel.bridged.endpoint.number if channel.bridged else "",
-                "customer_number": channel.endpoint.number, "caller_id": channel.endpoint.number,
-                "bridged_channel": channel.bridged.name if channel.bridged else "",
-                "start_time": http_date(channel.created_at),
-            })
+                }
+            )
         return rows
 
     def _inbound_channels(self, account_id: str) -> list[Channel]:
         trunks = {t.name for t in self.switch.config.trunks if t.account == account_id}
-        return [c for c in self.switch.channels if c.direction == "inbound"
-                and c.endpoint.kind == "trunk" and c.endpoint.name in trunks]
+        return [
+            c
+            for c in self.switch.channels
+            if c.direction == "inbound" and c.endpoint.kind == "trunk" and c.endpoint.name in trunks
+        ]
 
     def live_statistics(self, account_id: str) -> dict[str, int]:
         counts = {kind: 0 for kind in KINDS}
@@ -586,5 +677,9 @@ class CallService:
             if call.account_id == account_id and not call.ended.is_set():
                 counts[call.kind] += 1
         counts["inbound"] += len(self._inbound_channels(account_id))
-        return {"live_calls_c2c": counts["c2c"], "live_calls_campaign": counts["campaign"],
-                "live_calls_inbound": counts["inbound"], "live_calls_otp": counts["otp"]}
+        return {
+            "live_calls_c2c": counts["c2c"],
+            "live_calls_campaign": counts["campaign"],
+            "live_calls_inbound": counts["inbound"],
+            "live_calls_otp": counts["otp"],
+        }

@@ -7,8 +7,9 @@ import itertools
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from media.session import RtpSession
 
@@ -55,8 +56,16 @@ class Endpoint:
 
 
 class Channel:
-    def __init__(self, name: str, direction: str, endpoint: Endpoint, session: InviteSession,
-                 rtp: RtpSession, advertised: str, session_id: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        direction: str,
+        endpoint: Endpoint,
+        session: InviteSession,
+        rtp: RtpSession,
+        advertised: str,
+        session_id: int | None = None,
+    ) -> None:
         self.name = name
         self.direction = direction  # "inbound": they called us; "outbound": we called them
         self.endpoint = endpoint
@@ -112,8 +121,13 @@ class Channel:
         if self.state == state or self.state == "hungup":
             return
         self.state = state
-        log.info("channel %s call_id=%s state=%s%s", self.name, self.call_id, state,
-                 f" cause={cause!r}" if cause else "")
+        log.info(
+            "channel %s call_id=%s state=%s%s",
+            self.name,
+            self.call_id,
+            state,
+            f" cause={cause!r}" if cause else "",
+        )
         event = ChannelEvent(self, state, cause, status)
         for listener in list(self._listeners):
             try:
@@ -144,36 +158,54 @@ class Channel:
     # -- media negotiation --------------------------------------------------
 
     def offer(self) -> bytes:
-        return sdp.make_offer(self.advertised, self.rtp.local_port,
-                              session_id=self._session_id, version=self._sdp_version).to_bytes()
+        return sdp.make_offer(
+            self.advertised,
+            self.rtp.local_port,
+            session_id=self._session_id,
+            version=self._sdp_version,
+        ).to_bytes()
 
     def answer_offer(self, body: bytes) -> bytes:
         """Our answer to their offer; points the RTP session at them. Raises SipError."""
         offer = sdp.SessionDescription.parse(body)
-        answer, negotiated = sdp.make_answer(offer, self.advertised, self.rtp.local_port,
-                                             session_id=self._session_id,
-                                             version=self._sdp_version)
+        answer, negotiated = sdp.make_answer(
+            offer,
+            self.advertised,
+            self.rtp.local_port,
+            session_id=self._session_id,
+            version=self._sdp_version,
+        )
         self._apply(negotiated)
         return answer.to_bytes()
 
     def take_answer(self, offer_body: bytes, answer_body: bytes) -> None:
-        negotiated = sdp.negotiated_from_answer(sdp.SessionDescription.parse(offer_body),
-                                                sdp.SessionDescription.parse(answer_body))
+        negotiated = sdp.negotiated_from_answer(
+            sdp.SessionDescription.parse(offer_body), sdp.SessionDescription.parse(answer_body)
+        )
         self._apply(negotiated)
 
     def _apply(self, negotiated: sdp.Negotiated) -> None:
         self.media = negotiated
-        self.rtp.set_remote(negotiated.address, negotiated.port, negotiated.codec,
-                            negotiated.payload_type, negotiated.dtmf_payload_type)
+        self.rtp.set_remote(
+            negotiated.address,
+            negotiated.port,
+            negotiated.codec,
+            negotiated.payload_type,
+            negotiated.dtmf_payload_type,
+        )
         self.rtp.direction = negotiated.direction
 
     def _reoffer(self, body: bytes) -> bytes:
         # hold/unhold or a new media address (re-INVITE)
         self._sdp_version += 1
         answer = self.answer_offer(body)
-        log.info("channel %s re-INVITE: direction=%s remote=%s:%s", self.name,
-                 self.rtp.direction, self.media.address if self.media else "?",
-                 self.media.port if self.media else "?")
+        log.info(
+            "channel %s re-INVITE: direction=%s remote=%s:%s",
+            self.name,
+            self.rtp.direction,
+            self.media.address if self.media else "?",
+            self.media.port if self.media else "?",
+        )
         return answer
 
     # -- lifecycle ----------------------------------------------------------
@@ -204,8 +236,11 @@ class Channel:
                 else:
                     mine = session.hangup(cause)
                 # devices still ringing for this leg (the first one may have failed already)
-                others = [fork.cancel() for fork in self.forks
-                          if fork is not session and isinstance(fork, OutgoingInvite)]
+                others = [
+                    fork.cancel()
+                    for fork in self.forks
+                    if fork is not session and isinstance(fork, OutgoingInvite)
+                ]
                 await asyncio.gather(mine, *others)
         except SipError as exc:
             log.info("channel %s: hangup: %s", self.name, exc)

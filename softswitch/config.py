@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 
 class ConfigError(Exception):
@@ -122,8 +123,13 @@ class Config:
         return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
-_SECTIONS = {"sip": SipConfig, "rtp": RtpConfig, "api": ApiConfig,
-             "store": StoreConfig, "media": MediaConfig}
+_SECTIONS = {
+    "sip": SipConfig,
+    "rtp": RtpConfig,
+    "api": ApiConfig,
+    "store": StoreConfig,
+    "media": MediaConfig,
+}
 _LISTS = {"trunks": TrunkConfig, "extensions": ExtensionConfig, "accounts": AccountConfig}
 
 
@@ -246,6 +252,8 @@ def _validate(config: Config) -> None:
         for source in trunk.inbound_from:
             ip, _, port = source.partition(":")
             if not ip or (port and not port.isdigit()):
-                raise ConfigError(f"trunk {trunk.name}: inbound_from entry {source!r} is not ip[:port]")
+                raise ConfigError(
+                    f"trunk {trunk.name}: inbound_from entry {source!r} is not ip[:port]"
+                )
         if trunk.register and not trunk.username:
             raise ConfigError(f"trunk {trunk.name}: register = true needs a username")

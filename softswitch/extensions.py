@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Callable
+from collections.abc import Callable
 
 from .config import Config
 from .sip.auth import ha1
@@ -14,8 +14,9 @@ DEFAULT_NUMBERS = ("101", "102")
 
 def make_extension(number: str, password: str, realm: str, source: str) -> Extension:
     # Only the digest HA1s are kept: the password itself is never stored.
-    return Extension(number, ha1(number, realm, password, "MD5"),
-                     ha1(number, realm, password, "SHA-256"), source)
+    return Extension(
+        number, ha1(number, realm, password, "MD5"), ha1(number, realm, password, "SHA-256"), source
+    )
 
 
 def provision_extensions(store: Store, config: Config, announce: Callable[[str], None]) -> None:
@@ -37,4 +38,6 @@ def provision_extensions(store: Store, config: Config, announce: Callable[[str],
         if store.extension(number) is None:
             password = secrets.token_urlsafe(12)
             store.put_extension(make_extension(number, password, realm, "generated"))
-            announce(f"extension {number} password: {password}  (shown once; only its hash is kept)")
+            announce(
+                f"extension {number} password: {password}  (shown once; only its hash is kept)"
+            )

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import string
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import numpy as np
 
@@ -24,8 +25,20 @@ from media.tts import Tts
 
 from .channel import Channel
 from .channel_audio import ChannelAudio
-from .flowmodel import (Dial, Flow, Gather, Hangup, Pause, Play, Record, Redial, Report, Say,
-                        SetResult, Transfer)
+from .flowmodel import (
+    Dial,
+    Flow,
+    Gather,
+    Hangup,
+    Pause,
+    Play,
+    Record,
+    Redial,
+    Report,
+    Say,
+    SetResult,
+    Transfer,
+)
 
 log = logging.getLogger("softswitch.flow")
 
@@ -69,8 +82,14 @@ class FlowAudio:
             if name in step.spell:
                 parts.append(await self.tts.digits(variables.get(name, ""), voice))
             else:
-                text = render("{" + name + (f"!{conversion}" if conversion else "")
-                              + (f":{spec}" if spec else "") + "}", variables)
+                text = render(
+                    "{"
+                    + name
+                    + (f"!{conversion}" if conversion else "")
+                    + (f":{spec}" if spec else "")
+                    + "}",
+                    variables,
+                )
                 if text.strip():
                     parts.append(await self.tts.speech(text, voice))
             parts.append(silence(150))
@@ -108,9 +127,16 @@ async def _prepare(steps: list[Any], variables: dict[str, str], audio: FlowAudio
 
 
 class FlowRunner:
-    def __init__(self, channel: Channel, media: ChannelAudio, audio: FlowAudio,
-                 state: FlowState, connect: Connect, recordings_dir: Path,
-                 recording_prefix: str) -> None:
+    def __init__(
+        self,
+        channel: Channel,
+        media: ChannelAudio,
+        audio: FlowAudio,
+        state: FlowState,
+        connect: Connect,
+        recordings_dir: Path,
+        recording_prefix: str,
+    ) -> None:
         self.channel = channel
         self.media = media
         self.audio = audio
@@ -144,12 +170,24 @@ class FlowRunner:
         state = self.state
         if isinstance(step, Say):
             audio = await self.audio.say(step, state.variables)
-            await self.media.play(Player(audio, repeat=step.repeat, pause_ms=step.pause_ms,
-                                         stop_digits="0123456789*#" if step.barge_in else ""))
+            await self.media.play(
+                Player(
+                    audio,
+                    repeat=step.repeat,
+                    pause_ms=step.pause_ms,
+                    stop_digits="0123456789*#" if step.barge_in else "",
+                )
+            )
         elif isinstance(step, Play):
             audio = await self.audio.play(step)
-            await self.media.play(Player(audio, repeat=step.repeat, pause_ms=step.pause_ms,
-                                         stop_digits="0123456789*#" if step.barge_in else ""))
+            await self.media.play(
+                Player(
+                    audio,
+                    repeat=step.repeat,
+                    pause_ms=step.pause_ms,
+                    stop_digits="0123456789*#" if step.barge_in else "",
+                )
+            )
         elif isinstance(step, Gather):
             await self._gather(step)
         elif isinstance(step, Record):
@@ -164,8 +202,7 @@ class FlowRunner:
         elif isinstance(step, SetResult):
             state.result = render(step.value, state.variables)
         elif isinstance(step, Report):
-            state.report_data.append((step.header, render(step.value, state.variables),
-                                      step.order))
+            state.report_data.append((step.header, render(step.value, state.variables), step.order))
         elif isinstance(step, Redial):
             state.redial = (step.minutes, step.priority)
         elif isinstance(step, Pause):
@@ -182,8 +219,9 @@ class FlowRunner:
             say = step.prompt
             audio = await self.audio.say(say, self.state.variables)
             # any key answers the question: the prompt stops and that key counts
-            media.background(Player(audio, repeat=say.repeat, pause_ms=say.pause_ms,
-                                    stop_digits="0123456789*#"))
+            media.background(
+                Player(audio, repeat=say.repeat, pause_ms=say.pause_ms, stop_digits="0123456789*#")
+            )
         typed = ""
         prompt_playing = step.prompt is not None
         while len(typed) < step.num_digits:
@@ -192,8 +230,9 @@ class FlowRunner:
                 if prompt_playing and media.player is not None:
                     digit_task = asyncio.ensure_future(media.digits.get())
                     player_task = asyncio.ensure_future(media.player.wait())
-                    done, _ = await asyncio.wait([digit_task, player_task],
-                                                 return_when=asyncio.FIRST_COMPLETED)
+                    done, _ = await asyncio.wait(
+                        [digit_task, player_task], return_when=asyncio.FIRST_COMPLETED
+                    )
                     if digit_task not in done:
                         digit_task.cancel()
                         prompt_playing = False
@@ -202,7 +241,7 @@ class FlowRunner:
                     digit = digit_task.result()
                 else:
                     digit = await asyncio.wait_for(media.digits.get(), step.timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             prompt_playing = False
             if digit == step.finish_on_key:
@@ -228,7 +267,7 @@ class FlowRunner:
                     break
                 try:
                     digit = await asyncio.wait_for(media.digits.get(), left)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
                 if step.finish_on_key and digit == step.finish_on_key:
                     break

@@ -23,10 +23,17 @@ A flow is a JSON list of steps, each an object with a ``type``:
 from __future__ import annotations
 
 import string
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from media.voice import TtsError, VoiceParams
 
@@ -91,9 +98,14 @@ class Say(_Step):
 
     @property
     def voice_params(self) -> VoiceParams:
-        return VoiceParams.parse(voice=self.voice, rate=self.rate, pitch=self.pitch,
-                                 volume=self.volume, language_code=self.language_code,
-                                 tts_engine_type=self.tts_engine_type)
+        return VoiceParams.parse(
+            voice=self.voice,
+            rate=self.rate,
+            pitch=self.pitch,
+            volume=self.volume,
+            language_code=self.language_code,
+            tts_engine_type=self.tts_engine_type,
+        )
 
     def fields(self) -> set[str]:
         return _template_fields(self.text) | set(self.spell)
@@ -192,8 +204,10 @@ class Hangup(_Step):
     type: Literal["hangup"]
 
 
-Step = Annotated[Union[Say, Play, Gather, Record, Transfer, Dial, SetResult, Report, Redial,
-                       Pause, Hangup], Field(discriminator="type")]
+Step = Annotated[
+    Say | Play | Gather | Record | Transfer | Dial | SetResult | Report | Redial | Pause | Hangup,
+    Field(discriminator="type"),
+]
 Gather.model_rebuild()
 _STEPS = TypeAdapter(list[Step])
 
@@ -213,8 +227,7 @@ class Flow:
         return needed
 
     def to_json(self) -> list[dict[str, Any]]:
-        return [step.model_dump(exclude_defaults=True) | {"type": step.type}
-                for step in self.steps]
+        return [step.model_dump(exclude_defaults=True) | {"type": step.type} for step in self.steps]
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -247,8 +260,19 @@ def _location(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"step {item}" if not parts else f"[{item}]")
-        elif item in {"say", "play", "gather", "record", "transfer", "dial", "set_result",
-                      "report", "redial", "pause", "hangup"}:
+        elif item in {
+            "say",
+            "play",
+            "gather",
+            "record",
+            "transfer",
+            "dial",
+            "set_result",
+            "report",
+            "redial",
+            "pause",
+            "hangup",
+        }:
             continue  # pydantic names the union member; the step index says enough
         else:
             parts.append(str(item))
@@ -268,10 +292,11 @@ def parse_flow(data: object) -> Flow:
         where = _location(tuple(first["loc"]))
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "union_tag_invalid" or first["type"] == "union_tag_not_found":
-            message = ("unknown step type; expected one of say, play, gather, record, transfer, "
-                       "dial, set_result, report, redial, pause, hangup")
+            message = (
+                "unknown step type; expected one of say, play, gather, record, transfer, "
+                "dial, set_result, report, redial, pause, hangup"
+            )
         raise FlowError(f"{where}: {message}") from None
     if _count(steps, 0) > MAX_STEPS:
         raise FlowError(f"flow: more than {MAX_STEPS} steps")
     return Flow(steps)
-

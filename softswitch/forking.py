@@ -33,8 +33,9 @@ class NoAnswer(SipError):
     """Given up: the ring timeout passed and some device never even said it was ringing."""
 
 
-async def first_answer(invites: list[OutgoingInvite], stop: asyncio.Future | None = None
-                       ) -> tuple[OutgoingInvite, Response]:
+async def first_answer(
+    invites: list[OutgoingInvite], stop: asyncio.Future | None = None
+) -> tuple[OutgoingInvite, Response]:
     """Run every fork; return the first fork to answer (2xx) and its response.
 
     Without an answer, return the fork whose failure best describes the call. The

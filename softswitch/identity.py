@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 from .sip.auth import DigestServer
 from .sip.message import new_tag
@@ -19,8 +19,13 @@ log = logging.getLogger("softswitch.identity")
 class AuthGuard:
     """Counts failed authentications per source address and bans noisy ones for a while."""
 
-    def __init__(self, max_failures: int, window: float = 60.0, ban_seconds: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_failures: int,
+        window: float = 60.0,
+        ban_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_failures = max_failures
         self.window = window
         self.ban_seconds = ban_seconds
@@ -46,8 +51,12 @@ class AuthGuard:
         if len(times) >= self.max_failures:
             self._banned_until[host] = now + self.ban_seconds
             times.clear()
-            log.warning("auth: %s banned for %ds after %d failures", host,
-                        self.ban_seconds, self.max_failures)
+            log.warning(
+                "auth: %s banned for %ds after %d failures",
+                host,
+                self.ban_seconds,
+                self.max_failures,
+            )
         if len(self._failures) > 10_000:  # bound memory under a spray of sources
             oldest = next(iter(self._failures))
             del self._failures[oldest]
@@ -89,8 +98,14 @@ class Authenticator:
             self._challenge(st, ua, stale=True)
             return None
         self.guard.failed(host)
-        log.warning("auth failed: %s %s from %s user=%s: %s", request.method,
-                    request.call_id, st.peer, result.username, result.reason)
+        log.warning(
+            "auth failed: %s %s from %s user=%s: %s",
+            request.method,
+            request.call_id,
+            st.peer,
+            result.username,
+            result.reason,
+        )
         if self.guard.banned(host):
             st.respond(ua.response(request, 403, "Forbidden"))
         else:

@@ -11,8 +11,10 @@ class LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
         message = record.getMessage().replace('"', '\\"')
-        line = (f'time={stamp}.{int(record.msecs):03d}Z level={record.levelname.lower()} '
-                f'logger={record.name} msg="{message}"')
+        line = (
+            f"time={stamp}.{int(record.msecs):03d}Z level={record.levelname.lower()} "
+            f'logger={record.name} msg="{message}"'
+        )
         if record.exc_info:
             trace = self.formatException(record.exc_info).replace("\n", "\\n").replace('"', "'")
             line += f' error="{trace}"'

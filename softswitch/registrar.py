@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from email.utils import formatdate
-from typing import Callable
 
 from .identity import Authenticator
 from .sip.errors import SipParseError
@@ -21,9 +21,16 @@ DEFAULT_EXPIRES = 3600
 
 
 class Registrar:
-    def __init__(self, store: Store, auth: Authenticator, ua: UserAgent, *,
-                 min_expires: int = 60, max_expires: int = 3600,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        auth: Authenticator,
+        ua: UserAgent,
+        *,
+        min_expires: int = 60,
+        max_expires: int = 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.store = store
         self.auth = auth
         self.ua = ua
@@ -90,20 +97,34 @@ class Registrar:
             if expires == 0:
                 self.store.delete_binding(aor, contact)
                 continue
-            self.store.put_binding(Binding(
-                aor=aor, contact=contact, expires_at=now + expires, call_id=call_id, cseq=cseq,
-                transport=st.peer.transport, source_host=st.peer.host,
-                source_port=st.peer.port,
-                user_agent=request.headers.get("User-Agent") or ""))
+            self.store.put_binding(
+                Binding(
+                    aor=aor,
+                    contact=contact,
+                    expires_at=now + expires,
+                    call_id=call_id,
+                    cseq=cseq,
+                    transport=st.peer.transport,
+                    source_host=st.peer.host,
+                    source_port=st.peer.port,
+                    user_agent=request.headers.get("User-Agent") or "",
+                )
+            )
         if changes:
-            log.info("register: %s from %s: %s", aor, st.peer,
-                     ", ".join(f"{a.uri} expires={e}" for a, e in changes))
+            log.info(
+                "register: %s from %s: %s",
+                aor,
+                st.peer,
+                ", ".join(f"{a.uri} expires={e}" for a, e in changes),
+            )
         self._ok(st, aor, now)
 
     def _ok(self, st: ServerTransaction, aor: str, now: float) -> None:
         response = self.ua.response(st.request, 200, "OK", to_tag=new_tag())
         for binding in self.store.bindings(aor, now):
-            response.headers.add("Contact", f"<{binding.contact}>;expires={binding.expires_in(now)}")
+            response.headers.add(
+                "Contact", f"<{binding.contact}>;expires={binding.expires_in(now)}"
+            )
         response.headers.add("Date", formatdate(now, usegmt=True))
         st.respond(response)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from media.recorder import repair_directory
 from media.tts import Tts
@@ -31,8 +31,9 @@ log = logging.getLogger("softswitch.runtime")
 
 
 class Runtime:
-    def __init__(self, config: Config, announce: Callable[[str], None] = print,
-                 **switch_kwargs) -> None:
+    def __init__(
+        self, config: Config, announce: Callable[[str], None] = print, **switch_kwargs
+    ) -> None:
         self.config = config
         self.announce = announce
         self.store = Store(config.store.path)
@@ -40,22 +41,29 @@ class Runtime:
         media = config.media
         self.tts = Tts(Path(media.prompts_dir), engine=media.tts_engine)
         self.cdrs = CdrStore(self.switch.store.db)
-        self.calls = CallService(self.switch, self.tts, self.cdrs,
-                                 recordings_dir=media.recordings_dir,
-                                 uploads_dir=media.uploads_dir,
-                                 transcriber_name=media.transcriber,
-                                 stereo=media.stereo_recordings)
+        self.calls = CallService(
+            self.switch,
+            self.tts,
+            self.cdrs,
+            recordings_dir=media.recordings_dir,
+            uploads_dir=media.uploads_dir,
+            transcriber_name=media.transcriber,
+            stereo=media.stereo_recordings,
+        )
         self.callbacks = CallbackScheduler(CallbackStore(self.store.db), self.calls.click2call)
         self.campaigns = CampaignManager(self.store.db)
         # a job caught mid-call by a crash is resolved from its CDR when one was written
-        self.dialer = Dialer(self.campaigns, CallServicePlacer(self.calls), cdrs=self.cdrs,
-                             recover_outcome=CdrRecovery(self.cdrs))
+        self.dialer = Dialer(
+            self.campaigns,
+            CallServicePlacer(self.calls),
+            cdrs=self.cdrs,
+            recover_outcome=CdrRecovery(self.cdrs),
+        )
 
     def api_context(self):
         from api.context import AppContext  # the API layer sits above the switch
 
-        return AppContext(switch=self.switch, calls=self.calls, tts=self.tts,
-                          dialer=self.dialer)
+        return AppContext(switch=self.switch, calls=self.calls, tts=self.tts, dialer=self.dialer)
 
     async def start(self) -> None:
         # A recording cut short by a crash gets its WAV header fixed before anyone reads it.

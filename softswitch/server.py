@@ -36,16 +36,20 @@ async def serve(config: Config) -> None:
     gc.freeze()
     gc.set_threshold(10_000, 50, 100)
     host, port = config.api_host_port
-    api = _ApiServer(uvicorn.Config(create_app(runtime.api_context()), host=host, port=port,
-                                    log_config=None, lifespan="off"))
+    api = _ApiServer(
+        uvicorn.Config(
+            create_app(runtime.api_context()), host=host, port=port, log_config=None, lifespan="off"
+        )
+    )
     api_task = asyncio.create_task(api.serve())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("api listening on http://%s:%d", host, port)
-    done, _ = await asyncio.wait([api_task, asyncio.create_task(stop.wait())],
-                                 return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait(
+        [api_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+    )
     log.info("shutting down")
     api.should_exit = True
     await runtime.stop()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from media.clock import MediaClock
 from media.ports import PortAllocator
@@ -82,24 +82,30 @@ class Call:
 
 
 class Switch:
-    def __init__(self, config: Config, store: Store | None = None,
-                 timers: Timers | None = None,
-                 announce: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store | None = None,
+        timers: Timers | None = None,
+        announce: Callable[[str], None] = print,
+    ) -> None:
         self.config = config
         self._owns_store = store is None
         self.store = store or Store(config.store.path)
         self.timers = timers
         self.announce = announce
         host, port = config.sip_host_port
-        self.ua = UserAgent(host, port, config.advertised_address, self._on_request,
-                            timers=timers)
+        self.ua = UserAgent(host, port, config.advertised_address, self._on_request, timers=timers)
         self.channels = Registry()
         self.clock = MediaClock()
         first, last = config.rtp_port_range
         self.ports = PortAllocator(first, last)
         self.rtp_address = config.rtp.address
-        self.media_address = (config.advertised_address if config.rtp.address in ("0.0.0.0", "")
-                              else config.rtp.address)
+        self.media_address = (
+            config.advertised_address
+            if config.rtp.address in ("0.0.0.0", "")
+            else config.rtp.address
+        )
         self.trunks = [Trunk(t, self.ua) for t in config.trunks]
         self.router = Router(self.store, self.trunks)
         self._name = ChannelNamer()
@@ -118,21 +124,34 @@ class Switch:
             self.store.set_meta("digest_key", key)
         # Many phones (libre/baresip 1.x among them) give up when any challenge is not
         # MD5, so SHA-256 is opt-in (sip.digest_algorithms); SHA-256 answers verify anyway.
-        digest = DigestServer(self.config.sip.realm, bytes.fromhex(key),
-                              algorithms=tuple(self.config.sip.digest_algorithms))
-        guard = AuthGuard(self.config.sip.auth_failures_per_minute,
-                          ban_seconds=self.config.sip.auth_ban_seconds)
+        digest = DigestServer(
+            self.config.sip.realm,
+            bytes.fromhex(key),
+            algorithms=tuple(self.config.sip.digest_algorithms),
+        )
+        guard = AuthGuard(
+            self.config.sip.auth_failures_per_minute, ban_seconds=self.config.sip.auth_ban_seconds
+        )
         self.auth = Authenticator(self.store, digest, guard)
-        self.registrar = Registrar(self.store, self.auth, self.ua,
-                                   min_expires=self.config.sip.min_expires,
-                                   max_expires=self.config.sip.max_expires)
+        self.registrar = Registrar(
+            self.store,
+            self.auth,
+            self.ua,
+            min_expires=self.config.sip.min_expires,
+            max_expires=self.config.sip.max_expires,
+        )
         await self.ua.start()
         self.clock.start()
         for trunk in self.trunks:
             trunk.start()
         self.started = True
-        log.info("switch listening sip=%s:%d advertised=%s rtp=%s", self.ua.transport.host,
-                 self.ua.port, self.config.advertised_address, self.config.rtp.ports)
+        log.info(
+            "switch listening sip=%s:%d advertised=%s rtp=%s",
+            self.ua.transport.host,
+            self.ua.port,
+            self.config.advertised_address,
+            self.config.rtp.ports,
+        )
 
     async def stop(self) -> None:
         """Hang up every live call, unregister from trunks, close sockets."""
@@ -144,11 +163,12 @@ class Switch:
             log.info("switch stopping: hanging up %d channel(s)", len(live))
             # The BYEs go out at once; a peer that never answers must not hold us for the
             # 32 s a BYE transaction may last.
-            hangups = asyncio.gather(*(ch.hangup("switch shutdown") for ch in live),
-                                     return_exceptions=True)
+            hangups = asyncio.gather(
+                *(ch.hangup("switch shutdown") for ch in live), return_exceptions=True
+            )
             try:
                 await asyncio.wait_for(hangups, SHUTDOWN_GRACE)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 log.warning("switch stopping: %d BYE(s) unanswered", len(self.channels))
         await asyncio.gather(*(t.stop() for t in self.trunks), return_exceptions=True)
         for task in list(self._tasks):
@@ -215,8 +235,9 @@ class Switch:
             log.error("call %s: no RTP port: %s", request.call_id, exc)
             invite.reject(503, "Service Unavailable")
             return
-        inbound = Channel(self._name(caller.name), "inbound", caller, invite, rtp,
-                          self.media_address)
+        inbound = Channel(
+            self._name(caller.name), "inbound", caller, invite, rtp, self.media_address
+        )
         if request.body:
             try:
                 answer = inbound.answer_offer(request.body)
@@ -232,8 +253,9 @@ class Switch:
         log.info("call %s: %s -> %s via %s", request.call_id, inbound.name, number, route.kind)
         caller_id = caller_number if trunk is not None else caller.name
         try:
-            outbound = await self.originate(number, caller_id=caller_id, route=route,
-                                            caller_name=request.from_addr.display)
+            outbound = await self.originate(
+                number, caller_id=caller_id, route=route, caller_name=request.from_addr.display
+            )
         except SwitchError as exc:
             invite.reject(exc.status, exc.reason)
             inbound.failed(exc.reason, exc.status)
@@ -247,8 +269,9 @@ class Switch:
             log.warning("channel %s: bad SDP in ACK: %s", channel.name, exc)
             self._spawn(channel.hangup("bad SDP answer", 488))
 
-    def _join(self, inbound: Channel, invite: IncomingInvite, answer: bytes,
-              outbound: Channel) -> None:
+    def _join(
+        self, inbound: Channel, invite: IncomingInvite, answer: bytes, outbound: Channel
+    ) -> None:
         """Relay the outbound leg's progress to the caller and bridge them on answer."""
         call = Call(inbound, outbound)
 
@@ -304,9 +327,15 @@ class Switch:
 
     # -- outgoing calls -----------------------------------------------------
 
-    async def originate(self, number: str, *, caller_id: str | None = None,
-                        caller_name: str | None = None, timeout: float | None = None,
-                        route: Route | None = None) -> Channel:
+    async def originate(
+        self,
+        number: str,
+        *,
+        caller_id: str | None = None,
+        caller_name: str | None = None,
+        timeout: float | None = None,
+        route: Route | None = None,
+    ) -> Channel:
         """Dial ``number`` (an extension or, through a trunk, anything else).
 
         Returns at once with the channel; watch it with ``add_listener`` or ``wait()``:
@@ -322,8 +351,10 @@ class Switch:
             if not bindings:
                 raise SwitchError(f"extension {number} is not registered", 480)
             # every registered device of the extension rings (softswitch.forking)
-            targets = [(SipUri.parse(b.contact), Peer(b.transport, b.source_host, b.source_port))
-                       for b in bindings]
+            targets = [
+                (SipUri.parse(b.contact), Peer(b.transport, b.source_host, b.source_port))
+                for b in bindings
+            ]
             local_host = self.config.advertised_address
             from_uri = SipUri("sip", caller_id or "anonymous", local_host, self.ua.port)
             to_uri = SipUri("sip", number, local_host, self.ua.port)
@@ -333,8 +364,12 @@ class Switch:
             trunk = route.trunk
             assert trunk is not None
             targets = [(trunk.uri_for(number), trunk.peer)]
-            from_uri = SipUri("sip", caller_id or trunk.config.caller_id or "anonymous",
-                              trunk.host, trunk.port if trunk.port != 5060 else None)
+            from_uri = SipUri(
+                "sip",
+                caller_id or trunk.config.caller_id or "anonymous",
+                trunk.host,
+                trunk.port if trunk.port != 5060 else None,
+            )
             to_uri = None
             credentials = trunk.credentials
             endpoint = Endpoint("trunk", trunk.name, number)
@@ -343,25 +378,46 @@ class Switch:
         except (OSError, RuntimeError) as exc:
             raise SwitchError(f"no RTP port: {exc}", 503) from exc
         session_id = secrets.randbelow(2**31)
-        offer = sdp.make_offer(self.media_address, rtp.local_port,
-                               session_id=session_id).to_bytes()
-        invites = [OutgoingInvite(self.ua, uri=uri, from_addr=Address(from_uri, caller_name or None),
-                                  to_addr=Address(to_uri or uri), peer=peer, body=offer,
-                                  credentials=credentials, contact_user=caller_id or None)
-                   for uri, peer in targets]
-        channel = Channel(self._name(endpoint.name), "outbound", endpoint, invites[0], rtp,
-                          self.media_address, session_id=session_id)
+        offer = sdp.make_offer(self.media_address, rtp.local_port, session_id=session_id).to_bytes()
+        invites = [
+            OutgoingInvite(
+                self.ua,
+                uri=uri,
+                from_addr=Address(from_uri, caller_name or None),
+                to_addr=Address(to_uri or uri),
+                peer=peer,
+                body=offer,
+                credentials=credentials,
+                contact_user=caller_id or None,
+            )
+            for uri, peer in targets
+        ]
+        channel = Channel(
+            self._name(endpoint.name),
+            "outbound",
+            endpoint,
+            invites[0],
+            rtp,
+            self.media_address,
+            session_id=session_id,
+        )
         channel.forks = list(invites)
         self.channels.add(channel)
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
         self._spawn(self._run_outgoing(channel, invites, offer, ring_timeout))
-        log.info("originate %s -> %s via %s call_id=%s%s", channel.name, number, route.kind,
-                 invites[0].request.call_id,
-                 f" forks={len(invites)}" if len(invites) > 1 else "")
+        log.info(
+            "originate %s -> %s via %s call_id=%s%s",
+            channel.name,
+            number,
+            route.kind,
+            invites[0].request.call_id,
+            f" forks={len(invites)}" if len(invites) > 1 else "",
+        )
         return channel
 
-    async def _run_outgoing(self, channel: Channel, invites: list[OutgoingInvite], offer: bytes,
-                            ring_timeout: float) -> None:
+    async def _run_outgoing(
+        self, channel: Channel, invites: list[OutgoingInvite], offer: bytes, ring_timeout: float
+    ) -> None:
         timed_out = False
 
         def provisional(response: Response) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -28,8 +29,11 @@ class TrunkStatus:
     expires_at: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
-        return {"state": self.state, "last_error": self.last_error,
-                "expires_in": max(0, int(self.expires_at - time.time())) if self.expires_at else 0}
+        return {
+            "state": self.state,
+            "last_error": self.last_error,
+            "expires_in": max(0, int(self.expires_at - time.time())) if self.expires_at else 0,
+        }
 
 
 class Trunk:
@@ -86,8 +90,9 @@ class Trunk:
     async def resolve(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            infos = await loop.getaddrinfo(self.host, self.port, family=socket.AF_INET,
-                                           type=socket.SOCK_DGRAM)
+            infos = await loop.getaddrinfo(
+                self.host, self.port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+            )
         except OSError as exc:
             raise SipError(f"cannot resolve {self.host}: {exc}") from exc
         self._addresses = {info[4][0] for info in infos}
@@ -98,14 +103,12 @@ class Trunk:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         if self.config.register and self.status.state == "registered":
             try:
                 await asyncio.wait_for(self._register(0), 5)
-            except (SipError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, SipError) as exc:
                 log.info("trunk %s: unregister failed: %s", self.name, exc)
             self.status = TrunkStatus("unregistered")
 
@@ -140,9 +143,15 @@ class Trunk:
         cfg = self.config
         aor = SipUri("sip", cfg.username, self.host, self.port if self.port != 5060 else None)
         request = self.ua.new_request(
-            "REGISTER", SipUri("sip", None, self.host, aor.port), Address(aor), Address(aor),
-            transport=cfg.transport, call_id=self._call_id, cseq=self._cseq,
-            contact_user=cfg.username)
+            "REGISTER",
+            SipUri("sip", None, self.host, aor.port),
+            Address(aor),
+            Address(aor),
+            transport=cfg.transport,
+            call_id=self._call_id,
+            cseq=self._cseq,
+            contact_user=cfg.username,
+        )
         request.headers.add("Expires", str(expires))
         response = await self.ua.request(request, self.peer, self.credentials)
         self._cseq = response.cseq[0] + 1

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -42,27 +43,36 @@ def _harnesses(make_one: Callable[[int], SwitchHarness]) -> Iterator[Callable[..
 
 
 @pytest.fixture
-def switch_factory(tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
-                   ) -> Iterator[Callable[..., SwitchHarness]]:
+def switch_factory(
+    tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
+) -> Iterator[Callable[..., SwitchHarness]]:
     """Start a switch on free ports: ``switch_factory(extensions=..., trunks=...)``."""
 
     def one(index: int, **kwargs: Any) -> SwitchHarness:
-        return SwitchHarness(switch_config(tmp_path / f"switch{index}", ports.port(),
-                                           rtp_ports.block(100), **kwargs))
+        return SwitchHarness(
+            switch_config(tmp_path / f"switch{index}", ports.port(), rtp_ports.block(100), **kwargs)
+        )
 
     yield from _harnesses(one)
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
-                   ) -> Iterator[Callable[..., ServerHarness]]:
+def server_factory(
+    tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
+) -> Iterator[Callable[..., ServerHarness]]:
     """The whole process (switch + call service + HTTP API): ``server_factory(accounts=...)``."""
 
     def one(index: int, **kwargs: Any) -> ServerHarness:
         kwargs.setdefault("accounts", {"account_1": "secret-one", "account_2": "secret-two"})
-        return ServerHarness(switch_config(tmp_path / f"server{index}", ports.port(),
-                                           rtp_ports.block(100), api_port=ports.port(),
-                                           **kwargs))
+        return ServerHarness(
+            switch_config(
+                tmp_path / f"server{index}",
+                ports.port(),
+                rtp_ports.block(100),
+                api_port=ports.port(),
+                **kwargs,
+            )
+        )
 
     yield from _harnesses(one)
 
@@ -72,8 +82,12 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
     """Start a baresip phone: ``phone_factory(account, tone_hz=440, seconds=30)``."""
     phones: list[Baresip] = []
 
-    def make(account: BaresipAccount, tone_hz: float = 440.0, seconds: float = 60.0,
-             wav: Path | None = None) -> Baresip:
+    def make(
+        account: BaresipAccount,
+        tone_hz: float = 440.0,
+        seconds: float = 60.0,
+        wav: Path | None = None,
+    ) -> Baresip:
         """`wav` (8 kHz mono) replaces the tone as what the phone says."""
         workdir = tmp_path / f"phone-{account.user}-{len(phones)}"
         workdir.mkdir(parents=True)

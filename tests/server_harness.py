@@ -45,8 +45,15 @@ class ServerHarness(SwitchHarness):
             runtime = Runtime(self.config, announce=self.announced.append)
             await runtime.start()
             host, port = self.config.api_host_port
-            server = _Server(uvicorn.Config(create_app(runtime.api_context()), host=host,
-                                            port=port, log_config=None, lifespan="off"))
+            server = _Server(
+                uvicorn.Config(
+                    create_app(runtime.api_context()),
+                    host=host,
+                    port=port,
+                    log_config=None,
+                    lifespan="off",
+                )
+            )
             self._api_task = asyncio.create_task(server.serve())
             while not server.started:
                 if self._api_task.done():

@@ -22,21 +22,33 @@ T = TypeVar("T")
 HOST = "127.0.0.1"
 
 
-def switch_config(tmp_path: Path, sip_port: int, rtp_first: int, *,
-                extensions: dict[str, str] | None = None,
-                trunks: list[dict[str, Any]] | None = None,
-                sip: dict[str, Any] | None = None,
-                accounts: dict[str, str] | None = None,
-                api_port: int = 0, media: dict[str, Any] | None = None) -> Config:
+def switch_config(
+    tmp_path: Path,
+    sip_port: int,
+    rtp_first: int,
+    *,
+    extensions: dict[str, str] | None = None,
+    trunks: list[dict[str, Any]] | None = None,
+    sip: dict[str, Any] | None = None,
+    accounts: dict[str, str] | None = None,
+    api_port: int = 0,
+    media: dict[str, Any] | None = None,
+) -> Config:
     data: dict[str, Any] = {
         "sip": {"listen": f"{HOST}:{sip_port}", **(sip or {})},
         "rtp": {"address": HOST, "ports": f"{rtp_first}-{rtp_first + 99}"},
         "api": {"listen": f"{HOST}:{api_port}"},
         "store": {"path": str(tmp_path / "switch.db")},
-        "media": {"recordings_dir": str(tmp_path / "rec"), "uploads_dir": str(tmp_path / "up"),
-                  "prompts_dir": str(tmp_path.parent / "prompts"), **(media or {})},
-        "extensions": [{"number": n, "password": p}
-                       for n, p in (extensions or {"101": "pw101", "102": "pw102"}).items()],
+        "media": {
+            "recordings_dir": str(tmp_path / "rec"),
+            "uploads_dir": str(tmp_path / "up"),
+            "prompts_dir": str(tmp_path.parent / "prompts"),
+            **(media or {}),
+        },
+        "extensions": [
+            {"number": n, "password": p}
+            for n, p in (extensions or {"101": "pw101", "102": "pw102"}).items()
+        ],
         "trunks": trunks or [],
         "accounts": [{"id": i, "auth": a} for i, a in (accounts or {}).items()],
     }
@@ -73,6 +85,7 @@ class SwitchHarness:
 
     def call(self, fn, *args: Any) -> Any:
         """Call a plain function in the switch's loop (switch state is not thread-safe)."""
+
         async def wrapper() -> Any:
             return fn(*args)
 

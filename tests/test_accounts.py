@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from softswitch.accounts import (AccountError, Authenticator, create_account, hash_secret,
-                                 provision_accounts, rotate_account, verify_secret)
+from softswitch.accounts import (
+    AccountError,
+    Authenticator,
+    create_account,
+    hash_secret,
+    provision_accounts,
+    rotate_account,
+    verify_secret,
+)
 from softswitch.config import AccountConfig
 from softswitch.store.accounts import AccountStore
 
@@ -43,10 +50,14 @@ def test_defaults_are_generated_once_and_announced(store: AccountStore) -> None:
 def test_configured_accounts_replace_the_defaults(store: AccountStore) -> None:
     provision_accounts(store, [], lambda line: None)
     create_account(store, "ops")
-    provision_accounts(store, [AccountConfig("account_1", "one"), AccountConfig("acme", "a")],
-                       lambda line: None)
-    assert {r.id: r.source for r in store.all()} == {"account_1": "config", "acme": "config",
-                                                     "ops": "cli"}
+    provision_accounts(
+        store, [AccountConfig("account_1", "one"), AccountConfig("acme", "a")], lambda line: None
+    )
+    assert {r.id: r.source for r in store.all()} == {
+        "account_1": "config",
+        "acme": "config",
+        "ops": "cli",
+    }
     assert verify_secret("one", store.secret_hash("account_1") or "")
     # a changed secret in the config takes effect at the next start
     provision_accounts(store, [AccountConfig("account_1", "uno")], lambda line: None)
@@ -82,9 +93,13 @@ async def test_authenticator(store: AccountStore) -> None:
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "softswitch", "accounts", "--config",
-                           "c.toml", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "softswitch", "accounts", "--config", "c.toml", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli(tmp_path: Path) -> None:

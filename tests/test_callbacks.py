@@ -36,10 +36,18 @@ class CallService:
 
 def callback(request_id: str, due_at: float, **fields: Any) -> Callback:
     values: dict[str, Any] = dict(
-        request_id=request_id, account_id="account_1", agent_number="101",
-        destination_number="919979271234", caller_id="15168148111", recording_option="both",
-        transcript=False, time_zone="Asia/Kolkata", scheduled_at="2023-08-15 12:55:00",
-        due_at=due_at, created_at=due_at - 3600)
+        request_id=request_id,
+        account_id="account_1",
+        agent_number="101",
+        destination_number="919979271234",
+        caller_id="15168148111",
+        recording_option="both",
+        transcript=False,
+        time_zone="Asia/Kolkata",
+        scheduled_at="2023-08-15 12:55:00",
+        due_at=due_at,
+        created_at=due_at - 3600,
+    )
     values.update(fields)
     return Callback(**values)
 
@@ -65,10 +73,17 @@ async def test_fires_each_callback_once_at_its_time(db) -> None:
     assert scheduler.delay() == pytest.approx(0.5)
     clock.now += 0.5
     assert await scheduler.run_due() == 1
-    assert calls.placed == [{"account_id": "account_1", "agent_number": "101",
-                             "destination_number": "919979271234",
-                             "caller_id": "15168148111", "recording_option": "both",
-                             "transcript": False, "request_id": "aaaaaaaaaa"}]
+    assert calls.placed == [
+        {
+            "account_id": "account_1",
+            "agent_number": "101",
+            "destination_number": "919979271234",
+            "caller_id": "15168148111",
+            "recording_option": "both",
+            "transcript": False,
+            "request_id": "aaaaaaaaaa",
+        }
+    ]
     assert await scheduler.run_due() == 0  # never twice
     clock.now += 3600
     assert await scheduler.run_due() == 1
@@ -95,8 +110,12 @@ async def test_restart_runs_recent_misses_and_marks_old_ones(db) -> None:
     await scheduler.start()
     try:
         assert [c["request_id"] for c in calls.placed] == ["0000000001"]
-        assert statuses(store) == {"0000000001": "done", "0000000002": "missed",
-                                   "0000000003": "pending", "0000000004": "failed"}
+        assert statuses(store) == {
+            "0000000001": "done",
+            "0000000002": "missed",
+            "0000000003": "pending",
+            "0000000004": "failed",
+        }
     finally:
         await scheduler.stop()
 

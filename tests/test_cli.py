@@ -13,8 +13,9 @@ import httpx
 from tests.peers.process import wait_until
 
 
-def write_config(tmp_path: Path, sip_port: int, api_port: int, rtp_first: int,
-                 extra: str = "") -> Path:
+def write_config(
+    tmp_path: Path, sip_port: int, api_port: int, rtp_first: int, extra: str = ""
+) -> Path:
     path = tmp_path / "softswitch.toml"
     path.write_text(f'''
 [sip]
@@ -25,16 +26,21 @@ ports = "{rtp_first}-{rtp_first + 99}"
 [api]
 listen = "127.0.0.1:{api_port}"
 [store]
-path = "{tmp_path / 'db.sqlite'}"
+path = "{tmp_path / "db.sqlite"}"
 {extra}
 ''')
     return path
 
 
 def start(config: Path, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "softswitch", "serve", "--config", str(config)],
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "softswitch", "serve", "--config", str(config)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def health(api_port: int) -> dict | None:
@@ -45,8 +51,7 @@ def health(api_port: int) -> dict | None:
     return response.json()
 
 
-def test_serve_prints_generated_passwords_once_and_stops_on_sigterm(tmp_path, ports,
-                                                                     rtp_ports):
+def test_serve_prints_generated_passwords_once_and_stops_on_sigterm(tmp_path, ports, rtp_ports):
     api_port = ports.port()
     config = write_config(tmp_path, ports.port(), api_port, rtp_ports.block(100))
     first = start(config, tmp_path)
@@ -76,7 +81,11 @@ def test_serve_prints_generated_passwords_once_and_stops_on_sigterm(tmp_path, po
 def test_bad_config_is_a_clear_error(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('[sip]\nlisten = "127.0.0.1:notaport"\n')
-    result = subprocess.run([sys.executable, "-m", "softswitch", "serve", "--config", str(path)],
-                            capture_output=True, text=True, timeout=20)
+    result = subprocess.run(
+        [sys.executable, "-m", "softswitch", "serve", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
     assert result.returncode == 2
     assert "configuration error" in result.stderr and "bad port" in result.stderr

@@ -14,7 +14,7 @@ def test_embedded_defaults_serve():
 
 def test_file_with_every_section(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text('''
+    path.write_text("""
 [sip]
 listen = "127.0.0.1:5080"
 external_address = "203.0.113.5"
@@ -32,7 +32,7 @@ password = "pw"
 [[accounts]]
 id = "account_1"
 auth = "x"
-''')
+""")
     config = load(path, environ={})
     assert config.sip_host_port == ("127.0.0.1", 5080)
     assert config.advertised_address == "203.0.113.5"
@@ -43,25 +43,31 @@ auth = "x"
 
 
 def test_environment_overrides_single_keys():
-    config = from_dict({}, {"SOFTSWITCH_SIP_LISTEN": "127.0.0.1:6000",
-                            "SOFTSWITCH_SIP_MIN_EXPIRES": "120"})
+    config = from_dict(
+        {}, {"SOFTSWITCH_SIP_LISTEN": "127.0.0.1:6000", "SOFTSWITCH_SIP_MIN_EXPIRES": "120"}
+    )
     assert config.sip_host_port == ("127.0.0.1", 6000)
     assert config.sip.min_expires == 120
 
 
-@pytest.mark.parametrize("data, words", [
-    ({"sip": {"listen": "127.0.0.1:99999"}}, "port out of range"),
-    ({"sip": {"lisen": "x"}}, "unknown key"),
-    ({"rtp": {"ports": "abc"}}, "rtp.ports"),
-    ({"bogus": {}}, "unknown section"),
-    ({"sip": {"min_expires": "soon"}}, "expected int"),
-    ({"extensions": [{"number": "1a", "password": "x"}]}, "digits"),
-    ({"extensions": [{"number": "1", "password": "x"}, {"number": "1", "password": "y"}]},
-     "unique"),
-    ({"trunks": [{"name": "t", "host": "h", "register": True}]}, "username"),
-    ({"trunks": [{"name": "t"}]}, "host"),
-    ({"media": {"tts_engine": "say"}}, "tts_engine"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        ({"sip": {"listen": "127.0.0.1:99999"}}, "port out of range"),
+        ({"sip": {"lisen": "x"}}, "unknown key"),
+        ({"rtp": {"ports": "abc"}}, "rtp.ports"),
+        ({"bogus": {}}, "unknown section"),
+        ({"sip": {"min_expires": "soon"}}, "expected int"),
+        ({"extensions": [{"number": "1a", "password": "x"}]}, "digits"),
+        (
+            {"extensions": [{"number": "1", "password": "x"}, {"number": "1", "password": "y"}]},
+            "unique",
+        ),
+        ({"trunks": [{"name": "t", "host": "h", "register": True}]}, "username"),
+        ({"trunks": [{"name": "t"}]}, "host"),
+        ({"media": {"tts_engine": "say"}}, "tts_engine"),
+    ],
+)
 def test_bad_configuration_is_a_clear_error(data, words):
     with pytest.raises(ConfigError, match=words):
         from_dict(data, {})

@@ -1,10 +1,12 @@
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from softswitch.flowmodel import Flow, FlowError, Gather, Say, parse_flow
 
-OTP = [{"type": "say", "text": "Your code is {otp}", "spell": ["otp"], "voice": "Raveena",
-        "repeat": 2}]
+OTP = [
+    {"type": "say", "text": "Your code is {otp}", "spell": ["otp"], "voice": "Raveena", "repeat": 2}
+]
 
 
 def test_otp_flow_needs_otp():
@@ -15,47 +17,61 @@ def test_otp_flow_needs_otp():
 
 
 def test_gather_defines_its_variable_for_later_steps():
-    flow = parse_flow([
-        {"type": "gather", "name": "choice", "num_digits": 1,
-         "prompt": {"type": "say", "text": "Hello {first_name}, press 1"},
-         "branches": {"1": [{"type": "set_result", "value": "yes {choice}"},
-                            {"type": "report", "header": "Answer", "value": "{choice}",
-                             "order": 1}]},
-         "default": [{"type": "redial", "minutes": 10, "priority": 1}]},
-        {"type": "say", "text": "You chose {choice}"},
-        {"type": "hangup"},
-    ])
+    flow = parse_flow(
+        [
+            {
+                "type": "gather",
+                "name": "choice",
+                "num_digits": 1,
+                "prompt": {"type": "say", "text": "Hello {first_name}, press 1"},
+                "branches": {
+                    "1": [
+                        {"type": "set_result", "value": "yes {choice}"},
+                        {"type": "report", "header": "Answer", "value": "{choice}", "order": 1},
+                    ]
+                },
+                "default": [{"type": "redial", "minutes": 10, "priority": 1}],
+            },
+            {"type": "say", "text": "You chose {choice}"},
+            {"type": "hangup"},
+        ]
+    )
     assert isinstance(flow.steps[0], Gather)
     assert flow.fields() == {"first_name"}
 
 
 def test_round_trip_through_json():
-    source = [{"type": "play", "file": "welcome.wav", "repeat": 3},
-              {"type": "gather", "branches": {"1": [{"type": "transfer", "number": "102"}]}},
-              {"type": "pause", "seconds": 1.5}]
+    source = [
+        {"type": "play", "file": "welcome.wav", "repeat": 3},
+        {"type": "gather", "branches": {"1": [{"type": "transfer", "number": "102"}]}},
+        {"type": "pause", "seconds": 1.5},
+    ]
     flow = parse_flow(source)
     assert parse_flow(flow.to_json()).to_json() == flow.to_json()
     assert flow.to_json()[0] == {"type": "play", "file": "welcome.wav", "repeat": 3}
 
 
-@pytest.mark.parametrize("data, message", [
-    ({}, "flow: must be a list of steps"),
-    ([], "flow: has no steps"),
-    ([{"type": "dance"}], "step 0: unknown step type"),
-    ([{"text": "hi"}], "step 0: unknown step type"),
-    ([{"type": "hangup"}, {"type": "say"}], "step 1 text: Field required"),
-    ([{"type": "say", "text": "hi", "voice": "Nobody"}], "step 0: unknown voice"),
-    ([{"type": "say", "text": "hi", "rate": "ludicrous"}], "step 0: "),
-    ([{"type": "say", "text": "{a b}"}], "step 0 text: invalid template"),
-    ([{"type": "set_result", "value": "x {"}], "step 0 value: invalid template"),
-    ([{"type": "report", "header": "h", "value": "{bad"}], "step 0 value: invalid template"),
-    ([{"type": "say", "text": "hi", "colour": "red"}], "step 0 colour: Extra inputs"),
-    ([{"type": "gather", "branches": {"x": []}}], "step 0 branches: branch key 'x'"),
-    ([{"type": "play", "file": "../etc/passwd"}], "step 0 file:"),
-    ([{"type": "transfer", "number": "sip:evil@x"}], "step 0 number:"),
-    ([{"type": "pause", "seconds": 0}], "step 0 seconds:"),
-    ([{"type": "redial", "minutes": 5, "priority": 9}], "step 0 priority:"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({}, "flow: must be a list of steps"),
+        ([], "flow: has no steps"),
+        ([{"type": "dance"}], "step 0: unknown step type"),
+        ([{"text": "hi"}], "step 0: unknown step type"),
+        ([{"type": "hangup"}, {"type": "say"}], "step 1 text: Field required"),
+        ([{"type": "say", "text": "hi", "voice": "Nobody"}], "step 0: unknown voice"),
+        ([{"type": "say", "text": "hi", "rate": "ludicrous"}], "step 0: "),
+        ([{"type": "say", "text": "{a b}"}], "step 0 text: invalid template"),
+        ([{"type": "set_result", "value": "x {"}], "step 0 value: invalid template"),
+        ([{"type": "report", "header": "h", "value": "{bad"}], "step 0 value: invalid template"),
+        ([{"type": "say", "text": "hi", "colour": "red"}], "step 0 colour: Extra inputs"),
+        ([{"type": "gather", "branches": {"x": []}}], "step 0 branches: branch key 'x'"),
+        ([{"type": "play", "file": "../etc/passwd"}], "step 0 file:"),
+        ([{"type": "transfer", "number": "sip:evil@x"}], "step 0 number:"),
+        ([{"type": "pause", "seconds": 0}], "step 0 seconds:"),
+        ([{"type": "redial", "minutes": 5, "priority": 9}], "step 0 priority:"),
+    ],
+)
 def test_bad_flows_name_step_and_field(data, message):
     with pytest.raises(FlowError) as error:
         parse_flow(data)
@@ -72,10 +88,29 @@ def test_nesting_is_bounded():
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.sampled_from(["type", "text", "value", "number", "branches", "seconds",
-                                       "say", "gather", "1", "minutes"]), children, max_size=4),
-    max_leaves=20)
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "type",
+                    "text",
+                    "value",
+                    "number",
+                    "branches",
+                    "seconds",
+                    "say",
+                    "gather",
+                    "1",
+                    "minutes",
+                ]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -9,8 +9,14 @@ import time
 import numpy as np
 import pytest
 
-from tests.peers.audio import (active, band_energy_ratio, dominant_frequency, make_tone_wav,
-                               read_wav, rms)
+from tests.peers.audio import (
+    active,
+    band_energy_ratio,
+    dominant_frequency,
+    make_tone_wav,
+    read_wav,
+    rms,
+)
 from tests.peers.fixtures import *  # noqa: F401,F403  (the lead's conftest may import them too)
 from tests.peers.kamailio import Kamailio, KamailioConfig
 from tests.peers.ports import PortPicker, port_is_free
@@ -25,6 +31,7 @@ def _heard(path) -> np.ndarray:
 
 
 # -- helpers that need no peer --------------------------------------------------------------
+
 
 def test_tone_wav_round_trip(tmp_path):
     path = make_tone_wav(tmp_path / "t.wav", 1000, 0.5)
@@ -47,23 +54,32 @@ def test_port_picker_hands_out_disjoint_aligned_blocks():
 
 # -- kamailio ---------------------------------------------------------------------------------
 
+
 def test_kamailio_config_is_valid(tmp_path, peer_ports):
-    kam = Kamailio(tmp_path / "k", KamailioConfig(
-        port=peer_ports.port(), users={"a": "b"}, trusted=["127.0.0.1", "127.0.0.1:5099"],
-        static_routes={"": "127.0.0.1:5060", "44": "127.0.0.1:5070"}, open_relay=True))
+    kam = Kamailio(
+        tmp_path / "k",
+        KamailioConfig(
+            port=peer_ports.port(),
+            users={"a": "b"},
+            trusted=["127.0.0.1", "127.0.0.1:5099"],
+            static_routes={"": "127.0.0.1:5060", "44": "127.0.0.1:5070"},
+            open_relay=True,
+        ),
+    )
     kam.check_config()
 
 
 def test_kamailio_stop_leaves_no_process(kamailio_factory):
     kam = kamailio_factory()
     group = kam.process.pid
-    os.killpg(group, 0)                     # running: the group exists
+    os.killpg(group, 0)  # running: the group exists
     kam.stop()
     with pytest.raises(ProcessLookupError):
         os.killpg(group, 0)
 
 
 # -- baresip through kamailio ---------------------------------------------------------------
+
 
 def test_two_baresips_talk_through_kamailio(kamailio, baresip_factory):
     alice = baresip_factory("alice", "alice-pw", kamailio, tone_hz=440)
@@ -78,11 +94,11 @@ def test_two_baresips_talk_through_kamailio(kamailio, baresip_factory):
     bob.wait_call_established()
     alice.send_dtmf("159#")
     assert bob.wait_dtmf("159#") == "159#"
-    time.sleep(2.0)                          # let ~2 s of audio flow both ways
+    time.sleep(2.0)  # let ~2 s of audio flow both ways
     alice.hangup()
 
-    assert alice.wait_call_closed().reason is None            # we hung up
-    assert bob.wait_call_closed().reason == "Connection reset by peer"   # got the BYE
+    assert alice.wait_call_closed().reason is None  # we hung up
+    assert bob.wait_call_closed().reason == "Connection reset by peer"  # got the BYE
     bob_heard = _heard(bob.last_recording("dec"))
     alice_heard = _heard(alice.last_recording("dec"))
     assert len(bob_heard) > 8000 and len(alice_heard) > 8000  # > 1 s each way
@@ -101,7 +117,7 @@ def test_baresip_manual_answer_and_caller_cancel(kamailio, baresip_factory):
     incoming = bob.wait_incoming()
     assert incoming.fields["peer"].startswith("sip:alice@")
     assert alice.wait_progress().fields["code"] in ("100", "180")
-    alice.hangup()                           # still ringing: a CANCEL
+    alice.hangup()  # still ringing: a CANCEL
     assert alice.wait_call_closed().reason is None
     assert bob.wait_call_closed().reason is not None
 
@@ -137,6 +153,7 @@ def test_baresips_call_directly_without_registrar(baresip_factory):
 
 # -- sipp -------------------------------------------------------------------------------------
 
+
 def test_sipp_builtin_uac_against_builtin_uas(sipp):
     uas = sipp.background("uas", calls=3, timeout=15)
     result = sipp.run("uac", uas.address, calls=3, rate=10, timeout=10)
@@ -152,16 +169,18 @@ def test_sipp_scenarios_against_each_other(sipp):
     assert result.ok, result.describe()
     assert uas.wait().ok
 
-    uas = sipp.background("uas_auth_challenge", keys={"authuser": "trunk", "authpass": "s3cret"},
-                          timeout=10)
+    uas = sipp.background(
+        "uas_auth_challenge", keys={"authuser": "trunk", "authpass": "s3cret"}, timeout=10
+    )
     result = sipp.run("uac_auth_call", uas.address, auth=("trunk", "s3cret"), timeout=8)
     assert result.ok, result.describe()
     assert uas.wait().ok
 
-    uas = sipp.background("uas_auth_challenge", keys={"authuser": "trunk", "authpass": "s3cret"},
-                          timeout=10)
+    uas = sipp.background(
+        "uas_auth_challenge", keys={"authuser": "trunk", "authpass": "s3cret"}, timeout=10
+    )
     result = sipp.run("uac_auth_call", uas.address, auth=("trunk", "wrong"), timeout=8)
-    assert result.failed == 1                # 403 after the wrong answer
+    assert result.failed == 1  # 403 after the wrong answer
     assert "403 Forbidden" in result.errors
     uas.stop()
 
@@ -174,19 +193,22 @@ def test_sipp_scenarios_against_each_other(sipp):
 def test_sipp_calls_through_kamailio(kamailio_factory, sipp, peer_ports):
     uas_port = peer_ports.port()
     trusted_port = peer_ports.port()
-    kam = kamailio_factory(trusted=[f"127.0.0.1:{trusted_port}"],
-                           static_routes={"7": f"127.0.0.1:{uas_port}"})
+    kam = kamailio_factory(
+        trusted=[f"127.0.0.1:{trusted_port}"], static_routes={"7": f"127.0.0.1:{uas_port}"}
+    )
 
     uas = sipp.background("uas_answer", port=uas_port, timeout=10)
-    result = sipp.run("uac_auth_call", kam, service="700", auth=("alice", "alice-pw"),
-                      duration_ms=200, timeout=8)
+    result = sipp.run(
+        "uac_auth_call", kam, service="700", auth=("alice", "alice-pw"), duration_ms=200, timeout=8
+    )
     assert result.ok, result.describe()
     assert uas.wait().ok
     assert kam.log_lines("PROXY-CHALLENGE") and kam.log_lines("AUTHENTICATED alice")
 
     uas = sipp.background("uas_ring_forever", port=uas_port, timeout=10)
-    result = sipp.run("uac_cancel", kam, service="701", auth=("alice", "alice-pw"),
-                      duration_ms=200, timeout=8)
+    result = sipp.run(
+        "uac_cancel", kam, service="701", auth=("alice", "alice-pw"), duration_ms=200, timeout=8
+    )
     assert result.ok, result.describe()
     assert uas.wait().ok
 
@@ -207,13 +229,21 @@ def test_sipp_calls_through_kamailio(kamailio_factory, sipp, peer_ports):
 
 def test_sipp_register_malformed_against_kamailio(kamailio, sipp, peer_ports):
     port = peer_ports.port()
-    result = sipp.run("uac_register", kamailio, service="dave", auth=("dave", "dave-pw"),
-                      port=port, timeout=5)
+    result = sipp.run(
+        "uac_register", kamailio, service="dave", auth=("dave", "dave-pw"), port=port, timeout=5
+    )
     assert result.ok, result.describe()
     assert kamailio.contacts("dave") == [f"sip:dave@127.0.0.1:{port};transport=UDP"]
 
-    result = sipp.run("uac_register", kamailio, service="dave", auth=("dave", "dave-pw"),
-                      port=port, keys={"expires": "0"}, timeout=5)
+    result = sipp.run(
+        "uac_register",
+        kamailio,
+        service="dave",
+        auth=("dave", "dave-pw"),
+        port=port,
+        keys={"expires": "0"},
+        timeout=5,
+    )
     assert result.ok, result.describe()
     assert not kamailio.registered("dave")
 
@@ -226,8 +256,10 @@ def test_sipp_register_malformed_against_kamailio(kamailio, sipp, peer_ports):
 
 # -- pyVoIP -----------------------------------------------------------------------------------
 
-def test_pyvoip_registers_and_answers_a_baresip_call(kamailio_factory, baresip_factory,
-                                                     pyvoip_factory, tmp_wav):
+
+def test_pyvoip_registers_and_answers_a_baresip_call(
+    kamailio_factory, baresip_factory, pyvoip_factory, tmp_wav
+):
     # pyVoIP cannot parse baresip's empty "Supported:" header: let kamailio drop it.
     kam = kamailio_factory(strip_empty_supported=True)
     carol = pyvoip_factory("carol", "carol-pw", kam, play_wav=tmp_wav(1000))
@@ -252,7 +284,7 @@ def test_pyvoip_registers_and_answers_a_baresip_call(kamailio_factory, baresip_f
     assert dominant_frequency(carol_heard) == pytest.approx(440, abs=10)
     assert dominant_frequency(alice_heard) == pytest.approx(1000, abs=10)
 
-    carol.stop()                             # de-registers on the way out
+    carol.stop()  # de-registers on the way out
     assert not kam.registered("carol")
 
 

@@ -37,12 +37,27 @@ async def registrar(tmp_path):
     store.close()
 
 
-async def register(server, client, user="101", password="pw101", contacts=None, expires=None,
-                   cseq=1, call_id="reg-1", aor_user=None):
+async def register(
+    server,
+    client,
+    user="101",
+    password="pw101",
+    contacts=None,
+    expires=None,
+    cseq=1,
+    call_id="reg-1",
+    aor_user=None,
+):
     aor = SipUri("sip", aor_user or user, "127.0.0.1", server.port)
-    request = client.new_request("REGISTER", SipUri("sip", None, "127.0.0.1", server.port),
-                                 Address(aor), Address(aor), call_id=call_id, cseq=cseq,
-                                 contact_user=user)
+    request = client.new_request(
+        "REGISTER",
+        SipUri("sip", None, "127.0.0.1", server.port),
+        Address(aor),
+        Address(aor),
+        call_id=call_id,
+        cseq=cseq,
+        contact_user=user,
+    )
     if contacts is not None:
         request.headers.remove("Contact")
         for contact in contacts:
@@ -69,13 +84,16 @@ async def test_challenge_then_register_with_sha256(registrar):
 
 async def test_several_contacts_star_removal_and_expiry_rules(registrar):
     reg, server, client, _ = registrar
-    ok = await register(server, client, contacts=["<sip:101@127.0.0.1:7001>;expires=120",
-                                                  "<sip:101@127.0.0.1:7002>"], expires=9999)
+    ok = await register(
+        server,
+        client,
+        contacts=["<sip:101@127.0.0.1:7001>;expires=120", "<sip:101@127.0.0.1:7002>"],
+        expires=9999,
+    )
     assert ok.status == 200
     expiries = sorted(int(c.params["expires"]) for c in ok.contacts)
     assert expiries[0] in (119, 120) and expiries[1] in (599, 600)  # capped at max_expires
-    brief = await register(server, client, contacts=["<sip:101@127.0.0.1:7003>;expires=5"],
-                           cseq=10)
+    brief = await register(server, client, contacts=["<sip:101@127.0.0.1:7003>;expires=5"], cseq=10)
     assert brief.status == 423 and brief.headers.get("Min-Expires") == "60"
     bad_star = await register(server, client, contacts=["*"], expires=60, cseq=20)
     assert bad_star.status == 400
@@ -99,8 +117,9 @@ async def test_cannot_register_someone_elses_extension(registrar):
 
 async def test_wrong_passwords_get_the_source_banned(registrar):
     _, server, client, _ = registrar
-    statuses = [(await register(server, client, password="nope", call_id=f"x{i}")).status
-                for i in range(4)]
+    statuses = [
+        (await register(server, client, password="nope", call_id=f"x{i}")).status for i in range(4)
+    ]
     assert statuses[:2] == [401, 401]
     assert statuses[-1] == 403
     # even the right password is refused while the ban lasts

@@ -50,9 +50,11 @@ def test_a_job_queue_from_before_custom_policies_is_upgraded(tmp_path):
     db = sqlite_utils.Database(tmp_path / "old.db")
     db.execute(JOBS_SCHEMA[0].replace("custom INTEGER NOT NULL DEFAULT 0,", ""))
     db.execute("CREATE INDEX jobs_due ON jobs (campaign_id, queued, priority, next_at)")
-    db.execute("INSERT INTO jobs (id, campaign_id, account_id, phone, status, queued, priority,"
-               " next_at, max_attempts, retry_interval, source, created_at, updated_at)"
-               " VALUES (1, 'CM1', 'a', '1001', 'planned', 1, 5, 0, 1, 60, 'api', 0, 0)")
+    db.execute(
+        "INSERT INTO jobs (id, campaign_id, account_id, phone, status, queued, priority,"
+        " next_at, max_attempts, retry_interval, source, created_at, updated_at)"
+        " VALUES (1, 'CM1', 'a', '1001', 'planned', 1, 5, 0, 1, 60, 'api', 0, 0)"
+    )
     jobs = JobStore(db)
     assert "custom" in {c.name for c in db["jobs"].columns}
     assert {i.name for i in db["jobs"].indexes} >= {"jobs_queue"}

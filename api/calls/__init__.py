@@ -66,8 +66,9 @@ def idempotence_key(request: Request, *, query_too: bool = False) -> str | None:
     if key is None:
         return None
     if not key or len(key) > MAX_KEY:
-        raise CampaignError(f"{IDEMPOTENCE_HEADER} must be 1 to {MAX_KEY} characters",
-                            field=IDEMPOTENCE_HEADER)
+        raise CampaignError(
+            f"{IDEMPOTENCE_HEADER} must be 1 to {MAX_KEY} characters", field=IDEMPOTENCE_HEADER
+        )
     return key
 
 
@@ -80,8 +81,9 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         manager = ctx.dialer.manager if ctx.dialer is not None else CampaignManager(ctx.store.db)
     m = manager
 
-    def with_campaign(handler: Callable[[Request, Campaign], Awaitable[Response]]
-                      ) -> Callable[[Request], Awaitable[Response]]:
+    def with_campaign(
+        handler: Callable[[Request, Campaign], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             try:
                 campaign = m.by_token(request.path_params["token"])
@@ -90,8 +92,10 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
                 return error(exc)
             except Exception:
                 log.exception("%s %s failed", request.method, request.url.path)
-                return JSONResponse({"type": "internal.error", "message": "internal error"},
-                                    status_code=500)
+                return JSONResponse(
+                    {"type": "internal.error", "message": "internal error"}, status_code=500
+                )
+
         return run
 
     async def add_phones(request: Request, campaign: Campaign) -> Response:
@@ -128,19 +132,22 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         return JSONResponse(m.attempt_report(campaign, await json_body(request)))
 
     async def info(request: Request, campaign: Campaign) -> Response:
-        return JSONResponse({
-            "id": campaign.id,
-            "name": campaign.name,
-            "projectName": campaign.project_name or campaign.account_id,
-            "creationDate": _ms(campaign.created_at),
-            "botId": campaign.bot_id,
-            "status": campaign.status.value,
-            "shortReport": m.short_report(campaign),
-            "startTime": _ms(campaign.start_at),
-            "endTime": _ms(campaign.end_at if campaign.stopped_at is None
-                           else campaign.stopped_at),
-            "maxSimultaneousCalls": campaign.max_simultaneous,
-        })
+        return JSONResponse(
+            {
+                "id": campaign.id,
+                "name": campaign.name,
+                "projectName": campaign.project_name or campaign.account_id,
+                "creationDate": _ms(campaign.created_at),
+                "botId": campaign.bot_id,
+                "status": campaign.status.value,
+                "shortReport": m.short_report(campaign),
+                "startTime": _ms(campaign.start_at),
+                "endTime": _ms(
+                    campaign.end_at if campaign.stopped_at is None else campaign.stopped_at
+                ),
+                "maxSimultaneousCalls": campaign.max_simultaneous,
+            }
+        )
 
     async def status(request: Request, campaign: Campaign) -> Response:
         return JSONResponse(campaign.status.value)
@@ -149,6 +156,7 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         async def run(request: Request, campaign: Campaign) -> Response:
             new = getattr(m, action)(campaign)
             return JSONResponse(new.value)
+
         return run
 
     base = "/api/calls/campaign/{token}"
@@ -169,8 +177,9 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         (f"{base}/control/resume", control("resume"), ["POST"]),
         (f"{base}/control/stop", control("stop"), ["POST"]),
     ]
-    return [Route(path, with_campaign(handler), methods=methods)
-            for path, handler, methods in table]
+    return [
+        Route(path, with_campaign(handler), methods=methods) for path, handler, methods in table
+    ]
 
 
 def _ms(ts: float | None) -> int | None:

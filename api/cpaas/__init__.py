@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from . import calls, callbacks, campaigns, cdrs, files, flows, templates
+from . import callbacks, calls, campaigns, cdrs, files, flows, templates
 
 if TYPE_CHECKING:
     from api.context import AppContext

@@ -19,8 +19,18 @@ M = TypeVar("M", bound=BaseModel)
 
 MAX_BODY = 256 * 1024  # bytes; the largest legitimate body is a contact list or a flow
 
-_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2033": '"', "\u201e": '"',
-                         "\u201f": '"', "\u00ab": '"', "\u00bb": '"', "\u2036": '"'})
+_QUOTES = str.maketrans(
+    {
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2033": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2036": '"',
+    }
+)
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
@@ -64,8 +74,9 @@ def parse_json(raw: bytes) -> dict[str, Any]:
         try:
             data = json.loads(repair_json(text))
         except json.JSONDecodeError:
-            raise ApiError(f"invalid JSON: {first.msg} at line {first.lineno} column "
-                           f"{first.colno}") from None
+            raise ApiError(
+                f"invalid JSON: {first.msg} at line {first.lineno} column {first.colno}"
+            ) from None
     if not isinstance(data, dict):
         raise ApiError("request body must be a JSON object")
     return data
@@ -79,7 +90,7 @@ def validation_message(error: ValidationError) -> str:
     if first["type"] == "missing":
         message = "field required"
     elif message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+        message = message[len("Value error, ") :]
     return f"{where}: {message}"
 
 

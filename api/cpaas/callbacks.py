@@ -11,7 +11,7 @@ import secrets
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -38,8 +38,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Asia" is a directory
-        raise ApiError(f"time_zone: unknown time zone {name!r} (use an IANA name such as "
-                       "Asia/Kolkata)") from None
+        raise ApiError(
+            f"time_zone: unknown time zone {name!r} (use an IANA name such as Asia/Kolkata)"
+        ) from None
 
 
 def due_time(scheduled_at: str, zone_name: str, now: float) -> float:
@@ -51,9 +52,10 @@ def due_time(scheduled_at: str, zone_name: str, now: float) -> float:
         raise ApiError(f"scheduled_at: {scheduled_at!r} is not YYYY-mm-dd hh:mm:ss") from None
     aware = local.replace(tzinfo=tz)
     # A wall time inside a DST gap does not exist: it would not survive a round trip.
-    if aware.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != local:
-        raise ApiError(f"scheduled_at: {scheduled_at} does not exist in {zone_name} "
-                       "(daylight saving gap)")
+    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local:
+        raise ApiError(
+            f"scheduled_at: {scheduled_at} does not exist in {zone_name} (daylight saving gap)"
+        )
     due = aware.timestamp()
     if due <= now:
         raise ApiError(f"scheduled_at: {scheduled_at} {zone_name} is in the past")
@@ -63,11 +65,18 @@ def due_time(scheduled_at: str, zone_name: str, now: float) -> float:
 
 
 def callback_json(cb: Callback) -> dict[str, object]:
-    return {"request_id": cb.request_id, "agent_number": cb.agent_number,
-            "destination_number": cb.destination_number, "caller_id": cb.caller_id,
-            "recording_option": cb.recording_option,
-            "transcript": "on" if cb.transcript else "off", "time_zone": cb.time_zone,
-            "scheduled_at": cb.scheduled_at, "status": cb.status, "error": cb.error}
+    return {
+        "request_id": cb.request_id,
+        "agent_number": cb.agent_number,
+        "destination_number": cb.destination_number,
+        "caller_id": cb.caller_id,
+        "recording_option": cb.recording_option,
+        "transcript": "on" if cb.transcript else "off",
+        "time_zone": cb.time_zone,
+        "scheduled_at": cb.scheduled_at,
+        "status": cb.status,
+        "error": cb.error,
+    }
 
 
 def routes(ctx: AppContext, clock: Callable[[], float] = time.time) -> list[BaseRoute]:
@@ -78,15 +87,19 @@ def routes(ctx: AppContext, clock: Callable[[], float] = time.time) -> list[Base
         body = await parse_body(request, CallbackCreate)
         now = clock()
         cb = Callback(
-            request_id=secrets.token_hex(5), account_id=account.id,
+            request_id=secrets.token_hex(5),
+            account_id=account.id,
             agent_number=check_dialable(ctx, "agent_number", body.agent_number),
-            destination_number=check_dialable(ctx, "destination_number",
-                                              body.destination_number),
-            caller_id=body.caller_id, recording_option=recording(body.recording_option),
-            transcript=body.transcript == "on", time_zone=body.time_zone.strip(),
+            destination_number=check_dialable(ctx, "destination_number", body.destination_number),
+            caller_id=body.caller_id,
+            recording_option=recording(body.recording_option),
+            transcript=body.transcript == "on",
+            time_zone=body.time_zone.strip(),
             scheduled_at=body.scheduled_at.strip(),
             due_at=due_time(body.scheduled_at, body.time_zone.strip(), now),
-            status=PENDING, created_at=now)
+            status=PENDING,
+            created_at=now,
+        )
         for _ in range(3):  # a request_id collision is astronomically rare, never fatal
             try:
                 store.insert(cb)
@@ -102,8 +115,10 @@ def routes(ctx: AppContext, clock: Callable[[], float] = time.time) -> list[Base
         if cb is None:
             raise ApiError(f"request_id: no callback {request_id}", 404)
         if cb.status != PENDING:
-            raise ApiError(f"request_id: callback {request_id} is {cb.status}, it can no "
-                           "longer be changed", 409)
+            raise ApiError(
+                f"request_id: callback {request_id} is {cb.status}, it can no longer be changed",
+                409,
+            )
         return cb
 
     async def update(request: Request) -> Response:
@@ -113,8 +128,9 @@ def routes(ctx: AppContext, clock: Callable[[], float] = time.time) -> list[Base
         if body.agent_number is not None:
             cb.agent_number = check_dialable(ctx, "agent_number", body.agent_number)
         if body.destination_number is not None:
-            cb.destination_number = check_dialable(ctx, "destination_number",
-                                                   body.destination_number)
+            cb.destination_number = check_dialable(
+                ctx, "destination_number", body.destination_number
+            )
         if body.caller_id is not None:
             cb.caller_id = body.caller_id
         if body.recording_option is not None:
@@ -142,8 +158,12 @@ def routes(ctx: AppContext, clock: Callable[[], float] = time.time) -> list[Base
         items = [callback_json(cb) for cb in store.all(account.id)]
         return ok(message="callbacks found" if items else "no callbacks", result=items)
 
-    handlers = {"POST": endpoint(create), "PATCH": endpoint(update),
-                "DELETE": endpoint(delete), "GET": endpoint(listing)}
+    handlers = {
+        "POST": endpoint(create),
+        "PATCH": endpoint(update),
+        "DELETE": endpoint(delete),
+        "GET": endpoint(listing),
+    }
 
     async def dispatch(request: Request) -> Response:
         return await handlers[request.method](request)

@@ -28,15 +28,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("api.cpaas.calls")
 
+
 def otp_flow(text: str, repeat: int, voice: dict[str, str]) -> Flow:
     """The OTP announcement: the template said ``repeat`` times, the OTP spelled out."""
-    return parse_flow([{"type": "say", "text": text, "spell": ["otp"], "repeat": repeat,
-                        "pause_ms": 700, **voice},
-                       {"type": "hangup"}])
+    return parse_flow(
+        [
+            {
+                "type": "say",
+                "text": text,
+                "spell": ["otp"],
+                "repeat": repeat,
+                "pause_ms": 700,
+                **voice,
+            },
+            {"type": "hangup"},
+        ]
+    )
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
     templates = TemplateStore(ctx.store.db)
+
     @endpoint
     async def click2call(request: Request) -> Response:
         account = await account_of(request, ctx)
@@ -45,9 +57,13 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         destination = check_dialable(ctx, "destination_number", body.destination_number)
         try:
             request_id = await ctx.calls.click2call(
-                account_id=account.id, agent_number=agent, destination_number=destination,
-                caller_id=body.caller_id, recording_option=recording(body.recording_option),
-                transcript=body.transcript == "on")
+                account_id=account.id,
+                agent_number=agent,
+                destination_number=destination,
+                caller_id=body.caller_id,
+                recording_option=recording(body.recording_option),
+                transcript=body.transcript == "on",
+            )
         except SwitchError as exc:
             raise ApiError(f"cannot dial: {exc}") from None
         return ok(request_id=request_id)
@@ -58,8 +74,10 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         body = await parse_body(request, OutboundCall)
         template = templates.get(account.id, body.announce_template_id)
         if template is None:
-            raise ApiError(f"announce_template_id: no template {body.announce_template_id}"
-                           " for this account", 404)
+            raise ApiError(
+                f"announce_template_id: no template {body.announce_template_id} for this account",
+                404,
+            )
         voice = voice_fields(body)
         try:
             flow = otp_flow(template.text, body.repeat, voice)
@@ -78,10 +96,19 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             raise ApiError(f"speech synthesis unavailable: {exc}", 503) from None
         request_id = new_request_id()
         # the call service owns the task: a shutdown waits for its CDR
-        ctx.calls.spawn(ctx.calls.dial_flow(
-            account_id=account.id, number=number, caller_id=body.caller_id, flow=flow,
-            variables=variables, request_id=request_id, context="local_call",
-            direction="outbound-api", audio=audio))
+        ctx.calls.spawn(
+            ctx.calls.dial_flow(
+                account_id=account.id,
+                number=number,
+                caller_id=body.caller_id,
+                flow=flow,
+                variables=variables,
+                request_id=request_id,
+                context="local_call",
+                direction="outbound-api",
+                audio=audio,
+            )
+        )
         return ok(request_id=request_id)
 
     @endpoint
@@ -94,8 +121,9 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                 raise ApiError("transfer_to: field required for a transfer")
             number = check_dialable(ctx, "transfer_to", body.transfer_to)
         try:
-            message = await ctx.calls.modify_call(account.id, body.channel.strip(),
-                                                  body.modify_type, number)
+            message = await ctx.calls.modify_call(
+                account.id, body.channel.strip(), body.modify_type, number
+            )
         except CallControlError as exc:
             raise ApiError(exc.message, exc.status) from None
         return ok(message=message or "call modified successfully")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -34,8 +34,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from softswitch.campaigns.manager import CampaignManager
-from softswitch.campaigns.model import (CPAAS_STATUS_CODES, DEFAULT_RETRY_ON, Campaign,
-                                        new_campaign_id, new_token)
+from softswitch.campaigns.model import (
+    CPAAS_STATUS_CODES,
+    DEFAULT_RETRY_ON,
+    Campaign,
+    new_campaign_id,
+    new_token,
+)
 from softswitch.campaigns.phones import CampaignError, normalize_phone
 from softswitch.campaigns.placer import campaign_flow
 from softswitch.campaigns.zones import ZoneError, parse_zone
@@ -60,8 +65,16 @@ MAX_CSV_ROWS = 200_000
 MAX_FIELDS = 50
 DIAL_STATUSES = ("NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION", "CANCEL")
 _STATUS_ALIASES = {"NOANSER": "NOANSWER", "NO ANSWER": "NOANSWER", "NO_ANSWER": "NOANSWER"}
-CAMPAIGN_STATISTICS = ("answer_calls", "busy_calls", "cancel_calls", "chanunavail_calls",
-                       "congestion_calls", "dnd_calls", "noanswer_calls", "total_calls")
+CAMPAIGN_STATISTICS = (
+    "answer_calls",
+    "busy_calls",
+    "cancel_calls",
+    "chanunavail_calls",
+    "congestion_calls",
+    "dnd_calls",
+    "noanswer_calls",
+    "total_calls",
+)
 _LIST_ID = re.compile(r"LS[0-9a-f]{10}\Z")
 _DND_ID = re.compile(r"DN[0-9a-f]{10}\Z")
 _CAMPAIGN_ID = re.compile(r"CM[0-9a-f]{10}\Z")
@@ -83,14 +96,16 @@ def _id(regex: re.Pattern[str], what: str):
             if not regex.match(value):
                 raise ValueError(f"{value!r} is not {what}")
         return value
+
     return BeforeValidator(check)
 
 
 ListId = Annotated[str, _id(_LIST_ID, "a list_id (LS + 10 hex)")]
 DndListId = Annotated[str, _id(_DND_ID, "a dnd_list_id (DN + 10 hex)")]
 CampaignId = Annotated[str, _id(_CAMPAIGN_ID, "a campaign_id (CM + 10 hex)")]
-Flag = Annotated[Literal["0", "1"], BeforeValidator(lambda v: str(v).strip()
-                                                    if isinstance(v, (str, int)) else v)]
+Flag = Annotated[
+    Literal["0", "1"], BeforeValidator(lambda v: str(v).strip() if isinstance(v, (str, int)) else v)
+]
 
 
 class ListCreate(_Body):
@@ -104,9 +119,15 @@ class DndListCreate(_Body):
 class ContactIn(_Body):
     contact_name: Annotated[str, Field(max_length=200)] = ""
     contact_number: str
-    contact_fields: dict[str, Annotated[str, BeforeValidator(
-        lambda v: str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)]] = \
-        Field(default_factory=dict, max_length=MAX_FIELDS)
+    contact_fields: dict[
+        str,
+        Annotated[
+            str,
+            BeforeValidator(
+                lambda v: str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+            ),
+        ],
+    ] = Field(default_factory=dict, max_length=MAX_FIELDS)
 
 
 class ContactsAdd(_Body):
@@ -179,7 +200,7 @@ def wall_clock_date(ts: float | None, zone_name: str) -> str:
         zone = parse_zone(zone_name)
     except ZoneError:
         return http_date(ts)
-    wall = datetime.fromtimestamp(ts, zone).replace(tzinfo=timezone.utc)
+    wall = datetime.fromtimestamp(ts, zone).replace(tzinfo=UTC)
     return http_date(wall.timestamp())
 
 
@@ -223,8 +244,9 @@ class CsvProblem(ApiError):
     pass
 
 
-def read_csv(path: Path, number_headers: tuple[str, ...], name_headers: tuple[str, ...],
-             with_fields: bool) -> list[Contact]:
+def read_csv(
+    path: Path, number_headers: tuple[str, ...], name_headers: tuple[str, ...], with_fields: bool
+) -> list[Contact]:
     """Contacts of an uploaded CSV file; all-or-nothing (see the module's docstring)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -232,8 +254,11 @@ def read_csv(path: Path, number_headers: tuple[str, ...], name_headers: tuple[st
         raise ApiError(f"{path.name}: no such file in the upload area", 404) from None
     except UnicodeDecodeError:
         raise ApiError(f"{path.name}: not UTF-8 text") from None
-    rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text)), 1)
-            if any(cell.strip() for cell in row)]
+    rows = [
+        (n, row)
+        for n, row in enumerate(csv.reader(io.StringIO(text)), 1)
+        if any(cell.strip() for cell in row)
+    ]
     if not rows:
         raise ApiError(f"{path.name}: no contacts in the file")
     if len(rows) > MAX_CSV_ROWS + 1:
@@ -248,8 +273,9 @@ def read_csv(path: Path, number_headers: tuple[str, ...], name_headers: tuple[st
         width = len(rows[0][1])
         number_col, name_col = (0, None) if width == 1 else (1, 0)
         names = ["contact_name", "contact_number"] + [f"field{i}" for i in range(1, width - 1)]
-    field_cols = [i for i in range(len(names)) if i not in (number_col, name_col)] \
-        if with_fields else []
+    field_cols = (
+        [i for i in range(len(names)) if i not in (number_col, name_col)] if with_fields else []
+    )
     contacts: list[Contact] = []
     problems: list[str] = []
     for line, row in rows:
@@ -323,10 +349,14 @@ def routes(ctx: AppContext, manager: CampaignManager | None = None) -> list[Base
         account = await account_of(request, ctx)
         body = await body_of(request, ContactsAdd)
         owned_list(account.id, body.list_id, KIND_CONTACTS)
-        contacts = [Contact(c.contact_name.strip(),
-                            number(c.contact_number, f"contacts.{i}.contact_number"),
-                            dict(c.contact_fields))
-                    for i, c in enumerate(body.contacts)]
+        contacts = [
+            Contact(
+                c.contact_name.strip(),
+                number(c.contact_number, f"contacts.{i}.contact_number"),
+                dict(c.contact_fields),
+            )
+            for i, c in enumerate(body.contacts)
+        ]
         count = m.lists.add(body.list_id, contacts)
         return ok(message=f"({count}) contacts imported successfully")
 
@@ -335,9 +365,13 @@ def routes(ctx: AppContext, manager: CampaignManager | None = None) -> list[Base
         account = await account_of(request, ctx)
         body = await body_of(request, DndContactsAdd)
         owned_list(account.id, body.dnd_list_id, KIND_DND)
-        contacts = [Contact(c.dnd_contact_name.strip(),
-                            number(c.dnd_contact_number, f"dnd_contacts.{i}.dnd_contact_number"))
-                    for i, c in enumerate(body.dnd_contacts)]
+        contacts = [
+            Contact(
+                c.dnd_contact_name.strip(),
+                number(c.dnd_contact_number, f"dnd_contacts.{i}.dnd_contact_number"),
+            )
+            for i, c in enumerate(body.dnd_contacts)
+        ]
         count = m.lists.add(body.dnd_list_id, contacts)
         return ok(message=f"({count}) DND contacts imported successfully")
 
@@ -346,8 +380,12 @@ def routes(ctx: AppContext, manager: CampaignManager | None = None) -> list[Base
         account = await account_of(request, ctx)
         body = await body_of(request, CsvImport)
         owned_list(account.id, body.list_id, KIND_CONTACTS)
-        contacts = read_csv(upload(account.id, body.csv_name, "csv_name"), _NUMBER_HEADERS,
-                            _NAME_HEADERS, with_fields=True)
+        contacts = read_csv(
+            upload(account.id, body.csv_name, "csv_name"),
+            _NUMBER_HEADERS,
+            _NAME_HEADERS,
+            with_fields=True,
+        )
         count = m.lists.add(body.list_id, contacts)
         return ok(message=f"({count}) contacts imported successfully")
 
@@ -356,8 +394,12 @@ def routes(ctx: AppContext, manager: CampaignManager | None = None) -> list[Base
         account = await account_of(request, ctx)
         body = await body_of(request, DndCsvImport)
         owned_list(account.id, body.dnd_list_id, KIND_DND)
-        contacts = read_csv(upload(account.id, body.dnd_csv_name, "dnd_csv_name"),
-                            _DND_NUMBER_HEADERS, _DND_NAME_HEADERS, with_fields=False)
+        contacts = read_csv(
+            upload(account.id, body.dnd_csv_name, "dnd_csv_name"),
+            _DND_NUMBER_HEADERS,
+            _DND_NAME_HEADERS,
+            with_fields=False,
+        )
         count = m.lists.add(body.dnd_list_id, contacts)
         return ok(message=f"({count}) DND contacts imported successfully")
 
@@ -399,23 +441,37 @@ def routes(ctx: AppContext, manager: CampaignManager | None = None) -> list[Base
                 if not body.recorded_filename:
                     raise ApiError("recorded_filename: required when dynamic_announcement is 0")
                 if not upload(account.id, body.recorded_filename, "recorded_filename").is_file():
-                    raise ApiError(f"recorded_filename: {body.recorded_filename} is not in the "
-                                   "upload area", 404)
+                    raise ApiError(
+                        f"recorded_filename: {body.recorded_filename} is not in the upload area",
+                        404,
+                    )
         campaign_id = new_campaign_id()
         campaign = Campaign(
-            id=campaign_id, account_id=account.id, name=name,
-            token=new_token(account.id, campaign_id), campaign_type=int(body.campaign_type),
-            caller_id=body.campaign_caller_id, list_id=body.list_id or "",
-            dnd_list_id=body.dnd_list_id or "", start_at=start, end_at=end,
+            id=campaign_id,
+            account_id=account.id,
+            name=name,
+            token=new_token(account.id, campaign_id),
+            campaign_type=int(body.campaign_type),
+            caller_id=body.campaign_caller_id,
+            list_id=body.list_id or "",
+            dnd_list_id=body.dnd_list_id or "",
+            start_at=start,
+            end_at=end,
             time_zone=body.time_zone.strip(),
-            max_retries=next((v for v in (body.max_retries, body.retry_attempts)
-                              if v is not None), 0),
-            retry_time=float(body.retry_time), retry_on=retry_statuses(body.retry_on_statuses),
+            max_retries=next(
+                (v for v in (body.max_retries, body.retry_attempts) if v is not None), 0
+            ),
+            retry_time=float(body.retry_time),
+            retry_on=retry_statuses(body.retry_on_statuses),
             calls_per_minute=float(body.calls_per_minute),
             max_simultaneous=body.max_simultaneous_calls,
-            repeat=body.repeat or body.repeat_count or 1, dynamic_announcement=dynamic,
-            announcement_text=body.announcement_text, recorded_filename=body.recorded_filename,
-            voice=voice, flow=steps)
+            repeat=body.repeat or body.repeat_count or 1,
+            dynamic_announcement=dynamic,
+            announcement_text=body.announcement_text,
+            recorded_filename=body.recorded_filename,
+            voice=voice,
+            flow=steps,
+        )
         try:
             flow = campaign_flow(campaign)
         except FlowError as exc:
@@ -433,8 +489,10 @@ def routes(ctx: AppContext, manager: CampaignManager | None = None) -> list[Base
         for contact in m.lists.contacts(list_id):
             missing = needed - set(contact.fields)
             if missing:
-                raise ApiError(f"announcement uses {{{sorted(missing)[0]}}} but contact "
-                               f"{contact.number} has no such field")
+                raise ApiError(
+                    f"announcement uses {{{sorted(missing)[0]}}} but contact "
+                    f"{contact.number} has no such field"
+                )
 
     @endpoint
     async def stop_campaign(request: Request) -> Response:
@@ -449,7 +507,9 @@ def routes(ctx: AppContext, manager: CampaignManager | None = None) -> list[Base
     async def details(request: Request) -> Response:
         account = await account_of(request, ctx)
         wanted = request.query_params.get("campaign_id", "").strip()
-        campaigns = [owned_campaign(account.id, wanted)] if wanted else m.campaigns.of_account(account.id)
+        campaigns = (
+            [owned_campaign(account.id, wanted)] if wanted else m.campaigns.of_account(account.id)
+        )
         if not campaigns:
             raise ApiError("campaign not found", 404)
         return ok(message="campaign found", result=[details_json(c) for c in campaigns])

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from calendar import timegm
 import time
+from calendar import timegm
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +22,15 @@ if TYPE_CHECKING:
     from api.context import AppContext
 
 # the statistics keys of get_cdr_statistics (get_campaign_cdr_statistics adds dnd_calls)
-CDR_STATISTICS = ("answer_calls", "busy_calls", "cancel_calls", "chanunavail_calls",
-                  "congestion_calls", "noanswer_calls", "total_calls")
+CDR_STATISTICS = (
+    "answer_calls",
+    "busy_calls",
+    "cancel_calls",
+    "chanunavail_calls",
+    "congestion_calls",
+    "noanswer_calls",
+    "total_calls",
+)
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -37,7 +44,7 @@ def _day(day: int) -> str:
 
 
 def http_date(ts: float | None) -> str:
-    """"Fri, 07 Jul 2023 06:08:16 GMT"; a time that never was (no answer) is the epoch,
+    """ "Fri, 07 Jul 2023 06:08:16 GMT"; a time that never was (no answer) is the epoch,
     as in the spec's examples. Formatting is most of the cost of a 1000-row page, so the
     date part is computed once per day (the same text as email.utils.formatdate)."""
     seconds = int(ts or 0)
@@ -49,14 +56,22 @@ def http_date(ts: float | None) -> str:
 def cdr_json(cdr: Cdr, *, campaign: bool = False) -> dict[str, Any]:
     """One CDR as the spec shows it; ``campaign`` adds ``is_dnd`` and ``list_id``."""
     row: dict[str, Any] = {
-        "account_id": cdr.account_id, "agent_number": cdr.agent_number,
-        "answer": http_date(cdr.answer), "billsec": cdr.billsec,
-        "call_date": http_date(cdr.call_date), "call_direction": cdr.call_direction,
-        "call_duration": cdr.call_duration, "call_status": cdr.call_status,
-        "caller_id": cdr.caller_id, "customer_number": cdr.customer_number,
-        "destination_context": cdr.destination_context, "dial_status": cdr.dial_status,
-        "dialed_number": cdr.dialed_number, "dtmf_inputs": cdr.dtmf_inputs,
-        "end": http_date(cdr.end), "id": cdr.id,
+        "account_id": cdr.account_id,
+        "agent_number": cdr.agent_number,
+        "answer": http_date(cdr.answer),
+        "billsec": cdr.billsec,
+        "call_date": http_date(cdr.call_date),
+        "call_direction": cdr.call_direction,
+        "call_duration": cdr.call_duration,
+        "call_status": cdr.call_status,
+        "caller_id": cdr.caller_id,
+        "customer_number": cdr.customer_number,
+        "destination_context": cdr.destination_context,
+        "dial_status": cdr.dial_status,
+        "dialed_number": cdr.dialed_number,
+        "dtmf_inputs": cdr.dtmf_inputs,
+        "end": http_date(cdr.end),
+        "id": cdr.id,
     }
     if campaign:
         row["is_dnd"] = "1" if cdr.is_dnd else "0"
@@ -75,8 +90,9 @@ def found(rows: list[Cdr], *, campaign: bool = False) -> Response:
     return ok(message="cdr found", result=[cdr_json(r, campaign=campaign) for r in rows])
 
 
-def statistics_json(counts: dict[str, int], keys: tuple[str, ...] = CDR_STATISTICS
-                    ) -> dict[str, list[int]]:
+def statistics_json(
+    counts: dict[str, int], keys: tuple[str, ...] = CDR_STATISTICS
+) -> dict[str, list[int]]:
     # the spec wraps every count in a one-element list
     return {key: [counts.get(key, 0)] for key in keys}
 
@@ -92,8 +108,13 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         if end <= start:
             raise ApiError("end_call_date: must not be before start_call_date")
         # the dates are UTC, like the CDR times
-        rows = store.by_date(account.id, timegm(start.timetuple()), timegm(end.timetuple()),
-                             body.record_count, body.offset)
+        rows = store.by_date(
+            account.id,
+            timegm(start.timetuple()),
+            timegm(end.timetuple()),
+            body.record_count,
+            body.offset,
+        )
         return found(rows)
 
     @endpoint

@@ -46,8 +46,10 @@ def safe_name(name: str, field: str = "file") -> str:
     """A plain file name (no directories, no leading dot) with an accepted extension."""
     name = name.strip()
     if not FILE_NAME.match(name) or ".." in name:
-        raise ApiError(f"{field}: invalid file name {name!r} (letters, digits, . _ - and "
-                       "spaces, no directories)")
+        raise ApiError(
+            f"{field}: invalid file name {name!r} (letters, digits, . _ - and "
+            "spaces, no directories)"
+        )
     if not name.lower().endswith(AUDIO + TEXT):
         raise ApiError(f"{field}: {name!r} must end in one of {', '.join(AUDIO + TEXT)}")
     return name
@@ -109,8 +111,12 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > MAX_UPLOAD:
             raise ApiError(f"upload too large (limit {MAX_UPLOAD // (1024 * 1024)} MiB)")
-        parser = MultiPartParser(request.headers, capped(request, MAX_UPLOAD),
-                                 max_files=MAX_FILES, max_fields=MAX_FILES + 5)
+        parser = MultiPartParser(
+            request.headers,
+            capped(request, MAX_UPLOAD),
+            max_files=MAX_FILES,
+            max_fields=MAX_FILES + 5,
+        )
         try:
             form = await parser.parse()
         except MultiPartException as exc:
@@ -122,15 +128,19 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             rename = form.get("file_name")
             if isinstance(rename, str) and rename.strip() and len(files) > 1:
                 raise ApiError("file_name: only with a single file")
-            names = [safe_name(rename if isinstance(rename, str) and rename.strip()
-                               else f.filename or "", "file_name" if rename else "file")
-                     for f in files]
+            names = [
+                safe_name(
+                    rename if isinstance(rename, str) and rename.strip() else f.filename or "",
+                    "file_name" if rename else "file",
+                )
+                for f in files
+            ]
             if len(set(names)) != len(names):
                 raise ApiError("file: the same file name twice")
             directory = uploads_root / account.id
             loop = asyncio.get_running_loop()
             stored = []
-            for f, name in zip(files, names):
+            for f, name in zip(files, names, strict=False):
                 size = await loop.run_in_executor(None, store_upload, f, directory, name)
                 stored.append({"file_name": name, "size": size})
         finally:
@@ -142,10 +152,18 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     async def listing(request: Request) -> Response:
         account = await account_of(request, ctx)
         directory = uploads_root / account.id
-        items = sorted(({"file_name": p.name, "size": p.stat().st_size}
-                        for p in directory.glob("*") if p.is_file()
-                        and not p.name.startswith(".")), key=lambda i: i["file_name"]) \
-            if directory.is_dir() else []
+        items = (
+            sorted(
+                (
+                    {"file_name": p.name, "size": p.stat().st_size}
+                    for p in directory.glob("*")
+                    if p.is_file() and not p.name.startswith(".")
+                ),
+                key=lambda i: i["file_name"],
+            )
+            if directory.is_dir()
+            else []
+        )
         return ok(message="files found" if items else "no files", result=items)
 
     @endpoint
@@ -164,5 +182,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     async def dispatch(request: Request) -> Response:
         return await handlers[request.method](request)
 
-    return [Route("/api/upload", dispatch, methods=list(handlers)),
-            Route("/api/recordings/{name}", recording, methods=["GET"])]
+    return [
+        Route("/api/upload", dispatch, methods=list(handlers)),
+        Route("/api/recordings/{name}", recording, methods=["GET"]),
+    ]

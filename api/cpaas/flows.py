@@ -1,10 +1,10 @@
 """`/api/flows`: an account's call flows (FL...), validated by `parse_flow` when saved.
 
-    POST   /api/flows            {"flow_name": ..., "flow": [steps]}  -> flow_id
-    GET    /api/flows            every flow of the account
-    GET    /api/flows/{flow_id}  one flow
-    PUT    /api/flows/{flow_id}  {"flow_name": ..., "flow": [steps]}  (replaces it)
-    DELETE /api/flows/{flow_id}
+POST   /api/flows            {"flow_name": ..., "flow": [steps]}  -> flow_id
+GET    /api/flows            every flow of the account
+GET    /api/flows/{flow_id}  one flow
+PUT    /api/flows/{flow_id}  {"flow_name": ..., "flow": [steps]}  (replaces it)
+DELETE /api/flows/{flow_id}
 """
 
 from __future__ import annotations
@@ -35,8 +35,7 @@ def flow_json(item: StoredFlow) -> dict[str, Any]:
         variables = sorted(parse_flow(item.steps).fields())
     except FlowError:  # saved under older rules: still listed, so it can be fixed
         variables = []
-    return {"flow_id": item.id, "flow_name": item.name, "flow": item.steps,
-            "variables": variables}
+    return {"flow_id": item.id, "flow_name": item.name, "flow": item.steps, "variables": variables}
 
 
 def validated(steps: list[Any]) -> list[dict[str, Any]]:
@@ -87,5 +86,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             raise ApiError(f"flow_name: a flow named {body.flow_name!r} exists", 409) from None
         return ok(message="flow modified successfully", flow_id=item.id)
 
-    return [Route("/api/flows", collection, methods=["GET", "POST"]),
-            Route("/api/flows/{flow_id}", member, methods=["GET", "PUT", "DELETE"])]
+    return [
+        Route("/api/flows", collection, methods=["GET", "POST"]),
+        Route("/api/flows/{flow_id}", member, methods=["GET", "PUT", "DELETE"]),
+    ]

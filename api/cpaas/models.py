@@ -38,7 +38,7 @@ def _lower(value: Any) -> Any:
 
 
 def _whole(value: Any) -> Any:
-    """"5" or 5 -> 5; anything else stays for pydantic to refuse."""
+    """ "5" or 5 -> 5; anything else stays for pydantic to refuse."""
     if isinstance(value, bool):
         raise ValueError("must be a whole number")
     if isinstance(value, str):
@@ -55,19 +55,25 @@ def _pattern(regex: re.Pattern[str], what: str):
         if not regex.match(value):
             raise ValueError(f"{value!r} is not {what}")
         return value
+
     return check
 
 
 Number = Annotated[str, AfterValidator(_number)]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 CallerId = Annotated[str, AfterValidator(_number)]
-RequestId = Annotated[str, AfterValidator(_pattern(_REQUEST_ID, "a request_id (10 hex characters)"))]
-TemplateId = Annotated[str, AfterValidator(_pattern(_TEMPLATE_ID, "an announce_template_id (AN + 10 hex)"))]
+RequestId = Annotated[
+    str, AfterValidator(_pattern(_REQUEST_ID, "a request_id (10 hex characters)"))
+]
+TemplateId = Annotated[
+    str, AfterValidator(_pattern(_TEMPLATE_ID, "an announce_template_id (AN + 10 hex)"))
+]
 FlowId = Annotated[str, AfterValidator(_pattern(_FLOW_ID, "a flow_id (FL + 10 hex)"))]
 OnOff = Annotated[Literal["on", "off"], BeforeValidator(_lower)]
 # "on" is what the spec's examples send: both sides
-RecordingOption = Annotated[Literal["both", "agent", "customer", "off", "on"],
-                            BeforeValidator(_lower)]
+RecordingOption = Annotated[
+    Literal["both", "agent", "customer", "off", "on"], BeforeValidator(_lower)
+]
 
 
 def Whole(ge: int, le: int) -> Any:  # noqa: N802  (a type factory)

@@ -46,8 +46,9 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     async def create(request: Request) -> Response:
         account = await account_of(request, ctx)
         body = await parse_body(request, AnnounceTemplateCreate)
-        item = store.create(account.id, (body.template_name or "").strip(),
-                            check_text(body.text), time.time())
+        item = store.create(
+            account.id, (body.template_name or "").strip(), check_text(body.text), time.time()
+        )
         return ok(announce_template_id=item.id)
 
     async def listing(request: Request) -> Response:
@@ -66,8 +67,9 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         body = await parse_body(request, AnnounceTemplateRef)
         if not store.delete(account.id, body.announce_template_id):
             raise ApiError(f"announce_template_id: no template {body.announce_template_id}", 404)
-        return ok(message="template deleted successfully",
-                  announce_template_id=body.announce_template_id)
+        return ok(
+            message="template deleted successfully", announce_template_id=body.announce_template_id
+        )
 
     handlers = {"POST": endpoint(create), "GET": endpoint(listing), "DELETE": endpoint(delete)}
 

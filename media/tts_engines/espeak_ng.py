@@ -13,9 +13,9 @@ import shutil
 from media.tts_engines import run_child
 from media.voice import FEMALE, TtsUnavailable, VoiceParams
 
-BASE_WPM = 165          # a little under espeak's 175: clearer over the phone
+BASE_WPM = 165  # a little under espeak's 175: clearer over the phone
 PITCH_PER_SEMITONE = 6  # espeak pitch units (50 = default) per semitone, roughly
-VARIANTS = {FEMALE: "+f2", "male": ""}   # espeak's default voice is male
+VARIANTS = {FEMALE: "+f2", "male": ""}  # espeak's default voice is male
 # Polly language codes espeak-ng names differently
 ALIASES = {"arb": "ar", "cmn-cn": "cmn", "nb-no": "nb", "iw": "he"}
 
@@ -64,6 +64,17 @@ class EspeakEngine:
             raise TtsUnavailable(f"espeak-ng cannot speak {voice.language_code}")
         wpm = round(BASE_WPM / voice.stretch)
         pitch = max(0, min(99, round(50 + PITCH_PER_SEMITONE * voice.semitones)))
-        return await run_child([self.binary, "-v", language + VARIANTS[voice.gender],
-                                "-s", str(wpm), "-p", str(pitch), "--stdout", "--stdin"],
-                               stdin=text.encode())
+        return await run_child(
+            [
+                self.binary,
+                "-v",
+                language + VARIANTS[voice.gender],
+                "-s",
+                str(wpm),
+                "-p",
+                str(pitch),
+                "--stdout",
+                "--stdin",
+            ],
+            stdin=text.encode(),
+        )

@@ -32,9 +32,17 @@ class FliteEngine:
         return voice.language == "en" and shutil.which(self.binary) is not None
 
     def argv(self, text: str, voice: VoiceParams, out: str) -> list[str]:
-        return [self.binary, "-voice", self.voices[voice.gender],
-                "--setf", f"duration_stretch={voice.stretch:g}",
-                "-t", text, "-o", out]
+        return [
+            self.binary,
+            "-voice",
+            self.voices[voice.gender],
+            "--setf",
+            f"duration_stretch={voice.stretch:g}",
+            "-t",
+            text,
+            "-o",
+            out,
+        ]
 
     async def synthesize(self, text: str, voice: VoiceParams) -> bytes:
         if shutil.which(self.binary) is None:

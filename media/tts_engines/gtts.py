@@ -18,12 +18,25 @@ from media.voice import TtsEngineError, TtsUnavailable, VoiceParams
 
 NETWORK_EXIT = 3
 # Regional accents are chosen by the Google domain, not by the language code.
-TLDS = {"en-GB": "co.uk", "en-AU": "com.au", "en-IN": "co.in", "en-ZA": "co.za",
-        "en-IE": "ie", "en-NZ": "co.nz", "en-CA": "ca", "fr-CA": "ca", "pt-BR": "com.br",
-        "pt-PT": "pt", "es-MX": "com.mx", "es-ES": "es", "es-US": "com"}
+TLDS = {
+    "en-GB": "co.uk",
+    "en-AU": "com.au",
+    "en-IN": "co.in",
+    "en-ZA": "co.za",
+    "en-IE": "ie",
+    "en-NZ": "co.nz",
+    "en-CA": "ca",
+    "fr-CA": "ca",
+    "pt-BR": "com.br",
+    "pt-PT": "pt",
+    "es-MX": "com.mx",
+    "es-ES": "es",
+    "es-US": "com",
+}
 ALIASES = {"cmn-CN": "zh-CN", "cmn": "zh-CN", "arb": "ar", "nb-NO": "no", "nb": "no", "he": "iw"}
 
-_CHILD = r"""
+_CHILD = (
+    r"""
 import sys
 from gtts import gTTS
 from gtts.tts import gTTSError
@@ -35,7 +48,9 @@ try:
 except (gTTSError, requests.RequestException, OSError) as exc:
     print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
     sys.exit(%d)
-""" % NETWORK_EXIT
+"""
+    % NETWORK_EXIT
+)
 
 
 class GttsEngine:
@@ -44,8 +59,14 @@ class GttsEngine:
     native_rate = False
     native_pitch = False
 
-    def __init__(self, *, proxy: str | None = None, timeout: float = 10.0,
-                 python: str = sys.executable, ffmpeg: str = "ffmpeg") -> None:
+    def __init__(
+        self,
+        *,
+        proxy: str | None = None,
+        timeout: float = 10.0,
+        python: str = sys.executable,
+        ffmpeg: str = "ffmpeg",
+    ) -> None:
         """`proxy` (an http:// URL) routes the requests; tests point it at a closed port."""
         self.proxy = proxy
         self.timeout = timeout
@@ -58,8 +79,12 @@ class GttsEngine:
         except ImportError:
             return None
         langs = tts_langs()
-        for candidate in (voice.language_code, ALIASES.get(voice.language_code),
-                          voice.language, ALIASES.get(voice.language)):
+        for candidate in (
+            voice.language_code,
+            ALIASES.get(voice.language_code),
+            voice.language,
+            ALIASES.get(voice.language),
+        ):
             if candidate and candidate in langs:
                 return candidate
         return None
@@ -70,21 +95,49 @@ class GttsEngine:
     async def synthesize(self, text: str, voice: VoiceParams) -> bytes:
         lang = self.language_for(voice)
         if lang is None:
-            raise TtsUnavailable(f"gtts cannot speak {voice.language_code} (or gTTS is not installed)")
+            raise TtsUnavailable(
+                f"gtts cannot speak {voice.language_code} (or gTTS is not installed)"
+            )
         env = dict(os.environ)
         if self.proxy is not None:
-            env.update(HTTPS_PROXY=self.proxy, HTTP_PROXY=self.proxy, https_proxy=self.proxy,
-                       http_proxy=self.proxy, NO_PROXY="", no_proxy="")
+            env.update(
+                HTTPS_PROXY=self.proxy,
+                HTTP_PROXY=self.proxy,
+                https_proxy=self.proxy,
+                http_proxy=self.proxy,
+                NO_PROXY="",
+                no_proxy="",
+            )
         tld = TLDS.get(voice.language_code, "com")
         try:
-            mp3 = await run_child([self.python, "-c", _CHILD, lang, tld, f"{self.timeout:g}"],
-                                  stdin=text.encode(), env=env, timeout=self.timeout * 3 + 10)
+            mp3 = await run_child(
+                [self.python, "-c", _CHILD, lang, tld, f"{self.timeout:g}"],
+                stdin=text.encode(),
+                env=env,
+                timeout=self.timeout * 3 + 10,
+            )
         except TtsEngineError as exc:
             if f"exited with {NETWORK_EXIT}:" in str(exc):
-                raise TtsUnavailable(f"gtts: no network, cannot reach translate.google.{tld} "
-                                     f"({str(exc).split(': ', 1)[1]})") from None
+                raise TtsUnavailable(
+                    f"gtts: no network, cannot reach translate.google.{tld} "
+                    f"({str(exc).split(': ', 1)[1]})"
+                ) from None
             raise
         if not mp3:
             raise TtsEngineError("gtts returned no audio")
-        return await run_child([self.ffmpeg, "-nostdin", "-v", "error", "-i", "pipe:0",
-                                "-f", "wav", "-acodec", "pcm_s16le", "pipe:1"], stdin=mp3)
+        return await run_child(
+            [
+                self.ffmpeg,
+                "-nostdin",
+                "-v",
+                "error",
+                "-i",
+                "pipe:0",
+                "-f",
+                "wav",
+                "-acodec",
+                "pcm_s16le",
+                "pipe:1",
+            ],
+            stdin=mp3,
+        )

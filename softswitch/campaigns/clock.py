@@ -13,8 +13,7 @@ class Clock(Protocol):
     def now(self) -> float:
         """Unix time in seconds."""
 
-    async def sleep(self, seconds: float) -> None:
-        ...
+    async def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:

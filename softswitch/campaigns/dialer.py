@@ -31,8 +31,17 @@ from typing import TYPE_CHECKING, Protocol
 
 from .clock import Clock
 from .manager import CampaignManager
-from .model import (MAX_REDIALS, NONEXISTENT_SIP_STATUSES, Attempt, Campaign, CampaignStatus,
-                    Job, JobStatus, new_request_id, normalize_priority)
+from .model import (
+    MAX_REDIALS,
+    NONEXISTENT_SIP_STATUSES,
+    Attempt,
+    Campaign,
+    CampaignStatus,
+    Job,
+    JobStatus,
+    new_request_id,
+    normalize_priority,
+)
 from .phones import job_window
 from .zones import UTC, plausible_number
 
@@ -129,12 +138,17 @@ def _dt(ts: float) -> datetime:
 
 
 class Dialer:
-    def __init__(self, manager: CampaignManager, place_call: PlaceCall, *,
-                 max_calls: int | None = None,
-                 number_check: Callable[[str], bool] = plausible_number,
-                 cdrs: CdrStore | None = None,
-                 recover_outcome: RecoverOutcome | None = None,
-                 poll_interval: float = 30.0) -> None:
+    def __init__(
+        self,
+        manager: CampaignManager,
+        place_call: PlaceCall,
+        *,
+        max_calls: int | None = None,
+        number_check: Callable[[str], bool] = plausible_number,
+        cdrs: CdrStore | None = None,
+        recover_outcome: RecoverOutcome | None = None,
+        poll_interval: float = 30.0,
+    ) -> None:
         self.manager = manager
         self.clock: Clock = manager.clock
         self.place_call = place_call
@@ -194,8 +208,11 @@ class Dialer:
                 wake_at = now + 1.0
             if self._stopping:
                 break
-            delay = self.poll_interval if wake_at is None else \
-                min(max(0.0, wake_at - now), self.poll_interval)
+            delay = (
+                self.poll_interval
+                if wake_at is None
+                else min(max(0.0, wake_at - now), self.poll_interval)
+            )
             await self._wait(delay)
 
     async def _wait(self, delay: float) -> None:
@@ -216,8 +233,9 @@ class Dialer:
         now = self.clock.now()
         store = self.manager.campaigns
         wakes: list[float] = []
-        for campaign in store.with_status(CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS,
-                                          CampaignStatus.PAUSED):
+        for campaign in store.with_status(
+            CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS, CampaignStatus.PAUSED
+        ):
             if self.manager.finish_if_over(campaign, now):
                 continue
             if campaign.end_at is not None:
@@ -227,8 +245,9 @@ class Dialer:
                     if campaign.start_at is not None:
                         wakes.append(campaign.start_at)
                     continue
-                store.set_status(campaign.id, CampaignStatus.IN_PROCESS,
-                                 expect=(CampaignStatus.PLANNED,))
+                store.set_status(
+                    campaign.id, CampaignStatus.IN_PROCESS, expect=(CampaignStatus.PLANNED,)
+                )
                 campaign.status = CampaignStatus.IN_PROCESS
             if campaign.status is CampaignStatus.PAUSED:
                 continue
@@ -243,7 +262,8 @@ class Dialer:
         moved = 0
         while True:
             if self.live(campaign.id) >= max(1, campaign.max_simultaneous) or (
-                    self.max_calls is not None and self.live() >= self.max_calls):
+                self.max_calls is not None and self.live() >= self.max_calls
+            ):
                 return None  # a call ending wakes the loop
             job = jobs.next_due(campaign.id, now)
             if job is None:
@@ -251,8 +271,11 @@ class Dialer:
             window = job_window(campaign, job.phone, job.gmt_zone, job.policy)
             opening = window.next_allowed(_dt(now))
             if opening is None:
-                jobs.settle(job.id, now, JobStatus.NOT_DONE if job.attempts_made == 0
-                            else JobStatus.NO_ANSWER)
+                jobs.settle(
+                    job.id,
+                    now,
+                    JobStatus.NOT_DONE if job.attempts_made == 0 else JobStatus.NO_ANSWER,
+                )
                 continue
             if opening.timestamp() > now:
                 jobs.reschedule(job.id, opening.timestamp(), now)
@@ -301,8 +324,7 @@ class Dialer:
                 if isinstance(status, int) and status >= 300:
                     outcome = PlainOutcome(False, status, "CHANUNAVAIL", attempt.started_at, now)
                 else:
-                    log.warning("campaign %s job %s: call not placed: %s", campaign.id, job.id,
-                                exc)
+                    log.warning("campaign %s job %s: call not placed: %s", campaign.id, job.id, exc)
                     outcome = PlainOutcome(False, 0, ERROR, attempt.started_at, now)
             self.resolve(campaign, job, attempt, outcome)
         finally:
@@ -311,7 +333,9 @@ class Dialer:
 
     # -- outcomes -------------------------------------------------------------------------
 
-    def resolve(self, campaign: Campaign, job: Job, attempt: Attempt, outcome: Outcome) -> JobStatus:
+    def resolve(
+        self, campaign: Campaign, job: Job, attempt: Attempt, outcome: Outcome
+    ) -> JobStatus:
         """Record the attempt and move the job to its next status."""
         now = self.clock.now()
         attempt.answered_at = outcome.answered_at if outcome.answered else None
@@ -321,8 +345,11 @@ class Dialer:
         attempt.result = outcome.result
         attempt.report_data = [tuple(x) for x in outcome.report_data]  # type: ignore[misc]
         fresh = self.manager.campaigns.get(campaign.id) or campaign
-        active = fresh.status in (CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS,
-                                  CampaignStatus.PAUSED)
+        active = fresh.status in (
+            CampaignStatus.PLANNED,
+            CampaignStatus.IN_PROCESS,
+            CampaignStatus.PAUSED,
+        )
         window = job_window(fresh, job.phone, job.gmt_zone, job.policy)
 
         def later(seconds: float) -> float | None:
@@ -335,12 +362,20 @@ class Dialer:
                 minutes, priority = outcome.redial
                 at = later(minutes * 60.0)
                 if at is not None:
-                    jobs.finish_attempt(attempt, JobStatus.ON_RETRY, now, next_at=at, redial=True,
-                                        priority=None if priority is None
-                                        else normalize_priority(priority))
+                    jobs.finish_attempt(
+                        attempt,
+                        JobStatus.ON_RETRY,
+                        now,
+                        next_at=at,
+                        redial=True,
+                        priority=None if priority is None else normalize_priority(priority),
+                    )
                     return JobStatus.ON_RETRY
-            status = (JobStatus.LONG_CALL_WITH_RESULT if outcome.result
-                      else JobStatus.LONG_CALL_WITH_NO_RESULT)
+            status = (
+                JobStatus.LONG_CALL_WITH_RESULT
+                if outcome.result
+                else JobStatus.LONG_CALL_WITH_NO_RESULT
+            )
         elif outcome.sip_status in NONEXISTENT_SIP_STATUSES:
             status = JobStatus.NONEXISTENT_NUMBER
         elif outcome.dial_status == ERROR:
@@ -367,8 +402,12 @@ class Dialer:
             if campaign is None:
                 continue
             if attempt is None:  # claimed without an attempt row cannot happen; be safe
-                jobs.settle(job.id, now, JobStatus.ON_RETRY if job.attempts_made else
-                            JobStatus.PLANNED, next_at=now)
+                jobs.settle(
+                    job.id,
+                    now,
+                    JobStatus.ON_RETRY if job.attempts_made else JobStatus.PLANNED,
+                    next_at=now,
+                )
                 count += 1
                 continue
             outcome = self.recover_outcome(job, attempt) if self.recover_outcome else None
@@ -385,11 +424,25 @@ class Dialer:
             return
         from softswitch.store.cdrs import Cdr  # the CDR module belongs to the CPaaS side
 
-        self.cdrs.insert(Cdr(
-            account_id=campaign.account_id, request_id="", call_direction="outbound-campaign",
-            destination_context=campaign.context, caller_id=campaign.caller_id,
-            agent_number="", customer_number="", dialed_number=job.phone, call_date=now,
-            answer=None, end=None, call_duration=None, billsec=None, call_status=None,
-            dial_status="DND", campaign_id=campaign.id,
-            list_id=job.list_id or campaign.list_id, is_dnd=True))
-
+        self.cdrs.insert(
+            Cdr(
+                account_id=campaign.account_id,
+                request_id="",
+                call_direction="outbound-campaign",
+                destination_context=campaign.context,
+                caller_id=campaign.caller_id,
+                agent_number="",
+                customer_number="",
+                dialed_number=job.phone,
+                call_date=now,
+                answer=None,
+                end=None,
+                call_duration=None,
+                billsec=None,
+                call_status=None,
+                dial_status="DND",
+                campaign_id=campaign.id,
+                list_id=job.list_id or campaign.list_id,
+                is_dnd=True,
+            )
+        )

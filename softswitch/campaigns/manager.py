@@ -10,16 +10,33 @@ from typing import Any
 import sqlite_utils
 
 from softswitch.store.campaigns import CampaignStore
-from softswitch.store.idempotence import IdempotenceStore
 from softswitch.store.database import transaction
+from softswitch.store.idempotence import IdempotenceStore
 from softswitch.store.jobs import JobStore, NewJob
 from softswitch.store.lists import KIND_CONTACTS, KIND_DND, ListStore
 
 from .clock import Clock, SystemClock
-from .model import (FINAL_STATUSES, SOURCE_API, SOURCE_LIST, SOURCE_TEST, Attempt, Campaign,
-                    CampaignStatus, Job, JobStatus)
-from .phones import (CampaignError, PhoneAdder, PhoneEntry, check_body, check_duplicates,
-                     normalize_phone, parse_entries, parse_entry)
+from .model import (
+    FINAL_STATUSES,
+    SOURCE_API,
+    SOURCE_LIST,
+    SOURCE_TEST,
+    Attempt,
+    Campaign,
+    CampaignStatus,
+    Job,
+    JobStatus,
+)
+from .phones import (
+    CampaignError,
+    PhoneAdder,
+    PhoneEntry,
+    check_body,
+    check_duplicates,
+    normalize_phone,
+    parse_entries,
+    parse_entry,
+)
 
 ACTIVE = (CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS, CampaignStatus.PAUSED)
 
@@ -55,13 +72,27 @@ class CampaignManager:
 
     def _queue_list(self, campaign: Campaign, now: float) -> None:
         start = max(now, campaign.start_at or now)
-        jobs = [NewJob(
-            campaign_id=campaign.id, account_id=campaign.account_id, phone=c.number,
-            payload={k: str(v) for k, v in c.fields.items()}, dedup="", keyless=False,
-            priority=5, next_at=start, gmt_zone="", policy={},
-            max_attempts=campaign.max_attempts, retry_interval=campaign.retry_time,
-            source=SOURCE_LIST, created_at=now, list_id=campaign.list_id, contact_name=c.name)
-            for c in self.lists.contacts(campaign.list_id)]
+        jobs = [
+            NewJob(
+                campaign_id=campaign.id,
+                account_id=campaign.account_id,
+                phone=c.number,
+                payload={k: str(v) for k, v in c.fields.items()},
+                dedup="",
+                keyless=False,
+                priority=5,
+                next_at=start,
+                gmt_zone="",
+                policy={},
+                max_attempts=campaign.max_attempts,
+                retry_interval=campaign.retry_time,
+                source=SOURCE_LIST,
+                created_at=now,
+                list_id=campaign.list_id,
+                contact_name=c.name,
+            )
+            for c in self.lists.contacts(campaign.list_id)
+        ]
         self.jobs.add_many(jobs)
 
     def get(self, campaign_id: str, account_id: str) -> Campaign | None:
@@ -78,8 +109,11 @@ class CampaignManager:
         # account ids may contain dots: the campaign id and the secret are the last two parts
         account_id, campaign_id = ".".join(parts[:-2]), parts[-2]
         campaign = self.campaigns.get(campaign_id)
-        if campaign is None or campaign.account_id != account_id \
-                or campaign.status is CampaignStatus.DELETED:
+        if (
+            campaign is None
+            or campaign.account_id != account_id
+            or campaign.status is CampaignStatus.DELETED
+        ):
             raise CampaignError("campaign not found", 404, "campaign.not.found")
         if not hmac.compare_digest(campaign.token.encode(), token.encode()):
             raise CampaignError("invalid token", 401, "token.invalid")
@@ -89,8 +123,9 @@ class CampaignManager:
 
     def _check_open(self, campaign: Campaign) -> None:
         if campaign.status not in ACTIVE:
-            raise CampaignError(f"the campaign is {campaign.status.value}", 400,
-                                "campaign.finished")
+            raise CampaignError(
+                f"the campaign is {campaign.status.value}", 400, "campaign.finished"
+            )
 
     def add_phones(self, campaign: Campaign, body: object, key: str | None) -> list[int]:
         self._check_open(campaign)
@@ -99,8 +134,9 @@ class CampaignManager:
         self.changed()
         return ids
 
-    async def add_phones_async(self, campaign: Campaign, body: object, key: str | None,
-                               chunk: int = 1000) -> list[int]:
+    async def add_phones_async(
+        self, campaign: Campaign, body: object, key: str | None, chunk: int = 1000
+    ) -> list[int]:
         """add_phones for the API: parsing and scheduling yield to the event loop every
         `chunk` numbers (a 10,000-number body must not stall the media clock); the write
         is one transaction."""
@@ -110,15 +146,25 @@ class CampaignManager:
         now = self.clock.now()
         entries: list[PhoneEntry] = []
         for start in range(0, len(body), chunk):
-            entries.extend(parse_entry(item, f"[{i}]")
-                           for i, item in enumerate(body[start:start + chunk], start))
+            entries.extend(
+                parse_entry(item, f"[{i}]")
+                for i, item in enumerate(body[start : start + chunk], start)
+            )
             await asyncio.sleep(0)
         check_duplicates(entries)
         cache: dict[Any, Any] = {}
         built: list[NewJob] = []
         for start in range(0, len(entries), chunk):
-            built.extend(self.adder.build(campaign, entries[start:start + chunk], now=now,
-                                          key=key, first_index=start, cache=cache))
+            built.extend(
+                self.adder.build(
+                    campaign,
+                    entries[start : start + chunk],
+                    now=now,
+                    key=key,
+                    first_index=start,
+                    cache=cache,
+                )
+            )
             await asyncio.sleep(0)
         fresh = self.campaigns.get(campaign.id)
         if fresh is not None:
@@ -127,8 +173,9 @@ class CampaignManager:
         self.changed()
         return ids
 
-    def add_phone(self, campaign: Campaign, params: Mapping[str, str], key: str | None, *,
-                  test: bool = False) -> int:
+    def add_phone(
+        self, campaign: Campaign, params: Mapping[str, str], key: str | None, *, test: bool = False
+    ) -> int:
         """crmCalls addPhone: `phone`, `gmtZone`; every other parameter is payload."""
         self._check_open(campaign)
         item: dict[str, Any] = {"phone": params.get("phone")}
@@ -136,13 +183,19 @@ class CampaignManager:
             # a literal "+" in a query string is decoded as a space: the spec's own
             # example sends ?gmtZone=+03:30 unencoded (zones never contain spaces)
             item["gmtZone"] = params["gmtZone"].replace(" ", "+")
-        payload = {k: v for k, v in params.items()
-                   if k not in ("phone", "gmtZone", "Idempotence-Key")}
+        payload = {
+            k: v for k, v in params.items() if k not in ("phone", "gmtZone", "Idempotence-Key")
+        }
         if payload:
             item["payload"] = payload
         entries = parse_entries([item])
-        ids = self.adder.add(campaign, entries, now=self.clock.now(), key=key,
-                             source=SOURCE_TEST if test else SOURCE_API)
+        ids = self.adder.add(
+            campaign,
+            entries,
+            now=self.clock.now(),
+            key=key,
+            source=SOURCE_TEST if test else SOURCE_API,
+        )
         self.changed()
         return ids[0]
 
@@ -156,27 +209,32 @@ class CampaignManager:
         elif campaign.status is CampaignStatus.PAUSED:
             self.campaigns.set_status(campaign.id, CampaignStatus.IN_PROCESS)
         elif campaign.status is not CampaignStatus.IN_PROCESS:
-            raise CampaignError(f"the campaign is {campaign.status.value}", 400,
-                                "campaign.finished")
+            raise CampaignError(
+                f"the campaign is {campaign.status.value}", 400, "campaign.finished"
+            )
         self.changed()
         return CampaignStatus.IN_PROCESS
 
     def pause(self, campaign: Campaign) -> CampaignStatus:
         if campaign.status is CampaignStatus.PAUSED:
             return campaign.status
-        if not self.campaigns.set_status(campaign.id, CampaignStatus.PAUSED,
-                                         expect=(CampaignStatus.PLANNED,
-                                                 CampaignStatus.IN_PROCESS)):
-            raise CampaignError(f"the campaign is {campaign.status.value}", 400,
-                                "campaign.finished")
+        if not self.campaigns.set_status(
+            campaign.id,
+            CampaignStatus.PAUSED,
+            expect=(CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS),
+        ):
+            raise CampaignError(
+                f"the campaign is {campaign.status.value}", 400, "campaign.finished"
+            )
         return CampaignStatus.PAUSED
 
     def resume(self, campaign: Campaign) -> CampaignStatus:
         if campaign.status is CampaignStatus.IN_PROCESS:
             return campaign.status
         if campaign.status is not CampaignStatus.PAUSED:
-            raise CampaignError(f"the campaign is {campaign.status.value}, not paused", 400,
-                                "campaign.notPaused")
+            raise CampaignError(
+                f"the campaign is {campaign.status.value}, not paused", 400, "campaign.notPaused"
+            )
         self.campaigns.set_status(campaign.id, CampaignStatus.IN_PROCESS)
         self.changed()
         return CampaignStatus.IN_PROCESS
@@ -207,8 +265,11 @@ class CampaignManager:
         """callJob/cancel: jobs added through the Calls API, not yet final."""
         ids, phones = parse_selection(body)
         jobs = self.jobs.select(campaign.id, ids=ids, phones=phones)
-        wanted = [j.id for j in jobs if j.source in (SOURCE_API, SOURCE_TEST)
-                  and j.status not in FINAL_STATUSES]
+        wanted = [
+            j.id
+            for j in jobs
+            if j.source in (SOURCE_API, SOURCE_TEST) and j.status not in FINAL_STATUSES
+        ]
         return self.jobs.cancel(campaign.id, wanted, self.clock.now())
 
     def job_report(self, campaign: Campaign, body: object) -> list[dict[str, Any]]:
@@ -286,8 +347,9 @@ def job_row(job: Job) -> dict[str, Any]:
         "reportData": report_data(job.report_data),
         "attemptsCount": job.attempts_made,
         "dialerPriority": job.priority,
-        "nextCallAt": ms(job.next_at) if job.status in (JobStatus.PLANNED,
-                                                        JobStatus.ON_RETRY) else None,
+        "nextCallAt": ms(job.next_at)
+        if job.status in (JobStatus.PLANNED, JobStatus.ON_RETRY)
+        else None,
     }
 
 
@@ -307,4 +369,3 @@ def attempt_row(attempt: Attempt, job: Job) -> dict[str, Any]:
         "reportData": report_data(attempt.report_data),
         "jobStatus": job.status.value,
     }
-

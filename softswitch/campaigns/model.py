@@ -39,9 +39,16 @@ class JobStatus(StrEnum):
 
 
 QUEUED_STATUSES = frozenset({JobStatus.PLANNED, JobStatus.ON_RETRY})
-FINAL_STATUSES = frozenset({
-    JobStatus.LONG_CALL_WITH_RESULT, JobStatus.LONG_CALL_WITH_NO_RESULT, JobStatus.NO_ANSWER,
-    JobStatus.NONEXISTENT_NUMBER, JobStatus.NOT_DONE, JobStatus.CANCELED})
+FINAL_STATUSES = frozenset(
+    {
+        JobStatus.LONG_CALL_WITH_RESULT,
+        JobStatus.LONG_CALL_WITH_NO_RESULT,
+        JobStatus.NO_ANSWER,
+        JobStatus.NONEXISTENT_NUMBER,
+        JobStatus.NOT_DONE,
+        JobStatus.CANCELED,
+    }
+)
 
 # where a job came from; only "api" and "test" jobs may be canceled through the Calls API
 SOURCE_API = "api"

@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from softswitch.store.idempotence import KEY_LIFETIME, IdempotenceStore
 from softswitch.store.database import transaction
+from softswitch.store.idempotence import KEY_LIFETIME, IdempotenceStore
 from softswitch.store.jobs import JobStore, NewJob
 
-from .model import (SOURCE_API, SOURCE_TEST, Campaign, JobStatus, normalize_priority,
-                    valid_priority)
+from .model import SOURCE_API, SOURCE_TEST, Campaign, JobStatus, normalize_priority, valid_priority
 from .windows import CallWindow, WindowError, parse_policy
 from .zones import UTC, ZoneError, parse_zone, zone_name_for_number
 
@@ -28,8 +27,9 @@ _CUSTOM_FIELDS = (*_POLICY_FIELDS, "retryIntervalInMinutes", "maxAttempts", "gmt
 class CampaignError(Exception):
     """A request the campaign cannot take. `type` and `extra` shape the JAICP error body."""
 
-    def __init__(self, message: str, status: int = 400, type: str = "request.invalid",
-                 **extra: Any) -> None:
+    def __init__(
+        self, message: str, status: int = 400, type: str = "request.invalid", **extra: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
@@ -56,8 +56,11 @@ def normalize_phone(value: object, where: str = "phone") -> str:
 
 def dedup_key(phone: str, payload: Any) -> str:
     """Same phone and same payload (or both without one) are duplicates."""
-    return phone + "|" + ("-" if payload is None else
-                          json.dumps(payload, sort_keys=True, separators=(",", ":")))
+    return (
+        phone
+        + "|"
+        + ("-" if payload is None else json.dumps(payload, sort_keys=True, separators=(",", ":")))
+    )
 
 
 @dataclass(slots=True)
@@ -106,20 +109,25 @@ def parse_entry(item: object, where: str) -> PhoneEntry:
     retry = item.get("retryIntervalInMinutes")
     if retry is not None:
         if isinstance(retry, bool) or not isinstance(retry, (int, float)) or retry < 0:
-            raise CampaignError(f"{where}.retryIntervalInMinutes must be a number >= 0",
-                                field=f"{where}.retryIntervalInMinutes")
+            raise CampaignError(
+                f"{where}.retryIntervalInMinutes must be a number >= 0",
+                field=f"{where}.retryIntervalInMinutes",
+            )
         entry.retry_minutes = float(retry)
     attempts = item.get("maxAttempts")
     if attempts is not None:
         if isinstance(attempts, bool) or not isinstance(attempts, int):
-            raise CampaignError(f"{where}.maxAttempts must be an integer",
-                                field=f"{where}.maxAttempts")
+            raise CampaignError(
+                f"{where}.maxAttempts must be an integer", field=f"{where}.maxAttempts"
+            )
         # 0 (the spec's own example) and below: the campaign's setting
         entry.max_attempts = attempts if attempts > 0 else None
     entry.priority = normalize_priority(item.get("dialerPriority"))
     # an out-of-range dialerPriority counts as not given (the spec sets it to the default)
-    entry.custom = (any(item.get(name) is not None for name in _CUSTOM_FIELDS)
-                    or valid_priority(item.get("dialerPriority")) is not None)
+    entry.custom = (
+        any(item.get(name) is not None for name in _CUSTOM_FIELDS)
+        or valid_priority(item.get("dialerPriority")) is not None
+    )
     return entry
 
 
@@ -136,8 +144,9 @@ def zone_of(campaign: Campaign, phone: str, gmt_zone: str):
         return UTC
 
 
-def job_window(campaign: Campaign, phone: str, gmt_zone: str, policy_json: Mapping[str, Any]
-               ) -> CallWindow:
+def job_window(
+    campaign: Campaign, phone: str, gmt_zone: str, policy_json: Mapping[str, Any]
+) -> CallWindow:
     """The job's window, bounded by the campaign's start and end."""
     zone = zone_of(campaign, phone, gmt_zone) if _needs_zone(policy_json) else UTC
     window = CallWindow.from_json(policy_json, zone)
@@ -161,10 +170,17 @@ class PhoneAdder:
         self.jobs = jobs
         self.keys = keys
 
-    def build(self, campaign: Campaign, entries: Sequence[PhoneEntry], *, now: float,
-              key: str | None, source: str = SOURCE_API, first_index: int = 0,
-              cache: dict[tuple[str, str], tuple[str, float | None]] | None = None
-              ) -> list[NewJob]:
+    def build(
+        self,
+        campaign: Campaign,
+        entries: Sequence[PhoneEntry],
+        *,
+        now: float,
+        key: str | None,
+        source: str = SOURCE_API,
+        first_index: int = 0,
+        cache: dict[tuple[str, str], tuple[str, float | None]] | None = None,
+    ) -> list[NewJob]:
         """Jobs for the entries; `cache` (policy, zone) -> schedule may span several calls.
 
         A number without gmtZone whose policy has weekday/time rules gets its zone from
@@ -187,49 +203,83 @@ class PhoneAdder:
             cache_key = (raw, zone_key)
             if cache_key not in cache:
                 try:
-                    cache[cache_key] = self._schedule(campaign, entry, now,
-                                                      exact=zone_key != "?")
+                    cache[cache_key] = self._schedule(campaign, entry, now, exact=zone_key != "?")
                 except WindowError as exc:
                     name = str(exc).split(" ", 1)[0].rstrip(":")
                     raise CampaignError(f"[{index}].{exc}", field=f"[{index}].{name}") from None
             policy_json, next_at = cache[cache_key]
-            built.append(NewJob(
-                campaign_id=campaign.id, account_id=campaign.account_id, phone=entry.phone,
-                payload=entry.payload, dedup=entry.dedup or dedup_key(entry.phone, entry.payload),
-                keyless=keyless, priority=entry.priority, custom=entry.custom,
-                next_at=next_at if next_at is not None else now, gmt_zone=entry.gmt_zone,
-                policy=policy_json,
-                max_attempts=entry.max_attempts or campaign.max_attempts,
-                retry_interval=(entry.retry_minutes * 60 if entry.retry_minutes is not None
-                                else campaign.retry_time),
-                source=source, created_at=now,
-                status=JobStatus.PLANNED if next_at is not None else JobStatus.NOT_DONE))
+            built.append(
+                NewJob(
+                    campaign_id=campaign.id,
+                    account_id=campaign.account_id,
+                    phone=entry.phone,
+                    payload=entry.payload,
+                    dedup=entry.dedup or dedup_key(entry.phone, entry.payload),
+                    keyless=keyless,
+                    priority=entry.priority,
+                    custom=entry.custom,
+                    next_at=next_at if next_at is not None else now,
+                    gmt_zone=entry.gmt_zone,
+                    policy=policy_json,
+                    max_attempts=entry.max_attempts or campaign.max_attempts,
+                    retry_interval=(
+                        entry.retry_minutes * 60
+                        if entry.retry_minutes is not None
+                        else campaign.retry_time
+                    ),
+                    source=source,
+                    created_at=now,
+                    status=JobStatus.PLANNED if next_at is not None else JobStatus.NOT_DONE,
+                )
+            )
         return built
 
-    def _schedule(self, campaign: Campaign, entry: PhoneEntry, now: float, *, exact: bool
-                  ) -> tuple[str, float | None]:
+    def _schedule(
+        self, campaign: Campaign, entry: PhoneEntry, now: float, *, exact: bool
+    ) -> tuple[str, float | None]:
         zone = zone_of(campaign, entry.phone, entry.gmt_zone) if exact else UTC
         window = parse_policy(
-            start=entry.policy.get("startDateTime"), finish=entry.policy.get("finishDateTime"),
+            start=entry.policy.get("startDateTime"),
+            finish=entry.policy.get("finishDateTime"),
             allowed_days=entry.policy.get("allowedDays"),
-            allowed_time=entry.policy.get("allowedTime"), zone=zone)
+            allowed_time=entry.policy.get("allowedTime"),
+            zone=zone,
+        )
         policy_json = window.to_json()
         if exact:
             bounded = job_window(campaign, entry.phone, entry.gmt_zone, policy_json)
         else:  # only the absolute bounds: a lower bound of the true opening
-            bounded = job_window(campaign, entry.phone, "UTC", {
-                k: v for k, v in policy_json.items() if k in ("start", "finish")})
+            bounded = job_window(
+                campaign,
+                entry.phone,
+                "UTC",
+                {k: v for k, v in policy_json.items() if k in ("start", "finish")},
+            )
         found = bounded.next_allowed(datetime.fromtimestamp(now, UTC))
         return json.dumps(policy_json), (found.timestamp() if found is not None else None)
 
-    def add(self, campaign: Campaign, entries: Sequence[PhoneEntry], *, now: float,
-            key: str | None, source: str = SOURCE_API) -> list[int]:
+    def add(
+        self,
+        campaign: Campaign,
+        entries: Sequence[PhoneEntry],
+        *,
+        now: float,
+        key: str | None,
+        source: str = SOURCE_API,
+    ) -> list[int]:
         """Create the jobs; with a key seen within 24 h, return that request's IDs instead."""
         built = self.build(campaign, entries, now=now, key=key, source=source)
         return self.commit(campaign, built, now=now, key=key, source=source)
 
-    def commit(self, campaign: Campaign, built: Sequence[NewJob], *, now: float,
-               key: str | None, source: str = SOURCE_API) -> list[int]:
+    def commit(
+        self,
+        campaign: Campaign,
+        built: Sequence[NewJob],
+        *,
+        now: float,
+        key: str | None,
+        source: str = SOURCE_API,
+    ) -> list[int]:
         """The write: key check, keyless-duplicate check and insert in one transaction, so
         two identical requests racing each other create the jobs once."""
         with transaction(self.jobs.db):
@@ -239,12 +289,16 @@ class PhoneAdder:
                     return [int(i) for i in stored]
             if key is None and source != SOURCE_TEST:
                 recent = self.jobs.recent_keyless(
-                    campaign.id, (j.dedup for j in built), now - KEY_LIFETIME)
+                    campaign.id, (j.dedup for j in built), now - KEY_LIFETIME
+                )
                 if recent:
                     phones = list(dict.fromkeys(j.phone for j in built if j.dedup in recent))
                     raise CampaignError(
                         "the number was added to the campaign less than 24 hours ago",
-                        type="phone.duplicated", phone=phones[0], phonesDuplicates=phones)
+                        type="phone.duplicated",
+                        phone=phones[0],
+                        phonesDuplicates=phones,
+                    )
             ids = self.jobs.add_many(built)
             if key is not None:
                 self.keys.put(campaign.account_id, key, now, ids)
@@ -277,5 +331,6 @@ def check_duplicates(entries: Sequence[PhoneEntry]) -> None:
     if duplicated:
         # the spec's example lists the latest duplicate first and names it in `phone`
         duplicated.reverse()
-        raise CampaignError("", type="phone.duplicated", phone=duplicated[0],
-                            phonesDuplicates=duplicated)
+        raise CampaignError(
+            "", type="phone.duplicated", phone=duplicated[0], phonesDuplicates=duplicated
+        )

@@ -37,11 +37,21 @@ def campaign_steps(campaign: Campaign) -> list[dict[str, Any]]:
     announce = announcement_step(campaign)
     if campaign.campaign_type == 0:
         return [announce]
-    branches = {key: [{"type": "set_result", "value": key},
-                      {"type": "report", "header": "key", "value": key, "order": 1}]
-                for key in SURVEY_KEYS}
-    gather: dict[str, Any] = {"type": "gather", "num_digits": 1, "timeout": SURVEY_TIMEOUT,
-                              "finish_on_key": "", "name": "key", "branches": branches}
+    branches = {
+        key: [
+            {"type": "set_result", "value": key},
+            {"type": "report", "header": "key", "value": key, "order": 1},
+        ]
+        for key in SURVEY_KEYS
+    }
+    gather: dict[str, Any] = {
+        "type": "gather",
+        "num_digits": 1,
+        "timeout": SURVEY_TIMEOUT,
+        "finish_on_key": "",
+        "name": "key",
+        "branches": branches,
+    }
     if announce["type"] == "say":
         return [{**gather, "prompt": {**announce, "barge_in": True}}]
     return [{**announce, "barge_in": True}, gather]
@@ -70,11 +80,18 @@ class CallServicePlacer:
     async def __call__(self, request: DialRequest) -> CallOutcome:
         campaign = request.campaign
         return await self.calls.dial_flow(
-            account_id=campaign.account_id, number=request.number, caller_id=campaign.caller_id,
-            flow=self.flow_of(campaign), variables=request.variables,
-            request_id=request.request_id, context=campaign.context,
-            direction="outbound-campaign", campaign_id=campaign.id, list_id=request.list_id,
-            ring_timeout=self.ring_timeout)
+            account_id=campaign.account_id,
+            number=request.number,
+            caller_id=campaign.caller_id,
+            flow=self.flow_of(campaign),
+            variables=request.variables,
+            request_id=request.request_id,
+            context=campaign.context,
+            direction="outbound-campaign",
+            campaign_id=campaign.id,
+            list_id=request.list_id,
+            ring_timeout=self.ring_timeout,
+        )
 
 
 def placer(calls: CallService, ring_timeout: float | None = None) -> PlaceCall:
@@ -91,13 +108,20 @@ class CdrRecovery:
         self.cdrs = cdrs
 
     def __call__(self, job: Job, attempt: Attempt) -> PlainOutcome | None:
-        rows = [c for c in self.cdrs.by_request_id(job.account_id, attempt.request_id)
-                if c.campaign_id == job.campaign_id and c.dial_status != "DND"]
+        rows = [
+            c
+            for c in self.cdrs.by_request_id(job.account_id, attempt.request_id)
+            if c.campaign_id == job.campaign_id and c.dial_status != "DND"
+        ]
         if not rows:
             return None
         cdr = rows[-1]
         end = cdr.end if cdr.end is not None else attempt.started_at
-        return PlainOutcome(answered=cdr.answer is not None and cdr.dial_status == "ANSWER",
-                            sip_status=200 if cdr.dial_status == "ANSWER" else 0,
-                            dial_status=cdr.dial_status, started_at=cdr.call_date, ended_at=end,
-                            answered_at=cdr.answer)
+        return PlainOutcome(
+            answered=cdr.answer is not None and cdr.dial_status == "ANSWER",
+            sip_status=200 if cdr.dial_status == "ANSWER" else 0,
+            dial_status=cdr.dial_status,
+            started_at=cdr.call_date,
+            ended_at=end,
+            answered_at=cdr.answer,
+        )

@@ -188,7 +188,8 @@ class CallWindow:
         if self.allowed_days is not None:
             data["allowedDays"] = [WEEKDAYS[d] for d in sorted(self.allowed_days)]
         allowed: dict[str, list[dict[str, str]]] = {
-            WEEKDAYS[d]: [iv.to_json() for iv in ivs] for d, ivs in sorted(self.by_day.items())}
+            WEEKDAYS[d]: [iv.to_json() for iv in ivs] for d, ivs in sorted(self.by_day.items())
+        }
         if self.default is not None:
             allowed["default"] = [iv.to_json() for iv in self.default]
         if allowed:
@@ -198,8 +199,8 @@ class CallWindow:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], zone: tzinfo) -> CallWindow:
         window = parse_policy(
-            allowed_days=data.get("allowedDays"), allowed_time=data.get("allowedTime"),
-            zone=zone)
+            allowed_days=data.get("allowedDays"), allowed_time=data.get("allowedTime"), zone=zone
+        )
         if "start" in data:
             window.start = datetime.fromtimestamp(data["start"], UTC)
         if "finish" in data:
@@ -230,8 +231,14 @@ def parse_datetime(value: object, where: str, zone: tzinfo = UTC) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def parse_policy(*, start: object = None, finish: object = None, allowed_days: object = None,
-                 allowed_time: object = None, zone: tzinfo = UTC) -> CallWindow:
+def parse_policy(
+    *,
+    start: object = None,
+    finish: object = None,
+    allowed_days: object = None,
+    allowed_time: object = None,
+    zone: tzinfo = UTC,
+) -> CallWindow:
     """Build a CallWindow from the Calls API fields; WindowError names the bad field."""
     window = CallWindow(zone=zone)
     if start is not None:

@@ -9,7 +9,7 @@ UTC); or an IANA TZDB id. Offsets are limited to ±18:00 as in Java.
 from __future__ import annotations
 
 import re
-from datetime import timedelta, timezone, tzinfo
+from datetime import UTC, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,13 +21,14 @@ class ZoneError(ValueError):
     """A gmtZone value that is not a valid zone."""
 
 
-UTC = timezone.utc
+UTC = UTC
 
 # sign, hours (1-2 digits), then minutes and seconds either all with ':' or all without;
 # a one-digit hour stands alone, as in java.time.ZoneOffset.of
 _OFFSET = re.compile(
     r"(?P<sign>[+-])(?:(?P<h1>\d)|(?P<h2>\d\d)(?:(?P<m1>\d\d)(?P<s1>\d\d)?"
-    r"|:(?P<m2>\d\d)(?::(?P<s2>\d\d))?)?)\Z")
+    r"|:(?P<m2>\d\d)(?::(?P<s2>\d\d))?)?)\Z"
+)
 _PREFIXES = ("UTC", "GMT", "UT")  # UTC before UT: longest match first
 _MAX_OFFSET = 18 * 3600
 
@@ -60,7 +61,7 @@ def parse_zone(text: str) -> tzinfo:
         return parse_offset(text)
     for prefix in _PREFIXES:
         if text.startswith(prefix):
-            rest = text[len(prefix):]
+            rest = text[len(prefix) :]
             if not rest:
                 return UTC
             if rest[0] in "+-":

@@ -170,7 +170,7 @@ def parse_auth_header(text: str) -> list[tuple[str, dict[str, str]]]:
             return items
         scheme, pos = _token(text, pos)
         if not scheme:
-            raise SipParseError(f"bad auth scheme at {text[pos:pos + 20]!r}")
+            raise SipParseError(f"bad auth scheme at {text[pos : pos + 20]!r}")
         params: dict[str, str] = {}
         while True:
             pos = _skip(text, pos, _WS + ",")
@@ -179,7 +179,7 @@ def parse_auth_header(text: str) -> list[tuple[str, dict[str, str]]]:
             start = pos
             name, pos = _token(text, pos)
             if not name:
-                raise SipParseError(f"bad auth parameter at {text[start:start + 20]!r}")
+                raise SipParseError(f"bad auth parameter at {text[start : start + 20]!r}")
             pos = _skip(text, pos, _WS)
             if pos >= len(text) or text[pos] != "=":
                 pos = start
@@ -300,8 +300,14 @@ def authorization(
         cnonce = cnonce if cnonce is not None else secrets.token_hex(16)
         nc_text = f"{nc:08x}"
         response = _response(
-            algorithm, secret, nonce=ch.nonce, method=method, uri=uri,
-            qop="auth", nc=nc_text, cnonce=cnonce,
+            algorithm,
+            secret,
+            nonce=ch.nonce,
+            method=method,
+            uri=uri,
+            qop="auth",
+            nc=nc_text,
+            cnonce=cnonce,
         )
         parts += [
             f"response={_quote(response)}",
@@ -312,8 +318,14 @@ def authorization(
         ]
     else:
         response = _response(
-            algorithm, secret, nonce=ch.nonce, method=method, uri=uri,
-            qop=None, nc=None, cnonce=None,
+            algorithm,
+            secret,
+            nonce=ch.nonce,
+            method=method,
+            uri=uri,
+            qop=None,
+            nc=None,
+            cnonce=None,
         )
         parts += [f"response={_quote(response)}", f"algorithm={algorithm}"]
     if ch.opaque is not None:
@@ -426,7 +438,9 @@ class DigestServer:
         if not digest:
             return AuthResult(False, None, False, "not a Digest authorization")
         params = digest[0]
-        missing = [name for name in ("username", "realm", "nonce", "uri", "response") if name not in params]
+        missing = [
+            name for name in ("username", "realm", "nonce", "uri", "response") if name not in params
+        ]
         username = params.get("username")
         if missing:
             return AuthResult(False, username, False, f"missing {', '.join(missing)}")
@@ -464,8 +478,14 @@ class DigestServer:
         if stored is None:
             return AuthResult(False, username, False, "unknown user")
         expected = _response(
-            algorithm, stored, nonce=nonce, method=method, uri=params["uri"],
-            qop=qop, nc=nc_text, cnonce=cnonce,
+            algorithm,
+            stored,
+            nonce=nonce,
+            method=method,
+            uri=params["uri"],
+            qop=qop,
+            nc=nc_text,
+            cnonce=cnonce,
         )
         if not hmac.compare_digest(expected.encode("ascii"), response.lower().encode("ascii")):
             return AuthResult(False, username, False, "wrong response")

@@ -61,9 +61,15 @@ class Dialog:
             local_cseq=request.cseq[0],
         )
 
-    def create_request(self, method: str, via: str, contact: str | None = None,
-                       body: bytes = b"", content_type: str | None = None,
-                       cseq: int | None = None) -> Request:
+    def create_request(
+        self,
+        method: str,
+        via: str,
+        contact: str | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+        cseq: int | None = None,
+    ) -> Request:
         """A request inside the dialog (12.2.1.1); ACK and CANCEL reuse a CSeq number."""
         if cseq is None:
             self.local_cseq += 1

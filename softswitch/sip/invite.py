@@ -8,9 +8,10 @@ Both then handle the confirmed dialog the same way: BYE either way, re-INVITE of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from .dialog import Dialog
 from .errors import SipError
@@ -98,8 +99,9 @@ class InviteSession:
 
     # -- 2xx reliability (13.3.1.4) ----------------------------------------
 
-    def _start_2xx_retransmission(self, response: Response, peer: Peer, cseq: int,
-                                  initial: bool) -> None:
+    def _start_2xx_retransmission(
+        self, response: Response, peer: Peer, cseq: int, initial: bool
+    ) -> None:
         self._pending_2xx = (response, peer, cseq)
         if peer.transport != "UDP":
             return
@@ -155,7 +157,7 @@ class InviteSession:
         try:
             ct = await self.ua.send(bye, self.dialog.peer)
             await asyncio.wait_for(ct.final, 64 * self.ua.timers.t1 + 1)
-        except (SipError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, SipError) as exc:
             log.info("call %s: BYE not confirmed: %s", self.call_id, exc)
 
     def _end(self, cause: str) -> None:
@@ -214,8 +216,9 @@ class IncomingInvite(InviteSession):
         self.state = "confirmed"  # for our purposes; the ACK stops retransmissions
         self._start_2xx_retransmission(response, self.st.peer, self.request.cseq[0], initial=True)
 
-    def reject(self, status: int, reason: str | None = None,
-               headers: dict[str, list[str]] | None = None) -> None:
+    def reject(
+        self, status: int, reason: str | None = None, headers: dict[str, list[str]] | None = None
+    ) -> None:
         if self.st.final_sent:
             return
         response = self.ua.response(self.request, status, reason, to_tag=self.local_tag)
@@ -229,16 +232,32 @@ class IncomingInvite(InviteSession):
 class OutgoingInvite(InviteSession):
     """A call we place (UAC): INVITE, optional digest retry, CANCEL, ACK."""
 
-    def __init__(self, ua: UserAgent, *, uri: SipUri, from_addr: Address, to_addr: Address,
-                 peer: Peer, body: bytes, credentials: Credentials | None = None,
-                 contact_user: str | None = None, extra_headers: dict[str, str] | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        ua: UserAgent,
+        *,
+        uri: SipUri,
+        from_addr: Address,
+        to_addr: Address,
+        peer: Peer,
+        body: bytes,
+        credentials: Credentials | None = None,
+        contact_user: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(ua, peer.transport)
         self.peer = peer
         self.credentials = credentials
-        self.request = ua.new_request("INVITE", uri, from_addr, to_addr,
-                                      transport=peer.transport, contact_user=contact_user,
-                                      body=body, content_type="application/sdp")
+        self.request = ua.new_request(
+            "INVITE",
+            uri,
+            from_addr,
+            to_addr,
+            transport=peer.transport,
+            contact_user=contact_user,
+            body=body,
+            content_type="application/sdp",
+        )
         for name, value in (extra_headers or {}).items():
             self.request.headers.add(name, value)
         self.on_provisional: Callable[[Response], None] | None = None
@@ -253,9 +272,13 @@ class OutgoingInvite(InviteSession):
         key = (self.request.call_id, self.request.from_addr.tag or "")
         self.ua.early[key] = self
         try:
-            response = await self.ua.request(self.request, self.peer, self.credentials,
-                                             on_provisional=self._provisional,
-                                             on_transaction=self._track)
+            response = await self.ua.request(
+                self.request,
+                self.peer,
+                self.credentials,
+                on_provisional=self._provisional,
+                on_transaction=self._track,
+            )
         finally:
             self.ua.early.pop(key, None)
         self.final = response
@@ -281,8 +304,9 @@ class OutgoingInvite(InviteSession):
     def _confirm(self, response: Response) -> None:
         self.dialog = Dialog.as_uac(self.request, response, self.peer)
         self.ua.dialogs[self.dialog.id] = self
-        self._ack = self.dialog.create_request("ACK", self.ua.via(self.transport),
-                                               cseq=self.request.cseq[0])
+        self._ack = self.dialog.create_request(
+            "ACK", self.ua.via(self.transport), cseq=self.request.cseq[0]
+        )
         self.ua.send_ack(self._ack, self.dialog.peer)
         self.state = "confirmed"
 
@@ -295,16 +319,16 @@ class OutgoingInvite(InviteSession):
             return
         # a second 2xx from a fork: acknowledge it and end that dialog right away
         other = Dialog.as_uac(self.request, response, self.peer)
-        self.ua.send_ack(other.create_request("ACK", self.ua.via(self.transport),
-                                              cseq=self.request.cseq[0]), other.peer)
+        self.ua.send_ack(
+            other.create_request("ACK", self.ua.via(self.transport), cseq=self.request.cseq[0]),
+            other.peer,
+        )
         asyncio.ensure_future(self._bye_other(other))
 
     async def _bye_other(self, other: Dialog) -> None:
         bye = other.create_request("BYE", self.ua.via(self.transport))
-        try:
+        with contextlib.suppress(SipError):
             await self.ua.send(bye, other.peer)
-        except SipError:
-            pass
 
     async def cancel(self) -> None:
         """Stop ringing (9.1): CANCEL once a provisional response has arrived."""

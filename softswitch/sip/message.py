@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import SipParseError
 from .uri import Address, SipUri, Via, error, split_list
@@ -122,9 +122,7 @@ class Headers:
 
     __slots__ = ("_items", "_version")
 
-    def __init__(
-        self, items: Iterable[tuple[str, str]] | Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] | None = None) -> None:
         # (key, name, value): key = canonical name lower-cased, for lookups
         self._items: list[tuple[str, str, str]] = []
         self._version = 0
@@ -306,8 +304,10 @@ class _Message:
     def _cached(self, name: str, build: Callable[[Headers], Any]) -> Any:
         headers = self.headers
         cache = self._cache
-        if cache is None or self._cache_for is not headers or (
-            self._cache_version != headers._version
+        if (
+            cache is None
+            or self._cache_for is not headers
+            or (self._cache_version != headers._version)
         ):
             cache = self._cache = {}
             self._cache_for = headers
@@ -671,7 +671,13 @@ def parse_message(data: bytes) -> Request | Response:
     return message
 
 
-_ESSENTIAL = (("Via", "via"), ("From", "from"), ("To", "to"), ("Call-ID", "call-id"), ("CSeq", "cseq"))
+_ESSENTIAL = (
+    ("Via", "via"),
+    ("From", "from"),
+    ("To", "to"),
+    ("Call-ID", "call-id"),
+    ("CSeq", "cseq"),
+)
 _ESSENTIAL_VIEWS: tuple[tuple[str, str, Callable[[str], Any]], ...] = (
     ("call_id", "call-id", _parse_call_id),
     ("cseq", "cseq", _parse_cseq),

@@ -16,10 +16,22 @@ from .errors import SipError
 DIRECTIONS: tuple[str, ...] = ("sendrecv", "sendonly", "recvonly", "inactive")
 # RFC 3551 static payload types: an offer may list them without rtpmap.
 STATIC_PAYLOAD_TYPES: dict[int, tuple[str, int]] = {
-    0: ("PCMU", 8000), 3: ("GSM", 8000), 4: ("G723", 8000), 5: ("DVI4", 8000),
-    6: ("DVI4", 16000), 7: ("LPC", 8000), 8: ("PCMA", 8000), 9: ("G722", 8000),
-    10: ("L16", 44100), 11: ("L16", 44100), 12: ("QCELP", 8000), 13: ("CN", 8000),
-    14: ("MPA", 90000), 15: ("G728", 8000), 16: ("DVI4", 11025), 17: ("DVI4", 22050),
+    0: ("PCMU", 8000),
+    3: ("GSM", 8000),
+    4: ("G723", 8000),
+    5: ("DVI4", 8000),
+    6: ("DVI4", 16000),
+    7: ("LPC", 8000),
+    8: ("PCMA", 8000),
+    9: ("G722", 8000),
+    10: ("L16", 44100),
+    11: ("L16", 44100),
+    12: ("QCELP", 8000),
+    13: ("CN", 8000),
+    14: ("MPA", 90000),
+    15: ("G728", 8000),
+    16: ("DVI4", 11025),
+    17: ("DVI4", 22050),
     18: ("G729", 8000),
 }
 SUPPORTED_CODECS: dict[str, int] = {"PCMU": 0, "PCMA": 8}
@@ -72,12 +84,20 @@ class MediaDescription:
         """First listed payload type carrying ``name``/``clock`` (case-insensitive)."""
         for pt in self.formats:
             encoding = self.encoding(pt)
-            if encoding is not None and encoding[0].upper() == name.upper() and encoding[1] == clock:
+            if (
+                encoding is not None
+                and encoding[0].upper() == name.upper()
+                and encoding[1] == clock
+            ):
                 return pt
         return None
 
     def format_tokens(self) -> list[str]:
-        return [str(pt) for pt in self.formats] if self.formats or not self.raw_formats else list(self.raw_formats)
+        return (
+            [str(pt) for pt in self.formats]
+            if self.formats or not self.raw_formats
+            else list(self.raw_formats)
+        )
 
     def _lines(self) -> list[str]:
         port = f"{self.port}/{self.port_count}" if self.port_count is not None else str(self.port)
@@ -95,7 +115,9 @@ class MediaDescription:
                 lines.append(f"a=rtpmap:{pt} {name}/{clock}{suffix}")
             if pt in self.fmtp:
                 lines.append(f"a=fmtp:{pt} {self.fmtp[pt]}".rstrip())
-        lines += [f"a=fmtp:{pt} {value}".rstrip() for pt, value in self.fmtp.items() if pt not in ordered]
+        lines += [
+            f"a=fmtp:{pt} {value}".rstrip() for pt, value in self.fmtp.items() if pt not in ordered
+        ]
         if self.ptime is not None:
             lines.append(f"a=ptime:{self.ptime}")
         lines += [_attribute_line(name, value) for name, value in self.attributes]
@@ -138,7 +160,8 @@ class SessionDescription:
         lines += [line for line in self.other_lines if line[0] in _SESSION_BEFORE_T]
         lines.append(f"t={self.timing}")
         lines += [
-            line for line in self.other_lines
+            line
+            for line in self.other_lines
             if line[0] not in _SESSION_BEFORE_C and line[0] not in _SESSION_BEFORE_T
         ]
         lines += [_attribute_line(name, value) for name, value in self.attributes]
@@ -224,7 +247,10 @@ class _Parser:
                 text.encode("utf-8", "surrogateescape")
             except UnicodeEncodeError as error:
                 raise SdpError("SDP text cannot be encoded") from error
-        lines = (line.rstrip(" \t") for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+        lines = (
+            line.rstrip(" \t")
+            for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        )
         self.lines = [line for line in lines if line]
 
     def parse(self) -> SessionDescription:
@@ -319,7 +345,9 @@ class _Parser:
         port_text, slash, count_text = port_text.partition("/")
         port = _int(port_text, "media port", 0, 65535)
         port_count = _int(count_text, "port count", 1) if slash else None
-        description = MediaDescription(media=media, port=port, proto=proto, formats=[], port_count=port_count)
+        description = MediaDescription(
+            media=media, port=port, proto=proto, formats=[], port_count=port_count
+        )
         if _is_rtp(proto):
             description.formats = [_int(token, "payload type", 0, 127) for token in tokens]
         else:
@@ -378,9 +406,12 @@ def _check_codecs(codecs: tuple[str, ...] | list[str]) -> list[str]:
     return names
 
 
-def _audio_media(port: int, codecs: list[tuple[str, int]], dtmf_pt: int | None, direction: str) -> MediaDescription:
-    media = MediaDescription(media="audio", port=port, proto="RTP/AVP", formats=[], direction=direction,
-                             ptime=PTIME_MS)
+def _audio_media(
+    port: int, codecs: list[tuple[str, int]], dtmf_pt: int | None, direction: str
+) -> MediaDescription:
+    media = MediaDescription(
+        media="audio", port=port, proto="RTP/AVP", formats=[], direction=direction, ptime=PTIME_MS
+    )
     for name, pt in codecs:
         media.formats.append(pt)
         media.rtpmap[pt] = (name, 8000)
@@ -407,15 +438,26 @@ def make_offer(
     names = _check_codecs(codecs)
     if dtmf_pt is not None and not 96 <= dtmf_pt <= 127:
         raise SdpError(f"telephone-event needs a dynamic payload type, not {dtmf_pt}")
-    media = _audio_media(port, [(name, SUPPORTED_CODECS[name]) for name in names], dtmf_pt, direction)
-    return SessionDescription(origin_user="-", session_id=session_id, version=version, address=address,
-                              connection=address, media=[media])
+    media = _audio_media(
+        port, [(name, SUPPORTED_CODECS[name]) for name in names], dtmf_pt, direction
+    )
+    return SessionDescription(
+        origin_user="-",
+        session_id=session_id,
+        version=version,
+        address=address,
+        connection=address,
+        media=[media],
+    )
 
 
 def _rejected(offered: MediaDescription) -> MediaDescription:
     # RFC 3264 6: same m= line with port 0 and at least one of the offered formats.
     return MediaDescription(
-        media=offered.media, port=0, proto=offered.proto, formats=list(offered.formats),
+        media=offered.media,
+        port=0,
+        proto=offered.proto,
+        formats=list(offered.formats),
         raw_formats=list(offered.raw_formats) or ([] if offered.formats else ["0"]),
         direction="inactive",
     )
@@ -446,8 +488,11 @@ def make_answer(
     negotiated: Negotiated | None = None
     for offered in offer.media:
         accepted = None
-        if negotiated is None and offered.media == "audio" and offered.port != 0 and offered.proto.upper() in (
-            "RTP/AVP", "RTP/AVPF"
+        if (
+            negotiated is None
+            and offered.media == "audio"
+            and offered.port != 0
+            and offered.proto.upper() in ("RTP/AVP", "RTP/AVPF")
         ):
             accepted = _accept(offer, offered, names, address, port)
         if accepted is None:
@@ -457,8 +502,14 @@ def make_answer(
         answer_media.append(media)
     if negotiated is None:
         raise SdpError("no common audio codec in offer")
-    answer = SessionDescription(origin_user="-", session_id=session_id, version=version, address=address,
-                                connection=address, media=answer_media)
+    answer = SessionDescription(
+        origin_user="-",
+        session_id=session_id,
+        version=version,
+        address=address,
+        connection=address,
+        media=answer_media,
+    )
     return answer, negotiated
 
 
@@ -478,8 +529,14 @@ def _accept(
     direction = mirror_direction(offer.effective_direction(offered))
     media = _audio_media(port, [(name, pt)], dtmf_pt, direction)
     media.proto = offered.proto
-    negotiated = Negotiated(address=remote.split("/")[0], port=offered.port, codec=name, payload_type=pt,
-                            dtmf_payload_type=dtmf_pt, direction=direction)
+    negotiated = Negotiated(
+        address=remote.split("/")[0],
+        port=offered.port,
+        codec=name,
+        payload_type=pt,
+        dtmf_payload_type=dtmf_pt,
+        direction=direction,
+    )
     return media, negotiated
 
 
@@ -508,11 +565,23 @@ def negotiated_from_answer(offer: SessionDescription, answer: SessionDescription
         if dtmf_pt is None and offered is not None:
             # An answer may list the offered PT without repeating its rtpmap.
             offered_dtmf = _telephone_event(offered)
-            if offered_dtmf is not None and offered_dtmf in answered.formats and offered_dtmf not in answered.rtpmap:
+            if (
+                offered_dtmf is not None
+                and offered_dtmf in answered.formats
+                and offered_dtmf not in answered.rtpmap
+            ):
                 dtmf_pt = offered_dtmf
         ours = offer.effective_direction(offered) if offered is not None else "sendrecv"
         theirs = mirror_direction(answer.effective_direction(answered))
-        direction = _direction(send=_can_send(ours) and _can_send(theirs), recv=_can_recv(ours) and _can_recv(theirs))
-        return Negotiated(address=remote.split("/")[0], port=answered.port, codec=codec,
-                          payload_type=codec_pt, dtmf_payload_type=dtmf_pt, direction=direction)
+        direction = _direction(
+            send=_can_send(ours) and _can_send(theirs), recv=_can_recv(ours) and _can_recv(theirs)
+        )
+        return Negotiated(
+            address=remote.split("/")[0],
+            port=answered.port,
+            codec=codec,
+            payload_type=codec_pt,
+            dtmf_payload_type=dtmf_pt,
+            direction=direction,
+        )
     raise SdpError("answer accepts no audio stream with PCMU or PCMA")

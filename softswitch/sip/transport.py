@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .errors import SipError, SipParseError
 from .message import Request, Response, StreamFramer, parse_message
@@ -208,4 +208,3 @@ class Transport:
         if rport:
             return Peer("UDP", host, int(rport))
         return Peer("UDP", host, via.port or 5060)
-

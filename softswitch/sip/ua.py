@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from .auth import authorization, choose_challenge
 from .errors import SipError
@@ -41,9 +42,15 @@ RequestHandler = Callable[[ServerTransaction], None]
 
 
 class UserAgent:
-    def __init__(self, host: str, port: int, advertised: str,
-                 on_request: RequestHandler, timers: Timers | None = None,
-                 user_agent: str = "softswitch") -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        advertised: str,
+        on_request: RequestHandler,
+        timers: Timers | None = None,
+        user_agent: str = "softswitch",
+    ) -> None:
         self.advertised = advertised
         self.user_agent = user_agent
         self.transport = Transport(host, port, self._received)
@@ -59,8 +66,9 @@ class UserAgent:
         return self.transport.port
 
     async def start(self) -> None:
-        self.layer = TransactionLayer(self.transport, self._request, self._ack,
-                                      self._stray_response, self.timers)
+        self.layer = TransactionLayer(
+            self.transport, self._request, self._ack, self._stray_response, self.timers
+        )
         await self.transport.start()
 
     async def stop(self) -> None:
@@ -78,16 +86,28 @@ class UserAgent:
         suffix = ";transport=tcp" if transport == "TCP" else ""
         return f"<sip:{userpart}{self.advertised}:{self.port}{suffix}>"
 
-    def new_request(self, method: str, uri: SipUri, from_addr: Address, to_addr: Address,
-                    *, transport: str = "UDP", call_id: str | None = None, cseq: int = 1,
-                    contact_user: str | None = None, body: bytes = b"",
-                    content_type: str | None = None) -> Request:
+    def new_request(
+        self,
+        method: str,
+        uri: SipUri,
+        from_addr: Address,
+        to_addr: Address,
+        *,
+        transport: str = "UDP",
+        call_id: str | None = None,
+        cseq: int = 1,
+        contact_user: str | None = None,
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> Request:
         """An out-of-dialog request with a fresh branch and a From tag (8.1.1)."""
         headers = Headers()
         headers.add("Via", self.via(transport))
         headers.add("Max-Forwards", "70")
         if from_addr.tag is None:
-            from_addr = Address(from_addr.uri, from_addr.display, {**from_addr.params, "tag": new_tag()})
+            from_addr = Address(
+                from_addr.uri, from_addr.display, {**from_addr.params, "tag": new_tag()}
+            )
         headers.add("From", str(from_addr))
         headers.add("To", str(to_addr))
         headers.add("Call-ID", call_id or new_call_id())
@@ -101,8 +121,9 @@ class UserAgent:
             headers.add("Content-Type", content_type or "application/sdp")
         return Request(method, uri, headers, body)
 
-    def response(self, request: Request, status: int, reason: str | None = None,
-                 to_tag: str | None = None) -> Response:
+    def response(
+        self, request: Request, status: int, reason: str | None = None, to_tag: str | None = None
+    ) -> Response:
         response = request.make_response(status, reason, to_tag=to_tag)
         response.headers.add("Server", self.user_agent)
         if status == 405 or (request.method == "OPTIONS" and status == 200):
@@ -120,19 +141,25 @@ class UserAgent:
         assert self.layer is not None
         self.layer.send_stateless(request, peer)
 
-    async def request(self, request: Request, peer: Peer,
-                      credentials: Credentials | None = None,
-                      on_provisional: Callable[[Response], None] | None = None,
-                      on_transaction: Callable[[ClientTransaction], None] | None = None,
-                      ) -> Response:
+    async def request(
+        self,
+        request: Request,
+        peer: Peer,
+        credentials: Credentials | None = None,
+        on_provisional: Callable[[Response], None] | None = None,
+        on_transaction: Callable[[ClientTransaction], None] | None = None,
+    ) -> Response:
         """Send and wait for the final response, answering up to two digest challenges."""
         nc = 0
         for _ in range(3):
             ct = await self.send(request, peer)
             if on_transaction is not None:
                 on_transaction(ct)
-            ct.on_response = (lambda r: on_provisional(r) if r.status < 200 else None) \
-                if on_provisional else None
+            ct.on_response = (
+                (lambda r: on_provisional(r) if r.status < 200 else None)
+                if on_provisional
+                else None
+            )
             response = await ct.final
             if response.status not in (401, 407) or credentials is None:
                 return response
@@ -145,9 +172,15 @@ class UserAgent:
             if nc and not challenge.stale:
                 return response  # our credentials were rejected
             nc += 1
-            value = authorization(challenge, method=request.method, uri=str(request.uri),
-                                  username=credentials.username, password=credentials.password,
-                                  nc=1, cnonce=secrets.token_hex(8))
+            value = authorization(
+                challenge,
+                method=request.method,
+                uri=str(request.uri),
+                username=credentials.username,
+                password=credentials.password,
+                nc=1,
+                cnonce=secrets.token_hex(8),
+            )
             request = self._resend_with(request, response.status, value)
         return response
 
@@ -172,8 +205,9 @@ class UserAgent:
         self.layer.handle(message, peer)
 
     def _dialog_of_request(self, request: Request) -> DialogUsage | None:
-        return self.dialogs.get((request.call_id, request.to_addr.tag or "",
-                                 request.from_addr.tag or ""))
+        return self.dialogs.get(
+            (request.call_id, request.to_addr.tag or "", request.from_addr.tag or "")
+        )
 
     def _request(self, st: ServerTransaction) -> None:
         request = st.request
@@ -204,4 +238,3 @@ class UserAgent:
         usage = self.dialogs.get(key) or self.early.get(key[:2])
         if usage is not None:
             usage.on_stray_response(response)
-

@@ -95,8 +95,7 @@ def _normalise_escapes(text: str) -> str:
             decoded = pending.decode("utf-8", "surrogateescape")
             out.append(
                 "".join(
-                    f"%{ord(c) - 0xDC00:02X}" if "\udc80" <= c <= "\udcff" else c
-                    for c in decoded
+                    f"%{ord(c) - 0xDC00:02X}" if "\udc80" <= c <= "\udcff" else c for c in decoded
                 )
             )
             pending.clear()
@@ -427,8 +426,11 @@ class SipUri:
         if q >= 0:
             for pair in rest[q + 1 :].split("&"):
                 name, eq, value = pair.partition("=")
-                if not eq or not name or not _HNVCHARS_RE.fullmatch(name) or not (
-                    _HNVCHARS_RE.fullmatch(value)
+                if (
+                    not eq
+                    or not name
+                    or not _HNVCHARS_RE.fullmatch(name)
+                    or not (_HNVCHARS_RE.fullmatch(value))
                 ):
                     raise error(f"bad URI header {pair[:30]!r}")
                 headers[name] = value
@@ -507,9 +509,7 @@ class Address:
             display = quoted if quoted is not None else words
             if display and ("  " in display or "\t" in display):
                 display = " ".join(display.split())
-            return cls(
-                SipUri.parse(uri), display or None, parse_params(params) if params else {}
-            )
+            return cls(SipUri.parse(uri), display or None, parse_params(params) if params else {})
         return cls._parse_slow(text)
 
     @classmethod
@@ -537,7 +537,7 @@ class Address:
             params = parse_params(s[gt + 1 :])
         else:
             spec, semi, rest = s.partition(";")
-            if any(c in spec for c in " \t,?<>\""):
+            if any(c in spec for c in ' \t,?<>"'):
                 raise error(f"bad addr-spec {spec[:50]!r}")
             uri = SipUri.parse(spec)
             params = parse_params(";" + rest) if semi else {}

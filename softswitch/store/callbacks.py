@@ -53,9 +53,11 @@ class Callback:
     error: str = ""
 
 
-_NAMES = ("request_id, account_id, agent_number, destination_number, caller_id, "
-          "recording_option, transcript, time_zone, scheduled_at, due_at, status, "
-          "created_at, fired_at, error")
+_NAMES = (
+    "request_id, account_id, agent_number, destination_number, caller_id, "
+    "recording_option, transcript, time_zone, scheduled_at, due_at, status, "
+    "created_at, fired_at, error"
+)
 
 
 def _callback(row: tuple) -> Callback:
@@ -71,21 +73,38 @@ class CallbackStore:
             db.execute(statement)
 
     def insert(self, cb: Callback) -> None:
-        self.db.execute(f"INSERT INTO callbacks ({_NAMES}) VALUES"
-                        " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [cb.request_id, cb.account_id, cb.agent_number, cb.destination_number,
-                         cb.caller_id, cb.recording_option, int(cb.transcript), cb.time_zone,
-                         cb.scheduled_at, cb.due_at, cb.status, cb.created_at, cb.fired_at,
-                         cb.error])
+        self.db.execute(
+            f"INSERT INTO callbacks ({_NAMES}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                cb.request_id,
+                cb.account_id,
+                cb.agent_number,
+                cb.destination_number,
+                cb.caller_id,
+                cb.recording_option,
+                int(cb.transcript),
+                cb.time_zone,
+                cb.scheduled_at,
+                cb.due_at,
+                cb.status,
+                cb.created_at,
+                cb.fired_at,
+                cb.error,
+            ],
+        )
 
     def get(self, account_id: str, request_id: str) -> Callback | None:
-        row = self.db.execute(f"SELECT {_NAMES} FROM callbacks WHERE request_id = ?"
-                              " AND account_id = ?", [request_id, account_id]).fetchone()
+        row = self.db.execute(
+            f"SELECT {_NAMES} FROM callbacks WHERE request_id = ? AND account_id = ?",
+            [request_id, account_id],
+        ).fetchone()
         return _callback(row) if row else None
 
     def all(self, account_id: str) -> list[Callback]:
-        rows = self.db.execute(f"SELECT {_NAMES} FROM callbacks WHERE account_id = ?"
-                               " ORDER BY due_at, request_id", [account_id])
+        rows = self.db.execute(
+            f"SELECT {_NAMES} FROM callbacks WHERE account_id = ? ORDER BY due_at, request_id",
+            [account_id],
+        )
         return [_callback(row) for row in rows]
 
     def update_pending(self, cb: Callback) -> bool:
@@ -94,47 +113,77 @@ class CallbackStore:
             "UPDATE callbacks SET agent_number = ?, destination_number = ?, caller_id = ?,"
             " recording_option = ?, transcript = ?, time_zone = ?, scheduled_at = ?, due_at = ?"
             " WHERE request_id = ? AND account_id = ? AND status = ?",
-            [cb.agent_number, cb.destination_number, cb.caller_id, cb.recording_option,
-             int(cb.transcript), cb.time_zone, cb.scheduled_at, cb.due_at, cb.request_id,
-             cb.account_id, PENDING])
+            [
+                cb.agent_number,
+                cb.destination_number,
+                cb.caller_id,
+                cb.recording_option,
+                int(cb.transcript),
+                cb.time_zone,
+                cb.scheduled_at,
+                cb.due_at,
+                cb.request_id,
+                cb.account_id,
+                PENDING,
+            ],
+        )
         return cursor.rowcount == 1
 
     def delete_pending(self, account_id: str, request_id: str) -> bool:
-        cursor = self.db.execute("DELETE FROM callbacks WHERE request_id = ? AND account_id = ?"
-                                 " AND status = ?", [request_id, account_id, PENDING])
+        cursor = self.db.execute(
+            "DELETE FROM callbacks WHERE request_id = ? AND account_id = ? AND status = ?",
+            [request_id, account_id, PENDING],
+        )
         return cursor.rowcount == 1
 
     def due(self, now: float, limit: int = 100) -> list[Callback]:
-        rows = self.db.execute(f"SELECT {_NAMES} FROM callbacks WHERE status = ? AND due_at <= ?"
-                               " ORDER BY due_at LIMIT ?", [PENDING, now, limit])
+        rows = self.db.execute(
+            f"SELECT {_NAMES} FROM callbacks WHERE status = ? AND due_at <= ?"
+            " ORDER BY due_at LIMIT ?",
+            [PENDING, now, limit],
+        )
         return [_callback(row) for row in rows]
 
     def next_due_at(self) -> float | None:
-        row = self.db.execute("SELECT MIN(due_at) FROM callbacks WHERE status = ?",
-                              [PENDING]).fetchone()
+        row = self.db.execute(
+            "SELECT MIN(due_at) FROM callbacks WHERE status = ?", [PENDING]
+        ).fetchone()
         return row[0] if row else None
 
     def claim(self, request_id: str, now: float) -> bool:
-        cursor = self.db.execute("UPDATE callbacks SET status = ?, fired_at = ?"
-                                 " WHERE request_id = ? AND status = ?",
-                                 [FIRING, now, request_id, PENDING])
+        cursor = self.db.execute(
+            "UPDATE callbacks SET status = ?, fired_at = ? WHERE request_id = ? AND status = ?",
+            [FIRING, now, request_id, PENDING],
+        )
         return cursor.rowcount == 1
 
     def finish(self, request_id: str, status: str, error: str = "") -> None:
-        self.db.execute("UPDATE callbacks SET status = ?, error = ? WHERE request_id = ?",
-                        [status, error, request_id])
+        self.db.execute(
+            "UPDATE callbacks SET status = ?, error = ? WHERE request_id = ?",
+            [status, error, request_id],
+        )
 
     def mark_missed(self, before: float) -> list[str]:
         """Pending callbacks due before ``before``: marked missed, their ids returned."""
-        ids = [row[0] for row in self.db.execute(
-            "SELECT request_id FROM callbacks WHERE status = ? AND due_at < ?", [PENDING, before])]
+        ids = [
+            row[0]
+            for row in self.db.execute(
+                "SELECT request_id FROM callbacks WHERE status = ? AND due_at < ?",
+                [PENDING, before],
+            )
+        ]
         for request_id in ids:
-            self.db.execute("UPDATE callbacks SET status = ?, error = ? WHERE request_id = ?"
-                            " AND status = ?", [MISSED, "due while the switch was down",
-                                                request_id, PENDING])
+            self.db.execute(
+                "UPDATE callbacks SET status = ?, error = ? WHERE request_id = ? AND status = ?",
+                [MISSED, "due while the switch was down", request_id, PENDING],
+            )
         return ids
 
     def stale_firing(self) -> list[str]:
         """Callbacks caught between claim and placing the call by a crash."""
-        return [row[0] for row in self.db.execute(
-            "SELECT request_id FROM callbacks WHERE status = ?", [FIRING])]
+        return [
+            row[0]
+            for row in self.db.execute(
+                "SELECT request_id FROM callbacks WHERE status = ?", [FIRING]
+            )
+        ]

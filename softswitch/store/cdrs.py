@@ -51,7 +51,7 @@ _INSERT_COLUMNS = ", ".join(_NAMES[:-1])
 _MARKS = ", ".join("?" for _ in _NAMES[:-1])
 # "end" is a reserved word in SQL: quote it everywhere
 _SELECT = "SELECT " + _COLUMNS.replace("end,", '"end",')
-_INSERT = f'INSERT INTO cdrs ({_INSERT_COLUMNS.replace("end,", chr(34) + "end" + chr(34) + ",")})'
+_INSERT = f"INSERT INTO cdrs ({_INSERT_COLUMNS.replace('end,', chr(34) + 'end' + chr(34) + ',')})"
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS cdrs (
@@ -93,9 +93,15 @@ _SCHEMA = (
 )
 
 # dial_status -> the statistics key the spec uses
-STATISTICS_KEYS = {"ANSWER": "answer_calls", "BUSY": "busy_calls", "CANCEL": "cancel_calls",
-                   "CHANUNAVAIL": "chanunavail_calls", "CONGESTION": "congestion_calls",
-                   "NOANSWER": "noanswer_calls", "DND": "dnd_calls"}
+STATISTICS_KEYS = {
+    "ANSWER": "answer_calls",
+    "BUSY": "busy_calls",
+    "CANCEL": "cancel_calls",
+    "CHANUNAVAIL": "chanunavail_calls",
+    "CONGESTION": "congestion_calls",
+    "NOANSWER": "noanswer_calls",
+    "DND": "dnd_calls",
+}
 
 
 def _row(row: tuple) -> Cdr:
@@ -147,12 +153,15 @@ class CdrStore:
                 self._count(conn, account_id, campaign_id, status, n)
 
     @staticmethod
-    def _count(conn: sqlite3.Connection, account_id: str, campaign_id: str, status: str, n: int) -> None:
+    def _count(
+        conn: sqlite3.Connection, account_id: str, campaign_id: str, status: str, n: int
+    ) -> None:
         conn.execute(
             "INSERT INTO cdr_counts (account_id, campaign_id, dial_status, calls)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (account_id, campaign_id, dial_status)"
             " DO UPDATE SET calls = cdr_counts.calls + excluded.calls",
-            [account_id, campaign_id, status, n])
+            [account_id, campaign_id, status, n],
+        )
 
     def set_transcript(self, cdr_id: int, text: str) -> None:
         self.db.execute("UPDATE cdrs SET transcript = ? WHERE id = ?", [text, cdr_id])
@@ -162,19 +171,25 @@ class CdrStore:
         return _row(row) if row else None
 
     def by_request_id(self, account_id: str, request_id: str) -> list[Cdr]:
-        rows = self.db.execute(f"{_SELECT} FROM cdrs WHERE account_id = ? AND request_id = ?"
-                               " ORDER BY id", [account_id, request_id])
+        rows = self.db.execute(
+            f"{_SELECT} FROM cdrs WHERE account_id = ? AND request_id = ? ORDER BY id",
+            [account_id, request_id],
+        )
         return [_row(r) for r in rows]
 
-    def by_campaign(self, account_id: str, campaign_id: str, limit: int = 100_000,
-                    offset: int = 0) -> list[Cdr]:
+    def by_campaign(
+        self, account_id: str, campaign_id: str, limit: int = 100_000, offset: int = 0
+    ) -> list[Cdr]:
         rows = self.db.execute(
             f"{_SELECT} FROM cdrs WHERE account_id = ? AND campaign_id = ?"
-            " ORDER BY id LIMIT ? OFFSET ?", [account_id, campaign_id, limit, offset])
+            " ORDER BY id LIMIT ? OFFSET ?",
+            [account_id, campaign_id, limit, offset],
+        )
         return [_row(r) for r in rows]
 
-    def by_date(self, account_id: str, start: float, end: float, limit: int = 1000,
-                offset: int = 0) -> list[Cdr]:
+    def by_date(
+        self, account_id: str, start: float, end: float, limit: int = 1000, offset: int = 0
+    ) -> list[Cdr]:
         """CDRs with start <= call_date < end, oldest first, ``limit`` from ``offset``."""
         key = (account_id, start, end, offset)
         mark = self._marks.get(key) if offset else None
@@ -185,56 +200,76 @@ class CdrStore:
             ids = self.db.execute(
                 "SELECT id FROM cdrs WHERE account_id = ? AND call_date >= ? AND call_date < ?"
                 " AND (call_date > ? OR id > ?) ORDER BY call_date, id LIMIT ?",
-                [account_id, mark_date, end, mark_date, mark_id, limit])
+                [account_id, mark_date, end, mark_date, mark_id, limit],
+            )
         else:
             # On the covering index alone (the rowid is part of it): skipping ``offset``
             # entries never touches the table.
             ids = self.db.execute(
                 "SELECT id FROM cdrs WHERE account_id = ? AND call_date >= ? AND call_date < ?"
-                " ORDER BY call_date, id LIMIT ? OFFSET ?", [account_id, start, end, limit,
-                                                             offset])
+                " ORDER BY call_date, id LIMIT ? OFFSET ?",
+                [account_id, start, end, limit, offset],
+            )
         wanted = [row[0] for row in ids]
         if not wanted:
             return []
         marks = ",".join("?" for _ in wanted)
-        rows = [_row(r) for r in self.db.execute(
-            f"{_SELECT} FROM cdrs WHERE id IN ({marks}) ORDER BY call_date, id", wanted)]
+        rows = [
+            _row(r)
+            for r in self.db.execute(
+                f"{_SELECT} FROM cdrs WHERE id IN ({marks}) ORDER BY call_date, id", wanted
+            )
+        ]
         last = rows[-1]
         newest = self.db.execute("SELECT MAX(id) FROM cdrs").fetchone()[0]
-        self._marks[(account_id, start, end, offset + len(rows))] = \
-            (newest, last.call_date, int(last.id or 0))
+        self._marks[(account_id, start, end, offset + len(rows))] = (
+            newest,
+            last.call_date,
+            int(last.id or 0),
+        )
         while len(self._marks) > MAX_PAGE_MARKS:
             self._marks.pop(next(iter(self._marks)))
         return rows
 
-    def _still_valid(self, account_id: str, start: float,
-                     mark: tuple[int, float, int]) -> bool:
+    def _still_valid(self, account_id: str, start: float, mark: tuple[int, float, int]) -> bool:
         """True when no CDR written since the mark was taken sorts before it: then the
         row after the mark is exactly the row at the offset. CDR ids only grow (rows are
         never deleted), so the rows written since are those above the mark's newest id."""
         newest, mark_date, mark_id = mark
         since = self.db.execute(
             "SELECT account_id, call_date, id FROM cdrs WHERE id > ? ORDER BY id LIMIT ?",
-            [newest, MAX_NEW_ROWS + 1]).fetchall()
+            [newest, MAX_NEW_ROWS + 1],
+        ).fetchall()
         if len(since) > MAX_NEW_ROWS:
             return False
-        return not any(acc == account_id and start <= date and (date, cid) < (mark_date, mark_id)
-                       for acc, date, cid in since)
+        return not any(
+            acc == account_id and start <= date and (date, cid) < (mark_date, mark_id)
+            for acc, date, cid in since
+        )
 
     def has_recording(self, account_id: str, name: str) -> bool:
-        return self.db.execute(
-            "SELECT 1 FROM cdrs WHERE account_id = ? AND recording_name = ? LIMIT 1",
-            [account_id, name]).fetchone() is not None
+        return (
+            self.db.execute(
+                "SELECT 1 FROM cdrs WHERE account_id = ? AND recording_name = ? LIMIT 1",
+                [account_id, name],
+            ).fetchone()
+            is not None
+        )
 
     def statistics(self, account_id: str, campaign_id: str | None = None) -> dict[str, int]:
         """Calls per dial status (spec keys), plus ``total_calls``; all campaigns when None."""
         if campaign_id is None:
-            rows = self.db.execute("SELECT dial_status, SUM(calls) FROM cdr_counts"
-                                   " WHERE account_id = ? GROUP BY dial_status", [account_id])
+            rows = self.db.execute(
+                "SELECT dial_status, SUM(calls) FROM cdr_counts"
+                " WHERE account_id = ? GROUP BY dial_status",
+                [account_id],
+            )
         else:
-            rows = self.db.execute("SELECT dial_status, calls FROM cdr_counts"
-                                   " WHERE account_id = ? AND campaign_id = ?",
-                                   [account_id, campaign_id])
+            rows = self.db.execute(
+                "SELECT dial_status, calls FROM cdr_counts"
+                " WHERE account_id = ? AND campaign_id = ?",
+                [account_id, campaign_id],
+            )
         counts = {key: 0 for key in STATISTICS_KEYS.values()}
         total = 0
         for status, calls in rows:

@@ -81,8 +81,17 @@ class Store:
             )
         if "bindings" not in db.table_names():
             db["bindings"].create(
-                {"aor": str, "contact": str, "expires_at": float, "call_id": str, "cseq": int,
-                 "transport": str, "source_host": str, "source_port": int, "user_agent": str},
+                {
+                    "aor": str,
+                    "contact": str,
+                    "expires_at": float,
+                    "call_id": str,
+                    "cseq": int,
+                    "transport": str,
+                    "source_host": str,
+                    "source_port": int,
+                    "user_agent": str,
+                },
                 pk=("aor", "contact"),
             )
 
@@ -99,25 +108,33 @@ class Store:
 
     def put_extension(self, ext: Extension) -> None:
         self.db["extensions"].upsert(
-            {"number": ext.number, "ha1_md5": ext.ha1_md5, "ha1_sha256": ext.ha1_sha256,
-             "source": ext.source}, pk="number")
+            {
+                "number": ext.number,
+                "ha1_md5": ext.ha1_md5,
+                "ha1_sha256": ext.ha1_sha256,
+                "source": ext.source,
+            },
+            pk="number",
+        )
 
     def extension(self, number: str) -> Extension | None:
         row = self.db.execute(
-            "SELECT number, ha1_md5, ha1_sha256, source FROM extensions WHERE number = ?",
-            [number]).fetchone()
+            "SELECT number, ha1_md5, ha1_sha256, source FROM extensions WHERE number = ?", [number]
+        ).fetchone()
         return Extension(*row) if row else None
 
     def extensions(self) -> list[Extension]:
         rows = self.db.execute(
-            "SELECT number, ha1_md5, ha1_sha256, source FROM extensions ORDER BY number")
+            "SELECT number, ha1_md5, ha1_sha256, source FROM extensions ORDER BY number"
+        )
         return [Extension(*row) for row in rows]
 
     def delete_extensions_except(self, numbers: list[str], source: str) -> None:
         marks = ",".join("?" for _ in numbers) or "''"
         self.db.execute(
             f"DELETE FROM extensions WHERE source = ? AND number NOT IN ({marks})",
-            [source, *numbers])
+            [source, *numbers],
+        )
 
     # -- registrations ------------------------------------------------------
 
@@ -126,15 +143,26 @@ class Store:
         rows = self.db.execute(
             "SELECT aor, contact, expires_at, call_id, cseq, transport, source_host,"
             " source_port, user_agent FROM bindings WHERE aor = ? AND expires_at > ?"
-            " ORDER BY expires_at DESC", [aor, now])
+            " ORDER BY expires_at DESC",
+            [aor, now],
+        )
         return [Binding(*row) for row in rows]
 
     def put_binding(self, binding: Binding) -> None:
         self.db["bindings"].upsert(
-            {"aor": binding.aor, "contact": binding.contact, "expires_at": binding.expires_at,
-             "call_id": binding.call_id, "cseq": binding.cseq, "transport": binding.transport,
-             "source_host": binding.source_host, "source_port": binding.source_port,
-             "user_agent": binding.user_agent}, pk=("aor", "contact"))
+            {
+                "aor": binding.aor,
+                "contact": binding.contact,
+                "expires_at": binding.expires_at,
+                "call_id": binding.call_id,
+                "cseq": binding.cseq,
+                "transport": binding.transport,
+                "source_host": binding.source_host,
+                "source_port": binding.source_port,
+                "user_agent": binding.user_agent,
+            },
+            pk=("aor", "contact"),
+        )
 
     def delete_binding(self, aor: str, contact: str) -> None:
         self.db.execute("DELETE FROM bindings WHERE aor = ? AND contact = ?", [aor, contact])

@@ -32,18 +32,24 @@ class IdempotenceStore:
         """The stored result of the key's first use, None when unused or expired."""
         row = self.db.execute(
             "SELECT result FROM idempotence_keys WHERE account_id = ? AND idem_key = ?"
-            " AND created_at > ?", [account_id, key, now - self.lifetime]).fetchone()
+            " AND created_at > ?",
+            [account_id, key, now - self.lifetime],
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def put(self, account_id: str, key: str, now: float, result: Any) -> None:
         """Record a first use (replacing an expired one). Call inside the transaction that
         created the result, so the key and what it stands for commit together."""
-        self.db.execute("DELETE FROM idempotence_keys WHERE account_id = ? AND idem_key = ?",
-                        [account_id, key])
+        self.db.execute(
+            "DELETE FROM idempotence_keys WHERE account_id = ? AND idem_key = ?", [account_id, key]
+        )
         self.db.execute(
             "INSERT INTO idempotence_keys (account_id, idem_key, created_at, result)"
-            " VALUES (?, ?, ?, ?)", [account_id, key, now, json.dumps(result)])
+            " VALUES (?, ?, ?, ?)",
+            [account_id, key, now, json.dumps(result)],
+        )
 
     def purge(self, now: float) -> int:
-        return self.db.execute("DELETE FROM idempotence_keys WHERE created_at <= ?",
-                               [now - self.lifetime]).rowcount
+        return self.db.execute(
+            "DELETE FROM idempotence_keys WHERE created_at <= ?", [now - self.lifetime]
+        ).rowcount

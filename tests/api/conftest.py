@@ -35,8 +35,14 @@ class ApiEnv:
     client: httpx.AsyncClient
     cdrs: CdrStore
 
-    async def call(self, method: str, path: str, body: Any = None,
-                   headers: dict[str, str] | None = None, **kwargs: Any) -> tuple[int, dict]:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> tuple[int, dict]:
         headers = ACCOUNT_1 if headers is None else headers
         if body is not None and not isinstance(body, (str, bytes)):
             kwargs["json"] = body
@@ -49,24 +55,34 @@ class ApiEnv:
 @pytest.fixture
 async def api_env(tmp_path: Path, ports) -> AsyncIterator[ApiEnv]:
     config = switch_config(
-        tmp_path, ports.port(), 29800,
+        tmp_path,
+        ports.port(),
+        29800,
         extensions={"101": "pw101", "102": "pw102"},
         # a carrier nobody answers for: numbers route, no call is placed by these tests
-        trunks=[{"name": "carrier", "host": "127.0.0.1:9", "register": False,
-                 "prefixes": [""]}, {"name": "short", "host": "127.0.0.1:9",
-                                     "register": False, "prefixes": ["555"]}],
-        accounts={"account_1": "secret-one", "account_2": "secret-two"})
+        trunks=[
+            {"name": "carrier", "host": "127.0.0.1:9", "register": False, "prefixes": [""]},
+            {"name": "short", "host": "127.0.0.1:9", "register": False, "prefixes": ["555"]},
+        ],
+        accounts={"account_1": "secret-one", "account_2": "secret-two"},
+    )
     switch = Switch(config, announce=lambda line: None)
     await switch.start()
     provision_accounts(AccountStore(switch.store.db), config.accounts, lambda line: None)
     cdrs = CdrStore(switch.store.db)
     tts = Tts(Path(config.media.prompts_dir), engine="flite", allow_online=False)
-    calls = CallService(switch, tts, cdrs, recordings_dir=config.media.recordings_dir,
-                        uploads_dir=config.media.uploads_dir)
+    calls = CallService(
+        switch,
+        tts,
+        cdrs,
+        recordings_dir=config.media.recordings_dir,
+        uploads_dir=config.media.uploads_dir,
+    )
     ctx = AppContext(switch=switch, calls=calls, tts=tts)
     app = Starlette(routes=api.cpaas.routes(ctx))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://cpaas.test") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://cpaas.test"
+    ) as client:
         yield ApiEnv(config, switch, ctx, client, cdrs)
     await calls.stop(grace=0.5)
     await switch.stop()
@@ -79,12 +95,23 @@ def make_cdr() -> Callable[..., Any]:
 
     def make(**fields: Any) -> Cdr:
         values: dict[str, Any] = dict(
-            account_id="account_1", request_id="0123456789", call_direction="outbound-api",
-            destination_context="click2call", caller_id="15168148111", agent_number="101",
-            customer_number="919979271234", dialed_number="919979271234",
-            call_date=1688710079.0, answer=1688710081.0, end=1688710096.0,
-            call_duration=17.0311, billsec=7.26955, call_status="ANSWERED",
-            dial_status="ANSWER", uniqueid="1688710079.868")
+            account_id="account_1",
+            request_id="0123456789",
+            call_direction="outbound-api",
+            destination_context="click2call",
+            caller_id="15168148111",
+            agent_number="101",
+            customer_number="919979271234",
+            dialed_number="919979271234",
+            call_date=1688710079.0,
+            answer=1688710081.0,
+            end=1688710096.0,
+            call_duration=17.0311,
+            billsec=7.26955,
+            call_status="ANSWERED",
+            dial_status="ANSWER",
+            uniqueid="1688710079.868",
+        )
         values.update(fields)
         return Cdr(**values)
 

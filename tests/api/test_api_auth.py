@@ -6,25 +6,38 @@ import pytest
 
 from softswitch.accounts import rotate_account
 from softswitch.store.accounts import AccountStore
-
 from tests.api.conftest import ACCOUNT_1
 
-ENDPOINTS = [("POST", "/api/click2call"), ("POST", "/api/callback"),
-             ("PATCH", "/api/callback"), ("DELETE", "/api/callback"),
-             ("POST", "/api/outbound_call"), ("POST", "/api/modify_call"),
-             ("GET", "/api/live_calls"), ("GET", "/api/get_live_call_statistics"),
-             ("POST", "/api/get_cdr_by_date"), ("POST", "/api/get_cdr_by_request_id"),
-             ("GET", "/api/get_cdr_statistics"), ("GET", "/api/announce_templates"),
-             ("POST", "/api/announce_templates"), ("GET", "/api/flows"),
-             ("POST", "/api/flows"), ("POST", "/api/upload"),
-             ("GET", "/api/recordings/x.wav")]
+ENDPOINTS = [
+    ("POST", "/api/click2call"),
+    ("POST", "/api/callback"),
+    ("PATCH", "/api/callback"),
+    ("DELETE", "/api/callback"),
+    ("POST", "/api/outbound_call"),
+    ("POST", "/api/modify_call"),
+    ("GET", "/api/live_calls"),
+    ("GET", "/api/get_live_call_statistics"),
+    ("POST", "/api/get_cdr_by_date"),
+    ("POST", "/api/get_cdr_by_request_id"),
+    ("GET", "/api/get_cdr_statistics"),
+    ("GET", "/api/announce_templates"),
+    ("POST", "/api/announce_templates"),
+    ("GET", "/api/flows"),
+    ("POST", "/api/flows"),
+    ("POST", "/api/upload"),
+    ("GET", "/api/recordings/x.wav"),
+]
 
 
 @pytest.mark.parametrize("method, path", ENDPOINTS)
 async def test_every_endpoint_wants_credentials(api_env, method: str, path: str) -> None:
-    for headers in ({}, {"account": "account_1"}, {"account": "account_1", "auth": "wrong"},
-                    {"account": "nobody", "auth": "secret-one"},
-                    {"account": "account_2", "auth": "secret-one"}):
+    for headers in (
+        {},
+        {"account": "account_1"},
+        {"account": "account_1", "auth": "wrong"},
+        {"account": "nobody", "auth": "secret-one"},
+        {"account": "account_2", "auth": "secret-one"},
+    ):
         status, body = await api_env.call(method, path, {}, headers=headers)
         assert status == 401, (headers, body)
         assert body["response"]["success"] == "false"
@@ -46,8 +59,9 @@ async def test_a_rotated_secret_stops_working_at_once(api_env) -> None:
     secret = rotate_account(store, "account_1")
     status, _ = await api_env.call("GET", "/api/get_live_call_statistics")
     assert status == 401
-    status, _ = await api_env.call("GET", "/api/get_live_call_statistics",
-                                   headers={"account": "account_1", "auth": secret})
+    status, _ = await api_env.call(
+        "GET", "/api/get_live_call_statistics", headers={"account": "account_1", "auth": secret}
+    )
     assert status == 200
 
 

@@ -8,11 +8,28 @@ from datetime import datetime
 from softswitch.store.cdrs import CdrStore
 from tests.api.conftest import ACCOUNT_2
 
-SPEC_ROW_KEYS = ["account_id", "agent_number", "answer", "billsec", "call_date",
-                 "call_direction", "call_duration", "call_status", "caller_id",
-                 "customer_number", "destination_context", "dial_status", "dialed_number",
-                 "dtmf_inputs", "end", "id", "recording_name", "request_id", "transcript",
-                 "uniqueid"]
+SPEC_ROW_KEYS = [
+    "account_id",
+    "agent_number",
+    "answer",
+    "billsec",
+    "call_date",
+    "call_direction",
+    "call_duration",
+    "call_status",
+    "caller_id",
+    "customer_number",
+    "destination_context",
+    "dial_status",
+    "dialed_number",
+    "dtmf_inputs",
+    "end",
+    "id",
+    "recording_name",
+    "request_id",
+    "transcript",
+    "uniqueid",
+]
 
 
 def ts(text: str) -> float:
@@ -20,10 +37,17 @@ def ts(text: str) -> float:
 
 
 async def test_cdr_row_shape_matches_the_spec(api_env, make_cdr) -> None:
-    api_env.cdrs.insert(make_cdr(request_id="b5e66bf36f", call_date=ts("2023-07-07 06:08:09"),
-                                 answer=ts("2023-07-07 06:08:09"), end=ts("2023-07-07 06:08:16")))
-    status, body = await api_env.call("POST", "/api/get_cdr_by_request_id",
-                                      {"request_id": "b5e66bf36f"})
+    api_env.cdrs.insert(
+        make_cdr(
+            request_id="b5e66bf36f",
+            call_date=ts("2023-07-07 06:08:09"),
+            answer=ts("2023-07-07 06:08:09"),
+            end=ts("2023-07-07 06:08:16"),
+        )
+    )
+    status, body = await api_env.call(
+        "POST", "/api/get_cdr_by_request_id", {"request_id": "b5e66bf36f"}
+    )
     assert status == 200 and body["response"]["message"] == "cdr found"
     assert body["response"]["success"] == "true"
     [row] = body["response"]["result"]
@@ -37,19 +61,22 @@ async def test_cdr_row_shape_matches_the_spec(api_env, make_cdr) -> None:
 async def test_by_date_with_paging(api_env, make_cdr) -> None:
     start = ts("2023-06-12 23:00:00")
     # one call an hour from 2023-06-12 23:00 to 2023-06-18 22:00 UTC
-    api_env.cdrs.insert_many([make_cdr(request_id=f"{i:010x}", call_date=start + 3600 * i)
-                              for i in range(144)])
+    api_env.cdrs.insert_many(
+        [make_cdr(request_id=f"{i:010x}", call_date=start + 3600 * i) for i in range(144)]
+    )
     api_env.cdrs.insert_many([make_cdr(account_id="account_2", call_date=start + 7200)])
     query = {"start_call_date": "2023-06-13", "end_call_date": "2023-06-17"}
-    status, body = await api_env.call("POST", "/api/get_cdr_by_date",
-                                      {**query, "record_count": "1000"})
+    status, body = await api_env.call(
+        "POST", "/api/get_cdr_by_date", {**query, "record_count": "1000"}
+    )
     rows = body["response"]["result"]
     assert len(rows) == 5 * 24  # 13th 00:00 .. 17th 23:00 inclusive
     assert rows[0]["call_date"] == "Tue, 13 Jun 2023 00:00:00 GMT"
     assert rows[-1]["call_date"] == "Sat, 17 Jun 2023 23:00:00 GMT"
     assert all(r["account_id"] == "account_1" for r in rows)
-    status, body = await api_env.call("POST", "/api/get_cdr_by_date",
-                                      {**query, "record_count": "5", "offset": "1"})
+    status, body = await api_env.call(
+        "POST", "/api/get_cdr_by_date", {**query, "record_count": "5", "offset": "1"}
+    )
     page = body["response"]["result"]
     assert [r["id"] for r in page] == [r["id"] for r in rows[1:6]]
     # the default page is 1000 rows from offset 0
@@ -59,26 +86,44 @@ async def test_by_date_with_paging(api_env, make_cdr) -> None:
     status, body = await api_env.call("POST", "/api/get_cdr_by_date", {**query, "offset": 500})
     assert status == 404 and body["response"]["message"] == "cdr not found"
     # with a time of day the end is exact to the second
-    status, body = await api_env.call("POST", "/api/get_cdr_by_date", {
-        "start_call_date": "2023-06-13 10:00:00", "end_call_date": "2023-06-13 12:00:00"})
-    assert [r["call_date"][17:25] for r in body["response"]["result"]] == \
-        ["10:00:00", "11:00:00", "12:00:00"]
-    status, body = await api_env.call("POST", "/api/get_cdr_by_date", {
-        "start_call_date": "2023-06-17", "end_call_date": "2023-06-13"})
+    status, body = await api_env.call(
+        "POST",
+        "/api/get_cdr_by_date",
+        {"start_call_date": "2023-06-13 10:00:00", "end_call_date": "2023-06-13 12:00:00"},
+    )
+    assert [r["call_date"][17:25] for r in body["response"]["result"]] == [
+        "10:00:00",
+        "11:00:00",
+        "12:00:00",
+    ]
+    status, body = await api_env.call(
+        "POST",
+        "/api/get_cdr_by_date",
+        {"start_call_date": "2023-06-17", "end_call_date": "2023-06-13"},
+    )
     assert status == 400 and body["response"]["message"].startswith("end_call_date:")
 
 
 async def test_statistics_shape_and_scope(api_env, make_cdr) -> None:
-    statuses = ["ANSWER"] * 5 + ["BUSY"] * 2 + ["NOANSWER", "CANCEL", "CHANUNAVAIL",
-                                                "CONGESTION"]
+    statuses = ["ANSWER"] * 5 + ["BUSY"] * 2 + ["NOANSWER", "CANCEL", "CHANUNAVAIL", "CONGESTION"]
     for status in statuses:
         api_env.cdrs.insert(make_cdr(dial_status=status))
     api_env.cdrs.insert(make_cdr(account_id="account_2", dial_status="BUSY"))
     status, body = await api_env.call("GET", "/api/get_cdr_statistics")
-    assert body == {"response": {"result": {
-        "answer_calls": [5], "busy_calls": [2], "cancel_calls": [1], "chanunavail_calls": [1],
-        "congestion_calls": [1], "noanswer_calls": [1], "total_calls": [11]},
-        "success": "true"}}
+    assert body == {
+        "response": {
+            "result": {
+                "answer_calls": [5],
+                "busy_calls": [2],
+                "cancel_calls": [1],
+                "chanunavail_calls": [1],
+                "congestion_calls": [1],
+                "noanswer_calls": [1],
+                "total_calls": [11],
+            },
+            "success": "true",
+        }
+    }
     status, body = await api_env.call("GET", "/api/get_cdr_statistics", headers=ACCOUNT_2)
     assert body["response"]["result"]["busy_calls"] == [1]
     assert body["response"]["result"]["total_calls"] == [1]
@@ -86,8 +131,9 @@ async def test_statistics_shape_and_scope(api_env, make_cdr) -> None:
 
 def test_store_counts_per_campaign_and_transcripts(api_env, make_cdr) -> None:
     store = CdrStore(api_env.switch.store.db)  # a second repository on the same tables
-    cdr_id = store.insert(make_cdr(campaign_id="CMcc0cb33a01", dial_status="DND",
-                                   is_dnd=True, list_id="LS50f6ec70b7"))
+    cdr_id = store.insert(
+        make_cdr(campaign_id="CMcc0cb33a01", dial_status="DND", is_dnd=True, list_id="LS50f6ec70b7")
+    )
     store.insert(make_cdr(campaign_id="CMcc0cb33a01", dial_status="ANSWER"))
     store.insert(make_cdr(dial_status="ANSWER"))
     counts = store.statistics("account_1", "CMcc0cb33a01")
@@ -107,8 +153,10 @@ def test_a_row_and_its_count_land_together(api_env, make_cdr) -> None:
 
     db = api_env.switch.store.db
     # make the count fail after the row went in: the row must go too
-    db.execute("CREATE TRIGGER refuse BEFORE INSERT ON cdr_counts WHEN NEW.dial_status = 'X'"
-               " BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    db.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON cdr_counts WHEN NEW.dial_status = 'X'"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
     with pytest.raises(sqlite3.IntegrityError):
         api_env.cdrs.insert(make_cdr(dial_status="X"))
     assert db.execute("SELECT COUNT(*) FROM cdrs").fetchone()[0] == 0
@@ -116,21 +164,32 @@ def test_a_row_and_its_count_land_together(api_env, make_cdr) -> None:
     assert api_env.cdrs.statistics("account_1")["total_calls"] == 1
 
 
-def _reference(rows: list[tuple[str, float, int]], account: str, start: float, end: float,
-               limit: int, offset: int) -> list[int]:
-    inside = sorted((date, cid) for acc, date, cid in rows
-                    if acc == account and start <= date < end)
-    return [cid for _, cid in inside[offset:offset + limit]]
+def _reference(
+    rows: list[tuple[str, float, int]],
+    account: str,
+    start: float,
+    end: float,
+    limit: int,
+    offset: int,
+) -> list[int]:
+    inside = sorted(
+        (date, cid) for acc, date, cid in rows if acc == account and start <= date < end
+    )
+    return [cid for _, cid in inside[offset : offset + limit]]
 
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_OPS = st.lists(st.one_of(
-    st.tuples(st.just("insert"), st.sampled_from(["a", "b"]), st.integers(0, 30)),
-    st.tuples(st.just("next"), st.sampled_from(["a", "b"]), st.integers(1, 4)),
-    st.tuples(st.just("jump"), st.sampled_from(["a", "b"]), st.integers(0, 12)),
-), min_size=1, max_size=60)
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("insert"), st.sampled_from(["a", "b"]), st.integers(0, 30)),
+        st.tuples(st.just("next"), st.sampled_from(["a", "b"]), st.integers(1, 4)),
+        st.tuples(st.just("jump"), st.sampled_from(["a", "b"]), st.integers(0, 12)),
+    ),
+    min_size=1,
+    max_size=60,
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -147,11 +206,23 @@ def test_paging_equals_offset_semantics_while_cdrs_arrive(ops) -> None:
     start, end = 5.0, 25.0
 
     def cdr(account: str, date: float) -> Cdr:
-        return Cdr(account_id=account, request_id="0123456789", call_direction="outbound-api",
-                   destination_context="click2call", caller_id="1", agent_number="101",
-                   customer_number="102", dialed_number="102", call_date=date, answer=None,
-                   end=None, call_duration=None, billsec=None, call_status=None,
-                   dial_status="NOANSWER")
+        return Cdr(
+            account_id=account,
+            request_id="0123456789",
+            call_direction="outbound-api",
+            destination_context="click2call",
+            caller_id="1",
+            agent_number="101",
+            customer_number="102",
+            dialed_number="102",
+            call_date=date,
+            answer=None,
+            end=None,
+            call_duration=None,
+            billsec=None,
+            call_status=None,
+            dial_status="NOANSWER",
+        )
 
     for _ in range(20):
         date = float(_ % 30)

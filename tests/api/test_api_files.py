@@ -23,8 +23,9 @@ def wav_bytes(seconds: float = 0.5) -> bytes:
 
 
 async def upload(api_env, files, data=None, headers=ACCOUNT_1):
-    response = await api_env.client.post("/api/upload", files=files, data=data or {},
-                                         headers=headers)
+    response = await api_env.client.post(
+        "/api/upload", files=files, data=data or {}, headers=headers
+    )
     return response.status_code, response.json()
 
 
@@ -36,16 +37,19 @@ async def test_upload_csv_and_wav(api_env) -> None:
     csv = b"contact_name,contact_number,field1\nankit,919979271234,Ankit\n"
     status, body = await upload(api_env, {"file": ("contacts.csv", csv, "text/csv")})
     assert status == 200, body
-    assert body["response"] == {"message": "file uploaded successfully",
-                                "file_name": "contacts.csv", "size": len(csv),
-                                "success": "true"}
+    assert body["response"] == {
+        "message": "file uploaded successfully",
+        "file_name": "contacts.csv",
+        "size": len(csv),
+        "success": "true",
+    }
     assert (area(api_env) / "contacts.csv").read_bytes() == csv
-    status, body = await upload(api_env, {"file": ("x.bin", wav_bytes(), "audio/wav")},
-                                data={"file_name": "welcome.wav"})
+    status, body = await upload(
+        api_env, {"file": ("x.bin", wav_bytes(), "audio/wav")}, data={"file_name": "welcome.wav"}
+    )
     assert status == 200 and body["response"]["file_name"] == "welcome.wav"
     status, body = await api_env.call("GET", "/api/upload")
-    assert [f["file_name"] for f in body["response"]["result"]] == ["contacts.csv",
-                                                                    "welcome.wav"]
+    assert [f["file_name"] for f in body["response"]["result"]] == ["contacts.csv", "welcome.wav"]
     status, body = await api_env.call("GET", "/api/upload", headers=ACCOUNT_2)
     assert body["response"]["result"] == []
 

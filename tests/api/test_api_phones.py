@@ -42,29 +42,39 @@ class Api:
         async def build() -> tuple[httpx.AsyncClient, CallService, CallbackScheduler]:
             provision_accounts(AccountStore(switch.store.db), config.accounts, lambda s: None)
             tts = Tts(Path(config.media.prompts_dir), allow_online=False)
-            calls = CallService(switch, tts, CdrStore(switch.store.db),
-                                recordings_dir=config.media.recordings_dir,
-                                uploads_dir=config.media.uploads_dir)
+            calls = CallService(
+                switch,
+                tts,
+                CdrStore(switch.store.db),
+                recordings_dir=config.media.recordings_dir,
+                uploads_dir=config.media.uploads_dir,
+            )
             ctx = AppContext(switch=switch, calls=calls, tts=tts)
-            scheduler = CallbackScheduler(CallbackStore(switch.store.db), calls.click2call,
-                                          poll=0.2)
+            scheduler = CallbackScheduler(
+                CallbackStore(switch.store.db), calls.click2call, poll=0.2
+            )
             await scheduler.start()
-            client = httpx.AsyncClient(transport=httpx.ASGITransport(
-                app=Starlette(routes=api.cpaas.routes(ctx))), base_url="http://cpaas")
+            client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=Starlette(routes=api.cpaas.routes(ctx))),
+                base_url="http://cpaas",
+            )
             return client, calls, scheduler
 
         self.client, self.calls, self.scheduler = harness.run(build())
 
-    def __call__(self, method: str, path: str, body: Any = None,
-                 headers: dict[str, str] = ACCOUNT_1) -> tuple[int, dict]:
+    def __call__(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] = ACCOUNT_1
+    ) -> tuple[int, dict]:
         async def go() -> httpx.Response:
             return await self.client.request(method, path, json=body, headers=headers)
+
         response = self.harness.run(go())
         return response.status_code, response.json()
 
     def get(self, path: str, headers: dict[str, str] = ACCOUNT_1) -> httpx.Response:
         async def go() -> httpx.Response:
             return await self.client.get(path, headers=headers)
+
         return self.harness.run(go())
 
     def close(self) -> None:
@@ -72,6 +82,7 @@ class Api:
             await self.scheduler.stop()
             await self.calls.stop(grace=2)
             await self.client.aclose()
+
         self.harness.run(down())
 
 
@@ -82,8 +93,9 @@ def setup(switch_factory, phone_factory):
     port = harness.config.sip_host_port[1]
 
     def phone(number: str, hz: float):
-        p = phone_factory(BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}"),
-                          tone_hz=hz)
+        p = phone_factory(
+            BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}"), tone_hz=hz
+        )
         p.wait_registered()
         return p
 
@@ -95,15 +107,24 @@ def cdr_of(cpaas: Api, request_id: str) -> dict:
     def fetch() -> dict | None:
         status, body = cpaas("POST", "/api/get_cdr_by_request_id", {"request_id": request_id})
         return body["response"]["result"][0] if status == 200 else None
+
     return wait_until(fetch, 20, what=f"CDR of {request_id}")
 
 
 def test_click2call_between_extensions(setup) -> None:
     cpaas, phone, harness = setup
     agent, customer = phone("101", 440.0), phone("102", 1000.0)
-    status, body = cpaas("POST", "/api/click2call", {
-        "agent_number": "101", "caller_id": "15168148111", "destination_number": "102",
-        "recording_option": "both", "transcript": "off"})
+    status, body = cpaas(
+        "POST",
+        "/api/click2call",
+        {
+            "agent_number": "101",
+            "caller_id": "15168148111",
+            "destination_number": "102",
+            "recording_option": "both",
+            "transcript": "off",
+        },
+    )
     assert status == 200 and body["response"]["success"] == "true", body
     request_id = body["response"]["request_id"]
     first = agent.wait_call_established()
@@ -137,18 +158,24 @@ def test_click2call_between_extensions(setup) -> None:
 def test_hangup_through_modify_call(setup) -> None:
     cpaas, phone, _ = setup
     agent, customer = phone("101", 440.0), phone("102", 1000.0)
-    _, body = cpaas("POST", "/api/click2call", {
-        "agent_number": "101", "caller_id": "15168148111", "destination_number": "102"})
+    _, body = cpaas(
+        "POST",
+        "/api/click2call",
+        {"agent_number": "101", "caller_id": "15168148111", "destination_number": "102"},
+    )
     agent.wait_call_established()
     customer.wait_call_established()
     _, live = cpaas("GET", "/api/live_calls")
-    channel = next(r["channel"] for r in live["response"]["result"]
-                   if r["channel"].startswith("SIP/102-"))
-    status, answer = cpaas("POST", "/api/modify_call", {"channel": channel, "modify_type": "2"},
-                           headers=ACCOUNT_2)
+    channel = next(
+        r["channel"] for r in live["response"]["result"] if r["channel"].startswith("SIP/102-")
+    )
+    status, answer = cpaas(
+        "POST", "/api/modify_call", {"channel": channel, "modify_type": "2"}, headers=ACCOUNT_2
+    )
     assert status == 404  # not this account's call
-    status, answer = cpaas("POST", "/api/modify_call", {"channel": " " + channel,
-                                                        "modify_type": "2"})
+    status, answer = cpaas(
+        "POST", "/api/modify_call", {"channel": " " + channel, "modify_type": "2"}
+    )
     assert status == 200 and answer["response"]["success"] == "true", answer
     customer.wait_call_closed()
     agent.wait_call_closed()
@@ -159,10 +186,18 @@ def test_callback_rings_the_agent_at_its_time(setup) -> None:
     agent, customer = phone("101", 440.0), phone("102", 1000.0)
     zone = "America/New_York"
     at = (datetime.now(ZoneInfo(zone)) + timedelta(seconds=4)).replace(microsecond=0)
-    status, body = cpaas("POST", "/api/callback", {
-        "agent_number": "101", "caller_id": "15168148111", "destination_number": "102",
-        "recording_option": "off", "time_zone": zone,
-        "scheduled_at": at.strftime("%Y-%m-%d %H:%M:%S")})
+    status, body = cpaas(
+        "POST",
+        "/api/callback",
+        {
+            "agent_number": "101",
+            "caller_id": "15168148111",
+            "destination_number": "102",
+            "recording_option": "off",
+            "time_zone": zone,
+            "scheduled_at": at.strftime("%Y-%m-%d %H:%M:%S"),
+        },
+    )
     assert status == 200, body
     request_id = body["response"]["request_id"]
     established = agent.wait_call_established(timeout=20)
@@ -172,8 +207,9 @@ def test_callback_rings_the_agent_at_its_time(setup) -> None:
     customer.hangup()
     agent.wait_call_closed()
     _, listing = cpaas("GET", "/api/callback")
-    assert [(c["request_id"], c["status"]) for c in listing["response"]["result"]] == \
-        [(request_id, "done")]
+    assert [(c["request_id"], c["status"]) for c in listing["response"]["result"]] == [
+        (request_id, "done")
+    ]
     assert cdr_of(cpaas, request_id)["dial_status"] == "ANSWER"
 
 
@@ -183,19 +219,29 @@ def test_otp_call_is_understood_by_the_phone(setup) -> None:
 
     cpaas, phone, _ = setup
     customer = phone("102", 1000.0)
-    _, body = cpaas("POST", "/api/announce_templates",
-                    {"text": "Your one time password is {otp}"})
+    _, body = cpaas("POST", "/api/announce_templates", {"text": "Your one time password is {otp}"})
     template_id = body["response"]["announce_template_id"]
-    status, body = cpaas("POST", "/api/outbound_call", {
-        "customer_number": "102", "otp": "5283", "announce_template_id": template_id,
-        "repeat": "2", "caller_id": "15168148111", "voice": "Matthew", "rate": "slow"})
+    status, body = cpaas(
+        "POST",
+        "/api/outbound_call",
+        {
+            "customer_number": "102",
+            "otp": "5283",
+            "announce_template_id": template_id,
+            "repeat": "2",
+            "caller_id": "15168148111",
+            "voice": "Matthew",
+            "rate": "slow",
+        },
+    )
     assert status == 200, body
     customer.wait_call_established()
     customer.wait_call_closed(timeout=60)  # the flow hangs up after two announcements
     samples, rate = read_wav(customer.last_recording())
     digits = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
     heard = transcriber("pocketsphinx").transcribe(
-        samples, rate, words=digits + ["your", "time", "password", "is"])
+        samples, rate, words=digits + ["your", "time", "password", "is"]
+    )
     spoken = " ".join(w for w in heard.split() if w in digits)
     assert spoken.count("five two eight three") >= 1, heard
     cdr = cdr_of(cpaas, body["response"]["request_id"])

@@ -6,43 +6,60 @@ import pytest
 
 from tests.api.conftest import ACCOUNT_2
 
-FLOW = [{"type": "say", "text": "Hello {name}, press 1 to confirm", "voice": "Matthew"},
-        {"type": "gather", "num_digits": 1, "timeout": 5, "name": "choice",
-         "branches": {"1": [{"type": "set_result", "value": "confirmed"}]},
-         "default": [{"type": "hangup"}]}]
+FLOW = [
+    {"type": "say", "text": "Hello {name}, press 1 to confirm", "voice": "Matthew"},
+    {
+        "type": "gather",
+        "num_digits": 1,
+        "timeout": 5,
+        "name": "choice",
+        "branches": {"1": [{"type": "set_result", "value": "confirmed"}]},
+        "default": [{"type": "hangup"}],
+    },
+]
 
 
 async def test_templates(api_env) -> None:
-    status, body = await api_env.call("POST", "/api/announce_templates",
-                                      {"template_name": "otp", "text": "Your OTP is {otp}"})
+    status, body = await api_env.call(
+        "POST", "/api/announce_templates", {"template_name": "otp", "text": "Your OTP is {otp}"}
+    )
     assert status == 200
     template_id = body["response"]["announce_template_id"]
     assert template_id.startswith("AN") and len(template_id) == 12
     status, body = await api_env.call("GET", "/api/announce_templates")
-    assert body["response"]["result"] == [{"announce_template_id": template_id,
-                                           "template_name": "otp",
-                                           "text": "Your OTP is {otp}"}]
+    assert body["response"]["result"] == [
+        {"announce_template_id": template_id, "template_name": "otp", "text": "Your OTP is {otp}"}
+    ]
     status, body = await api_env.call("GET", "/api/announce_templates", headers=ACCOUNT_2)
     assert body["response"]["result"] == []
     status, body = await api_env.call(
-        "GET", f"/api/announce_templates?announce_template_id={template_id}", headers=ACCOUNT_2)
+        "GET", f"/api/announce_templates?announce_template_id={template_id}", headers=ACCOUNT_2
+    )
     assert status == 404
-    status, body = await api_env.call("DELETE", "/api/announce_templates",
-                                      {"announce_template_id": template_id}, headers=ACCOUNT_2)
+    status, body = await api_env.call(
+        "DELETE",
+        "/api/announce_templates",
+        {"announce_template_id": template_id},
+        headers=ACCOUNT_2,
+    )
     assert status == 404
-    status, body = await api_env.call("DELETE", "/api/announce_templates",
-                                      {"announce_template_id": template_id})
+    status, body = await api_env.call(
+        "DELETE", "/api/announce_templates", {"announce_template_id": template_id}
+    )
     assert status == 200
     status, body = await api_env.call("GET", "/api/announce_templates")
     assert body["response"]["result"] == []
 
 
-@pytest.mark.parametrize("text, message", [
-    ("Your code", "text: must contain the {otp} variable"),
-    ("Dear {name}, your code is {otp}", "text: unknown variable(s) name"),
-    ("Broken {otp", "text: "),
-    ("", "text: "),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("Your code", "text: must contain the {otp} variable"),
+        ("Dear {name}, your code is {otp}", "text: unknown variable(s) name"),
+        ("Broken {otp", "text: "),
+        ("", "text: "),
+    ],
+)
 async def test_template_text_is_checked(api_env, text, message) -> None:
     status, body = await api_env.call("POST", "/api/announce_templates", {"text": text})
     assert status == 400 and body["response"]["message"].startswith(message), body
@@ -51,8 +68,7 @@ async def test_template_text_is_checked(api_env, text, message) -> None:
 
 
 async def test_flow_crud(api_env) -> None:
-    status, body = await api_env.call("POST", "/api/flows", {"flow_name": "confirm",
-                                                             "flow": FLOW})
+    status, body = await api_env.call("POST", "/api/flows", {"flow_name": "confirm", "flow": FLOW})
     assert status == 200, body
     flow_id = body["response"]["flow_id"]
     status, body = await api_env.call("GET", f"/api/flows/{flow_id}")
@@ -61,15 +77,16 @@ async def test_flow_crud(api_env) -> None:
     assert stored["flow"][0]["text"] == FLOW[0]["text"]
     status, _ = await api_env.call("GET", f"/api/flows/{flow_id}", headers=ACCOUNT_2)
     assert status == 404
-    status, body = await api_env.call("POST", "/api/flows", {"flow_name": "confirm",
-                                                             "flow": FLOW})
+    status, body = await api_env.call("POST", "/api/flows", {"flow_name": "confirm", "flow": FLOW})
     assert status == 409
-    status, body = await api_env.call("PUT", f"/api/flows/{flow_id}",
-                                      {"flow_name": "bye", "flow": [{"type": "hangup"}]})
+    status, body = await api_env.call(
+        "PUT", f"/api/flows/{flow_id}", {"flow_name": "bye", "flow": [{"type": "hangup"}]}
+    )
     assert status == 200
     status, body = await api_env.call("GET", "/api/flows")
-    assert [(f["flow_name"], f["flow"]) for f in body["response"]["result"]] == \
-        [("bye", [{"type": "hangup"}])]
+    assert [(f["flow_name"], f["flow"]) for f in body["response"]["result"]] == [
+        ("bye", [{"type": "hangup"}])
+    ]
     status, body = await api_env.call("DELETE", f"/api/flows/{flow_id}", headers=ACCOUNT_2)
     assert status == 404
     status, body = await api_env.call("DELETE", f"/api/flows/{flow_id}")
@@ -78,13 +95,16 @@ async def test_flow_crud(api_env) -> None:
     assert body["response"]["result"] == []
 
 
-@pytest.mark.parametrize("flow, fragment", [
-    ([{"type": "say"}], "text"),
-    ([{"type": "dance"}], "type"),
-    ([{"type": "say", "text": "hi", "voice": "Nobody"}], "voice"),
-    ([FLOW[0], {"type": "gather", "num_digits": "many"}], "num_digits"),
-    ("not a list", "flow: "),
-])
+@pytest.mark.parametrize(
+    "flow, fragment",
+    [
+        ([{"type": "say"}], "text"),
+        ([{"type": "dance"}], "type"),
+        ([{"type": "say", "text": "hi", "voice": "Nobody"}], "voice"),
+        ([FLOW[0], {"type": "gather", "num_digits": "many"}], "num_digits"),
+        ("not a list", "flow: "),
+    ],
+)
 async def test_invalid_flows_are_refused_when_saved(api_env, flow, fragment) -> None:
     status, body = await api_env.call("POST", "/api/flows", {"flow_name": "x", "flow": flow})
     message = body["response"]["message"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -18,7 +18,7 @@ from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import Campaign, CampaignStatus, new_campaign_id, new_token
 from softswitch.store import Store
 
-START = datetime(2024, 3, 4, 12, tzinfo=timezone.utc).timestamp()
+START = datetime(2024, 3, 4, 12, tzinfo=UTC).timestamp()
 DAY = 24 * 3600
 
 
@@ -42,8 +42,15 @@ def manager(store: Store, clock: ManualClock) -> CampaignManager:
 def new_campaign(manager: CampaignManager, account: str = "acc1", **fields) -> Campaign:
     cid = new_campaign_id()
     fields.setdefault("status", CampaignStatus.IN_PROCESS)
-    return manager.create(Campaign(id=cid, account_id=account, name=fields.pop("name", cid),
-                                   token=new_token(account, cid), **fields))
+    return manager.create(
+        Campaign(
+            id=cid,
+            account_id=account,
+            name=fields.pop("name", cid),
+            token=new_token(account, cid),
+            **fields,
+        )
+    )
 
 
 @pytest.fixture
@@ -54,8 +61,9 @@ def campaign(manager: CampaignManager) -> Campaign:
 @pytest.fixture
 async def client(manager: CampaignManager):
     app = Starlette(routes=routes(None, manager))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://test") as c:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as c:
         yield c
 
 
@@ -68,6 +76,7 @@ def jobs_of(manager: CampaignManager, campaign: Campaign) -> int:
 
 
 # -- tokens -------------------------------------------------------------------------------
+
 
 def test_token_format(campaign: Campaign) -> None:
     assert re.fullmatch(r"acc1\.CM[0-9a-f]{10}\.[0-9a-f]{24}", campaign.token)
@@ -90,15 +99,28 @@ async def test_bad_and_unknown_tokens(client, campaign, manager) -> None:
 
 # -- addPhones ----------------------------------------------------------------------------
 
+
 async def test_add_phones_returns_job_ids(client, campaign, manager) -> None:
-    body = [{"phone": "79123456789", "payload": {"name": "Alex", "age": 34},
-             "allowedTime": {"mon": [{"localTimeFrom": "10:00", "localTimeTo": "11:30"},
-                                     {"localTimeFrom": "13:00", "localTimeTo": "14:30"}],
-                             "default": [{"localTimeFrom": "10:00", "localTimeTo": "18:00"}]},
-             "retryIntervalInMinutes": 120, "maxAttempts": 0, "gmtZone": "-05:00"},
-            {"phone": 16500000000, "dialerPriority": 2}]
-    r = await client.post(url(campaign, "/addPhones"), json=body,
-                          headers={"Idempotence-Key": "d5f41bd4"})
+    body = [
+        {
+            "phone": "79123456789",
+            "payload": {"name": "Alex", "age": 34},
+            "allowedTime": {
+                "mon": [
+                    {"localTimeFrom": "10:00", "localTimeTo": "11:30"},
+                    {"localTimeFrom": "13:00", "localTimeTo": "14:30"},
+                ],
+                "default": [{"localTimeFrom": "10:00", "localTimeTo": "18:00"}],
+            },
+            "retryIntervalInMinutes": 120,
+            "maxAttempts": 0,
+            "gmtZone": "-05:00",
+        },
+        {"phone": 16500000000, "dialerPriority": 2},
+    ]
+    r = await client.post(
+        url(campaign, "/addPhones"), json=body, headers={"Idempotence-Key": "d5f41bd4"}
+    )
     assert r.status_code == 200, r.text
     ids = r.json()
     assert len(ids) == 2 and all(isinstance(i, int) for i in ids)
@@ -106,29 +128,42 @@ async def test_add_phones_returns_job_ids(client, campaign, manager) -> None:
     assert first.payload == {"name": "Alex", "age": 34}
     assert first.retry_interval == 120 * 60 and first.gmt_zone == "-05:00"
     # 12:00 UTC Monday is 07:00 at -05:00; Monday's first interval opens 10:00 local
-    assert first.next_at == datetime(2024, 3, 4, 15, tzinfo=timezone.utc).timestamp()
+    assert first.next_at == datetime(2024, 3, 4, 15, tzinfo=UTC).timestamp()
     assert manager.jobs.get(ids[1]).priority == 2
 
 
 async def test_duplicates_inside_one_request(client, campaign, manager) -> None:
-    body = [{"phone": "79123456789", "payload": {"Name": "Alex"}},
-            {"phone": "79123456789", "payload": {"Name": "Alex"}},
-            {"phone": "9991112223330"}, {"phone": "9991112223330"},
-            {"phone": "79123456789", "payload": {"Name": "Bob"}}]
+    body = [
+        {"phone": "79123456789", "payload": {"Name": "Alex"}},
+        {"phone": "79123456789", "payload": {"Name": "Alex"}},
+        {"phone": "9991112223330"},
+        {"phone": "9991112223330"},
+        {"phone": "79123456789", "payload": {"Name": "Bob"}},
+    ]
     r = await client.post(url(campaign, "/addPhones"), json=body)
     assert r.status_code == 400
-    assert r.json() == {"type": "phone.duplicated", "phone": "9991112223330", "message": "",
-                        "phonesDuplicates": ["9991112223330", "79123456789"]}
+    assert r.json() == {
+        "type": "phone.duplicated",
+        "phone": "9991112223330",
+        "message": "",
+        "phonesDuplicates": ["9991112223330", "79123456789"],
+    }
     assert jobs_of(manager, campaign) == 0
     # same phone, different payloads: not duplicates
-    r = await client.post(url(campaign, "/addPhones"), json=[
-        {"phone": "79123456789", "payload": {"Name": "Alex"}},
-        {"phone": "79123456789", "payload": {"Name": "Bob"}}, {"phone": "79123456789"}])
+    r = await client.post(
+        url(campaign, "/addPhones"),
+        json=[
+            {"phone": "79123456789", "payload": {"Name": "Alex"}},
+            {"phone": "79123456789", "payload": {"Name": "Bob"}},
+            {"phone": "79123456789"},
+        ],
+    )
     assert r.status_code == 200 and len(r.json()) == 3
 
 
-async def test_no_key_twice_within_24h_is_an_error_then_allowed(client, campaign, manager,
-                                                                clock) -> None:
+async def test_no_key_twice_within_24h_is_an_error_then_allowed(
+    client, campaign, manager, clock
+) -> None:
     body = [{"phone": "16500000000", "payload": {"a": 1}}]
     first = await client.post(url(campaign, "/addPhones"), json=body)
     assert first.status_code == 200
@@ -144,8 +179,9 @@ async def test_no_key_twice_within_24h_is_an_error_then_allowed(client, campaign
     assert jobs_of(manager, campaign) == 2
 
 
-async def test_same_key_returns_the_same_ids_and_expires_after_24h(client, campaign, manager,
-                                                                   clock) -> None:
+async def test_same_key_returns_the_same_ids_and_expires_after_24h(
+    client, campaign, manager, clock
+) -> None:
     body = [{"phone": "16500000000"}, {"phone": "16500000001"}]
     headers = {"Idempotence-Key": "k-1"}
     first = await client.post(url(campaign, "/addPhones"), json=body, headers=headers)
@@ -184,9 +220,12 @@ async def test_keys_are_scoped_to_the_account(client, campaign, manager) -> None
 
 async def test_concurrent_identical_requests_create_one_job(client, campaign, manager) -> None:
     body = [{"phone": str(16500000000 + i)} for i in range(2500)]
-    responses = await asyncio.gather(*[
-        client.post(url(campaign, "/addPhones"), json=body, headers={"Idempotence-Key": "same"})
-        for _ in range(4)])
+    responses = await asyncio.gather(
+        *[
+            client.post(url(campaign, "/addPhones"), json=body, headers={"Idempotence-Key": "same"})
+            for _ in range(4)
+        ]
+    )
     assert all(r.status_code == 200 for r in responses)
     assert len({tuple(r.json()) for r in responses}) == 1
     assert jobs_of(manager, campaign) == 2500
@@ -225,20 +264,34 @@ def test_concurrent_processes_sharing_the_store_create_one_job(tmp_path, clock) 
     first.close()
 
 
-@pytest.mark.parametrize("item,where", [
-    ({"phone": "1", "allowedTime": {"default": [{"localTimeFrom": "10:00"}]}},
-     "[0].allowedTime.default[0].localTimeTo"),
-    ({"phone": "1", "allowedTime": {"default": [
-        {"localTimeFrom": "10:00", "localTimeTo": "13:30"},
-        {"localTimeFrom": "13:00", "localTimeTo": "14:30"}]}}, "overlap"),
-    ({"phone": "1", "gmtZone": "+25:00"}, "[0].gmtZone"),
-    ({"phone": "1", "gmtZone": "Mars/Olympus"}, "[0].gmtZone"),
-    ({"phone": "abc"}, "[0].phone"),
-    ({"payload": {}}, "[0].phone is required"),
-    ({"phone": "1", "allowedDays": ["mon", "someday"]}, "allowedDays[1]"),
-    ({"phone": "1", "startDateTime": "soon"}, "startDateTime"),
-    ({"phone": "1", "maxAttempts": "many"}, "maxAttempts"),
-])
+@pytest.mark.parametrize(
+    "item,where",
+    [
+        (
+            {"phone": "1", "allowedTime": {"default": [{"localTimeFrom": "10:00"}]}},
+            "[0].allowedTime.default[0].localTimeTo",
+        ),
+        (
+            {
+                "phone": "1",
+                "allowedTime": {
+                    "default": [
+                        {"localTimeFrom": "10:00", "localTimeTo": "13:30"},
+                        {"localTimeFrom": "13:00", "localTimeTo": "14:30"},
+                    ]
+                },
+            },
+            "overlap",
+        ),
+        ({"phone": "1", "gmtZone": "+25:00"}, "[0].gmtZone"),
+        ({"phone": "1", "gmtZone": "Mars/Olympus"}, "[0].gmtZone"),
+        ({"phone": "abc"}, "[0].phone"),
+        ({"payload": {}}, "[0].phone is required"),
+        ({"phone": "1", "allowedDays": ["mon", "someday"]}, "allowedDays[1]"),
+        ({"phone": "1", "startDateTime": "soon"}, "startDateTime"),
+        ({"phone": "1", "maxAttempts": "many"}, "maxAttempts"),
+    ],
+)
 async def test_invalid_entries_are_refused_whole(client, campaign, manager, item, where) -> None:
     r = await client.post(url(campaign, "/addPhones"), json=[item])
     assert r.status_code == 400
@@ -247,9 +300,11 @@ async def test_invalid_entries_are_refused_whole(client, campaign, manager, item
 
 
 async def test_payload_is_arbitrary_data(client, campaign, manager) -> None:
-    body = [{"phone": "79123456701", "payload": "VIP"},
-            {"phone": "79123456702", "payload": [1, {"a": 2}]},
-            {"phone": "79123456703", "payload": 42}]
+    body = [
+        {"phone": "79123456701", "payload": "VIP"},
+        {"phone": "79123456702", "payload": [1, {"a": 2}]},
+        {"phone": "79123456703", "payload": 42},
+    ]
     r = await client.post(url(campaign, "/addPhones"), json=body)
     assert r.status_code == 200, r.text
     r = await client.post(url(campaign, "/callJob/getReport"), json={"ids": r.json()})
@@ -259,18 +314,28 @@ async def test_payload_is_arbitrary_data(client, campaign, manager) -> None:
     assert r.status_code == 400 and r.json()["type"] == "phone.duplicated"
 
 
-async def test_crm_add_phone_takes_the_spec_example_with_an_unencoded_plus(client, campaign,
-                                                                          manager) -> None:
+async def test_crm_add_phone_takes_the_spec_example_with_an_unencoded_plus(
+    client, campaign, manager
+) -> None:
     # calls-api-crm-addPhone.txt: ...addPhone?phone=79123456789&gmtZone=+03:30&name=Alex
-    r = await client.post(f"/api/crmCalls/campaign/{campaign.token}/addPhone"
-                          "?phone=79123456789&gmtZone=+03:30&name=Alex")
+    r = await client.post(
+        f"/api/crmCalls/campaign/{campaign.token}/addPhone"
+        "?phone=79123456789&gmtZone=+03:30&name=Alex"
+    )
     assert r.status_code == 200, r.text
     assert manager.jobs.get(int(r.text)).gmt_zone == "+03:30"
 
 
 async def test_overnight_interval_is_accepted(client, campaign) -> None:
-    r = await client.post(url(campaign, "/addPhones"), json=[{"phone": "1", "allowedTime": {
-        "default": [{"localTimeFrom": "20:00", "localTimeTo": "03:00"}]}}])
+    r = await client.post(
+        url(campaign, "/addPhones"),
+        json=[
+            {
+                "phone": "1",
+                "allowedTime": {"default": [{"localTimeFrom": "20:00", "localTimeTo": "03:00"}]},
+            }
+        ],
+    )
     assert r.status_code == 200
 
 
@@ -283,8 +348,10 @@ async def test_body_must_be_an_array_of_json(client, campaign) -> None:
     assert r.status_code == 400
 
 
-@pytest.mark.parametrize("given,expected", [(None, 5), (1, 1), (5, 5), (7, 5), (0, 5),
-                                            (-1, 5), ("2", 2), (2.5, 5), (True, 5)])
+@pytest.mark.parametrize(
+    "given,expected",
+    [(None, 5), (1, 1), (5, 5), (7, 5), (0, 5), (-1, 5), ("2", 2), (2.5, 5), (True, 5)],
+)
 async def test_dialer_priority(client, campaign, manager, given, expected) -> None:
     item = {"phone": "1"} if given is None else {"phone": "1", "dialerPriority": given}
     r = await client.post(url(campaign, "/addPhones"), json=[item])
@@ -299,10 +366,12 @@ async def test_finished_campaign_takes_no_numbers(client, campaign, manager) -> 
 
 # -- crmCalls ------------------------------------------------------------------------------
 
+
 async def test_crm_add_phone_get_and_post(client, campaign, manager) -> None:
     crm = f"/api/crmCalls/campaign/{campaign.token}"
-    r = await client.get(f"{crm}/addPhone", params={"phone": "79123456789", "gmtZone": "+03:30",
-                                                   "name": "Alex"})
+    r = await client.get(
+        f"{crm}/addPhone", params={"phone": "79123456789", "gmtZone": "+03:30", "name": "Alex"}
+    )
     assert r.status_code == 200 and r.text.isdigit()
     job = manager.jobs.get(int(r.text))
     assert job.payload == {"name": "Alex"} and job.gmt_zone == "+03:30"
@@ -310,12 +379,18 @@ async def test_crm_add_phone_get_and_post(client, campaign, manager) -> None:
     again = await client.get(f"{crm}/addPhone", params={"phone": "79123456789", "name": "Alex"})
     assert again.status_code == 400 and again.json()["type"] == "phone.duplicated"
     # POST with form parameters and the key in the header
-    r1 = await client.post(f"{crm}/addPhone?phone=79123456780&gmtZone=%2B03:30&name=Alex",
-                           headers={"Idempotence-Key": "d5f41bd4",
-                                    "Content-Type": "application/x-www-form-urlencoded"})
-    r2 = await client.post(f"{crm}/addPhone", data={"phone": "79123456780", "gmtZone": "+03:30",
-                                                    "name": "Alex"},
-                           headers={"Idempotence-Key": "d5f41bd4"})
+    r1 = await client.post(
+        f"{crm}/addPhone?phone=79123456780&gmtZone=%2B03:30&name=Alex",
+        headers={
+            "Idempotence-Key": "d5f41bd4",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    r2 = await client.post(
+        f"{crm}/addPhone",
+        data={"phone": "79123456780", "gmtZone": "+03:30", "name": "Alex"},
+        headers={"Idempotence-Key": "d5f41bd4"},
+    )
     assert r1.status_code == 200 and r1.text == r2.text
     # the GET form takes the key as a query parameter
     k1 = await client.get(f"{crm}/addPhone", params={"phone": "1", "Idempotence-Key": "q"})
@@ -328,8 +403,10 @@ async def test_crm_add_phone_get_and_post(client, campaign, manager) -> None:
 
 async def test_crm_test_add_phone_has_no_duplicate_restriction(client, campaign, manager) -> None:
     crm = f"/api/crmCalls/campaign/{campaign.token}"
-    ids = [(await client.get(f"{crm}/test/addPhone", params={"phone": "79123456789"})).text
-           for _ in range(3)]
+    ids = [
+        (await client.get(f"{crm}/test/addPhone", params={"phone": "79123456789"})).text
+        for _ in range(3)
+    ]
     assert len(set(ids)) == 3
     # test additions do not block a real addition either
     r = await client.get(f"{crm}/addPhone", params={"phone": "79123456789"})
@@ -338,18 +415,42 @@ async def test_crm_test_add_phone_has_no_duplicate_restriction(client, campaign,
 
 # -- cancel and reports -------------------------------------------------------------------
 
+
 async def test_cancel_by_phone_and_id(client, campaign, manager) -> None:
-    ids = (await client.post(url(campaign, "/addPhones"), json=[
-        {"phone": "100"}, {"phone": "200"}, {"phone": "300"}])).json()
-    r = await client.post(url(campaign, "/callJob/cancel"), json={"phones": ["200"], "ids": [ids[0]]})
+    ids = (
+        await client.post(
+            url(campaign, "/addPhones"), json=[{"phone": "100"}, {"phone": "200"}, {"phone": "300"}]
+        )
+    ).json()
+    r = await client.post(
+        url(campaign, "/callJob/cancel"), json={"phones": ["200"], "ids": [ids[0]]}
+    )
     assert r.status_code == 200 and r.json() == [ids[0], ids[1]]
     report = (await client.post(url(campaign, "/callJob/getReport"), json={"ids": ids})).json()
     assert [row["jobStatus"] for row in report] == ["canceled", "canceled", "planned"]
     # jobs from a contact list cannot be canceled through the Calls API
     from softswitch.store.jobs import NewJob
-    (list_job,) = manager.jobs.add_many([NewJob(
-        campaign.id, campaign.account_id, "400", {}, "", False, 5, START, "", {}, 1, 60.0,
-        "list", START)])
+
+    (list_job,) = manager.jobs.add_many(
+        [
+            NewJob(
+                campaign.id,
+                campaign.account_id,
+                "400",
+                {},
+                "",
+                False,
+                5,
+                START,
+                "",
+                {},
+                1,
+                60.0,
+                "list",
+                START,
+            )
+        ]
+    )
     r = await client.post(url(campaign, "/callJob/cancel"), json={"ids": [list_job]})
     assert r.json() == []
     r = await client.post(url(campaign, "/callJob/cancel"), json={})
@@ -357,13 +458,18 @@ async def test_cancel_by_phone_and_id(client, campaign, manager) -> None:
 
 
 async def test_reports(client, campaign, manager, clock) -> None:
-    ids = (await client.post(url(campaign, "/addPhones"), json=[
-        {"phone": "100", "payload": {"x": "1"}}, {"phone": "200"}])).json()
+    ids = (
+        await client.post(
+            url(campaign, "/addPhones"),
+            json=[{"phone": "100", "payload": {"x": "1"}}, {"phone": "200"}],
+        )
+    ).json()
     attempt = manager.jobs.claim(ids[0], START + 1, "0123456789")
     attempt.answered_at, attempt.ended_at = START + 5, START + 65.4
     attempt.dial_status, attempt.sip_status, attempt.result = "ANSWER", 200, "sold"
     attempt.report_data = [("b", "2", 2), ("a", "1", 1)]
     from softswitch.campaigns.model import JobStatus
+
     manager.jobs.finish_attempt(attempt, JobStatus.LONG_CALL_WITH_RESULT, START + 66)
     for path in ("/callJob/getReport", "/getReport"):
         rows = (await client.post(url(campaign, path), json={"phones": [100, "200"]})).json()
@@ -376,8 +482,9 @@ async def test_reports(client, campaign, manager, clock) -> None:
         assert list(row["reportData"].items()) == [("a", "1"), ("b", "2")]
         assert row["payload"] == {"x": "1"} and row["phone"] == "100"
         assert rows[1]["jobStatus"] == "planned" and rows[1]["startedAt"] is None
-    attempts = (await client.post(url(campaign, "/callAttempt/getReport"),
-                                  json={"ids": ids})).json()
+    attempts = (
+        await client.post(url(campaign, "/callAttempt/getReport"), json={"ids": ids})
+    ).json()
     assert len(attempts) == 1
     a = attempts[0]
     assert (a["callJobId"], a["attemptNumber"], a["dialStatus"]) == (ids[0], 1, "ANSWER")
@@ -390,9 +497,16 @@ async def test_reports(client, campaign, manager, clock) -> None:
 
 # -- campaign info and control -----------------------------------------------------------
 
+
 async def test_campaign_info_and_status(client, manager, clock) -> None:
-    campaign = new_campaign(manager, status=CampaignStatus.PLANNED, start_at=START + 3600,
-                            end_at=START + 7200, max_simultaneous=7, name="spring")
+    campaign = new_campaign(
+        manager,
+        status=CampaignStatus.PLANNED,
+        start_at=START + 3600,
+        end_at=START + 7200,
+        max_simultaneous=7,
+        name="spring",
+    )
     await client.post(url(campaign, "/addPhones"), json=[{"phone": "1"}, {"phone": "2"}])
     info = (await client.get(url(campaign))).json()
     assert info["id"] == campaign.id and info["name"] == "spring"
@@ -400,9 +514,14 @@ async def test_campaign_info_and_status(client, manager, clock) -> None:
     assert info["creationDate"] == int(START * 1000)
     assert info["startTime"] == int((START + 3600) * 1000)
     assert info["endTime"] == int((START + 7200) * 1000)
-    assert info["shortReport"] == {"totalNumbers": 2, "processedNumbers": 0,
-                                   "usedTalkingTime": 0.0, "usedAsrSeconds": 0,
-                                   "inProcessCalls": 0, "retryCalls": 0}
+    assert info["shortReport"] == {
+        "totalNumbers": 2,
+        "processedNumbers": 0,
+        "usedTalkingTime": 0.0,
+        "usedAsrSeconds": 0,
+        "inProcessCalls": 0,
+        "retryCalls": 0,
+    }
     assert (await client.get(url(campaign, "/status"))).json() == "planned"
 
 

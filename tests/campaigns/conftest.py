@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from softswitch.campaigns.model import Campaign, CampaignStatus, new_campaign_id
 from softswitch.store import Store
 
 # Monday 2024-03-04 12:00:00 UTC
-MONDAY_NOON = datetime(2024, 3, 4, 12, 0, tzinfo=timezone.utc).timestamp()
+MONDAY_NOON = datetime(2024, 3, 4, 12, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture
@@ -40,7 +40,13 @@ def make_campaign(manager: CampaignManager) -> Callable[..., Campaign]:
         cid = new_campaign_id()
         fields.setdefault("status", CampaignStatus.IN_PROCESS)
         fields.setdefault("start_at", manager.clock.now())
-        campaign = Campaign(id=cid, account_id=account_id, name=fields.pop("name", cid),
-                            token=new_token(account_id, cid), **fields)
+        campaign = Campaign(
+            id=cid,
+            account_id=account_id,
+            name=fields.pop("name", cid),
+            token=new_token(account_id, cid),
+            **fields,
+        )
         return manager.create(campaign)
+
     return make

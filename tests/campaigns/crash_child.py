@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from softswitch.campaigns.dialer import DialRequest, Dialer, PlainOutcome  # noqa: E402
+from softswitch.campaigns.dialer import Dialer, DialRequest, PlainOutcome  # noqa: E402
 from softswitch.campaigns.manager import CampaignManager  # noqa: E402
 from softswitch.store import Store  # noqa: E402
 
@@ -37,8 +37,15 @@ async def main(db: str, log: str, seed: int) -> None:
         await asyncio.sleep(rng.uniform(0.02, 0.25))
         if rng.random() < 0.5:
             return PlainOutcome(False, 486, "BUSY", start, time.time())
-        return PlainOutcome(True, 200, "ANSWER", start, time.time(), answered_at=start,
-                            result="ok" if rng.random() < 0.5 else None)
+        return PlainOutcome(
+            True,
+            200,
+            "ANSWER",
+            start,
+            time.time(),
+            answered_at=start,
+            result="ok" if rng.random() < 0.5 else None,
+        )
 
     dialer = Dialer(manager, place_call, number_check=lambda n: True, poll_interval=0.2)
     await dialer.start()

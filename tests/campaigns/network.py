@@ -56,8 +56,16 @@ class FakeNetwork:
 
     async def place_call(self, request: DialRequest) -> PlainOutcome:
         start = self.clock.now()
-        self.dials.append(Dial(start, request.number, request.job.id, request.attempt.number,
-                               request.request_id, dict(request.variables)))
+        self.dials.append(
+            Dial(
+                start,
+                request.number,
+                request.job.id,
+                request.attempt.number,
+                request.request_id,
+                dict(request.variables),
+            )
+        )
         b = self._next(request.number)
         self.live += 1
         self.max_live = max(self.max_live, self.live)
@@ -74,7 +82,16 @@ class FakeNetwork:
                 return PlainOutcome(False, 408, "NOANSWER", start, now)
             answered = now
             await self.clock.sleep(b.talk)
-            return PlainOutcome(True, 200, "ANSWER", start, self.clock.now(), answered_at=answered,
-                                result=b.result, report_data=list(b.report), redial=b.redial)
+            return PlainOutcome(
+                True,
+                200,
+                "ANSWER",
+                start,
+                self.clock.now(),
+                answered_at=answered,
+                result=b.result,
+                report_data=list(b.report),
+                redial=b.redial,
+            )
         finally:
             self.live -= 1

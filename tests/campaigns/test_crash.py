@@ -14,8 +14,14 @@ from pathlib import Path
 from softswitch.campaigns.clock import SystemClock
 from softswitch.campaigns.dialer import INTERRUPTED, Dialer, PlainOutcome
 from softswitch.campaigns.manager import CampaignManager
-from softswitch.campaigns.model import (FINAL_STATUSES, Campaign, CampaignStatus, JobStatus,
-                                        new_campaign_id, new_token)
+from softswitch.campaigns.model import (
+    FINAL_STATUSES,
+    Campaign,
+    CampaignStatus,
+    JobStatus,
+    new_campaign_id,
+    new_token,
+)
 from softswitch.store import Store
 
 CHILD = Path(__file__).with_name("crash_child.py")
@@ -23,8 +29,11 @@ JOBS = 40
 
 
 def start_child(db: Path, log: Path, seed: int) -> subprocess.Popen:
-    child = subprocess.Popen([sys.executable, str(CHILD), str(db), str(log), str(seed)],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), str(db), str(log), str(seed)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
     return child
 
@@ -34,10 +43,20 @@ async def test_sigkill_mid_call_loses_nothing_and_dials_no_attempt_twice(tmp_pat
     store = Store(db)
     manager = CampaignManager(store.db, SystemClock())
     cid = new_campaign_id()
-    campaign = manager.create(Campaign(
-        id=cid, account_id="acc", name="crash", token=new_token("acc", cid),
-        status=CampaignStatus.IN_PROCESS, calls_per_minute=600, max_simultaneous=4,
-        max_retries=2, retry_time=0.05, retry_on=("BUSY",)))
+    campaign = manager.create(
+        Campaign(
+            id=cid,
+            account_id="acc",
+            name="crash",
+            token=new_token("acc", cid),
+            status=CampaignStatus.IN_PROCESS,
+            calls_per_minute=600,
+            max_simultaneous=4,
+            max_retries=2,
+            retry_time=0.05,
+            retry_on=("BUSY",),
+        )
+    )
     ids = manager.add_phones(campaign, [{"phone": str(5000 + i)} for i in range(JOBS)], None)
     log.touch()
     rng = random.Random(11)
@@ -53,8 +72,9 @@ async def test_sigkill_mid_call_loses_nothing_and_dials_no_attempt_twice(tmp_pat
             out.write(f"{request.job.id} {request.attempt.number} {request.request_id}\n")
         return PlainOutcome(True, 200, "ANSWER", 0.0, 1.0, answered_at=0.5)
 
-    dialer = Dialer(CampaignManager(store.db, SystemClock()), place_call,
-                    number_check=lambda n: True)
+    dialer = Dialer(
+        CampaignManager(store.db, SystemClock()), place_call, number_check=lambda n: True
+    )
     await dialer.start()
     for _ in range(500):
         if all(manager.jobs.get(i).status in FINAL_STATUSES for i in ids):
@@ -79,6 +99,9 @@ async def test_sigkill_mid_call_loses_nothing_and_dials_no_attempt_twice(tmp_pat
         assert all(a.ended_at is not None for a in rows)
     # the kills did land mid-call at least once
     assert any(a.dial_status == INTERRUPTED for a in attempts)
-    assert {j.status for j in jobs} <= {JobStatus.LONG_CALL_WITH_RESULT,
-                                        JobStatus.LONG_CALL_WITH_NO_RESULT, JobStatus.NO_ANSWER}
+    assert {j.status for j in jobs} <= {
+        JobStatus.LONG_CALL_WITH_RESULT,
+        JobStatus.LONG_CALL_WITH_NO_RESULT,
+        JobStatus.NO_ANSWER,
+    }
     store.close()

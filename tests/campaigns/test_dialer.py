@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,10 +12,9 @@ from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import CampaignStatus, JobStatus
 from softswitch.store.cdrs import CdrStore
 from softswitch.store.lists import KIND_DND, Contact
-
 from tests.campaigns.network import Behaviour, FakeNetwork
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
@@ -37,23 +36,38 @@ def status(manager: CampaignManager, job_id: int) -> JobStatus:
 
 async def test_priority_one_before_five(manager, make_campaign, network, dialer, clock) -> None:
     campaign = make_campaign(max_simultaneous=1, calls_per_minute=0)
-    manager.add_phones(campaign, [
-        {"phone": "1001"}, {"phone": "1002", "dialerPriority": 1},
-        {"phone": "1003", "dialerPriority": 3}, {"phone": "1004", "dialerPriority": 7},
-        {"phone": "1005", "dialerPriority": 1}], None)
+    manager.add_phones(
+        campaign,
+        [
+            {"phone": "1001"},
+            {"phone": "1002", "dialerPriority": 1},
+            {"phone": "1003", "dialerPriority": 3},
+            {"phone": "1004", "dialerPriority": 7},
+            {"phone": "1005", "dialerPriority": 1},
+        ],
+        None,
+    )
     await clock.advance(600)
     # 1 (in order added), then 3, then 5 (the out-of-range 7 counts as 5)
     assert network.numbers() == ["1002", "1005", "1003", "1001", "1004"]
 
 
-async def test_custom_policy_numbers_go_first_within_their_priority(manager, make_campaign,
-                                                                    network, dialer,
-                                                                    clock) -> None:
+async def test_custom_policy_numbers_go_first_within_their_priority(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(max_simultaneous=1, calls_per_minute=0)
-    manager.add_phones(campaign, [
-        {"phone": "1001"}, {"phone": "1002", "gmtZone": "+00:00"},
-        {"phone": "1003", "dialerPriority": 5}, {"phone": "1004", "dialerPriority": 9},
-        {"phone": "1005", "maxAttempts": 2}, {"phone": "1006", "dialerPriority": 4}], None)
+    manager.add_phones(
+        campaign,
+        [
+            {"phone": "1001"},
+            {"phone": "1002", "gmtZone": "+00:00"},
+            {"phone": "1003", "dialerPriority": 5},
+            {"phone": "1004", "dialerPriority": 9},
+            {"phone": "1005", "maxAttempts": 2},
+            {"phone": "1006", "dialerPriority": 4},
+        ],
+        None,
+    )
     manager.add_phone(campaign, {"phone": "1007"}, None)
     manager.add_phone(campaign, {"phone": "1008", "gmtZone": "UTC"}, None)
     await clock.advance(600)
@@ -62,14 +76,15 @@ async def test_custom_policy_numbers_go_first_within_their_priority(manager, mak
     assert network.numbers() == ["1006", "1002", "1003", "1005", "1008", "1001", "1004", "1007"]
 
 
-async def test_pacing_keeps_dial_starts_on_the_grid(manager, make_campaign, network, dialer,
-                                                    clock) -> None:
+async def test_pacing_keeps_dial_starts_on_the_grid(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(max_simultaneous=50, calls_per_minute=30)
     manager.add_phones(campaign, [{"phone": str(2000 + i)} for i in range(40)], None)
     await clock.advance(20 * 60)
     starts = [d.at for d in network.dials]
     assert len(starts) == 40
-    gaps = {round(b - a, 6) for a, b in zip(starts, starts[1:])}
+    gaps = {round(b - a, 6) for a, b in zip(starts, starts[1:], strict=False)}
     assert gaps == {2.0}  # 30 per minute
 
 
@@ -99,8 +114,9 @@ async def test_global_cap_across_campaigns(manager, make_campaign, network, cloc
         await d.stop(grace=0)
 
 
-async def test_status_machine_answer_with_and_without_result(manager, make_campaign, network,
-                                                              dialer, clock) -> None:
+async def test_status_machine_answer_with_and_without_result(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(calls_per_minute=0)
     network.set("5001", Behaviour(result="agreed", report=[("Q2", "yes", 2), ("Q1", "7", 1)]))
     network.set("5002", Behaviour())
@@ -119,12 +135,14 @@ async def test_status_machine_answer_with_and_without_result(manager, make_campa
     assert row["finishedAt"] == row["startedAt"] + 12_000
 
 
-async def test_retries_after_interval_then_no_answer(manager, make_campaign, network, dialer,
-                                                     clock) -> None:
+async def test_retries_after_interval_then_no_answer(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(calls_per_minute=0)
     network.set("6001", Behaviour("busy"), Behaviour("noanswer", ring=30))
-    (job,) = manager.add_phones(campaign, [{"phone": "6001", "maxAttempts": 3,
-                                            "retryIntervalInMinutes": 2}], None)
+    (job,) = manager.add_phones(
+        campaign, [{"phone": "6001", "maxAttempts": 3, "retryIntervalInMinutes": 2}], None
+    )
     await clock.advance(5)
     assert status(manager, job) is JobStatus.ON_RETRY
     await clock.advance(3600)
@@ -142,17 +160,20 @@ async def test_retries_after_interval_then_no_answer(manager, make_campaign, net
 async def test_retry_then_answer(manager, make_campaign, network, dialer, clock) -> None:
     campaign = make_campaign(calls_per_minute=0)
     network.set("6101", Behaviour("noanswer"), Behaviour(result="ok"))
-    (job,) = manager.add_phones(campaign, [{"phone": "6101", "maxAttempts": 2,
-                                            "retryIntervalInMinutes": 1}], None)
+    (job,) = manager.add_phones(
+        campaign, [{"phone": "6101", "maxAttempts": 2, "retryIntervalInMinutes": 1}], None
+    )
     await clock.advance(3600)
     assert status(manager, job) is JobStatus.LONG_CALL_WITH_RESULT
     assert manager.jobs.get(job).attempts_made == 2
 
 
-async def test_campaign_retry_statuses_decide(manager, make_campaign, network, dialer,
-                                              clock) -> None:
-    campaign = make_campaign(calls_per_minute=0, max_retries=2, retry_time=60,
-                             retry_on=("NOANSWER",))
+async def test_campaign_retry_statuses_decide(
+    manager, make_campaign, network, dialer, clock
+) -> None:
+    campaign = make_campaign(
+        calls_per_minute=0, max_retries=2, retry_time=60, retry_on=("NOANSWER",)
+    )
     network.set("6201", Behaviour("busy"))
     network.set("6202", Behaviour("noanswer"))
     busy, silent = manager.add_phones(campaign, [{"phone": "6201"}, {"phone": "6202"}], None)
@@ -167,7 +188,8 @@ async def test_nonexistent_numbers(manager, make_campaign, network, dialer, cloc
     campaign = make_campaign(calls_per_minute=0)
     network.set("7001", Behaviour("404"))
     carrier, invalid = manager.add_phones(
-        campaign, [{"phone": "7001", "maxAttempts": 3}, {"phone": "9991112223330"}], None)
+        campaign, [{"phone": "7001", "maxAttempts": 3}, {"phone": "9991112223330"}], None
+    )
     await clock.advance(600)
     assert status(manager, carrier) is JobStatus.NONEXISTENT_NUMBER
     assert len(network.dials_of("7001")) == 1  # no retries for a number that does not exist
@@ -175,8 +197,9 @@ async def test_nonexistent_numbers(manager, make_campaign, network, dialer, cloc
     assert network.dials_of("9991112223330") == []  # phonenumbers rejects it: never dialed
 
 
-async def test_call_that_cannot_be_placed_is_not_done(manager, make_campaign, network, dialer,
-                                                      clock) -> None:
+async def test_call_that_cannot_be_placed_is_not_done(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(calls_per_minute=0)
     network.set("7101", Behaviour("error"))
     (job,) = manager.add_phones(campaign, [{"phone": "7101", "maxAttempts": 3}], None)
@@ -188,21 +211,32 @@ async def test_call_that_cannot_be_placed_is_not_done(manager, make_campaign, ne
 async def test_window_delays_the_dial(manager, make_campaign, network, dialer, clock) -> None:
     campaign = make_campaign(calls_per_minute=0)
     # noon UTC Monday = 07:00 at -05:00: the window opens at 10:00 local (15:00 UTC)
-    (job,) = manager.add_phones(campaign, [{
-        "phone": "8001", "gmtZone": "-05:00",
-        "allowedTime": {"default": [{"localTimeFrom": "10:00", "localTimeTo": "18:00"}]}}], None)
+    (job,) = manager.add_phones(
+        campaign,
+        [
+            {
+                "phone": "8001",
+                "gmtZone": "-05:00",
+                "allowedTime": {"default": [{"localTimeFrom": "10:00", "localTimeTo": "18:00"}]},
+            }
+        ],
+        None,
+    )
     await clock.advance(3 * 3600 - 1)
     assert network.dials == []
     await clock.advance(2)
     assert [d.at for d in network.dials] == [datetime(2024, 3, 4, 15, tzinfo=UTC).timestamp()]
 
 
-async def test_window_closed_while_waiting_for_a_line(manager, make_campaign, network, dialer,
-                                                      clock) -> None:
+async def test_window_closed_while_waiting_for_a_line(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(calls_per_minute=0, max_simultaneous=1)
     network.set("8101", Behaviour(talk=3600))  # holds the only line until 13:00:02
-    window = {"allowedTime": {"default": [{"localTimeFrom": "12:00", "localTimeTo": "12:30"}]},
-              "gmtZone": "UTC"}
+    window = {
+        "allowedTime": {"default": [{"localTimeFrom": "12:00", "localTimeTo": "12:30"}]},
+        "gmtZone": "UTC",
+    }
     manager.add_phones(campaign, [{"phone": "8101", "dialerPriority": 1}], None)
     (late,) = manager.add_phones(campaign, [{"phone": "8102", **window}], None)
     await clock.advance(2 * 3600)
@@ -213,18 +247,21 @@ async def test_window_closed_while_waiting_for_a_line(manager, make_campaign, ne
     assert [d.at for d in network.dials_of("8102")] == [manager.jobs.get(late).started_at]
 
 
-async def test_finish_date_passed_before_the_call(manager, make_campaign, network, dialer,
-                                                  clock) -> None:
+async def test_finish_date_passed_before_the_call(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(calls_per_minute=0)
-    (job,) = manager.add_phones(campaign, [{
-        "phone": "8201", "finishDateTime": "2024-03-04T11:00:00Z"}], None)
+    (job,) = manager.add_phones(
+        campaign, [{"phone": "8201", "finishDateTime": "2024-03-04T11:00:00Z"}], None
+    )
     assert status(manager, job) is JobStatus.NOT_DONE
     await clock.advance(60)
     assert network.dials == []
 
 
-async def test_pause_lets_live_calls_finish_and_starts_none(manager, make_campaign, network,
-                                                            dialer, clock) -> None:
+async def test_pause_lets_live_calls_finish_and_starts_none(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(calls_per_minute=60, max_simultaneous=10)
     for i in range(5):
         network.set(str(9000 + i), Behaviour(talk=100))
@@ -245,10 +282,15 @@ async def test_stop_ends_the_queue(manager, make_campaign, network, dialer, cloc
     campaign = make_campaign(calls_per_minute=0, max_simultaneous=1)
     network.set("9101", Behaviour(talk=100))
     network.set("9102", Behaviour("busy"))
-    talking, retrying, never = manager.add_phones(campaign, [
-        {"phone": "9101", "dialerPriority": 2}, {"phone": "9102", "dialerPriority": 1,
-                                                 "maxAttempts": 5, "retryIntervalInMinutes": 60},
-        {"phone": "9103"}], None)
+    talking, retrying, never = manager.add_phones(
+        campaign,
+        [
+            {"phone": "9101", "dialerPriority": 2},
+            {"phone": "9102", "dialerPriority": 1, "maxAttempts": 5, "retryIntervalInMinutes": 60},
+            {"phone": "9103"},
+        ],
+        None,
+    )
     await clock.advance(50)  # 9102 busy -> onRetry; 9101 in conversation
     assert status(manager, retrying) is JobStatus.ON_RETRY
     assert status(manager, talking) is JobStatus.IN_PROCESS
@@ -261,8 +303,9 @@ async def test_stop_ends_the_queue(manager, make_campaign, network, dialer, cloc
     assert manager.campaigns.get(campaign.id).status is CampaignStatus.FINISHED
 
 
-async def test_busy_call_during_stop_is_not_retried(manager, make_campaign, network, dialer,
-                                                    clock) -> None:
+async def test_busy_call_during_stop_is_not_retried(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(calls_per_minute=0)
     network.set("9201", Behaviour("busy", ring=20))
     (job,) = manager.add_phones(campaign, [{"phone": "9201", "maxAttempts": 4}], None)
@@ -277,7 +320,8 @@ async def test_cancel(manager, make_campaign, network, dialer, clock) -> None:
     campaign = make_campaign(calls_per_minute=0, max_simultaneous=1)
     network.set("9301", Behaviour(talk=100, result="agreed", report=[("topic", "price", 1)]))
     in_call, queued, other = manager.add_phones(
-        campaign, [{"phone": "9301"}, {"phone": "9302"}, {"phone": "9303"}], None)
+        campaign, [{"phone": "9301"}, {"phone": "9302"}, {"phone": "9303"}], None
+    )
     await clock.advance(5)
     assert manager.cancel(campaign, {"ids": [in_call], "phones": [9302]}) == [in_call, queued]
     await clock.advance(600)
@@ -307,8 +351,9 @@ async def test_redial_from_the_flow(manager, make_campaign, network, dialer, clo
     assert len(network.dials_of("9401")) == 2
 
 
-async def test_redial_without_priority_keeps_it(manager, make_campaign, network, dialer,
-                                                clock) -> None:
+async def test_redial_without_priority_keeps_it(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(calls_per_minute=0)
     network.set("9501", Behaviour(redial=(5, None)), Behaviour())
     (job,) = manager.add_phones(campaign, [{"phone": "9501", "dialerPriority": 3}], None)
@@ -323,8 +368,9 @@ async def test_payload_becomes_variables(manager, make_campaign, network, dialer
     assert network.dials[0].variables == {"name": "Alex", "age": "34", "phone": "9601"}
 
 
-async def test_dnd_numbers_never_dialed_and_written_as_cdrs(manager, make_campaign, network,
-                                                            dialer, clock) -> None:
+async def test_dnd_numbers_never_dialed_and_written_as_cdrs(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     dnd = manager.lists.create("account_1", "blocked", KIND_DND, clock.now())
     manager.lists.add(dnd.id, [Contact("ann", "9701")])
     campaign = make_campaign(calls_per_minute=0, dnd_list_id=dnd.id, caller_id="15168148111")
@@ -342,10 +388,16 @@ async def test_dnd_numbers_never_dialed_and_written_as_cdrs(manager, make_campai
 
 
 async def test_planned_campaign_starts_at_its_start_and_finishes_at_its_end(
-        manager, make_campaign, network, dialer, clock) -> None:
+    manager, make_campaign, network, dialer, clock
+) -> None:
     now = clock.now()
-    campaign = make_campaign(status=CampaignStatus.PLANNED, start_at=now + 3600,
-                             end_at=now + 7200, calls_per_minute=1, max_simultaneous=1)
+    campaign = make_campaign(
+        status=CampaignStatus.PLANNED,
+        start_at=now + 3600,
+        end_at=now + 7200,
+        calls_per_minute=1,
+        max_simultaneous=1,
+    )
     ids = manager.add_phones(campaign, [{"phone": str(9800 + i)} for i in range(100)], None)
     await clock.advance(3599)
     assert network.dials == []
@@ -365,8 +417,9 @@ async def test_recovery_after_a_crash_mid_call(store, clock, make_campaign, mana
     first = FakeNetwork(clock)
     first.set("9901", Behaviour(talk=3600))
     first.set("9902", Behaviour(talk=3600))
-    a, b = manager.add_phones(campaign, [{"phone": "9901", "maxAttempts": 2},
-                                         {"phone": "9902", "maxAttempts": 1}], None)
+    a, b = manager.add_phones(
+        campaign, [{"phone": "9901", "maxAttempts": 2}, {"phone": "9902", "maxAttempts": 1}], None
+    )
     crashed = Dialer(manager, first.place_call)
     await crashed.start()
     await clock.advance(10)
@@ -385,7 +438,9 @@ async def test_recovery_after_a_crash_mid_call(store, clock, make_campaign, mana
     try:
         attempts = again.attempt_report(again.campaigns.get(campaign.id), {"ids": [a, b]})
         assert [(x["callJobId"], x["dialStatus"]) for x in attempts] == [
-            (a, INTERRUPTED), (b, INTERRUPTED)]
+            (a, INTERRUPTED),
+            (b, INTERRUPTED),
+        ]
         assert all(x["finishedAt"] is not None for x in attempts)
         assert status(again, b) is JobStatus.NO_ANSWER  # its one attempt was used up
         await clock.advance(3600)
@@ -396,8 +451,9 @@ async def test_recovery_after_a_crash_mid_call(store, clock, make_campaign, mana
         await restarted.stop(grace=0)
 
 
-async def test_recovery_uses_the_outcome_found_for_the_attempt(store, clock, make_campaign,
-                                                              manager) -> None:
+async def test_recovery_uses_the_outcome_found_for_the_attempt(
+    store, clock, make_campaign, manager
+) -> None:
     campaign = make_campaign(calls_per_minute=0)
     (job,) = manager.add_phones(campaign, [{"phone": "9911"}], None)
     attempt = manager.jobs.claim(job, clock.now(), "abcdef0123")
@@ -405,24 +461,34 @@ async def test_recovery_uses_the_outcome_found_for_the_attempt(store, clock, mak
 
     def lookup(j, a):
         assert a.request_id == "abcdef0123"
-        return PlainOutcome(True, 200, "ANSWER", a.started_at, a.started_at + 30,
-                            answered_at=a.started_at + 5, result="bought")
+        return PlainOutcome(
+            True,
+            200,
+            "ANSWER",
+            a.started_at,
+            a.started_at + 30,
+            answered_at=a.started_at + 5,
+            result="bought",
+        )
 
     assert attempt is not None
-    d = Dialer(CampaignManager(store.db, clock), FakeNetwork(clock).place_call,
-               recover_outcome=lookup)
+    d = Dialer(
+        CampaignManager(store.db, clock), FakeNetwork(clock).place_call, recover_outcome=lookup
+    )
     assert d.recover() == 1
     j = manager.jobs.get(job)
     assert j.status is JobStatus.LONG_CALL_WITH_RESULT and j.call_duration == 25
 
 
-async def test_zone_inferred_from_the_number_at_dial_time(manager, make_campaign, network,
-                                                         dialer, clock) -> None:
+async def test_zone_inferred_from_the_number_at_dial_time(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(calls_per_minute=0, time_zone="Asia/Tokyo")
     window = {"allowedTime": {"default": [{"localTimeFrom": "10:00", "localTimeTo": "18:00"}]}}
     # New York by its area code; a Russian mobile spans zones: the campaign's (Tokyo) applies
-    ny, ru = manager.add_phones(campaign, [{"phone": "12125550123", **window},
-                                           {"phone": "79123456789", **window}], None)
+    ny, ru = manager.add_phones(
+        campaign, [{"phone": "12125550123", **window}, {"phone": "79123456789", **window}], None
+    )
     await clock.advance(2 * 24 * 3600)
     by_number = {d.number: d.at for d in network.dials}
     # Monday 12:00 UTC is 07:00 in New York (EST): 10:00 EST = 15:00 UTC
@@ -433,10 +499,12 @@ async def test_zone_inferred_from_the_number_at_dial_time(manager, make_campaign
     assert status(manager, ru) is JobStatus.LONG_CALL_WITH_NO_RESULT
 
 
-async def test_local_start_without_offset_uses_the_inferred_zone(manager, make_campaign,
-                                                                 network, dialer, clock) -> None:
+async def test_local_start_without_offset_uses_the_inferred_zone(
+    manager, make_campaign, network, dialer, clock
+) -> None:
     campaign = make_campaign(calls_per_minute=0)
-    (job,) = manager.add_phones(campaign, [{"phone": "12125550123",
-                                            "startDateTime": "2024-03-04T09:30:00"}], None)
+    (job,) = manager.add_phones(
+        campaign, [{"phone": "12125550123", "startDateTime": "2024-03-04T09:30:00"}], None
+    )
     # 09:30 in New York (EST) = 14:30 UTC, known when the number is added
     assert manager.jobs.get(job).next_at == datetime(2024, 3, 4, 14, 30, tzinfo=UTC).timestamp()

@@ -16,10 +16,21 @@ def make(**fields) -> Campaign:
 
 
 def test_type_0_dynamic_announcement() -> None:
-    c = make(campaign_type=0, announcement_text="Dear {field1}, you owe {field3}", repeat=2,
-             voice={"voice": "Matthew", "rate": "slow"})
-    assert campaign_steps(c) == [{"type": "say", "text": "Dear {field1}, you owe {field3}",
-                                  "repeat": 2, "voice": "Matthew", "rate": "slow"}]
+    c = make(
+        campaign_type=0,
+        announcement_text="Dear {field1}, you owe {field3}",
+        repeat=2,
+        voice={"voice": "Matthew", "rate": "slow"},
+    )
+    assert campaign_steps(c) == [
+        {
+            "type": "say",
+            "text": "Dear {field1}, you owe {field3}",
+            "repeat": 2,
+            "voice": "Matthew",
+            "rate": "slow",
+        }
+    ]
     assert campaign_flow(c).fields() == {"field1", "field3"}
 
 
@@ -35,8 +46,9 @@ def test_type_1_default_survey_records_the_key() -> None:
     assert gather.prompt.barge_in and set(gather.branches) == set("0123456789*#")
     assert [s.type for s in gather.branches["1"]] == ["set_result", "report"]
     assert flow.fields() == {"name"}
-    recorded = campaign_steps(make(campaign_type=1, dynamic_announcement=False,
-                                   recorded_filename="q.wav"))
+    recorded = campaign_steps(
+        make(campaign_type=1, dynamic_announcement=False, recorded_filename="q.wav")
+    )
     assert [s["type"] for s in recorded] == ["play", "gather"]
 
 
@@ -50,18 +62,33 @@ def test_type_1_own_flow_and_invalid_flow() -> None:
 async def test_recovery_from_the_cdr(manager, make_campaign, clock) -> None:
     campaign = make_campaign(calls_per_minute=0)
     answered, unanswered, lost = manager.add_phones(
-        campaign, [{"phone": "101"}, {"phone": "102", "maxAttempts": 2}, {"phone": "103"}], None)
+        campaign, [{"phone": "101"}, {"phone": "102", "maxAttempts": 2}, {"phone": "103"}], None
+    )
     cdrs = CdrStore(manager.db)
     now = clock.now()
-    claims = {job: manager.jobs.claim(job, now, f"{job:010d}") for job in (answered, unanswered, lost)}
+    claims = {
+        job: manager.jobs.claim(job, now, f"{job:010d}") for job in (answered, unanswered, lost)
+    }
 
     def cdr(job: int, status: str, answer: float | None) -> Cdr:
-        return Cdr(account_id=campaign.account_id, request_id=claims[job].request_id,
-                   call_direction="outbound-campaign", destination_context=campaign.context,
-                   caller_id="", agent_number="", customer_number="", dialed_number="x",
-                   call_date=now, answer=answer, end=now + 40, call_duration=40.0,
-                   billsec=30.0 if answer else 0.0, call_status=None, dial_status=status,
-                   campaign_id=campaign.id)
+        return Cdr(
+            account_id=campaign.account_id,
+            request_id=claims[job].request_id,
+            call_direction="outbound-campaign",
+            destination_context=campaign.context,
+            caller_id="",
+            agent_number="",
+            customer_number="",
+            dialed_number="x",
+            call_date=now,
+            answer=answer,
+            end=now + 40,
+            call_duration=40.0,
+            billsec=30.0 if answer else 0.0,
+            call_status=None,
+            dial_status=status,
+            campaign_id=campaign.id,
+        )
 
     cdrs.insert(cdr(answered, "ANSWER", now + 10))
     cdrs.insert(cdr(unanswered, "NOANSWER", None))

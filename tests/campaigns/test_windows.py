@@ -1,13 +1,14 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from softswitch.campaigns.windows import CallWindow, WindowError, parse_intervals, parse_policy
 from softswitch.campaigns.zones import parse_zone
 
-UTC = timezone.utc
+UTC = UTC
 NY = ZoneInfo("America/New_York")
 
 
@@ -86,15 +87,21 @@ def test_overnight_interval_starts_on_its_day_and_ends_the_next() -> None:
 
 
 def test_allowed_days_ignore_other_days_time() -> None:
-    w = parse_policy(allowed_days=["mon", "wed"],
-                     allowed_time={"tue": [iv("09:00", "10:00")], "default": [iv("12:00", "13:00")]})
+    w = parse_policy(
+        allowed_days=["mon", "wed"],
+        allowed_time={"tue": [iv("09:00", "10:00")], "default": [iv("12:00", "13:00")]},
+    )
     # Monday 2024-03-04 14:00: Tuesday's own interval is ignored -> Wednesday 12:00
     assert w.next_allowed(at(UTC, 2024, 3, 4, 14)) == at(UTC, 2024, 3, 6, 12)
 
 
 def test_per_day_intervals_and_default() -> None:
-    w = parse_policy(allowed_time={"mon": [iv("10:00", "11:30"), iv("13:00", "14:30")],
-                                   "default": [iv("10:00", "18:00")]})
+    w = parse_policy(
+        allowed_time={
+            "mon": [iv("10:00", "11:30"), iv("13:00", "14:30")],
+            "default": [iv("10:00", "18:00")],
+        }
+    )
     assert w.next_allowed(at(UTC, 2024, 3, 4, 11, 45)) == at(UTC, 2024, 3, 4, 13)
     assert w.next_allowed(at(UTC, 2024, 3, 4, 15)) == at(UTC, 2024, 3, 5, 10)
     assert w.allows(at(UTC, 2024, 3, 5, 17, 59))
@@ -116,8 +123,11 @@ def test_weekday_boundary_follows_the_customer_zone() -> None:
 
 
 def test_start_and_finish_bound_the_window() -> None:
-    w = parse_policy(start="2024-03-05T00:00:00Z", finish="2024-03-06T00:00:00Z",
-                     allowed_time={"default": [iv("10:00", "18:00")]})
+    w = parse_policy(
+        start="2024-03-05T00:00:00Z",
+        finish="2024-03-06T00:00:00Z",
+        allowed_time={"default": [iv("10:00", "18:00")]},
+    )
     assert w.next_allowed(at(UTC, 2024, 3, 4, 12)) == at(UTC, 2024, 3, 5, 10)
     assert w.next_allowed(at(UTC, 2024, 3, 5, 19)) is None
     with pytest.raises(WindowError, match="finishDateTime"):
@@ -159,26 +169,44 @@ def test_overnight_across_dst_change() -> None:
 
 
 def test_json_round_trip() -> None:
-    w = parse_policy(start="2024-03-05T00:00:00Z", allowed_days=["mon", "fri"],
-                     allowed_time={"fri": [iv("20:00", "03:00")], "default": [iv("10:00", "18:00")]},
-                     zone=NY)
+    w = parse_policy(
+        start="2024-03-05T00:00:00Z",
+        allowed_days=["mon", "fri"],
+        allowed_time={"fri": [iv("20:00", "03:00")], "default": [iv("10:00", "18:00")]},
+        zone=NY,
+    )
     again = CallWindow.from_json(w.to_json(), NY)
     assert again.to_json() == w.to_json()
     assert again.start == w.start and again.allowed_days == w.allowed_days
 
 
 @settings(max_examples=200, deadline=None)
-@given(minute=st.integers(0, 60 * 24 * 21), zone=st.sampled_from(
-    ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata",
-     "America/Santiago", "-03:30"]),
-    start_h=st.integers(0, 23), end_h=st.integers(0, 23),
-    days=st.sets(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]), min_size=1))
+@given(
+    minute=st.integers(0, 60 * 24 * 21),
+    zone=st.sampled_from(
+        [
+            "UTC",
+            "America/New_York",
+            "Europe/London",
+            "Australia/Lord_Howe",
+            "Asia/Kolkata",
+            "America/Santiago",
+            "-03:30",
+        ]
+    ),
+    start_h=st.integers(0, 23),
+    end_h=st.integers(0, 23),
+    days=st.sets(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]), min_size=1),
+)
 def test_next_allowed_is_allowed_and_nothing_earlier_is(minute, zone, start_h, end_h, days) -> None:
     if start_h == end_h:
         end_h = (end_h + 1) % 24
     tz = parse_zone(zone)
-    w = parse_policy(allowed_days=sorted(days),
-                     allowed_time={"default": [iv(f"{start_h:02d}:00", f"{end_h:02d}:00")]}, zone=tz)
+    w = parse_policy(
+        allowed_days=sorted(days),
+        allowed_time={"default": [iv(f"{start_h:02d}:00", f"{end_h:02d}:00")]},
+        zone=tz,
+    )
     base = at(UTC, 2024, 2, 26) + timedelta(minutes=minute)
     nxt = w.next_allowed(base)
     assert nxt is not None and nxt >= base
@@ -198,8 +226,18 @@ def test_next_allowed_is_allowed_and_nothing_earlier_is(minute, zone, start_h, e
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 23), st.sampled_from([0, 30]), st.integers(0, 23),
-                          st.sampled_from([0, 30])), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 23),
+            st.sampled_from([0, 30]),
+            st.integers(0, 23),
+            st.sampled_from([0, 30]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_overlap_rule_matches_minute_coverage(raw) -> None:
     """Refused exactly when the list, applied on consecutive days, covers a minute twice."""
     items = [iv(f"{h1:02d}:{m1:02d}", f"{h2:02d}:{m2:02d}") for h1, m1, h2, m2 in raw]

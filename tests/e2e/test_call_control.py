@@ -15,8 +15,10 @@ pytestmark = pytest.mark.peers
 
 def phone(phone_factory, harness, number: str, tone_hz: float = 440.0, **kwargs):
     port = harness.config.sip_host_port[1]
-    p = phone_factory(BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}",
-                                     **kwargs), tone_hz=tone_hz)
+    p = phone_factory(
+        BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}", **kwargs),
+        tone_hz=tone_hz,
+    )
     p.wait_registered()
     return p
 
@@ -79,8 +81,9 @@ def test_hold_and_resume_by_reinvite(switch_factory, phone_factory):
     connect(harness, caller, callee)
 
     def directions():
-        return harness.call(lambda: {ch.endpoint.name: ch.rtp.direction
-                                     for ch in harness.switch.channels})
+        return harness.call(
+            lambda: {ch.endpoint.name: ch.rtp.direction for ch in harness.switch.channels}
+        )
 
     caller.command("/hold")
     wait_until(lambda: directions().get("101") in ("recvonly", "inactive"), 5, what="on hold")

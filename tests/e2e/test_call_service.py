@@ -21,8 +21,10 @@ ACCOUNT = "account_1"
 
 def phone(phone_factory, harness, number: str, tone_hz: float, **kwargs):
     port = harness.config.sip_host_port[1]
-    p = phone_factory(BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}",
-                                     **kwargs), tone_hz=tone_hz)
+    p = phone_factory(
+        BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}", **kwargs),
+        tone_hz=tone_hz,
+    )
     p.wait_registered()
     return p
 
@@ -36,14 +38,19 @@ def wait_cdr(harness, request_id: str, timeout: float = 15.0):
     return cdrs(harness, request_id)[0]
 
 
-def test_click2call_rings_agent_first_bridges_and_records_both_legs(server_factory,
-                                                                    phone_factory):
+def test_click2call_rings_agent_first_bridges_and_records_both_legs(server_factory, phone_factory):
     harness = server_factory(extensions={"101": "pw101", "102": "pw102", "103": "pw103"})
     agent = phone(phone_factory, harness, "101", 440.0)
     customer = phone(phone_factory, harness, "102", 1000.0)
-    request_id = harness.run(harness.calls.click2call(
-        account_id=ACCOUNT, agent_number="101", destination_number="102",
-        caller_id="15168148111", recording_option="both"))
+    request_id = harness.run(
+        harness.calls.click2call(
+            account_id=ACCOUNT,
+            agent_number="101",
+            destination_number="102",
+            caller_id="15168148111",
+            recording_option="both",
+        )
+    )
     assert len(request_id) == 10
     agent.wait_call_established()
     # the destination is dialed only once the agent has answered
@@ -60,8 +67,7 @@ def test_click2call_rings_agent_first_bridges_and_records_both_legs(server_facto
     cdr = wait_cdr(harness, request_id)
     assert (cdr.dial_status, cdr.call_status) == ("ANSWER", "ANSWERED")
     assert cdr.destination_context == "click2call" and cdr.call_direction == "outbound-api"
-    assert (cdr.agent_number, cdr.customer_number, cdr.caller_id) == ("101", "102",
-                                                                        "15168148111")
+    assert (cdr.agent_number, cdr.customer_number, cdr.caller_id) == ("101", "102", "15168148111")
     assert 2.5 < cdr.billsec < 5 and cdr.call_duration >= cdr.billsec
     rec = harness.config.media.recordings_dir
     mixed = Path(rec) / ACCOUNT / cdr.recording_name
@@ -79,8 +85,11 @@ def test_click2call_busy_destination_gives_busy_dial_status(server_factory, phon
     harness = server_factory()
     agent = phone(phone_factory, harness, "101", 440.0)
     busy = phone(phone_factory, harness, "102", 1000.0, answermode="manual")
-    request_id = harness.run(harness.calls.click2call(
-        account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"))
+    request_id = harness.run(
+        harness.calls.click2call(
+            account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"
+        )
+    )
     agent.wait_call_established()
     busy.wait_incoming()
     busy.command("/hangup")  # baresip rejects a ringing call with 486 Busy Here
@@ -92,8 +101,11 @@ def test_click2call_busy_destination_gives_busy_dial_status(server_factory, phon
 
 def test_click2call_unregistered_agent_is_chanunavail(server_factory):
     harness = server_factory()
-    request_id = harness.run(harness.calls.click2call(
-        account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"))
+    request_id = harness.run(
+        harness.calls.click2call(
+            account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"
+        )
+    )
     cdr = wait_cdr(harness, request_id)
     assert cdr.dial_status == "CHANUNAVAIL"
 
@@ -101,20 +113,36 @@ def test_click2call_unregistered_agent_is_chanunavail(server_factory):
 def test_flow_call_gathers_a_digit_and_reports(server_factory, phone_factory):
     harness = server_factory()
     callee = phone(phone_factory, harness, "102", 440.0)
-    flow = parse_flow([
-        {"type": "gather", "num_digits": 1, "timeout": 8,
-         "prompt": {"type": "say", "text": "Hello {name}. Press one to confirm."},
-         "branches": {"1": [{"type": "set_result", "value": "confirmed"},
-                            {"type": "report", "header": "Choice", "value": "{digits}",
-                             "order": 1}]},
-         "default": [{"type": "set_result", "value": "no answer"}]},
-        {"type": "say", "text": "Thank you"},
-    ])
+    flow = parse_flow(
+        [
+            {
+                "type": "gather",
+                "num_digits": 1,
+                "timeout": 8,
+                "prompt": {"type": "say", "text": "Hello {name}. Press one to confirm."},
+                "branches": {
+                    "1": [
+                        {"type": "set_result", "value": "confirmed"},
+                        {"type": "report", "header": "Choice", "value": "{digits}", "order": 1},
+                    ]
+                },
+                "default": [{"type": "set_result", "value": "no answer"}],
+            },
+            {"type": "say", "text": "Thank you"},
+        ]
+    )
+
     async def dial():
         return await harness.calls.dial_flow(
-            account_id=ACCOUNT, number="102", caller_id="555", flow=flow,
-            variables={"name": "Ann"}, request_id="abcdef0123", context="otp",
-            direction="outbound-api")
+            account_id=ACCOUNT,
+            number="102",
+            caller_id="555",
+            flow=flow,
+            variables={"name": "Ann"},
+            request_id="abcdef0123",
+            context="otp",
+            direction="outbound-api",
+        )
 
     result = asyncio.run_coroutine_threadsafe(dial(), harness.loop)
     callee.wait_call_established()
@@ -133,8 +161,11 @@ def test_blind_transfer_moves_the_customer_to_another_extension(server_factory, 
     agent = phone(phone_factory, harness, "101", 440.0)
     customer = phone(phone_factory, harness, "102", 1000.0)
     other = phone(phone_factory, harness, "103", 700.0)
-    request_id = harness.run(harness.calls.click2call(
-        account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"))
+    request_id = harness.run(
+        harness.calls.click2call(
+            account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"
+        )
+    )
     agent.wait_call_established()
     customer.wait_call_established()
     rows = harness.call(harness.calls.live_calls, ACCOUNT)
@@ -149,12 +180,13 @@ def test_blind_transfer_moves_the_customer_to_another_extension(server_factory, 
     # what the customer heard after the transfer is the new party's tone
     heard = customer.last_recording()
     samples, rate = read_wav(heard)
-    assert abs(dominant_frequency(samples[-rate * 2:], rate) - 700) < 15
+    assert abs(dominant_frequency(samples[-rate * 2 :], rate) - 700) < 15
     assert wait_cdr(harness, request_id).dial_status == "ANSWER"
 
 
-def test_click2call_transcript_is_added_to_the_cdr_after_the_call(server_factory,
-                                                                  phone_factory, tmp_path):
+def test_click2call_transcript_is_added_to_the_cdr_after_the_call(
+    server_factory, phone_factory, tmp_path
+):
     import subprocess
 
     from media.prompt import load_audio
@@ -162,28 +194,47 @@ def test_click2call_transcript_is_added_to_the_cdr_after_the_call(server_factory
 
     harness = server_factory()
     speech = tmp_path / "agent.wav"
-    subprocess.run(["flite", "-voice", "rms", "-t", "one two three four five six seven eight",
-                    "-o", str(speech)], check=True)
+    subprocess.run(
+        [
+            "flite",
+            "-voice",
+            "rms",
+            "-t",
+            "one two three four five six seven eight",
+            "-o",
+            str(speech),
+        ],
+        check=True,
+    )
     said = load_audio(speech)
-    wav = write_wav(tmp_path / "agent8k.wav",
-                    np.concatenate([np.zeros(8000, dtype=np.int16), said,
-                                    np.zeros(8000 * 30, dtype=np.int16)]))
-    agent = phone_factory(BaresipAccount("101", "pw101",
-                                         registrar=f"127.0.0.1:{harness.config.sip_host_port[1]}"),
-                          wav=wav)
+    wav = write_wav(
+        tmp_path / "agent8k.wav",
+        np.concatenate([np.zeros(8000, dtype=np.int16), said, np.zeros(8000 * 30, dtype=np.int16)]),
+    )
+    agent = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{harness.config.sip_host_port[1]}"),
+        wav=wav,
+    )
     agent.wait_registered()
     customer = phone(phone_factory, harness, "102", 0.0)
-    request_id = harness.run(harness.calls.click2call(
-        account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555",
-        transcript=True))
+    request_id = harness.run(
+        harness.calls.click2call(
+            account_id=ACCOUNT,
+            agent_number="101",
+            destination_number="102",
+            caller_id="555",
+            transcript=True,
+        )
+    )
     customer.wait_call_established()
     time.sleep(len(said) / 8000 + 2.0)
     customer.hangup()
     agent.wait_call_closed()
     cdr = wait_cdr(harness, request_id)
     assert cdr.recording_name == ""  # recording_option off: nothing kept for download
-    transcript = wait_until(lambda: harness.call(harness.runtime.cdrs.get, cdr.id).transcript,
-                            60, what="transcript")
+    transcript = wait_until(
+        lambda: harness.call(harness.runtime.cdrs.get, cdr.id).transcript, 60, what="transcript"
+    )
     agent_line = next(line for line in transcript.splitlines() if line.startswith("agent:"))
     words = {"one", "two", "three", "four", "five", "six", "seven", "eight"}
     assert len(words & set(agent_line.split())) >= 4, transcript
@@ -198,8 +249,11 @@ def test_recording_started_mid_call_is_stereo_agent_left(server_factory, phone_f
     harness = server_factory(media={"stereo_recordings": True})
     agent = phone(phone_factory, harness, "101", 440.0)
     customer = phone(phone_factory, harness, "102", 1000.0)
-    request_id = harness.run(harness.calls.click2call(
-        account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"))
+    request_id = harness.run(
+        harness.calls.click2call(
+            account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"
+        )
+    )
     customer.wait_call_established()
     time.sleep(1.5)  # not recorded: the recording starts only when asked
     rows = harness.call(harness.calls.live_calls, ACCOUNT)

@@ -4,7 +4,7 @@ phones behind kamailio, reports through the JAICP Calls API, CDRs through the CP
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -16,11 +16,11 @@ from tests.peers.process import wait_until
 pytestmark = pytest.mark.peers
 
 HEADERS = {"account": "account_1", "auth": "secret-one"}
-PRESSES = "5551001"      # answers and presses 1
-SILENT = "5551002"       # answers, presses nothing
-BUSY = "5551003"         # rejects with 486
-NOBODY = "5551004"       # not registered: the carrier says 404
-BLOCKED = "5551005"      # on the DND list
+PRESSES = "5551001"  # answers and presses 1
+SILENT = "5551002"  # answers, presses nothing
+BUSY = "5551003"  # rejects with 486
+NOBODY = "5551004"  # not registered: the carrier says 404
+BLOCKED = "5551005"  # on the DND list
 
 
 @pytest.fixture
@@ -38,42 +38,86 @@ def api(server, path: str, body: dict | None = None, method: str = "POST") -> di
 
 
 def test_campaign_against_real_phones(carrier, server_factory, phone_factory):
-    server = server_factory(trunks=[{
-        "name": "carrier", "host": carrier.address, "username": "trunkuser",
-        "password": "trunkpass", "caller_id": "15168148111", "prefixes": ["555"]}])
+    server = server_factory(
+        trunks=[
+            {
+                "name": "carrier",
+                "host": carrier.address,
+                "username": "trunkuser",
+                "password": "trunkpass",
+                "caller_id": "15168148111",
+                "prefixes": ["555"],
+            }
+        ]
+    )
     carrier.wait_registered("trunkuser")
     phones = {}
-    for number, password, mode in ((PRESSES, "pw1", "auto"), (SILENT, "pw2", "auto"),
-                                   (BUSY, "pw3", "manual")):
-        phones[number] = phone_factory(BaresipAccount(number, password,
-                                                      registrar=carrier.address,
-                                                      answermode=mode), tone_hz=300.0)
+    for number, password, mode in (
+        (PRESSES, "pw1", "auto"),
+        (SILENT, "pw2", "auto"),
+        (BUSY, "pw3", "manual"),
+    ):
+        phones[number] = phone_factory(
+            BaresipAccount(number, password, registrar=carrier.address, answermode=mode),
+            tone_hz=300.0,
+        )
         phones[number].wait_registered()
 
     list_id = api(server, "/api/create_campaign_list", {"list_name": "e2e"})["response"]["list_id"]
-    contacts = [{"contact_name": f"c{n[-1]}", "contact_number": n,
-                 "contact_fields": {"field1": f"customer {n[-1]}"}}
-                for n in (PRESSES, SILENT, BUSY, NOBODY, BLOCKED)]
+    contacts = [
+        {
+            "contact_name": f"c{n[-1]}",
+            "contact_number": n,
+            "contact_fields": {"field1": f"customer {n[-1]}"},
+        }
+        for n in (PRESSES, SILENT, BUSY, NOBODY, BLOCKED)
+    ]
     added = api(server, "/api/add_contact_to_list", {"list_id": list_id, "contacts": contacts})
     assert added["response"]["success"] == "true", added
-    dnd_id = api(server, "/api/create_campaign_dnd_list",
-                 {"dnd_list_name": "blocked"})["response"]["dnd_list_id"]
-    api(server, "/api/add_dnd_contact_to_list", {"dnd_list_id": dnd_id, "dnd_contacts": [
-        {"dnd_contact_name": "no calls", "dnd_contact_number": BLOCKED}]})
-    now = datetime.now(timezone.utc)
-    created = api(server, "/api/create_campaign", {
-        "list_id": list_id, "dnd_list_id": dnd_id, "campaign_name": "e2e survey",
-        "campaign_type": "1", "campaign_caller_id": "15168148111",
-        "campaign_start_date": (now - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S"),
-        "campaign_end_date": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
-        "time_zone": "UTC", "max_retries": "0", "retry_time": "60", "calls_per_minute": "120",
-        "flow": [
-            {"type": "gather", "num_digits": 1, "timeout": 6,
-             "prompt": {"type": "say", "text": "Hello {field1}, press one to confirm."},
-             "branches": {"1": [{"type": "set_result", "value": "confirmed"},
-                                {"type": "report", "header": "answer", "value": "{digits}",
-                                 "order": 1}]}},
-            {"type": "say", "text": "Goodbye"}]})
+    dnd_id = api(server, "/api/create_campaign_dnd_list", {"dnd_list_name": "blocked"})["response"][
+        "dnd_list_id"
+    ]
+    api(
+        server,
+        "/api/add_dnd_contact_to_list",
+        {
+            "dnd_list_id": dnd_id,
+            "dnd_contacts": [{"dnd_contact_name": "no calls", "dnd_contact_number": BLOCKED}],
+        },
+    )
+    now = datetime.now(UTC)
+    created = api(
+        server,
+        "/api/create_campaign",
+        {
+            "list_id": list_id,
+            "dnd_list_id": dnd_id,
+            "campaign_name": "e2e survey",
+            "campaign_type": "1",
+            "campaign_caller_id": "15168148111",
+            "campaign_start_date": (now - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S"),
+            "campaign_end_date": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
+            "time_zone": "UTC",
+            "max_retries": "0",
+            "retry_time": "60",
+            "calls_per_minute": "120",
+            "flow": [
+                {
+                    "type": "gather",
+                    "num_digits": 1,
+                    "timeout": 6,
+                    "prompt": {"type": "say", "text": "Hello {field1}, press one to confirm."},
+                    "branches": {
+                        "1": [
+                            {"type": "set_result", "value": "confirmed"},
+                            {"type": "report", "header": "answer", "value": "{digits}", "order": 1},
+                        ]
+                    },
+                },
+                {"type": "say", "text": "Goodbye"},
+            ],
+        },
+    )
     assert created["response"]["success"] == "true", created
     campaign_id, token = created["response"]["campaign_id"], created["response"]["token"]
 
@@ -88,9 +132,11 @@ def test_campaign_against_real_phones(carrier, server_factory, phone_factory):
     phones[SILENT].wait_call_established(timeout=30)
 
     def report():
-        rows = httpx.post(f"{server.url}/api/calls/campaign/{token}/callJob/getReport",
-                          json={"phones": [PRESSES, SILENT, BUSY, NOBODY, BLOCKED]},
-                          timeout=10).json()
+        rows = httpx.post(
+            f"{server.url}/api/calls/campaign/{token}/callJob/getReport",
+            json={"phones": [PRESSES, SILENT, BUSY, NOBODY, BLOCKED]},
+            timeout=10,
+        ).json()
         statuses = {r["phone"]: r["jobStatus"] for r in rows}
         finished = all(s not in ("planned", "inProcess", "onRetry") for s in statuses.values())
         return finished and len(statuses) == 5 and rows
@@ -113,8 +159,8 @@ def test_campaign_against_real_phones(carrier, server_factory, phone_factory):
     assert by_number[NOBODY]["dial_status"] == "CHANUNAVAIL"
     assert by_number[BLOCKED]["dial_status"] == "DND"
     assert by_number[BLOCKED]["is_dnd"] == "1"
-    assert all(c["destination_context"] == "local_call_campaign_type_1"
-               for c in by_number.values())
+    assert all(c["destination_context"] == "local_call_campaign_type_1" for c in by_number.values())
     # nobody on the DND list was ever called: its only CDR is the DND row
-    assert [c["dial_status"] for c in cdrs["response"]["result"]
-            if c["dialed_number"] == BLOCKED] == ["DND"]
+    assert [
+        c["dial_status"] for c in cdrs["response"]["result"] if c["dialed_number"] == BLOCKED
+    ] == ["DND"]

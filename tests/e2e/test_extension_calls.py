@@ -13,8 +13,9 @@ pytestmark = pytest.mark.peers
 
 
 def register_phone(phone_factory, switch, number, tone_hz, **kwargs):
-    account = BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{switch.config.sip_host_port[1]}",
-                             **kwargs)
+    account = BaresipAccount(
+        number, f"pw{number}", registrar=f"127.0.0.1:{switch.config.sip_host_port[1]}", **kwargs
+    )
     phone = phone_factory(account, tone_hz=tone_hz)
     phone.wait_registered()
     return phone

@@ -15,9 +15,12 @@ pytestmark = pytest.mark.peers
 
 
 def phone(phone_factory, harness, number, tone_hz, answermode="auto"):
-    account = BaresipAccount(number, f"pw{number}",
-                             registrar=f"127.0.0.1:{harness.config.sip_host_port[1]}",
-                             answermode=answermode)
+    account = BaresipAccount(
+        number,
+        f"pw{number}",
+        registrar=f"127.0.0.1:{harness.config.sip_host_port[1]}",
+        answermode=answermode,
+    )
     started = phone_factory(account, tone_hz=tone_hz)
     started.wait_registered()
     return started
@@ -37,8 +40,7 @@ def bindings(harness, number):
     return harness.call(lambda: len(harness.switch.registrar.contacts(number)))
 
 
-def test_both_devices_ring_and_the_one_that_answers_gets_the_call(switch_factory,
-                                                                  phone_factory):
+def test_both_devices_ring_and_the_one_that_answers_gets_the_call(switch_factory, phone_factory):
     harness, port, caller, desk, mobile = two_devices_on_102(switch_factory, phone_factory)
     assert bindings(harness, "102") == 2
 
@@ -75,8 +77,7 @@ def test_one_device_busy_the_other_still_rings_and_answers(switch_factory, phone
     assert mobile.wait_call_closed().reason
 
 
-def test_every_device_busy_reads_busy_and_caller_cancel_reaches_all(switch_factory,
-                                                                   phone_factory):
+def test_every_device_busy_reads_busy_and_caller_cancel_reaches_all(switch_factory, phone_factory):
     harness, port, caller, desk, mobile = two_devices_on_102(switch_factory, phone_factory)
 
     caller.dial(f"sip:102@127.0.0.1:{port}")
@@ -98,8 +99,9 @@ def test_every_device_busy_reads_busy_and_caller_cancel_reaches_all(switch_facto
     assert harness.call(lambda: len(harness.switch.channels)) == 0
 
 
-def test_a_device_gone_silent_neither_blocks_the_call_nor_holds_the_caller(switch_factory,
-                                                                           phone_factory):
+def test_a_device_gone_silent_neither_blocks_the_call_nor_holds_the_caller(
+    switch_factory, phone_factory
+):
     harness = switch_factory(sip={"ring_timeout": 3})
     port = harness.config.sip_host_port[1]
     caller = phone(phone_factory, harness, "101", 440.0)

@@ -29,8 +29,9 @@ DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight"
 
 def phone(phone_factory, harness, number: str, **kwargs):
     port = harness.config.sip_host_port[1]
-    p = phone_factory(BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}"),
-                      **kwargs)
+    p = phone_factory(
+        BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}"), **kwargs
+    )
     p.wait_registered()
     return p
 
@@ -40,8 +41,15 @@ def start_flow(harness, steps: list, number: str = "102", variables: dict | None
 
     async def dial():
         return await harness.calls.dial_flow(
-            account_id=ACCOUNT, number=number, caller_id="555", flow=flow, variables=variables or {},
-            request_id="0123456789", context="otp", direction="outbound-api")
+            account_id=ACCOUNT,
+            number=number,
+            caller_id="555",
+            flow=flow,
+            variables=variables or {},
+            request_id="0123456789",
+            context="otp",
+            direction="outbound-api",
+        )
 
     return asyncio.run_coroutine_threadsafe(dial(), harness.loop)
 
@@ -49,13 +57,17 @@ def start_flow(harness, steps: list, number: str = "102", variables: dict | None
 # pocketsphinx recognizes espeak-ng's male voice poorly even before any call
 # ("four one one nine" for 471926): the female voice is used for that engine.
 @pytest.mark.parametrize("engine, voice", [("flite", "Matthew"), ("espeak-ng", "Joanna")])
-def test_spoken_digits_are_recognized_after_the_call(server_factory, phone_factory, engine,
-                                                     voice):
+def test_spoken_digits_are_recognized_after_the_call(server_factory, phone_factory, engine, voice):
     harness = server_factory(media={"tts_engine": engine})
     callee = phone(phone_factory, harness, "102", tone_hz=0.0, seconds=40)
-    outcome = start_flow(harness, [
-        {"type": "say", "text": "{otp}", "spell": ["otp"], "voice": voice,
-         "rate": "slow"}, {"type": "pause", "seconds": 1}], variables={"otp": "471926"})
+    outcome = start_flow(
+        harness,
+        [
+            {"type": "say", "text": "{otp}", "spell": ["otp"], "voice": voice, "rate": "slow"},
+            {"type": "pause", "seconds": 1},
+        ],
+        variables={"otp": "471926"},
+    )
     callee.wait_call_established()
     callee.wait_call_closed(timeout=30)
     assert outcome.result(10).answered
@@ -81,17 +93,22 @@ def test_inband_and_rfc4733_digits_reach_the_flow(server_factory, phone_factory,
     harness = server_factory()
     # the phone "says" in-band tones 1, 5, 9 after a second of silence
     gap = np.zeros(4000, dtype=np.int16)
-    audio = np.concatenate([np.zeros(8000, dtype=np.int16)]
-                           + [np.concatenate([dtmf_tone(d, 120), gap]) for d in "159"]
-                           + [np.zeros(8000 * 20, dtype=np.int16)])
+    audio = np.concatenate(
+        [np.zeros(8000, dtype=np.int16)]
+        + [np.concatenate([dtmf_tone(d, 120), gap]) for d in "159"]
+        + [np.zeros(8000 * 20, dtype=np.int16)]
+    )
     wav = write_wav(tmp_path / "tones.wav", audio)
     callee = phone(phone_factory, harness, "102", wav=wav)
-    outcome = start_flow(harness, [
-        {"type": "gather", "num_digits": 3, "timeout": 6, "name": "inband"},
-        {"type": "report", "header": "inband", "value": "{inband}", "order": 1},
-        {"type": "gather", "num_digits": 2, "timeout": 6, "name": "events"},
-        {"type": "report", "header": "events", "value": "{events}", "order": 2},
-    ])
+    outcome = start_flow(
+        harness,
+        [
+            {"type": "gather", "num_digits": 3, "timeout": 6, "name": "inband"},
+            {"type": "report", "header": "inband", "value": "{inband}", "order": 1},
+            {"type": "gather", "num_digits": 2, "timeout": 6, "name": "events"},
+            {"type": "report", "header": "events", "value": "{events}", "order": 2},
+        ],
+    )
     callee.wait_call_established()
     time.sleep(3.5)  # the tones have played by now
     for digit in "42":
@@ -104,43 +121,70 @@ def test_inband_and_rfc4733_digits_reach_the_flow(server_factory, phone_factory,
 def test_speech_does_not_produce_digits(server_factory, phone_factory, tmp_path):
     harness = server_factory()
     speech = tmp_path / "speech.wav"
-    subprocess.run(["flite", "-t", "Hello, I would like to ask about my order from last "
-                    "Tuesday. It was number four hundred and twelve, and the delivery "
-                    "never arrived. Could you please check what happened to it?",
-                    "-o", str(speech)], check=True)
+    subprocess.run(
+        [
+            "flite",
+            "-t",
+            "Hello, I would like to ask about my order from last "
+            "Tuesday. It was number four hundred and twelve, and the delivery "
+            "never arrived. Could you please check what happened to it?",
+            "-o",
+            str(speech),
+        ],
+        check=True,
+    )
     from media.prompt import load_audio
 
     wav = write_wav(tmp_path / "speech8k.wav", np.tile(load_audio(speech), 3))
     callee = phone(phone_factory, harness, "102", wav=wav)
-    outcome = start_flow(harness, [
-        {"type": "gather", "num_digits": 1, "timeout": 8, "name": "key"},
-        {"type": "set_result", "value": "pressed {key}"}])
+    outcome = start_flow(
+        harness,
+        [
+            {"type": "gather", "num_digits": 1, "timeout": 8, "name": "key"},
+            {"type": "set_result", "value": "pressed {key}"},
+        ],
+    )
     callee.wait_call_established()
     assert outcome.result(30).result == "pressed "
 
 
-def test_recordings_are_valid_after_the_process_is_killed(tmp_path, ports, rtp_ports,
-                                                          phone_factory):
+def test_recordings_are_valid_after_the_process_is_killed(
+    tmp_path, ports, rtp_ports, phone_factory
+):
     from tests.switch_harness import switch_config
 
     sip_port, api_port = ports.port(), ports.port()
-    config = switch_config(tmp_path / "srv", sip_port, rtp_ports.block(100), api_port=api_port,
-                           accounts={ACCOUNT: "secret-one"})
+    config = switch_config(
+        tmp_path / "srv",
+        sip_port,
+        rtp_ports.block(100),
+        api_port=api_port,
+        accounts={ACCOUNT: "secret-one"},
+    )
     toml = tmp_path / "softswitch.toml"
     toml.write_text(_toml(config))
     recordings = Path(config.media.recordings_dir) / ACCOUNT
     server = _serve(toml, tmp_path)
     try:
         wait_until(lambda: _healthy(api_port), 20, what="switch up")
-        agent = phone_factory(BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{sip_port}"),
-                              tone_hz=440.0)
-        customer = phone_factory(BaresipAccount("102", "pw102",
-                                                registrar=f"127.0.0.1:{sip_port}"), tone_hz=1000.0)
+        agent = phone_factory(
+            BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{sip_port}"), tone_hz=440.0
+        )
+        customer = phone_factory(
+            BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{sip_port}"), tone_hz=1000.0
+        )
         agent.wait_registered()
         customer.wait_registered()
-        response = httpx.post(f"http://127.0.0.1:{api_port}/api/click2call", json={
-            "agent_number": "101", "destination_number": "102", "caller_id": "555",
-            "recording_option": "both"}, headers={"account": ACCOUNT, "auth": "secret-one"})
+        response = httpx.post(
+            f"http://127.0.0.1:{api_port}/api/click2call",
+            json={
+                "agent_number": "101",
+                "destination_number": "102",
+                "caller_id": "555",
+                "recording_option": "both",
+            },
+            headers={"account": ACCOUNT, "auth": "secret-one"},
+        )
         assert response.json()["response"]["success"] == "true"
         customer.wait_call_established()
         time.sleep(3.5)
@@ -168,8 +212,12 @@ def test_recordings_are_valid_after_the_process_is_killed(tmp_path, ports, rtp_p
 
 
 def _serve(toml: Path, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "softswitch", "serve", "--config", str(toml)],
-                            cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "softswitch", "serve", "--config", str(toml)],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _healthy(api_port: int) -> bool:
@@ -181,12 +229,19 @@ def _healthy(api_port: int) -> bool:
 
 def _toml(config) -> str:
     lines = [
-        "[sip]", f'listen = "{config.sip.listen}"',
-        "[rtp]", f'address = "{config.rtp.address}"', f'ports = "{config.rtp.ports}"',
-        "[api]", f'listen = "{config.api.listen}"',
-        "[store]", f'path = "{config.store.path}"',
-        "[media]", f'recordings_dir = "{config.media.recordings_dir}"',
-        f'uploads_dir = "{config.media.uploads_dir}"', f'prompts_dir = "{config.media.prompts_dir}"',
+        "[sip]",
+        f'listen = "{config.sip.listen}"',
+        "[rtp]",
+        f'address = "{config.rtp.address}"',
+        f'ports = "{config.rtp.ports}"',
+        "[api]",
+        f'listen = "{config.api.listen}"',
+        "[store]",
+        f'path = "{config.store.path}"',
+        "[media]",
+        f'recordings_dir = "{config.media.recordings_dir}"',
+        f'uploads_dir = "{config.media.uploads_dir}"',
+        f'prompts_dir = "{config.media.prompts_dir}"',
     ]
     for ext in config.extensions:
         lines += ["[[extensions]]", f'number = "{ext.number}"', f'password = "{ext.password}"']

@@ -17,8 +17,9 @@ from tests.peers.baresip import BaresipAccount
 pytestmark = pytest.mark.peers
 
 
-def test_pyvoip_registers_and_answers_a_call_from_baresip(tmp_path, switch_factory,
-                                                          phone_factory, pyvoip_factory):
+def test_pyvoip_registers_and_answers_a_call_from_baresip(
+    tmp_path, switch_factory, phone_factory, pyvoip_factory
+):
     harness = switch_factory()
     registrar = harness.config.sip.listen
     tone = make_tone_wav(tmp_path / "pyvoip-mic.wav", 800.0, 30)

@@ -20,8 +20,9 @@ def ip_trunk(name: str, port: int, **extra) -> dict:
 
 
 def uas(tmp_path, port: int, scenario: str, **options) -> Sipp:
-    return Sipp(tmp_path, SippOptions(scenario=scenario, port=port, calls=1, timeout=20,
-                                      **options)).start()
+    return Sipp(
+        tmp_path, SippOptions(scenario=scenario, port=port, calls=1, timeout=20, **options)
+    ).start()
 
 
 def phone(phone_factory, harness, number: str = "101"):
@@ -34,17 +35,23 @@ def phone(phone_factory, harness, number: str = "101"):
 def test_cancel_while_ringing_reaches_the_far_end(tmp_path, ports, switch_factory):
     far = uas(tmp_path, ports.port(), "uas_ring_forever.xml")
     harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
-    caller = run_sipp(tmp_path, "uac_cancel.xml", remote=harness.config.sip.listen,
-                      service=NUMBER, auth=("101", "pw101"), port=ports.port(),
-                      duration_ms=500, timeout=15)
+    caller = run_sipp(
+        tmp_path,
+        "uac_cancel.xml",
+        remote=harness.config.sip.listen,
+        service=NUMBER,
+        auth=("101", "pw101"),
+        port=ports.port(),
+        duration_ms=500,
+        timeout=15,
+    )
     assert caller.ok, caller.describe()
     callee = far.wait()
     assert callee.ok, callee.describe()  # it saw the CANCEL and answered 487
     assert harness.call(lambda: len(harness.switch.channels)) == 0
 
 
-def test_busy_far_end_gives_486_to_the_caller(tmp_path, ports, switch_factory,
-                                              phone_factory):
+def test_busy_far_end_gives_486_to_the_caller(tmp_path, ports, switch_factory, phone_factory):
     far = uas(tmp_path, ports.port(), "uas_busy.xml")
     harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
     caller = phone(phone_factory, harness)
@@ -59,20 +66,31 @@ def test_invite_retransmission_is_one_call(tmp_path, ports, switch_factory, phon
     # calls from the sipp address count as coming from a trunk: no digest challenge
     harness = switch_factory(trunks=[ip_trunk("peer", uac_port)])
     callee = phone(phone_factory, harness, "102")
-    result = run_sipp(tmp_path, "uac_retransmit.xml", remote=harness.config.sip.listen,
-                      service="102", port=uac_port, duration_ms=1000, timeout=15)
+    result = run_sipp(
+        tmp_path,
+        "uac_retransmit.xml",
+        remote=harness.config.sip.listen,
+        service="102",
+        port=uac_port,
+        duration_ms=1000,
+        timeout=15,
+    )
     assert result.ok, result.describe()
     callee.wait_call_established()
     callee.wait_call_closed()
     assert len([e for e in callee.events_of("answering")]) == 1
 
 
-def test_trunk_that_challenges_invite_with_401(tmp_path, ports, switch_factory,
-                                               phone_factory):
-    far = uas(tmp_path, ports.port(), "uas_auth_challenge.xml",
-              keys={"authuser": "trunkuser", "authpass": "s3cret"})
-    harness = switch_factory(trunks=[ip_trunk("carrier", far.port, username="trunkuser",
-                                              password="s3cret")])
+def test_trunk_that_challenges_invite_with_401(tmp_path, ports, switch_factory, phone_factory):
+    far = uas(
+        tmp_path,
+        ports.port(),
+        "uas_auth_challenge.xml",
+        keys={"authuser": "trunkuser", "authpass": "s3cret"},
+    )
+    harness = switch_factory(
+        trunks=[ip_trunk("carrier", far.port, username="trunkuser", password="s3cret")]
+    )
     caller = phone(phone_factory, harness)
     caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
     caller.wait_call_established()
@@ -84,8 +102,13 @@ def test_trunk_that_challenges_invite_with_401(tmp_path, ports, switch_factory,
 
 def test_malformed_message_amid_a_valid_flow(tmp_path, ports, switch_factory):
     harness = switch_factory()
-    result = run_sipp(tmp_path, "uac_malformed.xml", remote=harness.config.sip.listen,
-                      port=ports.port(), timeout=10)
+    result = run_sipp(
+        tmp_path,
+        "uac_malformed.xml",
+        remote=harness.config.sip.listen,
+        port=ports.port(),
+        timeout=10,
+    )
     assert result.ok, result.describe()
 
 
@@ -93,12 +116,25 @@ def test_unauthenticated_invite_never_reaches_the_trunk(tmp_path, ports, switch_
     far = uas(tmp_path, ports.port(), "uas_answer.xml")
     harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
     # no credentials: sipp cannot answer the challenge, the call fails at the switch
-    result = run_sipp(tmp_path, "uac_auth_call.xml", remote=harness.config.sip.listen,
-                      service=NUMBER, port=ports.port(), timeout=8)
+    result = run_sipp(
+        tmp_path,
+        "uac_auth_call.xml",
+        remote=harness.config.sip.listen,
+        service=NUMBER,
+        port=ports.port(),
+        timeout=8,
+    )
     assert not result.ok
     # wrong credentials: challenged again (then banned after repeated failures)
-    wrong = run_sipp(tmp_path, "uac_auth_call.xml", remote=harness.config.sip.listen,
-                     service=NUMBER, auth=("101", "guess"), port=ports.port(), timeout=8)
+    wrong = run_sipp(
+        tmp_path,
+        "uac_auth_call.xml",
+        remote=harness.config.sip.listen,
+        service=NUMBER,
+        auth=("101", "guess"),
+        port=ports.port(),
+        timeout=8,
+    )
     assert not wrong.ok
     callee = far.stop()
     assert callee.successful == 0 and "INVITE" not in (callee.messages() or "")
@@ -107,45 +143,71 @@ def test_unauthenticated_invite_never_reaches_the_trunk(tmp_path, ports, switch_
 def test_tcp_caller(tmp_path, ports, switch_factory):
     far = uas(tmp_path, ports.port(), "uas_answer.xml")
     harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
-    result = run_sipp(tmp_path, "uac_auth_call.xml", remote=harness.config.sip.listen,
-                      service=NUMBER, auth=("101", "pw101"), port=ports.port(),
-                      transport="t1", duration_ms=500, timeout=15)
+    result = run_sipp(
+        tmp_path,
+        "uac_auth_call.xml",
+        remote=harness.config.sip.listen,
+        service=NUMBER,
+        auth=("101", "pw101"),
+        port=ports.port(),
+        transport="t1",
+        duration_ms=500,
+        timeout=15,
+    )
     assert result.ok, result.describe()
     assert far.wait().ok
 
 
-def test_ring_timeout_cancels_the_far_end_and_tells_the_caller(tmp_path, ports,
-                                                                switch_factory, phone_factory):
+def test_ring_timeout_cancels_the_far_end_and_tells_the_caller(
+    tmp_path, ports, switch_factory, phone_factory
+):
     far = uas(tmp_path, ports.port(), "uas_ring_forever.xml")
     harness = switch_factory(trunks=[ip_trunk("carrier", far.port)], sip={"ring_timeout": 2})
     caller = phone(phone_factory, harness)
     caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
     # ringing is relayed (after a 100 Trying for each INVITE, the challenged one included)
-    wait_until(lambda: any(e.fields["code"] == "180" for e in caller.events_of("progress")), 5,
-               what="180 relayed")
+    wait_until(
+        lambda: any(e.fields["code"] == "180" for e in caller.events_of("progress")),
+        5,
+        what="180 relayed",
+    )
     closed = caller.wait_call_closed(timeout=10)
     assert closed.reason.startswith("408"), closed
     assert far.wait().ok  # the far end got a CANCEL
 
 
-def test_late_offer_invite_gets_our_offer_and_the_ack_answers(tmp_path, ports, switch_factory,
-                                                              phone_factory):
+def test_late_offer_invite_gets_our_offer_and_the_ack_answers(
+    tmp_path, ports, switch_factory, phone_factory
+):
     uac_port, media_port = ports.port(), ports.port()
     harness = switch_factory(trunks=[ip_trunk("peer", uac_port)])
     callee = phone(phone_factory, harness, "102")
-    caller = Sipp(tmp_path, SippOptions(
-        scenario=str(Path(__file__).parent / "scenarios" / "uac_late_offer.xml"),
-        remote=harness.config.sip.listen, service="102", port=uac_port, media_port=media_port,
-        duration_ms=3000, timeout=15)).start()
+    caller = Sipp(
+        tmp_path,
+        SippOptions(
+            scenario=str(Path(__file__).parent / "scenarios" / "uac_late_offer.xml"),
+            remote=harness.config.sip.listen,
+            service="102",
+            port=uac_port,
+            media_port=media_port,
+            duration_ms=3000,
+            timeout=15,
+        ),
+    ).start()
     callee.wait_call_established()
 
     def inbound_media():
-        return harness.call(lambda: [(ch.media.address, ch.media.port)
-                                     for ch in harness.switch.channels
-                                     if ch.direction == "inbound" and ch.media])
+        return harness.call(
+            lambda: [
+                (ch.media.address, ch.media.port)
+                for ch in harness.switch.channels
+                if ch.direction == "inbound" and ch.media
+            ]
+        )
 
     assert wait_until(inbound_media, 5, what="answer taken from the ACK") == [
-        ("127.0.0.1", media_port)]
+        ("127.0.0.1", media_port)
+    ]
     result = caller.wait()
     assert result.ok, result.describe()
     callee.wait_call_closed()

@@ -18,28 +18,38 @@ OUTSIDE = "5551000"  # a customer of the carrier, registered behind kamailio
 
 @pytest.fixture
 def carrier(tmp_path, ports):
-    kam = Kamailio(tmp_path / "kamailio", KamailioConfig(
-        port=ports.port(), users={"trunkuser": "trunkpass", OUTSIDE: "outpw"}))
+    kam = Kamailio(
+        tmp_path / "kamailio",
+        KamailioConfig(port=ports.port(), users={"trunkuser": "trunkpass", OUTSIDE: "outpw"}),
+    )
     kam.start()
     yield kam
     kam.stop()
 
 
 def trunk(kam: Kamailio, password: str = "trunkpass", **extra) -> dict:
-    return {"name": "carrier", "host": kam.address, "username": "trunkuser",
-            "password": password, "caller_id": "15168148111", **extra}
+    return {
+        "name": "carrier",
+        "host": kam.address,
+        "username": "trunkuser",
+        "password": password,
+        "caller_id": "15168148111",
+        **extra,
+    }
 
 
 def health(harness) -> dict:
     return harness.call(harness.switch.health)
 
 
-def test_trunk_registers_and_wrong_password_is_a_clear_failing_status(
-        carrier, switch_factory):
+def test_trunk_registers_and_wrong_password_is_a_clear_failing_status(carrier, switch_factory):
     good = switch_factory(trunks=[trunk(carrier)])
     carrier.wait_registered("trunkuser")
-    status = wait_until(lambda: health(good)["trunks"]["carrier"]["state"] == "registered"
-                        and health(good), 10, what="trunk registered")
+    status = wait_until(
+        lambda: health(good)["trunks"]["carrier"]["state"] == "registered" and health(good),
+        10,
+        what="trunk registered",
+    )
     assert status["trunks"]["carrier"]["expires_in"] > 0
     good.stop()
     # SIGTERM-style shutdown unregisters: the carrier forgets us
@@ -47,21 +57,24 @@ def test_trunk_registers_and_wrong_password_is_a_clear_failing_status(
 
     bad = switch_factory(trunks=[trunk(carrier, password="wrong")])
     failing = wait_until(
-        lambda: (h := health(bad)["trunks"]["carrier"])["state"] == "failing" and h, 10,
-        what="trunk failing")
+        lambda: (h := health(bad)["trunks"]["carrier"])["state"] == "failing" and h,
+        10,
+        what="trunk failing",
+    )
     assert "authentication rejected" in failing["last_error"]
 
 
-def test_extension_calls_outside_number_through_the_trunk(carrier, switch_factory,
-                                                          phone_factory):
+def test_extension_calls_outside_number_through_the_trunk(carrier, switch_factory, phone_factory):
     harness = switch_factory(trunks=[trunk(carrier)])
     carrier.wait_registered("trunkuser")
-    outside = phone_factory(BaresipAccount(OUTSIDE, "outpw", registrar=carrier.address),
-                            tone_hz=700.0)
+    outside = phone_factory(
+        BaresipAccount(OUTSIDE, "outpw", registrar=carrier.address), tone_hz=700.0
+    )
     outside.wait_registered()
     port = harness.config.sip_host_port[1]
-    ext = phone_factory(BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{port}"),
-                        tone_hz=1200.0)
+    ext = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{port}"), tone_hz=1200.0
+    )
     ext.wait_registered()
 
     ext.dial(f"sip:{OUTSIDE}@127.0.0.1:{port}")
@@ -78,21 +91,27 @@ def test_extension_calls_outside_number_through_the_trunk(carrier, switch_factor
     assert abs(dominant_frequency(ext.last_recording("dec")) - 700.0) < 15
 
 
-def test_call_from_the_trunk_rings_the_extension(tmp_path, ports, switch_factory,
-                                                 phone_factory):
+def test_call_from_the_trunk_rings_the_extension(tmp_path, ports, switch_factory, phone_factory):
     switch_port = ports.port()
-    kam = Kamailio(tmp_path / "kam-in", KamailioConfig(
-        port=ports.port(), users={"trunkuser": "trunkpass", OUTSIDE: "outpw"},
-        static_routes={"10": f"127.0.0.1:{switch_port}"}))
+    kam = Kamailio(
+        tmp_path / "kam-in",
+        KamailioConfig(
+            port=ports.port(),
+            users={"trunkuser": "trunkpass", OUTSIDE: "outpw"},
+            static_routes={"10": f"127.0.0.1:{switch_port}"},
+        ),
+    )
     kam.start()
     try:
         switch_factory(trunks=[trunk(kam)], sip={"listen": f"127.0.0.1:{switch_port}"})
         kam.wait_registered("trunkuser")
-        ext = phone_factory(BaresipAccount("101", "pw101",
-                                           registrar=f"127.0.0.1:{switch_port}"), tone_hz=900.0)
+        ext = phone_factory(
+            BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{switch_port}"), tone_hz=900.0
+        )
         ext.wait_registered()
-        outside = phone_factory(BaresipAccount(OUTSIDE, "outpw", registrar=kam.address),
-                                tone_hz=500.0)
+        outside = phone_factory(
+            BaresipAccount(OUTSIDE, "outpw", registrar=kam.address), tone_hz=500.0
+        )
         outside.wait_registered()
         outside.dial(f"sip:101@{kam.address}")  # the DID is the extension number
         ext.wait_call_established()

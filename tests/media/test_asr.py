@@ -12,7 +12,7 @@ from media.asr import AsrError, PocketsphinxTranscriber, Transcriber, transcribe
 from media.tts import Tts
 from media.voice import VoiceParams
 
-DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
+DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 MATTHEW = VoiceParams.parse(voice="Matthew")
 
 
@@ -49,11 +49,16 @@ async def test_vocabulary_really_restricts(asr: PocketsphinxTranscriber, cache: 
 
 async def test_other_rates(asr: PocketsphinxTranscriber, cache: Path) -> None:
     from media.prompt import resample
+
     speech = await Tts(cache).speech("seven eight nine", MATTHEW)
-    assert asr.transcribe(resample(speech, 8000, 16000), 16000, words=DIGIT_WORDS) == \
-        "seven eight nine"
-    assert asr.transcribe(resample(speech, 8000, 44100), 44100, words=DIGIT_WORDS) == \
-        "seven eight nine"
+    assert (
+        asr.transcribe(resample(speech, 8000, 16000), 16000, words=DIGIT_WORDS)
+        == "seven eight nine"
+    )
+    assert (
+        asr.transcribe(resample(speech, 8000, 44100), 44100, words=DIGIT_WORDS)
+        == "seven eight nine"
+    )
 
 
 async def test_long_audio_is_split_at_pauses(asr: PocketsphinxTranscriber, cache: Path) -> None:
@@ -63,7 +68,7 @@ async def test_long_audio_is_split_at_pauses(asr: PocketsphinxTranscriber, cache
     for otp in ("1234567890", "4821", "9035") * 3:
         parts += [await tts.digits(otp, MATTHEW), gap]
     audio = np.concatenate(parts)
-    assert len(audio) > 25 * 8000                  # over the segmentation threshold
+    assert len(audio) > 25 * 8000  # over the segmentation threshold
     expected = " ".join(DIGIT_WORDS[int(c)] for c in "123456789048219035" * 3)
     assert asr.transcribe(audio, 8000, words=DIGIT_WORDS) == expected
 

@@ -7,7 +7,9 @@ from media.dtmf import DIGITS, DtmfEvent, DtmfReceiver, DtmfSender
 
 def test_event_wire_format() -> None:
     assert DtmfEvent("5", end=False, volume=10, duration=160).to_bytes() == bytes([5, 10, 0, 160])
-    assert DtmfEvent("#", end=True, volume=63, duration=800).to_bytes() == bytes([11, 0x80 | 63, 3, 32])
+    assert DtmfEvent("#", end=True, volume=63, duration=800).to_bytes() == bytes(
+        [11, 0x80 | 63, 3, 32]
+    )
     assert DtmfEvent.parse(bytes([15, 0x80 | 7, 1, 0])) == DtmfEvent("D", True, 7, 256)
     assert [DtmfEvent(d).event for d in "0123456789*#ABCD"] == list(range(16))
 
@@ -18,7 +20,9 @@ def test_event_roundtrip(digit: str, end: bool, volume: int, duration: int) -> N
     assert DtmfEvent.parse(event.to_bytes()) == event
 
 
-@pytest.mark.parametrize("payload", [b"", b"\x01\x02\x03", bytes([16, 0, 0, 0]), bytes([255, 0, 0, 0])])
+@pytest.mark.parametrize(
+    "payload", [b"", b"\x01\x02\x03", bytes([16, 0, 0, 0]), bytes([255, 0, 0, 0])]
+)
 def test_parse_rejects_short_or_non_digit(payload: bytes) -> None:
     with pytest.raises(ValueError):
         DtmfEvent.parse(payload)
@@ -34,7 +38,11 @@ def run_sender(sender: DtmfSender, ticks: int, ts0: int = 1000):
     out = []
     for i in range(ticks):
         packet = sender.tick(ts0 + 160 * i)
-        out.append(None if packet is None else (DtmfEvent.parse(packet.payload), packet.timestamp, packet.marker))
+        out.append(
+            None
+            if packet is None
+            else (DtmfEvent.parse(packet.payload), packet.timestamp, packet.marker)
+        )
     return out
 
 
@@ -58,7 +66,12 @@ def test_sender_short_digit_and_rounding() -> None:
     sender = DtmfSender()
     sender.send("1", 30)  # rounds up to two ticks
     events = [p for p in run_sender(sender, 6) if p]
-    assert [(e.duration, e.end, m) for e, _, m in events] == [(160, False, True), (320, True, False), (320, True, False), (320, True, False)]
+    assert [(e.duration, e.end, m) for e, _, m in events] == [
+        (160, False, True),
+        (320, True, False),
+        (320, True, False),
+        (320, True, False),
+    ]
 
 
 def test_sender_queues_digits_with_new_timestamps_and_gap() -> None:

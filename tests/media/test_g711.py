@@ -47,13 +47,20 @@ def test_decode_returns_fresh_int16_frame() -> None:
 
 
 def test_encode_accepts_lists_and_other_int_dtypes() -> None:
-    assert g711.encode("pcmu", [0, 1000, -1000]) == g711.ulaw_encode(np.array([0, 1000, -1000], np.int16))
-    assert g711.encode("PCMA", np.array([5, -5], np.int32)) == g711.alaw_encode(np.array([5, -5], np.int16))
+    assert g711.encode("pcmu", [0, 1000, -1000]) == g711.ulaw_encode(
+        np.array([0, 1000, -1000], np.int16)
+    )
+    assert g711.encode("PCMA", np.array([5, -5], np.int32)) == g711.alaw_encode(
+        np.array([5, -5], np.int16)
+    )
 
 
 def test_generic_codec_dispatch_and_unknown_codec() -> None:
     frame = (np.sin(np.arange(160) / 5) * 8000).astype(np.int16)
-    assert g711.decode("PCMU", g711.encode("PCMU", frame)).tolist() == g711.ulaw_decode(g711.ulaw_encode(frame)).tolist()
+    assert (
+        g711.decode("PCMU", g711.encode("PCMU", frame)).tolist()
+        == g711.ulaw_decode(g711.ulaw_encode(frame)).tolist()
+    )
     with pytest.raises(ValueError):
         g711.encode("G729", frame)
     with pytest.raises(ValueError):

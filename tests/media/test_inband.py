@@ -17,16 +17,18 @@ RATE = 8000
 ALL = "0123456789*#ABCD"
 
 
-def tone_pair(digit: str, ms: float, dbm0: float = -10.0, *, twist_db: float = 0.0,
-              deviation: float = 0.0) -> np.ndarray:
+def tone_pair(
+    digit: str, ms: float, dbm0: float = -10.0, *, twist_db: float = 0.0, deviation: float = 0.0
+) -> np.ndarray:
     """A DTMF digit as float samples: each tone at `dbm0`, the column tone `twist_db` louder."""
     row = next(i for i, keys in enumerate(KEYS) if digit in keys)
     col = KEYS[row].index(digit)
     t = np.arange(int(RATE * ms / 1000)) / RATE
     amp = np.sqrt(2 * DBM0 * 10 ** (dbm0 / 10))
     f = 1 + deviation
-    return (amp * np.sin(2 * np.pi * ROWS[row] * f * t)
-            + amp * 10 ** (twist_db / 20) * np.sin(2 * np.pi * COLS[col] * f * t + 0.7))
+    return amp * np.sin(2 * np.pi * ROWS[row] * f * t) + amp * 10 ** (twist_db / 20) * np.sin(
+        2 * np.pi * COLS[col] * f * t + 0.7
+    )
 
 
 def gap(ms: float) -> np.ndarray:
@@ -51,7 +53,9 @@ def noise(n: int, dbm0: float, seed: int = 7) -> np.ndarray:
 def detect(x: np.ndarray, frame: int = 160, detector: InbandDtmfDetector | None = None) -> str:
     detector = detector or InbandDtmfDetector()
     samples = x if x.dtype == np.int16 else pcm(x)
-    return "".join(d for i in range(0, len(samples), frame) for d in detector.feed(samples[i:i + frame]))
+    return "".join(
+        d for i in range(0, len(samples), frame) for d in detector.feed(samples[i : i + frame])
+    )
 
 
 @pytest.mark.parametrize("level", [-3, -10, -20, -26])
@@ -76,7 +80,9 @@ def test_after_g711_round_trip(codec: str, level: int) -> None:
 
 
 def test_tones_from_media_tones() -> None:
-    audio = np.concatenate([np.concatenate([dtmf_tone(d, 80), np.zeros(400, np.int16)]) for d in ALL])
+    audio = np.concatenate(
+        [np.concatenate([dtmf_tone(d, 80), np.zeros(400, np.int16)]) for d in ALL]
+    )
     assert detect(audio) == ALL
 
 
@@ -141,7 +147,11 @@ def test_not_dtmf_no_digits() -> None:
     assert detect(8000 * np.sin(2 * np.pi * 697 * t)) == ""  # a row tone alone
     assert detect(8000 * np.sin(2 * np.pi * 1336 * t)) == ""  # a column tone alone
     # a two-tone chord with harmonics (a musical tone) on DTMF frequencies
-    chord = sum(a * np.sin(2 * np.pi * k * f * t) for f in (697, 1209) for k, a in ((1, 6000), (2, 5000), (3, 3000)))
+    chord = sum(
+        a * np.sin(2 * np.pi * k * f * t)
+        for f in (697, 1209)
+        for k, a in ((1, 6000), (2, 5000), (3, 3000))
+    )
     assert detect(chord) == ""
 
 
@@ -157,17 +167,25 @@ def test_reset_and_held() -> None:
 
 # ------------------------------------------------------------------ speech
 
-SPEECH = ("Welcome to the customer service line. Your call is important to us. For billing "
-          "questions, press one. To report an outage, press two. Your verification code is "
-          "three eight one five nine two. Hmm, well, oh really? Yes, absolutely, see you soon.")
+SPEECH = (
+    "Welcome to the customer service line. Your call is important to us. For billing "
+    "questions, press one. To report an outage, press two. Your verification code is "
+    "three eight one five nine two. Hmm, well, oh really? Yes, absolutely, see you soon."
+)
 
 
 def synthesize(tmp: Path) -> list[tuple[str, np.ndarray]]:
     voices: list[tuple[str, list[str]]] = []
     if shutil.which("flite"):
-        voices += [(f"flite-{v}", ["flite", "-voice", v, "-t", SPEECH, "-o"]) for v in ("kal", "awb", "rms", "slt")]
+        voices += [
+            (f"flite-{v}", ["flite", "-voice", v, "-t", SPEECH, "-o"])
+            for v in ("kal", "awb", "rms", "slt")
+        ]
     if shutil.which("espeak-ng"):
-        voices += [("espeak-ng", ["espeak-ng", "-w"]), ("espeak-ng-f", ["espeak-ng", "-v", "en+f3", "-w"])]
+        voices += [
+            ("espeak-ng", ["espeak-ng", "-w"]),
+            ("espeak-ng-f", ["espeak-ng", "-v", "en+f3", "-w"]),
+        ]
     out = []
     for name, argv in voices:
         path = tmp / f"{name}.wav"
@@ -192,18 +210,21 @@ def test_speech_produces_no_digits(speech: list[tuple[str, np.ndarray]]) -> None
         for gain in (1.0, 2.0):
             loud = pcm(audio.astype(np.float64) * gain)
             assert detect(loud) == "", f"{name} x{gain}"
-            assert detect(g711.ulaw_decode(g711.ulaw_encode(loud))) == "", f"{name} x{gain} via PCMU"
+            assert detect(g711.ulaw_decode(g711.ulaw_encode(loud))) == "", (
+                f"{name} x{gain} via PCMU"
+            )
     assert seconds > 60  # a minute of speech or more was checked
 
 
 def test_digits_between_speech(speech: list[tuple[str, np.ndarray]]) -> None:
     _, audio = speech[0]
-    talk = audio[:RATE * 3].astype(np.float64)
+    talk = audio[: RATE * 3].astype(np.float64)
     x = np.concatenate([talk, dial("42", dbm0=-15), talk, dial("#", dbm0=-15)])
     assert detect(x) == "42#"
 
 
 # ------------------------------------------------------------------ through RTP
+
 
 async def test_tones_through_an_rtp_session_pair() -> None:
     ports = PortAllocator(28000, 28999)
@@ -219,7 +240,7 @@ async def test_tones_through_an_rtp_session_pair() -> None:
         try:
             for i in range(0, len(audio), 160):
                 before = b.packets_received
-                a.write_frame(audio[i:i + 160])
+                a.write_frame(audio[i : i + 160])
                 async with asyncio.timeout(3):
                     while b.packets_received == before:
                         await asyncio.sleep(0.001)

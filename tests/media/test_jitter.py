@@ -8,7 +8,13 @@ SSRC = 0x1234
 
 def pkt(seq: int, ssrc: int = SSRC, ts: int | None = None) -> RtpPacket:
     seq &= 0xFFFF
-    return RtpPacket(pt=0, seq=seq, timestamp=(ts if ts is not None else seq * 160) & 0xFFFFFFFF, ssrc=ssrc, payload=seq.to_bytes(2, "big"))
+    return RtpPacket(
+        pt=0,
+        seq=seq,
+        timestamp=(ts if ts is not None else seq * 160) & 0xFFFFFFFF,
+        ssrc=ssrc,
+        payload=seq.to_bytes(2, "big"),
+    )
 
 
 def label(payload: bytes | None) -> int | None:

@@ -143,8 +143,11 @@ frames6 = hnp.arrays(np.int16, (6, 160), elements=st.integers(-32768, 32767))
 
 
 @settings(max_examples=60, deadline=None)
-@given(frames6, st.lists(st.booleans(), min_size=6, max_size=6),
-       st.lists(st.one_of(st.none(), st.sets(st.integers(0, 5))), min_size=6, max_size=6))
+@given(
+    frames6,
+    st.lists(st.booleans(), min_size=6, max_size=6),
+    st.lists(st.one_of(st.none(), st.sets(st.integers(0, 5))), min_size=6, max_size=6),
+)
 def test_matches_reference_model(x: np.ndarray, muted: list[bool], talk_to: list) -> None:
     mixer = Mixer()
     for p in range(6):

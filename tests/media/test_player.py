@@ -76,7 +76,7 @@ def test_barge_in_only_on_stop_digits() -> None:
     assert player.dtmf("#") is True
     assert player.result == PlayResult("dtmf", "#", 2, 0)
     assert player.next_frame() is None
-    assert player.dtmf("5") is False           # already over: reported once
+    assert player.dtmf("5") is False  # already over: reported once
 
 
 def test_stop_digits_match_letters_case_insensitively() -> None:

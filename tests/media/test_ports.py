@@ -30,7 +30,9 @@ def test_release_returns_port_to_the_back_of_the_pool() -> None:
     assert ports.available == 1 and ports.in_use == 2
 
 
-@pytest.mark.parametrize("first, last", [(20000, 20000), (0, 100), (20001, 20002), (30000, 70000), (500, 400)])
+@pytest.mark.parametrize(
+    "first, last", [(20000, 20000), (0, 100), (20001, 20002), (30000, 70000), (500, 400)]
+)
 def test_invalid_ranges(first: int, last: int) -> None:
     with pytest.raises(ValueError):
         PortAllocator(first, last)

@@ -9,8 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from media.prompt import (FRAME, AudioError, duration_ms, load_audio, load_audio_async,
-                          parse_wav, resample, silence, to_frames, wav_bytes, wav_header)
+from media.prompt import (
+    FRAME,
+    AudioError,
+    duration_ms,
+    load_audio,
+    load_audio_async,
+    parse_wav,
+    resample,
+    silence,
+    to_frames,
+    wav_bytes,
+    wav_header,
+)
 
 
 def tone(freq: float, rate: int, seconds: float = 0.5, amplitude: float = 10000) -> np.ndarray:
@@ -27,13 +38,29 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
 
 
-def raw_wav(payload: bytes, rate: int, channels: int, bits: int, fmt_tag: int = 1,
-            data_size: int | None = None) -> bytes:
+def raw_wav(
+    payload: bytes,
+    rate: int,
+    channels: int,
+    bits: int,
+    fmt_tag: int = 1,
+    data_size: int | None = None,
+) -> bytes:
     block = channels * bits // 8
     fmt = struct.pack("<HHIIHH", fmt_tag, channels, rate, rate * block, block, bits)
     size = len(payload) if data_size is None else data_size
-    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"LIST" + struct.pack("<I", 3) \
-        + b"abc\x00" + b"data" + struct.pack("<I", size) + payload
+    body = (
+        b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", 16)
+        + fmt
+        + b"LIST"
+        + struct.pack("<I", 3)
+        + b"abc\x00"
+        + b"data"
+        + struct.pack("<I", size)
+        + payload
+    )
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
@@ -53,7 +80,11 @@ def test_pcm_widths(bits: int) -> None:
         payload = x.astype("<i2").tobytes()
     elif bits == 24:
         v = x.astype(np.int32) << 8
-        payload = np.stack([v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF], axis=1).astype(np.uint8).tobytes()
+        payload = (
+            np.stack([v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF], axis=1)
+            .astype(np.uint8)
+            .tobytes()
+        )
     else:
         payload = (x.astype(np.int32) << 16).astype("<i4").tobytes()
     samples, _ = parse_wav(raw_wav(payload, 8000, 1, bits))
@@ -74,8 +105,9 @@ def test_streaming_header_sizes_are_tolerated() -> None:
     assert np.array_equal(samples, x)
 
 
-@pytest.mark.parametrize("data", [b"", b"RIFF", b"not audio at all" * 4,
-                                  raw_wav(b"\x00" * 10, 8000, 1, 16, fmt_tag=3)])
+@pytest.mark.parametrize(
+    "data", [b"", b"RIFF", b"not audio at all" * 4, raw_wav(b"\x00" * 10, 8000, 1, 16, fmt_tag=3)]
+)
 def test_bad_wav(data: bytes) -> None:
     with pytest.raises(AudioError):
         parse_wav(data)
@@ -89,7 +121,7 @@ def test_resample_keeps_frequency_and_level() -> None:
     assert rms(y[200:-200]) == pytest.approx(rms(x), rel=0.02)
     up = resample(tone(1000, 8000), 8000, 44100)
     assert dominant(up, 44100) == pytest.approx(1000, abs=5)
-    odd = resample(tone(1000, 22050), 22050, 8000)      # espeak-ng's rate
+    odd = resample(tone(1000, 22050), 22050, 8000)  # espeak-ng's rate
     assert dominant(odd, 8000) == pytest.approx(1000, abs=5)
 
 
@@ -126,7 +158,7 @@ def mp3(tmp_path: Path) -> bytes:
 
 def test_load_audio_decodes_mp3(mp3: bytes) -> None:
     audio = load_audio(mp3)
-    assert abs(len(audio) - 8000) < 400       # mp3 adds encoder padding
+    assert abs(len(audio) - 8000) < 400  # mp3 adds encoder padding
     assert dominant(audio, 8000) == pytest.approx(700, abs=5)
 
 

@@ -10,8 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from media.recorder import (HEADER_SIZE, CallRecorder, RecordingFiles, WavWriter, repair_directory,
-                            repair_wav, wav_header)
+from media.recorder import (
+    HEADER_SIZE,
+    CallRecorder,
+    RecordingFiles,
+    WavWriter,
+    repair_directory,
+    repair_wav,
+    wav_header,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 8000
@@ -42,16 +49,17 @@ def level(x: np.ndarray) -> float:
 
 # ------------------------------------------------------------------ WavWriter
 
+
 def test_writer_flushes_every_second_and_closes_exactly(tmp_path: Path) -> None:
     path = tmp_path / "w.wav"
     writer = WavWriter(path)
     signal_ = tone(300, 8000 * 3 + 4000)
     for i in range(0, len(signal_), 160):
-        writer.write(signal_[i:i + 160])
+        writer.write(signal_[i : i + 160])
     # Before close: what is on disk is a valid WAV missing less than the last second.
     on_disk, _ = read_wav(path)
     assert len(signal_) - 8000 < len(on_disk) <= len(signal_)
-    assert np.array_equal(on_disk, signal_[:len(on_disk)])
+    assert np.array_equal(on_disk, signal_[: len(on_disk)])
     assert writer.frames == len(signal_)
     writer.close()
     writer.close()  # idempotent
@@ -102,6 +110,7 @@ def test_writer_stereo_and_validation(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ repair
+
 
 def test_repair_after_kill_between_data_and_header(tmp_path: Path) -> None:
     path = tmp_path / "r.wav"
@@ -161,6 +170,7 @@ def test_repair_directory_recursive(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ CallRecorder
 
+
 def feed_call(recorder: CallRecorder, ticks: int, start: int = 0) -> None:
     for k in range(start, start + ticks):
         recorder.feed(tone(440, 160, 160 * k), tone(1000, 160, 160 * k))
@@ -171,8 +181,9 @@ def test_both_writes_mixed_and_legs_with_exact_duration(tmp_path: Path) -> None:
     feed_call(recorder, 173)  # 3.46 s: not a multiple of the flush period
     assert recorder.duration == pytest.approx(3.46)
     files = recorder.close()
-    assert files == RecordingFiles(tmp_path / "abc123.wav", tmp_path / "abc123-agent.wav",
-                                   tmp_path / "abc123-customer.wav")
+    assert files == RecordingFiles(
+        tmp_path / "abc123.wav", tmp_path / "abc123-agent.wav", tmp_path / "abc123-customer.wav"
+    )
     for path in (files.mixed, files.agent, files.customer):
         data, channels = read_wav(path)
         assert channels == 1
@@ -278,8 +289,9 @@ while True:
 
 def test_killed_process_leaves_valid_wav_losing_at_most_one_second(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE,
-                             env=env, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, env=env, text=True
+    )
     try:
         assert child.stdout is not None
         for line in child.stdout:
@@ -297,21 +309,25 @@ def test_killed_process_leaves_valid_wav_losing_at_most_one_second(tmp_path: Pat
     for name in ("killed-agent.wav", "plain.wav"):
         data, _ = read_wav(tmp_path / name)
         assert (fed - 50) * 160 <= len(data) <= fed * 160
-        assert np.array_equal(data, expected_agent[:len(data)])
+        assert np.array_equal(data, expected_agent[: len(data)])
     customer, _ = read_wav(tmp_path / "killed-customer.wav")
     assert (fed - 50) * 160 <= len(customer) <= fed * 160
-    assert np.array_equal(customer, expected_customer[:len(customer)])
+    assert np.array_equal(customer, expected_customer[: len(customer)])
     stereo, channels = read_wav(tmp_path / "killed.wav")
     assert channels == 2 and (fed - 50) * 160 <= len(stereo) <= fed * 160
-    assert np.array_equal(stereo[:, 0], expected_agent[:len(stereo)])
-    assert np.array_equal(stereo[:, 1], expected_customer[:len(stereo)])
+    assert np.array_equal(stereo[:, 0], expected_agent[: len(stereo)])
+    assert np.array_equal(stereo[:, 1], expected_customer[: len(stereo)])
 
 
 @settings(max_examples=40, deadline=None)
-@given(cut=st.integers(HEADER_SIZE, HEADER_SIZE + 2 * 2 * 3000), stale=st.integers(0, 6000),
-       channels=st.sampled_from([1, 2]))
-def test_repair_any_torn_file(tmp_path_factory: pytest.TempPathFactory, cut: int, stale: int,
-                              channels: int) -> None:
+@given(
+    cut=st.integers(HEADER_SIZE, HEADER_SIZE + 2 * 2 * 3000),
+    stale=st.integers(0, 6000),
+    channels=st.sampled_from([1, 2]),
+)
+def test_repair_any_torn_file(
+    tmp_path_factory: pytest.TempPathFactory, cut: int, stale: int, channels: int
+) -> None:
     """Whatever point the file was torn at and whatever sizes the header holds, the
     repaired file is a valid WAV whose samples are a prefix of what was written."""
     path = tmp_path_factory.mktemp("torn") / "t.wav"

@@ -31,8 +31,9 @@ async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
             await asyncio.sleep(0.002)
 
 
-async def pair(ports: PortAllocator, codec: str = "PCMU", pt: int = 0, dtmf: int | None = 101,
-               **kw) -> tuple[RtpSession, RtpSession]:
+async def pair(
+    ports: PortAllocator, codec: str = "PCMU", pt: int = 0, dtmf: int | None = 101, **kw
+) -> tuple[RtpSession, RtpSession]:
     a = await RtpSession.open(HOST, ports, **kw)
     b = await RtpSession.open(HOST, ports, **kw)
     a.set_remote(HOST, b.local_port, codec, pt, dtmf)
@@ -66,10 +67,14 @@ class RawPeer(asyncio.DatagramProtocol):
 
 
 def ulaw_packet(seq: int, frame: np.ndarray, ssrc: int = 77, pt: int = 0) -> RtpPacket:
-    return RtpPacket(pt=pt, seq=seq & 0xFFFF, timestamp=seq * 160, ssrc=ssrc, payload=g711.ulaw_encode(frame))
+    return RtpPacket(
+        pt=pt, seq=seq & 0xFFFF, timestamp=seq * 160, ssrc=ssrc, payload=g711.ulaw_encode(frame)
+    )
 
 
-async def stream_through(a: RtpSession, b: RtpSession, frames: list[np.ndarray]) -> list[np.ndarray | None]:
+async def stream_through(
+    a: RtpSession, b: RtpSession, frames: list[np.ndarray]
+) -> list[np.ndarray | None]:
     """One tick at a time: a writes a frame, it arrives, b reads one."""
     out = []
     for frame in frames:
@@ -86,7 +91,7 @@ async def test_frames_arrive_intact_both_ways(ports: PortAllocator) -> None:
         frames = [tone(n) for n in range(8)]
         got = await stream_through(a, b, frames)
         assert got[0] is None  # prefetch: playout starts after two frames
-        for sent, heard in zip(frames, got[1:]):
+        for sent, heard in zip(frames, got[1:], strict=False):
             assert np.array_equal(heard, g711.decode(codec, g711.encode(codec, sent)))
         back = await stream_through(b, a, frames[:4])
         assert np.array_equal(back[1], g711.decode(codec, g711.encode(codec, frames[0])))
@@ -113,9 +118,11 @@ async def test_transcoding_pcmu_leg_to_pcma_leg(ports: PortAllocator) -> None:
             c.write_frame(relayed)
             await until(lambda: d.packets_received > before_d)
             heard.append(d.read_frame())
-    expected = [g711.alaw_decode(g711.alaw_encode(g711.ulaw_decode(g711.ulaw_encode(f)))) for f in frames]
+    expected = [
+        g711.alaw_decode(g711.alaw_encode(g711.ulaw_decode(g711.ulaw_encode(f)))) for f in frames
+    ]
     assert heard[0] is None
-    for exp, got in zip(expected, heard[1:]):
+    for exp, got in zip(expected, heard[1:], strict=False):
         assert np.array_equal(got, exp)
     assert len(heard) == 9
     for s in (a, b, c, d):
@@ -218,7 +225,7 @@ async def test_reordered_packets_are_played_in_order(ports: PortAllocator) -> No
         played.append(b.read_frame())
     expected = [g711.ulaw_decode(g711.ulaw_encode(frames[s])) for s in range(1, 6)]
     assert played[0] is None
-    for exp, got in zip(expected, played[1:]):
+    for exp, got in zip(expected, played[1:], strict=False):
         assert np.array_equal(got, exp)
     assert b.stats["concealed"] == 0 and b.stats["lost"] == 0
     b.close()
@@ -244,7 +251,9 @@ async def test_clock_driven_send_is_steady(ports: PortAllocator) -> None:
     packets = peer.packets
     assert len(packets) == len(ticks) == a.stats["packets_sent"]
     assert [p.seq for p in packets] == [(packets[0].seq + i) & 0xFFFF for i in range(len(packets))]
-    assert [(q.timestamp - p.timestamp) & 0xFFFFFFFF for p, q in zip(packets, packets[1:])] == [160] * (len(packets) - 1)
+    assert [
+        (q.timestamp - p.timestamp) & 0xFFFFFFFF for p, q in zip(packets, packets[1:], strict=False)
+    ] == [160] * (len(packets) - 1)
     assert [p.marker for p in packets] == [True] + [False] * (len(packets) - 1)
     assert {p.pt for p in packets} == {8} and {len(p.payload) for p in packets} == {160}
     assert len({p.ssrc for p in packets}) == 1
@@ -321,7 +330,9 @@ async def test_comfort_noise_is_silence_and_other_payloads_ignored(ports: PortAl
     b.set_remote(HOST, peer.port, "PCMU", 0, 101)
     peer.send(b, ulaw_packet(1, tone(1)))
     peer.send(b, RtpPacket(pt=13, seq=2, timestamp=320, ssrc=77, payload=b"\x40"))
-    peer.send(b, RtpPacket(pt=8, seq=3, timestamp=480, ssrc=77, payload=b"\xd5" * 160))  # not negotiated
+    peer.send(
+        b, RtpPacket(pt=8, seq=3, timestamp=480, ssrc=77, payload=b"\xd5" * 160)
+    )  # not negotiated
     b._rtp_garbage = peer.transport.sendto(b"\x00" * 20, (HOST, b.local_port))  # not RTP
     peer.send(b, ulaw_packet(3, tone(3)))
     await until(lambda: b.packets_received == 3 and b.ignored == 1 and b.malformed == 1)

@@ -13,8 +13,10 @@ from media.voice import TtsError
 
 
 def test_render_fills_fields() -> None:
-    assert render("Hello {name}, your code is {otp}.", {"name": "Ann", "otp": "4821"}) == \
-        "Hello Ann, your code is 4821."
+    assert (
+        render("Hello {name}, your code is {otp}.", {"name": "Ann", "otp": "4821"})
+        == "Hello Ann, your code is 4821."
+    )
     assert render("{a}{a}", {"a": "x"}) == "xx"
     assert render("no fields", {}) == "no fields"
 
@@ -35,8 +37,9 @@ def test_missing_fields_are_named() -> None:
         render("{b} {a}", {})
 
 
-@pytest.mark.parametrize("bad", ["{", "}", "{a", "a}", "{}", "{0}", "{a.b}", "{a[0]}", "{a!x}",
-                                 "{ a }"])
+@pytest.mark.parametrize(
+    "bad", ["{", "}", "{a", "a}", "{}", "{0}", "{a.b}", "{a[0]}", "{a!x}", "{ a }"]
+)
 def test_malformed_templates(bad: str) -> None:
     with pytest.raises(TtsError):
         fields_in(bad)
@@ -59,10 +62,14 @@ names = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True)
 literals = st.text(alphabet=st.characters(blacklist_characters="{}"), max_size=10)
 
 
-@given(st.lists(st.tuples(literals, names), max_size=6), literals,
-       st.dictionaries(names, st.text(max_size=8)))
-def test_render_matches_str_format(parts: list[tuple[str, str]], tail: str,
-                                   values: dict[str, str]) -> None:
+@given(
+    st.lists(st.tuples(literals, names), max_size=6),
+    literals,
+    st.dictionaries(names, st.text(max_size=8)),
+)
+def test_render_matches_str_format(
+    parts: list[tuple[str, str]], tail: str, values: dict[str, str]
+) -> None:
     template = "".join(f"{lit}{{{name}}}" for lit, name in parts) + tail
     fields = {name: values.get(name, name.upper()) for _, name in parts}
     assert fields_in(template) == {name for _, name in parts}

@@ -17,7 +17,7 @@ from media.tts_engines.flite import FliteEngine
 from media.tts_engines.gtts import GttsEngine
 from media.voice import TtsError, TtsUnavailable, VoiceParams
 
-DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
+DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 OTPS = ("0123456789", "9876543210", "4821", "9035", "7166", "250913")
 MATTHEW = VoiceParams.parse(voice="Matthew")
 JOANNA = VoiceParams.parse(voice="Joanna")
@@ -56,15 +56,17 @@ def phone_line(samples: np.ndarray, codec: str = "PCMU") -> np.ndarray:
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]      # nothing listens once the socket is closed
+        return s.getsockname()[1]  # nothing listens once the socket is closed
 
 
 # ---------------------------------------------------------------- intelligibility
 
+
 @pytest.mark.parametrize("codec", ["PCMU", "PCMA"])
 @pytest.mark.parametrize("otp", OTPS)
 async def test_flite_male_otp_is_recognized_exactly_after_g711(
-        shared_cache: Path, asr: PocketsphinxTranscriber, otp: str, codec: str) -> None:
+    shared_cache: Path, asr: PocketsphinxTranscriber, otp: str, codec: str
+) -> None:
     tts = Tts(shared_cache / "flite", engine="flite")
     as_text = await tts.speech(spoken(otp), MATTHEW)
     one_by_one = await tts.digits(otp, MATTHEW)
@@ -75,15 +77,22 @@ async def test_flite_male_otp_is_recognized_exactly_after_g711(
 # Word error rates measured here over OTPS (text and digit-by-digit, PCMU):
 # flite slt 0.12, espeak-ng male 0.24, espeak-ng female 0.17. The bounds leave a
 # little room; a broken pipeline (wrong rate, noise, silence) scores near 1.0.
-@pytest.mark.parametrize(("engine", "voice", "max_wer"), [
-    ("flite", JOANNA, 0.2),
-    ("espeak-ng", MATTHEW, 0.3),
-    ("espeak-ng", JOANNA, 0.3),
-])
+@pytest.mark.parametrize(
+    ("engine", "voice", "max_wer"),
+    [
+        ("flite", JOANNA, 0.2),
+        ("espeak-ng", MATTHEW, 0.3),
+        ("espeak-ng", JOANNA, 0.3),
+    ],
+)
 async def test_offline_engines_are_intelligible_after_g711(
-        shared_cache: Path, asr: PocketsphinxTranscriber, engine: str,
-        voice: VoiceParams, max_wer: float) -> None:
-    tts = Tts(shared_cache / engine, engine=engine)   # own dir: no fallback entries
+    shared_cache: Path,
+    asr: PocketsphinxTranscriber,
+    engine: str,
+    voice: VoiceParams,
+    max_wer: float,
+) -> None:
+    tts = Tts(shared_cache / engine, engine=engine)  # own dir: no fallback entries
     errors = words = 0
     exact: list[str] = []
     for otp in OTPS:
@@ -107,22 +116,24 @@ async def test_engines_really_differ(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- output format and prosody
 
+
 async def test_output_is_readonly_int16_8khz_at_normalized_level(tmp_path: Path) -> None:
     audio = await Tts(tmp_path).speech("Your appointment is tomorrow", JOANNA)
     assert audio.dtype == np.int16 and audio.ndim == 1
-    assert 1.0 < len(audio) / 8000 < 4.0        # a 4-word sentence, at 8 kHz
+    assert 1.0 < len(audio) / 8000 < 4.0  # a 4-word sentence, at 8 kHz
     peak_dbfs = 20 * np.log10(np.abs(audio.astype(np.int32)).max() / 32768)
     assert -10.0 < peak_dbfs < -8.0
     with pytest.raises(ValueError):
-        audio[0] = 1                            # shared cache entry
+        audio[0] = 1  # shared cache entry
 
 
 @pytest.mark.parametrize("engine", ["flite", "espeak-ng"])
 async def test_rate_changes_duration(tmp_path: Path, engine: str) -> None:
     tts = Tts(tmp_path, engine=engine)
-    lengths = [len(await tts.speech("one two three four five",
-                                    VoiceParams.parse(voice="Matthew", rate=r)))
-               for r in ("x-slow", "slow", "medium", "fast", "x-fast")]
+    lengths = [
+        len(await tts.speech("one two three four five", VoiceParams.parse(voice="Matthew", rate=r)))
+        for r in ("x-slow", "slow", "medium", "fast", "x-fast")
+    ]
     assert lengths == sorted(lengths, reverse=True)
     assert lengths[0] > 1.8 * lengths[-1]
 
@@ -132,8 +143,8 @@ def fundamental(audio: np.ndarray) -> float:
     x = audio.astype(np.float64)
     f0s = []
     for start in range(0, len(x) - 320, 160):
-        frame = x[start:start + 320] - x[start:start + 320].mean()
-        if np.sqrt(np.mean(frame ** 2)) < 0.1 * np.sqrt(np.mean(x ** 2)) * 3:
+        frame = x[start : start + 320] - x[start : start + 320].mean()
+        if np.sqrt(np.mean(frame**2)) < 0.1 * np.sqrt(np.mean(x**2)) * 3:
             continue
         ac = np.correlate(frame, frame, "full")[319:]
         lo, hi = 8000 // 400, 8000 // 60
@@ -146,9 +157,12 @@ def fundamental(audio: np.ndarray) -> float:
 @pytest.mark.parametrize("engine", ["flite", "espeak-ng"])
 async def test_pitch_moves_the_fundamental(tmp_path: Path, engine: str) -> None:
     tts = Tts(tmp_path, engine=engine)
-    low, mid, high = [fundamental(await tts.speech(
-        "we were away a year ago", VoiceParams.parse(voice="Matthew", pitch=p)))
-        for p in ("x-low", "medium", "x-high")]
+    low, mid, high = [
+        fundamental(
+            await tts.speech("we were away a year ago", VoiceParams.parse(voice="Matthew", pitch=p))
+        )
+        for p in ("x-low", "medium", "x-high")
+    ]
     assert low < mid < high
 
 
@@ -167,9 +181,10 @@ async def test_volume_levels_and_silence(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- languages and engine choice
 
+
 async def test_language_flite_cannot_speak_falls_to_espeak(tmp_path: Path) -> None:
     tts = Tts(tmp_path / "a", engine="flite", allow_online=False)
-    celine = VoiceParams.parse(voice="Celine")          # fr-FR
+    celine = VoiceParams.parse(voice="Celine")  # fr-FR
     french = await tts.speech("bonjour", celine)
     direct = await Tts(tmp_path / "b", engine="espeak-ng").speech("bonjour", celine)
     assert np.array_equal(french, direct)
@@ -203,6 +218,7 @@ async def test_prompt_starting_with_dash_is_spoken_not_parsed(tmp_path: Path) ->
 
 
 # ---------------------------------------------------------------- gtts offline
+
 
 class CountingGtts(GttsEngine):
     def __init__(self, **kwargs: object) -> None:
@@ -246,10 +262,11 @@ async def test_neural_tries_gtts_only_when_online_is_allowed(tmp_path: Path) -> 
 
 # ---------------------------------------------------------------- cache
 
+
 async def test_second_request_is_the_cached_array(tmp_path: Path) -> None:
     tts = Tts(tmp_path)
     first = await tts.speech("Welcome to the service", JOANNA)
-    again = await tts.speech("  Welcome to   the service ", JOANNA)   # same words, same prompt
+    again = await tts.speech("  Welcome to   the service ", JOANNA)  # same words, same prompt
     assert again is first
     assert tts.cached("Welcome to the service", JOANNA) is first
     assert tts.syntheses == 1
@@ -258,10 +275,14 @@ async def test_second_request_is_the_cached_array(tmp_path: Path) -> None:
 async def test_key_covers_every_parameter_and_the_engine(tmp_path: Path) -> None:
     tts = Tts(tmp_path)
     base = await tts.speech("key test", JOANNA)
-    variants = [VoiceParams.parse(voice="Matthew"), VoiceParams.parse(rate="slow"),
-                VoiceParams.parse(pitch="high"), VoiceParams.parse(volume="loud"),
-                VoiceParams.parse(language_code="en-GB"),
-                VoiceParams.parse(tts_engine_type="neural")]
+    variants = [
+        VoiceParams.parse(voice="Matthew"),
+        VoiceParams.parse(rate="slow"),
+        VoiceParams.parse(pitch="high"),
+        VoiceParams.parse(volume="loud"),
+        VoiceParams.parse(language_code="en-GB"),
+        VoiceParams.parse(tts_engine_type="neural"),
+    ]
     for voice in variants:
         assert tts.cached("key test", voice) is None
         await tts.speech("key test", voice)
@@ -311,15 +332,16 @@ async def test_a_cancelled_waiter_does_not_cancel_the_others(tmp_path: Path) -> 
 
 
 async def test_memory_lru_evicts_to_disk(tmp_path: Path) -> None:
-    tts = Tts(tmp_path, memory_bytes=1)       # keeps only the newest entry in memory
+    tts = Tts(tmp_path, memory_bytes=1)  # keeps only the newest entry in memory
     a = await tts.speech("first text", JOANNA)
     await tts.speech("second text", JOANNA)
-    again = tts.cached("first text", JOANNA)   # from disk now: equal, not the same object
+    again = tts.cached("first text", JOANNA)  # from disk now: equal, not the same object
     assert again is not a and np.array_equal(again, a)
     assert tts.syntheses == 2
 
 
 # ---------------------------------------------------------------- digits
+
 
 async def test_digits_are_clips_and_pauses(tmp_path: Path) -> None:
     tts = Tts(tmp_path)
@@ -328,7 +350,7 @@ async def test_digits_are_clips_and_pauses(tmp_path: Path) -> None:
     two = _trim(await tts.speech("2", JOANNA))
     pause = np.zeros(2400, dtype=np.int16)
     assert np.array_equal(out, np.concatenate([one, pause, one, pause, two]))
-    assert tts.syntheses == 2                  # each distinct digit once
+    assert tts.syntheses == 2  # each distinct digit once
     slow = await tts.digits("11", VoiceParams.parse(voice="Joanna", rate="x-slow"), pause_ms=300)
     slow_one = _trim(await tts.speech("1", VoiceParams.parse(voice="Joanna", rate="x-slow")))
     assert len(slow) == 2 * len(slow_one) + int(2400 * 1.6)
@@ -345,12 +367,13 @@ def test_trim_keeps_a_margin_and_leaves_silence_alone() -> None:
 
 # ---------------------------------------------------------------- engines directly
 
+
 async def test_engines_support_what_they_can_speak() -> None:
     assert await FliteEngine().supports(JOANNA)
     assert not await FliteEngine().supports(VoiceParams.parse(voice="Hans"))
     espeak = EspeakEngine()
-    assert await espeak.supports(VoiceParams.parse(voice="Hans"))           # de-DE -> de
-    assert await espeak.supports(VoiceParams.parse(voice="Zhiyu"))          # cmn-CN -> cmn
+    assert await espeak.supports(VoiceParams.parse(voice="Hans"))  # de-DE -> de
+    assert await espeak.supports(VoiceParams.parse(voice="Zhiyu"))  # cmn-CN -> cmn
     assert not await espeak.supports(VoiceParams.parse(language_code="xx"))
     assert GttsEngine().language_for(VoiceParams.parse(voice="Zhiyu")) == "zh-CN"
     assert not await FliteEngine(binary="no-such-flite").supports(JOANNA)

@@ -6,14 +6,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from media.voice import (PITCHES, POLLY_VOICES, RATES, VOLUMES, TtsError, VoiceParams)
+from media.voice import PITCHES, POLLY_VOICES, RATES, VOLUMES, TtsError, VoiceParams
 
 
 def test_defaults() -> None:
     v = VoiceParams.parse()
     assert v == VoiceParams()
     assert (v.voice, v.rate, v.pitch, v.volume, v.language_code, v.engine_type) == (
-        "Joanna", "medium", "medium", "medium", "en-US", "standard")
+        "Joanna",
+        "medium",
+        "medium",
+        "medium",
+        "en-US",
+        "standard",
+    )
     assert v.gender == "female" and v.stretch == 1.0 and v.semitones == 0.0 and v.gain_db == 0.0
 
 
@@ -42,10 +48,17 @@ def test_language_defaults_to_the_voice_language() -> None:
     assert VoiceParams.parse(voice="Zhiyu").language == "cmn"
 
 
-@pytest.mark.parametrize(("raw", "canonical"), [
-    ("en-US", "en-US"), ("en_us", "en-US"), ("EN-gb", "en-GB"), ("fr", "fr"),
-    ("en-GB-WLS", "en-GB-WLS"), ("cmn-CN", "cmn-CN"),
-])
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("en-US", "en-US"),
+        ("en_us", "en-US"),
+        ("EN-gb", "en-GB"),
+        ("fr", "fr"),
+        ("en-GB-WLS", "en-GB-WLS"),
+        ("cmn-CN", "cmn-CN"),
+    ],
+)
 def test_language_code_is_canonicalized(raw: str, canonical: str) -> None:
     assert VoiceParams.parse(language_code=raw).language_code == canonical
 
@@ -66,7 +79,8 @@ def test_prosody_words_map_to_numbers() -> None:
     assert list(RATES.values()) == sorted(RATES.values(), reverse=True)
     assert list(PITCHES.values()) == sorted(PITCHES.values())
     assert [v for v in VOLUMES.values() if v is not None] == sorted(
-        v for v in VOLUMES.values() if v is not None)
+        v for v in VOLUMES.values() if v is not None
+    )
 
 
 def test_spec_spacing_and_case_are_tolerated() -> None:
@@ -74,9 +88,15 @@ def test_spec_spacing_and_case_are_tolerated() -> None:
     assert (v.rate, v.pitch, v.volume, v.engine_type) == ("x-slow", "x-high", "x-loud", "neural")
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("rate", "fastest"), ("pitch", "shrill"), ("volume", "11"), ("tts_engine_type", "generative"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("rate", "fastest"),
+        ("pitch", "shrill"),
+        ("volume", "11"),
+        ("tts_engine_type", "generative"),
+    ],
+)
 def test_bad_prosody_values_name_the_field(field: str, value: str) -> None:
     with pytest.raises(TtsError, match=f"invalid {field} '{value}'; allowed:"):
         VoiceParams.parse(**{field: value})
@@ -96,9 +116,14 @@ def test_from_request_picks_voice_fields() -> None:
 
 def test_cache_key_distinguishes_every_field() -> None:
     base = VoiceParams()
-    variants = [VoiceParams.parse(voice="Kendra"), VoiceParams.parse(rate="slow"),
-                VoiceParams.parse(pitch="low"), VoiceParams.parse(volume="soft"),
-                VoiceParams.parse(language_code="en-GB"), VoiceParams.parse(tts_engine_type="neural")]
+    variants = [
+        VoiceParams.parse(voice="Kendra"),
+        VoiceParams.parse(rate="slow"),
+        VoiceParams.parse(pitch="low"),
+        VoiceParams.parse(volume="soft"),
+        VoiceParams.parse(language_code="en-GB"),
+        VoiceParams.parse(tts_engine_type="neural"),
+    ]
     keys = {base.cache_key()} | {v.cache_key() for v in variants}
     assert len(keys) == 1 + len(variants)
     assert hash(base) == hash(VoiceParams.parse())

@@ -12,6 +12,16 @@ from .ports import PortPicker
 from .process import PeerError, PeerProcess
 
 __all__ = [
-    "Baresip", "BaresipAccount", "CallClosed", "Kamailio", "KamailioConfig", "PeerError",
-    "PeerProcess", "PortPicker", "dominant_frequency", "make_tone_wav", "read_wav", "rms",
+    "Baresip",
+    "BaresipAccount",
+    "CallClosed",
+    "Kamailio",
+    "KamailioConfig",
+    "PeerError",
+    "PeerProcess",
+    "PortPicker",
+    "dominant_frequency",
+    "make_tone_wav",
+    "read_wav",
+    "rms",
 ]

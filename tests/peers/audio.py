@@ -14,8 +14,9 @@ import numpy as np
 RATE = 8000
 
 
-def make_tone_wav(path: str | Path, freq: float, seconds: float, rate: int = RATE,
-                  amplitude: float = 0.3) -> Path:
+def make_tone_wav(
+    path: str | Path, freq: float, seconds: float, rate: int = RATE, amplitude: float = 0.3
+) -> Path:
     """Write a mono S16LE sine of `freq` Hz lasting `seconds`; returns the path."""
     samples = tone(freq, seconds, rate, amplitude)
     return write_wav(path, samples, rate)
@@ -87,8 +88,9 @@ def dominant_frequency(source: str | Path | np.ndarray, rate: int | None = None)
     return float(np.argmax(spectrum) * rate / len(x))
 
 
-def band_energy_ratio(source: str | Path | np.ndarray, freq: float, rate: int | None = None,
-                      width: float = 20.0) -> float:
+def band_energy_ratio(
+    source: str | Path | np.ndarray, freq: float, rate: int | None = None, width: float = 20.0
+) -> float:
     """Share of the signal's energy within +-`width` Hz of `freq` (0..1).
 
     Tells "this tone is what we hear" apart from "this tone is somewhere in the
@@ -106,11 +108,12 @@ def band_energy_ratio(source: str | Path | np.ndarray, freq: float, rate: int | 
     return float(power[band].sum() / total) if total > 0 else 0.0
 
 
-def active(source: str | Path | np.ndarray, threshold: int = 200,
-           rate: int | None = None) -> np.ndarray:
+def active(
+    source: str | Path | np.ndarray, threshold: int = 200, rate: int | None = None
+) -> np.ndarray:
     """The samples between the first and the last one louder than `threshold`."""
     data, _ = _samples(source, rate)
     loud = np.flatnonzero(np.abs(data.astype(np.int32)) > threshold)
     if len(loud) == 0:
         return data[:0]
-    return data[loud[0]:loud[-1] + 1]
+    return data[loud[0] : loud[-1] + 1]

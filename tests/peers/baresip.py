@@ -52,11 +52,11 @@ class BaresipAccount:
 
     user: str
     password: str | None = None
-    registrar: str | None = None        # "host:port"
-    regint: int = 60                    # 0 = never REGISTER
-    answermode: str = "auto"            # "auto" | "manual"
-    audio_codecs: str = "PCMU"          # "PCMU", "PCMA", "PCMU,PCMA"
-    outbound: str | None = None         # "host:port"
+    registrar: str | None = None  # "host:port"
+    regint: int = 60  # 0 = never REGISTER
+    answermode: str = "auto"  # "auto" | "manual"
+    audio_codecs: str = "PCMU"  # "PCMU", "PCMA", "PCMU,PCMA"
+    outbound: str | None = None  # "host:port"
     auth_user: str | None = None
     display_name: str | None = None
     transport: str = "udp"
@@ -67,8 +67,11 @@ class BaresipAccount:
         domain = self.registrar or f"{HOST}:{local_port}"
         regint = self.regint if self.registrar else 0
         display = f'"{self.display_name}" ' if self.display_name else ""
-        params = [f"regint={regint}", f"answermode={self.answermode}",
-                  f"audio_codecs={self.audio_codecs}"]
+        params = [
+            f"regint={regint}",
+            f"answermode={self.answermode}",
+            f"audio_codecs={self.audio_codecs}",
+        ]
         if self.password is not None:
             params.insert(0, f"auth_pass={self.password}")
         if self.auth_user:
@@ -83,21 +86,25 @@ EVENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "ready": re.compile(r"baresip is ready\."),
     "registered": re.compile(
         r"^(?P<aor>\S+): \{\d+/(?P<transport>\w+)/v\d\} (?P<code>2\d\d) (?P<reason>[^(\[]*?)\s*"
-        r"(?:\((?P<server>.*)\))?\s*\[(?P<bindings>\d+) binding"),
+        r"(?:\((?P<server>.*)\))?\s*\[(?P<bindings>\d+) binding"
+    ),
     "register_failed": re.compile(r"^reg: (?P<aor>sips?:\S*): (?P<reason>.*)$"),
     "progress": re.compile(r"^call: SIP Progress: (?P<code>1\d\d) (?P<reason>.*?)(?: \(.*\))?$"),
     "incoming": re.compile(
-        r"^(?P<aor>\S+): Incoming call from: +(?P<display>.*?) ?(?P<peer>sips?:\S+) - \(press"),
+        r"^(?P<aor>\S+): Incoming call from: +(?P<display>.*?) ?(?P<peer>sips?:\S+) - \(press"
+    ),
     "answering": re.compile(r"^call: answering call on line (?P<line>\d+) from (?P<peer>\S+)"),
     "connecting": re.compile(r"^call: connecting to '(?P<peer>[^']*)'"),
     "established": re.compile(r"^(?P<aor>\S+): Call established: (?P<peer>\S+)"),
     "session_closed": re.compile(r"^(?P<peer>\S+): session closed: (?P<reason>.*)$"),
     "terminate_local": re.compile(r"^call: terminate call '(?P<id>[^']*)' with (?P<peer>\S+)"),
     "terminated": re.compile(
-        r"^(?P<aor>\S+): Call with (?P<peer>\S+) terminated \(duration: (?P<duration>[^)]*)\)"),
+        r"^(?P<aor>\S+): Call with (?P<peer>\S+) terminated \(duration: (?P<duration>[^)]*)\)"
+    ),
     "rtp_established": re.compile(
         r"^stream: incoming rtp for '(?P<media>\w+)' established, receiving from "
-        r"(?P<addr>\S+)"),
+        r"(?P<addr>\S+)"
+    ),
     "dtmf": re.compile(r"^received event: '(?P<digit>.)' \(end=(?P<end>[01])\)"),
     "dtmf_sent": re.compile(r"^audio: send DTMF digit: '(?P<digit>.)'"),
     "recording": re.compile(r"^sndfile: dumping (?P<kind>encode|decode) audio to (?P<path>\S+)"),
@@ -110,27 +117,35 @@ class BaresipEvent:
     kind: str
     fields: dict[str, str]
     line: str
-    at: float                           # time.monotonic() when we read it
+    at: float  # time.monotonic() when we read it
 
 
 @dataclass(slots=True)
 class CallClosed:
     peer: str
-    reason: str | None                  # from "session closed: ..." (None = we hung up)
-    duration: str | None = None         # "5 secs"; only once an established call's summary is read
+    reason: str | None  # from "session closed: ..." (None = we hung up)
+    duration: str | None = None  # "5 secs"; only once an established call's summary is read
 
 
 @dataclass(slots=True)
 class _Cursor:
-    seen: dict[str, int] = field(default_factory=dict)   # kind -> events consumed
+    seen: dict[str, int] = field(default_factory=dict)  # kind -> events consumed
 
 
 class Baresip:
     """One baresip instance; `port` is the base of a 10-port block (see ports.py)."""
 
-    def __init__(self, workdir: Path, account: BaresipAccount, port: int, source_wav: Path, *,
-                 name: str | None = None, ctrl_tcp_port: int | None = None,
-                 extra_config: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        account: BaresipAccount,
+        port: int,
+        source_wav: Path,
+        *,
+        name: str | None = None,
+        ctrl_tcp_port: int | None = None,
+        extra_config: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.account = account
         self.port = port
@@ -144,8 +159,12 @@ class Baresip:
         self._cursor = _Cursor()
         self._follower = LogFollower(self.log_path)
         self._write_config(extra_config or {})
-        self.process = PeerProcess(["baresip", "-f", str(self.config_dir)], self.log_path,
-                                   cwd=self.workdir, stdin_pipe=True)
+        self.process = PeerProcess(
+            ["baresip", "-f", str(self.config_dir)],
+            self.log_path,
+            cwd=self.workdir,
+            stdin_pipe=True,
+        )
 
     # -- config ------------------------------------------------------------------------
 
@@ -198,7 +217,7 @@ class Baresip:
 
     # -- life cycle ----------------------------------------------------------------------
 
-    def start(self, timeout: float = 10.0) -> "Baresip":
+    def start(self, timeout: float = 10.0) -> Baresip:
         if not self.source_wav.exists():
             raise PeerError(f"audio source {self.source_wav} does not exist")
         self.process.start()
@@ -214,7 +233,7 @@ class Baresip:
                 pass
         self.process.stop()
 
-    def __enter__(self) -> "Baresip":
+    def __enter__(self) -> Baresip:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -263,7 +282,7 @@ class Baresip:
                         break
                     size = int(head)
                     message = json.loads(rest[:size])
-                    buffer = rest[size + 1:]
+                    buffer = rest[size + 1 :]
                     if message.get("response") and message.get("token") == token:
                         return message
                 chunk = conn.recv(65536)
@@ -341,21 +360,28 @@ class Baresip:
         return found[index] if len(found) > index else None
 
     def _wait(self, kind: str, timeout: float) -> BaresipEvent:
-        return wait_until(lambda: self._next(kind), timeout, alive=self.process,
-                          what=f"baresip {self.name}: {kind}")
+        return wait_until(
+            lambda: self._next(kind),
+            timeout,
+            alive=self.process,
+            what=f"baresip {self.name}: {kind}",
+        )
 
     def wait_ready(self, timeout: float = 10.0) -> BaresipEvent:
         return self._wait("ready", timeout)
 
     def wait_registered(self, timeout: float = 10.0) -> BaresipEvent:
         """The next successful REGISTER (200 OK); raises at once when one failed."""
+
         def check() -> BaresipEvent | None:
             failed = self._next("register_failed")
             if failed is not None:
                 raise PeerError(f"baresip {self.name}: registration failed: {failed.line}")
             return self._next("registered")
-        return wait_until(check, timeout, alive=self.process,
-                          what=f"baresip {self.name}: registered")
+
+        return wait_until(
+            check, timeout, alive=self.process, what=f"baresip {self.name}: registered"
+        )
 
     def wait_register_failed(self, timeout: float = 10.0) -> BaresipEvent:
         """The next failed REGISTER; fields: aor, reason (e.g. '403 Forbidden (...)')."""
@@ -372,34 +398,43 @@ class Baresip:
 
     def wait_call_established(self, timeout: float = 10.0) -> BaresipEvent:
         """The next established call; raises when the call ends first."""
+
         def check() -> BaresipEvent | None:
             established = self._next("established")
             if established is not None:
                 return established
             ended = self._peek("call_end")
             if ended is not None:
-                raise PeerError(f"baresip {self.name}: call ended before it was established: "
-                                f"{ended.fields.get('reason', 'local hangup')}")
+                raise PeerError(
+                    f"baresip {self.name}: call ended before it was established: "
+                    f"{ended.fields.get('reason', 'local hangup')}"
+                )
             return None
-        return wait_until(check, timeout, alive=self.process,
-                          what=f"baresip {self.name}: call established")
+
+        return wait_until(
+            check, timeout, alive=self.process, what=f"baresip {self.name}: call established"
+        )
 
     def wait_call_closed(self, timeout: float = 10.0) -> CallClosed:
         """The next call end. `.reason`: '486 Busy Here', '404 Not Found',
         'Connection reset by peer' (the peer sent BYE or CANCEL), 'audio error: end of
         file' (the source WAV ran out); None when we hung up."""
         event = self._wait("call_end", timeout)
-        return CallClosed(event.fields["peer"], event.fields.get("reason"),
-                          event.fields.get("duration"))
+        return CallClosed(
+            event.fields["peer"], event.fields.get("reason"), event.fields.get("duration")
+        )
 
     def dtmf_received(self) -> str:
         """Digits received as RFC 4733 events so far (one per completed event)."""
         return "".join(e.fields["digit"] for e in self.events_of("dtmf") if e.fields["end"] == "1")
 
     def wait_dtmf(self, digits: str, timeout: float = 10.0) -> str:
-        return wait_until(lambda: self.dtmf_received().endswith(digits) and self.dtmf_received(),
-                          timeout, alive=self.process,
-                          what=f"baresip {self.name}: DTMF {digits!r}")
+        return wait_until(
+            lambda: self.dtmf_received().endswith(digits) and self.dtmf_received(),
+            timeout,
+            alive=self.process,
+            what=f"baresip {self.name}: DTMF {digits!r}",
+        )
 
     # -- recordings ---------------------------------------------------------------------
 

@@ -9,8 +9,8 @@ past "baresip is ready."). Logs and recordings stay under the test's tmp_path.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -21,12 +21,26 @@ from .ports import PortPicker
 from .pyvoip import PyVoipPhone
 from .sipp import Sipp, SippOptions, SippResult
 
-__all__ = ["DEFAULT_USERS", "peer_ports", "tmp_wav", "kamailio_factory", "kamailio",
-           "baresip_factory", "sipp", "pyvoip_factory", "require_programs"]
+__all__ = [
+    "DEFAULT_USERS",
+    "peer_ports",
+    "tmp_wav",
+    "kamailio_factory",
+    "kamailio",
+    "baresip_factory",
+    "sipp",
+    "pyvoip_factory",
+    "require_programs",
+]
 
 # Accounts the default `kamailio` fixture knows (user -> password).
-DEFAULT_USERS: dict[str, str] = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw",
-                                 "dave": "dave-pw", "trunkuser": "trunkpass"}
+DEFAULT_USERS: dict[str, str] = {
+    "alice": "alice-pw",
+    "bob": "bob-pw",
+    "carol": "carol-pw",
+    "dave": "dave-pw",
+    "trunkuser": "trunkpass",
+}
 
 
 def require_programs(*names: str) -> None:
@@ -69,11 +83,14 @@ def tmp_wav(tmp_path: Path) -> Callable[..., Path]:
 
     baresip hangs up when its source file ends: keep `seconds` above the call length.
     """
+
     def make(freq: float, seconds: float = 30.0, name: str | None = None) -> Path:
         directory = tmp_path / "wav"
         directory.mkdir(exist_ok=True)
-        return make_tone_wav(directory / (name or f"tone-{freq:g}hz-{seconds:g}s.wav"),
-                             freq, seconds)
+        return make_tone_wav(
+            directory / (name or f"tone-{freq:g}hz-{seconds:g}s.wav"), freq, seconds
+        )
+
     return make
 
 
@@ -87,14 +104,17 @@ def kamailio_factory(tmp_path: Path, peer_ports: PortPicker) -> Iterator[Callabl
     teardown = _Teardown()
     count = 0
 
-    def make(users: dict[str, str] | None = None, port: int | None = None,
-             **config: object) -> Kamailio:
+    def make(
+        users: dict[str, str] | None = None, port: int | None = None, **config: object
+    ) -> Kamailio:
         nonlocal count
         require_programs("kamailio", "kamcmd")
         count += 1
-        cfg = KamailioConfig(port=port or peer_ports.port(),
-                             users=dict(DEFAULT_USERS if users is None else users),
-                             **config)  # type: ignore[arg-type]
+        cfg = KamailioConfig(
+            port=port or peer_ports.port(),
+            users=dict(DEFAULT_USERS if users is None else users),
+            **config,
+        )  # type: ignore[arg-type]
         kam = Kamailio(tmp_path / f"kamailio-{count}", cfg)
         teardown.add(kam.stop)
         return kam.start()
@@ -110,8 +130,9 @@ def kamailio(kamailio_factory: Callable[..., Kamailio]) -> Kamailio:
 
 
 @pytest.fixture
-def baresip_factory(tmp_path: Path, peer_ports: PortPicker,
-                    tmp_wav: Callable[..., Path]) -> Iterator[Callable[..., Baresip]]:
+def baresip_factory(
+    tmp_path: Path, peer_ports: PortPicker, tmp_wav: Callable[..., Path]
+) -> Iterator[Callable[..., Baresip]]:
     """baresip_factory(user, password=None, registrar=None, *, tone_hz=440.0,
     seconds=30.0, source_wav=None, answermode="auto", regint=60, audio_codecs="PCMU",
     outbound=None, auth_user=None, display_name=None, port=None, ctrl_tcp=False,
@@ -123,27 +144,51 @@ def baresip_factory(tmp_path: Path, peer_ports: PortPicker,
     """
     teardown = _Teardown()
 
-    def make(user: str, password: str | None = None,
-             registrar: str | Kamailio | None = None, *, tone_hz: float = 440.0,
-             seconds: float = 30.0, source_wav: Path | None = None,
-             answermode: str = "auto", regint: int = 60, audio_codecs: str = "PCMU",
-             outbound: str | Kamailio | None = None, auth_user: str | None = None,
-             display_name: str | None = None, port: int | None = None,
-             ctrl_tcp: bool = False, extra_config: dict[str, str] | None = None) -> Baresip:
+    def make(
+        user: str,
+        password: str | None = None,
+        registrar: str | Kamailio | None = None,
+        *,
+        tone_hz: float = 440.0,
+        seconds: float = 30.0,
+        source_wav: Path | None = None,
+        answermode: str = "auto",
+        regint: int = 60,
+        audio_codecs: str = "PCMU",
+        outbound: str | Kamailio | None = None,
+        auth_user: str | None = None,
+        display_name: str | None = None,
+        port: int | None = None,
+        ctrl_tcp: bool = False,
+        extra_config: dict[str, str] | None = None,
+    ) -> Baresip:
         require_programs("baresip")
         if isinstance(registrar, Kamailio):
             registrar = registrar.address
         if isinstance(outbound, Kamailio):
             outbound = outbound.address
         base = port or peer_ports.baresip_block()
-        account = BaresipAccount(user=user, password=password, registrar=registrar,
-                                 regint=regint, answermode=answermode,
-                                 audio_codecs=audio_codecs, outbound=outbound,
-                                 auth_user=auth_user, display_name=display_name)
+        account = BaresipAccount(
+            user=user,
+            password=password,
+            registrar=registrar,
+            regint=regint,
+            answermode=answermode,
+            audio_codecs=audio_codecs,
+            outbound=outbound,
+            auth_user=auth_user,
+            display_name=display_name,
+        )
         source = source_wav or tmp_wav(tone_hz, seconds)
         ctrl_port = peer_ports.port() if ctrl_tcp else None
-        phone = Baresip(tmp_path / f"baresip-{user}-{base}", account, base, source,
-                        ctrl_tcp_port=ctrl_port, extra_config=extra_config)
+        phone = Baresip(
+            tmp_path / f"baresip-{user}-{base}",
+            account,
+            base,
+            source,
+            ctrl_tcp_port=ctrl_port,
+            extra_config=extra_config,
+        )
         teardown.add(phone.stop)
         return phone.start()
 
@@ -165,16 +210,23 @@ class SippRunner:
         self.ports = ports
         self.teardown = teardown
 
-    def options(self, scenario: str, remote: str | Kamailio | None = None,
-                **options: object) -> SippOptions:
+    def options(
+        self, scenario: str, remote: str | Kamailio | None = None, **options: object
+    ) -> SippOptions:
         if isinstance(remote, Kamailio):
             remote = remote.address
         options.setdefault("port", self.ports.port())
         options.setdefault("media_port", self.ports.block(4))
         return SippOptions(scenario=scenario, remote=remote, **options)  # type: ignore[arg-type]
 
-    def __call__(self, scenario: str, remote: str | Kamailio | None = None, *,
-                 background: bool = False, **options: object) -> SippResult | Sipp:
+    def __call__(
+        self,
+        scenario: str,
+        remote: str | Kamailio | None = None,
+        *,
+        background: bool = False,
+        **options: object,
+    ) -> SippResult | Sipp:
         require_programs("sipp")
         run = Sipp(self.workdir, self.options(scenario, remote, **options))
         self.teardown.add(run.process.stop)
@@ -182,14 +234,16 @@ class SippRunner:
             return run.start()
         return run.run()
 
-    def run(self, scenario: str, remote: str | Kamailio | None = None,
-            **options: object) -> SippResult:
+    def run(
+        self, scenario: str, remote: str | Kamailio | None = None, **options: object
+    ) -> SippResult:
         result = self(scenario, remote, **options)
         assert isinstance(result, SippResult)
         return result
 
-    def background(self, scenario: str, remote: str | Kamailio | None = None,
-                   **options: object) -> Sipp:
+    def background(
+        self, scenario: str, remote: str | Kamailio | None = None, **options: object
+    ) -> Sipp:
         run = self(scenario, remote, background=True, **options)
         assert isinstance(run, Sipp)
         return run
@@ -212,19 +266,33 @@ def pyvoip_factory(tmp_path: Path, peer_ports: PortPicker) -> Iterator[Callable[
     """
     teardown = _Teardown()
 
-    def make(user: str, password: str, registrar: str | Kamailio, *,
-             play_wav: Path | None = None, hangup_after: float | None = None,
-             debug: bool = False) -> PyVoipPhone:
+    def make(
+        user: str,
+        password: str,
+        registrar: str | Kamailio,
+        *,
+        play_wav: Path | None = None,
+        hangup_after: float | None = None,
+        debug: bool = False,
+    ) -> PyVoipPhone:
         if isinstance(registrar, Kamailio):
             host, port = registrar.host, registrar.port
         else:
             host, _, port_text = registrar.partition(":")
             port = int(port_text or 5060)
         base = peer_ports.baresip_block()
-        phone = PyVoipPhone(tmp_path / f"pyvoip-{user}-{base}", server=host, server_port=port,
-                            user=user, password=password, sip_port=base,
-                            rtp_ports=(base + 2, base + 9), play_wav=play_wav,
-                            hangup_after=hangup_after, debug=debug)
+        phone = PyVoipPhone(
+            tmp_path / f"pyvoip-{user}-{base}",
+            server=host,
+            server_port=port,
+            user=user,
+            password=password,
+            sip_port=base,
+            rtp_ports=(base + 2, base + 9),
+            play_wav=play_wav,
+            hangup_after=hangup_after,
+            debug=debug,
+        )
         teardown.add(phone.stop)
         return phone.start()
 

@@ -20,9 +20,9 @@ import shutil
 import socket
 import subprocess
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from .process import PeerError, PeerProcess, wait_until
 
@@ -42,12 +42,14 @@ def _check_safe(kind: str, value: str) -> str:
 @dataclass(slots=True)
 class KamailioConfig:
     port: int
-    users: Mapping[str, str] = field(default_factory=dict)   # auth user -> password
+    users: Mapping[str, str] = field(default_factory=dict)  # auth user -> password
     realm: str = HOST
-    trusted: Sequence[str] = ()       # "ip" or "ip:port" sources that skip proxy auth
-    open_relay: bool = False          # route INVITEs from anybody (IP-authenticated trunk)
-    static_routes: Mapping[str, str] = field(default_factory=dict)  # R-URI user prefix -> "host:port"
-    qop: bool = True                  # challenges carry qop="auth"
+    trusted: Sequence[str] = ()  # "ip" or "ip:port" sources that skip proxy auth
+    open_relay: bool = False  # route INVITEs from anybody (IP-authenticated trunk)
+    static_routes: Mapping[str, str] = field(
+        default_factory=dict
+    )  # R-URI user prefix -> "host:port"
+    qop: bool = True  # challenges carry qop="auth"
     # baresip 1.0.0 sends an empty "Supported:" header, which pyVoIP 1.6.8 cannot
     # parse (it drops the whole INVITE). True removes it from relayed requests.
     strip_empty_supported: bool = False
@@ -86,10 +88,7 @@ def _static_routes(routes: Mapping[str, str]) -> str:
         host, _, port = dest.partition(":")
         _check_safe("route host", host)
         target = f"sip:{host}:{int(port)}" if port else f"sip:{host}"
-        if prefix:
-            cond = f'$(rU{{s.substr,0,{len(prefix)}}}) == "{prefix}"'
-        else:
-            cond = "1"
+        cond = f'$(rU{{s.substr,0,{len(prefix)}}}) == "{prefix}"' if prefix else "1"
         lines.append(f"    if ({cond}) {{")
         lines.append(f'        xlog("L_NOTICE", "STATIC-ROUTE $rU -> {target}\\n");')
         lines.append(f'        $du = "{target}";')
@@ -296,9 +295,23 @@ class Kamailio:
         self.log_path = self.workdir / "kamailio.log"
         self.cfg_path.write_text(config.render(self.ctl_socket))
         self.process = PeerProcess(
-            ["kamailio", "-f", str(self.cfg_path), "-DD", "-E", "-m", "32", "-M", "4",
-             "-Y", str(self.workdir), "-P", str(self.workdir / "kamailio.pid"),
-             "-w", str(self.workdir)],
+            [
+                "kamailio",
+                "-f",
+                str(self.cfg_path),
+                "-DD",
+                "-E",
+                "-m",
+                "32",
+                "-M",
+                "4",
+                "-Y",
+                str(self.workdir),
+                "-P",
+                str(self.workdir / "kamailio.pid"),
+                "-w",
+                str(self.workdir),
+            ],
             self.log_path,
             cwd=self.workdir,
         )
@@ -313,7 +326,7 @@ class Kamailio:
 
     @property
     def address(self) -> str:
-        """"host:port", what a UA puts as its registrar / outbound proxy."""
+        """ "host:port", what a UA puts as its registrar / outbound proxy."""
         return f"{self.host}:{self.port}"
 
     def uri(self, user: str | None = None) -> str:
@@ -321,22 +334,31 @@ class Kamailio:
 
     def check_config(self) -> None:
         """Syntax-check the generated config (kamailio -c); raises with its output."""
-        out = subprocess.run(["kamailio", "-c", "-f", str(self.cfg_path), "-L", MODULES_DIR],
-                             capture_output=True, text=True, timeout=20)
+        out = subprocess.run(
+            ["kamailio", "-c", "-f", str(self.cfg_path), "-L", MODULES_DIR],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
         if out.returncode != 0:
             raise PeerError(f"kamailio -c failed:\n{out.stdout}{out.stderr}")
 
-    def start(self, timeout: float = 10.0) -> "Kamailio":
+    def start(self, timeout: float = 10.0) -> Kamailio:
         self.process.start()
-        wait_until(self._answers_options, timeout, interval=0.1, alive=self.process,
-                   what=f"kamailio listening on {self.address}")
+        wait_until(
+            self._answers_options,
+            timeout,
+            interval=0.1,
+            alive=self.process,
+            what=f"kamailio listening on {self.address}",
+        )
         return self
 
     def stop(self) -> None:
         self.process.stop()
         Path(self.ctl_socket).unlink(missing_ok=True)
 
-    def __enter__(self) -> "Kamailio":
+    def __enter__(self) -> Kamailio:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -348,13 +370,15 @@ class Kamailio:
             s.bind((HOST, 0))
             s.settimeout(0.2)
             lport = s.getsockname()[1]
-            msg = (f"OPTIONS sip:{self.address} SIP/2.0\r\n"
-                   f"Via: SIP/2.0/UDP {HOST}:{lport};branch={branch};rport\r\n"
-                   f"Max-Forwards: 70\r\n"
-                   f"From: <sip:probe@{HOST}:{lport}>;tag={uuid.uuid4().hex[:8]}\r\n"
-                   f"To: <sip:{self.address}>\r\n"
-                   f"Call-ID: {uuid.uuid4().hex}@{HOST}\r\n"
-                   f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+            msg = (
+                f"OPTIONS sip:{self.address} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP {HOST}:{lport};branch={branch};rport\r\n"
+                f"Max-Forwards: 70\r\n"
+                f"From: <sip:probe@{HOST}:{lport}>;tag={uuid.uuid4().hex[:8]}\r\n"
+                f"To: <sip:{self.address}>\r\n"
+                f"Call-ID: {uuid.uuid4().hex}@{HOST}\r\n"
+                f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            )
             try:
                 s.sendto(msg.encode(), (self.host, self.port))
                 data = s.recv(65535)
@@ -367,8 +391,12 @@ class Kamailio:
     def rpc(self, *args: str, timeout: float = 5.0) -> subprocess.CompletedProcess[str]:
         if not shutil.which("kamcmd"):
             raise PeerError("kamcmd not installed")
-        return subprocess.run(["kamcmd", "-s", f"unix:{self.ctl_socket}", *args],
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            ["kamcmd", "-s", f"unix:{self.ctl_socket}", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def contacts(self, user: str) -> list[str]:
         """Contact URIs registered for `user` (an AoR user part), [] when none."""
@@ -381,11 +409,19 @@ class Kamailio:
         return bool(self.contacts(user))
 
     def wait_registered(self, user: str, timeout: float = 10.0) -> list[str]:
-        return wait_until(lambda: self.contacts(user), timeout, interval=0.1,
-                          alive=self.process, what=f"{user} registered at kamailio")
+        return wait_until(
+            lambda: self.contacts(user),
+            timeout,
+            interval=0.1,
+            alive=self.process,
+            what=f"{user} registered at kamailio",
+        )
 
     def log_lines(self, marker: str) -> list[str]:
         """Our xlog lines of one kind (REGISTERED, ROUTE, NOT-FOUND, PROXY-CHALLENGE...)."""
         pattern = re.compile(rf"\b{re.escape(marker)}\b(.*)$")
-        return [m.group(0) for line in self.process.log_text().splitlines()
-                if (m := pattern.search(line))]
+        return [
+            m.group(0)
+            for line in self.process.log_text().splitlines()
+            if (m := pattern.search(line))
+        ]

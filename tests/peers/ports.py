@@ -65,7 +65,7 @@ class PortPicker:
     host: str = HOST
     _taken: set[int] = field(default_factory=set)
     _rng: random.Random = field(default_factory=random.Random)
-    _locks: dict[int, int] = field(default_factory=dict)      # port -> locked fd
+    _locks: dict[int, int] = field(default_factory=dict)  # port -> locked fd
     lock_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "peer-port-locks")
 
     def _lock(self, port: int) -> bool:
@@ -82,11 +82,11 @@ class PortPicker:
     def _unlock(self, port: int) -> None:
         fd = self._locks.pop(port, None)
         if fd is not None:
-            os.close(fd)            # closing drops the flock
+            os.close(fd)  # closing drops the flock
 
     def block(self, size: int) -> int:
         """First port of `size` consecutive free ports (start aligned to `size`)."""
-        first = -(-self.first // size) * size          # round up to a multiple of size
+        first = -(-self.first // size) * size  # round up to a multiple of size
         starts = list(range(first, self.last - size + 2, size))
         # A random start spreads concurrent test processes over the range.
         offset = self._rng.randrange(len(starts))

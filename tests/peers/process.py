@@ -9,16 +9,18 @@ before its teardown runs.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import time
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO
 
-_LIVE: "weakref.WeakSet[PeerProcess]" = weakref.WeakSet()
+_LIVE: weakref.WeakSet[PeerProcess] = weakref.WeakSet()
 
 
 class PeerError(RuntimeError):
@@ -26,8 +28,15 @@ class PeerError(RuntimeError):
 
 
 class PeerProcess:
-    def __init__(self, argv: Sequence[str], log_path: Path, *, cwd: Path | None = None,
-                 stdin_pipe: bool = False, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        log_path: Path,
+        *,
+        cwd: Path | None = None,
+        stdin_pipe: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.argv = list(argv)
         self.log_path = Path(log_path)
         self.cwd = cwd
@@ -88,19 +97,15 @@ class PeerProcess:
             return None
         if popen.poll() is None:
             self._signal_group(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
         # The leader may be gone while workers it forked still run.
         self._signal_group(signal.SIGKILL)
         if popen.poll() is None:
             popen.wait(timeout)
         if popen.stdin is not None:
-            try:
+            with contextlib.suppress(OSError):
                 popen.stdin.close()
-            except OSError:
-                pass
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -109,10 +114,8 @@ class PeerProcess:
 
     def _signal_group(self, sig: int) -> None:
         assert self._popen is not None
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._popen.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def log_text(self) -> str:
         try:
@@ -130,8 +133,14 @@ def _kill_leftovers() -> None:
         proc.stop(timeout=1.0)
 
 
-def wait_until(predicate, timeout: float, *, interval: float = 0.05,
-               alive: PeerProcess | None = None, what: str = "condition"):
+def wait_until(
+    predicate,
+    timeout: float,
+    *,
+    interval: float = 0.05,
+    alive: PeerProcess | None = None,
+    what: str = "condition",
+):
     """Poll `predicate` until it returns something truthy; return that value.
 
     Raises PeerError on timeout, or at once when `alive` (the peer that should make
@@ -146,8 +155,10 @@ def wait_until(predicate, timeout: float, *, interval: float = 0.05,
             value = predicate()
             if value:
                 return value
-            raise PeerError(f"{what}: {alive.argv[0]} exited with {alive.returncode}\n"
-                            f"--- {alive.log_path} ---\n{alive.tail()}")
+            raise PeerError(
+                f"{what}: {alive.argv[0]} exited with {alive.returncode}\n"
+                f"--- {alive.log_path} ---\n{alive.tail()}"
+            )
         if time.monotonic() >= deadline:
             tail = f"\n--- {alive.log_path} ---\n{alive.tail()}" if alive is not None else ""
             raise PeerError(f"timed out after {timeout} s waiting for {what}{tail}")

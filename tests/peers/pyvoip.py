@@ -42,22 +42,51 @@ EVENT_PREFIX = "@@ "
 class PyVoipPhone:
     """Controller in the test process for one pyVoIP phone subprocess."""
 
-    def __init__(self, workdir: Path, *, server: str, server_port: int, user: str,
-                 password: str, sip_port: int, rtp_ports: tuple[int, int],
-                 play_wav: Path | None = None, hangup_after: float | None = None,
-                 debug: bool = False,
-                 python: str | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        server: str,
+        server_port: int,
+        user: str,
+        password: str,
+        sip_port: int,
+        rtp_ports: tuple[int, int],
+        play_wav: Path | None = None,
+        hangup_after: float | None = None,
+        debug: bool = False,
+        python: str | None = None,
+    ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.recordings_dir = self.workdir / "recordings"
         self.log_path = self.workdir / "pyvoip.log"
         self.user = user
         self.sip_port = sip_port
-        argv = [python or sys.executable, "-u", "-m", "tests.peers.pyvoip",
-                "--server", server, "--port", str(server_port), "--user", user,
-                "--password", password, "--my-ip", HOST, "--sip-port", str(sip_port),
-                "--rtp-low", str(rtp_ports[0]), "--rtp-high", str(rtp_ports[1]),
-                "--record-dir", str(self.recordings_dir)]
+        argv = [
+            python or sys.executable,
+            "-u",
+            "-m",
+            "tests.peers.pyvoip",
+            "--server",
+            server,
+            "--port",
+            str(server_port),
+            "--user",
+            user,
+            "--password",
+            password,
+            "--my-ip",
+            HOST,
+            "--sip-port",
+            str(sip_port),
+            "--rtp-low",
+            str(rtp_ports[0]),
+            "--rtp-high",
+            str(rtp_ports[1]),
+            "--record-dir",
+            str(self.recordings_dir),
+        ]
         if play_wav is not None:
             argv += ["--play", str(play_wav)]
         if hangup_after is not None:
@@ -72,7 +101,7 @@ class PyVoipPhone:
     def contact_uri(self) -> str:
         return f"sip:{self.user}@{HOST}:{self.sip_port}"
 
-    def start(self) -> "PyVoipPhone":
+    def start(self) -> PyVoipPhone:
         self.process.start()
         return self
 
@@ -80,7 +109,7 @@ class PyVoipPhone:
         # SIGTERM lets the runner de-register and hang up before the group is killed.
         self.process.stop(timeout=4.0)
 
-    def __enter__(self) -> "PyVoipPhone":
+    def __enter__(self) -> PyVoipPhone:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -91,13 +120,14 @@ class PyVoipPhone:
         for line in self.process.log_text().splitlines():
             if line.startswith(EVENT_PREFIX):
                 try:
-                    found.append(json.loads(line[len(EVENT_PREFIX):]))
+                    found.append(json.loads(line[len(EVENT_PREFIX) :]))
                 except json.JSONDecodeError:
                     continue
         return found
 
     def wait_event(self, kind: str, timeout: float = 10.0) -> dict:
         """The next (not yet consumed) event of `kind`."""
+
         def check() -> dict | None:
             matching = [e for e in self.events() if e.get("event") == kind]
             index = self._consumed.get(kind, 0)
@@ -105,6 +135,7 @@ class PyVoipPhone:
                 self._consumed[kind] = index + 1
                 return matching[index]
             return None
+
         return wait_until(check, timeout, alive=self.process, what=f"pyVoIP {self.user}: {kind}")
 
     def wait_registered(self, timeout: float = 10.0) -> dict:
@@ -115,11 +146,14 @@ class PyVoipPhone:
                 if event.get("event") == "registered":
                     return event
             return None
-        return wait_until(check, timeout, alive=self.process,
-                          what=f"pyVoIP {self.user}: registered")
+
+        return wait_until(
+            check, timeout, alive=self.process, what=f"pyVoIP {self.user}: registered"
+        )
 
 
 # -- the subprocess side -------------------------------------------------------------------
+
 
 def _emit(lock: threading.Lock, event: str, **fields: object) -> None:
     with lock:
@@ -129,12 +163,14 @@ def _emit(lock: threading.Lock, event: str, **fields: object) -> None:
 
 def _s16_to_u8(data: bytes) -> bytes:
     import numpy as np
+
     x = np.frombuffer(data, dtype="<i2").astype(np.int32)
     return ((x >> 8) + 128).astype(np.uint8).tobytes()
 
 
 def _u8_to_s16(data: bytes):
     import numpy as np
+
     x = np.frombuffer(data, dtype=np.uint8).astype(np.int16)
     return ((x - 128) << 8).astype(np.int16)
 
@@ -142,7 +178,6 @@ def _u8_to_s16(data: bytes):
 def _run(args: argparse.Namespace) -> int:
     import numpy as np
     import pyVoIP
-
     from pyVoIP.VoIP import CallState, VoIPPhone
 
     pyVoIP.DEBUG = args.debug
@@ -185,17 +220,34 @@ def _run(args: argparse.Namespace) -> int:
         path = record_dir / f"{call_id.split('@')[0][:16]}.wav"
         samples = np.concatenate(heard) if heard else np.zeros(0, dtype=np.int16)
         write_wav(path, samples)
-        _emit(lock, "ended", call_id=call_id, recording=str(path),
-              seconds=round(time.monotonic() - start, 2))
+        _emit(
+            lock,
+            "ended",
+            call_id=call_id,
+            recording=str(path),
+            seconds=round(time.monotonic() - start, 2),
+        )
 
     def on_call(call) -> None:
-        _emit(lock, "incoming", call_id=call.request.headers["Call-ID"],
-              **{"from": call.request.headers.get("From", {}).get("raw", "")})
+        _emit(
+            lock,
+            "incoming",
+            call_id=call.request.headers["Call-ID"],
+            **{"from": call.request.headers.get("From", {}).get("raw", "")},
+        )
         handle_call(call)
 
-    phone = VoIPPhone(args.server, args.port, args.user, args.password, myIP=args.my_ip,
-                      callCallback=on_call, sipPort=args.sip_port,
-                      rtpPortLow=args.rtp_low, rtpPortHigh=args.rtp_high)
+    phone = VoIPPhone(
+        args.server,
+        args.port,
+        args.user,
+        args.password,
+        myIP=args.my_ip,
+        callCallback=on_call,
+        sipPort=args.sip_port,
+        rtpPortLow=args.rtp_low,
+        rtpPortHigh=args.rtp_high,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

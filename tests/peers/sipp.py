@@ -12,19 +12,36 @@ from __future__ import annotations
 
 import csv
 import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from .process import PeerError, PeerProcess
 
 HOST = "127.0.0.1"
 SCENARIOS_DIR = Path(__file__).parent / "scenarios"
-BUILTIN = frozenset({"uac", "uas", "regexp", "branchc", "branchs", "uac_pcap",
-                     "3pcc-C-A", "3pcc-C-B", "3pcc-A", "3pcc-B", "ooc_default"})
+BUILTIN = frozenset(
+    {
+        "uac",
+        "uas",
+        "regexp",
+        "branchc",
+        "branchs",
+        "uac_pcap",
+        "3pcc-C-A",
+        "3pcc-C-B",
+        "3pcc-A",
+        "3pcc-B",
+        "ooc_default",
+    }
+)
 # Keys our XML scenarios use, with the values they get unless a test says otherwise.
-DEFAULT_KEYS: Mapping[str, str] = {"caller": "sipp", "expires": "60",
-                                   "authuser": "sipp", "authpass": "sipp"}
+DEFAULT_KEYS: Mapping[str, str] = {
+    "caller": "sipp",
+    "expires": "60",
+    "authuser": "sipp",
+    "authpass": "sipp",
+}
 
 _RUN_IDS = itertools.count(1)
 
@@ -42,9 +59,9 @@ class SippResult:
     returncode: int
     successful: int
     failed: int
-    stats: dict[str, str]               # last row of the statistics CSV
-    screen: str                         # the final screens sipp dumps at exit
-    errors: str                         # unexpected messages and other errors
+    stats: dict[str, str]  # last row of the statistics CSV
+    screen: str  # the final screens sipp dumps at exit
+    errors: str  # unexpected messages and other errors
     messages_log: Path | None
     workdir: Path
 
@@ -61,26 +78,28 @@ class SippResult:
 
     def describe(self) -> str:
         """Everything worth printing when an assertion on this run fails."""
-        return (f"sipp exit {self.returncode}: {self.successful} ok, {self.failed} failed "
-                f"(files in {self.workdir})\n--- errors ---\n{self.errors[-3000:]}\n"
-                f"--- screen ---\n{self.screen[-3000:]}")
+        return (
+            f"sipp exit {self.returncode}: {self.successful} ok, {self.failed} failed "
+            f"(files in {self.workdir})\n--- errors ---\n{self.errors[-3000:]}\n"
+            f"--- screen ---\n{self.screen[-3000:]}"
+        )
 
 
 @dataclass(slots=True)
 class SippOptions:
-    scenario: str                        # built-in name, name under scenarios/, or a path
-    remote: str | None = None            # "host:port"; None for a UAS
-    port: int = 0                        # local SIP port (-p); 0 = sipp picks
-    media_port: int | None = None        # -mp (the SDP's [media_port]); None = sipp's 6000
-    calls: int = 1                       # -m: stop after this many calls
-    rate: float | None = None            # -r calls per second
-    limit: int | None = None             # -l simultaneous calls
-    duration_ms: int | None = None       # -d: what <pause/> waits
-    timeout: float = 15.0                # -timeout with -timeout_error
-    service: str | None = None           # -s: request URI user
+    scenario: str  # built-in name, name under scenarios/, or a path
+    remote: str | None = None  # "host:port"; None for a UAS
+    port: int = 0  # local SIP port (-p); 0 = sipp picks
+    media_port: int | None = None  # -mp (the SDP's [media_port]); None = sipp's 6000
+    calls: int = 1  # -m: stop after this many calls
+    rate: float | None = None  # -r calls per second
+    limit: int | None = None  # -l simultaneous calls
+    duration_ms: int | None = None  # -d: what <pause/> waits
+    timeout: float = 15.0  # -timeout with -timeout_error
+    service: str | None = None  # -s: request URI user
     auth: tuple[str, str] | None = None  # -au / -ap
-    keys: Mapping[str, str] = field(default_factory=dict)   # -key name value
-    transport: str = "u1"                # -t u1 | t1 | un ...
+    keys: Mapping[str, str] = field(default_factory=dict)  # -key name value
+    transport: str = "u1"  # -t u1 | t1 | un ...
     rtp_echo: bool = False
     trace_msg: bool = True
     extra_args: Sequence[str] = ()
@@ -94,13 +113,38 @@ class SippOptions:
         else:
             # sipp runs in its own directory: hand it an absolute path.
             path = Path(self.scenario)
-            argv += ["-sf", str(path.resolve() if path.suffix == ".xml" and path.exists()
-                                else scenario_path(self.scenario))]
-        argv += ["-i", HOST, "-p", str(self.port), "-t", self.transport, "-m", str(self.calls),
-                 "-timeout", f"{self.timeout:g}s", "-timeout_error",
-                 "-trace_stat", "-stf", str(workdir / "stats.csv"), "-fd", "1",
-                 "-trace_err", "-error_file", str(workdir / "errors.log"),
-                 "-trace_screen", "-screen_file", str(workdir / "screen.log")]
+            argv += [
+                "-sf",
+                str(
+                    path.resolve()
+                    if path.suffix == ".xml" and path.exists()
+                    else scenario_path(self.scenario)
+                ),
+            ]
+        argv += [
+            "-i",
+            HOST,
+            "-p",
+            str(self.port),
+            "-t",
+            self.transport,
+            "-m",
+            str(self.calls),
+            "-timeout",
+            f"{self.timeout:g}s",
+            "-timeout_error",
+            "-trace_stat",
+            "-stf",
+            str(workdir / "stats.csv"),
+            "-fd",
+            "1",
+            "-trace_err",
+            "-error_file",
+            str(workdir / "errors.log"),
+            "-trace_screen",
+            "-screen_file",
+            str(workdir / "screen.log"),
+        ]
         if self.trace_msg:
             argv += ["-trace_msg", "-message_file", str(workdir / "messages.log")]
         if self.media_port is not None:
@@ -131,8 +175,9 @@ class Sipp:
         self.workdir = Path(workdir) / f"sipp-{next(_RUN_IDS)}-{Path(options.scenario).stem}"
         self.workdir.mkdir(parents=True, exist_ok=True)
         # stdin stays an open pipe: sipp polls it for keys, and /dev/null upsets its epoll.
-        self.process = PeerProcess(options.argv(self.workdir), self.workdir / "sipp.out",
-                                   cwd=self.workdir, stdin_pipe=True)
+        self.process = PeerProcess(
+            options.argv(self.workdir), self.workdir / "sipp.out", cwd=self.workdir, stdin_pipe=True
+        )
 
     @property
     def port(self) -> int:
@@ -142,7 +187,7 @@ class Sipp:
     def address(self) -> str:
         return f"{HOST}:{self.options.port}"
 
-    def start(self) -> "Sipp":
+    def start(self) -> Sipp:
         self.process.start()
         return self
 
@@ -177,7 +222,7 @@ class Sipp:
         self.process.stop()
         return self.result()
 
-    def __enter__(self) -> "Sipp":
+    def __enter__(self) -> Sipp:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -214,7 +259,7 @@ def _last_stats_row(path: Path) -> dict[str, str]:
         return {}
     if len(rows) < 2:
         return {}
-    return dict(zip(rows[0], rows[-1]))
+    return dict(zip(rows[0], rows[-1], strict=False))
 
 
 def run_sipp(workdir: Path, scenario: str, **options: object) -> SippResult:

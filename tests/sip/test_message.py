@@ -171,15 +171,15 @@ def test_parse_typical_invite() -> None:
 
 def test_parse_response() -> None:
     data = (
-        "SIP/2.0 180 Ringing\r\n"
-        "Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK74bf9;received=192.0.2.7\r\n"
-        "From: Alice <sip:alice@atlanta.example.com>;tag=9fxced76sl\r\n"
-        "To: Bob <sip:bob@biloxi.example.com>;tag=8321234356\r\n"
-        "Call-ID: 3848276298220188511@atlanta.example.com\r\n"
-        "CSeq: 1 INVITE\r\n"
-        "Contact: <sip:bob@192.0.2.4>\r\n"
-        "Content-Length: 0\r\n\r\n"
-    ).encode()
+        b"SIP/2.0 180 Ringing\r\n"
+        b"Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK74bf9;received=192.0.2.7\r\n"
+        b"From: Alice <sip:alice@atlanta.example.com>;tag=9fxced76sl\r\n"
+        b"To: Bob <sip:bob@biloxi.example.com>;tag=8321234356\r\n"
+        b"Call-ID: 3848276298220188511@atlanta.example.com\r\n"
+        b"CSeq: 1 INVITE\r\n"
+        b"Contact: <sip:bob@192.0.2.4>\r\n"
+        b"Content-Length: 0\r\n\r\n"
+    )
     msg = parse_message(data)
     assert isinstance(msg, Response)
     assert (msg.status, msg.reason) == (180, "Ringing")
@@ -190,16 +190,16 @@ def test_parse_response() -> None:
 
 def test_compact_and_folded_headers() -> None:
     data = (
-        "OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
-        "v: SIP/2.0/UDP 192.0.2.101\r\n"
-        "  ;branch=z9hG4bKfold\r\n"
-        "f: <sip:alice@atlanta.example.com>;tag=1\r\n"
-        "t: <sip:bob@biloxi.example.com>\r\n"
-        "i: folded@atlanta.example.com\r\n"
-        "CSeq: 2 OPTIONS\r\n"
-        "Subject: first\r\n\tsecond\r\n third\r\n"
-        "l: 0\r\n\r\n"
-    ).encode()
+        b"OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\n"
+        b"v: SIP/2.0/UDP 192.0.2.101\r\n"
+        b"  ;branch=z9hG4bKfold\r\n"
+        b"f: <sip:alice@atlanta.example.com>;tag=1\r\n"
+        b"t: <sip:bob@biloxi.example.com>\r\n"
+        b"i: folded@atlanta.example.com\r\n"
+        b"CSeq: 2 OPTIONS\r\n"
+        b"Subject: first\r\n\tsecond\r\n third\r\n"
+        b"l: 0\r\n\r\n"
+    )
     msg = parse_message(data)
     assert msg.top_via.branch == "z9hG4bKfold"
     assert msg.headers.get("Subject") == "first second third"
@@ -242,7 +242,9 @@ def test_contact_star() -> None:
 
 def test_routes_and_record_routes() -> None:
     msg = parse_message(
-        request("Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\nRecord-Route: <sip:rr;lr>\r\n")
+        request(
+            "Route: <sip:p1.example.com;lr>, <sip:p2.example.com;lr>\r\nRecord-Route: <sip:rr;lr>\r\n"
+        )
     )
     assert [r.uri.host for r in msg.routes] == ["p1.example.com", "p2.example.com"]
     assert msg.routes[0].uri.params == {"lr": None}
@@ -250,9 +252,12 @@ def test_routes_and_record_routes() -> None:
 
 
 def test_udp_content_length_truncates_extra_bytes() -> None:
-    data = request("Content-Type: text/plain\r\n", cl=False).replace(
-        b"\r\n\r\n", b"\r\nContent-Length: 5\r\n\r\n"
-    ) + b"helloGARBAGE"
+    data = (
+        request("Content-Type: text/plain\r\n", cl=False).replace(
+            b"\r\n\r\n", b"\r\nContent-Length: 5\r\n\r\n"
+        )
+        + b"helloGARBAGE"
+    )
     assert parse_message(data).body == b"hello"
 
 
@@ -284,7 +289,11 @@ def test_leading_crlf_ignored() -> None:
         (lambda d: d.replace(b"SIP/2.0\r\n", b"SIP/3.0\r\n", 1), 505, "version"),
         (lambda d: d.replace(b"From: Alice <", b'From: "Alice <'), 400, "quoted"),
         (lambda d: d.replace(b"Call-ID: ", b"Call-ID: a b"), 400, "Call-ID"),
-        (lambda d: d.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\nno colon here\r\n"), 400, "header"),
+        (
+            lambda d: d.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\nno colon here\r\n"),
+            400,
+            "header",
+        ),
         (lambda d: d.replace(b"INVITE sip:bob@", b"INVITE foo:bob@", 1), 416, "scheme"),
     ],
 )
@@ -345,7 +354,10 @@ def test_build_request_from_scratch() -> None:
     req = Request("OPTIONS", SipUri.parse("sip:bob@biloxi.example.com"))
     req.headers.add("v", f"SIP/2.0/UDP 192.0.2.1:5060;branch={new_branch()}")
     req.headers.add("Max-Forwards", "70")
-    req.headers.add("From", str(Address(SipUri("sip", "alice", "atlanta.example.com"), "Alice", {"tag": new_tag()})))
+    req.headers.add(
+        "From",
+        str(Address(SipUri("sip", "alice", "atlanta.example.com"), "Alice", {"tag": new_tag()})),
+    )
     req.headers.add("To", "<sip:bob@biloxi.example.com>")
     req.headers.add("Call-ID", new_call_id())
     req.headers.add("CSeq", "1 OPTIONS")
@@ -391,7 +403,15 @@ def test_make_response_copies_the_right_headers() -> None:
     assert isinstance(req, Request)
     ok = req.make_response(200, to_tag="abc")
     assert (ok.status, ok.reason) == (200, "OK")
-    assert [n for n, _ in ok.headers.items()] == ["Via", "Via", "Record-Route", "From", "To", "Call-ID", "CSeq"]
+    assert [n for n, _ in ok.headers.items()] == [
+        "Via",
+        "Via",
+        "Record-Route",
+        "From",
+        "To",
+        "Call-ID",
+        "CSeq",
+    ]
     assert ok.headers.get_all("Via") == req.headers.get_all("Via")
     assert ok.to_addr.tag == "abc"
     assert ok.from_addr == req.from_addr
@@ -414,7 +434,11 @@ def test_make_response_copies_the_right_headers() -> None:
 
 
 def test_make_response_keeps_existing_to_tag() -> None:
-    req = parse_message(request().replace(b"To: Bob <sip:bob@biloxi.example.com>", b"To: <sip:bob@b.example.com>;tag=old"))
+    req = parse_message(
+        request().replace(
+            b"To: Bob <sip:bob@biloxi.example.com>", b"To: <sip:bob@b.example.com>;tag=old"
+        )
+    )
     assert isinstance(req, Request)
     assert req.make_response(200, to_tag="new").to_addr.tag == "old"
 
@@ -542,7 +566,9 @@ def test_corpus_invalid(path: Path) -> None:
     with pytest.raises(SipParseError) as info:
         parse_message(path.read_bytes())
     request_ = info.value.request  # type: ignore[attr-defined]
-    if path.stem.startswith(("missing_", "response_", "status_", "via_", "empty", "only_crlf", "binary")):
+    if path.stem.startswith(
+        ("missing_", "response_", "status_", "via_", "empty", "only_crlf", "binary")
+    ):
         assert request_ is None
     if request_ is not None:
         assert isinstance(request_, Request)
@@ -558,7 +584,9 @@ def test_corpus_details() -> None:
     assert compact.headers.get_all("Supported") == ["timer", "100rel"]
     assert compact.headers.get("Session-Expires") == "1800;refresher=uac"
     spacing = load("case_and_spacing")
-    assert spacing.top_via == Via("UDP", "192.0.2.101", 5060, {"branch": "z9hG4bKspaces", "rport": None})
+    assert spacing.top_via == Via(
+        "UDP", "192.0.2.101", 5060, {"branch": "z9hG4bKspaces", "rport": None}
+    )
     assert spacing.to_addr.display == "Bob Smith"
     assert spacing.headers.get("Subject") == "a folded subject line continued with a tab"
     assert spacing.headers.get_all("Accept") == ["application/sdp", "text/plain"]

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from pathlib import Path
 
@@ -63,7 +64,11 @@ def sip_uris(draw: st.DrawFn) -> SipUri:
     scheme = draw(st.sampled_from(["sip", "sips"]))
     user = draw(st.none() | users)
     password = draw(st.none() | st.text("abcdef0123456789&=+$,", max_size=6)) if user else None
-    headers = draw(st.dictionaries(st.text("abcxyz", min_size=1, max_size=5), st.text("abc123", max_size=5), max_size=2))
+    headers = draw(
+        st.dictionaries(
+            st.text("abcxyz", min_size=1, max_size=5), st.text("abc123", max_size=5), max_size=2
+        )
+    )
     return SipUri(scheme, user, draw(hosts), draw(ports), draw(uri_params), headers, password)
 
 
@@ -78,7 +83,9 @@ quoted_values = st.text(
     st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters='"\\'), max_size=10
 ).map(lambda t: f'"{t}"')
 header_params = st.dictionaries(
-    lower_tokens, st.none() | st.text(TOKEN_CHARS, min_size=1, max_size=10) | quoted_values, max_size=3
+    lower_tokens,
+    st.none() | st.text(TOKEN_CHARS, min_size=1, max_size=10) | quoted_values,
+    max_size=3,
 )
 displays = st.none() | st.text(
     st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20
@@ -92,18 +99,22 @@ def addresses(draw: st.DrawFn) -> Address:
 
 @st.composite
 def vias(draw: st.DrawFn) -> Via:
-    params: dict[str, str | None] = {"branch": "z9hG4bK" + draw(st.text(TOKEN_CHARS, min_size=1, max_size=10))}
+    params: dict[str, str | None] = {
+        "branch": "z9hG4bK" + draw(st.text(TOKEN_CHARS, min_size=1, max_size=10))
+    }
     if draw(st.booleans()):
         params["rport"] = draw(st.none() | st.integers(1, 65535).map(str))
     if draw(st.booleans()):
         params["received"] = draw(st.one_of(ipv4, ipv6.map(lambda h: h[1:-1])))
     host = draw(hosts)
-    return Via(draw(st.sampled_from(["UDP", "TCP", "TLS", "WS", "SCTP"])), host, draw(ports), params)
+    return Via(
+        draw(st.sampled_from(["UDP", "TCP", "TLS", "WS", "SCTP"])), host, draw(ports), params
+    )
 
 
-printable_values = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc")), max_size=40
-).map(lambda v: v.strip(" \t"))
+printable_values = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=40).map(
+    lambda v: v.strip(" \t")
+)
 extra_names = st.text(TOKEN_CHARS, min_size=1, max_size=10).map(lambda n: "X-" + n)
 
 
@@ -114,7 +125,9 @@ def messages(draw: st.DrawFn) -> tuple[Request | Response, dict[str, object]]:
     to_addr = draw(addresses())
     call_id = draw(st.from_regex(r"[!-~]{1,40}", fullmatch=True))
     seq = draw(st.integers(0, 2**31 - 1))
-    method = draw(st.sampled_from(["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER"]) | tokens)
+    method = draw(
+        st.sampled_from(["INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER"]) | tokens
+    )
     contacts = draw(st.lists(addresses(), max_size=3))
     headers = Headers()
     if draw(st.booleans()):  # several Vias in one header line, or one per line
@@ -215,10 +228,8 @@ def _exercise(data: bytes) -> None:
         return
     for view in ("call_id", "cseq", "from_addr", "to_addr", "vias", "top_via", "contacts",
                  "routes", "record_routes", "max_forwards", "is_star"):  # fmt: skip
-        try:
+        with contextlib.suppress(SipParseError):
             getattr(msg, view)
-        except SipParseError:
-            pass
     msg.to_bytes()
     if isinstance(msg, Request):
         msg.make_response(200, to_tag="x").to_bytes()
@@ -286,7 +297,7 @@ def test_value_parsers_raise_only_sip_parse_error(text: str) -> None:
 
 
 @SETTINGS
-@given(st.text("sip:tel@[]%;=?&<>\",\\ abc019:.-", max_size=40))
+@given(st.text('sip:tel@[]%;=?&<>",\\ abc019:.-', max_size=40))
 def test_value_parsers_on_grammar_soup(text: str) -> None:
     test_value_parsers_raise_only_sip_parse_error.hypothesis.inner_test(text)  # type: ignore[attr-defined]
 
@@ -296,7 +307,9 @@ def test_value_parsers_on_grammar_soup(text: str) -> None:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(messages(), min_size=1, max_size=4), st.data())
-def test_framer_any_chunking(cases: list[tuple[Request | Response, dict[str, object]]], data: st.DataObject) -> None:
+def test_framer_any_chunking(
+    cases: list[tuple[Request | Response, dict[str, object]]], data: st.DataObject
+) -> None:
     wire = [m.to_bytes() for m, _ in cases]
     stream = b"".join(data.draw(st.sampled_from([b"", b"\r\n", b"\r\n\r\n"])) + w for w in wire)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=8)))

@@ -142,12 +142,21 @@ LINPHONE_OFFER = (
 def test_parse_baresip_offer() -> None:
     offer = SessionDescription.parse(BARESIP_OFFER)
     assert (offer.origin_user, offer.session_id, offer.version, offer.address) == (
-        "-", 1780093401, 735885775, "127.0.0.1")
+        "-",
+        1780093401,
+        735885775,
+        "127.0.0.1",
+    )
     assert offer.connection == "127.0.0.1"
     assert offer.name == "-"
     assert offer.attributes == [("tool", "baresip 1.0.0")]
     [audio] = offer.media
-    assert (audio.media, audio.port, audio.proto, audio.formats) == ("audio", 28040, "RTP/AVP", [0, 8, 101])
+    assert (audio.media, audio.port, audio.proto, audio.formats) == (
+        "audio",
+        28040,
+        "RTP/AVP",
+        [0, 8, 101],
+    )
     assert audio.rtpmap == {0: ("PCMU", 8000), 8: ("PCMA", 8000), 101: ("telephone-event", 8000)}
     assert audio.fmtp == {101: "0-15"}
     assert audio.ptime == 20
@@ -175,7 +184,8 @@ def test_parse_carrier_media_level_connection_and_other_lines() -> None:
 def test_parse_channels_and_non_rtp_media() -> None:
     offer = SessionDescription.parse(BARESIP_OPUS_OFFER)
     assert offer.media[0].channels == {96: 2}
-    fax = SessionDescription.parse(sdp("""
+    fax = SessionDescription.parse(
+        sdp("""
         v=0
         o=- 1 1 IN IP4 192.0.2.1
         s=-
@@ -184,7 +194,8 @@ def test_parse_channels_and_non_rtp_media() -> None:
         m=image 4000 udptl t38
         a=T38FaxVersion:0
         a=T38FaxRateManagement:transferredTCF
-    """))
+    """)
+    )
     [image] = fax.media
     assert (image.formats, image.raw_formats) == ([], ["t38"])
     assert image.attributes[0] == ("T38FaxVersion", "0")
@@ -192,7 +203,8 @@ def test_parse_channels_and_non_rtp_media() -> None:
 
 
 def test_session_level_direction_applies_to_media_without_their_own() -> None:
-    offer = SessionDescription.parse(sdp("""
+    offer = SessionDescription.parse(
+        sdp("""
         v=0
         o=- 1 1 IN IP4 192.0.2.1
         s=-
@@ -202,7 +214,8 @@ def test_session_level_direction_applies_to_media_without_their_own() -> None:
         m=audio 4000 RTP/AVP 0
         m=audio 4002 RTP/AVP 0
         a=inactive
-    """))
+    """)
+    )
     assert [m.direction for m in offer.media] == ["sendonly", "inactive"]
 
 
@@ -212,7 +225,8 @@ def test_parse_accepts_str_lf_and_trailing_whitespace() -> None:
 
 
 def test_unknown_line_types_and_repeated_times_preserved() -> None:
-    offer = SessionDescription.parse(sdp("""
+    offer = SessionDescription.parse(
+        sdp("""
         v=0
         o=- 7 8 IN IP6 2001:db8::1
         s=-
@@ -231,7 +245,8 @@ def test_unknown_line_types_and_repeated_times_preserved() -> None:
         i=voice
         c=IN IP6 2001:db8::2
         k=prompt
-    """))
+    """)
+    )
     assert offer.timing == "2873397496 2873404696"
     assert offer.media[0].port_count == 2
     out = SessionDescription.parse(offer.to_bytes())
@@ -240,12 +255,18 @@ def test_unknown_line_types_and_repeated_times_preserved() -> None:
     assert "y=0123456789\r\n" in text and "r=604800 3600 0 90000\r\n" in text
     assert "c=IN IP6 2001:db8::2" in text and "o=- 7 8 IN IP6 2001:db8::1" in text
     # RFC 4566 order: i= then c= then b=/k= inside media, u/e before c at session level.
-    assert text.index("i=A session") < text.index("c=IN IP6 2001:db8::1") < text.index("t=2873397496")
-    assert text.index("m=audio 49170/2") < text.index("i=voice") < text.index("c=IN IP6 2001:db8::2")
+    assert (
+        text.index("i=A session") < text.index("c=IN IP6 2001:db8::1") < text.index("t=2873397496")
+    )
+    assert (
+        text.index("m=audio 49170/2") < text.index("i=voice") < text.index("c=IN IP6 2001:db8::2")
+    )
 
 
-@pytest.mark.parametrize("body", [BARESIP_OFFER, BARESIP_OPUS_OFFER, ASTERISK_OFFER, CARRIER_OFFER,
-                                  SIPP_OFFER, LINPHONE_OFFER])
+@pytest.mark.parametrize(
+    "body",
+    [BARESIP_OFFER, BARESIP_OPUS_OFFER, ASTERISK_OFFER, CARRIER_OFFER, SIPP_OFFER, LINPHONE_OFFER],
+)
 def test_round_trip_is_stable(body: bytes) -> None:
     parsed = SessionDescription.parse(body)
     again = SessionDescription.parse(parsed.to_bytes())
@@ -253,26 +274,31 @@ def test_round_trip_is_stable(body: bytes) -> None:
     assert again.to_bytes() == parsed.to_bytes()
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"\r\n", b"o=- 1 1 IN IP4 a\r\n",  # no v=
-    b"v=1\r\no=- 1 1 IN IP4 a\r\n",
-    b"v=0\r\ns=-\r\n",  # no o=
-    b"v=0\r\no=- x 1 IN IP4 a\r\n",
-    b"v=0\r\no=- 1 1 IN IP4\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\no=- 1 1 IN IP4 a\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nc=IN IP4\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nc=XX IP4 a\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 70000 RTP/AVP 0\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 4000 RTP/AVP x\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 4000 RTP/AVP 128\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:zz PCMU/8000\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 4000 RTP/AVP 0\r\na=fmtp:x 0-15\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nthis is not sdp\r\n",
-    b"v=0\r\no=- 1 1 IN IP4 a\r\nM=audio 4000 RTP/AVP 0\r\n",
-    b"v=0\r\n" + b"a=x\r\n" * 20000,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\r\n",
+        b"o=- 1 1 IN IP4 a\r\n",  # no v=
+        b"v=1\r\no=- 1 1 IN IP4 a\r\n",
+        b"v=0\r\ns=-\r\n",  # no o=
+        b"v=0\r\no=- x 1 IN IP4 a\r\n",
+        b"v=0\r\no=- 1 1 IN IP4\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\no=- 1 1 IN IP4 a\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nc=IN IP4\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nc=XX IP4 a\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 70000 RTP/AVP 0\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 4000 RTP/AVP x\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 4000 RTP/AVP 128\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 4000 RTP/AVP 0\r\na=rtpmap:zz PCMU/8000\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nm=audio 4000 RTP/AVP 0\r\na=fmtp:x 0-15\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nthis is not sdp\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 a\r\nM=audio 4000 RTP/AVP 0\r\n",
+        b"v=0\r\n" + b"a=x\r\n" * 20000,
+    ],
+)
 def test_malformed_raises_sdp_error(body: bytes) -> None:
     with pytest.raises(SdpError):
         SessionDescription.parse(body)
@@ -312,8 +338,9 @@ def test_make_offer_is_what_peers_expect() -> None:
 
 
 def test_make_offer_options() -> None:
-    offer = make_offer("::1", 30000, codecs=("PCMA",), dtmf_pt=None, session_id=1, version=3,
-                       direction="sendonly")
+    offer = make_offer(
+        "::1", 30000, codecs=("PCMA",), dtmf_pt=None, session_id=1, version=3, direction="sendonly"
+    )
     [audio] = offer.media
     assert audio.formats == [8] and audio.direction == "sendonly"
     assert b"c=IN IP6 ::1" in offer.to_bytes() and b"o=- 1 3 IN IP6 ::1" in offer.to_bytes()
@@ -334,8 +361,14 @@ def answer_to(body: bytes, **kwargs: object) -> tuple[SessionDescription, Negoti
 
 def test_answer_baresip() -> None:
     answer, negotiated = answer_to(BARESIP_OFFER)
-    assert negotiated == Negotiated(address="127.0.0.1", port=28040, codec="PCMU", payload_type=0,
-                                    dtmf_payload_type=101, direction="sendrecv")
+    assert negotiated == Negotiated(
+        address="127.0.0.1",
+        port=28040,
+        codec="PCMU",
+        payload_type=0,
+        dtmf_payload_type=101,
+        direction="sendrecv",
+    )
     [audio] = answer.media
     assert audio.formats == [0, 101]
     assert audio.port == 40000 and answer.connection == "192.0.2.50"
@@ -352,8 +385,14 @@ def test_answer_uses_our_preference_not_theirs() -> None:
 
 def test_answer_carrier_static_pts_and_offer_dtmf_pt() -> None:
     answer, negotiated = answer_to(CARRIER_OFFER)
-    assert negotiated == Negotiated(address="203.0.113.77", port=31846, codec="PCMU", payload_type=0,
-                                    dtmf_payload_type=100, direction="sendrecv")
+    assert negotiated == Negotiated(
+        address="203.0.113.77",
+        port=31846,
+        codec="PCMU",
+        payload_type=0,
+        dtmf_payload_type=100,
+        direction="sendrecv",
+    )
     assert answer.media[0].formats == [0, 100]
     assert answer.media[0].rtpmap[100] == ("telephone-event", 8000)
 
@@ -376,7 +415,9 @@ def test_answer_rejects_video_keeps_order_and_accepts_audio() -> None:
 
 
 def test_answer_dynamic_pt_for_g711() -> None:
-    offer = SIPP_OFFER.replace(b"RTP/AVP 0", b"RTP/AVP 112").replace(b"rtpmap:0 PCMU", b"rtpmap:112 pcmu")
+    offer = SIPP_OFFER.replace(b"RTP/AVP 0", b"RTP/AVP 112").replace(
+        b"rtpmap:0 PCMU", b"rtpmap:112 pcmu"
+    )
     _, negotiated = answer_to(offer)
     assert (negotiated.codec, negotiated.payload_type) == ("PCMU", 112)
 
@@ -407,9 +448,15 @@ def test_answer_only_one_audio_stream() -> None:
     assert [m.port for m in answer.media] == [40000, 0]
 
 
-@pytest.mark.parametrize("offered,answered", [
-    ("sendrecv", "sendrecv"), ("sendonly", "recvonly"), ("recvonly", "sendonly"), ("inactive", "inactive"),
-])
+@pytest.mark.parametrize(
+    "offered,answered",
+    [
+        ("sendrecv", "sendrecv"),
+        ("sendonly", "recvonly"),
+        ("recvonly", "sendonly"),
+        ("inactive", "inactive"),
+    ],
+)
 def test_answer_mirrors_direction(offered: str, answered: str) -> None:
     body = BARESIP_OFFER.replace(b"a=sendrecv", f"a={offered}".encode())
     answer, negotiated = answer_to(body)
@@ -431,7 +478,9 @@ def test_old_style_hold_with_zero_connection() -> None:
 
 
 def test_no_common_codec_raises() -> None:
-    offer = SIPP_OFFER.replace(b"RTP/AVP 0", b"RTP/AVP 18").replace(b"rtpmap:0 PCMU", b"rtpmap:18 G729")
+    offer = SIPP_OFFER.replace(b"RTP/AVP 0", b"RTP/AVP 18").replace(
+        b"rtpmap:0 PCMU", b"rtpmap:18 G729"
+    )
     with pytest.raises(SdpError):
         answer_to(offer)
     with pytest.raises(SdpError):  # SRTP only
@@ -459,17 +508,29 @@ def test_static_pt_overridden_by_rtpmap() -> None:
 
 def test_negotiated_from_answer_round_trip() -> None:
     offer = make_offer("192.0.2.10", 20000, session_id=42)
-    answer_sdp, answerer_view = make_answer(SessionDescription.parse(offer.to_bytes()), "198.51.100.3", 31000,
-                                            codecs=("PCMA", "PCMU"), session_id=9)
+    answer_sdp, answerer_view = make_answer(
+        SessionDescription.parse(offer.to_bytes()),
+        "198.51.100.3",
+        31000,
+        codecs=("PCMA", "PCMU"),
+        session_id=9,
+    )
     ours = negotiated_from_answer(offer, SessionDescription.parse(answer_sdp.to_bytes()))
-    assert ours == Negotiated(address="198.51.100.3", port=31000, codec="PCMA", payload_type=8,
-                              dtmf_payload_type=101, direction="sendrecv")
+    assert ours == Negotiated(
+        address="198.51.100.3",
+        port=31000,
+        codec="PCMA",
+        payload_type=8,
+        dtmf_payload_type=101,
+        direction="sendrecv",
+    )
     assert answerer_view.address == "192.0.2.10" and answerer_view.port == 20000
 
 
 def test_negotiated_from_asterisk_style_answer() -> None:
     offer = make_offer("192.0.2.10", 20000, session_id=42)
-    answer = SessionDescription.parse(sdp("""
+    answer = SessionDescription.parse(
+        sdp("""
         v=0
         o=- 1742365500 1742365500 IN IP4 10.1.1.1
         s=Asterisk
@@ -482,15 +543,22 @@ def test_negotiated_from_asterisk_style_answer() -> None:
         a=ptime:20
         a=maxptime:150
         a=sendrecv
-    """))
+    """)
+    )
     assert negotiated_from_answer(offer, answer) == Negotiated(
-        address="10.1.1.1", port=11862, codec="PCMA", payload_type=8, dtmf_payload_type=101,
-        direction="sendrecv")
+        address="10.1.1.1",
+        port=11862,
+        codec="PCMA",
+        payload_type=8,
+        dtmf_payload_type=101,
+        direction="sendrecv",
+    )
 
 
 def test_negotiated_from_pyvoip_style_answer_without_rtpmap_for_dtmf() -> None:
     offer = make_offer("192.0.2.10", 20000, session_id=42)
-    answer = SessionDescription.parse(sdp("""
+    answer = SessionDescription.parse(
+        sdp("""
         v=0
         o=pyVoIP 5 7 IN IP4 127.0.0.1
         s=pyVoIP 1.6.8
@@ -501,48 +569,69 @@ def test_negotiated_from_pyvoip_style_answer_without_rtpmap_for_dtmf() -> None:
         a=ptime:20
         a=maxptime:150
         a=sendrecv
-    """))
+    """)
+    )
     negotiated = negotiated_from_answer(offer, answer)
     assert (negotiated.codec, negotiated.dtmf_payload_type, negotiated.port) == ("PCMU", 101, 10000)
 
 
-@pytest.mark.parametrize("ours,their_answer,expected", [
-    ("sendrecv", "sendrecv", "sendrecv"),
-    ("sendrecv", "recvonly", "sendonly"),   # they hold us... from their side: they only receive
-    ("sendrecv", "sendonly", "recvonly"),
-    ("sendonly", "recvonly", "sendonly"),   # we put them on hold
-    ("sendonly", "sendrecv", "sendonly"),   # a sloppy answer cannot widen our offer
-    ("inactive", "inactive", "inactive"),
-])
+@pytest.mark.parametrize(
+    "ours,their_answer,expected",
+    [
+        ("sendrecv", "sendrecv", "sendrecv"),
+        ("sendrecv", "recvonly", "sendonly"),  # they hold us... from their side: they only receive
+        ("sendrecv", "sendonly", "recvonly"),
+        ("sendonly", "recvonly", "sendonly"),  # we put them on hold
+        ("sendonly", "sendrecv", "sendonly"),  # a sloppy answer cannot widen our offer
+        ("inactive", "inactive", "inactive"),
+    ],
+)
 def test_offerer_direction(ours: str, their_answer: str, expected: str) -> None:
     offer = make_offer("192.0.2.10", 20000, session_id=1, direction=ours)
-    answer = SessionDescription.parse(SIPP_OFFER.replace(b"a=rtpmap:0 PCMU/8000", f"a={their_answer}".encode()))
+    answer = SessionDescription.parse(
+        SIPP_OFFER.replace(b"a=rtpmap:0 PCMU/8000", f"a={their_answer}".encode())
+    )
     assert negotiated_from_answer(offer, answer).direction == expected
 
 
 def test_negotiated_from_answer_with_zero_connection_is_hold() -> None:
     offer = make_offer("192.0.2.10", 20000, session_id=1)
-    answer = SessionDescription.parse(SIPP_OFFER.replace(b"c=IN IP4 127.0.0.1", b"c=IN IP4 0.0.0.0"))
+    answer = SessionDescription.parse(
+        SIPP_OFFER.replace(b"c=IN IP4 127.0.0.1", b"c=IN IP4 0.0.0.0")
+    )
     assert negotiated_from_answer(offer, answer).direction == "recvonly"
 
 
 def test_negotiated_from_rejecting_answer_raises() -> None:
     offer = make_offer("192.0.2.10", 20000, session_id=1)
     with pytest.raises(SdpError):
-        negotiated_from_answer(offer, SessionDescription.parse(SIPP_OFFER.replace(b"audio 6000", b"audio 0")))
-    g729 = SIPP_OFFER.replace(b"RTP/AVP 0", b"RTP/AVP 18").replace(b"rtpmap:0 PCMU", b"rtpmap:18 G729")
+        negotiated_from_answer(
+            offer, SessionDescription.parse(SIPP_OFFER.replace(b"audio 6000", b"audio 0"))
+        )
+    g729 = SIPP_OFFER.replace(b"RTP/AVP 0", b"RTP/AVP 18").replace(
+        b"rtpmap:0 PCMU", b"rtpmap:18 G729"
+    )
     with pytest.raises(SdpError):
         negotiated_from_answer(offer, SessionDescription.parse(g729))
 
 
 def test_mirror_direction() -> None:
     assert [mirror_direction(d) for d in ("sendrecv", "sendonly", "recvonly", "inactive")] == [
-        "sendrecv", "recvonly", "sendonly", "inactive"]
+        "sendrecv",
+        "recvonly",
+        "sendonly",
+        "inactive",
+    ]
 
 
 def test_media_description_find_format() -> None:
-    media = MediaDescription(media="audio", port=1, proto="RTP/AVP", formats=[96, 8],
-                             rtpmap={96: ("Telephone-Event", 8000)})
+    media = MediaDescription(
+        media="audio",
+        port=1,
+        proto="RTP/AVP",
+        formats=[96, 8],
+        rtpmap={96: ("Telephone-Event", 8000)},
+    )
     assert media.find_format("telephone-event") == 96
     assert media.find_format("PCMA") == 8
     assert media.find_format("PCMU") is None

@@ -113,7 +113,8 @@ async def test_cancel_gets_200_and_the_invite_487_with_the_same_tag(pair):
         f"Via: SIP/2.0/UDP 127.0.0.1:{raw.port};branch=z9hG4bKtest1;rport\r\n"
         "Max-Forwards: 70\r\nFrom: <sip:101@127.0.0.1>;tag=from1\r\n"
         f"To: <sip:102@127.0.0.1:{ua.port}>\r\nCall-ID: c1\r\nCSeq: 1 CANCEL\r\n"
-        "Content-Length: 0\r\n\r\n").encode()
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
     raw.transport.sendto(cancel, ("127.0.0.1", ua.port))
     responses = {(r.status, r.cseq[1]): r for r in [await raw.next(), await raw.next()]}
     assert set(responses) == {(200, "CANCEL"), (487, "INVITE")}
@@ -127,7 +128,8 @@ async def test_cancel_for_unknown_transaction_is_481(pair):
         f"CANCEL sip:102@127.0.0.1:{ua.port} SIP/2.0\r\n"
         f"Via: SIP/2.0/UDP 127.0.0.1:{raw.port};branch=z9hG4bKnothere\r\n"
         "From: <sip:101@127.0.0.1>;tag=f\r\nTo: <sip:102@127.0.0.1>\r\nCall-ID: zz\r\n"
-        "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n").encode()
+        "CSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
     raw.transport.sendto(cancel, ("127.0.0.1", ua.port))
     assert (await raw.next()).status == 481
 
@@ -135,8 +137,9 @@ async def test_cancel_for_unknown_transaction_is_481(pair):
 async def test_client_retransmits_until_answered_then_times_out(pair):
     ua, raw, _ = pair
     target = SipUri("sip", "x", "127.0.0.1", raw.port)
-    request = ua.new_request("OPTIONS", target, Address(SipUri("sip", "me", "127.0.0.1")),
-                             Address(target))
+    request = ua.new_request(
+        "OPTIONS", target, Address(SipUri("sip", "me", "127.0.0.1")), Address(target)
+    )
     ct = await ua.send(request, Peer("UDP", "127.0.0.1", raw.port))
     first = await raw.next()
     again = await raw.next()  # timer E
@@ -145,8 +148,9 @@ async def test_client_retransmits_until_answered_then_times_out(pair):
     final = await asyncio.wait_for(ct.final, 2)
     assert final.status == 200
     # a second request nobody answers ends in a synthesized 408 after 64*T1
-    request2 = ua.new_request("OPTIONS", target, Address(SipUri("sip", "me", "127.0.0.1")),
-                              Address(target))
+    request2 = ua.new_request(
+        "OPTIONS", target, Address(SipUri("sip", "me", "127.0.0.1")), Address(target)
+    )
     ct2 = await ua.send(request2, Peer("UDP", "127.0.0.1", raw.port))
     assert (await asyncio.wait_for(ct2.final, 10)).status == 408
 
@@ -154,8 +158,9 @@ async def test_client_retransmits_until_answered_then_times_out(pair):
 async def test_non_2xx_to_our_invite_is_acked_hop_by_hop(pair):
     ua, raw, _ = pair
     target = SipUri("sip", "x", "127.0.0.1", raw.port)
-    request = ua.new_request("INVITE", target, Address(SipUri("sip", "me", "127.0.0.1")),
-                             Address(target))
+    request = ua.new_request(
+        "INVITE", target, Address(SipUri("sip", "me", "127.0.0.1")), Address(target)
+    )
     ct = await ua.send(request, Peer("UDP", "127.0.0.1", raw.port))
     sent = await raw.next()
     raw.transport.sendto(sent.make_response(486, to_tag="b").to_bytes(), ("127.0.0.1", ua.port))

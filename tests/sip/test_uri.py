@@ -7,7 +7,6 @@ import pytest
 from softswitch.sip.errors import SipParseError
 from softswitch.sip.uri import Address, SipUri, Via, parse_params, split_list, unquote
 
-
 # --- SipUri ----------------------------------------------------------------------
 
 
@@ -121,7 +120,7 @@ def test_other_absolute_uri_is_kept_opaque() -> None:
         "sip:alice@example.com;=x",
         "sip:alice@example.com;a=b c",
         "sip:alice@example.com?noequals",
-        "sip:a\"b@example.com",
+        'sip:a"b@example.com',
         "tel:",
         "tel:+1 555",
         "1sip:alice@example.com",
@@ -138,7 +137,9 @@ def test_invalid_uris(text: str) -> None:
 
 
 def test_name_addr_with_quoted_display_and_params() -> None:
-    a = Address.parse('"Alice \\"A\\" Liddell" <sip:alice@atlanta.example.com;lr>;tag=88sja8x;q=0.5')
+    a = Address.parse(
+        '"Alice \\"A\\" Liddell" <sip:alice@atlanta.example.com;lr>;tag=88sja8x;q=0.5'
+    )
     assert a.display == 'Alice "A" Liddell'
     assert a.uri.params == {"lr": None}
     assert a.params == {"tag": "88sja8x", "q": "0.5"}
@@ -203,7 +204,7 @@ def test_programmatic_display_is_quoted() -> None:
         "<sip:a@example.com>, <sip:b@example.com>",
         "<sip:a@example.com> trailing",
         "<sip:a@example.com>;tag=1;tag=2",
-        "<sip:a@example.com>;tag=\"open",
+        '<sip:a@example.com>;tag="open',
         "<sip:a@example.com>;;",
         "<sip:a@example.com>;bad param=1",
         "sip:a@example.com, sip:b@example.com",
@@ -260,7 +261,7 @@ def test_via_mutation_renders() -> None:
         "SIP/2.0/UDP host:port",
         "SIP/2.0/UDP [::zz]",
         "SIP/2.0/UDP host;branch=a;branch=b",
-        "SIP/2.0/UDP host;branch=\"open",
+        'SIP/2.0/UDP host;branch="open',
         "SIP/2.0/UDP host extra",
         "SIP/2.0/UDP a, SIP/2.0/UDP b",
     ],

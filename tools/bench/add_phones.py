@@ -41,10 +41,13 @@ def body(count: int, run: int) -> list[dict]:
             "finishDateTime": "2030-03-11T00:00:00Z",
             "allowedDays": ["mon", "tue", "wed", "thu", "fri"],
             "allowedTime": {
-                "mon": [{"localTimeFrom": "10:00", "localTimeTo": "11:30"},
-                        {"localTimeFrom": "13:00", "localTimeTo": "14:30"}],
+                "mon": [
+                    {"localTimeFrom": "10:00", "localTimeTo": "11:30"},
+                    {"localTimeFrom": "13:00", "localTimeTo": "14:30"},
+                ],
                 "fri": [{"localTimeFrom": "20:00", "localTimeTo": "03:00"}],
-                "default": [{"localTimeFrom": "09:00", "localTimeTo": "18:00"}]},
+                "default": [{"localTimeFrom": "09:00", "localTimeTo": "18:00"}],
+            },
             "retryIntervalInMinutes": 120,
             "maxAttempts": 3,
             "dialerPriority": 1 + i % 5,
@@ -66,38 +69,54 @@ async def main() -> None:
         manager = CampaignManager(store.db)
         app = Starlette(routes=routes(None, manager))
         timings: list[float] = []
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://bench") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench"
+        ) as client:
             for run in range(args.runs):
                 cid = new_campaign_id()
-                campaign = manager.create(Campaign(
-                    id=cid, account_id="bench", name=cid, token=new_token("bench", cid),
-                    status=CampaignStatus.IN_PROCESS))
+                campaign = manager.create(
+                    Campaign(
+                        id=cid,
+                        account_id="bench",
+                        name=cid,
+                        token=new_token("bench", cid),
+                        status=CampaignStatus.IN_PROCESS,
+                    )
+                )
                 payload = json.dumps(body(args.numbers, run)).encode()
                 started = time.perf_counter()
                 response = await client.post(
-                    f"/api/calls/campaign/{campaign.token}/addPhones", content=payload,
-                    headers={"Content-Type": "application/json",
-                             "Idempotence-Key": f"bench-{run}"})
+                    f"/api/calls/campaign/{campaign.token}/addPhones",
+                    content=payload,
+                    headers={"Content-Type": "application/json", "Idempotence-Key": f"bench-{run}"},
+                )
                 elapsed = time.perf_counter() - started
                 assert response.status_code == 200, response.text[:300]
                 assert len(response.json()) == args.numbers
                 timings.append(elapsed)
-                print(f"run {run + 1}: {args.numbers} numbers ({len(payload) / 1e6:.1f} MB body)"
-                      f" accepted in {elapsed * 1000:.0f} ms")
+                print(
+                    f"run {run + 1}: {args.numbers} numbers ({len(payload) / 1e6:.1f} MB body)"
+                    f" accepted in {elapsed * 1000:.0f} ms"
+                )
             # the same key again: answered from the idempotence record, nothing created
             started = time.perf_counter()
-            again = await client.post(f"/api/calls/campaign/{campaign.token}/addPhones",
-                                      content=payload, headers={
-                                          "Content-Type": "application/json",
-                                          "Idempotence-Key": f"bench-{args.runs - 1}"})
+            again = await client.post(
+                f"/api/calls/campaign/{campaign.token}/addPhones",
+                content=payload,
+                headers={
+                    "Content-Type": "application/json",
+                    "Idempotence-Key": f"bench-{args.runs - 1}",
+                },
+            )
             replay = time.perf_counter() - started
             assert again.json() == response.json()
         total = store.db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0]
         store.close()
-    print(f"addPhones {args.numbers} numbers with policies: median "
-          f"{statistics.median(timings) * 1000:.0f} ms, best {min(timings) * 1000:.0f} ms, "
-          f"worst {max(timings) * 1000:.0f} ms (target < 1000 ms); {total} jobs stored")
+    print(
+        f"addPhones {args.numbers} numbers with policies: median "
+        f"{statistics.median(timings) * 1000:.0f} ms, best {min(timings) * 1000:.0f} ms, "
+        f"worst {max(timings) * 1000:.0f} ms (target < 1000 ms); {total} jobs stored"
+    )
     print(f"idempotent replay of the last request: {replay * 1000:.0f} ms")
 
 

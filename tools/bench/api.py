@@ -55,26 +55,46 @@ def serve(api_port: int, sip_port: int, workdir: str, ready) -> None:
     from softswitch.store.cdrs import CdrStore
     from softswitch.switch import Switch
 
-    config = from_dict({
-        "sip": {"listen": f"127.0.0.1:{sip_port}"},
-        "rtp": {"address": "127.0.0.1", "ports": "28000-28099"},
-        "store": {"path": f"{workdir}/bench.db"},
-        "media": {"recordings_dir": f"{workdir}/rec", "uploads_dir": f"{workdir}/up",
-                  "prompts_dir": f"{workdir}/prompts"},
-        "accounts": [{"id": ACCOUNT, "auth": SECRET}]}, {})
+    config = from_dict(
+        {
+            "sip": {"listen": f"127.0.0.1:{sip_port}"},
+            "rtp": {"address": "127.0.0.1", "ports": "28000-28099"},
+            "store": {"path": f"{workdir}/bench.db"},
+            "media": {
+                "recordings_dir": f"{workdir}/rec",
+                "uploads_dir": f"{workdir}/up",
+                "prompts_dir": f"{workdir}/prompts",
+            },
+            "accounts": [{"id": ACCOUNT, "auth": SECRET}],
+        },
+        {},
+    )
 
     async def main() -> None:
         switch = Switch(config, announce=lambda line: None)
         await switch.start()
         provision_accounts(AccountStore(switch.store.db), config.accounts, lambda line: None)
         tts = Tts(Path(config.media.prompts_dir), allow_online=False)
-        calls = CallService(switch, tts, CdrStore(switch.store.db),
-                            recordings_dir=config.media.recordings_dir,
-                            uploads_dir=config.media.uploads_dir)
+        calls = CallService(
+            switch,
+            tts,
+            CdrStore(switch.store.db),
+            recordings_dir=config.media.recordings_dir,
+            uploads_dir=config.media.uploads_dir,
+        )
         app = Starlette(routes=api.cpaas.routes(AppContext(switch=switch, calls=calls, tts=tts)))
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=api_port,
-                                               http="httptools", loop="none", lifespan="off",
-                                               access_log=False, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=api_port,
+                http="httptools",
+                loop="none",
+                lifespan="off",
+                access_log=False,
+                log_level="warning",
+            )
+        )
         task = asyncio.create_task(server.serve())
         while not server.started:
             await asyncio.sleep(0.01)
@@ -84,8 +104,9 @@ def serve(api_port: int, sip_port: int, workdir: str, ready) -> None:
     uvloop.run(main())
 
 
-REQUEST = (f"GET {PATH} HTTP/1.1\r\nHost: bench\r\naccount: {ACCOUNT}\r\n"
-           f"auth: {SECRET}\r\n\r\n").encode()
+REQUEST = (
+    f"GET {PATH} HTTP/1.1\r\nHost: bench\r\naccount: {ACCOUNT}\r\nauth: {SECRET}\r\n\r\n"
+).encode()
 
 
 async def connection(port: int, deadline: float, counts: list[int]) -> None:
@@ -114,12 +135,14 @@ def load(port: int, seconds: float, connections: int, result) -> None:
 
     async def main() -> None:
         # warm-up: the first request per account pays the scrypt check
-        await asyncio.gather(*(connection(port, time.perf_counter() + 0.5, [])
-                               for _ in range(connections)))
+        await asyncio.gather(
+            *(connection(port, time.perf_counter() + 0.5, []) for _ in range(connections))
+        )
         counts: list[int] = []
         start = time.perf_counter()
-        await asyncio.gather(*(connection(port, start + seconds, counts)
-                               for _ in range(connections)))
+        await asyncio.gather(
+            *(connection(port, start + seconds, counts) for _ in range(connections))
+        )
         result.put((sum(counts), time.perf_counter() - start))
 
     uvloop.run(main())
@@ -134,21 +157,23 @@ def main() -> None:
         ctx = multiprocessing.get_context("spawn")
         api_port = free_port()
         ready, result = ctx.Event(), ctx.Queue()
-        server = ctx.Process(target=serve, args=(api_port, free_port(), workdir, ready),
-                             daemon=True)
+        server = ctx.Process(
+            target=serve, args=(api_port, free_port(), workdir, ready), daemon=True
+        )
         server.start()
         if not ready.wait(60):
             raise SystemExit("server did not start")
-        client = ctx.Process(target=load, args=(api_port, args.seconds, args.connections,
-                                                result))
+        client = ctx.Process(target=load, args=(api_port, args.seconds, args.connections, result))
         client.start()
         total, elapsed = result.get(timeout=args.seconds + 60)
         client.join()
         server.terminate()
         server.join()
-    print(f"GET {PATH}: {total:,} requests in {elapsed:.1f} s over {args.connections} "
-          f"keep-alive connections = {total / elapsed:,.0f} req/s "
-          f"(server: one process pinned to CPU 0, uvicorn+uvloop+httptools; auth checked on each)")
+    print(
+        f"GET {PATH}: {total:,} requests in {elapsed:.1f} s over {args.connections} "
+        f"keep-alive connections = {total / elapsed:,.0f} req/s "
+        f"(server: one process pinned to CPU 0, uvicorn+uvloop+httptools; auth checked on each)"
+    )
 
 
 if __name__ == "__main__":

@@ -95,11 +95,11 @@ ports = "40000-49999"
 [api]
 listen = "127.0.0.1:{api_port}"
 [store]
-path = "{work / 'db.sqlite'}"
+path = "{work / "db.sqlite"}"
 [media]
-recordings_dir = "{work / 'recordings'}"
-uploads_dir = "{work / 'uploads'}"
-prompts_dir = "{work / 'prompts'}"
+recordings_dir = "{work / "recordings"}"
+uploads_dir = "{work / "uploads"}"
+prompts_dir = "{work / "prompts"}"
 [[extensions]]
 number = "101"
 password = "{PASSWORD}"
@@ -118,10 +118,25 @@ def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
     config = write_config(work, sip_port, api_port, uas_port)
     python = sys.executable
     switch = subprocess.Popen(
-        pinned(args.switch_core, [python, "-m", "softswitch", "serve", "--config", str(config),
-                                  "--log-level", args.log_level], args.priority),
-        cwd=work, stdout=subprocess.DEVNULL, stderr=open(work / "switch.log", "w"),
-        preexec_fn=raise_fd_limit)
+        pinned(
+            args.switch_core,
+            [
+                python,
+                "-m",
+                "softswitch",
+                "serve",
+                "--config",
+                str(config),
+                "--log-level",
+                args.log_level,
+            ],
+            args.priority,
+        ),
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "switch.log", "w"),
+        preexec_fn=raise_fd_limit,
+    )
     # taskset, chrt and nice exec the switch: same pid
     try:
         wait_healthy(api_port, switch)
@@ -129,20 +144,62 @@ def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
         profile = None
         if args.profile:
             profile = subprocess.Popen(
-                [str(Path(python).parent / "py-spy"), "record", "-p", str(switch.pid), "-o",
-                 str(work / "switch-profile.txt"), "-f", "raw", "-r", "200", "-d",
-                 str(int(calls / args.rate + args.settle + args.hold + 2))],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    str(Path(python).parent / "py-spy"),
+                    "record",
+                    "-p",
+                    str(switch.pid),
+                    "-o",
+                    str(work / "switch-profile.txt"),
+                    "-f",
+                    "raw",
+                    "-r",
+                    "200",
+                    "-d",
+                    str(int(calls / args.rate + args.settle + args.hold + 2)),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         generator = subprocess.run(
-            pinned(args.loadgen_core, [
-                python, "-m", "tools.loadgen", "--switch", f"127.0.0.1:{sip_port}",
-                "--password", PASSWORD, "--calls", str(calls), "--rate", str(args.rate),
-                "--hold", str(args.hold), "--settle", str(args.settle),
-                "--uas-port", str(uas_port), "--rtp-ports", "30000-39999",
-                "--switch-pid", str(switch.pid), "--phases", str(args.phases),
-                "--json", str(out)], args.priority),
-            cwd=ROOT, preexec_fn=raise_fd_limit, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, timeout=calls / args.rate * 3 + args.hold + 120)
+            pinned(
+                args.loadgen_core,
+                [
+                    python,
+                    "-m",
+                    "tools.loadgen",
+                    "--switch",
+                    f"127.0.0.1:{sip_port}",
+                    "--password",
+                    PASSWORD,
+                    "--calls",
+                    str(calls),
+                    "--rate",
+                    str(args.rate),
+                    "--hold",
+                    str(args.hold),
+                    "--settle",
+                    str(args.settle),
+                    "--uas-port",
+                    str(uas_port),
+                    "--rtp-ports",
+                    "30000-39999",
+                    "--switch-pid",
+                    str(switch.pid),
+                    "--phases",
+                    str(args.phases),
+                    "--json",
+                    str(out),
+                ],
+                args.priority,
+            ),
+            cwd=ROOT,
+            preexec_fn=raise_fd_limit,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=calls / args.rate * 3 + args.hold + 120,
+        )
         if profile is not None:
             profile.wait(60)
         if not out.exists():
@@ -164,12 +221,16 @@ def verdict(result: dict[str, Any]) -> list[str]:
     missed = []
     calls = result["calls"]
     if calls["established"] != calls["requested"] or calls["dropped"]:
-        missed.append(f"calls: {calls['established']}/{calls['requested']} up, {calls['dropped']} dropped")
+        missed.append(
+            f"calls: {calls['established']}/{calls['requested']} up, {calls['dropped']} dropped"
+        )
     for name, d in result["directions"].items():
         lost = d["seq_lost"] + d["e2e_lost"]
         if lost or d["misrouted"]:
-            missed.append(f"{name}: {d['seq_lost']} seq lost, {d['e2e_lost']} e2e lost, "
-                          f"{d['misrouted']} misrouted")
+            missed.append(
+                f"{name}: {d['seq_lost']} seq lost, {d['e2e_lost']} e2e lost, "
+                f"{d['misrouted']} misrouted"
+            )
     p99 = result["interval_error_ms"]["p99"]
     if p99 is None or p99 >= P99_TARGET_MS:
         missed.append(f"p99 send-interval error {p99} ms >= {P99_TARGET_MS} ms")
@@ -190,49 +251,77 @@ def report(result: dict[str, Any]) -> str:
         lines.append(
             f"{name:<29}generator sent {d['generator_sent']}, switch sent {d['switch_sent']}, "
             f"seq lost {d['seq_lost']}, e2e lost {d['e2e_lost']}, substituted {d['substituted']}, "
-            f"misrouted {d['misrouted']}; interval error p50/p99/max {e['p50']}/{e['p99']}/{e['max']} ms")
-    lines.append(f"send-interval error (all)    p50 {pooled['p50']} ms, p99 {pooled['p99']} ms, "
-                 f"p99.9 {pooled['p999']} ms, max {pooled['max']} ms over {pooled['count']} intervals")
+            f"misrouted {d['misrouted']}; interval error p50/p99/max {e['p50']}/{e['p99']}/{e['max']} ms"
+        )
+    lines.append(
+        f"send-interval error (all)    p50 {pooled['p50']} ms, p99 {pooled['p99']} ms, "
+        f"p99.9 {pooled['p999']} ms, max {pooled['max']} ms over {pooled['count']} intervals"
+    )
     if cpu.get("switch_seconds") is not None:
-        lines.append(f"switch CPU                   {cpu['switch_percent']:.1f}% of one core, "
-                     f"{cpu['switch_percent_per_call']:.3f}% per call "
-                     f"({cpu['switch_ms_per_call_second']:.2f} ms CPU per call-second)")
+        lines.append(
+            f"switch CPU                   {cpu['switch_percent']:.1f}% of one core, "
+            f"{cpu['switch_percent_per_call']:.3f}% per call "
+            f"({cpu['switch_ms_per_call_second']:.2f} ms CPU per call-second)"
+        )
     gen = result["generator"]
     late = gen["tick_late_ms"]
-    lines.append(f"generator                    CPU {cpu['generator_percent']:.1f}%, tick late p99/max "
-                 f"{late['p99']}/{late['max']} ms, skipped ticks {gen['skipped_ticks']}, "
-                 f"SIP retransmissions {gen['sip_retransmissions']}")
+    lines.append(
+        f"generator                    CPU {cpu['generator_percent']:.1f}%, tick late p99/max "
+        f"{late['p99']}/{late['max']} ms, skipped ticks {gen['skipped_ticks']}, "
+        f"SIP retransmissions {gen['sip_retransmissions']}"
+    )
     lines.append(f"files                        {result['work']}")
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, nargs="+", default=[200], help="concurrent calls (several: one run each)")
+    parser.add_argument(
+        "--calls",
+        type=int,
+        nargs="+",
+        default=[200],
+        help="concurrent calls (several: one run each)",
+    )
     parser.add_argument("--rate", type=float, default=20.0, help="calls per second during ramp-up")
     parser.add_argument("--hold", type=float, default=30.0, help="seconds of steady window")
     parser.add_argument("--settle", type=float, default=2.0)
     parser.add_argument("--switch-core", type=int, default=0)
     parser.add_argument("--loadgen-core", type=int, default=1)
-    parser.add_argument("--phases", type=int, default=1,
-                        help="generator send batches per 20 ms (1: every stream at once, the worst case)")
-    parser.add_argument("--priority", choices=("normal", "nice", "rt"), default="normal",
-                        help="scheduling of switch and generator on their cores (shared machine)")
+    parser.add_argument(
+        "--phases",
+        type=int,
+        default=1,
+        help="generator send batches per 20 ms (1: every stream at once, the worst case)",
+    )
+    parser.add_argument(
+        "--priority",
+        choices=("normal", "nice", "rt"),
+        default="normal",
+        help="scheduling of switch and generator on their cores (shared machine)",
+    )
     parser.add_argument("--log-level", default="WARNING", help="the switch's log level")
-    parser.add_argument("--profile", action="store_true", help="py-spy the switch (raw stacks in the work dir)")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the switch (raw stacks in the work dir)"
+    )
     args = parser.parse_args()
     if not (ROOT / "softswitch").is_dir():
         raise SystemExit("run from the repository (tools/bench/bridged_calls.py)")
     os.chdir(ROOT)
     failed = False
     for calls in args.calls:
-        print(f"== {calls} concurrent calls, ramp {args.rate:.0f}/s, hold {args.hold:.0f} s, "
-              f"switch on core {args.switch_core}, generator on core {args.loadgen_core}, "
-              f"priority {args.priority}, {args.phases} send phase(s), load average {os.getloadavg()[0]:.2f}")
+        print(
+            f"== {calls} concurrent calls, ramp {args.rate:.0f}/s, hold {args.hold:.0f} s, "
+            f"switch on core {args.switch_core}, generator on core {args.loadgen_core}, "
+            f"priority {args.priority}, {args.phases} send phase(s), load average {os.getloadavg()[0]:.2f}"
+        )
         result = run_once(args, calls)
         print(report(result))
         missed = verdict(result)
-        print("targets                      " + ("met" if not missed else "MISSED: " + "; ".join(missed)))
+        print(
+            "targets                      "
+            + ("met" if not missed else "MISSED: " + "; ".join(missed))
+        )
         failed = failed or bool(missed)
     return 1 if failed else 0
 

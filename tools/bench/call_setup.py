@@ -65,7 +65,7 @@ ports = "40000-49999"
 [api]
 listen = "127.0.0.1:{api_port}"
 [store]
-path = "{work / 'db.sqlite'}"
+path = "{work / "db.sqlite"}"
 [[extensions]]
 number = "101"
 password = "bench101"
@@ -74,9 +74,21 @@ name = "far"
 host = "127.0.0.1:{uas_port}"
 register = false
 ''')
-    switch = subprocess.Popen([sys.executable, "-m", "softswitch", "serve", "--config", str(config),
-                               "--log-level", "WARNING"], cwd=work,
-                              stdout=subprocess.DEVNULL, stderr=open(work / "switch.log", "w"))
+    switch = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "softswitch",
+            "serve",
+            "--config",
+            str(config),
+            "--log-level",
+            "WARNING",
+        ],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "switch.log", "w"),
+    )
     try:
         wait_healthy(api_port)
         _bench(args, work, switch, sip_port, uas_port, uac_port)
@@ -85,42 +97,98 @@ register = false
         switch.wait(20)
 
 
-def _bench(args, work: Path, switch: subprocess.Popen, sip_port: int, uas_port: int,
-           uac_port: int) -> None:
+def _bench(
+    args, work: Path, switch: subprocess.Popen, sip_port: int, uas_port: int, uac_port: int
+) -> None:
     calls = int(args.rate * args.seconds)
     limit = str(int(args.rate * (args.hold_ms / 1000 + 2)) + 50)
-    uas = subprocess.Popen(["sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas_port),
-                            "-nostdin", "-trace_stat", "-stf", str(work / "uas.csv")],
-                           cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    uas = subprocess.Popen(
+        [
+            "sipp",
+            "-sn",
+            "uas",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(uas_port),
+            "-nostdin",
+            "-trace_stat",
+            "-stf",
+            str(work / "uas.csv"),
+        ],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(0.5)
     cpu_before = cpu_seconds(switch.pid)
     started = time.monotonic()
     uac = subprocess.run(
-        ["sipp", f"127.0.0.1:{sip_port}", "-sf", str(SCENARIO), "-s", "5550100",
-         "-i", "127.0.0.1", "-p", str(uac_port), "-au", "101", "-ap", "bench101",
-         "-key", "caller", "101", "-r", str(args.rate), "-m", str(calls), "-l", limit,
-         "-d", str(args.hold_ms), "-nostdin", "-timeout", f"{int(args.seconds * 2 + 60)}s",
-         "-timeout_error", "-trace_stat", "-stf", str(work / "uac.csv"), "-fd", "1",
-         "-trace_err", "-error_file", str(work / "uac_errors.log")],
-        cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "sipp",
+            f"127.0.0.1:{sip_port}",
+            "-sf",
+            str(SCENARIO),
+            "-s",
+            "5550100",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(uac_port),
+            "-au",
+            "101",
+            "-ap",
+            "bench101",
+            "-key",
+            "caller",
+            "101",
+            "-r",
+            str(args.rate),
+            "-m",
+            str(calls),
+            "-l",
+            limit,
+            "-d",
+            str(args.hold_ms),
+            "-nostdin",
+            "-timeout",
+            f"{int(args.seconds * 2 + 60)}s",
+            "-timeout_error",
+            "-trace_stat",
+            "-stf",
+            str(work / "uac.csv"),
+            "-fd",
+            "1",
+            "-trace_err",
+            "-error_file",
+            str(work / "uac_errors.log"),
+        ],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     elapsed = time.monotonic() - started
     cpu = cpu_seconds(switch.pid) - cpu_before
     uas.terminate()
     uas.wait(10)
     with open(work / "uac.csv", newline="") as fh:
         rows = [r for r in csv.reader(fh, delimiter=";") if r]
-    last = dict(zip(rows[0], rows[-1]))
+    last = dict(zip(rows[0], rows[-1], strict=False))
     ok = int(last["SuccessfulCall(C)"])
     failed = int(last["FailedCall(C)"])
     # calls are started at the target rate for `seconds`; the run ends when the last hangs up
     setup_window = elapsed - args.hold_ms / 1000
-    print(f"target rate        {args.rate:.0f} calls/s for {args.seconds:.0f} s "
-          f"({calls} calls, each held {args.hold_ms} ms)")
+    print(
+        f"target rate        {args.rate:.0f} calls/s for {args.seconds:.0f} s "
+        f"({calls} calls, each held {args.hold_ms} ms)"
+    )
     print(f"successful calls   {ok}")
     print(f"failed calls       {failed}  (sipp exit {uac.returncode})")
     print(f"achieved rate      {ok / setup_window:.1f} calls/s")
-    print(f"switch CPU         {cpu:.1f} s over {elapsed:.1f} s "
-          f"({100 * cpu / elapsed:.0f}% of one core, {1000 * cpu / max(ok, 1):.2f} ms per call)")
+    print(
+        f"switch CPU         {cpu:.1f} s over {elapsed:.1f} s "
+        f"({100 * cpu / elapsed:.0f}% of one core, {1000 * cpu / max(ok, 1):.2f} ms per call)"
+    )
     print(f"files              {work}")
 
 

@@ -38,14 +38,26 @@ def fill(store: CdrStore, rows: int, accounts: int) -> None:
         start = YEAR_START + i * (365 * 86400 / rows) + rng.random()
         status = rng.choice(STATUSES)
         answered = status == "ANSWER"
-        batch.append(Cdr(
-            account_id=f"account_{i % accounts + 1}", request_id=f"{i:010x}",
-            call_direction="outbound-api", destination_context="click2call",
-            caller_id="15168148111", agent_number="101", customer_number="919979271234",
-            dialed_number="919979271234", call_date=start, answer=start + 5 if answered else None,
-            end=start + 40, call_duration=40.0, billsec=35.0 if answered else 0.0,
-            call_status="ANSWERED" if answered else "BUSY", dial_status=status,
-            uniqueid=f"{int(start)}.{i}"))
+        batch.append(
+            Cdr(
+                account_id=f"account_{i % accounts + 1}",
+                request_id=f"{i:010x}",
+                call_direction="outbound-api",
+                destination_context="click2call",
+                caller_id="15168148111",
+                agent_number="101",
+                customer_number="919979271234",
+                dialed_number="919979271234",
+                call_date=start,
+                answer=start + 5 if answered else None,
+                end=start + 40,
+                call_duration=40.0,
+                billsec=35.0 if answered else 0.0,
+                call_status="ANSWERED" if answered else "BUSY",
+                dial_status=status,
+                uniqueid=f"{int(start)}.{i}",
+            )
+        )
         if len(batch) == 50_000:
             store.insert_many(batch)
             batch.clear()
@@ -81,37 +93,62 @@ def main() -> None:
             fill(store, args.rows, args.accounts)
             load = time.perf_counter() - t0
             total = db.db.execute("SELECT COUNT(*) FROM cdrs").fetchone()[0]
-            print(f"rows: {total:,} over {args.accounts} accounts, loaded in {load:.1f} s "
-                  f"({total / load:,.0f} rows/s)")
+            print(
+                f"rows: {total:,} over {args.accounts} accounts, loaded in {load:.1f} s "
+                f"({total / load:,.0f} rows/s)"
+            )
         else:
             print(f"rows: {total:,} (reused {args.db})")
         month_start = timegm(datetime(2023, 6, 13).timetuple())
         month_end = timegm(datetime(2023, 7, 13).timetuple())
         in_window = db.db.execute(
             "SELECT COUNT(*) FROM cdrs WHERE account_id = 'account_1' AND call_date >= ?"
-            " AND call_date < ?", [month_start, month_end]).fetchone()[0]
+            " AND call_date < ?",
+            [month_start, month_end],
+        ).fetchone()[0]
         print(f"get_cdr_by_date window: 2023-06-13..2023-07-12, {in_window:,} rows of account_1")
 
-        def page(count: int, offset: int, start: float = month_start, end: float = month_end,
-                 fresh: bool = True):
+        def page(
+            count: int,
+            offset: int,
+            start: float = month_start,
+            end: float = month_end,
+            fresh: bool = True,
+        ):
             def run() -> None:
                 # fresh: a repository that has served no page before (a random jump);
                 # otherwise the previous page's end is known (a client walking pages)
                 repo = CdrStore(db.db) if fresh else store
                 rows = repo.by_date("account_1", start, end, count, offset)
-                body = json.dumps({"response": {"message": "cdr found", "result":
-                                                [cdr_json(r) for r in rows], "success": "true"}})
+                body = json.dumps(
+                    {
+                        "response": {
+                            "message": "cdr found",
+                            "result": [cdr_json(r) for r in rows],
+                            "success": "true",
+                        }
+                    }
+                )
                 assert rows and body
+
             return run
 
         print(f"{'query':52} {'median ms':>10} {'p95 ms':>8}")
-        for count, offset in ((5, 1), (100, 0), (100, 1_000), (100, 10_000),
-                              (100, in_window - 100), (1000, 0), (1000, 10_000)):
+        for count, offset in (
+            (5, 1),
+            (100, 0),
+            (100, 1_000),
+            (100, 10_000),
+            (100, in_window - 100),
+            (1000, 0),
+            (1000, 10_000),
+        ):
             med, p95 = timed(page(count, offset), args.repeat)
             print(f"{f'by_date record_count={count} offset={offset}':52} {med:10.2f} {p95:8.2f}")
         year_end = timegm(datetime(2024, 1, 1).timetuple())
-        in_year = db.db.execute("SELECT COUNT(*) FROM cdrs WHERE account_id = 'account_1'"
-                                ).fetchone()[0]
+        in_year = db.db.execute(
+            "SELECT COUNT(*) FROM cdrs WHERE account_id = 'account_1'"
+        ).fetchone()[0]
         deep = in_year - 100
         label = f"whole year ({in_year:,} rows), 100 at offset {deep:,}"
         med, p95 = timed(page(100, deep, YEAR_START, year_end), args.repeat)
@@ -126,6 +163,7 @@ def main() -> None:
             request_id = next(it)
             account = f"account_{int(request_id, 16) % args.accounts + 1}"
             assert store.by_request_id(account, request_id)
+
         med, p95 = timed(by_request, args.repeat)
         print(f"{'by_request_id':52} {med:10.2f} {p95:8.2f}")
         med, p95 = timed(lambda: store.statistics("account_1"), args.repeat)
@@ -133,7 +171,8 @@ def main() -> None:
         plan = db.db.execute(
             "EXPLAIN QUERY PLAN SELECT id FROM cdrs WHERE account_id = ? AND call_date >= ?"
             " AND call_date < ? ORDER BY call_date, id LIMIT 100 OFFSET 10",
-            ["account_1", month_start, month_end]).fetchall()
+            ["account_1", month_start, month_end],
+        ).fetchall()
         print("plan:", "; ".join(row[-1] for row in plan))
         db.close()
 

@@ -27,10 +27,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from softswitch.campaigns.clock import ManualClock, SystemClock  # noqa: E402
-from softswitch.campaigns.dialer import DialRequest, Dialer, PlainOutcome  # noqa: E402
+from softswitch.campaigns.dialer import Dialer, DialRequest, PlainOutcome  # noqa: E402
 from softswitch.campaigns.manager import CampaignManager  # noqa: E402
-from softswitch.campaigns.model import (Campaign, CampaignStatus, new_campaign_id,  # noqa: E402
-                                        new_token)
+from softswitch.campaigns.model import (
+    Campaign,
+    CampaignStatus,
+    new_campaign_id,  # noqa: E402
+    new_token,
+)
 from softswitch.store import Store  # noqa: E402
 from softswitch.store.database import transaction  # noqa: E402
 from softswitch.store.jobs import NewJob  # noqa: E402
@@ -38,8 +42,9 @@ from softswitch.store.jobs import NewJob  # noqa: E402
 NOW = 1_700_000_000.0
 
 
-def fill(manager: CampaignManager, campaign_id: str, count: int,
-         make: callable, chunk: int = 100_000) -> None:
+def fill(
+    manager: CampaignManager, campaign_id: str, count: int, make: callable, chunk: int = 100_000
+) -> None:
     for start in range(0, count, chunk):
         batch = [make(i) for i in range(start, min(count, start + chunk))]
         with transaction(manager.db):
@@ -47,17 +52,37 @@ def fill(manager: CampaignManager, campaign_id: str, count: int,
 
 
 def job(campaign_id: str, i: int, priority: int, next_at: float, custom: bool) -> NewJob:
-    return NewJob(campaign_id=campaign_id, account_id="bench", phone=f"1212{i:07d}",
-                  payload={"n": i}, dedup="", keyless=False, priority=priority,
-                  next_at=next_at, gmt_zone="", policy="{}", max_attempts=3,
-                  retry_interval=600.0, source="api", created_at=NOW, custom=custom)
+    return NewJob(
+        campaign_id=campaign_id,
+        account_id="bench",
+        phone=f"1212{i:07d}",
+        payload={"n": i},
+        dedup="",
+        keyless=False,
+        priority=priority,
+        next_at=next_at,
+        gmt_zone="",
+        policy="{}",
+        max_attempts=3,
+        retry_interval=600.0,
+        source="api",
+        created_at=NOW,
+        custom=custom,
+    )
 
 
 def campaign(manager: CampaignManager, **fields) -> Campaign:
     cid = new_campaign_id()
-    return manager.create(Campaign(id=cid, account_id="bench", name=cid,
-                                   token=new_token("bench", cid),
-                                   status=CampaignStatus.IN_PROCESS, **fields))
+    return manager.create(
+        Campaign(
+            id=cid,
+            account_id="bench",
+            name=cid,
+            token=new_token("bench", cid),
+            status=CampaignStatus.IN_PROCESS,
+            **fields,
+        )
+    )
 
 
 def pct(values: list[float], p: float) -> float:
@@ -72,16 +97,32 @@ def queue_benchmark(jobs: int) -> None:
         manager = CampaignManager(store.db, ManualClock(NOW))
         mixed = campaign(manager)
         started = time.perf_counter()
-        fill(manager, mixed.id, jobs, lambda i: job(
-            mixed.id, i, rng.randint(1, 5),
-            NOW - rng.uniform(0, 3600) if rng.random() < 0.1 else NOW + rng.uniform(0, 7 * 86400),
-            rng.random() < 0.5))
+        fill(
+            manager,
+            mixed.id,
+            jobs,
+            lambda i: job(
+                mixed.id,
+                i,
+                rng.randint(1, 5),
+                NOW - rng.uniform(0, 3600)
+                if rng.random() < 0.1
+                else NOW + rng.uniform(0, 7 * 86400),
+                rng.random() < 0.5,
+            ),
+        )
         worst = campaign(manager)
-        fill(manager, worst.id, jobs - 1, lambda i: job(
-            worst.id, i, 1, NOW + 60 + rng.uniform(0, 7 * 86400), True))
+        fill(
+            manager,
+            worst.id,
+            jobs - 1,
+            lambda i: job(worst.id, i, 1, NOW + 60 + rng.uniform(0, 7 * 86400), True),
+        )
         fill(manager, worst.id, 1, lambda i: job(worst.id, jobs, 5, NOW - 1, False))
-        print(f"queue: stored {2 * jobs:,} planned jobs in {time.perf_counter() - started:.1f} s "
-              f"({Path(tmp, 'queue.db').stat().st_size / 1e6:.0f} MB)")
+        print(
+            f"queue: stored {2 * jobs:,} planned jobs in {time.perf_counter() - started:.1f} s "
+            f"({Path(tmp, 'queue.db').stat().st_size / 1e6:.0f} MB)"
+        )
 
         for name, target in (("mixed priorities", mixed), ("worst case", worst)):
             choice: list[float] = []
@@ -92,9 +133,11 @@ def queue_benchmark(jobs: int) -> None:
                 found = manager.jobs.next_due(target.id, at)
                 choice.append(time.perf_counter() - t0)
                 assert found is not None
-            print(f"next-job choice, {name}, {jobs:,} planned jobs: median "
-                  f"{statistics.median(choice) * 1e3:.3f} ms, p99 {pct(choice, 0.99) * 1e3:.3f} ms,"
-                  f" max {max(choice) * 1e3:.3f} ms (target < 5 ms)")
+            print(
+                f"next-job choice, {name}, {jobs:,} planned jobs: median "
+                f"{statistics.median(choice) * 1e3:.3f} ms, p99 {pct(choice, 0.99) * 1e3:.3f} ms,"
+                f" max {max(choice) * 1e3:.3f} ms (target < 5 ms)"
+            )
 
         claim: list[float] = []
         for i in range(2000):
@@ -103,13 +146,16 @@ def queue_benchmark(jobs: int) -> None:
             attempt = manager.jobs.claim(found.id, NOW, f"{i:010x}")
             claim.append(time.perf_counter() - t0)
             assert attempt is not None
-        print(f"next-job choice + claim (one transaction, attempt row): median "
-              f"{statistics.median(claim) * 1e3:.3f} ms, p99 {pct(claim, 0.99) * 1e3:.3f} ms, "
-              f"max {max(claim) * 1e3:.3f} ms")
+        print(
+            f"next-job choice + claim (one transaction, attempt row): median "
+            f"{statistics.median(claim) * 1e3:.3f} ms, p99 {pct(claim, 0.99) * 1e3:.3f} ms, "
+            f"max {max(claim) * 1e3:.3f} ms"
+        )
         plan = store.db.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE campaign_id = ? AND queued = 1"
             " AND priority = ? AND custom = ? AND next_at <= ? ORDER BY next_at, id LIMIT 1",
-            [mixed.id, 1, 1, NOW]).fetchall()
+            [mixed.id, 1, 1, NOW],
+        ).fetchall()
         print("query plan:", "; ".join(row[-1] for row in plan))
         store.close()
 
@@ -144,10 +190,12 @@ async def pacing_simulated(rate: int, minutes: int) -> None:
         starts = [t for t, _, _ in dialer.dial_starts if t < NOW + minutes * 60]
         interval = 60.0 / rate
         drift = max(abs(t - (NOW + k * interval)) for k, t in enumerate(starts))
-        print(f"pacing (simulated clock): {len(starts)} dial starts in {minutes} min at "
-              f"{rate}/min (target {rate * minutes}, error "
-              f"{abs(len(starts) - rate * minutes) / (rate * minutes) * 100:.2f} %); "
-              f"max distance from the grid {drift * 1000:.1f} ms; peak simultaneous calls {peak}")
+        print(
+            f"pacing (simulated clock): {len(starts)} dial starts in {minutes} min at "
+            f"{rate}/min (target {rate * minutes}, error "
+            f"{abs(len(starts) - rate * minutes) / (rate * minutes) * 100:.2f} %); "
+            f"max distance from the grid {drift * 1000:.1f} ms; peak simultaneous calls {peak}"
+        )
         store.close()
 
 
@@ -165,8 +213,9 @@ async def pacing_real(rate: int, seconds: float) -> None:
         dialer = Dialer(manager, place_call, number_check=lambda n: True)
         dialer.record_starts = True
         c = campaign(manager, calls_per_minute=rate, max_simultaneous=100)
-        manager.add_phones(c, [{"phone": f"1{i:06d}"} for i in range(int(rate * seconds / 60) + 50)],
-                           None)
+        manager.add_phones(
+            c, [{"phone": f"1{i:06d}"} for i in range(int(rate * seconds / 60) + 50)], None
+        )
         begin = time.time()
         await dialer.start()
         await asyncio.sleep(seconds)
@@ -176,12 +225,15 @@ async def pacing_real(rate: int, seconds: float) -> None:
         first = starts[0]
         jitter = [abs(t - (first + k * interval)) for k, t in enumerate(starts)]
         achieved = (len(starts) - 1) / (starts[-1] - first) * 60 if len(starts) > 1 else 0
-        expected = sum(1 for k in range(10 * len(starts) + 10)
-                       if first + k * interval < begin + seconds)
-        print(f"pacing (real time, {seconds:.0f} s at {rate}/min): {len(starts)} dial starts "
-              f"(expected {expected}), achieved {achieved:.2f}/min "
-              f"({abs(achieved - rate) / rate * 100:.2f} % off); start jitter vs grid: mean "
-              f"{statistics.mean(jitter) * 1000:.1f} ms, max {max(jitter) * 1000:.1f} ms")
+        expected = sum(
+            1 for k in range(10 * len(starts) + 10) if first + k * interval < begin + seconds
+        )
+        print(
+            f"pacing (real time, {seconds:.0f} s at {rate}/min): {len(starts)} dial starts "
+            f"(expected {expected}), achieved {achieved:.2f}/min "
+            f"({abs(achieved - rate) / rate * 100:.2f} % off); start jitter vs grid: mean "
+            f"{statistics.mean(jitter) * 1000:.1f} ms, max {max(jitter) * 1000:.1f} ms"
+        )
         store.close()
 
 

@@ -58,12 +58,16 @@ def run(name: str, tick: Callable[[int], None], ticks: int, finish: Callable[[],
     finish()
     close_ms = (time.perf_counter() - t0) * 1e3
     ms = np.array(per_tick)
-    print(f"{name:<12} CPU {cpu / ticks * 1e3:6.2f} ms/tick   wall {wall / ticks * 1e3:6.2f} ms/tick "
-          f"(p50 {np.percentile(ms, 50):5.2f}, p99 {np.percentile(ms, 99):5.2f}, max {ms.max():6.2f})   "
-          f"{cpu / ticks / TICK_MS * 1e5:5.1f}% of a core   close {close_ms:6.1f} ms")
+    print(
+        f"{name:<12} CPU {cpu / ticks * 1e3:6.2f} ms/tick   wall {wall / ticks * 1e3:6.2f} ms/tick "
+        f"(p50 {np.percentile(ms, 50):5.2f}, p99 {np.percentile(ms, 99):5.2f}, max {ms.max():6.2f})   "
+        f"{cpu / ticks / TICK_MS * 1e5:5.1f}% of a core   close {close_ms:6.1f} ms"
+    )
 
 
-def calls(legs: int, ticks: int, directory: Path, *, mix: bool, record: bool, stereo: bool = False) -> tuple:
+def calls(
+    legs: int, ticks: int, directory: Path, *, mix: bool, record: bool, stereo: bool = False
+) -> tuple:
     pairs = legs // 2
     pool = frames(256)
     mixers: list[Mixer] = []
@@ -105,7 +109,7 @@ def conferences(legs: int, ticks: int, directory: Path, size: int = 10) -> tuple
     inputs = [{p: pool[(c * size + p) & 255] for p in range(size)} for c in range(count)]
 
     def tick(n: int) -> None:
-        for (m, writer), frames_in in zip(rooms, inputs):
+        for (m, writer), frames_in in zip(rooms, inputs, strict=False):
             writer.write(m.mix(frames_in)["rec"])
 
     def finish() -> None:
@@ -116,10 +120,14 @@ def conferences(legs: int, ticks: int, directory: Path, size: int = 10) -> tuple
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--legs", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--dir", type=Path, default=None, help="where to write (default: a temp dir)")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="where to write (default: a temp dir)"
+    )
     args = parser.parse_args()
     ticks = int(args.seconds * 1000 / TICK_MS)
     print(f"{args.legs} legs, {ticks} ticks ({args.seconds:g} s of audio) per scenario")

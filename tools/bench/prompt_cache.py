@@ -48,11 +48,13 @@ async def bench(engine: str, root: Path) -> None:
     start = time.perf_counter()
     await asyncio.gather(*(concurrent.speech(TEXT, voice) for _ in range(100)))
     together = time.perf_counter() - start
-    print(f"{engine:<10} prompt {len(audio) / 8000:4.1f} s audio | first synthesis "
-          f"{statistics.median(firsts) * 1e3:6.1f} ms (median of 5) | memory hit "
-          f"{memory_hit * 1e6:5.1f} us (speech) {sync_hit * 1e6:5.1f} us (cached) | disk hit "
-          f"{statistics.median(disk) * 1e6:6.1f} us | 100 concurrent same-text requests "
-          f"{together * 1e3:6.1f} ms, {concurrent.syntheses} synthesis")
+    print(
+        f"{engine:<10} prompt {len(audio) / 8000:4.1f} s audio | first synthesis "
+        f"{statistics.median(firsts) * 1e3:6.1f} ms (median of 5) | memory hit "
+        f"{memory_hit * 1e6:5.1f} us (speech) {sync_hit * 1e6:5.1f} us (cached) | disk hit "
+        f"{statistics.median(disk) * 1e6:6.1f} us | 100 concurrent same-text requests "
+        f"{together * 1e3:6.1f} ms, {concurrent.syntheses} synthesis"
+    )
 
 
 async def digits(root: Path) -> None:
@@ -66,8 +68,10 @@ async def digits(root: Path) -> None:
     for i in range(n):
         await tts.digits(f"{i:06d}", voice)
     warm = (time.perf_counter() - start) / n
-    print(f"digits     first OTP '4821' {first * 1e3:6.1f} ms | any 6-digit OTP once the 10 digits "
-          f"are cached {warm * 1e6:6.1f} us")
+    print(
+        f"digits     first OTP '4821' {first * 1e3:6.1f} ms | any 6-digit OTP once the 10 digits "
+        f"are cached {warm * 1e6:6.1f} us"
+    )
 
 
 async def main() -> None:

@@ -55,8 +55,12 @@ async def run(pairs: int, seconds: float, warmup: float, first_port: int) -> dic
     await asyncio.sleep(warmup)
 
     def totals() -> tuple[int, int, int, int]:
-        return (sum(s.packets_sent for s in sessions), sum(s.packets_received for s in sessions),
-                sum(s.concealed for s in sessions), clock.skipped)
+        return (
+            sum(s.packets_sent for s in sessions),
+            sum(s.packets_received for s in sessions),
+            sum(s.concealed for s in sessions),
+            clock.skipped,
+        )
 
     sent0, recv0, conc0, skip0 = totals()
     cpu0, wall0 = cpu_seconds(), time.perf_counter()
@@ -88,7 +92,9 @@ async def run(pairs: int, seconds: float, warmup: float, first_port: int) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pairs", type=int, nargs="+", default=[50, 100, 200])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
@@ -101,15 +107,21 @@ def main() -> None:
         import uvloop
 
         loop_factory = uvloop.new_event_loop
-    print(f"loop={args.loop}  measuring {args.seconds:.0f} s after {args.warmup:.0f} s warm-up, 50 pps per session each way")
-    print(f"{'pairs':>5} {'sessions':>8} {'rx pkt/s':>9} {'tx pkt/s':>9} {'CPU %':>6} {'us/pkt rx+tx':>13} "
-          f"{'loss %':>7} {'concealed':>9} {'skipped ticks':>13}")
+    print(
+        f"loop={args.loop}  measuring {args.seconds:.0f} s after {args.warmup:.0f} s warm-up, 50 pps per session each way"
+    )
+    print(
+        f"{'pairs':>5} {'sessions':>8} {'rx pkt/s':>9} {'tx pkt/s':>9} {'CPU %':>6} {'us/pkt rx+tx':>13} "
+        f"{'loss %':>7} {'concealed':>9} {'skipped ticks':>13}"
+    )
     for pairs in args.pairs:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             r = runner.run(run(pairs, args.seconds, args.warmup, args.first_port))
-        print(f"{pairs:>5} {r['sessions']:>8} {r['received_pps']:>9.0f} {r['sent_pps']:>9.0f} "
-              f"{r['cpu_percent']:>6.1f} {r['us_per_packet']:>13.1f} {r['loss_percent']:>7.3f} "
-              f"{r['concealed']:>9} {r['skipped_ticks']:>13}   ({r['loop']})")
+        print(
+            f"{pairs:>5} {r['sessions']:>8} {r['received_pps']:>9.0f} {r['sent_pps']:>9.0f} "
+            f"{r['cpu_percent']:>6.1f} {r['us_per_packet']:>13.1f} {r['loss_percent']:>7.3f} "
+            f"{r['concealed']:>9} {r['skipped_ticks']:>13}   ({r['loop']})"
+        )
 
 
 if __name__ == "__main__":

@@ -12,34 +12,34 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from softswitch.sip.message import parse_message  # noqa: E402
 
 SDP = (
-    "v=0\r\n"
-    "o=alice 2890844526 2890844526 IN IP4 192.0.2.101\r\n"
-    "s=-\r\n"
-    "c=IN IP4 192.0.2.101\r\n"
-    "t=0 0\r\n"
-    "m=audio 49172 RTP/AVP 0 8 101\r\n"
-    "a=rtpmap:0 PCMU/8000\r\n"
-    "a=rtpmap:8 PCMA/8000\r\n"
-    "a=rtpmap:101 telephone-event/8000\r\n"
-    "a=fmtp:101 0-16\r\n"
-    "a=ptime:20\r\n"
-    "a=sendrecv\r\n"
-).encode()
+    b"v=0\r\n"
+    b"o=alice 2890844526 2890844526 IN IP4 192.0.2.101\r\n"
+    b"s=-\r\n"
+    b"c=IN IP4 192.0.2.101\r\n"
+    b"t=0 0\r\n"
+    b"m=audio 49172 RTP/AVP 0 8 101\r\n"
+    b"a=rtpmap:0 PCMU/8000\r\n"
+    b"a=rtpmap:8 PCMA/8000\r\n"
+    b"a=rtpmap:101 telephone-event/8000\r\n"
+    b"a=fmtp:101 0-16\r\n"
+    b"a=ptime:20\r\n"
+    b"a=sendrecv\r\n"
+)
 
 INVITE = (
     "INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"
     "Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK776asdhds;rport\r\n"
     "Max-Forwards: 70\r\n"
-    "To: \"Bob\" <sip:bob@biloxi.example.com>\r\n"
-    "From: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+    'To: "Bob" <sip:bob@biloxi.example.com>\r\n'
+    'From: "Alice" <sip:alice@atlanta.example.com>;tag=1928301774\r\n'
     "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
     "CSeq: 314159 INVITE\r\n"
     "Contact: <sip:alice@192.0.2.101:5060;transport=udp>\r\n"
@@ -54,8 +54,8 @@ INVITE = (
 OK = (
     "SIP/2.0 200 OK\r\n"
     "Via: SIP/2.0/UDP 192.0.2.101:5060;branch=z9hG4bK776asdhds;rport=5060;received=192.0.2.101\r\n"
-    "To: \"Bob\" <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n"
-    "From: \"Alice\" <sip:alice@atlanta.example.com>;tag=1928301774\r\n"
+    'To: "Bob" <sip:bob@biloxi.example.com>;tag=a6c85cf\r\n'
+    'From: "Alice" <sip:alice@atlanta.example.com>;tag=1928301774\r\n'
     "Call-ID: a84b4c76e66710@pc33.atlanta.example.com\r\n"
     "CSeq: 314159 INVITE\r\n"
     "Contact: <sip:bob@192.0.2.4:5060>\r\n"

@@ -25,31 +25,57 @@ def _range(text: str) -> tuple[int, int]:
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[Options, argparse.Namespace]:
-    parser = argparse.ArgumentParser(prog="python -m tools.loadgen", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.loadgen", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--switch", type=_host_port, required=True, help="switch SIP host:port")
     parser.add_argument("--user", default="101", help="extension to register and call from")
     parser.add_argument("--password", required=True)
     parser.add_argument("--calls", type=int, default=200, help="concurrent calls")
     parser.add_argument("--rate", type=float, default=20.0, help="calls placed per second")
     parser.add_argument("--hold", type=float, default=30.0, help="seconds of the steady window")
-    parser.add_argument("--settle", type=float, default=2.0, help="seconds between the last answer and the window")
-    parser.add_argument("--hangup-rate", type=float, default=50.0, help="BYEs per second at the end")
+    parser.add_argument(
+        "--settle", type=float, default=2.0, help="seconds between the last answer and the window"
+    )
+    parser.add_argument(
+        "--hangup-rate", type=float, default=50.0, help="BYEs per second at the end"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="our address (SIP and RTP)")
     parser.add_argument("--uac-port", type=int, default=0, help="caller SIP port (0: any)")
-    parser.add_argument("--uas-port", type=int, default=5090, help="callee SIP port (the trunk's host:port)")
-    parser.add_argument("--rtp-ports", type=_range, default=(30000, 39999), help="our RTP ports, e.g. 30000-39999")
+    parser.add_argument(
+        "--uas-port", type=int, default=5090, help="callee SIP port (the trunk's host:port)"
+    )
+    parser.add_argument(
+        "--rtp-ports", type=_range, default=(30000, 39999), help="our RTP ports, e.g. 30000-39999"
+    )
     parser.add_argument("--prefix", default="5550", help="dialed numbers are PREFIX + 6 digits")
     parser.add_argument("--switch-pid", type=int, help="measure this process's CPU over the window")
-    parser.add_argument("--phases", type=int, default=1,
-                        help="send batches per 20 ms; streams are spread over them (1: all at once)")
+    parser.add_argument(
+        "--phases",
+        type=int,
+        default=1,
+        help="send batches per 20 ms; streams are spread over them (1: all at once)",
+    )
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     args = parser.parse_args(argv)
-    options = Options(switch=args.switch, password=args.password, user=args.user, calls=args.calls,
-                      rate=args.rate, hold=args.hold, settle=args.settle, hangup_rate=args.hangup_rate,
-                      host=args.host, uac_port=args.uac_port, uas_port=args.uas_port,
-                      rtp_ports=args.rtp_ports, prefix=args.prefix, switch_pid=args.switch_pid,
-                      phases=args.phases)
+    options = Options(
+        switch=args.switch,
+        password=args.password,
+        user=args.user,
+        calls=args.calls,
+        rate=args.rate,
+        hold=args.hold,
+        settle=args.settle,
+        hangup_rate=args.hangup_rate,
+        host=args.host,
+        uac_port=args.uac_port,
+        uas_port=args.uas_port,
+        rtp_ports=args.rtp_ports,
+        prefix=args.prefix,
+        switch_pid=args.switch_pid,
+        phases=args.phases,
+    )
     return options, args
 
 
@@ -63,16 +89,22 @@ def summary(result: dict[str, Any]) -> str:
     ]
     for name, d in result["directions"].items():
         e = d["interval_error_ms"]
-        lines.append(f"{name:<14} sent {d['generator_sent']}  switch sent {d['switch_sent']}  "
-                     f"seq lost {d['seq_lost']}  e2e lost {d['e2e_lost']}  substituted {d['substituted']}  "
-                     f"misrouted {d['misrouted']}  interval error p50/p99/max {e['p50']}/{e['p99']}/{e['max']} ms")
+        lines.append(
+            f"{name:<14} sent {d['generator_sent']}  switch sent {d['switch_sent']}  "
+            f"seq lost {d['seq_lost']}  e2e lost {d['e2e_lost']}  substituted {d['substituted']}  "
+            f"misrouted {d['misrouted']}  interval error p50/p99/max {e['p50']}/{e['p99']}/{e['max']} ms"
+        )
     cpu = result["cpu"]
     if cpu.get("switch_seconds") is not None:
-        lines.append(f"switch cpu   {cpu['switch_percent']}% of one core, {cpu['switch_percent_per_call']}% "
-                     f"per call")
+        lines.append(
+            f"switch cpu   {cpu['switch_percent']}% of one core, {cpu['switch_percent_per_call']}% "
+            f"per call"
+        )
     late = result["generator"]["tick_late_ms"]
-    lines.append(f"generator    cpu {cpu['generator_percent']}%  tick late p99/max {late['p99']}/{late['max']} ms"
-                 f"  skipped ticks {result['generator']['skipped_ticks']}")
+    lines.append(
+        f"generator    cpu {cpu['generator_percent']}%  tick late p99/max {late['p99']}/{late['max']} ms"
+        f"  skipped ticks {result['generator']['skipped_ticks']}"
+    )
     return "\n".join(lines)
 
 

@@ -36,10 +36,14 @@ class IncomingCall:
 
 
 class Callee:
-    def __init__(self, local: Address, media_host: str,
-                 on_offer: Callable[[str, str, int], int | None],
-                 on_ack: Callable[[IncomingCall], None] | None = None,
-                 on_bye: Callable[[IncomingCall], None] | None = None) -> None:
+    def __init__(
+        self,
+        local: Address,
+        media_host: str,
+        on_offer: Callable[[str, str, int], int | None],
+        on_ack: Callable[[IncomingCall], None] | None = None,
+        on_bye: Callable[[IncomingCall], None] | None = None,
+    ) -> None:
         self.local = local
         self.media_host = media_host
         self.on_offer = on_offer
@@ -53,7 +57,9 @@ class Callee:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self.sip = await SipSocket.bind(self.local[0], self.local[1], self._on_request, self._on_stray)
+        self.sip = await SipSocket.bind(
+            self.local[0], self.local[1], self._on_request, self._on_stray
+        )
         self.local = (self.local[0], self.sip.port)
 
     def close(self) -> None:
@@ -123,8 +129,9 @@ class Callee:
             return
         self._session += 1
         try:
-            answer, _ = sdp.make_answer(offer, self.media_host, port, codecs=("PCMU",),
-                                        session_id=self._session)
+            answer, _ = sdp.make_answer(
+                offer, self.media_host, port, codecs=("PCMU",), session_id=self._session
+            )
         except SipError:
             self.rejected += 1
             self._respond(request.make_response(488, to_tag=new_tag()), addr)

@@ -50,7 +50,9 @@ class Caller:
         self.stray_acks = 0
 
     async def start(self) -> None:
-        self.sip = await SipSocket.bind(self.local[0], self.local[1], self._on_request, self._on_stray)
+        self.sip = await SipSocket.bind(
+            self.local[0], self.local[1], self._on_request, self._on_stray
+        )
         self.local = (self.local[0], self.sip.port)
 
     def close(self) -> None:
@@ -70,7 +72,9 @@ class Caller:
 
     @staticmethod
     def _encode(start: str, headers: list[str], body: bytes = b"") -> bytes:
-        return ("\r\n".join([start, *headers, f"Content-Length: {len(body)}", "", ""])).encode() + body
+        return (
+            "\r\n".join([start, *headers, f"Content-Length: {len(body)}", "", ""])
+        ).encode() + body
 
     # -- REGISTER ------------------------------------------------------------
 
@@ -81,22 +85,41 @@ class Caller:
         auth: list[str] = []
         for cseq in (1, 2, 3):
             branch = new_branch()
-            data = self._encode(f"REGISTER {uri} SIP/2.0", [
-                f"Via: {self._via(branch)}", "Max-Forwards: 70", f"From: {self._from(tag)}",
-                f"To: <sip:{self.user}@{self.switch[0]}:{self.switch[1]}>", f"Call-ID: {call_id}",
-                f"CSeq: {cseq} REGISTER", f"Contact: {self._contact()}", f"Expires: {expires}", *auth])
+            data = self._encode(
+                f"REGISTER {uri} SIP/2.0",
+                [
+                    f"Via: {self._via(branch)}",
+                    "Max-Forwards: 70",
+                    f"From: {self._from(tag)}",
+                    f"To: <sip:{self.user}@{self.switch[0]}:{self.switch[1]}>",
+                    f"Call-ID: {call_id}",
+                    f"CSeq: {cseq} REGISTER",
+                    f"Contact: {self._contact()}",
+                    f"Expires: {expires}",
+                    *auth,
+                ],
+            )
             response = await self.sip.request(data, branch, self.switch)
             if response.status == 200:
                 return
             if response.status != 401 or auth:
-                raise CallFailed(f"REGISTER failed: {response.status} {response.reason}", response.status)
+                raise CallFailed(
+                    f"REGISTER failed: {response.status} {response.reason}", response.status
+                )
             auth = [f"Authorization: {self._answer(response, 'REGISTER', uri)}"]
         raise CallFailed("REGISTER: challenged too often")
 
     def _answer(self, response: Response, method: str, uri: str) -> str:
         challenge = choose_challenge(response.headers.get_all("WWW-Authenticate"))
-        return authorization(challenge, method=method, uri=uri, username=self.user,
-                             password=self.password, nc=1, cnonce=secrets.token_hex(8))
+        return authorization(
+            challenge,
+            method=method,
+            uri=uri,
+            username=self.user,
+            password=self.password,
+            nc=1,
+            cnonce=secrets.token_hex(8),
+        )
 
     # -- INVITE --------------------------------------------------------------
 
@@ -110,9 +133,16 @@ class Caller:
         while True:
             branch = new_branch()
             headers = [
-                f"Via: {self._via(branch)}", "Max-Forwards: 70", f"From: {self._from(call.from_tag)}",
-                f"To: <{uri}>", f"Call-ID: {call.call_id}", f"CSeq: {call.cseq} INVITE",
-                f"Contact: {self._contact()}", *auth, "Content-Type: application/sdp"]
+                f"Via: {self._via(branch)}",
+                "Max-Forwards: 70",
+                f"From: {self._from(call.from_tag)}",
+                f"To: <{uri}>",
+                f"Call-ID: {call.call_id}",
+                f"CSeq: {call.cseq} INVITE",
+                f"Contact: {self._contact()}",
+                *auth,
+                "Content-Type: application/sdp",
+            ]
             data = self._encode(f"INVITE {uri} SIP/2.0", headers, offer)
             try:
                 response = await self.sip.request(data, branch, self.switch, invite=True)
@@ -121,10 +151,20 @@ class Caller:
                 raise CallFailed("INVITE timed out") from None
             if response.status >= 300:
                 # non-2xx ACK: same branch, the response's To (RFC 3261 17.1.1.3)
-                self.sip.send(self._encode(f"ACK {uri} SIP/2.0", [
-                    f"Via: {self._via(branch)}", "Max-Forwards: 70", f"From: {self._from(call.from_tag)}",
-                    f"To: {response.headers.get('To')}", f"Call-ID: {call.call_id}",
-                    f"CSeq: {call.cseq} ACK"]), self.switch)
+                self.sip.send(
+                    self._encode(
+                        f"ACK {uri} SIP/2.0",
+                        [
+                            f"Via: {self._via(branch)}",
+                            "Max-Forwards: 70",
+                            f"From: {self._from(call.from_tag)}",
+                            f"To: {response.headers.get('To')}",
+                            f"Call-ID: {call.call_id}",
+                            f"CSeq: {call.cseq} ACK",
+                        ],
+                    ),
+                    self.switch,
+                )
                 if response.status == 401 and not auth:
                     auth = [f"Authorization: {self._answer(response, 'INVITE', uri)}"]
                     call.cseq += 1
@@ -136,9 +176,17 @@ class Caller:
         contacts = response.contacts
         call.target = str(contacts[0].uri) if contacts else uri
         call.answer = response.body
-        call.ack = self._encode(f"ACK {call.target} SIP/2.0", [
-            f"Via: {self._via(new_branch())}", "Max-Forwards: 70", f"From: {self._from(call.from_tag)}",
-            f"To: {call.to_header}", f"Call-ID: {call.call_id}", f"CSeq: {call.cseq} ACK"])
+        call.ack = self._encode(
+            f"ACK {call.target} SIP/2.0",
+            [
+                f"Via: {self._via(new_branch())}",
+                "Max-Forwards: 70",
+                f"From: {self._from(call.from_tag)}",
+                f"To: {call.to_header}",
+                f"Call-ID: {call.call_id}",
+                f"CSeq: {call.cseq} ACK",
+            ],
+        )
         self.sip.send(call.ack, self.switch)
         return call
 
@@ -149,9 +197,17 @@ class Caller:
             return 200
         call.cseq += 1
         branch = new_branch()
-        data = self._encode(f"BYE {call.target} SIP/2.0", [
-            f"Via: {self._via(branch)}", "Max-Forwards: 70", f"From: {self._from(call.from_tag)}",
-            f"To: {call.to_header}", f"Call-ID: {call.call_id}", f"CSeq: {call.cseq} BYE"])
+        data = self._encode(
+            f"BYE {call.target} SIP/2.0",
+            [
+                f"Via: {self._via(branch)}",
+                "Max-Forwards: 70",
+                f"From: {self._from(call.from_tag)}",
+                f"To: {call.to_header}",
+                f"Call-ID: {call.call_id}",
+                f"CSeq: {call.cseq} BYE",
+            ],
+        )
         try:
             response = await self.sip.request(data, branch, self.switch)
         except TimeoutError:
@@ -181,8 +237,12 @@ class Caller:
     def _on_stray(self, response: Response, addr: Address) -> None:
         # a retransmitted 200 to our INVITE: the ACK got lost or was late
         call = self.calls.get(response.call_id)
-        if call is not None and call.ack and response.status == 200 and response.cseq[1] == "INVITE":
+        if (
+            call is not None
+            and call.ack
+            and response.status == 200
+            and response.cseq[1] == "INVITE"
+        ):
             self.stray_acks += 1
             assert self.sip is not None
             self.sip.send(call.ack, addr)
-

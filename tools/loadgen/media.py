@@ -23,6 +23,7 @@ closed, like a phone that does not do RTCP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import select
 import socket
@@ -42,7 +43,9 @@ _TIMESPEC = 16
 # 6 bits per byte, high bit set: never 0x7F, which G.711 u-law does not round-trip
 _SIX = [bytes((0x80 | (v >> 6), 0x80 | (v & 0x3F))) for v in range(4096)]
 # a quiet 500 Hz-ish u-law pattern after the tag, so the payload is not all one byte
-_BODY = bytes((0xF0, 0xE8, 0xE0, 0xE8, 0xF0, 0x70, 0x68, 0x60, 0x68, 0x70) * 16)[: FRAME_SAMPLES - TAG_BYTES]
+_BODY = bytes((0xF0, 0xE8, 0xE0, 0xE8, 0xF0, 0x70, 0x68, 0x60, 0x68, 0x70) * 16)[
+    : FRAME_SAMPLES - TAG_BYTES
+]
 
 
 def encode_tag(value: int) -> bytes:
@@ -58,11 +61,29 @@ def tag_check(counter: int, stream_id: int) -> int:
 class Stream:
     """One RTP stream: our socket, what we sent, what the switch sent us."""
 
-    __slots__ = ("index", "role", "sock", "fd", "local_port", "remote", "ssrc", "seq", "ts",
-                 "sent", "send_errors", "stream_id", "id_bytes", "rx_head", "rx_time", "marks", "closed")
+    __slots__ = (
+        "index",
+        "role",
+        "sock",
+        "fd",
+        "local_port",
+        "remote",
+        "ssrc",
+        "seq",
+        "ts",
+        "sent",
+        "send_errors",
+        "stream_id",
+        "id_bytes",
+        "rx_head",
+        "rx_time",
+        "marks",
+        "closed",
+    )
 
-    def __init__(self, index: int, role: str, sock: socket.socket, local_port: int,
-                 stream_id: int) -> None:
+    def __init__(
+        self, index: int, role: str, sock: socket.socket, local_port: int, stream_id: int
+    ) -> None:
         self.index = index  # the call's number
         self.role = role  # "uac" or "uas"
         self.sock = sock
@@ -147,7 +168,9 @@ class MediaEngine:
 
     def _regroup(self) -> None:
         phases = self.phases
-        self._groups = [tuple(s for s in self._sending if s.stream_id % phases == k) for k in range(phases)]
+        self._groups = [
+            tuple(s for s in self._sending if s.stream_id % phases == k) for k in range(phases)
+        ]
 
     def close_stream(self, stream: Stream) -> None:
         """Stop sending, take what is queued, close the socket (the data stays)."""
@@ -173,10 +196,8 @@ class MediaEngine:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
         for stream in list(self._by_fd.values()):
             self.close_stream(stream)
@@ -216,10 +237,16 @@ class MediaEngine:
             n = stream.sent
             check = ((n * 40503) ^ (stream.stream_id * 9973) ^ 0x2A5A5) & 0x3FFFF
             try:
-                stream.sock.send(pack(0x80, 0, seq, ts, stream.ssrc) + six[(n >> 12) & 0xFFF]
-                                 + six[n & 0xFFF] + stream.id_bytes + bytes(
-                                     (0x80 | (check >> 12), 0x80 | ((check >> 6) & 0x3F),
-                                      0x80 | (check & 0x3F))) + body)
+                stream.sock.send(
+                    pack(0x80, 0, seq, ts, stream.ssrc)
+                    + six[(n >> 12) & 0xFFF]
+                    + six[n & 0xFFF]
+                    + stream.id_bytes
+                    + bytes(
+                        (0x80 | (check >> 12), 0x80 | ((check >> 6) & 0x3F), 0x80 | (check & 0x3F))
+                    )
+                    + body
+                )
             except OSError:
                 # ICMP port unreachable from a leg the switch already closed
                 stream.send_errors += 1

@@ -55,7 +55,7 @@ def decode(stream: Stream) -> Decoded:
     times = np.frombuffer(bytes(stream.rx_time), dtype=np.int64).reshape(-1, 2)
     arrival = times[:, 0] * 1_000_000_000 + times[:, 1]
     seq = (heads[:, 2].astype(np.int64) << 8) | heads[:, 3]
-    tag = heads[:, 12:12 + TAG_BYTES].astype(np.int64)
+    tag = heads[:, 12 : 12 + TAG_BYTES].astype(np.int64)
     six = tag & 0x3F
     counter = (six[:, 0] << 18) | (six[:, 1] << 12) | (six[:, 2] << 6) | six[:, 3]
     stream_id = (six[:, 4] << 18) | (six[:, 5] << 12) | (six[:, 6] << 6) | six[:, 7]
@@ -99,12 +99,23 @@ def percentiles(values: np.ndarray) -> dict[str, float | int | None]:
     if values.size == 0:
         return {"count": 0, "p50": None, "p99": None, "p999": None, "max": None}
     p50, p99, p999 = np.percentile(values, [50, 99, 99.9])
-    return {"count": int(values.size), "p50": round(float(p50), 3), "p99": round(float(p99), 3),
-            "p999": round(float(p999), 3), "max": round(float(values.max()), 3)}
+    return {
+        "count": int(values.size),
+        "p50": round(float(p50), 3),
+        "p99": round(float(p99), 3),
+        "p999": round(float(p999), 3),
+        "max": round(float(values.max()), 3),
+    }
 
 
-def _receive_side(stats: DirectionStats, receiver: Stream, sender: Stream,
-                  window_ns: tuple[int, int], start: str, end: str) -> None:
+def _receive_side(
+    stats: DirectionStats,
+    receiver: Stream,
+    sender: Stream,
+    window_ns: tuple[int, int],
+    start: str,
+    end: str,
+) -> None:
     d = decode(receiver)
     inside = (d.arrival_ns >= window_ns[0]) & (d.arrival_ns < window_ns[1]) & (d.payload_type == 0)
     arrival = d.arrival_ns[inside]
@@ -129,8 +140,12 @@ def _receive_side(stats: DirectionStats, receiver: Stream, sender: Stream,
     stats.misrouted += int(np.sum(d.tagged & (d.stream_id != peer)))
 
 
-def analyze(records: Sequence[CallRecord], window_ns: tuple[int, int],
-            start: str = "steady", end: str = "end") -> dict[str, Any]:
+def analyze(
+    records: Sequence[CallRecord],
+    window_ns: tuple[int, int],
+    start: str = "steady",
+    end: str = "end",
+) -> dict[str, Any]:
     """Per direction figures over the steady window, plus the pooled interval error."""
     directions = {role: DirectionStats(name) for role, name in DIRECTIONS.items()}
     for record in records:

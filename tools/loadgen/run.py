@@ -24,7 +24,7 @@ import numpy as np
 from softswitch.sip import sdp
 
 from .callee import Callee, IncomingCall
-from .caller import CallFailed, Caller, OutgoingCall
+from .caller import Caller, CallFailed, OutgoingCall
 from .media import MediaEngine
 from .report import CallRecord, analyze, percentiles
 
@@ -71,11 +71,17 @@ class LoadTest:
         self.engine = MediaEngine(options.host, *options.rtp_ports, phases=options.phases)
         self.records = [CallRecord(i, f"{options.prefix}{i:06d}") for i in range(options.calls)]
         self._by_number = {record.number: record for record in self.records}
-        self.caller = Caller((options.host, options.uac_port), options.switch, options.user,
-                             options.password)
+        self.caller = Caller(
+            (options.host, options.uac_port), options.switch, options.user, options.password
+        )
         self.caller.on_remote_bye = self._remote_bye
-        self.callee = Callee((options.host, options.uas_port), options.host, self._offer,
-                             on_ack=self._acked, on_bye=self._callee_bye)
+        self.callee = Callee(
+            (options.host, options.uas_port),
+            options.host,
+            self._offer,
+            on_ack=self._acked,
+            on_bye=self._callee_bye,
+        )
         self._by_call_id: dict[str, CallRecord] = {}
         self.phases: dict[str, float] = {}
 
@@ -114,8 +120,9 @@ class LoadTest:
     async def _place(self, record: CallRecord) -> None:
         loop = asyncio.get_running_loop()
         record.uac = stream = self.engine.open_stream(record.index, "uac")
-        offer = sdp.make_offer(self.options.host, stream.local_port, codecs=("PCMU",),
-                               session_id=record.index + 1)
+        offer = sdp.make_offer(
+            self.options.host, stream.local_port, codecs=("PCMU",), session_id=record.index + 1
+        )
         record.setup_started = loop.time()
         try:
             call = await self.caller.invite(record.number, offer.to_bytes())
@@ -191,7 +198,9 @@ class LoadTest:
         end_ns, seconds = time.time_ns(), time.monotonic() - start
         self.engine.mark("end")
         own_cpu = own_cpu_seconds() - own_cpu
-        switch_cpu = (process_cpu_seconds(pid) - switch_cpu) if pid and switch_cpu is not None else None
+        switch_cpu = (
+            (process_cpu_seconds(pid) - switch_cpu) if pid and switch_cpu is not None else None
+        )
         # frames sent just before the end are still in the switch's jitter buffers:
         # give them time to come out before the BYEs tear the legs down
         await asyncio.sleep(TAIL_SECONDS)
@@ -212,7 +221,9 @@ class LoadTest:
         for record in records:
             if record.error:
                 failures[record.error] = failures.get(record.error, 0) + 1
-        setup_ms = np.array([r.setup_seconds * 1000 for r in established if r.setup_seconds is not None])
+        setup_ms = np.array(
+            [r.setup_seconds * 1000 for r in established if r.setup_seconds is not None]
+        )
         seconds = window["seconds"]
         figures = analyze(records, window["ns"])
         switch_cpu = window["switch_cpu"]
@@ -220,9 +231,13 @@ class LoadTest:
         cpu: dict[str, Any] = {"switch_seconds": switch_cpu}
         if switch_cpu is not None:
             percent = 100.0 * switch_cpu / seconds
-            cpu.update(switch_percent=round(percent, 2),
-                       switch_percent_per_call=round(percent / live, 4) if live else None,
-                       switch_ms_per_call_second=round(1000.0 * switch_cpu / seconds / live, 4) if live else None)
+            cpu.update(
+                switch_percent=round(percent, 2),
+                switch_percent_per_call=round(percent / live, 4) if live else None,
+                switch_ms_per_call_second=round(1000.0 * switch_cpu / seconds / live, 4)
+                if live
+                else None,
+            )
         cpu["generator_percent"] = round(100.0 * window["own_cpu"] / seconds, 2)
         streams = self.engine.streams
         return {

@@ -45,8 +45,11 @@ class ClientTransaction:
 class SipSocket(asyncio.DatagramProtocol):
     """Owns the socket; ``on_request(request, addr)`` and ``on_stray(response, addr)``."""
 
-    def __init__(self, on_request: Callable[[Request, Address], None],
-                 on_stray: Callable[[Response, Address], None]) -> None:
+    def __init__(
+        self,
+        on_request: Callable[[Request, Address], None],
+        on_stray: Callable[[Response, Address], None],
+    ) -> None:
         self.on_request = on_request
         self.on_stray = on_stray
         self.transport: asyncio.DatagramTransport | None = None
@@ -57,11 +60,17 @@ class SipSocket(asyncio.DatagramProtocol):
         self.timeouts = 0
 
     @classmethod
-    async def bind(cls, host: str, port: int, on_request: Callable[[Request, Address], None],
-                   on_stray: Callable[[Response, Address], None]) -> SipSocket:
+    async def bind(
+        cls,
+        host: str,
+        port: int,
+        on_request: Callable[[Request, Address], None],
+        on_stray: Callable[[Response, Address], None],
+    ) -> SipSocket:
         loop = asyncio.get_running_loop()
         _, protocol = await loop.create_datagram_endpoint(
-            lambda: cls(on_request, on_stray), local_addr=(host, port))
+            lambda: cls(on_request, on_stray), local_addr=(host, port)
+        )
         return protocol
 
     @property
@@ -89,10 +98,19 @@ class SipSocket(asyncio.DatagramProtocol):
         assert self.transport is not None
         self.transport.sendto(data, addr)
 
-    def request(self, data: bytes, branch: str, addr: Address, *, invite: bool = False,
-                on_provisional: Callable[[Response], None] | None = None) -> asyncio.Future[Response]:
+    def request(
+        self,
+        data: bytes,
+        branch: str,
+        addr: Address,
+        *,
+        invite: bool = False,
+        on_provisional: Callable[[Response], None] | None = None,
+    ) -> asyncio.Future[Response]:
         """Send a request; the future gets its final response (TimeoutError after 32 s)."""
-        tx = ClientTransaction(branch, data, addr, invite, self._loop.create_future(), on_provisional)
+        tx = ClientTransaction(
+            branch, data, addr, invite, self._loop.create_future(), on_provisional
+        )
         self._transactions[branch] = tx
         self.send(data, addr)
         tx.timer = self._loop.call_later(T1, self._retransmit, tx)
