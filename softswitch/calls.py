@@ -24,7 +24,7 @@ from media.tones import ringback
 from media.tts import Tts
 
 from .bridge import Bridge
-from .channel import Channel, ChannelEvent
+from .channel import Channel, ChannelEvent, ChannelState
 from .channel_audio import ChannelAudio
 from .flow import FlowAudio, FlowRunner, FlowState, prepare
 from .flowmodel import Flow
@@ -124,11 +124,13 @@ class LiveCall:
         channel.add_listener(self._on_event)
 
     def _on_event(self, event: ChannelEvent) -> None:
-        if event.state == "hungup" and all(c.state == "hungup" for c in self.channels):
+        if event.state == ChannelState.HUNGUP and all(
+            c.state == ChannelState.HUNGUP for c in self.channels
+        ):
             self.ended.set()
 
     def live_channels(self) -> list[Channel]:
-        return [c for c in self.channels if c.state != "hungup"]
+        return [c for c in self.channels if c.state != ChannelState.HUNGUP]
 
 
 class CallService:
@@ -189,7 +191,7 @@ class CallService:
         """Hang up one party when the other leaves, unless the bridge was taken apart."""
 
         def on_event(event: ChannelEvent) -> None:
-            if event.state != "hungup" or bridge.detached:
+            if event.state != ChannelState.HUNGUP or bridge.detached:
                 return
             bridge.stop()
             other = bridge.other(event.channel)
@@ -293,7 +295,7 @@ class CallService:
             return exc.status, None
         call.agent = agent
         call.add(agent)
-        if await agent.wait("up") is None:
+        if await agent.wait(ChannelState.UP) is None:
             return agent.status or 480, None
         holding = self._holding(agent)  # the agent hears ringback meanwhile
         try:
@@ -306,13 +308,17 @@ class CallService:
         call.add(customer)
 
         def agent_left(event: ChannelEvent) -> None:
-            if event.state == "hungup" and customer.state in ("down", "ringing", "early"):
+            if event.state == ChannelState.HUNGUP and customer.state in (
+                ChannelState.DOWN,
+                ChannelState.RINGING,
+                ChannelState.EARLY,
+            ):
                 self.spawn(customer.hangup("agent hung up"))
 
         agent.add_listener(agent_left)
-        up = await customer.wait("up")
+        up = await customer.wait(ChannelState.UP)
         holding.stop()
-        if up is None or agent.state != "up":
+        if up is None or agent.state != ChannelState.UP:
             await agent.hangup("destination did not answer")
             await customer.hangup("agent hung up")
             if up is None:
@@ -401,7 +407,7 @@ class CallService:
             else:
                 call.customer = channel
                 call.add(channel)
-                if await channel.wait("up") is None:
+                if await channel.wait(ChannelState.UP) is None:
                     status = channel.status or 480
                 else:
                     status, answered_at = 200, channel.answered_at
@@ -475,13 +481,13 @@ class CallService:
             holding = self._holding(channel)
 
             def caller_left(event: ChannelEvent) -> None:
-                if event.state == "hungup" and other.state != "hungup":
+                if event.state == ChannelState.HUNGUP and other.state != ChannelState.HUNGUP:
                     self.spawn(other.hangup("caller hung up"))
 
             channel.add_listener(caller_left)
-            up = await other.wait("up")
+            up = await other.wait(ChannelState.UP)
             holding.stop()
-            if up is None or channel.state != "up":
+            if up is None or channel.state != ChannelState.UP:
                 return False
             bridge = Bridge(channel, other, self.switch.clock)
             if call.recorder is not None:
@@ -569,13 +575,13 @@ class CallService:
         call.add(target)
 
         def party_left(event: ChannelEvent) -> None:
-            if event.state == "hungup" and target.state != "hungup":
+            if event.state == ChannelState.HUNGUP and target.state != ChannelState.HUNGUP:
                 self.spawn(target.hangup("caller hung up"))
 
         party.add_listener(party_left)
-        up = await target.wait("up")
+        up = await target.wait(ChannelState.UP)
         holding.stop()
-        if up is None or party.state != "up":
+        if up is None or party.state != ChannelState.UP:
             await party.hangup("transfer failed")
             await target.hangup("caller hung up")
             return
@@ -593,15 +599,15 @@ class CallService:
             return
         call.add(target)
         consulting = self._holding(agent)
-        up = await target.wait("up")
+        up = await target.wait(ChannelState.UP)
         consulting.stop()
         if up is None:  # the target did not answer: back to the customer
             on_hold.stop()
-            if agent.state == "up" and customer.state == "up":
+            if agent.state == ChannelState.UP and customer.state == ChannelState.UP:
                 self._bridge(call, agent, customer)
-            elif agent.state == "up":
+            elif agent.state == ChannelState.UP:
                 await agent.hangup("customer left")
-            elif customer.state == "up":
+            elif customer.state == ChannelState.UP:
                 await customer.hangup("agent left")
             return
         consultation = Bridge(agent, target, self.switch.clock)
@@ -617,13 +623,13 @@ class CallService:
         )
         consultation.stop(detach=True)
         on_hold.stop()
-        if target.state != "hungup" and customer.state == "up":
+        if target.state != ChannelState.HUNGUP and customer.state == ChannelState.UP:
             self._bridge(call, target, customer)
-        elif agent.state != "hungup" and customer.state == "up":
+        elif agent.state != ChannelState.HUNGUP and customer.state == ChannelState.UP:
             self._bridge(call, agent, customer)
         else:
             for channel in (agent, customer, target):
-                if channel.state != "hungup":
+                if channel.state != ChannelState.HUNGUP:
                     await channel.hangup("transfer ended")
 
     def live_calls(self, account_id: str) -> list[dict[str, object]]:

@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from media.session import RtpSession
@@ -22,13 +23,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("softswitch.channel")
 
-STATES = ("down", "ringing", "early", "up", "hungup")
+
+class ChannelState(StrEnum):
+    """Where a call leg is; the values are what live_calls shows as a channel's state."""
+
+    DOWN = "down"  # created, nothing heard from the far end yet
+    RINGING = "ringing"
+    EARLY = "early"  # ringing with early media (183 with SDP)
+    UP = "up"  # answered
+    HUNGUP = "hungup"  # released, for whatever reason; final
 
 
 @dataclass(slots=True)
 class ChannelEvent:
     channel: Channel
-    state: str
+    state: ChannelState
     cause: str = ""
     status: int = 0
 
@@ -72,7 +81,7 @@ class Channel:
         self.session = session
         self.rtp = rtp
         self.advertised = advertised
-        self.state = "down"
+        self.state = ChannelState.DOWN
         self.cause = ""
         self.status = 0
         self.created_at = time.time()
@@ -117,8 +126,8 @@ class Channel:
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def _set_state(self, state: str, cause: str = "", status: int = 0) -> None:
-        if self.state == state or self.state == "hungup":
+    def _set_state(self, state: ChannelState, cause: str = "", status: int = 0) -> None:
+        if self.state == state or self.state == ChannelState.HUNGUP:
             return
         self.state = state
         log.info(
@@ -135,7 +144,7 @@ class Channel:
             except Exception:
                 log.exception("channel listener failed")
 
-    async def wait(self, state: str, timeout: float | None = None) -> ChannelEvent | None:
+    async def wait(self, state: ChannelState, timeout: float | None = None) -> ChannelEvent | None:
         """Wait until the channel reaches ``state`` (or hangs up first: returns None)."""
         if self.state == state:
             return ChannelEvent(self, state, self.cause, self.status)
@@ -146,7 +155,7 @@ class Channel:
                 return
             if event.state == state:
                 future.set_result(event)
-            elif event.state == "hungup":
+            elif event.state == ChannelState.HUNGUP:
                 future.set_result(None)
 
         self.add_listener(listener)
@@ -211,11 +220,11 @@ class Channel:
     # -- lifecycle ----------------------------------------------------------
 
     def ringing(self, early_media: bool = False) -> None:
-        self._set_state("early" if early_media else "ringing")
+        self._set_state(ChannelState.EARLY if early_media else ChannelState.RINGING)
 
     def up(self) -> None:
         self.answered_at = time.time()
-        self._set_state("up")
+        self._set_state(ChannelState.UP)
 
     async def hangup(self, cause: str = "normal clearing", status: int = 0) -> None:
         """Release this leg: BYE, CANCEL or a final response, whichever fits its state.
@@ -223,7 +232,7 @@ class Channel:
         The channel is hung up at once; the signaling that tells the peer may take a
         while (a BYE nobody answers lasts 32 s) and nobody needs to wait for it.
         """
-        if self.state == "hungup":
+        if self.state == ChannelState.HUNGUP:
             return
         session = self.session
         self._ended(cause, status)
@@ -246,13 +255,13 @@ class Channel:
             log.info("channel %s: hangup: %s", self.name, exc)
 
     def _ended(self, cause: str, status: int, by_remote: bool = False) -> None:
-        if self.state == "hungup":
+        if self.state == ChannelState.HUNGUP:
             return
         self.cause = cause
         self.status = status
         self.ended_at = time.time()
         self.rtp.close()
-        self._set_state("hungup", cause, status)
+        self._set_state(ChannelState.HUNGUP, cause, status)
         if not self.hungup.done():
             self.hungup.set_result(cause)
 
@@ -271,7 +280,7 @@ class Registry:
         channel.add_listener(self._forget)
 
     def _forget(self, event: ChannelEvent) -> None:
-        if event.state == "hungup":
+        if event.state == ChannelState.HUNGUP:
             self.channels.pop(event.channel.name, None)
 
     def __iter__(self):

@@ -23,7 +23,7 @@ from media.recorder import WavWriter
 from media.template import render
 from media.tts import Tts
 
-from .channel import Channel
+from .channel import Channel, ChannelState
 from .channel_audio import ChannelAudio
 from .flowmodel import (
     Dial,
@@ -162,7 +162,7 @@ class FlowRunner:
 
     async def _steps(self, steps: list[Any]) -> None:
         for step in steps:
-            if self.channel.state != "up":
+            if self.channel.state != ChannelState.UP:
                 return
             await self._step(step)
 
@@ -281,5 +281,5 @@ class FlowRunner:
         try:
             return await self.connect(self.channel, number, timeout)
         finally:
-            if self.channel.state == "up" and not self.state.transferred:
+            if self.channel.state == ChannelState.UP and not self.state.transferred:
                 self.media.start()

@@ -13,7 +13,7 @@ from media.ports import PortAllocator
 from media.session import RtpSession
 
 from .bridge import Bridge
-from .channel import Channel, ChannelEvent, ChannelNamer, Endpoint, Registry
+from .channel import Channel, ChannelEvent, ChannelNamer, ChannelState, Endpoint, Registry
 from .config import Config
 from .extensions import provision_extensions
 from .forking import MAX_FORKS, NoAnswer, first_answer
@@ -283,17 +283,17 @@ class Switch:
         def on_outbound(event: ChannelEvent) -> None:
             if call.bridge is not None and call.bridge.detached:
                 return  # transferred: the parties belong to other bridges now
-            if event.state == "ringing":
+            if event.state == ChannelState.RINGING:
                 invite.progress(180)
                 inbound.ringing()
-            elif event.state == "early" and invite.request.body:
+            elif event.state == ChannelState.EARLY and invite.request.body:
                 invite.progress(183, answer)
                 inbound.ringing(early_media=True)
                 bridge()
-            elif event.state == "early":  # late offer: no SDP before the 200 OK
+            elif event.state == ChannelState.EARLY:  # late offer: no SDP before the 200 OK
                 invite.progress(180)
                 inbound.ringing()
-            elif event.state == "up":
+            elif event.state == ChannelState.UP:
                 try:
                     invite.answer(answer)
                 except SipError:
@@ -301,10 +301,10 @@ class Switch:
                     return
                 inbound.up()
                 bridge()
-            elif event.state == "hungup":
+            elif event.state == ChannelState.HUNGUP:
                 if call.bridge:
                     call.bridge.stop()
-                if inbound.state in ("down", "ringing", "early"):
+                if inbound.state in (ChannelState.DOWN, ChannelState.RINGING, ChannelState.EARLY):
                     status = caller_status(event.status) if event.status else 480
                     invite.reject(status)
                     inbound.failed(event.cause, status)
@@ -314,7 +314,7 @@ class Switch:
         def on_inbound(event: ChannelEvent) -> None:
             if call.bridge is not None and call.bridge.detached:
                 return
-            if event.state == "hungup":
+            if event.state == ChannelState.HUNGUP:
                 if call.bridge:
                     call.bridge.stop()
                 self._spawn(outbound.hangup(event.cause or "caller hung up"))
@@ -322,7 +322,7 @@ class Switch:
         outbound.add_listener(on_outbound)
         inbound.add_listener(on_inbound)
         invite.on_cancel = lambda: inbound.failed("caller cancelled", 487)
-        if outbound.state != "down":  # it may already have moved on
+        if outbound.state != ChannelState.DOWN:  # it may already have moved on
             on_outbound(ChannelEvent(outbound, outbound.state, outbound.cause, outbound.status))
 
     # -- outgoing calls -----------------------------------------------------
@@ -429,7 +429,7 @@ class Switch:
                     channel.ringing()
                     return
                 channel.ringing(early_media=True)
-            elif response.status in (180, 181, 182, 183) and channel.state != "early":
+            elif response.status in (180, 181, 182, 183) and channel.state != ChannelState.EARLY:
                 channel.ringing()  # (a ringing fork must not cut another fork's early media)
 
         loop = asyncio.get_running_loop()
@@ -463,7 +463,7 @@ class Switch:
             status = 408 if timed_out else response.status
             channel.failed(cause_of(status), status)
             return
-        if channel.state == "hungup":
+        if channel.state == ChannelState.HUNGUP:
             return  # hung up by us while the 200 was on its way; run() sent the BYE
         if response.body:
             try:
