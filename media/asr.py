@@ -25,6 +25,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from media.pcm import RATE, Samples
 from media.prompt import resample
 
 __all__ = ["AsrError", "PocketsphinxTranscriber", "Transcriber", "transcriber"]
@@ -40,10 +41,30 @@ class AsrError(ValueError):
     """Bad transcription request (unknown engine, words outside the dictionary)."""
 
 
+class _Hypothesis(Protocol):
+    hypstr: str
+
+
+class _Decoder(Protocol):
+    """The part of pocketsphinx.Decoder used here (the package ships no type hints)."""
+
+    config: object
+    logmath: object
+
+    def current_search(self) -> str: ...
+    def activate_search(self, name: str) -> None: ...
+    def lookup_word(self, word: str) -> str | None: ...
+    def add_lm(self, name: str, lm: object) -> None: ...
+    def start_utt(self) -> None: ...
+    def process_raw(self, data: bytes, no_search: bool = ..., full_utt: bool = ...) -> int: ...
+    def end_utt(self) -> None: ...
+    def hyp(self) -> _Hypothesis | None: ...
+
+
 @runtime_checkable
 class Transcriber(Protocol):
     def transcribe(
-        self, samples: np.ndarray, rate: int = 8000, words: Sequence[str] | None = None
+        self, samples: Samples, rate: int = RATE, words: Sequence[str] | None = None
     ) -> str:
         """Lower-case words separated by single spaces ('' for no speech)."""
         ...
@@ -53,7 +74,7 @@ class PocketsphinxTranscriber:
     def __init__(self, **decoder_config: object) -> None:
         """`decoder_config`: pocketsphinx Config keys (hmm=, dict=, lm=, ...)."""
         self._config = {"loglevel": "FATAL", **decoder_config}
-        self._decoder: object | None = None
+        self._decoder: _Decoder | None = None
         self._default_search = ""
         self._searches: dict[frozenset[str], str] = {}
         # A decoder is not reentrant and loading the model takes a while: one per
@@ -61,7 +82,7 @@ class PocketsphinxTranscriber:
         self._lock = threading.Lock()
 
     def transcribe(
-        self, samples: np.ndarray, rate: int = 8000, words: Sequence[str] | None = None
+        self, samples: Samples, rate: int = RATE, words: Sequence[str] | None = None
     ) -> str:
         audio = np.asarray(samples, dtype=np.int16)
         if audio.ndim != 1:
@@ -83,15 +104,16 @@ class PocketsphinxTranscriber:
 
     # ---------------------------------------------------------------- internals
 
-    def _get_decoder(self):  # -> pocketsphinx.Decoder (untyped package)
+    def _get_decoder(self) -> _Decoder:
         if self._decoder is None:
             from pocketsphinx import Decoder
 
-            self._decoder = Decoder(**self._config)
-            self._default_search = self._decoder.current_search()
+            decoder: _Decoder = Decoder(**self._config)
+            self._decoder = decoder
+            self._default_search = decoder.current_search()
         return self._decoder
 
-    def _search(self, decoder, words: Sequence[str]) -> str:
+    def _search(self, decoder: _Decoder, words: Sequence[str]) -> str:
         vocabulary = frozenset(w.lower() for phrase in words for w in phrase.split())
         name = self._searches.get(vocabulary)
         if name is not None:
@@ -116,7 +138,7 @@ class PocketsphinxTranscriber:
         return name
 
     @staticmethod
-    def _decode(decoder, audio: np.ndarray) -> str:
+    def _decode(decoder: _Decoder, audio: Samples) -> str:
         pad = np.zeros(int(_PAD_S * MODEL_RATE), dtype=np.int16)
         decoder.start_utt()
         decoder.process_raw(np.concatenate([pad, audio, pad]).tobytes(), full_utt=True)
@@ -141,7 +163,7 @@ def _flat_unigram_arpa(words: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-def _utterances(audio: np.ndarray) -> list[np.ndarray]:
+def _utterances(audio: Samples) -> list[Samples]:
     """Split long audio at pauses (pocketsphinx's VAD) into utterances."""
     from pocketsphinx import Segmenter
 
@@ -151,7 +173,7 @@ def _utterances(audio: np.ndarray) -> list[np.ndarray]:
         # the segmenter flushes its last utterance only on a short final frame
         audio = np.concatenate([audio, np.zeros(1, dtype=np.int16)])
     margin = int(_PAD_S * MODEL_RATE)
-    chunks: list[np.ndarray] = []
+    chunks: list[Samples] = []
     for seg in segmenter.segment(_Reader(audio.tobytes())):
         # the VAD decides late that speech started: keep some audio either side
         start = max(0, int(seg.start_time * MODEL_RATE) - margin)

@@ -16,6 +16,9 @@ event's duration, volume and end flag stay readable as `last`.
 
 An event is at most 0xFFFF timestamp units (8.19 s at 8 kHz) here: longer
 digits are cut to that length rather than split into RFC 4733 segments.
+
+The keypad's tone pairs (ITU-T Q.23) live here too: the in-band detector and
+the tone generator both need them.
 """
 
 from __future__ import annotations
@@ -24,11 +27,35 @@ import struct
 from collections import deque
 from dataclasses import dataclass
 
-__all__ = ["DIGITS", "DtmfEvent", "DtmfPacket", "DtmfReceiver", "DtmfSender"]
+from media.pcm import FRAME, RATE
 
-DIGITS = "0123456789*#ABCD"
+__all__ = [
+    "COLS",
+    "DIGITS",
+    "KEYS",
+    "ROWS",
+    "DtmfEvent",
+    "DtmfPacket",
+    "DtmfReceiver",
+    "DtmfSender",
+    "tone_pair",
+]
+
+DIGITS = "0123456789*#ABCD"  # in RFC 4733 event order: event n is DIGITS[n]
+ROWS = (697.0, 770.0, 852.0, 941.0)  # Hz, low group
+COLS = (1209.0, 1336.0, 1477.0, 1633.0)  # Hz, high group
+KEYS = ("123A", "456B", "789C", "*0#D")  # KEYS[row][col]
 _EVENT = struct.Struct("!BBH")
 _MAX_DURATION = 0xFFFF
+
+
+def tone_pair(digit: str) -> tuple[float, float]:
+    """(row Hz, column Hz) of a keypad digit; ValueError if not a DTMF digit."""
+    for row, keys in zip(ROWS, KEYS, strict=True):
+        col = keys.find(digit.upper()) if len(digit) == 1 else -1
+        if col >= 0:
+            return row, COLS[col]
+    raise ValueError(f"not a DTMF digit: {digit!r}")
 
 
 @dataclass(slots=True)
@@ -95,7 +122,7 @@ class DtmfSender:
         self,
         *,
         volume: int = 10,
-        frame_samples: int = 160,
+        frame_samples: int = FRAME,
         end_repeats: int = 3,
         gap_ticks: int = 2,
     ) -> None:
@@ -120,7 +147,8 @@ class DtmfSender:
         digit = digit.upper()
         if len(digit) != 1 or digit not in DIGITS:
             raise ValueError(f"not a DTMF digit: {digit!r}")
-        frames = max(1, -(-int(duration_ms) * 8 // self.frame_samples))  # round up to whole ticks
+        # rounded up to whole ticks
+        frames = max(1, -(-int(duration_ms) * (RATE // 1000) // self.frame_samples))
         total = min(
             frames * self.frame_samples, _MAX_DURATION // self.frame_samples * self.frame_samples
         )

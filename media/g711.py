@@ -10,10 +10,17 @@ encoding a 20 ms frame is a single fancy-indexing operation:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
+from numpy.typing import NDArray
+
+from media.pcm import Samples
 
 __all__ = [
     "CODECS",
+    "DECODERS",
+    "ENCODERS",
     "alaw_decode",
     "alaw_encode",
     "decode",
@@ -29,7 +36,7 @@ _ULAW_SEG_END = np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF],
 _ALAW_SEG_END = np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF], dtype=np.int32)
 
 
-def _build_ulaw_encode() -> np.ndarray:
+def _build_ulaw_encode() -> NDArray[np.uint8]:
     # Index i is the int16 sample whose bit pattern, read as uint16, equals i.
     pcm = np.arange(65536, dtype=np.int32)
     pcm = np.where(pcm >= 32768, pcm - 65536, pcm) >> 2  # 14-bit input
@@ -41,13 +48,13 @@ def _build_ulaw_encode() -> np.ndarray:
     return ((uval ^ mask) & 0xFF).astype(np.uint8)
 
 
-def _build_ulaw_decode() -> np.ndarray:
+def _build_ulaw_decode() -> Samples:
     u = ~np.arange(256, dtype=np.int32) & 0xFF
     t = (((u & 0x0F) << 3) + _ULAW_BIAS) << ((u & 0x70) >> 4)
     return np.where(u & 0x80, _ULAW_BIAS - t, t - _ULAW_BIAS).astype(np.int16)
 
 
-def _build_alaw_encode() -> np.ndarray:
+def _build_alaw_encode() -> NDArray[np.uint8]:
     pcm = np.arange(65536, dtype=np.int32)
     pcm = np.where(pcm >= 32768, pcm - 65536, pcm) >> 3  # 13-bit input
     mask = np.where(pcm >= 0, 0xD5, 0x55)
@@ -59,7 +66,7 @@ def _build_alaw_encode() -> np.ndarray:
     return ((aval ^ mask) & 0xFF).astype(np.uint8)
 
 
-def _build_alaw_decode() -> np.ndarray:
+def _build_alaw_decode() -> Samples:
     a = np.arange(256, dtype=np.int32) ^ 0x55
     seg = (a & 0x70) >> 4
     t = (a & 0x0F) << 4
@@ -85,7 +92,7 @@ for _table in (_ULAW_ENC, _ULAW_DEC, _ALAW_ENC, _ALAW_DEC, _ULAW_TO_ALAW, _ALAW_
 _INT16 = np.dtype(np.int16)
 
 
-def _as_uint16(frame: np.ndarray) -> np.ndarray:
+def _as_uint16(frame: Samples) -> NDArray[np.uint16]:
     if type(frame) is not np.ndarray or frame.dtype is not _INT16:
         frame = np.asarray(frame, dtype=np.int16)
     return frame.view(np.uint16)
@@ -94,46 +101,47 @@ def _as_uint16(frame: np.ndarray) -> np.ndarray:
 # ndarray.take is measurably cheaper than fancy indexing for 160-sample frames.
 
 
-def ulaw_encode(frame: np.ndarray) -> bytes:
+def ulaw_encode(frame: Samples) -> bytes:
     """int16 samples -> mu-law payload (one byte per sample)."""
     return _ULAW_ENC.take(_as_uint16(frame)).tobytes()
 
 
-def ulaw_decode(payload: bytes) -> np.ndarray:
+def ulaw_decode(payload: bytes) -> Samples:
     """mu-law payload -> new int16 array."""
     return _ULAW_DEC.take(np.frombuffer(payload, dtype=np.uint8))
 
 
-def alaw_encode(frame: np.ndarray) -> bytes:
+def alaw_encode(frame: Samples) -> bytes:
     """int16 samples -> A-law payload (one byte per sample)."""
     return _ALAW_ENC.take(_as_uint16(frame)).tobytes()
 
 
-def alaw_decode(payload: bytes) -> np.ndarray:
+def alaw_decode(payload: bytes) -> Samples:
     """A-law payload -> new int16 array."""
     return _ALAW_DEC.take(np.frombuffer(payload, dtype=np.uint8))
 
 
-_ENCODERS = {"PCMU": ulaw_encode, "PCMA": alaw_encode}
-_DECODERS = {"PCMU": ulaw_decode, "PCMA": alaw_decode}
+# By codec name as SDP spells it (upper case); RtpSession picks its pair from these.
+ENCODERS: Mapping[str, Callable[[Samples], bytes]] = {"PCMU": ulaw_encode, "PCMA": alaw_encode}
+DECODERS: Mapping[str, Callable[[bytes], Samples]] = {"PCMU": ulaw_decode, "PCMA": alaw_decode}
 CODECS: tuple[str, ...] = ("PCMU", "PCMA")
 
 
 def _codec(name: str) -> str:
     key = name.upper()
-    if key not in _ENCODERS:
+    if key not in ENCODERS:
         raise ValueError(f"unsupported codec {name!r} (have {', '.join(CODECS)})")
     return key
 
 
-def encode(codec: str, frame: np.ndarray) -> bytes:
+def encode(codec: str, frame: Samples) -> bytes:
     """Encode int16 samples with 'PCMU' or 'PCMA'."""
-    return _ENCODERS[_codec(codec)](frame)
+    return ENCODERS[_codec(codec)](frame)
 
 
-def decode(codec: str, payload: bytes) -> np.ndarray:
+def decode(codec: str, payload: bytes) -> Samples:
     """Decode a 'PCMU' or 'PCMA' payload to int16 samples."""
-    return _DECODERS[_codec(codec)](payload)
+    return DECODERS[_codec(codec)](payload)
 
 
 def transcode(payload: bytes, src: str, dst: str) -> bytes:

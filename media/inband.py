@@ -31,13 +31,13 @@ drop-outs inside one tone do not double a digit.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
+
+from media.dtmf import COLS, KEYS, ROWS
+from media.pcm import RATE, Samples
 
 __all__ = ["InbandDtmfDetector"]
 
-RATE = 8000
-ROWS = (697.0, 770.0, 852.0, 941.0)
-COLS = (1209.0, 1336.0, 1477.0, 1633.0)
-KEYS = ("123A", "456B", "789C", "*0#D")
 BLOCK = 102
 HOP = 51
 # Mean-square power of a 0 dBm0 sine in 16-bit linear PCM (G.711: +3.17 dBm0 is full scale).
@@ -48,7 +48,7 @@ def _db(x: float) -> float:
     return 10 ** (x / 10)
 
 
-def _make_index(count: int) -> np.ndarray:
+def _make_index(count: int) -> NDArray[np.intp]:
     """Fancy index picking `count` overlapping blocks out of a sample buffer."""
     return np.arange(count)[:, None] * HOP + np.arange(BLOCK)
 
@@ -57,7 +57,7 @@ def _make_index(count: int) -> np.ndarray:
 _INDEXES = tuple(_make_index(count) for count in range(9))
 
 
-def _block_index(count: int) -> np.ndarray:
+def _block_index(count: int) -> NDArray[np.intp]:
     return _INDEXES[count] if count < len(_INDEXES) else _make_index(count)
 
 
@@ -126,7 +126,7 @@ class InbandDtmfDetector:
         """The digit whose key is down right now, if any."""
         return self._down
 
-    def feed(self, frame: np.ndarray) -> list[str]:
+    def feed(self, frame: Samples) -> list[str]:
         """Digits whose key-down was detected in this frame (usually none)."""
         samples = np.concatenate((self._buffer, np.asarray(frame, dtype=np.float64)))
         count = (len(samples) - BLOCK) // HOP + 1 if len(samples) >= BLOCK else 0
@@ -142,7 +142,7 @@ class InbandDtmfDetector:
                     digits.append(digit)
         return digits
 
-    def _classify(self, blocks: np.ndarray) -> list[str | None]:
+    def _classify(self, blocks: NDArray[np.float64]) -> list[str | None]:
         """The digit each block holds, or None."""
         totals = np.einsum("ij,ij->i", blocks, blocks).tolist()
         floor = 2 * BLOCK * self.min_power

@@ -20,24 +20,24 @@ from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
-__all__ = ["Mixer", "saturate"]
+from media.pcm import FRAME, Samples, saturate
 
-FRAME = 160
-_INT16_MIN = -32768
-_INT16_MAX = 32767
-# Marker for "argument not given" in update(): None is a meaningful talk_to.
-_KEEP: object = object()
+__all__ = ["Mixer"]
 
 
-def saturate(x: np.ndarray) -> np.ndarray:
-    """int32 samples clipped into int16 range, as int16 (no wraparound); clobbers `x`."""
-    # maximum+minimum: np.clip costs three times as much on frame-sized arrays
-    np.maximum(x, _INT16_MIN, out=x)
-    np.minimum(x, _INT16_MAX, out=x)
-    return x.astype(np.int16)
+class _Keep(Enum):
+    """Marker for "argument not given" in update(): None is a meaningful talk_to."""
+
+    KEEP = "keep"
+
+
+_KEEP = _Keep.KEEP
 
 
 @dataclass(slots=True)
@@ -51,7 +51,7 @@ class _Plan:
     """The conference rearranged for vector work; rebuilt when membership changes."""
 
     order: tuple[Hashable, ...]
-    public: np.ndarray  # bool (n,): heard by everyone else
+    public: NDArray[np.bool_]  # (n,): heard by everyone else
     all_public: bool
     any_public: bool
     # (speaker index, listener index) for parties that talk only to some others
@@ -86,14 +86,14 @@ class Mixer:
         party: Hashable,
         *,
         muted: bool | None = None,
-        talk_to: Collection[Hashable] | None | object = _KEEP,
+        talk_to: Collection[Hashable] | None | Literal[_Keep.KEEP] = _KEEP,
     ) -> None:
         """Change a party's settings; arguments not given keep their value. KeyError if absent."""
         current = self._parties[party]
         if muted is not None:
             current.muted = muted
         if talk_to is not _KEEP:
-            current.talk_to = None if talk_to is None else frozenset(talk_to)  # type: ignore[arg-type]
+            current.talk_to = None if talk_to is None else frozenset(talk_to)
         self._plan = None
 
     def remove(self, party: Hashable) -> None:
@@ -137,10 +137,10 @@ class Mixer:
                 if j is not None and j != i:
                     whispers.append((i, j))
         sources: dict[Hashable, list[Hashable]] = {p: [] for p in order}
-        for i in np.flatnonzero(public):
+        for k in np.flatnonzero(public).tolist():
             for p in order:
-                if p != order[i]:
-                    sources[p].append(order[i])
+                if p != order[k]:
+                    sources[p].append(order[k])
         for i, j in whispers:
             sources[order[j]].append(order[i])
         routes = None
@@ -150,7 +150,7 @@ class Mixer:
         self._plan = plan
         return plan
 
-    def mix(self, inputs: Mapping[Hashable, np.ndarray | None]) -> dict[Hashable, np.ndarray]:
+    def mix(self, inputs: Mapping[Hashable, Samples | None]) -> dict[Hashable, Samples]:
         """What each party hears this tick (int16 frames), from what each said.
 
         Parties missing from `inputs` or given None are silent; keys that are not
@@ -190,10 +190,10 @@ class Mixer:
     def _route(
         self,
         routes: tuple[tuple[Hashable, Hashable | None], ...],
-        inputs: Mapping[Hashable, np.ndarray | None],
-    ) -> dict[Hashable, np.ndarray]:
+        inputs: Mapping[Hashable, Samples | None],
+    ) -> dict[Hashable, Samples]:
         silence = self._zeros
-        out: dict[Hashable, np.ndarray] = {}
+        out: dict[Hashable, Samples] = {}
         for listener, speaker in routes:
             frame = None if speaker is None else inputs.get(speaker)
             if frame is None:
@@ -202,7 +202,7 @@ class Mixer:
                 raise ValueError(
                     f"frame of party {speaker!r} has {len(frame)} samples, not {self.frame}"
                 )
-            elif frame.dtype != np.int16:
+            elif frame.dtype != np.int16:  # a wider integer frame (a tone generator, a test)
                 out[listener] = saturate(frame.astype(np.int32))
             else:
                 out[listener] = frame

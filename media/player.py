@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from media.prompt import FRAME, FRAME_MS, to_frames
-
-DTMF_DIGITS = frozenset("0123456789*#ABCD")
+from media.dtmf import DIGITS
+from media.pcm import FRAME_MS, SILENCE, Samples
+from media.prompt import to_frames
 
 
 @dataclass(slots=True, frozen=True)
@@ -33,7 +33,7 @@ class Player:
 
     def __init__(
         self,
-        audio: np.ndarray | Sequence[np.ndarray],
+        audio: Samples | Sequence[Samples],
         *,
         repeat: int | None = 1,
         pause_ms: int = 0,
@@ -44,7 +44,7 @@ class Player:
             raise ValueError("repeat must be >= 1 (or None for endless)")
         if pause_ms < 0:
             raise ValueError("pause_ms must be >= 0")
-        bad = set(stop_digits) - DTMF_DIGITS
+        bad = set(stop_digits) - set(DIGITS)
         if bad:
             raise ValueError(f"not DTMF digits: {''.join(sorted(bad))}")
         parts = [audio] if isinstance(audio, np.ndarray) else list(audio)
@@ -56,8 +56,6 @@ class Player:
         self._frames = to_frames(samples)
         self._frames.flags.writeable = False  # frames are handed out as views
         self._pause_frames = -(-pause_ms // FRAME_MS)
-        self._silence = np.zeros(FRAME, dtype=np.int16)
-        self._silence.flags.writeable = False
         self._repeat = repeat
         self.stop_digits = frozenset(stop_digits)
         self._on_done = on_done
@@ -70,7 +68,7 @@ class Player:
 
     # -- driven by the media clock
 
-    def next_frame(self) -> np.ndarray | None:
+    def next_frame(self) -> Samples | None:
         """The next 20 ms frame (a read-only view), or None once playback is over."""
         if self._result is not None:
             return None
@@ -82,6 +80,7 @@ class Player:
             self._finish("finished", None)
             return None
         last_pass = self._repeat is not None and self._pass == self._repeat - 1
+        frame: Samples
         if self._pos < n:
             frame = self._frames[self._pos]
             if self._pos == n - 1:
@@ -92,7 +91,7 @@ class Player:
             self._finish("finished", None)
             return None
         else:
-            frame = self._silence
+            frame = SILENCE
         self._pos += 1
         self._played += 1
         return frame

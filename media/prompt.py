@@ -1,10 +1,10 @@
 """Prompt audio: decode any file or byte string into 8 kHz mono int16, cut into frames.
 
 Everything the media engine plays ends up as one contiguous ``np.int16`` array at
-8000 Hz. WAV data is parsed in-process (TTS engines and uploads are WAV); anything
-else goes through ffmpeg, either via pydub (synchronous, for tools and upload
-validation) or via an ffmpeg child process (``load_audio_async``, never blocks the
-event loop).
+8000 Hz (the format of media.pcm). WAV data is parsed in-process (media.wav; TTS
+engines and uploads are WAV); anything else goes through ffmpeg, either via pydub
+(synchronous, for tools and upload validation) or via an ffmpeg child process
+(``load_audio_async``, never blocks the event loop).
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ from __future__ import annotations
 import asyncio
 import io
 import math
-import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
-RATE = 8000
-FRAME = 160  # samples per 20 ms frame at 8 kHz
-FRAME_MS = 20
+from media.pcm import FRAME, RATE, Samples
+from media.wav import AudioError, PcmInfo, parse_wav, pcm_to_mono
 
 # Half-width of the resampling kernel in zero crossings of the narrower band:
 # 16 gives > 60 dB stop-band with a Kaiser window, plenty for telephony.
@@ -29,100 +27,10 @@ _KAISER_BETA = 8.0
 _CHUNK = 8192  # output samples per vectorised block (bounds memory)
 
 
-class AudioError(ValueError):
-    """The data is not audio we can decode."""
-
-
-@dataclass(slots=True)
-class PcmInfo:
-    rate: int
-    channels: int
-    sample_width: int  # bytes per sample
-
-
-# ---------------------------------------------------------------- WAV parsing
-
-
-def parse_wav(data: bytes) -> tuple[np.ndarray, int]:
-    """(mono int16 samples, sample rate) from WAV bytes.
-
-    Tolerates the header sizes that streaming writers leave behind (espeak-ng
-    writes 0x7fffffff to a pipe; a crashed recorder leaves stale sizes): the
-    data chunk simply runs to the end of the buffer when its size overshoots.
-    """
-    info, payload = _wav_chunks(data)
-    return _pcm_to_mono_int16(payload, info), info.rate
-
-
-def _wav_chunks(data: bytes) -> tuple[PcmInfo, bytes]:
-    if len(data) < 12 or data[:4] not in (b"RIFF", b"RF64") or data[8:12] != b"WAVE":
-        raise AudioError("not a RIFF/WAVE file")
-    pos = 12
-    info: PcmInfo | None = None
-    while pos + 8 <= len(data):
-        cid = data[pos : pos + 4]
-        size = struct.unpack_from("<I", data, pos + 4)[0]
-        body = pos + 8
-        if cid == b"fmt ":
-            fmt_tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", data, body)
-            # 0xFFFE = WAVE_FORMAT_EXTENSIBLE; its sub-format is PCM for what we accept
-            if fmt_tag not in (1, 0xFFFE):
-                raise AudioError(f"WAV format tag {fmt_tag} is not PCM")
-            if bits not in (8, 16, 24, 32) or channels < 1 or rate < 1:
-                raise AudioError(f"unsupported WAV: {bits} bits, {channels} ch, {rate} Hz")
-            info = PcmInfo(rate=rate, channels=channels, sample_width=bits // 8)
-        elif cid == b"data":
-            if info is None:
-                raise AudioError("WAV data chunk before fmt chunk")
-            end = min(body + size, len(data))
-            frame_bytes = info.channels * info.sample_width
-            end -= (end - body) % frame_bytes
-            return info, data[body:end]
-        pos = body + size + (size & 1)
-    raise AudioError("WAV without fmt/data chunks")
-
-
-def _pcm_to_mono_int16(payload: bytes, info: PcmInfo) -> np.ndarray:
-    w = info.sample_width
-    if w == 1:
-        x = (np.frombuffer(payload, dtype=np.uint8).astype(np.int32) - 128) << 8
-    elif w == 2:
-        x = np.frombuffer(payload, dtype="<i2").astype(np.int32)
-    elif w == 3:
-        b = np.frombuffer(payload, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
-        x = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
-        x = np.where(x & 0x800000, x - 0x1000000, x) >> 8
-    else:
-        x = np.frombuffer(payload, dtype="<i4").astype(np.int64) >> 16
-    if info.channels > 1:
-        x = np.round(x.reshape(-1, info.channels).mean(axis=1))
-    return np.clip(x, -32768, 32767).astype(np.int16)
-
-
-def wav_bytes(samples: np.ndarray, rate: int = RATE, channels: int = 1) -> bytes:
-    """A complete 16-bit PCM WAV for `samples` (interleaved when channels > 1)."""
-    pcm = np.ascontiguousarray(samples, dtype="<i2").tobytes()
-    return wav_header(len(pcm), rate, channels) + pcm
-
-
-def wav_header(data_bytes: int, rate: int = RATE, channels: int = 1) -> bytes:
-    """The canonical 44-byte header of a 16-bit PCM WAV holding `data_bytes`."""
-    block = 2 * channels
-    return (
-        b"RIFF"
-        + struct.pack("<I", 36 + data_bytes)
-        + b"WAVE"
-        + b"fmt "
-        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, 16)
-        + b"data"
-        + struct.pack("<I", data_bytes)
-    )
-
-
 # ---------------------------------------------------------------- resampling
 
 
-def resample(x: np.ndarray, src_rate: float, dst_rate: float) -> np.ndarray:
+def resample(x: NDArray[np.integer], src_rate: float, dst_rate: float) -> Samples:
     """Band-limited resampling (windowed sinc) of a mono signal; returns int16.
 
     Arbitrary (also non-integer) ratios: output sample n sits at input time
@@ -171,11 +79,11 @@ def _rational(src_rate: float, dst_rate: float) -> tuple[int, int]:
     return 0, 0
 
 
-def _kernel(d: np.ndarray, cutoff: float, half: int) -> np.ndarray:
+def _kernel(d: NDArray[np.float64], cutoff: float, half: int) -> NDArray[np.float64]:
     return cutoff * np.sinc(cutoff * d) * _kaiser(d / (half + 1.0))
 
 
-def _kaiser(u: np.ndarray) -> np.ndarray:
+def _kaiser(u: NDArray[np.float64]) -> NDArray[np.float64]:
     """Kaiser window evaluated at u in [-1, 1] (0 outside)."""
     inside = np.abs(u) < 1.0
     arg = _KAISER_BETA * np.sqrt(np.where(inside, 1.0 - u * u, 0.0))
@@ -185,13 +93,13 @@ def _kaiser(u: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- loading
 
 
-def load_wav(data: bytes) -> np.ndarray:
+def load_wav(data: bytes) -> Samples:
     """WAV bytes -> 8 kHz mono int16."""
     samples, rate = parse_wav(data)
     return resample(samples, rate, RATE) if rate != RATE else samples
 
 
-def load_audio(source: str | Path | bytes) -> np.ndarray:
+def load_audio(source: str | Path | bytes) -> Samples:
     """Any file pydub/ffmpeg can read (WAV, MP3, OGG, ...) -> 8 kHz mono int16.
 
     Synchronous: for tools and upload validation. Call sites on the event loop
@@ -209,11 +117,11 @@ def load_audio(source: str | Path | bytes) -> np.ndarray:
     except Exception as exc:  # pydub surfaces ffmpeg failures as assorted exceptions
         raise AudioError(f"cannot decode audio: {exc}") from exc
     info = PcmInfo(rate=seg.frame_rate, channels=seg.channels, sample_width=seg.sample_width)
-    samples = _pcm_to_mono_int16(seg.raw_data, info)
+    samples = pcm_to_mono(seg.raw_data, info)
     return resample(samples, info.rate, RATE) if info.rate != RATE else samples
 
 
-async def load_audio_async(source: str | Path | bytes, ffmpeg: str = "ffmpeg") -> np.ndarray:
+async def load_audio_async(source: str | Path | bytes, ffmpeg: str = "ffmpeg") -> Samples:
     """Like ``load_audio`` but compressed formats are decoded by an ffmpeg child."""
     raw = source if isinstance(source, bytes) else Path(source).read_bytes()
     try:
@@ -249,17 +157,17 @@ async def load_audio_async(source: str | Path | bytes, ffmpeg: str = "ffmpeg") -
 # ---------------------------------------------------------------- framing
 
 
-def to_frames(samples: np.ndarray) -> np.ndarray:
-    """(n, 160) int16 frames; the last one is padded with silence."""
+def to_frames(samples: Samples) -> NDArray[np.int16]:
+    """(n, FRAME) int16 frames; the last one is padded with silence."""
     n = -(-len(samples) // FRAME)
     out = np.zeros(n * FRAME, dtype=np.int16)
     out[: len(samples)] = samples
     return out.reshape(n, FRAME)
 
 
-def silence(ms: int) -> np.ndarray:
+def silence(ms: int) -> Samples:
     return np.zeros(RATE * ms // 1000, dtype=np.int16)
 
 
-def duration_ms(samples: np.ndarray) -> float:
+def duration_ms(samples: Samples) -> float:
     return 1000.0 * len(samples) / RATE

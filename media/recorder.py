@@ -29,6 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
+
+from media.pcm import FRAME, INT16_MAX, INT16_MIN, RATE, SAMPLE_BYTES, Samples, saturate
+from media.wav import HEADER_SIZE, wav_header
 
 __all__ = [
     "CallRecorder",
@@ -41,32 +45,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RATE = 8000
-FRAME = 160
 RECORDING_OPTIONS = ("both", "agent", "customer", "off")
-_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
-HEADER_SIZE = _HEADER.size  # 44
 _MAX_DATA = 0xFFFFFFFF - HEADER_SIZE
-
-
-def wav_header(data_bytes: int, channels: int = 1, rate: int = RATE) -> bytes:
-    """The canonical 44-byte header of a 16-bit PCM WAV with `data_bytes` of samples."""
-    block = channels * 2
-    return _HEADER.pack(
-        b"RIFF",
-        HEADER_SIZE - 8 + data_bytes,
-        b"WAVE",
-        b"fmt ",
-        16,
-        1,
-        channels,
-        rate,
-        rate * block,
-        block,
-        16,
-        b"data",
-        data_bytes,
-    )
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -109,7 +89,7 @@ class WavWriter:
         self._pending_frames = 0
         self._written_bytes = 0
         self._frames = 0
-        _write_all(self._fd, wav_header(0, channels, rate))
+        _write_all(self._fd, wav_header(0, rate=rate, channels=channels))
 
     @property
     def frames(self) -> int:
@@ -124,7 +104,7 @@ class WavWriter:
     def closed(self) -> bool:
         return self._fd is None
 
-    def write(self, samples: np.ndarray) -> None:
+    def write(self, samples: NDArray[np.integer]) -> None:
         """Append int16 samples: shape (n,) for mono, (n, channels) interleaved otherwise.
 
         Writing after close() is ignored: a media tick may still be in flight when
@@ -145,7 +125,7 @@ class WavWriter:
         if samples.dtype != np.int16:
             if not np.issubdtype(samples.dtype, np.integer):
                 raise ValueError(f"samples must be integers, not {samples.dtype}")
-            samples = np.clip(samples, -32768, 32767)
+            samples = np.clip(samples, INT16_MIN, INT16_MAX)
         if n == 0:
             return
         self._pending.append(samples.astype("<i2", copy=False).tobytes())
@@ -167,7 +147,9 @@ class WavWriter:
         _write_all(self._fd, data)
         self._written_bytes += len(data)
         # One pwrite for both sizes: a kill lands before or after it, never between.
-        os.pwrite(self._fd, wav_header(self._written_bytes, self.channels, self.rate), 0)
+        os.pwrite(
+            self._fd, wav_header(self._written_bytes, rate=self.rate, channels=self.channels), 0
+        )
 
     def close(self) -> None:
         if self._fd is None:
@@ -339,7 +321,7 @@ class CallRecorder:
     def closed(self) -> bool:
         return self._closed
 
-    def feed(self, agent: np.ndarray | None, customer: np.ndarray | None) -> None:
+    def feed(self, agent: Samples | None, customer: Samples | None) -> None:
         """One tick: what the agent said and what the customer said (None = silence)."""
         if self._closed or self.option == "off":
             return
@@ -385,9 +367,7 @@ class CallRecorder:
             else:
                 mixed = agent.astype(np.int32)
                 mixed += customer
-                np.maximum(mixed, -32768, out=mixed)
-                np.minimum(mixed, 32767, out=mixed)
-                self._mixed_w.write(mixed.astype(np.int16))
+                self._mixed_w.write(saturate(mixed))
             self._mixed_w.flush()
 
     def close(self) -> RecordingFiles:
@@ -403,13 +383,13 @@ class CallRecorder:
         return self.files
 
 
-def _frame_bytes(frame: np.ndarray | None, n: int) -> bytes:
+def _frame_bytes(frame: NDArray[np.integer] | None, n: int) -> bytes:
     if frame is None:
-        return bytes(2 * n)
+        return bytes(SAMPLE_BYTES * n)
     if frame.dtype != np.int16:
-        frame = np.clip(frame, -32768, 32767).astype(np.int16)
+        frame = np.clip(frame, INT16_MIN, INT16_MAX).astype(np.int16)
     data = frame.tobytes()
-    return data if len(frame) == n else data + bytes(2 * (n - len(frame)))
+    return data if len(frame) == n else data + bytes(SAMPLE_BYTES * (n - len(frame)))
 
 
 def _free_name(directory: Path, name: str, suffixes: tuple[str, ...]) -> str:

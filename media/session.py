@@ -24,17 +24,19 @@ different SDP address.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TypeAlias, TypedDict
 
 import numpy as np
 
 from media import g711
 from media.dtmf import DtmfReceiver, DtmfSender
 from media.jitter import JitterBuffer
+from media.pcm import FRAME, FRAME_SECONDS, RATE, Samples
 from media.ports import PortAllocator
 from media.rtcp import (
     Bye,
@@ -49,32 +51,49 @@ from media.rtcp import (
 )
 from media.rtp import HEADER, payload_bounds
 
-__all__ = ["DIRECTIONS", "RtpSession"]
+__all__ = ["DIRECTIONS", "Address", "RtpSession", "RtpStats"]
 
 log = logging.getLogger(__name__)
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
-FRAME_SAMPLES = 160
-FRAME_SECONDS = 0.020
-CLOCK_RATE = 8000
 PT_CN = 13  # comfort noise (RFC 3389): played as silence
 _SILENCE_GAP = 2.5 * FRAME_SECONDS  # no write for this long = we were silent
 _CONCEAL_FRAMES = 2  # repeat the last frame at -6 dB, -12 dB, then silence
-_ENCODERS: dict[str, Callable[[np.ndarray], bytes]] = {
-    "PCMU": g711.ulaw_encode,
-    "PCMA": g711.alaw_encode,
-}
-_DECODERS: dict[str, Callable[[bytes], np.ndarray]] = {
-    "PCMU": g711.ulaw_decode,
-    "PCMA": g711.alaw_decode,
-}
+
+# A UDP peer as the socket reports it: (host, port), or (host, port, flowinfo, scope_id) for IPv6.
+Address: TypeAlias = tuple[str | int, ...]
+
+
+class RtpStats(TypedDict):
+    """`RtpSession.stats`: counters for CDRs and monitoring; jitter in milliseconds."""
+
+    codec: str | None
+    local_port: int
+    remote: Address | None
+    packets_sent: int
+    octets_sent: int
+    packets_received: int
+    octets_received: int
+    lost: int
+    jitter: float
+    concealed: int
+    late: int
+    duplicates: int
+    dtmf_received: int
+    ignored: int
+    malformed: int
+    remote_lost: int | None
+    remote_fraction_lost: float | None
+    remote_jitter: float | None
+    rtt: float | None
 
 
 class _DatagramProtocol(asyncio.DatagramProtocol):
     """Hands datagrams straight to a session method (no extra call hop per packet)."""
 
-    def __init__(self, on_datagram: Callable[[bytes, Any], None], name: str) -> None:
-        self.datagram_received = on_datagram  # type: ignore[method-assign]
+    def __init__(self, on_datagram: Callable[[bytes, Address], None], name: str) -> None:
+        # An instance attribute over the method on purpose: one call hop less per packet.
+        self.datagram_received = on_datagram  # type: ignore[assignment]
         self.name = name
 
     def error_received(self, exc: Exception) -> None:
@@ -82,10 +101,10 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
         log.debug("%s socket error: %s", self.name, exc)
 
 
-def _fit(frame: np.ndarray) -> np.ndarray:
-    if frame.shape[0] > FRAME_SAMPLES:
-        return frame[:FRAME_SAMPLES]
-    out = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+def _fit(frame: Samples) -> Samples:
+    if frame.shape[0] > FRAME:
+        return frame[:FRAME]
+    out = np.zeros(FRAME, dtype=np.int16)
     out[: frame.shape[0]] = frame
     return out
 
@@ -120,11 +139,11 @@ class RtpSession:
         self._send_ok = False
         self._pt = -1  # negotiated audio PT (-1: none yet, nothing matches)
         self._dtmf_pt = -1
-        self._encode: Callable[[np.ndarray], bytes] = g711.ulaw_encode
-        self._decode: Callable[[bytes], np.ndarray] = g711.ulaw_decode
+        self._encode: Callable[[Samples], bytes] = g711.ulaw_encode
+        self._decode: Callable[[bytes], Samples] = g711.ulaw_decode
         self._sdp_remote: tuple[str, int] | None = None
-        self._remote: Any = None  # where RTP goes (latched source or SDP address)
-        self._rtcp_remote: Any = None
+        self._remote: Address | None = None  # where RTP goes (latched source or SDP address)
+        self._rtcp_remote: Address | None = None
         # sending state
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
@@ -136,9 +155,9 @@ class RtpSession:
         self._dtmf_timer: asyncio.TimerHandle | None = None
         # receiving state
         self._jitter = JitterBuffer()
-        self._rx = ReceiverStats(CLOCK_RATE)
+        self._rx = ReceiverStats(RATE)
         self._dtmf_rx = DtmfReceiver()
-        self._last_frame: np.ndarray | None = None
+        self._last_frame: Samples | None = None
         self._concealing = 0
         # RTCP state
         self._rtcp_timer: asyncio.TimerHandle | None = None
@@ -183,11 +202,11 @@ class RtpSession:
                 session = cls(loop, ports, address, port, rtcp_interval=rtcp_interval)
                 try:
                     session._rtp, _ = await loop.create_datagram_endpoint(
-                        lambda: _DatagramProtocol(session._on_rtp, "RTP"),
+                        functools.partial(_DatagramProtocol, session._on_rtp, "RTP"),
                         local_addr=(address, port),
                     )
                     session._rtcp, _ = await loop.create_datagram_endpoint(
-                        lambda: _DatagramProtocol(session._on_rtcp, "RTCP"),
+                        functools.partial(_DatagramProtocol, session._on_rtcp, "RTCP"),
                         local_addr=(address, port + 1),
                     )
                 except OSError as exc:
@@ -212,7 +231,7 @@ class RtpSession:
     ) -> None:
         """Where to send and what to expect, from SDP; may be called again (re-INVITE)."""
         codec = codec.upper()
-        if codec not in _ENCODERS:
+        if codec not in g711.ENCODERS:
             raise ValueError(f"unsupported codec {codec!r}")
         if codec != self.codec or payload_type != self.payload_type:
             self._jitter.reset()
@@ -220,8 +239,8 @@ class RtpSession:
         self.codec = codec
         self.payload_type = payload_type
         self.dtmf_payload_type = dtmf_payload_type
-        self._encode = _ENCODERS[codec]
-        self._decode = _DECODERS[codec]
+        self._encode = g711.ENCODERS[codec]
+        self._decode = g711.DECODERS[codec]
         self._pt = payload_type
         self._dtmf_pt = -1 if dtmf_payload_type is None else dtmf_payload_type
         remote = None if port == 0 or address in ("", "0.0.0.0", "::") else (address, port)
@@ -253,7 +272,7 @@ class RtpSession:
             self._dtmf_tx.clear()
 
     @property
-    def remote(self) -> Any:
+    def remote(self) -> Address | None:
         """The (address, port) RTP is sent to, None when unknown."""
         return self._remote
 
@@ -263,7 +282,7 @@ class RtpSession:
 
     # ---------------------------------------------------------------- receive
 
-    def _on_rtp(self, data: bytes, addr: Any) -> None:
+    def _on_rtp(self, data: bytes, addr: Address) -> None:
         if len(data) < 12:
             self.malformed += 1
             return
@@ -316,7 +335,7 @@ class RtpSession:
                     except Exception:
                         log.exception("on_dtmf callback failed")
 
-    def _latch(self, addr: Any) -> None:
+    def _latch(self, addr: Address) -> None:
         log.info(
             "RTP on port %d: peer sends from %s, sending there instead of %s",
             self.local_port,
@@ -326,7 +345,7 @@ class RtpSession:
         self._remote = addr
         self._update_flags()
 
-    def read_frame(self) -> np.ndarray | None:
+    def read_frame(self) -> Samples | None:
         """The next 20 ms the peer said (int16[160]), concealed when lost; None when idle."""
         if not self._recv_ok:
             return None
@@ -334,10 +353,10 @@ class RtpSession:
         if payload is not None:
             if payload:
                 frame = self._decode(payload)
-                if frame.shape[0] != FRAME_SAMPLES:
+                if frame.shape[0] != FRAME:
                     frame = _fit(frame)
             else:
-                frame = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+                frame = np.zeros(FRAME, dtype=np.int16)
             self._last_frame = frame
             self._concealing = 0
             return frame
@@ -350,7 +369,7 @@ class RtpSession:
         last = self._last_frame
         if last is not None and step < _CONCEAL_FRAMES:
             return last >> (step + 1)
-        return np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        return np.zeros(FRAME, dtype=np.int16)
 
     # ------------------------------------------------------------------- send
 
@@ -362,20 +381,21 @@ class RtpSession:
             self._sent_any = True
             return True
         if gap > _SILENCE_GAP:
-            self._ts = (self._ts + FRAME_SAMPLES * max(1, round(gap / FRAME_SECONDS))) & 0xFFFFFFFF
+            self._ts = (self._ts + FRAME * max(1, round(gap / FRAME_SECONDS))) & 0xFFFFFFFF
             return True
-        self._ts = (self._ts + FRAME_SAMPLES) & 0xFFFFFFFF
+        self._ts = (self._ts + FRAME) & 0xFFFFFFFF
         return False
 
     def _send(self, second: int, timestamp: int, payload: bytes) -> None:
         self._seq = seq = (self._seq + 1) & 0xFFFF
-        self._rtp.sendto(
+        # Only reached while open (write_frame and the DTMF pump check): no None test per packet.
+        self._rtp.sendto(  # type: ignore[union-attr]
             HEADER.pack(0x80, second, seq, timestamp, self._ssrc) + payload, self._remote
-        )  # type: ignore[union-attr]
+        )
         self.packets_sent += 1
         self.octets_sent += len(payload)
 
-    def write_frame(self, frame: np.ndarray) -> None:
+    def write_frame(self, frame: Samples) -> None:
         """Encode and send one 20 ms frame now (nothing while on hold or with no remote)."""
         if not self._send_ok or self._closed:
             return
@@ -448,7 +468,7 @@ class RtpSession:
         report: SenderReport | ReceiverReport
         if self.packets_sent > self._sent_at_last_report:
             # The RTP timestamp of "now" on our media timeline, for lip-sync/RTT tools.
-            rtp_now = (self._ts + int((now - self._last_slot) * CLOCK_RATE)) & 0xFFFFFFFF
+            rtp_now = (self._ts + int((now - self._last_slot) * RATE)) & 0xFFFFFFFF
             report = SenderReport(
                 self._ssrc,
                 ntp_timestamp(time.time()),
@@ -466,7 +486,7 @@ class RtpSession:
         except OSError as exc:  # pragma: no cover - transport already reports most errors
             log.debug("RTCP send failed: %s", exc)
 
-    def _on_rtcp(self, data: bytes, addr: Any) -> None:
+    def _on_rtcp(self, data: bytes, addr: Address) -> None:
         try:
             packets = parse_compound(data)
         except ValueError:
@@ -492,7 +512,7 @@ class RtpSession:
     # ------------------------------------------------------------------ state
 
     @property
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> RtpStats:
         """Counters for CDRs and monitoring; jitter in milliseconds."""
         remote = self._remote_report
         return {
@@ -504,7 +524,7 @@ class RtpSession:
             "packets_received": self.packets_received,
             "octets_received": self.octets_received,
             "lost": self._rx.lost,
-            "jitter": self._rx.jitter * 1000.0 / CLOCK_RATE,
+            "jitter": self._rx.jitter * 1000.0 / RATE,
             "concealed": self.concealed,
             "late": self._jitter.late,
             "duplicates": self._jitter.duplicates,
@@ -513,7 +533,7 @@ class RtpSession:
             "malformed": self.malformed,
             "remote_lost": None if remote is None else remote.cumulative_lost,
             "remote_fraction_lost": None if remote is None else remote.fraction_lost / 256.0,
-            "remote_jitter": None if remote is None else remote.jitter * 1000.0 / CLOCK_RATE,
+            "remote_jitter": None if remote is None else remote.jitter * 1000.0 / RATE,
             "rtt": self._rtt,
         }
 

@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from media.prompt import RATE, AudioError, parse_wav
+from media.pcm import RATE, Samples
 from media.tts_engines import ENGINE_NAMES, OFFLINE_ENGINES, Engine, make_engine, run_child
 from media.voice import TtsEngineError, TtsError, TtsUnavailable, VoiceParams
+from media.wav import AudioError, parse_wav
 
 __all__ = ["Tts", "TtsEngineError", "TtsError", "TtsUnavailable"]
 
@@ -74,16 +75,16 @@ class Tts:
         self.offline_retry = offline_retry
         self.sox = sox
         self._engines: dict[str, Engine] = dict(engines or {})
-        self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memory: OrderedDict[str, Samples] = OrderedDict()
         self._memory_used = 0
-        self._inflight: dict[str, asyncio.Future[np.ndarray]] = {}
+        self._inflight: dict[str, asyncio.Future[Samples]] = {}
         self._slots = asyncio.Semaphore(max_parallel or os.cpu_count() or 2)
         self._down_until: dict[str, float] = {}
         self.syntheses = 0  # child syntheses run (the cache's misses)
 
     # ---------------------------------------------------------------- public API
 
-    async def speech(self, text: str, voice: VoiceParams) -> np.ndarray:
+    async def speech(self, text: str, voice: VoiceParams) -> Samples:
         """`text` spoken with `voice`: read-only int16 at 8 kHz. Raises TtsError for
         bad input (empty text, a language no engine speaks), TtsUnavailable when no
         engine could run."""
@@ -122,7 +123,7 @@ class Tts:
 
     async def digits(
         self, digits: str, voice: VoiceParams, *, pause_ms: int = DIGIT_PAUSE_MS
-    ) -> np.ndarray:
+    ) -> Samples:
         """Digits (and letters) spoken one by one with short pauses, e.g. an OTP.
 
         Each symbol is synthesized once and cached like any prompt; the pause
@@ -137,7 +138,7 @@ class Tts:
         clips = await asyncio.gather(*(self.speech(s, voice) for s in dict.fromkeys(symbols)))
         trimmed = {s: _trim(c) for s, c in zip(dict.fromkeys(symbols), clips, strict=False)}
         pause = np.zeros(int(RATE * pause_ms * voice.stretch / 1000), dtype=np.int16)
-        parts: list[np.ndarray] = []
+        parts: list[Samples] = []
         for i, s in enumerate(symbols):
             if i:
                 parts.append(pause)
@@ -146,7 +147,7 @@ class Tts:
         out.flags.writeable = False
         return out
 
-    def cached(self, text: str, voice: VoiceParams) -> np.ndarray | None:
+    def cached(self, text: str, voice: VoiceParams) -> Samples | None:
         """What ``speech`` would return from the cache (memory, then disk); no synthesis."""
         try:
             text = _clean(text)
@@ -191,13 +192,13 @@ class Tts:
     def _path(self, key: str) -> Path:
         return self.cache_dir / f"{key}.wav"
 
-    def _memory_get(self, key: str) -> np.ndarray | None:
+    def _memory_get(self, key: str) -> Samples | None:
         hit = self._memory.get(key)
         if hit is not None:
             self._memory.move_to_end(key)
         return hit
 
-    def _remember(self, key: str, samples: np.ndarray) -> np.ndarray:
+    def _remember(self, key: str, samples: Samples) -> Samples:
         samples.flags.writeable = False  # shared by every caller: nobody may edit it
         old = self._memory.pop(key, None)
         if old is not None:
@@ -209,7 +210,7 @@ class Tts:
             self._memory_used -= evicted.nbytes
         return samples
 
-    def _lookup(self, key: str) -> np.ndarray | None:
+    def _lookup(self, key: str) -> Samples | None:
         hit = self._memory_get(key)
         if hit is not None:
             return hit
@@ -230,7 +231,7 @@ class Tts:
 
     async def _synthesize_once(
         self, key: str, engine: Engine, text: str, voice: VoiceParams
-    ) -> np.ndarray:
+    ) -> Samples:
         future = self._inflight.get(key)
         if future is None:
             future = asyncio.ensure_future(self._synthesize(key, engine, text, voice))
@@ -239,9 +240,7 @@ class Tts:
         # shield: one waiter giving up must not cancel the synthesis the others await
         return await asyncio.shield(future)
 
-    async def _synthesize(
-        self, key: str, engine: Engine, text: str, voice: VoiceParams
-    ) -> np.ndarray:
+    async def _synthesize(self, key: str, engine: Engine, text: str, voice: VoiceParams) -> Samples:
         async with self._slots:
             encoded = await engine.synthesize(text, voice)
             final = self._path(key)
@@ -301,7 +300,7 @@ def _clean(text: str) -> str:
     return cleaned
 
 
-def _trim(clip: np.ndarray) -> np.ndarray:
+def _trim(clip: Samples) -> Samples:
     """Cut leading and trailing silence off a clip (engines pad differently)."""
     level = np.abs(clip.astype(np.int32))
     peak = int(level.max()) if len(level) else 0

@@ -35,8 +35,8 @@ TLDS = {
 }
 ALIASES = {"cmn-CN": "zh-CN", "cmn": "zh-CN", "arb": "ar", "nb-NO": "no", "nb": "no", "he": "iw"}
 
-_CHILD = (
-    r"""
+# The child's own braces are doubled: only NETWORK_EXIT is filled in here.
+_CHILD = rf"""
 import sys
 from gtts import gTTS
 from gtts.tts import gTTSError
@@ -46,11 +46,9 @@ text = sys.stdin.buffer.read().decode()
 try:
     gTTS(text, lang=lang, tld=tld, lang_check=False, timeout=timeout).write_to_fp(sys.stdout.buffer)
 except (gTTSError, requests.RequestException, OSError) as exc:
-    print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
-    sys.exit(%d)
+    print(f"{{type(exc).__name__}}: {{exc}}", file=sys.stderr)
+    sys.exit({NETWORK_EXIT})
 """
-    % NETWORK_EXIT
-)
 
 
 class GttsEngine:

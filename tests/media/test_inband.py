@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 
 from media import g711
-from media.inband import COLS, DBM0, KEYS, ROWS, InbandDtmfDetector
+from media.dtmf import COLS, DIGITS, KEYS, ROWS
+from media.inband import DBM0, InbandDtmfDetector
+from media.pcm import FRAME, RATE
 from media.ports import PortAllocator
 from media.prompt import load_audio
 from media.session import RtpSession
 from media.tones import dtmf_tone, ringback
 
-RATE = 8000
-ALL = "0123456789*#ABCD"
+ALL = DIGITS
 
 
 def tone_pair(
@@ -50,7 +51,7 @@ def noise(n: int, dbm0: float, seed: int = 7) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(n) * np.sqrt(DBM0 * 10 ** (dbm0 / 10))
 
 
-def detect(x: np.ndarray, frame: int = 160, detector: InbandDtmfDetector | None = None) -> str:
+def detect(x: np.ndarray, frame: int = FRAME, detector: InbandDtmfDetector | None = None) -> str:
     detector = detector or InbandDtmfDetector()
     samples = x if x.dtype == np.int16 else pcm(x)
     return "".join(
@@ -234,13 +235,13 @@ async def test_tones_through_an_rtp_session_pair() -> None:
         a.set_remote("127.0.0.1", b.local_port, codec, pt, None)
         b.set_remote("127.0.0.1", a.local_port, codec, pt, None)
         audio = pcm(dial("*739#", on_ms=60, off_ms=60, dbm0=-12))
-        audio = np.concatenate([audio, np.zeros(160 * 4 - len(audio) % 160, np.int16)])
+        audio = np.concatenate([audio, np.zeros(FRAME * 4 - len(audio) % FRAME, np.int16)])
         detector = InbandDtmfDetector()
         digits = []
         try:
-            for i in range(0, len(audio), 160):
+            for i in range(0, len(audio), FRAME):
                 before = b.packets_received
-                a.write_frame(audio[i : i + 160])
+                a.write_frame(audio[i : i + FRAME])
                 async with asyncio.timeout(3):
                     while b.packets_received == before:
                         await asyncio.sleep(0.001)

@@ -5,15 +5,16 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from media.mixer import Mixer
+from media.pcm import FRAME
 
 
 def const(value: int) -> np.ndarray:
-    return np.full(160, value, dtype=np.int16)
+    return np.full(FRAME, value, dtype=np.int16)
 
 
 def heard(out: dict, party) -> int:
     frame = out[party]
-    assert frame.dtype == np.int16 and frame.shape == (160,)
+    assert frame.dtype == np.int16 and frame.shape == (FRAME,)
     assert (frame == frame[0]).all()
     return int(frame[0])
 
@@ -129,7 +130,7 @@ def test_wrong_frame_length_is_an_error() -> None:
 
 def test_real_signals_mix_exactly() -> None:
     rng = np.random.default_rng(3)
-    frames = {p: (rng.standard_normal(160) * 2000).astype(np.int16) for p in range(6)}
+    frames = {p: (rng.standard_normal(FRAME) * 2000).astype(np.int16) for p in range(6)}
     mixer = Mixer()
     for p in frames:
         mixer.add(p)
@@ -139,7 +140,7 @@ def test_real_signals_mix_exactly() -> None:
         assert np.array_equal(out[p], (total - f).astype(np.int16))
 
 
-frames6 = hnp.arrays(np.int16, (6, 160), elements=st.integers(-32768, 32767))
+frames6 = hnp.arrays(np.int16, (6, FRAME), elements=st.integers(-32768, 32767))
 
 
 @settings(max_examples=60, deadline=None)
@@ -154,7 +155,7 @@ def test_matches_reference_model(x: np.ndarray, muted: list[bool], talk_to: list
         mixer.add(p, muted=muted[p], talk_to=talk_to[p])
     out = mixer.mix({p: x[p] for p in range(6)})
     for listener in range(6):
-        expected = np.zeros(160, np.int64)
+        expected = np.zeros(FRAME, np.int64)
         for speaker in range(6):
             if speaker == listener or muted[speaker]:
                 continue

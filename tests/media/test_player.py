@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from media.clock import MediaClock
+from media.pcm import FRAME
 from media.player import Player, PlayResult
-from media.prompt import FRAME
 
 
 def prompt(frames: int, start: int = 1) -> np.ndarray:

@@ -1,27 +1,23 @@
-"""Prompt loading: WAV variants parsed in-process, other formats via ffmpeg, resampling."""
+"""Prompt loading: WAV in-process, other formats via ffmpeg; resampling; framing."""
 
 from __future__ import annotations
 
-import struct
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from media.pcm import FRAME
 from media.prompt import (
-    FRAME,
-    AudioError,
     duration_ms,
     load_audio,
     load_audio_async,
-    parse_wav,
     resample,
     silence,
     to_frames,
-    wav_bytes,
-    wav_header,
 )
+from media.wav import AudioError, wav_bytes
 
 
 def tone(freq: float, rate: int, seconds: float = 0.5, amplitude: float = 10000) -> np.ndarray:
@@ -36,81 +32,6 @@ def dominant(samples: np.ndarray, rate: int) -> float:
 
 def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
-
-
-def raw_wav(
-    payload: bytes,
-    rate: int,
-    channels: int,
-    bits: int,
-    fmt_tag: int = 1,
-    data_size: int | None = None,
-) -> bytes:
-    block = channels * bits // 8
-    fmt = struct.pack("<HHIIHH", fmt_tag, channels, rate, rate * block, block, bits)
-    size = len(payload) if data_size is None else data_size
-    body = (
-        b"WAVE"
-        + b"fmt "
-        + struct.pack("<I", 16)
-        + fmt
-        + b"LIST"
-        + struct.pack("<I", 3)
-        + b"abc\x00"
-        + b"data"
-        + struct.pack("<I", size)
-        + payload
-    )
-    return b"RIFF" + struct.pack("<I", len(body)) + body
-
-
-def test_wav_round_trip() -> None:
-    x = tone(440, 8000)
-    samples, rate = parse_wav(wav_bytes(x))
-    assert rate == 8000 and np.array_equal(samples, x)
-    assert wav_header(320, 8000, 2)[22:24] == struct.pack("<H", 2)
-
-
-@pytest.mark.parametrize("bits", [8, 16, 24, 32])
-def test_pcm_widths(bits: int) -> None:
-    x = tone(300, 8000, 0.1)
-    if bits == 8:
-        payload = ((x.astype(np.int32) >> 8) + 128).astype(np.uint8).tobytes()
-    elif bits == 16:
-        payload = x.astype("<i2").tobytes()
-    elif bits == 24:
-        v = x.astype(np.int32) << 8
-        payload = (
-            np.stack([v & 0xFF, (v >> 8) & 0xFF, (v >> 16) & 0xFF], axis=1)
-            .astype(np.uint8)
-            .tobytes()
-        )
-    else:
-        payload = (x.astype(np.int32) << 16).astype("<i4").tobytes()
-    samples, _ = parse_wav(raw_wav(payload, 8000, 1, bits))
-    tolerance = 256 if bits == 8 else 0
-    assert np.abs(samples.astype(np.int32) - x).max() <= tolerance
-
-
-def test_stereo_is_mixed_to_mono_and_odd_chunks_are_skipped() -> None:
-    left, right = tone(300, 8000, 0.1), np.zeros(800, dtype=np.int16)
-    payload = np.stack([left, right], axis=1).astype("<i2").tobytes()
-    samples, _ = parse_wav(raw_wav(payload, 8000, 2, 16))
-    assert np.abs(samples - np.round(left / 2)).max() <= 1
-
-
-def test_streaming_header_sizes_are_tolerated() -> None:
-    x = tone(300, 8000, 0.1)
-    samples, _ = parse_wav(raw_wav(x.tobytes() + b"\x01", 8000, 1, 16, data_size=0x7FFFFFFF))
-    assert np.array_equal(samples, x)
-
-
-@pytest.mark.parametrize(
-    "data", [b"", b"RIFF", b"not audio at all" * 4, raw_wav(b"\x00" * 10, 8000, 1, 16, fmt_tag=3)]
-)
-def test_bad_wav(data: bytes) -> None:
-    with pytest.raises(AudioError):
-        parse_wav(data)
 
 
 def test_resample_keeps_frequency_and_level() -> None:

@@ -10,18 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from media.pcm import RATE
 from media.recorder import (
-    HEADER_SIZE,
     CallRecorder,
     RecordingFiles,
     WavWriter,
     repair_directory,
     repair_wav,
-    wav_header,
 )
+from media.wav import HEADER_SIZE, wav_header
 
 ROOT = Path(__file__).resolve().parents[2]
-RATE = 8000
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -332,7 +331,10 @@ def test_repair_any_torn_file(
     repaired file is a valid WAV whose samples are a prefix of what was written."""
     path = tmp_path_factory.mktemp("torn") / "t.wav"
     samples = tone(350, 3000 * channels).reshape(-1, channels) if channels == 2 else tone(350, 3000)
-    data = wav_header(min(stale * 2 * channels, 2 * samples.size), channels) + samples.tobytes()
+    data = (
+        wav_header(min(stale * 2 * channels, 2 * samples.size), channels=channels)
+        + samples.tobytes()
+    )
     path.write_bytes(data[:cut])
     repair_wav(path)
     got, got_channels = read_wav(path)

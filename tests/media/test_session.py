@@ -31,6 +31,11 @@ async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
             await asyncio.sleep(0.002)
 
 
+async def until_received(session: RtpSession, count: int) -> None:
+    """Until `session` has received `count` packets in all."""
+    await until(lambda: session.packets_received >= count)
+
+
 async def pair(
     ports: PortAllocator, codec: str = "PCMU", pt: int = 0, dtmf: int | None = 101, **kw
 ) -> tuple[RtpSession, RtpSession]:
@@ -78,9 +83,9 @@ async def stream_through(
     """One tick at a time: a writes a frame, it arrives, b reads one."""
     out = []
     for frame in frames:
-        before = b.packets_received
+        target = b.packets_received + 1
         a.write_frame(frame)
-        await until(lambda: b.packets_received > before)
+        await until_received(b, target)
         out.append(b.read_frame())
     return out
 
@@ -109,14 +114,14 @@ async def test_transcoding_pcmu_leg_to_pcma_leg(ports: PortAllocator) -> None:
     frames = [tone(n, 12000) for n in range(10)]
     heard = []
     for frame in frames:
-        before = b.packets_received
+        target = b.packets_received + 1
         a.write_frame(frame)
-        await until(lambda: b.packets_received > before)
+        await until_received(b, target)
         relayed = b.read_frame()
         if relayed is not None:
-            before_d = d.packets_received
+            target_d = d.packets_received + 1
             c.write_frame(relayed)
-            await until(lambda: d.packets_received > before_d)
+            await until_received(d, target_d)
             heard.append(d.read_frame())
     expected = [
         g711.alaw_decode(g711.alaw_encode(g711.ulaw_decode(g711.ulaw_encode(f)))) for f in frames
@@ -191,9 +196,9 @@ async def test_loss_is_concealed_then_silenced(ports: PortAllocator) -> None:
     got = {}
     for seq in range(1, 12):
         if seq not in dropped:
-            before = b.packets_received
+            target = b.packets_received + 1
             peer.send(b, ulaw_packet(seq, frames[seq]))
-            await until(lambda: b.packets_received > before)
+            await until_received(b, target)
         got[seq] = b.read_frame()  # plays seq - 1 (one frame of prefetch delay)
     decoded = {seq: g711.ulaw_decode(g711.ulaw_encode(f)) for seq, f in frames.items()}
     played = [got[seq + 1] for seq in range(1, 11)]
@@ -221,7 +226,7 @@ async def test_reordered_packets_are_played_in_order(ports: PortAllocator) -> No
         before = b.packets_received
         for seq in batch:
             peer.send(b, ulaw_packet(seq, frames[seq]))
-        await until(lambda: b.packets_received >= before + len(batch))
+        await until_received(b, before + len(batch))
         played.append(b.read_frame())
     expected = [g711.ulaw_decode(g711.ulaw_encode(frames[s])) for s in range(1, 6)]
     assert played[0] is None
