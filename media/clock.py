@@ -13,6 +13,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from media.pcm import FRAME_SECONDS
+
 __all__ = ["MediaClock", "TickCallback"]
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,7 @@ TickCallback = Callable[[int], object]
 
 
 class MediaClock:
-    def __init__(self, interval: float = 0.020, *, max_late: int = 3) -> None:
+    def __init__(self, interval: float = FRAME_SECONDS, *, max_late: int = 3) -> None:
         self.interval = interval
         self.max_late = max_late
         self.tick_no = 0  # number of the next (or current) tick since start()

@@ -22,12 +22,9 @@ misorder limits starts the stream over (re-sync).
 
 from __future__ import annotations
 
-from media.rtp import RtpPacket
+from media.rtp import MAX_DROPOUT, MAX_MISORDER, RtpPacket
 
 __all__ = ["JitterBuffer"]
-
-MAX_DROPOUT = 3000  # RFC 3550 A.1: forward jump still taken as the same sequence
-MAX_MISORDER = 100  # backward jump still taken as a late packet
 
 
 class JitterBuffer:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from media.pcm import RATE
+from media.rtp import MAX_DROPOUT, MAX_MISORDER
+
 __all__ = [
     "Bye",
     "ReceiverReport",
@@ -29,8 +32,6 @@ _NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900-01-01 to 1970-01-01
 _HEADER = struct.Struct("!BBH")
 _SR_INFO = struct.Struct("!IIIIII")  # ssrc, ntp msw, ntp lsw, rtp ts, packets, octets
 _BLOCK = struct.Struct("!IIIIII")  # ssrc, fraction|lost, highest, jitter, lsr, dlsr
-_MAX_DROPOUT = 3000
-_MAX_MISORDER = 100
 
 
 def ntp_timestamp(unix_time: float) -> int:
@@ -232,7 +233,7 @@ class ReceiverStats:
         "_sr_arrival",
     )
 
-    def __init__(self, clock_rate: int = 8000) -> None:
+    def __init__(self, clock_rate: int = RATE) -> None:
         self.clock_rate = clock_rate
         self.ssrc: int | None = None
         self.lsr = 0  # middle 32 bits of the NTP time of the last SR from this source
@@ -264,11 +265,11 @@ class ReceiverStats:
             self._reset(seq)
         else:
             udelta = (seq - self.max_seq) & 0xFFFF
-            if udelta < _MAX_DROPOUT:
+            if udelta < MAX_DROPOUT:
                 if seq < self.max_seq:
                     self.cycles += 65536
                 self.max_seq = seq
-            elif udelta <= 65536 - _MAX_MISORDER:
+            elif udelta <= 65536 - MAX_MISORDER:
                 # A very large jump: believe it only when the next packet follows it.
                 if seq != self.bad_seq:
                     self.bad_seq = (seq + 1) & 0xFFFF

@@ -12,12 +12,15 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-__all__ = ["HEADER", "RtpPacket", "payload_bounds"]
+__all__ = ["HEADER", "MAX_DROPOUT", "MAX_MISORDER", "RtpPacket", "payload_bounds"]
 
 # V/P/X/CC, M/PT, sequence number, timestamp, SSRC.
 HEADER = struct.Struct("!BBHII")
 _EXT_HEADER = struct.Struct("!HH")
 VERSION = 2
+# RFC 3550 A.1: how far a sequence number may jump and still belong to the same stream.
+MAX_DROPOUT = 3000  # forward
+MAX_MISORDER = 100  # backward (a late packet)
 
 
 def payload_bounds(data: bytes | bytearray | memoryview) -> tuple[int, int]:

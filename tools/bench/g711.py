@@ -10,9 +10,7 @@ import time
 import numpy as np
 
 from media import g711
-
-FRAME = 160  # samples per 20 ms at 8 kHz
-FRAME_SECONDS = 0.020
+from media.pcm import FRAME, FRAME_SECONDS
 
 
 def bench(name: str, encode, decode, frames: int = 50_000) -> float:
@@ -25,7 +23,8 @@ def bench(name: str, encode, decode, frames: int = 50_000) -> float:
     per_frame = elapsed / frames
     x_real_time = FRAME_SECONDS / per_frame
     print(
-        f"{name:<22} {per_frame * 1e6:7.2f} us per frame (encode+decode)   {x_real_time:9.0f}x real time per stream"
+        f"{name:<22} {per_frame * 1e6:7.2f} us per frame (encode+decode)   "
+        f"{x_real_time:9.0f}x real time per stream"
     )
     return x_real_time
 
@@ -45,7 +44,8 @@ def main() -> None:
         g711.transcode(payload, "PCMU", "PCMA")
     per = (time.perf_counter() - start) / n
     print(
-        f"{'byte transcode only':<22} {per * 1e6:7.2f} us per frame              {FRAME_SECONDS / per:9.0f}x real time per stream"
+        f"{'byte transcode only':<22} {per * 1e6:7.2f} us per frame              "
+        f"{FRAME_SECONDS / per:9.0f}x real time per stream"
     )
 
 

@@ -29,10 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from media.mixer import Mixer
+from media.pcm import FRAME, FRAME_MS
 from media.recorder import CallRecorder, WavWriter
-
-FRAME = 160
-TICK_MS = 20.0
 
 
 def cpu_seconds() -> float:
@@ -60,8 +58,9 @@ def run(name: str, tick: Callable[[int], None], ticks: int, finish: Callable[[],
     ms = np.array(per_tick)
     print(
         f"{name:<12} CPU {cpu / ticks * 1e3:6.2f} ms/tick   wall {wall / ticks * 1e3:6.2f} ms/tick "
-        f"(p50 {np.percentile(ms, 50):5.2f}, p99 {np.percentile(ms, 99):5.2f}, max {ms.max():6.2f})   "
-        f"{cpu / ticks / TICK_MS * 1e5:5.1f}% of a core   close {close_ms:6.1f} ms"
+        f"(p50 {np.percentile(ms, 50):5.2f}, p99 {np.percentile(ms, 99):5.2f}, "
+        f"max {ms.max():6.2f})   "
+        f"{cpu / ticks / FRAME_MS * 1e5:5.1f}% of a core   close {close_ms:6.1f} ms"
     )
 
 
@@ -129,7 +128,7 @@ def main() -> None:
         "--dir", type=Path, default=None, help="where to write (default: a temp dir)"
     )
     args = parser.parse_args()
-    ticks = int(args.seconds * 1000 / TICK_MS)
+    ticks = int(args.seconds * 1000 / FRAME_MS)
     print(f"{args.legs} legs, {ticks} ticks ({args.seconds:g} s of audio) per scenario")
     scenarios = {
         "calls": lambda d: calls(args.legs, ticks, d, mix=True, record=True),

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from media.pcm import RATE
 from media.tts import Tts
 from media.voice import VoiceParams
 
@@ -49,7 +50,7 @@ async def bench(engine: str, root: Path) -> None:
     await asyncio.gather(*(concurrent.speech(TEXT, voice) for _ in range(100)))
     together = time.perf_counter() - start
     print(
-        f"{engine:<10} prompt {len(audio) / 8000:4.1f} s audio | first synthesis "
+        f"{engine:<10} prompt {len(audio) / RATE:4.1f} s audio | first synthesis "
         f"{statistics.median(firsts) * 1e3:6.1f} ms (median of 5) | memory hit "
         f"{memory_hit * 1e6:5.1f} us (speech) {sync_hit * 1e6:5.1f} us (cached) | disk hit "
         f"{statistics.median(disk) * 1e6:6.1f} us | 100 concurrent same-text requests "

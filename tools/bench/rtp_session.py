@@ -5,7 +5,8 @@ G.711 decode, concealment) and writes one (encode, sendto): the work of a
 bridged call leg. Reports CPU per packet (one receive + one send), loss and
 CPU load.
 
-Run: .venv/bin/python tools/bench/rtp_session.py [--pairs 200] [--seconds 10] [--loop uvloop|asyncio]
+Run: .venv/bin/python tools/bench/rtp_session.py [--pairs 200] [--seconds 10]
+     [--loop uvloop|asyncio]
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import numpy as np
 
 from media.clock import MediaClock
+from media.pcm import FRAME
 from media.ports import PortAllocator
 from media.session import RtpSession
 
@@ -41,7 +43,7 @@ async def run(pairs: int, seconds: float, warmup: float, first_port: int) -> dic
         sessions += [a, b]
 
     rng = np.random.default_rng(7)
-    speech = (rng.standard_normal(160) * 3000).astype(np.int16)
+    speech = (rng.standard_normal(FRAME) * 3000).astype(np.int16)
 
     def tick(_n: int) -> None:
         # What a bridge does for each leg, once per 20 ms.
@@ -108,11 +110,12 @@ def main() -> None:
 
         loop_factory = uvloop.new_event_loop
     print(
-        f"loop={args.loop}  measuring {args.seconds:.0f} s after {args.warmup:.0f} s warm-up, 50 pps per session each way"
+        f"loop={args.loop}  measuring {args.seconds:.0f} s after {args.warmup:.0f} s warm-up, "
+        "50 pps per session each way"
     )
     print(
-        f"{'pairs':>5} {'sessions':>8} {'rx pkt/s':>9} {'tx pkt/s':>9} {'CPU %':>6} {'us/pkt rx+tx':>13} "
-        f"{'loss %':>7} {'concealed':>9} {'skipped ticks':>13}"
+        f"{'pairs':>5} {'sessions':>8} {'rx pkt/s':>9} {'tx pkt/s':>9} {'CPU %':>6} "
+        f"{'us/pkt rx+tx':>13} {'loss %':>7} {'concealed':>9} {'skipped ticks':>13}"
     )
     for pairs in args.pairs:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
