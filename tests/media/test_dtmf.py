@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from media.dtmf import DIGITS, DtmfEvent, DtmfReceiver, DtmfSender
+from media.dtmf import COLS, DIGITS, KEYS, ROWS, DtmfEvent, DtmfReceiver, DtmfSender, tone_pair
 
 
 def test_event_wire_format() -> None:
@@ -197,3 +197,18 @@ def test_receiver_same_digit_twice_and_reused_timestamp() -> None:
     assert receiver.feed(DtmfEvent("2", False, 10, 160).to_bytes(), 2000) == "2"
     # a straggler of the first event arriving late is not a new press
     assert receiver.feed(DtmfEvent("1", True, 10, 800).to_bytes(), 1000) is None
+
+
+def test_keypad_tone_pairs() -> None:
+    assert tone_pair("1") == (697.0, 1209.0)
+    assert tone_pair("0") == (941.0, 1336.0)
+    assert tone_pair("#") == (941.0, 1477.0)
+    assert tone_pair("d") == (941.0, 1633.0)  # letters in either case
+    pairs = {digit: tone_pair(digit) for digit in DIGITS}
+    assert len(set(pairs.values())) == 16  # every key its own pair
+    assert {row for row, _ in pairs.values()} == set(ROWS)
+    assert {col for _, col in pairs.values()} == set(COLS)
+    assert sorted("".join(KEYS)) == sorted(DIGITS)
+    for bad in ("E", "", "12", " "):
+        with pytest.raises(ValueError, match="not a DTMF digit"):
+            tone_pair(bad)
