@@ -95,8 +95,7 @@ def _kaiser(u: NDArray[np.float64]) -> NDArray[np.float64]:
 
 def load_wav(data: bytes) -> Samples:
     """WAV bytes -> 8 kHz mono int16."""
-    samples, rate = parse_wav(data)
-    return resample(samples, rate, RATE) if rate != RATE else samples
+    return _at_media_rate(*parse_wav(data))
 
 
 def load_audio(source: str | Path | bytes) -> Samples:
@@ -117,8 +116,12 @@ def load_audio(source: str | Path | bytes) -> Samples:
     except Exception as exc:  # pydub surfaces ffmpeg failures as assorted exceptions
         raise AudioError(f"cannot decode audio: {exc}") from exc
     info = PcmInfo(rate=seg.frame_rate, channels=seg.channels, sample_width=seg.sample_width)
-    samples = pcm_to_mono(seg.raw_data, info)
-    return resample(samples, info.rate, RATE) if info.rate != RATE else samples
+    return _at_media_rate(pcm_to_mono(seg.raw_data, info), info.rate)
+
+
+def _at_media_rate(samples: Samples, rate: int) -> Samples:
+    """`samples` (at `rate`) at RATE; as they are when already there."""
+    return resample(samples, rate, RATE) if rate != RATE else samples
 
 
 async def load_audio_async(source: str | Path | bytes, ffmpeg: str = "ffmpeg") -> Samples:

@@ -46,7 +46,7 @@ DIGIT_PAUSE_MS = 250
 SPELLABLE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 SEPARATORS = frozenset(" -.,_/")
 _TRIM_DB = -40.0  # digit clips: silence threshold relative to their peak
-_TRIM_MARGIN = 80  # samples (10 ms) kept around the sound
+_TRIM_MARGIN = RATE // 100  # samples (10 ms) kept around the sound
 
 
 class Tts:

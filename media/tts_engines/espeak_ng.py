@@ -11,11 +11,11 @@ import asyncio
 import shutil
 
 from media.tts_engines import run_child
-from media.voice import FEMALE, TtsUnavailable, VoiceParams
+from media.voice import FEMALE, MALE, TtsUnavailable, VoiceParams
 
 BASE_WPM = 165  # a little under espeak's 175: clearer over the phone
 PITCH_PER_SEMITONE = 6  # espeak pitch units (50 = default) per semitone, roughly
-VARIANTS = {FEMALE: "+f2", "male": ""}  # espeak's default voice is male
+VARIANTS = {FEMALE: "+f2", MALE: ""}  # espeak's default voice is male
 # Polly language codes espeak-ng names differently
 ALIASES = {"arb": "ar", "cmn-cn": "cmn", "nb-no": "nb", "iw": "he"}
 

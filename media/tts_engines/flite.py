@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 from media.tts_engines import run_child
-from media.voice import FEMALE, TtsUnavailable, VoiceParams
+from media.voice import FEMALE, MALE, TtsUnavailable, VoiceParams
 
-VOICES = {FEMALE: "slt", "male": "rms"}
+VOICES = {FEMALE: "slt", MALE: "rms"}
 
 
 class FliteEngine:
