@@ -34,7 +34,7 @@ path = "{tmp_path / "db.sqlite"}"
 
 def start(config: Path, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "softswitch", "serve", "--config", str(config)],
+        [sys.executable, "-m", "softswitchd", "serve", "--config", str(config)],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -82,7 +82,7 @@ def test_bad_config_is_a_clear_error(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('[sip]\nlisten = "127.0.0.1:notaport"\n')
     result = subprocess.run(
-        [sys.executable, "-m", "softswitch", "serve", "--config", str(path)],
+        [sys.executable, "-m", "softswitchd", "serve", "--config", str(path)],
         capture_output=True,
         text=True,
         timeout=20,
