@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from email.utils import formatdate
 
-from .identity import Authenticator
+from .identity import ExtensionAuthenticator
 from .sip.errors import SipParseError
 from .sip.message import new_tag
 from .sip.transaction import ServerTransaction
@@ -24,7 +24,7 @@ class Registrar:
     def __init__(
         self,
         store: Store,
-        auth: Authenticator,
+        auth: ExtensionAuthenticator,
         ua: UserAgent,
         *,
         min_expires: int = 60,

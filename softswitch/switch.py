@@ -17,7 +17,7 @@ from .channel import Channel, ChannelEvent, ChannelNamer, ChannelState, Endpoint
 from .config import Config
 from .extensions import provision_extensions
 from .forking import MAX_FORKS, NoAnswer, first_answer
-from .identity import Authenticator, AuthGuard
+from .identity import AuthGuard, ExtensionAuthenticator
 from .registrar import Registrar
 from .routing import Route, Router, normalize
 from .sip import sdp
@@ -110,7 +110,7 @@ class Switch:
         self.router = Router(self.store, self.trunks)
         self._name = ChannelNamer()
         self._tasks: set[asyncio.Task] = set()
-        self.auth: Authenticator | None = None
+        self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
         self.started = False
 
@@ -132,7 +132,7 @@ class Switch:
         guard = AuthGuard(
             self.config.sip.auth_failures_per_minute, ban_seconds=self.config.sip.auth_ban_seconds
         )
-        self.auth = Authenticator(self.store, digest, guard)
+        self.auth = ExtensionAuthenticator(self.store, digest, guard)
         self.registrar = Registrar(
             self.store,
             self.auth,

@@ -123,7 +123,7 @@ def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
             [
                 python,
                 "-m",
-                "softswitch",
+                "softswitchd",
                 "serve",
                 "--config",
                 str(config),
