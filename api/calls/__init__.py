@@ -1,8 +1,7 @@
 """The JAICP Calls API (../shared/specs/calls-api-*.txt, calls-api-notes.md).
 
-The campaign token in the path is the only credential. Errors are JAICP-shaped:
-``{"type": "...", "message": "...", ...}`` with the HTTP status (400 invalid request,
-401 bad token, 404 unknown campaign). Handlers are thin: the campaign manager does
+The campaign token in the path is the only credential. Errors are JAICP-shaped (see
+`errors`). Handlers are thin: the campaign manager does
 the work, the dialer is woken through the manager's listeners.
 """
 
@@ -17,9 +16,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from softswitch.campaigns.errors import CampaignError
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import Campaign
-from softswitch.campaigns.phones import CampaignError
+
+from .errors import RequestError, campaign_error, internal_error, request_error
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -31,32 +32,28 @@ IDEMPOTENCE_HEADER = "Idempotence-Key"
 MAX_KEY = 256
 
 
-def error(exc: CampaignError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status)
-
-
 async def json_body(request: Request, *, required: bool = True) -> Any:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise CampaignError(f"request body too large (limit {MAX_BODY} bytes)", 413)
+        raise RequestError(f"request body too large (limit {MAX_BODY} bytes)", 413)
     size, chunks = 0, []
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_BODY:
-                raise CampaignError(f"request body too large (limit {MAX_BODY} bytes)", 413)
+                raise RequestError(f"request body too large (limit {MAX_BODY} bytes)", 413)
             chunks.append(chunk)
     except ClientDisconnect:
-        raise CampaignError("request body incomplete") from None
+        raise RequestError("request body incomplete") from None
     raw = b"".join(chunks)
     if not raw.strip():
         if required:
-            raise CampaignError("a JSON body is required")
+            raise RequestError("a JSON body is required")
         return None
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CampaignError(f"invalid JSON: {exc}") from None
+        raise RequestError(f"invalid JSON: {exc}") from None
 
 
 def idempotence_key(request: Request, *, query_too: bool = False) -> str | None:
@@ -66,7 +63,7 @@ def idempotence_key(request: Request, *, query_too: bool = False) -> str | None:
     if key is None:
         return None
     if not key or len(key) > MAX_KEY:
-        raise CampaignError(
+        raise RequestError(
             f"{IDEMPOTENCE_HEADER} must be 1 to {MAX_KEY} characters", field=IDEMPOTENCE_HEADER
         )
     return key
@@ -89,12 +86,12 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
                 campaign = m.by_token(request.path_params["token"])
                 return await handler(request, campaign)
             except CampaignError as exc:
-                return error(exc)
+                return campaign_error(exc)
+            except RequestError as exc:
+                return request_error(exc)
             except Exception:
                 log.exception("%s %s failed", request.method, request.url.path)
-                return JSONResponse(
-                    {"type": "internal.error", "message": "internal error"}, status_code=500
-                )
+                return internal_error()
 
         return run
 

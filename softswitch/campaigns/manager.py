@@ -13,9 +13,10 @@ from softswitch.store.campaigns import CampaignStore
 from softswitch.store.database import transaction
 from softswitch.store.idempotence import IdempotenceStore
 from softswitch.store.jobs import JobStore, NewJob
-from softswitch.store.lists import KIND_CONTACTS, KIND_DND, ListStore
+from softswitch.store.lists import ContactList, ListKind, ListStore
 
 from .clock import Clock, SystemClock
+from .errors import CampaignError, ErrorKind
 from .model import (
     FINAL_STATUSES,
     SOURCE_API,
@@ -28,7 +29,6 @@ from .model import (
     JobStatus,
 )
 from .phones import (
-    CampaignError,
     PhoneAdder,
     PhoneEntry,
     check_body,
@@ -101,11 +101,18 @@ class CampaignManager:
             return None
         return campaign
 
+    def owned(self, campaign_id: str, account_id: str) -> Campaign:
+        """The account's campaign; CampaignError NOT_FOUND otherwise."""
+        campaign = self.get(campaign_id, account_id)
+        if campaign is None:
+            raise CampaignError("campaign not found", ErrorKind.NOT_FOUND)
+        return campaign
+
     def by_token(self, token: str) -> Campaign:
         """The campaign a Calls API token opens: 401 when malformed or wrong, 404 unknown."""
         parts = token.split(".")
         if len(parts) < 3 or not all(parts):
-            raise CampaignError("invalid token", 401, "token.invalid")
+            raise CampaignError("invalid token", ErrorKind.BAD_TOKEN)
         # account ids may contain dots: the campaign id and the secret are the last two parts
         account_id, campaign_id = ".".join(parts[:-2]), parts[-2]
         campaign = self.campaigns.get(campaign_id)
@@ -114,18 +121,16 @@ class CampaignManager:
             or campaign.account_id != account_id
             or campaign.status is CampaignStatus.DELETED
         ):
-            raise CampaignError("campaign not found", 404, "campaign.not.found")
+            raise CampaignError("campaign not found", ErrorKind.NOT_FOUND)
         if not hmac.compare_digest(campaign.token.encode(), token.encode()):
-            raise CampaignError("invalid token", 401, "token.invalid")
+            raise CampaignError("invalid token", ErrorKind.BAD_TOKEN)
         return campaign
 
     # -- adding numbers -------------------------------------------------------------------
 
     def _check_open(self, campaign: Campaign) -> None:
         if campaign.status not in ACTIVE:
-            raise CampaignError(
-                f"the campaign is {campaign.status.value}", 400, "campaign.finished"
-            )
+            raise CampaignError(f"the campaign is {campaign.status.value}", ErrorKind.CLOSED)
 
     def add_phones(self, campaign: Campaign, body: object, key: str | None) -> list[int]:
         self._check_open(campaign)
@@ -209,9 +214,7 @@ class CampaignManager:
         elif campaign.status is CampaignStatus.PAUSED:
             self.campaigns.set_status(campaign.id, CampaignStatus.IN_PROCESS)
         elif campaign.status is not CampaignStatus.IN_PROCESS:
-            raise CampaignError(
-                f"the campaign is {campaign.status.value}", 400, "campaign.finished"
-            )
+            raise CampaignError(f"the campaign is {campaign.status.value}", ErrorKind.CLOSED)
         self.changed()
         return CampaignStatus.IN_PROCESS
 
@@ -223,9 +226,7 @@ class CampaignManager:
             CampaignStatus.PAUSED,
             expect=(CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS),
         ):
-            raise CampaignError(
-                f"the campaign is {campaign.status.value}", 400, "campaign.finished"
-            )
+            raise CampaignError(f"the campaign is {campaign.status.value}", ErrorKind.CLOSED)
         return CampaignStatus.PAUSED
 
     def resume(self, campaign: Campaign) -> CampaignStatus:
@@ -233,7 +234,7 @@ class CampaignManager:
             return campaign.status
         if campaign.status is not CampaignStatus.PAUSED:
             raise CampaignError(
-                f"the campaign is {campaign.status.value}, not paused", 400, "campaign.notPaused"
+                f"the campaign is {campaign.status.value}, not paused", ErrorKind.NOT_PAUSED
             )
         self.campaigns.set_status(campaign.id, CampaignStatus.IN_PROCESS)
         self.changed()
@@ -295,11 +296,13 @@ class CampaignManager:
 
     # -- lists -------------------------------------------------------------------------------
 
-    def contact_list(self, list_id: str, account_id: str):
-        return self.lists.get(list_id, account_id, KIND_CONTACTS)
-
-    def dnd_list(self, list_id: str, account_id: str):
-        return self.lists.get(list_id, account_id, KIND_DND)
+    def owned_list(self, list_id: str, account_id: str, kind: ListKind) -> ContactList:
+        """The account's list; CampaignError NOT_FOUND naming the request field otherwise."""
+        found = self.lists.get(list_id, account_id, kind)
+        if found is None:
+            what = "dnd_list_id" if kind is ListKind.DND else "list_id"
+            raise CampaignError(f"{what}: {list_id} not found", ErrorKind.NOT_FOUND, field=what)
+        return found
 
     def is_dnd(self, campaign: Campaign, phone: str) -> bool:
         return bool(campaign.dnd_list_id) and self.lists.contains(campaign.dnd_list_id, phone)

@@ -55,10 +55,21 @@ SOURCE_API = "api"
 SOURCE_TEST = "test"
 SOURCE_LIST = "list"
 
+
+class RetryStatus(StrEnum):
+    """The dial statuses a campaign may retry on (`retry_on_statuses`)."""
+
+    NOANSWER = "NOANSWER"
+    BUSY = "BUSY"
+    CHANUNAVAIL = "CHANUNAVAIL"
+    CONGESTION = "CONGESTION"
+    CANCEL = "CANCEL"
+
+
 # SIP final responses meaning the number does not exist (not found, address incomplete,
 # does not exist anywhere)
 NONEXISTENT_SIP_STATUSES = frozenset({404, 484, 604})
-DEFAULT_RETRY_ON = ("NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION")
+DEFAULT_RETRY_ON = ("NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION")  # RetryStatus values
 DEFAULT_PRIORITY = 5
 # a flow may ask for a redial after the attempts ran out; this caps runaway scripts
 MAX_REDIALS = 10

@@ -1,5 +1,5 @@
 """Adding numbers to a campaign: the Calls API call policy of each number, duplicates,
-idempotence keys. No HTTP here; the API turns `CampaignError` into the JAICP error body.
+idempotence keys. No HTTP here; the APIs shape `CampaignError` into their error bodies.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from softswitch.store.database import transaction
 from softswitch.store.idempotence import KEY_LIFETIME, IdempotenceStore
 from softswitch.store.jobs import JobStore, NewJob
 
+from .errors import CampaignError, ErrorKind
 from .model import SOURCE_API, SOURCE_TEST, Campaign, JobStatus, normalize_priority, valid_priority
 from .windows import CallWindow, WindowError, parse_policy
 from .zones import UTC, ZoneError, parse_zone, zone_name_for_number
@@ -22,22 +23,6 @@ MAX_PHONE_DIGITS = 20
 _POLICY_FIELDS = ("startDateTime", "finishDateTime", "allowedDays", "allowedTime")
 # every addPhones field but phone and payload is the number's calling policy
 _CUSTOM_FIELDS = (*_POLICY_FIELDS, "retryIntervalInMinutes", "maxAttempts", "gmtZone")
-
-
-class CampaignError(Exception):
-    """A request the campaign cannot take. `type` and `extra` shape the JAICP error body."""
-
-    def __init__(
-        self, message: str, status: int = 400, type: str = "request.invalid", **extra: Any
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.type = type
-        self.extra = extra
-
-    def body(self) -> dict[str, Any]:
-        return {"type": self.type, "message": self.message, **self.extra}
 
 
 def normalize_phone(value: object, where: str = "phone") -> str:
@@ -295,9 +280,8 @@ class PhoneAdder:
                     phones = list(dict.fromkeys(j.phone for j in built if j.dedup in recent))
                     raise CampaignError(
                         "the number was added to the campaign less than 24 hours ago",
-                        type="phone.duplicated",
-                        phone=phones[0],
-                        phonesDuplicates=phones,
+                        ErrorKind.DUPLICATED,
+                        duplicates=phones,
                     )
             ids = self.jobs.add_many(built)
             if key is not None:
@@ -331,6 +315,4 @@ def check_duplicates(entries: Sequence[PhoneEntry]) -> None:
     if duplicated:
         # the spec's example lists the latest duplicate first and names it in `phone`
         duplicated.reverse()
-        raise CampaignError(
-            "", type="phone.duplicated", phone=duplicated[0], phonesDuplicates=duplicated
-        )
+        raise CampaignError("", ErrorKind.DUPLICATED, duplicates=duplicated)

@@ -11,7 +11,7 @@ from softswitch.campaigns.dialer import INTERRUPTED, Dialer
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import CampaignStatus, JobStatus
 from softswitch.store.cdrs import CdrStore
-from softswitch.store.lists import KIND_DND, Contact
+from softswitch.store.lists import Contact, ListKind
 from tests.campaigns.network import Behaviour, FakeNetwork
 
 UTC = UTC
@@ -371,7 +371,7 @@ async def test_payload_becomes_variables(manager, make_campaign, network, dialer
 async def test_dnd_numbers_never_dialed_and_written_as_cdrs(
     manager, make_campaign, network, dialer, clock
 ) -> None:
-    dnd = manager.lists.create("account_1", "blocked", KIND_DND, clock.now())
+    dnd = manager.lists.create("account_1", "blocked", ListKind.DND, clock.now())
     manager.lists.add(dnd.id, [Contact("ann", "9701")])
     campaign = make_campaign(calls_per_minute=0, dnd_list_id=dnd.id, caller_id="15168148111")
     blocked, fine = manager.add_phones(campaign, [{"phone": "9701"}, {"phone": "9702"}], None)
