@@ -19,13 +19,11 @@ from .clock import Clock, SystemClock
 from .errors import CampaignError, ErrorKind
 from .model import (
     FINAL_STATUSES,
-    SOURCE_API,
-    SOURCE_LIST,
-    SOURCE_TEST,
     Attempt,
     Campaign,
     CampaignStatus,
     Job,
+    JobSource,
     JobStatus,
 )
 from .phones import (
@@ -86,7 +84,7 @@ class CampaignManager:
                 policy={},
                 max_attempts=campaign.max_attempts,
                 retry_interval=campaign.retry_time,
-                source=SOURCE_LIST,
+                source=JobSource.LIST,
                 created_at=now,
                 list_id=campaign.list_id,
                 contact_name=c.name,
@@ -146,14 +144,13 @@ class CampaignManager:
         `chunk` numbers (a 10,000-number body must not stall the media clock); the write
         is one transaction."""
         self._check_open(campaign)
-        check_body(body)
-        assert isinstance(body, list)
+        items = check_body(body)
         now = self.clock.now()
         entries: list[PhoneEntry] = []
-        for start in range(0, len(body), chunk):
+        for start in range(0, len(items), chunk):
             entries.extend(
                 parse_entry(item, f"[{i}]")
-                for i, item in enumerate(body[start : start + chunk], start)
+                for i, item in enumerate(items[start : start + chunk], start)
             )
             await asyncio.sleep(0)
         check_duplicates(entries)
@@ -199,7 +196,7 @@ class CampaignManager:
             entries,
             now=self.clock.now(),
             key=key,
-            source=SOURCE_TEST if test else SOURCE_API,
+            source=JobSource.TEST if test else JobSource.API,
         )
         self.changed()
         return ids[0]
@@ -269,7 +266,7 @@ class CampaignManager:
         wanted = [
             j.id
             for j in jobs
-            if j.source in (SOURCE_API, SOURCE_TEST) and j.status not in FINAL_STATUSES
+            if j.source in (JobSource.API, JobSource.TEST) and j.status not in FINAL_STATUSES
         ]
         return self.jobs.cancel(campaign.id, wanted, self.clock.now())
 

@@ -50,10 +50,13 @@ FINAL_STATUSES = frozenset(
     }
 )
 
-# where a job came from; only "api" and "test" jobs may be canceled through the Calls API
-SOURCE_API = "api"
-SOURCE_TEST = "test"
-SOURCE_LIST = "list"
+
+class JobSource(StrEnum):
+    """Where a job came from; only API and TEST jobs may be canceled through the Calls API."""
+
+    API = "api"  # addPhones, addPhone
+    TEST = "test"  # crmCalls test/addPhone
+    LIST = "list"  # a CPaaS campaign's contact list
 
 
 class RetryStatus(StrEnum):
@@ -161,7 +164,7 @@ class Job:
     retry_interval: float = 60.0  # seconds
     attempts_made: int = 0
     redials: int = 0
-    source: str = SOURCE_API
+    source: JobSource = JobSource.API
     list_id: str = ""
     contact_name: str = ""
     created_at: float = 0.0
