@@ -21,6 +21,7 @@ from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import Campaign
 
 from .errors import RequestError, campaign_error, internal_error, request_error
+from .reports import attempt_json, info_json, job_json
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -123,28 +124,15 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         return JSONResponse(m.cancel(campaign, await json_body(request)))
 
     async def job_report(request: Request, campaign: Campaign) -> Response:
-        return JSONResponse(m.job_report(campaign, await json_body(request)))
+        jobs = m.job_report(campaign, await json_body(request))
+        return JSONResponse([job_json(job) for job in jobs])
 
     async def attempt_report(request: Request, campaign: Campaign) -> Response:
-        return JSONResponse(m.attempt_report(campaign, await json_body(request)))
+        attempts = m.attempt_report(campaign, await json_body(request))
+        return JSONResponse([attempt_json(attempt, job) for attempt, job in attempts])
 
     async def info(request: Request, campaign: Campaign) -> Response:
-        return JSONResponse(
-            {
-                "id": campaign.id,
-                "name": campaign.name,
-                "projectName": campaign.project_name or campaign.account_id,
-                "creationDate": _ms(campaign.created_at),
-                "botId": campaign.bot_id,
-                "status": campaign.status.value,
-                "shortReport": m.short_report(campaign),
-                "startTime": _ms(campaign.start_at),
-                "endTime": _ms(
-                    campaign.end_at if campaign.stopped_at is None else campaign.stopped_at
-                ),
-                "maxSimultaneousCalls": campaign.max_simultaneous,
-            }
-        )
+        return JSONResponse(info_json(campaign, m.short_report(campaign)))
 
     async def status(request: Request, campaign: Campaign) -> Response:
         return JSONResponse(campaign.status.value)
@@ -177,7 +165,3 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
     return [
         Route(path, with_campaign(handler), methods=methods) for path, handler, methods in table
     ]
-
-
-def _ms(ts: float | None) -> int | None:
-    return None if ts is None else int(round(ts * 1000))

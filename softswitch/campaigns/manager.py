@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlite_utils
@@ -25,6 +25,7 @@ from .model import (
     Job,
     JobSource,
     JobStatus,
+    ShortReport,
 )
 from .phones import (
     PhoneAdder,
@@ -270,26 +271,26 @@ class CampaignManager:
         ]
         return self.jobs.cancel(campaign.id, wanted, self.clock.now())
 
-    def job_report(self, campaign: Campaign, body: object) -> list[dict[str, Any]]:
+    def job_report(self, campaign: Campaign, body: object) -> list[Job]:
+        """The jobs `body` selects (`phones` and/or `ids`)."""
         ids, phones = parse_selection(body)
-        return [job_row(job) for job in self.jobs.select(campaign.id, ids=ids, phones=phones)]
+        return self.jobs.select(campaign.id, ids=ids, phones=phones)
 
-    def attempt_report(self, campaign: Campaign, body: object) -> list[dict[str, Any]]:
+    def attempt_report(self, campaign: Campaign, body: object) -> list[tuple[Attempt, Job]]:
+        """The attempts of the jobs `body` selects, each with its job."""
         ids, phones = parse_selection(body)
         jobs = {j.id: j for j in self.jobs.select(campaign.id, ids=ids, phones=phones)}
-        return [attempt_row(a, jobs[a.job_id]) for a in self.jobs.attempts(jobs)]
+        return [(a, jobs[a.job_id]) for a in self.jobs.attempts(jobs)]
 
-    def short_report(self, campaign: Campaign) -> dict[str, Any]:
+    def short_report(self, campaign: Campaign) -> ShortReport:
         counts = self.jobs.status_counts(campaign.id)
-        return {
-            "totalNumbers": sum(counts.values()),
-            "processedNumbers": sum(n for s, n in counts.items() if s in FINAL_STATUSES),
-            "usedTalkingTime": round(self.jobs.talk_seconds(campaign.id) / 60.0, 2),
-            # campaign flows listen for keys only (no speech recognition on their calls)
-            "usedAsrSeconds": 0,
-            "inProcessCalls": counts.get(JobStatus.IN_PROCESS.value, 0),
-            "retryCalls": counts.get(JobStatus.ON_RETRY.value, 0),
-        }
+        return ShortReport(
+            numbers=sum(counts.values()),
+            processed=sum(n for s, n in counts.items() if s in FINAL_STATUSES),
+            talk_seconds=self.jobs.talk_seconds(campaign.id),
+            in_process=counts.get(JobStatus.IN_PROCESS.value, 0),
+            on_retry=counts.get(JobStatus.ON_RETRY.value, 0),
+        )
 
     # -- lists -------------------------------------------------------------------------------
 
@@ -323,49 +324,3 @@ def parse_selection(body: object) -> tuple[list[int], list[str]]:
         ids.append(value)
     phones = [normalize_phone(p, f"phones[{i}]") for i, p in enumerate(phones_raw)]
     return ids, phones
-
-
-def ms(ts: float | None) -> int | None:
-    return None if ts is None else int(round(ts * 1000))
-
-
-def report_data(items: Iterable[Sequence[Any]]) -> dict[str, str]:
-    """header -> value, in the script's order."""
-    return {str(h): str(v) for h, v, _ in sorted(items, key=lambda x: x[2])}
-
-
-def job_row(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "phone": job.phone,
-        "payload": job.payload,
-        "jobStatus": job.status.value,
-        "startedAt": ms(job.started_at),
-        "finishedAt": ms(job.finished_at),
-        "callDuration": int(round(job.call_duration)),
-        "callResult": job.result,
-        "reportData": report_data(job.report_data),
-        "attemptsCount": job.attempts_made,
-        "dialerPriority": job.priority,
-        "nextCallAt": ms(job.next_at)
-        if job.status in (JobStatus.PLANNED, JobStatus.ON_RETRY)
-        else None,
-    }
-
-
-def attempt_row(attempt: Attempt, job: Job) -> dict[str, Any]:
-    return {
-        "callJobId": attempt.job_id,
-        "attemptId": attempt.id,
-        "attemptNumber": attempt.number,
-        "phone": attempt.phone,
-        "payload": job.payload,
-        "startedAt": ms(attempt.started_at),
-        "answeredAt": ms(attempt.answered_at),
-        "finishedAt": ms(attempt.ended_at),
-        "callDuration": int(round(attempt.duration)),
-        "dialStatus": attempt.dial_status,
-        "callResult": attempt.result,
-        "reportData": report_data(attempt.report_data),
-        "jobStatus": job.status.value,
-    }

@@ -177,6 +177,17 @@ class Job:
     dial_status: str = ""  # of the last attempt
 
 
+@dataclass(frozen=True, slots=True)
+class ShortReport:
+    """A campaign's progress: its numbers (jobs) by state and the time talked."""
+
+    numbers: int
+    processed: int  # jobs in a final status
+    talk_seconds: float
+    in_process: int
+    on_retry: int
+
+
 @dataclass(slots=True)
 class Attempt:
     id: int
