@@ -1,8 +1,8 @@
 """The JAICP Calls API (../shared/specs/calls-api-*.txt, calls-api-notes.md).
 
-The campaign token in the path is the only credential. Errors are JAICP-shaped (see
-`errors`). Handlers are thin: the campaign manager does
-the work, the dialer is woken through the manager's listeners.
+The campaign token in the path is the only credential. Errors are JAICP-shaped
+(`errors`), reports too (`reports`). Handlers are thin: the campaign manager does the
+work, the dialer is woken through the manager's listeners.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from softswitch.campaigns.errors import CampaignError
 from softswitch.campaigns.manager import CampaignManager
-from softswitch.campaigns.model import Campaign
+from softswitch.campaigns.model import Campaign, CampaignStatus
 
 from .errors import RequestError, campaign_error, internal_error, request_error
 from .reports import attempt_json, info_json, job_json
@@ -137,10 +137,11 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
     async def status(request: Request, campaign: Campaign) -> Response:
         return JSONResponse(campaign.status.value)
 
-    def control(action: str) -> Callable[[Request, Campaign], Awaitable[Response]]:
+    def control(
+        action: Callable[[Campaign], CampaignStatus],
+    ) -> Callable[[Request, Campaign], Awaitable[Response]]:
         async def run(request: Request, campaign: Campaign) -> Response:
-            new = getattr(m, action)(campaign)
-            return JSONResponse(new.value)
+            return JSONResponse(action(campaign).value)
 
         return run
 
@@ -157,10 +158,10 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         (f"{base}/callAttempt/getReport", attempt_report, ["POST"]),
         (base, info, ["GET"]),
         (f"{base}/status", status, ["GET"]),
-        (f"{base}/control/start", control("start"), ["POST"]),
-        (f"{base}/control/pause", control("pause"), ["POST"]),
-        (f"{base}/control/resume", control("resume"), ["POST"]),
-        (f"{base}/control/stop", control("stop"), ["POST"]),
+        (f"{base}/control/start", control(m.start), ["POST"]),
+        (f"{base}/control/pause", control(m.pause), ["POST"]),
+        (f"{base}/control/resume", control(m.resume), ["POST"]),
+        (f"{base}/control/stop", control(m.stop), ["POST"]),
     ]
     return [
         Route(path, with_campaign(handler), methods=methods) for path, handler, methods in table
