@@ -27,12 +27,13 @@ async def main(db: str, log: str, seed: int) -> None:
     store = Store(db)
     store.db.conn.execute("PRAGMA busy_timeout = 5000")
     manager = CampaignManager(store.db)
-    out = open(log, "a", buffering=1)
 
     async def place_call(request: DialRequest) -> PlainOutcome:
-        out.write(f"{request.job.id} {request.attempt.number} {request.request_id}\n")
-        out.flush()
-        os.fsync(out.fileno())
+        # on disk before the call starts: the parent kills this process at any moment
+        with open(log, "a") as out:
+            out.write(f"{request.job.id} {request.attempt.number} {request.request_id}\n")
+            out.flush()
+            os.fsync(out.fileno())
         start = time.time()
         await asyncio.sleep(rng.uniform(0.02, 0.25))
         if rng.random() < 0.5:
