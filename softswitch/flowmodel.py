@@ -91,13 +91,17 @@ class Say(_Step):
     @model_validator(mode="after")
     def _voice(self) -> Say:
         try:
-            self.voice_params
+            self._parse_voice()
         except TtsError as exc:
             raise ValueError(str(exc)) from None
         return self
 
     @property
     def voice_params(self) -> VoiceParams:
+        return self._parse_voice()
+
+    def _parse_voice(self) -> VoiceParams:
+        """Raises TtsError for parameters no engine takes (checked when the flow is saved)."""
         return VoiceParams.parse(
             voice=self.voice,
             rate=self.rate,
@@ -204,6 +208,7 @@ class Hangup(_Step):
     type: Literal["hangup"]
 
 
+# Every step a flow may hold; pydantic picks the model by ``type``, the runner matches.
 Step = Annotated[
     Say | Play | Gather | Record | Transfer | Dial | SetResult | Report | Redial | Pause | Hangup,
     Field(discriminator="type"),
@@ -217,7 +222,7 @@ class Flow:
 
     __slots__ = ("steps",)
 
-    def __init__(self, steps: list[Any]) -> None:
+    def __init__(self, steps: list[Step]) -> None:
         self.steps = steps
 
     def fields(self) -> set[str]:
@@ -233,7 +238,7 @@ class Flow:
         return len(self.steps)
 
 
-def _collect(steps: list[Any], defined: set[str], needed: set[str]) -> None:
+def _collect(steps: list[Step], defined: set[str], needed: set[str]) -> None:
     defined = set(defined)
     for step in steps:
         needed |= step.fields() - defined
@@ -243,7 +248,7 @@ def _collect(steps: list[Any], defined: set[str], needed: set[str]) -> None:
                 _collect(branch, defined, needed)
 
 
-def _count(steps: list[Any], depth: int) -> int:
+def _count(steps: list[Step], depth: int) -> int:
     if depth > MAX_DEPTH:
         raise FlowError(f"flow: gather branches nested deeper than {MAX_DEPTH}")
     total = 0
