@@ -7,7 +7,7 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -354,7 +354,7 @@ class Registry:
         if event.state == ChannelState.HUNGUP:
             self.channels.pop(event.channel.name, None)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Channel]:
         return iter(list(self.channels.values()))
 
     def __len__(self) -> int:

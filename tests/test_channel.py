@@ -54,7 +54,9 @@ async def test_their_offer_is_answered_and_a_reoffer_bumps_the_version(made: Leg
     answer = ours.answer_offer(theirs.offer())
     assert f"m=audio {ours.rtp.local_port} ".encode() in answer
     assert ours.rtp.remote == (HOST, theirs.rtp.local_port)
-    again = ours._reoffer(theirs.offer().replace(b"a=sendrecv", b"a=sendonly"))
+    reoffer = ours.session.on_reoffer  # what a re-INVITE calls
+    assert reoffer is not None
+    again = reoffer(theirs.offer().replace(b"a=sendrecv", b"a=sendonly"))
     assert b"a=recvonly" in again and ours.rtp.direction == "recvonly"
     version = lambda body: body.split(b"o=")[1].split(b"\r\n")[0].split()[2]  # noqa: E731
     assert int(version(again)) == int(version(answer)) + 1
@@ -141,3 +143,20 @@ async def test_registry_forgets_a_channel_that_hangs_up(made: Legs) -> None:
     assert list(registry) == [channel]
     channel.failed("gone", 0)
     assert registry.get(channel.name) is None and len(registry) == 0
+
+
+async def test_the_fork_that_answers_takes_over_the_dialog_hooks(made: Legs) -> None:
+    channel = await made.channel()
+    first = channel.session
+    second = (await made.channel("101")).session  # another device's INVITE
+    channel.forks = [first, second]
+    relayed: list[str] = []
+    channel.listen_digits(relayed.append)
+    channel.adopt(second)
+    assert channel.session is second
+    assert second.on_info_digit is not None and second.on_remote_bye is not None
+    assert first.on_info_digit is None and first.on_remote_bye is None
+    second.on_info_digit("3")
+    assert relayed == ["3"]
+    second.on_remote_bye("normal clearing")  # the answering device hangs up
+    assert channel.state == ChannelState.HUNGUP and channel.cause == "normal clearing"
