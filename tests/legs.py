@@ -91,6 +91,13 @@ async def legs(ports: PortAllocator) -> AsyncIterator[Legs]:
         await ua.stop()
 
 
+def info_digit(channel: Channel, digit: str) -> None:
+    """A key pressed as a SIP INFO, handed over as the INVITE dialog hands it."""
+    hook = channel.session.on_info_digit
+    assert hook is not None, "nobody listens to the channel's keys"
+    hook(digit)
+
+
 def tone(n: int, amplitude: int = 8000) -> np.ndarray:
     """A distinct 20 ms frame per n (a sine whose pitch depends on n)."""
     t = np.arange(160) + 160 * n

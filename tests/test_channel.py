@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from media.ports import PortAllocator
-from softswitch.channel import ChannelEvent, ChannelNamer, ChannelState, Registry
-from tests.legs import HOST, Legs, legs, tone, until
+from softswitch.bridge import Tap
+from softswitch.channel import Channel, ChannelEvent, ChannelNamer, ChannelState, Registry
+from tests.legs import HOST, Legs, info_digit, legs, tone, until
 
 
 @pytest.fixture
@@ -21,12 +22,12 @@ async def made() -> AsyncIterator[Legs]:
 class FakeJoint:
     """The least a bridge is to a channel (softswitch.channel.Joint)."""
 
-    def __init__(self, a, b) -> None:
+    def __init__(self, a: Channel, b: Channel) -> None:
         self.a, self.b = a, b
         self.detached = False
-        self.tap = None
+        self.tap: Tap | None = None
 
-    def other(self, channel):
+    def other(self, channel: Channel) -> Channel:
         return self.b if channel is self.a else self.a
 
     def stop(self, *, detach: bool = False) -> None:
@@ -118,7 +119,7 @@ async def test_join_shows_the_party_and_keeps_the_digits_pressed(made: Legs) -> 
     a.phone.send_dtmf("7")
     await until(lambda: relayed == ["7"])
     assert a.channel.dtmf_inputs == ["7"]
-    a.channel.session.on_info_digit("#")  # as a SIP INFO would arrive
+    info_digit(a.channel, "#")  # as a SIP INFO would arrive
     assert relayed == ["7", "#"] and a.channel.dtmf_inputs == ["7", "#"]
 
     a.channel.leave(joint)
@@ -156,7 +157,9 @@ async def test_the_fork_that_answers_takes_over_the_dialog_hooks(made: Legs) -> 
     assert channel.session is second
     assert second.on_info_digit is not None and second.on_remote_bye is not None
     assert first.on_info_digit is None and first.on_remote_bye is None
+    assert second.on_info_digit is not None
     second.on_info_digit("3")
     assert relayed == ["3"]
+    assert second.on_remote_bye is not None
     second.on_remote_bye("normal clearing")  # the answering device hangs up
     assert channel.state == ChannelState.HUNGUP and channel.cause == "normal clearing"

@@ -13,7 +13,7 @@ from media.player import Player
 from media.ports import PortAllocator
 from media.tones import dtmf_tone
 from softswitch.channel_audio import ChannelAudio
-from tests.legs import Leg, legs, tone, until
+from tests.legs import Leg, info_digit, legs, tone, until
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ async def test_event_digits_queue_up_and_stop_a_barge_in_prompt(leg: Leg) -> Non
     assert audio.pressed == ["3"]
     result = await asyncio.wait_for(player.wait(), 1)
     assert result.reason == "dtmf" and result.digit == "3"
-    leg.channel.session.on_info_digit("9")  # a SIP INFO digit lands in the same queue
+    info_digit(leg.channel, "9")  # a SIP INFO digit lands in the same queue
     assert audio.digits.get_nowait() == "9" and audio.pressed == ["3", "9"]
 
 
@@ -84,7 +84,7 @@ async def test_inband_tones_are_digits_too_and_the_listener_hears_the_caller(leg
 async def test_a_tone_just_after_the_same_key_as_an_event_counts_once(leg: Leg) -> None:
     audio = ChannelAudio(leg.channel, MediaClock())
     audio.start()
-    leg.channel.session.on_info_digit("4")
+    info_digit(leg.channel, "4")
     await say(leg, audio, frames(dtmf_tone("4", 100)) + [np.zeros(160, dtype=np.int16)] * 3)
     assert audio.pressed == ["4"]
 

@@ -92,18 +92,19 @@ async def test_registers_with_digest_refreshes_and_unregisters(
 ) -> None:
     trunk = registering(carrier, ua, expires=2)
     trunk.start()
-    assert carrier.registrar is not None
+    registrar = carrier.registrar
+    assert registrar is not None
     await until(lambda: trunk.status.state == TrunkState.REGISTERED)
     assert 0 < trunk.status.expires_at - time.time() <= 2
-    (binding,) = carrier.registrar.contacts("101")
+    (binding,) = registrar.contacts("101")
     assert binding.source_port == ua.port
     first = binding.cseq
     # a 2 s grant is refreshed at half time
-    await until(lambda: carrier.registrar.contacts("101")[0].cseq > first, timeout=4)
+    await until(lambda: registrar.contacts("101")[0].cseq > first, timeout=4)
     assert trunk.status.state == TrunkState.REGISTERED
     await trunk.stop()
     assert trunk.status.state == TrunkState.UNREGISTERED
-    assert carrier.registrar.contacts("101") == []
+    assert registrar.contacts("101") == []
 
 
 async def test_a_rejected_password_backs_off_then_recovers(
