@@ -13,7 +13,7 @@ import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import assert_never
+from typing import Any, assert_never
 
 import numpy as np
 
@@ -162,12 +162,13 @@ class FlowRunner:
 
     async def run(self, flow: Flow) -> FlowState:
         """Run until the flow ends, asks to hang up or the channel hangs up."""
-        hungup: asyncio.Future[object] = asyncio.ensure_future(asyncio.shield(self.channel.hungup))
-        steps: asyncio.Future[object] = asyncio.ensure_future(self._steps(flow.steps))
+        hungup = asyncio.ensure_future(asyncio.shield(self.channel.hungup))
+        steps = asyncio.ensure_future(self._steps(flow.steps))
+        either: list[asyncio.Future[Any]] = [hungup, steps]
         try:
-            await asyncio.wait([hungup, steps], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (hungup, steps):
+            for task in either:
                 task.cancel()
         if steps.done() and not steps.cancelled() and steps.exception() is not None:
             exc = steps.exception()
