@@ -23,7 +23,7 @@ A flow is a JSON list of steps, each an object with a ``type``:
 from __future__ import annotations
 
 import string
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -215,6 +215,10 @@ Step = Annotated[
 ]
 Gather.model_rebuild()
 _STEPS = TypeAdapter(list[Step])
+# the step names in the union's order ("say", "play", ...), for error messages
+STEP_TYPES: tuple[str, ...] = tuple(
+    get_args(model.model_fields["type"].annotation)[0] for model in get_args(get_args(Step)[0])
+)
 
 
 class Flow:
@@ -265,19 +269,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"step {item}" if not parts else f"[{item}]")
-        elif item in {
-            "say",
-            "play",
-            "gather",
-            "record",
-            "transfer",
-            "dial",
-            "set_result",
-            "report",
-            "redial",
-            "pause",
-            "hangup",
-        }:
+        elif item in STEP_TYPES:
             continue  # pydantic names the union member; the step index says enough
         else:
             parts.append(str(item))
@@ -297,10 +289,7 @@ def parse_flow(data: object) -> Flow:
         where = _location(tuple(first["loc"]))
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "union_tag_invalid" or first["type"] == "union_tag_not_found":
-            message = (
-                "unknown step type; expected one of say, play, gather, record, transfer, "
-                "dial, set_result, report, redial, pause, hangup"
-            )
+            message = f"unknown step type; expected one of {', '.join(STEP_TYPES)}"
         raise FlowError(f"{where}: {message}") from None
     if _count(steps, 0) > MAX_STEPS:
         raise FlowError(f"flow: more than {MAX_STEPS} steps")
