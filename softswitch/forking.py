@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from .sip.errors import SipError
@@ -35,7 +36,7 @@ class NoAnswer(SipError):
 
 
 async def first_answer(
-    invites: list[OutgoingInvite], stop: asyncio.Future | None = None
+    invites: list[OutgoingInvite], stop: asyncio.Future[Any] | None = None
 ) -> tuple[OutgoingInvite, Response]:
     """Run every fork; return the first fork to answer (2xx) and its response.
 
@@ -85,12 +86,12 @@ def _rank(status: int) -> tuple[int, int]:
     return (status // 100, status)
 
 
-def _cancel(invites) -> None:
+def _cancel(invites: Iterable[OutgoingInvite]) -> None:
     for invite in invites:
         asyncio.ensure_future(invite.cancel()).add_done_callback(_quiet)
 
 
-def _quiet(task: asyncio.Future) -> None:
+def _quiet(task: asyncio.Future[Any]) -> None:
     # A losing fork's failure is expected and says nothing about the call.
     if not task.cancelled() and task.exception() is not None:
         log.debug("fork ended: %s", task.exception())

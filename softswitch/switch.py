@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from media.clock import MediaClock
 from media.ports import PortAllocator
@@ -118,7 +119,7 @@ class Switch:
         self.trunks = [Trunk(t, self.ua) for t in config.trunks]
         self.router = Router(self.store, self.trunks)
         self._name = ChannelNamer()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
         self.auth: Authenticator | None = None
         self.registrar: Registrar | None = None
         self.started = False
@@ -187,13 +188,13 @@ class Switch:
         if self._owns_store:
             self.store.close()
 
-    def _spawn(self, coro) -> asyncio.Task:
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[object]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("task failed", exc_info=task.exception())
