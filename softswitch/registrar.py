@@ -86,7 +86,7 @@ class Registrar:
                 return
             changes.append((address, min(expires, self.max_expires)))
         existing = {b.contact: b for b in self.store.bindings(aor, now)}
-        for address, expires in changes:
+        for address, _expires in changes:
             contact = str(address.uri)
             old = existing.get(contact)
             if old is not None and old.call_id == call_id and old.cseq >= cseq:
