@@ -12,7 +12,7 @@ from media.clock import MediaClock
 from media.ports import PortAllocator
 from media.session import RtpSession
 
-from .bridge import Bridge
+from .bridge import Bridge, Tap
 from .channel import Channel, ChannelEvent, ChannelNamer, ChannelState, Endpoint, Registry
 from .config import Config
 from .extensions import provision_extensions
@@ -474,7 +474,8 @@ class Switch:
                 return
         channel.up()
 
-    def bridge(self, a: Channel, b: Channel) -> Bridge:
+    def bridge(self, a: Channel, b: Channel, *, tap: Tap | None = None) -> Bridge:
         bridge = Bridge(a, b, self.clock)
+        bridge.tap = tap
         bridge.start()
         return bridge
