@@ -36,7 +36,6 @@ class CallService:
         stereo: bool = False,
     ) -> None:
         self.switch = switch
-        self.cdrs = cdrs
         tasks = CallTasks()
         self.calls = LiveCalls(switch)
         legs = Legs(switch, tasks)
