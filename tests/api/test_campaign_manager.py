@@ -11,9 +11,10 @@ import pytest
 from starlette.applications import Starlette
 
 import api.calls
-from softswitch.campaigns.dialer import Dialer, DialRequest, PlainOutcome
+from softswitch.campaigns.dialer import Dialer, DialRequest
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import CampaignStatus, JobStatus
+from softswitch.outcome import CallOutcome
 from tests.api.conftest import ACCOUNT_2
 
 FAR = {"campaign_start_date": "2020-01-01 00:00:00", "campaign_end_date": "2099-12-31 20:00:00"}
@@ -480,7 +481,7 @@ async def test_campaign_cdrs_and_statistics_with_dnd(api_env, make_cdr) -> None:
 
     dialed: list[str] = []
 
-    async def place_call(request: DialRequest) -> PlainOutcome:
+    async def place_call(request: DialRequest) -> CallOutcome:
         dialed.append(request.number)
         api_env.cdrs.insert(
             make_cdr(
@@ -494,7 +495,7 @@ async def test_campaign_cdrs_and_statistics_with_dnd(api_env, make_cdr) -> None:
                 list_id=request.list_id,
             )
         )
-        return PlainOutcome(True, 200, "ANSWER", 1.0, 20.0, answered_at=5.0)
+        return CallOutcome(True, 200, "ANSWER", 1.0, 20.0, answered_at=5.0)
 
     manager = CampaignManager(api_env.switch.store.db)
     dialer = Dialer(manager, place_call, cdrs=api_env.cdrs)

@@ -457,11 +457,11 @@ async def test_recovery_uses_the_outcome_found_for_the_attempt(
     campaign = make_campaign(calls_per_minute=0)
     (job,) = manager.add_phones(campaign, [{"phone": "9911"}], None)
     attempt = manager.jobs.claim(job, clock.now(), "abcdef0123")
-    from softswitch.campaigns.dialer import PlainOutcome
+    from softswitch.outcome import CallOutcome
 
     def lookup(j, a):
         assert a.request_id == "abcdef0123"
-        return PlainOutcome(
+        return CallOutcome(
             True,
             200,
             "ANSWER",
