@@ -10,11 +10,12 @@ import time
 from dataclasses import dataclass
 
 from .config import TrunkConfig, split_host_port
+from .sip.address import Address
 from .sip.errors import SipError
 from .sip.message import new_call_id
 from .sip.transport import Peer
 from .sip.ua import Credentials, UserAgent
-from .sip.uri import Address, SipUri
+from .sip.uri import SipUri
 
 log = logging.getLogger("softswitch.trunk")
 

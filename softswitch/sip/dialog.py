@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .message import Headers, Request, Response
+from .address import Address
+from .headers import Headers
+from .message import Request, Response
 from .transport import Peer
-from .uri import Address, SipUri
+from .uri import SipUri
 
 
 @dataclass(slots=True)

@@ -13,13 +13,15 @@ import logging
 import re
 from collections.abc import Callable
 
+from .address import Address
 from .dialog import Dialog
 from .errors import SipError
-from .message import Headers, Request, Response, new_tag
+from .headers import Headers
+from .message import Request, Response, new_tag
 from .transaction import ClientTransaction, ServerTransaction
 from .transport import Peer
 from .ua import Credentials, UserAgent
-from .uri import Address, SipUri
+from .uri import SipUri
 
 log = logging.getLogger("softswitch.sip.invite")
 

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import SipError
-from .message import Headers, Request, Response
+from .headers import Headers
+from .message import Request, Response
 from .transport import Peer, Transport
 
 log = logging.getLogger("softswitch.sip.transaction")

@@ -13,21 +13,22 @@ from pathlib import Path
 
 import pytest
 
+from softswitch.sip.address import Address
 from softswitch.sip.errors import SipParseError
+from softswitch.sip.framing import StreamFramer
+from softswitch.sip.headers import Headers, canonical_name
 from softswitch.sip.message import (
     REASON_PHRASES,
-    Headers,
     Request,
     Response,
-    StreamFramer,
-    canonical_name,
     new_branch,
     new_call_id,
     new_tag,
-    parse_message,
     reason_phrase,
 )
-from softswitch.sip.uri import Address, SipUri, Via
+from softswitch.sip.parser import parse_message
+from softswitch.sip.uri import SipUri
+from softswitch.sip.via import Via
 
 CORPUS = Path(__file__).parent / "corpus"
 

@@ -6,11 +6,13 @@ import asyncio
 
 import pytest
 
-from softswitch.sip.message import Response, parse_message
+from softswitch.sip.address import Address
+from softswitch.sip.message import Response
+from softswitch.sip.parser import parse_message
 from softswitch.sip.transaction import ServerTransaction, Timers
 from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
-from softswitch.sip.uri import Address, SipUri
+from softswitch.sip.uri import SipUri
 
 FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
 

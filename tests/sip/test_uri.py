@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from softswitch.sip.address import Address
 from softswitch.sip.errors import SipParseError
-from softswitch.sip.uri import Address, SipUri, Via, parse_params, split_list, unquote
+from softswitch.sip.grammar import parse_params, split_list, unquote
+from softswitch.sip.uri import SipUri
+from softswitch.sip.via import Via
 
 # --- SipUri ----------------------------------------------------------------------
 
