@@ -220,7 +220,7 @@ def _exercise(data: bytes) -> None:
     try:
         msg = parse_message(data)
     except SipParseError as exc:
-        request = exc.request  # type: ignore[attr-defined]
+        request = exc.request
         if request is not None:
             request.make_response(exc.status, exc.reason).to_bytes()
         return

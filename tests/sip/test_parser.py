@@ -182,7 +182,7 @@ def test_errors_with_request_attached(mutate, status: int, fragment: str) -> Non
     exc = info.value
     assert exc.status == status
     assert fragment.lower() in exc.reason.lower()
-    req = exc.request  # type: ignore[attr-defined]
+    req = exc.request
     assert isinstance(req, Request)
     # the transport answers with this (echoing the headers, broken or not):
     out = req.make_response(exc.status, exc.reason).to_bytes()
@@ -197,14 +197,14 @@ def test_missing_essential_header_has_no_request(missing: str) -> None:
     with pytest.raises(SipParseError) as info:
         parse_message(data)
     assert missing in info.value.reason
-    assert info.value.request is None  # type: ignore[attr-defined]
+    assert info.value.request is None
 
 
 def test_unreadable_top_via_has_no_request() -> None:
     data = request().replace(b"SIP/2.0/UDP 192.0.2.101:5060", b"SIP/2.0/UDP")
     with pytest.raises(SipParseError) as info:
         parse_message(data)
-    assert info.value.request is None  # type: ignore[attr-defined]
+    assert info.value.request is None
 
 
 def test_bad_response_never_has_request() -> None:
@@ -212,7 +212,7 @@ def test_bad_response_never_has_request() -> None:
     data = data.replace(b"Max-Forwards: 70", b"Max-Forwards: lots")
     with pytest.raises(SipParseError) as info:
         parse_message(data)
-    assert info.value.request is None  # type: ignore[attr-defined]
+    assert info.value.request is None
 
 
 # --- corpus -----------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def test_corpus_valid(path: Path) -> None:
 def test_corpus_invalid(path: Path) -> None:
     with pytest.raises(SipParseError) as info:
         parse_message(path.read_bytes())
-    request_ = info.value.request  # type: ignore[attr-defined]
+    request_ = info.value.request
     if path.stem.startswith(
         ("missing_", "response_", "status_", "via_", "empty", "only_crlf", "binary")
     ):
