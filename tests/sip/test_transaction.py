@@ -13,28 +13,9 @@ from softswitch.sip.transaction import ServerTransaction, Timers, TransactionSta
 from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
 from softswitch.sip.uri import SipUri
+from tests.sip.raw import RawUdp
 
 FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
-
-
-class RawPeer(asyncio.DatagramProtocol):
-    """A bare UDP socket playing the other side, byte for byte."""
-
-    def __init__(self) -> None:
-        self.received: asyncio.Queue[bytes] = asyncio.Queue()
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def datagram_received(self, data: bytes, addr) -> None:
-        self.received.put_nowait(data)
-
-    async def next(self, timeout: float = 2.0):
-        return parse_message(await asyncio.wait_for(self.received.get(), timeout))
-
-    def drain(self) -> list[bytes]:
-        items = []
-        while not self.received.empty():
-            items.append(self.received.get_nowait())
-        return items
 
 
 @pytest.fixture
@@ -42,12 +23,9 @@ async def pair():
     handled: list[ServerTransaction] = []
     ua = UserAgent("127.0.0.1", 0, "127.0.0.1", handled.append, timers=FAST)
     await ua.start()
-    loop = asyncio.get_running_loop()
-    transport, raw = await loop.create_datagram_endpoint(RawPeer, local_addr=("127.0.0.1", 0))
-    raw.transport = transport
-    raw.port = transport.get_extra_info("sockname")[1]
+    raw = await RawUdp.open()
     yield ua, raw, handled
-    transport.close()
+    raw.close()
     await ua.stop()
 
 
