@@ -17,6 +17,7 @@ import numpy as np
 from media.session import RtpSession
 
 from .sip import sdp
+from .sip.dialog import DialogState
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, InviteSession, OutgoingInvite
 
@@ -308,10 +309,10 @@ class Channel:
         session = self.session
         self._ended(cause, status)
         try:
-            if isinstance(session, IncomingInvite) and session.state == "early":
+            if isinstance(session, IncomingInvite) and session.state == DialogState.EARLY:
                 session.reject(status or 480, None)
             else:
-                if isinstance(session, OutgoingInvite) and session.state == "early":
+                if isinstance(session, OutgoingInvite) and session.state == DialogState.EARLY:
                     mine = session.cancel()
                 else:
                     mine = session.hangup(cause)

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from email.utils import formatdate
 
 from .identity import ExtensionAuthenticator
+from .sip.address import Address
 from .sip.errors import SipParseError
 from .sip.message import new_tag
 from .sip.transaction import ServerTransaction
 from .sip.ua import UserAgent
-from .sip.uri import Address
 from .store import Binding, Store
 
 log = logging.getLogger("softswitch.registrar")

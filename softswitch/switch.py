@@ -31,6 +31,7 @@ from .identity import AuthGuard, ExtensionAuthenticator
 from .registrar import Registrar
 from .routing import Route, Router, normalize
 from .sip import sdp
+from .sip.address import Address
 from .sip.auth import DigestServer
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, OutgoingInvite
@@ -38,7 +39,7 @@ from .sip.message import Response
 from .sip.transaction import ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
-from .sip.uri import Address, SipUri
+from .sip.uri import SipUri
 from .store import Store
 from .trunk import Trunk
 

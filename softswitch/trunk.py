@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .config import TrunkConfig, split_host_port
+from .sip.address import Address
 from .sip.errors import SipError
 from .sip.message import new_call_id
 from .sip.transport import Peer
 from .sip.ua import Credentials, UserAgent
-from .sip.uri import Address, SipUri
+from .sip.uri import SipUri
 
 log = logging.getLogger("softswitch.trunk")
 

@@ -20,7 +20,8 @@ from softswitch.sip import sdp
 from softswitch.sip.invite import OutgoingInvite
 from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
-from softswitch.sip.uri import Address, SipUri
+from softswitch.sip.address import Address
+from softswitch.sip.uri import SipUri
 
 HOST = "127.0.0.1"
 

@@ -7,11 +7,12 @@ import pytest
 from softswitch.extensions import make_extension
 from softswitch.identity import AuthGuard, ExtensionAuthenticator
 from softswitch.registrar import Registrar
+from softswitch.sip.address import Address
 from softswitch.sip.auth import DigestServer
 from softswitch.sip.transaction import Timers
 from softswitch.sip.transport import Peer
 from softswitch.sip.ua import Credentials, UserAgent
-from softswitch.sip.uri import Address, SipUri
+from softswitch.sip.uri import SipUri
 from softswitch.store import Store
 
 FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
