@@ -7,6 +7,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from media.engines import EngineStatus
+
 from . import calls, cpaas
 from .context import AppContext
 
@@ -14,9 +16,18 @@ from .context import AppContext
 def create_app(ctx: AppContext) -> Starlette:
     async def health(request: Request) -> JSONResponse:
         body = ctx.switch.health()
+        # A missing speech engine leaves the switch up (calls still connect): it shows
+        # here, beside an unchanged status.
+        body["engines"] = {status.feature: _engine_body(status) for status in ctx.engines}
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
     routes += cpaas.routes(ctx)  # CPaaS API, campaign manager included
     routes += calls.routes(ctx)  # JAICP Calls API
     return Starlette(routes=routes)
+
+
+def _engine_body(status: EngineStatus) -> dict[str, object]:
+    if status.ok:
+        return {"engine": status.engine, "ok": True}
+    return {"engine": status.engine, "ok": False, "reason": status.problem}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from media.engines import EngineStatus
     from media.tts import Tts
     from softswitch.calls import CallService
     from softswitch.campaigns.dialer import Dialer
@@ -20,6 +22,7 @@ class AppContext:
     calls: CallService
     tts: Tts
     dialer: Dialer | None = None
+    engines: Sequence[EngineStatus] = ()  # the speech engines as checked at start-up
 
     @property
     def store(self) -> Store:

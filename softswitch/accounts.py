@@ -95,10 +95,10 @@ def provision_accounts(
         for account_id, secret in wanted.items():
             if not secret:
                 raise AccountError(f"account {account_id}: auth must not be empty")
-            record = store.get(account_id)
-            if record is None:
+            stored = store.get(account_id)
+            if stored is None:
                 store.insert(AccountRecord(account_id, hash_secret(secret), "config", now, now))
-            elif record.source != "config" or not verify_secret(secret, record.secret_hash):
+            elif stored.source != "config" or not verify_secret(secret, stored.secret_hash):
                 store.set_secret(account_id, hash_secret(secret), "config", now)
         return
     for record in store.all():
@@ -144,7 +144,7 @@ def rotate_account(store: AccountStore, account_id: str, now: float | None = Non
     return secret
 
 
-class Authenticator:
+class AccountAuthenticator:
     """Checks (account, secret) pairs; remembers successes so the common case costs µs."""
 
     def __init__(self, store: AccountStore, cache_size: int = 10_000, slow_checks: int = 2) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from media.clock import MediaClock
 
-from .channel import Channel
+from .channel import Channel, DigitHandler
 
 log = logging.getLogger("softswitch.bridge")
 
@@ -34,13 +34,9 @@ class Bridge:
         if self.active:
             return
         self.active = True
-        self.a.bridged, self.b.bridged = self.b, self.a
-        self.a.bridge = self.b.bridge = self
-        # RFC 4733 digits are relayed as events, not as audio
-        self.a.rtp.on_dtmf = self._relay_dtmf(self.a, self.b)
-        self.b.rtp.on_dtmf = self._relay_dtmf(self.b, self.a)
-        self.a.session.on_info_digit = self._relay_dtmf(self.a, self.b)
-        self.b.session.on_info_digit = self._relay_dtmf(self.b, self.a)
+        # digits (RFC 4733, SIP INFO) are relayed as events, not as audio
+        self.a.join(self, self.b, self._relay_dtmf(self.b))
+        self.b.join(self, self.a, self._relay_dtmf(self.a))
         self.clock.add(self.tick)
         log.info("bridge %s <-> %s", self.a.name, self.b.name)
 
@@ -51,16 +47,8 @@ class Bridge:
             return
         self.active = False
         self.clock.remove(self.tick)
-        for channel in (self.a, self.b):
-            channel.rtp.on_dtmf = None
-            channel.session.on_info_digit = None
-        if self.a.bridged is self.b:
-            self.a.bridged = None
-        if self.b.bridged is self.a:
-            self.b.bridged = None
-        for channel in (self.a, self.b):
-            if channel.bridge is self:
-                channel.bridge = None
+        self.a.leave(self)
+        self.b.leave(self)
 
     def other(self, channel: Channel) -> Channel:
         return self.b if channel is self.a else self.a
@@ -75,10 +63,9 @@ class Bridge:
             self.tap(a_said, b_said)
 
     @staticmethod
-    def _relay_dtmf(source: Channel, to: Channel):
+    def _relay_dtmf(to: Channel) -> DigitHandler:
         def relay(digit: str) -> None:
             log.info("dtmf %s -> %s", digit, to.name)
-            source.dtmf_inputs.append(digit)
             to.rtp.send_dtmf(digit)
 
         return relay

@@ -22,7 +22,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .store.callbacks import DONE, FAILED, Callback, CallbackStore
+from .store.callbacks import Callback, CallbackStatus, CallbackStore
 
 log = logging.getLogger("softswitch.callbacks")
 
@@ -50,7 +50,9 @@ class CallbackScheduler:
         """Settle what a stop left behind, fire what is due, then keep watching."""
         now = self.clock()
         for request_id in self.store.stale_firing():
-            self.store.finish(request_id, FAILED, "interrupted by a restart while being placed")
+            self.store.finish(
+                request_id, CallbackStatus.FAILED, "interrupted by a restart while being placed"
+            )
             log.warning("callback %s was being placed when the switch stopped: failed", request_id)
         for request_id in self.store.mark_missed(now - self.missed_after):
             log.warning("callback %s was due while the switch was down: missed", request_id)
@@ -104,10 +106,10 @@ class CallbackScheduler:
                 request_id=cb.request_id,
             )
         except Exception as exc:  # no route any more, bad option: recorded, not raised
-            self.store.finish(cb.request_id, FAILED, str(exc) or type(exc).__name__)
+            self.store.finish(cb.request_id, CallbackStatus.FAILED, str(exc) or type(exc).__name__)
             log.warning("callback %s could not be placed: %s", cb.request_id, exc)
             return False
-        self.store.finish(cb.request_id, DONE)
+        self.store.finish(cb.request_id, CallbackStatus.DONE)
         log.info(
             "callback %s placed (%s -> %s)", cb.request_id, cb.agent_number, cb.destination_number
         )

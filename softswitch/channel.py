@@ -7,19 +7,19 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Protocol
+
+import numpy as np
 
 from media.session import RtpSession
 
 from .sip import sdp
+from .sip.dialog import DialogState
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, InviteSession, OutgoingInvite
-
-if TYPE_CHECKING:
-    from .bridge import Bridge
 
 log = logging.getLogger("softswitch.channel")
 
@@ -43,6 +43,42 @@ class ChannelEvent:
 
 
 Listener = Callable[[ChannelEvent], None]
+# A key the party pressed: RFC 4733 event or SIP INFO (in-band tones are the media's job)
+DigitHandler = Callable[[str], None]
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"  # they called us
+    OUTBOUND = "outbound"  # we called them
+
+
+class EndpointKind(StrEnum):
+    EXTENSION = "extension"  # one of our registered users
+    TRUNK = "trunk"  # a carrier
+
+
+class Joint(Protocol):
+    """The bridge a channel is in, as the channel's users see it (softswitch.bridge.Bridge).
+
+    A channel holds it without knowing the class, so bridge.py imports channel.py and
+    not the other way round.
+    """
+
+    @property
+    def a(self) -> Channel: ...
+
+    @property
+    def b(self) -> Channel: ...
+
+    @property
+    def detached(self) -> bool: ...
+
+    # (what a said, what b said) once per tick: a recorder (softswitch.bridge.Tap)
+    tap: Callable[[np.ndarray | None, np.ndarray | None], None] | None
+
+    def other(self, channel: Channel) -> Channel: ...
+
+    def stop(self, *, detach: bool = False) -> None: ...
 
 
 class ChannelNamer:
@@ -59,7 +95,7 @@ class ChannelNamer:
 class Endpoint:
     """Who is at the far end of a channel."""
 
-    kind: str  # "extension" | "trunk"
+    kind: EndpointKind
     name: str  # the extension number or the trunk name
     number: str  # the number dialed or calling
 
@@ -68,7 +104,7 @@ class Channel:
     def __init__(
         self,
         name: str,
-        direction: str,
+        direction: Direction,
         endpoint: Endpoint,
         session: InviteSession,
         rtp: RtpSession,
@@ -76,7 +112,7 @@ class Channel:
         session_id: int | None = None,
     ) -> None:
         self.name = name
-        self.direction = direction  # "inbound": they called us; "outbound": we called them
+        self.direction = direction
         self.endpoint = endpoint
         self.session = session
         self.rtp = rtp
@@ -87,8 +123,8 @@ class Channel:
         self.created_at = time.time()
         self.answered_at: float | None = None
         self.ended_at: float | None = None
-        self.bridged: Channel | None = None
-        self.bridge: Bridge | None = None  # the bridge this channel is in, if any
+        self._bridged: Channel | None = None
+        self._bridge: Joint | None = None
         self.dtmf_inputs: list[str] = []  # digits this party pressed while bridged
         self.media: sdp.Negotiated | None = None
         self._listeners: list[Listener] = []
@@ -120,6 +156,42 @@ class Channel:
     @property
     def call_id(self) -> str:
         return self.session.request.call_id if hasattr(self.session, "request") else ""
+
+    # -- bridging -----------------------------------------------------------
+
+    @property
+    def bridge(self) -> Joint | None:
+        """The bridge this channel is in, if any."""
+        return self._bridge
+
+    @property
+    def bridged(self) -> Channel | None:
+        """The party this channel is bridged to, if any."""
+        return self._bridged
+
+    def listen_digits(self, handler: DigitHandler | None) -> None:
+        """Where the keys this party presses go (RFC 4733 and SIP INFO); None: nowhere."""
+        self.rtp.on_dtmf = handler
+        self.session.on_info_digit = handler
+
+    def join(self, joint: Joint, peer: Channel, on_digit: DigitHandler) -> None:
+        """Enter ``joint`` facing ``peer``; the keys pressed are kept in dtmf_inputs."""
+        self._bridge = joint
+        self._bridged = peer
+
+        def pressed(digit: str) -> None:
+            self.dtmf_inputs.append(digit)
+            on_digit(digit)
+
+        self.listen_digits(pressed)
+
+    def leave(self, joint: Joint) -> None:
+        """Leave ``joint``; a bridge joined since (a transfer) is left alone."""
+        self.listen_digits(None)
+        if self._bridged is joint.other(self):
+            self._bridged = None
+        if self._bridge is joint:
+            self._bridge = None
 
     # -- events -------------------------------------------------------------
 
@@ -237,10 +309,10 @@ class Channel:
         session = self.session
         self._ended(cause, status)
         try:
-            if isinstance(session, IncomingInvite) and session.state == "early":
+            if isinstance(session, IncomingInvite) and session.state == DialogState.EARLY:
                 session.reject(status or 480, None)
             else:
-                if isinstance(session, OutgoingInvite) and session.state == "early":
+                if isinstance(session, OutgoingInvite) and session.state == DialogState.EARLY:
                     mine = session.cancel()
                 else:
                     mine = session.hangup(cause)
@@ -283,7 +355,7 @@ class Registry:
         if event.state == ChannelState.HUNGUP:
             self.channels.pop(event.channel.name, None)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Channel]:
         return iter(list(self.channels.values()))
 
     def __len__(self) -> int:

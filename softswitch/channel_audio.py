@@ -43,8 +43,7 @@ class ChannelAudio:
         if self.active:
             return
         self.active = True
-        self.channel.rtp.on_dtmf = self._event_digit
-        self.channel.session.on_info_digit = self._event_digit
+        self.channel.listen_digits(self._event_digit)
         self.clock.add(self.tick)
 
     def stop(self) -> None:
@@ -52,8 +51,7 @@ class ChannelAudio:
             return
         self.active = False
         self.clock.remove(self.tick)
-        self.channel.rtp.on_dtmf = None
-        self.channel.session.on_info_digit = None
+        self.channel.listen_digits(None)
         if self.player is not None:
             self.player.stop()
             self.player = None

@@ -110,7 +110,9 @@ class Config:
         try:
             first, last = (int(p) for p in self.rtp.ports.split("-", 1))
         except ValueError:
-            raise ConfigError(f"rtp.ports must look like 20000-29999, not {self.rtp.ports!r}")
+            raise ConfigError(
+                f"rtp.ports must look like 20000-29999, not {self.rtp.ports!r}"
+            ) from None
         if not 1024 <= first < last <= 65535:
             raise ConfigError(f"rtp.ports {self.rtp.ports!r} is not a valid range")
         return first, last

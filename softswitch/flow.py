@@ -13,7 +13,7 @@ import string
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 import numpy as np
 
@@ -37,6 +37,7 @@ from .flowmodel import (
     Report,
     Say,
     SetResult,
+    Step,
     Transfer,
 )
 
@@ -109,21 +110,35 @@ async def prepare(flow: Flow, variables: dict[str, str], audio: FlowAudio) -> No
     await _prepare(flow.steps, dict(variables), audio)
 
 
-async def _prepare(steps: list[Any], variables: dict[str, str], audio: FlowAudio) -> None:
+async def _prepare(steps: list[Step], variables: dict[str, str], audio: FlowAudio) -> None:
     for step in steps:
-        if isinstance(step, Say):
-            await audio.say(step, variables)
-        elif isinstance(step, Play):
-            await audio.play(step)
-        elif isinstance(step, Gather):
-            if step.prompt is not None:
-                await audio.say(step.prompt, variables)
-            # what the caller will type is unknown: fill it with a placeholder so the
-            # rest of the prompts are ready (texts using it are synthesized on the call)
-            later = dict(variables)
-            later.setdefault(step.name, "")
-            for branch in [*step.branches.values(), step.default]:
-                await _prepare(branch, later, audio)
+        match step:
+            case Say():
+                await audio.say(step, variables)
+            case Play():
+                await audio.play(step)
+            case Gather():
+                if step.prompt is not None:
+                    await audio.say(step.prompt, variables)
+                # what the caller will type is unknown: fill it with a placeholder so the
+                # rest of the prompts are ready (texts using it are synthesized on the call)
+                later = dict(variables)
+                later.setdefault(step.name, "")
+                for branch in [*step.branches.values(), step.default]:
+                    await _prepare(branch, later, audio)
+            case (
+                Record()
+                | Transfer()
+                | Dial()
+                | SetResult()
+                | Report()
+                | Redial()
+                | Pause()
+                | Hangup()
+            ):
+                pass  # no prompt to get ready
+            case _:
+                assert_never(step)
 
 
 class FlowRunner:
@@ -149,10 +164,11 @@ class FlowRunner:
         """Run until the flow ends, asks to hang up or the channel hangs up."""
         hungup = asyncio.ensure_future(asyncio.shield(self.channel.hungup))
         steps = asyncio.ensure_future(self._steps(flow.steps))
+        either: list[asyncio.Future[Any]] = [hungup, steps]
         try:
-            await asyncio.wait([hungup, steps], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (hungup, steps):
+            for task in either:
                 task.cancel()
         if steps.done() and not steps.cancelled() and steps.exception() is not None:
             exc = steps.exception()
@@ -160,56 +176,52 @@ class FlowRunner:
                 log.error("flow on %s failed: %r", self.channel.name, exc)
         return self.state
 
-    async def _steps(self, steps: list[Any]) -> None:
+    async def _steps(self, steps: list[Step]) -> None:
         for step in steps:
             if self.channel.state != ChannelState.UP:
                 return
             await self._step(step)
 
-    async def _step(self, step: Any) -> None:
+    async def _step(self, step: Step) -> None:
         state = self.state
-        if isinstance(step, Say):
-            audio = await self.audio.say(step, state.variables)
-            await self.media.play(
-                Player(
-                    audio,
-                    repeat=step.repeat,
-                    pause_ms=step.pause_ms,
-                    stop_digits="0123456789*#" if step.barge_in else "",
-                )
-            )
-        elif isinstance(step, Play):
-            audio = await self.audio.play(step)
-            await self.media.play(
-                Player(
-                    audio,
-                    repeat=step.repeat,
-                    pause_ms=step.pause_ms,
-                    stop_digits="0123456789*#" if step.barge_in else "",
-                )
-            )
-        elif isinstance(step, Gather):
-            await self._gather(step)
-        elif isinstance(step, Record):
-            await self._record(step)
-        elif isinstance(step, Transfer):
-            answered = await self._connect(step.number, step.timeout)
-            if answered:
-                state.transferred = True
+        match step:
+            case Say():
+                audio = await self.audio.say(step, state.variables)
+                await self._play(audio, step.repeat, step.pause_ms, step.barge_in)
+            case Play():
+                audio = await self.audio.play(step)
+                await self._play(audio, step.repeat, step.pause_ms, step.barge_in)
+            case Gather():
+                await self._gather(step)
+            case Record():
+                await self._record(step)
+            case Transfer():
+                answered = await self._connect(step.number, step.timeout)
+                if answered:
+                    state.transferred = True
+                    raise FlowHangup()
+            case Dial():
+                await self._connect(step.number, step.timeout)
+            case SetResult():
+                state.result = render(step.value, state.variables)
+            case Report():
+                value = render(step.value, state.variables)
+                state.report_data.append((step.header, value, step.order))
+            case Redial():
+                state.redial = (step.minutes, step.priority)
+            case Pause():
+                self.media.quiet()
+                await asyncio.sleep(step.seconds)
+            case Hangup():
                 raise FlowHangup()
-        elif isinstance(step, Dial):
-            await self._connect(step.number, step.timeout)
-        elif isinstance(step, SetResult):
-            state.result = render(step.value, state.variables)
-        elif isinstance(step, Report):
-            state.report_data.append((step.header, render(step.value, state.variables), step.order))
-        elif isinstance(step, Redial):
-            state.redial = (step.minutes, step.priority)
-        elif isinstance(step, Pause):
-            self.media.quiet()
-            await asyncio.sleep(step.seconds)
-        elif isinstance(step, Hangup):
-            raise FlowHangup()
+            case _:
+                assert_never(step)
+
+    async def _play(self, audio: np.ndarray, repeat: int, pause_ms: int, barge_in: bool) -> None:
+        stop_digits = "0123456789*#" if barge_in else ""
+        await self.media.play(
+            Player(audio, repeat=repeat, pause_ms=pause_ms, stop_digits=stop_digits)
+        )
 
     async def _gather(self, step: Gather) -> None:
         media = self.media

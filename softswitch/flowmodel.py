@@ -23,7 +23,7 @@ A flow is a JSON list of steps, each an object with a ``type``:
 from __future__ import annotations
 
 import string
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -91,13 +91,17 @@ class Say(_Step):
     @model_validator(mode="after")
     def _voice(self) -> Say:
         try:
-            self.voice_params
+            self._parse_voice()
         except TtsError as exc:
             raise ValueError(str(exc)) from None
         return self
 
     @property
     def voice_params(self) -> VoiceParams:
+        return self._parse_voice()
+
+    def _parse_voice(self) -> VoiceParams:
+        """Raises TtsError for parameters no engine takes (checked when the flow is saved)."""
         return VoiceParams.parse(
             voice=self.voice,
             rate=self.rate,
@@ -204,12 +208,17 @@ class Hangup(_Step):
     type: Literal["hangup"]
 
 
+# Every step a flow may hold; pydantic picks the model by ``type``, the runner matches.
 Step = Annotated[
     Say | Play | Gather | Record | Transfer | Dial | SetResult | Report | Redial | Pause | Hangup,
     Field(discriminator="type"),
 ]
 Gather.model_rebuild()
 _STEPS = TypeAdapter(list[Step])
+# the step names in the union's order ("say", "play", ...), for error messages
+STEP_TYPES: tuple[str, ...] = tuple(
+    get_args(model.model_fields["type"].annotation)[0] for model in get_args(get_args(Step)[0])
+)
 
 
 class Flow:
@@ -217,7 +226,7 @@ class Flow:
 
     __slots__ = ("steps",)
 
-    def __init__(self, steps: list[Any]) -> None:
+    def __init__(self, steps: list[Step]) -> None:
         self.steps = steps
 
     def fields(self) -> set[str]:
@@ -233,7 +242,7 @@ class Flow:
         return len(self.steps)
 
 
-def _collect(steps: list[Any], defined: set[str], needed: set[str]) -> None:
+def _collect(steps: list[Step], defined: set[str], needed: set[str]) -> None:
     defined = set(defined)
     for step in steps:
         needed |= step.fields() - defined
@@ -243,7 +252,7 @@ def _collect(steps: list[Any], defined: set[str], needed: set[str]) -> None:
                 _collect(branch, defined, needed)
 
 
-def _count(steps: list[Any], depth: int) -> int:
+def _count(steps: list[Step], depth: int) -> int:
     if depth > MAX_DEPTH:
         raise FlowError(f"flow: gather branches nested deeper than {MAX_DEPTH}")
     total = 0
@@ -260,19 +269,7 @@ def _location(loc: tuple[Any, ...]) -> str:
     for item in loc:
         if isinstance(item, int):
             parts.append(f"step {item}" if not parts else f"[{item}]")
-        elif item in {
-            "say",
-            "play",
-            "gather",
-            "record",
-            "transfer",
-            "dial",
-            "set_result",
-            "report",
-            "redial",
-            "pause",
-            "hangup",
-        }:
+        elif item in STEP_TYPES:
             continue  # pydantic names the union member; the step index says enough
         else:
             parts.append(str(item))
@@ -292,10 +289,7 @@ def parse_flow(data: object) -> Flow:
         where = _location(tuple(first["loc"]))
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "union_tag_invalid" or first["type"] == "union_tag_not_found":
-            message = (
-                "unknown step type; expected one of say, play, gather, record, transfer, "
-                "dial, set_result, report, redial, pause, hangup"
-            )
+            message = f"unknown step type; expected one of {', '.join(STEP_TYPES)}"
         raise FlowError(f"{where}: {message}") from None
     if _count(steps, 0) > MAX_STEPS:
         raise FlowError(f"flow: more than {MAX_STEPS} steps")

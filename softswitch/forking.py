@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 from .sip.errors import SipError
 from .sip.invite import OutgoingInvite
@@ -34,7 +36,7 @@ class NoAnswer(SipError):
 
 
 async def first_answer(
-    invites: list[OutgoingInvite], stop: asyncio.Future | None = None
+    invites: list[OutgoingInvite], stop: asyncio.Future[Any] | None = None
 ) -> tuple[OutgoingInvite, Response]:
     """Run every fork; return the first fork to answer (2xx) and its response.
 
@@ -44,20 +46,23 @@ async def first_answer(
     cannot be cancelled (RFC 3261 9.1) and would hold the caller until Timer B, 32 s,
     so the unfinished forks are left to end on their own and NoAnswer is raised.
     """
-    tasks = {asyncio.ensure_future(invite.run()): invite for invite in invites}
+    tasks: dict[asyncio.Future[Response], OutgoingInvite] = {
+        asyncio.ensure_future(invite.run()): invite for invite in invites
+    }
     for task in tasks:
         task.add_done_callback(_quiet)
     failures: list[tuple[OutgoingInvite, Response]] = []
     errors: list[BaseException] = []
-    pending: set[asyncio.Future] = set(tasks)
+    pending: set[asyncio.Future[Response]] = set(tasks)
     try:
         while pending:
-            waiting = pending | {stop} if stop is not None else pending
+            waiting: set[asyncio.Future[Any]] = pending | {stop} if stop is not None else pending
             done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             for task in done - {stop}:
                 pending.discard(task)
-                if task.exception() is not None:
-                    errors.append(task.exception())  # type: ignore[arg-type]
+                error = task.exception()
+                if error is not None:
+                    errors.append(error)
                     continue
                 invite, response = tasks[task], task.result()
                 if 200 <= response.status < 300 or response.status >= 600:
@@ -81,12 +86,12 @@ def _rank(status: int) -> tuple[int, int]:
     return (status // 100, status)
 
 
-def _cancel(invites) -> None:
+def _cancel(invites: Iterable[OutgoingInvite]) -> None:
     for invite in invites:
         asyncio.ensure_future(invite.cancel()).add_done_callback(_quiet)
 
 
-def _quiet(task: asyncio.Future) -> None:
+def _quiet(task: asyncio.Future[Any]) -> None:
     # A losing fork's failure is expected and says nothing about the call.
     if not task.cancelled() and task.exception() is not None:
         log.debug("fork ended: %s", task.exception())

@@ -65,7 +65,7 @@ class AuthGuard:
         self._failures.pop(host, None)
 
 
-class Authenticator:
+class ExtensionAuthenticator:
     """Challenges requests from extensions and checks their answers against stored HA1s."""
 
     def __init__(self, store: Store, digest: DigestServer, guard: AuthGuard) -> None:

@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable
 from email.utils import formatdate
 
-from .identity import Authenticator
+from .identity import ExtensionAuthenticator
+from .sip.address import Address
 from .sip.errors import SipParseError
 from .sip.message import new_tag
 from .sip.transaction import ServerTransaction
 from .sip.ua import UserAgent
-from .sip.uri import Address
 from .store import Binding, Store
 
 log = logging.getLogger("softswitch.registrar")
@@ -24,7 +24,7 @@ class Registrar:
     def __init__(
         self,
         store: Store,
-        auth: Authenticator,
+        auth: ExtensionAuthenticator,
         ua: UserAgent,
         *,
         min_expires: int = 60,
@@ -86,7 +86,7 @@ class Registrar:
                 return
             changes.append((address, min(expires, self.max_expires)))
         existing = {b.contact: b for b in self.store.bindings(aor, now)}
-        for address, expires in changes:
+        for address, _expires in changes:
             contact = str(address.uri)
             old = existing.get(contact)
             if old is not None and old.call_id == call_id and old.cseq >= cseq:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .channel import EndpointKind
 from .store import Store
 from .trunk import Trunk
 
 
 @dataclass(slots=True)
 class Route:
-    kind: str  # "extension" | "trunk"
+    kind: EndpointKind
     number: str
     trunk: Trunk | None = None
 
@@ -25,7 +26,7 @@ class Router:
         if not number:
             return None
         if self.store.extension(number) is not None:
-            return Route("extension", number)
+            return Route(EndpointKind.EXTENSION, number)
         if not allow_trunk:
             return None
         best: Trunk | None = None
@@ -36,7 +37,7 @@ class Router:
                 best, best_len = trunk, length
         if best is None:
             return None
-        return Route("trunk", number, best)
+        return Route(EndpointKind.TRUNK, number, best)
 
     def trunk_for_source(self, host: str, port: int) -> Trunk | None:
         for trunk in self.trunks:

@@ -5,22 +5,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from media.clock import MediaClock
 from media.ports import PortAllocator
 from media.session import RtpSession
 
-from .bridge import Bridge
-from .channel import Channel, ChannelEvent, ChannelNamer, ChannelState, Endpoint, Registry
+from .bridge import Bridge, Tap
+from .channel import (
+    Channel,
+    ChannelEvent,
+    ChannelNamer,
+    ChannelState,
+    Direction,
+    Endpoint,
+    EndpointKind,
+    Registry,
+)
 from .config import Config
 from .extensions import provision_extensions
 from .forking import MAX_FORKS, NoAnswer, first_answer
-from .identity import Authenticator, AuthGuard
+from .identity import AuthGuard, ExtensionAuthenticator
 from .registrar import Registrar
 from .routing import Route, Router, normalize
 from .sip import sdp
+from .sip.address import Address
 from .sip.auth import DigestServer
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, OutgoingInvite
@@ -28,7 +39,7 @@ from .sip.message import Response
 from .sip.transaction import ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
-from .sip.uri import Address, SipUri
+from .sip.uri import SipUri
 from .store import Store
 from .trunk import Trunk
 
@@ -109,8 +120,8 @@ class Switch:
         self.trunks = [Trunk(t, self.ua) for t in config.trunks]
         self.router = Router(self.store, self.trunks)
         self._name = ChannelNamer()
-        self._tasks: set[asyncio.Task] = set()
-        self.auth: Authenticator | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
+        self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
         self.started = False
 
@@ -132,7 +143,7 @@ class Switch:
         guard = AuthGuard(
             self.config.sip.auth_failures_per_minute, ban_seconds=self.config.sip.auth_ban_seconds
         )
-        self.auth = Authenticator(self.store, digest, guard)
+        self.auth = ExtensionAuthenticator(self.store, digest, guard)
         self.registrar = Registrar(
             self.store,
             self.auth,
@@ -178,13 +189,13 @@ class Switch:
         if self._owns_store:
             self.store.close()
 
-    def _spawn(self, coro) -> asyncio.Task:
+    def _spawn(self, coro: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
 
-    def _task_done(self, task: asyncio.Task) -> None:
+    def _task_done(self, task: asyncio.Task[object]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("task failed", exc_info=task.exception())
@@ -216,12 +227,12 @@ class Switch:
         trunk = self.router.trunk_for_source(st.peer.host, st.peer.port)
         caller_number = request.from_addr.uri.user or ""
         if trunk is not None:
-            caller = Endpoint("trunk", trunk.name, caller_number)
+            caller = Endpoint(EndpointKind.TRUNK, trunk.name, caller_number)
         else:
             user = self.auth.authenticate(st, self.ua)
             if user is None:
                 return
-            caller = Endpoint("extension", user, user)
+            caller = Endpoint(EndpointKind.EXTENSION, user, user)
         number = normalize(request.uri.user or request.to_addr.uri.user or "")
         # From a trunk only our own numbers are reachable: no relaying back out (toll fraud).
         route = self.router.route(number, allow_trunk=trunk is None)
@@ -236,7 +247,7 @@ class Switch:
             invite.reject(503, "Service Unavailable")
             return
         inbound = Channel(
-            self._name(caller.name), "inbound", caller, invite, rtp, self.media_address
+            self._name(caller.name), Direction.INBOUND, caller, invite, rtp, self.media_address
         )
         if request.body:
             try:
@@ -277,8 +288,7 @@ class Switch:
 
         def bridge() -> None:
             if call.bridge is None:
-                call.bridge = Bridge(inbound, outbound, self.clock)
-                call.bridge.start()
+                call.bridge = self.bridge(inbound, outbound)
 
         def on_outbound(event: ChannelEvent) -> None:
             if call.bridge is not None and call.bridge.detached:
@@ -345,7 +355,7 @@ class Switch:
         route = route or self.router.route(number)
         if route is None:
             raise SwitchError(f"no route to {number!r}", 404)
-        if route.kind == "extension":
+        if route.kind == EndpointKind.EXTENSION:
             assert self.registrar is not None
             bindings = self.registrar.contacts(number)[:MAX_FORKS]
             if not bindings:
@@ -359,7 +369,7 @@ class Switch:
             from_uri = SipUri("sip", caller_id or "anonymous", local_host, self.ua.port)
             to_uri = SipUri("sip", number, local_host, self.ua.port)
             credentials = None
-            endpoint = Endpoint("extension", number, number)
+            endpoint = Endpoint(EndpointKind.EXTENSION, number, number)
         else:
             trunk = route.trunk
             assert trunk is not None
@@ -372,7 +382,7 @@ class Switch:
             )
             to_uri = None
             credentials = trunk.credentials
-            endpoint = Endpoint("trunk", trunk.name, number)
+            endpoint = Endpoint(EndpointKind.TRUNK, trunk.name, number)
         try:
             rtp = await RtpSession.open(self.rtp_address, self.ports)
         except (OSError, RuntimeError) as exc:
@@ -394,7 +404,7 @@ class Switch:
         ]
         channel = Channel(
             self._name(endpoint.name),
-            "outbound",
+            Direction.OUTBOUND,
             endpoint,
             invites[0],
             rtp,
@@ -474,7 +484,9 @@ class Switch:
                 return
         channel.up()
 
-    def bridge(self, a: Channel, b: Channel) -> Bridge:
+    def bridge(self, a: Channel, b: Channel, *, tap: Tap | None = None) -> Bridge:
+        """Bridge two channels on the switch's media clock, ``tap`` (a recorder) set."""
         bridge = Bridge(a, b, self.clock)
+        bridge.tap = tap
         bridge.start()
         return bridge

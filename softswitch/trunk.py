@@ -8,13 +8,15 @@ import logging
 import socket
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .config import TrunkConfig, split_host_port
+from .sip.address import Address
 from .sip.errors import SipError
 from .sip.message import new_call_id
 from .sip.transport import Peer
 from .sip.ua import Credentials, UserAgent
-from .sip.uri import Address, SipUri
+from .sip.uri import SipUri
 
 log = logging.getLogger("softswitch.trunk")
 
@@ -22,9 +24,19 @@ RETRY_MIN = 5.0
 RETRY_MAX = 300.0
 
 
+class TrunkState(StrEnum):
+    """Where the trunk's registration is; the values are what /health shows."""
+
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    FAILING = "failing"  # the last attempt failed; retrying with back-off
+    UNREGISTERED = "unregistered"  # the switch stopped
+    IP_AUTH = "ip-auth"  # the carrier knows us by address: nothing to register
+
+
 @dataclass(slots=True)
 class TrunkStatus:
-    state: str  # "registering" | "registered" | "failing" | "unregistered" | "ip-auth"
+    state: TrunkState
     last_error: str = ""
     expires_at: float = 0.0
 
@@ -44,7 +56,7 @@ class Trunk:
         host, port = split_host_port(config.host, 5060)
         self.host = host
         self.port = port
-        self.status = TrunkStatus("registering" if config.register else "ip-auth")
+        self.status = TrunkStatus(TrunkState.REGISTERING if config.register else TrunkState.IP_AUTH)
         self._addresses: set[str] = set()
         self._call_id = new_call_id()
         self._cseq = 1
@@ -95,7 +107,8 @@ class Trunk:
             )
         except OSError as exc:
             raise SipError(f"cannot resolve {self.host}: {exc}") from exc
-        self._addresses = {info[4][0] for info in infos}
+        # AF_INET: the address is the dotted quad
+        self._addresses = {str(info[4][0]) for info in infos}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"trunk-{self.name}")
@@ -105,12 +118,12 @@ class Trunk:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        if self.config.register and self.status.state == "registered":
+        if self.config.register and self.status.state == TrunkState.REGISTERED:
             try:
                 await asyncio.wait_for(self._register(0), 5)
             except (TimeoutError, SipError) as exc:
                 log.info("trunk %s: unregister failed: %s", self.name, exc)
-            self.status = TrunkStatus("unregistered")
+            self.status = TrunkStatus(TrunkState.UNREGISTERED)
 
     async def _run(self) -> None:
         try:
@@ -133,7 +146,7 @@ class Trunk:
             await asyncio.sleep(max(granted - 30, granted / 2, 1))
 
     def _failing(self, error: str) -> None:
-        self.status = TrunkStatus("failing", error)
+        self.status = TrunkStatus(TrunkState.FAILING, error)
         log.warning("trunk %s: registration failing: %s", self.name, error)
 
     async def _register(self, expires: int) -> int:
@@ -167,7 +180,7 @@ class Trunk:
         if expires == 0:
             return 0
         granted = self._granted(response, expires)
-        self.status = TrunkStatus("registered", "", time.time() + granted)
+        self.status = TrunkStatus(TrunkState.REGISTERED, "", time.time() + granted)
         log.info("trunk %s: registered for %ds", self.name, granted)
         return granted
 

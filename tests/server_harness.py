@@ -1,7 +1,7 @@
 """Runs the whole process (switch, call service, HTTP API) in a background loop thread.
 
-The same wiring as `softswitch serve` (softswitch.runtime), with uvicorn listening on a
-real port, so API tests go through HTTP like any client.
+The same wiring as `softswitch serve` (softswitchd: its Runtime and ApiServer), with
+uvicorn listening on a real port, so API tests go through HTTP like any client.
 """
 
 from __future__ import annotations
@@ -10,25 +10,18 @@ import asyncio
 import contextlib
 from typing import Any
 
-import uvicorn
-
 from softswitch.config import Config
-from softswitch.runtime import Runtime
+from softswitchd.runtime import Runtime
+from softswitchd.server import ApiServer
 
 from .switch_harness import SwitchHarness
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):
-        yield
 
 
 class ServerHarness(SwitchHarness):
     def __init__(self, config: Config) -> None:
         super().__init__(config)
         self.runtime: Runtime | None = None
-        self._api: _Server | None = None
+        self._api: ApiServer | None = None
         self._api_task: asyncio.Task | None = None
 
     @property
@@ -40,20 +33,9 @@ class ServerHarness(SwitchHarness):
         self.thread.start()
 
         async def make() -> None:
-            from api.app import create_app
-
             runtime = Runtime(self.config, announce=self.announced.append)
             await runtime.start()
-            host, port = self.config.api_host_port
-            server = _Server(
-                uvicorn.Config(
-                    create_app(runtime.api_context()),
-                    host=host,
-                    port=port,
-                    log_config=None,
-                    lifespan="off",
-                )
-            )
+            server = ApiServer(runtime)
             self._api_task = asyncio.create_task(server.serve())
             while not server.started:
                 if self._api_task.done():

@@ -10,8 +10,8 @@ import pytest
 import sqlite_utils
 
 from softswitch.accounts import (
+    AccountAuthenticator,
     AccountError,
-    Authenticator,
     create_account,
     hash_secret,
     provision_accounts,
@@ -83,7 +83,7 @@ def test_create_and_rotate(store: AccountStore) -> None:
 
 async def test_authenticator(store: AccountStore) -> None:
     secret = create_account(store, "acme")
-    auth = Authenticator(store)
+    auth = AccountAuthenticator(store)
     assert (await auth.authenticate("acme", secret)).id == "acme"  # type: ignore[union-attr]
     assert await auth.authenticate("acme", secret) is not None  # cached path
     assert await auth.authenticate("acme", secret + "x") is None
@@ -94,7 +94,7 @@ async def test_authenticator(store: AccountStore) -> None:
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "softswitch", "accounts", "--config", "c.toml", *args],
+        [sys.executable, "-m", "softswitchd", "accounts", "--config", "c.toml", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

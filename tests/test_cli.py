@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,14 +33,14 @@ path = "{tmp_path / "db.sqlite"}"
     return path
 
 
-def start(config: Path, cwd: Path) -> subprocess.Popen:
+def start(config: Path, cwd: Path, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "softswitch", "serve", "--config", str(config)],
+        [sys.executable, "-m", "softswitchd", "serve", "--config", str(config)],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
     )
 
 
@@ -78,11 +79,42 @@ def test_serve_prints_generated_passwords_once_and_stops_on_sigterm(tmp_path, po
     assert "password" not in out  # shown once only
 
 
+def test_serve_says_which_speech_engines_are_missing(tmp_path, ports, rtp_ports):
+    api_port = ports.port()
+    media = '[media]\ntts_engine = "espeak-ng"\ntranscriber = "nosuch.module:Thing"\n'
+    config = write_config(tmp_path, ports.port(), api_port, rtp_ports.block(100), media)
+    only = tmp_path / "bin"  # sox and flite, but no espeak-ng
+    only.mkdir()
+    for program in ("sox", "flite"):
+        (only / program).symlink_to(shutil.which(program) or program)
+    server = start(config, tmp_path, PATH=str(only))
+    try:
+        body = wait_until(lambda: health(api_port), 15, what="API up")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=20)
+    assert server.returncode == 0, err
+    assert body["status"] == "ok"
+    assert body["engines"]["tts"]["ok"] is False
+    assert body["engines"]["tts"]["reason"].startswith("espeak-ng is not installed")
+    assert body["engines"]["transcriber"] == {
+        "engine": "nosuch.module:Thing",
+        "ok": False,
+        "reason": "cannot import nosuch.module: No module named 'nosuch'",
+    }
+    engines = body["engines"]
+    assert [line for line in out.splitlines() if "engine" in line] == [
+        f"tts engine espeak-ng cannot run: {engines['tts']['reason']}",
+        f"transcriber engine nosuch.module:Thing cannot run: {engines['transcriber']['reason']}",
+    ]
+    assert 'level=warning logger=softswitchd.runtime msg="tts engine espeak-ng cannot' in err
+
+
 def test_bad_config_is_a_clear_error(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text('[sip]\nlisten = "127.0.0.1:notaport"\n')
     result = subprocess.run(
-        [sys.executable, "-m", "softswitch", "serve", "--config", str(path)],
+        [sys.executable, "-m", "softswitchd", "serve", "--config", str(path)],
         capture_output=True,
         text=True,
         timeout=20,

@@ -120,3 +120,12 @@ def test_any_json_is_a_flow_or_a_flow_error(data):
         assert isinstance(parse_flow(data), Flow)
     except FlowError as exc:
         assert str(exc)
+
+
+def test_an_unknown_type_is_told_every_step_type() -> None:
+    with pytest.raises(FlowError) as caught:
+        parse_flow([{"type": "dance"}])
+    assert str(caught.value) == (
+        "step 0: unknown step type; expected one of say, play, gather, record, transfer, "
+        "dial, set_result, report, redial, pause, hangup"
+    )

@@ -1,4 +1,4 @@
-"""Which fork's outcome a forked call reports (the SIP side is in tests/e2e/test_forked_calls.py)."""
+"""Which fork's outcome a forked call reports (the SIP side: tests/e2e/test_forked_calls.py)."""
 
 from __future__ import annotations
 

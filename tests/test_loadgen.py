@@ -1,4 +1,5 @@
-"""The load generator (tools/loadgen) against a real switch: calls come up, audio flows both ways."""
+"""The load generator (tools/loadgen) against a real switch: calls come up, audio flows both
+ways."""
 
 from __future__ import annotations
 

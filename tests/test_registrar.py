@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from softswitch.extensions import make_extension
-from softswitch.identity import Authenticator, AuthGuard
+from softswitch.identity import AuthGuard, ExtensionAuthenticator
 from softswitch.registrar import Registrar
+from softswitch.sip.address import Address
 from softswitch.sip.auth import DigestServer
 from softswitch.sip.transaction import Timers
 from softswitch.sip.transport import Peer
 from softswitch.sip.ua import Credentials, UserAgent
-from softswitch.sip.uri import Address, SipUri
+from softswitch.sip.uri import SipUri
 from softswitch.store import Store
 
 FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
@@ -25,7 +26,7 @@ async def registrar(tmp_path):
         store.put_extension(make_extension(number, f"pw{number}", REALM, "config"))
     server = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
     digest = DigestServer(REALM, b"k" * 32, algorithms=("SHA-256", "MD5"))
-    auth = Authenticator(store, digest, AuthGuard(3, ban_seconds=60))
+    auth = ExtensionAuthenticator(store, digest, AuthGuard(3, ban_seconds=60))
     reg = Registrar(store, auth, server, min_expires=60, max_expires=600)
     server.on_request = reg.handle
     await server.start()

@@ -1,9 +1,8 @@
 """The JAICP Calls API (../shared/specs/calls-api-*.txt, calls-api-notes.md).
 
-The campaign token in the path is the only credential. Errors are JAICP-shaped:
-``{"type": "...", "message": "...", ...}`` with the HTTP status (400 invalid request,
-401 bad token, 404 unknown campaign). Handlers are thin: the campaign manager does
-the work, the dialer is woken through the manager's listeners.
+The campaign token in the path is the only credential. Errors are JAICP-shaped
+(`errors`), reports too (`reports`). Handlers are thin: the campaign manager does the
+work, the dialer is woken through the manager's listeners.
 """
 
 from __future__ import annotations
@@ -17,9 +16,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from softswitch.campaigns.errors import CampaignError
 from softswitch.campaigns.manager import CampaignManager
-from softswitch.campaigns.model import Campaign
-from softswitch.campaigns.phones import CampaignError
+from softswitch.campaigns.model import Campaign, CampaignStatus
+
+from .errors import RequestError, campaign_error, internal_error, request_error
+from .reports import attempt_json, info_json, job_json
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -31,32 +33,28 @@ IDEMPOTENCE_HEADER = "Idempotence-Key"
 MAX_KEY = 256
 
 
-def error(exc: CampaignError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status)
-
-
 async def json_body(request: Request, *, required: bool = True) -> Any:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise CampaignError(f"request body too large (limit {MAX_BODY} bytes)", 413)
+        raise RequestError(f"request body too large (limit {MAX_BODY} bytes)", 413)
     size, chunks = 0, []
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_BODY:
-                raise CampaignError(f"request body too large (limit {MAX_BODY} bytes)", 413)
+                raise RequestError(f"request body too large (limit {MAX_BODY} bytes)", 413)
             chunks.append(chunk)
     except ClientDisconnect:
-        raise CampaignError("request body incomplete") from None
+        raise RequestError("request body incomplete") from None
     raw = b"".join(chunks)
     if not raw.strip():
         if required:
-            raise CampaignError("a JSON body is required")
+            raise RequestError("a JSON body is required")
         return None
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CampaignError(f"invalid JSON: {exc}") from None
+        raise RequestError(f"invalid JSON: {exc}") from None
 
 
 def idempotence_key(request: Request, *, query_too: bool = False) -> str | None:
@@ -66,7 +64,7 @@ def idempotence_key(request: Request, *, query_too: bool = False) -> str | None:
     if key is None:
         return None
     if not key or len(key) > MAX_KEY:
-        raise CampaignError(
+        raise RequestError(
             f"{IDEMPOTENCE_HEADER} must be 1 to {MAX_KEY} characters", field=IDEMPOTENCE_HEADER
         )
     return key
@@ -89,12 +87,12 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
                 campaign = m.by_token(request.path_params["token"])
                 return await handler(request, campaign)
             except CampaignError as exc:
-                return error(exc)
+                return campaign_error(exc)
+            except RequestError as exc:
+                return request_error(exc)
             except Exception:
                 log.exception("%s %s failed", request.method, request.url.path)
-                return JSONResponse(
-                    {"type": "internal.error", "message": "internal error"}, status_code=500
-                )
+                return internal_error()
 
         return run
 
@@ -126,36 +124,24 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         return JSONResponse(m.cancel(campaign, await json_body(request)))
 
     async def job_report(request: Request, campaign: Campaign) -> Response:
-        return JSONResponse(m.job_report(campaign, await json_body(request)))
+        jobs = m.job_report(campaign, await json_body(request))
+        return JSONResponse([job_json(job) for job in jobs])
 
     async def attempt_report(request: Request, campaign: Campaign) -> Response:
-        return JSONResponse(m.attempt_report(campaign, await json_body(request)))
+        attempts = m.attempt_report(campaign, await json_body(request))
+        return JSONResponse([attempt_json(attempt, job) for attempt, job in attempts])
 
     async def info(request: Request, campaign: Campaign) -> Response:
-        return JSONResponse(
-            {
-                "id": campaign.id,
-                "name": campaign.name,
-                "projectName": campaign.project_name or campaign.account_id,
-                "creationDate": _ms(campaign.created_at),
-                "botId": campaign.bot_id,
-                "status": campaign.status.value,
-                "shortReport": m.short_report(campaign),
-                "startTime": _ms(campaign.start_at),
-                "endTime": _ms(
-                    campaign.end_at if campaign.stopped_at is None else campaign.stopped_at
-                ),
-                "maxSimultaneousCalls": campaign.max_simultaneous,
-            }
-        )
+        return JSONResponse(info_json(campaign, m.short_report(campaign)))
 
     async def status(request: Request, campaign: Campaign) -> Response:
         return JSONResponse(campaign.status.value)
 
-    def control(action: str) -> Callable[[Request, Campaign], Awaitable[Response]]:
+    def control(
+        action: Callable[[Campaign], CampaignStatus],
+    ) -> Callable[[Request, Campaign], Awaitable[Response]]:
         async def run(request: Request, campaign: Campaign) -> Response:
-            new = getattr(m, action)(campaign)
-            return JSONResponse(new.value)
+            return JSONResponse(action(campaign).value)
 
         return run
 
@@ -172,15 +158,11 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         (f"{base}/callAttempt/getReport", attempt_report, ["POST"]),
         (base, info, ["GET"]),
         (f"{base}/status", status, ["GET"]),
-        (f"{base}/control/start", control("start"), ["POST"]),
-        (f"{base}/control/pause", control("pause"), ["POST"]),
-        (f"{base}/control/resume", control("resume"), ["POST"]),
-        (f"{base}/control/stop", control("stop"), ["POST"]),
+        (f"{base}/control/start", control(m.start), ["POST"]),
+        (f"{base}/control/pause", control(m.pause), ["POST"]),
+        (f"{base}/control/resume", control(m.resume), ["POST"]),
+        (f"{base}/control/stop", control(m.stop), ["POST"]),
     ]
     return [
         Route(path, with_campaign(handler), methods=methods) for path, handler, methods in table
     ]
-
-
-def _ms(ts: float | None) -> int | None:
-    return None if ts is None else int(round(ts * 1000))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
-from softswitch.accounts import Account, Authenticator
+from softswitch.accounts import Account, AccountAuthenticator
 from softswitch.store.accounts import AccountStore
 
 from .responses import ApiError
@@ -18,12 +18,12 @@ _STATE_KEY = "cpaas_authenticator"
 MAX_HEADER = 256
 
 
-def authenticator(request: Request, ctx: AppContext) -> Authenticator:
-    """The app's one Authenticator (its cache of verified secrets lives as long as the app)."""
+def authenticator(request: Request, ctx: AppContext) -> AccountAuthenticator:
+    """The app's one authenticator (its cache of verified secrets lives as long as the app)."""
     state = request.app.state
     found = getattr(state, _STATE_KEY, None)
     if found is None:
-        found = Authenticator(AccountStore(ctx.store.db))
+        found = AccountAuthenticator(AccountStore(ctx.store.db))
         setattr(state, _STATE_KEY, found)
     return found
 

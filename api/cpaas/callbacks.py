@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from softswitch.store.callbacks import PENDING, Callback, CallbackStore
+from softswitch.store.callbacks import Callback, CallbackStatus, CallbackStore
 
 from .auth import account_of
 from .body import parse_body
@@ -97,7 +97,7 @@ def routes(ctx: AppContext, clock: Callable[[], float] = time.time) -> list[Base
             time_zone=body.time_zone.strip(),
             scheduled_at=body.scheduled_at.strip(),
             due_at=due_time(body.scheduled_at, body.time_zone.strip(), now),
-            status=PENDING,
+            status=CallbackStatus.PENDING,
             created_at=now,
         )
         for _ in range(3):  # a request_id collision is astronomically rare, never fatal
@@ -114,7 +114,7 @@ def routes(ctx: AppContext, clock: Callable[[], float] = time.time) -> list[Base
         cb = store.get(account_id, request_id)
         if cb is None:
             raise ApiError(f"request_id: no callback {request_id}", 404)
-        if cb.status != PENDING:
+        if cb.status is not CallbackStatus.PENDING:
             raise ApiError(
                 f"request_id: callback {request_id} is {cb.status}, it can no longer be changed",
                 409,

@@ -9,8 +9,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from api.httpdate import http_date
 from media.voice import TtsEngineError, TtsError
-from softswitch.calls import CallControlError, new_request_id
+from softswitch.calls import (
+    AlreadyRecording,
+    BadTransferTarget,
+    CallAction,
+    CallControlError,
+    ChannelNotFound,
+    LiveChannel,
+    LiveStatistics,
+    NotBridged,
+    new_request_id,
+)
 from softswitch.flow import prepare
 from softswitch.flowmodel import Flow, FlowError, parse_flow
 from softswitch.store.templates import TemplateStore
@@ -44,6 +55,54 @@ def otp_flow(text: str, repeat: int, voice: dict[str, str]) -> Flow:
             {"type": "hangup"},
         ]
     )
+
+
+# modify_call's answer for each action done
+DONE = {
+    CallAction.BLIND_TRANSFER: "blind transferred successfully",
+    CallAction.ATTENDED_TRANSFER: "attended transfer initiated successfully",
+    CallAction.HANGUP: "call hangup successfully",
+    CallAction.START_RECORDING: "call recording started successfully",
+}
+
+
+def control_error(exc: CallControlError) -> ApiError:
+    """The spec's error for a modify_call the switch refused."""
+    if isinstance(exc, ChannelNotFound):
+        return ApiError(f"channel {exc.channel!r} not found", 404)
+    if isinstance(exc, NotBridged):
+        return ApiError(f"channel {exc.channel} is not bridged")
+    if isinstance(exc, AlreadyRecording):
+        return ApiError("call is already being recorded")
+    if isinstance(exc, BadTransferTarget):
+        if exc.number is None:
+            return ApiError("transfer_to is required for a transfer")
+        return ApiError(exc.reason)
+    return ApiError(str(exc))
+
+
+def live_channel_json(row: LiveChannel) -> dict[str, object]:
+    return {
+        "channel": row.channel,
+        "request_id": row.request_id,
+        "call_type": row.kind.value,
+        "state": row.state.value,
+        "number": row.number,
+        "agent_number": row.agent_number,
+        "customer_number": row.customer_number,
+        "caller_id": row.caller_id,
+        "bridged_channel": row.bridged_channel,
+        "start_time": http_date(row.started_at),
+    }
+
+
+def live_statistics_json(stats: LiveStatistics) -> dict[str, int]:
+    return {
+        "live_calls_c2c": stats.c2c,
+        "live_calls_campaign": stats.campaign,
+        "live_calls_inbound": stats.inbound,
+        "live_calls_otp": stats.otp,
+    }
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
@@ -115,29 +174,28 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     async def modify_call(request: Request) -> Response:
         account = await account_of(request, ctx)
         body = await parse_body(request, ModifyCall)
+        action = CallAction(body.modify_type)
         number = None
-        if body.modify_type in (0, 1):
+        if action in (CallAction.BLIND_TRANSFER, CallAction.ATTENDED_TRANSFER):
             if body.transfer_to is None:
                 raise ApiError("transfer_to: field required for a transfer")
             number = check_dialable(ctx, "transfer_to", body.transfer_to)
         try:
-            message = await ctx.calls.modify_call(
-                account.id, body.channel.strip(), body.modify_type, number
-            )
+            await ctx.calls.modify_call(account.id, body.channel.strip(), action, number)
         except CallControlError as exc:
-            raise ApiError(exc.message, exc.status) from None
-        return ok(message=message or "call modified successfully")
+            raise control_error(exc) from None
+        return ok(message=DONE[action])
 
     @endpoint
     async def live_calls(request: Request) -> Response:
         account = await account_of(request, ctx)
-        rows = ctx.calls.live_calls(account.id)
+        rows = [live_channel_json(row) for row in ctx.calls.live_calls(account.id)]
         return ok(message="live calls found" if rows else "no live calls", result=rows)
 
     @endpoint
     async def live_statistics(request: Request) -> Response:
         account = await account_of(request, ctx)
-        return ok(result=ctx.calls.live_statistics(account.id))
+        return ok(result=live_statistics_json(ctx.calls.live_statistics(account.id)))
 
     return [
         Route("/api/click2call", click2call, methods=["POST"]),

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from calendar import timegm
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from api.httpdate import http_date
 from softswitch.store.cdrs import Cdr, CdrStore
 
 from .auth import account_of
@@ -31,26 +30,6 @@ CDR_STATISTICS = (
     "noanswer_calls",
     "total_calls",
 )
-
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-@lru_cache(maxsize=4096)
-def _day(day: int) -> str:
-    t = time.gmtime(day * 86400)
-    return f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
-
-
-def http_date(ts: float | None) -> str:
-    """ "Fri, 07 Jul 2023 06:08:16 GMT"; a time that never was (no answer) is the epoch,
-    as in the spec's examples. Formatting is most of the cost of a 1000-row page, so the
-    date part is computed once per day (the same text as email.utils.formatdate)."""
-    seconds = int(ts or 0)
-    day, second = divmod(seconds, 86400)
-    hour, rest = divmod(second, 3600)
-    return f"{_day(day)}{hour:02d}:{rest // 60:02d}:{rest % 60:02d} GMT"
 
 
 def cdr_json(cdr: Cdr, *, campaign: bool = False) -> dict[str, Any]:

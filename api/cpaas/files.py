@@ -17,7 +17,7 @@ import asyncio
 import os
 import re
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,7 +91,7 @@ def store_upload(upload: UploadFile, directory: Path, name: str) -> int:
         raise
 
 
-async def capped(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def capped(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -159,7 +159,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                     for p in directory.glob("*")
                     if p.is_file() and not p.name.startswith(".")
                 ),
-                key=lambda i: i["file_name"],
+                key=lambda i: str(i["file_name"]),
             )
             if directory.is_dir()
             else []

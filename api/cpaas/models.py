@@ -76,8 +76,8 @@ RecordingOption = Annotated[
 ]
 
 
-def Whole(ge: int, le: int) -> Any:  # noqa: N802  (a type factory)
-    return Annotated[int, BeforeValidator(_whole), Field(ge=ge, le=le, strict=False)]
+# "5" or 5; its bounds go beside it: Annotated[Whole, Field(ge=1, le=10)]
+Whole = Annotated[int, BeforeValidator(_whole), Field(strict=False)]
 
 
 def recording(option: str) -> str:
@@ -136,7 +136,7 @@ class OutboundCall(VoiceBody):
     customer_number: Number
     otp: Annotated[str, AfterValidator(_pattern(_OTP, "an OTP (1-16 letters or digits)"))]
     announce_template_id: TemplateId
-    repeat: Whole(1, 10) = 1
+    repeat: Annotated[Whole, Field(ge=1, le=10)] = 1
     caller_id: CallerId
 
 
@@ -171,8 +171,8 @@ def _day_or_time(value: str) -> datetime:
 class CdrByDate(_Body):
     start_call_date: Annotated[str, AfterValidator(lambda v: (_day_or_time(v), v)[1])]
     end_call_date: Annotated[str, AfterValidator(lambda v: (_day_or_time(v), v)[1])]
-    record_count: Whole(1, 10_000) = 1000
-    offset: Whole(0, 1_000_000_000) = 0
+    record_count: Annotated[Whole, Field(ge=1, le=10_000)] = 1000
+    offset: Annotated[Whole, Field(ge=0, le=1_000_000_000)] = 0
 
     def window(self) -> tuple[datetime, datetime]:
         """[start, end) in UTC wall time; a bare end date includes that whole day."""

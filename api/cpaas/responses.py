@@ -1,8 +1,9 @@
 """The CPaaS response envelope: every answer is ``{"response": {..., "success": "true"|"false"}}``.
 
 The spec's clients compare ``success`` with the *strings* "true" and "false", so that is
-what goes out, never JSON booleans. Handlers raise `ApiError`; `endpoint` turns it (and
-anything unexpected) into the error envelope, so no stack trace ever reaches a client.
+what goes out, never JSON booleans. Handlers raise `ApiError` (or let the campaign
+manager's `CampaignError` through); `endpoint` turns it (and anything unexpected) into
+the error envelope, so no stack trace ever reaches a client.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from softswitch.campaigns.errors import CampaignError, ErrorKind
 
 log = logging.getLogger("api.cpaas")
 
@@ -44,6 +47,10 @@ def error_response(message: str, status: int = 400) -> JSONResponse:
     return _Json({"response": {"message": message, "success": "false"}}, status_code=status)
 
 
+# the HTTP status of a campaign error's envelope; any other kind is a 400
+_CAMPAIGN_STATUS = {ErrorKind.NOT_FOUND: 404, ErrorKind.BAD_TOKEN: 401}
+
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -56,6 +63,8 @@ def endpoint(handler: Handler) -> Handler:
             return await handler(request)
         except ApiError as exc:
             return error_response(exc.message, exc.status)
+        except CampaignError as exc:
+            return error_response(exc.message, _CAMPAIGN_STATUS.get(exc.kind, 400))
         except Exception:
             log.exception("%s %s failed", request.method, request.url.path)
             return error_response("internal error", 500)

@@ -25,9 +25,11 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
+
+from softswitch.outcome import CallOutcome, DialStatus
 
 from .clock import Clock
 from .manager import CampaignManager
@@ -54,33 +56,6 @@ INTERRUPTED = "INTERRUPTED"  # an attempt whose process died during the call
 ERROR = "ERROR"  # the call could not be placed at all (bad prompt, missing file)
 # how many out-of-window jobs one pass reschedules before yielding to the loop
 _RESCHEDULE_BATCH = 200
-
-
-class Outcome(Protocol):
-    """What `place_call` returns; softswitch.calls.CallOutcome has this shape."""
-
-    answered: bool
-    sip_status: int
-    dial_status: str
-    result: str | None
-    report_data: list[tuple[str, str, int]]
-    started_at: float
-    answered_at: float | None
-    ended_at: float
-    redial: tuple[int, int | None] | None
-
-
-@dataclass(slots=True)
-class PlainOutcome:
-    answered: bool
-    sip_status: int
-    dial_status: str
-    started_at: float
-    ended_at: float
-    answered_at: float | None = None
-    result: str | None = None
-    report_data: list[tuple[str, str, int]] = field(default_factory=list)
-    redial: tuple[int, int | None] | None = None
 
 
 @dataclass(slots=True)
@@ -115,8 +90,8 @@ class DialRequest:
         return self.job.list_id or self.campaign.list_id
 
 
-PlaceCall = Callable[[DialRequest], Awaitable[Outcome]]
-RecoverOutcome = Callable[[Job, Attempt], "Outcome | None"]
+PlaceCall = Callable[[DialRequest], Awaitable[CallOutcome]]
+RecoverOutcome = Callable[[Job, Attempt], CallOutcome | None]
 
 
 def variables_of(job: Job) -> dict[str, str]:
@@ -284,7 +259,7 @@ class Dialer:
                     return now  # more to sort out: come straight back after yielding
                 continue
             if self.manager.is_dnd(campaign, job.phone):
-                jobs.settle(job.id, now, JobStatus.NOT_DONE, dial_status="DND")
+                jobs.settle(job.id, now, JobStatus.NOT_DONE, dial_status=DialStatus.DND)
                 self._write_dnd_cdr(campaign, job, now)
                 continue
             if not self.number_check(job.phone):
@@ -299,8 +274,9 @@ class Dialer:
                 continue
             job.status, job.attempts_made = JobStatus.IN_PROCESS, attempt.number
             if interval:
-                on_grid = slot is not None and now - slot < interval
-                self._slot[campaign.id] = (slot if on_grid else now) + interval
+                # on the grid while starts keep up with it; after an idle spell it restarts
+                on_grid = slot if slot is not None and now - slot < interval else now
+                self._slot[campaign.id] = on_grid + interval
             self._start_call(campaign, job, attempt)
 
     def _start_call(self, campaign: Campaign, job: Job, attempt: Attempt) -> None:
@@ -315,17 +291,19 @@ class Dialer:
         try:
             request = DialRequest(campaign, job, attempt, variables_of(job))
             try:
-                outcome: Outcome = await self.place_call(request)
+                outcome = await self.place_call(request)
             except asyncio.CancelledError:
                 raise  # shutting down: the job stays inProcess for recover()
             except Exception as exc:
                 now = self.clock.now()
                 status = getattr(exc, "status", 0)
                 if isinstance(status, int) and status >= 300:
-                    outcome = PlainOutcome(False, status, "CHANUNAVAIL", attempt.started_at, now)
+                    outcome = CallOutcome(
+                        False, status, DialStatus.CHANUNAVAIL, attempt.started_at, now
+                    )
                 else:
                     log.warning("campaign %s job %s: call not placed: %s", campaign.id, job.id, exc)
-                    outcome = PlainOutcome(False, 0, ERROR, attempt.started_at, now)
+                    outcome = CallOutcome(False, 0, ERROR, attempt.started_at, now)
             self.resolve(campaign, job, attempt, outcome)
         finally:
             self._live[campaign.id] -= 1
@@ -334,7 +312,7 @@ class Dialer:
     # -- outcomes -------------------------------------------------------------------------
 
     def resolve(
-        self, campaign: Campaign, job: Job, attempt: Attempt, outcome: Outcome
+        self, campaign: Campaign, job: Job, attempt: Attempt, outcome: CallOutcome
     ) -> JobStatus:
         """Record the attempt and move the job to its next status."""
         now = self.clock.now()
@@ -412,7 +390,7 @@ class Dialer:
                 continue
             outcome = self.recover_outcome(job, attempt) if self.recover_outcome else None
             if outcome is None:
-                outcome = PlainOutcome(False, 0, INTERRUPTED, attempt.started_at, now)
+                outcome = CallOutcome(False, 0, INTERRUPTED, attempt.started_at, now)
             self.resolve(campaign, job, attempt, outcome)
             count += 1
         if count:
@@ -440,7 +418,7 @@ class Dialer:
                 call_duration=None,
                 billsec=None,
                 call_status=None,
-                dial_status="DND",
+                dial_status=DialStatus.DND,
                 campaign_id=campaign.id,
                 list_id=job.list_id or campaign.list_id,
                 is_dnd=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlite_utils
@@ -13,22 +13,21 @@ from softswitch.store.campaigns import CampaignStore
 from softswitch.store.database import transaction
 from softswitch.store.idempotence import IdempotenceStore
 from softswitch.store.jobs import JobStore, NewJob
-from softswitch.store.lists import KIND_CONTACTS, KIND_DND, ListStore
+from softswitch.store.lists import ContactList, ListKind, ListStore
 
 from .clock import Clock, SystemClock
+from .errors import CampaignError, ErrorKind
 from .model import (
     FINAL_STATUSES,
-    SOURCE_API,
-    SOURCE_LIST,
-    SOURCE_TEST,
     Attempt,
     Campaign,
     CampaignStatus,
     Job,
+    JobSource,
     JobStatus,
+    ShortReport,
 )
 from .phones import (
-    CampaignError,
     PhoneAdder,
     PhoneEntry,
     check_body,
@@ -86,7 +85,7 @@ class CampaignManager:
                 policy={},
                 max_attempts=campaign.max_attempts,
                 retry_interval=campaign.retry_time,
-                source=SOURCE_LIST,
+                source=JobSource.LIST,
                 created_at=now,
                 list_id=campaign.list_id,
                 contact_name=c.name,
@@ -101,11 +100,18 @@ class CampaignManager:
             return None
         return campaign
 
+    def owned(self, campaign_id: str, account_id: str) -> Campaign:
+        """The account's campaign; CampaignError NOT_FOUND otherwise."""
+        campaign = self.get(campaign_id, account_id)
+        if campaign is None:
+            raise CampaignError("campaign not found", ErrorKind.NOT_FOUND)
+        return campaign
+
     def by_token(self, token: str) -> Campaign:
         """The campaign a Calls API token opens: 401 when malformed or wrong, 404 unknown."""
         parts = token.split(".")
         if len(parts) < 3 or not all(parts):
-            raise CampaignError("invalid token", 401, "token.invalid")
+            raise CampaignError("invalid token", ErrorKind.BAD_TOKEN)
         # account ids may contain dots: the campaign id and the secret are the last two parts
         account_id, campaign_id = ".".join(parts[:-2]), parts[-2]
         campaign = self.campaigns.get(campaign_id)
@@ -114,18 +120,16 @@ class CampaignManager:
             or campaign.account_id != account_id
             or campaign.status is CampaignStatus.DELETED
         ):
-            raise CampaignError("campaign not found", 404, "campaign.not.found")
+            raise CampaignError("campaign not found", ErrorKind.NOT_FOUND)
         if not hmac.compare_digest(campaign.token.encode(), token.encode()):
-            raise CampaignError("invalid token", 401, "token.invalid")
+            raise CampaignError("invalid token", ErrorKind.BAD_TOKEN)
         return campaign
 
     # -- adding numbers -------------------------------------------------------------------
 
     def _check_open(self, campaign: Campaign) -> None:
         if campaign.status not in ACTIVE:
-            raise CampaignError(
-                f"the campaign is {campaign.status.value}", 400, "campaign.finished"
-            )
+            raise CampaignError(f"the campaign is {campaign.status.value}", ErrorKind.CLOSED)
 
     def add_phones(self, campaign: Campaign, body: object, key: str | None) -> list[int]:
         self._check_open(campaign)
@@ -141,14 +145,13 @@ class CampaignManager:
         `chunk` numbers (a 10,000-number body must not stall the media clock); the write
         is one transaction."""
         self._check_open(campaign)
-        check_body(body)
-        assert isinstance(body, list)
+        items = check_body(body)
         now = self.clock.now()
         entries: list[PhoneEntry] = []
-        for start in range(0, len(body), chunk):
+        for start in range(0, len(items), chunk):
             entries.extend(
                 parse_entry(item, f"[{i}]")
-                for i, item in enumerate(body[start : start + chunk], start)
+                for i, item in enumerate(items[start : start + chunk], start)
             )
             await asyncio.sleep(0)
         check_duplicates(entries)
@@ -194,7 +197,7 @@ class CampaignManager:
             entries,
             now=self.clock.now(),
             key=key,
-            source=SOURCE_TEST if test else SOURCE_API,
+            source=JobSource.TEST if test else JobSource.API,
         )
         self.changed()
         return ids[0]
@@ -209,9 +212,7 @@ class CampaignManager:
         elif campaign.status is CampaignStatus.PAUSED:
             self.campaigns.set_status(campaign.id, CampaignStatus.IN_PROCESS)
         elif campaign.status is not CampaignStatus.IN_PROCESS:
-            raise CampaignError(
-                f"the campaign is {campaign.status.value}", 400, "campaign.finished"
-            )
+            raise CampaignError(f"the campaign is {campaign.status.value}", ErrorKind.CLOSED)
         self.changed()
         return CampaignStatus.IN_PROCESS
 
@@ -223,9 +224,7 @@ class CampaignManager:
             CampaignStatus.PAUSED,
             expect=(CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS),
         ):
-            raise CampaignError(
-                f"the campaign is {campaign.status.value}", 400, "campaign.finished"
-            )
+            raise CampaignError(f"the campaign is {campaign.status.value}", ErrorKind.CLOSED)
         return CampaignStatus.PAUSED
 
     def resume(self, campaign: Campaign) -> CampaignStatus:
@@ -233,7 +232,7 @@ class CampaignManager:
             return campaign.status
         if campaign.status is not CampaignStatus.PAUSED:
             raise CampaignError(
-                f"the campaign is {campaign.status.value}, not paused", 400, "campaign.notPaused"
+                f"the campaign is {campaign.status.value}, not paused", ErrorKind.NOT_PAUSED
             )
         self.campaigns.set_status(campaign.id, CampaignStatus.IN_PROCESS)
         self.changed()
@@ -268,38 +267,40 @@ class CampaignManager:
         wanted = [
             j.id
             for j in jobs
-            if j.source in (SOURCE_API, SOURCE_TEST) and j.status not in FINAL_STATUSES
+            if j.source in (JobSource.API, JobSource.TEST) and j.status not in FINAL_STATUSES
         ]
         return self.jobs.cancel(campaign.id, wanted, self.clock.now())
 
-    def job_report(self, campaign: Campaign, body: object) -> list[dict[str, Any]]:
+    def job_report(self, campaign: Campaign, body: object) -> list[Job]:
+        """The jobs `body` selects (`phones` and/or `ids`)."""
         ids, phones = parse_selection(body)
-        return [job_row(job) for job in self.jobs.select(campaign.id, ids=ids, phones=phones)]
+        return self.jobs.select(campaign.id, ids=ids, phones=phones)
 
-    def attempt_report(self, campaign: Campaign, body: object) -> list[dict[str, Any]]:
+    def attempt_report(self, campaign: Campaign, body: object) -> list[tuple[Attempt, Job]]:
+        """The attempts of the jobs `body` selects, each with its job."""
         ids, phones = parse_selection(body)
         jobs = {j.id: j for j in self.jobs.select(campaign.id, ids=ids, phones=phones)}
-        return [attempt_row(a, jobs[a.job_id]) for a in self.jobs.attempts(jobs)]
+        return [(a, jobs[a.job_id]) for a in self.jobs.attempts(jobs)]
 
-    def short_report(self, campaign: Campaign) -> dict[str, Any]:
+    def short_report(self, campaign: Campaign) -> ShortReport:
         counts = self.jobs.status_counts(campaign.id)
-        return {
-            "totalNumbers": sum(counts.values()),
-            "processedNumbers": sum(n for s, n in counts.items() if s in FINAL_STATUSES),
-            "usedTalkingTime": round(self.jobs.talk_seconds(campaign.id) / 60.0, 2),
-            # campaign flows listen for keys only (no speech recognition on their calls)
-            "usedAsrSeconds": 0,
-            "inProcessCalls": counts.get(JobStatus.IN_PROCESS.value, 0),
-            "retryCalls": counts.get(JobStatus.ON_RETRY.value, 0),
-        }
+        return ShortReport(
+            numbers=sum(counts.values()),
+            processed=sum(n for s, n in counts.items() if s in FINAL_STATUSES),
+            talk_seconds=self.jobs.talk_seconds(campaign.id),
+            in_process=counts.get(JobStatus.IN_PROCESS.value, 0),
+            on_retry=counts.get(JobStatus.ON_RETRY.value, 0),
+        )
 
     # -- lists -------------------------------------------------------------------------------
 
-    def contact_list(self, list_id: str, account_id: str):
-        return self.lists.get(list_id, account_id, KIND_CONTACTS)
-
-    def dnd_list(self, list_id: str, account_id: str):
-        return self.lists.get(list_id, account_id, KIND_DND)
+    def owned_list(self, list_id: str, account_id: str, kind: ListKind) -> ContactList:
+        """The account's list; CampaignError NOT_FOUND naming the request field otherwise."""
+        found = self.lists.get(list_id, account_id, kind)
+        if found is None:
+            what = "dnd_list_id" if kind is ListKind.DND else "list_id"
+            raise CampaignError(f"{what}: {list_id} not found", ErrorKind.NOT_FOUND, field=what)
+        return found
 
     def is_dnd(self, campaign: Campaign, phone: str) -> bool:
         return bool(campaign.dnd_list_id) and self.lists.contains(campaign.dnd_list_id, phone)
@@ -323,49 +324,3 @@ def parse_selection(body: object) -> tuple[list[int], list[str]]:
         ids.append(value)
     phones = [normalize_phone(p, f"phones[{i}]") for i, p in enumerate(phones_raw)]
     return ids, phones
-
-
-def ms(ts: float | None) -> int | None:
-    return None if ts is None else int(round(ts * 1000))
-
-
-def report_data(items: Iterable[Sequence[Any]]) -> dict[str, str]:
-    """header -> value, in the script's order."""
-    return {str(h): str(v) for h, v, _ in sorted(items, key=lambda x: x[2])}
-
-
-def job_row(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "phone": job.phone,
-        "payload": job.payload,
-        "jobStatus": job.status.value,
-        "startedAt": ms(job.started_at),
-        "finishedAt": ms(job.finished_at),
-        "callDuration": int(round(job.call_duration)),
-        "callResult": job.result,
-        "reportData": report_data(job.report_data),
-        "attemptsCount": job.attempts_made,
-        "dialerPriority": job.priority,
-        "nextCallAt": ms(job.next_at)
-        if job.status in (JobStatus.PLANNED, JobStatus.ON_RETRY)
-        else None,
-    }
-
-
-def attempt_row(attempt: Attempt, job: Job) -> dict[str, Any]:
-    return {
-        "callJobId": attempt.job_id,
-        "attemptId": attempt.id,
-        "attemptNumber": attempt.number,
-        "phone": attempt.phone,
-        "payload": job.payload,
-        "startedAt": ms(attempt.started_at),
-        "answeredAt": ms(attempt.answered_at),
-        "finishedAt": ms(attempt.ended_at),
-        "callDuration": int(round(attempt.duration)),
-        "dialStatus": attempt.dial_status,
-        "callResult": attempt.result,
-        "reportData": report_data(attempt.report_data),
-        "jobStatus": job.status.value,
-    }

@@ -50,15 +50,29 @@ FINAL_STATUSES = frozenset(
     }
 )
 
-# where a job came from; only "api" and "test" jobs may be canceled through the Calls API
-SOURCE_API = "api"
-SOURCE_TEST = "test"
-SOURCE_LIST = "list"
+
+class JobSource(StrEnum):
+    """Where a job came from; only API and TEST jobs may be canceled through the Calls API."""
+
+    API = "api"  # addPhones, addPhone
+    TEST = "test"  # crmCalls test/addPhone
+    LIST = "list"  # a CPaaS campaign's contact list
+
+
+class RetryStatus(StrEnum):
+    """The dial statuses a campaign may retry on (`retry_on_statuses`)."""
+
+    NOANSWER = "NOANSWER"
+    BUSY = "BUSY"
+    CHANUNAVAIL = "CHANUNAVAIL"
+    CONGESTION = "CONGESTION"
+    CANCEL = "CANCEL"
+
 
 # SIP final responses meaning the number does not exist (not found, address incomplete,
 # does not exist anywhere)
 NONEXISTENT_SIP_STATUSES = frozenset({404, 484, 604})
-DEFAULT_RETRY_ON = ("NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION")
+DEFAULT_RETRY_ON = ("NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION")  # RetryStatus values
 DEFAULT_PRIORITY = 5
 # a flow may ask for a redial after the attempts ran out; this caps runaway scripts
 MAX_REDIALS = 10
@@ -150,7 +164,7 @@ class Job:
     retry_interval: float = 60.0  # seconds
     attempts_made: int = 0
     redials: int = 0
-    source: str = SOURCE_API
+    source: JobSource = JobSource.API
     list_id: str = ""
     contact_name: str = ""
     created_at: float = 0.0
@@ -161,6 +175,17 @@ class Job:
     result: str | None = None
     report_data: list[tuple[str, str, int]] = field(default_factory=list)
     dial_status: str = ""  # of the last attempt
+
+
+@dataclass(frozen=True, slots=True)
+class ShortReport:
+    """A campaign's progress: its numbers (jobs) by state and the time talked."""
+
+    numbers: int
+    processed: int  # jobs in a final status
+    talk_seconds: float
+    in_process: int
+    on_retry: int
 
 
 @dataclass(slots=True)

@@ -1,5 +1,5 @@
 """Adding numbers to a campaign: the Calls API call policy of each number, duplicates,
-idempotence keys. No HTTP here; the API turns `CampaignError` into the JAICP error body.
+idempotence keys. No HTTP here; the APIs shape `CampaignError` into their error bodies.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from softswitch.store.database import transaction
 from softswitch.store.idempotence import KEY_LIFETIME, IdempotenceStore
 from softswitch.store.jobs import JobStore, NewJob
 
-from .model import SOURCE_API, SOURCE_TEST, Campaign, JobStatus, normalize_priority, valid_priority
+from .errors import CampaignError, ErrorKind
+from .model import Campaign, JobSource, JobStatus, normalize_priority, valid_priority
 from .windows import CallWindow, WindowError, parse_policy
 from .zones import UTC, ZoneError, parse_zone, zone_name_for_number
 
@@ -22,22 +23,6 @@ MAX_PHONE_DIGITS = 20
 _POLICY_FIELDS = ("startDateTime", "finishDateTime", "allowedDays", "allowedTime")
 # every addPhones field but phone and payload is the number's calling policy
 _CUSTOM_FIELDS = (*_POLICY_FIELDS, "retryIntervalInMinutes", "maxAttempts", "gmtZone")
-
-
-class CampaignError(Exception):
-    """A request the campaign cannot take. `type` and `extra` shape the JAICP error body."""
-
-    def __init__(
-        self, message: str, status: int = 400, type: str = "request.invalid", **extra: Any
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.type = type
-        self.extra = extra
-
-    def body(self) -> dict[str, Any]:
-        return {"type": self.type, "message": self.message, **self.extra}
 
 
 def normalize_phone(value: object, where: str = "phone") -> str:
@@ -177,7 +162,7 @@ class PhoneAdder:
         *,
         now: float,
         key: str | None,
-        source: str = SOURCE_API,
+        source: JobSource = JobSource.API,
         first_index: int = 0,
         cache: dict[tuple[str, str], tuple[str, float | None]] | None = None,
     ) -> list[NewJob]:
@@ -191,7 +176,7 @@ class PhoneAdder:
         """
         cache = {} if cache is None else cache
         built: list[NewJob] = []
-        keyless = key is None and source != SOURCE_TEST
+        keyless = key is None and source != JobSource.TEST
         for index, entry in enumerate(entries, first_index):
             raw = repr(entry.policy) if entry.policy else ""
             if entry.gmt_zone or not raw:
@@ -265,7 +250,7 @@ class PhoneAdder:
         *,
         now: float,
         key: str | None,
-        source: str = SOURCE_API,
+        source: JobSource = JobSource.API,
     ) -> list[int]:
         """Create the jobs; with a key seen within 24 h, return that request's IDs instead."""
         built = self.build(campaign, entries, now=now, key=key, source=source)
@@ -278,7 +263,7 @@ class PhoneAdder:
         *,
         now: float,
         key: str | None,
-        source: str = SOURCE_API,
+        source: JobSource = JobSource.API,
     ) -> list[int]:
         """The write: key check, keyless-duplicate check and insert in one transaction, so
         two identical requests racing each other create the jobs once."""
@@ -287,7 +272,7 @@ class PhoneAdder:
                 stored = self.keys.get(campaign.account_id, key, now)
                 if stored is not None:
                     return [int(i) for i in stored]
-            if key is None and source != SOURCE_TEST:
+            if key is None and source != JobSource.TEST:
                 recent = self.jobs.recent_keyless(
                     campaign.id, (j.dedup for j in built), now - KEY_LIFETIME
                 )
@@ -295,9 +280,8 @@ class PhoneAdder:
                     phones = list(dict.fromkeys(j.phone for j in built if j.dedup in recent))
                     raise CampaignError(
                         "the number was added to the campaign less than 24 hours ago",
-                        type="phone.duplicated",
-                        phone=phones[0],
-                        phonesDuplicates=phones,
+                        ErrorKind.DUPLICATED,
+                        duplicates=phones,
                     )
             ids = self.jobs.add_many(built)
             if key is not None:
@@ -307,17 +291,18 @@ class PhoneAdder:
 
 def parse_entries(body: object) -> list[PhoneEntry]:
     """The addPhones body: an array of objects; duplicates inside it are refused."""
-    check_body(body)
-    entries = [parse_entry(item, f"[{i}]") for i, item in enumerate(body)]  # type: ignore[arg-type]
+    entries = [parse_entry(item, f"[{i}]") for i, item in enumerate(check_body(body))]
     check_duplicates(entries)
     return entries
 
 
-def check_body(body: object) -> None:
+def check_body(body: object) -> list[Any]:
+    """The addPhones body's items: a non-empty array."""
     if not isinstance(body, list):
         raise CampaignError("the body must be an array of phone objects")
     if not body:
         raise CampaignError("the body has no phones")
+    return body
 
 
 def check_duplicates(entries: Sequence[PhoneEntry]) -> None:
@@ -331,6 +316,4 @@ def check_duplicates(entries: Sequence[PhoneEntry]) -> None:
     if duplicated:
         # the spec's example lists the latest duplicate first and names it in `phone`
         duplicated.reverse()
-        raise CampaignError(
-            "", type="phone.duplicated", phone=duplicated[0], phonesDuplicates=duplicated
-        )
+        raise CampaignError("", ErrorKind.DUPLICATED, duplicates=duplicated)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from softswitch.flowmodel import Flow, parse_flow
+from softswitch.outcome import CallOutcome, DialStatus
 
-from .dialer import DialRequest, PlaceCall, PlainOutcome
+from .dialer import DialRequest, PlaceCall
 from .model import Attempt, Campaign, Job
 
 if TYPE_CHECKING:
-    from softswitch.calls import CallOutcome, CallService
+    from softswitch.calls import CallService
     from softswitch.store.cdrs import CdrStore
 
 SURVEY_KEYS = "0123456789*#"
@@ -107,19 +108,19 @@ class CdrRecovery:
     def __init__(self, cdrs: CdrStore) -> None:
         self.cdrs = cdrs
 
-    def __call__(self, job: Job, attempt: Attempt) -> PlainOutcome | None:
+    def __call__(self, job: Job, attempt: Attempt) -> CallOutcome | None:
         rows = [
             c
             for c in self.cdrs.by_request_id(job.account_id, attempt.request_id)
-            if c.campaign_id == job.campaign_id and c.dial_status != "DND"
+            if c.campaign_id == job.campaign_id and c.dial_status != DialStatus.DND
         ]
         if not rows:
             return None
         cdr = rows[-1]
         end = cdr.end if cdr.end is not None else attempt.started_at
-        return PlainOutcome(
-            answered=cdr.answer is not None and cdr.dial_status == "ANSWER",
-            sip_status=200 if cdr.dial_status == "ANSWER" else 0,
+        return CallOutcome(
+            answered=cdr.answer is not None and cdr.dial_status == DialStatus.ANSWER,
+            sip_status=200 if cdr.dial_status == DialStatus.ANSWER else 0,
             dial_status=cdr.dial_status,
             started_at=cdr.call_date,
             ended_at=end,

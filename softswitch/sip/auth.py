@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .errors import SipError, SipParseError
+from .grammar import TOKEN_CHARS, quote, read_quoted
 
 # Canonical spelling of every algorithm we can compute, keyed by lower case.
 _ALGORITHMS: dict[str, str] = {
@@ -42,7 +43,6 @@ _PREFERENCE: dict[str, int] = {"SHA-256": 0, "SHA-256-sess": 1, "MD5": 2, "MD5-s
 
 _NC_RE = re.compile(r"[0-9a-fA-F]{8}")
 _HEX_RE = re.compile(r"[0-9a-fA-F]+")
-_TCHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~")
 _WS = " \t\r\n"
 
 # Nonce layout: 8-byte timestamp (ms), 12 random bytes, 16-byte truncated
@@ -113,11 +113,6 @@ def _response(
 # --- header grammar -------------------------------------------------------
 
 
-def _quote(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
 def _skip(text: str, pos: int, chars: str) -> int:
     while pos < len(text) and text[pos] in chars:
         pos += 1
@@ -126,26 +121,14 @@ def _skip(text: str, pos: int, chars: str) -> int:
 
 def _token(text: str, pos: int) -> tuple[str, int]:
     start = pos
-    while pos < len(text) and text[pos] in _TCHARS:
+    while pos < len(text) and text[pos] in TOKEN_CHARS:
         pos += 1
     return text[start:pos], pos
 
 
 def _value(text: str, pos: int) -> tuple[str, int]:
     if pos < len(text) and text[pos] == '"':
-        out: list[str] = []
-        pos += 1
-        while pos < len(text):
-            char = text[pos]
-            if char == "\\" and pos + 1 < len(text):
-                out.append(text[pos + 1])
-                pos += 2
-            elif char == '"':
-                return "".join(out), pos + 1
-            else:
-                out.append(char)
-                pos += 1
-        raise SipParseError("unterminated quoted-string in auth header")
+        return read_quoted(text, pos)
     # Unquoted values in the wild carry more than token characters ('/', ':',
     # '=' of base64), so take everything up to the next separator.
     start = pos
@@ -291,10 +274,10 @@ def authorization(
     algorithm = canonical_algorithm(ch.algorithm) or ch.algorithm
     secret = ha1(username, ch.realm, password, algorithm)
     parts = [
-        f"username={_quote(username)}",
-        f"realm={_quote(ch.realm)}",
-        f"nonce={_quote(ch.nonce)}",
-        f"uri={_quote(uri)}",
+        f"username={quote(username)}",
+        f"realm={quote(ch.realm)}",
+        f"nonce={quote(ch.nonce)}",
+        f"uri={quote(uri)}",
     ]
     if ch.qop:
         cnonce = cnonce if cnonce is not None else secrets.token_hex(16)
@@ -310,9 +293,9 @@ def authorization(
             cnonce=cnonce,
         )
         parts += [
-            f"response={_quote(response)}",
+            f"response={quote(response)}",
             f"algorithm={algorithm}",
-            f"cnonce={_quote(cnonce)}",
+            f"cnonce={quote(cnonce)}",
             f"nc={nc_text}",
             "qop=auth",
         ]
@@ -327,9 +310,9 @@ def authorization(
             nc=None,
             cnonce=None,
         )
-        parts += [f"response={_quote(response)}", f"algorithm={algorithm}"]
+        parts += [f"response={quote(response)}", f"algorithm={algorithm}"]
     if ch.opaque is not None:
-        parts.append(f"opaque={_quote(ch.opaque)}")
+        parts.append(f"opaque={quote(ch.opaque)}")
     return "Digest " + ", ".join(parts)
 
 
@@ -413,8 +396,9 @@ class DigestServer:
         clients take the nonce of the first challenge and hash MD5 anyway."""
         nonce = self.new_nonce()
         suffix = ", stale=true" if stale else ""
+        realm = quote(self.realm)
         return [
-            f'Digest realm={_quote(self.realm)}, nonce="{nonce}", algorithm={algorithm}, qop="auth"{suffix}'
+            f'Digest realm={realm}, nonce="{nonce}", algorithm={algorithm}, qop="auth"{suffix}'
             for algorithm in self.algorithms
         ]
 

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from .message import Headers, Request, Response
+from .address import Address
+from .headers import Headers
+from .message import Request, Response
 from .transport import Peer
-from .uri import Address, SipUri
+from .uri import SipUri
+
+
+class DialogState(StrEnum):
+    """RFC 3261 12: early (a provisional response), confirmed (a 2xx), terminated."""
+
+    EARLY = "early"
+    CONFIRMED = "confirmed"
+    TERMINATED = "terminated"
 
 
 @dataclass(slots=True)

@@ -13,13 +13,15 @@ import logging
 import re
 from collections.abc import Callable
 
-from .dialog import Dialog
+from .address import Address
+from .dialog import Dialog, DialogState
 from .errors import SipError
-from .message import Headers, Request, Response, new_tag
-from .transaction import ClientTransaction, ServerTransaction
+from .headers import Headers
+from .message import Request, Response, new_tag
+from .transaction import ClientTransaction, ServerTransaction, TransactionState
 from .transport import Peer
 from .ua import Credentials, UserAgent
-from .uri import Address, SipUri
+from .uri import SipUri
 
 log = logging.getLogger("softswitch.sip.invite")
 
@@ -33,7 +35,7 @@ class InviteSession:
         self.ua = ua
         self.transport = transport
         self.dialog: Dialog | None = None
-        self.state = "early"  # early -> confirmed -> terminated
+        self.state: DialogState = DialogState.EARLY  # then CONFIRMED, then TERMINATED
         self.terminated: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         # remote hung up; the argument is the cause
         self.on_remote_bye: Callable[[str], None] | None = None
@@ -136,8 +138,8 @@ class InviteSession:
             for handle in (self._retransmit, self._give_up):
                 if handle:
                     handle.cancel()
-            if self.state == "early":
-                self.state = "confirmed"
+            if self.state == DialogState.EARLY:
+                self.state = DialogState.CONFIRMED
             if request.body and self.on_ack_answer is not None:
                 # late offer: our 200 carried the offer, the ACK brings the answer
                 self.on_ack_answer(request.body)
@@ -149,7 +151,7 @@ class InviteSession:
 
     async def hangup(self, cause: str = "normal clearing") -> None:
         """Send BYE (if the dialog is up) and end the session."""
-        if self.state == "terminated" or self.dialog is None:
+        if self.state == DialogState.TERMINATED or self.dialog is None:
             self._end(cause)
             return
         self._end(cause)
@@ -161,9 +163,9 @@ class InviteSession:
             log.info("call %s: BYE not confirmed: %s", self.call_id, exc)
 
     def _end(self, cause: str) -> None:
-        if self.state == "terminated":
+        if self.state == DialogState.TERMINATED:
             return
-        self.state = "terminated"
+        self.state = DialogState.TERMINATED
         self._pending_2xx = None
         for handle in (self._retransmit, self._give_up):
             if handle:
@@ -194,7 +196,7 @@ class IncomingInvite(InviteSession):
             self.on_cancel()
 
     def progress(self, status: int = 180, body: bytes = b"") -> None:
-        if self.state != "early" or self.st.final_sent:
+        if self.state != DialogState.EARLY or self.st.final_sent:
             return
         response = self.ua.response(self.request, status, to_tag=self.local_tag)
         response.headers.add("Contact", self.ua.contact(None, self.transport))
@@ -204,7 +206,7 @@ class IncomingInvite(InviteSession):
         self.st.respond(response)
 
     def answer(self, body: bytes) -> None:
-        if self.state != "early" or self.st.final_sent:
+        if self.state != DialogState.EARLY or self.st.final_sent:
             raise SipError("call is no longer ringing")
         response = self.ua.response(self.request, 200, to_tag=self.local_tag)
         response.headers.add("Contact", self.ua.contact(None, self.transport))
@@ -213,7 +215,7 @@ class IncomingInvite(InviteSession):
         self.dialog = Dialog.as_uas(self.request, self.local_tag, self.st.peer)
         self.ua.dialogs[self.dialog.id] = self
         self.st.respond(response)
-        self.state = "confirmed"  # for our purposes; the ACK stops retransmissions
+        self.state = DialogState.CONFIRMED  # for our purposes; the ACK stops retransmissions
         self._start_2xx_retransmission(response, self.st.peer, self.request.cseq[0], initial=True)
 
     def reject(
@@ -308,7 +310,7 @@ class OutgoingInvite(InviteSession):
             "ACK", self.ua.via(self.transport), cseq=self.request.cseq[0]
         )
         self.ua.send_ack(self._ack, self.dialog.peer)
-        self.state = "confirmed"
+        self.state = DialogState.CONFIRMED
 
     def on_stray_response(self, response: Response) -> None:
         if not 200 <= response.status < 300 or response.cseq[1] != "INVITE":
@@ -332,14 +334,14 @@ class OutgoingInvite(InviteSession):
 
     async def cancel(self) -> None:
         """Stop ringing (9.1): CANCEL once a provisional response has arrived."""
-        if self.state != "early" or self._cancel_wanted:
+        if self.state != DialogState.EARLY or self._cancel_wanted:
             return
         self._cancel_wanted = True
         if self._ct is not None and self._ct.last_provisional is not None:
             await self._send_cancel()
 
     async def _send_cancel(self) -> None:
-        if self._cancel_sent or self._ct is None or self._ct.state != "proceeding":
+        if self._cancel_sent or self._ct is None or self._ct.state != TransactionState.PROCEEDING:
             return
         self._cancel_sent = True
         invite = self.request

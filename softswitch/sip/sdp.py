@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import SipError
+from .grammar import digits
 
 DIRECTIONS: tuple[str, ...] = ("sendrecv", "sendonly", "recvonly", "inactive")
 # RFC 3551 static payload types: an offer may list them without rtpmap.
@@ -149,9 +150,10 @@ class SessionDescription:
         return ("\r\n".join(self._lines()) + "\r\n").encode("utf-8", "surrogateescape")
 
     def _lines(self) -> list[str]:
+        origin = f"{self.origin_user} {self.session_id} {self.version}"
         lines = [
             "v=0",
-            f"o={self.origin_user} {self.session_id} {self.version} IN {_addrtype(self.address)} {self.address}",
+            f"o={origin} IN {_addrtype(self.address)} {self.address}",
             f"s={self.name or '-'}",
         ]
         lines += [line for line in self.other_lines if line[0] in _SESSION_BEFORE_C]
@@ -224,9 +226,9 @@ def _attribute_line(name: str, value: str | None) -> str:
 
 def _int(text: str, what: str, low: int = 0, high: int | None = None) -> int:
     # The length cap keeps int() away from its digit limit (ValueError, not ours).
-    if not text.isascii() or not text.isdigit() or len(text) > 40:
+    value = digits(text, 40)
+    if value is None:
         raise SdpError(f"bad {what}: {text[:40]!r}")
-    value = int(text)
     if value < low or (high is not None and value > high):
         raise SdpError(f"{what} out of range: {value}")
     return value

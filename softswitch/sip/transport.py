@@ -12,10 +12,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import SipError, SipParseError
-from .message import Request, Response, StreamFramer, parse_message
-from .uri import Via
+from .framing import StreamFramer
+from .message import Request, Response
+from .parser import parse_message
+from .via import Via
 
 log = logging.getLogger("softswitch.sip.transport")
 
@@ -41,7 +44,7 @@ class _Udp(asyncio.DatagramProtocol):
     def __init__(self, owner: Transport) -> None:
         self.owner = owner
 
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         self.owner._received(data, Peer("UDP", addr[0], addr[1]))
 
     def error_received(self, exc: Exception) -> None:
@@ -124,7 +127,7 @@ class Transport:
         try:
             msg = parse_message(data)
         except SipParseError as exc:
-            request = getattr(exc, "request", None)
+            request = exc.request
             log.info("malformed message from %s: %s", peer, exc.reason)
             if request is not None:
                 self._stamp_via(request, peer)

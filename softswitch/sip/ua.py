@@ -12,12 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from .address import Address
 from .auth import authorization, choose_challenge
 from .errors import SipError
-from .message import Headers, Request, Response, new_branch, new_call_id, new_tag
+from .headers import Headers
+from .message import Request, Response, new_branch, new_call_id, new_tag
 from .transaction import ClientTransaction, ServerTransaction, Timers, TransactionLayer
 from .transport import Peer, Transport
-from .uri import Address, SipUri
+from .uri import SipUri
 
 log = logging.getLogger("softswitch.sip.ua")
 
@@ -150,8 +152,7 @@ class UserAgent:
         on_transaction: Callable[[ClientTransaction], None] | None = None,
     ) -> Response:
         """Send and wait for the final response, answering up to two digest challenges."""
-        nc = 0
-        for _ in range(3):
+        for attempt in range(3):
             ct = await self.send(request, peer)
             if on_transaction is not None:
                 on_transaction(ct)
@@ -169,9 +170,8 @@ class UserAgent:
             except SipError as exc:
                 log.info("cannot answer %d challenge: %s", response.status, exc)
                 return response
-            if nc and not challenge.stale:
+            if attempt and not challenge.stale:
                 return response  # our credentials were rejected
-            nc += 1
             value = authorization(
                 challenge,
                 method=request.method,

@@ -8,6 +8,8 @@ request deleting the callback) exactly one wins.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 import sqlite_utils
 
@@ -32,7 +34,13 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS callbacks_account ON callbacks (account_id, status)",
 )
 
-PENDING, FIRING, DONE, FAILED, MISSED = "pending", "firing", "done", "failed", "missed"
+
+class CallbackStatus(StrEnum):
+    PENDING = "pending"
+    FIRING = "firing"  # being placed
+    DONE = "done"
+    FAILED = "failed"
+    MISSED = "missed"  # due while the switch was down
 
 
 @dataclass(slots=True)
@@ -47,7 +55,7 @@ class Callback:
     time_zone: str  # IANA zone of scheduled_at
     scheduled_at: str  # "YYYY-mm-dd hh:mm:ss" in time_zone, as the client gave it
     due_at: float  # the same instant, unix time
-    status: str = PENDING
+    status: CallbackStatus = CallbackStatus.PENDING
     created_at: float = 0.0
     fired_at: float | None = None
     error: str = ""
@@ -60,9 +68,10 @@ _NAMES = (
 )
 
 
-def _callback(row: tuple) -> Callback:
+def _callback(row: tuple[Any, ...]) -> Callback:
     item = Callback(*row)
     item.transcript = bool(item.transcript)
+    item.status = CallbackStatus(item.status)
     return item
 
 
@@ -124,7 +133,7 @@ class CallbackStore:
                 cb.due_at,
                 cb.request_id,
                 cb.account_id,
-                PENDING,
+                CallbackStatus.PENDING,
             ],
         )
         return cursor.rowcount == 1
@@ -132,7 +141,7 @@ class CallbackStore:
     def delete_pending(self, account_id: str, request_id: str) -> bool:
         cursor = self.db.execute(
             "DELETE FROM callbacks WHERE request_id = ? AND account_id = ? AND status = ?",
-            [request_id, account_id, PENDING],
+            [request_id, account_id, CallbackStatus.PENDING],
         )
         return cursor.rowcount == 1
 
@@ -140,24 +149,24 @@ class CallbackStore:
         rows = self.db.execute(
             f"SELECT {_NAMES} FROM callbacks WHERE status = ? AND due_at <= ?"
             " ORDER BY due_at LIMIT ?",
-            [PENDING, now, limit],
+            [CallbackStatus.PENDING, now, limit],
         )
         return [_callback(row) for row in rows]
 
     def next_due_at(self) -> float | None:
         row = self.db.execute(
-            "SELECT MIN(due_at) FROM callbacks WHERE status = ?", [PENDING]
+            "SELECT MIN(due_at) FROM callbacks WHERE status = ?", [CallbackStatus.PENDING]
         ).fetchone()
         return row[0] if row else None
 
     def claim(self, request_id: str, now: float) -> bool:
         cursor = self.db.execute(
             "UPDATE callbacks SET status = ?, fired_at = ? WHERE request_id = ? AND status = ?",
-            [FIRING, now, request_id, PENDING],
+            [CallbackStatus.FIRING, now, request_id, CallbackStatus.PENDING],
         )
         return cursor.rowcount == 1
 
-    def finish(self, request_id: str, status: str, error: str = "") -> None:
+    def finish(self, request_id: str, status: CallbackStatus, error: str = "") -> None:
         self.db.execute(
             "UPDATE callbacks SET status = ?, error = ? WHERE request_id = ?",
             [status, error, request_id],
@@ -169,13 +178,18 @@ class CallbackStore:
             row[0]
             for row in self.db.execute(
                 "SELECT request_id FROM callbacks WHERE status = ? AND due_at < ?",
-                [PENDING, before],
+                [CallbackStatus.PENDING, before],
             )
         ]
         for request_id in ids:
             self.db.execute(
                 "UPDATE callbacks SET status = ?, error = ? WHERE request_id = ? AND status = ?",
-                [MISSED, "due while the switch was down", request_id, PENDING],
+                [
+                    CallbackStatus.MISSED,
+                    "due while the switch was down",
+                    request_id,
+                    CallbackStatus.PENDING,
+                ],
             )
         return ids
 
@@ -184,6 +198,6 @@ class CallbackStore:
         return [
             row[0]
             for row in self.db.execute(
-                "SELECT request_id FROM callbacks WHERE status = ?", [FIRING]
+                "SELECT request_id FROM callbacks WHERE status = ?", [CallbackStatus.FIRING]
             )
         ]

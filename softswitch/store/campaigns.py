@@ -124,7 +124,8 @@ class CampaignStore:
         start_at: float | None = None,
     ) -> bool:
         """Change the status; with `expect`, only from one of those (returns False if not)."""
-        sets, args = ["status = ?"], [status.value]
+        sets: list[str] = ["status = ?"]
+        args: list[Any] = [status.value]
         if stopped_at is not None:
             sets.append("stopped_at = ?")
             args.append(stopped_at)

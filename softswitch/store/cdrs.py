@@ -4,8 +4,9 @@ Queries are per account. Indexes lead with ``account_id`` so an account's date r
 request id or campaign is a range scan however many rows the others have; paging looks
 up the page's ids on the covering (account_id, call_date) index first and reads only
 those rows; a page that follows one served before continues from that page's last row
-(keyset), so walking through a large range costs the same at any depth. Per-status counts are kept in ``cdr_counts`` as CDRs are written, so the
-statistics endpoints do not scan the table.
+(keyset), so walking through a large range costs the same at any depth. Per-status
+counts are kept in ``cdr_counts`` as CDRs are written, so the statistics endpoints do not
+scan the table.
 """
 
 from __future__ import annotations

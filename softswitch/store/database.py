@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlite_utils
+from sqlite_utils.db import Table
 
 
 @contextmanager
@@ -68,19 +69,24 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self._create_schema()
 
+    def _table(self, name: str) -> Table:
+        table = self.db.table(name)
+        assert isinstance(table, Table)  # the store makes no views
+        return table
+
     def close(self) -> None:
         self.db.conn.close()
 
     def _create_schema(self) -> None:
         db = self.db
         if "meta" not in db.table_names():
-            db["meta"].create({"key": str, "value": str}, pk="key")
+            self._table("meta").create({"key": str, "value": str}, pk="key")
         if "extensions" not in db.table_names():
-            db["extensions"].create(
+            self._table("extensions").create(
                 {"number": str, "ha1_md5": str, "ha1_sha256": str, "source": str}, pk="number"
             )
         if "bindings" not in db.table_names():
-            db["bindings"].create(
+            self._table("bindings").create(
                 {
                     "aor": str,
                     "contact": str,
@@ -102,12 +108,12 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+        self._table("meta").upsert({"key": key, "value": value}, pk="key")
 
     # -- extensions ---------------------------------------------------------
 
     def put_extension(self, ext: Extension) -> None:
-        self.db["extensions"].upsert(
+        self._table("extensions").upsert(
             {
                 "number": ext.number,
                 "ha1_md5": ext.ha1_md5,
@@ -149,7 +155,7 @@ class Store:
         return [Binding(*row) for row in rows]
 
     def put_binding(self, binding: Binding) -> None:
-        self.db["bindings"].upsert(
+        self._table("bindings").upsert(
             {
                 "aor": binding.aor,
                 "contact": binding.contact,

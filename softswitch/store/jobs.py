@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
-from softswitch.campaigns.model import QUEUED_STATUSES, Attempt, Job, JobStatus
+from softswitch.campaigns.model import QUEUED_STATUSES, Attempt, Job, JobSource, JobStatus
 
 from .database import transaction
 
@@ -144,7 +144,7 @@ class NewJob:
     policy: dict[str, Any] | str  # a str is already JSON
     max_attempts: int
     retry_interval: float
-    source: str
+    source: JobSource
     created_at: float
     list_id: str = ""
     contact_name: str = ""
@@ -169,7 +169,7 @@ def _job(row: Sequence[Any]) -> Job:
         retry_interval=d["retry_interval"],
         attempts_made=d["attempts_made"],
         redials=d["redials"],
-        source=d["source"],
+        source=JobSource(d["source"]),
         list_id=d["list_id"],
         contact_name=d["contact_name"],
         created_at=d["created_at"],

@@ -6,6 +6,7 @@ import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import sqlite_utils
 
@@ -17,7 +18,8 @@ _SCHEMA = (
         kind TEXT NOT NULL,
         created_at REAL NOT NULL
     )""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS contact_lists_name ON contact_lists (account_id, kind, name)",
+    "CREATE UNIQUE INDEX IF NOT EXISTS contact_lists_name"
+    " ON contact_lists (account_id, kind, name)",
     """CREATE TABLE IF NOT EXISTS contacts (
         id INTEGER PRIMARY KEY,
         list_id TEXT NOT NULL,
@@ -28,8 +30,10 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS contacts_list ON contacts (list_id, number)",
 )
 
-KIND_CONTACTS = "contacts"
-KIND_DND = "dnd"
+
+class ListKind(StrEnum):
+    CONTACTS = "contacts"
+    DND = "dnd"
 
 
 @dataclass(slots=True)
@@ -37,7 +41,7 @@ class ContactList:
     id: str
     account_id: str
     name: str
-    kind: str
+    kind: ListKind
     created_at: float
 
 
@@ -58,28 +62,31 @@ class ListStore:
         for statement in _SCHEMA:
             db.execute(statement)
 
-    def create(self, account_id: str, name: str, kind: str, now: float) -> ContactList:
-        prefix = "DN" if kind == KIND_DND else "LS"
+    def create(self, account_id: str, name: str, kind: ListKind, now: float) -> ContactList:
+        prefix = "DN" if kind == ListKind.DND else "LS"
         if self.db.execute(
             "SELECT 1 FROM contact_lists WHERE account_id = ? AND kind = ? AND name = ?",
-            [account_id, kind, name],
+            [account_id, kind.value, name],
         ).fetchone():
             raise DuplicateListName(name)
         item = ContactList(prefix + secrets.token_hex(5), account_id, name, kind, now)
         self.db.execute(
             "INSERT INTO contact_lists (id, account_id, name, kind, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            [item.id, account_id, name, kind, now],
+            [item.id, account_id, name, kind.value, now],
         )
         return item
 
-    def get(self, list_id: str, account_id: str, kind: str) -> ContactList | None:
+    def get(self, list_id: str, account_id: str, kind: ListKind) -> ContactList | None:
         row = self.db.execute(
             "SELECT id, account_id, name, kind, created_at FROM contact_lists"
             " WHERE id = ? AND account_id = ? AND kind = ?",
-            [list_id, account_id, kind],
+            [list_id, account_id, kind.value],
         ).fetchone()
-        return ContactList(*row) if row else None
+        if row is None:
+            return None
+        list_id, account_id, name, kind_value, created_at = row
+        return ContactList(list_id, account_id, name, ListKind(kind_value), created_at)
 
     def add(self, list_id: str, contacts: Sequence[Contact]) -> int:
         self.db.conn.executemany(

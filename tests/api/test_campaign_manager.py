@@ -11,9 +11,10 @@ import pytest
 from starlette.applications import Starlette
 
 import api.calls
-from softswitch.campaigns.dialer import Dialer, DialRequest, PlainOutcome
+from softswitch.campaigns.dialer import Dialer, DialRequest
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import CampaignStatus, JobStatus
+from softswitch.outcome import CallOutcome
 from tests.api.conftest import ACCOUNT_2
 
 FAR = {"campaign_start_date": "2020-01-01 00:00:00", "campaign_end_date": "2099-12-31 20:00:00"}
@@ -284,8 +285,10 @@ async def test_the_spec_body_with_copy_paste_quotes(api_env) -> None:
         + "\u2033,\u201dcampaign_name\u201d:\u201dtest_broadcast_campaign\n"
         "_test_volume\u201d,\u201dcampaign_type\u201d:\u201d0\u2033,\u201dcampaign_caller_id\u201d:\u201d15168148111\u2033,"
         "\u201ddynamic_announcement\u201d:\u201d1\u2033,\u201drecorded_filename\u201d:\u201d\u201d,"
-        "\u201dannouncement_text\u201d:\u201dDear, {field1} , {field2}, Your due balance is,, {field3},,INR only\u201d,"
-        "\u201dcampaign_start_date\u201d:\u201d2023-09-25 14:05:00\u2033,\u201dcampaign_end_date\u201d:\u201d2099-09-26\n"
+        "\u201dannouncement_text\u201d:\u201dDear, {field1} , {field2}, "
+        "Your due balance is,, {field3},,INR only\u201d,"
+        "\u201dcampaign_start_date\u201d:\u201d2023-09-25 14:05:00\u2033,"
+        "\u201dcampaign_end_date\u201d:\u201d2099-09-26\n"
         "20:00:00\u2033,\u201dtime_zone\u201d:\u201dAsia/Kolkata\u201d,\u201drepeat\u201d:\u201d2\u2033,"
         "\u201dmax_retries\u201d:\u201d1\u2033,\u201dretry_time\u201d:\u201d60\u2033,\u201dcalls_per_min\n"
         "ute\u201d:\u201d10\u2033,\u201dvoice\u201d:\u201dMatthew\u201d}"
@@ -478,7 +481,7 @@ async def test_campaign_cdrs_and_statistics_with_dnd(api_env, make_cdr) -> None:
 
     dialed: list[str] = []
 
-    async def place_call(request: DialRequest) -> PlainOutcome:
+    async def place_call(request: DialRequest) -> CallOutcome:
         dialed.append(request.number)
         api_env.cdrs.insert(
             make_cdr(
@@ -492,7 +495,7 @@ async def test_campaign_cdrs_and_statistics_with_dnd(api_env, make_cdr) -> None:
                 list_id=request.list_id,
             )
         )
-        return PlainOutcome(True, 200, "ANSWER", 1.0, 20.0, answered_at=5.0)
+        return CallOutcome(True, 200, "ANSWER", 1.0, 20.0, answered_at=5.0)
 
     manager = CampaignManager(api_env.switch.store.db)
     dialer = Dialer(manager, place_call, cdrs=api_env.cdrs)

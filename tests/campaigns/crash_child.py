@@ -17,8 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from softswitch.campaigns.dialer import Dialer, DialRequest, PlainOutcome  # noqa: E402
+from softswitch.campaigns.dialer import Dialer, DialRequest  # noqa: E402
 from softswitch.campaigns.manager import CampaignManager  # noqa: E402
+from softswitch.outcome import CallOutcome  # noqa: E402
 from softswitch.store import Store  # noqa: E402
 
 
@@ -27,17 +28,18 @@ async def main(db: str, log: str, seed: int) -> None:
     store = Store(db)
     store.db.conn.execute("PRAGMA busy_timeout = 5000")
     manager = CampaignManager(store.db)
-    out = open(log, "a", buffering=1)
 
-    async def place_call(request: DialRequest) -> PlainOutcome:
-        out.write(f"{request.job.id} {request.attempt.number} {request.request_id}\n")
-        out.flush()
-        os.fsync(out.fileno())
+    async def place_call(request: DialRequest) -> CallOutcome:
+        # on disk before the call starts: the parent kills this process at any moment
+        with open(log, "a") as out:
+            out.write(f"{request.job.id} {request.attempt.number} {request.request_id}\n")
+            out.flush()
+            os.fsync(out.fileno())
         start = time.time()
         await asyncio.sleep(rng.uniform(0.02, 0.25))
         if rng.random() < 0.5:
-            return PlainOutcome(False, 486, "BUSY", start, time.time())
-        return PlainOutcome(
+            return CallOutcome(False, 486, "BUSY", start, time.time())
+        return CallOutcome(
             True,
             200,
             "ANSWER",

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from softswitch.campaigns.clock import ManualClock
-from softswitch.campaigns.dialer import DialRequest, PlainOutcome
+from softswitch.campaigns.dialer import DialRequest
+from softswitch.outcome import CallOutcome
 
 
 @dataclass(slots=True)
@@ -54,7 +55,7 @@ class FakeNetwork:
         done = len(self.dials_of(number)) - 1
         return script[min(done, len(script) - 1)]
 
-    async def place_call(self, request: DialRequest) -> PlainOutcome:
+    async def place_call(self, request: DialRequest) -> CallOutcome:
         start = self.clock.now()
         self.dials.append(
             Dial(
@@ -73,16 +74,16 @@ class FakeNetwork:
             if b.kind == "error":
                 raise RuntimeError("prompt could not be prepared")
             if b.kind == "404":
-                return PlainOutcome(False, 404, "CHANUNAVAIL", start, start)
+                return CallOutcome(False, 404, "CHANUNAVAIL", start, start)
             await self.clock.sleep(b.ring)
             now = self.clock.now()
             if b.kind == "busy":
-                return PlainOutcome(False, 486, "BUSY", start, now)
+                return CallOutcome(False, 486, "BUSY", start, now)
             if b.kind == "noanswer":
-                return PlainOutcome(False, 408, "NOANSWER", start, now)
+                return CallOutcome(False, 408, "NOANSWER", start, now)
             answered = now
             await self.clock.sleep(b.talk)
-            return PlainOutcome(
+            return CallOutcome(
                 True,
                 200,
                 "ANSWER",

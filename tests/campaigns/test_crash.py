@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from softswitch.campaigns.clock import SystemClock
-from softswitch.campaigns.dialer import INTERRUPTED, Dialer, PlainOutcome
+from softswitch.campaigns.dialer import INTERRUPTED, Dialer
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import (
     FINAL_STATUSES,
@@ -22,6 +22,7 @@ from softswitch.campaigns.model import (
     new_campaign_id,
     new_token,
 )
+from softswitch.outcome import CallOutcome
 from softswitch.store import Store
 
 CHILD = Path(__file__).with_name("crash_child.py")
@@ -70,7 +71,7 @@ async def test_sigkill_mid_call_loses_nothing_and_dials_no_attempt_twice(tmp_pat
     async def place_call(request):
         with open(log, "a") as out:
             out.write(f"{request.job.id} {request.attempt.number} {request.request_id}\n")
-        return PlainOutcome(True, 200, "ANSWER", 0.0, 1.0, answered_at=0.5)
+        return CallOutcome(True, 200, "ANSWER", 0.0, 1.0, answered_at=0.5)
 
     dialer = Dialer(
         CampaignManager(store.db, SystemClock()), place_call, number_check=lambda n: True

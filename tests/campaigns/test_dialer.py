@@ -11,7 +11,7 @@ from softswitch.campaigns.dialer import INTERRUPTED, Dialer
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import CampaignStatus, JobStatus
 from softswitch.store.cdrs import CdrStore
-from softswitch.store.lists import KIND_DND, Contact
+from softswitch.store.lists import Contact, ListKind
 from tests.campaigns.network import Behaviour, FakeNetwork
 
 UTC = UTC
@@ -127,12 +127,12 @@ async def test_status_machine_answer_with_and_without_result(
     await clock.advance(60)
     assert status(manager, a) is JobStatus.LONG_CALL_WITH_RESULT
     assert status(manager, b) is JobStatus.LONG_CALL_WITH_NO_RESULT
-    row = manager.job_report(campaign, {"ids": [a]})[0]
-    assert row["callResult"] == "agreed"
-    assert list(row["reportData"].items()) == [("Q1", "7"), ("Q2", "yes")]
-    assert row["callDuration"] == 10
-    assert row["startedAt"] == int(datetime(2024, 3, 4, 12, tzinfo=UTC).timestamp() * 1000)
-    assert row["finishedAt"] == row["startedAt"] + 12_000
+    job = manager.job_report(campaign, {"ids": [a]})[0]
+    assert job.result == "agreed"
+    assert sorted(job.report_data) == [("Q1", "7", 1), ("Q2", "yes", 2)]
+    assert job.call_duration == pytest.approx(10)
+    assert job.started_at == datetime(2024, 3, 4, 12, tzinfo=UTC).timestamp()
+    assert job.finished_at == pytest.approx(job.started_at + 12)
 
 
 async def test_retries_after_interval_then_no_answer(
@@ -153,8 +153,8 @@ async def test_retries_after_interval_then_no_answer(
     assert dials[2].at - dials[1].at == pytest.approx(30 + 120)
     assert status(manager, job) is JobStatus.NO_ANSWER
     attempts = manager.attempt_report(campaign, {"ids": [job]})
-    assert [a["dialStatus"] for a in attempts] == ["BUSY", "NOANSWER", "NOANSWER"]
-    assert len({a["attemptId"] for a in attempts}) == 3
+    assert [a.dial_status for a, _ in attempts] == ["BUSY", "NOANSWER", "NOANSWER"]
+    assert len({a.id for a, _ in attempts}) == 3
 
 
 async def test_retry_then_answer(manager, make_campaign, network, dialer, clock) -> None:
@@ -330,9 +330,9 @@ async def test_cancel(manager, make_campaign, network, dialer, clock) -> None:
     assert status(manager, in_call) is JobStatus.CANCELED
     assert status(manager, queued) is JobStatus.CANCELED
     # ...with what that conversation produced, as its report shows
-    (row,) = manager.job_report(campaign, {"ids": [in_call]})
-    assert (row["jobStatus"], row["callResult"], row["callDuration"]) == ("canceled", "agreed", 100)
-    assert row["reportData"] and row["finishedAt"]
+    (job,) = manager.job_report(campaign, {"ids": [in_call]})
+    assert (job.status, job.result, round(job.call_duration)) == ("canceled", "agreed", 100)
+    assert job.report_data and job.finished_at
     assert status(manager, other) is JobStatus.LONG_CALL_WITH_NO_RESULT
     # final jobs cannot be canceled any more
     assert manager.cancel(campaign, {"ids": [other]}) == []
@@ -371,7 +371,7 @@ async def test_payload_becomes_variables(manager, make_campaign, network, dialer
 async def test_dnd_numbers_never_dialed_and_written_as_cdrs(
     manager, make_campaign, network, dialer, clock
 ) -> None:
-    dnd = manager.lists.create("account_1", "blocked", KIND_DND, clock.now())
+    dnd = manager.lists.create("account_1", "blocked", ListKind.DND, clock.now())
     manager.lists.add(dnd.id, [Contact("ann", "9701")])
     campaign = make_campaign(calls_per_minute=0, dnd_list_id=dnd.id, caller_id="15168148111")
     blocked, fine = manager.add_phones(campaign, [{"phone": "9701"}, {"phone": "9702"}], None)
@@ -437,11 +437,11 @@ async def test_recovery_after_a_crash_mid_call(store, clock, make_campaign, mana
     await restarted.start()
     try:
         attempts = again.attempt_report(again.campaigns.get(campaign.id), {"ids": [a, b]})
-        assert [(x["callJobId"], x["dialStatus"]) for x in attempts] == [
+        assert [(x.job_id, x.dial_status) for x, _ in attempts] == [
             (a, INTERRUPTED),
             (b, INTERRUPTED),
         ]
-        assert all(x["finishedAt"] is not None for x in attempts)
+        assert all(x.ended_at is not None for x, _ in attempts)
         assert status(again, b) is JobStatus.NO_ANSWER  # its one attempt was used up
         await clock.advance(3600)
         # 9901 had an attempt left: dialed once more, as attempt 2
@@ -457,11 +457,11 @@ async def test_recovery_uses_the_outcome_found_for_the_attempt(
     campaign = make_campaign(calls_per_minute=0)
     (job,) = manager.add_phones(campaign, [{"phone": "9911"}], None)
     attempt = manager.jobs.claim(job, clock.now(), "abcdef0123")
-    from softswitch.campaigns.dialer import PlainOutcome
+    from softswitch.outcome import CallOutcome
 
     def lookup(j, a):
         assert a.request_id == "abcdef0123"
-        return PlainOutcome(
+        return CallOutcome(
             True,
             200,
             "ANSWER",

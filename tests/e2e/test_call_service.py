@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from softswitch.calls import CallAction
 from softswitch.flowmodel import parse_flow
 from tests.peers.audio import dominant_frequency, read_wav
 from tests.peers.baresip import BaresipAccount
@@ -55,12 +56,11 @@ def test_click2call_rings_agent_first_bridges_and_records_both_legs(server_facto
     agent.wait_call_established()
     # the destination is dialed only once the agent has answered
     assert agent.events_of("established")[0].at < customer.wait_call_established().at
-    live = harness.call(harness.calls.live_statistics, ACCOUNT)
-    assert live["live_calls_c2c"] == 1
-    assert harness.call(harness.calls.live_statistics, "account_2")["live_calls_c2c"] == 0
+    assert harness.call(harness.calls.live_statistics, ACCOUNT).c2c == 1
+    assert harness.call(harness.calls.live_statistics, "account_2").c2c == 0
     rows = harness.call(harness.calls.live_calls, ACCOUNT)
-    assert {r["channel"].split("-")[0] for r in rows} == {"SIP/101", "SIP/102"}
-    assert all(r["bridged_channel"] for r in rows)
+    assert {r.channel.split("-")[0] for r in rows} == {"SIP/101", "SIP/102"}
+    assert all(r.bridged_channel for r in rows)
     time.sleep(3)
     customer.hangup()
     agent.wait_call_closed()
@@ -169,9 +169,8 @@ def test_blind_transfer_moves_the_customer_to_another_extension(server_factory, 
     agent.wait_call_established()
     customer.wait_call_established()
     rows = harness.call(harness.calls.live_calls, ACCOUNT)
-    agent_channel = next(r["channel"] for r in rows if r["channel"].startswith("SIP/101-"))
-    message = harness.run(harness.calls.modify_call(ACCOUNT, agent_channel, 0, "103"))
-    assert message == "blind transferred successfully"
+    agent_channel = next(r.channel for r in rows if r.channel.startswith("SIP/101-"))
+    harness.run(harness.calls.modify_call(ACCOUNT, agent_channel, CallAction.BLIND_TRANSFER, "103"))
     agent.wait_call_closed()
     other.wait_call_established()
     time.sleep(2.5)
@@ -257,9 +256,8 @@ def test_recording_started_mid_call_is_stereo_agent_left(server_factory, phone_f
     customer.wait_call_established()
     time.sleep(1.5)  # not recorded: the recording starts only when asked
     rows = harness.call(harness.calls.live_calls, ACCOUNT)
-    channel = next(r["channel"] for r in rows if r["channel"].startswith("SIP/102-"))
-    message = harness.run(harness.calls.modify_call(ACCOUNT, channel, 3, None))
-    assert message == "call recording started successfully"
+    channel = next(r.channel for r in rows if r.channel.startswith("SIP/102-"))
+    harness.run(harness.calls.modify_call(ACCOUNT, channel, CallAction.START_RECORDING))
     started = time.monotonic()
     time.sleep(2.5)
     agent.hangup()

@@ -213,7 +213,7 @@ def test_recordings_are_valid_after_the_process_is_killed(
 
 def _serve(toml: Path, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "softswitch", "serve", "--config", str(toml)],
+        [sys.executable, "-m", "softswitchd", "serve", "--config", str(toml)],
         cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -25,6 +25,7 @@ baresip 1.0.0 log lines relied on (see EVENT_PATTERNS):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -454,10 +455,9 @@ class Baresip:
         if not found:
             raise PeerError(f"baresip {self.name}: no {kind} recording in {self.recordings_dir}")
         path = found[-1]
-        try:
+        # reading it will say what is wrong with it
+        with contextlib.suppress(PeerError):
             wait_until(lambda: _complete_wav(path), timeout, what=f"{path} to be closed")
-        except PeerError:
-            pass  # reading it will say what is wrong with it
         return path
 
     def log_text(self) -> str:

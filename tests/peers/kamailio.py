@@ -175,7 +175,8 @@ request_route {{
     route(WITHINDLG);
 
     remove_hf("Route");
-    if ({1 if c.strip_empty_supported else 0} && is_present_hf("Supported") && $hdr(Supported) == "") {{
+    if ({1 if c.strip_empty_supported else 0} && is_present_hf("Supported")
+            && $hdr(Supported) == "") {{
         remove_hf("Supported");
     }}
     if (is_method("INVITE|SUBSCRIBE")) {{

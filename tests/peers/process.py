@@ -18,7 +18,6 @@ import time
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
 
 _LIVE: weakref.WeakSet[PeerProcess] = weakref.WeakSet()
 
@@ -43,24 +42,24 @@ class PeerProcess:
         self.stdin_pipe = stdin_pipe
         self.env = env
         self._popen: subprocess.Popen[bytes] | None = None
-        self._log: IO[bytes] | None = None
 
     def start(self) -> None:
         if self._popen is not None:
             raise PeerError(f"{self.argv[0]} already started")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         # A file, never a pipe: nobody has to drain it, and a daemonizing child
-        # cannot leave us blocked on a pipe it inherited.
-        self._log = open(self.log_path, "ab")
-        self._popen = subprocess.Popen(
-            self.argv,
-            stdin=subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            cwd=self.cwd,
-            env=self.env,
-            start_new_session=True,
-        )
+        # cannot leave us blocked on a pipe it inherited. The child has its own copy
+        # of the descriptor, so ours is closed at once.
+        with open(self.log_path, "ab") as log:
+            self._popen = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.PIPE if self.stdin_pipe else subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.cwd,
+                env=self.env,
+                start_new_session=True,
+            )
         _LIVE.add(self)
 
     @property
@@ -106,9 +105,6 @@ class PeerProcess:
         if popen.stdin is not None:
             with contextlib.suppress(OSError):
                 popen.stdin.close()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
         _LIVE.discard(self)
         return popen.returncode
 

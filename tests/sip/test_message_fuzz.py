@@ -16,17 +16,15 @@ from pathlib import Path
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from softswitch.sip.address import Address
 from softswitch.sip.errors import SipParseError
-from softswitch.sip.message import (
-    Headers,
-    Request,
-    Response,
-    StreamFramer,
-    canonical_name,
-    new_branch,
-    parse_message,
-)
-from softswitch.sip.uri import Address, SipUri, Via, parse_params, split_list
+from softswitch.sip.framing import StreamFramer
+from softswitch.sip.grammar import parse_params, split_list
+from softswitch.sip.headers import Headers, canonical_name
+from softswitch.sip.message import Request, Response, new_branch
+from softswitch.sip.parser import parse_message
+from softswitch.sip.uri import SipUri
+from softswitch.sip.via import Via
 
 CORPUS = Path(__file__).parent / "corpus"
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -222,7 +220,7 @@ def _exercise(data: bytes) -> None:
     try:
         msg = parse_message(data)
     except SipParseError as exc:
-        request = exc.request  # type: ignore[attr-defined]
+        request = exc.request
         if request is not None:
             request.make_response(exc.status, exc.reason).to_bytes()
         return

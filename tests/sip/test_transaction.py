@@ -6,33 +6,16 @@ import asyncio
 
 import pytest
 
-from softswitch.sip.message import Response, parse_message
-from softswitch.sip.transaction import ServerTransaction, Timers
+from softswitch.sip.address import Address
+from softswitch.sip.message import Response
+from softswitch.sip.parser import parse_message
+from softswitch.sip.transaction import ServerTransaction, Timers, TransactionState
 from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
-from softswitch.sip.uri import Address, SipUri
+from softswitch.sip.uri import SipUri
+from tests.sip.raw import RawUdp
 
 FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
-
-
-class RawPeer(asyncio.DatagramProtocol):
-    """A bare UDP socket playing the other side, byte for byte."""
-
-    def __init__(self) -> None:
-        self.received: asyncio.Queue[bytes] = asyncio.Queue()
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def datagram_received(self, data: bytes, addr) -> None:
-        self.received.put_nowait(data)
-
-    async def next(self, timeout: float = 2.0):
-        return parse_message(await asyncio.wait_for(self.received.get(), timeout))
-
-    def drain(self) -> list[bytes]:
-        items = []
-        while not self.received.empty():
-            items.append(self.received.get_nowait())
-        return items
 
 
 @pytest.fixture
@@ -40,12 +23,9 @@ async def pair():
     handled: list[ServerTransaction] = []
     ua = UserAgent("127.0.0.1", 0, "127.0.0.1", handled.append, timers=FAST)
     await ua.start()
-    loop = asyncio.get_running_loop()
-    transport, raw = await loop.create_datagram_endpoint(RawPeer, local_addr=("127.0.0.1", 0))
-    raw.transport = transport
-    raw.port = transport.get_extra_info("sockname")[1]
+    raw = await RawUdp.open()
     yield ua, raw, handled
-    transport.close()
+    raw.close()
     await ua.stop()
 
 
@@ -181,3 +161,56 @@ async def test_malformed_request_gets_400_and_garbage_is_dropped(pair):
     # the listener is still alive
     raw.transport.sendto(invite(raw.port, ua.port, "z9hG4bKok", "c2"), ("127.0.0.1", ua.port))
     assert (await raw.next()).status == 100
+
+
+async def test_server_invite_states_through_a_rejected_call(pair):
+    ua, raw, handled = pair
+    raw.transport.sendto(invite(raw.port, ua.port), ("127.0.0.1", ua.port))
+    assert (await raw.next()).status == 100
+    await asyncio.sleep(0.02)
+    st = handled[0]
+    assert st.state == TransactionState.PROCEEDING == "proceeding"
+    st.respond(ua.response(st.request, 603, to_tag="t"))
+    assert st.state == TransactionState.COMPLETED
+    decline = await raw.next()
+    raw.transport.sendto(ack_for(decline, raw.port, ua.port), ("127.0.0.1", ua.port))
+    await asyncio.sleep(0.05)
+    assert st.state == TransactionState.CONFIRMED
+    await asyncio.sleep(FAST.t4 + 0.1)  # timer I
+    assert st.state == TransactionState.TERMINATED
+    st.respond(ua.response(st.request, 200))  # too late: ignored, nothing sent
+    await asyncio.sleep(0.05)
+    assert all(parse_message(d).status == 603 for d in raw.drain())  # no 200 went out
+
+
+async def test_client_non_invite_states(pair):
+    ua, raw, _ = pair
+    target = SipUri("sip", "x", "127.0.0.1", raw.port)
+    request = ua.new_request(
+        "OPTIONS", target, Address(SipUri("sip", "me", "127.0.0.1")), Address(target)
+    )
+    ct = await ua.send(request, Peer("UDP", "127.0.0.1", raw.port))
+    assert ct.state == TransactionState.TRYING
+    sent = await raw.next()
+    raw.transport.sendto(sent.make_response(100).to_bytes(), ("127.0.0.1", ua.port))
+    await asyncio.sleep(0.03)
+    assert ct.state == TransactionState.PROCEEDING
+    raw.transport.sendto(sent.make_response(200, to_tag="x").to_bytes(), ("127.0.0.1", ua.port))
+    await asyncio.wait_for(ct.final, 2)
+    assert ct.state == TransactionState.COMPLETED  # absorbing retransmissions for T4
+    await asyncio.sleep(FAST.t4 + 0.1)
+    assert ct.state == TransactionState.TERMINATED
+
+
+async def test_client_invite_ends_on_2xx(pair):
+    ua, raw, _ = pair
+    target = SipUri("sip", "x", "127.0.0.1", raw.port)
+    request = ua.new_request(
+        "INVITE", target, Address(SipUri("sip", "me", "127.0.0.1")), Address(target)
+    )
+    ct = await ua.send(request, Peer("UDP", "127.0.0.1", raw.port))
+    assert ct.state == TransactionState.CALLING
+    sent = await raw.next()
+    raw.transport.sendto(sent.make_response(200, to_tag="x").to_bytes(), ("127.0.0.1", ua.port))
+    await asyncio.wait_for(ct.final, 2)
+    assert ct.state == TransactionState.TERMINATED  # the TU ACKs a 2xx itself

@@ -123,7 +123,7 @@ def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
             [
                 python,
                 "-m",
-                "softswitch",
+                "softswitchd",
                 "serve",
                 "--config",
                 str(config),
@@ -244,14 +244,16 @@ def report(result: dict[str, Any]) -> str:
         f"calls requested/established  {calls['requested']}/{calls['established']}"
         f"  (dropped {calls['dropped']}, failures {calls['failures'] or 'none'}, "
         f"setup p50/p99 {calls['setup_ms']['p50']}/{calls['setup_ms']['p99']} ms)",
-        f"steady window                {result['window_seconds']:.1f} s with {calls['live_in_window']} live calls",
+        f"steady window                {result['window_seconds']:.1f} s "
+        f"with {calls['live_in_window']} live calls",
     ]
     for name, d in result["directions"].items():
         e = d["interval_error_ms"]
         lines.append(
             f"{name:<29}generator sent {d['generator_sent']}, switch sent {d['switch_sent']}, "
             f"seq lost {d['seq_lost']}, e2e lost {d['e2e_lost']}, substituted {d['substituted']}, "
-            f"misrouted {d['misrouted']}; interval error p50/p99/max {e['p50']}/{e['p99']}/{e['max']} ms"
+            f"misrouted {d['misrouted']}; "
+            f"interval error p50/p99/max {e['p50']}/{e['p99']}/{e['max']} ms"
         )
     lines.append(
         f"send-interval error (all)    p50 {pooled['p50']} ms, p99 {pooled['p99']} ms, "
@@ -313,7 +315,8 @@ def main() -> int:
         print(
             f"== {calls} concurrent calls, ramp {args.rate:.0f}/s, hold {args.hold:.0f} s, "
             f"switch on core {args.switch_core}, generator on core {args.loadgen_core}, "
-            f"priority {args.priority}, {args.phases} send phase(s), load average {os.getloadavg()[0]:.2f}"
+            f"priority {args.priority}, {args.phases} send phase(s), "
+            f"load average {os.getloadavg()[0]:.2f}"
         )
         result = run_once(args, calls)
         print(report(result))

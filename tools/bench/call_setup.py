@@ -78,7 +78,7 @@ register = false
         [
             sys.executable,
             "-m",
-            "softswitch",
+            "softswitchd",
             "serve",
             "--config",
             str(config),

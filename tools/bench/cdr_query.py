@@ -4,8 +4,8 @@
 
 Builds a throw-away SQLite store (WAL, as served) with ``--rows`` CDRs spread over a
 year and several accounts, then times what the endpoints do: the store query plus the
-spec-shaped JSON of the page. Prints median and 95th percentile per query shape. ``--db FILE`` keeps the filled
-store for the next run (it is reused when it already holds the rows).
+spec-shaped JSON of the page. Prints median and 95th percentile per query shape.
+``--db FILE`` keeps the filled store for the next run (it is reused when it already holds the rows).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from softswitch.campaigns.clock import ManualClock, SystemClock  # noqa: E402
-from softswitch.campaigns.dialer import Dialer, DialRequest, PlainOutcome  # noqa: E402
+from softswitch.campaigns.dialer import Dialer, DialRequest  # noqa: E402
 from softswitch.campaigns.manager import CampaignManager  # noqa: E402
 from softswitch.campaigns.model import (
     Campaign,
@@ -35,6 +35,7 @@ from softswitch.campaigns.model import (
     new_campaign_id,  # noqa: E402
     new_token,
 )
+from softswitch.outcome import CallOutcome  # noqa: E402
 from softswitch.store import Store  # noqa: E402
 from softswitch.store.database import transaction  # noqa: E402
 from softswitch.store.jobs import NewJob  # noqa: E402
@@ -169,7 +170,7 @@ async def pacing_simulated(rate: int, minutes: int) -> None:
 
         live, peak = 0, 0
 
-        async def place_call(request: DialRequest) -> PlainOutcome:
+        async def place_call(request: DialRequest) -> CallOutcome:
             nonlocal live, peak
             live += 1
             peak = max(peak, live)
@@ -178,7 +179,7 @@ async def pacing_simulated(rate: int, minutes: int) -> None:
                 await clock.sleep(rng.uniform(20, 120))
             finally:
                 live -= 1
-            return PlainOutcome(True, 200, "ANSWER", start, clock.now(), answered_at=start + 3)
+            return CallOutcome(True, 200, "ANSWER", start, clock.now(), answered_at=start + 3)
 
         dialer = Dialer(manager, place_call, number_check=lambda n: True)
         dialer.record_starts = True
@@ -205,10 +206,10 @@ async def pacing_real(rate: int, seconds: float) -> None:
         store = Store(Path(tmp) / "real.db")
         manager = CampaignManager(store.db, SystemClock())
 
-        async def place_call(request: DialRequest) -> PlainOutcome:
+        async def place_call(request: DialRequest) -> CallOutcome:
             start = time.time()
             await asyncio.sleep(rng.uniform(1, 5))
-            return PlainOutcome(True, 200, "ANSWER", start, time.time(), answered_at=start)
+            return CallOutcome(True, 200, "ANSWER", start, time.time(), answered_at=start)
 
         dialer = Dialer(manager, place_call, number_check=lambda n: True)
         dialer.record_starts = True

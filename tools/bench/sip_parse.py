@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from softswitch.sip.message import parse_message  # noqa: E402
+from softswitch.sip.parser import parse_message  # noqa: E402
 
 SDP = (
     b"v=0\r\n"

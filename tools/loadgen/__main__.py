@@ -92,7 +92,8 @@ def summary(result: dict[str, Any]) -> str:
         lines.append(
             f"{name:<14} sent {d['generator_sent']}  switch sent {d['switch_sent']}  "
             f"seq lost {d['seq_lost']}  e2e lost {d['e2e_lost']}  substituted {d['substituted']}  "
-            f"misrouted {d['misrouted']}  interval error p50/p99/max {e['p50']}/{e['p99']}/{e['max']} ms"
+            f"misrouted {d['misrouted']}  "
+            f"interval error p50/p99/max {e['p50']}/{e['p99']}/{e['max']} ms"
         )
     cpu = result["cpu"]
     if cpu.get("switch_seconds") is not None:
@@ -102,7 +103,8 @@ def summary(result: dict[str, Any]) -> str:
         )
     late = result["generator"]["tick_late_ms"]
     lines.append(
-        f"generator    cpu {cpu['generator_percent']}%  tick late p99/max {late['p99']}/{late['max']} ms"
+        f"generator    cpu {cpu['generator_percent']}%  "
+        f"tick late p99/max {late['p99']}/{late['max']} ms"
         f"  skipped ticks {result['generator']['skipped_ticks']}"
     )
     return "\n".join(lines)

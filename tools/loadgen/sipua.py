@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from softswitch.sip.errors import SipError
-from softswitch.sip.message import Request, Response, parse_message
+from softswitch.sip.message import Request, Response
+from softswitch.sip.parser import parse_message
 
 __all__ = ["Address", "ClientTransaction", "SipSocket", "T1", "T2"]
 

@@ -105,7 +105,9 @@ valid["escaped_user"] = msg(
 
 valid["multiple_via_one_header"] = msg(
     "BYE sip:bob@192.0.2.4 SIP/2.0\n"
-    "Via: SIP/2.0/UDP proxy1.example.com;branch=z9hG4bKp1, SIP/2.0/TCP proxy2.example.com:5061;branch=z9hG4bKp2,SIP/2.0/UDP 192.0.2.101;branch=z9hG4bKua\n"
+    "Via: SIP/2.0/UDP proxy1.example.com;branch=z9hG4bKp1, "
+    "SIP/2.0/TCP proxy2.example.com:5061;branch=z9hG4bKp2,"
+    "SIP/2.0/UDP 192.0.2.101;branch=z9hG4bKua\n"
     "Via: SIP/2.0/UDP origin.example.com;branch=z9hG4bKorigin;received=192.0.2.200\n"
     "Max-Forwards: 68\n"
     "From: <sip:alice@atlanta.example.com>;tag=v1\n"
@@ -148,7 +150,9 @@ valid["quoted_display"] = msg(
     'To: "" <sip:bob@biloxi.example.com>\n'
     "Call-ID: quoted@atlanta.example.com\n"
     "CSeq: 1 INVITE\n"
-    'Contact: "Desk, left" <sip:alice@192.0.2.101>;+sip.instance="<urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>";expires=3600, <sip:alice@192.0.2.102>;q=0.5\n'
+    'Contact: "Desk, left" <sip:alice@192.0.2.101>;'
+    '+sip.instance="<urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>";expires=3600, '
+    "<sip:alice@192.0.2.102>;q=0.5\n"
 )
 
 valid["tel_uri"] = msg(
@@ -214,7 +218,8 @@ valid["long_call_id_many_params"] = msg(
 )
 
 valid["user_reserved_chars"] = msg(
-    "INVITE sip:user;x=1?&=+$,/@biloxi.example.com;maddr=192.0.2.9?Subject=hi&Priority=urgent SIP/2.0\n"
+    "INVITE sip:user;x=1?&=+$,/@biloxi.example.com;maddr=192.0.2.9?Subject=hi&Priority=urgent"
+    " SIP/2.0\n"
     "Via: SIP/2.0/UDP 192.0.2.101;branch=z9hG4bKres\n"
     "Max-Forwards: 70\n"
     "From: sip:alice@atlanta.example.com;tag=addrspec\n"
@@ -284,7 +289,9 @@ valid["ack_with_authorization"] = msg(
     "To: <sip:bob@biloxi.example.com>;tag=b1\n"
     "Call-ID: ack@atlanta.example.com\n"
     "CSeq: 1 ACK\n"
-    'Authorization: Digest username="alice", realm="atlanta.example.com", nonce="84a4cc6f3082121f32b42a2187831a9e", uri="sip:bob@192.0.2.4", response="7587245234b3434cc3412213e5f113a5"\n'
+    'Authorization: Digest username="alice", realm="atlanta.example.com", '
+    'nonce="84a4cc6f3082121f32b42a2187831a9e", uri="sip:bob@192.0.2.4", '
+    'response="7587245234b3434cc3412213e5f113a5"\n'
     "Date: Sat, 13 Nov 2010 23:29:00 GMT\n"
 )
 
@@ -293,9 +300,9 @@ valid["ack_with_authorization"] = msg(
 
 def without(header: str, method: str = "OPTIONS") -> bytes:
     lines = [
-        l
-        for l in (COMMON + f"CSeq: 1 {method}\n").splitlines(keepends=True)
-        if not l.lower().startswith(header.lower() + ":")
+        line
+        for line in (COMMON + f"CSeq: 1 {method}\n").splitlines(keepends=True)
+        if not line.lower().startswith(header.lower() + ":")
     ]
     return msg(f"{method} sip:bob@biloxi.example.com SIP/2.0\n" + "".join(lines))
 

@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import sys
 
-from . import logs
-from .config import ConfigError, load
+from softswitch.config import ConfigError, load
+from softswitchd import logs
 
 
-def _runner():
+def _runner() -> asyncio.Runner:
     try:
         import uvloop
     except ImportError:  # the stock loop works, at about half the packet rate
@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"softswitch: configuration error: {exc}", file=sys.stderr)
         return 2
-    from .server import serve as run_server
+    # only here: `softswitch accounts` needs none of what the server imports (uvicorn,
+    # numpy, the API)
+    from softswitchd.server import serve as run_server
 
     with _runner() as runner:
         try:
@@ -57,9 +59,9 @@ def _accounts(args: argparse.Namespace) -> int:
     take effect on the next request: the API checks against the stored hash)."""
     import datetime
 
-    from .accounts import AccountError, create_account, rotate_account
-    from .store import Store
-    from .store.accounts import AccountStore
+    from softswitch.accounts import AccountError, create_account, rotate_account
+    from softswitch.store import Store
+    from softswitch.store.accounts import AccountStore
 
     try:
         config = load(args.config)

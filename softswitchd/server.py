@@ -7,25 +7,40 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Iterator
 
 import uvicorn
 
-from .config import Config
+from api.app import create_app
+from softswitch.config import Config
+
 from .runtime import Runtime
 
-log = logging.getLogger("softswitch.server")
+log = logging.getLogger("softswitchd.server")
 
 
-class _ApiServer(uvicorn.Server):
+class ApiServer(uvicorn.Server):
+    """uvicorn serving the runtime's HTTP API on the config's `[api] listen`."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        host, port = runtime.config.api_host_port
+        super().__init__(
+            uvicorn.Config(
+                create_app(runtime.api_context()),
+                host=host,
+                port=port,
+                log_config=None,
+                lifespan="off",
+            )
+        )
+
     # The switch owns SIGTERM/SIGINT: it must hang up calls before the process ends.
     @contextlib.contextmanager
-    def capture_signals(self):
+    def capture_signals(self) -> Iterator[None]:
         yield
 
 
 async def serve(config: Config) -> None:
-    from api.app import create_app  # the API layer sits above the switch
-
     runtime = Runtime(config)
     await runtime.start()
     # A full collection over every live object stalls the media clock (55-70 ms with
@@ -35,19 +50,15 @@ async def serve(config: Config) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 50, 100)
-    host, port = config.api_host_port
-    api = _ApiServer(
-        uvicorn.Config(
-            create_app(runtime.api_context()), host=host, port=port, log_config=None, lifespan="off"
-        )
-    )
+    api = ApiServer(runtime)
     api_task = asyncio.create_task(api.serve())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    host, port = config.api_host_port
     log.info("api listening on http://%s:%d", host, port)
-    done, _ = await asyncio.wait(
+    await asyncio.wait(
         [api_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
     )
     log.info("shutting down")

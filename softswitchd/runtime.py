@@ -10,35 +10,38 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from api.context import AppContext
+from media.engines import check_engines
 from media.recorder import repair_directory
 from media.tts import Tts
+from softswitch.accounts import provision_accounts
+from softswitch.callbacks import CallbackScheduler
+from softswitch.calls import CallService
+from softswitch.campaigns.dialer import Dialer
+from softswitch.campaigns.manager import CampaignManager
+from softswitch.campaigns.placer import CallServicePlacer, CdrRecovery
+from softswitch.config import Config
+from softswitch.store import Store
+from softswitch.store.accounts import AccountStore
+from softswitch.store.callbacks import CallbackStore
+from softswitch.store.cdrs import CdrStore
+from softswitch.switch import Switch
 
-from .accounts import provision_accounts
-from .callbacks import CallbackScheduler
-from .calls import CallService
-from .campaigns.dialer import Dialer
-from .campaigns.manager import CampaignManager
-from .campaigns.placer import CallServicePlacer, CdrRecovery
-from .config import Config
-from .store import Store
-from .store.accounts import AccountStore
-from .store.callbacks import CallbackStore
-from .store.cdrs import CdrStore
-from .switch import Switch
-
-log = logging.getLogger("softswitch.runtime")
+log = logging.getLogger("softswitchd.runtime")
 
 
 class Runtime:
     def __init__(
-        self, config: Config, announce: Callable[[str], None] = print, **switch_kwargs
+        self, config: Config, announce: Callable[[str], None] = print, **switch_kwargs: Any
     ) -> None:
         self.config = config
         self.announce = announce
         self.store = Store(config.store.path)
         self.switch = Switch(config, self.store, announce=announce, **switch_kwargs)
         media = config.media
+        self.engines = check_engines(media.tts_engine, media.transcriber)
         self.tts = Tts(Path(media.prompts_dir), engine=media.tts_engine)
         self.cdrs = CdrStore(self.switch.store.db)
         self.calls = CallService(
@@ -60,10 +63,14 @@ class Runtime:
             recover_outcome=CdrRecovery(self.cdrs),
         )
 
-    def api_context(self):
-        from api.context import AppContext  # the API layer sits above the switch
-
-        return AppContext(switch=self.switch, calls=self.calls, tts=self.tts, dialer=self.dialer)
+    def api_context(self) -> AppContext:
+        return AppContext(
+            switch=self.switch,
+            calls=self.calls,
+            tts=self.tts,
+            dialer=self.dialer,
+            engines=self.engines,
+        )
 
     async def start(self) -> None:
         # A recording cut short by a crash gets its WAV header fixed before anyone reads it.
@@ -71,9 +78,20 @@ class Runtime:
         if repaired:
             log.info("repaired %d recording(s) after an unclean stop", len(repaired))
         provision_accounts(AccountStore(self.store.db), self.config.accounts, self.announce)
+        self._report_engines()
         await self.switch.start()
         await self.callbacks.start()
         await self.dialer.start()
+
+    def _report_engines(self) -> None:
+        # A feature without its engine would otherwise fail only later, inside a call's
+        # background task (a prompt never spoken, a transcript never written).
+        for status in self.engines:
+            if status.ok:
+                log.info("%s", status)
+            else:
+                log.warning("%s", status)
+                self.announce(str(status))
 
     async def stop(self) -> None:
         # The dialer starts no new call from here on, and waits while the switch hangs up

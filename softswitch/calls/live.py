@@ -1,0 +1,207 @@
+"""The calls in progress: each `LiveCall`, the registry of them, and what it shows.
+
+A `LiveCall` holds the channels it has had (transfers add some), the recorder, and what
+the CDR needs. `LiveCalls` is the registry the service keeps them in; it lists their
+live channels (plus inbound calls from the account's trunks) as `LiveChannel` rows and
+counts them as `LiveStatistics`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from media.recorder import CallRecorder
+
+from ..channel import Channel, ChannelEvent, ChannelState
+from .errors import ChannelNotFound
+
+if TYPE_CHECKING:
+    from ..bridge import Tap
+    from ..switch import Switch
+
+
+class CallKind(StrEnum):
+    """What placed a call; the values are live_calls' call_type."""
+
+    C2C = "c2c"
+    OTP = "otp"
+    CAMPAIGN = "campaign"
+    INBOUND = "inbound"
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(5)
+
+
+@dataclass(eq=False)
+class LiveCall:
+    account_id: str
+    request_id: str
+    kind: CallKind
+    caller_id: str
+    agent_number: str
+    customer_number: str
+    started_at: float = field(default_factory=time.time)
+    channels: list[Channel] = field(default_factory=list)
+    agent: Channel | None = None
+    customer: Channel | None = None
+    recorder: CallRecorder | None = None
+    # asked for (recording_option or modify_call), not only made for a transcript
+    keep_recording: bool = False
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add(self, channel: Channel) -> None:
+        self.channels.append(channel)
+        channel.add_listener(self._on_event)
+
+    def _on_event(self, event: ChannelEvent) -> None:
+        if event.state == ChannelState.HUNGUP and all(
+            c.state == ChannelState.HUNGUP for c in self.channels
+        ):
+            self.ended.set()
+
+    def live_channels(self) -> list[Channel]:
+        return [c for c in self.channels if c.state != ChannelState.HUNGUP]
+
+    @property
+    def tap(self) -> Tap | None:
+        """What a bridge of this call feeds: the recorder, when the call is recorded."""
+        return self.recorder.feed if self.recorder is not None else None
+
+    def last_hangup(self) -> float:
+        """When the call ended: its last channel's hang-up (now for one still up)."""
+        now = time.time()
+        return max([c.ended_at or now for c in self.channels] or [now])
+
+    def dtmf_inputs(self) -> str:
+        """The digits relayed between the call's parties, in the order of its channels."""
+        return "".join(d for c in self.channels for d in c.dtmf_inputs)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveChannel:
+    """One live channel and the call it belongs to."""
+
+    channel: str
+    request_id: str  # "" for an inbound call
+    kind: CallKind
+    state: ChannelState
+    number: str
+    agent_number: str
+    customer_number: str
+    caller_id: str
+    bridged_channel: str  # the channel it talks to, "" when none
+    started_at: float  # unix time the channel was created
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStatistics:
+    """How many calls of each kind an account has in progress."""
+
+    c2c: int = 0
+    campaign: int = 0
+    inbound: int = 0
+    otp: int = 0
+
+
+class LiveCalls(Mapping[str, LiveCall]):
+    """The calls the service has in progress, by request id (a taken id gets a suffix)."""
+
+    def __init__(self, switch: Switch) -> None:
+        self.switch = switch
+        self._calls: dict[str, LiveCall] = {}
+
+    def __getitem__(self, key: str) -> LiveCall:
+        return self._calls[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._calls)
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def add(self, call: LiveCall) -> str:
+        """Register ``call``; returns its key for `remove`."""
+        key = call.request_id
+        if key in self._calls:
+            key = f"{key}:{secrets.token_hex(3)}"
+        self._calls[key] = call
+        return key
+
+    def remove(self, key: str) -> None:
+        self._calls.pop(key, None)
+
+    def find(self, account_id: str, name: str) -> tuple[LiveCall, Channel]:
+        """The call and live channel named ``name``; ChannelNotFound when there is none."""
+        name = name.strip()
+        for call in self._calls.values():
+            if call.account_id != account_id:
+                continue
+            for channel in call.live_channels():
+                if channel.name == name:
+                    return call, channel
+        raise ChannelNotFound(name)
+
+    def listing(self, account_id: str) -> list[LiveChannel]:
+        rows: list[LiveChannel] = []
+        for call in self._calls.values():
+            if call.account_id != account_id:
+                continue
+            for channel in call.live_channels():
+                rows.append(
+                    LiveChannel(
+                        channel=channel.name,
+                        request_id=call.request_id,
+                        kind=call.kind,
+                        state=channel.state,
+                        number=channel.endpoint.number,
+                        agent_number=call.agent_number,
+                        customer_number=call.customer_number,
+                        caller_id=call.caller_id,
+                        bridged_channel=channel.bridged.name if channel.bridged else "",
+                        started_at=channel.created_at,
+                    )
+                )
+        for channel in self._inbound_channels(account_id):
+            rows.append(
+                LiveChannel(
+                    channel=channel.name,
+                    request_id="",
+                    kind=CallKind.INBOUND,
+                    state=channel.state,
+                    number=channel.endpoint.number,
+                    agent_number=channel.bridged.endpoint.number if channel.bridged else "",
+                    customer_number=channel.endpoint.number,
+                    caller_id=channel.endpoint.number,
+                    bridged_channel=channel.bridged.name if channel.bridged else "",
+                    started_at=channel.created_at,
+                )
+            )
+        return rows
+
+    def statistics(self, account_id: str) -> LiveStatistics:
+        counts = dict.fromkeys(CallKind, 0)
+        for call in self._calls.values():
+            if call.account_id == account_id and not call.ended.is_set():
+                counts[call.kind] += 1
+        counts[CallKind.INBOUND] += len(self._inbound_channels(account_id))
+        return LiveStatistics(
+            c2c=counts[CallKind.C2C],
+            campaign=counts[CallKind.CAMPAIGN],
+            inbound=counts[CallKind.INBOUND],
+            otp=counts[CallKind.OTP],
+        )
+
+    def _inbound_channels(self, account_id: str) -> list[Channel]:
+        trunks = {t.name for t in self.switch.config.trunks if t.account == account_id}
+        return [
+            c
+            for c in self.switch.channels
+            if c.direction == "inbound" and c.endpoint.kind == "trunk" and c.endpoint.name in trunks
+        ]

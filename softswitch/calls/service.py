@@ -1,0 +1,64 @@
+"""The call service: the parts below, built once and sharing the live-call registry.
+
+Its entry points are the parts' own methods: `click2call`, `dial_flow` and
+`flow_audio`, `modify_call`, `live_calls` and `live_statistics`, and `spawn`/`stop`
+for the tasks calls run in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from media.tts import Tts
+
+from ..store.cdrs import CdrStore
+from ..switch import Switch
+from .cdrs import CdrBuilder
+from .click2call import Click2Call
+from .control import CallControl
+from .flowcalls import FlowCalls
+from .legs import Legs
+from .live import LiveCalls
+from .recording import Recordings
+from .tasks import CallTasks
+
+
+class CallService:
+    def __init__(
+        self,
+        switch: Switch,
+        tts: Tts,
+        cdrs: CdrStore,
+        *,
+        recordings_dir: Path | str,
+        uploads_dir: Path | str,
+        transcriber_name: str = "pocketsphinx",
+        stereo: bool = False,
+    ) -> None:
+        self.switch = switch
+        tasks = CallTasks()
+        self.calls = LiveCalls(switch)
+        legs = Legs(switch, tasks)
+        builder = CdrBuilder()
+        recordings = Recordings(
+            Path(recordings_dir), cdrs, transcriber_name=transcriber_name, stereo=stereo
+        )
+        flows = FlowCalls(
+            legs,
+            self.calls,
+            cdrs,
+            builder,
+            tts,
+            uploads_dir=Path(uploads_dir),
+            recordings_dir=Path(recordings_dir),
+        )
+        control = CallControl(legs, self.calls, recordings, tasks)
+
+        self.click2call = Click2Call(legs, self.calls, cdrs, builder, recordings, tasks).place
+        self.dial_flow = flows.dial
+        self.flow_audio = flows.audio
+        self.modify_call = control.modify
+        self.live_calls = self.calls.listing
+        self.live_statistics = self.calls.statistics
+        self.spawn = tasks.spawn
+        self.stop = tasks.stop

@@ -1,0 +1,5 @@
+import sys
+
+from softswitchd.cli import main
+
+sys.exit(main())

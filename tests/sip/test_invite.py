@@ -1,0 +1,352 @@
+"""INVITE sessions between two real UserAgents on 127.0.0.1 (RFC 3261 13-15).
+
+One UA calls the other: 180/200/ACK/BYE either way, CANCEL, rejection, re-INVITE
+offers (answered, refused, glare), INFO digits, 2xx retransmission until the ACK,
+and a caller that never ACKs.  Short timers keep the RFC's retransmissions fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from softswitch.sip.address import Address
+from softswitch.sip.dialog import DialogState
+from softswitch.sip.errors import SipError
+from softswitch.sip.invite import IncomingInvite, OutgoingInvite
+from softswitch.sip.message import Request, Response
+from softswitch.sip.transaction import ServerTransaction, Timers, TransactionState
+from softswitch.sip.transport import Peer
+from softswitch.sip.ua import UserAgent
+from softswitch.sip.uri import SipUri
+from tests.sip.raw import RawUdp, request_text
+
+FAST = Timers(t1=0.02, t2=0.1, t4=0.1)
+GIVE_UP = 64 * FAST.t1  # timer B/H and the 2xx retransmission limit
+OFFER = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+ANSWER = OFFER.replace(b"o=- 1 1", b"o=- 2 1")
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 2.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+class Pair:
+    """Alice (caller) and Bob (callee), each a UserAgent on its own port."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
+        self.alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+        self.bob = UserAgent("127.0.0.1", 0, "127.0.0.1", self.incoming.put_nowait, timers=FAST)
+
+    def call(self, transport: str = "UDP", body: bytes = OFFER) -> OutgoingInvite:
+        target = SipUri("sip", "bob", "127.0.0.1", self.bob.port)
+        return OutgoingInvite(
+            self.alice,
+            uri=target,
+            from_addr=Address(SipUri("sip", "alice", "127.0.0.1"), "Alice"),
+            to_addr=Address(target),
+            peer=Peer(transport, "127.0.0.1", self.bob.port),
+            body=body,
+        )
+
+    async def ringing(self) -> IncomingInvite:
+        st = await asyncio.wait_for(self.incoming.get(), 2)
+        return IncomingInvite(self.bob, st)
+
+    async def connected(
+        self, transport: str = "UDP"
+    ) -> tuple[OutgoingInvite, IncomingInvite, Response]:
+        call = self.call(transport)
+        task = asyncio.ensure_future(call.run())
+        bob = await self.ringing()
+        bob.answer(ANSWER)
+        return call, bob, await asyncio.wait_for(task, 2)
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[Pair]:
+    p = Pair()
+    await p.alice.start()
+    await p.bob.start()
+    yield p
+    await p.alice.stop()
+    await p.bob.stop()
+
+
+async def test_ring_answer_ack_and_bye_from_the_caller(pair: Pair) -> None:
+    call = pair.call()
+    provisional: list[Response] = []
+    call.on_provisional = provisional.append
+    task = asyncio.ensure_future(call.run())
+    bob = await pair.ringing()
+    assert bob.request.body == OFFER
+    assert bob.request.from_addr.display == "Alice"
+    assert bob.state == DialogState.EARLY
+    bob.progress(180)
+    await eventually(lambda: bool(provisional))
+    assert provisional[0].status == 180
+    assert provisional[0].to_addr.tag == bob.local_tag
+    assert call.state == DialogState.EARLY
+
+    bob.answer(ANSWER)
+    final = await asyncio.wait_for(task, 2)
+    assert final.status == 200 and final.body == ANSWER
+    assert call.state == bob.state == DialogState.CONFIRMED
+    assert call.dialog is not None and bob.dialog is not None
+    assert call.dialog.remote_tag == bob.local_tag
+    assert call.dialog.id == (bob.dialog.id[0], bob.dialog.id[2], bob.dialog.id[1])
+
+    # the ACK reached Bob: past the 2xx give-up time he has not hung up
+    await asyncio.sleep(GIVE_UP + 0.2)
+    assert not bob.terminated.done()
+
+    causes: list[str] = []
+    bob.on_remote_bye = causes.append
+    await call.hangup()
+    assert await asyncio.wait_for(bob.terminated, 2) == "remote BYE"
+    assert causes == ["normal clearing"]
+    assert call.terminated.result() == "normal clearing"
+    assert call.state == bob.state == DialogState.TERMINATED
+    assert pair.alice.dialogs == {} and pair.bob.dialogs == {}
+
+
+async def test_callee_hangs_up(pair: Pair) -> None:
+    call, bob, _ = await pair.connected()
+    causes: list[str] = []
+    call.on_remote_bye = causes.append
+    await bob.hangup("done")
+    assert await asyncio.wait_for(call.terminated, 2) == "remote BYE"
+    assert causes == ["normal clearing"]
+    assert bob.terminated.result() == "done"
+
+
+async def test_call_over_tcp(pair: Pair) -> None:
+    call, bob, final = await pair.connected("TCP")
+    assert final.status == 200
+    assert bob.request.top_via.transport == "TCP"
+    assert bob.st.peer.transport == "TCP"
+    assert "transport=tcp" in (final.headers.get("Contact") or "")
+    await call.hangup()
+    assert await asyncio.wait_for(bob.terminated, 2) == "remote BYE"
+
+
+async def test_cancel_while_ringing(pair: Pair) -> None:
+    call = pair.call()
+    task = asyncio.ensure_future(call.run())
+    bob = await pair.ringing()
+    cancelled: list[bool] = []
+    bob.on_cancel = lambda: cancelled.append(True)
+    bob.progress(180)
+    await eventually(lambda: call._ct is not None and call._ct.last_provisional is not None)
+    await call.cancel()
+    final = await asyncio.wait_for(task, 2)
+    assert final.status == 487
+    assert final.to_addr.tag == bob.local_tag  # the tag of the 180 (RFC 3261 9.2)
+    assert await asyncio.wait_for(bob.terminated, 2) == "caller cancelled"
+    assert cancelled == [True]
+    assert call.state == DialogState.TERMINATED
+    with pytest.raises(SipError):
+        bob.answer(ANSWER)  # too late: the call is gone
+
+
+async def test_cancel_asked_before_any_response_goes_out_with_the_first_provisional(
+    pair: Pair,
+) -> None:
+    call = pair.call()
+    task = asyncio.ensure_future(call.run())
+    await call.cancel()  # nothing received yet: RFC 3261 9.1 says wait for a provisional
+    st = await asyncio.wait_for(pair.incoming.get(), 2)
+    assert (await asyncio.wait_for(task, 2)).status == 487  # the 100 Trying released it
+    assert st.cancelled
+    assert call.state == DialogState.TERMINATED
+
+
+async def test_rejected_call(pair: Pair) -> None:
+    call = pair.call()
+    task = asyncio.ensure_future(call.run())
+    bob = await pair.ringing()
+    bob.reject(486, headers={"Retry-After": ["30"]})
+    final = await asyncio.wait_for(task, 2)
+    assert final.status == 486 and final.reason == "Busy Here"
+    assert final.headers.get("Retry-After") == "30"
+    assert await asyncio.wait_for(call.terminated, 2) == "failed 486"
+    assert bob.terminated.result() == "rejected 486"
+    # the hop-by-hop ACK confirmed Bob's server transaction (no timer H failure)
+    await eventually(
+        lambda: bob.st.state in (TransactionState.CONFIRMED, TransactionState.TERMINATED)
+    )
+
+
+async def reinvite(pair: Pair, call: OutgoingInvite, body: bytes) -> tuple[Response, Request]:
+    """Alice sends a re-INVITE inside the dialog; returns the final response and the request."""
+    assert call.dialog is not None
+    request = call.dialog.create_request(
+        "INVITE",
+        pair.alice.via(),
+        contact=pair.alice.contact(None),
+        body=body,
+        content_type="application/sdp",
+    )
+    ct = await pair.alice.send(request, call.dialog.peer)
+    return await asyncio.wait_for(ct.final, 2), request
+
+
+async def test_reinvite_offer_answered_and_acked(pair: Pair) -> None:
+    call, bob, _ = await pair.connected()
+    offers: list[bytes] = []
+
+    def reoffer(body: bytes) -> bytes:
+        offers.append(body)
+        return b"v=0\r\nheld\r\n"
+
+    bob.on_reoffer = reoffer
+    hold = OFFER + b"a=sendonly\r\n"
+    response, request = await reinvite(pair, call, hold)
+    assert response.status == 200 and response.body == b"v=0\r\nheld\r\n"
+    assert response.headers.get("Content-Type") == "application/sdp"
+    assert offers == [hold]
+    assert call.dialog is not None
+    pair.alice.send_ack(
+        call.dialog.create_request("ACK", pair.alice.via(), cseq=request.cseq[0]),
+        call.dialog.peer,
+    )
+    # a second re-INVITE is not refused with 491: the ACK ended the first one
+    response, _ = await reinvite(pair, call, OFFER)
+    assert response.status == 200
+
+
+async def test_reinvite_while_a_2xx_awaits_its_ack_is_491(pair: Pair) -> None:
+    call, bob, _ = await pair.connected()
+    bob.on_reoffer = lambda body: ANSWER
+    first, _ = await reinvite(pair, call, OFFER)
+    assert first.status == 200  # not acknowledged on purpose
+    second, _ = await reinvite(pair, call, OFFER)
+    assert second.status == 491
+
+
+async def test_unacceptable_reoffer_is_488(pair: Pair) -> None:
+    call, bob, _ = await pair.connected()
+
+    def refuse(body: bytes) -> bytes:
+        raise SipError("no common codec")
+
+    bob.on_reoffer = refuse
+    response, _ = await reinvite(pair, call, OFFER)
+    assert response.status == 488
+    assert "no common codec" in response.reason
+    assert bob.state == DialogState.CONFIRMED  # the call itself goes on
+
+
+async def test_info_digit_and_in_dialog_methods(pair: Pair) -> None:
+    call, bob, _ = await pair.connected()
+    digits: list[str] = []
+    bob.on_info_digit = digits.append
+    assert call.dialog is not None
+    for method, body in (("INFO", b"Signal=a\r\nDuration=160\r\n"), ("OPTIONS", b"")):
+        request = call.dialog.create_request(
+            method, pair.alice.via(), body=body, content_type="application/dtmf-relay"
+        )
+        ct = await pair.alice.send(request, call.dialog.peer)
+        assert (await asyncio.wait_for(ct.final, 2)).status == 200
+    assert digits == ["A"]
+    refer = call.dialog.create_request("REFER", pair.alice.via())
+    ct = await pair.alice.send(refer, call.dialog.peer)
+    not_allowed = await asyncio.wait_for(ct.final, 2)
+    assert not_allowed.status == 405
+    assert "INVITE" in (not_allowed.headers.get("Allow") or "")
+    # an old CSeq is out of order (12.2.2)
+    stale = call.dialog.create_request("INFO", pair.alice.via(), cseq=1)
+    ct = await pair.alice.send(stale, call.dialog.peer)
+    assert (await asyncio.wait_for(ct.final, 2)).status == 500
+
+
+async def test_2xx_is_retransmitted_until_acked_then_the_callee_gives_up() -> None:
+    incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
+    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", incoming.put_nowait, timers=FAST)
+    await bob.start()
+    raw = await RawUdp.open()
+    try:
+        raw.send(request_text("INVITE", bob.port, raw.port, body=OFFER), bob.port)
+        assert (await raw.next()).status == 100
+        session = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
+        session.answer(ANSWER)
+        oks = [await raw.next(), await raw.next(), await raw.next()]
+        assert [r.status for r in oks] == [200, 200, 200]  # the caller never ACKs
+        assert all(isinstance(r, Response) and r.body == ANSWER for r in oks)
+        # after 64*T1 Bob hangs up: a BYE arrives at the caller
+        assert await asyncio.wait_for(session.terminated, GIVE_UP + 2) == "no ACK"
+        while True:
+            message = await raw.next(GIVE_UP + 2)
+            if isinstance(message, Request):
+                break
+        assert message.method == "BYE" and message.to_addr.tag == "rawfrom"
+    finally:
+        raw.close()
+        await bob.stop()
+
+
+async def test_late_offer_answer_comes_in_the_ack() -> None:
+    incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
+    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", incoming.put_nowait, timers=FAST)
+    await bob.start()
+    raw = await RawUdp.open()
+    try:
+        raw.send(request_text("INVITE", bob.port, raw.port), bob.port)  # no SDP: late offer
+        assert (await raw.next()).status == 100
+        session = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
+        answers: list[bytes] = []
+        session.on_ack_answer = answers.append
+        session.answer(OFFER)
+        ok = await raw.next()
+        assert isinstance(ok, Response) and ok.status == 200
+        ack = request_text(
+            "ACK", bob.port, raw.port, branch="z9hG4bKack", to_tag=ok.to_addr.tag, body=ANSWER
+        )
+        raw.send(ack, bob.port)
+        await eventually(lambda: answers == [ANSWER])
+        await asyncio.sleep(0.2)
+        raw.drain()
+        await asyncio.sleep(0.3)
+        assert raw.drain() == []  # no more 200 retransmissions
+    finally:
+        raw.close()
+        await bob.stop()
+
+
+async def test_caller_reacks_a_retransmitted_2xx() -> None:
+    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    await alice.start()
+    raw = await RawUdp.open()
+    try:
+        target = SipUri("sip", "bob", "127.0.0.1", raw.port)
+        call = OutgoingInvite(
+            alice,
+            uri=target,
+            from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
+            to_addr=Address(target),
+            peer=Peer("UDP", "127.0.0.1", raw.port),
+            body=OFFER,
+        )
+        task = asyncio.ensure_future(call.run())
+        invite = await raw.next()
+        assert isinstance(invite, Request) and invite.method == "INVITE"
+        ok = invite.make_response(200, to_tag="fork1")
+        ok.headers.add("Contact", f"<sip:bob@127.0.0.1:{raw.port}>")
+        raw.send(ok.to_bytes(), alice.port)
+        assert (await asyncio.wait_for(task, 2)).status == 200
+        first_ack = await raw.next()
+        assert isinstance(first_ack, Request) and first_ack.method == "ACK"
+        raw.send(ok.to_bytes(), alice.port)  # our 200 again: the ACK was lost
+        again = await raw.next()
+        assert isinstance(again, Request) and again.method == "ACK"
+        assert again.cseq == first_ack.cseq == (invite.cseq[0], "ACK")
+        assert call.dialog is not None and call.dialog.remote_tag == "fork1"
+    finally:
+        raw.close()
+        await alice.stop()

@@ -1,0 +1,228 @@
+"""UDP and TCP on one port, over real sockets on 127.0.0.1 (RFC 3261 18, RFC 3581).
+
+TCP bytes arrive split and coalesced as a peer's kernel pleases: the framer must cut
+the same messages either way, and a stream that loses its framing is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from softswitch.sip.errors import SipError
+from softswitch.sip.message import Request, Response
+from softswitch.sip.parser import parse_message
+from softswitch.sip.transport import MAX_UDP_SIZE, Peer, Transport
+from tests.sip.raw import RawUdp, request_text
+
+Received = list[tuple[Request | Response, Peer]]
+
+
+class Listener:
+    def __init__(self) -> None:
+        self.received: Received = []
+        self.transport = Transport("127.0.0.1", 0, self.on_message)
+
+    def on_message(self, message: Request | Response, peer: Peer) -> None:
+        self.received.append((message, peer))
+
+
+@pytest.fixture
+async def listener() -> AsyncIterator[Listener]:
+    node = Listener()
+    await node.transport.start()
+    yield node
+    await node.transport.stop()
+
+
+async def eventually_count(received: Received, count: int, timeout: float = 2.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(received) < count:
+        assert asyncio.get_running_loop().time() < deadline, f"{len(received)} of {count}"
+        await asyncio.sleep(0.01)
+
+
+async def test_udp_request_is_stamped_with_where_it_came_from(listener: Listener) -> None:
+    raw = await RawUdp.open()
+    try:
+        port = listener.transport.port
+        data = request_text("OPTIONS", port, raw.port).replace(
+            f"127.0.0.1:{raw.port};branch".encode(), b"192.0.2.1:5060;branch"
+        )
+        raw.send(data, port)
+        raw.send(b"\r\n\r\n", port)  # keep-alive: nothing to deliver
+        await eventually_count(listener.received, 1)
+        await asyncio.sleep(0.05)
+        assert len(listener.received) == 1
+        message, peer = listener.received[0]
+        assert peer == Peer("UDP", "127.0.0.1", raw.port)
+        assert str(peer) == f"udp:127.0.0.1:{raw.port}"
+        via = message.top_via
+        # RFC 3261 18.2.1 received=, RFC 3581 rport= filled in
+        assert via.params["received"] == "127.0.0.1"
+        assert via.params["rport"] == str(raw.port)
+        # the response goes back to the source address, not to the Via's
+        assert isinstance(message, Request)
+        listener.transport.send_response(message.make_response(200, to_tag="x"), peer)
+        response = await raw.next()
+        assert isinstance(response, Response) and response.status == 200
+    finally:
+        raw.close()
+
+
+async def test_malformed_udp_answered_400_garbage_dropped_listener_survives(
+    listener: Listener,
+) -> None:
+    raw = await RawUdp.open()
+    try:
+        port = listener.transport.port
+        raw.send(b"\x00\x01 not sip\r\n\r\n", port)
+        bad = request_text("OPTIONS", port, raw.port).replace(
+            b"Max-Forwards: 70", b"Max-Forwards: x"
+        )
+        raw.send(bad, port)
+        response = await raw.next()
+        assert isinstance(response, Response)
+        assert (response.status, response.reason) == (400, "bad Max-Forwards 'x'")
+        assert listener.received == []
+
+        def broken(message: Request | Response, peer: Peer) -> None:
+            raise RuntimeError("a bug in the handler")
+
+        listener.transport.on_message = broken
+        raw.send(request_text("OPTIONS", port, raw.port), port)
+        await asyncio.sleep(0.05)
+        listener.transport.on_message = listener.on_message
+        raw.send(request_text("OPTIONS", port, raw.port, branch="z9hG4bKnext"), port)
+        await eventually_count(listener.received, 1)
+    finally:
+        raw.close()
+
+
+async def test_tcp_split_and_coalesced_reads(listener: Listener) -> None:
+    port = listener.transport.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        local_port = writer.get_extra_info("sockname")[1]
+        body = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"
+        one = request_text(
+            "INVITE", port, local_port, transport="TCP", branch="z9hG4bK1", body=body
+        )
+        two = request_text("OPTIONS", port, local_port, transport="TCP", branch="z9hG4bK2")
+        three = request_text("OPTIONS", port, local_port, transport="TCP", branch="z9hG4bK3")
+        # one message in three writes: inside a header name, inside the body
+        for chunk in (one[:30], one[30:-10], one[-10:]):
+            writer.write(chunk)
+            await writer.drain()
+            await asyncio.sleep(0.02)
+        await eventually_count(listener.received, 1)
+        # two messages and a keep-alive in one write
+        writer.write(two + b"\r\n\r\n" + three)
+        await writer.drain()
+        await eventually_count(listener.received, 3)
+        messages = [m for m, _ in listener.received]
+        assert [m.top_via.branch for m in messages] == ["z9hG4bK1", "z9hG4bK2", "z9hG4bK3"]
+        assert messages[0].body == body
+        peers = {p for _, p in listener.received}
+        assert peers == {Peer("TCP", "127.0.0.1", local_port)}
+
+        # the response goes back on the same connection
+        first = messages[0]
+        assert isinstance(first, Request)
+        listener.transport.send_response(first.make_response(180, to_tag="t"), peers.pop())
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2)
+        response = parse_message(head)
+        assert isinstance(response, Response) and response.status == 180
+        assert response.top_via.branch == "z9hG4bK1"
+    finally:
+        writer.close()
+
+
+async def test_tcp_stream_without_content_length_is_closed(listener: Listener) -> None:
+    port = listener.transport.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        local_port = writer.get_extra_info("sockname")[1]
+        data = request_text("OPTIONS", port, local_port, transport="TCP")
+        writer.write(data.replace(b"Content-Length: 0\r\n", b""))
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 2) == b""  # EOF: framing is lost
+        assert listener.received == []
+        with pytest.raises(SipError):
+            listener.transport.send(b"x", Peer("TCP", "127.0.0.1", local_port))
+    finally:
+        writer.close()
+
+
+async def test_two_transports_over_tcp(listener: Listener) -> None:
+    other = Listener()
+    await other.transport.start()
+    try:
+        to_listener = Peer("TCP", "127.0.0.1", listener.transport.port)
+        with pytest.raises(SipError, match="no TCP connection"):
+            other.transport.send(b"x", to_listener)
+        assert await other.transport.connect(to_listener) == to_listener
+        data = request_text(
+            "OPTIONS", listener.transport.port, other.transport.port, transport="TCP"
+        )
+        other.transport.send(data, to_listener)
+        await eventually_count(listener.received, 1)
+        request, peer = listener.received[0]
+        assert isinstance(request, Request) and peer.transport == "TCP"
+        # answered on the connection it came in on, whatever the Via says
+        listener.transport.send_response(request.make_response(200, to_tag="t"), peer)
+        await eventually_count(other.received, 1)
+        response, back = other.received[0]
+        assert isinstance(response, Response) and response.status == 200
+        assert back == to_listener
+        # UDP needs no connection: connect() is a no-op
+        udp = Peer("UDP", "127.0.0.1", listener.transport.port)
+        assert await other.transport.connect(udp) == udp
+    finally:
+        await other.transport.stop()
+
+
+async def test_udp_size_limit_and_unstarted_transport() -> None:
+    node = Listener()
+    with pytest.raises(SipError, match="not started"):
+        node.transport.send(b"x", Peer("UDP", "127.0.0.1", 9))
+    await node.transport.start()
+    try:
+        with pytest.raises(SipError, match="too large"):
+            node.transport.send(b"x" * (MAX_UDP_SIZE + 1), Peer("UDP", "127.0.0.1", 9))
+    finally:
+        await node.transport.stop()
+
+
+def response_via(via: str) -> Response:
+    message = parse_message(
+        (
+            f"SIP/2.0 200 OK\r\nVia: {via}\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\n"
+            "Call-ID: c\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        ).encode()
+    )
+    assert isinstance(message, Response)
+    return message
+
+
+@pytest.mark.parametrize(
+    ("via", "destination"),
+    [
+        ("SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKx", Peer("UDP", "192.0.2.1", 5060)),
+        ("SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKx", Peer("UDP", "192.0.2.1", 5070)),
+        (
+            "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKx;received=198.51.100.9",
+            Peer("UDP", "198.51.100.9", 5070),
+        ),
+        (
+            "SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bKx;received=198.51.100.9;rport=40000",
+            Peer("UDP", "198.51.100.9", 40000),
+        ),
+        ("SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKx", Peer("TCP", "192.0.2.1", 5060)),
+    ],
+)
+def test_response_destination_rfc3261_18_2_2(via: str, destination: Peer) -> None:
+    transport = Transport("127.0.0.1", 0, lambda message, peer: None)
+    assert transport.response_destination(response_via(via), None) == destination

@@ -1,0 +1,275 @@
+"""The user-agent core between two real UserAgents on 127.0.0.1 (RFC 3261 8, 22).
+
+Requests built as a peer reads them, digest challenges answered against the real
+DigestServer (401 and 407, stale nonces, wrong passwords), what the core answers
+on its own (OPTIONS, stray BYE, unknown dialogs), and timeouts to a silent peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from softswitch.sip.address import Address
+from softswitch.sip.auth import DigestServer, ha1
+from softswitch.sip.errors import SipError
+from softswitch.sip.message import Request, Response
+from softswitch.sip.transaction import ServerTransaction, Timers
+from softswitch.sip.transport import Peer
+from softswitch.sip.ua import ALLOW, Credentials, UserAgent
+from softswitch.sip.uri import SipUri
+from tests.sip.raw import RawUdp, request_text
+
+FAST = Timers(t1=0.02, t2=0.1, t4=0.1)
+REALM = "sip.test"
+PASSWORD = "s3cret"
+
+
+class Registrar:
+    """Bob's side: challenges every request with a DigestServer, then answers 200."""
+
+    def __init__(self, status: int = 401, server: DigestServer | None = None) -> None:
+        self.status = status
+        self.server = server or DigestServer(REALM, b"k" * 32, algorithms=("SHA-256", "MD5"))
+        self.seen: list[Request] = []
+        self.results: list[tuple[bool, str | None, str]] = []
+
+    def lookup(self, username: str, algorithm: str) -> str | None:
+        return ha1(username, REALM, PASSWORD, algorithm) if username == "alice" else None
+
+    def __call__(self, ua: UserAgent) -> Callable[[ServerTransaction], None]:
+        def handle(st: ServerTransaction) -> None:
+            request = st.request
+            self.seen.append(request)
+            header = "Authorization" if self.status == 401 else "Proxy-Authorization"
+            value = request.headers.get(header)
+            if value is not None:
+                result = self.server.verify(request.method, value, self.lookup)
+                self.results.append((result.ok, result.username, result.reason))
+                if result.ok:
+                    st.respond(ua.response(request, 200, to_tag="reg"))
+                    return
+                stale = result.stale
+            else:
+                stale = False
+            challenge = ua.response(request, self.status, to_tag="reg")
+            name = "WWW-Authenticate" if self.status == 401 else "Proxy-Authenticate"
+            for line in self.server.challenges(stale=stale):
+                challenge.headers.add(name, line)
+            st.respond(challenge)
+
+        return handle
+
+
+class Agents:
+    def __init__(self) -> None:
+        self.handled: list[ServerTransaction] = []
+        self.alice = UserAgent(
+            "127.0.0.1", 0, "127.0.0.1", self.handled.append, timers=FAST, user_agent="alice/1"
+        )
+        self.bob = UserAgent("127.0.0.1", 0, "127.0.0.1", self.handled.append, timers=FAST)
+
+    def request(self, method: str, transport: str = "UDP") -> tuple[Request, Peer]:
+        target = SipUri("sip", "bob", "127.0.0.1", self.bob.port)
+        request = self.alice.new_request(
+            method,
+            target,
+            Address(SipUri("sip", "alice", REALM)),
+            Address(SipUri("sip", "alice", REALM)),
+            transport=transport,
+        )
+        return request, Peer(transport, "127.0.0.1", self.bob.port)
+
+
+@pytest.fixture
+async def agents() -> AsyncIterator[Agents]:
+    a = Agents()
+    await a.alice.start()
+    await a.bob.start()
+    yield a
+    await a.alice.stop()
+    await a.bob.stop()
+
+
+async def test_new_request_as_the_peer_reads_it(agents: Agents) -> None:
+    request, peer = agents.request("INVITE")
+    request.body = b"v=0\r\n"
+    ct = await agents.alice.send(request, peer)
+    await asyncio.sleep(0.1)
+    seen = agents.handled[0].request
+    via = seen.top_via
+    assert via.branch is not None and via.branch.startswith("z9hG4bK")
+    assert via.params["rport"] == str(agents.alice.port)  # RFC 3581, filled in by Bob
+    assert seen.from_addr.tag and seen.to_addr.tag is None
+    assert seen.cseq == (1, "INVITE")
+    assert [str(c.uri) for c in seen.contacts] == [f"sip:127.0.0.1:{agents.alice.port}"]
+    assert seen.headers.get("User-Agent") == "alice/1"
+    assert seen.headers.get_all("Allow") == [m.strip() for m in ALLOW.split(",")]
+    assert seen.max_forwards == 70
+    agents.handled[0].respond(agents.bob.response(seen, 486, to_tag="b"))
+    assert (await asyncio.wait_for(ct.final, 2)).status == 486
+
+
+@pytest.mark.parametrize("status", [401, 407])
+async def test_digest_challenge_answered_with_the_real_server(status: int) -> None:
+    registrar = Registrar(status)
+    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    bob.on_request = registrar(bob)
+    await alice.start()
+    await bob.start()
+    try:
+        target = SipUri("sip", None, REALM)
+        me = Address(SipUri("sip", "alice", REALM))
+        request = alice.new_request("REGISTER", target, me, me)
+        response = await alice.request(
+            request, Peer("UDP", "127.0.0.1", bob.port), Credentials("alice", PASSWORD)
+        )
+        assert response.status == 200
+        first, second = registrar.seen
+        assert first.cseq[0] + 1 == second.cseq[0]  # a new request: next CSeq, new branch
+        assert first.top_via.branch != second.top_via.branch
+        assert first.call_id == second.call_id and first.from_addr.tag == second.from_addr.tag
+        header = "Authorization" if status == 401 else "Proxy-Authorization"
+        assert "algorithm=SHA-256" in (second.headers.get(header) or "")  # RFC 8760 preference
+        assert registrar.results == [(True, "alice", "ok")]
+    finally:
+        await alice.stop()
+        await bob.stop()
+
+
+async def test_wrong_password_gets_the_second_challenge_back() -> None:
+    registrar = Registrar()
+    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    bob.on_request = registrar(bob)
+    await alice.start()
+    await bob.start()
+    try:
+        me = Address(SipUri("sip", "alice", REALM))
+        request = alice.new_request("REGISTER", SipUri("sip", None, REALM), me, me)
+        response = await alice.request(
+            request, Peer("UDP", "127.0.0.1", bob.port), Credentials("alice", "wrong")
+        )
+        assert response.status == 401  # not retried forever: credentials were rejected
+        assert len(registrar.seen) == 2
+        assert registrar.results == [(False, "alice", "wrong response")]
+    finally:
+        await alice.stop()
+        await bob.stop()
+
+
+async def test_stale_nonce_is_retried_once_more() -> None:
+    now = [1000.0]
+    server = DigestServer(REALM, b"k" * 32, nonce_ttl=10, clock=lambda: now[0])
+    registrar = Registrar(server=server)
+    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    handle = registrar(bob)
+
+    def aging(st: ServerTransaction) -> None:
+        handle(st)
+        if len(registrar.seen) == 1:
+            now[0] += 60  # the nonce just issued is stale by the time it comes back
+
+    bob.on_request = aging
+    await alice.start()
+    await bob.start()
+    try:
+        me = Address(SipUri("sip", "alice", REALM))
+        request = alice.new_request("REGISTER", SipUri("sip", None, REALM), me, me)
+        response = await alice.request(
+            request, Peer("UDP", "127.0.0.1", bob.port), Credentials("alice", PASSWORD)
+        )
+        assert response.status == 200
+        assert [r[2] for r in registrar.results] == ["nonce expired", "ok"]
+        assert len(registrar.seen) == 3
+    finally:
+        await alice.stop()
+        await bob.stop()
+
+
+async def test_options_outside_a_dialog_answered_by_the_core(agents: Agents) -> None:
+    request, peer = agents.request("OPTIONS")
+    ct = await agents.alice.send(request, peer)
+    response = await asyncio.wait_for(ct.final, 2)
+    assert response.status == 200
+    assert response.headers.get("Accept") == "application/sdp"
+    assert "INVITE" in (response.headers.get("Allow") or "")
+    assert response.to_addr.tag
+    assert agents.handled == []  # the application never saw it
+
+
+async def test_bye_outside_a_dialog_and_unknown_dialog_are_481(agents: Agents) -> None:
+    bye, peer = agents.request("BYE")
+    ct = await agents.alice.send(bye, peer)
+    assert (await asyncio.wait_for(ct.final, 2)).status == 481
+    info, peer = agents.request("INFO")
+    info.headers.set("To", f"{info.headers.get('To')};tag=nosuchdialog")
+    ct = await agents.alice.send(info, peer)
+    assert (await asyncio.wait_for(ct.final, 2)).status == 481
+    assert agents.handled == []
+
+
+async def test_other_requests_go_to_the_application(agents: Agents) -> None:
+    request, peer = agents.request("MESSAGE")
+    request.body = b"hello"
+    ct = await agents.alice.send(request, peer)
+    await asyncio.sleep(0.1)
+    assert [st.request.method for st in agents.handled] == ["MESSAGE"]
+    assert agents.handled[0].request.body == b"hello"
+    agents.handled[0].respond(agents.bob.response(agents.handled[0].request, 202))
+    assert (await asyncio.wait_for(ct.final, 2)).status == 202
+
+
+async def test_silent_peer_ends_in_408_after_retransmissions() -> None:
+    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    await alice.start()
+    raw = await RawUdp.open()
+    try:
+        target = SipUri("sip", "x", "127.0.0.1", raw.port)
+        me = Address(SipUri("sip", "alice", "127.0.0.1"))
+        request = alice.new_request("OPTIONS", target, me, Address(target))
+        start = asyncio.get_running_loop().time()
+        response = await alice.request(request, Peer("UDP", "127.0.0.1", raw.port))
+        elapsed = asyncio.get_running_loop().time() - start
+        assert response.status == 408
+        assert elapsed >= 64 * FAST.t1 * 0.9  # timer F
+        copies = raw.drain()
+        # timer E: T1, 2T1, 4T1, then every T2 until 64*T1: at least 10 copies of one request
+        assert len(copies) >= 10 and len(set(copies)) == 1
+    finally:
+        raw.close()
+        await alice.stop()
+
+
+async def test_unreachable_tcp_peer_is_503() -> None:
+    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    await alice.start()
+    raw = await RawUdp.open()  # a port where nothing listens on TCP
+    try:
+        target = SipUri("sip", "x", "127.0.0.1", raw.port)
+        me = Address(SipUri("sip", "alice", "127.0.0.1"))
+        request = alice.new_request("OPTIONS", target, me, Address(target), transport="TCP")
+        with pytest.raises(SipError, match="cannot connect"):
+            await alice.request(request, Peer("TCP", "127.0.0.1", raw.port))
+    finally:
+        raw.close()
+        await alice.stop()
+
+
+async def test_malformed_request_is_answered_by_the_core(agents: Agents) -> None:
+    raw = await RawUdp.open()
+    try:
+        bad = request_text("OPTIONS", agents.bob.port, raw.port).replace(
+            b"CSeq: 1 OPTIONS", b"CSeq: 1 INVITE"
+        )
+        raw.send(bad, agents.bob.port)
+        response = await raw.next()
+        assert isinstance(response, Response) and response.status == 400
+        assert "does not match" in response.reason
+        assert agents.handled == []
+    finally:
+        raw.close()

@@ -1,0 +1,195 @@
+"""The flow runner: prompts prepared ahead, then each step kind run on a live channel."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from media.clock import MediaClock
+from media.ports import PortAllocator
+from media.recorder import WavWriter
+from media.tts import Tts
+from softswitch.channel import Channel, ChannelState
+from softswitch.channel_audio import ChannelAudio
+from softswitch.flow import FlowAudio, FlowRunner, FlowState, prepare
+from softswitch.flowmodel import parse_flow
+from tests.legs import Leg, legs, tone, until
+
+
+@dataclass
+class Setup:
+    leg: Leg
+    media: ChannelAudio
+    audio: FlowAudio
+    recordings: Path
+    connected: list[tuple[str, float, bool]]  # number, timeout, was the flow's audio on
+    answer: bool = True
+
+    def runner(self, variables: dict[str, str] | None = None) -> FlowRunner:
+        return FlowRunner(
+            self.leg.channel,
+            self.media,
+            self.audio,
+            FlowState(dict(variables or {})),
+            self.connect,
+            self.recordings,
+            "req42",
+        )
+
+    async def connect(self, channel: Channel, number: str, timeout: float) -> bool:
+        # the call service's part: bridge the channel elsewhere; the flow's audio is off
+        assert channel is self.leg.channel
+        self.connected.append((number, timeout, self.media.active))
+        return self.answer
+
+
+def upload(folder: Path, name: str, frames: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    writer = WavWriter(folder / name)
+    for n in range(frames):
+        writer.write(tone(n))
+    writer.close()
+
+
+@pytest.fixture
+async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
+    clock = MediaClock()
+    clock.start()
+    async with legs(PortAllocator(35000, 35999)) as made:
+        leg = await made.leg()
+        media = ChannelAudio(leg.channel, clock)
+        media.start()
+        upload(tmp_path / "up", "beep.wav", 5)
+        audio = FlowAudio(Tts(tmp_path / "tts"), tmp_path / "up")
+        yield Setup(leg, media, audio, tmp_path / "rec", [])
+        media.stop()
+    clock.stop()
+
+
+async def test_prepare_loads_every_prompt_including_the_branches(setup: Setup) -> None:
+    flow = parse_flow(
+        [
+            {
+                "type": "gather",
+                "name": "choice",
+                "branches": {"1": [{"type": "play", "file": "beep.wav"}]},
+                "default": [{"type": "say", "text": "You chose {choice}"}, {"type": "hangup"}],
+            }
+        ]
+    )
+    await prepare(flow, {}, setup.audio)
+    assert set(setup.audio.files) == {"beep.wav"}
+    assert len(setup.audio.files["beep.wav"]) == 5 * 160
+
+    missing = parse_flow([{"type": "pause", "seconds": 1}, {"type": "play", "file": "nope.wav"}])
+    with pytest.raises(FileNotFoundError):
+        await prepare(missing, {}, setup.audio)
+
+
+async def test_gather_branches_on_the_keys_and_sets_results(setup: Setup) -> None:
+    flow = parse_flow(
+        [
+            {
+                "type": "gather",
+                "num_digits": 1,
+                "timeout": 5,
+                "name": "choice",
+                "branches": {
+                    "1": [
+                        {"type": "set_result", "value": "yes {choice}"},
+                        {"type": "report", "header": "Who", "value": "{name}", "order": 2},
+                    ]
+                },
+                "default": [{"type": "set_result", "value": "no"}],
+            },
+            {"type": "redial", "minutes": 5},
+            {"type": "hangup"},
+            {"type": "set_result", "value": "never reached"},
+        ]
+    )
+    running = asyncio.ensure_future(setup.runner({"name": "Ann"}).run(flow))
+    await asyncio.sleep(0.1)
+    setup.leg.phone.send_dtmf("1")
+    state = await asyncio.wait_for(running, 5)
+    assert state.variables["choice"] == "1" and state.result == "yes 1"
+    assert state.report_data == [("Who", "Ann", 2)]
+    assert state.redial == (5, None)
+
+
+async def test_a_gather_nobody_answers_takes_the_default(setup: Setup) -> None:
+    flow = parse_flow(
+        [
+            {
+                "type": "gather",
+                "timeout": 0.2,
+                "branches": {"1": [{"type": "set_result", "value": "yes"}]},
+                "default": [{"type": "set_result", "value": "nothing: {digits}."}],
+            }
+        ]
+    )
+    state = await asyncio.wait_for(setup.runner().run(flow), 5)
+    assert state.result == "nothing: ." and state.variables["digits"] == ""
+
+
+async def test_play_sends_the_upload_to_the_caller(setup: Setup) -> None:
+    flow = parse_flow([{"type": "play", "file": "beep.wav", "repeat": 2, "pause_ms": 0}])
+    before = setup.leg.phone.packets_received
+    await asyncio.wait_for(setup.runner().run(flow), 5)
+    # ten frames of the prompt, plus the silence the channel sends between prompts
+    await until(lambda: setup.leg.phone.packets_received - before >= 10)
+
+
+async def test_dial_gives_the_channel_away_and_takes_it_back(setup: Setup) -> None:
+    flow = parse_flow(
+        [
+            {"type": "dial", "number": "102", "timeout": 12},
+            {"type": "set_result", "value": "after dial"},
+        ]
+    )
+    state = await asyncio.wait_for(setup.runner().run(flow), 5)
+    assert setup.connected == [("102", 12, False)]
+    assert state.result == "after dial" and setup.media.active and not state.transferred
+
+
+async def test_an_answered_transfer_ends_the_flow_for_good(setup: Setup) -> None:
+    flow = parse_flow(
+        [{"type": "transfer", "number": "+15550100"}, {"type": "set_result", "value": "x"}]
+    )
+    state = await asyncio.wait_for(setup.runner().run(flow), 5)
+    assert setup.connected == [("+15550100", 30.0, False)]
+    assert state.transferred and state.result is None
+
+
+async def test_an_unanswered_transfer_carries_on(setup: Setup) -> None:
+    setup.answer = False
+    flow = parse_flow([{"type": "transfer", "number": "103"}, {"type": "set_result", "value": "x"}])
+    state = await asyncio.wait_for(setup.runner().run(flow), 5)
+    assert not state.transferred and state.result == "x" and setup.media.active
+
+
+async def test_record_keeps_the_callers_audio_until_the_finish_key(setup: Setup) -> None:
+    flow = parse_flow([{"type": "record", "max_seconds": 5, "finish_on_key": "#"}])
+    running = asyncio.ensure_future(setup.runner().run(flow))
+    for n in range(10):
+        setup.leg.phone.write_frame(tone(n))
+        await asyncio.sleep(0.02)
+    setup.leg.phone.send_dtmf("#")
+    state = await asyncio.wait_for(running, 5)
+    assert state.recordings == ["req42-message1.wav"]
+    data = (setup.recordings / "req42-message1.wav").read_bytes()
+    samples = np.frombuffer(data[44:], dtype=np.int16)
+    assert len(samples) >= 5 * 160 and np.abs(samples).max() > 1000
+
+
+async def test_the_flow_stops_when_the_caller_hangs_up(setup: Setup) -> None:
+    flow = parse_flow([{"type": "pause", "seconds": 30}, {"type": "set_result", "value": "x"}])
+    running = asyncio.ensure_future(setup.runner().run(flow))
+    await asyncio.sleep(0.05)
+    setup.leg.channel.failed("caller hung up", 0)
+    state = await asyncio.wait_for(running, 2)
+    assert state.result is None and setup.leg.channel.state == ChannelState.HUNGUP

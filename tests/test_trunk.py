@@ -1,0 +1,155 @@
+"""Trunk: which numbers and sources are the carrier's, and registration against a real registrar.
+
+The carrier is our own Switch: its registrar challenges with digest like a carrier does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from softswitch import trunk as trunk_module
+from softswitch.config import TrunkConfig
+from softswitch.sip.ua import UserAgent
+from softswitch.switch import Switch
+from softswitch.trunk import Trunk, TrunkState
+from tests.switch_harness import switch_config
+
+HOST = "127.0.0.1"
+
+
+def trunk_config(**overrides: object) -> TrunkConfig:
+    return TrunkConfig(**{"name": "carrier", "host": "sip.example.net", **overrides})  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def ua() -> AsyncIterator[UserAgent]:
+    ua = UserAgent(HOST, 0, HOST, lambda st: None)
+    await ua.start()
+    yield ua
+    await ua.stop()
+
+
+@pytest.fixture
+async def carrier(tmp_path: Path) -> AsyncIterator[Switch]:
+    """A registrar that knows user 101 (password pw101) and grants as little as 1 s."""
+    config = switch_config(tmp_path, 0, 36000, extensions={"101": "pw101"}, sip={"min_expires": 1})
+    switch = Switch(config, announce=lambda line: None)
+    await switch.start()
+    yield switch
+    await switch.stop()
+
+
+def registering(carrier: Switch, ua: UserAgent, **overrides: object) -> Trunk:
+    given: dict[str, object] = {"username": "101", "password": "pw101", **overrides}
+    config = trunk_config(host=f"{HOST}:{carrier.ua.port}", **given)
+    return Trunk(config, ua)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+def test_the_longest_configured_prefix_wins(ua: UserAgent) -> None:
+    trunk = Trunk(trunk_config(prefixes=["1", "1516", ""]), ua)
+    assert trunk.prefix_match("15165550100") == 4
+    assert trunk.prefix_match("12125550100") == 1
+    assert trunk.prefix_match("445550100") == 0
+    assert Trunk(trunk_config(prefixes=["44"]), ua).prefix_match("15165550100") == -1
+
+
+def test_uri_and_credentials(ua: UserAgent) -> None:
+    plain = Trunk(trunk_config(), ua)
+    assert str(plain.uri_for("155")) == "sip:155@sip.example.net"
+    assert plain.credentials is None
+    assert plain.status.state == TrunkState.REGISTERING
+    other = Trunk(trunk_config(host="10.0.0.9:5080", username="u", register=False), ua)
+    assert str(other.uri_for("155")) == "sip:155@10.0.0.9:5080"
+    assert other.credentials is not None and other.credentials.username == "u"
+    assert other.status.state == TrunkState.IP_AUTH
+    assert other.status.as_dict() == {"state": "ip-auth", "last_error": "", "expires_in": 0}
+
+
+def test_inbound_calls_are_the_carriers_only_from_its_addresses(ua: UserAgent) -> None:
+    trunk = Trunk(trunk_config(host="10.0.0.9", inbound_from=["10.0.1.1", "10.0.2.2:5070"]), ua)
+    assert trunk.accepts_from("10.0.0.9", 5060)
+    assert not trunk.accepts_from("10.0.0.9", 5070)  # the trunk's address, another port
+    assert trunk.accepts_from("10.0.1.1", 40000)  # any port
+    assert trunk.accepts_from("10.0.2.2", 5070)
+    assert not trunk.accepts_from("10.0.2.2", 5060)
+    assert not trunk.accepts_from("10.6.6.6", 5060)
+
+
+async def test_registers_with_digest_refreshes_and_unregisters(
+    carrier: Switch, ua: UserAgent
+) -> None:
+    trunk = registering(carrier, ua, expires=2)
+    trunk.start()
+    registrar = carrier.registrar
+    assert registrar is not None
+    await until(lambda: trunk.status.state == TrunkState.REGISTERED)
+    assert 0 < trunk.status.expires_at - time.time() <= 2
+    (binding,) = registrar.contacts("101")
+    assert binding.source_port == ua.port
+    first = binding.cseq
+    # a 2 s grant is refreshed at half time
+    await until(lambda: registrar.contacts("101")[0].cseq > first, timeout=4)
+    assert trunk.status.state == TrunkState.REGISTERED
+    await trunk.stop()
+    assert trunk.status.state == TrunkState.UNREGISTERED
+    assert registrar.contacts("101") == []
+
+
+async def test_a_rejected_password_backs_off_then_recovers(
+    carrier: Switch, ua: UserAgent, monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    monkeypatch.setattr(trunk_module, "RETRY_MIN", 0.1)
+    caplog.set_level(logging.WARNING, logger="softswitch.trunk")
+    trunk = registering(carrier, ua, password="wrong")
+    trunk.start()
+    try:
+        failures = lambda: [r for r in caplog.records if "failing" in r.getMessage()]  # noqa: E731
+        await until(lambda: len(failures()) >= 4)
+        assert trunk.status.state == TrunkState.FAILING
+        assert trunk.status.last_error.startswith("authentication rejected (401")
+        times = [r.created for r in failures()]
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        # 0.1 s, 0.2 s, 0.4 s: each wait doubles
+        assert gaps[0] >= 0.09 and gaps[2] > 2 * gaps[0]
+        trunk.config.password = "pw101"
+        await until(lambda: trunk.status.state == TrunkState.REGISTERED)
+    finally:
+        await trunk.stop()
+
+
+async def test_too_brief_an_interval_is_raised_to_the_carriers_minimum(
+    tmp_path: Path, ua: UserAgent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trunk_module, "RETRY_MIN", 0.1)
+    config = switch_config(tmp_path, 0, 36100, extensions={"101": "pw101"}, sip={"min_expires": 90})
+    carrier = Switch(config, announce=lambda line: None)
+    await carrier.start()
+    trunk = registering(carrier, ua, expires=30)
+    trunk.start()
+    try:
+        await until(lambda: trunk.status.state == TrunkState.REGISTERED)
+        assert trunk.config.expires == 90
+        assert 80 < trunk.status.expires_at - time.time() <= 90
+    finally:
+        await trunk.stop()
+        await carrier.stop()
+
+
+async def test_an_unknown_host_is_failing_not_fatal(ua: UserAgent) -> None:
+    trunk = Trunk(trunk_config(host="no-such-host.invalid", register=False), ua)
+    trunk.start()
+    await until(lambda: trunk.status.state == TrunkState.FAILING)
+    assert "cannot resolve" in trunk.status.last_error
+    await trunk.stop()
