@@ -26,6 +26,7 @@ import os
 import struct
 import zlib
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ from media.wav import HEADER_SIZE, wav_header
 
 __all__ = [
     "CallRecorder",
-    "RECORDING_OPTIONS",
+    "RecordingOption",
     "RecordingFiles",
     "WavWriter",
     "repair_directory",
@@ -45,7 +46,25 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-RECORDING_OPTIONS = ("both", "agent", "customer", "off")
+
+class RecordingOption(StrEnum):
+    """Which legs a call's recording holds (the CPaaS API's recording_option)."""
+
+    BOTH = "both"
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    OFF = "off"
+
+    @classmethod
+    def parse(cls, value: str) -> RecordingOption:
+        """ValueError naming the choices for anything else (a stored callback's option)."""
+        try:
+            return cls(value)
+        except ValueError:
+            choices = ", ".join(cls)
+            raise ValueError(f"recording_option must be one of {choices}") from None
+
+
 _MAX_DATA = 0xFFFFFFFF - HEADER_SIZE
 
 
@@ -281,9 +300,9 @@ class CallRecorder:
         frame: int = FRAME,
         flush_seconds: float = 1.0,
     ) -> None:
-        if option not in RECORDING_OPTIONS:
+        if option not in RecordingOption._value2member_map_:
             raise ValueError(
-                f"recording option must be one of {', '.join(RECORDING_OPTIONS)}, not {option!r}"
+                f"recording option must be one of {', '.join(RecordingOption)}, not {option!r}"
             )
         self.option = option
         self.stereo = stereo

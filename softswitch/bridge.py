@@ -8,12 +8,12 @@ from collections.abc import Callable
 import numpy as np
 
 from media.clock import MediaClock
+from media.pcm import SILENCE
 
 from .channel import Channel, DigitHandler
 
 log = logging.getLogger("softswitch.bridge")
 
-SILENCE = np.zeros(160, dtype=np.int16)
 
 # (what a said, what b said) once per tick, None for a lost/absent frame: a recorder
 Tap = Callable[[np.ndarray | None, np.ndarray | None], None]

@@ -15,11 +15,11 @@ import numpy as np
 
 from media.clock import MediaClock
 from media.inband import InbandDtmfDetector
+from media.pcm import SILENCE
 from media.player import Player, PlayResult
 
 from .channel import Channel
 
-SILENCE = np.zeros(160, dtype=np.int16)
 # A phone that sends RFC 4733 events may leave the tone in the audio too: an in-band
 # digit this soon after an event digit is the same key press.
 INBAND_HOLDOFF = 0.5

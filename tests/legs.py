@@ -17,10 +17,10 @@ from media.ports import PortAllocator
 from media.session import RtpSession
 from softswitch.channel import Channel, ChannelNamer, Direction, Endpoint, EndpointKind
 from softswitch.sip import sdp
+from softswitch.sip.address import Address
 from softswitch.sip.invite import OutgoingInvite
 from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
-from softswitch.sip.address import Address
 from softswitch.sip.uri import SipUri
 
 HOST = "127.0.0.1"

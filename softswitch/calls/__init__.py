@@ -22,7 +22,6 @@ from .errors import (
     NotBridged,
 )
 from .live import CallKind, LiveCall, LiveChannel, LiveStatistics, new_request_id
-from .recording import RecordingOption
 from .service import CallService
 
 __all__ = [
@@ -37,6 +36,5 @@ __all__ = [
     "LiveChannel",
     "LiveStatistics",
     "NotBridged",
-    "RecordingOption",
     "new_request_id",
 ]

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 
+from media.recorder import RecordingOption
+
 from ..channel import ChannelState
 from ..store.cdrs import CdrStore
 from ..switch import SwitchError
 from .cdrs import CdrBuilder
 from .legs import Follow, Legs
 from .live import CallKind, LiveCall, LiveCalls, new_request_id
-from .recording import RecordingOption, Recordings, recording_name, remove
+from .recording import Recordings, recording_name, remove
 from .tasks import CallTasks
 
 log = logging.getLogger("softswitch.calls")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from enum import IntEnum
 
+from media.recorder import RecordingOption
+
 from ..channel import Channel, ChannelState
 from ..switch import SwitchError
 from .errors import AlreadyRecording, BadTransferTarget, NotBridged
 from .legs import Follow, Legs
 from .live import LiveCall, LiveCalls
-from .recording import RecordingOption, Recordings
+from .recording import Recordings
 from .tasks import CallTasks
 
 

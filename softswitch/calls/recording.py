@@ -7,33 +7,14 @@ is in the CDR, off the media path.
 from __future__ import annotations
 
 import asyncio
-from enum import StrEnum
 from pathlib import Path
 
 from media.asr import transcriber
 from media.prompt import load_audio
-from media.recorder import CallRecorder, RecordingFiles
+from media.recorder import CallRecorder, RecordingFiles, RecordingOption
 
 from ..store.cdrs import CdrStore
 from .live import LiveCall
-
-
-class RecordingOption(StrEnum):
-    """Which legs a call's recording holds."""
-
-    BOTH = "both"
-    AGENT = "agent"
-    CUSTOMER = "customer"
-    OFF = "off"
-
-    @classmethod
-    def parse(cls, value: str) -> RecordingOption:
-        """ValueError naming the choices for anything else (a stored callback's option)."""
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(cls)
-            raise ValueError(f"recording_option must be one of {choices}") from None
 
 
 def recording_name(files: RecordingFiles | None) -> str:

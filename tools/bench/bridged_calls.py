@@ -117,26 +117,28 @@ def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
     api_port = free_port(socket.SOCK_STREAM)
     config = write_config(work, sip_port, api_port, uas_port)
     python = sys.executable
-    switch = subprocess.Popen(
-        pinned(
-            args.switch_core,
-            [
-                python,
-                "-m",
-                "softswitchd",
-                "serve",
-                "--config",
-                str(config),
-                "--log-level",
-                args.log_level,
-            ],
-            args.priority,
-        ),
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=open(work / "switch.log", "w"),
-        preexec_fn=raise_fd_limit,
-    )
+    # the child keeps its own copy of the log's descriptor
+    with open(work / "switch.log", "w") as log:
+        switch = subprocess.Popen(
+            pinned(
+                args.switch_core,
+                [
+                    python,
+                    "-m",
+                    "softswitchd",
+                    "serve",
+                    "--config",
+                    str(config),
+                    "--log-level",
+                    args.log_level,
+                ],
+                args.priority,
+            ),
+            cwd=work,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            preexec_fn=raise_fd_limit,
+        )
     # taskset, chrt and nice exec the switch: same pid
     try:
         wait_healthy(api_port, switch)

@@ -74,21 +74,23 @@ name = "far"
 host = "127.0.0.1:{uas_port}"
 register = false
 ''')
-    switch = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "softswitchd",
-            "serve",
-            "--config",
-            str(config),
-            "--log-level",
-            "WARNING",
-        ],
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=open(work / "switch.log", "w"),
-    )
+    # the child keeps its own copy of the log's descriptor
+    with open(work / "switch.log", "w") as log:
+        switch = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "softswitchd",
+                "serve",
+                "--config",
+                str(config),
+                "--log-level",
+                "WARNING",
+            ],
+            cwd=work,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
     try:
         wait_healthy(api_port)
         _bench(args, work, switch, sip_port, uas_port, uac_port)

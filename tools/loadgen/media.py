@@ -31,10 +31,11 @@ import struct
 from array import array
 from collections.abc import Iterable
 
-__all__ = ["FRAME_SECONDS", "MediaEngine", "Stream", "TAG_BYTES", "encode_tag", "tag_check"]
+from media.pcm import FRAME as FRAME_SAMPLES
+from media.pcm import FRAME_SECONDS
 
-FRAME_SECONDS = 0.020
-FRAME_SAMPLES = 160
+__all__ = ["MediaEngine", "Stream", "TAG_BYTES", "encode_tag", "tag_check"]
+
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 HEADER = struct.Struct("!BBHII")
 TAG_BYTES = 11  # 4 counter + 4 stream id + 3 check, at payload offset 0

@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .media import FRAME_SECONDS, RECORD_BYTES, TAG_BYTES, Stream, tag_check
+from media.pcm import FRAME_SECONDS
+
+from .media import RECORD_BYTES, TAG_BYTES, Stream, tag_check
 
 __all__ = ["CallRecord", "DirectionStats", "analyze", "decode", "percentiles"]
 
