@@ -29,7 +29,7 @@ from softswitch.switch import SwitchError
 
 from .auth import account_of
 from .body import parse_body
-from .models import Click2Call, ModifyCall, OutboundCall, recording
+from .models import Click2CallRequest, ModifyCall, OutboundCall, recording
 from .numbers import check_dialable
 from .responses import ApiError, endpoint, ok
 from .voice import voice_fields
@@ -111,7 +111,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     @endpoint
     async def click2call(request: Request) -> Response:
         account = await account_of(request, ctx)
-        body = await parse_body(request, Click2Call)
+        body = await parse_body(request, Click2CallRequest)
         agent = check_dialable(ctx, "agent_number", body.agent_number)
         destination = check_dialable(ctx, "destination_number", body.destination_number)
         try:

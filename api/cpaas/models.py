@@ -88,7 +88,7 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore", str_max_length=4000)
 
 
-class Click2Call(_Body):
+class Click2CallRequest(_Body):
     agent_number: Number
     caller_id: CallerId
     destination_number: Number

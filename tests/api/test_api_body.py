@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.cpaas.body import parse_json, repair_json, validate
-from api.cpaas.models import CdrByDate, Click2Call, ModifyCall, OutboundCall
+from api.cpaas.models import CdrByDate, Click2CallRequest, ModifyCall, OutboundCall
 from api.cpaas.responses import ApiError
 
 SPEC_CLICK2CALL = (
@@ -115,13 +115,13 @@ def test_repair_only_touches_quotes_and_line_breaks(text: str) -> None:
 )
 def test_click2call_errors_name_the_field(body: dict, field: str) -> None:
     with pytest.raises(ApiError) as err:
-        validate(Click2Call, body)
+        validate(Click2CallRequest, body)
     assert err.value.message.startswith(field), err.value.message
 
 
 def test_click2call_model_normalizes() -> None:
     body = validate(
-        Click2Call,
+        Click2CallRequest,
         {
             "agent_number": " +91 99792-71234 ",
             "caller_id": "15168148111",
