@@ -16,6 +16,10 @@ Timestamps: +160 per written frame; when `write_frame` was not called for
 more than 2.5 ticks (we sent nothing: silence), the timestamp jumps by the
 elapsed time and the packet carries the marker bit (RFC 3551 4.1).
 
+SRTP: with `srtp` set (a `media.srtp.SrtpContext`), packets are protected
+right before `sendto` and unprotected right after they arrive, so everything
+else here sees plain RTP; a plain session pays one None test per packet.
+
 Symmetric RTP: the session sends to the address the peer's RTP (or RTCP)
 actually comes from, if it differs from the SDP's, until `set_remote` gives a
 different SDP address.
@@ -50,6 +54,7 @@ from media.rtcp import (
     round_trip_time,
 )
 from media.rtp import HEADER, payload_bounds
+from media.srtp import SrtpContext
 
 __all__ = ["DIRECTIONS", "Address", "RtpSession", "RtpStats"]
 
@@ -144,6 +149,8 @@ class RtpSession:
         self._sdp_remote: tuple[str, int] | None = None
         self._remote: Address | None = None  # where RTP goes (latched source or SDP address)
         self._rtcp_remote: Address | None = None
+        # SRTP keys of this leg (set from SDP); None: plain RTP
+        self.srtp: SrtpContext | None = None
         # sending state
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
@@ -283,6 +290,12 @@ class RtpSession:
     # ---------------------------------------------------------------- receive
 
     def _on_rtp(self, data: bytes, addr: Address) -> None:
+        srtp = self.srtp
+        if srtp is not None:
+            plain = srtp.unprotect(data)  # bad auth tag or replay: dropped, counted there
+            if plain is None:
+                return
+            data = plain
         if len(data) < 12:
             self.malformed += 1
             return
@@ -388,10 +401,12 @@ class RtpSession:
 
     def _send(self, second: int, timestamp: int, payload: bytes) -> None:
         self._seq = seq = (self._seq + 1) & 0xFFFF
+        packet = HEADER.pack(0x80, second, seq, timestamp, self._ssrc) + payload
+        srtp = self.srtp
+        if srtp is not None:
+            packet = srtp.protect(packet)
         # Only reached while open (write_frame and the DTMF pump check): no None test per packet.
-        self._rtp.sendto(  # type: ignore[union-attr]
-            HEADER.pack(0x80, second, seq, timestamp, self._ssrc) + payload, self._remote
-        )
+        self._rtp.sendto(packet, self._remote)  # type: ignore[union-attr]
         self.packets_sent += 1
         self.octets_sent += len(payload)
 
@@ -481,12 +496,19 @@ class RtpSession:
             report = ReceiverReport(self._ssrc, blocks)
         self._sent_at_last_report = self.packets_sent
         data = build_compound(report, self.cname, Bye((self._ssrc,)) if bye else None)
+        if self.srtp is not None:
+            data = self.srtp.protect_rtcp(data)
         try:
             self._rtcp.sendto(data, dest)
         except OSError as exc:  # pragma: no cover - transport already reports most errors
             log.debug("RTCP send failed: %s", exc)
 
     def _on_rtcp(self, data: bytes, addr: Address) -> None:
+        if self.srtp is not None:
+            plain = self.srtp.unprotect_rtcp(data)
+            if plain is None:
+                return
+            data = plain
         try:
             packets = parse_compound(data)
         except ValueError:

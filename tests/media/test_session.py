@@ -11,6 +11,7 @@ from media.dtmf import DtmfEvent
 from media.ports import PortAllocator, PortsExhausted
 from media.rtp import RtpPacket
 from media.session import RtpSession
+from media.srtp import SrtpContext, SrtpKey, SrtpSuite
 
 HOST = "127.0.0.1"
 
@@ -412,4 +413,61 @@ async def test_receive_path_never_raises_on_garbage(ports: PortAllocator) -> Non
 
     feed()
     assert b.malformed > 0
+    b.close()
+
+
+async def srtp_pair(
+    ports: PortAllocator, key_a: SrtpKey, key_b: SrtpKey
+) -> tuple[RtpSession, RtpSession]:
+    a, b = await pair(ports)
+    a.srtp = SrtpContext(key_a, key_b)
+    b.srtp = SrtpContext(key_b, key_a)
+    return a, b
+
+
+def keys() -> tuple[SrtpKey, SrtpKey]:
+    suite = SrtpSuite.AES_CM_128_HMAC_SHA1_80
+    return SrtpKey.generate(suite), SrtpKey.generate(suite)
+
+
+async def test_srtp_frames_and_rtcp_arrive_decrypted(ports: PortAllocator) -> None:
+    a, b = await srtp_pair(ports, *keys())
+    frames = [tone(n) for n in range(6)]
+    got = await stream_through(a, b, frames)
+    assert np.array_equal(got[1], g711.ulaw_decode(g711.ulaw_encode(frames[0])))
+    a.send_rtcp()  # SRTCP both ways, RTT measured from decrypted reports
+    await until(lambda: b._rx.lsr != 0)
+    b.send_rtcp()
+    await until(lambda: a.stats["rtt"] is not None)
+    assert a.srtp is not None and b.srtp is not None
+    assert a.srtp.rejected == b.srtp.rejected == 0
+    a.close()
+    await until(lambda: b.remote_bye)
+    b.close()
+
+
+async def test_srtp_session_drops_forged_replayed_and_plain_packets(
+    ports: PortAllocator,
+) -> None:
+    key_a, key_b = keys()
+    a, b = await srtp_pair(ports, key_a, key_b)
+    peer = await RawPeer.open()
+    context = b.srtp
+    assert context is not None
+    # what a genuine sender with a's key would send, from another socket
+    genuine = SrtpContext(key_a, key_b).protect(ulaw_packet(500, tone(1)).to_bytes())
+    forged = bytearray(genuine)
+    forged[-1] ^= 0x01
+    target = (HOST, b.local_port)
+    peer.transport.sendto(ulaw_packet(1, tone(1)).to_bytes(), target)  # plain RTP
+    peer.transport.sendto(bytes(forged), target)  # wrong auth tag
+    await until(lambda: context.rejected == 2)
+    assert b.packets_received == 0
+    peer.transport.sendto(genuine, target)
+    await until_received(b, 1)
+    peer.transport.sendto(genuine, target)  # replayed
+    await until(lambda: context.rejected == 3)
+    assert b.packets_received == 1
+    peer.transport.close()
+    a.close()
     b.close()
