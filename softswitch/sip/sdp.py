@@ -5,11 +5,17 @@ lines, non-RTP media) so a description survives a parse/serialize round trip
 with its meaning intact. Offer/answer covers what the media engine does:
 PCMU/PCMA, RFC 4733 telephone-event, hold by direction attributes or by the
 pre-RFC 3264 ``c=0.0.0.0`` convention.
+
+SRTP keys travel in ``a=crypto`` lines (SDES, RFC 4568). This module only
+negotiates them as text: which suite, whose key params; the caller supplies our
+keys per suite and says which offered key params it can use (media.srtp).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .errors import SipError
 from .grammar import digits
@@ -47,6 +53,48 @@ _MEDIA_BEFORE_C = frozenset("i")
 _MAX_SDP = 65536
 
 
+class SrtpMode(StrEnum):
+    """Whether a leg's media is encrypted (config: ``[rtp] srtp`` and per trunk)."""
+
+    OFF = "off"  # plain RTP/AVP; crypto lines are ignored (today's behaviour)
+    OPTIONAL = "optional"  # SRTP when the peer offers or accepts a suite we know
+    MANDATORY = "mandatory"  # SRTP or no call (488 Not Acceptable Here)
+
+
+SECURE_PROFILES = ("RTP/SAVP", "RTP/SAVPF")
+_AUDIO_PROFILES = ("RTP/AVP", "RTP/AVPF", *SECURE_PROFILES)
+
+
+@dataclass(slots=True)
+class Crypto:
+    """One ``a=crypto:<tag> <suite> <key-params> [<session-params>...]`` (RFC 4568 9.1)."""
+
+    tag: int
+    suite: str
+    key_params: str
+    session_params: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, value: str) -> Crypto | None:
+        """None when the line is malformed: RFC 4568 treats it as an unusable suite."""
+        parts = value.split()
+        if len(parts) < 3 or not parts[0].isdigit() or len(parts[0]) > 9:
+            return None
+        return cls(int(parts[0]), parts[1], parts[2], parts[3:])
+
+    def __str__(self) -> str:
+        return " ".join([str(self.tag), self.suite, self.key_params, *self.session_params])
+
+
+@dataclass(frozen=True, slots=True)
+class NegotiatedCrypto:
+    """The suite both ends use, the key params we send with and the ones they send with."""
+
+    suite: str
+    local_key_params: str
+    remote_key_params: str
+
+
 class SdpError(SipError):
     """Malformed SDP or an offer we cannot accept: answer 488 Not Acceptable Here."""
 
@@ -76,6 +124,7 @@ class MediaDescription:
     raw_formats: list[str] = field(default_factory=list)  # non-RTP media: 't38', '*', ...
     attributes: list[tuple[str, str | None]] = field(default_factory=list)
     other_lines: list[str] = field(default_factory=list)  # 'b=AS:64', 'i=...', ...
+    crypto: list[Crypto] = field(default_factory=list)  # a=crypto, in the offer's order
 
     def encoding(self, pt: int) -> tuple[str, int] | None:
         """(encoding, clock rate) of a payload type: rtpmap, else the static table."""
@@ -122,6 +171,7 @@ class MediaDescription:
         if self.ptime is not None:
             lines.append(f"a=ptime:{self.ptime}")
         lines += [_attribute_line(name, value) for name, value in self.attributes]
+        lines += [f"a=crypto:{crypto}" for crypto in self.crypto]
         lines.append(f"a={self.direction}")
         return lines
 
@@ -372,6 +422,8 @@ class _Parser:
             media.fmtp[_int(pt_text, "fmtp payload type", 0, 127)] = params.strip()
         elif name == "ptime" and value is not None and _ptime(value) is not None:
             media.ptime = _ptime(value)
+        elif name == "crypto" and value is not None and (crypto := Crypto.parse(value)):
+            media.crypto.append(crypto)
         else:
             media.attributes.append((name, value))
 
@@ -398,6 +450,7 @@ class Negotiated:
     payload_type: int
     dtmf_payload_type: int | None
     direction: str
+    crypto: NegotiatedCrypto | None = None  # None: plain RTP
 
 
 def _check_codecs(codecs: tuple[str, ...] | list[str]) -> list[str]:
@@ -433,16 +486,31 @@ def make_offer(
     session_id: int,
     version: int = 1,
     direction: str = "sendrecv",
+    srtp: SrtpMode = SrtpMode.OFF,
+    keys: Mapping[str, str] | None = None,
 ) -> SessionDescription:
-    """An audio offer: the codecs in preference order plus telephone-event/8000."""
+    """An audio offer: the codecs in preference order plus telephone-event/8000.
+
+    With SRTP, one crypto line per suite of ``keys`` (suite: our key params, in
+    our order of preference); RTP/SAVP when it is mandatory, else RTP/AVP with
+    crypto lines (best effort: a peer without SRTP still answers in plain RTP).
+    """
     if direction not in DIRECTIONS:
         raise SdpError(f"bad direction {direction!r}")
+    if srtp is not SrtpMode.OFF and not keys:
+        raise SdpError("SRTP offer without keys")
     names = _check_codecs(codecs)
     if dtmf_pt is not None and not 96 <= dtmf_pt <= 127:
         raise SdpError(f"telephone-event needs a dynamic payload type, not {dtmf_pt}")
     media = _audio_media(
         port, [(name, SUPPORTED_CODECS[name]) for name in names], dtmf_pt, direction
     )
+    if srtp is not SrtpMode.OFF and keys:
+        media.crypto = [
+            Crypto(tag, suite, params) for tag, (suite, params) in enumerate(keys.items(), 1)
+        ]
+        if srtp is SrtpMode.MANDATORY:
+            media.proto = "RTP/SAVP"
     return SessionDescription(
         origin_user="-",
         session_id=session_id,
@@ -477,6 +545,9 @@ def make_answer(
     codecs: tuple[str, ...] = ("PCMU", "PCMA"),
     session_id: int,
     version: int = 1,
+    srtp: SrtpMode = SrtpMode.OFF,
+    keys: Mapping[str, str] | None = None,
+    usable: KeyCheck | None = None,
 ) -> tuple[SessionDescription, Negotiated]:
     """Answer the first usable audio stream of ``offer``; reject every other stream.
 
@@ -484,8 +555,14 @@ def make_answer(
     rtpmap or static payload type) under the offer's payload type number;
     telephone-event is echoed with the offer's payload type; the direction
     mirrors the offer's (old-style c=0.0.0.0 hold counts as sendonly).
+
+    SRTP (RFC 4568 5.1.2): the first offered crypto line whose suite is in
+    ``keys`` and whose key params ``usable`` accepts is answered with its tag and
+    our key for that suite. An RTP/SAVP stream, or any stream when SRTP is
+    mandatory, without such a line is rejected; with SRTP off only RTP/AVP(F).
     """
     names = _check_codecs(codecs)
+    secure = _Secure(srtp, keys or {}, usable)
     answer_media: list[MediaDescription] = []
     negotiated: Negotiated | None = None
     for offered in offer.media:
@@ -494,15 +571,17 @@ def make_answer(
             negotiated is None
             and offered.media == "audio"
             and offered.port != 0
-            and offered.proto.upper() in ("RTP/AVP", "RTP/AVPF")
+            and offered.proto.upper() in _AUDIO_PROFILES
         ):
-            accepted = _accept(offer, offered, names, address, port)
+            accepted = _accept(offer, offered, names, address, port, secure)
         if accepted is None:
             answer_media.append(_rejected(offered))
             continue
         media, negotiated = accepted
         answer_media.append(media)
     if negotiated is None:
+        if secure.refused:
+            raise SdpError("no supported SRTP crypto suite in offer")
         raise SdpError("no common audio codec in offer")
     answer = SessionDescription(
         origin_user="-",
@@ -515,14 +594,55 @@ def make_answer(
     return answer, negotiated
 
 
+# (suite, key params) -> can the media engine use this key (media.srtp.SrtpKey parses it)
+KeyCheck = Callable[[str, str], bool]
+
+
+class _Secure:
+    """The answerer's SRTP choice for one offer; remembers a stream refused for want of it."""
+
+    def __init__(self, mode: SrtpMode, keys: Mapping[str, str], usable: KeyCheck | None) -> None:
+        if mode is not SrtpMode.OFF and not keys:
+            raise SdpError("SRTP answer without keys")
+        self.mode = mode
+        self.keys = keys
+        self.usable = usable
+        self.refused = False
+
+    def choose(self, offered: MediaDescription) -> tuple[bool, Crypto | None]:
+        """(acceptable, the offered crypto line to answer or None for plain RTP)."""
+        secure_profile = offered.proto.upper() in SECURE_PROFILES
+        if self.mode is SrtpMode.OFF:
+            return not secure_profile, None
+        for crypto in offered.crypto:
+            if (
+                crypto.suite in self.keys
+                and not crypto.session_params
+                and (self.usable is None or self.usable(crypto.suite, crypto.key_params))
+            ):
+                return True, crypto
+        if secure_profile or self.mode is SrtpMode.MANDATORY:
+            self.refused = True
+            return False, None
+        return True, None
+
+
 def _accept(
-    offer: SessionDescription, offered: MediaDescription, names: list[str], address: str, port: int
+    offer: SessionDescription,
+    offered: MediaDescription,
+    names: list[str],
+    address: str,
+    port: int,
+    secure: _Secure,
 ) -> tuple[MediaDescription, Negotiated] | None:
     for name in names:
         pt = offered.find_format(name, 8000)
         if pt is not None:
             break
     else:
+        return None
+    acceptable, crypto = secure.choose(offered)
+    if not acceptable:
         return None
     remote = offer.connection_for(offered)
     if remote is None:
@@ -531,6 +651,11 @@ def _accept(
     direction = mirror_direction(offer.effective_direction(offered))
     media = _audio_media(port, [(name, pt)], dtmf_pt, direction)
     media.proto = offered.proto
+    negotiated_crypto = None
+    if crypto is not None:
+        local = secure.keys[crypto.suite]
+        media.crypto = [Crypto(crypto.tag, crypto.suite, local)]
+        negotiated_crypto = NegotiatedCrypto(crypto.suite, local, crypto.key_params)
     negotiated = Negotiated(
         address=remote.split("/")[0],
         port=offered.port,
@@ -538,6 +663,7 @@ def _accept(
         payload_type=pt,
         dtmf_payload_type=dtmf_pt,
         direction=direction,
+        crypto=negotiated_crypto,
     )
     return media, negotiated
 
@@ -550,8 +676,19 @@ def _first_supported(media: MediaDescription) -> tuple[str, int] | None:
     return None
 
 
-def negotiated_from_answer(offer: SessionDescription, answer: SessionDescription) -> Negotiated:
-    """The offerer's view once the answer arrives: the peer's address, codec, our direction."""
+def negotiated_from_answer(
+    offer: SessionDescription,
+    answer: SessionDescription,
+    *,
+    srtp: SrtpMode = SrtpMode.OFF,
+    usable: KeyCheck | None = None,
+) -> Negotiated:
+    """The offerer's view once the answer arrives: the peer's address, codec, our direction.
+
+    With SRTP, the answer's crypto line must name one of our offered tags with
+    its suite (RFC 4568 5.1.3); without one, the call is plain unless SRTP is
+    mandatory or the answer's profile is RTP/SAVP (SdpError: 488).
+    """
     for index, answered in enumerate(answer.media):
         if answered.media != "audio" or answered.port == 0 or not _is_rtp(answered.proto):
             continue
@@ -578,6 +715,7 @@ def negotiated_from_answer(offer: SessionDescription, answer: SessionDescription
         direction = _direction(
             send=_can_send(ours) and _can_send(theirs), recv=_can_recv(ours) and _can_recv(theirs)
         )
+        crypto = None if srtp is SrtpMode.OFF else _answered_crypto(offered, answered, srtp, usable)
         return Negotiated(
             address=remote.split("/")[0],
             port=answered.port,
@@ -585,5 +723,28 @@ def negotiated_from_answer(offer: SessionDescription, answer: SessionDescription
             payload_type=codec_pt,
             dtmf_payload_type=dtmf_pt,
             direction=direction,
+            crypto=crypto,
         )
     raise SdpError("answer accepts no audio stream with PCMU or PCMA")
+
+
+def _answered_crypto(
+    offered: MediaDescription | None,
+    answered: MediaDescription,
+    srtp: SrtpMode,
+    usable: KeyCheck | None,
+) -> NegotiatedCrypto | None:
+    if not answered.crypto:
+        if srtp is SrtpMode.MANDATORY or answered.proto.upper() in SECURE_PROFILES:
+            raise SdpError("answer without a crypto line for SRTP")
+        return None
+    chosen = answered.crypto[0]
+    ours = next(
+        (c for c in (offered.crypto if offered else []) if c.tag == chosen.tag),
+        None,
+    )
+    if ours is None or ours.suite != chosen.suite:
+        raise SdpError(f"answer's crypto tag {chosen.tag} does not match our offer")
+    if usable is not None and not usable(chosen.suite, chosen.key_params):
+        raise SdpError("answer's SRTP key cannot be used")
+    return NegotiatedCrypto(chosen.suite, ours.key_params, chosen.key_params)
