@@ -16,6 +16,7 @@ import numpy as np
 
 from media.session import RtpSession
 
+from .leg_srtp import LegSrtp, usable_key
 from .sip import sdp
 from .sip.dialog import DialogState
 from .sip.errors import SipError
@@ -110,6 +111,7 @@ class Channel:
         rtp: RtpSession,
         advertised: str,
         session_id: int | None = None,
+        srtp: LegSrtp | None = None,
     ) -> None:
         self.name = name
         self.direction = direction
@@ -117,6 +119,7 @@ class Channel:
         self.session = session
         self.rtp = rtp
         self.advertised = advertised
+        self.srtp = srtp if srtp is not None else LegSrtp()
         self.state = ChannelState.DOWN
         self.cause = ""
         self.status = 0
@@ -244,6 +247,8 @@ class Channel:
             self.rtp.local_port,
             session_id=self._session_id,
             version=self._sdp_version,
+            srtp=self.srtp.mode,
+            keys=self.srtp.key_params,
         ).to_bytes()
 
     def answer_offer(self, body: bytes) -> bytes:
@@ -255,13 +260,19 @@ class Channel:
             self.rtp.local_port,
             session_id=self._session_id,
             version=self._sdp_version,
+            srtp=self.srtp.mode,
+            keys=self.srtp.key_params,
+            usable=usable_key,
         )
         self._apply(negotiated)
         return answer.to_bytes()
 
     def take_answer(self, offer_body: bytes, answer_body: bytes) -> None:
         negotiated = sdp.negotiated_from_answer(
-            sdp.SessionDescription.parse(offer_body), sdp.SessionDescription.parse(answer_body)
+            sdp.SessionDescription.parse(offer_body),
+            sdp.SessionDescription.parse(answer_body),
+            srtp=self.srtp.mode,
+            usable=usable_key,
         )
         self._apply(negotiated)
 
@@ -275,6 +286,7 @@ class Channel:
             negotiated.dtmf_payload_type,
         )
         self.rtp.direction = negotiated.direction
+        self.rtp.srtp = self.srtp.context(negotiated.crypto)
 
     def _reoffer(self, body: bytes) -> bytes:
         # hold/unhold or a new media address (re-INVITE)

@@ -29,10 +29,20 @@ class SipConfig:
     ring_timeout: int = 60  # seconds an outgoing leg may ring before we give up
 
 
+SRTP_MODES = ("off", "optional", "mandatory")  # softswitch.sip.sdp.SrtpMode's values
+
+
 @dataclass(slots=True)
 class RtpConfig:
     address: str = "0.0.0.0"
     ports: str = "20000-29999"
+    # SRTP with SDES keys (RFC 4568) on calls with phones and trunks: "off" (plain RTP,
+    # RTP/SAVP offers refused), "optional" (SRTP when the peer offers/accepts it) or
+    # "mandatory" (no call without it: 488). A trunk's `srtp` overrides it.
+    srtp: str = "off"
+    # SDES keys are readable by anyone who sees the SIP: they are only sent over TLS
+    # unless this is true (tests, or a trusted network)
+    srtp_over_plain_sip: bool = False
 
 
 @dataclass(slots=True)
@@ -70,6 +80,8 @@ class TrunkConfig:
     inbound_from: list[str] = field(default_factory=list)
     # the API account that sees this trunk's inbound calls (live statistics, CDRs)
     account: str = ""
+    # SRTP for this trunk's calls: "off", "optional", "mandatory"; "" = [rtp] srtp
+    srtp: str = ""
 
 
 @dataclass(slots=True)
@@ -235,6 +247,8 @@ def _validate(config: Config) -> None:
     if not algorithms or set(algorithms) - {"MD5", "SHA-256"}:
         raise ConfigError("sip.digest_algorithms must list MD5 and/or SHA-256")
     config.sip.digest_algorithms = algorithms
+    if config.rtp.srtp not in SRTP_MODES:
+        raise ConfigError(f"rtp.srtp must be one of {', '.join(SRTP_MODES)}")
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     numbers = [e.number for e in config.extensions]
@@ -251,6 +265,8 @@ def _validate(config: Config) -> None:
         if trunk.transport.upper() not in ("UDP", "TCP"):
             raise ConfigError(f"trunk {trunk.name}: transport must be UDP or TCP")
         trunk.transport = trunk.transport.upper()
+        if trunk.srtp and trunk.srtp not in SRTP_MODES:
+            raise ConfigError(f"trunk {trunk.name}: srtp must be one of {', '.join(SRTP_MODES)}")
         for source in trunk.inbound_from:
             ip, _, port = source.partition(":")
             if not ip or (port and not port.isdigit()):

@@ -28,6 +28,7 @@ from .config import Config
 from .extensions import provision_extensions
 from .forking import MAX_FORKS, NoAnswer, first_answer
 from .identity import AuthGuard, ExtensionAuthenticator
+from .leg_srtp import LegSrtp, configured_mode, leg_mode
 from .registrar import Registrar
 from .routing import Route, Router, normalize
 from .sip import sdp
@@ -241,13 +242,31 @@ class Switch:
             invite.reject(404, "Not Found")
             return
         try:
+            srtp = LegSrtp(
+                leg_mode(
+                    configured_mode(self.config, trunk.config if trunk is not None else None),
+                    st.peer.transport,
+                    over_plain_sip=self.config.rtp.srtp_over_plain_sip,
+                )
+            )
+        except sdp.SdpError as exc:
+            log.info("call %s from %s: %s", request.call_id, caller.name, exc)
+            invite.reject(488, "Not Acceptable Here")
+            return
+        try:
             rtp = await RtpSession.open(self.rtp_address, self.ports)
         except (OSError, RuntimeError) as exc:
             log.error("call %s: no RTP port: %s", request.call_id, exc)
             invite.reject(503, "Service Unavailable")
             return
         inbound = Channel(
-            self._name(caller.name), Direction.INBOUND, caller, invite, rtp, self.media_address
+            self._name(caller.name),
+            Direction.INBOUND,
+            caller,
+            invite,
+            rtp,
+            self.media_address,
+            srtp=srtp,
         )
         if request.body:
             try:
@@ -383,12 +402,19 @@ class Switch:
             to_uri = None
             credentials = trunk.credentials
             endpoint = Endpoint(EndpointKind.TRUNK, trunk.name, number)
+        srtp = self._outbound_srtp(route, [peer for _, peer in targets])
         try:
             rtp = await RtpSession.open(self.rtp_address, self.ports)
         except (OSError, RuntimeError) as exc:
             raise SwitchError(f"no RTP port: {exc}", 503) from exc
         session_id = secrets.randbelow(2**31)
-        offer = sdp.make_offer(self.media_address, rtp.local_port, session_id=session_id).to_bytes()
+        offer = sdp.make_offer(
+            self.media_address,
+            rtp.local_port,
+            session_id=session_id,
+            srtp=srtp.mode,
+            keys=srtp.key_params,
+        ).to_bytes()
         invites = [
             OutgoingInvite(
                 self.ua,
@@ -410,6 +436,7 @@ class Switch:
             rtp,
             self.media_address,
             session_id=session_id,
+            srtp=srtp,
         )
         channel.forks = list(invites)
         self.channels.add(channel)
@@ -424,6 +451,19 @@ class Switch:
             f" forks={len(invites)}" if len(invites) > 1 else "",
         )
         return channel
+
+    def _outbound_srtp(self, route: Route, peers: list[Peer]) -> LegSrtp:
+        """The outgoing leg's SRTP; one offer goes to every fork, so one plain fork
+        makes optional SRTP plain and mandatory SRTP impossible (488)."""
+        configured = configured_mode(
+            self.config, route.trunk.config if route.trunk is not None else None
+        )
+        over_plain = self.config.rtp.srtp_over_plain_sip
+        try:
+            modes = {leg_mode(configured, p.transport, over_plain_sip=over_plain) for p in peers}
+        except sdp.SdpError as exc:
+            raise SwitchError(str(exc), 488) from exc
+        return LegSrtp(sdp.SrtpMode.OFF if sdp.SrtpMode.OFF in modes else configured)
 
     async def _run_outgoing(
         self, channel: Channel, invites: list[OutgoingInvite], offer: bytes, ring_timeout: float

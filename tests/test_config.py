@@ -80,3 +80,23 @@ def test_unreadable_or_invalid_file(tmp_path):
     bad.write_text("[sip\nlisten=")
     with pytest.raises(ConfigError):
         load(bad, environ={})
+
+
+def test_srtp_policy_defaults_and_bad_values():
+    config = from_dict({}, {})
+    assert config.rtp.srtp == "off" and config.rtp.srtp_over_plain_sip is False
+    config = from_dict(
+        {
+            "rtp": {"srtp": "mandatory", "srtp_over_plain_sip": True},
+            "trunks": [{"name": "t", "host": "h", "register": False, "srtp": "optional"}],
+        },
+        {"SOFTSWITCH_RTP_SRTP": "optional"},
+    )
+    assert config.rtp.srtp == "optional" and config.rtp.srtp_over_plain_sip
+    assert config.trunks[0].srtp == "optional"
+    with pytest.raises(ConfigError, match="rtp.srtp"):
+        from_dict({"rtp": {"srtp": "yes"}}, {})
+    with pytest.raises(ConfigError, match="trunk t: srtp"):
+        from_dict({"trunks": [{"name": "t", "host": "h", "register": False, "srtp": "on"}]}, {})
+    with pytest.raises(ConfigError, match="expected bool"):
+        from_dict({"rtp": {"srtp_over_plain_sip": "maybe"}}, {})
