@@ -6,7 +6,7 @@ calls `protect`/`unprotect` at the socket boundary only, so everything above
 it (jitter buffer, mixer, recorder, DTMF, transcription) sees plain RTP.
 
 A packet that fails authentication or replays an old sequence number is
-dropped and counted (`rejected`), never handed on as audio.
+dropped and counted (`rejected`, `rejected_rtcp`), never handed on as audio.
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ class SrtpContext:
                 srtp_profile=profile,
             )
         )
-        self.rejected = 0  # SRTP/SRTCP packets dropped: bad auth tag, replay, garbage
+        self.rejected = 0  # SRTP packets dropped: bad auth tag, replay, garbage
+        # SRTCP likewise (baresip, for one, sends a plain RTCP APP "PINGPONG" first)
+        self.rejected_rtcp = 0
 
     def protect(self, packet: bytes) -> bytes:
         return self._tx.protect(packet)
@@ -124,5 +126,5 @@ class SrtpContext:
         try:
             return self._rx.unprotect_rtcp(packet)
         except pylibsrtp.Error:
-            self.rejected += 1
+            self.rejected_rtcp += 1
             return None

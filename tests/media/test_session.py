@@ -440,7 +440,7 @@ async def test_srtp_frames_and_rtcp_arrive_decrypted(ports: PortAllocator) -> No
     b.send_rtcp()
     await until(lambda: a.stats["rtt"] is not None)
     assert a.srtp is not None and b.srtp is not None
-    assert a.srtp.rejected == b.srtp.rejected == 0
+    assert a.srtp.rejected == b.srtp.rejected == a.srtp.rejected_rtcp == 0
     a.close()
     await until(lambda: b.remote_bye)
     b.close()

@@ -41,7 +41,8 @@ def test_srtcp_round_trip() -> None:
     assert sealed != report
     assert theirs.unprotect_rtcp(sealed) == report
     assert theirs.unprotect_rtcp(report) is None  # plain RTCP is not accepted
-    assert theirs.rejected == 1
+    assert theirs.unprotect_rtcp(sealed) is None  # nor a replayed report
+    assert theirs.rejected_rtcp == 2 and theirs.rejected == 0
 
 
 def test_tampered_tag_is_dropped_and_counted() -> None:

@@ -61,6 +61,9 @@ class BaresipAccount:
     auth_user: str | None = None
     display_name: str | None = None
     transport: str = "udp"
+    # "srtp" (best effort: RTP/AVP with crypto lines) or "srtp-mand" (RTP/SAVP, SDES only);
+    # loads baresip's srtp module
+    mediaenc: str | None = None
 
     def line(self, local_port: int) -> str:
         if self.answermode not in ("auto", "manual"):
@@ -77,6 +80,8 @@ class BaresipAccount:
             params.insert(0, f"auth_pass={self.password}")
         if self.auth_user:
             params.insert(0, f"auth_user={self.auth_user}")
+        if self.mediaenc:
+            params.append(f"mediaenc={self.mediaenc}")
         if self.outbound:
             params.append(f'outbound="sip:{self.outbound};lr;transport={self.transport}"')
         return f"{display}<sip:{self.user}@{domain};transport={self.transport}>;" + ";".join(params)
@@ -195,6 +200,8 @@ class Baresip:
             settings["ctrl_tcp_listen"] = f"{HOST}:{self.ctrl_tcp_port}"
         settings.update(extra)
         modules = ["stdio.so", "g711.so", "aufile.so", "alsa.so", "sndfile.so"]
+        if self.account.mediaenc:
+            modules.append("srtp.so")
         apps = ["menu.so"] + (["ctrl_tcp.so"] if self.ctrl_tcp_port is not None else [])
         lines = [f"{k}\t{v}" for k, v in settings.items()]
         lines += [f"module\t{m}" for m in modules]
