@@ -11,9 +11,14 @@ generator) and the switch's CPU (/proc/<pid>/stat) in % of one core and per call
 
 Targets (issue 2): every call up, no loss, p99 interval error < 5 ms. Exit 1 if missed.
 
+--srtp (issue 10): each call count runs twice, plain then SRTP on both legs (switch with
+[rtp] srtp = "mandatory", the generator keying every stream through SDES), and reports
+the ratio of the switch's CPU per call; target <= 1.3x.
+
     .venv/bin/python tools/bench/bridged_calls.py --calls 200 --hold 30
     .venv/bin/python tools/bench/bridged_calls.py --calls 200 300 400   # one switch per run
     .venv/bin/python tools/bench/bridged_calls.py --calls 400 --priority rt --phases 4
+    .venv/bin/python tools/bench/bridged_calls.py --calls 200 --srtp
 
 On a shared machine other processes on core 0/1 show up as our jitter and loss:
 --priority rt (SCHED_FIFO 10) or nice keeps them out. --phases N spreads the
@@ -41,6 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "bench101"
 P99_TARGET_MS = 5.0
+SRTP_CPU_TARGET = 1.3  # SRTP's CPU per call over plain RTP's
 
 
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
@@ -84,14 +90,19 @@ def pinned(core: int | None, argv: list[str], priority: str = "normal") -> list[
     return ["taskset", "-c", str(core), *argv]
 
 
-def write_config(work: Path, sip_port: int, api_port: int, uas_port: int) -> Path:
+def write_config(
+    work: Path, sip_port: int, api_port: int, uas_port: int, srtp: bool = False
+) -> Path:
     config = work / "switch.toml"
+    # SDES keys over plain SIP on loopback: fine for a benchmark
+    secure = 'srtp = "mandatory"\nsrtp_over_plain_sip = true' if srtp else ""
     config.write_text(f'''
 [sip]
 listen = "127.0.0.1:{sip_port}"
 [rtp]
 address = "127.0.0.1"
 ports = "40000-49999"
+{secure}
 [api]
 listen = "127.0.0.1:{api_port}"
 [store]
@@ -111,11 +122,11 @@ register = false
     return config
 
 
-def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix=f"bench-bridged-{calls}-"))
+def run_once(args: argparse.Namespace, calls: int, srtp: bool = False) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-bridged-{calls}-{'srtp-' if srtp else ''}"))
     sip_port, uas_port = free_port(), free_port()
     api_port = free_port(socket.SOCK_STREAM)
-    config = write_config(work, sip_port, api_port, uas_port)
+    config = write_config(work, sip_port, api_port, uas_port, srtp)
     python = sys.executable
     # the child keeps its own copy of the log's descriptor
     with open(work / "switch.log", "w") as log:
@@ -192,6 +203,7 @@ def run_once(args: argparse.Namespace, calls: int) -> dict[str, Any]:
                     str(args.phases),
                     "--json",
                     str(out),
+                    *(["--srtp"] if srtp else []),
                 ],
                 args.priority,
             ),
@@ -304,6 +316,9 @@ def main() -> int:
         default="normal",
         help="scheduling of switch and generator on their cores (shared machine)",
     )
+    parser.add_argument(
+        "--srtp", action="store_true", help="run plain, then SRTP on both legs; compare CPU"
+    )
     parser.add_argument("--log-level", default="WARNING", help="the switch's log level")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the switch (raw stacks in the work dir)"
@@ -314,20 +329,33 @@ def main() -> int:
     os.chdir(ROOT)
     failed = False
     for calls in args.calls:
-        print(
-            f"== {calls} concurrent calls, ramp {args.rate:.0f}/s, hold {args.hold:.0f} s, "
-            f"switch on core {args.switch_core}, generator on core {args.loadgen_core}, "
-            f"priority {args.priority}, {args.phases} send phase(s), "
-            f"load average {os.getloadavg()[0]:.2f}"
-        )
-        result = run_once(args, calls)
-        print(report(result))
-        missed = verdict(result)
-        print(
-            "targets                      "
-            + ("met" if not missed else "MISSED: " + "; ".join(missed))
-        )
-        failed = failed or bool(missed)
+        per_call: dict[bool, float] = {}
+        for srtp in (False, True) if args.srtp else (False,):
+            print(
+                f"== {calls} concurrent {'SRTP' if srtp else 'plain RTP'} calls, "
+                f"ramp {args.rate:.0f}/s, hold {args.hold:.0f} s, "
+                f"switch on core {args.switch_core}, generator on core {args.loadgen_core}, "
+                f"priority {args.priority}, {args.phases} send phase(s), "
+                f"load average {os.getloadavg()[0]:.2f}"
+            )
+            result = run_once(args, calls, srtp)
+            print(report(result))
+            missed = verdict(result)
+            if result["cpu"].get("switch_ms_per_call_second") is not None:
+                per_call[srtp] = result["cpu"]["switch_ms_per_call_second"]
+            if srtp and len(per_call) == 2:
+                ratio = per_call[True] / per_call[False]
+                print(
+                    f"SRTP / plain CPU per call     {ratio:.2f}x "
+                    f"({per_call[True]:.2f} / {per_call[False]:.2f} ms per call-second)"
+                )
+                if ratio > SRTP_CPU_TARGET:
+                    missed.append(f"SRTP costs {ratio:.2f}x plain > {SRTP_CPU_TARGET}x")
+            print(
+                "targets                      "
+                + ("met" if not missed else "MISSED: " + "; ".join(missed))
+            )
+            failed = failed or bool(missed)
     return 1 if failed else 0
 
 

@@ -5,8 +5,12 @@ G.711 decode, concealment) and writes one (encode, sendto): the work of a
 bridged call leg. Reports CPU per packet (one receive + one send), loss and
 CPU load.
 
+With --srtp every session encrypts what it sends and decrypts what it
+receives (AES_CM_128_HMAC_SHA1_80, its own keys per direction): the SRTP
+cost per packet against the plain figure of the same run.
+
 Run: .venv/bin/python tools/bench/rtp_session.py [--pairs 200] [--seconds 10]
-     [--loop uvloop|asyncio]
+     [--loop uvloop|asyncio] [--srtp]
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from media.clock import MediaClock
 from media.pcm import FRAME
 from media.ports import PortAllocator
 from media.session import RtpSession
+from media.srtp import SrtpContext, SrtpKey, SrtpSuite
 
 HOST = "127.0.0.1"
 
@@ -31,7 +36,9 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def run(pairs: int, seconds: float, warmup: float, first_port: int) -> dict[str, float]:
+async def run(
+    pairs: int, seconds: float, warmup: float, first_port: int, srtp: bool = False
+) -> dict[str, float]:
     ports = PortAllocator(first_port, first_port + 4 * pairs + 400)
     sessions: list[RtpSession] = []
     for i in range(pairs):
@@ -40,6 +47,11 @@ async def run(pairs: int, seconds: float, warmup: float, first_port: int) -> dic
         codec, pt = ("PCMU", 0) if i % 2 else ("PCMA", 8)
         a.set_remote(HOST, b.local_port, codec, pt, 101)
         b.set_remote(HOST, a.local_port, codec, pt, 101)
+        if srtp:
+            key_a = SrtpKey.generate(SrtpSuite.AES_CM_128_HMAC_SHA1_80)
+            key_b = SrtpKey.generate(SrtpSuite.AES_CM_128_HMAC_SHA1_80)
+            a.srtp = SrtpContext(key_a, key_b)
+            b.srtp = SrtpContext(key_b, key_a)
         sessions += [a, b]
 
     rng = np.random.default_rng(7)
@@ -80,7 +92,7 @@ async def run(pairs: int, seconds: float, warmup: float, first_port: int) -> dic
     cpu = cpu1 - cpu0
     wall = wall1 - wall0
     return {
-        "loop": type(asyncio.get_running_loop()).__module__,
+        "loop": type(asyncio.get_running_loop()).__module__ + (" srtp" if srtp else ""),
         "sessions": len(sessions),
         "sent_pps": sent / wall,
         "received_pps": received / wall,
@@ -102,6 +114,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--first-port", type=int, default=50000)
+    parser.add_argument("--srtp", action="store_true", help="encrypt every session (SDES keys)")
     args = parser.parse_args()
 
     loop_factory = None
@@ -119,7 +132,7 @@ def main() -> None:
     )
     for pairs in args.pairs:
         with asyncio.Runner(loop_factory=loop_factory) as runner:
-            r = runner.run(run(pairs, args.seconds, args.warmup, args.first_port))
+            r = runner.run(run(pairs, args.seconds, args.warmup, args.first_port, args.srtp))
         print(
             f"{pairs:>5} {r['sessions']:>8} {r['received_pps']:>9.0f} {r['sent_pps']:>9.0f} "
             f"{r['cpu_percent']:>6.1f} {r['us_per_packet']:>13.1f} {r['loss_percent']:>7.3f} "

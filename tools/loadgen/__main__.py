@@ -56,6 +56,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, argparse.Namespa
         default=1,
         help="send batches per 20 ms; streams are spread over them (1: all at once)",
     )
+    parser.add_argument(
+        "--srtp", action="store_true", help="SRTP on every stream (SDES keys, mandatory)"
+    )
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     args = parser.parse_args(argv)
@@ -75,6 +78,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[Options, argparse.Namespa
         prefix=args.prefix,
         switch_pid=args.switch_pid,
         phases=args.phases,
+        srtp=args.srtp,
     )
     return options, args
 

@@ -12,11 +12,13 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from media.srtp import SrtpContext
 from softswitch.sip import sdp
 from softswitch.sip.errors import SipError
 from softswitch.sip.message import Request, Response, new_tag
 
 from .sipua import T1, T2, Address, SipSocket
+from .srtp import StreamKeys
 
 __all__ = ["Callee", "IncomingCall"]
 
@@ -43,12 +45,15 @@ class Callee:
         on_offer: Callable[[str, str, int], int | None],
         on_ack: Callable[[IncomingCall], None] | None = None,
         on_bye: Callable[[IncomingCall], None] | None = None,
+        on_srtp: Callable[[str, SrtpContext], None] | None = None,
     ) -> None:
+        """With ``on_srtp`` every call must be SRTP; it gets each call's context."""
         self.local = local
         self.media_host = media_host
         self.on_offer = on_offer
         self.on_ack = on_ack
         self.on_bye = on_bye
+        self.on_srtp = on_srtp
         self.sip: SipSocket | None = None
         self.calls: dict[str, IncomingCall] = {}
         self.rejected = 0
@@ -128,10 +133,20 @@ class Callee:
             self._respond(request.make_response(404, to_tag=new_tag()), addr)
             return
         self._session += 1
+        keys = StreamKeys() if self.on_srtp is not None else None
         try:
-            answer, _ = sdp.make_answer(
-                offer, self.media_host, port, codecs=("PCMU",), session_id=self._session
+            answer, negotiated = sdp.make_answer(
+                offer,
+                self.media_host,
+                port,
+                codecs=("PCMU",),
+                session_id=self._session,
+                srtp=sdp.SrtpMode.OFF if keys is None else sdp.SrtpMode.MANDATORY,
+                keys=None if keys is None else keys.key_params,
+                usable=StreamKeys.usable,
             )
+            if keys is not None and self.on_srtp is not None:
+                self.on_srtp(number, keys.context(negotiated.crypto))
         except SipError:
             self.rejected += 1
             self._respond(request.make_response(488, to_tag=new_tag()), addr)

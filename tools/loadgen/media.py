@@ -33,6 +33,7 @@ from collections.abc import Iterable
 
 from media.pcm import FRAME as FRAME_SAMPLES
 from media.pcm import FRAME_SECONDS
+from media.srtp import SrtpContext
 
 __all__ = ["MediaEngine", "Stream", "TAG_BYTES", "encode_tag", "tag_check"]
 
@@ -80,6 +81,7 @@ class Stream:
         "rx_time",
         "marks",
         "closed",
+        "srtp",
     )
 
     def __init__(
@@ -102,6 +104,7 @@ class Stream:
         self.rx_time = bytearray()  # struct timespec per received packet (kernel stamp)
         self.marks: dict[str, int] = {}  # phase name -> frames sent when it began
         self.closed = False
+        self.srtp: SrtpContext | None = None  # --srtp: protect/unprotect at the socket
 
     @property
     def received(self) -> int:
@@ -237,17 +240,18 @@ class MediaEngine:
             ts = stream.ts = (stream.ts + FRAME_SAMPLES) & 0xFFFFFFFF
             n = stream.sent
             check = ((n * 40503) ^ (stream.stream_id * 9973) ^ 0x2A5A5) & 0x3FFFF
+            packet = (
+                pack(0x80, 0, seq, ts, stream.ssrc)
+                + six[(n >> 12) & 0xFFF]
+                + six[n & 0xFFF]
+                + stream.id_bytes
+                + bytes((0x80 | (check >> 12), 0x80 | ((check >> 6) & 0x3F), 0x80 | (check & 0x3F)))
+                + body
+            )
+            if stream.srtp is not None:
+                packet = stream.srtp.protect(packet)
             try:
-                stream.sock.send(
-                    pack(0x80, 0, seq, ts, stream.ssrc)
-                    + six[(n >> 12) & 0xFFF]
-                    + six[n & 0xFFF]
-                    + stream.id_bytes
-                    + bytes(
-                        (0x80 | (check >> 12), 0x80 | ((check >> 6) & 0x3F), 0x80 | (check & 0x3F))
-                    )
-                    + body
-                )
+                stream.sock.send(packet)
             except OSError:
                 # ICMP port unreachable from a leg the switch already closed
                 stream.send_errors += 1
@@ -268,6 +272,12 @@ class MediaEngine:
                     continue
                 except OSError:
                     continue  # a queued ICMP error on a connected socket
+                if stream.srtp is not None:
+                    plain = stream.srtp.unprotect(data)
+                    if plain is None:
+                        self.malformed += 1
+                        continue
+                    data = plain
                 if len(data) < RECORD_BYTES or not ancillary:
                     self.malformed += 1
                     continue

@@ -21,12 +21,14 @@ from typing import Any
 
 import numpy as np
 
+from media.srtp import SrtpContext
 from softswitch.sip import sdp
 
 from .callee import Callee, IncomingCall
 from .caller import Caller, CallFailed, OutgoingCall
 from .media import MediaEngine
 from .report import CallRecord, analyze, percentiles
+from .srtp import StreamKeys
 
 __all__ = ["Options", "run"]
 
@@ -52,6 +54,7 @@ class Options:
     prefix: str = "5550"
     switch_pid: int | None = None
     phases: int = 1  # send batches per 20 ms (streams spread over them)
+    srtp: bool = False  # every stream SRTP (SDES, mandatory) on both sides
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -81,6 +84,7 @@ class LoadTest:
             self._offer,
             on_ack=self._acked,
             on_bye=self._callee_bye,
+            on_srtp=self._callee_srtp if options.srtp else None,
         )
         self._by_call_id: dict[str, CallRecord] = {}
         self.phases: dict[str, float] = {}
@@ -94,6 +98,11 @@ class LoadTest:
         record.uas = self.engine.open_stream(record.index, "uas")
         record.uas.remote = (host, port)
         return record.uas.local_port
+
+    def _callee_srtp(self, number: str, context: SrtpContext) -> None:
+        record = self._by_number.get(number)
+        if record is not None and record.uas is not None:
+            record.uas.srtp = context
 
     def _acked(self, call: IncomingCall) -> None:
         record = self._by_number.get(call.number)
@@ -120,13 +129,27 @@ class LoadTest:
     async def _place(self, record: CallRecord) -> None:
         loop = asyncio.get_running_loop()
         record.uac = stream = self.engine.open_stream(record.index, "uac")
+        keys = StreamKeys() if self.options.srtp else None
+        mode = sdp.SrtpMode.OFF if keys is None else sdp.SrtpMode.MANDATORY
         offer = sdp.make_offer(
-            self.options.host, stream.local_port, codecs=("PCMU",), session_id=record.index + 1
+            self.options.host,
+            stream.local_port,
+            codecs=("PCMU",),
+            session_id=record.index + 1,
+            srtp=mode,
+            keys=None if keys is None else keys.key_params,
         )
         record.setup_started = loop.time()
         try:
             call = await self.caller.invite(record.number, offer.to_bytes())
-            answer = sdp.negotiated_from_answer(offer, sdp.SessionDescription.parse(call.answer))
+            answer = sdp.negotiated_from_answer(
+                offer,
+                sdp.SessionDescription.parse(call.answer),
+                srtp=mode,
+                usable=StreamKeys.usable,
+            )
+            if keys is not None:
+                stream.srtp = keys.context(answer.crypto)
         except (CallFailed, sdp.SdpError) as exc:
             record.error = str(exc)
             self.engine.close_stream(stream)
