@@ -4,7 +4,8 @@ from media.rtp import HEADER
 from media.srtp import SrtpContext, SrtpKey, SrtpSuite
 from softswitch.config import from_dict
 from softswitch.leg_srtp import LegSrtp, configured_mode, leg_mode, usable_key
-from softswitch.sip.sdp import NegotiatedCrypto, SdpError, SrtpMode
+from softswitch.sip.sdp import NegotiatedCrypto, SdpError, SessionDescription, SrtpMode
+from softswitch.switch import SwitchError
 
 OFF, OPTIONAL, MANDATORY = SrtpMode.OFF, SrtpMode.OPTIONAL, SrtpMode.MANDATORY
 
@@ -64,3 +65,24 @@ def test_context_kept_while_keys_are_the_same() -> None:
     )
     assert leg.context(rekeyed) is not context
     assert leg.context(None) is None  # back to plain RTP
+
+
+TRUNK = {"name": "t", "host": "127.0.0.1:9", "register": False, "prefixes": ["9"]}
+
+
+def test_outbound_trunk_leg_mandatory_srtp_needs_a_safe_transport(switch_factory) -> None:
+    harness = switch_factory(trunks=[{**TRUNK, "srtp": "mandatory"}])
+    with pytest.raises(SwitchError) as error:
+        harness.run(harness.switch.originate("9123"))
+    assert error.value.status == 488 and "plain UDP SIP" in error.value.reason
+
+
+def test_outbound_trunk_leg_offers_savp_with_our_keys(switch_factory) -> None:
+    harness = switch_factory(
+        trunks=[{**TRUNK, "srtp": "mandatory"}], rtp={"srtp_over_plain_sip": True}
+    )
+    channel = harness.run(harness.switch.originate("9123"))
+    offer = SessionDescription.parse(channel.forks[0].request.body).media[0]
+    assert offer.proto == "RTP/SAVP"
+    assert {c.suite: c.key_params for c in offer.crypto} == channel.srtp.key_params
+    harness.run(channel.hangup())
