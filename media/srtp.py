@@ -115,7 +115,7 @@ class SrtpContext:
         """The plain RTP packet, or None (counted) when it fails authentication or replays."""
         try:
             return self._rx.unprotect(packet)
-        except pylibsrtp.Error:
+        except (pylibsrtp.Error, ValueError):  # ValueError: longer than libsrtp's buffer
             self.rejected += 1
             return None
 
@@ -125,6 +125,6 @@ class SrtpContext:
     def unprotect_rtcp(self, packet: bytes) -> bytes | None:
         try:
             return self._rx.unprotect_rtcp(packet)
-        except pylibsrtp.Error:
+        except (pylibsrtp.Error, ValueError):  # ValueError: longer than libsrtp's buffer
             self.rejected_rtcp += 1
             return None

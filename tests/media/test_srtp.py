@@ -64,7 +64,9 @@ def test_wrong_key_and_plain_rtp_are_dropped() -> None:
     assert stranger.unprotect(ours.protect(rtp(1))) is None
     assert stranger.unprotect(rtp(2)) is None
     assert stranger.unprotect(b"\x80") is None
-    assert stranger.rejected == 3
+    assert stranger.unprotect(rtp(3, bytes(4000))) is None  # oversized datagram
+    assert stranger.unprotect_rtcp(bytes(4000)) is None
+    assert stranger.rejected == 4 and stranger.rejected_rtcp == 1
 
 
 def test_replay_is_dropped() -> None:
