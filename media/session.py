@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from typing import TypeAlias, TypedDict
@@ -175,6 +177,7 @@ class RtpSession:
         self.ignored = 0  # other payload types, or RTP while not receiving
         self.malformed = 0
         self.concealed = 0
+        self.send_errors = 0  # sendto failures: logged once with the traceback, then counted
 
     # ------------------------------------------------------------------ setup
 
@@ -233,6 +236,10 @@ class RtpSession:
         codec = codec.upper()
         if codec not in g711.ENCODERS:
             raise ValueError(f"unsupported codec {codec!r}")
+        if port != 0 and not self.reaches(address):
+            # Refused here, once, rather than failing on every packet sent there.
+            family = "IPv6" if self.family == socket.AF_INET6 else "IPv4"
+            raise ValueError(f"media address {address!r} unreachable from an {family} RTP socket")
         if codec != self.codec or payload_type != self.payload_type:
             self._jitter.reset()
             self._last_frame = None
@@ -250,6 +257,29 @@ class RtpSession:
             self._remote = remote
             self._rtcp_remote = None if remote is None else (address, port + 1)
         self._update_flags()
+
+    @property
+    def family(self) -> socket.AddressFamily:
+        """The RTP socket's address family (AF_INET or AF_INET6)."""
+        sock = None if self._rtp is None else self._rtp.get_extra_info("socket")
+        if sock is not None:
+            return socket.AddressFamily(sock.family)
+        return socket.AF_INET6 if ":" in self.local_address else socket.AF_INET
+
+    def reaches(self, address: str) -> bool:
+        """Can this session's socket send to `address`, an SDP connection address?
+
+        Only IP literals of the socket's own family: an IPv4 socket cannot send to an
+        IPv6 address (nor the reverse), and a host name would need a DNS lookup per
+        packet. A hold address (0.0.0.0, ::) names nobody and is always acceptable.
+        """
+        if address in ("", "0.0.0.0", "::"):
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return (ip.version == 6) == (self.family == socket.AF_INET6)
 
     @property
     def direction(self) -> str:
@@ -389,11 +419,25 @@ class RtpSession:
     def _send(self, second: int, timestamp: int, payload: bytes) -> None:
         self._seq = seq = (self._seq + 1) & 0xFFFF
         # Only reached while open (write_frame and the DTMF pump check): no None test per packet.
-        self._rtp.sendto(  # type: ignore[union-attr]
-            HEADER.pack(0x80, second, seq, timestamp, self._ssrc) + payload, self._remote
-        )
+        try:  # free in CPython 3.11+ when nothing is raised
+            self._rtp.sendto(  # type: ignore[union-attr]
+                HEADER.pack(0x80, second, seq, timestamp, self._ssrc) + payload, self._remote
+            )
+        except (ValueError, OSError):
+            self._send_failed()
+            return
         self.packets_sent += 1
         self.octets_sent += len(payload)
+
+    def _send_failed(self) -> None:
+        # Logged once per session with the traceback, then counted: summary in close().
+        self.send_errors += 1
+        if self.send_errors == 1:
+            log.exception(
+                "RTP port %d: sending to %s failed (repeats are counted, not logged)",
+                self.local_port,
+                self._remote,
+            )
 
     def write_frame(self, frame: Samples) -> None:
         """Encode and send one 20 ms frame now (nothing while on hold or with no remote)."""
@@ -545,6 +589,13 @@ class RtpSession:
         """Send an RTCP BYE, close both sockets and give the ports back (idempotent)."""
         if self._closed:
             return
+        if self.send_errors > 1:
+            log.error(
+                "RTP port %d: %d packets to %s could not be sent",
+                self.local_port,
+                self.send_errors,
+                self._remote,
+            )
         if self._sent_any or self._rx.ssrc is not None:
             self.send_rtcp(bye=True)
         self._closed = True

@@ -211,3 +211,24 @@ def test_late_offer_invite_gets_our_offer_and_the_ack_answers(
     result = caller.wait()
     assert result.ok, result.describe()
     callee.wait_call_closed()
+
+
+def test_ipv6_media_offer_to_an_ipv4_switch_gets_488(
+    tmp_path, ports, switch_factory, phone_factory, caplog
+):
+    """Refused at negotiation (we do not answer in IPv4 for an IPv6 offer): no per-tick errors."""
+    uac_port, media_port = ports.port(), ports.port()
+    harness = switch_factory(trunks=[ip_trunk("peer", uac_port)])
+    phone(phone_factory, harness, "102")  # reachable: the refusal is about the media address
+    caller = run_sipp(
+        tmp_path,
+        str(Path(__file__).parent / "scenarios" / "uac_ipv6_media.xml"),
+        remote=harness.config.sip.listen,
+        service="102",
+        port=uac_port,
+        media_port=media_port,
+        timeout=15,
+    )
+    assert caller.ok, caller.describe()  # it got the 488 (anything else fails the scenario)
+    assert harness.call(lambda: len(harness.switch.channels)) == 0
+    assert "socket family mismatch" not in caplog.text
