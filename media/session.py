@@ -16,9 +16,17 @@ Timestamps: +160 per written frame; when `write_frame` was not called for
 more than 2.5 ticks (we sent nothing: silence), the timestamp jumps by the
 elapsed time and the packet carries the marker bit (RFC 3551 4.1).
 
-Symmetric RTP: the session sends to the address the peer's RTP (or RTCP)
-actually comes from, if it differs from the SDP's, until `set_remote` gives a
-different SDP address.
+Latching and symmetric RTP: the session latches onto the first source that
+sends a packet of a negotiated payload type (audio or telephone-event) and
+from then on plays only packets from that address; packets from any other
+address are dropped and counted (`injected`: RTP injection, or a stale
+stream). With `symmetric` (the default) it also sends to the latched address,
+which is where a phone behind NAT really is; without it, always to the SDP
+address. It re-latches after `set_remote` (a re-INVITE, new SDP) or when the
+latched source has been silent for `relatch_after` seconds and another
+source sends valid packets. The common case, a packet from the latched
+address, costs one tuple comparison; silence is judged from the packet
+counters when a foreign packet arrives, not by timing every packet.
 """
 
 from __future__ import annotations
@@ -53,7 +61,7 @@ from media.rtcp import (
 )
 from media.rtp import HEADER, payload_bounds
 
-__all__ = ["DIRECTIONS", "Address", "RtpSession", "RtpStats"]
+__all__ = ["DIRECTIONS", "RELATCH_AFTER", "Address", "RtpSession", "RtpStats"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +69,7 @@ DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 PT_CN = 13  # comfort noise (RFC 3389): played as silence
 _SILENCE_GAP = 2.5 * FRAME_SECONDS  # no write for this long = we were silent
 _CONCEAL_FRAMES = 2  # repeat the last frame at -6 dB, -12 dB, then silence
+RELATCH_AFTER = 2.0  # seconds the latched source must be silent before another may take over
 
 # A UDP peer as the socket reports it: (host, port), or (host, port, flowinfo, scope_id) for IPv6.
 Address: TypeAlias = tuple[str | int, ...]
@@ -84,6 +93,8 @@ class RtpStats(TypedDict):
     dtmf_received: int
     ignored: int
     malformed: int
+    injected: int
+    send_errors: int
     remote_lost: int | None
     remote_fraction_lost: float | None
     remote_jitter: float | None
@@ -122,8 +133,12 @@ class RtpSession:
         local_port: int,
         *,
         rtcp_interval: float = 5.0,
+        symmetric: bool = True,
+        relatch_after: float = RELATCH_AFTER,
     ) -> None:
         self.local_address = address
+        self.symmetric = symmetric  # send to the latched source rather than the SDP address
+        self.relatch_after = relatch_after
         self.local_port = local_port
         self.on_dtmf: Callable[[str], None] | None = None
         self.codec: str | None = None
@@ -146,6 +161,12 @@ class RtpSession:
         self._sdp_remote: tuple[str, int] | None = None
         self._remote: Address | None = None  # where RTP goes (latched source or SDP address)
         self._rtcp_remote: Address | None = None
+        # latching: the one address RTP is accepted from (None: the next valid packet's)
+        self._source: Address | None = None
+        self.source_ssrc: int | None = None  # the SSRC of the packet we latched on
+        # packets_received + ignored, and the loop time, when the source was last seen alive
+        self._mark_activity = -1
+        self._mark_time = 0.0
         # sending state
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
@@ -177,6 +198,7 @@ class RtpSession:
         self.ignored = 0  # other payload types, or RTP while not receiving
         self.malformed = 0
         self.concealed = 0
+        self.injected = 0  # valid RTP from an address other than the latched one: dropped
         self.send_errors = 0  # sendto failures: logged once with the traceback, then counted
 
     # ------------------------------------------------------------------ setup
@@ -189,6 +211,7 @@ class RtpSession:
         loop: asyncio.AbstractEventLoop | None = None,
         *,
         rtcp_interval: float = 5.0,
+        symmetric: bool = True,
         attempts: int = 64,
     ) -> RtpSession:
         """Bind RTP on an even port from `ports` and RTCP on the port above.
@@ -202,7 +225,9 @@ class RtpSession:
         try:
             for _ in range(max(1, attempts)):
                 port = ports.allocate()
-                session = cls(loop, ports, address, port, rtcp_interval=rtcp_interval)
+                session = cls(
+                    loop, ports, address, port, rtcp_interval=rtcp_interval, symmetric=symmetric
+                )
                 try:
                     session._rtp, _ = await loop.create_datagram_endpoint(
                         functools.partial(_DatagramProtocol, session._on_rtp, "RTP"),
@@ -251,8 +276,11 @@ class RtpSession:
         self._pt = payload_type
         self._dtmf_pt = -1 if dtmf_payload_type is None else dtmf_payload_type
         remote = None if port == 0 or address in ("", "0.0.0.0", "::") else (address, port)
+        # New SDP (a re-INVITE): whoever sends valid RTP next is latched, the peer may have moved.
+        self._source = None
         if remote != self._sdp_remote:
-            # A new SDP address wins over what we latched to before.
+            # A new SDP address wins over what we latched to before; the same one keeps
+            # media flowing to the latched address until the next packet latches again.
             self._sdp_remote = remote
             self._remote = remote
             self._rtcp_remote = None if remote is None else (address, port + 1)
@@ -330,8 +358,8 @@ class RtpSession:
         else:
             self.ignored += 1
             return
-        if addr != self._remote and self._sdp_remote is not None:
-            self._latch(addr)
+        if addr != self._source and not self._from_elsewhere(addr, kind, ssrc):
+            return
         if not self._recv_ok:
             self.ignored += 1
             return
@@ -365,7 +393,46 @@ class RtpSession:
                     except Exception:
                         log.exception("on_dtmf callback failed")
 
-    def _latch(self, addr: Address) -> None:
+    def _from_elsewhere(self, addr: Address, kind: int, ssrc: int) -> bool:
+        """A valid packet from an address we are not latched to: latch to it, or drop it."""
+        source = self._source
+        now = self._time()
+        if source is not None:
+            activity = self.packets_received + self.ignored
+            if activity != self._mark_activity:
+                # The source was heard since we last looked: still alive, this is someone else.
+                self._mark_activity = activity
+                self._mark_time = now
+                self.injected += 1
+                return False
+            if now - self._mark_time < self.relatch_after:
+                self.injected += 1
+                return False
+        if kind == 2:  # comfort noise is played but latches nobody
+            if source is None:
+                return True
+            self.injected += 1
+            return False
+        self._latch(addr, ssrc, now)
+        return True
+
+    def _latch(self, addr: Address, ssrc: int, now: float) -> None:
+        previous = self._source
+        self._source = addr
+        self.source_ssrc = ssrc
+        self._mark_activity = self.packets_received + self.ignored
+        self._mark_time = now
+        if previous is not None:
+            log.warning(
+                "RTP on port %d: source %s silent for %.1f s, re-latched to %s (SSRC %08x)",
+                self.local_port,
+                previous,
+                self.relatch_after,
+                addr,
+                ssrc,
+            )
+        if not self.symmetric or addr == self._remote or self._sdp_remote is None:
+            return
         log.info(
             "RTP on port %d: peer sends from %s, sending there instead of %s",
             self.local_port,
@@ -536,7 +603,13 @@ class RtpSession:
         except ValueError:
             self.malformed += 1
             return
-        if self._sdp_remote is not None and addr != self._rtcp_remote:
+        if (
+            self.symmetric
+            and self._sdp_remote is not None
+            and addr != self._rtcp_remote
+            and (self._source is None or addr[0] == self._source[0])
+        ):
+            # RTCP comes from the latched host (the port a NAT picked may differ).
             self._rtcp_remote = addr
         now = self._time()
         for packet in packets:
@@ -575,6 +648,8 @@ class RtpSession:
             "dtmf_received": self.dtmf_received,
             "ignored": self.ignored,
             "malformed": self.malformed,
+            "injected": self.injected,
+            "send_errors": self.send_errors,
             "remote_lost": None if remote is None else remote.cumulative_lost,
             "remote_fraction_lost": None if remote is None else remote.fraction_lost / 256.0,
             "remote_jitter": None if remote is None else remote.jitter * 1000.0 / RATE,

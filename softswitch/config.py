@@ -33,6 +33,10 @@ class SipConfig:
 class RtpConfig:
     address: str = "0.0.0.0"
     ports: str = "20000-29999"
+    # Symmetric RTP: send a leg's media to where its RTP really comes from (a phone behind
+    # NAT), latched on the first packet of a negotiated payload type; false: always to the
+    # SDP address. Either way RTP from any other address than the latched one is dropped.
+    symmetric: bool = True
 
 
 @dataclass(slots=True)

@@ -241,7 +241,9 @@ class Switch:
             invite.reject(404, "Not Found")
             return
         try:
-            rtp = await RtpSession.open(self.rtp_address, self.ports)
+            rtp = await RtpSession.open(
+                self.rtp_address, self.ports, symmetric=self.config.rtp.symmetric
+            )
         except (OSError, RuntimeError) as exc:
             log.error("call %s: no RTP port: %s", request.call_id, exc)
             invite.reject(503, "Service Unavailable")
@@ -384,7 +386,9 @@ class Switch:
             credentials = trunk.credentials
             endpoint = Endpoint(EndpointKind.TRUNK, trunk.name, number)
         try:
-            rtp = await RtpSession.open(self.rtp_address, self.ports)
+            rtp = await RtpSession.open(
+                self.rtp_address, self.ports, symmetric=self.config.rtp.symmetric
+            )
         except (OSError, RuntimeError) as exc:
             raise SwitchError(f"no RTP port: {exc}", 503) from exc
         session_id = secrets.randbelow(2**31)

@@ -80,3 +80,11 @@ def test_unreadable_or_invalid_file(tmp_path):
     bad.write_text("[sip\nlisten=")
     with pytest.raises(ConfigError):
         load(bad, environ={})
+
+
+def test_rtp_symmetric_defaults_on_and_takes_only_a_boolean():
+    assert from_dict({}, {}).rtp.symmetric is True
+    assert from_dict({"rtp": {"symmetric": False}}, {}).rtp.symmetric is False
+    assert from_dict({}, {"SOFTSWITCH_RTP_SYMMETRIC": "no"}).rtp.symmetric is False
+    with pytest.raises(ConfigError, match="rtp.symmetric: expected bool"):
+        from_dict({"rtp": {"symmetric": "sometimes"}}, {})
