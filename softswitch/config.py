@@ -37,6 +37,9 @@ class RtpConfig:
     # NAT), latched on the first packet of a negotiated payload type; false: always to the
     # SDP address. Either way RTP from any other address than the latched one is dropped.
     symmetric: bool = True
+    # Seconds without any RTP from a leg's peer (not while on hold) before its call is hung
+    # up with the cause "rtp timeout"; 0 turns it off.
+    timeout: int = 60
 
 
 @dataclass(slots=True)
@@ -239,6 +242,8 @@ def _validate(config: Config) -> None:
     if not algorithms or set(algorithms) - {"MD5", "SHA-256"}:
         raise ConfigError("sip.digest_algorithms must list MD5 and/or SHA-256")
     config.sip.digest_algorithms = algorithms
+    if not 0 <= config.rtp.timeout <= 86400:
+        raise ConfigError("rtp.timeout must be 0 (off) to 86400 seconds")
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     numbers = [e.number for e in config.extensions]

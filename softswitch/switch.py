@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ from .forking import MAX_FORKS, NoAnswer, first_answer
 from .identity import AuthGuard, ExtensionAuthenticator
 from .registrar import Registrar
 from .routing import Route, Router, normalize
+from .rtp_timeout import CAUSE as RTP_TIMEOUT
+from .rtp_timeout import RtpTimeout
 from .sip import sdp
 from .sip.address import Address
 from .sip.auth import DigestServer
@@ -109,6 +112,9 @@ class Switch:
         self.ua = UserAgent(host, port, config.advertised_address, self._on_request, timers=timers)
         self.channels = Registry()
         self.clock = MediaClock()
+        self.rtp_timeout = RtpTimeout(
+            self.channels, config.rtp.timeout, self._rtp_timed_out, time.monotonic
+        )
         first, last = config.rtp_port_range
         self.ports = PortAllocator(first, last)
         self.rtp_address = config.rtp.address
@@ -152,6 +158,8 @@ class Switch:
             max_expires=self.config.sip.max_expires,
         )
         await self.ua.start()
+        if self.rtp_timeout.timeout:
+            self.clock.add(self.rtp_timeout.tick)
         self.clock.start()
         for trunk in self.trunks:
             trunk.start()
@@ -188,6 +196,10 @@ class Switch:
         await self.ua.stop()
         if self._owns_store:
             self.store.close()
+
+    def _rtp_timed_out(self, channel: Channel) -> None:
+        # the bridge (or the call service) hangs up the other leg with the same cause
+        self._spawn(channel.hangup(RTP_TIMEOUT))
 
     def _spawn(self, coro: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
         task = asyncio.create_task(coro)

@@ -33,10 +33,11 @@ def switch_config(
     accounts: dict[str, str] | None = None,
     api_port: int = 0,
     media: dict[str, Any] | None = None,
+    rtp: dict[str, Any] | None = None,
 ) -> Config:
     data: dict[str, Any] = {
         "sip": {"listen": f"{HOST}:{sip_port}", **(sip or {})},
-        "rtp": {"address": HOST, "ports": f"{rtp_first}-{rtp_first + 99}"},
+        "rtp": {"address": HOST, "ports": f"{rtp_first}-{rtp_first + 99}", **(rtp or {})},
         "api": {"listen": f"{HOST}:{api_port}"},
         "store": {"path": str(tmp_path / "switch.db")},
         "media": {

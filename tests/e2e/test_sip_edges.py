@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -232,3 +234,26 @@ def test_ipv6_media_offer_to_an_ipv4_switch_gets_488(
     assert caller.ok, caller.describe()  # it got the 488 (anything else fails the scenario)
     assert harness.call(lambda: len(harness.switch.channels)) == 0
     assert "socket family mismatch" not in caplog.text
+
+
+def test_far_end_sending_no_rtp_is_hung_up_on_both_legs_after_the_rtp_timeout(
+    tmp_path, ports, switch_factory, phone_factory, caplog
+):
+    # sipp answers but sends no RTP (no -rtp_echo): a far end that died without a BYE
+    far = uas(tmp_path, ports.port(), "uas_answer.xml")
+    harness = switch_factory(trunks=[ip_trunk("carrier", far.port)], rtp={"timeout": 2})
+    caller = phone(phone_factory, harness)
+    with caplog.at_level(logging.INFO, logger="softswitch"):
+        caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
+        caller.wait_call_established()
+        started = time.monotonic()
+        closed = caller.wait_call_closed(timeout=15)
+        took = time.monotonic() - started
+        result = far.wait()  # uas_answer ends when it got our BYE and answered it
+    assert closed.reason is not None and "audio error" not in closed.reason, closed  # our BYE
+    assert result.ok, result.describe()
+    assert 1.5 <= took <= 6, took  # the 2 s timeout, checked once a second
+    causes = [r.getMessage() for r in caplog.records if "cause='rtp timeout'" in r.getMessage()]
+    assert len(causes) == 2, causes  # both channels hung up with the cause
+    assert any("no RTP for" in r.getMessage() for r in caplog.records)
+    assert harness.call(lambda: len(harness.switch.channels)) == 0
