@@ -16,7 +16,7 @@ from tests.media.test_session import HOST, RawPeer, tone, ulaw_packet, until
 
 @pytest.fixture
 def ports() -> PortAllocator:
-    return PortAllocator(28000, 28999)
+    return PortAllocator(36000, 36999)
 
 
 async def session_and_peers(
