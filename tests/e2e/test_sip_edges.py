@@ -257,3 +257,19 @@ def test_far_end_sending_no_rtp_is_hung_up_on_both_legs_after_the_rtp_timeout(
     assert len(causes) == 2, causes  # both channels hung up with the cause
     assert any("no RTP for" in r.getMessage() for r in caplog.records)
     assert harness.call(lambda: len(harness.switch.channels)) == 0
+
+
+def test_ipv6_media_in_the_far_end_s_answer_ends_the_call_cleanly(
+    tmp_path, ports, switch_factory, phone_factory
+):
+    far = uas(
+        tmp_path, ports.port(), str(Path(__file__).parent / "scenarios" / "uas_ipv6_answer.xml")
+    )
+    harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
+    caller = phone(phone_factory, harness)
+    caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
+    closed = caller.wait_call_closed()
+    assert closed.reason is not None and closed.reason.startswith("488"), closed
+    result = far.wait()  # it got the ACK and then our BYE
+    assert result.ok, result.describe()
+    assert harness.call(lambda: len(harness.switch.channels)) == 0
