@@ -5,6 +5,11 @@ so a slow callback or a late wake-up does not shift later ticks: there is no
 cumulative drift. When the loop falls more than `max_late` ticks behind (a
 blocked loop, a GC pause), the missed ticks are skipped rather than run in a
 burst, and `tick_no` jumps accordingly so it always tracks real time.
+
+A callback that raises is logged once, with its traceback, the first time;
+later failures of the same callback are only counted (a broken call would
+otherwise log fifty tracebacks a second), and a summary with the count is
+logged when the callback is removed or the clock stops.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ class MediaClock:
         self.max_late = max_late
         self.tick_no = 0  # number of the next (or current) tick since start()
         self.skipped = 0  # ticks skipped because the loop was too late
-        self.errors = 0  # callback exceptions logged
+        self.errors = 0  # callback exceptions, all callbacks together
+        self._faults: dict[TickCallback, int] = {}  # failing callback -> failures so far
         self._callbacks: dict[TickCallback, None] = {}  # insertion-ordered set
         self._snapshot: tuple[TickCallback, ...] = ()
         self._task: asyncio.Task[None] | None = None
@@ -46,6 +52,28 @@ class MediaClock:
         """Stop calling `callback` (no error if it was not added)."""
         if self._callbacks.pop(callback, 0) is None:
             self._snapshot = tuple(self._callbacks)
+        if self._faults:
+            self._summarize(callback)
+
+    def faults(self, callback: TickCallback) -> int:
+        """How many ticks `callback` has failed on (0 once it is removed and summarized)."""
+        return self._faults.get(callback, 0)
+
+    def _fault(self, callback: TickCallback, tick: int) -> None:
+        self.errors += 1
+        count = self._faults.get(callback, 0) + 1
+        self._faults[callback] = count
+        if count == 1:
+            log.exception(
+                "media clock callback %r failed on tick %d (repeats are counted, not logged)",
+                callback,
+                tick,
+            )
+
+    def _summarize(self, callback: TickCallback) -> None:
+        count = self._faults.pop(callback, 0)
+        if count > 1:
+            log.error("media clock callback %r failed on %d ticks in all", callback, count)
 
     def __len__(self) -> int:
         return len(self._callbacks)
@@ -60,6 +88,8 @@ class MediaClock:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        for callback in list(self._faults):
+            self._summarize(callback)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -82,8 +112,7 @@ class MediaClock:
                 try:
                     callback(tick)
                 except Exception:
-                    self.errors += 1
-                    log.exception("media clock callback %r failed on tick %d", callback, tick)
+                    self._fault(callback, tick)
             tick += 1
             self.tick_no = tick
             if delay <= 0:

@@ -20,17 +20,27 @@ SRTP: with `srtp` set (a `media.srtp.SrtpContext`), packets are protected
 right before `sendto` and unprotected right after they arrive, so everything
 else here sees plain RTP; a plain session pays one None test per packet.
 
-Symmetric RTP: the session sends to the address the peer's RTP (or RTCP)
-actually comes from, if it differs from the SDP's, until `set_remote` gives a
-different SDP address.
+Latching and symmetric RTP: the session latches onto the first source that
+sends a packet of a negotiated payload type (audio or telephone-event) and
+from then on plays only packets from that address; packets from any other
+address are dropped and counted (`injected`: RTP injection, or a stale
+stream). With `symmetric` (the default) it also sends to the latched address,
+which is where a phone behind NAT really is; without it, always to the SDP
+address. It re-latches after `set_remote` (a re-INVITE, new SDP) or when the
+latched source has been silent for `relatch_after` seconds and another
+source sends valid packets. The common case, a packet from the latched
+address, costs one tuple comparison; silence is judged from the packet
+counters when a foreign packet arrives, not by timing every packet.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable
 from typing import TypeAlias, TypedDict
@@ -56,7 +66,7 @@ from media.rtcp import (
 from media.rtp import HEADER, payload_bounds
 from media.srtp import SrtpContext
 
-__all__ = ["DIRECTIONS", "Address", "RtpSession", "RtpStats"]
+__all__ = ["DIRECTIONS", "RELATCH_AFTER", "Address", "RtpSession", "RtpStats"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +74,7 @@ DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 PT_CN = 13  # comfort noise (RFC 3389): played as silence
 _SILENCE_GAP = 2.5 * FRAME_SECONDS  # no write for this long = we were silent
 _CONCEAL_FRAMES = 2  # repeat the last frame at -6 dB, -12 dB, then silence
+RELATCH_AFTER = 2.0  # seconds the latched source must be silent before another may take over
 
 # A UDP peer as the socket reports it: (host, port), or (host, port, flowinfo, scope_id) for IPv6.
 Address: TypeAlias = tuple[str | int, ...]
@@ -87,6 +98,8 @@ class RtpStats(TypedDict):
     dtmf_received: int
     ignored: int
     malformed: int
+    injected: int
+    send_errors: int
     remote_lost: int | None
     remote_fraction_lost: float | None
     remote_jitter: float | None
@@ -125,8 +138,12 @@ class RtpSession:
         local_port: int,
         *,
         rtcp_interval: float = 5.0,
+        symmetric: bool = True,
+        relatch_after: float = RELATCH_AFTER,
     ) -> None:
         self.local_address = address
+        self.symmetric = symmetric  # send to the latched source rather than the SDP address
+        self.relatch_after = relatch_after
         self.local_port = local_port
         self.on_dtmf: Callable[[str], None] | None = None
         self.codec: str | None = None
@@ -151,6 +168,12 @@ class RtpSession:
         self._rtcp_remote: Address | None = None
         # SRTP keys of this leg (set from SDP); None: plain RTP
         self.srtp: SrtpContext | None = None
+        # latching: the one address RTP is accepted from (None: the next valid packet's)
+        self._source: Address | None = None
+        self.source_ssrc: int | None = None  # the SSRC of the packet we latched on
+        # packets_received + ignored, and the loop time, when the source was last seen alive
+        self._mark_activity = -1
+        self._mark_time = 0.0
         # sending state
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
@@ -182,6 +205,8 @@ class RtpSession:
         self.ignored = 0  # other payload types, or RTP while not receiving
         self.malformed = 0
         self.concealed = 0
+        self.injected = 0  # valid RTP from an address other than the latched one: dropped
+        self.send_errors = 0  # sendto failures: logged once with the traceback, then counted
 
     # ------------------------------------------------------------------ setup
 
@@ -193,6 +218,7 @@ class RtpSession:
         loop: asyncio.AbstractEventLoop | None = None,
         *,
         rtcp_interval: float = 5.0,
+        symmetric: bool = True,
         attempts: int = 64,
     ) -> RtpSession:
         """Bind RTP on an even port from `ports` and RTCP on the port above.
@@ -206,7 +232,9 @@ class RtpSession:
         try:
             for _ in range(max(1, attempts)):
                 port = ports.allocate()
-                session = cls(loop, ports, address, port, rtcp_interval=rtcp_interval)
+                session = cls(
+                    loop, ports, address, port, rtcp_interval=rtcp_interval, symmetric=symmetric
+                )
                 try:
                     session._rtp, _ = await loop.create_datagram_endpoint(
                         functools.partial(_DatagramProtocol, session._on_rtp, "RTP"),
@@ -240,6 +268,10 @@ class RtpSession:
         codec = codec.upper()
         if codec not in g711.ENCODERS:
             raise ValueError(f"unsupported codec {codec!r}")
+        if port != 0 and not self.reaches(address):
+            # Refused here, once, rather than failing on every packet sent there.
+            family = "IPv6" if self.family == socket.AF_INET6 else "IPv4"
+            raise ValueError(f"media address {address!r} unreachable from an {family} RTP socket")
         if codec != self.codec or payload_type != self.payload_type:
             self._jitter.reset()
             self._last_frame = None
@@ -251,12 +283,38 @@ class RtpSession:
         self._pt = payload_type
         self._dtmf_pt = -1 if dtmf_payload_type is None else dtmf_payload_type
         remote = None if port == 0 or address in ("", "0.0.0.0", "::") else (address, port)
+        # New SDP (a re-INVITE): whoever sends valid RTP next is latched, the peer may have moved.
+        self._source = None
         if remote != self._sdp_remote:
-            # A new SDP address wins over what we latched to before.
+            # A new SDP address wins over what we latched to before; the same one keeps
+            # media flowing to the latched address until the next packet latches again.
             self._sdp_remote = remote
             self._remote = remote
             self._rtcp_remote = None if remote is None else (address, port + 1)
         self._update_flags()
+
+    @property
+    def family(self) -> socket.AddressFamily:
+        """The RTP socket's address family (AF_INET or AF_INET6)."""
+        sock = None if self._rtp is None else self._rtp.get_extra_info("socket")
+        if sock is not None:
+            return socket.AddressFamily(sock.family)
+        return socket.AF_INET6 if ":" in self.local_address else socket.AF_INET
+
+    def reaches(self, address: str) -> bool:
+        """Can this session's socket send to `address`, an SDP connection address?
+
+        Only IP literals of the socket's own family: an IPv4 socket cannot send to an
+        IPv6 address (nor the reverse), and a host name would need a DNS lookup per
+        packet. A hold address (0.0.0.0, ::) names nobody and is always acceptable.
+        """
+        if address in ("", "0.0.0.0", "::"):
+            return True
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return (ip.version == 6) == (self.family == socket.AF_INET6)
 
     @property
     def direction(self) -> str:
@@ -313,8 +371,8 @@ class RtpSession:
         else:
             self.ignored += 1
             return
-        if addr != self._remote and self._sdp_remote is not None:
-            self._latch(addr)
+        if addr != self._source and not self._from_elsewhere(addr, kind, ssrc):
+            return
         if not self._recv_ok:
             self.ignored += 1
             return
@@ -348,7 +406,46 @@ class RtpSession:
                     except Exception:
                         log.exception("on_dtmf callback failed")
 
-    def _latch(self, addr: Address) -> None:
+    def _from_elsewhere(self, addr: Address, kind: int, ssrc: int) -> bool:
+        """A valid packet from an address we are not latched to: latch to it, or drop it."""
+        source = self._source
+        now = self._time()
+        if source is not None:
+            activity = self.packets_received + self.ignored
+            if activity != self._mark_activity:
+                # The source was heard since we last looked: still alive, this is someone else.
+                self._mark_activity = activity
+                self._mark_time = now
+                self.injected += 1
+                return False
+            if now - self._mark_time < self.relatch_after:
+                self.injected += 1
+                return False
+        if kind == 2:  # comfort noise is played but latches nobody
+            if source is None:
+                return True
+            self.injected += 1
+            return False
+        self._latch(addr, ssrc, now)
+        return True
+
+    def _latch(self, addr: Address, ssrc: int, now: float) -> None:
+        previous = self._source
+        self._source = addr
+        self.source_ssrc = ssrc
+        self._mark_activity = self.packets_received + self.ignored
+        self._mark_time = now
+        if previous is not None:
+            log.warning(
+                "RTP on port %d: source %s silent for %.1f s, re-latched to %s (SSRC %08x)",
+                self.local_port,
+                previous,
+                self.relatch_after,
+                addr,
+                ssrc,
+            )
+        if not self.symmetric or addr == self._remote or self._sdp_remote is None:
+            return
         log.info(
             "RTP on port %d: peer sends from %s, sending there instead of %s",
             self.local_port,
@@ -406,9 +503,25 @@ class RtpSession:
         if srtp is not None:
             packet = srtp.protect(packet)
         # Only reached while open (write_frame and the DTMF pump check): no None test per packet.
-        self._rtp.sendto(packet, self._remote)  # type: ignore[union-attr]
+        try:  # free in CPython 3.11+ when nothing is raised
+            self._rtp.sendto(  # type: ignore[union-attr]
+                packet, self._remote
+            )
+        except (ValueError, OSError):
+            self._send_failed()
+            return
         self.packets_sent += 1
         self.octets_sent += len(payload)
+
+    def _send_failed(self) -> None:
+        # Logged once per session with the traceback, then counted: summary in close().
+        self.send_errors += 1
+        if self.send_errors == 1:
+            log.exception(
+                "RTP port %d: sending to %s failed (repeats are counted, not logged)",
+                self.local_port,
+                self._remote,
+            )
 
     def write_frame(self, frame: Samples) -> None:
         """Encode and send one 20 ms frame now (nothing while on hold or with no remote)."""
@@ -514,7 +627,13 @@ class RtpSession:
         except ValueError:
             self.malformed += 1
             return
-        if self._sdp_remote is not None and addr != self._rtcp_remote:
+        if (
+            self.symmetric
+            and self._sdp_remote is not None
+            and addr != self._rtcp_remote
+            and (self._source is None or addr[0] == self._source[0])
+        ):
+            # RTCP comes from the latched host (the port a NAT picked may differ).
             self._rtcp_remote = addr
         now = self._time()
         for packet in packets:
@@ -553,6 +672,8 @@ class RtpSession:
             "dtmf_received": self.dtmf_received,
             "ignored": self.ignored,
             "malformed": self.malformed,
+            "injected": self.injected,
+            "send_errors": self.send_errors,
             "remote_lost": None if remote is None else remote.cumulative_lost,
             "remote_fraction_lost": None if remote is None else remote.fraction_lost / 256.0,
             "remote_jitter": None if remote is None else remote.jitter * 1000.0 / RATE,
@@ -567,6 +688,13 @@ class RtpSession:
         """Send an RTCP BYE, close both sockets and give the ports back (idempotent)."""
         if self._closed:
             return
+        if self.send_errors > 1:
+            log.error(
+                "RTP port %d: %d packets to %s could not be sent",
+                self.local_port,
+                self.send_errors,
+                self._remote,
+            )
         if self._sent_any or self._rx.ssrc is not None:
             self.send_rtcp(bye=True)
         self._closed = True

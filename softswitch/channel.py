@@ -277,14 +277,22 @@ class Channel:
         self._apply(negotiated)
 
     def _apply(self, negotiated: sdp.Negotiated) -> None:
+        """Point the RTP session at the negotiated media; SdpError (488) if it cannot be.
+
+        An address the leg's socket cannot send to (an IPv6 c= on an IPv4 socket, a host
+        name) is refused here, at negotiation, instead of failing on every packet.
+        """
+        try:
+            self.rtp.set_remote(
+                negotiated.address,
+                negotiated.port,
+                negotiated.codec,
+                negotiated.payload_type,
+                negotiated.dtmf_payload_type,
+            )
+        except ValueError as exc:
+            raise sdp.SdpError(str(exc)) from exc
         self.media = negotiated
-        self.rtp.set_remote(
-            negotiated.address,
-            negotiated.port,
-            negotiated.codec,
-            negotiated.payload_type,
-            negotiated.dtmf_payload_type,
-        )
         self.rtp.direction = negotiated.direction
         self.rtp.srtp = self.srtp.context(negotiated.crypto)
 

@@ -43,6 +43,13 @@ class RtpConfig:
     # SDES keys are readable by anyone who sees the SIP: they are only sent over TLS
     # unless this is true (tests, or a trusted network)
     srtp_over_plain_sip: bool = False
+    # Symmetric RTP: send a leg's media to where its RTP really comes from (a phone behind
+    # NAT), latched on the first packet of a negotiated payload type; false: always to the
+    # SDP address. Either way RTP from any other address than the latched one is dropped.
+    symmetric: bool = True
+    # Seconds without any RTP from a leg's peer (not while on hold) before its call is hung
+    # up with the cause "rtp timeout"; 0 turns it off.
+    timeout: int = 60
 
 
 @dataclass(slots=True)
@@ -249,6 +256,8 @@ def _validate(config: Config) -> None:
     config.sip.digest_algorithms = algorithms
     if config.rtp.srtp not in SRTP_MODES:
         raise ConfigError(f"rtp.srtp must be one of {', '.join(SRTP_MODES)}")
+    if not 0 <= config.rtp.timeout <= 86400:
+        raise ConfigError("rtp.timeout must be 0 (off) to 86400 seconds")
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     numbers = [e.number for e in config.extensions]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,8 @@ from .identity import AuthGuard, ExtensionAuthenticator
 from .leg_srtp import LegSrtp, configured_mode, leg_mode
 from .registrar import Registrar
 from .routing import Route, Router, normalize
+from .rtp_timeout import CAUSE as RTP_TIMEOUT
+from .rtp_timeout import RtpTimeout
 from .sip import sdp
 from .sip.address import Address
 from .sip.auth import DigestServer
@@ -110,6 +113,9 @@ class Switch:
         self.ua = UserAgent(host, port, config.advertised_address, self._on_request, timers=timers)
         self.channels = Registry()
         self.clock = MediaClock()
+        self.rtp_timeout = RtpTimeout(
+            self.channels, config.rtp.timeout, self._rtp_timed_out, time.monotonic
+        )
         first, last = config.rtp_port_range
         self.ports = PortAllocator(first, last)
         self.rtp_address = config.rtp.address
@@ -153,6 +159,8 @@ class Switch:
             max_expires=self.config.sip.max_expires,
         )
         await self.ua.start()
+        if self.rtp_timeout.timeout:
+            self.clock.add(self.rtp_timeout.tick)
         self.clock.start()
         for trunk in self.trunks:
             trunk.start()
@@ -189,6 +197,10 @@ class Switch:
         await self.ua.stop()
         if self._owns_store:
             self.store.close()
+
+    def _rtp_timed_out(self, channel: Channel) -> None:
+        # the bridge (or the call service) hangs up the other leg with the same cause
+        self._spawn(channel.hangup(RTP_TIMEOUT))
 
     def _spawn(self, coro: Coroutine[Any, Any, object]) -> asyncio.Task[object]:
         task = asyncio.create_task(coro)
@@ -254,7 +266,9 @@ class Switch:
             invite.reject(488, "Not Acceptable Here")
             return
         try:
-            rtp = await RtpSession.open(self.rtp_address, self.ports)
+            rtp = await RtpSession.open(
+                self.rtp_address, self.ports, symmetric=self.config.rtp.symmetric
+            )
         except (OSError, RuntimeError) as exc:
             log.error("call %s: no RTP port: %s", request.call_id, exc)
             invite.reject(503, "Service Unavailable")
@@ -404,7 +418,9 @@ class Switch:
             endpoint = Endpoint(EndpointKind.TRUNK, trunk.name, number)
         srtp = self._outbound_srtp(route, [peer for _, peer in targets])
         try:
-            rtp = await RtpSession.open(self.rtp_address, self.ports)
+            rtp = await RtpSession.open(
+                self.rtp_address, self.ports, symmetric=self.config.rtp.symmetric
+            )
         except (OSError, RuntimeError) as exc:
             raise SwitchError(f"no RTP port: {exc}", 503) from exc
         session_id = secrets.randbelow(2**31)

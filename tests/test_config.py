@@ -100,3 +100,19 @@ def test_srtp_policy_defaults_and_bad_values():
         from_dict({"trunks": [{"name": "t", "host": "h", "register": False, "srtp": "on"}]}, {})
     with pytest.raises(ConfigError, match="expected bool"):
         from_dict({"rtp": {"srtp_over_plain_sip": "maybe"}}, {})
+
+
+def test_rtp_symmetric_defaults_on_and_takes_only_a_boolean():
+    assert from_dict({}, {}).rtp.symmetric is True
+    assert from_dict({"rtp": {"symmetric": False}}, {}).rtp.symmetric is False
+    assert from_dict({}, {"SOFTSWITCH_RTP_SYMMETRIC": "no"}).rtp.symmetric is False
+    with pytest.raises(ConfigError, match="rtp.symmetric: expected bool"):
+        from_dict({"rtp": {"symmetric": "sometimes"}}, {})
+
+
+@pytest.mark.parametrize("value", [-1, 86401, "never"])
+def test_rtp_timeout_is_zero_to_a_day_in_seconds(value):
+    assert from_dict({}, {}).rtp.timeout == 60
+    assert from_dict({"rtp": {"timeout": 0}}, {}).rtp.timeout == 0  # off
+    with pytest.raises(ConfigError, match="rtp.timeout"):
+        from_dict({"rtp": {"timeout": value}}, {})

@@ -3,6 +3,8 @@ import time
 import sqlite_utils
 
 from softswitch.store import Binding, Extension, Store
+from softswitch.store.cdrs import _SCHEMA as CDRS_SCHEMA
+from softswitch.store.cdrs import Cdr, CdrStore
 from softswitch.store.jobs import _SCHEMA as JOBS_SCHEMA
 from softswitch.store.jobs import JobStore
 
@@ -60,3 +62,39 @@ def test_a_job_queue_from_before_custom_policies_is_upgraded(tmp_path):
     assert {i.name for i in db["jobs"].indexes} >= {"jobs_queue"}
     assert "jobs_due" not in {i.name for i in db["jobs"].indexes}
     assert jobs.next_due("CM1", now=1.0).phone == "1001"
+
+
+def test_a_cdr_table_from_before_hangup_causes_is_upgraded(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    old_schema = CDRS_SCHEMA[0].replace(
+        "is_dnd INTEGER NOT NULL DEFAULT 0,\n        hangup_cause TEXT NOT NULL DEFAULT ''",
+        "is_dnd INTEGER NOT NULL DEFAULT 0",
+    )
+    assert "hangup_cause" not in old_schema
+    db.execute(old_schema)
+    db.execute(
+        "INSERT INTO cdrs (account_id, request_id, call_direction, destination_context,"
+        " caller_id, agent_number, customer_number, dialed_number, call_date, dial_status)"
+        " VALUES ('a', 'r1', 'inbound', 'click2call', '1', '2', '3', '3', 0, 'ANSWER')"
+    )
+    cdrs = CdrStore(db)
+    assert cdrs.get(1).hangup_cause == ""
+    row = Cdr(
+        "a",
+        "r2",
+        "outbound-api",
+        "click2call",
+        "1",
+        "2",
+        "3",
+        "3",
+        1.0,
+        1.0,
+        2.0,
+        1.0,
+        1.0,
+        "ANSWERED",
+        "ANSWER",
+        hangup_cause="rtp timeout",
+    )
+    assert cdrs.get(cdrs.insert(row)).hangup_cause == "rtp timeout"

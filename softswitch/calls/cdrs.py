@@ -76,4 +76,5 @@ class CdrBuilder:
             uniqueid=f"{int(call.started_at)}.{next(self._unique)}",
             campaign_id=campaign_id,
             list_id=list_id,
+            hangup_cause=call.hangup_cause(),
         )

@@ -79,6 +79,11 @@ class LiveCall:
         now = time.time()
         return max([c.ended_at or now for c in self.channels] or [now])
 
+    def hangup_cause(self) -> str:
+        """Why the call ended: the cause of its first channel to hang up ("" if none has)."""
+        ended = [c for c in self.channels if c.ended_at is not None]
+        return min(ended, key=lambda c: c.ended_at or 0.0).cause if ended else ""
+
     def dtmf_inputs(self) -> str:
         """The digits relayed between the call's parties, in the order of its channels."""
         return "".join(d for c in self.channels for d in c.dtmf_inputs)

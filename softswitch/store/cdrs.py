@@ -43,6 +43,9 @@ class Cdr:
     campaign_id: str = ""
     list_id: str = ""
     is_dnd: bool = False
+    # why the call ended, as its first leg to hang up said it ("rtp timeout", "busy", ...);
+    # kept for operators, not part of the CPaaS CDR JSON
+    hangup_cause: str = ""
     id: int | None = None
 
 
@@ -78,7 +81,8 @@ _SCHEMA = (
         uniqueid TEXT NOT NULL DEFAULT '',
         campaign_id TEXT NOT NULL DEFAULT '',
         list_id TEXT NOT NULL DEFAULT '',
-        is_dnd INTEGER NOT NULL DEFAULT 0
+        is_dnd INTEGER NOT NULL DEFAULT 0,
+        hangup_cause TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX IF NOT EXISTS cdrs_account_date ON cdrs (account_id, call_date)",
     "CREATE INDEX IF NOT EXISTS cdrs_account_request ON cdrs (account_id, request_id)",
@@ -122,7 +126,11 @@ class CdrStore:
         # (account, start, end, offset) -> (newest id then, call_date, id) of the row
         # before ``offset``; insertion-ordered, oldest dropped first
         self._marks: dict[tuple[str, float, float, int], tuple[int, float, int]] = {}
-        for statement in _SCHEMA:
+        db.execute(_SCHEMA[0])
+        if "hangup_cause" not in {column.name for column in db["cdrs"].columns}:
+            # a store made before the column existed
+            db.execute("ALTER TABLE cdrs ADD COLUMN hangup_cause TEXT NOT NULL DEFAULT ''")
+        for statement in _SCHEMA[1:]:
             db.execute(statement)
 
     def insert(self, cdr: Cdr) -> int:

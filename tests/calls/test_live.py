@@ -8,6 +8,7 @@ import time
 import pytest
 
 from softswitch.calls import ChannelNotFound, LiveChannel, LiveStatistics
+from softswitch.calls.cdrs import CdrBuilder
 from softswitch.calls.live import CallKind, LiveCall, LiveCalls
 from softswitch.channel import ChannelState
 from tests.calls.conftest import ACCOUNT, FAR
@@ -109,3 +110,28 @@ async def test_a_call_ends_when_its_last_channel_hangs_up(switch) -> None:
     a.dtmf_inputs.extend("12")
     b.dtmf_inputs.append("#")
     assert call.dtmf_inputs() == "12#"
+
+
+async def test_the_hangup_cause_is_the_first_channel_s_and_reaches_the_cdr(switch) -> None:
+    call = otp_call()
+    a = await switch.originate(FAR, caller_id="555")
+    b = await switch.originate(FAR, caller_id="555")
+    call.add(a)
+    call.add(b)
+    assert call.hangup_cause() == ""
+    await a.hangup("rtp timeout")
+    await asyncio.sleep(0.01)
+    await b.hangup("normal clearing")  # the other leg, hung up because of the first
+    assert call.hangup_cause() == "rtp timeout"
+    cdr = CdrBuilder().build(
+        call,
+        sip_status=200,
+        answered_at=None,
+        ended_at=call.last_hangup(),
+        direction="outbound-api",
+        context="otp",
+        customer_number=FAR,
+        dtmf_inputs="",
+        recording_name="",
+    )
+    assert cdr.hangup_cause == "rtp timeout"

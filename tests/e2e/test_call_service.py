@@ -14,6 +14,7 @@ from softswitch.flowmodel import parse_flow
 from tests.peers.audio import dominant_frequency, read_wav
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
+from tests.peers.sipp import Sipp, SippOptions
 
 pytestmark = pytest.mark.peers
 
@@ -271,3 +272,30 @@ def test_recording_started_mid_call_is_stereo_agent_left(server_factory, phone_f
     assert abs(len(frames) / 8000 - recorded_for) < 0.3
     assert abs(dominant_frequency(frames[:, 0].copy(), 8000) - 440) < 15
     assert abs(dominant_frequency(frames[:, 1].copy(), 8000) - 1000) < 15
+
+
+def test_a_customer_who_stops_sending_rtp_is_hung_up_with_the_cause_in_the_cdr(
+    tmp_path, ports, server_factory, phone_factory
+):
+    # the customer, across the carrier, answers and then sends no RTP (no -rtp_echo)
+    far = Sipp(
+        tmp_path, SippOptions(scenario="uas_answer.xml", port=ports.port(), calls=1, timeout=20)
+    ).start()
+    harness = server_factory(
+        trunks=[{"name": "carrier", "host": f"127.0.0.1:{far.port}", "register": False}],
+        rtp={"timeout": 2},
+    )
+    agent = phone(phone_factory, harness, "101", 440.0)
+    request_id = harness.run(
+        harness.calls.click2call(
+            account_id=ACCOUNT, agent_number="101", destination_number="5550001", caller_id="555"
+        )
+    )
+    agent.wait_call_established()
+    closed = agent.wait_call_closed(timeout=15)  # our BYE to the agent
+    assert closed.reason is not None and "audio error" not in closed.reason, closed
+    assert far.wait().ok  # and to the customer
+    cdr = wait_cdr(harness, request_id)
+    assert (cdr.dial_status, cdr.call_status) == ("ANSWER", "ANSWERED")
+    assert cdr.hangup_cause == "rtp timeout"
+    assert 1.5 <= cdr.billsec <= 6, cdr.billsec

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -211,3 +213,63 @@ def test_late_offer_invite_gets_our_offer_and_the_ack_answers(
     result = caller.wait()
     assert result.ok, result.describe()
     callee.wait_call_closed()
+
+
+def test_ipv6_media_offer_to_an_ipv4_switch_gets_488(
+    tmp_path, ports, switch_factory, phone_factory, caplog
+):
+    """Refused at negotiation (we do not answer in IPv4 for an IPv6 offer): no per-tick errors."""
+    uac_port, media_port = ports.port(), ports.port()
+    harness = switch_factory(trunks=[ip_trunk("peer", uac_port)])
+    phone(phone_factory, harness, "102")  # reachable: the refusal is about the media address
+    caller = run_sipp(
+        tmp_path,
+        str(Path(__file__).parent / "scenarios" / "uac_ipv6_media.xml"),
+        remote=harness.config.sip.listen,
+        service="102",
+        port=uac_port,
+        media_port=media_port,
+        timeout=15,
+    )
+    assert caller.ok, caller.describe()  # it got the 488 (anything else fails the scenario)
+    assert harness.call(lambda: len(harness.switch.channels)) == 0
+    assert "socket family mismatch" not in caplog.text
+
+
+def test_far_end_sending_no_rtp_is_hung_up_on_both_legs_after_the_rtp_timeout(
+    tmp_path, ports, switch_factory, phone_factory, caplog
+):
+    # sipp answers but sends no RTP (no -rtp_echo): a far end that died without a BYE
+    far = uas(tmp_path, ports.port(), "uas_answer.xml")
+    harness = switch_factory(trunks=[ip_trunk("carrier", far.port)], rtp={"timeout": 2})
+    caller = phone(phone_factory, harness)
+    with caplog.at_level(logging.INFO, logger="softswitch"):
+        caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
+        caller.wait_call_established()
+        started = time.monotonic()
+        closed = caller.wait_call_closed(timeout=15)
+        took = time.monotonic() - started
+        result = far.wait()  # uas_answer ends when it got our BYE and answered it
+    assert closed.reason is not None and "audio error" not in closed.reason, closed  # our BYE
+    assert result.ok, result.describe()
+    assert 1.5 <= took <= 6, took  # the 2 s timeout, checked once a second
+    causes = [r.getMessage() for r in caplog.records if "cause='rtp timeout'" in r.getMessage()]
+    assert len(causes) == 2, causes  # both channels hung up with the cause
+    assert any("no RTP for" in r.getMessage() for r in caplog.records)
+    assert harness.call(lambda: len(harness.switch.channels)) == 0
+
+
+def test_ipv6_media_in_the_far_end_s_answer_ends_the_call_cleanly(
+    tmp_path, ports, switch_factory, phone_factory
+):
+    far = uas(
+        tmp_path, ports.port(), str(Path(__file__).parent / "scenarios" / "uas_ipv6_answer.xml")
+    )
+    harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
+    caller = phone(phone_factory, harness)
+    caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
+    closed = caller.wait_call_closed()
+    assert closed.reason is not None and closed.reason.startswith("488"), closed
+    result = far.wait()  # it got the ACK and then our BYE
+    assert result.ok, result.describe()
+    assert harness.call(lambda: len(harness.switch.channels)) == 0

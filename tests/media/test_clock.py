@@ -113,3 +113,30 @@ async def test_add_remove_during_ticks() -> None:
     clock.stop()
     assert len(calls) == 1
     assert len(clock) == 0
+
+
+async def test_a_callback_failing_every_tick_is_logged_once_with_a_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = MediaClock(interval=0.002)
+
+    def broken(tick: int) -> None:
+        raise ValueError("socket family mismatch")
+
+    clock.add(broken)
+    with caplog.at_level(logging.DEBUG, logger="media.clock"):
+        clock.start()
+        await wait_ticks(clock, 30)
+        failures = clock.faults(broken)
+        clock.remove(broken)
+        clock.stop()
+    assert failures >= 30
+    records = [r for r in caplog.records if r.name == "media.clock"]
+    # one record with the traceback, one summary with the count: not one per tick
+    assert len(records) == 2
+    first, summary = records
+    assert first.exc_info is not None and "socket family mismatch" in caplog.text
+    assert summary.exc_info is None
+    assert f"failed on {summary.args[1]} ticks" in summary.getMessage()  # type: ignore[index]
+    assert summary.args[1] >= failures  # type: ignore[index]
+    assert clock.faults(broken) == 0

@@ -1,4 +1,5 @@
 import asyncio
+import logging
 import socket
 from collections.abc import Callable
 
@@ -471,3 +472,41 @@ async def test_srtp_session_drops_forged_replayed_and_plain_packets(
     peer.transport.close()
     a.close()
     b.close()
+
+
+async def test_an_address_of_the_other_family_is_refused_at_set_remote(ports) -> None:
+    session = await RtpSession.open(HOST, ports)
+    try:
+        assert session.family == socket.AF_INET
+        assert session.reaches("127.0.0.1") and session.reaches("::")  # :: is hold
+        assert not session.reaches("::1") and not session.reaches("phone.example.com")
+        with pytest.raises(ValueError, match="unreachable from an IPv4 RTP socket"):
+            session.set_remote("::1", 4000, "PCMU", 0, None)
+        assert session.remote is None
+        session.set_remote("::", 4000, "PCMU", 0, None)  # hold, IPv6 style: accepted
+        assert session.remote is None
+    finally:
+        session.close()
+
+
+def test_a_failing_send_is_logged_once_and_counted(ports, caplog) -> None:
+    # uvloop (what the switch runs on) raises ValueError("socket family mismatch") from
+    # sendto to an address of the other family; the stdlib loop swallows it.
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> RtpSession:
+        session = await RtpSession.open(HOST, ports)
+        session.set_remote(HOST, 4000, "PCMU", 0, None)
+        session._remote = ("::1", 4000)  # what a bad SDP address did before it was refused
+        for n in range(50):
+            session.write_frame(tone(n))
+        session.close()
+        return session
+
+    with caplog.at_level(logging.DEBUG, logger="media.session"):
+        session = uvloop.run(main())
+    assert session.send_errors == 50 and session.packets_sent == 0
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2  # the first failure with its traceback, the summary at close
+    assert errors[0].exc_info is not None and "family mismatch" in caplog.text
+    assert "50 packets" in errors[1].getMessage()
