@@ -1,0 +1,37 @@
+import ssl
+import stat
+
+import pytest
+
+from softswitch.tlsidentity import TlsIdentityError, ensure_identity, fingerprint
+
+
+def test_first_start_makes_a_self_signed_pair_and_later_starts_reuse_it(tmp_path):
+    cert, key = tmp_path / "data" / "tls-certificate.pem", tmp_path / "data" / "tls-private-key.pem"
+    made = ensure_identity(cert, key, "127.0.0.1")
+    assert made.created
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert len(made.fingerprint.split(":")) == 32
+    again = ensure_identity(cert, key, "127.0.0.1")
+    assert not again.created and again.fingerprint == made.fingerprint
+    # the pair is usable by a server, and a client that trusts it verifies the name
+    made.server_context()
+    client = ssl.create_default_context(cafile=str(cert))
+    assert client.check_hostname
+    assert fingerprint(cert) == made.fingerprint
+
+
+def test_half_a_pair_is_not_silently_replaced(tmp_path):
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    ensure_identity(cert, key, "switch.example")
+    key.unlink()
+    with pytest.raises(TlsIdentityError, match="missing"):
+        ensure_identity(cert, key, "switch.example")
+
+
+def test_garbage_files_are_a_clear_error(tmp_path):
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("not a certificate")
+    key.write_text("not a key")
+    with pytest.raises(TlsIdentityError, match="cannot read certificate"):
+        ensure_identity(cert, key, "x")
