@@ -17,11 +17,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import ConfigError
+
 VALID_DAYS = 3650
 
 
-class TlsIdentityError(Exception):
-    """The certificate or key cannot be read or made."""
+class TlsIdentityError(ConfigError):
+    """The certificate or key cannot be read or made (a start-up error, like the config's)."""
 
 
 @dataclass(slots=True, frozen=True)
