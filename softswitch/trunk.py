@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,7 +15,7 @@ from .config import TrunkConfig, split_host_port
 from .sip.address import Address
 from .sip.errors import SipError
 from .sip.message import new_call_id
-from .sip.transport import Peer
+from .sip.transport import Peer, TlsClient
 from .sip.ua import Credentials, UserAgent
 from .sip.uri import SipUri
 
@@ -53,9 +54,10 @@ class Trunk:
         self.config = config
         self.ua = ua
         self.name = config.name
-        host, port = split_host_port(config.host, 5060)
+        host, port = split_host_port(config.host, 5061 if config.transport == "TLS" else 5060)
         self.host = host
         self.port = port
+        self._tls = self._tls_client() if config.transport == "TLS" else None
         self.status = TrunkStatus(TrunkState.REGISTERING if config.register else TrunkState.IP_AUTH)
         self._addresses: set[str] = set()
         self._call_id = new_call_id()
@@ -73,6 +75,18 @@ class Trunk:
     def peer(self) -> Peer:
         address = next(iter(self._addresses), self.host)
         return Peer(self.config.transport, address, self.port)
+
+    def _tls_client(self) -> TlsClient:
+        """The carrier's certificate must chain to ca_file (or the system's CAs) and name
+        the trunk host (SNI and hostname check); only verify = false turns that off."""
+        if self.config.verify:
+            context = ssl.create_default_context(cafile=self.config.ca_file or None)
+        else:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return TlsClient(context, self.host)
 
     def uri_for(self, number: str) -> SipUri:
         return SipUri("sip", number, self.host, self.port if self.port != 5060 else None)
@@ -109,6 +123,9 @@ class Trunk:
             raise SipError(f"cannot resolve {self.host}: {exc}") from exc
         # AF_INET: the address is the dotted quad
         self._addresses = {str(info[4][0]) for info in infos}
+        if self._tls is not None:
+            for address in self._addresses:
+                self.ua.transport.tls_clients[(address, self.port)] = self._tls
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"trunk-{self.name}")
@@ -185,7 +202,7 @@ class Trunk:
         return granted
 
     def _granted(self, response, asked: int) -> int:
-        ours = self.ua.contact(self.config.username).strip("<>")
+        ours = self.ua.contact(self.config.username, self.config.transport).strip("<>")
         for contact in response.contacts:
             if str(contact.uri) == ours and contact.params.get("expires", "").isdigit():
                 return int(contact.params["expires"])
