@@ -87,13 +87,15 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
         tone_hz: float = 440.0,
         seconds: float = 60.0,
         wav: Path | None = None,
+        extra_config: dict[str, str] | None = None,
     ) -> Baresip:
-        """`wav` (8 kHz mono) replaces the tone as what the phone says."""
+        """`wav` (8 kHz mono) replaces the tone as what the phone says; `extra_config`
+        adds or overrides baresip config lines (e.g. ``sip_cafile`` for TLS)."""
         workdir = tmp_path / f"phone-{account.user}-{len(phones)}"
         workdir.mkdir(parents=True)
         if wav is None:
             wav = make_tone_wav(workdir / "mic.wav", tone_hz, seconds)
-        phone = Baresip(workdir, account, ports.block(10), wav)
+        phone = Baresip(workdir, account, ports.block(10), wav, extra_config=extra_config)
         phones.append(phone)
         phone.start()
         return phone

@@ -35,3 +35,24 @@ def test_garbage_files_are_a_clear_error(tmp_path):
     key.write_text("not a key")
     with pytest.raises(TlsIdentityError, match="cannot read certificate"):
         ensure_identity(cert, key, "x")
+
+
+def test_the_switch_announces_a_new_certificate_once(tmp_path):
+    from softswitch.switch import Switch
+    from tests.switch_harness import switch_config
+
+    config = switch_config(tmp_path, 0, 36300, sip={"tls_listen": "127.0.0.1:0"})
+    lines: list[str] = []
+    first = Switch(config, announce=lines.append)
+    assert first.tls is not None and first.tls.created
+    made = [line for line in lines if "SHA-256 fingerprint" in line]
+    assert made == [
+        f"made a self-signed TLS certificate {config.tls_files[0]}; "
+        f"SHA-256 fingerprint {first.tls.fingerprint}"
+    ]
+    lines.clear()
+    again = Switch(config, announce=lines.append)
+    assert again.tls is not None and again.tls.fingerprint == first.tls.fingerprint
+    assert not [line for line in lines if "fingerprint" in line]
+    first.store.close()
+    again.store.close()
