@@ -74,9 +74,6 @@ class _StreamConnection(asyncio.Protocol):
         self.owner._connections[self.peer] = self
 
     def data_received(self, data: bytes) -> None:
-        self._stream(data)
-
-    def _stream(self, data: bytes) -> None:
         """Application bytes: cut into messages and hand them to the owner."""
         assert self.peer is not None and self.transport is not None
         try:
@@ -166,7 +163,7 @@ class _TlsConnection(_StreamConnection):
             chunks.append(chunk)
         self._flush()
         if chunks:
-            self._stream(b"".join(chunks))
+            _StreamConnection.data_received(self, b"".join(chunks))
 
     def _handshake(self) -> None:
         try:
