@@ -223,7 +223,11 @@ class _TlsConnection(_StreamConnection):
     def send(self, data: bytes) -> None:
         if not self._secure or self.transport is None or self.transport.is_closing():
             raise SipError(f"connection to {self.peer} is closed")
-        self._ssl.write(data)
+        try:
+            self._ssl.write(data)
+        except ssl.SSLError as exc:
+            self._close()
+            raise SipError(f"connection to {self.peer} failed: {_reason(exc)}") from exc
         self._flush()
 
 
