@@ -3,12 +3,14 @@ certificate (made on the switch's first start), and calls go to it over its conn
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
 
 from tests.peers.audio import band_energy_ratio, dominant_frequency
 from tests.peers.baresip import BaresipAccount
+from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
 
@@ -50,3 +52,26 @@ def test_two_phones_over_tls_call_each_other_with_audio_both_ways(switch_factory
     assert abs(dominant_frequency(heard_by_callee) - 440.0) < 15
     assert abs(dominant_frequency(heard_by_caller) - 1000.0) < 15
     assert band_energy_ratio(heard_by_callee, 440.0) > 0.5
+
+
+def test_plain_text_on_the_tls_port_is_closed_and_phones_still_register(
+    switch_factory, phone_factory
+):
+    harness = switch_factory(sip={"tls_listen": "127.0.0.1:0"})
+    transport = harness.switch.ua.transport
+    tls_port = harness.call(lambda: transport.tls_port)
+    with socket.create_connection(("127.0.0.1", tls_port), timeout=5) as plain:
+        plain.sendall(
+            b"OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKp\r\n"
+            b"From: <sip:p@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1>\r\nCall-ID: p\r\n"
+            b"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+        received = b""
+        while chunk := plain.recv(4096):  # until the switch closes it
+            received += chunk
+    assert b"SIP/2.0" not in received  # a TLS alert at most, never a SIP answer
+    wait_until(lambda: harness.call(lambda: transport.failed_handshakes) == 1, 5, what="logged")
+    phone = tls_phone(phone_factory, harness, "101", 440.0)
+    assert phone.aor
+    assert harness.call(lambda: transport.failed_handshakes) == 1
+    assert harness.call(harness.switch.health)["status"] == "ok"
