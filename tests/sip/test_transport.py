@@ -369,3 +369,31 @@ async def test_outgoing_tls_verifies_the_server(
         assert client.received[0][1] == server
     finally:
         await client.transport.stop()
+
+
+def test_tls_on_uvloop_as_the_server_runs_it(identity: TlsIdentity) -> None:
+    """uvloop starts reading a stream after connection_made (the reason TLS is driven
+    over memory BIOs, not start_tls): a handshake, a request and a failure, on uvloop."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> None:
+        node = Listener(identity.server_context())
+        await node.transport.start()
+        try:
+            port = node.transport.tls_port
+            _, plain = await asyncio.open_connection("127.0.0.1", port)
+            plain.write(b"OPTIONS sip:x SIP/2.0\r\n\r\n")
+            _, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=trusting(identity), server_hostname="127.0.0.1"
+            )
+            writer.write(request_text("OPTIONS", port, 5999, transport="TLS"))
+            await eventually_count(node.received, 1)
+            while node.transport.failed_handshakes != 1:
+                await asyncio.sleep(0.01)
+            writer.close()
+            plain.close()
+        finally:
+            await node.transport.stop()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(asyncio.wait_for(scenario(), 5))
