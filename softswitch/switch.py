@@ -254,7 +254,7 @@ class Switch:
         assert self.auth is not None
         request = st.request
         invite = IncomingInvite(self.ua, st)
-        trunk = self.router.trunk_for_source(st.peer.host, st.peer.port)
+        trunk = self.router.trunk_for_source(st.peer.host, st.peer.port, st.peer.transport)
         caller_number = request.from_addr.uri.user or ""
         if trunk is not None:
             caller = Endpoint(EndpointKind.TRUNK, trunk.name, caller_number)

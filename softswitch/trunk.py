@@ -99,14 +99,20 @@ class Trunk:
                 best = len(prefix)
         return best
 
-    def accepts_from(self, host: str, port: int) -> bool:
+    def accepts_from(self, host: str, port: int, transport: str = "UDP") -> bool:
         """Is a request from ``host:port`` this carrier's? (IP authentication of inbound calls)
 
         By default only the trunk's own address and port count; ``inbound_from`` adds
-        carrier signaling addresses, as "ip" (any port) or "ip:port".
+        carrier signaling addresses, as "ip" (any port) or "ip:port". A TCP or TLS trunk
+        also takes its own transport from the trunk's address on any port: a connection
+        the carrier opens to us comes from an ephemeral port, and TCP's handshake has
+        already shown the address is really the carrier's.
         """
-        if port == self.port and (host in self._addresses or host == self.host):
-            return True
+        if host in self._addresses or host == self.host:
+            if port == self.port:
+                return True
+            if transport != "UDP" and transport == self.config.transport:
+                return True
         for source in self.config.inbound_from:
             ip, _, allowed_port = source.partition(":")
             if ip == host and (not allowed_port or int(allowed_port) == port):

@@ -85,6 +85,15 @@ def test_inbound_calls_are_the_carriers_only_from_its_addresses(ua: UserAgent) -
     assert trunk.accepts_from("10.0.2.2", 5070)
     assert not trunk.accepts_from("10.0.2.2", 5060)
     assert not trunk.accepts_from("10.6.6.6", 5060)
+    # over UDP the carrier's port must match; a TLS trunk takes its carrier's connections
+    # from any port, but only over TLS
+    tls = Trunk(trunk_config(host="10.0.0.9", transport="TLS", register=False), ua)
+    assert tls.port == 5061
+    assert tls.accepts_from("10.0.0.9", 43210, "TLS")
+    assert not tls.accepts_from("10.0.0.9", 43210, "TCP")
+    assert not tls.accepts_from("10.0.0.9", 43210, "UDP")
+    assert not tls.accepts_from("10.6.6.6", 43210, "TLS")
+    assert not trunk.accepts_from("10.0.0.9", 43210, "TCP")  # a UDP trunk
 
 
 async def test_registers_with_digest_refreshes_and_unregisters(

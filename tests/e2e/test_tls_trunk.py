@@ -165,3 +165,57 @@ def test_a_carrier_certificate_that_does_not_verify_is_a_clear_failing_status(
     )
     assert "certificate verify failed" in failing["last_error"]
     assert not carrier.registered("trunkuser")
+
+
+def test_a_call_in_from_the_carrier_over_tls_rings_the_extension(
+    tmp_path, ports, switch_factory, phone_factory
+):
+    """The carrier opens its own TLS connection to the switch (from an ephemeral port):
+    still recognised as the trunk by its address and transport."""
+    if not Path(MODULES_DIR, "tls.so").exists():
+        pytest.skip("kamailio-tls-modules is not installed (./tools/test installs it)")
+    ca, cert, key = make_test_ca(tmp_path)
+    switch_tls = ports.port()
+    kam = Kamailio(
+        tmp_path / "kam-in",
+        KamailioConfig(
+            port=ports.port(),
+            users={"trunkuser": "trunkpass", OUTSIDE: "outpw"},
+            static_routes={"10": f"127.0.0.1:{switch_tls};transport=tls"},
+            tls_port=ports.port(),
+            tls_certificate=str(cert),
+            tls_private_key=str(key),
+        ),
+    )
+    kam.start()
+    try:
+        harness = switch_factory(
+            trunks=[tls_trunk(kam, ca_file=str(ca))],
+            sip={"tls_listen": f"127.0.0.1:{switch_tls}"},
+        )
+        kam.wait_registered("trunkuser")
+        port = harness.config.sip_host_port[1]
+        ext = phone_factory(
+            BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{port}"), tone_hz=900.0
+        )
+        ext.wait_registered()
+        outside = phone_factory(
+            BaresipAccount(OUTSIDE, "outpw", registrar=kam.address), tone_hz=500.0
+        )
+        outside.wait_registered()
+        outside.dial(f"sip:101@{kam.address}")  # the DID is the extension number
+        ext.wait_call_established()
+        outside.wait_call_established()
+        transports = harness.call(
+            lambda: sorted(ch.session.transport for ch in harness.switch.channels)
+        )
+        assert transports == ["TLS", "UDP"]
+        time.sleep(2.5)
+        ext.hangup()  # our BYE goes to the carrier over TLS
+        ext.wait_call_closed()
+        outside.wait_call_closed()
+        time.sleep(0.5)
+        assert abs(dominant_frequency(ext.last_recording("dec")) - 500.0) < 15
+        assert abs(dominant_frequency(outside.last_recording("dec")) - 900.0) < 15
+    finally:
+        kam.stop()

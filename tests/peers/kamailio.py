@@ -48,7 +48,7 @@ class KamailioConfig:
     open_relay: bool = False  # route INVITEs from anybody (IP-authenticated trunk)
     static_routes: Mapping[str, str] = field(
         default_factory=dict
-    )  # R-URI user prefix -> "host:port"
+    )  # R-URI user prefix -> "host:port" or "host:port;transport=tls"
     qop: bool = True  # challenges carry qop="auth"
     # baresip 1.0.0 sends an empty "Supported:" header, which pyVoIP 1.6.8 cannot
     # parse (it drops the whole INVITE). True removes it from relayed requests.
@@ -89,9 +89,13 @@ def _static_routes(routes: Mapping[str, str]) -> str:
     lines = []
     for prefix, dest in routes.items():
         _check_safe("prefix", prefix)
+        dest, _, params = dest.partition(";")
+        if params not in ("", "transport=udp", "transport=tcp", "transport=tls"):
+            raise ValueError(f"route parameters {params!r}: only transport=udp|tcp|tls")
         host, _, port = dest.partition(":")
         _check_safe("route host", host)
         target = f"sip:{host}:{int(port)}" if port else f"sip:{host}"
+        target += f";{params}" if params else ""
         cond = f'$(rU{{s.substr,0,{len(prefix)}}}) == "{prefix}"' if prefix else "1"
         lines.append(f"    if ({cond}) {{")
         lines.append(f'        xlog("L_NOTICE", "STATIC-ROUTE $rU -> {target}\\n");')
