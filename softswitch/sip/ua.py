@@ -95,8 +95,12 @@ class UserAgent:
         port = self.port_for(transport)
         return f"SIP/2.0/{transport} {self.advertised}:{port};branch={new_branch()};rport"
 
-    def contact(self, user: str | None, transport: str = "UDP") -> str:
+    def contact(self, user: str | None, transport: str = "UDP", secure: bool = False) -> str:
+        """Our Contact; ``secure``: a sips: URI, due in a dialog set up with a sips:
+        Request-URI (RFC 3261 12.1.1 and 12.1.2), which implies TLS."""
         userpart = f"{user}@" if user else ""
+        if secure:
+            return f"<sips:{userpart}{self.advertised}:{self.port_for('TLS')}>"
         suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
         return f"<sip:{userpart}{self.advertised}:{self.port_for(transport)}{suffix}>"
 
@@ -127,7 +131,7 @@ class UserAgent:
         headers.add("Call-ID", call_id or new_call_id())
         headers.add("CSeq", f"{cseq} {method}")
         if method in ("INVITE", "REGISTER", "SUBSCRIBE", "REFER", "UPDATE"):
-            headers.add("Contact", self.contact(contact_user, transport))
+            headers.add("Contact", self.contact(contact_user, transport, uri.scheme == "sips"))
         headers.add("User-Agent", self.user_agent)
         if method == "INVITE":
             headers.add("Allow", ALLOW)
