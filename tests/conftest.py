@@ -28,7 +28,9 @@ def rtp_ports() -> PortPicker:
     return PortPicker(first=20000, last=29999)
 
 
-def _harnesses(make_one: Callable[[int], SwitchHarness]) -> Iterator[Callable[..., Any]]:
+def _harnesses(
+    make_one: Callable[[int], SwitchHarness], rtp_ports: PortPicker
+) -> Iterator[Callable[..., Any]]:
     started: list[SwitchHarness] = []
 
     def make(**kwargs: Any) -> Any:
@@ -40,6 +42,9 @@ def _harnesses(make_one: Callable[[int], SwitchHarness]) -> Iterator[Callable[..
     yield make
     for harness in started:
         harness.stop()
+        # the range holds only 100 blocks, shared with other test processes: a whole
+        # suite run (or several at once) runs out unless each switch gives its block back
+        rtp_ports.release(harness.config.rtp_port_range[0], 100)
 
 
 @pytest.fixture
@@ -53,7 +58,7 @@ def switch_factory(
             switch_config(tmp_path / f"switch{index}", ports.port(), rtp_ports.block(100), **kwargs)
         )
 
-    yield from _harnesses(one)
+    yield from _harnesses(one, rtp_ports)
 
 
 @pytest.fixture
@@ -74,7 +79,7 @@ def server_factory(
             )
         )
 
-    yield from _harnesses(one)
+    yield from _harnesses(one, rtp_ports)
 
 
 @pytest.fixture
