@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -27,6 +28,12 @@ class SipConfig:
     auth_failures_per_minute: int = 10
     auth_ban_seconds: int = 300
     ring_timeout: int = 60  # seconds an outgoing leg may ring before we give up
+    # SIP over TLS (RFC 3261 26.2): "host:port" such as "0.0.0.0:5061"; "" = no TLS listener
+    tls_listen: str = ""
+    # PEM files of the TLS listener; "" = tls-certificate.pem / tls-private-key.pem in the
+    # data folder (next to the store). Missing files are made, self-signed, on first start.
+    tls_certificate: str = ""
+    tls_private_key: str = ""
 
 
 SRTP_MODES = ("off", "optional", "mandatory")  # softswitch.sip.sdp.SrtpMode's values
@@ -81,7 +88,11 @@ class TrunkConfig:
     register: bool = True
     caller_id: str = ""
     prefixes: list[str] = field(default_factory=lambda: [""])
-    transport: str = "UDP"
+    transport: str = "UDP"  # "udp" | "tcp" | "tls"
+    # transport = "tls": the carrier's certificate is checked against ca_file ("" = the
+    # system's CAs) and its name against the trunk host; verify = false turns both off
+    ca_file: str = ""
+    verify: bool = True
     expires: int = 300
     # more carrier addresses allowed to send us calls, "ip" or "ip:port" (host:port always is)
     inbound_from: list[str] = field(default_factory=list)
@@ -119,6 +130,22 @@ class Config:
     @property
     def sip_host_port(self) -> tuple[str, int]:
         return split_host_port(self.sip.listen, 5060)
+
+    @property
+    def tls_host_port(self) -> tuple[str, int] | None:
+        """Where the TLS listener binds, or None when TLS is off."""
+        if not self.sip.tls_listen:
+            return None
+        return split_host_port(self.sip.tls_listen, 5061)
+
+    @property
+    def tls_files(self) -> tuple[Path, Path]:
+        """The listener's certificate and private key (default: in the data folder)."""
+        data = Path(self.store.path).parent
+        return (
+            Path(self.sip.tls_certificate or data / "tls-certificate.pem"),
+            Path(self.sip.tls_private_key or data / "tls-private-key.pem"),
+        )
 
     @property
     def api_host_port(self) -> tuple[str, int]:
@@ -250,6 +277,7 @@ def _apply_environment(config: Config, environ: Mapping[str, str]) -> None:
 
 def _validate(config: Config) -> None:
     config.sip_host_port, config.api_host_port, config.rtp_port_range  # noqa: B018 raise early
+    _validate_tls(config)
     algorithms = [a.upper() for a in config.sip.digest_algorithms]
     if not algorithms or set(algorithms) - {"MD5", "SHA-256"}:
         raise ConfigError("sip.digest_algorithms must list MD5 and/or SHA-256")
@@ -271,11 +299,15 @@ def _validate(config: Config) -> None:
         raise ConfigError("trunk names must be unique")
     for trunk in config.trunks:
         split_host_port(trunk.host, 5060)
-        if trunk.transport.upper() not in ("UDP", "TCP"):
-            raise ConfigError(f"trunk {trunk.name}: transport must be UDP or TCP")
+        if trunk.transport.upper() not in ("UDP", "TCP", "TLS"):
+            raise ConfigError(f"trunk {trunk.name}: transport must be udp, tcp or tls")
         trunk.transport = trunk.transport.upper()
         if trunk.srtp and trunk.srtp not in SRTP_MODES:
             raise ConfigError(f"trunk {trunk.name}: srtp must be one of {', '.join(SRTP_MODES)}")
+        if trunk.transport != "TLS" and (trunk.ca_file or not trunk.verify):
+            raise ConfigError(f"trunk {trunk.name}: ca_file and verify need transport = tls")
+        if trunk.ca_file and not os.access(trunk.ca_file, os.R_OK):
+            raise ConfigError(f"trunk {trunk.name}: cannot read ca_file {trunk.ca_file!r}")
         for source in trunk.inbound_from:
             ip, _, port = source.partition(":")
             if not ip or (port and not port.isdigit()):
@@ -284,3 +316,26 @@ def _validate(config: Config) -> None:
                 )
         if trunk.register and not trunk.username:
             raise ConfigError(f"trunk {trunk.name}: register = true needs a username")
+
+
+def _validate_tls(config: Config) -> None:
+    sip = config.sip
+    if bool(sip.tls_certificate) != bool(sip.tls_private_key):
+        raise ConfigError("sip.tls_certificate and sip.tls_private_key go together: set both")
+    where = config.tls_host_port
+    if where is None:
+        if sip.tls_certificate:
+            raise ConfigError("sip.tls_certificate is set but sip.tls_listen is not")
+        return
+    host, port = where
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ConfigError(
+            f"sip.tls_listen must be ip:port such as 0.0.0.0:5061, not {sip.tls_listen!r}"
+        ) from None
+    sip_host, sip_port = config.sip_host_port
+    wildcard = {"0.0.0.0", "::", ""}
+    if port and port == sip_port and (host == sip_host or {host, sip_host} & wildcard):
+        # the TCP listener of sip.listen already holds that port
+        raise ConfigError(f"sip.tls_listen {sip.tls_listen!r} is the port of sip.listen")

@@ -39,9 +39,9 @@ class Router:
             return None
         return Route(EndpointKind.TRUNK, number, best)
 
-    def trunk_for_source(self, host: str, port: int) -> Trunk | None:
+    def trunk_for_source(self, host: str, port: int, transport: str = "UDP") -> Trunk | None:
         for trunk in self.trunks:
-            if trunk.accepts_from(host, port):
+            if trunk.accepts_from(host, port, transport):
                 return trunk
         return None
 

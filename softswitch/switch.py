@@ -45,6 +45,7 @@ from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
 from .store import Store
+from .tlsidentity import TlsIdentity, ensure_identity
 from .trunk import Trunk
 
 log = logging.getLogger("softswitch.switch")
@@ -110,7 +111,18 @@ class Switch:
         self.timers = timers
         self.announce = announce
         host, port = config.sip_host_port
-        self.ua = UserAgent(host, port, config.advertised_address, self._on_request, timers=timers)
+        tls_host, tls_port = config.tls_host_port or ("", 0)
+        self.tls = self._tls_identity()
+        self.ua = UserAgent(
+            host,
+            port,
+            config.advertised_address,
+            self._on_request,
+            timers=timers,
+            tls_context=self.tls.server_context() if self.tls else None,
+            tls_host=tls_host,
+            tls_port=tls_port,
+        )
         self.channels = Registry()
         self.clock = MediaClock()
         self.rtp_timeout = RtpTimeout(
@@ -131,6 +143,20 @@ class Switch:
         self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
         self.started = False
+
+    def _tls_identity(self) -> TlsIdentity | None:
+        """The TLS listener's certificate; a new self-signed one is announced once."""
+        if self.config.tls_host_port is None:
+            return None
+        certificate, private_key = self.config.tls_files
+        identity = ensure_identity(certificate, private_key, self.config.advertised_address)
+        if identity.created:
+            self.announce(
+                f"made a self-signed TLS certificate {certificate}; "
+                f"SHA-256 fingerprint {identity.fingerprint}"
+            )
+        log.info("TLS certificate %s, SHA-256 %s", certificate, identity.fingerprint)
+        return identity
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -216,7 +242,11 @@ class Switch:
     def health(self) -> dict[str, object]:
         return {
             "status": "ok" if self.started else "stopped",
-            "sip": {"address": self.config.advertised_address, "port": self.ua.port},
+            "sip": {
+                "address": self.config.advertised_address,
+                "port": self.ua.port,
+                "tls_port": self.ua.transport.tls_port if self.tls else None,
+            },
             "channels": len(self.channels),
             "trunks": {t.name: t.status.as_dict() for t in self.trunks},
         }
@@ -237,7 +267,7 @@ class Switch:
         assert self.auth is not None
         request = st.request
         invite = IncomingInvite(self.ua, st)
-        trunk = self.router.trunk_for_source(st.peer.host, st.peer.port)
+        trunk = self.router.trunk_for_source(st.peer.host, st.peer.port, st.peer.transport)
         caller_number = request.from_addr.uri.user or ""
         if trunk is not None:
             caller = Endpoint(EndpointKind.TRUNK, trunk.name, caller_number)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,7 +15,7 @@ from .config import TrunkConfig, split_host_port
 from .sip.address import Address
 from .sip.errors import SipError
 from .sip.message import new_call_id
-from .sip.transport import Peer
+from .sip.transport import Peer, TlsClient
 from .sip.ua import Credentials, UserAgent
 from .sip.uri import SipUri
 
@@ -53,9 +54,10 @@ class Trunk:
         self.config = config
         self.ua = ua
         self.name = config.name
-        host, port = split_host_port(config.host, 5060)
+        host, port = split_host_port(config.host, 5061 if config.transport == "TLS" else 5060)
         self.host = host
         self.port = port
+        self._tls = self._tls_client() if config.transport == "TLS" else None
         self.status = TrunkStatus(TrunkState.REGISTERING if config.register else TrunkState.IP_AUTH)
         self._addresses: set[str] = set()
         self._call_id = new_call_id()
@@ -74,6 +76,18 @@ class Trunk:
         address = next(iter(self._addresses), self.host)
         return Peer(self.config.transport, address, self.port)
 
+    def _tls_client(self) -> TlsClient:
+        """The carrier's certificate must chain to ca_file (or the system's CAs) and name
+        the trunk host (SNI and hostname check); only verify = false turns that off."""
+        if self.config.verify:
+            context = ssl.create_default_context(cafile=self.config.ca_file or None)
+        else:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return TlsClient(context, self.host)
+
     def uri_for(self, number: str) -> SipUri:
         return SipUri("sip", number, self.host, self.port if self.port != 5060 else None)
 
@@ -85,14 +99,20 @@ class Trunk:
                 best = len(prefix)
         return best
 
-    def accepts_from(self, host: str, port: int) -> bool:
+    def accepts_from(self, host: str, port: int, transport: str = "UDP") -> bool:
         """Is a request from ``host:port`` this carrier's? (IP authentication of inbound calls)
 
         By default only the trunk's own address and port count; ``inbound_from`` adds
-        carrier signaling addresses, as "ip" (any port) or "ip:port".
+        carrier signaling addresses, as "ip" (any port) or "ip:port". A TCP or TLS trunk
+        also takes its own transport from the trunk's address on any port: a connection
+        the carrier opens to us comes from an ephemeral port, and TCP's handshake has
+        already shown the address is really the carrier's.
         """
-        if port == self.port and (host in self._addresses or host == self.host):
-            return True
+        if host in self._addresses or host == self.host:
+            if port == self.port:
+                return True
+            if transport != "UDP" and transport == self.config.transport:
+                return True
         for source in self.config.inbound_from:
             ip, _, allowed_port = source.partition(":")
             if ip == host and (not allowed_port or int(allowed_port) == port):
@@ -109,6 +129,9 @@ class Trunk:
             raise SipError(f"cannot resolve {self.host}: {exc}") from exc
         # AF_INET: the address is the dotted quad
         self._addresses = {str(info[4][0]) for info in infos}
+        if self._tls is not None:
+            for address in self._addresses:
+                self.ua.transport.tls_clients[(address, self.port)] = self._tls
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"trunk-{self.name}")
@@ -185,7 +208,7 @@ class Trunk:
         return granted
 
     def _granted(self, response, asked: int) -> int:
-        ours = self.ua.contact(self.config.username).strip("<>")
+        ours = self.ua.contact(self.config.username, self.config.transport).strip("<>")
         for contact in response.contacts:
             if str(contact.uri) == ours and contact.params.get("expires", "").isdigit():
                 return int(contact.params["expires"])

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     with _runner() as runner:
         try:
             runner.run(run_server(config))
-        except OSError as exc:
+        except (OSError, ConfigError) as exc:  # also a TLS certificate that cannot be made
             print(f"softswitch: {exc}", file=sys.stderr)
             return 1
     return 0

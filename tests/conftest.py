@@ -28,7 +28,9 @@ def rtp_ports() -> PortPicker:
     return PortPicker(first=20000, last=29999)
 
 
-def _harnesses(make_one: Callable[[int], SwitchHarness]) -> Iterator[Callable[..., Any]]:
+def _harnesses(
+    make_one: Callable[[int], SwitchHarness], rtp_ports: PortPicker
+) -> Iterator[Callable[..., Any]]:
     started: list[SwitchHarness] = []
 
     def make(**kwargs: Any) -> Any:
@@ -40,6 +42,9 @@ def _harnesses(make_one: Callable[[int], SwitchHarness]) -> Iterator[Callable[..
     yield make
     for harness in started:
         harness.stop()
+        # the range holds only 100 blocks, shared with other test processes: a whole
+        # suite run (or several at once) runs out unless each switch gives its block back
+        rtp_ports.release(harness.config.rtp_port_range[0], 100)
 
 
 @pytest.fixture
@@ -53,7 +58,7 @@ def switch_factory(
             switch_config(tmp_path / f"switch{index}", ports.port(), rtp_ports.block(100), **kwargs)
         )
 
-    yield from _harnesses(one)
+    yield from _harnesses(one, rtp_ports)
 
 
 @pytest.fixture
@@ -74,7 +79,7 @@ def server_factory(
             )
         )
 
-    yield from _harnesses(one)
+    yield from _harnesses(one, rtp_ports)
 
 
 @pytest.fixture
@@ -87,13 +92,15 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
         tone_hz: float = 440.0,
         seconds: float = 60.0,
         wav: Path | None = None,
+        extra_config: dict[str, str] | None = None,
     ) -> Baresip:
-        """`wav` (8 kHz mono) replaces the tone as what the phone says."""
+        """`wav` (8 kHz mono) replaces the tone as what the phone says; `extra_config`
+        adds or overrides baresip config lines (e.g. ``sip_cafile`` for TLS)."""
         workdir = tmp_path / f"phone-{account.user}-{len(phones)}"
         workdir.mkdir(parents=True)
         if wav is None:
             wav = make_tone_wav(workdir / "mic.wav", tone_hz, seconds)
-        phone = Baresip(workdir, account, ports.block(10), wav)
+        phone = Baresip(workdir, account, ports.block(10), wav, extra_config=extra_config)
         phones.append(phone)
         phone.start()
         return phone

@@ -66,6 +66,44 @@ def test_environment_overrides_single_keys():
         ({"trunks": [{"name": "t", "host": "h", "register": True}]}, "username"),
         ({"trunks": [{"name": "t"}]}, "host"),
         ({"media": {"tts_engine": "say"}}, "tts_engine"),
+        ({"sip": {"tls_listen": "everywhere:5061"}}, "tls_listen must be ip:port"),
+        ({"sip": {"tls_listen": "0.0.0.0:70000"}}, "port out of range"),
+        ({"sip": {"tls_listen": "127.0.0.1:5060"}}, "port of sip.listen"),
+        ({"sip": {"tls_listen": "0.0.0.0:5061", "tls_certificate": "c.pem"}}, "go together"),
+        ({"sip": {"tls_certificate": "c.pem", "tls_private_key": "k.pem"}}, "tls_listen is not"),
+        ({"trunks": [{"name": "t", "host": "h", "register": False, "transport": "sctp"}]}, "tls"),
+        (
+            {"trunks": [{"name": "t", "host": "h", "register": False, "verify": False}]},
+            "need transport = tls",
+        ),
+        (
+            {
+                "trunks": [
+                    {
+                        "name": "t",
+                        "host": "h",
+                        "register": False,
+                        "transport": "tls",
+                        "ca_file": "/nonexistent/ca.pem",
+                    }
+                ]
+            },
+            "cannot read ca_file",
+        ),
+        (
+            {
+                "trunks": [
+                    {
+                        "name": "t",
+                        "host": "h",
+                        "register": False,
+                        "transport": "tls",
+                        "verify": "maybe",
+                    }
+                ]
+            },
+            "expected bool",
+        ),
     ],
 )
 def test_bad_configuration_is_a_clear_error(data, words):
@@ -116,3 +154,22 @@ def test_rtp_timeout_is_zero_to_a_day_in_seconds(value):
     assert from_dict({"rtp": {"timeout": 0}}, {}).rtp.timeout == 0  # off
     with pytest.raises(ConfigError, match="rtp.timeout"):
         from_dict({"rtp": {"timeout": value}}, {})
+
+
+def test_tls_defaults_keep_tls_off_and_files_in_the_data_folder():
+    config = from_dict({"store": {"path": "/var/lib/ss/softswitch.db"}}, {})
+    assert config.tls_host_port is None
+    assert [str(p) for p in config.tls_files] == [
+        "/var/lib/ss/tls-certificate.pem",
+        "/var/lib/ss/tls-private-key.pem",
+    ]
+    config = from_dict(
+        {
+            "sip": {"tls_listen": "0.0.0.0:5061"},
+            "trunks": [{"name": "t", "host": "h", "register": False, "transport": "tls"}],
+        },
+        {"SOFTSWITCH_SIP_TLS_CERTIFICATE": "/c.pem", "SOFTSWITCH_SIP_TLS_PRIVATE_KEY": "/k.pem"},
+    )
+    assert config.tls_host_port == ("0.0.0.0", 5061)
+    assert [str(p) for p in config.tls_files] == ["/c.pem", "/k.pem"]
+    assert config.trunks[0].transport == "TLS" and config.trunks[0].verify is True

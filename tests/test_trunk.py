@@ -85,6 +85,15 @@ def test_inbound_calls_are_the_carriers_only_from_its_addresses(ua: UserAgent) -
     assert trunk.accepts_from("10.0.2.2", 5070)
     assert not trunk.accepts_from("10.0.2.2", 5060)
     assert not trunk.accepts_from("10.6.6.6", 5060)
+    # over UDP the carrier's port must match; a TLS trunk takes its carrier's connections
+    # from any port, but only over TLS
+    tls = Trunk(trunk_config(host="10.0.0.9", transport="TLS", register=False), ua)
+    assert tls.port == 5061
+    assert tls.accepts_from("10.0.0.9", 43210, "TLS")
+    assert not tls.accepts_from("10.0.0.9", 43210, "TCP")
+    assert not tls.accepts_from("10.0.0.9", 43210, "UDP")
+    assert not tls.accepts_from("10.6.6.6", 43210, "TLS")
+    assert not trunk.accepts_from("10.0.0.9", 43210, "TCP")  # a UDP trunk
 
 
 async def test_registers_with_digest_refreshes_and_unregisters(
@@ -153,3 +162,79 @@ async def test_an_unknown_host_is_failing_not_fatal(ua: UserAgent) -> None:
     await until(lambda: trunk.status.state == TrunkState.FAILING)
     assert "cannot resolve" in trunk.status.last_error
     await trunk.stop()
+
+
+@pytest.fixture
+async def tls_carrier(tmp_path: Path) -> AsyncIterator[Switch]:
+    """The carrier listening for TLS with a self-signed certificate for 127.0.0.1."""
+    config = switch_config(
+        tmp_path, 0, 36200, extensions={"101": "pw101"}, sip={"tls_listen": f"{HOST}:0"}
+    )
+    switch = Switch(config, announce=lambda line: None)
+    await switch.start()
+    yield switch
+    await switch.stop()
+
+
+def over_tls(carrier: Switch, ua: UserAgent, host: str = HOST, **overrides: object) -> Trunk:
+    config = trunk_config(
+        host=f"{host}:{carrier.ua.transport.tls_port}",
+        username="101",
+        password="pw101",
+        transport="TLS",
+        **overrides,
+    )
+    return Trunk(config, ua)
+
+
+async def test_registers_over_tls_verifying_the_carrier(tls_carrier: Switch, ua: UserAgent) -> None:
+    assert tls_carrier.tls is not None
+    trunk = over_tls(tls_carrier, ua, ca_file=str(tls_carrier.tls.certificate))
+    trunk.start()
+    try:
+        await until(lambda: trunk.status.state == TrunkState.REGISTERED)
+        assert tls_carrier.registrar is not None
+        (binding,) = tls_carrier.registrar.contacts("101")
+        assert binding.transport == "TLS"
+        assert binding.contact.endswith(";transport=tls")
+    finally:
+        await trunk.stop()
+    assert trunk.status.state == TrunkState.UNREGISTERED
+
+
+@pytest.mark.parametrize(
+    ("host", "overrides", "error"),
+    [
+        # the system's CAs do not know a self-signed carrier
+        (HOST, {}, "certificate verify failed"),
+        # the right CA, but the certificate does not name the trunk host
+        ("localhost", {"ca_file": "carrier"}, "certificate verify failed"),
+    ],
+)
+async def test_a_carrier_certificate_that_does_not_verify_is_a_failing_trunk(
+    tls_carrier: Switch,
+    ua: UserAgent,
+    host: str,
+    overrides: dict[str, str],
+    error: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(trunk_module, "RETRY_MIN", 0.1)
+    assert tls_carrier.tls is not None
+    if overrides.get("ca_file") == "carrier":
+        overrides = {"ca_file": str(tls_carrier.tls.certificate)}
+    trunk = over_tls(tls_carrier, ua, host=host, **overrides)
+    trunk.start()
+    try:
+        await until(lambda: trunk.status.state == TrunkState.FAILING)
+        assert error in trunk.status.last_error
+        assert tls_carrier.registrar is not None and tls_carrier.registrar.contacts("101") == []
+    finally:
+        await trunk.stop()
+    # told explicitly not to verify, the same carrier is accepted
+    trusting = over_tls(tls_carrier, ua, host=host, verify=False)
+    trusting.start()
+    try:
+        await until(lambda: trusting.status.state == TrunkState.REGISTERED)
+    finally:
+        await trusting.stop()

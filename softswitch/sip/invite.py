@@ -31,9 +31,10 @@ _INFO_SIGNAL = re.compile(rb"Signal\s*=\s*([0-9A-Da-d*#])")
 class InviteSession:
     """What both call directions share once a dialog exists."""
 
-    def __init__(self, ua: UserAgent, transport: str = "UDP") -> None:
+    def __init__(self, ua: UserAgent, transport: str = "UDP", secure: bool = False) -> None:
         self.ua = ua
-        self.transport = transport
+        self.transport = transport  # "UDP" | "TCP" | "TLS": how the dialog's peer is reached
+        self.secure = secure  # set up with a sips: Request-URI: our Contact is sips: too
         self.dialog: Dialog | None = None
         self.state: DialogState = DialogState.EARLY  # then CONFIRMED, then TERMINATED
         self.terminated: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -92,7 +93,7 @@ class InviteSession:
                 st.respond(self.ua.response(request, 488, f"Not Acceptable Here ({exc})"))
                 return
         response = self.ua.response(request, 200, to_tag=self.dialog.local_tag)
-        response.headers.add("Contact", self.ua.contact(None, self.transport))
+        response.headers.add("Contact", self.ua.contact(None, self.transport, self.secure))
         if answer:
             response.headers.add("Content-Type", "application/sdp")
             response.body = answer
@@ -182,7 +183,7 @@ class IncomingInvite(InviteSession):
     """A call that reached us (UAS)."""
 
     def __init__(self, ua: UserAgent, st: ServerTransaction) -> None:
-        super().__init__(ua, st.peer.transport)
+        super().__init__(ua, st.peer.transport, st.request.uri.scheme == "sips")
         self.st = st
         self.request = st.request
         self.local_tag = new_tag()
@@ -199,7 +200,7 @@ class IncomingInvite(InviteSession):
         if self.state != DialogState.EARLY or self.st.final_sent:
             return
         response = self.ua.response(self.request, status, to_tag=self.local_tag)
-        response.headers.add("Contact", self.ua.contact(None, self.transport))
+        response.headers.add("Contact", self.ua.contact(None, self.transport, self.secure))
         if body:
             response.headers.add("Content-Type", "application/sdp")
             response.body = body
@@ -209,7 +210,7 @@ class IncomingInvite(InviteSession):
         if self.state != DialogState.EARLY or self.st.final_sent:
             raise SipError("call is no longer ringing")
         response = self.ua.response(self.request, 200, to_tag=self.local_tag)
-        response.headers.add("Contact", self.ua.contact(None, self.transport))
+        response.headers.add("Contact", self.ua.contact(None, self.transport, self.secure))
         response.headers.add("Content-Type", "application/sdp")
         response.body = body
         self.dialog = Dialog.as_uas(self.request, self.local_tag, self.st.peer)
@@ -247,7 +248,7 @@ class OutgoingInvite(InviteSession):
         contact_user: str | None = None,
         extra_headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(ua, peer.transport)
+        super().__init__(ua, peer.transport, uri.scheme == "sips")
         self.peer = peer
         self.credentials = credentials
         self.request = ua.new_request(

@@ -1,15 +1,18 @@
-"""UDP and TCP transports on one port (RFC 3261 section 18, RFC 3581).
+"""UDP and TCP transports on one port, TLS on another (RFC 3261 sections 18 and 26, RFC 3581).
 
 Incoming bytes become parsed messages handed to one callback together with the
 ``Peer`` they came from; outgoing requests go to an address, and responses are
-routed back per RFC 3261 18.2.2 (the connection they came on for TCP, else
-``received``/``rport`` of the top Via).
+routed back per RFC 3261 18.2.2 (the connection they came on for TCP and TLS, else
+``received``/``rport`` of the top Via). TLS is the TCP stream code over an SSL
+layer: a phone registered over TLS is reached over its own connection, as one
+registered over TCP is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +26,14 @@ from .via import Via
 log = logging.getLogger("softswitch.sip.transport")
 
 MAX_UDP_SIZE = 65_507
+TLS_HANDSHAKE_TIMEOUT = 10.0  # seconds a client may take to finish its TLS handshake
 
 
 @dataclass(slots=True, frozen=True)
 class Peer:
     """Where a message came from, or where one is going."""
 
-    transport: str  # "UDP" | "TCP"
+    transport: str  # "UDP" | "TCP" | "TLS"
     host: str
     port: int
 
@@ -52,7 +56,11 @@ class _Udp(asyncio.DatagramProtocol):
         log.debug("udp error: %s", exc)
 
 
-class _TcpConnection(asyncio.Protocol):
+class _StreamConnection(asyncio.Protocol):
+    """One TCP connection: a framer feeding the owner, keyed by its Peer."""
+
+    kind = "TCP"
+
     def __init__(self, owner: Transport) -> None:
         self.owner = owner
         self.framer = StreamFramer()
@@ -62,25 +70,25 @@ class _TcpConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
         host, port = transport.get_extra_info("peername")[:2]
-        self.peer = Peer("TCP", host, port)
-        self.owner._connections[(host, port)] = self
+        self.peer = Peer(self.kind, host, port)
+        self.owner._connections[self.peer] = self
 
     def data_received(self, data: bytes) -> None:
-        assert self.peer is not None
+        """Application bytes: cut into messages and hand them to the owner."""
+        assert self.peer is not None and self.transport is not None
         try:
             messages = self.framer.feed(data)
         except SipParseError as exc:
             # The stream has lost its framing: nothing after this point can be trusted.
             log.warning("closing %s: %s", self.peer, exc.reason)
-            if self.transport:
-                self.transport.close()
+            self.transport.close()
             return
         for raw in messages:
             self.owner._received(raw, self.peer)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.peer is not None:
-            self.owner._connections.pop((self.peer.host, self.peer.port), None)
+        if self.peer is not None and self.owner._connections.get(self.peer) is self:
+            del self.owner._connections[self.peer]
 
     def send(self, data: bytes) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -88,16 +96,177 @@ class _TcpConnection(asyncio.Protocol):
         self.transport.write(data)
 
 
-class Transport:
-    """One UDP socket and one TCP listener bound to the same address and port."""
+class _TlsConnection(_StreamConnection):
+    """One TLS connection: the TCP stream code over an SSLObject and two memory BIOs.
 
-    def __init__(self, host: str, port: int, on_message: MessageHandler) -> None:
+    The TLS layer is driven here rather than by the loop's start_tls/ssl= so that it
+    behaves the same on asyncio and uvloop, runs no task per connection, and a failed
+    handshake (plain text on the TLS port, a client that does not trust us, a silent
+    scanner cut at the timeout) is one log line with its reason.
+    """
+
+    kind = "TLS"
+
+    def __init__(
+        self,
+        owner: Transport,
+        context: ssl.SSLContext,
+        *,
+        server_hostname: str | None = None,
+        ready: asyncio.Future[None] | None = None,
+    ) -> None:
+        super().__init__(owner)
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self._ssl = context.wrap_bio(
+            self._incoming,
+            self._outgoing,
+            server_side=ready is None,
+            server_hostname=server_hostname,
+        )
+        self._ready = ready  # client side: resolved when the handshake is over
+        self._secure = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        host, port = transport.get_extra_info("peername")[:2]
+        self.peer = Peer("TLS", host, port)
+        self.owner._handshaking.add(self)
+        self._timer = asyncio.get_running_loop().call_later(
+            self.owner.tls_handshake_timeout, self._timed_out
+        )
+        if self._ready is not None:
+            self._handshake()  # the client speaks first
+
+    def data_received(self, data: bytes) -> None:
+        self._incoming.write(data)
+        if not self._secure:
+            self._handshake()
+            if not self._secure:
+                return
+        chunks = []
+        while True:
+            try:
+                chunk = self._ssl.read(65536)
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:  # close_notify
+                self._close()
+                break
+            except ssl.SSLError as exc:
+                log.info("closing %s: %s", self.peer, _reason(exc))
+                self._close()
+                return
+            if not chunk:
+                break
+            chunks.append(chunk)
+        self._flush()
+        if chunks:
+            _StreamConnection.data_received(self, b"".join(chunks))
+
+    def _handshake(self) -> None:
+        try:
+            self._ssl.do_handshake()
+        except ssl.SSLWantReadError:
+            self._flush()
+            return
+        except (ssl.SSLError, OSError) as exc:
+            self._flush()  # the alert tells the peer why
+            self._failed(exc)
+            return
+        self._flush()
+        self._secure = True
+        self._stop_timer()
+        assert self.peer is not None
+        self.owner._handshaking.discard(self)
+        self.owner._connections[self.peer] = self
+        if self._ready is not None and not self._ready.done():
+            self._ready.set_result(None)
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        self._failed(TimeoutError(f"no handshake in {self.owner.tls_handshake_timeout:g}s"))
+
+    def _failed(self, exc: BaseException) -> None:
+        self._stop_timer()
+        self.owner._handshaking.discard(self)
+        if self._ready is not None:
+            if not self._ready.done():
+                self._ready.set_exception(exc)  # connect() reports it
+        else:
+            self.owner.failed_handshakes += 1
+            log.info("TLS handshake with %s failed: %s", self.peer, _reason(exc))
+        self._close()
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _flush(self) -> None:
+        data = self._outgoing.read()
+        if data and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._secure and (self._timer is not None or self._ready is not None):
+            self._failed(exc or ConnectionResetError("closed during the TLS handshake"))
+        self._stop_timer()
+        self.owner._handshaking.discard(self)
+        super().connection_lost(exc)
+
+    def send(self, data: bytes) -> None:
+        if not self._secure or self.transport is None or self.transport.is_closing():
+            raise SipError(f"connection to {self.peer} is closed")
+        try:
+            self._ssl.write(data)
+        except ssl.SSLError as exc:
+            self._close()
+            raise SipError(f"connection to {self.peer} failed: {_reason(exc)}") from exc
+        self._flush()
+
+
+@dataclass(slots=True, frozen=True)
+class TlsClient:
+    """How to open a TLS connection to one destination: its context and expected name."""
+
+    context: ssl.SSLContext
+    server_hostname: str | None
+
+
+class Transport:
+    """One UDP socket and one TCP listener bound to the same address and port, and
+    optionally a TLS listener on ``tls_port``."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        on_message: MessageHandler,
+        tls_context: ssl.SSLContext | None = None,
+        tls_host: str = "",
+        tls_port: int = 0,
+    ) -> None:
         self.host = host
         self.port = port
         self.on_message = on_message
+        self.tls_context = tls_context  # the listener's; None = no TLS listener
+        self.tls_host = tls_host or host
+        self.tls_port = tls_port
+        # outgoing TLS per destination (a trunk's CA and name); others verify by default
+        self.tls_clients: dict[tuple[str, int], TlsClient] = {}
+        self.failed_handshakes = 0
+        self.tls_handshake_timeout = TLS_HANDSHAKE_TIMEOUT
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
-        self._connections: dict[tuple[str, int], _TcpConnection] = {}
+        self._tls: asyncio.Server | None = None
+        self._handshaking: set[_TlsConnection] = set()
+        self._connections: dict[Peer, _StreamConnection] = {}
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -107,15 +276,28 @@ class Transport:
         bound = self._udp.get_extra_info("sockname")
         self.port = bound[1]
         self._tcp = await loop.create_server(
-            lambda: _TcpConnection(self), self.host, self.port, reuse_address=True
+            lambda: _StreamConnection(self), self.host, self.port, reuse_address=True
         )
+        if self.tls_context is not None:
+            context = self.tls_context
+            self._tls = await loop.create_server(
+                lambda: _TlsConnection(self, context),
+                self.tls_host,
+                self.tls_port,
+                reuse_address=True,
+            )
+            self.tls_port = self._tls.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
-        for conn in list(self._connections.values()):
+        handshaking, self._handshaking = self._handshaking, set()
+        for handshake in handshaking:
+            handshake._stop_timer()  # closed by us: not a failure to report
+        for conn in [*handshaking, *self._connections.values()]:
             if conn.transport:
                 conn.transport.close()
-        if self._tcp:
-            self._tcp.close()
+        for server in (self._tcp, self._tls):
+            if server:
+                server.close()
         if self._udp:
             self._udp.close()
 
@@ -169,10 +351,10 @@ class Transport:
 
     def send(self, data: bytes, peer: Peer) -> None:
         """Send raw bytes; raises SipError when the destination cannot be reached."""
-        if peer.transport == "TCP":
-            conn = self._connections.get((peer.host, peer.port))
+        if peer.transport != "UDP":
+            conn = self._connections.get(peer)
             if conn is None:
-                raise SipError(f"no TCP connection to {peer}")
+                raise SipError(f"no {peer.transport} connection to {peer}")
             conn.send(data)
             return
         if self._udp is None:
@@ -182,14 +364,31 @@ class Transport:
         self._udp.sendto(data, (peer.host, peer.port))
 
     async def connect(self, peer: Peer) -> Peer:
-        """Make sure a TCP connection to ``peer`` exists (no-op for UDP)."""
-        if peer.transport != "TCP" or (peer.host, peer.port) in self._connections:
+        """Make sure a TCP or TLS connection to ``peer`` exists (no-op for UDP).
+
+        TLS verifies the server's certificate: against ``tls_clients``' context and
+        name for a configured destination (a trunk), else the system's CAs and the
+        peer's address.
+        """
+        if peer.transport == "UDP" or peer in self._connections:
             return peer
         loop = asyncio.get_running_loop()
         try:
-            await loop.create_connection(lambda: _TcpConnection(self), peer.host, peer.port)
-        except OSError as exc:
-            raise SipError(f"cannot connect to {peer}: {exc}") from exc
+            if peer.transport == "TLS":
+                client = self.tls_clients.get((peer.host, peer.port))
+                context = client.context if client else ssl.create_default_context()
+                hostname = client.server_hostname if client else peer.host
+                ready: asyncio.Future[None] = loop.create_future()
+                await loop.create_connection(
+                    lambda: _TlsConnection(self, context, server_hostname=hostname, ready=ready),
+                    peer.host,
+                    peer.port,
+                )
+                await ready
+            else:
+                await loop.create_connection(lambda: _StreamConnection(self), peer.host, peer.port)
+        except (OSError, TimeoutError) as exc:
+            raise SipError(f"cannot connect to {peer}: {_reason(exc)}") from exc
         return peer
 
     def send_response(self, response: Response, peer: Peer | None = None) -> None:
@@ -201,13 +400,23 @@ class Transport:
 
     def response_destination(self, response: Response, peer: Peer | None) -> Peer:
         via = response.top_via
-        if via.transport.upper() == "TCP":
-            if peer is not None and (peer.host, peer.port) in self._connections:
+        kind = via.transport.upper()
+        if kind in ("TCP", "TLS"):
+            if peer is not None and peer in self._connections:
                 return peer
             received = via.params.get("received") or via.host
-            return Peer("TCP", received, via.port or 5060)
+            return Peer(kind, received, via.port or (5061 if kind == "TLS" else 5060))
         host = via.params.get("received") or via.host
         rport = via.params.get("rport")
         if rport:
             return Peer("UDP", host, int(rport))
         return Peer("UDP", host, via.port or 5060)
+
+
+def _reason(exc: BaseException) -> str:
+    """A one-line cause: the SSL reason ("CERTIFICATE_VERIFY_FAILED ...") when there is one."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError) and exc.reason:
+        return str(exc.reason)
+    return str(exc) or type(exc).__name__

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,6 +21,7 @@ from .message import Request, Response, new_branch, new_call_id, new_tag
 from .transaction import ClientTransaction, ServerTransaction, Timers, TransactionLayer
 from .transport import Peer, Transport
 from .uri import SipUri
+from .via import Via
 
 log = logging.getLogger("softswitch.sip.ua")
 
@@ -52,10 +54,13 @@ class UserAgent:
         on_request: RequestHandler,
         timers: Timers | None = None,
         user_agent: str = "softswitch",
+        tls_context: ssl.SSLContext | None = None,
+        tls_host: str = "",
+        tls_port: int = 0,
     ) -> None:
         self.advertised = advertised
         self.user_agent = user_agent
-        self.transport = Transport(host, port, self._received)
+        self.transport = Transport(host, port, self._received, tls_context, tls_host, tls_port)
         self.timers = timers or Timers()
         self.layer: TransactionLayer | None = None
         self.on_request = on_request
@@ -80,13 +85,24 @@ class UserAgent:
 
     # -- building -----------------------------------------------------------
 
-    def via(self, transport: str = "UDP") -> str:
-        return f"SIP/2.0/{transport} {self.advertised}:{self.port};branch={new_branch()};rport"
+    def port_for(self, transport: str) -> int:
+        """The port we listen on for ``transport`` (TLS has its own when it listens)."""
+        if transport == "TLS" and self.transport.tls_port:
+            return self.transport.tls_port
+        return self.transport.port
 
-    def contact(self, user: str | None, transport: str = "UDP") -> str:
+    def via(self, transport: str = "UDP") -> str:
+        port = self.port_for(transport)
+        return f"SIP/2.0/{transport} {self.advertised}:{port};branch={new_branch()};rport"
+
+    def contact(self, user: str | None, transport: str = "UDP", secure: bool = False) -> str:
+        """Our Contact; ``secure``: a sips: URI, due in a dialog set up with a sips:
+        Request-URI (RFC 3261 12.1.1 and 12.1.2), which implies TLS."""
         userpart = f"{user}@" if user else ""
-        suffix = ";transport=tcp" if transport == "TCP" else ""
-        return f"<sip:{userpart}{self.advertised}:{self.port}{suffix}>"
+        if secure:
+            return f"<sips:{userpart}{self.advertised}:{self.port_for('TLS')}>"
+        suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
+        return f"<sip:{userpart}{self.advertised}:{self.port_for(transport)}{suffix}>"
 
     def new_request(
         self,
@@ -115,7 +131,7 @@ class UserAgent:
         headers.add("Call-ID", call_id or new_call_id())
         headers.add("CSeq", f"{cseq} {method}")
         if method in ("INVITE", "REGISTER", "SUBSCRIBE", "REFER", "UPDATE"):
-            headers.add("Contact", self.contact(contact_user, transport))
+            headers.add("Contact", self.contact(contact_user, transport, uri.scheme == "sips"))
         headers.add("User-Agent", self.user_agent)
         if method == "INVITE":
             headers.add("Allow", ALLOW)
@@ -192,8 +208,7 @@ class UserAgent:
         headers.add(name, auth_value)
         vias = headers.get_all("Via")
         headers.remove("Via")
-        transport = "TCP" if "/TCP " in vias[0].upper() else "UDP"
-        headers.add("Via", self.via(transport))
+        headers.add("Via", self.via(Via.parse(vias[0]).transport.upper()))
         number, method = request.cseq
         headers.set("CSeq", f"{number + 1} {method}")
         return Request(request.method, request.uri, headers, request.body)

@@ -48,12 +48,16 @@ class KamailioConfig:
     open_relay: bool = False  # route INVITEs from anybody (IP-authenticated trunk)
     static_routes: Mapping[str, str] = field(
         default_factory=dict
-    )  # R-URI user prefix -> "host:port"
+    )  # R-URI user prefix -> "host:port" or "host:port;transport=tls"
     qop: bool = True  # challenges carry qop="auth"
     # baresip 1.0.0 sends an empty "Supported:" header, which pyVoIP 1.6.8 cannot
     # parse (it drops the whole INVITE). True removes it from relayed requests.
     strip_empty_supported: bool = False
     host: str = HOST
+    # a TLS listener too (kamailio-tls-modules): its port and PEM files
+    tls_port: int | None = None
+    tls_certificate: str = ""
+    tls_private_key: str = ""
 
     def render(self, ctl_socket: str) -> str:
         return _render(self, ctl_socket)
@@ -85,9 +89,13 @@ def _static_routes(routes: Mapping[str, str]) -> str:
     lines = []
     for prefix, dest in routes.items():
         _check_safe("prefix", prefix)
+        dest, _, params = dest.partition(";")
+        if params not in ("", "transport=udp", "transport=tcp", "transport=tls"):
+            raise ValueError(f"route parameters {params!r}: only transport=udp|tcp|tls")
         host, _, port = dest.partition(":")
         _check_safe("route host", host)
         target = f"sip:{host}:{int(port)}" if port else f"sip:{host}"
+        target += f";{params}" if params else ""
         cond = f'$(rU{{s.substr,0,{len(prefix)}}}) == "{prefix}"' if prefix else "1"
         lines.append(f"    if ({cond}) {{")
         lines.append(f'        xlog("L_NOTICE", "STATIC-ROUTE $rU -> {target}\\n");')
@@ -98,8 +106,28 @@ def _static_routes(routes: Mapping[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _tls_lines(c: KamailioConfig) -> tuple[str, str]:
+    """The listen lines and the module lines of a TLS listener, or nothing."""
+    if c.tls_port is None:
+        return "", ""
+    listen = f"enable_tls=yes\nlisten=tls:{c.host}:{c.tls_port}"
+    module = "\n".join(
+        [
+            'loadmodule "tls.so"',
+            f'modparam("tls", "certificate", "{c.tls_certificate}")',
+            f'modparam("tls", "private_key", "{c.tls_private_key}")',
+            'modparam("tls", "tls_method", "TLSv1.2+")',
+            # clients (the switch) present no certificate
+            'modparam("tls", "verify_certificate", 0)',
+            'modparam("tls", "require_certificate", 0)',
+        ]
+    )
+    return listen, module
+
+
 def _render(c: KamailioConfig, ctl_socket: str) -> str:
     realm = _check_safe("realm", c.realm)
+    tls_listen, tls_module = _tls_lines(c)
     # www_challenge/proxy_challenge flags: 1 = offer qop="auth".
     flags = "1" if c.qop else "0"
     return f"""#!KAMAILIO
@@ -113,6 +141,7 @@ tcp_children=2
 auto_aliases=no
 listen=udp:{c.host}:{c.port}
 listen=tcp:{c.host}:{c.port}
+{tls_listen}
 alias="{c.host}:{c.port}"
 dns=no
 rev_dns=no
@@ -136,6 +165,7 @@ loadmodule "xlog.so"
 loadmodule "sanity.so"
 loadmodule "ctl.so"
 loadmodule "auth.so"
+{tls_module}
 
 modparam("ctl", "binrpc", "unix:{ctl_socket}")
 modparam("usrloc", "db_mode", 0)

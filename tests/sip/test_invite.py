@@ -8,7 +8,9 @@ and a caller that never ACKs.  Short timers keep the RFC's retransmissions fast.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -18,9 +20,10 @@ from softswitch.sip.errors import SipError
 from softswitch.sip.invite import IncomingInvite, OutgoingInvite
 from softswitch.sip.message import Request, Response
 from softswitch.sip.transaction import ServerTransaction, Timers, TransactionState
-from softswitch.sip.transport import Peer
+from softswitch.sip.transport import Peer, TlsClient
 from softswitch.sip.ua import UserAgent
 from softswitch.sip.uri import SipUri
+from softswitch.tlsidentity import ensure_identity
 from tests.sip.raw import RawUdp, request_text
 
 FAST = Timers(t1=0.02, t2=0.1, t4=0.1)
@@ -350,3 +353,57 @@ async def test_caller_reacks_a_retransmitted_2xx() -> None:
     finally:
         raw.close()
         await alice.stop()
+
+
+@pytest.mark.parametrize("scheme", ["sip", "sips"])
+async def test_call_over_tls(tmp_path: Path, scheme: str) -> None:
+    """The dialog runs over TLS (InviteSession.transport); a sips: Request-URI makes both
+    Contacts sips: (RFC 3261 12.1), a sip: one over TLS says ;transport=tls."""
+    identity = ensure_identity(tmp_path / "cert.pem", tmp_path / "key.pem", "127.0.0.1")
+    incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
+    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    bob = UserAgent(
+        "127.0.0.1",
+        0,
+        "127.0.0.1",
+        incoming.put_nowait,
+        timers=FAST,
+        tls_context=identity.server_context(),
+    )
+    await alice.start()
+    await bob.start()
+    try:
+        tls_port = bob.transport.tls_port
+        alice.transport.tls_clients[("127.0.0.1", tls_port)] = TlsClient(
+            ssl.create_default_context(cafile=str(identity.certificate)), "127.0.0.1"
+        )
+        target = SipUri(scheme, "bob", "127.0.0.1", tls_port)
+        call = OutgoingInvite(
+            alice,
+            uri=target,
+            from_addr=Address(SipUri(scheme, "alice", "127.0.0.1")),
+            to_addr=Address(target),
+            peer=Peer("TLS", "127.0.0.1", tls_port),
+            body=OFFER,
+        )
+        task = asyncio.ensure_future(call.run())
+        callee = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
+        callee.answer(ANSWER)
+        final = await asyncio.wait_for(task, 2)
+        assert final.status == 200
+        assert call.transport == callee.transport == "TLS"
+        assert callee.request.top_via.transport == "TLS"
+        offered = callee.request.headers.get("Contact") or ""
+        answered = final.headers.get("Contact") or ""
+        if scheme == "sips":
+            assert call.secure and callee.secure
+            assert offered.startswith("<sips:") and answered.startswith("<sips:")
+            assert f":{tls_port}>" in answered
+        else:
+            assert not callee.secure
+            assert offered.endswith(";transport=tls>") and answered.endswith(";transport=tls>")
+        await call.hangup()  # in-dialog BYE over the same TLS connection
+        assert await asyncio.wait_for(callee.terminated, 2) == "remote BYE"
+    finally:
+        await alice.stop()
+        await bob.stop()

@@ -7,6 +7,8 @@ the same messages either way, and a stream that loses its framing is closed.
 from __future__ import annotations
 
 import asyncio
+import logging
+import ssl
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,16 +16,17 @@ import pytest
 from softswitch.sip.errors import SipError
 from softswitch.sip.message import Request, Response
 from softswitch.sip.parser import parse_message
-from softswitch.sip.transport import MAX_UDP_SIZE, Peer, Transport
+from softswitch.sip.transport import MAX_UDP_SIZE, Peer, TlsClient, Transport
+from softswitch.tlsidentity import TlsIdentity, ensure_identity
 from tests.sip.raw import RawUdp, request_text
 
 Received = list[tuple[Request | Response, Peer]]
 
 
 class Listener:
-    def __init__(self) -> None:
+    def __init__(self, tls_context: ssl.SSLContext | None = None) -> None:
         self.received: Received = []
-        self.transport = Transport("127.0.0.1", 0, self.on_message)
+        self.transport = Transport("127.0.0.1", 0, self.on_message, tls_context)
 
     def on_message(self, message: Request | Response, peer: Peer) -> None:
         self.received.append((message, peer))
@@ -221,8 +224,176 @@ def response_via(via: str) -> Response:
             Peer("UDP", "198.51.100.9", 40000),
         ),
         ("SIP/2.0/TCP 192.0.2.1;branch=z9hG4bKx", Peer("TCP", "192.0.2.1", 5060)),
+        ("SIP/2.0/TLS 192.0.2.1;branch=z9hG4bKx", Peer("TLS", "192.0.2.1", 5061)),
+        (
+            "SIP/2.0/TLS 192.0.2.1:5063;branch=z9hG4bKx;received=198.51.100.9",
+            Peer("TLS", "198.51.100.9", 5063),
+        ),
     ],
 )
 def test_response_destination_rfc3261_18_2_2(via: str, destination: Peer) -> None:
     transport = Transport("127.0.0.1", 0, lambda message, peer: None)
     assert transport.response_destination(response_via(via), None) == destination
+
+
+# -- TLS ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def identity(tmp_path_factory: pytest.TempPathFactory) -> TlsIdentity:
+    folder = tmp_path_factory.mktemp("tls")
+    return ensure_identity(folder / "cert.pem", folder / "key.pem", "127.0.0.1")
+
+
+@pytest.fixture
+async def tls_listener(identity: TlsIdentity) -> AsyncIterator[Listener]:
+    node = Listener(identity.server_context())
+    node.transport.tls_handshake_timeout = 0.5
+    await node.transport.start()
+    yield node
+    await node.transport.stop()
+    assert node.transport._handshaking == set()  # no task left behind
+
+
+def trusting(identity: TlsIdentity) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=str(identity.certificate))
+
+
+async def test_tls_request_in_response_back_on_the_same_connection(
+    tls_listener: Listener, identity: TlsIdentity
+) -> None:
+    transport = tls_listener.transport
+    assert transport.tls_port not in (0, transport.port)
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", transport.tls_port, ssl=trusting(identity), server_hostname="127.0.0.1"
+    )
+    try:
+        local_port = writer.get_extra_info("sockname")[1]
+        one = request_text("REGISTER", transport.tls_port, local_port, transport="TLS")
+        writer.write(one[:40])  # split inside TLS records too
+        await writer.drain()
+        await asyncio.sleep(0.02)
+        writer.write(one[40:] + b"\r\n\r\n")
+        await writer.drain()
+        await eventually_count(tls_listener.received, 1)
+        request, peer = tls_listener.received[0]
+        assert isinstance(request, Request) and peer == Peer("TLS", "127.0.0.1", local_port)
+        transport.send_response(request.make_response(200, to_tag="t"), peer)
+        response = parse_message(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2))
+        assert isinstance(response, Response) and response.status == 200
+        # a request to that phone later goes over its connection, not a new one
+        transport.send(request_text("OPTIONS", local_port, transport.tls_port), peer)
+        again = parse_message(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 2))
+        assert isinstance(again, Request) and again.method == "OPTIONS"
+    finally:
+        writer.close()
+    # the same port number over TCP is another peer
+    with pytest.raises(SipError, match="no TCP connection"):
+        transport.send(b"x", Peer("TCP", "127.0.0.1", local_port))
+
+
+async def test_plain_text_and_failed_handshakes_are_closed_and_logged_once(
+    tls_listener: Listener, identity: TlsIdentity, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport = tls_listener.transport
+    caplog.set_level(logging.INFO, "softswitch.sip.transport")
+    # a SIP client speaking plain text to the TLS port
+    reader, writer = await asyncio.open_connection("127.0.0.1", transport.tls_port)
+    writer.write(request_text("OPTIONS", transport.tls_port, 5999, transport="TCP"))
+    await writer.drain()
+    assert await asyncio.wait_for(reader.read(), 2) in (b"", b"\x15\x03\x03\x00\x02\x02\x16")
+    writer.close()
+    # a client that does not trust our certificate (verification fails on its side)
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await asyncio.open_connection(
+            "127.0.0.1", transport.tls_port, ssl=ssl.create_default_context()
+        )
+    # a client that connects and never says hello: cut at the handshake timeout
+    _, silent = await asyncio.open_connection("127.0.0.1", transport.tls_port)
+    deadline = asyncio.get_running_loop().time() + 3
+    while transport.failed_handshakes < 3:
+        assert asyncio.get_running_loop().time() < deadline, transport.failed_handshakes
+        await asyncio.sleep(0.02)
+    silent.close()
+    failures = [r for r in caplog.records if "TLS handshake" in r.getMessage()]
+    assert len(failures) == 3 and all(r.exc_info is None for r in failures)
+    assert tls_listener.received == []
+    # the listener still serves a good client
+    _, writer = await asyncio.open_connection(
+        "127.0.0.1", transport.tls_port, ssl=trusting(identity), server_hostname="127.0.0.1"
+    )
+    writer.write(request_text("OPTIONS", transport.tls_port, 5999, transport="TLS"))
+    await writer.drain()
+    await eventually_count(tls_listener.received, 1)
+    writer.close()
+
+
+async def test_stop_closes_a_handshake_in_progress(identity: TlsIdentity) -> None:
+    node = Listener(identity.server_context())
+    await node.transport.start()
+    _, silent = await asyncio.open_connection("127.0.0.1", node.transport.tls_port)
+    await asyncio.sleep(0.05)
+    assert len(node.transport._handshaking) == 1
+    await node.transport.stop()
+    assert node.transport._handshaking == set()
+    silent.close()
+
+
+async def test_outgoing_tls_verifies_the_server(
+    tls_listener: Listener, identity: TlsIdentity
+) -> None:
+    server = Peer("TLS", "127.0.0.1", tls_listener.transport.tls_port)
+    client = Listener()
+    await client.transport.start()
+    try:
+        # by default the system's CAs: our self-signed certificate does not verify
+        with pytest.raises(SipError, match="certificate verify failed"):
+            await client.transport.connect(server)
+        # the wrong name with the right CA fails too
+        client.transport.tls_clients[(server.host, server.port)] = TlsClient(
+            trusting(identity), "carrier.example"
+        )
+        with pytest.raises(SipError, match="certificate verify failed"):
+            await client.transport.connect(server)
+        client.transport.tls_clients[(server.host, server.port)] = TlsClient(
+            trusting(identity), "127.0.0.1"
+        )
+        assert await client.transport.connect(server) == server
+        data = request_text("OPTIONS", server.port, client.transport.port, transport="TLS")
+        client.transport.send(data, server)
+        await eventually_count(tls_listener.received, 1)
+        request, peer = tls_listener.received[0]
+        assert isinstance(request, Request) and peer.transport == "TLS"
+        tls_listener.transport.send_response(request.make_response(200, to_tag="t"), peer)
+        await eventually_count(client.received, 1)
+        assert client.received[0][1] == server
+    finally:
+        await client.transport.stop()
+
+
+def test_tls_on_uvloop_as_the_server_runs_it(identity: TlsIdentity) -> None:
+    """uvloop starts reading a stream after connection_made (the reason TLS is driven
+    over memory BIOs, not start_tls): a handshake, a request and a failure, on uvloop."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> None:
+        node = Listener(identity.server_context())
+        await node.transport.start()
+        try:
+            port = node.transport.tls_port
+            _, plain = await asyncio.open_connection("127.0.0.1", port)
+            plain.write(b"OPTIONS sip:x SIP/2.0\r\n\r\n")
+            _, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=trusting(identity), server_hostname="127.0.0.1"
+            )
+            writer.write(request_text("OPTIONS", port, 5999, transport="TLS"))
+            await eventually_count(node.received, 1)
+            while node.transport.failed_handshakes != 1:
+                await asyncio.sleep(0.01)
+            writer.close()
+            plain.close()
+        finally:
+            await node.transport.stop()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(asyncio.wait_for(scenario(), 5))

@@ -8,7 +8,9 @@ on its own (OPTIONS, stray BYE, unknown dialogs), and timeouts to a silent peer.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -17,9 +19,10 @@ from softswitch.sip.auth import DigestServer, ha1
 from softswitch.sip.errors import SipError
 from softswitch.sip.message import Request, Response
 from softswitch.sip.transaction import ServerTransaction, Timers
-from softswitch.sip.transport import Peer
+from softswitch.sip.transport import Peer, TlsClient
 from softswitch.sip.ua import ALLOW, Credentials, UserAgent
 from softswitch.sip.uri import SipUri
+from softswitch.tlsidentity import ensure_identity
 from tests.sip.raw import RawUdp, request_text
 
 FAST = Timers(t1=0.02, t2=0.1, t4=0.1)
@@ -273,3 +276,40 @@ async def test_malformed_request_is_answered_by_the_core(agents: Agents) -> None
         assert agents.handled == []
     finally:
         raw.close()
+
+
+async def test_challenged_register_over_tls(tmp_path: Path) -> None:
+    """Via, Contact and the re-sent (authorized) request all say TLS and name the TLS port."""
+    identity = ensure_identity(tmp_path / "cert.pem", tmp_path / "key.pem", "127.0.0.1")
+    registrar = Registrar()
+    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    bob = UserAgent(
+        "127.0.0.1",
+        0,
+        "127.0.0.1",
+        lambda st: None,
+        timers=FAST,
+        tls_context=identity.server_context(),
+    )
+    bob.on_request = registrar(bob)
+    await alice.start()
+    await bob.start()
+    try:
+        tls_port = bob.transport.tls_port
+        assert bob.port_for("TLS") == tls_port != bob.port == bob.port_for("TCP")
+        assert bob.contact("bob", "TLS") == f"<sip:bob@127.0.0.1:{tls_port};transport=tls>"
+        server = Peer("TLS", "127.0.0.1", tls_port)
+        alice.transport.tls_clients[("127.0.0.1", tls_port)] = TlsClient(
+            ssl.create_default_context(cafile=str(identity.certificate)), "127.0.0.1"
+        )
+        me = Address(SipUri("sip", "alice", REALM))
+        request = alice.new_request("REGISTER", SipUri("sip", None, REALM), me, me, transport="TLS")
+        response = await alice.request(request, server, Credentials("alice", PASSWORD))
+        assert response.status == 200
+        for seen in registrar.seen:
+            assert seen.top_via.transport == "TLS"
+            assert seen.headers.get("Contact", "").endswith(";transport=tls>")
+        assert len(registrar.seen) == 2 and registrar.results[0][0]
+    finally:
+        await alice.stop()
+        await bob.stop()
