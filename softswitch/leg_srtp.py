@@ -6,9 +6,9 @@ any two legs: the bridge sees decrypted audio on both sides.
 SDES keys sit in the SDP in clear text: anyone who reads the SIP can decrypt
 the call. So SRTP is only negotiated on a leg whose signaling runs over TLS,
 unless ``[rtp] srtp_over_plain_sip`` says the network is trusted. The
-transport is the dialog's (``softswitch.sip.transport.Peer.transport``); until
-the switch has a TLS transport, every leg is plain SIP and SRTP needs that
-setting.
+transport is the dialog's (``softswitch.sip.transport.Peer.transport``): a leg
+whose phone or trunk speaks TLS ([sip] tls_listen, a trunk's transport = "tls")
+may carry keys.
 """
 
 from __future__ import annotations
