@@ -1,7 +1,8 @@
 """SRTP with SDES keys (RFC 4568) between real softphones (baresip's srtp module) through the
 switch: each leg keyed on its own, audio decrypted for the bridge, plain and SRTP legs mixed.
 
-The switch has no TLS transport yet, so these run with ``srtp_over_plain_sip = true``.
+These run over UDP with ``srtp_over_plain_sip = true``; SRTP over TLS signaling (no such
+setting) is in test_tls_calls.py.
 """
 
 from __future__ import annotations

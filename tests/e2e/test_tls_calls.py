@@ -15,10 +15,14 @@ from tests.peers.process import wait_until
 pytestmark = pytest.mark.peers
 
 
-def tls_phone(phone_factory, harness, number, tone_hz):
+def tls_phone(phone_factory, harness, number, tone_hz, mediaenc=None):
     tls_port = harness.call(lambda: harness.switch.ua.transport.tls_port)
     account = BaresipAccount(
-        number, f"pw{number}", registrar=f"127.0.0.1:{tls_port}", transport="tls"
+        number,
+        f"pw{number}",
+        registrar=f"127.0.0.1:{tls_port}",
+        transport="tls",
+        mediaenc=mediaenc,
     )
     certificate, _ = harness.config.tls_files
     phone = phone_factory(account, tone_hz=tone_hz, extra_config={"sip_cafile": str(certificate)})
@@ -75,3 +79,42 @@ def test_plain_text_on_the_tls_port_is_closed_and_phones_still_register(
     assert phone.aor
     assert harness.call(lambda: transport.failed_handshakes) == 1
     assert harness.call(harness.switch.health)["status"] == "ok"
+
+
+def test_srtp_mandatory_phones_over_tls_hear_each_other(switch_factory, phone_factory):
+    # The set-up for phones outside the office: SIP over TLS carries the SDES keys,
+    # so SRTP needs no srtp_over_plain_sip; every leg is encrypted with its own keys.
+    harness = switch_factory(sip={"tls_listen": "127.0.0.1:0"}, rtp={"srtp": "mandatory"})
+    tls_port = harness.call(lambda: harness.switch.ua.transport.tls_port)
+    caller = tls_phone(phone_factory, harness, "101", 440.0, mediaenc="srtp-mand")
+    callee = tls_phone(phone_factory, harness, "102", 1000.0, mediaenc="srtp-mand")
+
+    caller.dial(f"sip:102@127.0.0.1:{tls_port}")
+    callee.wait_incoming()
+    callee.wait_call_established()
+    caller.wait_call_established()
+    time.sleep(3)
+
+    def legs():
+        return sorted(
+            (
+                ch.session.transport,
+                None if ch.rtp.srtp is None else str(ch.rtp.srtp.suite),
+                ch.rtp.packets_received,
+                0 if ch.rtp.srtp is None else ch.rtp.srtp.rejected,
+            )
+            for ch in harness.switch.channels
+        )
+
+    seen = harness.call(legs)
+    assert len(seen) == 2
+    for transport, suite, received, rejected in seen:
+        assert transport == "TLS"
+        assert suite is not None and suite.startswith("AES_CM_128_HMAC_SHA1")
+        assert received > 50 and rejected == 0
+    caller.hangup()
+    caller.wait_call_closed()
+    callee.wait_call_closed()
+    time.sleep(0.5)
+    assert abs(dominant_frequency(callee.last_recording("dec")) - 440.0) < 15
+    assert abs(dominant_frequency(caller.last_recording("dec")) - 1000.0) < 15
