@@ -11,6 +11,7 @@ import pytest
 from tests.peers.audio import make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.fixtures import *  # noqa: F401,F403  (kamailio, sipp, pyvoip_factory, ...)
+from tests.peers.netns import LanHost, NatHost
 from tests.peers.ports import PortPicker
 from tests.server_harness import ServerHarness
 from tests.switch_harness import SwitchHarness, switch_config
@@ -87,13 +88,18 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
         tone_hz: float = 440.0,
         seconds: float = 60.0,
         wav: Path | None = None,
+        netns_host: LanHost | NatHost | None = None,
     ) -> Baresip:
-        """`wav` (8 kHz mono) replaces the tone as what the phone says."""
+        """`wav` (8 kHz mono) replaces the tone as what the phone says; `netns_host`
+        (from the `netlab` fixture) runs the phone on that namespace host."""
         workdir = tmp_path / f"phone-{account.user}-{len(phones)}"
         workdir.mkdir(parents=True)
         if wav is None:
             wav = make_tone_wav(workdir / "mic.wav", tone_hz, seconds)
-        phone = Baresip(workdir, account, ports.block(10), wav)
+        placement = (
+            {} if netns_host is None else {"host": netns_host.address, "netns": netns_host.name}
+        )
+        phone = Baresip(workdir, account, ports.block(10), wav, **placement)
         phones.append(phone)
         phone.start()
         return phone
