@@ -36,6 +36,7 @@ from .sip.auth import DigestServer
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
+from .sip.routes import WILDCARDS
 from .sip.transaction import ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
@@ -106,17 +107,16 @@ class Switch:
         self.timers = timers
         self.announce = announce
         host, port = config.sip_host_port
-        self.ua = UserAgent(host, port, config.advertised_address, self._on_request, timers=timers)
+        self.addresses = config.local_addresses()
+        self.ua = UserAgent(host, port, self._on_request, addresses=self.addresses, timers=timers)
         self.channels = Registry()
         self.clock = MediaClock()
         first, last = config.rtp_port_range
         self.ports = PortAllocator(first, last)
         self.rtp_address = config.rtp.address
-        self.media_address = (
-            config.advertised_address
-            if config.rtp.address in ("0.0.0.0", "")
-            else config.rtp.address
-        )
+        # RTP bound to one address is advertised as that; on a wildcard, SDP c= names
+        # the address through which the leg's SIP peer reaches us, like Via and Contact.
+        self._rtp_fixed = "" if config.rtp.address in WILDCARDS else config.rtp.address
         self.trunks = [Trunk(t, self.ua) for t in config.trunks]
         self.router = Router(self.store, self.trunks)
         self._name = ChannelNamer()
@@ -160,7 +160,7 @@ class Switch:
             "switch listening sip=%s:%d advertised=%s rtp=%s",
             self.ua.transport.host,
             self.ua.port,
-            self.config.advertised_address,
+            self.addresses.default,
             self.config.rtp.ports,
         )
 
@@ -203,10 +203,14 @@ class Switch:
     def health(self) -> dict[str, object]:
         return {
             "status": "ok" if self.started else "stopped",
-            "sip": {"address": self.config.advertised_address, "port": self.ua.port},
+            "sip": {"address": self.addresses.default, "port": self.ua.port},
             "channels": len(self.channels),
             "trunks": {t.name: t.status.as_dict() for t in self.trunks},
         }
+
+    def media_address(self, peer_host: str | None) -> str:
+        """The address SDP c= names for a leg whose SIP peer is at `peer_host`."""
+        return self._rtp_fixed or self.ua.advertised(peer_host)
 
     # -- incoming requests --------------------------------------------------
 
@@ -247,7 +251,12 @@ class Switch:
             invite.reject(503, "Service Unavailable")
             return
         inbound = Channel(
-            self._name(caller.name), Direction.INBOUND, caller, invite, rtp, self.media_address
+            self._name(caller.name),
+            Direction.INBOUND,
+            caller,
+            invite,
+            rtp,
+            self.media_address(st.peer.host),
         )
         if request.body:
             try:
@@ -365,7 +374,7 @@ class Switch:
                 (SipUri.parse(b.contact), Peer(b.transport, b.source_host, b.source_port))
                 for b in bindings
             ]
-            local_host = self.config.advertised_address
+            local_host = self.ua.advertised(targets[0][1].host)
             from_uri = SipUri("sip", caller_id or "anonymous", local_host, self.ua.port)
             to_uri = SipUri("sip", number, local_host, self.ua.port)
             credentials = None
@@ -388,7 +397,13 @@ class Switch:
         except (OSError, RuntimeError) as exc:
             raise SwitchError(f"no RTP port: {exc}", 503) from exc
         session_id = secrets.randbelow(2**31)
-        offer = sdp.make_offer(self.media_address, rtp.local_port, session_id=session_id).to_bytes()
+        # One offer per address we advertise: forks may reach us through different routes.
+        offers: dict[str, bytes] = {}
+        for _, peer in targets:
+            media = self.media_address(peer.host)
+            if media not in offers:
+                offer = sdp.make_offer(media, rtp.local_port, session_id=session_id)
+                offers[media] = offer.to_bytes()
         invites = [
             OutgoingInvite(
                 self.ua,
@@ -396,7 +411,7 @@ class Switch:
                 from_addr=Address(from_uri, caller_name or None),
                 to_addr=Address(to_uri or uri),
                 peer=peer,
-                body=offer,
+                body=offers[self.media_address(peer.host)],
                 credentials=credentials,
                 contact_user=caller_id or None,
             )
@@ -408,13 +423,13 @@ class Switch:
             endpoint,
             invites[0],
             rtp,
-            self.media_address,
+            self.media_address(targets[0][1].host),
             session_id=session_id,
         )
         channel.forks = list(invites)
         self.channels.add(channel)
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
-        self._spawn(self._run_outgoing(channel, invites, offer, ring_timeout))
+        self._spawn(self._run_outgoing(channel, invites, ring_timeout))
         log.info(
             "originate %s -> %s via %s call_id=%s%s",
             channel.name,
@@ -426,14 +441,15 @@ class Switch:
         return channel
 
     async def _run_outgoing(
-        self, channel: Channel, invites: list[OutgoingInvite], offer: bytes, ring_timeout: float
+        self, channel: Channel, invites: list[OutgoingInvite], ring_timeout: float
     ) -> None:
+        # Each fork's INVITE carries its own offer (the address on the route to it).
         timed_out = False
 
-        def provisional(response: Response) -> None:
+        def provisional(invite: OutgoingInvite, response: Response) -> None:
             if response.body and response.status == 183:
                 try:
-                    channel.take_answer(offer, response.body)
+                    channel.take_answer(invite.request.body, response.body)
                 except SipError as exc:
                     log.info("channel %s: ignoring early SDP: %s", channel.name, exc)
                     channel.ringing()
@@ -454,7 +470,7 @@ class Switch:
             timers.append(loop.call_later(CANCEL_GRACE, stop.set_result, None))
 
         for invite in invites:
-            invite.on_provisional = provisional
+            invite.on_provisional = lambda response, invite=invite: provisional(invite, response)
         timers = [loop.call_later(ring_timeout, give_up)]
         try:
             invite, response = await first_answer(invites, stop)
@@ -469,6 +485,7 @@ class Switch:
             for timer in timers:
                 timer.cancel()
         channel.adopt(invite)
+        channel.advertised = self.media_address(invite.peer.host)
         if not 200 <= response.status < 300:
             status = 408 if timed_out else response.status
             channel.failed(cause_of(status), status)
@@ -477,7 +494,7 @@ class Switch:
             return  # hung up by us while the 200 was on its way; run() sent the BYE
         if response.body:
             try:
-                channel.take_answer(offer, response.body)
+                channel.take_answer(invite.request.body, response.body)
             except SipError as exc:
                 log.warning("channel %s: bad SDP answer: %s", channel.name, exc)
                 await channel.hangup("bad SDP answer", 488)

@@ -31,9 +31,11 @@ _INFO_SIGNAL = re.compile(rb"Signal\s*=\s*([0-9A-Da-d*#])")
 class InviteSession:
     """What both call directions share once a dialog exists."""
 
-    def __init__(self, ua: UserAgent, transport: str = "UDP") -> None:
+    def __init__(self, ua: UserAgent, transport: str = "UDP", peer_host: str | None = None) -> None:
         self.ua = ua
         self.transport = transport
+        # where the other party is; Via and Contact name our address on the route there
+        self.peer_host = peer_host
         self.dialog: Dialog | None = None
         self.state: DialogState = DialogState.EARLY  # then CONFIRMED, then TERMINATED
         self.terminated: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -92,7 +94,7 @@ class InviteSession:
                 st.respond(self.ua.response(request, 488, f"Not Acceptable Here ({exc})"))
                 return
         response = self.ua.response(request, 200, to_tag=self.dialog.local_tag)
-        response.headers.add("Contact", self.ua.contact(None, self.transport))
+        response.headers.add("Contact", self.ua.contact(None, self.transport, self.peer_host))
         if answer:
             response.headers.add("Content-Type", "application/sdp")
             response.body = answer
@@ -155,7 +157,7 @@ class InviteSession:
             self._end(cause)
             return
         self._end(cause)
-        bye = self.dialog.create_request("BYE", self.ua.via(self.transport))
+        bye = self.dialog.create_request("BYE", self.ua.via(self.transport, self.peer_host))
         try:
             ct = await self.ua.send(bye, self.dialog.peer)
             await asyncio.wait_for(ct.final, 64 * self.ua.timers.t1 + 1)
@@ -182,7 +184,7 @@ class IncomingInvite(InviteSession):
     """A call that reached us (UAS)."""
 
     def __init__(self, ua: UserAgent, st: ServerTransaction) -> None:
-        super().__init__(ua, st.peer.transport)
+        super().__init__(ua, st.peer.transport, st.peer.host)
         self.st = st
         self.request = st.request
         self.local_tag = new_tag()
@@ -199,7 +201,7 @@ class IncomingInvite(InviteSession):
         if self.state != DialogState.EARLY or self.st.final_sent:
             return
         response = self.ua.response(self.request, status, to_tag=self.local_tag)
-        response.headers.add("Contact", self.ua.contact(None, self.transport))
+        response.headers.add("Contact", self.ua.contact(None, self.transport, self.peer_host))
         if body:
             response.headers.add("Content-Type", "application/sdp")
             response.body = body
@@ -209,7 +211,7 @@ class IncomingInvite(InviteSession):
         if self.state != DialogState.EARLY or self.st.final_sent:
             raise SipError("call is no longer ringing")
         response = self.ua.response(self.request, 200, to_tag=self.local_tag)
-        response.headers.add("Contact", self.ua.contact(None, self.transport))
+        response.headers.add("Contact", self.ua.contact(None, self.transport, self.peer_host))
         response.headers.add("Content-Type", "application/sdp")
         response.body = body
         self.dialog = Dialog.as_uas(self.request, self.local_tag, self.st.peer)
@@ -247,7 +249,7 @@ class OutgoingInvite(InviteSession):
         contact_user: str | None = None,
         extra_headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(ua, peer.transport)
+        super().__init__(ua, peer.transport, peer.host)
         self.peer = peer
         self.credentials = credentials
         self.request = ua.new_request(
@@ -259,6 +261,7 @@ class OutgoingInvite(InviteSession):
             contact_user=contact_user,
             body=body,
             content_type="application/sdp",
+            peer_host=peer.host,
         )
         for name, value in (extra_headers or {}).items():
             self.request.headers.add(name, value)
@@ -307,7 +310,7 @@ class OutgoingInvite(InviteSession):
         self.dialog = Dialog.as_uac(self.request, response, self.peer)
         self.ua.dialogs[self.dialog.id] = self
         self._ack = self.dialog.create_request(
-            "ACK", self.ua.via(self.transport), cseq=self.request.cseq[0]
+            "ACK", self.ua.via(self.transport, self.peer_host), cseq=self.request.cseq[0]
         )
         self.ua.send_ack(self._ack, self.dialog.peer)
         self.state = DialogState.CONFIRMED
@@ -322,13 +325,15 @@ class OutgoingInvite(InviteSession):
         # a second 2xx from a fork: acknowledge it and end that dialog right away
         other = Dialog.as_uac(self.request, response, self.peer)
         self.ua.send_ack(
-            other.create_request("ACK", self.ua.via(self.transport), cseq=self.request.cseq[0]),
+            other.create_request(
+                "ACK", self.ua.via(self.transport, self.peer_host), cseq=self.request.cseq[0]
+            ),
             other.peer,
         )
         asyncio.ensure_future(self._bye_other(other))
 
     async def _bye_other(self, other: Dialog) -> None:
-        bye = other.create_request("BYE", self.ua.via(self.transport))
+        bye = other.create_request("BYE", self.ua.via(self.transport, self.peer_host))
         with contextlib.suppress(SipError):
             await self.ua.send(bye, other.peer)
 

@@ -17,6 +17,7 @@ from .auth import authorization, choose_challenge
 from .errors import SipError
 from .headers import Headers
 from .message import Request, Response, new_branch, new_call_id, new_tag
+from .routes import LocalAddresses
 from .transaction import ClientTransaction, ServerTransaction, Timers, TransactionLayer
 from .transport import Peer, Transport
 from .uri import SipUri
@@ -48,12 +49,14 @@ class UserAgent:
         self,
         host: str,
         port: int,
-        advertised: str,
         on_request: RequestHandler,
+        *,
+        addresses: LocalAddresses | None = None,
         timers: Timers | None = None,
         user_agent: str = "softswitch",
     ) -> None:
-        self.advertised = advertised
+        # which of our addresses each peer is told (by default: the listen address)
+        self.addresses = addresses or LocalAddresses(host)
         self.user_agent = user_agent
         self.transport = Transport(host, port, self._received)
         self.timers = timers or Timers()
@@ -80,13 +83,22 @@ class UserAgent:
 
     # -- building -----------------------------------------------------------
 
-    def via(self, transport: str = "UDP") -> str:
-        return f"SIP/2.0/{transport} {self.advertised}:{self.port};branch={new_branch()};rport"
+    def advertised(self, peer_host: str | None) -> str:
+        """Our address as the peer at `peer_host` reaches us (None: not known)."""
+        if peer_host is None:
+            return self.addresses.default
+        return self.addresses.for_peer(peer_host)
 
-    def contact(self, user: str | None, transport: str = "UDP") -> str:
+    def via(self, transport: str = "UDP", peer_host: str | None = None) -> str:
+        host = self.advertised(peer_host)
+        return f"SIP/2.0/{transport} {host}:{self.port};branch={new_branch()};rport"
+
+    def contact(
+        self, user: str | None, transport: str = "UDP", peer_host: str | None = None
+    ) -> str:
         userpart = f"{user}@" if user else ""
         suffix = ";transport=tcp" if transport == "TCP" else ""
-        return f"<sip:{userpart}{self.advertised}:{self.port}{suffix}>"
+        return f"<sip:{userpart}{self.advertised(peer_host)}:{self.port}{suffix}>"
 
     def new_request(
         self,
@@ -101,10 +113,12 @@ class UserAgent:
         contact_user: str | None = None,
         body: bytes = b"",
         content_type: str | None = None,
+        peer_host: str | None = None,
     ) -> Request:
-        """An out-of-dialog request with a fresh branch and a From tag (8.1.1)."""
+        """An out-of-dialog request with a fresh branch and a From tag (8.1.1);
+        `peer_host` is where it goes (Via and Contact name our address on that route)."""
         headers = Headers()
-        headers.add("Via", self.via(transport))
+        headers.add("Via", self.via(transport, peer_host))
         headers.add("Max-Forwards", "70")
         if from_addr.tag is None:
             from_addr = Address(
@@ -115,7 +129,7 @@ class UserAgent:
         headers.add("Call-ID", call_id or new_call_id())
         headers.add("CSeq", f"{cseq} {method}")
         if method in ("INVITE", "REGISTER", "SUBSCRIBE", "REFER", "UPDATE"):
-            headers.add("Contact", self.contact(contact_user, transport))
+            headers.add("Contact", self.contact(contact_user, transport, peer_host))
         headers.add("User-Agent", self.user_agent)
         if method == "INVITE":
             headers.add("Allow", ALLOW)
@@ -181,10 +195,12 @@ class UserAgent:
                 nc=1,
                 cnonce=secrets.token_hex(8),
             )
-            request = self._resend_with(request, response.status, value)
+            request = self._resend_with(request, response.status, value, peer.host)
         return response
 
-    def _resend_with(self, request: Request, status: int, auth_value: str) -> Request:
+    def _resend_with(
+        self, request: Request, status: int, auth_value: str, peer_host: str
+    ) -> Request:
         headers = request.headers.copy()
         name = "Authorization" if status == 401 else "Proxy-Authorization"
         headers.remove("Authorization")
@@ -193,7 +209,7 @@ class UserAgent:
         vias = headers.get_all("Via")
         headers.remove("Via")
         transport = "TCP" if "/TCP " in vias[0].upper() else "UDP"
-        headers.add("Via", self.via(transport))
+        headers.add("Via", self.via(transport, peer_host))
         number, method = request.cseq
         headers.set("CSeq", f"{number + 1} {method}")
         return Request(request.method, request.uri, headers, request.body)

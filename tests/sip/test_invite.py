@@ -41,8 +41,8 @@ class Pair:
 
     def __init__(self) -> None:
         self.incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-        self.alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
-        self.bob = UserAgent("127.0.0.1", 0, "127.0.0.1", self.incoming.put_nowait, timers=FAST)
+        self.alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
+        self.bob = UserAgent("127.0.0.1", 0, self.incoming.put_nowait, timers=FAST)
 
     def call(self, transport: str = "UDP", body: bytes = OFFER) -> OutgoingInvite:
         target = SipUri("sip", "bob", "127.0.0.1", self.bob.port)
@@ -268,7 +268,7 @@ async def test_info_digit_and_in_dialog_methods(pair: Pair) -> None:
 
 async def test_2xx_is_retransmitted_until_acked_then_the_callee_gives_up() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", incoming.put_nowait, timers=FAST)
+    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
     await bob.start()
     raw = await RawUdp.open()
     try:
@@ -293,7 +293,7 @@ async def test_2xx_is_retransmitted_until_acked_then_the_callee_gives_up() -> No
 
 async def test_late_offer_answer_comes_in_the_ack() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", incoming.put_nowait, timers=FAST)
+    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
     await bob.start()
     raw = await RawUdp.open()
     try:
@@ -320,7 +320,7 @@ async def test_late_offer_answer_comes_in_the_ack() -> None:
 
 
 async def test_caller_reacks_a_retransmitted_2xx() -> None:
-    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     await alice.start()
     raw = await RawUdp.open()
     try:
