@@ -89,9 +89,11 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
         seconds: float = 60.0,
         wav: Path | None = None,
         netns_host: LanHost | NatHost | None = None,
+        sip_trace: bool = False,
     ) -> Baresip:
         """`wav` (8 kHz mono) replaces the tone as what the phone says; `netns_host`
-        (from the `netlab` fixture) runs the phone on that namespace host."""
+        (from the `netlab` fixture) runs the phone on that namespace host; `sip_trace`
+        logs the SIP messages it sends and receives."""
         workdir = tmp_path / f"phone-{account.user}-{len(phones)}"
         workdir.mkdir(parents=True)
         if wav is None:
@@ -99,7 +101,7 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
         placement = (
             {} if netns_host is None else {"host": netns_host.address, "netns": netns_host.name}
         )
-        phone = Baresip(workdir, account, ports.block(10), wav, **placement)
+        phone = Baresip(workdir, account, ports.block(10), wav, sip_trace=sip_trace, **placement)
         phones.append(phone)
         phone.start()
         return phone

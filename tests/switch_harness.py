@@ -33,10 +33,12 @@ def switch_config(
     accounts: dict[str, str] | None = None,
     api_port: int = 0,
     media: dict[str, Any] | None = None,
+    listen_host: str = HOST,
 ) -> Config:
+    """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts)."""
     data: dict[str, Any] = {
-        "sip": {"listen": f"{HOST}:{sip_port}", **(sip or {})},
-        "rtp": {"address": HOST, "ports": f"{rtp_first}-{rtp_first + 99}"},
+        "sip": {"listen": f"{listen_host}:{sip_port}", **(sip or {})},
+        "rtp": {"address": listen_host, "ports": f"{rtp_first}-{rtp_first + 99}"},
         "api": {"listen": f"{HOST}:{api_port}"},
         "store": {"path": str(tmp_path / "switch.db")},
         "media": {

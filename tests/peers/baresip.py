@@ -138,6 +138,7 @@ class Baresip:
 
     `host` is the address it binds SIP and RTP to; `netns` the network namespace it
     runs in (tests/peers/netns.py), where `host` is that namespace's address.
+    `sip_trace` logs every SIP message (read them back with `log_text()`).
     """
 
     def __init__(
@@ -152,6 +153,7 @@ class Baresip:
         extra_config: dict[str, str] | None = None,
         host: str = HOST,
         netns: str | None = None,
+        sip_trace: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
         self.host = host
@@ -167,8 +169,9 @@ class Baresip:
         self._cursor = _Cursor()
         self._follower = LogFollower(self.log_path)
         self._write_config(extra_config or {})
+        # -s: every SIP message sent and received goes to the log too
         self.process = PeerProcess(
-            ["baresip", "-f", str(self.config_dir)],
+            ["baresip", "-f", str(self.config_dir), *(["-s"] if sip_trace else [])],
             self.log_path,
             cwd=self.workdir,
             stdin_pipe=True,
