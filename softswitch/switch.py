@@ -36,7 +36,7 @@ from .sip.auth import DigestServer
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
-from .sip.routes import WILDCARDS
+from .sip.routes import WILDCARDS, uri_host
 from .sip.transaction import ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
@@ -160,7 +160,7 @@ class Switch:
             "switch listening sip=%s:%d advertised=%s rtp=%s",
             self.ua.transport.host,
             self.ua.port,
-            self.addresses.default,
+            self.addresses.describe(),
             self.config.rtp.ports,
         )
 
@@ -374,7 +374,7 @@ class Switch:
                 (SipUri.parse(b.contact), Peer(b.transport, b.source_host, b.source_port))
                 for b in bindings
             ]
-            local_host = self.ua.advertised(targets[0][1].host)
+            local_host = uri_host(self.ua.advertised(targets[0][1].host))
             from_uri = SipUri("sip", caller_id or "anonymous", local_host, self.ua.port)
             to_uri = SipUri("sip", number, local_host, self.ua.port)
             credentials = None

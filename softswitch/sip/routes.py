@@ -34,6 +34,11 @@ def parse_networks(texts: Iterable[str]) -> list[IPNetwork]:
     return networks
 
 
+def uri_host(address: str) -> str:
+    """`address` as the host part of a SIP URI or Via: IPv6 literals in brackets."""
+    return f"[{address}]" if ":" in address else address
+
+
 def route_source(host: str) -> str | None:
     """The local address the kernel would send from to reach `host` (an IP literal);
     None when there is no route."""
@@ -77,6 +82,14 @@ class LocalAddresses:
         if self.external:
             return self.external
         return LOOPBACK if self._wildcard else self.listen_host
+
+    def describe(self) -> str:
+        """The rule in words, for the start-up log."""
+        local = "the route's source address" if self._wildcard else self.listen_host
+        if not self.external:
+            return local
+        networks = ", ".join(map(str, self.local_networks)) or "none"
+        return f"{self.external} (local networks: {networks}, loopback: {local})"
 
     def for_peer(self, host: str) -> str:
         """Our address as `host` (the peer's IP, as packets go to it) should see it."""

@@ -17,7 +17,7 @@ from .auth import authorization, choose_challenge
 from .errors import SipError
 from .headers import Headers
 from .message import Request, Response, new_branch, new_call_id, new_tag
-from .routes import LocalAddresses
+from .routes import LocalAddresses, uri_host
 from .transaction import ClientTransaction, ServerTransaction, Timers, TransactionLayer
 from .transport import Peer, Transport
 from .uri import SipUri
@@ -84,13 +84,14 @@ class UserAgent:
     # -- building -----------------------------------------------------------
 
     def advertised(self, peer_host: str | None) -> str:
-        """Our address as the peer at `peer_host` reaches us (None: not known)."""
+        """Our address as the peer at `peer_host` reaches us (None: not known); for
+        SDP. In URIs and Via it goes through routes.uri_host (IPv6 in brackets)."""
         if peer_host is None:
             return self.addresses.default
         return self.addresses.for_peer(peer_host)
 
     def via(self, transport: str = "UDP", peer_host: str | None = None) -> str:
-        host = self.advertised(peer_host)
+        host = uri_host(self.advertised(peer_host))
         return f"SIP/2.0/{transport} {host}:{self.port};branch={new_branch()};rport"
 
     def contact(
@@ -98,7 +99,8 @@ class UserAgent:
     ) -> str:
         userpart = f"{user}@" if user else ""
         suffix = ";transport=tcp" if transport == "TCP" else ""
-        return f"<sip:{userpart}{self.advertised(peer_host)}:{self.port}{suffix}>"
+        host = uri_host(self.advertised(peer_host))
+        return f"<sip:{userpart}{host}:{self.port}{suffix}>"
 
     def new_request(
         self,

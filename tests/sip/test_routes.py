@@ -8,7 +8,10 @@ import ipaddress
 import pytest
 
 from softswitch.sip import routes
-from softswitch.sip.routes import LocalAddresses, parse_networks, route_source
+from softswitch.sip.address import Address
+from softswitch.sip.routes import LocalAddresses, parse_networks, route_source, uri_host
+from softswitch.sip.ua import UserAgent
+from softswitch.sip.uri import SipUri
 from tests.peers.netns import NetLab
 
 
@@ -88,3 +91,38 @@ def test_parse_networks() -> None:
     for bad in ("lan", "10.0.0.0/33", "300.1.1.0/24", ""):
         with pytest.raises(ValueError, match="not a network"):
             parse_networks([bad])
+
+
+def test_uri_host_brackets_ipv6() -> None:
+    assert uri_host("198.18.0.1") == "198.18.0.1"
+    assert uri_host("sip.example.test") == "sip.example.test"
+    assert uri_host("::1") == "[::1]"
+
+
+def test_via_and_contact_name_the_peers_route(netlab: NetLab) -> None:
+    lan = netlab.lan_host()
+    ua = UserAgent("0.0.0.0", 5999, lambda st: None)  # never started: no socket
+    assert ua.via("UDP", lan.address).startswith(f"SIP/2.0/UDP {lan.gateway}:5999;branch=")
+    assert ua.contact("101", "TCP", lan.address) == f"<sip:101@{lan.gateway}:5999;transport=tcp>"
+    assert ua.contact(None, "UDP", "127.0.0.1") == "<sip:127.0.0.1:5999>"
+    assert ua.contact(None, "UDP", "::1") == "<sip:[::1]:5999>"
+    assert ua.via().startswith("SIP/2.0/UDP 127.0.0.1:5999;")  # peer unknown: the default
+    request = ua.new_request(
+        "INVITE",
+        SipUri("sip", "101", lan.address, 5060),
+        Address(SipUri("sip", "102", lan.gateway)),
+        Address(SipUri("sip", "101", lan.address)),
+        peer_host=lan.address,
+    )
+    assert request.headers.get("Via", "").startswith(f"SIP/2.0/UDP {lan.gateway}:5999")
+    assert request.headers.get("Contact") == f"<sip:{lan.gateway}:5999>"
+
+
+def test_describe() -> None:
+    assert LocalAddresses("0.0.0.0").describe() == "the route's source address"
+    assert (
+        "198.18.0.0/15"
+        in LocalAddresses(
+            "0.0.0.0", external="198.19.0.1", local_networks=parse_networks(["198.18.0.0/15"])
+        ).describe()
+    )
