@@ -316,12 +316,13 @@ class NetLab:
             except NetnsError as exc:
                 errors.append(exc)
         self._namespaces.clear()
-        existing = set(_root_links())
         for link in self._links:
-            if link in existing:  # normally gone with its peer end's namespace
-                try:
-                    run(["ip", "link", "delete", link])
-                except NetnsError as exc:
+            # Normally gone with its peer end's namespace, though the kernel may still
+            # be removing it: only a link that is still there after a failure counts.
+            try:
+                run(["ip", "link", "delete", link])
+            except NetnsError as exc:
+                if link in _root_links():
                     errors.append(exc)
         self._links.clear()
         for lock in self._locks:
