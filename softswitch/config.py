@@ -36,6 +36,9 @@ class SipConfig:
     auth_failures_per_minute: int = 10
     auth_ban_seconds: int = 300
     ring_timeout: int = 60  # seconds an outgoing leg may ring before we give up
+    # Seconds between the OPTIONS pings that keep each registered phone's NAT mapping
+    # open (home routers forget UDP mappings after 30 s or so); 0 = off.
+    nat_keepalive: int = 25
 
 
 @dataclass(slots=True)
@@ -252,6 +255,8 @@ def _validate(config: Config) -> None:
     if not algorithms or set(algorithms) - {"MD5", "SHA-256"}:
         raise ConfigError("sip.digest_algorithms must list MD5 and/or SHA-256")
     config.sip.digest_algorithms = algorithms
+    if not 0 <= config.sip.nat_keepalive <= 3600:
+        raise ConfigError("sip.nat_keepalive must be 0 (off) to 3600 seconds")
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     numbers = [e.number for e in config.extensions]

@@ -28,6 +28,7 @@ from .config import Config
 from .extensions import provision_extensions
 from .forking import MAX_FORKS, NoAnswer, first_answer
 from .identity import AuthGuard, ExtensionAuthenticator
+from .keepalive import NatKeepalive
 from .registrar import Registrar
 from .routing import Route, Router, normalize
 from .sip import sdp
@@ -123,6 +124,7 @@ class Switch:
         self._tasks: set[asyncio.Task[object]] = set()
         self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
+        self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
         self.started = False
 
     # -- lifecycle ----------------------------------------------------------
@@ -152,6 +154,7 @@ class Switch:
             max_expires=self.config.sip.max_expires,
         )
         await self.ua.start()
+        self.keepalive.start()
         self.clock.start()
         for trunk in self.trunks:
             trunk.start()
@@ -184,6 +187,7 @@ class Switch:
         await asyncio.gather(*(t.stop() for t in self.trunks), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
+        await self.keepalive.stop()
         self.clock.stop()
         await self.ua.stop()
         if self._owns_store:

@@ -10,6 +10,7 @@ def test_embedded_defaults_serve():
     assert config.rtp_port_range == (20000, 29999)
     assert config.local_addresses().default == "127.0.0.1"
     assert config.sip.local_networks == []
+    assert config.sip.nat_keepalive == 25
     assert config.trunks == [] and config.default_extensions
 
 
@@ -69,6 +70,8 @@ def test_environment_overrides_single_keys():
         ({"media": {"tts_engine": "say"}}, "tts_engine"),
         ({"sip": {"local_networks": ["192.168.0.0/16", "10.0.0/8x"]}}, "sip.local_networks.*10"),
         ({"sip": {"local_networks": ["lan"]}}, "sip.local_networks"),
+        ({"sip": {"nat_keepalive": -5}}, "sip.nat_keepalive"),
+        ({"sip": {"nat_keepalive": "often"}}, "sip.nat_keepalive: expected int"),
         ({"sip": {"local_networks": "10.0.0.0/33"}}, "sip.local_networks"),
     ],
 )

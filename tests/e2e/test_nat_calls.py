@@ -82,3 +82,47 @@ def test_local_phone_calls_nat_phone(switch_factory, phone_factory, netlab: NetL
     _talk_and_hang_up(nat_phone, local_phone)
     _assert_heard(local_phone, NAT_TONE)
     _assert_heard(nat_phone, LOCAL_TONE)
+
+
+def test_idle_nat_phone_still_gets_its_calls(switch_factory, phone_factory, netlab) -> None:
+    """Idle for longer than the router keeps a UDP mapping, the phone still rings: the
+    switch's keepalive pings travelled the mapping and kept it open."""
+    nat = netlab.nat_host(udp_timeout=3)
+    harness = switch_factory(listen_host="0.0.0.0", sip={"nat_keepalive": 1})
+    port = harness.config.sip_host_port[1]
+    nat_phone = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"{nat.gateway}:{port}", regint=600),
+        tone_hz=NAT_TONE,
+        netns_host=nat,
+    )
+    local_phone = phone_factory(
+        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=LOCAL_TONE
+    )
+    nat_phone.wait_registered()
+    local_phone.wait_registered()
+    time.sleep(3 * nat.udp_timeout)  # silent but for the keepalives
+    assert harness.call(lambda: harness.switch.keepalive.sent) >= 2
+    local_phone.dial(f"sip:101@127.0.0.1:{port}")
+    nat_phone.wait_incoming()
+    _talk_and_hang_up(nat_phone, local_phone)
+    _assert_heard(local_phone, NAT_TONE)
+    _assert_heard(nat_phone, LOCAL_TONE)
+
+
+def test_without_keepalives_the_idle_nat_phone_is_lost(switch_factory, phone_factory, netlab):
+    """The control: the same phone, no keepalives, and the router drops the INVITE."""
+    nat = netlab.nat_host(udp_timeout=3)
+    harness = switch_factory(listen_host="0.0.0.0", sip={"nat_keepalive": 0, "ring_timeout": 3})
+    port = harness.config.sip_host_port[1]
+    nat_phone = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"{nat.gateway}:{port}", regint=600),
+        netns_host=nat,
+    )
+    local_phone = phone_factory(BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"))
+    nat_phone.wait_registered()
+    local_phone.wait_registered()
+    time.sleep(3 * nat.udp_timeout)
+    local_phone.dial(f"sip:101@127.0.0.1:{port}")
+    closed = local_phone.wait_call_closed(timeout=15)
+    assert closed.reason and closed.reason[:3] in ("408", "480")
+    assert not nat_phone.events_of("answering")
