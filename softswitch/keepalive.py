@@ -32,6 +32,9 @@ class NatKeepalive:
         self.store = store
         self.interval = interval
         self.sent = 0  # pings sent so far (for tests and /health)
+        # (aor, contact) -> (call_id, cseq) of the registration that stopped answering;
+        # a refreshed registration (another CSeq) is reachable again
+        self._unreachable: dict[tuple[str, str], tuple[str, int]] = {}
         self._task: asyncio.Task[None] | None = None
         self._pings: set[asyncio.Task[None]] = set()
 
@@ -49,9 +52,21 @@ class NatKeepalive:
         self._task = None
         self._pings.clear()
 
+    def reachable(self, binding: Binding) -> bool:
+        """False while the device has left pings unanswered since it last registered."""
+        marked = self._unreachable.get((binding.aor, binding.contact))
+        return marked is None or marked != (binding.call_id, binding.cseq)
+
+    def unreachable(self) -> list[str]:
+        """The contacts currently unreachable, for /health."""
+        return sorted(contact for _, contact in self._unreachable)
+
     async def _run(self) -> None:
         while True:
             bindings = self.store.live_bindings()
+            live = {(b.aor, b.contact) for b in bindings}
+            for key in [k for k in self._unreachable if k not in live]:
+                del self._unreachable[key]  # expired or unregistered since
             if not bindings:
                 await asyncio.sleep(self.interval)
                 continue
@@ -81,6 +96,12 @@ class NatKeepalive:
         except SipError as exc:
             log.debug("keepalive to %s (%s) not sent: %s", binding.aor, binding.contact, exc)
             return
-        # Any answer (even 404/405) proves the mapping works; 408 means silence.
-        if response.status == 408:
-            log.info("keepalive: %s at %s does not answer", binding.aor, binding.contact)
+        key = (binding.aor, binding.contact)
+        # Any answer (even 404/405) proves the mapping works; 408 is the transaction's
+        # timeout (silence), 503 a transport error.
+        if response.status in (408, 503):
+            if key not in self._unreachable:
+                log.info("keepalive: %s at %s is unreachable", binding.aor, binding.contact)
+            self._unreachable[key] = (binding.call_id, binding.cseq)
+        elif self._unreachable.pop(key, None) is not None:
+            log.info("keepalive: %s at %s answers again", binding.aor, binding.contact)

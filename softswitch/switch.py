@@ -209,6 +209,7 @@ class Switch:
             "status": "ok" if self.started else "stopped",
             "sip": {"address": self.addresses.default, "port": self.ua.port},
             "channels": len(self.channels),
+            "unreachable_contacts": self.keepalive.unreachable(),
             "trunks": {t.name: t.status.as_dict() for t in self.trunks},
         }
 
@@ -370,9 +371,13 @@ class Switch:
             raise SwitchError(f"no route to {number!r}", 404)
         if route.kind == EndpointKind.EXTENSION:
             assert self.registrar is not None
-            bindings = self.registrar.contacts(number)[:MAX_FORKS]
+            bindings = self.registrar.contacts(number)
             if not bindings:
                 raise SwitchError(f"extension {number} is not registered", 480)
+            # devices that stopped answering the keepalive pings are not rung
+            bindings = [b for b in bindings if self.keepalive.reachable(b)][:MAX_FORKS]
+            if not bindings:
+                raise SwitchError(f"extension {number} is unreachable", 480)
             # every registered device of the extension rings (softswitch.forking)
             targets = [
                 (SipUri.parse(b.contact), Peer(b.transport, b.source_host, b.source_port))

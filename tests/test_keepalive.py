@@ -4,6 +4,7 @@ of its REGISTER, not its Contact), spread over the interval, over real UDP socke
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 
 import pytest
@@ -111,3 +112,35 @@ async def test_a_silent_phone_does_not_stop_the_rounds(switch_side) -> None:
     finally:
         silent.close()
         answering.close()
+
+
+async def test_a_device_that_stops_answering_is_unreachable_until_it_answers(switch_side):
+    ua, store = switch_side
+    phone = await RawUdp.open()
+    try:
+        binding = _binding("101", phone.port)
+        store.put_binding(binding)
+        keepalive = NatKeepalive(ua, store, interval=0.3)
+        assert keepalive.reachable(binding)
+        keepalive.start()
+        # silent: the OPTIONS transaction times out (64 * T1 = 3.2 s with FAST timers)
+        deadline = time.monotonic() + 6
+        while keepalive.reachable(binding) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert not keepalive.reachable(binding)
+        assert keepalive.unreachable() == [binding.contact]
+        # a refreshed registration (a new CSeq) counts as reachable again at once
+        refreshed = dataclasses.replace(binding, cseq=binding.cseq + 1)
+        assert keepalive.reachable(refreshed)
+        # and answering a ping clears the mark for good
+        phone.drain()
+        while True:
+            ping = await phone.next(timeout=2.0)
+            phone.send(ping.make_response(200).to_bytes(), ua.port)
+            await asyncio.sleep(0.05)
+            if keepalive.reachable(binding):
+                break
+        assert keepalive.unreachable() == []
+        await keepalive.stop()
+    finally:
+        phone.close()
