@@ -43,18 +43,31 @@ def _harnesses(make_one: Callable[[int], SwitchHarness]) -> Iterator[Callable[..
         harness.stop()
 
 
+def _release(ports: PortPicker, rtp_ports: PortPicker, taken: list[tuple[int, int]]) -> None:
+    """Give a stopped switch's SIP port and RTP block back (and drop their cross-process
+    locks): the RTP range holds only 100 blocks, fewer than the switches of one run."""
+    for sip_port, rtp_first in taken:
+        ports.release(sip_port)
+        rtp_ports.release(rtp_first, 100)
+
+
 @pytest.fixture
 def switch_factory(
     tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
 ) -> Iterator[Callable[..., SwitchHarness]]:
     """Start a switch on free ports: ``switch_factory(extensions=..., trunks=...)``."""
 
+    taken: list[tuple[int, int]] = []
+
     def one(index: int, **kwargs: Any) -> SwitchHarness:
+        sip_port, rtp_first = ports.port(), rtp_ports.block(100)
+        taken.append((sip_port, rtp_first))
         return SwitchHarness(
-            switch_config(tmp_path / f"switch{index}", ports.port(), rtp_ports.block(100), **kwargs)
+            switch_config(tmp_path / f"switch{index}", sip_port, rtp_first, **kwargs)
         )
 
     yield from _harnesses(one)
+    _release(ports, rtp_ports, taken)
 
 
 @pytest.fixture
@@ -63,19 +76,24 @@ def server_factory(
 ) -> Iterator[Callable[..., ServerHarness]]:
     """The whole process (switch + call service + HTTP API): ``server_factory(accounts=...)``."""
 
+    taken: list[tuple[int, int]] = []
+
     def one(index: int, **kwargs: Any) -> ServerHarness:
         kwargs.setdefault("accounts", {"account_1": "secret-one", "account_2": "secret-two"})
+        sip_port, rtp_first = ports.port(), rtp_ports.block(100)
+        taken.append((sip_port, rtp_first))
         return ServerHarness(
             switch_config(
                 tmp_path / f"server{index}",
-                ports.port(),
-                rtp_ports.block(100),
+                sip_port,
+                rtp_first,
                 api_port=ports.port(),
                 **kwargs,
             )
         )
 
     yield from _harnesses(one)
+    _release(ports, rtp_ports, taken)
 
 
 @pytest.fixture

@@ -29,13 +29,16 @@ def _pull_the_plug(phone: Baresip) -> None:
 
 @pytest.fixture
 def fast_switch(tmp_path, ports, rtp_ports):
-    config = switch_config(
-        tmp_path / "switch", ports.port(), rtp_ports.block(100), sip={"nat_keepalive": 1}
-    )
+    sip_port, rtp_first = ports.port(), rtp_ports.block(100)
+    config = switch_config(tmp_path / "switch", sip_port, rtp_first, sip={"nat_keepalive": 1})
     harness = SwitchHarness(config, timers=FAST)
-    harness.start()
-    yield harness
-    harness.stop()
+    try:
+        harness.start()
+        yield harness
+    finally:
+        harness.stop()
+        ports.release(sip_port)
+        rtp_ports.release(rtp_first, 100)
 
 
 def test_a_gone_device_is_not_rung(fast_switch, phone_factory) -> None:
