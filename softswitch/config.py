@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .sip.routes import IPNetwork, LocalAddresses, parse_networks
+
 
 class ConfigError(Exception):
     """A configuration file or override that cannot be used."""
@@ -17,8 +19,15 @@ class ConfigError(Exception):
 
 @dataclass(slots=True)
 class SipConfig:
+    # With a wildcard host, each peer is told the address of the route to it
+    # (softswitch/sip/routes.py), 127.0.0.1 only to peers on loopback.
     listen: str = "0.0.0.0:5060"
-    external_address: str = ""  # advertised in Via/Contact/SDP; "" = derive from listen
+    # Our address (IP or name) as seen from outside a NAT: advertised in Via/Contact/SDP
+    # to peers outside local_networks; "" = none, every peer gets the local address.
+    external_address: str = ""
+    # CIDRs ("192.168.0.0/16") whose peers get the local address even when
+    # external_address is set (Asterisk's local_net); loopback always counts as local.
+    local_networks: list[str] = field(default_factory=list)
     realm: str = "softswitch"
     # challenges offered to phones, in order; SHA-256 breaks baresip 1.x and other
     # MD5-only phones, so it is opt-in
@@ -34,6 +43,10 @@ class SipConfig:
     # data folder (next to the store). Missing files are made, self-signed, on first start.
     tls_certificate: str = ""
     tls_private_key: str = ""
+
+    # Seconds between the OPTIONS pings that keep each registered phone's NAT mapping
+    # open (home routers forget UDP mappings after 30 s or so); 0 = off.
+    nat_keepalive: int = 25
 
 
 SRTP_MODES = ("off", "optional", "mandatory")  # softswitch.sip.sdp.SrtpMode's values
@@ -164,11 +177,18 @@ class Config:
         return first, last
 
     @property
-    def advertised_address(self) -> str:
-        if self.sip.external_address:
-            return self.sip.external_address
+    def sip_local_networks(self) -> list[IPNetwork]:
+        try:
+            return parse_networks(self.sip.local_networks)
+        except ValueError as exc:
+            raise ConfigError(f"sip.local_networks: {exc}") from None
+
+    def local_addresses(self) -> LocalAddresses:
+        """The chooser of the address each SIP/RTP peer is told."""
         host, _ = self.sip_host_port
-        return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+        return LocalAddresses(
+            host, external=self.sip.external_address, local_networks=self.sip_local_networks
+        )
 
 
 _SECTIONS = {
@@ -278,6 +298,7 @@ def _apply_environment(config: Config, environ: Mapping[str, str]) -> None:
 def _validate(config: Config) -> None:
     config.sip_host_port, config.api_host_port, config.rtp_port_range  # noqa: B018 raise early
     _validate_tls(config)
+    config.sip_local_networks  # noqa: B018 raise early
     algorithms = [a.upper() for a in config.sip.digest_algorithms]
     if not algorithms or set(algorithms) - {"MD5", "SHA-256"}:
         raise ConfigError("sip.digest_algorithms must list MD5 and/or SHA-256")
@@ -286,6 +307,8 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"rtp.srtp must be one of {', '.join(SRTP_MODES)}")
     if not 0 <= config.rtp.timeout <= 86400:
         raise ConfigError("rtp.timeout must be 0 (off) to 86400 seconds")
+    if not 0 <= config.sip.nat_keepalive <= 3600:
+        raise ConfigError("sip.nat_keepalive must be 0 (off) to 3600 seconds")
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     numbers = [e.number for e in config.extensions]

@@ -29,6 +29,7 @@ from .config import Config
 from .extensions import provision_extensions
 from .forking import MAX_FORKS, NoAnswer, first_answer
 from .identity import AuthGuard, ExtensionAuthenticator
+from .keepalive import NatKeepalive
 from .leg_srtp import LegSrtp, configured_mode, leg_mode
 from .registrar import Registrar
 from .routing import Route, Router, normalize
@@ -40,6 +41,7 @@ from .sip.auth import DigestServer
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
+from .sip.routes import WILDCARDS, uri_host
 from .sip.transaction import ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
@@ -113,11 +115,12 @@ class Switch:
         host, port = config.sip_host_port
         tls_host, tls_port = config.tls_host_port or ("", 0)
         self.tls = self._tls_identity()
+        self.addresses = config.local_addresses()
         self.ua = UserAgent(
             host,
             port,
-            config.advertised_address,
             self._on_request,
+            addresses=self.addresses,
             timers=timers,
             tls_context=self.tls.server_context() if self.tls else None,
             tls_host=tls_host,
@@ -131,17 +134,16 @@ class Switch:
         first, last = config.rtp_port_range
         self.ports = PortAllocator(first, last)
         self.rtp_address = config.rtp.address
-        self.media_address = (
-            config.advertised_address
-            if config.rtp.address in ("0.0.0.0", "")
-            else config.rtp.address
-        )
+        # RTP bound to one address is advertised as that; on a wildcard, SDP c= names
+        # the address through which the leg's SIP peer reaches us, like Via and Contact.
+        self._rtp_fixed = "" if config.rtp.address in WILDCARDS else config.rtp.address
         self.trunks = [Trunk(t, self.ua) for t in config.trunks]
         self.router = Router(self.store, self.trunks)
         self._name = ChannelNamer()
         self._tasks: set[asyncio.Task[object]] = set()
         self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
+        self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
         self.started = False
 
     def _tls_identity(self) -> TlsIdentity | None:
@@ -149,7 +151,7 @@ class Switch:
         if self.config.tls_host_port is None:
             return None
         certificate, private_key = self.config.tls_files
-        identity = ensure_identity(certificate, private_key, self.config.advertised_address)
+        identity = ensure_identity(certificate, private_key, self.config.local_addresses().default)
         if identity.created:
             self.announce(
                 f"made a self-signed TLS certificate {certificate}; "
@@ -187,6 +189,7 @@ class Switch:
         await self.ua.start()
         if self.rtp_timeout.timeout:
             self.clock.add(self.rtp_timeout.tick)
+        self.keepalive.start()
         self.clock.start()
         for trunk in self.trunks:
             trunk.start()
@@ -195,7 +198,7 @@ class Switch:
             "switch listening sip=%s:%d advertised=%s rtp=%s",
             self.ua.transport.host,
             self.ua.port,
-            self.config.advertised_address,
+            self.addresses.describe(),
             self.config.rtp.ports,
         )
 
@@ -219,6 +222,7 @@ class Switch:
         await asyncio.gather(*(t.stop() for t in self.trunks), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
+        await self.keepalive.stop()
         self.clock.stop()
         await self.ua.stop()
         if self._owns_store:
@@ -243,13 +247,18 @@ class Switch:
         return {
             "status": "ok" if self.started else "stopped",
             "sip": {
-                "address": self.config.advertised_address,
+                "address": self.addresses.default,
                 "port": self.ua.port,
                 "tls_port": self.ua.transport.tls_port if self.tls else None,
             },
             "channels": len(self.channels),
+            "unreachable_contacts": self.keepalive.unreachable(),
             "trunks": {t.name: t.status.as_dict() for t in self.trunks},
         }
+
+    def media_address(self, peer_host: str | None) -> str:
+        """The address SDP c= names for a leg whose SIP peer is at `peer_host`."""
+        return self._rtp_fixed or self.ua.advertised(peer_host)
 
     # -- incoming requests --------------------------------------------------
 
@@ -309,7 +318,7 @@ class Switch:
             caller,
             invite,
             rtp,
-            self.media_address,
+            self.media_address(st.peer.host),
             srtp=srtp,
         )
         if request.body:
@@ -420,15 +429,19 @@ class Switch:
             raise SwitchError(f"no route to {number!r}", 404)
         if route.kind == EndpointKind.EXTENSION:
             assert self.registrar is not None
-            bindings = self.registrar.contacts(number)[:MAX_FORKS]
+            bindings = self.registrar.contacts(number)
             if not bindings:
                 raise SwitchError(f"extension {number} is not registered", 480)
+            # devices that stopped answering the keepalive pings are not rung
+            bindings = [b for b in bindings if self.keepalive.reachable(b)][:MAX_FORKS]
+            if not bindings:
+                raise SwitchError(f"extension {number} is unreachable", 480)
             # every registered device of the extension rings (softswitch.forking)
             targets = [
                 (SipUri.parse(b.contact), Peer(b.transport, b.source_host, b.source_port))
                 for b in bindings
             ]
-            local_host = self.config.advertised_address
+            local_host = uri_host(self.ua.advertised(targets[0][1].host))
             from_uri = SipUri("sip", caller_id or "anonymous", local_host, self.ua.port)
             to_uri = SipUri("sip", number, local_host, self.ua.port)
             credentials = None
@@ -454,13 +467,19 @@ class Switch:
         except (OSError, RuntimeError) as exc:
             raise SwitchError(f"no RTP port: {exc}", 503) from exc
         session_id = secrets.randbelow(2**31)
-        offer = sdp.make_offer(
-            self.media_address,
-            rtp.local_port,
-            session_id=session_id,
-            srtp=srtp.mode,
-            keys=srtp.key_params,
-        ).to_bytes()
+        # One offer per address we advertise: forks may reach us through different routes.
+        offers: dict[str, bytes] = {}
+        for _, peer in targets:
+            media = self.media_address(peer.host)
+            if media not in offers:
+                offer = sdp.make_offer(
+                    media,
+                    rtp.local_port,
+                    session_id=session_id,
+                    srtp=srtp.mode,
+                    keys=srtp.key_params,
+                )
+                offers[media] = offer.to_bytes()
         invites = [
             OutgoingInvite(
                 self.ua,
@@ -468,7 +487,7 @@ class Switch:
                 from_addr=Address(from_uri, caller_name or None),
                 to_addr=Address(to_uri or uri),
                 peer=peer,
-                body=offer,
+                body=offers[self.media_address(peer.host)],
                 credentials=credentials,
                 contact_user=caller_id or None,
             )
@@ -480,14 +499,14 @@ class Switch:
             endpoint,
             invites[0],
             rtp,
-            self.media_address,
+            self.media_address(targets[0][1].host),
             session_id=session_id,
             srtp=srtp,
         )
         channel.forks = list(invites)
         self.channels.add(channel)
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
-        self._spawn(self._run_outgoing(channel, invites, offer, ring_timeout))
+        self._spawn(self._run_outgoing(channel, invites, ring_timeout))
         log.info(
             "originate %s -> %s via %s call_id=%s%s",
             channel.name,
@@ -512,14 +531,15 @@ class Switch:
         return LegSrtp(sdp.SrtpMode.OFF if sdp.SrtpMode.OFF in modes else configured)
 
     async def _run_outgoing(
-        self, channel: Channel, invites: list[OutgoingInvite], offer: bytes, ring_timeout: float
+        self, channel: Channel, invites: list[OutgoingInvite], ring_timeout: float
     ) -> None:
+        # Each fork's INVITE carries its own offer (the address on the route to it).
         timed_out = False
 
-        def provisional(response: Response) -> None:
+        def provisional(invite: OutgoingInvite, response: Response) -> None:
             if response.body and response.status == 183:
                 try:
-                    channel.take_answer(offer, response.body)
+                    channel.take_answer(invite.request.body, response.body)
                 except SipError as exc:
                     log.info("channel %s: ignoring early SDP: %s", channel.name, exc)
                     channel.ringing()
@@ -540,7 +560,7 @@ class Switch:
             timers.append(loop.call_later(CANCEL_GRACE, stop.set_result, None))
 
         for invite in invites:
-            invite.on_provisional = provisional
+            invite.on_provisional = lambda response, invite=invite: provisional(invite, response)
         timers = [loop.call_later(ring_timeout, give_up)]
         try:
             invite, response = await first_answer(invites, stop)
@@ -555,6 +575,7 @@ class Switch:
             for timer in timers:
                 timer.cancel()
         channel.adopt(invite)
+        channel.advertised = self.media_address(invite.peer.host)
         if not 200 <= response.status < 300:
             status = 408 if timed_out else response.status
             channel.failed(cause_of(status), status)
@@ -563,7 +584,7 @@ class Switch:
             return  # hung up by us while the 200 was on its way; run() sent the BYE
         if response.body:
             try:
-                channel.take_answer(offer, response.body)
+                channel.take_answer(invite.request.body, response.body)
             except SipError as exc:
                 log.warning("channel %s: bad SDP answer: %s", channel.name, exc)
                 await channel.hangup("bad SDP answer", 488)

@@ -187,6 +187,7 @@ class Trunk:
             call_id=self._call_id,
             cseq=self._cseq,
             contact_user=cfg.username,
+            peer_host=self.peer.host,
         )
         request.headers.add("Expires", str(expires))
         response = await self.ua.request(request, self.peer, self.credentials)
@@ -208,7 +209,8 @@ class Trunk:
         return granted
 
     def _granted(self, response, asked: int) -> int:
-        ours = self.ua.contact(self.config.username, self.config.transport).strip("<>")
+        ours = self.ua.contact(self.config.username, self.config.transport, self.peer.host)
+        ours = ours.strip("<>")
         for contact in response.contacts:
             if str(contact.uri) == ours and contact.params.get("expires", "").isdigit():
                 return int(contact.params["expires"])

@@ -11,6 +11,7 @@ import pytest
 from tests.peers.audio import make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.fixtures import *  # noqa: F401,F403  (kamailio, sipp, pyvoip_factory, ...)
+from tests.peers.netns import LanHost, NatHost
 from tests.peers.ports import PortPicker
 from tests.server_harness import ServerHarness
 from tests.switch_harness import SwitchHarness, switch_config
@@ -28,9 +29,7 @@ def rtp_ports() -> PortPicker:
     return PortPicker(first=20000, last=29999)
 
 
-def _harnesses(
-    make_one: Callable[[int], SwitchHarness], rtp_ports: PortPicker
-) -> Iterator[Callable[..., Any]]:
+def _harnesses(make_one: Callable[..., SwitchHarness]) -> Iterator[Callable[..., Any]]:
     started: list[SwitchHarness] = []
 
     def make(**kwargs: Any) -> Any:
@@ -42,9 +41,14 @@ def _harnesses(
     yield make
     for harness in started:
         harness.stop()
-        # the range holds only 100 blocks, shared with other test processes: a whole
-        # suite run (or several at once) runs out unless each switch gives its block back
-        rtp_ports.release(harness.config.rtp_port_range[0], 100)
+
+
+def _release(ports: PortPicker, rtp_ports: PortPicker, taken: list[tuple[int, int]]) -> None:
+    """Give a stopped switch's SIP port and RTP block back (and drop their cross-process
+    locks): the RTP range holds only 100 blocks, fewer than the switches of one run."""
+    for sip_port, rtp_first in taken:
+        ports.release(sip_port)
+        rtp_ports.release(rtp_first, 100)
 
 
 @pytest.fixture
@@ -53,12 +57,17 @@ def switch_factory(
 ) -> Iterator[Callable[..., SwitchHarness]]:
     """Start a switch on free ports: ``switch_factory(extensions=..., trunks=...)``."""
 
+    taken: list[tuple[int, int]] = []
+
     def one(index: int, **kwargs: Any) -> SwitchHarness:
+        sip_port, rtp_first = ports.port(), rtp_ports.block(100)
+        taken.append((sip_port, rtp_first))
         return SwitchHarness(
-            switch_config(tmp_path / f"switch{index}", ports.port(), rtp_ports.block(100), **kwargs)
+            switch_config(tmp_path / f"switch{index}", sip_port, rtp_first, **kwargs)
         )
 
-    yield from _harnesses(one, rtp_ports)
+    yield from _harnesses(one)
+    _release(ports, rtp_ports, taken)
 
 
 @pytest.fixture
@@ -67,19 +76,24 @@ def server_factory(
 ) -> Iterator[Callable[..., ServerHarness]]:
     """The whole process (switch + call service + HTTP API): ``server_factory(accounts=...)``."""
 
+    taken: list[tuple[int, int]] = []
+
     def one(index: int, **kwargs: Any) -> ServerHarness:
         kwargs.setdefault("accounts", {"account_1": "secret-one", "account_2": "secret-two"})
+        sip_port, rtp_first = ports.port(), rtp_ports.block(100)
+        taken.append((sip_port, rtp_first))
         return ServerHarness(
             switch_config(
                 tmp_path / f"server{index}",
-                ports.port(),
-                rtp_ports.block(100),
+                sip_port,
+                rtp_first,
                 api_port=ports.port(),
                 **kwargs,
             )
         )
 
-    yield from _harnesses(one, rtp_ports)
+    yield from _harnesses(one)
+    _release(ports, rtp_ports, taken)
 
 
 @pytest.fixture
@@ -93,14 +107,29 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
         seconds: float = 60.0,
         wav: Path | None = None,
         extra_config: dict[str, str] | None = None,
+        netns_host: LanHost | NatHost | None = None,
+        sip_trace: bool = False,
     ) -> Baresip:
         """`wav` (8 kHz mono) replaces the tone as what the phone says; `extra_config`
-        adds or overrides baresip config lines (e.g. ``sip_cafile`` for TLS)."""
+        adds or overrides baresip config lines (e.g. ``sip_cafile`` for TLS); `netns_host`
+        (from the `netlab` fixture) runs the phone on that namespace host; `sip_trace`
+        logs the SIP messages it sends and receives."""
         workdir = tmp_path / f"phone-{account.user}-{len(phones)}"
         workdir.mkdir(parents=True)
         if wav is None:
             wav = make_tone_wav(workdir / "mic.wav", tone_hz, seconds)
-        phone = Baresip(workdir, account, ports.block(10), wav, extra_config=extra_config)
+        placement = (
+            {} if netns_host is None else {"host": netns_host.address, "netns": netns_host.name}
+        )
+        phone = Baresip(
+            workdir,
+            account,
+            ports.block(10),
+            wav,
+            sip_trace=sip_trace,
+            extra_config=extra_config,
+            **placement,
+        )
         phones.append(phone)
         phone.start()
         return phone

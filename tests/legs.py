@@ -82,7 +82,7 @@ class Legs:
 
 @asynccontextmanager
 async def legs(ports: PortAllocator) -> AsyncIterator[Legs]:
-    ua = UserAgent(HOST, 0, HOST, lambda st: None)
+    ua = UserAgent(HOST, 0, lambda st: None)
     await ua.start()
     made = Legs(ua, ports)
     try:

@@ -34,10 +34,12 @@ def switch_config(
     api_port: int = 0,
     media: dict[str, Any] | None = None,
     rtp: dict[str, Any] | None = None,
+    listen_host: str = HOST,
 ) -> Config:
+    """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts)."""
     data: dict[str, Any] = {
-        "sip": {"listen": f"{HOST}:{sip_port}", **(sip or {})},
-        "rtp": {"address": HOST, "ports": f"{rtp_first}-{rtp_first + 99}", **(rtp or {})},
+        "sip": {"listen": f"{listen_host}:{sip_port}", **(sip or {})},
+        "rtp": {"address": listen_host, "ports": f"{rtp_first}-{rtp_first + 99}", **(rtp or {})},
         "api": {"listen": f"{HOST}:{api_port}"},
         "store": {"path": str(tmp_path / "switch.db")},
         "media": {

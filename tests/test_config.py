@@ -8,7 +8,9 @@ def test_embedded_defaults_serve():
     assert config.sip_host_port == ("0.0.0.0", 5060)
     assert config.api_host_port == ("127.0.0.1", 8080)
     assert config.rtp_port_range == (20000, 29999)
-    assert config.advertised_address == "127.0.0.1"
+    assert config.local_addresses().default == "127.0.0.1"
+    assert config.sip.local_networks == []
+    assert config.sip.nat_keepalive == 25
     assert config.trunks == [] and config.default_extensions
 
 
@@ -35,7 +37,7 @@ auth = "x"
 """)
     config = load(path, environ={})
     assert config.sip_host_port == ("127.0.0.1", 5080)
-    assert config.advertised_address == "203.0.113.5"
+    assert config.local_addresses().default == "203.0.113.5"
     assert config.trunks[0].prefixes == ["1", "44"]
     assert config.trunks[0].register is True
     assert [e.number for e in config.extensions] == ["201"]
@@ -104,6 +106,11 @@ def test_environment_overrides_single_keys():
             },
             "expected bool",
         ),
+        ({"sip": {"local_networks": ["192.168.0.0/16", "10.0.0/8x"]}}, "sip.local_networks.*10"),
+        ({"sip": {"local_networks": ["lan"]}}, "sip.local_networks"),
+        ({"sip": {"nat_keepalive": -5}}, "sip.nat_keepalive"),
+        ({"sip": {"nat_keepalive": "often"}}, "sip.nat_keepalive: expected int"),
+        ({"sip": {"local_networks": "10.0.0.0/33"}}, "sip.local_networks"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(data, words):
@@ -173,3 +180,27 @@ def test_tls_defaults_keep_tls_off_and_files_in_the_data_folder():
     assert config.tls_host_port == ("0.0.0.0", 5061)
     assert [str(p) for p in config.tls_files] == ["/c.pem", "/k.pem"]
     assert config.trunks[0].transport == "TLS" and config.trunks[0].verify is True
+
+
+def test_local_networks_and_external_address():
+    config = from_dict(
+        {
+            "sip": {
+                "listen": "0.0.0.0:5060",
+                "external_address": "198.19.255.1",
+                "local_networks": ["198.18.0.0/16", "10.1.2.3/8"],
+            }
+        },
+        {},
+    )
+    chooser = config.local_addresses()
+    assert [str(n) for n in chooser.local_networks] == ["198.18.0.0/16", "10.0.0.0/8"]
+    assert chooser.for_peer("203.0.113.9") == "198.19.255.1"
+    assert chooser.for_peer("127.0.0.1") == "127.0.0.1"
+
+
+def test_local_networks_from_the_environment():
+    config = from_dict({}, {"SOFTSWITCH_SIP_LOCAL_NETWORKS": "192.168.0.0/16, 10.0.0.0/8"})
+    assert config.sip.local_networks == ["192.168.0.0/16", "10.0.0.0/8"]
+    with pytest.raises(ConfigError, match="sip.local_networks"):
+        from_dict({}, {"SOFTSWITCH_SIP_LOCAL_NETWORKS": "192.168.0.0/16,nope"})

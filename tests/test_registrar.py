@@ -24,13 +24,13 @@ async def registrar(tmp_path):
     store = Store(tmp_path / "r.db")
     for number in ("101", "102"):
         store.put_extension(make_extension(number, f"pw{number}", REALM, "config"))
-    server = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    server = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     digest = DigestServer(REALM, b"k" * 32, algorithms=("SHA-256", "MD5"))
     auth = ExtensionAuthenticator(store, digest, AuthGuard(3, ban_seconds=60))
     reg = Registrar(store, auth, server, min_expires=60, max_expires=600)
     server.on_request = reg.handle
     await server.start()
-    client = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    client = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     await client.start()
     yield reg, server, client, store
     await client.stop()

@@ -26,7 +26,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 def trunks(**prefixes: list[str]) -> list[Trunk]:
-    ua = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None)  # never started: not needed
+    ua = UserAgent("127.0.0.1", 0, lambda st: None)  # never started: not needed
     return [
         Trunk(TrunkConfig(name=name, host=f"{name}.example.net", prefixes=p), ua)
         for name, p in prefixes.items()

@@ -29,7 +29,7 @@ def trunk_config(**overrides: object) -> TrunkConfig:
 
 @pytest.fixture
 async def ua() -> AsyncIterator[UserAgent]:
-    ua = UserAgent(HOST, 0, HOST, lambda st: None)
+    ua = UserAgent(HOST, 0, lambda st: None)
     await ua.start()
     yield ua
     await ua.stop()

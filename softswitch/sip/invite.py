@@ -31,9 +31,17 @@ _INFO_SIGNAL = re.compile(rb"Signal\s*=\s*([0-9A-Da-d*#])")
 class InviteSession:
     """What both call directions share once a dialog exists."""
 
-    def __init__(self, ua: UserAgent, transport: str = "UDP", secure: bool = False) -> None:
+    def __init__(
+        self,
+        ua: UserAgent,
+        transport: str = "UDP",
+        peer_host: str | None = None,
+        secure: bool = False,
+    ) -> None:
         self.ua = ua
         self.transport = transport  # "UDP" | "TCP" | "TLS": how the dialog's peer is reached
+        # where the other party is; Via and Contact name our address on the route there
+        self.peer_host = peer_host
         self.secure = secure  # set up with a sips: Request-URI: our Contact is sips: too
         self.dialog: Dialog | None = None
         self.state: DialogState = DialogState.EARLY  # then CONFIRMED, then TERMINATED
@@ -47,6 +55,9 @@ class InviteSession:
         self._pending_2xx: tuple[Response, Peer, int] | None = None
         self._retransmit: asyncio.TimerHandle | None = None
         self._give_up: asyncio.TimerHandle | None = None
+
+    def _contact(self) -> str:
+        return self.ua.contact(None, self.transport, self.peer_host, secure=self.secure)
 
     @property
     def call_id(self) -> str:
@@ -93,7 +104,9 @@ class InviteSession:
                 st.respond(self.ua.response(request, 488, f"Not Acceptable Here ({exc})"))
                 return
         response = self.ua.response(request, 200, to_tag=self.dialog.local_tag)
-        response.headers.add("Contact", self.ua.contact(None, self.transport, self.secure))
+        response.headers.add(
+            "Contact", self.ua.contact(None, self.transport, self.peer_host, secure=self.secure)
+        )
         if answer:
             response.headers.add("Content-Type", "application/sdp")
             response.body = answer
@@ -156,7 +169,7 @@ class InviteSession:
             self._end(cause)
             return
         self._end(cause)
-        bye = self.dialog.create_request("BYE", self.ua.via(self.transport))
+        bye = self.dialog.create_request("BYE", self.ua.via(self.transport, self.peer_host))
         try:
             ct = await self.ua.send(bye, self.dialog.peer)
             await asyncio.wait_for(ct.final, 64 * self.ua.timers.t1 + 1)
@@ -183,7 +196,7 @@ class IncomingInvite(InviteSession):
     """A call that reached us (UAS)."""
 
     def __init__(self, ua: UserAgent, st: ServerTransaction) -> None:
-        super().__init__(ua, st.peer.transport, st.request.uri.scheme == "sips")
+        super().__init__(ua, st.peer.transport, st.peer.host, st.request.uri.scheme == "sips")
         self.st = st
         self.request = st.request
         self.local_tag = new_tag()
@@ -200,7 +213,9 @@ class IncomingInvite(InviteSession):
         if self.state != DialogState.EARLY or self.st.final_sent:
             return
         response = self.ua.response(self.request, status, to_tag=self.local_tag)
-        response.headers.add("Contact", self.ua.contact(None, self.transport, self.secure))
+        response.headers.add(
+            "Contact", self.ua.contact(None, self.transport, self.peer_host, secure=self.secure)
+        )
         if body:
             response.headers.add("Content-Type", "application/sdp")
             response.body = body
@@ -210,7 +225,9 @@ class IncomingInvite(InviteSession):
         if self.state != DialogState.EARLY or self.st.final_sent:
             raise SipError("call is no longer ringing")
         response = self.ua.response(self.request, 200, to_tag=self.local_tag)
-        response.headers.add("Contact", self.ua.contact(None, self.transport, self.secure))
+        response.headers.add(
+            "Contact", self.ua.contact(None, self.transport, self.peer_host, secure=self.secure)
+        )
         response.headers.add("Content-Type", "application/sdp")
         response.body = body
         self.dialog = Dialog.as_uas(self.request, self.local_tag, self.st.peer)
@@ -248,7 +265,7 @@ class OutgoingInvite(InviteSession):
         contact_user: str | None = None,
         extra_headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(ua, peer.transport, uri.scheme == "sips")
+        super().__init__(ua, peer.transport, peer.host, uri.scheme == "sips")
         self.peer = peer
         self.credentials = credentials
         self.request = ua.new_request(
@@ -260,6 +277,7 @@ class OutgoingInvite(InviteSession):
             contact_user=contact_user,
             body=body,
             content_type="application/sdp",
+            peer_host=peer.host,
         )
         for name, value in (extra_headers or {}).items():
             self.request.headers.add(name, value)
@@ -308,7 +326,7 @@ class OutgoingInvite(InviteSession):
         self.dialog = Dialog.as_uac(self.request, response, self.peer)
         self.ua.dialogs[self.dialog.id] = self
         self._ack = self.dialog.create_request(
-            "ACK", self.ua.via(self.transport), cseq=self.request.cseq[0]
+            "ACK", self.ua.via(self.transport, self.peer_host), cseq=self.request.cseq[0]
         )
         self.ua.send_ack(self._ack, self.dialog.peer)
         self.state = DialogState.CONFIRMED
@@ -323,13 +341,15 @@ class OutgoingInvite(InviteSession):
         # a second 2xx from a fork: acknowledge it and end that dialog right away
         other = Dialog.as_uac(self.request, response, self.peer)
         self.ua.send_ack(
-            other.create_request("ACK", self.ua.via(self.transport), cseq=self.request.cseq[0]),
+            other.create_request(
+                "ACK", self.ua.via(self.transport, self.peer_host), cseq=self.request.cseq[0]
+            ),
             other.peer,
         )
         asyncio.ensure_future(self._bye_other(other))
 
     async def _bye_other(self, other: Dialog) -> None:
-        bye = other.create_request("BYE", self.ua.via(self.transport))
+        bye = other.create_request("BYE", self.ua.via(self.transport, self.peer_host))
         with contextlib.suppress(SipError):
             await self.ua.send(bye, other.peer)
 

@@ -18,6 +18,7 @@ from .auth import authorization, choose_challenge
 from .errors import SipError
 from .headers import Headers
 from .message import Request, Response, new_branch, new_call_id, new_tag
+from .routes import LocalAddresses, uri_host
 from .transaction import ClientTransaction, ServerTransaction, Timers, TransactionLayer
 from .transport import Peer, Transport
 from .uri import SipUri
@@ -50,15 +51,17 @@ class UserAgent:
         self,
         host: str,
         port: int,
-        advertised: str,
         on_request: RequestHandler,
+        *,
+        addresses: LocalAddresses | None = None,
         timers: Timers | None = None,
         user_agent: str = "softswitch",
         tls_context: ssl.SSLContext | None = None,
         tls_host: str = "",
         tls_port: int = 0,
     ) -> None:
-        self.advertised = advertised
+        # which of our addresses each peer is told (by default: the listen address)
+        self.addresses = addresses or LocalAddresses(host)
         self.user_agent = user_agent
         self.transport = Transport(host, port, self._received, tls_context, tls_host, tls_port)
         self.timers = timers or Timers()
@@ -85,24 +88,40 @@ class UserAgent:
 
     # -- building -----------------------------------------------------------
 
+    def advertised(self, peer_host: str | None) -> str:
+        """Our address as the peer at `peer_host` reaches us (None: not known); for
+        SDP. In URIs and Via it goes through routes.uri_host (IPv6 in brackets)."""
+        if peer_host is None:
+            return self.addresses.default
+        return self.addresses.for_peer(peer_host)
+
     def port_for(self, transport: str) -> int:
         """The port we listen on for ``transport`` (TLS has its own when it listens)."""
         if transport == "TLS" and self.transport.tls_port:
             return self.transport.tls_port
         return self.transport.port
 
-    def via(self, transport: str = "UDP") -> str:
+    def via(self, transport: str = "UDP", peer_host: str | None = None) -> str:
+        host = uri_host(self.advertised(peer_host))
         port = self.port_for(transport)
-        return f"SIP/2.0/{transport} {self.advertised}:{port};branch={new_branch()};rport"
+        return f"SIP/2.0/{transport} {host}:{port};branch={new_branch()};rport"
 
-    def contact(self, user: str | None, transport: str = "UDP", secure: bool = False) -> str:
-        """Our Contact; ``secure``: a sips: URI, due in a dialog set up with a sips:
-        Request-URI (RFC 3261 12.1.1 and 12.1.2), which implies TLS."""
+    def contact(
+        self,
+        user: str | None,
+        transport: str = "UDP",
+        peer_host: str | None = None,
+        secure: bool = False,
+    ) -> str:
+        """Our Contact as the peer at `peer_host` reaches us; ``secure``: a sips: URI, due
+        in a dialog set up with a sips: Request-URI (RFC 3261 12.1.1 and 12.1.2), which
+        implies TLS."""
         userpart = f"{user}@" if user else ""
+        host = uri_host(self.advertised(peer_host))
         if secure:
-            return f"<sips:{userpart}{self.advertised}:{self.port_for('TLS')}>"
+            return f"<sips:{userpart}{host}:{self.port_for('TLS')}>"
         suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
-        return f"<sip:{userpart}{self.advertised}:{self.port_for(transport)}{suffix}>"
+        return f"<sip:{userpart}{host}:{self.port_for(transport)}{suffix}>"
 
     def new_request(
         self,
@@ -117,10 +136,12 @@ class UserAgent:
         contact_user: str | None = None,
         body: bytes = b"",
         content_type: str | None = None,
+        peer_host: str | None = None,
     ) -> Request:
-        """An out-of-dialog request with a fresh branch and a From tag (8.1.1)."""
+        """An out-of-dialog request with a fresh branch and a From tag (8.1.1);
+        `peer_host` is where it goes (Via and Contact name our address on that route)."""
         headers = Headers()
-        headers.add("Via", self.via(transport))
+        headers.add("Via", self.via(transport, peer_host))
         headers.add("Max-Forwards", "70")
         if from_addr.tag is None:
             from_addr = Address(
@@ -131,7 +152,9 @@ class UserAgent:
         headers.add("Call-ID", call_id or new_call_id())
         headers.add("CSeq", f"{cseq} {method}")
         if method in ("INVITE", "REGISTER", "SUBSCRIBE", "REFER", "UPDATE"):
-            headers.add("Contact", self.contact(contact_user, transport, uri.scheme == "sips"))
+            headers.add(
+                "Contact", self.contact(contact_user, transport, peer_host, uri.scheme == "sips")
+            )
         headers.add("User-Agent", self.user_agent)
         if method == "INVITE":
             headers.add("Allow", ALLOW)
@@ -197,10 +220,12 @@ class UserAgent:
                 nc=1,
                 cnonce=secrets.token_hex(8),
             )
-            request = self._resend_with(request, response.status, value)
+            request = self._resend_with(request, response.status, value, peer.host)
         return response
 
-    def _resend_with(self, request: Request, status: int, auth_value: str) -> Request:
+    def _resend_with(
+        self, request: Request, status: int, auth_value: str, peer_host: str
+    ) -> Request:
         headers = request.headers.copy()
         name = "Authorization" if status == 401 else "Proxy-Authorization"
         headers.remove("Authorization")
@@ -208,7 +233,7 @@ class UserAgent:
         headers.add(name, auth_value)
         vias = headers.get_all("Via")
         headers.remove("Via")
-        headers.add("Via", self.via(Via.parse(vias[0]).transport.upper()))
+        headers.add("Via", self.via(Via.parse(vias[0]).transport.upper(), peer_host))
         number, method = request.cseq
         headers.set("CSeq", f"{number + 1} {method}")
         return Request(request.method, request.uri, headers, request.body)

@@ -154,6 +154,16 @@ class Store:
         )
         return [Binding(*row) for row in rows]
 
+    def live_bindings(self, now: float | None = None) -> list[Binding]:
+        """Every unexpired binding of every AOR (the NAT keepalive's round)."""
+        now = time.time() if now is None else now
+        rows = self.db.execute(
+            "SELECT aor, contact, expires_at, call_id, cseq, transport, source_host,"
+            " source_port, user_agent FROM bindings WHERE expires_at > ?",
+            [now],
+        )
+        return [Binding(*row) for row in rows]
+
     def put_binding(self, binding: Binding) -> None:
         self._table("bindings").upsert(
             {

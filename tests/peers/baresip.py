@@ -65,10 +65,10 @@ class BaresipAccount:
     # loads baresip's srtp module
     mediaenc: str | None = None
 
-    def line(self, local_port: int) -> str:
+    def line(self, local_port: int, host: str = HOST) -> str:
         if self.answermode not in ("auto", "manual"):
             raise ValueError(f"answermode {self.answermode!r}")
-        domain = self.registrar or f"{HOST}:{local_port}"
+        domain = self.registrar or f"{host}:{local_port}"
         regint = self.regint if self.registrar else 0
         display = f'"{self.display_name}" ' if self.display_name else ""
         params = [
@@ -139,7 +139,12 @@ class _Cursor:
 
 
 class Baresip:
-    """One baresip instance; `port` is the base of a 10-port block (see ports.py)."""
+    """One baresip instance; `port` is the base of a 10-port block (see ports.py).
+
+    `host` is the address it binds SIP and RTP to; `netns` the network namespace it
+    runs in (tests/peers/netns.py), where `host` is that namespace's address.
+    `sip_trace` logs every SIP message (read them back with `log_text()`).
+    """
 
     def __init__(
         self,
@@ -151,8 +156,12 @@ class Baresip:
         name: str | None = None,
         ctrl_tcp_port: int | None = None,
         extra_config: dict[str, str] | None = None,
+        host: str = HOST,
+        netns: str | None = None,
+        sip_trace: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
+        self.host = host
         self.account = account
         self.port = port
         self.source_wav = Path(source_wav)
@@ -165,11 +174,13 @@ class Baresip:
         self._cursor = _Cursor()
         self._follower = LogFollower(self.log_path)
         self._write_config(extra_config or {})
+        # -s: every SIP message sent and received goes to the log too
         self.process = PeerProcess(
-            ["baresip", "-f", str(self.config_dir)],
+            ["baresip", "-f", str(self.config_dir), *(["-s"] if sip_trace else [])],
             self.log_path,
             cwd=self.workdir,
             stdin_pipe=True,
+            netns=netns,
         )
 
     # -- config ------------------------------------------------------------------------
@@ -179,7 +190,7 @@ class Baresip:
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
         settings: dict[str, str] = {
             "poll_method": "epoll",
-            "sip_listen": f"{HOST}:{self.port}",
+            "sip_listen": f"{self.host}:{self.port}",
             "call_local_timeout": "120",
             "call_max_calls": "4",
             "audio_player": "alsa,null",
@@ -192,12 +203,12 @@ class Baresip:
             "jitter_buffer_delay": "1-10",
             "rtcp_mux": "no",
             # Without this RTP binds the machine's interface address, not loopback.
-            "net_interface": HOST,
+            "net_interface": self.host,
             "snd_path": str(self.recordings_dir),
             "module_path": MODULES_DIR,
         }
         if self.ctrl_tcp_port is not None:
-            settings["ctrl_tcp_listen"] = f"{HOST}:{self.ctrl_tcp_port}"
+            settings["ctrl_tcp_listen"] = f"{self.host}:{self.ctrl_tcp_port}"
         settings.update(extra)
         modules = ["stdio.so", "g711.so", "aufile.so", "alsa.so", "sndfile.so"]
         if self.account.mediaenc:
@@ -208,7 +219,7 @@ class Baresip:
         lines.append("module_tmp\taccount.so")
         lines += [f"module_app\t{m}" for m in apps]
         (self.config_dir / "config").write_text("\n".join(lines) + "\n")
-        (self.config_dir / "accounts").write_text(self.account.line(self.port) + "\n")
+        (self.config_dir / "accounts").write_text(self.account.line(self.port, self.host) + "\n")
         (self.config_dir / "contacts").write_text("")
 
     # -- addresses ---------------------------------------------------------------------
@@ -216,11 +227,11 @@ class Baresip:
     @property
     def contact_uri(self) -> str:
         """Where this baresip itself listens: dial it directly here."""
-        return f"sip:{self.account.user}@{HOST}:{self.port}"
+        return f"sip:{self.account.user}@{self.host}:{self.port}"
 
     @property
     def aor(self) -> str:
-        host = self.account.registrar or f"{HOST}:{self.port}"
+        host = self.account.registrar or f"{self.host}:{self.port}"
         return f"sip:{self.account.user}@{host}"
 
     # -- life cycle ----------------------------------------------------------------------
@@ -279,7 +290,7 @@ class Baresip:
             raise PeerError(f"baresip {self.name}: started without ctrl_tcp")
         token = uuid.uuid4().hex[:8]
         body = json.dumps({"command": command, "params": params, "token": token}).encode()
-        with socket.create_connection((HOST, self.ctrl_tcp_port), timeout=timeout) as conn:
+        with socket.create_connection((self.host, self.ctrl_tcp_port), timeout=timeout) as conn:
             conn.sendall(f"{len(body)}:".encode() + body + b",")
             buffer = b""
             deadline = time.monotonic() + timeout

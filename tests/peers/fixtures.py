@@ -17,6 +17,7 @@ import pytest
 from .audio import make_tone_wav
 from .baresip import Baresip, BaresipAccount
 from .kamailio import Kamailio, KamailioConfig
+from .netns import LanHost, NatHost, NetLab, available, sweep
 from .ports import PortPicker
 from .pyvoip import PyVoipPhone
 from .sipp import Sipp, SippOptions, SippResult
@@ -31,6 +32,8 @@ __all__ = [
     "sipp",
     "pyvoip_factory",
     "require_programs",
+    "netns_sweep",
+    "netlab",
 ]
 
 # Accounts the default `kamailio` fixture knows (user -> password).
@@ -136,10 +139,11 @@ def baresip_factory(
     """baresip_factory(user, password=None, registrar=None, *, tone_hz=440.0,
     seconds=30.0, source_wav=None, answermode="auto", regint=60, audio_codecs="PCMU",
     outbound=None, auth_user=None, display_name=None, port=None, ctrl_tcp=False,
-    extra_config=None) -> Baresip (started and ready).
+    extra_config=None, netns_host=None) -> Baresip (started and ready).
 
     registrar: "host:port" or a Kamailio; None = a local account reachable at
-    `.contact_uri`. The microphone plays a `tone_hz` sine for `seconds` unless
+    `.contact_uri`. netns_host: a `netlab` LanHost/NatHost to run the phone on.
+    The microphone plays a `tone_hz` sine for `seconds` unless
     `source_wav` is given. Wait for registration yourself: `.wait_registered()`.
     """
     teardown = _Teardown()
@@ -161,6 +165,7 @@ def baresip_factory(
         port: int | None = None,
         ctrl_tcp: bool = False,
         extra_config: dict[str, str] | None = None,
+        netns_host: LanHost | NatHost | None = None,
     ) -> Baresip:
         require_programs("baresip")
         if isinstance(registrar, Kamailio):
@@ -188,12 +193,41 @@ def baresip_factory(
             source,
             ctrl_tcp_port=ctrl_port,
             extra_config=extra_config,
+            **_placement(netns_host),
         )
         teardown.add(phone.stop)
         return phone.start()
 
     yield make
     teardown.run()
+
+
+def _placement(host: LanHost | NatHost | None) -> dict[str, str]:
+    """Baresip's host/netns arguments for a phone on a namespace host."""
+    return {} if host is None else {"host": host.address, "netns": host.name}
+
+
+@pytest.fixture(scope="session")
+def netns_sweep() -> Iterator[None]:
+    """Removes namespaces and links left by earlier, killed test runs, before the
+    first test host is built; and whatever of this run's is left, at the end."""
+    reason = available()
+    if reason is not None:
+        pytest.skip(reason)
+    sweep()
+    yield
+    sweep(mine=True)
+
+
+@pytest.fixture
+def netlab(netns_sweep: None) -> Iterator[NetLab]:
+    """NetLab: `.lan_host()` and `.nat_host(udp_timeout=20)` (tests/peers/netns.py);
+    every namespace, link and nft table is removed at teardown, pass or fail."""
+    lab = NetLab()
+    try:
+        yield lab
+    finally:
+        lab.close()
 
 
 class SippRunner:

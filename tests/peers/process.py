@@ -35,8 +35,12 @@ class PeerProcess:
         cwd: Path | None = None,
         stdin_pipe: bool = False,
         env: dict[str, str] | None = None,
+        netns: str | None = None,
     ) -> None:
-        self.argv = list(argv)
+        # In a network namespace (tests/peers/netns.py): `ip netns exec` execs the
+        # program itself, so the pid and process group are still the program's.
+        self.argv = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
+        self.netns = netns
         self.log_path = Path(log_path)
         self.cwd = cwd
         self.stdin_pipe = stdin_pipe

@@ -44,8 +44,8 @@ class Pair:
 
     def __init__(self) -> None:
         self.incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-        self.alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
-        self.bob = UserAgent("127.0.0.1", 0, "127.0.0.1", self.incoming.put_nowait, timers=FAST)
+        self.alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
+        self.bob = UserAgent("127.0.0.1", 0, self.incoming.put_nowait, timers=FAST)
 
     def call(self, transport: str = "UDP", body: bytes = OFFER) -> OutgoingInvite:
         target = SipUri("sip", "bob", "127.0.0.1", self.bob.port)
@@ -271,7 +271,7 @@ async def test_info_digit_and_in_dialog_methods(pair: Pair) -> None:
 
 async def test_2xx_is_retransmitted_until_acked_then_the_callee_gives_up() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", incoming.put_nowait, timers=FAST)
+    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
     await bob.start()
     raw = await RawUdp.open()
     try:
@@ -296,7 +296,7 @@ async def test_2xx_is_retransmitted_until_acked_then_the_callee_gives_up() -> No
 
 async def test_late_offer_answer_comes_in_the_ack() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", incoming.put_nowait, timers=FAST)
+    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
     await bob.start()
     raw = await RawUdp.open()
     try:
@@ -323,7 +323,7 @@ async def test_late_offer_answer_comes_in_the_ack() -> None:
 
 
 async def test_caller_reacks_a_retransmitted_2xx() -> None:
-    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     await alice.start()
     raw = await RawUdp.open()
     try:
@@ -361,11 +361,10 @@ async def test_call_over_tls(tmp_path: Path, scheme: str) -> None:
     Contacts sips: (RFC 3261 12.1), a sip: one over TLS says ;transport=tls."""
     identity = ensure_identity(tmp_path / "cert.pem", tmp_path / "key.pem", "127.0.0.1")
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     bob = UserAgent(
         "127.0.0.1",
         0,
-        "127.0.0.1",
         incoming.put_nowait,
         timers=FAST,
         tls_context=identity.server_context(),

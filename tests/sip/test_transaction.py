@@ -21,7 +21,7 @@ FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
 @pytest.fixture
 async def pair():
     handled: list[ServerTransaction] = []
-    ua = UserAgent("127.0.0.1", 0, "127.0.0.1", handled.append, timers=FAST)
+    ua = UserAgent("127.0.0.1", 0, handled.append, timers=FAST)
     await ua.start()
     raw = await RawUdp.open()
     yield ua, raw, handled

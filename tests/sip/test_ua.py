@@ -70,9 +70,9 @@ class Agents:
     def __init__(self) -> None:
         self.handled: list[ServerTransaction] = []
         self.alice = UserAgent(
-            "127.0.0.1", 0, "127.0.0.1", self.handled.append, timers=FAST, user_agent="alice/1"
+            "127.0.0.1", 0, self.handled.append, timers=FAST, user_agent="alice/1"
         )
-        self.bob = UserAgent("127.0.0.1", 0, "127.0.0.1", self.handled.append, timers=FAST)
+        self.bob = UserAgent("127.0.0.1", 0, self.handled.append, timers=FAST)
 
     def request(self, method: str, transport: str = "UDP") -> tuple[Request, Peer]:
         target = SipUri("sip", "bob", "127.0.0.1", self.bob.port)
@@ -118,8 +118,8 @@ async def test_new_request_as_the_peer_reads_it(agents: Agents) -> None:
 @pytest.mark.parametrize("status", [401, 407])
 async def test_digest_challenge_answered_with_the_real_server(status: int) -> None:
     registrar = Registrar(status)
-    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
-    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
+    bob = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     bob.on_request = registrar(bob)
     await alice.start()
     await bob.start()
@@ -145,8 +145,8 @@ async def test_digest_challenge_answered_with_the_real_server(status: int) -> No
 
 async def test_wrong_password_gets_the_second_challenge_back() -> None:
     registrar = Registrar()
-    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
-    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
+    bob = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     bob.on_request = registrar(bob)
     await alice.start()
     await bob.start()
@@ -168,8 +168,8 @@ async def test_stale_nonce_is_retried_once_more() -> None:
     now = [1000.0]
     server = DigestServer(REALM, b"k" * 32, nonce_ttl=10, clock=lambda: now[0])
     registrar = Registrar(server=server)
-    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
-    bob = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
+    bob = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     handle = registrar(bob)
 
     def aging(st: ServerTransaction) -> None:
@@ -228,7 +228,7 @@ async def test_other_requests_go_to_the_application(agents: Agents) -> None:
 
 
 async def test_silent_peer_ends_in_408_after_retransmissions() -> None:
-    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     await alice.start()
     raw = await RawUdp.open()
     try:
@@ -249,7 +249,7 @@ async def test_silent_peer_ends_in_408_after_retransmissions() -> None:
 
 
 async def test_unreachable_tcp_peer_is_503() -> None:
-    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     await alice.start()
     raw = await RawUdp.open()  # a port where nothing listens on TCP
     try:
@@ -282,11 +282,10 @@ async def test_challenged_register_over_tls(tmp_path: Path) -> None:
     """Via, Contact and the re-sent (authorized) request all say TLS and name the TLS port."""
     identity = ensure_identity(tmp_path / "cert.pem", tmp_path / "key.pem", "127.0.0.1")
     registrar = Registrar()
-    alice = UserAgent("127.0.0.1", 0, "127.0.0.1", lambda st: None, timers=FAST)
+    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     bob = UserAgent(
         "127.0.0.1",
         0,
-        "127.0.0.1",
         lambda st: None,
         timers=FAST,
         tls_context=identity.server_context(),

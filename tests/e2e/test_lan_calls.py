@@ -1,0 +1,90 @@
+"""A phone on another host of the LAN (a network namespace) and a phone on the switch's
+own host call each other through a switch listening on 0.0.0.0: each hears the other,
+and the LAN phone is only ever told the switch's LAN address, never 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.peers.audio import band_energy_ratio, dominant_frequency
+from tests.peers.baresip import Baresip, BaresipAccount
+from tests.peers.netns import LanHost, NetLab
+
+pytestmark = pytest.mark.peers
+
+LAN_TONE = 700.0
+LOCAL_TONE = 1200.0
+
+
+def _phones(switch_factory, phone_factory, netlab: NetLab):
+    lan = netlab.lan_host()
+    harness = switch_factory(listen_host="0.0.0.0")
+    port = harness.config.sip_host_port[1]
+    lan_phone = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"{lan.gateway}:{port}"),
+        tone_hz=LAN_TONE,
+        netns_host=lan,
+        sip_trace=True,
+    )
+    local_phone = phone_factory(
+        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=LOCAL_TONE
+    )
+    lan_phone.wait_registered()
+    local_phone.wait_registered()
+    return harness, lan, lan_phone, local_phone
+
+
+def _talk_and_hang_up(hanging_up: Baresip, other: Baresip) -> None:
+    other.wait_call_established()
+    hanging_up.wait_call_established()
+    time.sleep(3)
+    hanging_up.hangup()
+    hanging_up.wait_call_closed()
+    assert other.wait_call_closed().reason  # the switch relayed the BYE
+    time.sleep(0.5)
+
+
+def _assert_heard(phone: Baresip, tone: float) -> None:
+    heard = phone.last_recording("dec")
+    assert abs(dominant_frequency(heard) - tone) < 15, phone.name
+    assert band_energy_ratio(heard, tone) > 0.5, phone.name
+
+
+def _assert_lan_phone_saw_only_the_lan_address(phone: Baresip, lan: LanHost) -> None:
+    """What the switch sent the LAN phone (Via, Contact, SDP o= and c=) names the
+    switch's address on the LAN; 127.0.0.1 appears nowhere in its SIP trace."""
+    trace = phone.log_text()
+    assert "127.0.0.1" not in trace
+    gateway = re.escape(lan.gateway)
+    assert re.search(rf"^Contact: <sip:[^>]*@?{gateway}:\d+", trace, re.M | re.I)
+    assert re.search(rf"^c=IN IP4 {gateway}\s*$", trace, re.M)
+    assert re.search(rf"^o=\S+ \d+ \d+ IN IP4 {gateway}\s*$", trace, re.M)
+
+
+def test_lan_phone_calls_local_phone(switch_factory, phone_factory, netlab: NetLab) -> None:
+    harness, lan, lan_phone, local_phone = _phones(switch_factory, phone_factory, netlab)
+    port = harness.config.sip_host_port[1]
+    lan_phone.dial(f"sip:102@{lan.gateway}:{port}")
+    local_phone.wait_incoming()
+    _talk_and_hang_up(lan_phone, local_phone)
+    _assert_heard(local_phone, LAN_TONE)
+    _assert_heard(lan_phone, LOCAL_TONE)
+    _assert_lan_phone_saw_only_the_lan_address(lan_phone, lan)
+
+
+def test_local_phone_calls_lan_phone(switch_factory, phone_factory, netlab: NetLab) -> None:
+    harness, lan, lan_phone, local_phone = _phones(switch_factory, phone_factory, netlab)
+    port = harness.config.sip_host_port[1]
+    local_phone.dial(f"sip:101@127.0.0.1:{port}")
+    lan_phone.wait_incoming()
+    # the switch's SDP to the loopback phone still names loopback
+    sdp_to_local = harness.call(lambda: [ch.advertised for ch in harness.switch.channels])
+    assert sorted(sdp_to_local) == sorted(["127.0.0.1", lan.gateway])
+    # the LAN phone hangs up: its BYE reaches the Contact the switch gave it
+    _talk_and_hang_up(lan_phone, local_phone)
+    _assert_heard(local_phone, LAN_TONE)
+    _assert_heard(lan_phone, LOCAL_TONE)
+    _assert_lan_phone_saw_only_the_lan_address(lan_phone, lan)
