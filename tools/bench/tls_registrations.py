@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from softswitch.sip.auth import authorization, choose_challenge  # noqa: E402
-from softswitch.sip.message import Response  # noqa: E402
+from softswitch.sip.message import Request, Response  # noqa: E402
 from softswitch.sip.parser import parse_message  # noqa: E402
 from tools.bench.call_setup import cpu_seconds, free_port, wait_healthy  # noqa: E402
 
@@ -72,6 +72,7 @@ class Phone:
         self.context = context
         self.writer: asyncio.StreamWriter | None = None
         self.reader: asyncio.StreamReader | None = None
+        self.pings = 0  # the switch's OPTIONS keepalives answered
 
     async def register(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(
@@ -125,6 +126,23 @@ class Phone:
         if self.writer is not None and not self.writer.is_closing():
             self.writer.write(b"\r\n\r\n")
 
+    async def answer_pings(self) -> None:
+        """Answer the switch's OPTIONS pings (its NAT keepalive / qualify) as a phone does;
+        a phone that left them unanswered would be marked unreachable."""
+        assert self.writer is not None and self.reader is not None
+        while True:
+            try:
+                head = await self.reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            head = head.lstrip(b"\r\n")  # keepalive pongs (CRLF) before a message
+            if not head:
+                continue
+            message = parse_message(head)
+            if isinstance(message, Request) and message.method == "OPTIONS":
+                self.writer.write(message.make_response(200).to_bytes())
+                self.pings += 1
+
 
 async def keepalives(phones: list[Phone], interval: float, stop: asyncio.Event) -> int:
     """Each phone's double-CRLF every ``interval`` seconds, spread evenly; returns how many."""
@@ -160,6 +178,7 @@ async def run(args: argparse.Namespace, switch: subprocess.Popen, cert: Path, po
     took = time.monotonic() - started
     await asyncio.sleep(2)  # let the switch settle (store writes, GC)
 
+    answering = [asyncio.create_task(p.answer_pings()) for p in phones]
     stop = asyncio.Event()
     sender = asyncio.create_task(keepalives(phones, args.keepalive, stop))
     cpu1, t1 = cpu_seconds(pid), time.monotonic()
@@ -171,10 +190,15 @@ async def run(args: argparse.Namespace, switch: subprocess.Popen, cert: Path, po
     for phone in phones:
         if phone.writer is not None:
             phone.writer.close()
+    for task in answering:
+        task.cancel()
+    await asyncio.gather(*answering, return_exceptions=True)
+    pings = sum(p.pings for p in phones)
 
     n = args.phones
     print(f"phones registered over TLS: {n} in {took:.1f} s ({n / took:.0f}/s)")
     print(f"keepalives sent during the idle window: {sent} (every {args.keepalive:g} s each)")
+    print(f"the switch's OPTIONS keepalives answered in that window: {pings}")
     print(f"switch idle CPU, no phones:     {idle_empty * 100:.2f} % of one core")
     print(f"switch idle CPU, {n} phones: {idle_full * 100:.2f} % of one core")
     per_phone_cpu = (idle_full - idle_empty) / n * 1e6
