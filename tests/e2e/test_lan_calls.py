@@ -5,11 +5,10 @@ and the LAN phone is only ever told the switch's LAN address, never 127.0.0.1.""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-from tests.peers.audio import band_energy_ratio, dominant_frequency
+from tests.e2e.talk import assert_heard, talk_and_hang_up
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.netns import LanHost, NetLab
 
@@ -37,22 +36,6 @@ def _phones(switch_factory, phone_factory, netlab: NetLab):
     return harness, lan, lan_phone, local_phone
 
 
-def _talk_and_hang_up(hanging_up: Baresip, other: Baresip) -> None:
-    other.wait_call_established()
-    hanging_up.wait_call_established()
-    time.sleep(3)
-    hanging_up.hangup()
-    hanging_up.wait_call_closed()
-    assert other.wait_call_closed().reason  # the switch relayed the BYE
-    time.sleep(0.5)
-
-
-def _assert_heard(phone: Baresip, tone: float) -> None:
-    heard = phone.last_recording("dec")
-    assert abs(dominant_frequency(heard) - tone) < 15, phone.name
-    assert band_energy_ratio(heard, tone) > 0.5, phone.name
-
-
 def _assert_lan_phone_saw_only_the_lan_address(phone: Baresip, lan: LanHost) -> None:
     """What the switch sent the LAN phone (Via, Contact, SDP o= and c=) names the
     switch's address on the LAN; 127.0.0.1 appears nowhere in its SIP trace."""
@@ -69,9 +52,9 @@ def test_lan_phone_calls_local_phone(switch_factory, phone_factory, netlab: NetL
     port = harness.config.sip_host_port[1]
     lan_phone.dial(f"sip:102@{lan.gateway}:{port}")
     local_phone.wait_incoming()
-    _talk_and_hang_up(lan_phone, local_phone)
-    _assert_heard(local_phone, LAN_TONE)
-    _assert_heard(lan_phone, LOCAL_TONE)
+    talk_and_hang_up(lan_phone, local_phone)
+    assert_heard(local_phone, LAN_TONE)
+    assert_heard(lan_phone, LOCAL_TONE)
     _assert_lan_phone_saw_only_the_lan_address(lan_phone, lan)
 
 
@@ -84,7 +67,7 @@ def test_local_phone_calls_lan_phone(switch_factory, phone_factory, netlab: NetL
     sdp_to_local = harness.call(lambda: [ch.advertised for ch in harness.switch.channels])
     assert sorted(sdp_to_local) == sorted(["127.0.0.1", lan.gateway])
     # the LAN phone hangs up: its BYE reaches the Contact the switch gave it
-    _talk_and_hang_up(lan_phone, local_phone)
-    _assert_heard(local_phone, LAN_TONE)
-    _assert_heard(lan_phone, LOCAL_TONE)
+    talk_and_hang_up(lan_phone, local_phone)
+    assert_heard(local_phone, LAN_TONE)
+    assert_heard(lan_phone, LOCAL_TONE)
     _assert_lan_phone_saw_only_the_lan_address(lan_phone, lan)

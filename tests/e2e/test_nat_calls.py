@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from tests.peers.audio import band_energy_ratio, dominant_frequency
-from tests.peers.baresip import Baresip, BaresipAccount
+from tests.e2e.talk import assert_heard, talk_and_hang_up
+from tests.peers.baresip import BaresipAccount
 from tests.peers.netns import NatHost, NetLab
 
 pytestmark = pytest.mark.peers
@@ -46,31 +46,15 @@ def _assert_bound_to_the_flow(harness, nat: NatHost) -> None:
     assert bindings[0].source_host == nat.public_address  # where it really is
 
 
-def _talk_and_hang_up(hanging_up: Baresip, other: Baresip) -> None:
-    other.wait_call_established()
-    hanging_up.wait_call_established()
-    time.sleep(3)
-    hanging_up.hangup()
-    hanging_up.wait_call_closed()
-    assert other.wait_call_closed().reason  # the switch relayed the BYE
-    time.sleep(0.5)
-
-
-def _assert_heard(phone: Baresip, tone: float) -> None:
-    heard = phone.last_recording("dec")
-    assert abs(dominant_frequency(heard) - tone) < 15, phone.name
-    assert band_energy_ratio(heard, tone) > 0.5, phone.name
-
-
 def test_nat_phone_calls_local_phone(switch_factory, phone_factory, netlab: NetLab) -> None:
     harness, nat, nat_phone, local_phone = _phones(switch_factory, phone_factory, netlab)
     _assert_bound_to_the_flow(harness, nat)
     port = harness.config.sip_host_port[1]
     nat_phone.dial(f"sip:102@{nat.gateway}:{port}")
     local_phone.wait_incoming()
-    _talk_and_hang_up(local_phone, nat_phone)
-    _assert_heard(local_phone, NAT_TONE)
-    _assert_heard(nat_phone, LOCAL_TONE)
+    talk_and_hang_up(local_phone, nat_phone)
+    assert_heard(local_phone, NAT_TONE)
+    assert_heard(nat_phone, LOCAL_TONE)
 
 
 def test_local_phone_calls_nat_phone(switch_factory, phone_factory, netlab: NetLab) -> None:
@@ -79,9 +63,9 @@ def test_local_phone_calls_nat_phone(switch_factory, phone_factory, netlab: NetL
     local_phone.dial(f"sip:101@127.0.0.1:{port}")
     nat_phone.wait_incoming()  # the INVITE went to the router's mapping
     # the NATed phone hangs up: its BYE comes through the router like everything else
-    _talk_and_hang_up(nat_phone, local_phone)
-    _assert_heard(local_phone, NAT_TONE)
-    _assert_heard(nat_phone, LOCAL_TONE)
+    talk_and_hang_up(nat_phone, local_phone)
+    assert_heard(local_phone, NAT_TONE)
+    assert_heard(nat_phone, LOCAL_TONE)
 
 
 def test_idle_nat_phone_still_gets_its_calls(switch_factory, phone_factory, netlab) -> None:
@@ -104,9 +88,9 @@ def test_idle_nat_phone_still_gets_its_calls(switch_factory, phone_factory, netl
     assert harness.call(lambda: harness.switch.keepalive.sent) >= 2
     local_phone.dial(f"sip:101@127.0.0.1:{port}")
     nat_phone.wait_incoming()
-    _talk_and_hang_up(nat_phone, local_phone)
-    _assert_heard(local_phone, NAT_TONE)
-    _assert_heard(nat_phone, LOCAL_TONE)
+    talk_and_hang_up(nat_phone, local_phone)
+    assert_heard(local_phone, NAT_TONE)
+    assert_heard(nat_phone, LOCAL_TONE)
 
 
 def test_without_keepalives_the_idle_nat_phone_is_lost(switch_factory, phone_factory, netlab):
