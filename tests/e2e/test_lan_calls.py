@@ -71,3 +71,30 @@ def test_local_phone_calls_lan_phone(switch_factory, phone_factory, netlab: NetL
     assert_heard(local_phone, LAN_TONE)
     assert_heard(lan_phone, LOCAL_TONE)
     _assert_lan_phone_saw_only_the_lan_address(lan_phone, lan)
+
+
+def test_phone_that_moves_to_a_new_address_keeps_working(
+    switch_factory, phone_factory, netlab: NetLab
+) -> None:
+    # A laptop softphone taken from one network to another: it re-registers from its new
+    # address (the old process gone without a word) and its calls follow it there.
+    harness, first_lan, moving, local_phone = _phones(switch_factory, phone_factory, netlab)
+    port = harness.config.sip_host_port[1]
+    moving.process.stop()  # no /quit: the old binding is left behind, as after a crash
+    second_lan = netlab.lan_host()
+    moved = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"{second_lan.gateway}:{port}"),
+        tone_hz=LAN_TONE,
+        netns_host=second_lan,
+    )
+    moved.wait_registered()
+    sources = harness.call(
+        lambda: {b.source_host for b in harness.switch.registrar.contacts("101")}
+    )
+    assert second_lan.address in sources
+    local_phone.dial(f"sip:101@127.0.0.1:{port}")
+    moved.wait_incoming()
+    talk_and_hang_up(local_phone, moved)
+    assert_heard(local_phone, LAN_TONE)
+    assert_heard(moved, LOCAL_TONE)
+    assert first_lan.address != second_lan.address
