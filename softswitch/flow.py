@@ -196,7 +196,7 @@ class FlowRunner:
             case Record():
                 await self._record(step)
             case Transfer():
-                answered = await self._connect(step.number, step.timeout)
+                answered = await self._connect(step.number, step.timeout, then_resume=False)
                 if answered:
                     state.transferred = True
                     raise FlowHangup()
@@ -288,10 +288,14 @@ class FlowRunner:
             writer.close()
         self.state.recordings.append(name)
 
-    async def _connect(self, number: str, timeout: float) -> bool:
+    async def _connect(self, number: str, timeout: float, *, then_resume: bool = True) -> bool:
+        """Hand the channel to the connect step; take its audio back afterwards unless the
+        call was answered and ``then_resume`` is false (a transfer: the flow ends there)."""
         self.media.stop()
+        answered = False
         try:
-            return await self.connect(self.channel, number, timeout)
+            answered = await self.connect(self.channel, number, timeout)
+            return answered
         finally:
-            if self.channel.state == ChannelState.UP and not self.state.transferred:
+            if self.channel.state == ChannelState.UP and (then_resume or not answered):
                 self.media.start()

@@ -163,6 +163,7 @@ async def test_an_answered_transfer_ends_the_flow_for_good(setup: Setup) -> None
     state = await asyncio.wait_for(setup.runner().run(flow), 5)
     assert setup.connected == [("+15550100", 30.0, False)]
     assert state.transferred and state.result is None
+    assert not setup.media.active  # the flow's audio is not taken back once transferred
 
 
 async def test_an_unanswered_transfer_carries_on(setup: Setup) -> None:
