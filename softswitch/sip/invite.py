@@ -300,16 +300,25 @@ class OutgoingInvite(InviteSession):
                 on_provisional=self._provisional,
                 on_transaction=self._track,
             )
-        finally:
+        except BaseException:
             self.ua.early.pop(key, None)
+            raise
         self.final = response
         if 200 <= response.status < 300:
+            # Other forks may still answer 2xx for 64*T1 (RFC 6026 "Accepted"); they
+            # reach on_stray_response through this entry, to be ACKed and hung up.
+            asyncio.get_running_loop().call_later(64 * self.ua.timers.t1, self._forget_forks, key)
             self._confirm(response)
             if self._cancel_wanted:
                 await self.hangup("cancelled")
         else:
+            self.ua.early.pop(key, None)
             self._end(f"failed {response.status}")
         return response
+
+    def _forget_forks(self, key: tuple[str, str]) -> None:
+        if self.ua.early.get(key) is self:
+            del self.ua.early[key]
 
     def _track(self, ct: ClientTransaction) -> None:
         self._ct = ct

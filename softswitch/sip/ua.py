@@ -68,7 +68,8 @@ class UserAgent:
         self.layer: TransactionLayer | None = None
         self.on_request = on_request
         self.dialogs: dict[tuple[str, str, str], DialogUsage] = {}
-        # early usages (UAC INVITEs before their dialog exists), by (call_id, local_tag)
+        # UAC INVITEs by (call_id, local_tag): before their dialog exists, and for 64*T1
+        # after a 2xx so that a second fork's 2xx is still ACKed (RFC 6026)
         self.early: dict[tuple[str, str], DialogUsage] = {}
 
     @property

@@ -355,6 +355,47 @@ async def test_caller_reacks_a_retransmitted_2xx() -> None:
         await alice.stop()
 
 
+async def test_a_second_2xx_from_another_fork_is_acked_then_hung_up() -> None:
+    """RFC 3261 13.2.2.4: a UAC that already has its call must still ACK a 2xx from a
+    second fork (or the forking proxy's UAS retransmits for 32 s), then BYE it."""
+    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
+    await alice.start()
+    raw = await RawUdp.open()
+    try:
+        target = SipUri("sip", "bob", "127.0.0.1", raw.port)
+        call = OutgoingInvite(
+            alice,
+            uri=target,
+            from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
+            to_addr=Address(target),
+            peer=Peer("UDP", "127.0.0.1", raw.port),
+            body=OFFER,
+        )
+        task = asyncio.ensure_future(call.run())
+        invite = await raw.next()
+        assert isinstance(invite, Request) and invite.method == "INVITE"
+        first = invite.make_response(200, to_tag="fork1")
+        first.headers.add("Contact", f"<sip:bob@127.0.0.1:{raw.port}>")
+        raw.send(first.to_bytes(), alice.port)
+        assert (await asyncio.wait_for(task, 2)).status == 200
+        assert (await raw.next()).method == "ACK"  # type: ignore[union-attr]
+        await asyncio.sleep(0.1)  # the INVITE transaction has ended by now
+        second = invite.make_response(200, to_tag="fork2")
+        second.headers.add("Contact", f"<sip:carol@127.0.0.1:{raw.port}>")
+        raw.send(second.to_bytes(), alice.port)
+        ack = await raw.next()
+        bye = await raw.next()
+        assert isinstance(ack, Request) and ack.method == "ACK"
+        assert ack.to_addr.tag == "fork2" and ack.uri.user == "carol"
+        assert isinstance(bye, Request) and bye.method == "BYE"
+        assert bye.to_addr.tag == "fork2"
+        assert call.dialog is not None and call.dialog.remote_tag == "fork1"
+        assert call.state == DialogState.CONFIRMED  # the first fork's call goes on
+    finally:
+        raw.close()
+        await alice.stop()
+
+
 @pytest.mark.parametrize("scheme", ["sip", "sips"])
 async def test_call_over_tls(tmp_path: Path, scheme: str) -> None:
     """The dialog runs over TLS (InviteSession.transport); a sips: Request-URI makes both
