@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from media.engines import EngineStatus
 
-from . import calls, cpaas
+from . import admin, calls, cpaas
 from .context import AppContext
 
 
@@ -24,6 +24,7 @@ def create_app(ctx: AppContext) -> Starlette:
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
     routes += cpaas.routes(ctx)  # CPaaS API, campaign manager included
     routes += calls.routes(ctx)  # JAICP Calls API
+    routes += admin.routes(ctx)  # the operator's admin API
     return Starlette(routes=routes)
 
 

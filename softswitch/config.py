@@ -119,6 +119,8 @@ class TrunkConfig:
 class ExtensionConfig:
     number: str
     password: str
+    # a display name for people (the admin API shows it); "" = none
+    name: str = ""
 
 
 @dataclass(slots=True)

@@ -26,6 +26,7 @@ from .channel import (
     Registry,
 )
 from .config import Config
+from .extension_status import ExtensionStatus, all_extension_status, extension_status
 from .extensions import provision_extensions
 from .forking import MAX_FORKS, NoAnswer, first_answer
 from .identity import AuthGuard, ExtensionAuthenticator
@@ -255,6 +256,19 @@ class Switch:
             "unreachable_contacts": self.keepalive.unreachable(),
             "trunks": {t.name: t.status.as_dict() for t in self.trunks},
         }
+
+    def extensions_status(self) -> list[ExtensionStatus]:
+        """Every extension with its live registrations and their reachability."""
+        names = {e.number: e.name for e in self.config.extensions}
+        return all_extension_status(self.store, names, self.keepalive.reachable, time.time())
+
+    def extension_status(self, number: str) -> ExtensionStatus | None:
+        """One extension as `extensions_status` shows it; None if there is no such number."""
+        extension = self.store.extension(number)
+        if extension is None:
+            return None
+        name = next((e.name for e in self.config.extensions if e.number == number), "")
+        return extension_status(self.store, extension, name, self.keepalive.reachable, time.time())
 
     def media_address(self, peer_host: str | None) -> str:
         """The address SDP c= names for a leg whose SIP peer is at `peer_host`."""

@@ -32,9 +32,20 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("account_id")
     rotate = action.add_parser("rotate", help="a new secret for an account; the old one stops")
     rotate.add_argument("account_id")
+    admin = sub.add_parser("admin", help="admin API credentials")
+    admin_action = admin.add_subparsers(dest="action", required=True)
+    token = admin_action.add_parser(
+        "token", help="a new admin API token, printed once (or --list, --revoke ID)"
+    )
+    token.add_argument("--config", help="TOML configuration file (for the store path)")
+    token_mode = token.add_mutually_exclusive_group()
+    token_mode.add_argument("--list", action="store_true", help="show the tokens' ids")
+    token_mode.add_argument("--revoke", metavar="ID", help="delete a token: it stops at once")
     args = parser.parse_args(argv)
     if args.command == "accounts":
         return _accounts(args)
+    if args.command == "admin":
+        return _admin_token(args)
     logs.setup(args.log_level)
     try:
         config = load(args.config)
@@ -88,6 +99,48 @@ def _accounts(args: argparse.Namespace) -> int:
             print(f"softswitch: {exc}", file=sys.stderr)
             return 1
         print(f"account: {args.account_id}\nauth: {secret}\n(shown once; only its hash is kept)")
+        return 0
+    finally:
+        store.close()
+
+
+def _admin_token(args: argparse.Namespace) -> int:
+    """Like `accounts`, straight on the store: a new or revoked token counts on the
+    switch's next request, without a restart."""
+    import datetime
+
+    from softswitch.admin_tokens import create_admin_token
+    from softswitch.store import Store
+    from softswitch.store.admin_tokens import AdminTokenStore
+
+    try:
+        config = load(args.config)
+    except ConfigError as exc:
+        print(f"softswitch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    store = Store(config.store.path)
+    try:
+        tokens = AdminTokenStore(store.db)
+        if args.list:
+            rows = tokens.all()
+            if not rows:
+                print("no admin tokens (make one with `softswitch admin token`)")
+            for record in rows:
+                created = datetime.datetime.fromtimestamp(record.created_at, datetime.UTC)
+                print(f"{record.id}\tcreated {created:%Y-%m-%d %H:%M:%S} UTC")
+            return 0
+        if args.revoke is not None:
+            if not tokens.delete(args.revoke):
+                print(f"softswitch: no admin token {args.revoke}", file=sys.stderr)
+                return 1
+            print(f"admin token {args.revoke} revoked")
+            return 0
+        made = create_admin_token(tokens)
+        print(
+            f"admin token id: {made.id}\ntoken: {made.token}\n"
+            "(shown once; only its SHA-256 is kept)\n"
+            "send it as the header  Authorization: Bearer <token>"
+        )
         return 0
     finally:
         store.close()

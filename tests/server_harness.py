@@ -18,8 +18,8 @@ from .switch_harness import SwitchHarness
 
 
 class ServerHarness(SwitchHarness):
-    def __init__(self, config: Config) -> None:
-        super().__init__(config)
+    def __init__(self, config: Config, **switch_kwargs: Any) -> None:
+        super().__init__(config, **switch_kwargs)
         self.runtime: Runtime | None = None
         self._api: ApiServer | None = None
         self._api_task: asyncio.Task | None = None
@@ -33,7 +33,7 @@ class ServerHarness(SwitchHarness):
         self.thread.start()
 
         async def make() -> None:
-            runtime = Runtime(self.config, announce=self.announced.append)
+            runtime = Runtime(self.config, announce=self.announced.append, **self._kwargs)
             await runtime.start()
             server = ApiServer(runtime)
             self._api_task = asyncio.create_task(server.serve())

@@ -121,3 +121,45 @@ def test_bad_config_is_a_clear_error(tmp_path):
     )
     assert result.returncode == 2
     assert "configuration error" in result.stderr and "bad port" in result.stderr
+
+
+def admin_token(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "softswitchd", "admin", "token", "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_admin_token_made_listed_and_revoked_while_the_switch_runs(tmp_path, ports, rtp_ports):
+    api_port = ports.port()
+    config = write_config(tmp_path, ports.port(), api_port, rtp_ports.block(100))
+    assert "no admin tokens" in admin_token(config, "--list").stdout
+    made = admin_token(config)
+    assert made.returncode == 0, made.stderr
+    token_id = made.stdout.split("admin token id: ")[1].split()[0]
+    token = made.stdout.split("token: ")[1].split()[0]
+    assert made.stdout.count(token) == 1  # printed once
+    assert token.encode() not in (tmp_path / "db.sqlite").read_bytes()  # only its digest
+    listed = admin_token(config, "--list")
+    assert listed.stdout.startswith(f"{token_id}\tcreated ") and token not in listed.stdout
+
+    url = f"http://127.0.0.1:{api_port}/api/admin/extensions"
+    server = start(config, tmp_path)
+    try:
+        wait_until(lambda: health(api_port), 15, what="API up")
+        auth = {"Authorization": f"Bearer {token}"}
+        response = httpx.get(url, headers=auth, timeout=5)
+        assert response.status_code == 200
+        assert [e["number"] for e in response.json()["extensions"]] == ["101", "102"]
+        # revoked from another process: refused on the next request, no restart
+        revoked = admin_token(config, "--revoke", token_id)
+        assert revoked.returncode == 0 and token_id in revoked.stdout
+        assert httpx.get(url, headers=auth, timeout=5).status_code == 401
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=20)
+    again = admin_token(config, "--revoke", token_id)
+    assert again.returncode == 1 and "no admin token" in again.stderr
+    assert "no admin tokens" in admin_token(config, "--list").stdout

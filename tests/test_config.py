@@ -111,6 +111,10 @@ def test_environment_overrides_single_keys():
         ({"sip": {"nat_keepalive": -5}}, "sip.nat_keepalive"),
         ({"sip": {"nat_keepalive": "often"}}, "sip.nat_keepalive: expected int"),
         ({"sip": {"local_networks": "10.0.0.0/33"}}, "sip.local_networks"),
+        (
+            {"extensions": [{"number": "101", "password": "pw", "name": ["Front", "desk"]}]},
+            r"extensions\[0\].name: expected str",
+        ),
     ],
 )
 def test_bad_configuration_is_a_clear_error(data, words):

@@ -1,0 +1,45 @@
+"""The admin API (``/api/admin/...``): the switch's own configuration and state, for its
+operator, behind an admin token (`softswitch admin token`), apart from the two spec APIs
+and their CPaaS accounts. Read-only so far: extensions and their registrations."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from softswitch.identity import AuthGuard
+from softswitch.store.admin_tokens import AdminTokenStore
+
+from .auth import AdminAuth, default_guard
+from .errors import AdminError
+from .extensions import ExtensionsView
+
+if TYPE_CHECKING:
+    from api.context import AppContext
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def routes(ctx: AppContext, guard: AuthGuard | None = None) -> list[BaseRoute]:
+    """guard: the per-address failure counter (a fresh default one per app)."""
+    auth = AdminAuth(AdminTokenStore(ctx.store.db), guard or default_guard())
+
+    def admin(handler: Handler) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            try:
+                auth.check(request)
+                return await handler(request)
+            except AdminError as exc:
+                return exc.response()
+
+        return endpoint
+
+    extensions = ExtensionsView(ctx.switch)
+    return [
+        Route("/api/admin/extensions", admin(extensions.index), methods=["GET"]),
+        Route("/api/admin/extensions/{number}", admin(extensions.show), methods=["GET"]),
+    ]
