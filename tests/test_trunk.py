@@ -15,14 +15,19 @@ from typing import Any
 import pytest
 
 from softswitch import trunk as trunk_module
+from softswitch.channel import ChannelState
 from softswitch.config import TrunkConfig
 from softswitch.sip.message import Request
 from softswitch.sip.parser import parse_message
 from softswitch.sip.transaction import Timers
 from softswitch.sip.ua import UserAgent
+from softswitch.sip.via import Via
+from softswitch.store.database import Binding
 from softswitch.switch import Switch
 from softswitch.trunk import Trunk, TrunkState
 from softswitch.trunk_keepalive import CarrierState
+from tests.peers.netns import NetLab
+from tests.sip.raw import RawUdp
 from tests.switch_harness import switch_config
 
 HOST = "127.0.0.1"
@@ -374,4 +379,101 @@ async def test_no_pings_with_keepalive_0(fast_ua: UserAgent) -> None:
         assert trunk.health()["carrier"] == "off"
     finally:
         await trunk.stop()
+        carrier.close()
+
+
+# -- behind NAT: what the carrier is told ---------------------------------------------
+
+# The router's outside address in these tests: only ever advertised, never addressed.
+EXTERNAL = "198.18.255.254"
+
+
+def _sent_by(request: Request) -> str:
+    via = Via.parse(request.headers.get("Via") or "")
+    return f"{via.host}:{via.port}"
+
+
+def _sdp_addresses(request: Request) -> tuple[str, str]:
+    """The o= and c= addresses of a request's SDP."""
+    lines = request.body.decode().splitlines()
+    origin = next(line for line in lines if line.startswith("o="))
+    connection = next(line for line in lines if line.startswith("c="))
+    return origin.split()[-1], connection.split()[-1]
+
+
+@pytest.mark.parametrize("rtp_address", ["0.0.0.0", "lan"])
+async def test_behind_nat_the_carrier_is_told_the_external_address_and_a_local_phone_the_local(
+    tmp_path: Path, netlab: NetLab, rtp_address: str
+) -> None:
+    """With external_address set, REGISTER, OPTIONS, INVITE and its SDP name it to a
+    carrier outside local_networks; a phone on loopback is told the local address.
+    RTP on a wildcard or bound to one local address: the carrier gets the external
+    one either way."""
+    lan = netlab.lan_host()  # gives this host a non-loopback address: lan.gateway
+    carrier, carrier_port = await Carrier.open(lan.gateway)
+    fixed_rtp = lan.gateway if rtp_address == "lan" else ""
+    config = switch_config(
+        tmp_path,
+        0,
+        36300,
+        listen_host="0.0.0.0",
+        sip={"external_address": EXTERNAL, "local_networks": ["198.19.0.0/16"]},
+        rtp={"address": fixed_rtp or "0.0.0.0"},
+        trunks=[
+            {
+                "name": "carrier",
+                "host": f"{lan.gateway}:{carrier_port}",
+                "username": "u",
+                "password": "p",
+                "keepalive": 1,
+            }
+        ],
+    )
+    switch = Switch(config, announce=lambda line: None)
+    await switch.start()
+    phone = await RawUdp.open()
+    try:
+        port = switch.ua.port
+        (trunk,) = switch.trunks
+        await until(lambda: trunk.health()["carrier"] == "reachable", timeout=4)
+        register = carrier.of("REGISTER")[0]
+        assert _sent_by(register) == f"{EXTERNAL}:{port}"
+        assert register.headers.get("Contact") == f"<sip:u@{EXTERNAL}:{port}>"
+        ping = carrier.of("OPTIONS")[0]
+        assert _sent_by(ping) == f"{EXTERNAL}:{port}"
+
+        outbound = await switch.originate("5551000")
+        await until(lambda: bool(carrier.of("INVITE")))
+        invite = carrier.of("INVITE")[0]
+        assert _sent_by(invite) == f"{EXTERNAL}:{port}"
+        assert invite.headers.get("Contact") == f"<sip:{EXTERNAL}:{port}>"
+        assert _sdp_addresses(invite) == (EXTERNAL, EXTERNAL)
+        await outbound.wait(ChannelState.HUNGUP, timeout=5)  # the carrier said 486
+
+        # a phone on loopback is told the local address, even with external_address set
+        switch.store.put_binding(
+            Binding(
+                aor="101",
+                contact=f"sip:101@{HOST}:{phone.port}",
+                expires_at=time.time() + 60,
+                call_id="reg-101",
+                cseq=1,
+                transport="UDP",
+                source_host=HOST,
+                source_port=phone.port,
+            )
+        )
+        inside = await switch.originate("101")
+        to_phone = await phone.next()
+        while not isinstance(to_phone, Request) or to_phone.method != "INVITE":
+            to_phone = await phone.next()
+        assert _sent_by(to_phone) == f"{HOST}:{port}"
+        assert to_phone.headers.get("Contact") == f"<sip:{HOST}:{port}>"
+        local_media = fixed_rtp or HOST
+        assert _sdp_addresses(to_phone) == (local_media, local_media)
+        phone.send(to_phone.make_response(486, to_tag="busy").to_bytes(), port)
+        await inside.wait(ChannelState.HUNGUP, timeout=5)
+    finally:
+        phone.close()
+        await switch.stop()
         carrier.close()
