@@ -340,7 +340,7 @@ async def test_keepalive_pings_the_carrier_and_tracks_whether_it_answers(
         assert trunk.health()["carrier"] == "reachable"
         # silence: unreachable once the ping times out (timer F)
         carrier.options = None
-        await until(lambda: trunk.health()["carrier"] == "unreachable", timeout=6)
+        await until(lambda: trunk.health()["carrier"] == "unreachable", timeout=10)
         assert trunk.keepalive.last_status == 408
         assert trunk.status.state == TrunkState.REGISTERED  # the registration is another matter
         # and it recovers as soon as the carrier answers again
