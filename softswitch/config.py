@@ -50,6 +50,7 @@ class SipConfig:
 
 
 SRTP_MODES = ("off", "optional", "mandatory")  # softswitch.sip.sdp.SrtpMode's values
+TRUNK_KEEPALIVE = 25  # seconds: TrunkConfig.keepalive of a registering trunk
 
 
 @dataclass(slots=True)
@@ -113,6 +114,19 @@ class TrunkConfig:
     account: str = ""
     # SRTP for this trunk's calls: "off", "optional", "mandatory"; "" = [rtp] srtp
     srtp: str = ""
+    # Seconds between OPTIONS pings to the carrier on the trunk's transport; 0 = off.
+    # They keep a NAT router's mapping open so the carrier's calls reach a switch behind
+    # it, and show in /health whether the carrier answers (any answer, even 405, counts).
+    # Not set: 25 s (under the ~30 s many routers keep an idle UDP mapping, like
+    # [sip] nat_keepalive) for a trunk that registers, off for an IP-auth trunk.
+    keepalive: int | None = None
+
+    @property
+    def keepalive_interval(self) -> int:
+        """`keepalive`, or its default for this trunk when not set."""
+        if self.keepalive is not None:
+            return self.keepalive
+        return TRUNK_KEEPALIVE if self.register else 0
 
 
 @dataclass(slots=True)
@@ -266,7 +280,7 @@ def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
 
 
 def _coerce(value: Any, type_name: Any, where: str) -> Any:
-    expected = str(type_name)
+    expected = str(type_name).removesuffix(" | None")  # None: not set, the default applies
     if expected == "bool":
         if isinstance(value, bool):
             return value
@@ -339,6 +353,8 @@ def _validate(config: Config) -> None:
                 raise ConfigError(
                     f"trunk {trunk.name}: inbound_from entry {source!r} is not ip[:port]"
                 )
+        if trunk.keepalive is not None and not 0 <= trunk.keepalive <= 3600:
+            raise ConfigError(f"trunk {trunk.name}: keepalive must be 0 (off) to 3600 seconds")
         if trunk.register and not trunk.username:
             raise ConfigError(f"trunk {trunk.name}: register = true needs a username")
 

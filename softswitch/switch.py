@@ -254,7 +254,7 @@ class Switch:
             },
             "channels": len(self.channels),
             "unreachable_contacts": self.keepalive.unreachable(),
-            "trunks": {t.name: t.status.as_dict() for t in self.trunks},
+            "trunks": {t.name: t.health() for t in self.trunks},
         }
 
     def extensions_status(self) -> list[ExtensionStatus]:
@@ -272,7 +272,12 @@ class Switch:
 
     def media_address(self, peer_host: str | None) -> str:
         """The address SDP c= names for a leg whose SIP peer is at `peer_host`."""
-        return self._rtp_fixed or self.ua.advertised(peer_host)
+        advertised = self.ua.advertised(peer_host)
+        # behind NAT, a peer outside the local networks is told the external address
+        # even when RTP is bound to one local address
+        if self._rtp_fixed and advertised != self.addresses.external:
+            return self._rtp_fixed
+        return advertised
 
     # -- incoming requests --------------------------------------------------
 

@@ -18,6 +18,7 @@ from .sip.message import new_call_id
 from .sip.transport import Peer, TlsClient
 from .sip.ua import Credentials, UserAgent
 from .sip.uri import SipUri
+from .trunk_keepalive import CarrierPing
 
 log = logging.getLogger("softswitch.trunk")
 
@@ -64,6 +65,15 @@ class Trunk:
         self._cseq = 1
         self._task: asyncio.Task | None = None
         self._wake = asyncio.Event()
+        # OPTIONS pings keep a NAT mapping to the carrier open and show whether it answers
+        self.keepalive = CarrierPing(
+            ua,
+            SipUri("sip", None, host, port if port != 5060 else None),
+            self._resolved_peer,
+            config.keepalive_interval,
+            name=self.name,
+            user=config.username,
+        )
 
     @property
     def credentials(self) -> Credentials | None:
@@ -75,6 +85,14 @@ class Trunk:
     def peer(self) -> Peer:
         address = next(iter(self._addresses), self.host)
         return Peer(self.config.transport, address, self.port)
+
+    def _resolved_peer(self) -> Peer | None:
+        """Where requests go, once the carrier's name is resolved (None before)."""
+        return self.peer if self._addresses else None
+
+    def health(self) -> dict[str, object]:
+        """The registration's status and what the keepalive pings say, for /health."""
+        return {**self.status.as_dict(), "carrier": self.keepalive.state}
 
     def _tls_client(self) -> TlsClient:
         """The carrier's certificate must chain to ca_file (or the system's CAs) and name
@@ -135,8 +153,10 @@ class Trunk:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"trunk-{self.name}")
+        self.keepalive.start()
 
     async def stop(self) -> None:
+        await self.keepalive.stop()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

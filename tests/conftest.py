@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from softswitch.sip.transaction import Timers
 from tests.peers.audio import make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.fixtures import *  # noqa: F401,F403  (kamailio, sipp, pyvoip_factory, ...)
@@ -55,15 +56,21 @@ def _release(ports: PortPicker, rtp_ports: PortPicker, taken: list[tuple[int, in
 def switch_factory(
     tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
 ) -> Iterator[Callable[..., SwitchHarness]]:
-    """Start a switch on free ports: ``switch_factory(extensions=..., trunks=...)``."""
+    """Start a switch on free ports: ``switch_factory(extensions=..., trunks=...)``;
+    ``netns=host.name`` runs it on a namespace host, ``timers=Timers(...)`` shrinks
+    its SIP timers."""
 
     taken: list[tuple[int, int]] = []
 
-    def one(index: int, **kwargs: Any) -> SwitchHarness:
+    def one(
+        index: int, netns: str | None = None, timers: Timers | None = None, **kwargs: Any
+    ) -> SwitchHarness:
         sip_port, rtp_first = ports.port(), rtp_ports.block(100)
         taken.append((sip_port, rtp_first))
         return SwitchHarness(
-            switch_config(tmp_path / f"switch{index}", sip_port, rtp_first, **kwargs)
+            switch_config(tmp_path / f"switch{index}", sip_port, rtp_first, **kwargs),
+            netns=netns,
+            timers=timers,
         )
 
     yield from _harnesses(one)

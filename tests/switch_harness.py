@@ -17,6 +17,8 @@ import uvloop
 from softswitch.config import Config, ExtensionConfig, TrunkConfig, from_dict
 from softswitch.switch import Switch
 
+from .peers.netns import enter
+
 T = TypeVar("T")
 
 HOST = "127.0.0.1"
@@ -59,8 +61,12 @@ def switch_config(
 
 
 class SwitchHarness:
-    def __init__(self, config: Config, **switch_kwargs: Any) -> None:
+    """netns: the network namespace the switch runs in (a tests/peers/netns.py host's
+    name): its loop thread moves there before opening any socket."""
+
+    def __init__(self, config: Config, *, netns: str | None = None, **switch_kwargs: Any) -> None:
         self.config = config
+        self.netns = netns
         self.loop = uvloop.new_event_loop()
         self.thread = threading.Thread(target=self._run_loop, name="switch-loop", daemon=True)
         self.announced: list[str] = []
@@ -68,6 +74,8 @@ class SwitchHarness:
         self._kwargs = switch_kwargs
 
     def _run_loop(self) -> None:
+        if self.netns is not None:
+            enter(self.netns)
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 

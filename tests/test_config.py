@@ -28,6 +28,11 @@ host = "127.0.0.1:5070"
 username = "u"
 password = "p"
 prefixes = ["1", "44"]
+[[trunks]]
+name = "ip-auth"
+host = "198.18.0.1"
+register = false
+keepalive = 15
 [[extensions]]
 number = "201"
 password = "pw"
@@ -40,6 +45,8 @@ auth = "x"
     assert config.local_addresses().default == "203.0.113.5"
     assert config.trunks[0].prefixes == ["1", "44"]
     assert config.trunks[0].register is True
+    assert config.trunks[0].keepalive is None and config.trunks[0].keepalive_interval == 25
+    assert config.trunks[1].keepalive_interval == 15
     assert [e.number for e in config.extensions] == ["201"]
     assert not config.default_extensions
 
@@ -114,6 +121,18 @@ def test_environment_overrides_single_keys():
         (
             {"extensions": [{"number": "101", "password": "pw", "name": ["Front", "desk"]}]},
             r"extensions\[0\].name: expected str",
+        ),
+        (
+            {"trunks": [{"name": "t", "host": "h", "register": False, "keepalive": -1}]},
+            "trunk t: keepalive must be 0",
+        ),
+        (
+            {"trunks": [{"name": "t", "host": "h", "register": False, "keepalive": 3601}]},
+            "trunk t: keepalive must be 0",
+        ),
+        (
+            {"trunks": [{"name": "t", "host": "h", "register": False, "keepalive": "often"}]},
+            r"trunks\[0\].keepalive: expected int, got 'often'",
         ),
     ],
 )

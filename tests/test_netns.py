@@ -8,11 +8,12 @@ import ipaddress
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
-from tests.peers.netns import LINK_POOL, NAT_POOL, NetLab, existing
+from tests.peers.netns import LINK_POOL, NAT_POOL, NetLab, enter, existing
 
 BENCH = ipaddress.ip_network("198.18.0.0/15")
 
@@ -131,6 +132,39 @@ def test_nat_mapping_expires(netlab: NetLab) -> None:
         listener = _listen(host.netns, 40000, 2.0)
         server.sendto(b"expired", mapping)
         assert _heard(listener) == "TIMEOUT"
+
+
+def test_forward_udp_lets_a_port_range_in(netlab: NetLab) -> None:
+    """An office router's port forward: UDP to its WAN address on those ports reaches
+    the host with no mapping; other ports still need one."""
+    host = netlab.nat_host(udp_timeout=20)
+    netlab.forward_udp(host, 40100, 40109)
+    with _echo_socket(host.gateway) as outside:
+        listener = _listen(host.netns, 40105, 2.0)
+        outside.sendto(b"forwarded", (host.public_address, 40105))
+        assert _heard(listener) == "forwarded"
+        listener = _listen(host.netns, 40110, 2.0)
+        outside.sendto(b"not forwarded", (host.public_address, 40110))
+        assert _heard(listener) == "TIMEOUT"
+
+
+def test_enter_moves_only_the_calling_thread(netlab: NetLab) -> None:
+    host = netlab.nat_host()
+    bound: list[str] = []
+
+    def inside() -> None:
+        enter(host.name)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((host.address, 0))  # an address of that namespace only
+            bound.append(sock.getsockname()[0])
+
+    thread = threading.Thread(target=inside)
+    thread.start()
+    thread.join(5)
+    assert bound == [host.address]
+    # this thread stayed in the root namespace, where that address is not ours
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock, pytest.raises(OSError):
+        sock.bind((host.address, 0))
 
 
 def test_teardown_leaves_nothing_behind(netns_sweep: None) -> None:

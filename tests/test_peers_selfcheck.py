@@ -63,10 +63,12 @@ def test_kamailio_config_is_valid(tmp_path, peer_ports):
             users={"a": "b"},
             trusted=["127.0.0.1", "127.0.0.1:5099"],
             static_routes={"": "127.0.0.1:5060", "44": "127.0.0.1:5070"},
+            trunk_routes={"10": "a"},
             open_relay=True,
         ),
     )
     kam.check_config()
+    assert 'lookup("location", "sip:a@127.0.0.1")' in kam.cfg_path.read_text()
 
 
 def test_kamailio_stop_leaves_no_process(kamailio_factory):

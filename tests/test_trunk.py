@@ -10,14 +10,24 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from softswitch import trunk as trunk_module
+from softswitch.channel import ChannelState
 from softswitch.config import TrunkConfig
+from softswitch.sip.message import Request
+from softswitch.sip.parser import parse_message
+from softswitch.sip.transaction import Timers
 from softswitch.sip.ua import UserAgent
+from softswitch.sip.via import Via
+from softswitch.store.database import Binding
 from softswitch.switch import Switch
 from softswitch.trunk import Trunk, TrunkState
+from softswitch.trunk_keepalive import CarrierState
+from tests.peers.netns import NetLab
+from tests.sip.raw import RawUdp
 from tests.switch_harness import switch_config
 
 HOST = "127.0.0.1"
@@ -238,3 +248,232 @@ async def test_a_carrier_certificate_that_does_not_verify_is_a_failing_trunk(
         await until(lambda: trusting.status.state == TrunkState.REGISTERED)
     finally:
         await trusting.stop()
+
+
+# -- keepalive: OPTIONS pings to the carrier -----------------------------------------
+
+FAST = Timers(t1=0.05, t2=0.2, t4=0.2)  # an unanswered ping times out in 3.2 s
+
+
+class Carrier(asyncio.DatagramProtocol):
+    """A carrier on a real UDP socket: answers REGISTER 200, OPTIONS with `options`
+    (None: silence), INVITE 486; keeps every request it got."""
+
+    def __init__(self) -> None:
+        self.options: int | None = 200
+        self.requests: list[Request] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    @classmethod
+    async def open(cls, host: str = HOST) -> tuple[Carrier, int]:
+        loop = asyncio.get_running_loop()
+        transport, carrier = await loop.create_datagram_endpoint(cls, local_addr=(host, 0))
+        carrier.transport = transport
+        return carrier, transport.get_extra_info("sockname")[1]
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        message = parse_message(data)
+        if not isinstance(message, Request) or message.method == "ACK":
+            return
+        self.requests.append(message)
+        status = {"REGISTER": 200, "OPTIONS": self.options, "INVITE": 486}.get(message.method)
+        if status is None:
+            return
+        response = message.make_response(status, to_tag="carrier")
+        if message.method == "REGISTER":
+            response.headers.add("Contact", f"{message.headers.get('Contact')};expires=300")
+        assert self.transport is not None
+        self.transport.sendto(response.to_bytes(), addr)
+
+    def of(self, method: str) -> list[Request]:
+        return [r for r in self.requests if r.method == method]
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+@pytest.fixture
+async def fast_ua() -> AsyncIterator[UserAgent]:
+    ua = UserAgent(HOST, 0, lambda st: None, timers=FAST)
+    await ua.start()
+    yield ua
+    await ua.stop()
+
+
+def test_keepalive_defaults_to_25_s_for_a_registering_trunk_and_off_for_ip_auth(
+    ua: UserAgent,
+) -> None:
+    assert trunk_config(username="u").keepalive_interval == 25
+    assert trunk_config(register=False).keepalive_interval == 0
+    assert trunk_config(register=False, keepalive=40).keepalive_interval == 40
+    assert trunk_config(username="u", keepalive=0).keepalive_interval == 0
+    off = Trunk(trunk_config(register=False), ua)
+    assert off.health() == {
+        "state": "ip-auth",
+        "last_error": "",
+        "expires_in": 0,
+        "carrier": CarrierState.OFF,
+    }
+    assert Trunk(trunk_config(username="u"), ua).health()["carrier"] == "unknown"
+
+
+async def test_keepalive_pings_the_carrier_and_tracks_whether_it_answers(
+    fast_ua: UserAgent,
+) -> None:
+    carrier, port = await Carrier.open()
+    trunk = Trunk(
+        trunk_config(host=f"{HOST}:{port}", username="u", password="p", keepalive=1), fast_ua
+    )
+    trunk.start()
+    try:
+        await until(lambda: trunk.status.state == TrunkState.REGISTERED)
+        await until(lambda: trunk.health()["carrier"] == "reachable", timeout=3)
+        (ping,) = carrier.of("OPTIONS")
+        # to the carrier itself (no user: kamailio answers those), from our port
+        assert str(ping.uri) == f"sip:{HOST}:{port}"
+        assert f"SIP/2.0/UDP {HOST}:{fast_ua.port};" in (ping.headers.get("Via") or "")
+        assert ping.from_addr.uri.user == "u"
+        # a carrier that does not do OPTIONS still answered: alive
+        carrier.options = 405
+        await until(lambda: trunk.keepalive.last_status == 405, timeout=3)
+        assert trunk.health()["carrier"] == "reachable"
+        # silence: unreachable once the ping times out (timer F)
+        carrier.options = None
+        await until(lambda: trunk.health()["carrier"] == "unreachable", timeout=10)
+        assert trunk.keepalive.last_status == 408
+        assert trunk.status.state == TrunkState.REGISTERED  # the registration is another matter
+        # and it recovers as soon as the carrier answers again
+        carrier.options = 200
+        await until(lambda: trunk.health()["carrier"] == "reachable", timeout=3)
+        assert trunk.keepalive.sent >= 4
+    finally:
+        await trunk.stop()
+        carrier.close()
+    pings = len(carrier.of("OPTIONS"))
+    await asyncio.sleep(1.2)
+    assert len(carrier.of("OPTIONS")) == pings  # stopped with the trunk
+
+
+async def test_a_carrier_that_refuses_the_connection_is_unreachable(fast_ua: UserAgent) -> None:
+    carrier, port = await Carrier.open()
+    carrier.close()  # nobody listens there now: TCP is refused
+    trunk = Trunk(
+        trunk_config(host=f"{HOST}:{port}", register=False, transport="TCP", keepalive=1), fast_ua
+    )
+    await trunk.resolve()
+    assert await trunk.keepalive.ping() == CarrierState.UNREACHABLE
+    assert trunk.keepalive.last_status == 503
+
+
+async def test_no_pings_with_keepalive_0(fast_ua: UserAgent) -> None:
+    carrier, port = await Carrier.open()
+    trunk = Trunk(
+        trunk_config(host=f"{HOST}:{port}", username="u", password="p", keepalive=0), fast_ua
+    )
+    trunk.start()
+    try:
+        await until(lambda: trunk.status.state == TrunkState.REGISTERED)
+        await asyncio.sleep(1.5)
+        assert carrier.of("OPTIONS") == []
+        assert trunk.health()["carrier"] == "off"
+    finally:
+        await trunk.stop()
+        carrier.close()
+
+
+# -- behind NAT: what the carrier is told ---------------------------------------------
+
+# The router's outside address in these tests: only ever advertised, never addressed.
+EXTERNAL = "198.18.255.254"
+
+
+def _sent_by(request: Request) -> str:
+    via = Via.parse(request.headers.get("Via") or "")
+    return f"{via.host}:{via.port}"
+
+
+def _sdp_addresses(request: Request) -> tuple[str, str]:
+    """The o= and c= addresses of a request's SDP."""
+    lines = request.body.decode().splitlines()
+    origin = next(line for line in lines if line.startswith("o="))
+    connection = next(line for line in lines if line.startswith("c="))
+    return origin.split()[-1], connection.split()[-1]
+
+
+@pytest.mark.parametrize("rtp_address", ["0.0.0.0", "lan"])
+async def test_behind_nat_the_carrier_is_told_the_external_address_and_a_local_phone_the_local(
+    tmp_path: Path, netlab: NetLab, rtp_address: str
+) -> None:
+    """With external_address set, REGISTER, OPTIONS, INVITE and its SDP name it to a
+    carrier outside local_networks; a phone on loopback is told the local address.
+    RTP on a wildcard or bound to one local address: the carrier gets the external
+    one either way."""
+    lan = netlab.lan_host()  # gives this host a non-loopback address: lan.gateway
+    carrier, carrier_port = await Carrier.open(lan.gateway)
+    fixed_rtp = lan.gateway if rtp_address == "lan" else ""
+    config = switch_config(
+        tmp_path,
+        0,
+        36300,
+        listen_host="0.0.0.0",
+        sip={"external_address": EXTERNAL, "local_networks": ["198.19.0.0/16"]},
+        rtp={"address": fixed_rtp or "0.0.0.0"},
+        trunks=[
+            {
+                "name": "carrier",
+                "host": f"{lan.gateway}:{carrier_port}",
+                "username": "u",
+                "password": "p",
+                "keepalive": 1,
+            }
+        ],
+    )
+    switch = Switch(config, announce=lambda line: None)
+    await switch.start()
+    phone = await RawUdp.open()
+    try:
+        port = switch.ua.port
+        (trunk,) = switch.trunks
+        await until(lambda: trunk.health()["carrier"] == "reachable", timeout=4)
+        register = carrier.of("REGISTER")[0]
+        assert _sent_by(register) == f"{EXTERNAL}:{port}"
+        assert register.headers.get("Contact") == f"<sip:u@{EXTERNAL}:{port}>"
+        ping = carrier.of("OPTIONS")[0]
+        assert _sent_by(ping) == f"{EXTERNAL}:{port}"
+
+        outbound = await switch.originate("5551000")
+        await until(lambda: bool(carrier.of("INVITE")))
+        invite = carrier.of("INVITE")[0]
+        assert _sent_by(invite) == f"{EXTERNAL}:{port}"
+        assert invite.headers.get("Contact") == f"<sip:{EXTERNAL}:{port}>"
+        assert _sdp_addresses(invite) == (EXTERNAL, EXTERNAL)
+        await outbound.wait(ChannelState.HUNGUP, timeout=5)  # the carrier said 486
+
+        # a phone on loopback is told the local address, even with external_address set
+        switch.store.put_binding(
+            Binding(
+                aor="101",
+                contact=f"sip:101@{HOST}:{phone.port}",
+                expires_at=time.time() + 60,
+                call_id="reg-101",
+                cseq=1,
+                transport="UDP",
+                source_host=HOST,
+                source_port=phone.port,
+            )
+        )
+        inside = await switch.originate("101")
+        to_phone = await phone.next()
+        while not isinstance(to_phone, Request) or to_phone.method != "INVITE":
+            to_phone = await phone.next()
+        assert _sent_by(to_phone) == f"{HOST}:{port}"
+        assert to_phone.headers.get("Contact") == f"<sip:{HOST}:{port}>"
+        local_media = fixed_rtp or HOST
+        assert _sdp_addresses(to_phone) == (local_media, local_media)
+        phone.send(to_phone.make_response(486, to_tag="busy").to_bytes(), port)
+        await inside.wait(ChannelState.HUNGUP, timeout=5)
+    finally:
+        phone.close()
+        await switch.stop()
+        carrier.close()

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from softswitch.sip.transaction import Timers
 from tests.peers.audio import dominant_frequency
 from tests.peers.baresip import BaresipAccount
 from tests.peers.kamailio import Kamailio, KamailioConfig
@@ -125,3 +126,27 @@ def test_call_from_the_trunk_rings_the_extension(tmp_path, ports, switch_factory
         assert abs(dominant_frequency(outside.last_recording("dec")) - 900.0) < 15
     finally:
         kam.stop()
+
+
+def test_a_carrier_that_stops_answering_the_keepalive_shows_in_health_until_it_is_back(
+    carrier, switch_factory, tmp_path
+):
+    # short SIP timers: an unanswered ping times out in 3.2 s instead of 32 s
+    harness = switch_factory(
+        trunks=[trunk(carrier, keepalive=1)], timers=Timers(t1=0.05, t2=0.2, t4=0.2)
+    )
+    carrier.wait_registered("trunkuser")
+
+    def state() -> str:
+        return health(harness)["trunks"]["carrier"]["carrier"]
+
+    wait_until(lambda: state() == "reachable", 10, what="keepalive answered")
+    carrier.stop()
+    wait_until(lambda: state() == "unreachable", 15, what="carrier marked unreachable")
+    # the same carrier back on the same address: its next answer clears the mark
+    again = Kamailio(tmp_path / "kamailio-again", carrier.config)
+    again.start()
+    try:
+        wait_until(lambda: state() == "reachable", 15, what="carrier reachable again")
+    finally:
+        again.stop()

@@ -139,10 +139,12 @@ def baresip_factory(
     """baresip_factory(user, password=None, registrar=None, *, tone_hz=440.0,
     seconds=30.0, source_wav=None, answermode="auto", regint=60, audio_codecs="PCMU",
     outbound=None, auth_user=None, display_name=None, port=None, ctrl_tcp=False,
-    extra_config=None, netns_host=None) -> Baresip (started and ready).
+    extra_config=None, netns_host=None, address=None) -> Baresip (started and ready).
 
     registrar: "host:port" or a Kamailio; None = a local account reachable at
-    `.contact_uri`. netns_host: a `netlab` LanHost/NatHost to run the phone on.
+    `.contact_uri`. netns_host: a `netlab` LanHost/NatHost to run the phone on;
+    address: else an address of the root namespace to bind instead of 127.0.0.1 (a
+    phone on the "internet" side of a NAT router: the root end of its WAN link).
     The microphone plays a `tone_hz` sine for `seconds` unless
     `source_wav` is given. Wait for registration yourself: `.wait_registered()`.
     """
@@ -166,6 +168,7 @@ def baresip_factory(
         ctrl_tcp: bool = False,
         extra_config: dict[str, str] | None = None,
         netns_host: LanHost | NatHost | None = None,
+        address: str | None = None,
     ) -> Baresip:
         require_programs("baresip")
         if isinstance(registrar, Kamailio):
@@ -193,7 +196,7 @@ def baresip_factory(
             source,
             ctrl_tcp_port=ctrl_port,
             extra_config=extra_config,
-            **_placement(netns_host),
+            **_placement(netns_host, address),
         )
         teardown.add(phone.stop)
         return phone.start()
@@ -202,9 +205,12 @@ def baresip_factory(
     teardown.run()
 
 
-def _placement(host: LanHost | NatHost | None) -> dict[str, str]:
-    """Baresip's host/netns arguments for a phone on a namespace host."""
-    return {} if host is None else {"host": host.address, "netns": host.name}
+def _placement(host: LanHost | NatHost | None, address: str | None) -> dict[str, str]:
+    """Baresip's host/netns arguments for a phone on a namespace host, or on `address`
+    of the root namespace."""
+    if host is not None:
+        return {"host": host.address, "netns": host.name}
+    return {} if address is None else {"host": address}
 
 
 @pytest.fixture(scope="session")

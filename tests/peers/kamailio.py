@@ -9,7 +9,9 @@ Routing of a new INVITE (or other out-of-dialog request):
   2. Others must come from a trusted source (ip, or ip:port), or `open_relay` is set
      (an IP-authenticated trunk that takes anybody), or pass proxy auth (407).
   3. The request URI user is looked up in the location table; if absent, the first
-     `static_routes` prefix that matches forwards it to a fixed host:port; else 404.
+     `trunk_routes` prefix that matches sends it to where that trunk user registered
+     (a DID of a registered PBX), else the first `static_routes` prefix that matches
+     forwards it to a fixed host:port; else 404.
 In-dialog requests follow Record-Route (loose_route); CANCEL/ACK go via tm.
 """
 
@@ -49,6 +51,9 @@ class KamailioConfig:
     static_routes: Mapping[str, str] = field(
         default_factory=dict
     )  # R-URI user prefix -> "host:port" or "host:port;transport=tls"
+    # R-URI user prefix -> the user whose registered Contact takes those calls: a DID
+    # routed to a registered trunk (the R-URI user, the DID, is kept), as carriers do
+    trunk_routes: Mapping[str, str] = field(default_factory=dict)
     qop: bool = True  # challenges carry qop="auth"
     # baresip 1.0.0 sends an empty "Supported:" header, which pyVoIP 1.6.8 cannot
     # parse (it drops the whole INVITE). True removes it from relayed requests.
@@ -100,6 +105,26 @@ def _static_routes(routes: Mapping[str, str]) -> str:
         lines.append(f"    if ({cond}) {{")
         lines.append(f'        xlog("L_NOTICE", "STATIC-ROUTE $rU -> {target}\\n");')
         lines.append(f'        $du = "{target}";')
+        lines.append("        route(RELAY);")
+        lines.append("        exit;")
+        lines.append("    }")
+    return "\n".join(lines)
+
+
+def _trunk_routes(routes: Mapping[str, str], domain: str) -> str:
+    lines = []
+    for prefix, user in routes.items():
+        _check_safe("prefix", prefix)
+        _check_safe("user", user)
+        cond = f'$(rU{{s.substr,0,{len(prefix)}}}) == "{prefix}"' if prefix else "1"
+        lines.append(f"    if ({cond}) {{")
+        lines.append("        $var(did) = $rU;")
+        lines.append(f'        if (!lookup("location", "sip:{user}@{domain}")) {{')
+        lines.append('            sl_send_reply("480", "Trunk Not Registered");')
+        lines.append("            exit;")
+        lines.append("        }")
+        lines.append("        $rU = $var(did);")
+        lines.append(f'        xlog("L_NOTICE", "TRUNK-ROUTE $var(did) -> {user} at $ru\\n");')
         lines.append("        route(RELAY);")
         lines.append("        exit;")
         lines.append("    }")
@@ -305,6 +330,7 @@ route[LOCATION] {{
         route(RELAY);
         exit;
     }}
+{_trunk_routes(c.trunk_routes, c.host)}
 {_static_routes(c.static_routes)}
     xlog("L_NOTICE", "NOT-FOUND $rm $rU\\n");
     sl_send_reply("404", "Not Found");

@@ -4,7 +4,11 @@ A `LanHost` is a namespace joined to the root namespace (where the switch runs) 
 veth pair: it sees the switch at its root-side address, the switch sees it at its own.
 A `NatHost` is a namespace behind a `router` namespace that masquerades everything
 it forwards to the root namespace, with UDP mappings that expire after `udp_timeout`
-seconds (the router's own nf_conntrack UDP timeouts), like a home router.
+seconds (the router's own nf_conntrack UDP timeouts), like a home router; it may
+forward a UDP port range to the host (`NetLab.forward_udp`), like an office router in
+front of a PBX. The host's default route is the router, so a program run there (a
+phone, or the switch itself: `enter()` moves a thread into a namespace) reaches the
+root namespace, the "internet", only through the NAT.
 
 Addresses come ONLY from the benchmark range 198.18.0.0/15 (RFC 2544): 198.18.0.0/16
 is cut into /30 links between the root namespace and a host or a router's WAN side;
@@ -20,6 +24,7 @@ iproute2 and nftables (tools/test installs nftables).
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import ipaddress
 import itertools
@@ -37,6 +42,7 @@ NAT_POOL = ipaddress.ip_network("198.19.0.0/16")
 _LOCK_DIR = Path(tempfile.gettempdir()) / "softswitch-netns"
 # Serial numbers for names, unique across every lab of this process.
 _SERIAL = itertools.count(1)
+CLONE_NEWNET = 0x40000000  # <sched.h>; os.setns arrives only with Python 3.12
 
 
 class NetnsError(RuntimeError):
@@ -59,6 +65,24 @@ def run(argv: Sequence[str], *, input: str | None = None) -> str:
     if done.returncode != 0:
         raise NetnsError(f"{' '.join(argv)}: {done.stderr.strip() or done.returncode}")
     return done.stdout
+
+
+def enter(name: str) -> None:
+    """Move the calling thread into namespace `name` (setns(2) on /run/netns/NAME).
+
+    Only this thread moves: the sockets it opens from then on, and the threads and
+    processes it starts, live in that namespace, while the rest of the process stays.
+    That is how a switch runs on a namespace host inside the test process (its loop
+    thread moves), with the test driving it and the peers from the root namespace.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            errno = ctypes.get_errno()
+            raise NetnsError(f"setns into {name}: {os.strerror(errno)}")
+    finally:
+        os.close(fd)
 
 
 def _base36(number: int) -> str:
@@ -191,6 +215,7 @@ class NatHost:
     public_address: str
     gateway: str
     udp_timeout: int
+    wan_if: str  # the router's interface on the WAN link
 
     @property
     def name(self) -> str:
@@ -294,6 +319,8 @@ class NetLab:
                 "    type filter hook forward priority filter; policy drop;\n"
                 f'    iifname "{lan_router_if}" accept\n'
                 "    ct state established,related accept\n"
+                # what forward_udp() lets in on purpose
+                "    ct status dnat accept\n"
                 "  }\n"
                 "}\n"
             ),
@@ -302,7 +329,23 @@ class NetLab:
         # loaded conntrack. "stream" is the timeout once replies were seen (assured).
         router.sysctl("net.netfilter.nf_conntrack_udp_timeout", udp_timeout)
         router.sysctl("net.netfilter.nf_conntrack_udp_timeout_stream", udp_timeout)
-        return NatHost(host, host_addr, router, wan_addr, root_addr, udp_timeout)
+        return NatHost(host, host_addr, router, wan_addr, root_addr, udp_timeout, wan_if)
+
+    def forward_udp(self, host: NatHost, first: int, last: int) -> None:
+        """Port forwarding, as an office router does for a PBX's RTP ports: UDP to
+        the router's WAN address on ports first..last goes to the same ports of `host`.
+        Everything else from outside still needs a mapping."""
+        host.router.run(
+            ["nft", "-f", "-"],
+            input=(
+                "table ip nat {\n"
+                "  chain prerouting {\n"
+                "    type nat hook prerouting priority dstnat; policy accept;\n"
+                f'    iifname "{host.wan_if}" udp dport {first}-{last} dnat to {host.address}\n'
+                "  }\n"
+                "}\n"
+            ),
+        )
 
     # -- teardown ------------------------------------------------------------------------
 
