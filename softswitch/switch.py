@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import secrets
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from media.clock import MediaClock
+from media.families import RtpFamilies, version_of
 from media.ports import PortAllocator
 from media.session import RtpSession
 
@@ -67,6 +69,25 @@ class SwitchError(Exception):
 
 
 # final response of the far leg -> (cause, status to give the caller)
+def _is_address(text: str) -> bool:
+    """An IP literal that names a host (not a hold address such as :: or 0.0.0.0)."""
+    try:
+        return not ipaddress.ip_address(text).is_unspecified
+    except ValueError:
+        return False
+
+
+def _offered_address(body: bytes) -> str | None:
+    """The audio address of an SDP offer; None when there is none or it does not
+    parse (answering it then fails with the offer's own error, 488)."""
+    if not body:
+        return None
+    try:
+        return sdp.SessionDescription.parse(body).audio_address()
+    except sdp.SdpError:
+        return None
+
+
 def cause_of(status: int) -> str:
     if status in (486, 600):
         return "busy"
@@ -133,7 +154,8 @@ class Switch:
         )
         first, last = config.rtp_port_range
         self.ports = PortAllocator(first, last)
-        self.rtp_address = config.rtp.address
+        # each leg's RTP socket takes its media peer's family (IPv4 or IPv6)
+        self.rtp_families = RtpFamilies(config.rtp.address)
         # RTP bound to one address is advertised as that; on a wildcard, SDP c= names
         # the address through which the leg's SIP peer reaches us, like Via and Contact.
         self._rtp_fixed = "" if config.rtp.address in WILDCARDS else config.rtp.address
@@ -195,11 +217,13 @@ class Switch:
             trunk.start()
         self.started = True
         log.info(
-            "switch listening sip=%s:%d advertised=%s rtp=%s",
+            "switch listening sip=%s:%d (%s) advertised=%s rtp=%s (%s)",
             self.ua.transport.host,
             self.ua.port,
+            "+".join(self.ua.transport.families),
             self.addresses.describe(),
             self.config.rtp.ports,
+            self.rtp_families.describe(),
         )
 
     async def stop(self) -> None:
@@ -260,6 +284,24 @@ class Switch:
         """The address SDP c= names for a leg whose SIP peer is at `peer_host`."""
         return self._rtp_fixed or self.ua.advertised(peer_host)
 
+    def _leg_media(self, peer_host: str, offered: str | None = None) -> tuple[str, str]:
+        """(RTP bind address, SDP c= address) for a leg whose SIP peer is at `peer_host`
+        and whose offer, if any yet, names `offered`.
+
+        The socket takes the family of where the media goes: the SIP peer's, unless
+        the offer names an address of the other family (a dual-stack phone whose SIP
+        is IPv4 and whose SDP is IPv6), which is then answered from that family. A
+        family this machine does not serve keeps the configured one, whose socket
+        refuses the offer at negotiation (488).
+        """
+        target = peer_host
+        if offered and version_of(offered) != version_of(peer_host) and _is_address(offered):
+            target = offered
+        bind = self.rtp_families.bind_address(target)
+        if bind is None:
+            return self.rtp_families.default, self.media_address(peer_host)
+        return bind, self.media_address(target)
+
     # -- incoming requests --------------------------------------------------
 
     def _on_request(self, st: ServerTransaction) -> None:
@@ -304,10 +346,9 @@ class Switch:
             log.info("call %s from %s: %s", request.call_id, caller.name, exc)
             invite.reject(488, "Not Acceptable Here")
             return
+        bind, advertised = self._leg_media(st.peer.host, _offered_address(request.body))
         try:
-            rtp = await RtpSession.open(
-                self.rtp_address, self.ports, symmetric=self.config.rtp.symmetric
-            )
+            rtp = await RtpSession.open(bind, self.ports, symmetric=self.config.rtp.symmetric)
         except (OSError, RuntimeError) as exc:
             log.error("call %s: no RTP port: %s", request.call_id, exc)
             invite.reject(503, "Service Unavailable")
@@ -318,7 +359,7 @@ class Switch:
             caller,
             invite,
             rtp,
-            self.media_address(st.peer.host),
+            advertised,
             srtp=srtp,
         )
         if request.body:
@@ -459,18 +500,31 @@ class Switch:
             to_uri = None
             credentials = trunk.credentials
             endpoint = Endpoint(EndpointKind.TRUNK, trunk.name, number)
+        # devices of a family we have no RTP for (IPv6 ones with [rtp] address IPv4) cannot
+        # take our offer
+        served = [t for t in targets if self.rtp_families.bind_address(t[1].host) is not None]
+        if not served:
+            raise SwitchError(f"no RTP socket of the family of {targets[0][1].host}", 488)
+        targets = served
         srtp = self._outbound_srtp(route, [peer for _, peer in targets])
+        # One socket for every fork: IPv6 only when every device is on IPv6; a device of
+        # the other family is offered the lead's address (a dual-stack phone takes it).
+        lead = next((p for _, p in targets if version_of(p.host) == 4), targets[0][1])
+        bind, lead_media = self._leg_media(lead.host)
         try:
-            rtp = await RtpSession.open(
-                self.rtp_address, self.ports, symmetric=self.config.rtp.symmetric
-            )
+            rtp = await RtpSession.open(bind, self.ports, symmetric=self.config.rtp.symmetric)
         except (OSError, RuntimeError) as exc:
             raise SwitchError(f"no RTP port: {exc}", 503) from exc
         session_id = secrets.randbelow(2**31)
         # One offer per address we advertise: forks may reach us through different routes.
+        advertised = [
+            self.media_address(peer.host)
+            if version_of(peer.host) == version_of(lead.host)
+            else lead_media
+            for _, peer in targets
+        ]
         offers: dict[str, bytes] = {}
-        for _, peer in targets:
-            media = self.media_address(peer.host)
+        for media in advertised:
             if media not in offers:
                 offer = sdp.make_offer(
                     media,
@@ -487,11 +541,11 @@ class Switch:
                 from_addr=Address(from_uri, caller_name or None),
                 to_addr=Address(to_uri or uri),
                 peer=peer,
-                body=offers[self.media_address(peer.host)],
+                body=offers[media],
                 credentials=credentials,
                 contact_user=caller_id or None,
             )
-            for uri, peer in targets
+            for (uri, peer), media in zip(targets, advertised, strict=True)
         ]
         channel = Channel(
             self._name(endpoint.name),
@@ -499,14 +553,14 @@ class Switch:
             endpoint,
             invites[0],
             rtp,
-            self.media_address(targets[0][1].host),
+            advertised[0],
             session_id=session_id,
             srtp=srtp,
         )
         channel.forks = list(invites)
         self.channels.add(channel)
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
-        self._spawn(self._run_outgoing(channel, invites, ring_timeout))
+        self._spawn(self._run_outgoing(channel, invites, advertised, ring_timeout))
         log.info(
             "originate %s -> %s via %s call_id=%s%s",
             channel.name,
@@ -531,7 +585,11 @@ class Switch:
         return LegSrtp(sdp.SrtpMode.OFF if sdp.SrtpMode.OFF in modes else configured)
 
     async def _run_outgoing(
-        self, channel: Channel, invites: list[OutgoingInvite], ring_timeout: float
+        self,
+        channel: Channel,
+        invites: list[OutgoingInvite],
+        advertised: list[str],
+        ring_timeout: float,
     ) -> None:
         # Each fork's INVITE carries its own offer (the address on the route to it).
         timed_out = False
@@ -575,7 +633,7 @@ class Switch:
             for timer in timers:
                 timer.cancel()
         channel.adopt(invite)
-        channel.advertised = self.media_address(invite.peer.host)
+        channel.advertised = advertised[invites.index(invite)]  # what its offer named
         if not 200 <= response.status < 300:
             status = 408 if timed_out else response.status
             channel.failed(cause_of(status), status)
