@@ -1,0 +1,136 @@
+"""IPv6 dual stack: a switch listening on the wildcard (0.0.0.0, the default) takes
+phones over IPv6 too. A phone registered over IPv6 (on ::1) and one over IPv4 (on
+127.0.0.1) call each other and each hears the other's tone; a phone whose SIP is IPv4
+but whose SDP offers IPv6 media (a second softphone stack) is answered in IPv6.
+Only loopback addresses are used: ::1 and 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.talk import assert_heard, talk_and_hang_up
+from tests.peers.baresip import Baresip, BaresipAccount
+from tests.peers.sipp import Sipp, SippOptions
+
+pytestmark = pytest.mark.peers
+
+V6_TONE = 700.0
+V4_TONE = 1200.0
+
+
+def _phones(switch_factory, phone_factory):
+    harness = switch_factory(listen_host="0.0.0.0")
+    port = harness.config.sip_host_port[1]
+    v6 = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"[::1]:{port}"),
+        tone_hz=V6_TONE,
+        host="::1",
+        sip_trace=True,
+    )
+    v4 = phone_factory(
+        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=V4_TONE
+    )
+    v6.wait_registered()
+    v4.wait_registered()
+    sources = harness.call(lambda: harness.switch.registrar.contacts("101")[0].source_host)
+    assert sources == "::1"  # registered over IPv6
+    return harness, port, v6, v4
+
+
+def _rtp_families(harness) -> dict[str, socket.AddressFamily]:
+    return harness.call(lambda: {ch.endpoint.name: ch.rtp.family for ch in harness.switch.channels})
+
+
+def _assert_ipv6_phone_saw_only_ipv6(phone: Baresip) -> None:
+    """What the switch sent the IPv6 phone (Via, Contact, SDP o= and c=) names ::1."""
+    trace = phone.log_text()
+    assert "127.0.0.1" not in trace
+    assert re.search(r"^Contact: <sip:[^>]*@?\[::1\]:\d+", trace, re.M | re.I)
+    assert re.search(r"^c=IN IP6 ::1\s*$", trace, re.M)
+    assert re.search(r"^o=\S+ \d+ \d+ IN IP6 ::1\s*$", trace, re.M)
+    assert not re.search(r"^c=IN IP4", trace, re.M)
+
+
+def _assert_clean(caplog: pytest.LogCaptureFixture) -> None:
+    assert "Traceback" not in caplog.text and "socket family mismatch" not in caplog.text
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+def test_ipv6_phone_calls_ipv4_phone(switch_factory, phone_factory, caplog) -> None:
+    harness, port, v6, v4 = _phones(switch_factory, phone_factory)
+    v6.dial(f"sip:102@[::1]:{port}")
+    v4.wait_incoming()
+    families = _rtp_families(harness)
+    assert families == {"101": socket.AF_INET6, "102": socket.AF_INET}
+    talk_and_hang_up(v6, v4)
+    assert_heard(v4, V6_TONE)
+    assert_heard(v6, V4_TONE)
+    _assert_ipv6_phone_saw_only_ipv6(v6)
+    _assert_clean(caplog)
+
+
+def test_ipv4_phone_calls_ipv6_phone(switch_factory, phone_factory, caplog) -> None:
+    harness, port, v6, v4 = _phones(switch_factory, phone_factory)
+    v4.dial(f"sip:101@127.0.0.1:{port}")
+    v6.wait_incoming()
+    # the outgoing offer to the phone registered over IPv6 is IPv6
+    advertised = harness.call(
+        lambda: {ch.endpoint.name: ch.advertised for ch in harness.switch.channels}
+    )
+    assert advertised == {"101": "::1", "102": "127.0.0.1"}
+    assert _rtp_families(harness) == {"101": socket.AF_INET6, "102": socket.AF_INET}
+    talk_and_hang_up(v6, v4)  # the IPv6 phone's BYE reaches the switch's IPv6 Contact
+    assert_heard(v4, V6_TONE)
+    assert_heard(v6, V4_TONE)
+    _assert_ipv6_phone_saw_only_ipv6(v6)
+    _assert_clean(caplog)
+
+
+def test_ipv4_signaling_with_ipv6_media_is_answered_in_ipv6(
+    tmp_path, ports, switch_factory, phone_factory, caplog
+) -> None:
+    """The second softphone stack of the issue: SIP over IPv4, c=IN IP6 in its SDP. The
+    switch answers from an IPv6 RTP socket; sipp echoes what it gets, so the IPv4 phone
+    hearing its own tone proves audio went both ways over the IPv6 leg."""
+    uac_port, media_port = ports.port(), ports.port()
+    harness = switch_factory(
+        listen_host="0.0.0.0",
+        trunks=[{"name": "stack", "host": f"127.0.0.1:{uac_port}", "register": False}],
+    )
+    port = harness.config.sip_host_port[1]
+    callee = phone_factory(
+        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=V4_TONE
+    )
+    callee.wait_registered()
+    caller = Sipp(
+        tmp_path,
+        SippOptions(
+            scenario=str(Path(__file__).parent / "scenarios" / "uac_ipv6_media_call.xml"),
+            remote=f"127.0.0.1:{port}",
+            service="102",
+            port=uac_port,
+            media_port=media_port,
+            duration_ms=4000,
+            rtp_echo=True,
+            timeout=20,
+            extra_args=("-mi", "::1"),
+        ),
+    ).start()
+    callee.wait_call_established()
+    inbound = harness.call(
+        lambda: [
+            (ch.rtp.family, ch.advertised, ch.media and ch.media.address)
+            for ch in harness.switch.channels
+            if ch.direction == "inbound"
+        ]
+    )
+    assert inbound == [(socket.AF_INET6, "::1", "::1")]
+    result = caller.wait()
+    assert result.ok, result.describe()  # got 200 with c=IN IP6 ::1, BYE answered
+    callee.wait_call_closed()
+    assert_heard(callee, V4_TONE)  # out to sipp over IPv6 and echoed back
+    _assert_clean(caplog)
