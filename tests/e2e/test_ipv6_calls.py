@@ -6,15 +6,18 @@ Only loopback addresses are used: ::1 and 127.0.0.1."""
 
 from __future__ import annotations
 
+import errno
 import re
 import socket
 from pathlib import Path
 
 import pytest
 
+from media import families as families_module
+from softswitch.sip import transport as transport_module
 from tests.e2e.talk import assert_heard, talk_and_hang_up
 from tests.peers.baresip import Baresip, BaresipAccount
-from tests.peers.sipp import Sipp, SippOptions
+from tests.peers.sipp import Sipp, SippOptions, run_sipp
 
 pytestmark = pytest.mark.peers
 
@@ -134,3 +137,53 @@ def test_ipv4_signaling_with_ipv6_media_is_answered_in_ipv6(
     callee.wait_call_closed()
     assert_heard(callee, V4_TONE)  # out to sipp over IPv6 and echoed back
     _assert_clean(caplog)
+
+
+def test_a_machine_without_ipv6_works_as_before(
+    tmp_path, ports, switch_factory, phone_factory, monkeypatch, caplog
+) -> None:
+    """IPv6 forced away (every IPv6 bind fails as on a kernel without it): the switch
+    listens and calls over IPv4 as before, and an IPv6 media offer is refused with 488."""
+    real_bind = transport_module.bound_socket
+
+    def ipv4_only(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
+        if ":" in host:
+            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+        return real_bind(kind, host, port)
+
+    monkeypatch.setattr(transport_module, "bound_socket", ipv4_only)
+    monkeypatch.setattr(families_module, "can_bind", lambda address: ":" not in address)
+    uac_port = ports.port()
+    harness = switch_factory(
+        listen_host="0.0.0.0",
+        trunks=[{"name": "stack", "host": f"127.0.0.1:{uac_port}", "register": False}],
+    )
+    port = harness.config.sip_host_port[1]
+    assert harness.call(lambda: harness.switch.ua.transport.families) == ("IPv4",)
+    assert harness.call(lambda: harness.switch.rtp_families.describe()) == "IPv4"
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("::1", port), timeout=2).close()
+    a = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{port}"), tone_hz=V6_TONE
+    )
+    b = phone_factory(
+        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=V4_TONE
+    )
+    a.wait_registered()
+    b.wait_registered()
+    caller = run_sipp(
+        tmp_path,
+        str(Path(__file__).parent / "scenarios" / "uac_ipv6_media.xml"),
+        remote=f"127.0.0.1:{port}",
+        service="102",
+        port=uac_port,
+        media_port=ports.port(),
+        timeout=15,
+    )
+    assert caller.ok, caller.describe()  # 488 Not Acceptable Here, as before
+    a.dial(f"sip:102@127.0.0.1:{port}")
+    b.wait_incoming()
+    talk_and_hang_up(a, b)
+    assert_heard(b, V6_TONE)
+    assert_heard(a, V4_TONE)
+    assert "Traceback" not in caplog.text and "socket family mismatch" not in caplog.text
