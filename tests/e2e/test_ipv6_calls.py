@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import re
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ import pytest
 from media import families as families_module
 from softswitch.sip import transport as transport_module
 from tests.e2e.talk import assert_heard, talk_and_hang_up
+from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
+from tests.peers.linphone import Linphonec
 from tests.peers.sipp import Sipp, SippOptions, run_sipp
 
 pytestmark = pytest.mark.peers
@@ -187,3 +190,54 @@ def test_a_machine_without_ipv6_works_as_before(
     assert_heard(b, V6_TONE)
     assert_heard(a, V4_TONE)
     assert "Traceback" not in caplog.text and "socket family mismatch" not in caplog.text
+
+
+def test_linphone_over_ipv6_calls_an_ipv4_phone(
+    tmp_path, ports, switch_factory, phone_factory, caplog
+) -> None:
+    """A second softphone stack (liblinphone, not baresip's libre) registered over IPv6:
+    its IPv6 offer is answered in IPv6, and the call with an IPv4 phone has audio both
+    ways."""
+    harness = switch_factory(listen_host="0.0.0.0")
+    port = harness.config.sip_host_port[1]
+    callee = phone_factory(
+        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=V4_TONE
+    )
+    workdir = tmp_path / "linphone"
+    workdir.mkdir()
+    linphone = Linphonec(
+        workdir,
+        "101",
+        "pw101",
+        f"[::1]:{port}",
+        ports.block(10),
+        make_tone_wav(workdir / "mic.wav", V6_TONE, 30),
+        host="::1",
+    ).start()
+    try:
+        callee.wait_registered()
+        linphone.wait_registered()
+        linphone.call(f"sip:102@[::1]:{port}")
+        callee.wait_incoming()
+        linphone.wait_connected()
+        inbound = harness.call(
+            lambda: [
+                (ch.rtp.family, ch.advertised)
+                for ch in harness.switch.channels
+                if ch.direction == "inbound"
+            ]
+        )
+        assert inbound == [(socket.AF_INET6, "::1")]
+        callee.wait_call_established()
+        time.sleep(3)
+        linphone.hang_up()
+        linphone.wait_ended()
+        callee.wait_call_closed()
+        time.sleep(0.5)
+    finally:
+        linphone.stop()
+    assert_heard(callee, V6_TONE)
+    heard = linphone.record_wav
+    assert abs(dominant_frequency(heard) - V4_TONE) < 15
+    assert band_energy_ratio(heard, V4_TONE) > 0.5
+    _assert_clean(caplog)
