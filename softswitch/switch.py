@@ -507,28 +507,19 @@ class Switch:
             raise SwitchError(f"no RTP socket of the family of {targets[0][1].host}", 488)
         targets = served
         srtp = self._outbound_srtp(route, [peer for _, peer in targets])
-        # One socket for every fork: IPv6 only when every device is on IPv6; a device of
-        # the other family is offered the lead's address (a dual-stack phone takes it).
-        lead = next((p for _, p in targets if version_of(p.host) == 4), targets[0][1])
-        bind, lead_media = self._leg_media(lead.host)
-        try:
-            rtp = await RtpSession.open(bind, self.ports, symmetric=self.config.rtp.symmetric)
-        except (OSError, RuntimeError) as exc:
-            raise SwitchError(f"no RTP port: {exc}", 503) from exc
+        # One RTP session per IP family among the devices (an extension with an IPv4 desk
+        # phone and an IPv6 softphone rings both); the answering fork's is kept.
+        sessions = await self._rtp_per_family([peer.host for _, peer in targets])
+        rtp = sessions[version_of(targets[0][1].host)]
         session_id = secrets.randbelow(2**31)
         # One offer per address we advertise: forks may reach us through different routes.
-        advertised = [
-            self.media_address(peer.host)
-            if version_of(peer.host) == version_of(lead.host)
-            else lead_media
-            for _, peer in targets
-        ]
+        advertised = [self.media_address(peer.host) for _, peer in targets]
         offers: dict[str, bytes] = {}
-        for media in advertised:
+        for media, (_, peer) in zip(advertised, targets, strict=True):
             if media not in offers:
                 offer = sdp.make_offer(
                     media,
-                    rtp.local_port,
+                    sessions[version_of(peer.host)].local_port,
                     session_id=session_id,
                     srtp=srtp.mode,
                     keys=srtp.key_params,
@@ -560,7 +551,7 @@ class Switch:
         channel.forks = list(invites)
         self.channels.add(channel)
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
-        self._spawn(self._run_outgoing(channel, invites, advertised, ring_timeout))
+        self._spawn(self._run_outgoing(channel, invites, advertised, sessions, ring_timeout))
         log.info(
             "originate %s -> %s via %s call_id=%s%s",
             channel.name,
@@ -570,6 +561,23 @@ class Switch:
             f" forks={len(invites)}" if len(invites) > 1 else "",
         )
         return channel
+
+    async def _rtp_per_family(self, hosts: list[str]) -> dict[int, RtpSession]:
+        """An RTP session for each IP version among `hosts` (every one served)."""
+        sessions: dict[int, RtpSession] = {}
+        try:
+            for host in hosts:
+                version = version_of(host)
+                if version not in sessions:
+                    bind, _ = self._leg_media(host)
+                    sessions[version] = await RtpSession.open(
+                        bind, self.ports, symmetric=self.config.rtp.symmetric
+                    )
+        except (OSError, RuntimeError) as exc:
+            for session in sessions.values():
+                session.close()
+            raise SwitchError(f"no RTP port: {exc}", 503) from exc
+        return sessions
 
     def _outbound_srtp(self, route: Route, peers: list[Peer]) -> LegSrtp:
         """The outgoing leg's SRTP; one offer goes to every fork, so one plain fork
@@ -589,6 +597,25 @@ class Switch:
         channel: Channel,
         invites: list[OutgoingInvite],
         advertised: list[str],
+        sessions: dict[int, RtpSession],
+        ring_timeout: float,
+    ) -> None:
+        try:
+            await self._ring_forks(channel, invites, advertised, sessions, ring_timeout)
+        finally:
+            # the other family's session, offered to forks that lost; all of them when
+            # the leg ended while ringing (closing is idempotent)
+            hung_up = channel.state == ChannelState.HUNGUP
+            for session in sessions.values():
+                if hung_up or session is not channel.rtp:
+                    session.close()
+
+    async def _ring_forks(
+        self,
+        channel: Channel,
+        invites: list[OutgoingInvite],
+        advertised: list[str],
+        sessions: dict[int, RtpSession],
         ring_timeout: float,
     ) -> None:
         # Each fork's INVITE carries its own offer (the address on the route to it).
@@ -596,6 +623,7 @@ class Switch:
 
         def provisional(invite: OutgoingInvite, response: Response) -> None:
             if response.body and response.status == 183:
+                channel.use_rtp(sessions[version_of(invite.peer.host)])
                 try:
                     channel.take_answer(invite.request.body, response.body)
                 except SipError as exc:
@@ -634,6 +662,7 @@ class Switch:
                 timer.cancel()
         channel.adopt(invite)
         channel.advertised = advertised[invites.index(invite)]  # what its offer named
+        channel.use_rtp(sessions[version_of(invite.peer.host)])
         if not 200 <= response.status < 300:
             status = 408 if timed_out else response.status
             channel.failed(cause_of(status), status)

@@ -241,3 +241,42 @@ def test_linphone_over_ipv6_calls_an_ipv4_phone(
     assert abs(dominant_frequency(heard) - V4_TONE) < 15
     assert band_energy_ratio(heard, V4_TONE) > 0.5
     _assert_clean(caplog)
+
+
+@pytest.mark.parametrize("answering", ["::1", "127.0.0.1"])
+def test_an_extension_on_both_families_rings_both_and_the_answering_one_talks(
+    switch_factory, phone_factory, caplog, answering: str
+) -> None:
+    """Extension 102 registered from an IPv4 desk phone and an IPv6 softphone: each fork
+    is offered media of its own family, the answering fork's RTP session is kept and the
+    other one closed (no RTP port left in use once the call is over)."""
+    harness = switch_factory(listen_host="0.0.0.0")
+    port = harness.config.sip_host_port[1]
+    caller = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{port}"), tone_hz=V4_TONE
+    )
+    devices = {
+        host: phone_factory(
+            BaresipAccount("102", "pw102", registrar=f"{uri}:{port}", answermode="manual"),
+            tone_hz=tone,
+            host=host,
+            sip_trace=True,
+        )
+        for host, uri, tone in (("::1", "[::1]", V6_TONE), ("127.0.0.1", "127.0.0.1", 900.0))
+    }
+    for device in (caller, *devices.values()):
+        device.wait_registered()
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    for device in devices.values():
+        device.wait_incoming()
+    assert (
+        harness.call(lambda: harness.switch.ports.in_use) == 3
+    )  # the caller's leg, one per family for 102
+    devices[answering].accept()
+    talk_and_hang_up(caller, devices[answering])
+    assert_heard(devices[answering], V4_TONE)
+    assert_heard(caller, V6_TONE if answering == "::1" else 900.0)
+    assert re.search(r"^c=IN IP6 ::1\s*$", devices["::1"].log_text(), re.M)
+    assert re.search(r"^c=IN IP4 127.0.0.1\s*$", devices["127.0.0.1"].log_text(), re.M)
+    assert harness.call(lambda: harness.switch.ports.in_use) == 0
+    _assert_clean(caplog)
