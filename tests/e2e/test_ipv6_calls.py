@@ -280,3 +280,36 @@ def test_an_extension_on_both_families_rings_both_and_the_answering_one_talks(
     assert re.search(r"^c=IN IP4 127.0.0.1\s*$", devices["127.0.0.1"].log_text(), re.M)
     assert harness.call(lambda: harness.switch.ports.in_use) == 0
     _assert_clean(caplog)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "tls"])
+def test_ipv6_phone_over_a_stream_transport_calls_ipv4_phone(
+    switch_factory, phone_factory, caplog, transport: str
+) -> None:
+    """TCP and TLS listen on the IPv6 wildcard too (TLS: tls_listen 0.0.0.0): a phone
+    registered over either on ::1 calls and is reached over its own connection."""
+    harness = switch_factory(listen_host="0.0.0.0", sip={"tls_listen": "0.0.0.0:0"})
+    port = harness.config.sip_host_port[1]
+    stream_port = (
+        harness.call(lambda: harness.switch.ua.transport.tls_port) if transport == "tls" else port
+    )
+    certificate, _ = harness.config.tls_files
+    v6 = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"[::1]:{stream_port}", transport=transport),
+        tone_hz=V6_TONE,
+        host="::1",
+        extra_config={"sip_cafile": str(certificate)},
+    )
+    v4 = phone_factory(
+        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=V4_TONE
+    )
+    assert v6.wait_registered().fields["transport"] == transport.upper()
+    v4.wait_registered()
+    binding = harness.call(lambda: harness.switch.registrar.contacts("101")[0])
+    assert (binding.source_host, binding.transport) == ("::1", transport.upper())
+    v4.dial(f"sip:101@127.0.0.1:{port}")
+    v6.wait_incoming()
+    talk_and_hang_up(v4, v6)  # the BYE to 101 goes over its IPv6 connection
+    assert_heard(v4, V6_TONE)
+    assert_heard(v6, V4_TONE)
+    _assert_clean(caplog)
