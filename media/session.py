@@ -119,6 +119,22 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
         log.debug("%s socket error: %s", self.name, exc)
 
 
+def _bound_udp(address: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket on (address, port), of the address's family. An IPv6
+    one is IPv6 only: on "::" it must not take IPv4 packets (v4-mapped) for its port."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((address, port))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def _fit(frame: Samples) -> Samples:
     if frame.shape[0] > FRAME:
         return frame[:FRAME]
@@ -238,11 +254,11 @@ class RtpSession:
                 try:
                     session._rtp, _ = await loop.create_datagram_endpoint(
                         functools.partial(_DatagramProtocol, session._on_rtp, "RTP"),
-                        local_addr=(address, port),
+                        sock=_bound_udp(address, port),
                     )
                     session._rtcp, _ = await loop.create_datagram_endpoint(
                         functools.partial(_DatagramProtocol, session._on_rtcp, "RTCP"),
-                        local_addr=(address, port + 1),
+                        sock=_bound_udp(address, port + 1),
                     )
                 except OSError as exc:
                     error = exc

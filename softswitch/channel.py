@@ -153,6 +153,13 @@ class Channel:
         self.session = session
         self._hook(session)
 
+    def use_rtp(self, rtp: RtpSession) -> None:
+        """Take another of this leg's RTP sessions (a fork of the other IP family
+        answered); the one left is closed by whoever opened it."""
+        if rtp is not self.rtp:
+            rtp.on_dtmf = self.rtp.on_dtmf
+            self.rtp = rtp
+
     def __repr__(self) -> str:
         return f"<Channel {self.name} {self.state}>"
 

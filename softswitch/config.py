@@ -20,7 +20,10 @@ class ConfigError(Exception):
 @dataclass(slots=True)
 class SipConfig:
     # With a wildcard host, each peer is told the address of the route to it
-    # (softswitch/sip/routes.py), 127.0.0.1 only to peers on loopback.
+    # (softswitch/sip/routes.py), 127.0.0.1 only to peers on loopback. A wildcard
+    # ("0.0.0.0:5060" or "[::]:5060") listens on IPv4 and, where the machine has it,
+    # IPv6 too (one socket per family, same port); an address ("[::1]:5060",
+    # "192.168.1.10:5060") listens on its own family only. tls_listen likewise.
     listen: str = "0.0.0.0:5060"
     # Our address (IP or name) as seen from outside a NAT: advertised in Via/Contact/SDP
     # to peers outside local_networks; "" = none, every peer gets the local address.
@@ -55,6 +58,9 @@ TRUNK_KEEPALIVE = 25  # seconds: TrunkConfig.keepalive of a registering trunk
 
 @dataclass(slots=True)
 class RtpConfig:
+    # A wildcard ("0.0.0.0" or "::"): each leg's RTP socket takes its peer's family, IPv6
+    # where the machine has it (an IPv6 offer is refused with 488 where it has not); an
+    # address binds every leg there and serves its own family only.
     address: str = "0.0.0.0"
     ports: str = "20000-29999"
     # SRTP with SDES keys (RFC 4568) on calls with phones and trunks: "off" (plain RTP,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import secrets
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from media.clock import MediaClock
+from media.families import RtpFamilies, version_of
 from media.ports import PortAllocator
 from media.session import RtpSession
 
@@ -68,6 +70,25 @@ class SwitchError(Exception):
 
 
 # final response of the far leg -> (cause, status to give the caller)
+def _is_address(text: str) -> bool:
+    """An IP literal that names a host (not a hold address such as :: or 0.0.0.0)."""
+    try:
+        return not ipaddress.ip_address(text).is_unspecified
+    except ValueError:
+        return False
+
+
+def _offered_address(body: bytes) -> str | None:
+    """The audio address of an SDP offer; None when there is none or it does not
+    parse (answering it then fails with the offer's own error, 488)."""
+    if not body:
+        return None
+    try:
+        return sdp.SessionDescription.parse(body).audio_address()
+    except sdp.SdpError:
+        return None
+
+
 def cause_of(status: int) -> str:
     if status in (486, 600):
         return "busy"
@@ -134,7 +155,8 @@ class Switch:
         )
         first, last = config.rtp_port_range
         self.ports = PortAllocator(first, last)
-        self.rtp_address = config.rtp.address
+        # each leg's RTP socket takes its media peer's family (IPv4 or IPv6)
+        self.rtp_families = RtpFamilies(config.rtp.address)
         # RTP bound to one address is advertised as that; on a wildcard, SDP c= names
         # the address through which the leg's SIP peer reaches us, like Via and Contact.
         self._rtp_fixed = "" if config.rtp.address in WILDCARDS else config.rtp.address
@@ -196,11 +218,13 @@ class Switch:
             trunk.start()
         self.started = True
         log.info(
-            "switch listening sip=%s:%d advertised=%s rtp=%s",
+            "switch listening sip=%s:%d (%s) advertised=%s rtp=%s (%s)",
             self.ua.transport.host,
             self.ua.port,
+            "+".join(self.ua.transport.families),
             self.addresses.describe(),
             self.config.rtp.ports,
+            self.rtp_families.describe(),
         )
 
     async def stop(self) -> None:
@@ -279,6 +303,24 @@ class Switch:
             return self._rtp_fixed
         return advertised
 
+    def _leg_media(self, peer_host: str, offered: str | None = None) -> tuple[str, str]:
+        """(RTP bind address, SDP c= address) for a leg whose SIP peer is at `peer_host`
+        and whose offer, if any yet, names `offered`.
+
+        The socket takes the family of where the media goes: the SIP peer's, unless
+        the offer names an address of the other family (a dual-stack phone whose SIP
+        is IPv4 and whose SDP is IPv6), which is then answered from that family. A
+        family this machine does not serve keeps the configured one, whose socket
+        refuses the offer at negotiation (488).
+        """
+        target = peer_host
+        if offered and version_of(offered) != version_of(peer_host) and _is_address(offered):
+            target = offered
+        bind = self.rtp_families.bind_address(target)
+        if bind is None:
+            return self.rtp_families.default, self.media_address(peer_host)
+        return bind, self.media_address(target)
+
     # -- incoming requests --------------------------------------------------
 
     def _on_request(self, st: ServerTransaction) -> None:
@@ -323,10 +365,9 @@ class Switch:
             log.info("call %s from %s: %s", request.call_id, caller.name, exc)
             invite.reject(488, "Not Acceptable Here")
             return
+        bind, advertised = self._leg_media(st.peer.host, _offered_address(request.body))
         try:
-            rtp = await RtpSession.open(
-                self.rtp_address, self.ports, symmetric=self.config.rtp.symmetric
-            )
+            rtp = await RtpSession.open(bind, self.ports, symmetric=self.config.rtp.symmetric)
         except (OSError, RuntimeError) as exc:
             log.error("call %s: no RTP port: %s", request.call_id, exc)
             invite.reject(503, "Service Unavailable")
@@ -337,7 +378,7 @@ class Switch:
             caller,
             invite,
             rtp,
-            self.media_address(st.peer.host),
+            advertised,
             srtp=srtp,
         )
         if request.body:
@@ -478,22 +519,26 @@ class Switch:
             to_uri = None
             credentials = trunk.credentials
             endpoint = Endpoint(EndpointKind.TRUNK, trunk.name, number)
+        # devices of a family we have no RTP for (IPv6 ones with [rtp] address IPv4) cannot
+        # take our offer
+        served = [t for t in targets if self.rtp_families.bind_address(t[1].host) is not None]
+        if not served:
+            raise SwitchError(f"no RTP socket of the family of {targets[0][1].host}", 488)
+        targets = served
         srtp = self._outbound_srtp(route, [peer for _, peer in targets])
-        try:
-            rtp = await RtpSession.open(
-                self.rtp_address, self.ports, symmetric=self.config.rtp.symmetric
-            )
-        except (OSError, RuntimeError) as exc:
-            raise SwitchError(f"no RTP port: {exc}", 503) from exc
+        # One RTP session per IP family among the devices (an extension with an IPv4 desk
+        # phone and an IPv6 softphone rings both); the answering fork's is kept.
+        sessions = await self._rtp_per_family([peer.host for _, peer in targets])
+        rtp = sessions[version_of(targets[0][1].host)]
         session_id = secrets.randbelow(2**31)
         # One offer per address we advertise: forks may reach us through different routes.
+        advertised = [self.media_address(peer.host) for _, peer in targets]
         offers: dict[str, bytes] = {}
-        for _, peer in targets:
-            media = self.media_address(peer.host)
+        for media, (_, peer) in zip(advertised, targets, strict=True):
             if media not in offers:
                 offer = sdp.make_offer(
                     media,
-                    rtp.local_port,
+                    sessions[version_of(peer.host)].local_port,
                     session_id=session_id,
                     srtp=srtp.mode,
                     keys=srtp.key_params,
@@ -506,11 +551,11 @@ class Switch:
                 from_addr=Address(from_uri, caller_name or None),
                 to_addr=Address(to_uri or uri),
                 peer=peer,
-                body=offers[self.media_address(peer.host)],
+                body=offers[media],
                 credentials=credentials,
                 contact_user=caller_id or None,
             )
-            for uri, peer in targets
+            for (uri, peer), media in zip(targets, advertised, strict=True)
         ]
         channel = Channel(
             self._name(endpoint.name),
@@ -518,14 +563,14 @@ class Switch:
             endpoint,
             invites[0],
             rtp,
-            self.media_address(targets[0][1].host),
+            advertised[0],
             session_id=session_id,
             srtp=srtp,
         )
         channel.forks = list(invites)
         self.channels.add(channel)
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
-        self._spawn(self._run_outgoing(channel, invites, ring_timeout))
+        self._spawn(self._run_outgoing(channel, invites, advertised, sessions, ring_timeout))
         log.info(
             "originate %s -> %s via %s call_id=%s%s",
             channel.name,
@@ -535,6 +580,23 @@ class Switch:
             f" forks={len(invites)}" if len(invites) > 1 else "",
         )
         return channel
+
+    async def _rtp_per_family(self, hosts: list[str]) -> dict[int, RtpSession]:
+        """An RTP session for each IP version among `hosts` (every one served)."""
+        sessions: dict[int, RtpSession] = {}
+        try:
+            for host in hosts:
+                version = version_of(host)
+                if version not in sessions:
+                    bind, _ = self._leg_media(host)
+                    sessions[version] = await RtpSession.open(
+                        bind, self.ports, symmetric=self.config.rtp.symmetric
+                    )
+        except (OSError, RuntimeError) as exc:
+            for session in sessions.values():
+                session.close()
+            raise SwitchError(f"no RTP port: {exc}", 503) from exc
+        return sessions
 
     def _outbound_srtp(self, route: Route, peers: list[Peer]) -> LegSrtp:
         """The outgoing leg's SRTP; one offer goes to every fork, so one plain fork
@@ -550,13 +612,37 @@ class Switch:
         return LegSrtp(sdp.SrtpMode.OFF if sdp.SrtpMode.OFF in modes else configured)
 
     async def _run_outgoing(
-        self, channel: Channel, invites: list[OutgoingInvite], ring_timeout: float
+        self,
+        channel: Channel,
+        invites: list[OutgoingInvite],
+        advertised: list[str],
+        sessions: dict[int, RtpSession],
+        ring_timeout: float,
+    ) -> None:
+        try:
+            await self._ring_forks(channel, invites, advertised, sessions, ring_timeout)
+        finally:
+            # the other family's session, offered to forks that lost; all of them when
+            # the leg ended while ringing (closing is idempotent)
+            hung_up = channel.state == ChannelState.HUNGUP
+            for session in sessions.values():
+                if hung_up or session is not channel.rtp:
+                    session.close()
+
+    async def _ring_forks(
+        self,
+        channel: Channel,
+        invites: list[OutgoingInvite],
+        advertised: list[str],
+        sessions: dict[int, RtpSession],
+        ring_timeout: float,
     ) -> None:
         # Each fork's INVITE carries its own offer (the address on the route to it).
         timed_out = False
 
         def provisional(invite: OutgoingInvite, response: Response) -> None:
             if response.body and response.status == 183:
+                channel.use_rtp(sessions[version_of(invite.peer.host)])
                 try:
                     channel.take_answer(invite.request.body, response.body)
                 except SipError as exc:
@@ -594,7 +680,8 @@ class Switch:
             for timer in timers:
                 timer.cancel()
         channel.adopt(invite)
-        channel.advertised = self.media_address(invite.peer.host)
+        channel.advertised = advertised[invites.index(invite)]  # what its offer named
+        channel.use_rtp(sessions[version_of(invite.peer.host)])
         if not 200 <= response.status < 300:
             status = 408 if timed_out else response.status
             channel.failed(cause_of(status), status)

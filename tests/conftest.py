@@ -116,18 +116,22 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
         extra_config: dict[str, str] | None = None,
         netns_host: LanHost | NatHost | None = None,
         sip_trace: bool = False,
+        host: str | None = None,
     ) -> Baresip:
         """`wav` (8 kHz mono) replaces the tone as what the phone says; `extra_config`
         adds or overrides baresip config lines (e.g. ``sip_cafile`` for TLS); `netns_host`
         (from the `netlab` fixture) runs the phone on that namespace host; `sip_trace`
-        logs the SIP messages it sends and receives."""
+        logs the SIP messages it sends and receives; `host` binds it to another
+        loopback address of this host (``::1`` for an IPv6 phone)."""
         workdir = tmp_path / f"phone-{account.user}-{len(phones)}"
         workdir.mkdir(parents=True)
         if wav is None:
             wav = make_tone_wav(workdir / "mic.wav", tone_hz, seconds)
-        placement = (
+        placement: dict[str, str] = (
             {} if netns_host is None else {"host": netns_host.address, "netns": netns_host.name}
         )
+        if host is not None:
+            placement["host"] = host
         phone = Baresip(
             workdir,
             account,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from media.ports import PortAllocator
+from media.session import RtpSession
 from softswitch.bridge import Tap
 from softswitch.channel import Channel, ChannelEvent, ChannelNamer, ChannelState, Registry
 from tests.legs import HOST, Legs, info_digit, legs, tone, until
@@ -163,3 +164,24 @@ async def test_the_fork_that_answers_takes_over_the_dialog_hooks(made: Legs) -> 
     assert second.on_remote_bye is not None
     second.on_remote_bye("normal clearing")  # the answering device hangs up
     assert channel.state == ChannelState.HUNGUP and channel.cause == "normal clearing"
+
+
+async def test_use_rtp_takes_the_answering_forks_session_with_the_digit_listener(
+    made: Legs,
+) -> None:
+    channel = await made.channel()
+    heard: list[str] = []
+    channel.listen_digits(heard.append)
+    other = await RtpSession.open("::1", made.ports)
+    try:
+        first = channel.rtp
+        channel.use_rtp(other)
+        assert channel.rtp is other and other.on_dtmf is not None
+        other.on_dtmf("5")
+        assert heard == ["5"]
+        assert not first.closed  # the one who opened it closes it
+        channel.use_rtp(other)  # the same one again: nothing changes
+        assert channel.rtp is other
+        first.close()
+    finally:
+        other.close()

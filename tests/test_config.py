@@ -227,3 +227,16 @@ def test_local_networks_from_the_environment():
     assert config.sip.local_networks == ["192.168.0.0/16", "10.0.0.0/8"]
     with pytest.raises(ConfigError, match="sip.local_networks"):
         from_dict({}, {"SOFTSWITCH_SIP_LOCAL_NETWORKS": "192.168.0.0/16,nope"})
+
+
+def test_ipv6_listen_addresses_are_written_in_brackets():
+    config = from_dict({"sip": {"listen": "[::]:5070", "tls_listen": "[::1]:5071"}}, {})
+    assert config.sip_host_port == ("::", 5070)
+    assert config.tls_host_port == ("::1", 5071)
+    assert config.local_addresses().for_peer("::1") == "::1"
+    assert from_dict({"rtp": {"address": "::"}}, {}).rtp.address == "::"
+    # the same port as sip.listen's TCP listener, on the IPv6 wildcard: refused
+    with pytest.raises(ConfigError, match="port of sip.listen"):
+        from_dict({"sip": {"listen": "[::]:5070", "tls_listen": "[::1]:5070"}}, {})
+    with pytest.raises(ConfigError, match="tls_listen must be ip:port"):
+        from_dict({"sip": {"tls_listen": "[::zz]:5061"}}, {})

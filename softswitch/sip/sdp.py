@@ -225,6 +225,15 @@ class SessionDescription:
         """Where the media goes: media-level c= overrides session-level."""
         return media.connection if media.connection is not None else self.connection
 
+    def audio_address(self) -> str | None:
+        """The connection address of the first active audio stream (None: there is
+        none): the address whose family the answerer's RTP socket must have."""
+        for media in self.media:
+            if media.media == "audio" and media.port != 0:
+                address = self.connection_for(media)
+                return None if address is None else address.split("/")[0]
+        return None
+
     def effective_direction(self, media: MediaDescription) -> str:
         """Direction with old-style hold: c=0.0.0.0 means "do not send to me"."""
         address = self.connection_for(media)

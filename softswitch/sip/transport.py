@@ -6,12 +6,18 @@ routed back per RFC 3261 18.2.2 (the connection they came on for TCP and TLS, el
 ``received``/``rport`` of the top Via). TLS is the TCP stream code over an SSL
 layer: a phone registered over TLS is reached over its own connection, as one
 registered over TCP is.
+
+Dual stack: a wildcard listen address (0.0.0.0 or ::) gets one socket per family
+on the same port, the IPv6 ones with IPV6_V6ONLY (so IPv4 peers keep plain, not
+v4-mapped, addresses), and each message leaves through the socket of its
+destination's family. A machine without IPv6 just gets the IPv4 sockets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +33,35 @@ log = logging.getLogger("softswitch.sip.transport")
 
 MAX_UDP_SIZE = 65_507
 TLS_HANDSHAKE_TIMEOUT = 10.0  # seconds a client may take to finish its TLS handshake
+WILDCARD4 = ("", "0.0.0.0")
+WILDCARD6 = "::"
+
+
+def listen_hosts(host: str) -> tuple[str, ...]:
+    """The addresses a listen host binds: both wildcards for a wildcard (the
+    configured family first: it must bind, the other is best effort), else itself."""
+    if host in WILDCARD4:
+        return ("0.0.0.0", WILDCARD6)
+    if host == WILDCARD6:
+        return (WILDCARD6, "0.0.0.0")
+    return (host,)
+
+
+def bound_socket(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
+    """A non-blocking socket bound to (host, port); IPv6 ones accept IPv6 only."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, kind)
+    try:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 @dataclass(slots=True, frozen=True)
@@ -262,31 +297,68 @@ class Transport:
         self.tls_clients: dict[tuple[str, int], TlsClient] = {}
         self.failed_handshakes = 0
         self.tls_handshake_timeout = TLS_HANDSHAKE_TIMEOUT
-        self._udp: asyncio.DatagramTransport | None = None
-        self._tcp: asyncio.Server | None = None
-        self._tls: asyncio.Server | None = None
+        self._udp: asyncio.DatagramTransport | None = None  # IPv4
+        self._udp6: asyncio.DatagramTransport | None = None  # IPv6
+        self._servers: list[asyncio.Server] = []  # TCP and TLS listeners, each family
         self._handshaking: set[_TlsConnection] = set()
         self._connections: dict[Peer, _StreamConnection] = {}
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._udp, _ = await loop.create_datagram_endpoint(
-            lambda: _Udp(self), local_addr=(self.host, self.port)
-        )
-        bound = self._udp.get_extra_info("sockname")
-        self.port = bound[1]
-        self._tcp = await loop.create_server(
-            lambda: _StreamConnection(self), self.host, self.port, reuse_address=True
-        )
+        """Bind UDP and TCP (and TLS); on a wildcard also the other family's wildcard
+        when the machine has it. The configured family's failure propagates."""
+        first, *others = listen_hosts(self.host)
+        await self._listen(first)
+        for host in others:
+            try:
+                await self._listen(host)
+            except OSError as exc:
+                log.info("no SIP listener on %s port %d: %s", host, self.port, exc)
         if self.tls_context is not None:
-            context = self.tls_context
-            self._tls = await loop.create_server(
-                lambda: _TlsConnection(self, context),
-                self.tls_host,
-                self.tls_port,
-                reuse_address=True,
-            )
-            self.tls_port = self._tls.sockets[0].getsockname()[1]
+            first, *others = listen_hosts(self.tls_host)
+            await self._listen_tls(first, self.tls_context)
+            for host in others:
+                try:
+                    await self._listen_tls(host, self.tls_context)
+                except OSError as exc:
+                    log.info("no TLS listener on %s port %d: %s", host, self.tls_port, exc)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The address families we listen on over UDP: "IPv4", "IPv6" or both."""
+        return tuple(
+            name for name, udp in (("IPv4", self._udp), ("IPv6", self._udp6)) if udp is not None
+        )
+
+    async def _listen(self, host: str) -> None:
+        """UDP and TCP on ``host`` at our port (the first bind picks it when it is 0)."""
+        loop = asyncio.get_running_loop()
+        udp_sock = bound_socket(socket.SOCK_DGRAM, host, self.port)
+        try:
+            tcp_sock = bound_socket(socket.SOCK_STREAM, host, udp_sock.getsockname()[1])
+        except BaseException:
+            udp_sock.close()
+            raise
+        try:
+            server = await loop.create_server(lambda: _StreamConnection(self), sock=tcp_sock)
+        except BaseException:
+            udp_sock.close()
+            tcp_sock.close()
+            raise
+        self._servers.append(server)
+        udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), sock=udp_sock)
+        self.port = udp_sock.getsockname()[1]
+        if udp_sock.family == socket.AF_INET6:
+            self._udp6 = udp
+        else:
+            self._udp = udp
+
+    async def _listen_tls(self, host: str, context: ssl.SSLContext) -> None:
+        loop = asyncio.get_running_loop()
+        sock = bound_socket(socket.SOCK_STREAM, host, self.tls_port)
+        self.tls_port = sock.getsockname()[1]
+        self._servers.append(
+            await loop.create_server(lambda: _TlsConnection(self, context), sock=sock)
+        )
 
     async def stop(self) -> None:
         handshaking, self._handshaking = self._handshaking, set()
@@ -295,11 +367,12 @@ class Transport:
         for conn in [*handshaking, *self._connections.values()]:
             if conn.transport:
                 conn.transport.close()
-        for server in (self._tcp, self._tls):
-            if server:
-                server.close()
-        if self._udp:
-            self._udp.close()
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.close()
+        for udp in (self._udp, self._udp6):
+            if udp:
+                udp.close()
 
     # -- receiving ----------------------------------------------------------
 
@@ -330,7 +403,7 @@ class Transport:
             return
         via = Via.parse(vias[0])
         changed = False
-        if via.host != peer.host:
+        if via.host.strip("[]") != peer.host:
             via.params["received"] = peer.host
             changed = True
         if "rport" in via.params:
@@ -357,11 +430,15 @@ class Transport:
                 raise SipError(f"no {peer.transport} connection to {peer}")
             conn.send(data)
             return
-        if self._udp is None:
-            raise SipError("transport not started")
+        udp = self._udp6 if ":" in peer.host else self._udp
+        if udp is None:
+            if self._udp is None and self._udp6 is None:
+                raise SipError("transport not started")
+            family = "IPv6" if ":" in peer.host else "IPv4"
+            raise SipError(f"no {family} UDP socket to reach {peer}")
         if len(data) > MAX_UDP_SIZE:
             raise SipError("message too large for UDP")
-        self._udp.sendto(data, (peer.host, peer.port))
+        udp.sendto(data, (peer.host, peer.port))
 
     async def connect(self, peer: Peer) -> Peer:
         """Make sure a TCP or TLS connection to ``peer`` exists (no-op for UDP).
@@ -404,9 +481,9 @@ class Transport:
         if kind in ("TCP", "TLS"):
             if peer is not None and peer in self._connections:
                 return peer
-            received = via.params.get("received") or via.host
+            received = via.params.get("received") or via.host.strip("[]")
             return Peer(kind, received, via.port or (5061 if kind == "TLS" else 5060))
-        host = via.params.get("received") or via.host
+        host = via.params.get("received") or via.host.strip("[]")
         rport = via.params.get("rport")
         if rport:
             return Peer("UDP", host, int(rport))

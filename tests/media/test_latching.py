@@ -1,4 +1,4 @@
-"""Latching and symmetric RTP in RtpSession, with real UDP sockets on 127.0.0.1."""
+"""Latching and symmetric RTP in RtpSession, with real UDP sockets on 127.0.0.1 and ::1."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ def ports() -> PortAllocator:
 
 
 async def session_and_peers(
-    ports: PortAllocator, count: int = 2, **kw
+    ports: PortAllocator, count: int = 2, host: str = HOST, **kw
 ) -> tuple[RtpSession, list[RawPeer]]:
-    session = await RtpSession.open(HOST, ports, **kw)
-    peers = [await RawPeer.open() for _ in range(count)]
+    session = await RtpSession.open(host, ports, **kw)
+    peers = [await RawPeer.open(host) for _ in range(count)]
     return session, peers
 
 
@@ -139,4 +139,20 @@ async def test_without_symmetric_media_goes_to_the_sdp_address_but_injection_is_
     assert session.remote == (HOST, sdp_port)
     intruder.send(session, ulaw_packet(2, tone(2), ssrc=1))
     await until(lambda: session.injected == 1)
+    close(session, [phone, intruder])
+
+
+async def test_ipv6_latching_follows_the_real_source_and_drops_a_third_one(ports) -> None:
+    session, (phone, intruder) = await session_and_peers(ports, host="::1")
+    session.set_remote("::1", phone.port + 1000, "PCMU", 0, 101)  # the SDP's port
+    phone.send(session, ulaw_packet(1, tone(1), ssrc=1234))
+    await until(lambda: session.packets_received == 1)
+    assert session.remote is not None and session.remote[:2] == ("::1", phone.port)
+    phone.send(session, ulaw_packet(2, tone(2), ssrc=1234))
+    intruder.send(session, ulaw_packet(3, tone(3), ssrc=1234))
+    await until(lambda: session.injected == 1)
+    assert session.packets_received == 2
+    session.write_frame(tone(4))
+    await until(lambda: len(phone.packets) == 1)
+    assert intruder.packets == []
     close(session, [phone, intruder])

@@ -51,18 +51,19 @@ async def pair(
 class RawPeer(asyncio.DatagramProtocol):
     """A bare UDP socket playing the remote side, to craft or inspect packets."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = HOST) -> None:
         self.packets: list[RtpPacket] = []
         self.transport: asyncio.DatagramTransport | None = None
+        self.host = host
 
     def datagram_received(self, data: bytes, addr) -> None:
         self.packets.append(RtpPacket.parse(data))
 
     @classmethod
-    async def open(cls) -> "RawPeer":
+    async def open(cls, host: str = HOST) -> "RawPeer":
         loop = asyncio.get_running_loop()
-        peer = cls()
-        peer.transport, _ = await loop.create_datagram_endpoint(lambda: peer, local_addr=(HOST, 0))
+        peer = cls(host)
+        peer.transport, _ = await loop.create_datagram_endpoint(lambda: peer, local_addr=(host, 0))
         return peer
 
     @property
@@ -70,7 +71,7 @@ class RawPeer(asyncio.DatagramProtocol):
         return self.transport.get_extra_info("sockname")[1]
 
     def send(self, session: RtpSession, packet: RtpPacket) -> None:
-        self.transport.sendto(packet.to_bytes(), (HOST, session.local_port))
+        self.transport.sendto(packet.to_bytes(), (self.host, session.local_port))
 
 
 def ulaw_packet(seq: int, frame: np.ndarray, ssrc: int = 77, pt: int = 0) -> RtpPacket:
@@ -510,3 +511,36 @@ def test_a_failing_send_is_logged_once_and_counted(ports, caplog) -> None:
     assert len(errors) == 2  # the first failure with its traceback, the summary at close
     assert errors[0].exc_info is not None and "family mismatch" in caplog.text
     assert "50 packets" in errors[1].getMessage()
+
+
+async def test_an_ipv6_session_talks_to_an_ipv6_peer(ports) -> None:
+    session = await RtpSession.open("::1", ports)
+    phone = await RawPeer.open("::1")
+    try:
+        assert session.family == socket.AF_INET6
+        assert session.reaches("::1") and not session.reaches("127.0.0.1")
+        with pytest.raises(ValueError, match="unreachable from an IPv6 RTP socket"):
+            session.set_remote("127.0.0.1", 4000, "PCMU", 0, None)
+        session.set_remote("::1", phone.port, "PCMU", 0, None)
+        phone.send(session, ulaw_packet(1, tone(1)))
+        await until_received(session, 1)
+        assert session.remote is not None and session.remote[:2] == ("::1", phone.port)
+        session.write_frame(tone(2))
+        await until(lambda: len(phone.packets) == 1)
+        assert phone.packets[0].ssrc == session.ssrc
+    finally:
+        phone.transport.close()
+        session.close()
+
+
+async def test_an_ipv6_wildcard_session_leaves_ipv4_alone(ports) -> None:
+    # IPV6_V6ONLY: an IPv4 socket can still bind the same port, and takes its packets
+    session = await RtpSession.open("::", ports)
+    try:
+        sock = session._rtp.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
+        for port in (session.local_port, session.local_port + 1):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+                other.bind(("127.0.0.1", port))
+    finally:
+        session.close()

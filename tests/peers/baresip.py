@@ -162,6 +162,7 @@ class Baresip:
     ) -> None:
         self.workdir = Path(workdir)
         self.host = host
+        self.uri_host = f"[{host}]" if ":" in host else host  # IPv6 ::1 as [::1]
         self.account = account
         self.port = port
         self.source_wav = Path(source_wav)
@@ -190,7 +191,7 @@ class Baresip:
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
         settings: dict[str, str] = {
             "poll_method": "epoll",
-            "sip_listen": f"{self.host}:{self.port}",
+            "sip_listen": f"{self.uri_host}:{self.port}",
             "call_local_timeout": "120",
             "call_max_calls": "4",
             "audio_player": "alsa,null",
@@ -208,7 +209,7 @@ class Baresip:
             "module_path": MODULES_DIR,
         }
         if self.ctrl_tcp_port is not None:
-            settings["ctrl_tcp_listen"] = f"{self.host}:{self.ctrl_tcp_port}"
+            settings["ctrl_tcp_listen"] = f"{self.uri_host}:{self.ctrl_tcp_port}"
         settings.update(extra)
         modules = ["stdio.so", "g711.so", "aufile.so", "alsa.so", "sndfile.so"]
         if self.account.mediaenc:
@@ -219,7 +220,9 @@ class Baresip:
         lines.append("module_tmp\taccount.so")
         lines += [f"module_app\t{m}" for m in apps]
         (self.config_dir / "config").write_text("\n".join(lines) + "\n")
-        (self.config_dir / "accounts").write_text(self.account.line(self.port, self.host) + "\n")
+        (self.config_dir / "accounts").write_text(
+            self.account.line(self.port, self.uri_host) + "\n"
+        )
         (self.config_dir / "contacts").write_text("")
 
     # -- addresses ---------------------------------------------------------------------
@@ -227,11 +230,11 @@ class Baresip:
     @property
     def contact_uri(self) -> str:
         """Where this baresip itself listens: dial it directly here."""
-        return f"sip:{self.account.user}@{self.host}:{self.port}"
+        return f"sip:{self.account.user}@{self.uri_host}:{self.port}"
 
     @property
     def aor(self) -> str:
-        host = self.account.registrar or f"{self.host}:{self.port}"
+        host = self.account.registrar or f"{self.uri_host}:{self.port}"
         return f"sip:{self.account.user}@{host}"
 
     # -- life cycle ----------------------------------------------------------------------

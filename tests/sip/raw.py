@@ -1,4 +1,4 @@
-"""Bare sockets on 127.0.0.1 playing the other side of a SIP exchange, byte for byte."""
+"""Bare sockets on 127.0.0.1 (or ::1) playing the other side of a SIP exchange, byte for byte."""
 
 from __future__ import annotations
 
@@ -15,12 +15,14 @@ class RawUdp(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.received: asyncio.Queue[bytes] = asyncio.Queue()
         self.transport: asyncio.DatagramTransport | None = None
+        self.host = "127.0.0.1"
         self.port = 0
 
     @classmethod
-    async def open(cls) -> RawUdp:
+    async def open(cls, host: str = "127.0.0.1") -> RawUdp:
         loop = asyncio.get_running_loop()
-        transport, raw = await loop.create_datagram_endpoint(cls, local_addr=("127.0.0.1", 0))
+        transport, raw = await loop.create_datagram_endpoint(cls, local_addr=(host, 0))
+        raw.host = host
         raw.transport = transport
         raw.port = transport.get_extra_info("sockname")[1]
         return raw
@@ -30,7 +32,7 @@ class RawUdp(asyncio.DatagramProtocol):
 
     def send(self, data: bytes, port: int) -> None:
         assert self.transport is not None
-        self.transport.sendto(data, ("127.0.0.1", port))
+        self.transport.sendto(data, (self.host, port))
 
     async def next(self, timeout: float = 2.0) -> Request | Response:
         return parse_message(await asyncio.wait_for(self.received.get(), timeout))
@@ -57,17 +59,20 @@ def request_text(
     cseq: int = 1,
     to_tag: str | None = None,
     body: bytes = b"",
+    host: str = "127.0.0.1",
 ) -> bytes:
-    """A request from a raw socket at ``from_port`` to a UA at ``to_port``."""
-    to = f"<sip:102@127.0.0.1:{to_port}>" + (f";tag={to_tag}" if to_tag else "")
+    """A request from a raw socket at ``from_port`` to a UA at ``to_port``, both on
+    ``host`` (an IPv6 literal goes in brackets)."""
+    host = f"[{host}]" if ":" in host else host
+    to = f"<sip:102@{host}:{to_port}>" + (f";tag={to_tag}" if to_tag else "")
     return (
-        f"{method} sip:102@127.0.0.1:{to_port} SIP/2.0\r\n"
-        f"Via: SIP/2.0/{transport} 127.0.0.1:{from_port};branch={branch};rport\r\n"
+        f"{method} sip:102@{host}:{to_port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/{transport} {host}:{from_port};branch={branch};rport\r\n"
         "Max-Forwards: 70\r\n"
-        "From: <sip:101@127.0.0.1>;tag=rawfrom\r\n"
+        f"From: <sip:101@{host}>;tag=rawfrom\r\n"
         f"To: {to}\r\n"
         f"Call-ID: {call_id}\r\n"
         f"CSeq: {cseq} {method}\r\n"
-        f"Contact: <sip:101@127.0.0.1:{from_port}>\r\n"
+        f"Contact: <sip:101@{host}:{from_port}>\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body

@@ -635,3 +635,25 @@ def test_media_description_find_format() -> None:
     assert media.find_format("telephone-event") == 96
     assert media.find_format("PCMA") == 8
     assert media.find_format("PCMU") is None
+
+
+def test_audio_address_is_the_first_active_audio_streams_connection() -> None:
+    body = (
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=video 0 RTP/AVP 31\r\n"
+        "m=audio 4000 RTP/AVP 0\r\nc=IN IP6 ::1\r\n"
+    )
+    assert SessionDescription.parse(body).audio_address() == "::1"
+    session_level = body.replace("c=IN IP6 ::1\r\n", "")
+    assert SessionDescription.parse(session_level).audio_address() == "127.0.0.1"
+    no_audio = session_level.replace("m=audio 4000", "m=audio 0")
+    assert SessionDescription.parse(no_audio).audio_address() is None
+
+
+def test_an_ipv6_offer_and_answer_name_ip6_in_o_and_c() -> None:
+    offer = make_offer("::1", 4000, session_id=1)
+    text = offer.to_bytes().decode()
+    assert "o=- 1 1 IN IP6 ::1\r\n" in text and "c=IN IP6 ::1\r\n" in text
+    answer, negotiated = make_answer(SessionDescription.parse(text), "::1", 5000, session_id=2)
+    assert negotiated.address == "::1"
+    assert "c=IN IP6 ::1\r\n" in answer.to_bytes().decode()

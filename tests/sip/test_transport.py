@@ -7,12 +7,15 @@ the same messages either way, and a stream that loses its framing is closed.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 import ssl
 from collections.abc import AsyncIterator
 
 import pytest
 
+from softswitch.sip import transport as transport_module
 from softswitch.sip.errors import SipError
 from softswitch.sip.message import Request, Response
 from softswitch.sip.parser import parse_message
@@ -229,6 +232,9 @@ def response_via(via: str) -> Response:
             "SIP/2.0/TLS 192.0.2.1:5063;branch=z9hG4bKx;received=198.51.100.9",
             Peer("TLS", "198.51.100.9", 5063),
         ),
+        # an IPv6 Via host loses its brackets: the socket wants the bare address
+        ("SIP/2.0/UDP [::1]:5070;branch=z9hG4bKx", Peer("UDP", "::1", 5070)),
+        ("SIP/2.0/TCP [::1];branch=z9hG4bKx", Peer("TCP", "::1", 5060)),
     ],
 )
 def test_response_destination_rfc3261_18_2_2(via: str, destination: Peer) -> None:
@@ -397,3 +403,109 @@ def test_tls_on_uvloop_as_the_server_runs_it(identity: TlsIdentity) -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(asyncio.wait_for(scenario(), 5))
+
+
+# -- dual stack: one socket per family on a wildcard listen -------------------------
+
+
+async def test_wildcard_listens_on_both_families_and_answers_ipv6_over_ipv6() -> None:
+    node = Listener()
+    node.transport = Transport("0.0.0.0", 0, node.on_message)
+    await node.transport.start()
+    raw = await RawUdp.open("::1")
+    try:
+        assert node.transport.families == ("IPv4", "IPv6")
+        port = node.transport.port
+        raw.send(request_text("OPTIONS", port, raw.port, host="::1"), port)
+        await eventually_count(node.received, 1)
+        request, peer = node.received[0]
+        assert peer == Peer("UDP", "::1", raw.port)  # plain, not v4-mapped
+        assert isinstance(request, Request)
+        # received names the address as such, without the Via's brackets
+        assert request.top_via.params["received"] == "::1"
+        assert request.top_via.params["rport"] == str(raw.port)
+        node.transport.send_response(request.make_response(200, to_tag="t"))
+        response = await raw.next()
+        assert isinstance(response, Response) and response.status == 200
+        # TCP on the same port over IPv6 too
+        reader, writer = await asyncio.open_connection("::1", port)
+        writer.write(request_text("OPTIONS", port, 5062, transport="TCP", host="::1"))
+        await eventually_count(node.received, 2)
+        assert node.received[1][1].transport == "TCP" and node.received[1][1].host == "::1"
+        writer.close()
+    finally:
+        raw.close()
+        await node.transport.stop()
+
+
+async def test_ipv6_sockets_accept_ipv6_only() -> None:
+    node = Listener()
+    node.transport = Transport("::", 0, node.on_message)
+    await node.transport.start()
+    try:
+        assert node.transport.families == ("IPv4", "IPv6")
+        udp6 = node.transport._udp6
+        assert udp6 is not None
+        sock = udp6.get_extra_info("socket")
+        assert sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
+        # an IPv4 peer reaches the IPv4 socket and is seen with its plain address
+        raw = await RawUdp.open()
+        raw.send(request_text("OPTIONS", node.transport.port, raw.port), node.transport.port)
+        await eventually_count(node.received, 1)
+        assert node.received[0][1] == Peer("UDP", "127.0.0.1", raw.port)
+        raw.close()
+    finally:
+        await node.transport.stop()
+
+
+async def test_specific_ipv6_address_listens_on_ipv6_alone() -> None:
+    node = Listener()
+    node.transport = Transport("::1", 0, node.on_message)
+    await node.transport.start()
+    try:
+        assert node.transport.families == ("IPv6",)
+        with pytest.raises(SipError, match="no IPv4 UDP socket"):
+            node.transport.send(b"x", Peer("UDP", "127.0.0.1", 9))
+    finally:
+        await node.transport.stop()
+
+
+async def test_a_machine_without_ipv6_keeps_its_ipv4_listener(
+    monkeypatch: pytest.MonkeyPatch, identity: TlsIdentity, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = transport_module.bound_socket
+
+    def no_ipv6(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
+        if ":" in host:
+            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
+        return real(kind, host, port)
+
+    monkeypatch.setattr(transport_module, "bound_socket", no_ipv6)
+    node = Listener(identity.server_context())
+    node.transport = Transport("0.0.0.0", 0, node.on_message, identity.server_context())
+    caplog.set_level(logging.INFO, "softswitch.sip.transport")
+    await node.transport.start()
+    try:
+        assert node.transport.families == ("IPv4",)
+        assert node.transport.tls_port
+        assert "no SIP listener on :: port" in caplog.text
+        assert "no TLS listener on :: port" in caplog.text
+        with pytest.raises(SipError, match="no IPv6 UDP socket"):
+            node.transport.send(b"x", Peer("UDP", "::1", 9))
+        raw = await RawUdp.open()
+        raw.send(request_text("OPTIONS", node.transport.port, raw.port), node.transport.port)
+        await eventually_count(node.received, 1)
+        raw.close()
+    finally:
+        await node.transport.stop()
+
+
+async def test_tls_wildcard_listens_on_ipv6_too(identity: TlsIdentity) -> None:
+    node = Transport("0.0.0.0", 0, lambda m, p: None, identity.server_context(), "0.0.0.0", 0)
+    await node.start()
+    try:
+        for host in ("127.0.0.1", "::1"):
+            _, writer = await asyncio.open_connection(host, node.tls_port)
+            writer.close()
+    finally:
+        await node.stop()
