@@ -205,7 +205,9 @@ class Baresip:
             "rtcp_mux": "no",
             # Without this RTP binds the machine's interface address, not loopback.
             "net_interface": self.host,
-            "snd_path": str(self.recordings_dir),
+            # relative to the process's cwd (the workdir): sndfile cuts its file names at
+            # 128 bytes, and a deep pytest tmp path lost the ".wav" that way
+            "snd_path": self.recordings_dir.name,
             "module_path": MODULES_DIR,
         }
         if self.ctrl_tcp_port is not None:
