@@ -6,10 +6,13 @@ a header byte now and then, or never finishes its first request, is never timed 
 `limit_concurrency` answers 503 only once a request's headers are complete, which a
 slowloris client never sends, so it caps nothing they hold; `h11_max_incomplete_event_size`
 bounds the size of headers, not the time taken (and the httptools parser we run has no
-equivalent). So each connection gets a deadline for its request line and headers,
-armed when it opens and again after each response, cancelled when the headers are
-complete; and connections beyond the caps (in all, per source address) are answered
-503 and closed before they cost more than their descriptor for an instant.
+equivalent: it took 20 MB of headers for one request). So each connection gets a
+deadline for its request line and headers, armed when it opens and again after each
+response, cancelled when the headers are complete, and at most `max_header_bytes`
+before them (431 past that); connections beyond the caps (in all, per source address)
+are answered 503 and closed before they cost more than their descriptor for an instant.
+uvicorn's `limit_concurrency` is not set: it counts the same connections and would
+answer 503 to requests on connections these caps admitted.
 """
 
 from __future__ import annotations
@@ -29,11 +32,17 @@ _BUSY = (
     b"Content-Type: text/plain\r\nContent-Length: 22\r\nConnection: close\r\n\r\n"
     b"too many connections\r\n"
 )
+_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"Content-Type: text/plain\r\nContent-Length: 18\r\nConnection: close\r\n\r\n"
+    b"headers too large\r\n"
+)
 
 
 @dataclass(slots=True)
 class HttpLimits:
     header_timeout: float = 10.0
+    max_header_bytes: int = 64 * 1024  # request line and headers of one request
     max_connections: int = 1000
     max_per_source: int = 256
     # the open connections per source address; shared by every protocol of one server
@@ -57,6 +66,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._source: str | None = None  # set when the connection is admitted
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._header_bytes = 0  # received since the deadline was armed
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         peer = transport.get_extra_info("peername")
@@ -101,9 +111,17 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._source is None:
             return  # refused: its bytes are not for uvicorn
         super().data_received(data)
+        if self._header_deadline is None:
+            return  # not waiting for headers (they completed in this very chunk, say)
+        self._header_bytes += len(data)
+        if self._header_bytes > self.limits.max_header_bytes and not self.transport.is_closing():
+            self._disarm()
+            self.transport.write(_TOO_LARGE)
+            self.transport.close()
 
     def _arm(self) -> None:
         self._disarm()
+        self._header_bytes = 0
         self._header_deadline = self.loop.call_later(self.limits.header_timeout, self._headers_late)
 
     def _disarm(self) -> None:

@@ -43,7 +43,6 @@ class ApiServer(uvicorn.Server):
                     )
                 ),
                 timeout_keep_alive=limits.keep_alive_timeout,
-                limit_concurrency=limits.max_connections,
                 # the client's address is the socket's peer: a header naming another
                 # would let anyone on loopback dodge the login throttle's bans
                 proxy_headers=False,

@@ -121,3 +121,20 @@ def test_connections_past_the_caps_are_answered_503(server_factory) -> None:
                 break
         time.sleep(0.1)
     assert health(harness) == 200
+
+
+def test_oversized_headers_are_refused_431_but_a_large_body_is_not(server_factory) -> None:
+    harness = server_factory()
+    sock = connect(harness)
+    try:
+        sock.sendall(REQUEST_START)
+        with contextlib.suppress(OSError):  # the server may close while we still send
+            for _ in range(20):  # 200 KB of headers, more than the 64 KiB allowed
+                sock.sendall(b"X-Big: " + b"a" * 10_000 + b"\r\n")
+        got = closed_by_server(sock, 5)
+        assert got is not None and got.startswith(b"HTTP/1.1 431")
+    finally:
+        sock.close()
+    body = b"x" * 300_000  # sent with the headers in one go: not counted as headers
+    r = httpx.post(f"{harness.url}/health", content=body, timeout=5)
+    assert r.status_code == 405
