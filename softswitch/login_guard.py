@@ -15,12 +15,15 @@ unknown name exactly as it answers a real one, so it tells nobody which names ex
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .throttle import FailureThrottle
+
+log = logging.getLogger("softswitch.login_guard")
 
 MAX_WAITING = 16  # tries queued on one slowed account; each holds an HTTP connection
 
@@ -91,5 +94,13 @@ class LoginGuard:
             raise Throttled(left)
 
     def failed(self, source: str, account: str) -> None:
-        self.sources.failed(source)
+        # banned sources are refused before they can fail again: one line per ban
+        if self.sources.failed(source):
+            log.warning(
+                "API logins from %s refused for %.0f s: %d failures (last as %r)",
+                source,
+                self.limits.ban,
+                self.limits.failures_per_source,
+                account,
+            )
         self.accounts.failed(account)

@@ -73,3 +73,15 @@ async def test_an_unknown_account_name_is_throttled_like_a_real_one() -> None:
         for _ in range(3):
             g.failed("10.0.0.1", name)
         assert g.accounts.over(name)
+
+
+async def test_a_ban_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    g = guard()
+    for _ in range(5):
+        g.failed("10.0.0.1", "acct")
+    with pytest.raises(Throttled):
+        await g.admit("10.0.0.1", "acct")
+    bans = [r for r in caplog.records if r.name == "softswitch.login_guard"]
+    assert [r.getMessage() for r in bans] == [
+        "API logins from 10.0.0.1 refused for 30 s: 5 failures (last as 'acct')"
+    ]
