@@ -6,6 +6,11 @@ a successful check is remembered as a SHA-256 of the secret keyed by the stored 
 rotating a secret (even from another process, `softswitch accounts rotate`) changes the
 stored hash and so retires the cached entry by itself. The slow path runs in a worker
 thread (hashlib releases the GIL), never on the event loop.
+
+Only the right secret takes the fast path. Every wrong answer costs one scrypt run, with
+the same parameters, whether the account exists (its stored hash) or not (a dummy hash),
+and whether or not it logged in before: how long a refusal takes tells nothing about
+which account names exist.
 """
 
 from __future__ import annotations
@@ -161,9 +166,11 @@ class AccountAuthenticator:
         quick = hashlib.sha256(secret.encode()).digest()
         if stored is not None:
             known = self._verified.get((account_id, stored))
-            if known is not None:
-                # The stored hash belongs to exactly one secret, and it is `known`.
-                return Account(account_id) if hmac.compare_digest(known, quick) else None
+            # The stored hash belongs to exactly one secret, and it is `known`. A mismatch
+            # still goes the slow way: refusing it here, in microseconds, would set a
+            # known account's wrong secret apart from an unknown account's 40 ms.
+            if known is not None and hmac.compare_digest(known, quick):
+                return Account(account_id)
         return await self._slow_check(account_id, secret, stored, quick)
 
     async def _slow_check(

@@ -85,6 +85,33 @@ class ApiConfig:
 
 
 @dataclass(slots=True)
+class ApiLimitsConfig:
+    """[api_limits]: what a hostile HTTP client may cost (both APIs, one listener).
+
+    Failed logins (CPaaS `account`/`auth` headers, Calls API campaign tokens) are counted
+    per source address (the socket's peer; X-Forwarded-For is never trusted) and per
+    account name, over `failure_window` seconds (softswitch/login_guard.py).
+    """
+
+    # failed logins from one address before it gets 429 + Retry-After for ban_seconds;
+    # 0 = never banned
+    failures_per_source: int = 20
+    # failed logins naming one account (from any address) before tries on it are slowed
+    # to one per account_delay_ms (never locked out); 0 = never slowed
+    failures_per_account: int = 10
+    failure_window: int = 60
+    ban_seconds: int = 300
+    account_delay_ms: int = 1000
+    # seconds a client has to send a request's line and headers (slowloris), and that an
+    # idle keep-alive connection stays open
+    header_timeout: int = 10
+    keep_alive_timeout: int = 5
+    # open HTTP connections in all and from one address; more are answered 503 and closed
+    max_connections: int = 1000
+    max_connections_per_source: int = 256
+
+
+@dataclass(slots=True)
 class StoreConfig:
     path: str = "data/softswitch.db"
 
@@ -154,6 +181,7 @@ class Config:
     sip: SipConfig = field(default_factory=SipConfig)
     rtp: RtpConfig = field(default_factory=RtpConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    api_limits: ApiLimitsConfig = field(default_factory=ApiLimitsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     trunks: list[TrunkConfig] = field(default_factory=list)
@@ -217,6 +245,7 @@ _SECTIONS = {
     "sip": SipConfig,
     "rtp": RtpConfig,
     "api": ApiConfig,
+    "api_limits": ApiLimitsConfig,
     "store": StoreConfig,
     "media": MediaConfig,
 }
@@ -331,6 +360,7 @@ def _validate(config: Config) -> None:
         raise ConfigError("rtp.timeout must be 0 (off) to 86400 seconds")
     if not 0 <= config.sip.nat_keepalive <= 3600:
         raise ConfigError("sip.nat_keepalive must be 0 (off) to 3600 seconds")
+    _validate_api_limits(config.api_limits)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     numbers = [e.number for e in config.extensions]
@@ -363,6 +393,23 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"trunk {trunk.name}: keepalive must be 0 (off) to 3600 seconds")
         if trunk.register and not trunk.username:
             raise ConfigError(f"trunk {trunk.name}: register = true needs a username")
+
+
+def _validate_api_limits(limits: ApiLimitsConfig) -> None:
+    ranges = {
+        "failures_per_source": (0, 100_000),
+        "failures_per_account": (0, 100_000),
+        "failure_window": (1, 86_400),
+        "ban_seconds": (0, 86_400),
+        "account_delay_ms": (0, 60_000),
+        "header_timeout": (1, 3600),
+        "keep_alive_timeout": (1, 3600),
+        "max_connections": (1, 1_000_000),
+        "max_connections_per_source": (1, 1_000_000),
+    }
+    for key, (low, high) in ranges.items():
+        if not low <= getattr(limits, key) <= high:
+            raise ConfigError(f"api_limits.{key} must be {low} to {high}")
 
 
 def _validate_tls(config: Config) -> None:

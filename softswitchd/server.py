@@ -14,16 +14,20 @@ import uvicorn
 from api.app import create_app
 from softswitch.config import Config
 
+from .http_guard import HttpLimits, guarded_protocol
+from .limits import raise_open_file_limit
 from .runtime import Runtime
 
 log = logging.getLogger("softswitchd.server")
 
 
 class ApiServer(uvicorn.Server):
-    """uvicorn serving the runtime's HTTP API on the config's `[api] listen`."""
+    """uvicorn serving the runtime's HTTP API on the config's `[api] listen`, with the
+    timeouts and connection caps of `[api_limits]` (softswitchd/http_guard.py)."""
 
     def __init__(self, runtime: Runtime) -> None:
         host, port = runtime.config.api_host_port
+        limits = runtime.config.api_limits
         super().__init__(
             uvicorn.Config(
                 create_app(runtime.api_context()),
@@ -31,6 +35,17 @@ class ApiServer(uvicorn.Server):
                 port=port,
                 log_config=None,
                 lifespan="off",
+                http=guarded_protocol(
+                    HttpLimits(
+                        header_timeout=limits.header_timeout,
+                        max_connections=limits.max_connections,
+                        max_per_source=limits.max_connections_per_source,
+                    )
+                ),
+                timeout_keep_alive=limits.keep_alive_timeout,
+                # the client's address is the socket's peer: a header naming another
+                # would let anyone on loopback dodge the login throttle's bans
+                proxy_headers=False,
             )
         )
 
@@ -41,6 +56,7 @@ class ApiServer(uvicorn.Server):
 
 
 async def serve(config: Config) -> None:
+    raise_open_file_limit()
     runtime = Runtime(config)
     await runtime.start()
     # A full collection over every live object stalls the media clock (55-70 ms with

@@ -37,12 +37,14 @@ def switch_config(
     media: dict[str, Any] | None = None,
     rtp: dict[str, Any] | None = None,
     listen_host: str = HOST,
+    api_limits: dict[str, Any] | None = None,
 ) -> Config:
     """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts)."""
     data: dict[str, Any] = {
         "sip": {"listen": f"{listen_host}:{sip_port}", **(sip or {})},
         "rtp": {"address": listen_host, "ports": f"{rtp_first}-{rtp_first + 99}", **(rtp or {})},
         "api": {"listen": f"{HOST}:{api_port}"},
+        "api_limits": api_limits or {},
         "store": {"path": str(tmp_path / "switch.db")},
         "media": {
             "recordings_dir": str(tmp_path / "rec"),

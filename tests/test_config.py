@@ -240,3 +240,29 @@ def test_ipv6_listen_addresses_are_written_in_brackets():
         from_dict({"sip": {"listen": "[::]:5070", "tls_listen": "[::1]:5070"}}, {})
     with pytest.raises(ConfigError, match="tls_listen must be ip:port"):
         from_dict({"sip": {"tls_listen": "[::zz]:5061"}}, {})
+
+
+def test_api_limits_defaults_and_overrides():
+    limits = from_dict({}, {}).api_limits
+    assert (limits.failures_per_source, limits.failures_per_account) == (20, 10)
+    assert (limits.header_timeout, limits.max_connections) == (10, 1000)
+    config = from_dict(
+        {"api_limits": {"ban_seconds": 60}}, {"SOFTSWITCH_API_LIMITS_HEADER_TIMEOUT": "3"}
+    )
+    assert config.api_limits.ban_seconds == 60 and config.api_limits.header_timeout == 3
+
+
+@pytest.mark.parametrize(
+    "section, words",
+    [
+        ({"failures_per_source": -1}, "api_limits.failures_per_source must be 0 to"),
+        ({"failure_window": 0}, "api_limits.failure_window must be 1 to"),
+        ({"header_timeout": 0}, "api_limits.header_timeout"),
+        ({"max_connections": 0}, "api_limits.max_connections must be 1 to"),
+        ({"account_delay_ms": "slow"}, "api_limits.account_delay_ms: expected int"),
+        ({"keepalive": 5}, r"\[api_limits\] unknown key"),
+    ],
+)
+def test_bad_api_limits_are_a_clear_error(section, words):
+    with pytest.raises(ConfigError, match=words):
+        from_dict({"api_limits": section}, {})

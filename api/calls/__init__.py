@@ -1,8 +1,9 @@
 """The JAICP Calls API (../shared/specs/calls-api-*.txt, calls-api-notes.md).
 
-The campaign token in the path is the only credential. Errors are JAICP-shaped
-(`errors`), reports too (`reports`). Handlers are thin: the campaign manager does the
-work, the dialer is woken through the manager's listeners.
+The campaign token in the path is the only credential: wrong ones are throttled like
+CPaaS logins (api.guard; the campaign id in the token stands for the account). Errors
+are JAICP-shaped (`errors`), reports too (`reports`). Handlers are thin: the campaign
+manager does the work, the dialer is woken through the manager's listeners.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from softswitch.campaigns.errors import CampaignError
+from api.guard import login_guard, source_of
+from softswitch.campaigns.errors import CampaignError, ErrorKind
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import Campaign, CampaignStatus
+from softswitch.login_guard import Throttled
 
-from .errors import RequestError, campaign_error, internal_error, request_error
+from .errors import RequestError, campaign_error, internal_error, request_error, throttled_error
 from .reports import attempt_json, info_json, job_json
 
 if TYPE_CHECKING:
@@ -70,6 +73,13 @@ def idempotence_key(request: Request, *, query_too: bool = False) -> str | None:
     return key
 
 
+def _campaign_part(token: str) -> str:
+    """What a token's failures are counted against: the campaign it names (or the
+    whole token, cut short, when it names none)."""
+    parts = token.split(".")
+    return parts[-2][:64] if len(parts) >= 3 else token[:64]
+
+
 def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> list[BaseRoute]:
     """The Calls API routes. `manager` defaults to the dialer's (so adding numbers wakes
     it), else one on the switch's store."""
@@ -78,13 +88,29 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
             raise ValueError("routes() needs a context or a manager")
         manager = ctx.dialer.manager if ctx.dialer is not None else CampaignManager(ctx.store.db)
     m = manager
+    limits = ctx.config.api_limits if ctx is not None else None
 
     def with_campaign(
         handler: Callable[[Request, Campaign], Awaitable[Response]],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
+            token: str = request.path_params["token"]
+            guard = login_guard(request, limits)
+            source, key = source_of(request), "calls:" + _campaign_part(token)
             try:
-                campaign = m.by_token(request.path_params["token"])
+                await guard.admit(source, key)
+            except Throttled as exc:
+                return throttled_error(exc.retry_after)
+            try:
+                campaign = m.by_token(token)
+            except CampaignError as exc:
+                if exc.kind is ErrorKind.BAD_TOKEN:
+                    guard.failed(source, key)
+                return campaign_error(exc)
+            except Exception:
+                log.exception("%s %s failed", request.method, request.url.path)
+                return internal_error()
+            try:
                 return await handler(request, campaign)
             except CampaignError as exc:
                 return campaign_error(exc)

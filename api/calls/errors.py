@@ -1,5 +1,6 @@
 """JAICP error bodies: ``{"type": "...", "message": "...", ...}`` with the HTTP status
-(400 invalid request, 401 bad token, 404 unknown campaign, 413 body too large)."""
+(400 invalid request, 401 bad or unknown token, 404 deleted campaign, 413 body too large,
+429 too many bad tokens from this address, with Retry-After)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,11 @@ def campaign_error(exc: CampaignError) -> JSONResponse:
 
 def internal_error() -> JSONResponse:
     return JSONResponse({"type": "internal.error", "message": "internal error"}, status_code=500)
+
+
+def throttled_error(retry_after: int) -> JSONResponse:
+    return JSONResponse(
+        {"type": "request.throttled", "message": "too many invalid tokens: try again later"},
+        status_code=429,
+        headers={"Retry-After": str(retry_after)},
+    )

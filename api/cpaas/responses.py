@@ -25,10 +25,13 @@ log = logging.getLogger("api.cpaas")
 class ApiError(Exception):
     """A request the API refuses; ``status`` is the HTTP status of the error envelope."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(
+        self, message: str, status: int = 400, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.headers = headers
 
 
 class _Json(JSONResponse):
@@ -43,8 +46,14 @@ def ok(**fields: Any) -> JSONResponse:
     return _Json({"response": fields})
 
 
-def error_response(message: str, status: int = 400) -> JSONResponse:
-    return _Json({"response": {"message": message, "success": "false"}}, status_code=status)
+def error_response(
+    message: str, status: int = 400, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return _Json(
+        {"response": {"message": message, "success": "false"}},
+        status_code=status,
+        headers=headers,
+    )
 
 
 # the HTTP status of a campaign error's envelope; any other kind is a 400
@@ -62,7 +71,7 @@ def endpoint(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except ApiError as exc:
-            return error_response(exc.message, exc.status)
+            return error_response(exc.message, exc.status, exc.headers)
         except CampaignError as exc:
             return error_response(exc.message, _CAMPAIGN_STATUS.get(exc.kind, 400))
         except Exception:

@@ -108,21 +108,26 @@ class CampaignManager:
         return campaign
 
     def by_token(self, token: str) -> Campaign:
-        """The campaign a Calls API token opens: 401 when malformed or wrong, 404 unknown."""
+        """The campaign a Calls API token opens: 401 when malformed or wrong, 404 deleted.
+
+        A token naming a campaign that does not exist (or another account's) is refused
+        exactly like a wrong secret, after the same comparison: only the holder of the
+        right token learns anything about the campaign, even that it exists."""
         parts = token.split(".")
         if len(parts) < 3 or not all(parts):
             raise CampaignError("invalid token", ErrorKind.BAD_TOKEN)
         # account ids may contain dots: the campaign id and the secret are the last two parts
         account_id, campaign_id = ".".join(parts[:-2]), parts[-2]
         campaign = self.campaigns.get(campaign_id)
-        if (
-            campaign is None
-            or campaign.account_id != account_id
-            or campaign.status is CampaignStatus.DELETED
-        ):
-            raise CampaignError("campaign not found", ErrorKind.NOT_FOUND)
-        if not hmac.compare_digest(campaign.token.encode(), token.encode()):
+        if campaign is not None and campaign.account_id != account_id:
+            campaign = None
+        # an unknown campaign costs the same comparison, against a stand-in of equal length
+        expected = token if campaign is None else campaign.token
+        matches = hmac.compare_digest(expected.encode(), token.encode())
+        if campaign is None or not matches:
             raise CampaignError("invalid token", ErrorKind.BAD_TOKEN)
+        if campaign.status is CampaignStatus.DELETED:
+            raise CampaignError("campaign not found", ErrorKind.NOT_FOUND)
         return campaign
 
     # -- adding numbers -------------------------------------------------------------------

@@ -88,12 +88,14 @@ async def test_bad_and_unknown_tokens(client, campaign, manager) -> None:
     account, cid, secret = campaign.token.split(".")
     r = await client.get(f"/api/calls/campaign/{account}.{cid}.{'0' * 24}/status")
     assert r.status_code == 401
+    # an unknown campaign, or another account's, is refused like a wrong secret: without
+    # the right token nobody learns whether a campaign exists
     r = await client.get(f"/api/calls/campaign/{account}.CM0000000000.{secret}/status")
-    assert r.status_code == 404 and r.json()["type"] == "campaign.not.found"
+    assert r.status_code == 401 and r.json()["type"] == "token.invalid"
     r = await client.get(f"/api/calls/campaign/other.{cid}.{secret}/status")
-    assert r.status_code == 404
+    assert r.status_code == 401 and r.json()["type"] == "token.invalid"
     r = await client.post("/api/calls/campaign/x.y.z/addPhones", json=[{"phone": "1"}])
-    assert r.status_code == 404
+    assert r.status_code == 401
     assert jobs_of(manager, campaign) == 0
 
 

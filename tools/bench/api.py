@@ -3,7 +3,8 @@
     .venv/bin/python tools/bench/api.py [--seconds 10] [--connections 32]
 
 The server is the real stack (a started switch, the call service, the CPaaS routes with
-account authentication) under uvicorn with uvloop + httptools, in its own process
+account authentication) under uvicorn with uvloop + httptools and the server's
+header deadline and connection caps (softswitchd.http_guard), in its own process
 pinned to CPU 0. The load comes from another process pinned to CPU 1: a minimal
 keep-alive HTTP/1.1 client on raw asyncio streams (httpx would be the bottleneck).
 Every response is checked for status 200 and the success envelope.
@@ -54,6 +55,7 @@ def serve(api_port: int, sip_port: int, workdir: str, ready) -> None:
     from softswitch.store.accounts import AccountStore
     from softswitch.store.cdrs import CdrStore
     from softswitch.switch import Switch
+    from softswitchd.http_guard import HttpLimits, guarded_protocol
 
     config = from_dict(
         {
@@ -88,7 +90,7 @@ def serve(api_port: int, sip_port: int, workdir: str, ready) -> None:
                 app,
                 host="127.0.0.1",
                 port=api_port,
-                http="httptools",
+                http=guarded_protocol(HttpLimits()),
                 loop="none",
                 lifespan="off",
                 access_log=False,
