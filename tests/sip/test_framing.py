@@ -63,3 +63,51 @@ def test_framer_size_cap() -> None:
     endless = StreamFramer(max_size=2000)
     with pytest.raises(SipParseError):
         endless.feed(b"INVITE sip:a@b SIP/2.0\r\n" + b"X-Filler: yyyyyyyyyy\r\n" * 200)
+
+
+# --- keepalives between messages (RFC 5626 3.5.1, RFC 3261 7.5) -------------------------------
+
+
+def test_double_crlf_between_messages_is_a_ping_never_a_message() -> None:
+    a = request()
+    framer = StreamFramer()
+    assert framer.feed(b"\r\n\r\n") == []
+    assert (framer.pings, framer.pongs) == (1, 0)
+    framer.pings = 0  # the owner answered it
+    assert framer.feed(a + b"\r\n\r\n" + a + b"\r\n\r\n\r\n\r\n") == [a, a]
+    assert (framer.pings, framer.pongs) == (3, 0)
+
+
+def test_lone_crlf_is_skipped_and_counted_as_a_pong() -> None:
+    a = request(method="BYE")
+    framer = StreamFramer()
+    assert framer.feed(b"\r\n") == []
+    assert (framer.pings, framer.pongs) == (0, 1)
+    assert framer.feed(a) == [a]  # the lone CRLF before it (RFC 3261 7.5) does not spoil it
+    assert framer.feed(b"\r\n" + a + b"\n") == [a]  # a bare LF counts as a line end too
+    assert (framer.pings, framer.pongs) == (0, 3)
+
+
+def test_a_ping_cut_between_reads_is_still_one_ping() -> None:
+    framer = StreamFramer()
+    for byte in b"\r\n\r\n":
+        assert framer.feed(bytes([byte])) == []
+    assert framer.pings == 1  # and a pong for its first half: both prove the peer alive
+    a = request()
+    framer.pings = 0
+    # a message that begins straight after half a ping: the half was a lone CRLF
+    assert framer.feed(b"\r\n" + a[:10]) == []
+    assert framer.feed(a[10:] + b"\r\n") == [a]
+    assert framer.feed(b"\r\n") == []
+    assert framer.pings == 1
+
+
+def test_crlfs_inside_a_message_are_not_keepalives() -> None:
+    body = b"\r\n\r\n\r\n\r\n"
+    a = request("Content-Type: text/plain\r\n", body)
+    framer = StreamFramer()
+    out: list[bytes] = []
+    for i in range(len(a)):
+        out.extend(framer.feed(a[i : i + 1]))
+    assert out == [a] and parse_message(out[0]).body == body
+    assert (framer.pings, framer.pongs) == (0, 0)
