@@ -19,8 +19,10 @@ class StreamFramer:
     counted as keepalives (RFC 5626 3.5.1): ``pings`` counts the double CRLFs the
     owner must answer, each with one CRLF, then reset to 0; ``pongs`` counts the lone
     CRLFs (an answer to our ping, or the stray CRLF RFC 3261 7.5 allows before a
-    message). A ping cut between two reads counts as a pong and then a ping: both
-    prove the peer alive. Bare LFs count as CRLFs. A missing or bad Content-Length,
+    message). CRLFs are paired within one read only, as libre does: a peer's
+    successive pongs, one per ping, must not add up to a ping, while a ping is 4 bytes
+    written at once (a ping cut between reads counts as two pongs: they too prove the
+    peer alive). Bare LFs count as CRLFs. A missing or bad Content-Length,
     or a message larger than ``max_size``, raises SipParseError; the stream cannot be
     resynchronised after that, so every later ``feed`` raises too.
     """
@@ -32,7 +34,7 @@ class StreamFramer:
         self._buf = bytearray()
         self._scanned = 0
         self._broken: str | None = None
-        self._gap = 0  # line ends seen since the last message or ping, modulo 2
+        self._gap = 0  # line ends seen in this read since the last message or ping, mod 2
         self.pings = 0
         self.pongs = 0
 
@@ -41,6 +43,7 @@ class StreamFramer:
         if self._broken is not None:
             raise SipParseError(self._broken)
         self._buf += data
+        self._gap = 0
         out: list[bytes] = []
         try:
             while self._next(out):

@@ -422,12 +422,12 @@ async def _keepalives_both_ways(
     await writer.drain()
     assert await asyncio.wait_for(reader.readexactly(2), 2) == b"\r\n"
     assert transport.pongs_sent == 1
-    # a ping cut in two and a lone CRLF (RFC 3261 7.5) before the next message
+    # a lone CRLF (RFC 3261 7.5), then a ping and a message in one write
     writer.write(b"\r\n")
     await writer.drain()
     await asyncio.sleep(0.05)
     two = request_text("OPTIONS", server_port, local_port, transport=kind, branch="z9hG4bKk2")
-    writer.write(b"\r\n" + b"\r\n" + two)
+    writer.write(b"\r\n\r\n" + two)
     await writer.drain()
     await eventually_count(node.received, 2)
     assert await asyncio.wait_for(reader.readexactly(2), 2) == b"\r\n"
