@@ -10,18 +10,19 @@ rather than sent in a burst.
 Over UDP the ping is an OPTIONS request, and its answer qualifies the phone.
 
 Over TCP and TLS (a flow: the binding names the phone's connection) the ping is the
-RFC 5626 double CRLF on that connection: 4 bytes instead of an OPTIONS transaction
-and its 200. RFC 5626 has the phone ping the registrar, not the other way, but phones
-built on libre (baresip 1.0: checked over TCP and TLS, with or without ``;outbound``)
-answer any ping on a SIP connection with a pong, as 3.5.1 asks of the side that
-receives one; others may skip the CRLFs silently (RFC 3261 7.5). So qualification
-adapts to what the phone does rather than to what its REGISTER claims (Supported:
-outbound, reg-id): a pong heard on the connection since the previous ping proves the
-phone alive; a phone that has answered pings before and misses one is asked with an
-OPTIONS at once; a phone that never pongs gets an OPTIONS every QUALIFY_ROUNDS
-rounds. A connection that closes (or a ping that cannot be written) makes its phone
-unreachable at once: nothing could reach it through that flow. Its next REGISTER, on
-a new connection, makes it reachable again.
+RFC 5626 double CRLF on that connection: 4 bytes instead of an OPTIONS transaction and
+its 200. RFC 5626 has the phone ping the registrar, and only once the registrar's 200
+says ``Require: outbound`` (libre, baresip's SIP stack, waits for it; ours does not
+send it), so the switch pings instead. Phones built on libre (baresip 1.0, checked over
+TCP and TLS with a plain account, no ``;outbound``) answer any ping on a SIP connection
+with a pong, as RFC 5626 3.5.1 asks of the side that receives one; others may skip the
+CRLFs silently (RFC 3261 7.5). So qualification follows what the phone does rather
+than what its REGISTER claims (Supported: outbound, reg-id): a pong heard on the
+connection since the previous ping proves the phone alive; a phone that has answered
+pings before and misses one is asked with an OPTIONS at once; a phone that never pongs
+gets an OPTIONS every QUALIFY_ROUNDS rounds. A connection that closes (or a ping that
+cannot be written) makes its phone unreachable at once: nothing could reach it through
+that flow. Its next REGISTER, on a new connection, makes it reachable again.
 """
 
 from __future__ import annotations

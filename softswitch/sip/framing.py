@@ -27,14 +27,13 @@ class StreamFramer:
     resynchronised after that, so every later ``feed`` raises too.
     """
 
-    __slots__ = ("_buf", "_scanned", "_broken", "_gap", "max_size", "pings", "pongs")
+    __slots__ = ("_buf", "_scanned", "_broken", "max_size", "pings", "pongs")
 
     def __init__(self, max_size: int = 65536) -> None:
         self.max_size = max_size
         self._buf = bytearray()
         self._scanned = 0
         self._broken: str | None = None
-        self._gap = 0  # line ends seen in this read since the last message or ping, mod 2
         self.pings = 0
         self.pongs = 0
 
@@ -43,7 +42,6 @@ class StreamFramer:
         if self._broken is not None:
             raise SipParseError(self._broken)
         self._buf += data
-        self._gap = 0
         out: list[bytes] = []
         try:
             while self._next(out):
@@ -60,15 +58,14 @@ class StreamFramer:
         while skip < len(buf) and buf[skip] in b"\r\n":
             skip += 1
         if skip:
-            gap = self._gap + buf.count(b"\n", 0, skip)
+            # every CRLF of this read's gap at once: the rest of the buffer is a message
+            line_ends = buf.count(b"\n", 0, skip)
             del buf[:skip]
             self._scanned = 0
-            self.pings += gap >> 1
-            self._gap = gap & 1
-            self.pongs += self._gap
+            self.pings += line_ends >> 1
+            self.pongs += line_ends & 1
         if not buf:
             return False
-        self._gap = 0  # a message begins: a half ping before it was a lone CRLF
         blank = BLANK_LINE_RE.search(buf, max(0, self._scanned - 3))
         if blank is None:
             self._scanned = len(buf)
