@@ -489,3 +489,23 @@ async def test_a_ping_on_udp_is_not_a_message(listener: Listener) -> None:
         assert listener.transport.pongs_sent == 0
     finally:
         raw.close()
+
+
+async def test_a_burst_of_pings_is_answered_and_the_stream_goes_on(listener: Listener) -> None:
+    port = listener.transport.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        local_port = writer.get_extra_info("sockname")[1]
+        pings = 16_384  # 64 KiB of keepalives, more than one read
+        writer.write(b"\r\n\r\n" * pings)
+        writer.write(request_text("OPTIONS", port, local_port, transport="TCP"))
+        await writer.drain()
+        await eventually_count(listener.received, 1, timeout=5)
+        # one pong a ping; a ping the kernel cuts between two reads is two pongs to us
+        answered = listener.transport.pongs_sent
+        assert pings - 16 <= answered <= pings
+        pongs = await asyncio.wait_for(reader.readexactly(2 * answered), 5)
+        assert pongs == b"\r\n" * answered
+        assert len(listener.received) == 1  # none of it was a message, framing intact
+    finally:
+        writer.close()
