@@ -47,8 +47,10 @@ class SipConfig:
     tls_certificate: str = ""
     tls_private_key: str = ""
 
-    # Seconds between the OPTIONS pings that keep each registered phone's NAT mapping
-    # open (home routers forget UDP mappings after 30 s or so); 0 = off.
+    # Seconds between the pings that keep each registered phone's NAT mapping open (home
+    # routers forget UDP mappings after 30 s or so) and qualify it: an OPTIONS over UDP,
+    # an RFC 5626 double CRLF on a TCP/TLS phone's connection (softswitch.keepalive);
+    # 0 = off.
     nat_keepalive: int = 25
 
 

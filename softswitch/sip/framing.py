@@ -15,19 +15,27 @@ _CONTENT_LENGTH_RE = re.compile(rb"\n(?:content-length|l)[ \t]*:[ \t]*([^\r\n]*)
 class StreamFramer:
     """Cut a TCP byte stream into messages by Content-Length.
 
-    CRLFs between messages (keep-alives, RFC 5626 4.4.1) are skipped.  A
-    missing or bad Content-Length, or a message larger than ``max_size``,
-    raises SipParseError; the stream cannot be resynchronised after that, so
-    every later ``feed`` raises too.
+    CRLFs between messages are skipped, never handed on as an empty message, and
+    counted as keepalives (RFC 5626 3.5.1): ``pings`` counts the double CRLFs the
+    owner must answer, each with one CRLF, then reset to 0; ``pongs`` counts the lone
+    CRLFs (an answer to our ping, or the stray CRLF RFC 3261 7.5 allows before a
+    message). CRLFs are paired within one read only, as libre does: a peer's
+    successive pongs, one per ping, must not add up to a ping, while a ping is 4 bytes
+    written at once (a ping cut between reads counts as two pongs: they too prove the
+    peer alive). Bare LFs count as CRLFs. A missing or bad Content-Length,
+    or a message larger than ``max_size``, raises SipParseError; the stream cannot be
+    resynchronised after that, so every later ``feed`` raises too.
     """
 
-    __slots__ = ("_buf", "_scanned", "_broken", "max_size")
+    __slots__ = ("_buf", "_scanned", "_broken", "max_size", "pings", "pongs")
 
     def __init__(self, max_size: int = 65536) -> None:
         self.max_size = max_size
         self._buf = bytearray()
         self._scanned = 0
         self._broken: str | None = None
+        self.pings = 0
+        self.pongs = 0
 
     def feed(self, data: bytes) -> list[bytes]:
         """The whole messages ``data`` completes, in order (often none, sometimes several)."""
@@ -50,8 +58,12 @@ class StreamFramer:
         while skip < len(buf) and buf[skip] in b"\r\n":
             skip += 1
         if skip:
+            # every CRLF of this read's gap at once: the rest of the buffer is a message
+            line_ends = buf.count(b"\n", 0, skip)
             del buf[:skip]
             self._scanned = 0
+            self.pings += line_ends >> 1
+            self.pongs += line_ends & 1
         if not buf:
             return False
         blank = BLANK_LINE_RE.search(buf, max(0, self._scanned - 3))

@@ -118,12 +118,25 @@ class _StreamConnection(asyncio.Protocol):
             log.warning("closing %s: %s", self.peer, exc.reason)
             self.transport.close()
             return
+        if self.framer.pings:
+            self._pong()
         for raw in messages:
             self.owner._received(raw, self.peer)
+
+    def _pong(self) -> None:
+        """RFC 5626 3.5.1: a double-CRLF ping is answered at once by a single CRLF."""
+        count, self.framer.pings = self.framer.pings, 0
+        try:
+            self.send(b"\r\n" * count)
+        except SipError:
+            return
+        self.owner.pongs_sent += count
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.peer is not None and self.owner._connections.get(self.peer) is self:
             del self.owner._connections[self.peer]
+            for listener in self.owner.closed_listeners:
+                listener(self.peer)
 
     def send(self, data: bytes) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -193,7 +206,8 @@ class _TlsConnection(_StreamConnection):
                 log.info("closing %s: %s", self.peer, _reason(exc))
                 self._close()
                 return
-            if not chunk:
+            if not chunk:  # how SSLObject.read reports the peer's close_notify
+                self._close()
                 break
             chunks.append(chunk)
         self._flush()
@@ -296,6 +310,9 @@ class Transport:
         # outgoing TLS per destination (a trunk's CA and name); others verify by default
         self.tls_clients: dict[tuple[str, int], TlsClient] = {}
         self.failed_handshakes = 0
+        self.pongs_sent = 0  # answers to the peers' RFC 5626 CRLF pings
+        # told the Peer of every TCP/TLS connection that closes, for either side's reason
+        self.closed_listeners: list[Callable[[Peer], None]] = []
         self.tls_handshake_timeout = TLS_HANDSHAKE_TIMEOUT
         self._udp: asyncio.DatagramTransport | None = None  # IPv4
         self._udp6: asyncio.DatagramTransport | None = None  # IPv6
@@ -439,6 +456,21 @@ class Transport:
         if len(data) > MAX_UDP_SIZE:
             raise SipError("message too large for UDP")
         udp.sendto(data, (peer.host, peer.port))
+
+    def ping(self, peer: Peer) -> None:
+        """Send an RFC 5626 double-CRLF ping on the open TCP/TLS connection to ``peer``.
+
+        Never opens a connection: raises SipError when there is none (the flow is gone).
+        """
+        conn = self._connections.get(peer)
+        if conn is None:
+            raise SipError(f"no {peer.transport} connection to {peer}")
+        conn.send(b"\r\n\r\n")
+
+    def pongs(self, peer: Peer) -> int | None:
+        """The lone CRLFs (pongs) heard on the connection to ``peer``; None: no connection."""
+        conn = self._connections.get(peer)
+        return None if conn is None else conn.framer.pongs
 
     async def connect(self, peer: Peer) -> Peer:
         """Make sure a TCP or TLS connection to ``peer`` exists (no-op for UDP).

@@ -509,3 +509,115 @@ async def test_tls_wildcard_listens_on_ipv6_too(identity: TlsIdentity) -> None:
             writer.close()
     finally:
         await node.stop()
+
+
+# --- RFC 5626 CRLF keepalives on TCP and TLS ---------------------------------------------------
+
+
+async def _keepalives_both_ways(
+    node: Listener, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, kind: str
+) -> None:
+    """The phone's ping is answered with a pong; the switch's ping gets the phone's pong;
+    neither is a message, and the stream's framing survives them; closing is reported."""
+    transport = node.transport
+    closed: list[Peer] = []
+    transport.closed_listeners.append(closed.append)
+    server_port = transport.tls_port if kind == "TLS" else transport.port
+    local_port = writer.get_extra_info("sockname")[1]
+    peer = Peer(kind, "127.0.0.1", local_port)
+    one = request_text("OPTIONS", server_port, local_port, transport=kind, branch="z9hG4bKk1")
+    writer.write(one)
+    await writer.drain()
+    await eventually_count(node.received, 1)
+    # the phone pings: one CRLF comes back at once, and nothing reaches the parser
+    writer.write(b"\r\n\r\n")
+    await writer.drain()
+    assert await asyncio.wait_for(reader.readexactly(2), 2) == b"\r\n"
+    assert transport.pongs_sent == 1
+    # a lone CRLF (RFC 3261 7.5), then a ping and a message in one write
+    writer.write(b"\r\n")
+    await writer.drain()
+    await asyncio.sleep(0.05)
+    two = request_text("OPTIONS", server_port, local_port, transport=kind, branch="z9hG4bKk2")
+    writer.write(b"\r\n\r\n" + two)
+    await writer.drain()
+    await eventually_count(node.received, 2)
+    assert await asyncio.wait_for(reader.readexactly(2), 2) == b"\r\n"
+    assert [m.top_via.branch for m, _ in node.received] == ["z9hG4bKk1", "z9hG4bKk2"]
+    assert {p for _, p in node.received} == {peer}
+    # the switch pings the phone on its connection; the phone's pong is counted
+    before = transport.pongs(peer)
+    assert before is not None
+    transport.ping(peer)
+    assert await asyncio.wait_for(reader.readexactly(4), 2) == b"\r\n\r\n"
+    writer.write(b"\r\n")
+    await writer.drain()
+    deadline = asyncio.get_running_loop().time() + 2
+    while transport.pongs(peer) == before:
+        assert asyncio.get_running_loop().time() < deadline, "pong not counted"
+        await asyncio.sleep(0.01)
+    assert len(node.received) == 2 and transport.pongs_sent == 2
+    # the phone goes away: the flow is reported closed, and a ping to it fails
+    writer.close()
+    deadline = asyncio.get_running_loop().time() + 2
+    while not closed:
+        assert asyncio.get_running_loop().time() < deadline, "close not reported"
+        await asyncio.sleep(0.01)
+    assert closed == [peer]
+    assert transport.pongs(peer) is None
+    with pytest.raises(SipError, match=f"no {kind} connection"):
+        transport.ping(peer)
+
+
+async def test_crlf_keepalives_over_tcp(listener: Listener) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", listener.transport.port)
+    try:
+        await _keepalives_both_ways(listener, reader, writer, "TCP")
+    finally:
+        writer.close()
+
+
+async def test_crlf_keepalives_over_tls(tls_listener: Listener, identity: TlsIdentity) -> None:
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1",
+        tls_listener.transport.tls_port,
+        ssl=trusting(identity),
+        server_hostname="127.0.0.1",
+    )
+    try:
+        await _keepalives_both_ways(tls_listener, reader, writer, "TLS")
+    finally:
+        writer.close()
+
+
+async def test_a_ping_on_udp_is_not_a_message(listener: Listener) -> None:
+    raw = await RawUdp.open()
+    try:
+        port = listener.transport.port
+        raw.send(b"\r\n\r\n", port)
+        raw.send(request_text("OPTIONS", port, raw.port), port)
+        await eventually_count(listener.received, 1)
+        assert raw.drain() == []  # no pong over UDP (RFC 5626 uses STUN there)
+        assert listener.transport.pongs_sent == 0
+    finally:
+        raw.close()
+
+
+async def test_a_burst_of_pings_is_answered_and_the_stream_goes_on(listener: Listener) -> None:
+    port = listener.transport.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        local_port = writer.get_extra_info("sockname")[1]
+        pings = 16_384  # 64 KiB of keepalives, more than one read
+        writer.write(b"\r\n\r\n" * pings)
+        writer.write(request_text("OPTIONS", port, local_port, transport="TCP"))
+        await writer.drain()
+        await eventually_count(listener.received, 1, timeout=5)
+        # one pong a ping; a ping the kernel cuts between two reads is two pongs to us
+        answered = listener.transport.pongs_sent
+        assert pings - 16 <= answered <= pings
+        pongs = await asyncio.wait_for(reader.readexactly(2 * answered), 5)
+        assert pongs == b"\r\n" * answered
+        assert len(listener.received) == 1  # none of it was a message, framing intact
+    finally:
+        writer.close()
