@@ -312,8 +312,7 @@ class Transport:
             request = exc.request
             log.info("malformed message from %s: %s", peer, exc.reason)
             if request is not None:
-                self._stamp_via(request, peer)
-                self.send_response(request.make_response(exc.status, exc.reason), peer)
+                self._answer_malformed(request, exc, peer)
             return
         if isinstance(msg, Request):
             self._stamp_via(msg, peer)
@@ -321,6 +320,21 @@ class Transport:
             self.on_message(msg, peer)
         except Exception:  # a bug handling one message must not kill the listener
             log.exception("error handling message from %s", peer)
+
+    def _answer_malformed(self, request: Request, exc: SipParseError, peer: Peer) -> None:
+        """Answer a request the parser refused but could read enough of."""
+        try:
+            self._stamp_via(request, peer)
+        except SipParseError:
+            # Only the top Via's sent-by was readable (RFC 4475 3.1.2.1): answer the
+            # address the request came from, on the transport it came over.
+            response = request.make_response(exc.status, exc.reason)
+            try:
+                self.send(response.to_bytes(), peer)
+            except SipError as error:
+                log.info("cannot send %d response: %s", response.status, error)
+            return
+        self.send_response(request.make_response(exc.status, exc.reason), peer)
 
     @staticmethod
     def _stamp_via(request: Request, peer: Peer) -> None:
