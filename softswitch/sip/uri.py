@@ -182,5 +182,15 @@ class SipUri:
         return "".join(parts)
 
     @property
+    def number(self) -> str | None:
+        """What to route by: for tel: and for sip:/sips: with ``user=phone`` (RFC 3261
+        19.1.6) the telephone number, without the telephone-subscriber's parameters
+        (``;npdi``, ``;rn=``, ``;phone-context=``) and visual separators; else the user."""
+        user = self.user
+        if user is None or self.params.get("user") != "phone" or self.scheme == "tel":
+            return user
+        return user.partition(";")[0].translate(_VISUAL_SEPARATORS)
+
+    @property
     def host_port(self) -> tuple[str, int | None]:
         return self.host, self.port
