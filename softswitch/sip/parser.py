@@ -160,22 +160,22 @@ def _read_start_line(line: str, headers: Headers) -> tuple[Request | Response, _
     if len(parts) != 3 or not parts[1]:
         return _odd_request_line(line, headers)
     method, uri_text, version = parts
-    if not TOKEN_RE.fullmatch(method):
-        raise SipParseError(f"bad request line {line[:60]!r}")
     problem: _Problem | None = None
+    if not TOKEN_RE.fullmatch(method):
+        if not _VERSION_RE.fullmatch(version):
+            raise SipParseError(f"bad request line {line[:60]!r}")
+        problem = (f"bad method {method[:20]!r}", 400)
     try:
         uri = SipUri.parse(uri_text)
     except SipParseError as exc:
         # RFC 4475 3.1.2.7 (<sip:...>): a bad Request-URI is answered, not dropped
-        uri, problem = _UNREADABLE_URI, (f"bad Request-URI: {exc.reason}", 400)
+        uri, problem = _UNREADABLE_URI, problem or (f"bad Request-URI: {exc.reason}", 400)
     if version.upper() != "SIP/2.0":
         if _VERSION_RE.fullmatch(version):
             problem = (f"SIP version {version[:20]} not supported", 505)
         else:
             problem = (f"bad SIP version {version[:20]!r}", 400)
-    elif problem is not None:
-        pass
-    elif uri.scheme not in ("sip", "sips", "tel"):
+    elif problem is None and uri.scheme not in ("sip", "sips", "tel"):
         problem = (f"unsupported URI scheme {uri.scheme!r}", 416)
     return Request(method, uri, headers), problem
 

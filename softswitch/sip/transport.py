@@ -81,10 +81,23 @@ class _StreamConnection(asyncio.Protocol):
         except SipParseError as exc:
             # The stream has lost its framing: nothing after this point can be trusted.
             log.warning("closing %s: %s", self.peer, exc.reason)
+            self._refuse(data, exc)
             self.transport.close()
             return
         for raw in messages:
             self.owner._received(raw, self.peer)
+
+    def _refuse(self, data: bytes, exc: SipParseError) -> None:
+        """Tell the peer why before closing, when the request whose framing broke
+        (a negative or missing Content-Length, RFC 4475 3.1.2.3) is all in ``data``:
+        a request answered is better than one the peer retransmits for 32 s."""
+        assert self.peer is not None
+        try:
+            request: Request | Response | None = parse_message(data)
+        except SipParseError as error:
+            request = error.request
+        if isinstance(request, Request):
+            self.owner._answer_malformed(request, exc, self.peer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.peer is not None and self.owner._connections.get(self.peer) is self:
@@ -413,11 +426,12 @@ class Transport:
             log.info("cannot send %d response: %s", response.status, exc)
 
     def response_destination(self, response: Response, peer: Peer | None) -> Peer:
+        if peer is not None and peer.transport != "UDP" and peer in self._connections:
+            # the connection the request came on, whatever its Via claims (RFC 3261 18.2.2)
+            return peer
         via = response.top_via
         kind = via.transport.upper()
         if kind in ("TCP", "TLS"):
-            if peer is not None and peer in self._connections:
-                return peer
             received = via.params.get("received") or via.host
             return Peer(kind, received, via.port or (5061 if kind == "TLS" else 5060))
         host = via.params.get("received") or via.host
