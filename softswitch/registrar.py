@@ -45,6 +45,13 @@ class Registrar:
     def handle(self, st: ServerTransaction) -> None:
         request = st.request
         aor = request.to_addr.uri.user or ""
+        try:
+            # RFC 4475 3.1.2.13: an unreadable Contact is a 400, before the challenge
+            # (its syntax tells a scanner nothing about which extensions exist)
+            request.contacts  # noqa: B018
+        except SipParseError as exc:
+            st.respond(self.ua.response(request, 400, exc.reason, to_tag=new_tag()))
+            return
         # Authenticate before looking at the AOR, so that a scanner learns nothing about
         # which extensions exist: an unknown user simply never passes the challenge.
         user = self.auth.authenticate(st, self.ua)

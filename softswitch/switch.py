@@ -338,7 +338,7 @@ class Switch:
         request = st.request
         invite = IncomingInvite(self.ua, st)
         trunk = self.router.trunk_for_source(st.peer.host, st.peer.port, st.peer.transport)
-        caller_number = request.from_addr.uri.user or ""
+        caller_number = request.from_addr.uri.number or ""
         if trunk is not None:
             caller = Endpoint(EndpointKind.TRUNK, trunk.name, caller_number)
         else:
@@ -346,7 +346,8 @@ class Switch:
             if user is None:
                 return
             caller = Endpoint(EndpointKind.EXTENSION, user, user)
-        number = normalize(request.uri.user or request.to_addr.uri.user or "")
+        # tel: and user=phone URIs route by their number (RFC 3966, RFC 3261 19.1.6)
+        number = normalize(request.uri.number or request.to_addr.uri.number or "")
         # From a trunk only our own numbers are reachable: no relaying back out (toll fraud).
         route = self.router.route(number, allow_trunk=trunk is None)
         if route is None:

@@ -18,6 +18,11 @@ _NAME_ADDR_FAST_RE = re.compile(
     re.DOTALL,
 )
 
+# Unquoted display-name words: tokens (RFC 3261 25.1), and UTF-8 letters, which
+# phones send unquoted although the grammar wants quotes.
+_DISPLAY_WORD = r"[A-Za-z0-9\-.!%*_+`'~\x80-\U0010ffff]+"
+_DISPLAY_WORDS_RE = re.compile(_DISPLAY_WORD + r"(?:[ \t]+" + _DISPLAY_WORD + r")*")
+
 
 @dataclass(slots=True)
 class Address:
@@ -57,8 +62,9 @@ class Address:
         if lt >= 0:
             if lt > 0:
                 words = s[:lt].strip()
-                if '"' in words or ">" in words:
-                    raise SipParseError("bad display name")
+                if not _DISPLAY_WORDS_RE.fullmatch(words):
+                    # RFC 4475 3.1.2.15: "Bell, Alexander <sip:...>" needs quotes
+                    raise SipParseError(f"display name {words[:40]!r} must be quoted")
                 display = " ".join(words.split())
             gt = s.find(">", lt)
             if gt < 0:
@@ -67,6 +73,7 @@ class Address:
             params = parse_params(s[gt + 1 :])
         else:
             spec, semi, rest = s.partition(";")
+            spec = spec.rstrip(" \t")  # RFC 4475 3.1.1.1: "sip:u@h ;tag=x"
             if any(c in spec for c in ' \t,?<>"'):
                 raise SipParseError(f"bad addr-spec {spec[:50]!r}")
             uri = SipUri.parse(spec)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .address import Address
+from .errors import SipParseError
 from .headers import Headers
 from .message import Request, Response
 from .transport import Peer
@@ -18,6 +19,32 @@ class DialogState(StrEnum):
     EARLY = "early"
     CONFIRMED = "confirmed"
     TERMINATED = "terminated"
+
+
+# Requests whose Contact becomes (or refreshes) a dialog's remote target.
+TARGET_METHODS = frozenset({"INVITE", "SUBSCRIBE", "REFER", "UPDATE"})
+
+
+def remote_target_problem(request: Request) -> str | None:
+    """Why the Contact of ``request`` cannot be a remote target, or None.
+
+    RFC 3261 8.1.1.8: a request that can establish a dialog carries exactly one
+    SIP or SIPS URI in Contact; a tel:, http: or unreadable one is refused with a
+    400 naming it (416 is for the Request-URI's scheme, RFC 3261 21.4.16).  A
+    missing Contact is tolerated: the From address stands in (as before).
+    """
+    try:
+        contacts = request.contacts
+    except SipParseError as exc:
+        return f"bad Contact: {exc.reason}"
+    if not contacts:
+        return None
+    if len(contacts) > 1:
+        return "more than one Contact"
+    scheme = contacts[0].uri.scheme
+    if scheme != "sip" and scheme != "sips":
+        return f"Contact must be a SIP or SIPS URI, not {scheme}:"
+    return None
 
 
 @dataclass(slots=True)

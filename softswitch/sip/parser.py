@@ -45,6 +45,8 @@ _ESSENTIAL_VIEWS: tuple[tuple[str, str, Callable[[str], object]], ...] = (
     ("from", "from", Address.parse),
     ("to", "to", Address.parse),
 )
+# The Request-URI of a request answered because it could not be read.
+_UNREADABLE_URI = SipUri("sip", None, "invalid")
 # Headers a message may carry at most once.
 _SINGLE = ("call-id", "cseq", "from", "to", "max-forwards", "content-length", "content-type")
 
@@ -154,20 +156,43 @@ def _read_start_line(line: str, headers: Headers) -> tuple[Request | Response, _
         if parts[0].upper() != "SIP/2.0" or status is None or not 100 <= status <= 699:
             raise SipParseError(f"bad status line {line[:60]!r}")
         return Response(status, parts[2] if len(parts) > 2 else "", headers), None
-    parts = line.split()
-    if len(parts) != 3 or not TOKEN_RE.fullmatch(parts[0]):
-        raise SipParseError(f"bad request line {line[:60]!r}")
+    parts = line.split(" ")
+    if len(parts) != 3 or not parts[1]:
+        return _odd_request_line(line, headers)
     method, uri_text, version = parts
-    uri = SipUri.parse(uri_text)
     problem: _Problem | None = None
+    if not TOKEN_RE.fullmatch(method):
+        if not _VERSION_RE.fullmatch(version):
+            raise SipParseError(f"bad request line {line[:60]!r}")
+        problem = (f"bad method {method[:20]!r}", 400)
+    try:
+        uri = SipUri.parse(uri_text)
+    except SipParseError as exc:
+        # RFC 4475 3.1.2.7 (<sip:...>): a bad Request-URI is answered, not dropped
+        uri, problem = _UNREADABLE_URI, problem or (f"bad Request-URI: {exc.reason}", 400)
     if version.upper() != "SIP/2.0":
         if _VERSION_RE.fullmatch(version):
             problem = (f"SIP version {version[:20]} not supported", 505)
         else:
             problem = (f"bad SIP version {version[:20]!r}", 400)
-    elif uri.scheme not in ("sip", "sips", "tel"):
+    elif problem is None and uri.scheme not in ("sip", "sips", "tel"):
         problem = (f"unsupported URI scheme {uri.scheme!r}", 416)
     return Request(method, uri, headers), problem
+
+
+def _odd_request_line(line: str, headers: Headers) -> tuple[Request, _Problem]:
+    """A request line that is not ``method SP uri SP version``, answered when it
+    still starts with a method and ends with a SIP version (RFC 4475 3.1.2.8-10)."""
+    words = line.split()
+    if len(words) < 3 or not TOKEN_RE.fullmatch(words[0]) or not _VERSION_RE.fullmatch(words[-1]):
+        raise SipParseError(f"bad request line {line[:60]!r}")
+    if len(words) > 3:
+        problem = "whitespace in the Request-URI"
+    elif line != line.rstrip(" \t"):
+        problem = "whitespace at the end of the Request-Line"
+    else:
+        problem = "more than one space between Request-Line elements"
+    return Request(words[0], _UNREADABLE_URI, headers), (problem, 400)
 
 
 def _read_essentials(first: dict[str, str], views: dict[str, object]) -> _Problem | None:
@@ -182,11 +207,13 @@ def _read_essentials(first: dict[str, str], views: dict[str, object]) -> _Proble
     via_text = first["via"]
     if "," in via_text:
         via_text = (split_list(via_text) or [""])[0]
+    problem: _Problem | None = None
     try:
         views["top_via"] = Via.parse(via_text)
     except SipParseError as exc:
-        raise SipParseError(exc.reason) from None
-    problem: _Problem | None = None
+        # answerable when the sent-by can be read (raises otherwise): RFC 4475 3.1.2.1
+        views["top_via"] = Via.parse_sent_by(via_text)
+        problem = (exc.reason, 400)
     for view, key, parse in _ESSENTIAL_VIEWS:
         try:
             views[view] = parse(first[key])

@@ -116,6 +116,7 @@ class _StreamConnection(asyncio.Protocol):
         except SipParseError as exc:
             # The stream has lost its framing: nothing after this point can be trusted.
             log.warning("closing %s: %s", self.peer, exc.reason)
+            self._refuse(data, exc)
             self.transport.close()
             return
         if self.framer.pings:
@@ -131,6 +132,18 @@ class _StreamConnection(asyncio.Protocol):
         except SipError:
             return
         self.owner.pongs_sent += count
+
+    def _refuse(self, data: bytes, exc: SipParseError) -> None:
+        """Tell the peer why before closing, when the request whose framing broke
+        (a negative or missing Content-Length, RFC 4475 3.1.2.3) is all in ``data``:
+        a request answered is better than one the peer retransmits for 32 s."""
+        assert self.peer is not None
+        try:
+            request: Request | Response | None = parse_message(data)
+        except SipParseError as error:
+            request = error.request
+        if isinstance(request, Request):
+            self.owner._answer_malformed(request, exc, self.peer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.peer is not None and self.owner._connections.get(self.peer) is self:
@@ -402,8 +415,7 @@ class Transport:
             request = exc.request
             log.info("malformed message from %s: %s", peer, exc.reason)
             if request is not None:
-                self._stamp_via(request, peer)
-                self.send_response(request.make_response(exc.status, exc.reason), peer)
+                self._answer_malformed(request, exc, peer)
             return
         if isinstance(msg, Request):
             self._stamp_via(msg, peer)
@@ -411,6 +423,21 @@ class Transport:
             self.on_message(msg, peer)
         except Exception:  # a bug handling one message must not kill the listener
             log.exception("error handling message from %s", peer)
+
+    def _answer_malformed(self, request: Request, exc: SipParseError, peer: Peer) -> None:
+        """Answer a request the parser refused but could read enough of."""
+        try:
+            self._stamp_via(request, peer)
+        except SipParseError:
+            # Only the top Via's sent-by was readable (RFC 4475 3.1.2.1): answer the
+            # address the request came from, on the transport it came over.
+            response = request.make_response(exc.status, exc.reason)
+            try:
+                self.send(response.to_bytes(), peer)
+            except SipError as error:
+                log.info("cannot send %d response: %s", response.status, error)
+            return
+        self.send_response(request.make_response(exc.status, exc.reason), peer)
 
     @staticmethod
     def _stamp_via(request: Request, peer: Peer) -> None:
@@ -508,11 +535,12 @@ class Transport:
             log.info("cannot send %d response: %s", response.status, exc)
 
     def response_destination(self, response: Response, peer: Peer | None) -> Peer:
+        if peer is not None and peer.transport != "UDP" and peer in self._connections:
+            # the connection the request came on, whatever its Via claims (RFC 3261 18.2.2)
+            return peer
         via = response.top_via
         kind = via.transport.upper()
         if kind in ("TCP", "TLS"):
-            if peer is not None and peer in self._connections:
-                return peer
             received = via.params.get("received") or via.host.strip("[]")
             return Peer(kind, received, via.port or (5061 if kind == "TLS" else 5060))
         host = via.params.get("received") or via.host.strip("[]")

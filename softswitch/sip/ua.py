@@ -15,6 +15,7 @@ from typing import Protocol
 
 from .address import Address
 from .auth import authorization, choose_challenge
+from .dialog import TARGET_METHODS, remote_target_problem
 from .errors import SipError
 from .headers import Headers
 from .message import Request, Response, new_branch, new_call_id, new_tag
@@ -252,6 +253,11 @@ class UserAgent:
 
     def _request(self, st: ServerTransaction) -> None:
         request = st.request
+        if request.method in TARGET_METHODS:
+            problem = remote_target_problem(request)
+            if problem is not None:
+                st.respond(self.response(request, 400, problem, to_tag=new_tag()))
+                return
         if request.to_addr.tag:
             usage = self._dialog_of_request(request)
             if usage is None:

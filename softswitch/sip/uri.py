@@ -23,7 +23,10 @@ _PASSWORD_RE = re.compile(r"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|%[0-9A-Fa-f]{2})*")
 _PARAMCHARS_RE = re.compile(r"(?:[\[\]/:&+$A-Za-z0-9\-_.!~*'()]|%[0-9A-Fa-f]{2})+")
 _HNVCHARS_RE = re.compile(r"(?:[\[\]/?:+$A-Za-z0-9\-_.!~*'()]|%[0-9A-Fa-f]{2})*")
 _SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+\-.]*")
-_TEL_RE = re.compile(r"[A-Za-z0-9+\-.()*#%]+")
+# RFC 3966 3: global-number-digits and local-number-digits (phonedigit-hex)
+_TEL_GLOBAL_RE = re.compile(r"\+[0-9\-.()]*[0-9][0-9\-.()]*")
+_TEL_LOCAL_RE = re.compile(r"[0-9A-Fa-f*#\-.()]*[0-9A-Fa-f*#][0-9A-Fa-f*#\-.()]*")
+_VISUAL_SEPARATORS = str.maketrans("", "", "-.()")
 _OPAQUE_RE = re.compile(r"[^\s<>\"\x00-\x1f\x7f]+")
 # The common shape of a sip: URI after the scheme, without escapes or IPv6:
 # user@host:port;params (the slow path handles everything else).
@@ -62,7 +65,8 @@ def _parse_uri_params(text: str) -> dict[str, str | None]:
 class SipUri:
     """A sip:, sips: or tel: URI.
 
-    For tel: the number is in ``user`` and ``host`` is ''.  Other absolute URIs
+    For tel: the number is in ``user``, without visual separators
+    (``tel:+1-201-555-0123`` has user ``+12015550123``), and ``host`` is ''.  Other absolute URIs
     (e.g. ``urn:``, ``mailto:`` in a Contact) parse too: ``user`` holds the part
     after the colon unchanged and ``host`` is ''.
     """
@@ -144,11 +148,16 @@ class SipUri:
 
     @classmethod
     def _parse_tel(cls, rest: str) -> SipUri:
+        """RFC 3966: the number without its visual separators (section 5.1.1 says
+        they carry no meaning), so that it routes and compares like a sip: user."""
         number, semi, params_text = rest.partition(";")
-        if not _TEL_RE.fullmatch(number):
+        if not (_TEL_GLOBAL_RE.fullmatch(number) or _TEL_LOCAL_RE.fullmatch(number)):
             raise SipParseError(f"bad tel number {number[:30]!r}")
         params = _parse_uri_params(params_text) if semi else {}
-        return cls("tel", number, "", None, params)
+        context = params.get("phone-context")
+        if context is not None and context.startswith("+"):
+            params["phone-context"] = context.translate(_VISUAL_SEPARATORS)
+        return cls("tel", number.translate(_VISUAL_SEPARATORS), "", None, params)
 
     def __str__(self) -> str:
         scheme = self.scheme
@@ -171,6 +180,16 @@ class SipUri:
         if self.headers:
             parts.append("?" + "&".join(f"{k}={v}" for k, v in self.headers.items()))
         return "".join(parts)
+
+    @property
+    def number(self) -> str | None:
+        """What to route by: for tel: and for sip:/sips: with ``user=phone`` (RFC 3261
+        19.1.6) the telephone number, without the telephone-subscriber's parameters
+        (``;npdi``, ``;rn=``, ``;phone-context=``) and visual separators; else the user."""
+        user = self.user
+        if user is None or self.params.get("user") != "phone" or self.scheme == "tel":
+            return user
+        return user.partition(";")[0].translate(_VISUAL_SEPARATORS)
 
     @property
     def host_port(self) -> tuple[str, int | None]:

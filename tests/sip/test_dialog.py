@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from softswitch.sip.dialog import Dialog, DialogState
+import pytest
+
+from softswitch.sip.dialog import Dialog, DialogState, remote_target_problem
+from softswitch.sip.headers import Headers
 from softswitch.sip.message import Request, Response
 from softswitch.sip.parser import parse_message
 from softswitch.sip.transport import Peer
+from softswitch.sip.uri import SipUri
 
 PEER = Peer("UDP", "192.0.2.10", 5060)
 
@@ -155,3 +159,31 @@ def test_target_refresh() -> None:
     assert str(dialog.remote_target) == "sip:bob@198.51.100.7:6000"
     dialog.refresh_target(ok(OK.replace(b"Contact: <sip:bob@192.0.2.20:5080>\r\n", b"")))
     assert str(dialog.remote_target) == "sip:bob@198.51.100.7:6000"  # no Contact: unchanged
+
+
+@pytest.mark.parametrize(
+    ("contact", "problem"),
+    [
+        ("<sip:a@127.0.0.1:5062>", None),
+        ("<sips:a@127.0.0.1:5063>", None),
+        (None, None),  # tolerated: the From address stands in
+        ("<tel:+1-201-555-0123>", "Contact must be a SIP or SIPS URI, not tel:"),
+        ("<http://h.invalid/x>", "Contact must be a SIP or SIPS URI, not http:"),
+        ("<sip:a@h>, <sip:b@h>", "more than one Contact"),
+        ("sip:a@h?Route=x", "bad Contact: bad addr-spec"),
+    ],
+)
+def test_remote_target_problem(contact: str | None, problem: str | None) -> None:
+    headers = Headers(
+        [
+            ("Via", "SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1"),
+            ("From", "<sip:a@h>;tag=1"),
+            ("To", "<sip:b@h>"),
+            ("Call-ID", "c"),
+            ("CSeq", "1 INVITE"),
+        ]
+    )
+    if contact is not None:
+        headers.add("Contact", contact)
+    found = remote_target_problem(Request("INVITE", SipUri.parse("sip:b@h"), headers))
+    assert found == problem if problem is None else (found or "").startswith(problem)

@@ -70,9 +70,10 @@ def sip_uris(draw: st.DrawFn) -> SipUri:
     return SipUri(scheme, user, draw(hosts), draw(ports), draw(uri_params), headers, password)
 
 
+# tel numbers as parsed: visual separators removed (RFC 3966 5.1.1)
 tel_uris = st.builds(
     lambda number, params: SipUri("tel", number, "", None, params),
-    st.from_regex(r"\+?[0-9][0-9\-.()]{0,14}", fullmatch=True),
+    st.from_regex(r"\+?[0-9]{1,15}", fullmatch=True),
     uri_params,
 )
 any_uris = st.one_of(sip_uris(), tel_uris)

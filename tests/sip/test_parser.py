@@ -250,9 +250,12 @@ def test_corpus_invalid(path: Path) -> None:
         parse_message(path.read_bytes())
     request_ = info.value.request
     if path.stem.startswith(
-        ("missing_", "response_", "status_", "via_", "empty", "only_crlf", "binary")
+        ("missing_", "response_", "status_", "via_no_host", "empty", "only_crlf", "binary")
     ):
         assert request_ is None
+    elif path.stem.startswith("via_"):
+        # a Via bad after its sent-by is answered there (RFC 4475 3.1.2.1, 3.1.2.16)
+        assert request_ is not None and info.value.status == 400
     if request_ is not None:
         assert isinstance(request_, Request)
         request_.make_response(info.value.status, info.value.reason).to_bytes()
@@ -291,3 +294,18 @@ def test_corpus_details() -> None:
     assert load("long_call_id_many_params").cseq == (2147483647, "OPTIONS")
     tel = load("tel_uri")
     assert isinstance(tel, Request) and tel.uri.scheme == "tel"
+
+
+def test_a_request_line_with_a_bad_method_is_answered() -> None:
+    data = (
+        b"INV@TE sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1\r\n"
+        b"From: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: c\r\nCSeq: 1 INV@TE\r\n"
+        b"Content-Length: 0\r\n\r\n"
+    )
+    with pytest.raises(SipParseError) as info:
+        parse_message(data)
+    assert info.value.request is not None and info.value.reason == "bad method 'INV@TE'"
+    # not SIP at all: nothing to answer
+    with pytest.raises(SipParseError) as info:
+        parse_message(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert info.value.request is None

@@ -146,7 +146,9 @@ async def test_tcp_split_and_coalesced_reads(listener: Listener) -> None:
         writer.close()
 
 
-async def test_tcp_stream_without_content_length_is_closed(listener: Listener) -> None:
+async def test_tcp_stream_without_content_length_is_answered_and_closed(
+    listener: Listener,
+) -> None:
     port = listener.transport.port
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -154,7 +156,9 @@ async def test_tcp_stream_without_content_length_is_closed(listener: Listener) -
         data = request_text("OPTIONS", port, local_port, transport="TCP")
         writer.write(data.replace(b"Content-Length: 0\r\n", b""))
         await writer.drain()
-        assert await asyncio.wait_for(reader.read(), 2) == b""  # EOF: framing is lost
+        # the peer learns why, then EOF: the framing is lost
+        answer = await asyncio.wait_for(reader.read(), 2)
+        assert answer.startswith(b"SIP/2.0 400 missing Content-Length on a stream transport\r\n")
         assert listener.received == []
         with pytest.raises(SipError):
             listener.transport.send(b"x", Peer("TCP", "127.0.0.1", local_port))

@@ -87,9 +87,9 @@ def test_programmatic_user_is_escaped_on_output() -> None:
 
 def test_tel_uri() -> None:
     uri = SipUri.parse("tel:+1-201-555-0123;phone-context=example.com")
-    assert (uri.scheme, uri.user, uri.host) == ("tel", "+1-201-555-0123", "")
+    assert (uri.scheme, uri.user, uri.host) == ("tel", "+12015550123", "")
     assert uri.params == {"phone-context": "example.com"}
-    assert str(uri) == "tel:+1-201-555-0123;phone-context=example.com"
+    assert str(uri) == "tel:+12015550123;phone-context=example.com"
 
 
 def test_other_absolute_uri_is_kept_opaque() -> None:
@@ -131,3 +131,23 @@ def test_other_absolute_uri_is_kept_opaque() -> None:
 def test_invalid_uris(text: str) -> None:
     with pytest.raises(SipParseError):
         SipUri.parse(text)
+
+
+def test_tel_numbers_lose_their_visual_separators() -> None:
+    assert SipUri.parse("tel:+1-201-555-0123").user == "+12015550123"
+    assert SipUri.parse("tel:+1.(201).555.0123").number == "+12015550123"
+    local = SipUri.parse("tel:7042;phone-context=+1-201-555")
+    assert (local.user, local.params) == ("7042", {"phone-context": "+1201555"})
+    assert SipUri.parse("tel:*67#;phone-context=example.com").number == "*67#"
+    for bad in ("tel:+", "tel:+1-201 555", "tel:12x4", "tel:+12;;"):
+        with pytest.raises(SipParseError):
+            SipUri.parse(bad)
+
+
+def test_user_phone_uri_routes_by_its_number() -> None:
+    uri = SipUri.parse("sip:+1-201-555-0123;npdi;rn=+1-201-555-0000@carrier.invalid;user=phone")
+    assert uri.number == "+12015550123"
+    assert SipUri.parse("sip:1-0-2@h;user=phone").number == "102"
+    # without user=phone the user part is a user name, not a number
+    assert SipUri.parse("sip:alice;x=1@h").number == "alice;x=1"
+    assert SipUri.parse("sip:h").number is None
