@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import sys
 
-from softswitch.config import ConfigError, load
+from softswitch.config import Config, ConfigError, load
 from softswitchd import logs
 
 
@@ -47,10 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "admin":
         return _admin_token(args)
     logs.setup(args.log_level)
-    try:
-        config = load(args.config)
-    except ConfigError as exc:
-        print(f"softswitch: configuration error: {exc}", file=sys.stderr)
+    config = _config_or_exit(args.config)
+    if config is None:
         return 2
     # only here: `softswitch accounts` needs none of what the server imports (uvicorn,
     # numpy, the API)
@@ -65,19 +64,30 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _config_or_exit(path: str | None) -> Config | None:
+    """The configuration, or None after printing why it cannot be read (exit status 2)."""
+    try:
+        return load(path)
+    except ConfigError as exc:
+        print(f"softswitch: configuration error: {exc}", file=sys.stderr)
+        return None
+
+
+def _created(timestamp: float) -> str:
+    return (
+        f"created {datetime.datetime.fromtimestamp(timestamp, datetime.UTC):%Y-%m-%d %H:%M:%S} UTC"
+    )
+
+
 def _accounts(args: argparse.Namespace) -> int:
     """Works on the store directly, so it also works while the switch runs (new secrets
     take effect on the next request: the API checks against the stored hash)."""
-    import datetime
-
     from softswitch.accounts import AccountError, create_account, rotate_account
     from softswitch.store import Store
     from softswitch.store.accounts import AccountStore
 
-    try:
-        config = load(args.config)
-    except ConfigError as exc:
-        print(f"softswitch: configuration error: {exc}", file=sys.stderr)
+    config = _config_or_exit(args.config)
+    if config is None:
         return 2
     store = Store(config.store.path)
     try:
@@ -87,8 +97,7 @@ def _accounts(args: argparse.Namespace) -> int:
             if not rows:
                 print("no accounts yet (they are created when the switch first starts)")
             for record in rows:
-                created = datetime.datetime.fromtimestamp(record.created_at, datetime.UTC)
-                print(f"{record.id}\t{record.source}\tcreated {created:%Y-%m-%d %H:%M:%S} UTC")
+                print(f"{record.id}\t{record.source}\t{_created(record.created_at)}")
             return 0
         try:
             if args.action == "create":
@@ -107,16 +116,12 @@ def _accounts(args: argparse.Namespace) -> int:
 def _admin_token(args: argparse.Namespace) -> int:
     """Like `accounts`, straight on the store: a new or revoked token counts on the
     switch's next request, without a restart."""
-    import datetime
-
     from softswitch.admin_tokens import create_admin_token
     from softswitch.store import Store
     from softswitch.store.admin_tokens import AdminTokenStore
 
-    try:
-        config = load(args.config)
-    except ConfigError as exc:
-        print(f"softswitch: configuration error: {exc}", file=sys.stderr)
+    config = _config_or_exit(args.config)
+    if config is None:
         return 2
     store = Store(config.store.path)
     try:
@@ -126,8 +131,7 @@ def _admin_token(args: argparse.Namespace) -> int:
             if not rows:
                 print("no admin tokens (make one with `softswitch admin token`)")
             for record in rows:
-                created = datetime.datetime.fromtimestamp(record.created_at, datetime.UTC)
-                print(f"{record.id}\tcreated {created:%Y-%m-%d %H:%M:%S} UTC")
+                print(f"{record.id}\t{_created(record.created_at)}")
             return 0
         if args.revoke is not None:
             if not tokens.delete(args.revoke):

@@ -322,20 +322,25 @@ async def test_late_offer_answer_comes_in_the_ack() -> None:
         await bob.stop()
 
 
+def call_to_raw(alice: UserAgent, raw: RawUdp) -> OutgoingInvite:
+    """Alice calls a raw socket that plays the callee (or a forking proxy) by hand."""
+    target = SipUri("sip", "bob", "127.0.0.1", raw.port)
+    return OutgoingInvite(
+        alice,
+        uri=target,
+        from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
+        to_addr=Address(target),
+        peer=Peer("UDP", "127.0.0.1", raw.port),
+        body=OFFER,
+    )
+
+
 async def test_caller_reacks_a_retransmitted_2xx() -> None:
     alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
     await alice.start()
     raw = await RawUdp.open()
     try:
-        target = SipUri("sip", "bob", "127.0.0.1", raw.port)
-        call = OutgoingInvite(
-            alice,
-            uri=target,
-            from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
-            to_addr=Address(target),
-            peer=Peer("UDP", "127.0.0.1", raw.port),
-            body=OFFER,
-        )
+        call = call_to_raw(alice, raw)
         task = asyncio.ensure_future(call.run())
         invite = await raw.next()
         assert isinstance(invite, Request) and invite.method == "INVITE"
@@ -362,15 +367,7 @@ async def test_a_second_2xx_from_another_fork_is_acked_then_hung_up() -> None:
     await alice.start()
     raw = await RawUdp.open()
     try:
-        target = SipUri("sip", "bob", "127.0.0.1", raw.port)
-        call = OutgoingInvite(
-            alice,
-            uri=target,
-            from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
-            to_addr=Address(target),
-            peer=Peer("UDP", "127.0.0.1", raw.port),
-            body=OFFER,
-        )
+        call = call_to_raw(alice, raw)
         task = asyncio.ensure_future(call.run())
         invite = await raw.next()
         assert isinstance(invite, Request) and invite.method == "INVITE"
