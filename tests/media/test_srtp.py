@@ -2,9 +2,10 @@ import base64
 
 import pytest
 
+from media import srtp
 from media.rtcp import ReceiverReport, build_compound
 from media.rtp import HEADER
-from media.srtp import KEY_LENGTH, SrtpContext, SrtpKey, SrtpSuite
+from media.srtp import KEY_LENGTH, SrtpContext, SrtpError, SrtpKey, SrtpSuite, check_binding
 
 
 def rtp(seq: int, payload: bytes = b"\xff" * 160) -> bytes:
@@ -108,3 +109,54 @@ def test_suites_must_match() -> None:
             SrtpKey.generate(SrtpSuite.AES_CM_128_HMAC_SHA1_80),
             SrtpKey.generate(SrtpSuite.AES_CM_128_HMAC_SHA1_32),
         )
+
+
+def test_pylibsrtp_binding_is_the_one_we_call() -> None:
+    """Fails loudly when a pylibsrtp release changes its private binding (see pyproject.toml).
+
+    media.srtp calls libsrtp 2's in-place srtp_protect/srtp_unprotect(ctx, buffer, int *len)
+    through pylibsrtp._binding; libsrtp 3 takes separate in/out buffers and lengths.
+    """
+    from pylibsrtp._binding import ffi, lib
+
+    in_place = "srtp_err_status_t(*)(struct srtp_ctx_t_ *, void *, int *)"
+    for name in ("srtp_protect", "srtp_unprotect", "srtp_protect_rtcp", "srtp_unprotect_rtcp"):
+        assert ffi.getctype(ffi.typeof(getattr(lib, name))) == in_place, name
+    assert ffi.getctype(ffi.typeof(lib.srtp_create)) == (
+        "srtp_err_status_t(*)(struct srtp_ctx_t_ * *, struct srtp_policy_t *)"
+    )
+    assert {"ssrc", "rtp", "rtcp", "key"} <= {
+        name for name, _ in ffi.typeof("srtp_policy_t").fields
+    }
+    assert lib.srtp_err_status_ok == 0
+    check_binding()  # what media.srtp runs at import
+
+
+def test_a_changed_binding_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(
+        srtp.BINDING_SIGNATURES,
+        "srtp_protect",
+        "srtp_err_status_t(*)(struct srtp_ctx_t_ *, uint8_t *, size_t, uint8_t *, size_t *)",
+    )
+    with pytest.raises(ImportError, match="srtp_protect"):
+        check_binding()
+
+
+def test_packets_too_long_for_the_buffer() -> None:
+    ours, theirs = pair(SrtpSuite.AES_CM_128_HMAC_SHA1_80)
+    with pytest.raises(SrtpError):
+        ours.protect(rtp(1, bytes(1400)))  # no room left for the tag
+    with pytest.raises(SrtpError):
+        ours.protect_rtcp(bytes(1400))
+    # the context still works after a refusal, and a long SRTP packet that fits is taken
+    long = rtp(2, bytes(1300))
+    assert theirs.unprotect(ours.protect(long)) == long
+    assert theirs.rejected == 0
+
+
+def test_contexts_are_independent() -> None:
+    """Each context has its own buffers: a result stays valid after the next packet."""
+    a, b = pair(SrtpSuite.AES_CM_128_HMAC_SHA1_80)
+    first, second = a.protect(rtp(1)), a.protect(rtp(2, b"\x01" * 160))
+    assert b.unprotect(first) == rtp(1)
+    assert b.unprotect(second) == rtp(2, b"\x01" * 160)
