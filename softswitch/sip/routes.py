@@ -113,10 +113,20 @@ class LocalAddresses:
             # the resolved address (a trunk's peer, a request's source).
             return self.default
         local = ip.is_loopback or any(ip in net for net in self.local_networks)
-        if self.external and not local:
+        if self.external and not local and _same_family(self.external, ip):
             return self.external
         if not self._wildcard:
             return self.listen_host
         if ip.is_loopback:
             return LOOPBACK if ip.version == 4 else "::1"
         return route_source(host) or self.default
+
+
+def _same_family(external: str, peer: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether `external` can be told to `peer`: a name can (its DNS may hold both
+    families); an IPv4 NAT address told to an IPv6 peer could never be reached, and
+    IPv6 rarely sits behind NAT, so such a peer gets the route's own address."""
+    try:
+        return ipaddress.ip_address(external).version == peer.version
+    except ValueError:
+        return True

@@ -76,6 +76,15 @@ def test_external_address_without_local_networks() -> None:
     assert chooser.for_peer("127.0.0.1") == "198.18.0.1"
 
 
+def test_an_ipv4_external_address_is_not_told_to_an_ipv6_peer() -> None:
+    # 2001:2::/48 is IPv6's benchmark range (RFC 5180); nothing is sent, no route looked up
+    chooser = LocalAddresses("2001:2::1", external="198.19.0.1")
+    assert chooser.for_peer("2001:2::7") == "2001:2::1"
+    assert chooser.for_peer("198.18.0.2") == "198.19.0.1"
+    named = LocalAddresses("2001:2::1", external="pbx.example.test")
+    assert named.for_peer("2001:2::7") == "pbx.example.test"  # its DNS may hold an AAAA
+
+
 def test_a_host_name_gets_the_default_without_a_lookup() -> None:
     assert LocalAddresses("0.0.0.0").for_peer("carrier.invalid") == "127.0.0.1"
     chooser = LocalAddresses("0.0.0.0", external="198.19.0.1")
