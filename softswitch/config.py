@@ -254,7 +254,18 @@ _SECTIONS = {
 _LISTS = {"trunks": TrunkConfig, "extensions": ExtensionConfig, "accounts": AccountConfig}
 
 
+def split_source(text: str) -> tuple[str, int | None]:
+    """An `inbound_from` entry: "ip", "ip:port", "[ipv6]:port" or a bare IPv6 literal,
+    as (ip, port or None for any port)."""
+    if text.count(":") > 1 and not text.startswith("["):
+        return text, None  # a bare IPv6 literal: its colons are not a port
+    host, port = split_host_port(text, 0)
+    return host, port or None
+
+
 def split_host_port(text: str, default_port: int) -> tuple[str, int]:
+    if text.count(":") > 1 and not text.startswith("["):
+        return text, default_port  # a bare IPv6 literal: "2001:db8::1"
     host, sep, port = text.rpartition(":")
     if not sep:
         return text, default_port
@@ -386,8 +397,11 @@ def _validate(config: Config) -> None:
         if trunk.ca_file and not os.access(trunk.ca_file, os.R_OK):
             raise ConfigError(f"trunk {trunk.name}: cannot read ca_file {trunk.ca_file!r}")
         for source in trunk.inbound_from:
-            ip, _, port = source.partition(":")
-            if not ip or (port and not port.isdigit()):
+            try:
+                ip, _ = split_source(source)
+            except ConfigError:
+                ip = ""
+            if not ip:
                 raise ConfigError(
                     f"trunk {trunk.name}: inbound_from entry {source!r} is not ip[:port]"
                 )

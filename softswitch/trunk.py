@@ -11,10 +11,11 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .config import TrunkConfig, split_host_port
+from .config import TrunkConfig, split_host_port, split_source
 from .sip.address import Address
 from .sip.errors import SipError
 from .sip.message import new_call_id
+from .sip.routes import uri_host
 from .sip.transport import Peer, TlsClient
 from .sip.ua import Credentials, UserAgent
 from .sip.uri import SipUri
@@ -24,6 +25,9 @@ log = logging.getLogger("softswitch.trunk")
 
 RETRY_MIN = 5.0
 RETRY_MAX = 300.0
+
+
+FAMILY_NAMES = {socket.AF_INET: "IPv4", socket.AF_INET6: "IPv6"}
 
 
 class TrunkState(StrEnum):
@@ -56,11 +60,13 @@ class Trunk:
         self.ua = ua
         self.name = config.name
         host, port = split_host_port(config.host, 5061 if config.transport == "TLS" else 5060)
-        self.host = host
+        self.host = host  # an IPv6 literal without brackets (it goes in URIs with them)
+        self.uri_host = uri_host(host)
         self.port = port
         self._tls = self._tls_client() if config.transport == "TLS" else None
         self.status = TrunkStatus(TrunkState.REGISTERING if config.register else TrunkState.IP_AUTH)
         self._addresses: set[str] = set()
+        self._preferred = ""  # the carrier's address we send to
         self._call_id = new_call_id()
         self._cseq = 1
         self._task: asyncio.Task | None = None
@@ -68,7 +74,7 @@ class Trunk:
         # OPTIONS pings keep a NAT mapping to the carrier open and show whether it answers
         self.keepalive = CarrierPing(
             ua,
-            SipUri("sip", None, host, port if port != 5060 else None),
+            SipUri("sip", None, self.uri_host, port if port != 5060 else None),
             self._resolved_peer,
             config.keepalive_interval,
             name=self.name,
@@ -83,8 +89,7 @@ class Trunk:
 
     @property
     def peer(self) -> Peer:
-        address = next(iter(self._addresses), self.host)
-        return Peer(self.config.transport, address, self.port)
+        return Peer(self.config.transport, self._preferred or self.host, self.port)
 
     def _resolved_peer(self) -> Peer | None:
         """Where requests go, once the carrier's name is resolved (None before)."""
@@ -107,7 +112,7 @@ class Trunk:
         return TlsClient(context, self.host)
 
     def uri_for(self, number: str) -> SipUri:
-        return SipUri("sip", number, self.host, self.port if self.port != 5060 else None)
+        return SipUri("sip", number, self.uri_host, self.port if self.port != 5060 else None)
 
     def prefix_match(self, number: str) -> int:
         """Length of the longest configured prefix that ``number`` starts with, or -1."""
@@ -132,21 +137,29 @@ class Trunk:
             if transport != "UDP" and transport == self.config.transport:
                 return True
         for source in self.config.inbound_from:
-            ip, _, allowed_port = source.partition(":")
-            if ip == host and (not allowed_port or int(allowed_port) == port):
+            ip, allowed_port = split_source(source)
+            if ip == host and (allowed_port is None or allowed_port == port):
                 return True
         return False
 
     async def resolve(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            infos = await loop.getaddrinfo(
-                self.host, self.port, family=socket.AF_INET, type=socket.SOCK_DGRAM
-            )
+            infos = await loop.getaddrinfo(self.host, self.port, type=socket.SOCK_DGRAM)
         except OSError as exc:
             raise SipError(f"cannot resolve {self.host}: {exc}") from exc
-        # AF_INET: the address is the dotted quad
-        self._addresses = {str(info[4][0]) for info in infos}
+        names = self.ua.transport.families
+        served = {family for family, name in FAMILY_NAMES.items() if name in names} or set(
+            FAMILY_NAMES
+        )  # not listening yet (a unit test): either family
+        usable = [info for info in infos if info[0] in served]
+        if not usable:
+            raise SipError(f"{self.host} has no address of a family this machine serves")
+        # every address counts for inbound calls; requests go to the first IPv4 one
+        # (the name's own order otherwise), so a dual-stack carrier keeps one flow
+        self._addresses = {str(info[4][0]) for info in usable}
+        usable.sort(key=lambda info: info[0] != socket.AF_INET)
+        self._preferred = str(usable[0][4][0])
         if self._tls is not None:
             for address in self._addresses:
                 self.ua.transport.tls_clients[(address, self.port)] = self._tls
@@ -197,10 +210,10 @@ class Trunk:
         if not self._addresses:
             await self.resolve()
         cfg = self.config
-        aor = SipUri("sip", cfg.username, self.host, self.port if self.port != 5060 else None)
+        aor = SipUri("sip", cfg.username, self.uri_host, self.port if self.port != 5060 else None)
         request = self.ua.new_request(
             "REGISTER",
-            SipUri("sip", None, self.host, aor.port),
+            SipUri("sip", None, self.uri_host, aor.port),
             Address(aor),
             Address(aor),
             transport=cfg.transport,

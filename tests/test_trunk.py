@@ -17,9 +17,11 @@ import pytest
 from softswitch import trunk as trunk_module
 from softswitch.channel import ChannelState
 from softswitch.config import TrunkConfig
+from softswitch.sip.errors import SipError
 from softswitch.sip.message import Request
 from softswitch.sip.parser import parse_message
 from softswitch.sip.transaction import Timers
+from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
 from softswitch.sip.via import Via
 from softswitch.store.database import Binding
@@ -104,6 +106,29 @@ def test_inbound_calls_are_the_carriers_only_from_its_addresses(ua: UserAgent) -
     assert not tls.accepts_from("10.0.0.9", 43210, "UDP")
     assert not tls.accepts_from("10.6.6.6", 43210, "TLS")
     assert not trunk.accepts_from("10.0.0.9", 43210, "TCP")  # a UDP trunk
+
+
+async def test_an_ipv6_carrier(ua: UserAgent) -> None:
+    # 2001:2::/48 is IPv6's benchmark range (RFC 5180); nothing is sent there
+    trunk = Trunk(
+        trunk_config(host="[2001:2::9]:5070", inbound_from=["[2001:2::1]:5080", "2001:2::2"]), ua
+    )
+    assert trunk.host == "2001:2::9" and trunk.port == 5070
+    assert str(trunk.uri_for("155")) == "sip:155@[2001:2::9]:5070"
+    assert trunk.accepts_from("2001:2::9", 5070)
+    assert trunk.accepts_from("2001:2::1", 5080) and not trunk.accepts_from("2001:2::1", 5081)
+    assert trunk.accepts_from("2001:2::2", 40000)  # a bare IPv6 literal: any port
+    with pytest.raises(SipError, match="no address of a family this machine serves"):
+        await trunk.resolve()  # `ua` listens on IPv4 only
+    ipv6 = UserAgent("::1", 0, lambda st: None)
+    await ipv6.start()
+    try:
+        bare = Trunk(trunk_config(host="::1"), ipv6)
+        assert (bare.host, bare.port) == ("::1", 5060)
+        await bare.resolve()
+        assert bare.peer == Peer("UDP", "::1", 5060)
+    finally:
+        await ipv6.stop()
 
 
 async def test_registers_with_digest_refreshes_and_unregisters(
