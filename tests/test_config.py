@@ -11,6 +11,9 @@ def test_embedded_defaults_serve():
     assert config.local_addresses().default == "127.0.0.1"
     assert config.sip.local_networks == []
     assert config.sip.nat_keepalive == 25
+    sip = config.sip
+    assert (sip.auth_failures_per_minute, sip.auth_address_failures_per_minute) == (10, 30)
+    assert sip.auth_ban_seconds == 300
     assert config.trunks == [] and config.default_extensions
 
 
@@ -111,6 +114,10 @@ def test_environment_overrides_single_keys():
         ({"sip": {"nat_keepalive": -5}}, "sip.nat_keepalive"),
         ({"sip": {"nat_keepalive": "often"}}, "sip.nat_keepalive: expected int"),
         ({"sip": {"local_networks": "10.0.0.0/33"}}, "sip.local_networks"),
+        ({"sip": {"auth_failures_per_minute": 0}}, "sip.auth_failures_per_minute"),
+        ({"sip": {"auth_ban_seconds": -1}}, "sip.auth_ban_seconds"),
+        ({"sip": {"auth_address_failures_per_minute": 0}}, "auth_address_failures_per_minute"),
+        ({"sip": {"auth_address_failures_per_minute": "many"}}, "expected int"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(data, words):
