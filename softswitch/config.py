@@ -320,9 +320,7 @@ def _validate(config: Config) -> None:
             "sip.auth_failures_per_minute must be at least 1, sip.auth_ban_seconds at least 0"
         )
     if config.sip.auth_address_failures_per_minute < 1:
-        raise ConfigError(
-            "sip.auth_address_failures_per_minute must be at least 1"
-        )
+        raise ConfigError("sip.auth_address_failures_per_minute must be at least 1")
     if not 0 <= config.sip.nat_keepalive <= 3600:
         raise ConfigError("sip.nat_keepalive must be 0 (off) to 3600 seconds")
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
