@@ -362,6 +362,13 @@ def same_request_uri(text: str, request_uri: SipUri) -> bool:
     in what they name: user and password compare exactly, host case-insensitively, a
     missing port is not the default port, user/ttl/method/maddr/transport must agree
     when either URI has them, other parameters when both do, headers always.
+
+    One deviation is tolerated because common clients send it: a digest uri without a
+    user part that names the Request-URI's host and port (sipp hashes
+    ``sip:remote_ip:remote_port`` unless given -auth_uri, pyVoIP 1.6 ``sip:server;
+    transport=UDP`` for every request) is accepted whatever its parameters. It commits
+    to no destination, so only the nonce count stops its replay; a digest uri that does
+    name a user must name the Request-URI's.
     """
     try:
         uri = SipUri.parse(text.strip())
@@ -369,11 +376,13 @@ def same_request_uri(text: str, request_uri: SipUri) -> bool:
         return False
     if (
         uri.scheme != request_uri.scheme
-        or uri.user != request_uri.user
-        or uri.password != request_uri.password
         or uri.host.lower() != request_uri.host.lower()
         or uri.port != request_uri.port
     ):
+        return False
+    if uri.user is None and uri.password is None:
+        return not uri.headers
+    if uri.user != request_uri.user or uri.password != request_uri.password:
         return False
     ours, theirs = uri.params, request_uri.params
     for name in ours.keys() | theirs.keys():

@@ -399,6 +399,10 @@ def test_credentials_for_another_request_uri_are_a_bad_request() -> None:
         ("sip:%31%30%32@switch.example", "sip:102@switch.example"),
         ("sip:102@switch.example;ob", "sip:102@switch.example"),  # only in one: ignored
         (" sip:102@127.0.0.1:5060 ", "sip:102@127.0.0.1:5060"),
+        # the server's URI, as sipp (no -auth_uri) and pyVoIP 1.6 hash it: no destination
+        ("sip:127.0.0.1:5060", "sip:5550001@127.0.0.1:5060"),
+        ("sip:switch.example;transport=UDP", "sip:102@switch.example"),
+        ("sip:switch.example;transport=UDP", "sip:switch.example"),
     ],
 )
 def test_digest_uri_compares_as_a_uri(credentials_uri: str, request_uri: str) -> None:
@@ -419,6 +423,9 @@ def test_digest_uri_compares_as_a_uri(credentials_uri: str, request_uri: str) ->
         ("sip:102@switch.example;user=phone", "sip:102@switch.example;user=ip"),
         ("sip:102@switch.example;maddr=192.0.2.1", "sip:102@switch.example"),
         ("sip:102@switch.example?subject=x", "sip:102@switch.example"),
+        ("sip:switch.example:5070", "sip:102@switch.example"),
+        ("sip:other.example", "sip:102@switch.example"),
+        ("sip:switch.example?subject=x", "sip:102@switch.example"),
         ("not a uri", "sip:102@switch.example"),
         ("*", "sip:102@switch.example"),
     ],
