@@ -133,7 +133,7 @@ class ExtensionAuthenticator:
         # A banned pair is refused only when the request names that user: a request
         # without credentials is challenged like any other (svwar sees no difference).
         if self.guard.banned(host, claimed if self._known(claimed) else None):
-            st.respond(ua.response(request, 403, "Forbidden"))
+            st.respond(ua.response(request, 403, "Forbidden", to_tag=_tag_for(st)))
             return None
         if header is None:
             self._challenge(st, ua, stale=False)
@@ -158,7 +158,7 @@ class ExtensionAuthenticator:
             result.reason,
         )
         if self.guard.banned(host, known):
-            st.respond(ua.response(request, 403, "Forbidden"))
+            st.respond(ua.response(request, 403, "Forbidden", to_tag=_tag_for(st)))
         elif result.bad_request:
             st.respond(ua.response(request, 400, "Bad Request (digest uri)", to_tag=_tag_for(st)))
         else:
