@@ -1,4 +1,10 @@
-"""Who is calling: digest authentication of extensions, with a brute-force guard."""
+"""Who is calling: digest authentication of extensions, with a brute-force guard.
+
+The guard bans per (address, extension) for wrong passwords of existing extensions and
+per address for unknown users, so one misconfigured phone does not lock out the others
+behind its NAT; a request without credentials is refused only for an address ban, so
+it never tells which extensions exist.
+"""
 
 from __future__ import annotations
 

@@ -242,6 +242,21 @@ def test_cracking_an_unknown_extension_bans_the_address(
     assert refused.status == 403
 
 
+def test_guessing_at_many_extensions_from_one_address_bans_it(
+    tmp_path, ports, switch_factory, raw, caplog
+):
+    harness = switch_factory(extensions=EXTENSIONS, sip={"auth_address_failures_per_minute": 15})
+    port = sip_port(harness)
+    words = tmp_path / "words.txt"
+    words.write_text("\n".join(f"guess{i}" for i in range(12)) + "\n")
+    scanner("svcrack", port, ports.port(), "-u101", "-d", str(words), timeout=30)
+    # 101 is banned from here, the address not yet: 103 is still challenged
+    assert raw(port).send("REGISTER", f"sip:{HOST}:{port}", "103", "103").status == 401
+    scanner("svcrack", port, ports.port(), "-u102", "-d", str(words), timeout=20)
+    assert auth_failures(caplog) == 15
+    assert raw(port).send("REGISTER", f"sip:{HOST}:{port}", "103", "103").status == 403
+
+
 def ip_trunk(name: str, port: int, **extra) -> dict:
     return {"name": name, "host": f"{HOST}:{port}", "register": False, **extra}
 
