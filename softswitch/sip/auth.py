@@ -54,6 +54,8 @@ _MAC_LEN = 16
 _NONCE_LEN = _TS.size + _RANDOM_LEN + _MAC_LEN
 # Marks a nonce consumed by an RFC 2069 (qop-less) request: higher than any nc.
 _USED_WITHOUT_QOP = 1 << 32
+# How far ahead of our clock a nonce's stamp may be (clock adjustments) and still count.
+_CLOCK_SLACK_MS = 5_000
 # Hashed in place of a stored HA1 for an unknown user, so that an unknown user costs
 # the same work as a wrong password (no timing difference to enumerate users by).
 _DUMMY_HA1 = "0" * 64
@@ -553,6 +555,10 @@ class DigestServer:
         now_ms = self._now_ms()
         if now_ms - issued_ms > self._ttl_ms:
             return AuthResult(False, username, True, "nonce expired")
+        if issued_ms - now_ms > _CLOCK_SLACK_MS:
+            # Issued "in the future": the wall clock went back. Such a nonce would stay
+            # valid for the TTL plus the jump; a fresh one costs the client one round trip.
+            return AuthResult(False, username, True, "nonce from the future")
         nc = int(nc_text, 16) if qop is not None and nc_text is not None else _USED_WITHOUT_QOP
         return self._record_use(nonce, issued_ms, nc, now_ms, username, qop is not None)
 

@@ -472,6 +472,18 @@ def test_stale_nonce_after_ttl_only_when_digest_is_right() -> None:
     assert server.verify("REGISTER", bad, lookup, request_uri=URI).stale is False
 
 
+def test_nonce_from_before_a_clock_step_back_is_stale() -> None:
+    clock = FakeClock()
+    server = make_server(clock)
+    header = answer(server.challenges()[0])
+    clock.now -= 3600  # NTP stepped the clock back an hour: the nonce must not live 61 min
+    result = server.verify("REGISTER", header, lookup, request_uri=URI)
+    assert (result.ok, result.stale, result.reason) == (False, True, "nonce from the future")
+    fresh = answer(server.challenges()[0])
+    clock.now += 4  # small adjustments are tolerated
+    assert server.verify("REGISTER", fresh, lookup, request_uri=URI).ok
+
+
 def test_nonce_valid_until_ttl() -> None:
     clock = FakeClock()
     server = make_server(clock)
