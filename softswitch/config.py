@@ -43,6 +43,10 @@ class SipConfig:
     # failures of existing extensions from one address, all users together, in a minute
     # that ban the whole address (one attacker guessing at many extensions at once)
     auth_address_failures_per_minute: int = 30
+    # failed digests in an hour, for one extension from one address or for unknown users
+    # from one address, that ban it too: a guesser pacing himself just under
+    # auth_failures_per_minute still gets no more than this many guesses an hour
+    auth_failures_per_hour: int = 60
     auth_ban_seconds: int = 300
     ring_timeout: int = 60  # seconds an outgoing leg may ring before we give up
     # SIP over TLS (RFC 3261 26.2): "host:port" such as "0.0.0.0:5061"; "" = no TLS listener
@@ -319,6 +323,8 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             "sip.auth_failures_per_minute must be at least 1, sip.auth_ban_seconds at least 0"
         )
+    if config.sip.auth_failures_per_hour < 1:
+        raise ConfigError("sip.auth_failures_per_hour must be at least 1")
     if config.sip.auth_address_failures_per_minute < 1:
         raise ConfigError("sip.auth_address_failures_per_minute must be at least 1")
     if not 0 <= config.sip.nat_keepalive <= 3600:

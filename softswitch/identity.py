@@ -33,7 +33,9 @@ class AuthGuard:
     unknown user is enumeration or cracking: it counts against the whole address,
     banned at ``max_failures``. Failures of known users from one address add up too:
     ``max_address_failures`` of them in ``window`` ban the address, which bounds an
-    attacker who guesses at many extensions at once. A success clears only its own
+    attacker who guesses at many extensions at once. ``max_slow_failures`` in
+    ``slow_window`` seconds ban a pair or an address as well: a guesser who stays just
+    under ``max_failures`` per ``window`` is not let through forever. A success clears only its own
     pair's count, so valid credentials for one extension cannot reset the counts of
     guesses at others.
     """
@@ -46,10 +48,14 @@ class AuthGuard:
         clock: Callable[[], float] = time.monotonic,
         *,
         max_address_failures: int = 30,
+        max_slow_failures: int = 60,
+        slow_window: float = 3600.0,
         max_entries: int = 10_000,
     ) -> None:
         self.max_failures = max_failures
         self.max_address_failures = max_address_failures
+        self.max_slow_failures = max_slow_failures
+        self.slow_window = max(slow_window, window)
         self.window = window
         self.ban_seconds = ban_seconds
         self.clock = clock
@@ -79,30 +85,36 @@ class AuthGuard:
         """Count a failure: ``user`` is the existing extension tried, None for an unknown one."""
         now = self.clock()
         key = (host, user)
-        if self._count(self._failures, key, now) >= self.max_failures:
+        recent, slow = self._count(self._failures, key, now)
+        if recent >= self.max_failures or slow >= self.max_slow_failures:
             self._ban(key, now)
-        if self._count(self._address_failures, host, now) >= self.max_address_failures:
+        if self._count(self._address_failures, host, now)[0] >= self.max_address_failures:
             self._ban((host, None), now)
 
     def succeeded(self, host: str, user: str) -> None:
         self._failures.pop((host, user), None)
 
-    def _count(self, table: dict[Any, deque[float]], key: Any, now: float) -> int:
+    def _count(self, table: dict[Any, deque[float]], key: Any, now: float) -> tuple[int, int]:
+        """Add a failure at ``now``: (failures within window, within slow_window)."""
         times = table.get(key)
         if times is None:
             self._make_room(table)
             times = table[key] = deque()
         times.append(now)
-        while times and times[0] <= now - self.window:
+        while times and times[0] <= now - self.slow_window:
             times.popleft()
-        return len(times)
+        recent = 0
+        for at in reversed(times):
+            if at <= now - self.window:
+                break
+            recent += 1
+        return recent, len(times)
 
     def _ban(self, key: tuple[str, str | None], now: float) -> None:
         self._make_room(self._banned_until)
         self._banned_until[key] = now + self.ban_seconds
-        self._failures.pop(key, None)
-        if key[1] is None:
-            self._address_failures.pop(key[0], None)
+        # The counts stay: a ban's requests are refused uncounted, the short window is
+        # empty when it ends, and the slow window re-bans a guesser who comes straight back.
         host, user = key
         log.warning(
             "auth: %s banned for %ds after repeated failures",

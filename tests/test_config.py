@@ -13,7 +13,7 @@ def test_embedded_defaults_serve():
     assert config.sip.nat_keepalive == 25
     sip = config.sip
     assert (sip.auth_failures_per_minute, sip.auth_address_failures_per_minute) == (10, 30)
-    assert sip.auth_ban_seconds == 300
+    assert (sip.auth_ban_seconds, sip.auth_failures_per_hour) == (300, 60)
     assert config.trunks == [] and config.default_extensions
 
 
@@ -118,6 +118,7 @@ def test_environment_overrides_single_keys():
         ({"sip": {"auth_ban_seconds": -1}}, "sip.auth_ban_seconds"),
         ({"sip": {"auth_address_failures_per_minute": 0}}, "auth_address_failures_per_minute"),
         ({"sip": {"auth_address_failures_per_minute": "many"}}, "expected int"),
+        ({"sip": {"auth_failures_per_hour": 0}}, "sip.auth_failures_per_hour"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(data, words):

@@ -95,3 +95,23 @@ def test_memory_is_bounded_under_a_spray_of_sources() -> None:
         g.failed(f"198.18.{i // 250}.{i % 250}", None)
     assert len(g._failures) <= 100 and len(g._banned_until) <= 100
     assert g.banned("198.18.3.249")  # the newest ban is kept
+
+
+def test_a_slow_guesser_under_the_per_minute_limit_is_banned_by_the_hour() -> None:
+    clock = Clock()
+    g = guard(clock, max_slow_failures=10)
+    for _ in range(9):  # 2 a minute: never 3 within the 60 s window
+        g.failed(NAT, "101")
+        clock.now += 30
+    assert not g.banned(NAT, "101")
+    g.failed(NAT, "101")
+    assert g.banned(NAT, "101")
+    # back straight after the ban: the hour still holds ten guesses, banned again at once
+    clock.now += 300
+    assert not g.banned(NAT, "101")
+    g.failed(NAT, "101")
+    assert g.banned(NAT, "101")
+    # an hour later the slate is clean
+    clock.now += 3600
+    g.failed(NAT, "101")
+    assert not g.banned(NAT, "101")
