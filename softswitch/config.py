@@ -37,7 +37,19 @@ class SipConfig:
     digest_algorithms: list[str] = field(default_factory=lambda: ["MD5"])
     min_expires: int = 60
     max_expires: int = 3600
+    # Brute-force guard (softswitch/identity.py AuthGuard), fair to phones behind one NAT:
+    # this many failed digests in a minute for one existing extension from one address
+    # ban that extension from that address (its neighbours keep working); as many for
+    # unknown users ban the whole address (scanners, crackers). svcrack thus gets about
+    # auth_failures_per_minute guesses per auth_ban_seconds.
     auth_failures_per_minute: int = 10
+    # failures of existing extensions from one address, all users together, in a minute
+    # that ban the whole address (one attacker guessing at many extensions at once)
+    auth_address_failures_per_minute: int = 30
+    # failed digests in an hour, for one extension from one address or for unknown users
+    # from one address, that ban it too: a guesser pacing himself just under
+    # auth_failures_per_minute still gets no more than this many guesses an hour
+    auth_failures_per_hour: int = 60
     auth_ban_seconds: int = 300
     ring_timeout: int = 60  # seconds an outgoing leg may ring before we give up
     # SIP over TLS (RFC 3261 26.2): "host:port" such as "0.0.0.0:5061"; "" = no TLS listener
@@ -371,6 +383,14 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"rtp.srtp must be one of {', '.join(SRTP_MODES)}")
     if not 0 <= config.rtp.timeout <= 86400:
         raise ConfigError("rtp.timeout must be 0 (off) to 86400 seconds")
+    if config.sip.auth_failures_per_minute < 1 or config.sip.auth_ban_seconds < 0:
+        raise ConfigError(
+            "sip.auth_failures_per_minute must be at least 1, sip.auth_ban_seconds at least 0"
+        )
+    if config.sip.auth_failures_per_hour < 1:
+        raise ConfigError("sip.auth_failures_per_hour must be at least 1")
+    if config.sip.auth_address_failures_per_minute < 1:
+        raise ConfigError("sip.auth_address_failures_per_minute must be at least 1")
     if not 0 <= config.sip.nat_keepalive <= 3600:
         raise ConfigError("sip.nat_keepalive must be 0 (off) to 3600 seconds")
     _validate_api_limits(config.api_limits)

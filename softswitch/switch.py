@@ -199,7 +199,10 @@ class Switch:
             algorithms=tuple(self.config.sip.digest_algorithms),
         )
         guard = AuthGuard(
-            self.config.sip.auth_failures_per_minute, ban_seconds=self.config.sip.auth_ban_seconds
+            self.config.sip.auth_failures_per_minute,
+            ban_seconds=self.config.sip.auth_ban_seconds,
+            max_address_failures=self.config.sip.auth_address_failures_per_minute,
+            max_slow_failures=self.config.sip.auth_failures_per_hour,
         )
         self.auth = ExtensionAuthenticator(self.store, digest, guard)
         self.registrar = Registrar(

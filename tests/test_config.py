@@ -11,6 +11,9 @@ def test_embedded_defaults_serve():
     assert config.local_addresses().default == "127.0.0.1"
     assert config.sip.local_networks == []
     assert config.sip.nat_keepalive == 25
+    sip = config.sip
+    assert (sip.auth_failures_per_minute, sip.auth_address_failures_per_minute) == (10, 30)
+    assert (sip.auth_ban_seconds, sip.auth_failures_per_hour) == (300, 60)
     assert config.trunks == [] and config.default_extensions
 
 
@@ -134,6 +137,11 @@ def test_environment_overrides_single_keys():
             {"trunks": [{"name": "t", "host": "h", "register": False, "keepalive": "often"}]},
             r"trunks\[0\].keepalive: expected int, got 'often'",
         ),
+        ({"sip": {"auth_failures_per_minute": 0}}, "sip.auth_failures_per_minute"),
+        ({"sip": {"auth_ban_seconds": -1}}, "sip.auth_ban_seconds"),
+        ({"sip": {"auth_address_failures_per_minute": 0}}, "auth_address_failures_per_minute"),
+        ({"sip": {"auth_address_failures_per_minute": "many"}}, "expected int"),
+        ({"sip": {"auth_failures_per_hour": 0}}, "sip.auth_failures_per_hour"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(data, words):

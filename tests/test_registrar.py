@@ -8,7 +8,7 @@ from softswitch.extensions import make_extension
 from softswitch.identity import AuthGuard, ExtensionAuthenticator
 from softswitch.registrar import Registrar
 from softswitch.sip.address import Address
-from softswitch.sip.auth import DigestServer
+from softswitch.sip.auth import DigestServer, authorization, choose_challenge
 from softswitch.sip.transaction import Timers
 from softswitch.sip.transport import Peer
 from softswitch.sip.ua import Credentials, UserAgent
@@ -116,15 +116,63 @@ async def test_cannot_register_someone_elses_extension(registrar):
     assert reg.contacts("102") == []
 
 
-async def test_wrong_passwords_get_the_source_banned(registrar):
-    _, server, client, _ = registrar
+async def test_wrong_passwords_ban_that_extension_from_that_source_only(registrar):
+    reg, server, client, _ = registrar
     statuses = [
         (await register(server, client, password="nope", call_id=f"x{i}")).status for i in range(4)
     ]
     assert statuses[:2] == [401, 401]
     assert statuses[-1] == 403
-    # even the right password is refused while the ban lasts
-    assert (await register(server, client, call_id="good")).status == 403
+    # even the right password is refused while the ban lasts (a final answer: To tag)
+    refused = await register(server, client, call_id="good")
+    assert refused.status == 403 and refused.to_addr.tag
+    # a neighbour behind the same NAT (same address) still registers
+    ok = await register(server, client, user="102", password="pw102", call_id="n", expires=300)
+    assert ok.status == 200
+    assert [b.aor for b in reg.contacts("102")] == ["102"]
+
+
+async def test_unknown_users_get_the_whole_source_banned(registrar):
+    _, server, client, _ = registrar
+    statuses = [
+        (await register(server, client, user=f"9{i:02}", password="x", call_id=f"u{i}")).status
+        for i in range(4)
+    ]
+    assert statuses[:2] == [401, 401]
+    assert statuses[-1] == 403
+    assert (await register(server, client, user="102", password="pw102", call_id="n")).status == 403
+
+
+async def test_credentials_for_another_request_uri_get_400_and_count_as_failures(registrar):
+    _, server, client, _ = registrar
+    challenge = choose_challenge(
+        (await register(server, client, password=None)).headers.get_all("WWW-Authenticate")
+    )
+    statuses = []
+    for i in range(4):
+        aor = SipUri("sip", "101", "127.0.0.1", server.port)
+        request = client.new_request(
+            "REGISTER",
+            SipUri("sip", None, "127.0.0.1", server.port),
+            Address(aor),
+            Address(aor),
+            call_id=f"elsewhere-{i}",
+            cseq=1,
+            contact_user="101",
+        )
+        # right password, computed for another Request-URI (a replayed Authorization)
+        value = authorization(
+            challenge,
+            method="REGISTER",
+            uri="sip:127.0.0.2",
+            username="101",
+            password="pw101",
+            nc=i + 1,
+        )
+        request.headers.add("Authorization", value)
+        response = await client.request(request, Peer("UDP", "127.0.0.1", server.port))
+        statuses.append(response.status)
+    assert statuses == [400, 400, 403, 403]
 
 
 async def test_unknown_user_learns_nothing(registrar):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from .errors import SipError, SipParseError
 from .grammar import TOKEN_CHARS, quote, read_quoted
+from .uri import SipUri
 
 # Canonical spelling of every algorithm we can compute, keyed by lower case.
 _ALGORITHMS: dict[str, str] = {
@@ -53,6 +54,13 @@ _MAC_LEN = 16
 _NONCE_LEN = _TS.size + _RANDOM_LEN + _MAC_LEN
 # Marks a nonce consumed by an RFC 2069 (qop-less) request: higher than any nc.
 _USED_WITHOUT_QOP = 1 << 32
+# How far ahead of our clock a nonce's stamp may be (clock adjustments) and still count.
+_CLOCK_SLACK_MS = 5_000
+# Hashed in place of a stored HA1 for an unknown user, so that an unknown user costs
+# the same work as a wrong password (no timing difference to enumerate users by).
+_DUMMY_HA1 = "0" * 64
+# URI parameters that make two SIP URIs differ when present in only one (RFC 3261 19.1.4).
+_SIGNIFICANT_URI_PARAMS = ("user", "ttl", "method", "maddr", "transport")
 
 
 def canonical_algorithm(name: str) -> str | None:
@@ -332,6 +340,64 @@ class AuthResult:
     username: str | None = None
     stale: bool = False
     reason: str = ""
+    # The credentials' uri is not the Request-URI (RFC 7616 3.4.6: answer 400): they
+    # were computed for another request, e.g. replayed onto a call to another number.
+    bad_request: bool = False
+
+
+def authorization_username(header_value: str) -> str | None:
+    """The username of a Digest Authorization value, None when there is none."""
+    try:
+        items = parse_auth_header(header_value)
+    except SipParseError:
+        return None
+    for scheme, params in items:
+        if scheme.lower() == "digest":
+            return params.get("username")
+    return None
+
+
+def same_request_uri(text: str, request_uri: SipUri) -> bool:
+    """Whether a digest ``uri`` names the Request-URI, compared as URIs (RFC 3261 19.1.4).
+
+    Clients differ in spelling (case of scheme and host, order of parameters), never
+    in what they name: user and password compare exactly, host case-insensitively, a
+    missing port is not the default port, user/ttl/method/maddr/transport must agree
+    when either URI has them, other parameters when both do, headers always.
+
+    One deviation is tolerated because common clients send it: a digest uri without a
+    user part that names the Request-URI's host and port (sipp hashes
+    ``sip:remote_ip:remote_port`` unless given -auth_uri, pyVoIP 1.6 ``sip:server;
+    transport=UDP`` for every request) is accepted whatever its parameters. It commits
+    to no destination, so only the nonce count stops its replay; a digest uri that does
+    name a user must name the Request-URI's.
+    """
+    try:
+        uri = SipUri.parse(text.strip())
+    except SipParseError:
+        return False
+    if (
+        uri.scheme != request_uri.scheme
+        or uri.host.lower() != request_uri.host.lower()
+        or uri.port != request_uri.port
+    ):
+        return False
+    if uri.user is None and uri.password is None:
+        return not uri.headers
+    if uri.user != request_uri.user or uri.password != request_uri.password:
+        return False
+    ours, theirs = uri.params, request_uri.params
+    for name in ours.keys() | theirs.keys():
+        if name not in _SIGNIFICANT_URI_PARAMS and (name not in ours or name not in theirs):
+            continue
+        if name not in ours or name not in theirs:
+            return False
+        a, b = ours[name], theirs[name]
+        if (a or "").lower() != (b or "").lower() or (a is None) != (b is None):
+            return False
+    return {k.lower(): v for k, v in uri.headers.items()} == {
+        k.lower(): v for k, v in request_uri.headers.items()
+    }
 
 
 class DigestServer:
@@ -407,11 +473,15 @@ class DigestServer:
         method: str,
         header_value: str,
         lookup_ha1: Callable[[str, str], str | None],
+        *,
+        request_uri: SipUri,
     ) -> AuthResult:
         """Check an Authorization / Proxy-Authorization header value.
 
         ``lookup_ha1(username, algorithm)`` returns the stored HA1 (hex) for
-        ``'MD5'`` or ``'SHA-256'``, or None for an unknown user. Never raises
+        ``'MD5'`` or ``'SHA-256'``, or None for an unknown user. The credentials'
+        ``uri`` must name ``request_uri`` (else ``bad_request``): a digest proves
+        the method and URI it was computed for, nothing else. Never raises
         on malformed input: it yields ``ok=False`` with a reason.
         """
         try:
@@ -431,6 +501,12 @@ class DigestServer:
         assert username is not None
         if not hmac.compare_digest(_utf8(params["realm"]), _utf8(self.realm)):
             return AuthResult(False, username, False, "wrong realm")
+        # Checked before the password is: a 400 must not tell a guesser that the
+        # digest was right.
+        if not same_request_uri(params["uri"], request_uri):
+            return AuthResult(
+                False, username, False, "uri does not match the Request-URI", bad_request=True
+            )
         algorithm = canonical_algorithm(params.get("algorithm", "MD5"))
         if algorithm is None:
             return AuthResult(False, username, False, "unsupported algorithm")
@@ -459,11 +535,9 @@ class DigestServer:
             return AuthResult(False, username, False, "nonce not issued by us")
 
         stored = lookup_ha1(username, _base_algorithm(algorithm))
-        if stored is None:
-            return AuthResult(False, username, False, "unknown user")
         expected = _response(
             algorithm,
-            stored,
+            stored if stored is not None else _DUMMY_HA1,
             nonce=nonce,
             method=method,
             uri=params["uri"],
@@ -471,6 +545,8 @@ class DigestServer:
             nc=nc_text,
             cnonce=cnonce,
         )
+        if stored is None:
+            return AuthResult(False, username, False, "unknown user")
         if not hmac.compare_digest(expected.encode("ascii"), response.lower().encode("ascii")):
             return AuthResult(False, username, False, "wrong response")
 
@@ -479,6 +555,10 @@ class DigestServer:
         now_ms = self._now_ms()
         if now_ms - issued_ms > self._ttl_ms:
             return AuthResult(False, username, True, "nonce expired")
+        if issued_ms - now_ms > _CLOCK_SLACK_MS:
+            # Issued "in the future": the wall clock went back. Such a nonce would stay
+            # valid for the TTL plus the jump; a fresh one costs the client one round trip.
+            return AuthResult(False, username, True, "nonce from the future")
         nc = int(nc_text, 16) if qop is not None and nc_text is not None else _USED_WITHOUT_QOP
         return self._record_use(nonce, issued_ms, nc, now_ms, username, qop is not None)
 

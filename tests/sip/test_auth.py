@@ -15,11 +15,13 @@ from softswitch.sip.auth import (
     Challenge,
     DigestServer,
     authorization,
+    authorization_username,
     choose_challenge,
     ha1,
     parse_auth_header,
 )
 from softswitch.sip.errors import SipError, SipParseError
+from softswitch.sip.uri import SipUri
 
 # RFC 7616 section 3.9.1
 RFC_USER = "Mufasa"
@@ -37,6 +39,8 @@ RFC_RESPONSES = {
 REALM = "switch.example"
 KEY = b"k" * 32
 USERS = {"101": "secret101", 'we"ird\\user': "pa:ss"}
+# the Request-URI of answer()'s default requests
+URI = SipUri.parse("sip:switch.example")
 
 
 def md5(text: str) -> str:
@@ -295,7 +299,7 @@ def test_server_algorithms_are_configurable() -> None:
     server = DigestServer(REALM, KEY, clock=FakeClock(), algorithms=("md5",))
     [only] = server.challenges()
     assert Challenge.parse(only).algorithm == "MD5"
-    assert server.verify("REGISTER", answer(only), lookup).ok
+    assert server.verify("REGISTER", answer(only), lookup, request_uri=URI).ok
     for bad in [(), ("SHA-512-256",), ("MD5-sess",)]:
         with pytest.raises(SipError):
             DigestServer(REALM, KEY, algorithms=bad)
@@ -306,7 +310,9 @@ def test_round_trip_both_algorithms(index: int, algorithm: str) -> None:
     server = make_server()
     header = answer(server.challenges()[index])
     assert params_of(header)["algorithm"] == algorithm
-    assert server.verify("REGISTER", header, lookup) == AuthResult(True, "101", False, "ok")
+    assert server.verify("REGISTER", header, lookup, request_uri=URI) == AuthResult(
+        True, "101", False, "ok"
+    )
 
 
 def test_round_trip_via_choose_challenge_and_escaped_username() -> None:
@@ -321,7 +327,9 @@ def test_round_trip_via_choose_challenge_and_escaped_username() -> None:
         password="pa:ss",
         nc=1,
     )
-    result = server.verify("INVITE", header, lookup)
+    result = server.verify(
+        "INVITE", header, lookup, request_uri=SipUri.parse("sip:200@switch.example")
+    )
     assert result.ok and result.username == 'we"ird\\user'
 
 
@@ -338,27 +346,102 @@ def test_lookup_receives_base_algorithm() -> None:
     header = authorization(
         sess, method="INVITE", uri="sip:x@y", username="101", password="secret101", nc=1
     )
-    assert server.verify("INVITE", header, recording).ok
+    assert server.verify("INVITE", header, recording, request_uri=SipUri.parse("sip:x@y")).ok
     assert seen == [("101", "SHA-256")]
 
 
 def test_wrong_password() -> None:
     server = make_server()
     header = answer(server.challenges()[0], password="nope")
-    result = server.verify("REGISTER", header, lookup)
+    result = server.verify("REGISTER", header, lookup, request_uri=URI)
     assert (result.ok, result.stale, result.reason) == (False, False, "wrong response")
 
 
 def test_wrong_method_fails() -> None:
     server = make_server()
     header = answer(server.challenges()[0], method="REGISTER")
-    assert not server.verify("INVITE", header, lookup).ok
+    assert not server.verify("INVITE", header, lookup, request_uri=URI).ok
 
 
 def test_unknown_user() -> None:
     server = make_server()
-    result = server.verify("REGISTER", answer(server.challenges()[0], username="999"), lookup)
+    result = server.verify(
+        "REGISTER", answer(server.challenges()[0], username="999"), lookup, request_uri=URI
+    )
     assert (result.ok, result.username, result.reason) == (False, "999", "unknown user")
+
+
+def test_credentials_for_another_request_uri_are_a_bad_request() -> None:
+    """RFC 7616 3.4.6: a digest for INVITE sip:102@... proves nothing about a call elsewhere."""
+    server = make_server()
+    challenge = server.challenges()[0]
+    elsewhere = SipUri.parse("sip:+493012345678@switch.example")
+    for password in ("secret101", "wrong"):
+        header = answer(challenge, method="INVITE", uri="sip:102@switch.example", password=password)
+        result = server.verify("INVITE", header, lookup, request_uri=elsewhere)
+        # the same answer whatever the password: a 400 is no password oracle
+        assert (result.ok, result.bad_request, result.username) == (False, True, "101")
+        assert result.reason == "uri does not match the Request-URI"
+    unknown = answer(challenge, method="INVITE", uri="sip:102@switch.example", username="999")
+    assert server.verify("INVITE", unknown, lookup, request_uri=elsewhere).bad_request
+    right = answer(challenge, method="INVITE", uri="sip:102@switch.example", nc=2)
+    assert server.verify(
+        "INVITE", right, lookup, request_uri=SipUri.parse("sip:102@switch.example")
+    ).ok
+
+
+@pytest.mark.parametrize(
+    ("credentials_uri", "request_uri"),
+    [
+        ("sip:102@switch.example", "sip:102@switch.example"),
+        ("SIP:102@Switch.EXAMPLE", "sip:102@switch.example"),
+        ("sip:102@switch.example;transport=UDP;lr", "sip:102@switch.example;lr;transport=udp"),
+        ("sip:%31%30%32@switch.example", "sip:102@switch.example"),
+        ("sip:102@switch.example;ob", "sip:102@switch.example"),  # only in one: ignored
+        (" sip:102@127.0.0.1:5060 ", "sip:102@127.0.0.1:5060"),
+        # the server's URI, as sipp (no -auth_uri) and pyVoIP 1.6 hash it: no destination
+        ("sip:127.0.0.1:5060", "sip:5550001@127.0.0.1:5060"),
+        ("sip:switch.example;transport=UDP", "sip:102@switch.example"),
+        ("sip:switch.example;transport=UDP", "sip:switch.example"),
+    ],
+)
+def test_digest_uri_compares_as_a_uri(credentials_uri: str, request_uri: str) -> None:
+    server = make_server()
+    header = answer(server.challenges()[0], method="INVITE", uri=credentials_uri)
+    assert server.verify("INVITE", header, lookup, request_uri=SipUri.parse(request_uri)).ok
+
+
+@pytest.mark.parametrize(
+    ("credentials_uri", "request_uri"),
+    [
+        ("sip:102@switch.example", "sip:103@switch.example"),
+        ("sip:102@switch.example", "sips:102@switch.example"),
+        ("sip:Alice@switch.example", "sip:alice@switch.example"),  # user part is exact
+        ("sip:102@switch.example", "sip:102@switch.example:5060"),  # no port is not 5060
+        ("sip:102@switch.example", "sip:102@other.example"),
+        ("sip:102@switch.example;transport=tcp", "sip:102@switch.example"),
+        ("sip:102@switch.example;user=phone", "sip:102@switch.example;user=ip"),
+        ("sip:102@switch.example;maddr=192.0.2.1", "sip:102@switch.example"),
+        ("sip:102@switch.example?subject=x", "sip:102@switch.example"),
+        ("sip:switch.example:5070", "sip:102@switch.example"),
+        ("sip:other.example", "sip:102@switch.example"),
+        ("sip:switch.example?subject=x", "sip:102@switch.example"),
+        ("not a uri", "sip:102@switch.example"),
+        ("*", "sip:102@switch.example"),
+    ],
+)
+def test_digest_uri_naming_another_uri_is_refused(credentials_uri: str, request_uri: str) -> None:
+    server = make_server()
+    header = answer(server.challenges()[0], method="INVITE", uri=credentials_uri)
+    result = server.verify("INVITE", header, lookup, request_uri=SipUri.parse(request_uri))
+    assert (result.ok, result.bad_request) == (False, True)
+
+
+def test_authorization_username() -> None:
+    assert authorization_username('Digest username="101", realm="r"') == "101"
+    assert authorization_username('Basic abc, Digest realm="r", username=102') == "102"
+    assert authorization_username('Digest realm="r"') is None
+    assert authorization_username('Digest username="unterminated') is None
 
 
 def test_wrong_realm() -> None:
@@ -366,9 +449,14 @@ def test_wrong_realm() -> None:
     challenge = Challenge.parse(server.challenges()[0])
     challenge.realm = "other.example"
     header = authorization(
-        challenge, method="REGISTER", uri="sip:x", username="101", password="secret101", nc=1
+        challenge,
+        method="REGISTER",
+        uri="sip:switch.example",
+        username="101",
+        password="secret101",
+        nc=1,
     )
-    result = server.verify("REGISTER", header, lookup)
+    result = server.verify("REGISTER", header, lookup, request_uri=URI)
     assert (result.ok, result.reason) == (False, "wrong realm")
 
 
@@ -378,10 +466,22 @@ def test_stale_nonce_after_ttl_only_when_digest_is_right() -> None:
     good = answer(server.challenges()[0])
     bad = answer(server.challenges()[0], password="nope")
     clock.now += 61
-    result = server.verify("REGISTER", good, lookup)
+    result = server.verify("REGISTER", good, lookup, request_uri=URI)
     assert (result.ok, result.stale, result.username) == (False, True, "101")
     # A wrong password with an old nonce is not "stale": the client must not retry silently.
-    assert server.verify("REGISTER", bad, lookup).stale is False
+    assert server.verify("REGISTER", bad, lookup, request_uri=URI).stale is False
+
+
+def test_nonce_from_before_a_clock_step_back_is_stale() -> None:
+    clock = FakeClock()
+    server = make_server(clock)
+    header = answer(server.challenges()[0])
+    clock.now -= 3600  # NTP stepped the clock back an hour: the nonce must not live 61 min
+    result = server.verify("REGISTER", header, lookup, request_uri=URI)
+    assert (result.ok, result.stale, result.reason) == (False, True, "nonce from the future")
+    fresh = answer(server.challenges()[0])
+    clock.now += 4  # small adjustments are tolerated
+    assert server.verify("REGISTER", fresh, lookup, request_uri=URI).ok
 
 
 def test_nonce_valid_until_ttl() -> None:
@@ -389,27 +489,29 @@ def test_nonce_valid_until_ttl() -> None:
     server = make_server(clock)
     header = answer(server.challenges()[0])
     clock.now += 59.9
-    assert server.verify("REGISTER", header, lookup).ok
+    assert server.verify("REGISTER", header, lookup, request_uri=URI).ok
 
 
 def test_replayed_nc_rejected_increasing_nc_accepted() -> None:
     server = make_server()
     challenge = server.challenges()[0]
     first = answer(challenge, nc=1)
-    assert server.verify("REGISTER", first, lookup).ok
-    replay = server.verify("REGISTER", first, lookup)
+    assert server.verify("REGISTER", first, lookup, request_uri=URI).ok
+    replay = server.verify("REGISTER", first, lookup, request_uri=URI)
     assert (replay.ok, replay.stale, replay.reason) == (False, False, "replayed nc")
-    assert server.verify("REGISTER", answer(challenge, nc=3), lookup).ok
-    assert not server.verify("REGISTER", answer(challenge, nc=2), lookup).ok
-    assert not server.verify("REGISTER", answer(challenge, nc=3), lookup).ok
-    assert server.verify("REGISTER", answer(challenge, nc=4), lookup).ok
+    assert server.verify("REGISTER", answer(challenge, nc=3), lookup, request_uri=URI).ok
+    assert not server.verify("REGISTER", answer(challenge, nc=2), lookup, request_uri=URI).ok
+    assert not server.verify("REGISTER", answer(challenge, nc=3), lookup, request_uri=URI).ok
+    assert server.verify("REGISTER", answer(challenge, nc=4), lookup, request_uri=URI).ok
 
 
 def test_bad_response_does_not_burn_nc() -> None:
     server = make_server()
     challenge = server.challenges()[0]
-    assert not server.verify("REGISTER", answer(challenge, password="x", nc=5), lookup).ok
-    assert server.verify("REGISTER", answer(challenge, nc=1), lookup).ok
+    assert not server.verify(
+        "REGISTER", answer(challenge, password="x", nc=5), lookup, request_uri=URI
+    ).ok
+    assert server.verify("REGISTER", answer(challenge, nc=1), lookup, request_uri=URI).ok
 
 
 def test_forged_nonce_rejected() -> None:
@@ -431,9 +533,14 @@ def test_forged_nonce_rejected() -> None:
     for nonce in forged_nonces:
         challenge = Challenge(realm=REALM, nonce=nonce, algorithm="SHA-256", qop=["auth"])
         header = authorization(
-            challenge, method="REGISTER", uri="sip:x", username="101", password="secret101", nc=1
+            challenge,
+            method="REGISTER",
+            uri="sip:switch.example",
+            username="101",
+            password="secret101",
+            nc=1,
         )
-        result = server.verify("REGISTER", header, lookup)
+        result = server.verify("REGISTER", header, lookup, request_uri=URI)
         assert (result.ok, result.stale, result.reason) == (False, False, "nonce not issued by us")
 
 
@@ -449,9 +556,9 @@ def test_pyvoip_style_md5_without_qop() -> None:
         f'Digest username="101",realm="{first.realm}",nonce="{first.nonce}",'
         f'uri="{uri}",response="{response}",algorithm=MD5'
     )
-    assert server.verify("REGISTER", header, lookup).ok
+    assert server.verify("REGISTER", header, lookup, request_uri=SipUri.parse(uri)).ok
     # Without nc there is no counter: the nonce is good once, then re-challenge (stale).
-    again = server.verify("REGISTER", header, lookup)
+    again = server.verify("REGISTER", header, lookup, request_uri=SipUri.parse(uri))
     assert (again.ok, again.stale) == (False, True)
 
 
@@ -471,7 +578,7 @@ def test_baresip_1_0_authorization_form() -> None:
         f'Digest username="101", realm="{REALM}", nonce="{nonce}", uri="{uri}", '
         f'response="{response}", cnonce="6e654639ece3a667", qop=auth, nc=00000001'
     )
-    assert server.verify("REGISTER", header, lookup).ok
+    assert server.verify("REGISTER", header, lookup, request_uri=SipUri.parse(uri)).ok
 
 
 def test_sipp_3_6_authorization_form() -> None:
@@ -484,7 +591,7 @@ def test_sipp_3_6_authorization_form() -> None:
         f'Digest username="101",realm="{REALM}",cnonce="6b8b4567",nc=00000001,qop=auth,'
         f'uri="{uri}",nonce="{nonce}",response="{response}",algorithm=MD5'
     )
-    assert server.verify("REGISTER", header, lookup).ok
+    assert server.verify("REGISTER", header, lookup, request_uri=SipUri.parse(uri)).ok
 
 
 def test_qop_required_fields_and_formats() -> None:
@@ -495,7 +602,7 @@ def test_qop_required_fields_and_formats() -> None:
         merged = {**params, **changes}
         return "Digest " + ", ".join(f'{k}="{v}"' for k, v in merged.items() if v is not None)
 
-    assert server.verify("REGISTER", build(), lookup).ok
+    assert server.verify("REGISTER", build(), lookup, request_uri=URI).ok
     cases = {
         "nc is not 8 hex digits": build(nc="1"),
         "qop without nc or cnonce": build(cnonce=None),
@@ -506,7 +613,7 @@ def test_qop_required_fields_and_formats() -> None:
         "userhash not supported": build(userhash="true"),
     }
     for reason, header in cases.items():
-        result = server.verify("REGISTER", header, lookup)
+        result = server.verify("REGISTER", header, lookup, request_uri=URI)
         assert (result.ok, result.reason) == (False, reason)
 
 
@@ -524,7 +631,7 @@ def test_qop_required_fields_and_formats() -> None:
     ],
 )
 def test_verify_malformed_is_not_ok(garbage: str) -> None:
-    result = make_server().verify("REGISTER", garbage, lookup)
+    result = make_server().verify("REGISTER", garbage, lookup, request_uri=URI)
     assert result.ok is False and result.reason
 
 
@@ -536,11 +643,11 @@ def test_eviction_bounds_state_and_refuses_evicted_nonces_as_stale() -> None:
         clock.now += 1
         challenges.append(server.challenges()[0])
     for challenge in challenges:
-        assert server.verify("REGISTER", answer(challenge, nc=1), lookup).ok
+        assert server.verify("REGISTER", answer(challenge, nc=1), lookup, request_uri=URI).ok
     assert len(server._seen) == 3
     # The two oldest nonces lost their nc state: replaying them must not pass.
     for challenge in challenges[:2]:
-        result = server.verify("REGISTER", answer(challenge, nc=1), lookup)
+        result = server.verify("REGISTER", answer(challenge, nc=1), lookup, request_uri=URI)
         assert (result.ok, result.stale) == (False, True)
     # Expired entries are swept first when room is needed.
     clock.now += 120
@@ -549,7 +656,7 @@ def test_eviction_bounds_state_and_refuses_evicted_nonces_as_stale() -> None:
         clock.now += 1
         fresh.append(server.challenges()[0])
     for challenge in fresh:
-        assert server.verify("REGISTER", answer(challenge, nc=1), lookup).ok
+        assert server.verify("REGISTER", answer(challenge, nc=1), lookup, request_uri=URI).ok
     assert len(server._seen) == 3
 
 
@@ -604,7 +711,7 @@ def digest_headers(draw: st.DrawFn) -> str:
 @settings(max_examples=400, deadline=None)
 @given(st.one_of(st.text(max_size=200), digest_headers()))
 def test_verify_never_raises(header: str) -> None:
-    result = make_server().verify("INVITE", header, lookup)
+    result = make_server().verify("INVITE", header, lookup, request_uri=URI)
     assert isinstance(result, AuthResult)
     assert not result.ok
 
@@ -620,7 +727,11 @@ def test_challenge_parse_raises_only_sip_parse_error(text: str) -> None:
 @given(
     username=st.text(min_size=1, max_size=20),
     password=st.text(max_size=20),
-    uri=st.text(min_size=1, max_size=40),
+    uri=st.from_regex(
+        r"sips?:([a-z0-9]{1,6}(%3[0-9])?@)?[a-z][a-z0-9]{0,6}(\.[a-z0-9]{1,5})?"
+        r"(:[0-9]{1,4})?(;transport=(udp|TCP))?",
+        fullmatch=True,
+    ),
     index=st.sampled_from([0, 1]),
 )
 def test_round_trip_any_credentials(username: str, password: str, uri: str, index: int) -> None:
@@ -637,4 +748,4 @@ def test_round_trip_any_credentials(username: str, password: str, uri: str, inde
     def one_user(name: str, algorithm: str) -> str | None:
         return ha1(username, REALM, password, algorithm) if name == username else None
 
-    assert server.verify("INVITE", header, one_user).ok
+    assert server.verify("INVITE", header, one_user, request_uri=SipUri.parse(uri)).ok

@@ -49,7 +49,9 @@ class Registrar:
             header = "Authorization" if self.status == 401 else "Proxy-Authorization"
             value = request.headers.get(header)
             if value is not None:
-                result = self.server.verify(request.method, value, self.lookup)
+                result = self.server.verify(
+                    request.method, value, self.lookup, request_uri=request.uri
+                )
                 self.results.append((result.ok, result.username, result.reason))
                 if result.ok:
                     st.respond(ua.response(request, 200, to_tag="reg"))
