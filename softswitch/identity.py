@@ -91,7 +91,7 @@ class AuthGuard:
         if self._count(self._address_failures, host, now)[0] >= self.max_address_failures:
             self._ban((host, None), now)
 
-    def succeeded(self, host: str, user: str) -> None:
+    def succeeded(self, host: str, user: str | None) -> None:
         self._failures.pop((host, user), None)
 
     def _count(self, table: dict[Any, deque[float]], key: Any, now: float) -> tuple[int, int]:

@@ -53,11 +53,11 @@ class AdminAuth:
         if scheme.lower() == "bearer" and len(token) <= MAX_TOKEN:
             record = check_admin_token(self.tokens, token.strip())
         if record is None:
-            self.guard.failed(source)
+            self.guard.failed(source, None)  # no user: the address is what is counted
             raise AdminError(
                 "invalid admin token",
                 401,
                 {"WWW-Authenticate": f'{_CHALLENGE}, error="invalid_token"'},
             )
-        self.guard.succeeded(source)
+        self.guard.succeeded(source, None)
         return record
