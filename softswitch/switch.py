@@ -282,9 +282,25 @@ class Switch:
             assert self.registrar is not None
             self.registrar.handle(st)
         elif method == "INVITE":
-            self._spawn(self._incoming_call(st))
+            self._spawn(self._answering(st, self._incoming_call(st)))
         else:
             st.respond(self.ua.response(st.request, 405, "Method Not Allowed"))
+
+    async def _answering(self, st: ServerTransaction, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work``, the task that answers ``st``: if it raises, the request still
+        gets its answer (500, logged once with the Call-ID) and its channel is let go."""
+        try:
+            await work
+        except Exception:
+            self._internal_error(st)
+
+    def _internal_error(self, st: ServerTransaction) -> None:
+        """Answer 500 (called from an ``except`` block) and hang up the INVITE's channel."""
+        self.ua.answer_failure(st)
+        for channel in self.channels:
+            session = channel.session
+            if isinstance(session, IncomingInvite) and session.st is st:
+                self._spawn(channel.hangup("internal error", 500))
 
     async def _incoming_call(self, st: ServerTransaction) -> None:
         assert self.auth is not None
@@ -415,11 +431,19 @@ class Switch:
                     call.bridge.stop()
                 self._spawn(outbound.hangup(event.cause or "caller hung up"))
 
-        outbound.add_listener(on_outbound)
+        def relay(event: ChannelEvent) -> None:
+            # a bug relaying must not leave the caller's INVITE unanswered
+            try:
+                on_outbound(event)
+            except Exception:
+                self._internal_error(invite.st)
+                self._spawn(outbound.hangup("internal error"))
+
+        outbound.add_listener(relay)
         inbound.add_listener(on_inbound)
         invite.on_cancel = lambda: inbound.failed("caller cancelled", 487)
         if outbound.state != ChannelState.DOWN:  # it may already have moved on
-            on_outbound(ChannelEvent(outbound, outbound.state, outbound.cause, outbound.status))
+            relay(ChannelEvent(outbound, outbound.state, outbound.cause, outbound.status))
 
     # -- outgoing calls -----------------------------------------------------
 
