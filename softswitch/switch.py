@@ -33,15 +33,17 @@ from .identity import AuthGuard, ExtensionAuthenticator
 from .keepalive import NatKeepalive
 from .leg_srtp import LegSrtp, configured_mode, leg_mode
 from .registrar import Registrar
+from .replacement import ReplaceRefused, replaced_channel, take_place
 from .routing import Route, Router, normalize
 from .rtp_timeout import CAUSE as RTP_TIMEOUT
 from .rtp_timeout import RtpTimeout
 from .sip import sdp
 from .sip.address import Address
 from .sip.auth import DigestServer
-from .sip.errors import SipError
+from .sip.errors import SipError, SipParseError
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
+from .sip.replaces import Replaces
 from .sip.routes import WILDCARDS, uri_host
 from .sip.transaction import ServerTransaction, Timers
 from .sip.transport import Peer
@@ -315,6 +317,14 @@ class Switch:
             if user is None:
                 return
             caller = Endpoint(EndpointKind.EXTENSION, user, user)
+        try:
+            replaces = Replaces.of(request)
+        except SipParseError as exc:
+            invite.reject(400, exc.reason)
+            return
+        if replaces is not None:
+            await self._replacing_call(st, invite, caller, trunk, replaces)
+            return
         number = normalize(request.uri.user or request.to_addr.uri.user or "")
         # From a trunk only our own numbers are reachable: no relaying back out (toll fraud).
         route = self.router.route(number, allow_trunk=trunk is None)
@@ -322,6 +332,32 @@ class Switch:
             log.info("call %s from %s to %s: no route", request.call_id, caller.name, number)
             invite.reject(404, "Not Found")
             return
+        made = await self._inbound_channel(st, invite, caller, trunk)
+        if made is None:
+            return
+        inbound, answer = made
+        log.info("call %s: %s -> %s via %s", request.call_id, inbound.name, number, route.kind)
+        caller_id = caller_number if trunk is not None else caller.name
+        try:
+            outbound = await self.originate(
+                number, caller_id=caller_id, route=route, caller_name=request.from_addr.display
+            )
+        except SwitchError as exc:
+            invite.reject(exc.status, exc.reason)
+            inbound.failed(exc.reason, exc.status)
+            return
+        self._join(inbound, invite, answer, outbound)
+
+    async def _inbound_channel(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        trunk: Trunk | None,
+    ) -> tuple[Channel, bytes] | None:
+        """The caller's leg (RTP, SRTP, the answer to its offer or our late offer) in the
+        registry with the SDP for our 2xx; None once the INVITE has been refused."""
+        request = st.request
         try:
             srtp = LegSrtp(
                 leg_mode(
@@ -333,7 +369,7 @@ class Switch:
         except sdp.SdpError as exc:
             log.info("call %s from %s: %s", request.call_id, caller.name, exc)
             invite.reject(488, "Not Acceptable Here")
-            return
+            return None
         try:
             rtp = await RtpSession.open(
                 self.rtp_address, self.ports, symmetric=self.config.rtp.symmetric
@@ -341,7 +377,7 @@ class Switch:
         except (OSError, RuntimeError) as exc:
             log.error("call %s: no RTP port: %s", request.call_id, exc)
             invite.reject(503, "Service Unavailable")
-            return
+            return None
         inbound = Channel(
             self._name(caller.name),
             Direction.INBOUND,
@@ -357,23 +393,55 @@ class Switch:
             except SipError as exc:
                 invite.reject(488, "Not Acceptable Here")
                 inbound.failed(f"bad offer: {exc}", 488)
-                return
+                return None
         else:
             # Late offer (RFC 3261 13.2.1): we offer in the 200 OK, the ACK answers.
             answer = inbound.offer()
             invite.on_ack_answer = lambda body: self._late_answer(inbound, answer, body)
         self.channels.add(inbound)
-        log.info("call %s: %s -> %s via %s", request.call_id, inbound.name, number, route.kind)
-        caller_id = caller_number if trunk is not None else caller.name
+        return inbound, answer
+
+    async def _replacing_call(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        trunk: Trunk | None,
+        replaces: Replaces,
+    ) -> None:
+        """An INVITE with Replaces (RFC 3891): answered at once, the caller takes the
+        place of the leg on the named dialog, and that leg gets a BYE."""
+        request = st.request
         try:
-            outbound = await self.originate(
-                number, caller_id=caller_id, route=route, caller_name=request.from_addr.display
+            old = replaced_channel(replaces, self.ua.dialogs, self.channels)
+        except ReplaceRefused as exc:
+            log.info(
+                "call %s from %s: Replaces %s refused: %d %s",
+                request.call_id,
+                caller.name,
+                replaces.call_id,
+                exc.status,
+                exc.reason,
             )
-        except SwitchError as exc:
             invite.reject(exc.status, exc.reason)
-            inbound.failed(exc.reason, exc.status)
             return
-        self._join(inbound, invite, answer, outbound)
+        made = await self._inbound_channel(st, invite, caller, trunk)
+        if made is None:
+            return
+        new, answer = made
+        try:  # again: the replaced call may have ended while the RTP port opened
+            old = replaced_channel(replaces, self.ua.dialogs, self.channels)
+            invite.answer(answer)
+        except ReplaceRefused as exc:
+            invite.reject(exc.status, exc.reason)
+            new.failed(exc.reason, exc.status)
+            return
+        except SipError:  # cancelled meanwhile
+            new.failed("caller cancelled", 487)
+            return
+        new.up()
+        log.info("call %s: %s replaces %s", request.call_id, new.name, old.name)
+        take_place(old, new, self.bridge, self._spawn)
 
     def _late_answer(self, channel: Channel, offer: bytes, body: bytes) -> None:
         try:

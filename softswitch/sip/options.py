@@ -33,8 +33,8 @@ ALLOWED: tuple[str, ...] = (
     "REGISTER",
 )
 
-# Option tags of the extensions implemented (RFC 3261 19.2).
-SUPPORTED: frozenset[str] = frozenset()
+# Option tags of the extensions implemented (RFC 3261 19.2): replaces (RFC 3891).
+SUPPORTED: frozenset[str] = frozenset({"replaces"})
 
 
 def allow_header(methods: tuple[str, ...] = ALLOWED) -> str:

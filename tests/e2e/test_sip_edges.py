@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
 from softswitch.sip.auth import authorization, choose_challenge
-from softswitch.sip.message import Response
 from softswitch.sip.options import ALLOWED, SUPPORTED
-from softswitch.sip.parser import parse_message
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
 from tests.peers.sipp import Sipp, SippOptions, run_sipp
-from tests.sip.raw import request_text
+from tests.sip.raw import RawSocket, raw_request
 
 pytestmark = pytest.mark.peers
 
@@ -284,43 +281,9 @@ def test_ipv6_media_in_the_far_end_s_answer_ends_the_call_cleanly(
 # -- answers that used to be 200 or silence: option tags, handlers that raise ----------
 
 
-class RawPhone:
-    """A bare UDP socket on 127.0.0.1 sending hand-written requests to the switch."""
-
-    def __init__(self, port: int, switch_port: int) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.settimeout(5)
-        self.port = port
-        self.switch_port = switch_port
-
-    def send(self, text: bytes) -> None:
-        self.sock.sendto(text, ("127.0.0.1", self.switch_port))
-
-    def final(self, method: str = "INVITE") -> Response:
-        """The next final response to ``method`` (provisional ones skipped)."""
-        while True:
-            message = parse_message(self.sock.recv(65535))
-            final = isinstance(message, Response) and message.status >= 200
-            if final and message.cseq[1] == method:
-                assert isinstance(message, Response)
-                return message
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def raw_request(method: str, phone: RawPhone, *extra: str, call_id: str = "raw-1") -> bytes:
-    text = request_text(
-        method, phone.switch_port, phone.port, call_id=call_id, branch=f"z9hG4bK{call_id}"
-    )
-    lines = "".join(f"{line}\r\n" for line in extra).encode()
-    return text.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\n" + lines)
-
-
 def test_required_extension_we_lack_is_420_never_200(ports, switch_factory):
     harness = switch_factory()
-    raw = RawPhone(ports.port(), harness.config.sip_host_port[1])
+    raw = RawSocket(ports.port(), harness.config.sip_host_port[1])
     try:
         # before the challenge too: nothing about the caller is needed to refuse it
         raw.send(raw_request("INVITE", raw, "Require: foo, bar", "Proxy-Require: baz"))
@@ -344,7 +307,7 @@ def test_handler_that_raises_answers_500_with_a_logged_call_id(ports, switch_fac
     port = ports.port()
     # calls from the raw socket's address come from a trunk: the INVITE task runs at once
     harness = switch_factory(trunks=[ip_trunk("peer", port)])
-    raw = RawPhone(port, harness.config.sip_host_port[1])
+    raw = RawSocket(port, harness.config.sip_host_port[1])
     try:
         # a real fault under the handlers: the database is gone
         harness.call(harness.switch.store.close)

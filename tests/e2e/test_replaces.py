@@ -1,0 +1,162 @@
+"""Replaces (RFC 3891) against the running switch: two baresip phones in a call, then a
+third party's INVITE naming one phone's dialog with the switch (an attended transfer's
+last step, played by sipp or a raw socket)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.peers.audio import dominant_frequency, read_wav
+from tests.peers.baresip import BaresipAccount
+from tests.peers.process import wait_until
+from tests.peers.sipp import Sipp, SippOptions
+from tests.sip.raw import RawSocket, raw_request
+
+pytestmark = pytest.mark.peers
+
+SCENARIO = str(Path(__file__).parent / "scenarios" / "uac_replaces.xml")
+EXTENSIONS = {"101": "pw101", "102": "pw102", "103": "pw103"}
+
+
+def ip_trunk(name: str, port: int) -> dict:
+    return {"name": name, "host": f"127.0.0.1:{port}", "register": False}
+
+
+def in_call(harness, phone_factory):
+    """101 (440 Hz) calls 102 (1000 Hz) through the switch; both answer."""
+    port = harness.config.sip_host_port[1]
+    phones = []
+    for number, tone in (("101", 440.0), ("102", 1000.0)):
+        account = BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}")
+        phone = phone_factory(account, tone_hz=tone)
+        phone.wait_registered()
+        phones.append(phone)
+    caller, callee = phones
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    callee.wait_call_established()
+    caller.wait_call_established()
+    return caller, callee
+
+
+def dialog_with(harness, number: str) -> tuple[str, str, str]:
+    """(Call-ID, our tag, the phone's tag) of the switch's dialog with extension ``number``."""
+
+    def find():
+        for channel in harness.switch.channels:
+            dialog = channel.session.dialog
+            if channel.endpoint.name == number and dialog is not None:
+                return dialog.id
+        return None
+
+    found = harness.call(find)
+    assert found is not None
+    return found
+
+
+def replaces_value(dialog: tuple[str, str, str], *flags: str) -> str:
+    # to-tag is the tag of the receiver (the switch), from-tag the other party's (RFC 3891 3)
+    call_id, ours, theirs = dialog
+    return ";".join([f"{call_id};to-tag={ours};from-tag={theirs}", *flags])
+
+
+def bridged_pairs(harness) -> set[tuple[str, str]]:
+    def pairs():
+        return {
+            (ch.endpoint.name, ch.bridged.endpoint.name)
+            for ch in harness.switch.channels
+            if ch.bridged is not None
+        }
+
+    return harness.call(pairs)
+
+
+def test_replacing_invite_takes_the_phone_s_place(tmp_path, ports, switch_factory, phone_factory):
+    harness = switch_factory(extensions=EXTENSIONS)
+    caller, callee = in_call(harness, phone_factory)
+    target = dialog_with(harness, "102")
+    media_port = ports.port()
+    # 103 (sipp, authenticated) replaces the switch's leg to 102: 101 now talks to sipp,
+    # which echoes what it hears (-rtp_echo), so 101 hears its own 440 Hz back
+    transferee = Sipp(
+        tmp_path,
+        SippOptions(
+            scenario=SCENARIO,
+            remote=harness.config.sip.listen,
+            service="101",
+            auth=("103", "pw103"),
+            keys={"replaces": replaces_value(target), "caller": "103"},
+            port=ports.port(),
+            media_port=media_port,
+            rtp_echo=True,
+            duration_ms=4000,
+            timeout=20,
+        ),
+    ).start()
+    closed = callee.wait_call_closed(timeout=10)  # the replaced phone got a BYE
+    assert closed.reason, closed
+    wait_until(
+        lambda: bridged_pairs(harness) == {("101", "103"), ("103", "101")},
+        5,
+        what="101 bridged to the replacing caller",
+    )
+    assert not caller.events_of("call_end")  # 101 stays in its call
+
+    def echoed() -> int:
+        return harness.call(
+            lambda: sum(
+                ch.rtp.stats["packets_received"]
+                for ch in harness.switch.channels
+                if ch.endpoint.name == "103"
+            )
+        )
+
+    wait_until(lambda: echoed() > 50, 5, what="sipp's echo reaching the switch")
+    result = transferee.wait()
+    assert result.ok, result.describe()
+    # sipp's BYE ends the call for the party it was bridged to
+    assert caller.wait_call_closed(timeout=10).reason
+    time.sleep(0.5)
+    samples, rate = read_wav(caller.last_recording("dec"))
+    tail = samples[-int(2.5 * rate) : -int(0.5 * rate)]  # while bridged to sipp
+    assert abs(dominant_frequency(tail, rate) - 440.0) < 15
+    wait_until(lambda: harness.call(lambda: len(harness.switch.channels)) == 0, 5)
+
+
+def test_replaces_refusals_leave_the_call_alone(ports, switch_factory, phone_factory):
+    trunk_port = ports.port()
+    # the raw socket at trunk_port is a trusted trunk: the answers below come after the
+    # caller is known, as for any INVITE (an unknown one is challenged: the last case)
+    harness = switch_factory(extensions=EXTENSIONS, trunks=[ip_trunk("peer", trunk_port)])
+    caller, callee = in_call(harness, phone_factory)
+    target = dialog_with(harness, "102")
+    live = replaces_value(target)
+    switch_port = harness.config.sip_host_port[1]
+    trunk = RawSocket(trunk_port, switch_port)
+    stranger = RawSocket(ports.port(), switch_port)
+    try:
+        cases = [
+            ("two", [f"Replaces: {live}", f"Replaces: {live}"], 400),
+            ("list", [f"Replaces: {live}, {live}"], 400),
+            ("notags", [f"Replaces: {target[0]}"], 400),
+            ("nodialog", [f"Replaces: {replaces_value(('nope', target[1], target[2]))}"], 481),
+            ("swapped", [f"Replaces: {replaces_value((target[0], target[2], target[1]))}"], 481),
+            ("early", [f"Replaces: {replaces_value(target, 'early-only')}"], 486),
+        ]
+        for call_id, headers, status in cases:
+            trunk.send(raw_request("INVITE", trunk, *headers, "Require: replaces", call_id=call_id))
+            answer = trunk.final(call_id=call_id)
+            assert answer.status == status, (call_id, answer)
+        stranger.send(raw_request("INVITE", stranger, f"Replaces: {live}", call_id="stranger"))
+        assert stranger.final(call_id="stranger").status == 401
+        # the call between the phones goes on untouched
+        assert bridged_pairs(harness) == {("101", "102"), ("102", "101")}
+        assert harness.call(lambda: len(harness.switch.channels)) == 2
+        assert not callee.events_of("call_end") and not caller.events_of("call_end")
+    finally:
+        trunk.close()
+        stranger.close()
+    caller.hangup()
+    callee.wait_call_closed()
