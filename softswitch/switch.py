@@ -612,7 +612,7 @@ class Switch:
         channel.forks = list(invites)
         self.channels.add(channel)
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
-        self._spawn(self._run_outgoing(channel, invites, ring_timeout))
+        self._spawn(self._outgoing(channel, invites, ring_timeout))
         log.info(
             "originate %s -> %s via %s call_id=%s%s",
             channel.name,
@@ -635,6 +635,17 @@ class Switch:
         except sdp.SdpError as exc:
             raise SwitchError(str(exc), 488) from exc
         return LegSrtp(sdp.SrtpMode.OFF if sdp.SrtpMode.OFF in modes else configured)
+
+    async def _outgoing(
+        self, channel: Channel, invites: list[OutgoingInvite], ring_timeout: float
+    ) -> None:
+        """Run the leg's INVITEs; a bug there fails the leg (500, so whoever waits on it,
+        an INVITE we were asked, gets its answer) instead of leaving it ringing forever."""
+        try:
+            await self._run_outgoing(channel, invites, ring_timeout)
+        except Exception:
+            log.exception("channel %s call_id=%s: failed", channel.name, channel.call_id)
+            await channel.hangup("internal error", 500)
 
     async def _run_outgoing(
         self, channel: Channel, invites: list[OutgoingInvite], ring_timeout: float

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from softswitch.channel import Channel
 from softswitch.sip.auth import authorization, choose_challenge
 from softswitch.sip.options import ALLOWED, SUPPORTED
 from tests.peers.baresip import BaresipAccount
@@ -346,3 +347,24 @@ def test_handler_that_raises_answers_500_with_a_logged_call_id(ports, switch_fac
         assert harness.call(lambda: len(harness.switch.channels)) == 0
     finally:
         raw.close()
+
+
+def test_outgoing_leg_that_breaks_answers_the_caller_500(
+    tmp_path, ports, switch_factory, phone_factory, monkeypatch, caplog
+):
+    far = uas(tmp_path, ports.port(), "uas_answer.xml")
+    harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
+    caller = phone(phone_factory, harness)
+
+    def broken(self, offer_body, answer_body):  # a bug taking the far end's answer
+        raise RuntimeError("answer handling bug")
+
+    # injected: the outbound leg's 200 OK is where the bug bites, in the leg's own task
+    monkeypatch.setattr(Channel, "take_answer", broken)
+    with caplog.at_level(logging.INFO, logger="softswitch"):
+        caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
+        closed = caller.wait_call_closed()
+        assert closed.reason is not None and closed.reason.startswith("500"), closed
+        assert far.wait().ok  # the far end's answered call got its BYE
+    assert "answer handling bug" in caplog.text and "task failed" not in caplog.text
+    wait_until(lambda: harness.call(lambda: len(harness.switch.channels)) == 0, 5)
