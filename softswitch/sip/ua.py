@@ -27,6 +27,10 @@ from .via import Via
 
 log = logging.getLogger("softswitch.sip.ua")
 
+# Methods that only make sense inside a dialog: outside one there is nothing to act on
+# (RFC 3261 15.1.2 for BYE, RFC 6086 4.2.2 for INFO, RFC 3311 for UPDATE).
+_DIALOG_ONLY = frozenset({"BYE", "INFO", "UPDATE"})
+
 
 @dataclass(slots=True)
 class Credentials:
@@ -332,7 +336,7 @@ class UserAgent:
             response.headers.add("Accept", "application/sdp")
             st.respond(response)
             return
-        if request.method == "BYE":
+        if request.method in _DIALOG_ONLY:
             st.respond(self.response(request, 481, "Call/Transaction Does Not Exist"))
             return
         self.on_request(st)

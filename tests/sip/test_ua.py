@@ -207,9 +207,10 @@ async def test_options_outside_a_dialog_answered_by_the_core(agents: Agents) -> 
 
 
 async def test_bye_outside_a_dialog_and_unknown_dialog_are_481(agents: Agents) -> None:
-    bye, peer = agents.request("BYE")
-    ct = await agents.alice.send(bye, peer)
-    assert (await asyncio.wait_for(ct.final, 2)).status == 481
+    for method in ("BYE", "INFO", "UPDATE"):
+        request, peer = agents.request(method)
+        ct = await agents.alice.send(request, peer)
+        assert (await asyncio.wait_for(ct.final, 2)).status == 481
     info, peer = agents.request("INFO")
     info.headers.set("To", f"{info.headers.get('To')};tag=nosuchdialog")
     ct = await agents.alice.send(info, peer)
