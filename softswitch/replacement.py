@@ -1,9 +1,12 @@
-"""A call that takes another's place (RFC 3891 Replaces, what attended transfer sends).
+"""A call that takes another's place (RFC 3891 Replaces).
 
-The INVITE names one of our dialogs; the leg on that dialog leaves its bridge and is
-hung up (BYE), and the new caller's leg joins the bridge in its place, so the party
-who was talking to the replaced leg now talks to the new caller. Media stays
-anchored in the switch: the remaining party is not re-INVITEd.
+The INVITE names one of our dialogs. A confirmed one (attended transfer): the leg on
+that dialog leaves its bridge and is hung up (BYE), and the new caller's leg joins the
+bridge in its place, so the party who was talking to the replaced leg now talks to the
+new caller. An early one we initiated (call pickup): the leg still ringing a device is
+cancelled and the new caller answers the call that was waiting for it (the switch
+does that part, it owns the waiting INVITE). Media stays anchored in the switch: the
+remaining party is not re-INVITEd.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 
 from .bridge import Bridge, Tap
 from .channel import Channel, ChannelEvent, ChannelState
+from .sip.invite import OutgoingInvite
 from .sip.replaces import Replaces
 
 Spawn = Callable[[Coroutine[Any, Any, object]], object]
@@ -29,25 +33,36 @@ class ReplaceRefused(Exception):
 
 
 def replaced_channel(
-    replaces: Replaces, dialogs: Mapping[tuple[str, str, str], object], channels: Iterable[Channel]
+    replaces: Replaces,
+    dialogs: Mapping[tuple[str, str, str], object],
+    early: Mapping[tuple[str, str], object],
+    channels: Iterable[Channel],
 ) -> Channel:
-    """The live, bridged channel on the dialog ``replaces`` names.
+    """The live channel on the dialog ``replaces`` names: UP and bridged for a confirmed
+    dialog, still ringing for an early dialog of an INVITE we sent (``early``: the user
+    agent's UAC INVITEs by Call-ID and our tag).
 
-    The user agent keeps confirmed dialogs only; an early one (of a call still
-    ringing either way) is not found: 481, as RFC 3891 asks for early dialogs this
-    UA did not initiate (replacing one it did, a call pickup, is not offered).
+    An early dialog of an INVITE we received is not found: 481, as RFC 3891 3 asks for
+    early dialogs this UA did not initiate.
     """
+    live = [ch for ch in channels if ch.state != ChannelState.HUNGUP]
     usage = dialogs.get(replaces.dialog_id)
-    channel = None
     if usage is not None:
-        channel = next((ch for ch in channels if ch.session is usage), None)
-    if channel is None or channel.state == ChannelState.HUNGUP:
-        raise ReplaceRefused(481, "Call/Transaction Does Not Exist")
-    if replaces.early_only:
-        raise ReplaceRefused(486, "Busy Here")  # the dialog is confirmed
-    if channel.bridge is None:  # playing a prompt, running a flow, on hold for a transfer
-        raise ReplaceRefused(480, "Replaced Call Not Bridged")
-    return channel
+        channel = next((ch for ch in live if ch.session is usage), None)
+        if channel is None:
+            raise ReplaceRefused(481, "Call/Transaction Does Not Exist")
+        if replaces.early_only:
+            raise ReplaceRefused(486, "Busy Here")  # the dialog is confirmed (RFC 3891 3)
+        if channel.bridge is None:  # playing a prompt, running a flow, held for a transfer
+            raise ReplaceRefused(480, "Replaced Call Not Bridged")
+        return channel
+    invite = early.get(replaces.dialog_id[:2])
+    if isinstance(invite, OutgoingInvite) and replaces.from_tag in invite.early_tags:
+        ringing = (ChannelState.DOWN, ChannelState.RINGING, ChannelState.EARLY)
+        for channel in live:
+            if invite in channel.forks and channel.state in ringing:
+                return channel
+    raise ReplaceRefused(481, "Call/Transaction Does Not Exist")
 
 
 def take_place(old: Channel, new: Channel, make_bridge: MakeBridge, spawn: Spawn) -> Bridge:
@@ -65,6 +80,14 @@ def take_place(old: Channel, new: Channel, make_bridge: MakeBridge, spawn: Spawn
     first, second = (new, other) if joint.a is old else (other, new)
     joint.stop(detach=True)
     bridge = make_bridge(first, second, tap=tap)
+    link(bridge, spawn)
+    spawn(old.hangup("replaced"))
+    return bridge
+
+
+def link(bridge: Bridge, spawn: Spawn) -> None:
+    """Either party of ``bridge`` hanging up hangs up the other, unless the bridge was
+    taken apart first (a transfer, a replacement)."""
 
     def on_event(event: ChannelEvent) -> None:
         if event.state != ChannelState.HUNGUP or bridge.detached:
@@ -72,7 +95,5 @@ def take_place(old: Channel, new: Channel, make_bridge: MakeBridge, spawn: Spawn
         bridge.stop()
         spawn(bridge.other(event.channel).hangup(event.cause or "normal clearing"))
 
-    new.add_listener(on_event)
-    other.add_listener(on_event)
-    spawn(old.hangup("replaced"))
-    return bridge
+    bridge.a.add_listener(on_event)
+    bridge.b.add_listener(on_event)

@@ -33,7 +33,7 @@ from .identity import AuthGuard, ExtensionAuthenticator
 from .keepalive import NatKeepalive
 from .leg_srtp import LegSrtp, configured_mode, leg_mode
 from .registrar import Registrar
-from .replacement import ReplaceRefused, replaced_channel, take_place
+from .replacement import ReplaceRefused, link, replaced_channel, take_place
 from .routing import Route, Router, normalize
 from .rtp_timeout import CAUSE as RTP_TIMEOUT
 from .rtp_timeout import RtpTimeout
@@ -100,6 +100,7 @@ class Call:
     a: Channel
     b: Channel
     bridge: Bridge | None = None
+    picked_up: bool = False  # answered by a Replaces INVITE while b was ringing
 
 
 class Switch:
@@ -144,6 +145,8 @@ class Switch:
         self.router = Router(self.store, self.trunks)
         self._name = ChannelNamer()
         self._tasks: set[asyncio.Task[object]] = set()
+        # outbound legs still ringing for a caller: how another caller picks the call up
+        self._pickups: dict[Channel, Callable[[Channel], None]] = {}
         self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
         self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
@@ -413,7 +416,9 @@ class Switch:
         place of the leg on the named dialog, and that leg gets a BYE."""
         request = st.request
         try:
-            old = replaced_channel(replaces, self.ua.dialogs, self.channels)
+            old = replaced_channel(replaces, self.ua.dialogs, self.ua.early, self.channels)
+            if old.state != ChannelState.UP and old not in self._pickups:
+                raise ReplaceRefused(481, "Call/Transaction Does Not Exist")
         except ReplaceRefused as exc:
             log.info(
                 "call %s from %s: Replaces %s refused: %d %s",
@@ -429,19 +434,27 @@ class Switch:
         if made is None:
             return
         new, answer = made
-        try:  # again: the replaced call may have ended while the RTP port opened
-            old = replaced_channel(replaces, self.ua.dialogs, self.channels)
-            invite.answer(answer)
+        try:  # again: the replaced call may have moved on while the RTP port opened
+            old = replaced_channel(replaces, self.ua.dialogs, self.ua.early, self.channels)
+            if old.state == ChannelState.UP:
+                invite.answer(answer)
+                take_place(old, new, self.bridge, self._spawn)
+            else:
+                pick_up = self._pickups.get(old)
+                if pick_up is None:
+                    raise ReplaceRefused(481, "Call/Transaction Does Not Exist")
+                pick_up(new)  # the waiting caller is answered and bridged with `new`
+                invite.answer(answer)
         except ReplaceRefused as exc:
             invite.reject(exc.status, exc.reason)
             new.failed(exc.reason, exc.status)
             return
-        except SipError:  # cancelled meanwhile
-            new.failed("caller cancelled", 487)
+        except SipError:  # our caller cancelled, or the one waiting for the pickup
+            invite.reject(481, "Call/Transaction Does Not Exist")
+            new.failed("caller gone", 487)
             return
         new.up()
         log.info("call %s: %s replaces %s", request.call_id, new.name, old.name)
-        take_place(old, new, self.bridge, self._spawn)
 
     def _late_answer(self, channel: Channel, offer: bytes, body: bytes) -> None:
         try:
@@ -460,9 +473,27 @@ class Switch:
             if call.bridge is None:
                 call.bridge = self.bridge(inbound, outbound)
 
+        def moved_on() -> bool:
+            # transferred or picked up: the parties belong to other bridges now
+            return call.picked_up or (call.bridge is not None and call.bridge.detached)
+
+        def pick_up(new: Channel) -> None:
+            """``new`` answers for the ringing leg (RFC 3891 call pickup): the caller
+            gets the 200 and is bridged with it, the ringing device is cancelled."""
+            invite.answer(answer)  # SipError: the caller is gone
+            call.picked_up = True
+            self._pickups.pop(outbound, None)
+            if call.bridge is not None:  # early media
+                call.bridge.stop(detach=True)
+            inbound.up()
+            link(self.bridge(inbound, new), self._spawn)
+            self._spawn(outbound.hangup("picked up"))
+
         def on_outbound(event: ChannelEvent) -> None:
-            if call.bridge is not None and call.bridge.detached:
-                return  # transferred: the parties belong to other bridges now
+            if event.state in (ChannelState.UP, ChannelState.HUNGUP):
+                self._pickups.pop(outbound, None)
+            if moved_on():
+                return
             if event.state == ChannelState.RINGING:
                 invite.progress(180)
                 inbound.ringing()
@@ -492,9 +523,10 @@ class Switch:
                     self._spawn(inbound.hangup(event.cause))
 
         def on_inbound(event: ChannelEvent) -> None:
-            if call.bridge is not None and call.bridge.detached:
+            if moved_on():
                 return
             if event.state == ChannelState.HUNGUP:
+                self._pickups.pop(outbound, None)
                 if call.bridge:
                     call.bridge.stop()
                 self._spawn(outbound.hangup(event.cause or "caller hung up"))
@@ -507,6 +539,7 @@ class Switch:
                 self._internal_error(invite.st)
                 self._spawn(outbound.hangup("internal error"))
 
+        self._pickups[outbound] = pick_up
         outbound.add_listener(relay)
         inbound.add_listener(on_inbound)
         invite.on_cancel = lambda: inbound.failed("caller cancelled", 487)

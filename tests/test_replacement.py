@@ -14,6 +14,7 @@ from media.ports import PortAllocator
 from softswitch.bridge import Bridge, Tap
 from softswitch.channel import Channel, ChannelState
 from softswitch.replacement import ReplaceRefused, replaced_channel, take_place
+from softswitch.sip.invite import OutgoingInvite
 from softswitch.sip.replaces import Replaces
 from tests.legs import Legs, legs, tone, until
 
@@ -57,10 +58,10 @@ async def test_the_channel_on_the_named_dialog_is_found_when_bridged(made: Legs)
     dialogs = {DIALOG: b.channel.session}
     channels = [a.channel, b.channel]
     with pytest.raises(ReplaceRefused) as unbridged:
-        replaced_channel(replaces(), dialogs, channels)
+        replaced_channel(replaces(), dialogs, {}, channels)
     assert unbridged.value.status == 480
     Kit().bridge(a.channel, b.channel)
-    assert replaced_channel(replaces(), dialogs, channels) is b.channel
+    assert replaced_channel(replaces(), dialogs, {}, channels) is b.channel
 
 
 async def test_refusals(made: Legs) -> None:
@@ -71,7 +72,7 @@ async def test_refusals(made: Legs) -> None:
 
     def status(dialogs: dict, which: Replaces) -> int:
         with pytest.raises(ReplaceRefused) as refused:
-            replaced_channel(which, dialogs, channels)
+            replaced_channel(which, dialogs, {}, channels)
         return refused.value.status
 
     assert status({}, replaces()) == 481  # no such dialog
@@ -79,6 +80,27 @@ async def test_refusals(made: Legs) -> None:
     assert status({DIALOG: b.channel.session}, replaces("early-only")) == 486  # confirmed
     await b.channel.hangup("gone")
     assert status({DIALOG: b.channel.session}, replaces()) == 481
+
+
+async def test_early_dialog_of_an_invite_we_sent_is_found_while_it_rings(made: Legs) -> None:
+    ringing = await made.channel("102")  # an outbound leg, not answered
+    invite = ringing.session
+    assert isinstance(invite, OutgoingInvite)
+    early = {DIALOG[:2]: invite}
+
+    def status(which: Replaces, channels: list[Channel]) -> int:
+        with pytest.raises(ReplaceRefused) as refused:
+            replaced_channel(which, {}, early, channels)
+        return refused.value.status
+
+    assert status(replaces(), [ringing]) == 481  # no provisional made that early dialog
+    invite.early_tags.add("theirs")  # a 180 from the device, To tag "theirs"
+    assert replaced_channel(replaces(), {}, early, [ringing]) is ringing
+    assert replaced_channel(replaces("early-only"), {}, early, [ringing]) is ringing
+    assert status(Replaces("call-1", "ours", "other"), [ringing]) == 481  # another device
+    answered = await made.leg("103")  # a leg that is up is no longer ringing
+    answered.channel.forks.append(invite)
+    assert status(replaces(), [answered.channel]) == 481
 
 
 async def test_new_leg_takes_the_place_and_the_old_one_is_hung_up(made: Legs) -> None:

@@ -317,6 +317,9 @@ class OutgoingInvite(InviteSession):
         self._cancel_sent = False
         self._ack: Request | None = None
         self.final: Response | None = None
+        # the To tags of the early dialogs provisional responses made (one per device
+        # behind a forking proxy): what a Replaces naming one of them matches
+        self.early_tags: set[str] = set()
 
     async def run(self) -> Response:
         """Send the INVITE and return its final response; a 2xx leaves the call up."""
@@ -356,6 +359,9 @@ class OutgoingInvite(InviteSession):
         self._cancel_sent = False
 
     def _provisional(self, response: Response) -> None:
+        tag = response.to_addr.tag
+        if tag:
+            self.early_tags.add(tag)
         if self._cancel_wanted and not self._cancel_sent:
             asyncio.ensure_future(self._send_cancel())
         if self.on_provisional and response.status > 100:

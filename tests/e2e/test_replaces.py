@@ -25,20 +25,63 @@ def ip_trunk(name: str, port: int) -> dict:
     return {"name": name, "host": f"127.0.0.1:{port}", "register": False}
 
 
-def in_call(harness, phone_factory):
-    """101 (440 Hz) calls 102 (1000 Hz) through the switch; both answer."""
+def phones(harness, phone_factory, answermode: str = "auto"):
+    """101 (440 Hz) and 102 (1000 Hz, answering as told), registered."""
     port = harness.config.sip_host_port[1]
-    phones = []
-    for number, tone in (("101", 440.0), ("102", 1000.0)):
-        account = BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}")
+    made = []
+    for number, tone, mode in (("101", 440.0, "auto"), ("102", 1000.0, answermode)):
+        account = BaresipAccount(
+            number, f"pw{number}", registrar=f"127.0.0.1:{port}", answermode=mode
+        )
         phone = phone_factory(account, tone_hz=tone)
         phone.wait_registered()
-        phones.append(phone)
-    caller, callee = phones
-    caller.dial(f"sip:102@127.0.0.1:{port}")
+        made.append(phone)
+    return made
+
+
+def in_call(harness, phone_factory):
+    """101 calls 102 through the switch; both answer."""
+    caller, callee = phones(harness, phone_factory)
+    caller.dial(f"sip:102@127.0.0.1:{harness.config.sip_host_port[1]}")
     callee.wait_call_established()
     caller.wait_call_established()
     return caller, callee
+
+
+def transferee(tmp_path, ports, harness, replaces: str) -> Sipp:
+    """sipp as 103 (authenticated) sending INVITE+Replaces; it echoes what it hears."""
+    return Sipp(
+        tmp_path,
+        SippOptions(
+            scenario=SCENARIO,
+            remote=harness.config.sip.listen,
+            service="101",
+            auth=("103", "pw103"),
+            keys={"replaces": replaces, "caller": "103"},
+            port=ports.port(),
+            media_port=ports.port(),
+            rtp_echo=True,
+            duration_ms=4000,
+            timeout=20,
+        ),
+    ).start()
+
+
+def echoed(harness) -> int:
+    """RTP packets the switch received from the replacing caller (sipp's echo)."""
+    return harness.call(
+        lambda: sum(
+            ch.rtp.stats["packets_received"]
+            for ch in harness.switch.channels
+            if ch.endpoint.name == "103"
+        )
+    )
+
+
+def heard_at_the_end(phone) -> float:
+    """The pitch a phone heard over the last seconds of its call (before sipp's BYE)."""
+    samples, rate = read_wav(phone.last_recording("dec"))
+    return dominant_frequency(samples[-int(2.5 * rate) : -int(0.5 * rate)], rate)
 
 
 def dialog_with(harness, number: str) -> tuple[str, str, str]:
@@ -77,24 +120,9 @@ def test_replacing_invite_takes_the_phone_s_place(tmp_path, ports, switch_factor
     harness = switch_factory(extensions=EXTENSIONS)
     caller, callee = in_call(harness, phone_factory)
     target = dialog_with(harness, "102")
-    media_port = ports.port()
     # 103 (sipp, authenticated) replaces the switch's leg to 102: 101 now talks to sipp,
     # which echoes what it hears (-rtp_echo), so 101 hears its own 440 Hz back
-    transferee = Sipp(
-        tmp_path,
-        SippOptions(
-            scenario=SCENARIO,
-            remote=harness.config.sip.listen,
-            service="101",
-            auth=("103", "pw103"),
-            keys={"replaces": replaces_value(target), "caller": "103"},
-            port=ports.port(),
-            media_port=media_port,
-            rtp_echo=True,
-            duration_ms=4000,
-            timeout=20,
-        ),
-    ).start()
+    sipp = transferee(tmp_path, ports, harness, replaces_value(target))
     closed = callee.wait_call_closed(timeout=10)  # the replaced phone got a BYE
     assert closed.reason, closed
     wait_until(
@@ -103,25 +131,46 @@ def test_replacing_invite_takes_the_phone_s_place(tmp_path, ports, switch_factor
         what="101 bridged to the replacing caller",
     )
     assert not caller.events_of("call_end")  # 101 stays in its call
-
-    def echoed() -> int:
-        return harness.call(
-            lambda: sum(
-                ch.rtp.stats["packets_received"]
-                for ch in harness.switch.channels
-                if ch.endpoint.name == "103"
-            )
-        )
-
-    wait_until(lambda: echoed() > 50, 5, what="sipp's echo reaching the switch")
-    result = transferee.wait()
+    wait_until(lambda: echoed(harness) > 50, 5, what="sipp's echo reaching the switch")
+    result = sipp.wait()
     assert result.ok, result.describe()
     # sipp's BYE ends the call for the party it was bridged to
     assert caller.wait_call_closed(timeout=10).reason
     time.sleep(0.5)
-    samples, rate = read_wav(caller.last_recording("dec"))
-    tail = samples[-int(2.5 * rate) : -int(0.5 * rate)]  # while bridged to sipp
-    assert abs(dominant_frequency(tail, rate) - 440.0) < 15
+    assert abs(heard_at_the_end(caller) - 440.0) < 15
+    wait_until(lambda: harness.call(lambda: len(harness.switch.channels)) == 0, 5)
+
+
+def test_replacing_a_ringing_leg_picks_the_call_up(tmp_path, ports, switch_factory, phone_factory):
+    harness = switch_factory(extensions=EXTENSIONS)
+    caller, callee = phones(harness, phone_factory, answermode="manual")
+    caller.dial(f"sip:102@127.0.0.1:{harness.config.sip_host_port[1]}")
+    callee.wait_incoming()  # 102 rings and does not answer
+
+    def early_dialog():
+        for channel in harness.switch.channels:
+            invite = channel.session
+            if channel.endpoint.name == "102" and getattr(invite, "early_tags", None):
+                tag = next(iter(invite.early_tags))
+                return (invite.request.call_id, invite.request.from_addr.tag, tag)
+        return None
+
+    target = wait_until(lambda: harness.call(early_dialog), 5, what="102's 180")
+    # 103 picks up the call ringing at 102 (early-only: only while it still rings)
+    sipp = transferee(tmp_path, ports, harness, replaces_value(target, "early-only"))
+    caller.wait_call_established()  # 101's call is answered, by 103
+    assert callee.wait_call_closed(timeout=10)  # 102 stopped ringing: CANCEL
+    wait_until(
+        lambda: bridged_pairs(harness) == {("101", "103"), ("103", "101")},
+        5,
+        what="101 bridged to the one who picked up",
+    )
+    wait_until(lambda: echoed(harness) > 50, 5, what="sipp's echo reaching the switch")
+    result = sipp.wait()
+    assert result.ok, result.describe()
+    assert caller.wait_call_closed(timeout=10).reason
+    time.sleep(0.5)
+    assert abs(heard_at_the_end(caller) - 440.0) < 15
     wait_until(lambda: harness.call(lambda: len(harness.switch.channels)) == 0, 5)
 
 
