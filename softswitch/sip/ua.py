@@ -17,6 +17,7 @@ from .address import Address
 from .auth import authorization, choose_challenge
 from .errors import SipError
 from .headers import Headers
+from .logbudget import LogBudget
 from .message import Request, Response, new_branch, new_call_id, new_tag
 from .options import ALLOWED, SUPPORTED, allow_header, supported_header, unsupported
 from .routes import LocalAddresses, uri_host
@@ -74,6 +75,8 @@ class UserAgent:
         self.allow = allow_header(ALLOWED)
         self._supported = SUPPORTED
         self._supported_value = supported_header(SUPPORTED)
+        # handler failures are all answered, but a flood of them is not all logged
+        self._failures = LogBudget()
         self.dialogs: dict[tuple[str, str, str], DialogUsage] = {}
         # UAC INVITEs by (call_id, local_tag): before their dialog exists, and for 64*T1
         # after a 2xx so that a second fork's 2xx is still ACKed (RFC 6026)
@@ -206,12 +209,15 @@ class UserAgent:
         Call from an ``except`` block: the traceback logged is the one being handled.
         """
         request = st.request
-        log.exception(
-            "%s call_id=%s from %s: handler failed, answering 500",
-            request.method,
-            request.call_id,
-            st.peer,
-        )
+        logged, dropped = self._failures.take()
+        if logged:
+            log.exception(
+                "%s call_id=%s from %s: handler failed, answering 500%s",
+                request.method,
+                request.call_id,
+                st.peer,
+                f" ({dropped} more failures not logged)" if dropped else "",
+            )
         if st.final_sent:
             return
         try:
@@ -294,15 +300,21 @@ class UserAgent:
             self.layer.handle(message, peer)
         except Exception:
             # _request catches what handlers raise: this is the transaction layer itself
+            logged, dropped = self._failures.take()
+            if logged:
+                log.exception(
+                    "%s call_id=%s: error handling it%s",
+                    getattr(message, "method", "response"),
+                    message.call_id,
+                    f" ({dropped} more failures not logged)" if dropped else "",
+                )
             if isinstance(message, Response) or message.method == "ACK":
-                log.exception("call_id=%s: error handling a message", message.call_id)
                 return
-            log.exception("%s call_id=%s: error, answering 500", message.method, message.call_id)
             try:
                 answer = self.response(message, 500, "Server Internal Error")
                 self.transport.send_response(answer, peer)
             except Exception:
-                log.warning("call_id=%s: could not answer 500", message.call_id, exc_info=True)
+                log.debug("call_id=%s: could not answer 500", message.call_id, exc_info=True)
 
     def _dialog_of_request(self, request: Request) -> DialogUsage | None:
         return self.dialogs.get(

@@ -447,3 +447,21 @@ async def test_dialog_usage_that_raises_is_answered_500(agents: Agents) -> None:
         assert (await asyncio.wait_for(ct.final, 2)).status == 200
     finally:
         raw.close()
+
+
+async def test_a_flood_of_failures_is_all_answered_but_not_all_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bob = UserAgent("127.0.0.1", 0, raising, timers=FAST)
+    await bob.start()
+    raw = await RawUdp.open()
+    try:
+        for n in range(30):
+            raw.send(request_text("MESSAGE", bob.port, raw.port, branch=f"z9hG4bKf{n}"), bob.port)
+        answers = [await raw.next() for _ in range(30)]
+        assert all(isinstance(a, Response) and a.status == 500 for a in answers)
+        failures = [r for r in caplog.records if "handler failed" in r.getMessage()]
+        assert len(failures) == 10  # LogBudget's burst; the other 20 are counted
+    finally:
+        raw.close()
+        await bob.stop()
