@@ -390,6 +390,9 @@ class Switch:
             self.media_address(st.peer.host),
             srtp=srtp,
         )
+        # in the registry at once: whatever happens next, the channel (and its RTP port)
+        # is let go through it, a failure (_internal_error) included
+        self.channels.add(inbound)
         if request.body:
             try:
                 answer = inbound.answer_offer(request.body)
@@ -401,7 +404,6 @@ class Switch:
             # Late offer (RFC 3261 13.2.1): we offer in the 200 OK, the ACK answers.
             answer = inbound.offer()
             invite.on_ack_answer = lambda body: self._late_answer(inbound, answer, body)
-        self.channels.add(inbound)
         return inbound, answer
 
     async def _replacing_call(
@@ -412,8 +414,9 @@ class Switch:
         trunk: Trunk | None,
         replaces: Replaces,
     ) -> None:
-        """An INVITE with Replaces (RFC 3891): answered at once, the caller takes the
-        place of the leg on the named dialog, and that leg gets a BYE."""
+        """An INVITE with Replaces (RFC 3891), answered at once: the caller takes the
+        place of the leg on the named dialog, which gets a BYE (a confirmed dialog) or a
+        CANCEL (one still ringing: the call it rang for is picked up)."""
         request = st.request
         try:
             old = replaced_channel(replaces, self.ua.dialogs, self.ua.early, self.channels)
