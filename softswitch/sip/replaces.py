@@ -35,11 +35,14 @@ class Replaces:
         call_id, semicolon, rest = value.strip().partition(";")
         call_id = parse_call_id(call_id.strip())
         params = parse_params(semicolon + rest)
+        # RFC 3891 6.1 wants both tags; one missing (or the "from_tag" spelling some
+        # stacks send) names a dialog that cannot exist, answered 481 as pjsip does
+        # rather than 400 (an empty tag is never one of ours).
         tags: list[str] = []
         for name in ("to-tag", "from-tag"):
-            tag = params.get(name)
-            if tag is None or not TOKEN_RE.fullmatch(tag):
-                raise SipParseError(f"Replaces without a valid {name}")
+            tag = params.get(name) or ""
+            if tag and not TOKEN_RE.fullmatch(tag):
+                raise SipParseError(f"Replaces with a bad {name}")
             tags.append(tag)
         if params.get("early-only") is not None:  # a flag: present without a value
             raise SipParseError("Replaces early-only takes no value")

@@ -189,7 +189,7 @@ def test_replaces_refusals_leave_the_call_alone(ports, switch_factory, phone_fac
         cases = [
             ("two", [f"Replaces: {live}", f"Replaces: {live}"], 400),
             ("list", [f"Replaces: {live}, {live}"], 400),
-            ("notags", [f"Replaces: {target[0]}"], 400),
+            ("notags", [f"Replaces: {target[0]}"], 481),  # names no dialog there can be
             ("nodialog", [f"Replaces: {replaces_value(('nope', target[1], target[2]))}"], 481),
             ("swapped", [f"Replaces: {replaces_value((target[0], target[2], target[1]))}"], 481),
             ("early", [f"Replaces: {replaces_value(target, 'early-only')}"], 486),
@@ -209,3 +209,51 @@ def test_replaces_refusals_leave_the_call_alone(ports, switch_factory, phone_fac
         stranger.close()
     caller.hangup()
     callee.wait_call_closed()
+
+
+def corpus_invite(sock: RawSocket, call_id: str, *headers: str) -> bytes:
+    """An INVITE shaped like pjsip's sendto tests: a Request-URI and To without a user,
+    Supported: replaces, the extra headers after Content-Length."""
+    sdp = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    sdp += "m=audio 4000 RTP/AVP 0\r\n"
+    target = f"sip:127.0.0.1:{sock.switch_port}"
+    lines = [
+        f"INVITE {target} SIP/2.0",
+        f"Via: SIP/2.0/UDP 127.0.0.1:{sock.port};rport;branch=z9hG4bK{call_id}",
+        "Max-Forwards: 70",
+        "From: <sip:caller@pjsip.org>;tag=0.123",
+        f"To: <{target}>",
+        f"Contact: <sip:127.0.0.1:{sock.port};transport=udp>",
+        f"Call-ID: {call_id}@pjsip.org",
+        "CSeq: 1 INVITE",
+        "Allow: PRACK, INVITE, ACK, BYE, CANCEL, UPDATE, REFER",
+        "Supported: replaces, 100rel, norefersub",
+        f"Content-Length: {len(sdp)}",
+        *headers,
+        "Content-Type: application/sdp",
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n" + sdp).encode()
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        (["Replaces: abcd;from_tag=1", "Replaces: efgh;from_tag=2"], 400),
+        (["Replaces: abcd;from_tag=1"], 481),
+        (["Require: xxx-my-extension"], 420),
+    ],
+)
+def test_extension_cases_of_a_public_corpus(ports, switch_factory, headers, status):
+    """What pjsip's own sendto tests expect of these INVITEs (they used to be a 404, or
+    a new call, whatever the Replaces said)."""
+    port = ports.port()
+    harness = switch_factory(extensions=EXTENSIONS, trunks=[ip_trunk("peer", port)])
+    sock = RawSocket(port, harness.config.sip_host_port[1])
+    try:
+        sock.send(corpus_invite(sock, "corpus", *headers))
+        answer = sock.final(call_id="corpus@pjsip.org")
+        assert answer.status == status, answer
+        if status == 420:
+            assert answer.headers.get_all("Unsupported") == ["xxx-my-extension"]
+    finally:
+        sock.close()

@@ -40,6 +40,13 @@ def test_early_only_flag_any_order_any_case_and_extensions() -> None:
     assert replaces == Replaces("abc", "t1", "f1", early_only=True)
 
 
+@pytest.mark.parametrize("value", ["a;from-tag=2", "a;to-tag=1", "abcd;from_tag=1"])
+def test_a_missing_tag_names_no_dialog_at_all(value: str) -> None:
+    # answered 481 by whoever looks it up: no dialog has an empty tag (pjsip agrees)
+    replaces = Replaces.of(invite(value))
+    assert replaces is not None and "" in (replaces.to_tag, replaces.from_tag)
+
+
 def test_no_header_is_no_replacement() -> None:
     assert Replaces.of(invite()) is None
 
@@ -49,9 +56,8 @@ def test_no_header_is_no_replacement() -> None:
     [
         ("a;to-tag=1;from-tag=2", "b;to-tag=1;from-tag=2"),  # two headers
         ("a;to-tag=1;from-tag=2, b;to-tag=1;from-tag=2",),  # two in one
-        ("a;from-tag=2",),  # no to-tag
-        ("a;to-tag=1",),  # no from-tag
-        ("a;to-tag=;from-tag=2",),  # empty tag
+        ("a;to-tag=1 2;from-tag=2",),  # not a token
+        ("a;to-tag=;from-tag=2",),  # a parameter without its value
         ("a;to-tag=1;from-tag=2;early-only=yes",),  # the flag has no value
         (";to-tag=1;from-tag=2",),  # no Call-ID
         ("a b;to-tag=1;from-tag=2",),  # not one Call-ID
