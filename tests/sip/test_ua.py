@@ -19,7 +19,7 @@ from softswitch.sip.auth import DigestServer, ha1
 from softswitch.sip.errors import SipError
 from softswitch.sip.message import Request, Response
 from softswitch.sip.options import ALLOWED
-from softswitch.sip.transaction import ServerTransaction, Timers
+from softswitch.sip.transaction import ServerTransaction, Timers, TransactionState
 from softswitch.sip.transport import Peer, TlsClient
 from softswitch.sip.ua import Credentials, UserAgent
 from softswitch.sip.uri import SipUri
@@ -465,3 +465,24 @@ async def test_a_flood_of_failures_is_all_answered_but_not_all_logged(
     finally:
         raw.close()
         await bob.stop()
+
+
+async def test_ack_with_require_is_never_answered(agents: Agents) -> None:
+    port = agents.bob.port
+    raw = await RawUdp.open()
+    try:
+        raw.send(request_text("INVITE", port, raw.port), port)
+        assert (await raw.next()).status == 100  # type: ignore[union-attr]
+        await asyncio.sleep(0.05)
+        st = agents.handled[0]
+        st.respond(agents.bob.response(st.request, 486, to_tag="busy"))
+        assert (await raw.next()).status == 486  # type: ignore[union-attr]
+        ack = request_text("ACK", port, raw.port, to_tag="busy")
+        raw.send(
+            ack.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\nRequire: foo\r\n"), port
+        )
+        await asyncio.sleep(FAST.t1 * 4)  # past a retransmission of the 486, had it no ACK
+        assert raw.drain() == []  # no 420, and the ACK stopped the 486's retransmissions
+        assert st.state in (TransactionState.CONFIRMED, TransactionState.TERMINATED)
+    finally:
+        raw.close()
