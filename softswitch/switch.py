@@ -35,15 +35,17 @@ from .identity import AuthGuard, ExtensionAuthenticator
 from .keepalive import NatKeepalive
 from .leg_srtp import LegSrtp, configured_mode, leg_mode
 from .registrar import Registrar
+from .replacement import ReplaceRefused, link, replaced_channel, take_place
 from .routing import Route, Router, normalize
 from .rtp_timeout import CAUSE as RTP_TIMEOUT
 from .rtp_timeout import RtpTimeout
 from .sip import sdp
 from .sip.address import Address
 from .sip.auth import DigestServer
-from .sip.errors import SipError
+from .sip.errors import SipError, SipParseError
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
+from .sip.replaces import Replaces
 from .sip.routes import WILDCARDS, uri_host
 from .sip.transaction import ServerTransaction, Timers
 from .sip.transport import Peer
@@ -119,6 +121,7 @@ class Call:
     a: Channel
     b: Channel
     bridge: Bridge | None = None
+    picked_up: bool = False  # answered by a Replaces INVITE while b was ringing
 
 
 class Switch:
@@ -164,6 +167,8 @@ class Switch:
         self.router = Router(self.store, self.trunks)
         self._name = ChannelNamer()
         self._tasks: set[asyncio.Task[object]] = set()
+        # outbound legs still ringing for a caller: how another caller picks the call up
+        self._pickups: dict[Channel, Callable[[Channel], None]] = {}
         self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
         self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
@@ -332,9 +337,25 @@ class Switch:
             assert self.registrar is not None
             self.registrar.handle(st)
         elif method == "INVITE":
-            self._spawn(self._incoming_call(st))
+            self._spawn(self._answering(st, self._incoming_call(st)))
         else:
             st.respond(self.ua.response(st.request, 405, "Method Not Allowed"))
+
+    async def _answering(self, st: ServerTransaction, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work``, the task that answers ``st``: if it raises, the request still
+        gets its answer (500, logged once with the Call-ID) and its channel is let go."""
+        try:
+            await work
+        except Exception:
+            self._internal_error(st)
+
+    def _internal_error(self, st: ServerTransaction) -> None:
+        """Answer 500 (called from an ``except`` block) and hang up the INVITE's channel."""
+        self.ua.answer_failure(st)
+        for channel in self.channels:
+            session = channel.session
+            if isinstance(session, IncomingInvite) and session.st is st:
+                self._spawn(channel.hangup("internal error", 500))
 
     async def _incoming_call(self, st: ServerTransaction) -> None:
         assert self.auth is not None
@@ -349,6 +370,14 @@ class Switch:
             if user is None:
                 return
             caller = Endpoint(EndpointKind.EXTENSION, user, user)
+        try:
+            replaces = Replaces.of(request)
+        except SipParseError as exc:
+            invite.reject(400, exc.reason)
+            return
+        if replaces is not None:
+            await self._replacing_call(st, invite, caller, trunk, replaces)
+            return
         # tel: and user=phone URIs route by their number (RFC 3966, RFC 3261 19.1.6)
         number = normalize(request.uri.number or request.to_addr.uri.number or "")
         # From a trunk only our own numbers are reachable: no relaying back out (toll fraud).
@@ -357,46 +386,10 @@ class Switch:
             log.info("call %s from %s to %s: no route", request.call_id, caller.name, number)
             invite.reject(404, "Not Found")
             return
-        try:
-            srtp = LegSrtp(
-                leg_mode(
-                    configured_mode(self.config, trunk.config if trunk is not None else None),
-                    st.peer.transport,
-                    over_plain_sip=self.config.rtp.srtp_over_plain_sip,
-                )
-            )
-        except sdp.SdpError as exc:
-            log.info("call %s from %s: %s", request.call_id, caller.name, exc)
-            invite.reject(488, "Not Acceptable Here")
+        made = await self._inbound_channel(st, invite, caller, trunk)
+        if made is None:
             return
-        bind, advertised = self._leg_media(st.peer.host, _offered_address(request.body))
-        try:
-            rtp = await RtpSession.open(bind, self.ports, symmetric=self.config.rtp.symmetric)
-        except (OSError, RuntimeError) as exc:
-            log.error("call %s: no RTP port: %s", request.call_id, exc)
-            invite.reject(503, "Service Unavailable")
-            return
-        inbound = Channel(
-            self._name(caller.name),
-            Direction.INBOUND,
-            caller,
-            invite,
-            rtp,
-            advertised,
-            srtp=srtp,
-        )
-        if request.body:
-            try:
-                answer = inbound.answer_offer(request.body)
-            except SipError as exc:
-                invite.reject(488, "Not Acceptable Here")
-                inbound.failed(f"bad offer: {exc}", 488)
-                return
-        else:
-            # Late offer (RFC 3261 13.2.1): we offer in the 200 OK, the ACK answers.
-            answer = inbound.offer()
-            invite.on_ack_answer = lambda body: self._late_answer(inbound, answer, body)
-        self.channels.add(inbound)
+        inbound, answer = made
         log.info("call %s: %s -> %s via %s", request.call_id, inbound.name, number, route.kind)
         caller_id = caller_number if trunk is not None else caller.name
         try:
@@ -408,6 +401,113 @@ class Switch:
             inbound.failed(exc.reason, exc.status)
             return
         self._join(inbound, invite, answer, outbound)
+
+    async def _inbound_channel(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        trunk: Trunk | None,
+    ) -> tuple[Channel, bytes] | None:
+        """The caller's leg (RTP, SRTP, the answer to its offer or our late offer) in the
+        registry with the SDP for our 2xx; None once the INVITE has been refused."""
+        request = st.request
+        try:
+            srtp = LegSrtp(
+                leg_mode(
+                    configured_mode(self.config, trunk.config if trunk is not None else None),
+                    st.peer.transport,
+                    over_plain_sip=self.config.rtp.srtp_over_plain_sip,
+                )
+            )
+        except sdp.SdpError as exc:
+            log.info("call %s from %s: %s", request.call_id, caller.name, exc)
+            invite.reject(488, "Not Acceptable Here")
+            return None
+        bind, advertised = self._leg_media(st.peer.host, _offered_address(request.body))
+        try:
+            rtp = await RtpSession.open(bind, self.ports, symmetric=self.config.rtp.symmetric)
+        except (OSError, RuntimeError) as exc:
+            log.error("call %s: no RTP port: %s", request.call_id, exc)
+            invite.reject(503, "Service Unavailable")
+            return None
+        inbound = Channel(
+            self._name(caller.name),
+            Direction.INBOUND,
+            caller,
+            invite,
+            rtp,
+            advertised,
+            srtp=srtp,
+        )
+        # in the registry at once: whatever happens next, the channel (and its RTP port)
+        # is let go through it, a failure (_internal_error) included
+        self.channels.add(inbound)
+        if request.body:
+            try:
+                answer = inbound.answer_offer(request.body)
+            except SipError as exc:
+                invite.reject(488, "Not Acceptable Here")
+                inbound.failed(f"bad offer: {exc}", 488)
+                return None
+        else:
+            # Late offer (RFC 3261 13.2.1): we offer in the 200 OK, the ACK answers.
+            answer = inbound.offer()
+            invite.on_ack_answer = lambda body: self._late_answer(inbound, answer, body)
+        return inbound, answer
+
+    async def _replacing_call(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        trunk: Trunk | None,
+        replaces: Replaces,
+    ) -> None:
+        """An INVITE with Replaces (RFC 3891), answered at once: the caller takes the
+        place of the leg on the named dialog, which gets a BYE (a confirmed dialog) or a
+        CANCEL (one still ringing: the call it rang for is picked up)."""
+        request = st.request
+        try:
+            old = replaced_channel(replaces, self.ua.dialogs, self.ua.early, self.channels)
+            if old.state != ChannelState.UP and old not in self._pickups:
+                raise ReplaceRefused(481, "Call/Transaction Does Not Exist")
+        except ReplaceRefused as exc:
+            log.info(
+                "call %s from %s: Replaces %s refused: %d %s",
+                request.call_id,
+                caller.name,
+                replaces.call_id,
+                exc.status,
+                exc.reason,
+            )
+            invite.reject(exc.status, exc.reason)
+            return
+        made = await self._inbound_channel(st, invite, caller, trunk)
+        if made is None:
+            return
+        new, answer = made
+        try:  # again: the replaced call may have moved on while the RTP port opened
+            old = replaced_channel(replaces, self.ua.dialogs, self.ua.early, self.channels)
+            if old.state == ChannelState.UP:
+                invite.answer(answer)
+                take_place(old, new, self.bridge, self._spawn)
+            else:
+                pick_up = self._pickups.get(old)
+                if pick_up is None:
+                    raise ReplaceRefused(481, "Call/Transaction Does Not Exist")
+                pick_up(new)  # the waiting caller is answered and bridged with `new`
+                invite.answer(answer)
+        except ReplaceRefused as exc:
+            invite.reject(exc.status, exc.reason)
+            new.failed(exc.reason, exc.status)
+            return
+        except SipError:  # our caller cancelled, or the one waiting for the pickup
+            invite.reject(481, "Call/Transaction Does Not Exist")
+            new.failed("caller gone", 487)
+            return
+        new.up()
+        log.info("call %s: %s replaces %s", request.call_id, new.name, old.name)
 
     def _late_answer(self, channel: Channel, offer: bytes, body: bytes) -> None:
         try:
@@ -426,9 +526,27 @@ class Switch:
             if call.bridge is None:
                 call.bridge = self.bridge(inbound, outbound)
 
+        def moved_on() -> bool:
+            # transferred or picked up: the parties belong to other bridges now
+            return call.picked_up or (call.bridge is not None and call.bridge.detached)
+
+        def pick_up(new: Channel) -> None:
+            """``new`` answers for the ringing leg (RFC 3891 call pickup): the caller
+            gets the 200 and is bridged with it, the ringing device is cancelled."""
+            invite.answer(answer)  # SipError: the caller is gone
+            call.picked_up = True
+            self._pickups.pop(outbound, None)
+            if call.bridge is not None:  # early media
+                call.bridge.stop(detach=True)
+            inbound.up()
+            link(self.bridge(inbound, new), self._spawn)
+            self._spawn(outbound.hangup("picked up"))
+
         def on_outbound(event: ChannelEvent) -> None:
-            if call.bridge is not None and call.bridge.detached:
-                return  # transferred: the parties belong to other bridges now
+            if event.state in (ChannelState.UP, ChannelState.HUNGUP):
+                self._pickups.pop(outbound, None)
+            if moved_on():
+                return
             if event.state == ChannelState.RINGING:
                 invite.progress(180)
                 inbound.ringing()
@@ -458,18 +576,28 @@ class Switch:
                     self._spawn(inbound.hangup(event.cause))
 
         def on_inbound(event: ChannelEvent) -> None:
-            if call.bridge is not None and call.bridge.detached:
+            if moved_on():
                 return
             if event.state == ChannelState.HUNGUP:
+                self._pickups.pop(outbound, None)
                 if call.bridge:
                     call.bridge.stop()
                 self._spawn(outbound.hangup(event.cause or "caller hung up"))
 
-        outbound.add_listener(on_outbound)
+        def relay(event: ChannelEvent) -> None:
+            # a bug relaying must not leave the caller's INVITE unanswered
+            try:
+                on_outbound(event)
+            except Exception:
+                self._internal_error(invite.st)
+                self._spawn(outbound.hangup("internal error"))
+
+        self._pickups[outbound] = pick_up
+        outbound.add_listener(relay)
         inbound.add_listener(on_inbound)
         invite.on_cancel = lambda: inbound.failed("caller cancelled", 487)
         if outbound.state != ChannelState.DOWN:  # it may already have moved on
-            on_outbound(ChannelEvent(outbound, outbound.state, outbound.cause, outbound.status))
+            relay(ChannelEvent(outbound, outbound.state, outbound.cause, outbound.status))
 
     # -- outgoing calls -----------------------------------------------------
 
@@ -574,7 +702,7 @@ class Switch:
         channel.forks = list(invites)
         self.channels.add(channel)
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
-        self._spawn(self._run_outgoing(channel, invites, advertised, sessions, ring_timeout))
+        self._spawn(self._outgoing(channel, invites, advertised, sessions, ring_timeout))
         log.info(
             "originate %s -> %s via %s call_id=%s%s",
             channel.name,
@@ -614,6 +742,22 @@ class Switch:
         except sdp.SdpError as exc:
             raise SwitchError(str(exc), 488) from exc
         return LegSrtp(sdp.SrtpMode.OFF if sdp.SrtpMode.OFF in modes else configured)
+
+    async def _outgoing(
+        self,
+        channel: Channel,
+        invites: list[OutgoingInvite],
+        advertised: list[str],
+        sessions: dict[int, RtpSession],
+        ring_timeout: float,
+    ) -> None:
+        """Run the leg's INVITEs; a bug there fails the leg (500, so whoever waits on it,
+        an INVITE we were asked, gets its answer) instead of leaving it ringing forever."""
+        try:
+            await self._run_outgoing(channel, invites, advertised, sessions, ring_timeout)
+        except Exception:
+            log.exception("channel %s call_id=%s: failed", channel.name, channel.call_id)
+            await channel.hangup("internal error", 500)
 
     async def _run_outgoing(
         self,

@@ -84,7 +84,9 @@ class InviteSession:
             st.respond(self.ua.response(request, 200))
             if match and self.on_info_digit:
                 self.on_info_digit(match.group(1).decode().upper())
-        elif method in ("OPTIONS", "UPDATE", "NOTIFY"):
+        elif method == "UPDATE":
+            self._update(st)
+        elif method == "OPTIONS":
             st.respond(self.ua.response(request, 200))
         else:
             st.respond(self.ua.response(request, 405, "Method Not Allowed"))
@@ -112,6 +114,34 @@ class InviteSession:
             response.body = answer
         st.respond(response)
         self._start_2xx_retransmission(response, st.peer, request.cseq[0], initial=False)
+
+    def _update(self, st: ServerTransaction) -> None:
+        """UPDATE (RFC 3311) in a confirmed dialog: a target refresh, with or without a
+        new offer, answered at once; an offer meets the re-INVITE's media hook."""
+        request = st.request
+        assert self.dialog is not None
+        answer = b""
+        if request.body:
+            if self._pending_2xx is not None:  # our 2xx offer/answer is still unACKed
+                response = self.ua.response(request, 500, "Server Internal Error")
+                response.headers.add("Retry-After", "1")  # RFC 3311 5.2
+                st.respond(response)
+                return
+            if self.on_reoffer is None:
+                st.respond(self.ua.response(request, 488, "Not Acceptable Here"))
+                return
+            try:
+                answer = self.on_reoffer(request.body)
+            except SipError as exc:
+                st.respond(self.ua.response(request, 488, f"Not Acceptable Here ({exc})"))
+                return
+        self.dialog.refresh_target(request)
+        response = self.ua.response(request, 200)
+        response.headers.add("Contact", self._contact())
+        if answer:
+            response.headers.add("Content-Type", "application/sdp")
+            response.body = answer
+        st.respond(response)
 
     # -- 2xx reliability (13.3.1.4) ----------------------------------------
 
@@ -287,6 +317,9 @@ class OutgoingInvite(InviteSession):
         self._cancel_sent = False
         self._ack: Request | None = None
         self.final: Response | None = None
+        # the To tags of the early dialogs provisional responses made (one per device
+        # behind a forking proxy): what a Replaces naming one of them matches
+        self.early_tags: set[str] = set()
 
     async def run(self) -> Response:
         """Send the INVITE and return its final response; a 2xx leaves the call up."""
@@ -326,6 +359,9 @@ class OutgoingInvite(InviteSession):
         self._cancel_sent = False
 
     def _provisional(self, response: Response) -> None:
+        tag = response.to_addr.tag
+        if tag:
+            self.early_tags.add(tag)
         if self._cancel_wanted and not self._cancel_sent:
             asyncio.ensure_future(self._send_cancel())
         if self.on_provisional and response.status > 100:

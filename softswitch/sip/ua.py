@@ -18,7 +18,9 @@ from .auth import authorization, choose_challenge
 from .dialog import TARGET_METHODS, remote_target_problem
 from .errors import SipError
 from .headers import Headers
+from .logbudget import LogBudget
 from .message import Request, Response, new_branch, new_call_id, new_tag
+from .options import ALLOWED, SUPPORTED, allow_header, supported_header, unsupported
 from .routes import LocalAddresses, uri_host
 from .transaction import ClientTransaction, ServerTransaction, Timers, TransactionLayer
 from .transport import Peer, Transport
@@ -27,7 +29,9 @@ from .via import Via
 
 log = logging.getLogger("softswitch.sip.ua")
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY"
+# Methods that only make sense inside a dialog: outside one there is nothing to act on
+# (RFC 3261 15.1.2 for BYE, RFC 6086 4.2.2 for INFO, RFC 3311 for UPDATE).
+_DIALOG_ONLY = frozenset({"BYE", "INFO", "UPDATE"})
 
 
 @dataclass(slots=True)
@@ -68,10 +72,26 @@ class UserAgent:
         self.timers = timers or Timers()
         self.layer: TransactionLayer | None = None
         self.on_request = on_request
+        # what Allow and Supported say, and which Require tags pass (sip.options)
+        self.allow = allow_header(ALLOWED)
+        self._supported = SUPPORTED
+        self._supported_value = supported_header(SUPPORTED)
+        # handler failures are all answered, but a flood of them is not all logged
+        self._failures = LogBudget()
         self.dialogs: dict[tuple[str, str, str], DialogUsage] = {}
         # UAC INVITEs by (call_id, local_tag): before their dialog exists, and for 64*T1
         # after a 2xx so that a second fork's 2xx is still ACKed (RFC 6026)
         self.early: dict[tuple[str, str], DialogUsage] = {}
+
+    @property
+    def supported(self) -> frozenset[str]:
+        """The option tags a Require may name; Supported headers list them."""
+        return self._supported
+
+    @supported.setter
+    def supported(self, tags: frozenset[str]) -> None:
+        self._supported = tags
+        self._supported_value = supported_header(tags)
 
     @property
     def port(self) -> int:
@@ -159,7 +179,9 @@ class UserAgent:
             )
         headers.add("User-Agent", self.user_agent)
         if method == "INVITE":
-            headers.add("Allow", ALLOW)
+            headers.add("Allow", self.allow)
+            if self._supported_value:
+                headers.add("Supported", self._supported_value)
         if body:
             headers.add("Content-Type", content_type or "application/sdp")
         return Request(method, uri, headers, body)
@@ -169,9 +191,40 @@ class UserAgent:
     ) -> Response:
         response = request.make_response(status, reason, to_tag=to_tag)
         response.headers.add("Server", self.user_agent)
-        if status == 405 or (request.method == "OPTIONS" and status == 200):
-            response.headers.add("Allow", ALLOW)
+        method = request.method
+        # RFC 3261 11.2, 13.3.1.4, 20.5: what we answer and support, where a peer looks
+        if (
+            status in (405, 420)
+            or (method == "OPTIONS" and 200 <= status < 300)
+            or (method == "INVITE" and 100 < status < 300)
+        ):
+            response.headers.add("Allow", self.allow)
+            if self._supported_value:
+                response.headers.add("Supported", self._supported_value)
         return response
+
+    def answer_failure(self, st: ServerTransaction) -> None:
+        """An application handler raised while ``st`` was its work: log it once with the
+        traceback and the Call-ID, and answer 500 unless a final response went out.
+
+        Call from an ``except`` block: the traceback logged is the one being handled.
+        """
+        request = st.request
+        logged, dropped = self._failures.take()
+        if logged:
+            log.exception(
+                "%s call_id=%s from %s: handler failed, answering 500%s",
+                request.method,
+                request.call_id,
+                st.peer,
+                f" ({dropped} more failures not logged)" if dropped else "",
+            )
+        if st.final_sent:
+            return
+        try:
+            st.respond(self.response(request, 500, "Server Internal Error", _to_tag(st)))
+        except Exception:  # the request itself may be what broke the handler
+            log.warning("call_id=%s: could not answer 500", request.call_id, exc_info=True)
 
     # -- sending ------------------------------------------------------------
 
@@ -244,7 +297,25 @@ class UserAgent:
 
     def _received(self, message: Request | Response, peer: Peer) -> None:
         assert self.layer is not None
-        self.layer.handle(message, peer)
+        try:
+            self.layer.handle(message, peer)
+        except Exception:
+            # _request catches what handlers raise: this is the transaction layer itself
+            logged, dropped = self._failures.take()
+            if logged:
+                log.exception(
+                    "%s call_id=%s: error handling it%s",
+                    getattr(message, "method", "response"),
+                    message.call_id,
+                    f" ({dropped} more failures not logged)" if dropped else "",
+                )
+            if isinstance(message, Response) or message.method == "ACK":
+                return
+            try:
+                answer = self.response(message, 500, "Server Internal Error")
+                self.transport.send_response(answer, peer)
+            except Exception:
+                log.debug("call_id=%s: could not answer 500", message.call_id, exc_info=True)
 
     def _dialog_of_request(self, request: Request) -> DialogUsage | None:
         return self.dialogs.get(
@@ -252,12 +323,25 @@ class UserAgent:
         )
 
     def _request(self, st: ServerTransaction) -> None:
+        # Whatever a handler raises, the request is answered (500), never left silent.
+        try:
+            self._dispatch(st)
+        except Exception:
+            self.answer_failure(st)
+
+    def _dispatch(self, st: ServerTransaction) -> None:
         request = st.request
         if request.method in TARGET_METHODS:
             problem = remote_target_problem(request)
             if problem is not None:
                 st.respond(self.response(request, 400, problem, to_tag=new_tag()))
                 return
+        missing = unsupported(request, self.supported)
+        if missing:  # RFC 3261 8.2.2.3
+            response = self.response(request, 420, "Bad Extension", _to_tag(st))
+            response.headers.add("Unsupported", ", ".join(missing))
+            st.respond(response)
+            return
         if request.to_addr.tag:
             usage = self._dialog_of_request(request)
             if usage is None:
@@ -270,7 +354,7 @@ class UserAgent:
             response.headers.add("Accept", "application/sdp")
             st.respond(response)
             return
-        if request.method == "BYE":
+        if request.method in _DIALOG_ONLY:
             st.respond(self.response(request, 481, "Call/Transaction Does Not Exist"))
             return
         self.on_request(st)
@@ -285,3 +369,14 @@ class UserAgent:
         usage = self.dialogs.get(key) or self.early.get(key[:2])
         if usage is not None:
             usage.on_stray_response(response)
+
+
+def _to_tag(st: ServerTransaction) -> str | None:
+    """The To tag of a final answer to ``st``: the request's own, else the one of a
+    provisional response already sent (one early dialog), else a new one."""
+    if st.request.to_addr.tag:
+        return None
+    last = st.last_response
+    if last is not None and last.to_addr.tag:
+        return last.to_addr.tag
+    return new_tag()

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from softswitch.channel import Channel
+from softswitch.sip.auth import authorization, choose_challenge
+from softswitch.sip.options import ALLOWED, SUPPORTED
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
 from tests.peers.sipp import Sipp, SippOptions, run_sipp
+from tests.sip.raw import RawSocket, raw_request
 
 pytestmark = pytest.mark.peers
 
@@ -273,3 +277,94 @@ def test_ipv6_media_in_the_far_end_s_answer_ends_the_call_cleanly(
     result = far.wait()  # it got the ACK and then our BYE
     assert result.ok, result.describe()
     assert harness.call(lambda: len(harness.switch.channels)) == 0
+
+
+# -- answers that used to be 200 or silence: option tags, handlers that raise ----------
+
+
+def test_required_extension_we_lack_is_420_never_200(ports, switch_factory):
+    harness = switch_factory()
+    raw = RawSocket(ports.port(), harness.config.sip_host_port[1])
+    try:
+        # before the challenge too: nothing about the caller is needed to refuse it
+        raw.send(raw_request("INVITE", raw, "Require: foo, bar", "Proxy-Require: baz"))
+        answer = raw.final()
+        assert answer.status == 420, answer
+        assert answer.headers.get_all("Unsupported") == ["foo", "bar"]
+        assert "INVITE" in answer.headers.get_all("Allow")
+        raw.send(raw_request("OPTIONS", raw, "Require: foo", call_id="raw-2"))
+        assert raw.final("OPTIONS").status == 420
+        raw.send(raw_request("OPTIONS", raw, call_id="raw-3"))
+        options = raw.final("OPTIONS")
+        assert options.status == 200
+        assert options.headers.get_all("Allow") == list(ALLOWED)
+        assert options.headers.get_all("Supported") == sorted(SUPPORTED)
+        assert harness.call(lambda: len(harness.switch.channels)) == 0
+    finally:
+        raw.close()
+
+
+def test_handler_that_raises_answers_500_with_a_logged_call_id(ports, switch_factory, caplog):
+    port = ports.port()
+    # calls from the raw socket's address come from a trunk: the INVITE task runs at once
+    harness = switch_factory(trunks=[ip_trunk("peer", port)])
+    raw = RawSocket(port, harness.config.sip_host_port[1])
+    try:
+        # a real fault under the handlers: the database is gone
+        harness.call(harness.switch.store.close)
+        with caplog.at_level(logging.INFO, logger="softswitch"):
+            invite = raw_request("INVITE", raw, call_id="dbgone-invite")
+            raw.send(invite)
+            answer = raw.final()
+            assert answer.status == 500 and answer.to_addr.tag, answer
+            raw.send(invite)  # retransmitted: the same answer, the handler does not run again
+            assert raw.final().status == 500
+            # a REGISTER's handler is synchronous: answered the same way, once the
+            # correct digest answer sends it to the database for the extension's HA1
+            raw.send(raw_request("REGISTER", raw, call_id="dbgone-register"))
+            challenged = raw.final("REGISTER")
+            assert challenged.status == 401
+            challenge = choose_challenge(challenged.headers.get_all("WWW-Authenticate"))
+            uri = f"sip:102@127.0.0.1:{raw.switch_port}"
+            credentials = authorization(
+                challenge, method="REGISTER", uri=uri, username="102", password="pw102",
+                nc=1, cnonce="c0ffee",
+            )  # fmt: skip
+            raw.send(
+                raw_request(
+                    "REGISTER", raw, f"Authorization: {credentials}", call_id="dbgone-register"
+                ).replace(b"z9hG4bKdbgone-register", b"z9hG4bKdbgone-register-2")
+            )
+            assert raw.final("REGISTER").status == 500
+        failures = [r for r in caplog.records if "handler failed" in r.getMessage()]
+        # one record each, with the Call-ID and the traceback: not one per retransmission
+        assert [r.getMessage().split()[1] for r in failures] == [
+            "call_id=dbgone-invite",
+            "call_id=dbgone-register",
+        ]
+        assert all(r.exc_info is not None for r in failures)
+        assert "task failed" not in caplog.text  # no dead task: it answered
+        assert harness.call(lambda: len(harness.switch.channels)) == 0
+    finally:
+        raw.close()
+
+
+def test_outgoing_leg_that_breaks_answers_the_caller_500(
+    tmp_path, ports, switch_factory, phone_factory, monkeypatch, caplog
+):
+    far = uas(tmp_path, ports.port(), "uas_answer.xml")
+    harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
+    caller = phone(phone_factory, harness)
+
+    def broken(self, offer_body, answer_body):  # a bug taking the far end's answer
+        raise RuntimeError("answer handling bug")
+
+    # injected: the outbound leg's 200 OK is where the bug bites, in the leg's own task
+    monkeypatch.setattr(Channel, "take_answer", broken)
+    with caplog.at_level(logging.INFO, logger="softswitch"):
+        caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
+        closed = caller.wait_call_closed()
+        assert closed.reason is not None and closed.reason.startswith("500"), closed
+        assert far.wait().ok  # the far end's answered call got its BYE
+    assert "answer handling bug" in caplog.text and "task failed" not in caplog.text
+    wait_until(lambda: harness.call(lambda: len(harness.switch.channels)) == 0, 5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 from softswitch.sip.message import Request, Response
@@ -76,3 +77,42 @@ def request_text(
         f"Contact: <sip:101@{host}:{from_port}>\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
+
+
+class RawSocket:
+    """A blocking UDP socket on 127.0.0.1 that plays a phone towards a switch running in
+    another thread (end-to-end tests), with requests written by hand."""
+
+    def __init__(self, port: int, switch_port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.settimeout(5)
+        self.port = port
+        self.switch_port = switch_port
+
+    def send(self, text: bytes) -> None:
+        self.sock.sendto(text, ("127.0.0.1", self.switch_port))
+
+    def final(self, method: str = "INVITE", call_id: str | None = None) -> Response:
+        """The next final response to ``method`` (of ``call_id``); others are skipped."""
+        while True:
+            message = parse_message(self.sock.recv(65535))
+            if not isinstance(message, Response) or message.status < 200:
+                continue
+            if message.cseq[1] == method and call_id in (None, message.call_id):
+                return message
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def raw_request(
+    method: str, sock: RawSocket, *extra: str, call_id: str = "raw-1", from_tag: str = "rawfrom"
+) -> bytes:
+    """``request_text`` from ``sock`` to its switch, ``extra`` header lines added."""
+    text = request_text(
+        method, sock.switch_port, sock.port, call_id=call_id, branch=f"z9hG4bK{call_id}"
+    )
+    lines = "".join(f"{line}\r\n" for line in extra).encode()
+    text = text.replace(b";tag=rawfrom", f";tag={from_tag}".encode())
+    return text.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\n" + lines)

@@ -269,6 +269,41 @@ async def test_info_digit_and_in_dialog_methods(pair: Pair) -> None:
     assert (await asyncio.wait_for(ct.final, 2)).status == 500
 
 
+async def test_update_refreshes_and_renegotiates_and_notify_is_not_allowed(pair: Pair) -> None:
+    call, bob, _ = await pair.connected()
+    assert call.dialog is not None
+    pair.alice.send_ack(
+        call.dialog.create_request("ACK", pair.alice.via(), cseq=1), call.dialog.peer
+    )
+    await asyncio.sleep(0.05)
+    offers: list[bytes] = []
+
+    def reoffer(body: bytes) -> bytes:
+        offers.append(body)
+        return ANSWER
+
+    bob.on_reoffer = reoffer
+
+    async def send(method: str, body: bytes = b"") -> Response:
+        assert call.dialog is not None
+        request = call.dialog.create_request(
+            method,
+            pair.alice.via(),
+            contact=pair.alice.contact(None),
+            body=body,
+            content_type="application/sdp",
+        )
+        ct = await pair.alice.send(request, call.dialog.peer)
+        return await asyncio.wait_for(ct.final, 2)
+
+    refresh = await send("UPDATE")  # a session refresh: no offer (RFC 3311)
+    assert refresh.status == 200 and refresh.body == b"" and refresh.contacts
+    offer = await send("UPDATE", OFFER)  # an offer is answered in the 200
+    assert offer.status == 200 and offer.body == ANSWER and offers == [OFFER]
+    notify = await send("NOTIFY")  # no subscription exists: not among what we allow
+    assert notify.status == 405 and "NOTIFY" not in (notify.headers.get("Allow") or "")
+
+
 async def test_2xx_is_retransmitted_until_acked_then_the_callee_gives_up() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
     bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)

@@ -18,9 +18,10 @@ from softswitch.sip.address import Address
 from softswitch.sip.auth import DigestServer, ha1
 from softswitch.sip.errors import SipError
 from softswitch.sip.message import Request, Response
-from softswitch.sip.transaction import ServerTransaction, Timers
+from softswitch.sip.options import ALLOWED
+from softswitch.sip.transaction import ServerTransaction, Timers, TransactionState
 from softswitch.sip.transport import Peer, TlsClient
-from softswitch.sip.ua import ALLOW, Credentials, UserAgent
+from softswitch.sip.ua import Credentials, UserAgent
 from softswitch.sip.uri import SipUri
 from softswitch.tlsidentity import ensure_identity
 from tests.sip.raw import RawUdp, request_text
@@ -111,7 +112,7 @@ async def test_new_request_as_the_peer_reads_it(agents: Agents) -> None:
     assert seen.cseq == (1, "INVITE")
     assert [str(c.uri) for c in seen.contacts] == [f"sip:127.0.0.1:{agents.alice.port}"]
     assert seen.headers.get("User-Agent") == "alice/1"
-    assert seen.headers.get_all("Allow") == [m.strip() for m in ALLOW.split(",")]
+    assert seen.headers.get_all("Allow") == list(ALLOWED)
     assert seen.max_forwards == 70
     agents.handled[0].respond(agents.bob.response(seen, 486, to_tag="b"))
     assert (await asyncio.wait_for(ct.final, 2)).status == 486
@@ -208,9 +209,10 @@ async def test_options_outside_a_dialog_answered_by_the_core(agents: Agents) -> 
 
 
 async def test_bye_outside_a_dialog_and_unknown_dialog_are_481(agents: Agents) -> None:
-    bye, peer = agents.request("BYE")
-    ct = await agents.alice.send(bye, peer)
-    assert (await asyncio.wait_for(ct.final, 2)).status == 481
+    for method in ("BYE", "INFO", "UPDATE"):
+        request, peer = agents.request(method)
+        ct = await agents.alice.send(request, peer)
+        assert (await asyncio.wait_for(ct.final, 2)).status == 481
     info, peer = agents.request("INFO")
     info.headers.set("To", f"{info.headers.get('To')};tag=nosuchdialog")
     ct = await agents.alice.send(info, peer)
@@ -314,3 +316,175 @@ async def test_challenged_register_over_tls(tmp_path: Path) -> None:
     finally:
         await alice.stop()
         await bob.stop()
+
+
+# -- option tags (RFC 3261 8.2.2.3) and handlers that raise ----------------------------
+
+
+def with_headers(text: bytes, *lines: str) -> bytes:
+    extra = "".join(f"{line}\r\n" for line in lines).encode()
+    return text.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\n" + extra)
+
+
+@pytest.mark.parametrize("method", ["INVITE", "OPTIONS", "REGISTER"])
+async def test_unknown_required_tag_is_420_with_unsupported(agents: Agents, method: str) -> None:
+    port = agents.bob.port
+    raw = await RawUdp.open()
+    text = with_headers(
+        request_text(method, port, raw.port),
+        "Require: foo, 100rel",
+        "Require: Foo",
+        "Proxy-Require: x",
+    )
+    try:
+        raw.send(text, port)
+        answer = await raw.next()
+        if isinstance(answer, Response) and answer.status == 100:
+            answer = await raw.next()
+        assert isinstance(answer, Response) and answer.status == 420
+        assert answer.reason == "Bad Extension"
+        # exactly the unsupported tags: Proxy-Require is not a UAS's business
+        assert answer.headers.get_all("Unsupported") == ["foo", "100rel"]
+        assert answer.to_addr.tag  # a final answer to a dialog-forming request
+        assert answer.headers.get_all("Allow") == list(ALLOWED)
+        assert agents.handled == []  # the application never saw it
+    finally:
+        raw.close()
+
+
+async def test_supported_tags_are_required_freely(agents: Agents) -> None:
+    agents.bob.supported = frozenset({"timer"})
+    request, peer = agents.request("OPTIONS")
+    request.headers.add("Require", "timer")
+    ct = await agents.alice.send(request, peer)
+    response = await asyncio.wait_for(ct.final, 2)
+    assert response.status == 200
+    assert response.headers.get_all("Supported") == ["timer"]
+    assert response.headers.get_all("Allow") == list(ALLOWED)
+
+
+async def test_cancel_with_require_is_still_honoured(agents: Agents) -> None:
+    port = agents.bob.port
+    raw = await RawUdp.open()
+    try:
+        raw.send(request_text("INVITE", port, raw.port), port)
+        assert (await raw.next()).status == 100  # type: ignore[union-attr]
+        await asyncio.sleep(0.05)
+        assert [st.request.method for st in agents.handled] == ["INVITE"]
+        cancel = with_headers(request_text("CANCEL", port, raw.port), "Require: foo")
+        raw.send(cancel, port)
+        answers = {m.cseq[1]: m.status for m in [await raw.next(), await raw.next()]}  # type: ignore[union-attr]
+        assert answers == {"CANCEL": 200, "INVITE": 487}
+    finally:
+        raw.close()
+
+
+def raising(st: ServerTransaction) -> None:
+    raise RuntimeError("handler bug")
+
+
+async def test_handler_that_raises_is_answered_500_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bob = UserAgent("127.0.0.1", 0, raising, timers=FAST)
+    await bob.start()
+    raw = await RawUdp.open()
+    text = request_text("INVITE", bob.port, raw.port, call_id="boom-call")
+    try:
+        raw.send(text, bob.port)
+        statuses = [(await raw.next()).status for _ in range(2)]  # type: ignore[union-attr]
+        assert statuses == [100, 500]
+        raw.send(text, bob.port)  # a retransmission: the same 500, no second run
+        again = await raw.next()
+        assert isinstance(again, Response) and again.status == 500
+        assert again.reason == "Server Internal Error" and again.to_addr.tag
+        failures = [r for r in caplog.records if "handler failed" in r.getMessage()]
+        assert len(failures) == 1
+        assert "boom-call" in failures[0].getMessage() and failures[0].exc_info is not None
+    finally:
+        raw.close()
+        await bob.stop()
+
+
+async def test_500_after_a_provisional_keeps_its_to_tag() -> None:
+    def ring_then_fail(st: ServerTransaction) -> None:
+        st.respond(bob.response(st.request, 180, to_tag="early1"))
+        raise KeyError("lost")
+
+    bob = UserAgent("127.0.0.1", 0, ring_then_fail, timers=FAST)
+    await bob.start()
+    raw = await RawUdp.open()
+    try:
+        raw.send(request_text("INVITE", bob.port, raw.port), bob.port)
+        got = [await raw.next() for _ in range(3)]
+        assert [m.status for m in got] == [100, 180, 500]  # type: ignore[union-attr]
+        assert got[2].to_addr.tag == "early1"
+    finally:
+        raw.close()
+        await bob.stop()
+
+
+async def test_dialog_usage_that_raises_is_answered_500(agents: Agents) -> None:
+    class Broken:
+        def on_request(self, st: ServerTransaction) -> None:
+            raise ValueError("in-dialog bug")
+
+        def on_ack(self, request: Request) -> None:
+            raise ValueError("ack bug")
+
+        def on_stray_response(self, response: Response) -> None:
+            pass
+
+    agents.bob.dialogs[("raw-call", "bobtag", "rawfrom")] = Broken()
+    raw = await RawUdp.open()
+    try:
+        info = request_text("INFO", agents.bob.port, raw.port, to_tag="bobtag")
+        raw.send(info, agents.bob.port)
+        answer = await raw.next()
+        assert isinstance(answer, Response) and answer.status == 500
+        # an ACK that breaks its dialog's handler has nothing to answer and kills nothing
+        raw.send(request_text("ACK", agents.bob.port, raw.port, to_tag="bobtag"), agents.bob.port)
+        request, peer = agents.request("OPTIONS")
+        ct = await agents.alice.send(request, peer)
+        assert (await asyncio.wait_for(ct.final, 2)).status == 200
+    finally:
+        raw.close()
+
+
+async def test_a_flood_of_failures_is_all_answered_but_not_all_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bob = UserAgent("127.0.0.1", 0, raising, timers=FAST)
+    await bob.start()
+    raw = await RawUdp.open()
+    try:
+        for n in range(30):
+            raw.send(request_text("MESSAGE", bob.port, raw.port, branch=f"z9hG4bKf{n}"), bob.port)
+        answers = [await raw.next() for _ in range(30)]
+        assert all(isinstance(a, Response) and a.status == 500 for a in answers)
+        failures = [r for r in caplog.records if "handler failed" in r.getMessage()]
+        assert len(failures) == 10  # LogBudget's burst; the other 20 are counted
+    finally:
+        raw.close()
+        await bob.stop()
+
+
+async def test_ack_with_require_is_never_answered(agents: Agents) -> None:
+    port = agents.bob.port
+    raw = await RawUdp.open()
+    try:
+        raw.send(request_text("INVITE", port, raw.port), port)
+        assert (await raw.next()).status == 100  # type: ignore[union-attr]
+        await asyncio.sleep(0.05)
+        st = agents.handled[0]
+        st.respond(agents.bob.response(st.request, 486, to_tag="busy"))
+        assert (await raw.next()).status == 486  # type: ignore[union-attr]
+        ack = request_text("ACK", port, raw.port, to_tag="busy")
+        raw.send(
+            ack.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\nRequire: foo\r\n"), port
+        )
+        await asyncio.sleep(FAST.t1 * 4)  # past a retransmission of the 486, had it no ACK
+        assert raw.drain() == []  # no 420, and the ACK stopped the 486's retransmissions
+        assert st.state in (TransactionState.CONFIRMED, TransactionState.TERMINATED)
+    finally:
+        raw.close()
