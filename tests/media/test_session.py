@@ -533,9 +533,28 @@ async def test_an_ipv6_session_talks_to_an_ipv6_peer(ports) -> None:
         session.close()
 
 
-async def test_an_ipv6_wildcard_session_leaves_ipv4_alone(ports) -> None:
+def _ipv4_free_pair() -> int:
+    """An even port whose pair is free on IPv4 now (other runs on this machine hold
+    ports of the shared ranges)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1] & ~1
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as a:
+                a.bind(("127.0.0.1", port))
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as b:
+                    b.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free IPv4 port pair")
+
+
+async def test_an_ipv6_wildcard_session_leaves_ipv4_alone() -> None:
     # IPV6_V6ONLY: an IPv4 socket can still bind the same port, and takes its packets
-    session = await RtpSession.open("::", ports)
+    port = _ipv4_free_pair()
+    session = await RtpSession.open("::", PortAllocator(port, port + 1))
     try:
         sock = session._rtp.get_extra_info("socket")
         assert sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
