@@ -27,7 +27,7 @@ from .via import Via
 
 log = logging.getLogger("softswitch.sip.ua")
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, NOTIFY, PRACK"
 
 
 @dataclass(slots=True)
