@@ -44,6 +44,7 @@ from .sip.auth import DigestServer
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
+from .sip.reliable import PrackMode
 from .sip.routes import WILDCARDS, uri_host
 from .sip.transaction import ServerTransaction, Timers
 from .sip.transport import Peer
@@ -465,6 +466,8 @@ class Switch:
         outbound.add_listener(on_outbound)
         inbound.add_listener(on_inbound)
         invite.on_cancel = lambda: inbound.failed("caller cancelled", 487)
+        # the caller never PRACKed our reliable 18x: the INVITE was failed with 500
+        invite.on_prack_timeout = lambda: inbound.failed("no PRACK from the caller", 500)
         if outbound.state != ChannelState.DOWN:  # it may already have moved on
             on_outbound(ChannelEvent(outbound, outbound.state, outbound.cause, outbound.status))
 
@@ -507,6 +510,7 @@ class Switch:
             to_uri = SipUri("sip", number, local_host, self.ua.port)
             credentials = None
             endpoint = Endpoint(EndpointKind.EXTENSION, number, number)
+            prack = PrackMode.SUPPORTED  # phones choose whether their 18x come reliably
         else:
             trunk = route.trunk
             assert trunk is not None
@@ -520,6 +524,7 @@ class Switch:
             to_uri = None
             credentials = trunk.credentials
             endpoint = Endpoint(EndpointKind.TRUNK, trunk.name, number)
+            prack = PrackMode(trunk.config.prack)
         # devices of a family we have no RTP for (IPv6 ones with [rtp] address IPv4) cannot
         # take our offer
         served = [t for t in targets if self.rtp_families.bind_address(t[1].host) is not None]
@@ -555,6 +560,7 @@ class Switch:
                 body=offers[media],
                 credentials=credentials,
                 contact_user=caller_id or None,
+                prack=prack,
             )
             for (uri, peer), media in zip(targets, advertised, strict=True)
         ]

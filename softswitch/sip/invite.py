@@ -261,6 +261,16 @@ class IncomingInvite(InviteSession):
             return True
         return self.prack_stance == PrackMode.SUPPORTED and bool(body)
 
+    @property
+    def awaiting_prack(self) -> bool:
+        """A reliable 18x of ours is sent or queued and not PRACKed yet."""
+        return self._reliable is not None and self._reliable.outstanding
+
+    @property
+    def pracked(self) -> int:
+        """How many of our reliable 18x the caller has PRACKed."""
+        return self._reliable.acknowledged if self._reliable is not None else 0
+
     def _reliable_18x(self) -> ReliableProvisionals:
         if self._reliable is None:
             self._reliable = ReliableProvisionals(

@@ -132,6 +132,12 @@ class ReliableProvisionals:
         self._retransmit: asyncio.TimerHandle | None = None
         self._give_up: asyncio.TimerHandle | None = None
         self._stopped = False
+        self.acknowledged = 0  # reliable 18x PRACKed so far
+
+    @property
+    def outstanding(self) -> bool:
+        """A reliable 18x is sent or queued and not PRACKed yet."""
+        return self._unacked is not None or bool(self._queue)
 
     @property
     def awaiting_sdp_prack(self) -> bool:
@@ -191,6 +197,7 @@ class ReliableProvisionals:
         ):
             return False
         self._unacked = None
+        self.acknowledged += 1
         self._cancel_timers()
         if self._queue and not self._stopped:
             self._transmit(self._queue.popleft())

@@ -106,6 +106,7 @@ async def test_required_100rel_every_18x_is_pracked_and_the_2xx_waits(pair: Pair
     assert all(OPTION_100REL in option_tags(r, "Require") for r in seen)
     assert seen[1].body == ANSWER
     assert call.state == bob.state == DialogState.CONFIRMED
+    assert bob.pracked == 2 and not bob.awaiting_prack
     # the BYE's CSeq comes after the two PRACKs' in the same dialog: no 500 out of order
     await call.hangup()
     assert await asyncio.wait_for(bob.terminated, 2) == "remote BYE"
