@@ -340,7 +340,22 @@ class IncomingInvite(InviteSession):
         self.st.respond(response)
         self._end(f"rejected {status}")
 
+    async def hangup(self, cause: str = "normal clearing") -> None:
+        if self._held_2xx is not None and not self.st.final_sent:
+            # answered on our side but the 2xx still waits for a PRACK: the caller has
+            # no dialog to receive a BYE in, so the INVITE is failed instead
+            self._held_2xx = None
+            self.st.respond(self.ua.response(self.request, 480, to_tag=self.local_tag))
+            self._end(cause)
+            return
+        await super().hangup(cause)
+
     def _end(self, cause: str) -> None:
+        if self._held_2xx is not None and not self.st.final_sent:
+            # ended otherwise (a BYE in the early dialog): the INVITE still gets its
+            # final response (RFC 3261 15.1.2)
+            self._held_2xx = None
+            self.st.respond(self.ua.response(self.request, 487, to_tag=self.local_tag))
         if self._reliable is not None:
             self._reliable.stop()
         if self._early_key is not None:

@@ -334,3 +334,23 @@ def test_rack_parsing_and_rseq_tracking() -> None:
     assert tracker.accept(response("x", "11")) == 11
     assert tracker.accept(response("y", "500")) == 500  # another fork's early dialog
     assert tracker.accept(response("x", "bogus")) is None
+
+
+async def test_hanging_up_while_the_2xx_waits_for_a_prack_fails_the_invite() -> None:
+    bob, raw, session = await uas_with_raw_caller("Require: 100rel")
+    try:
+        session.progress(183, ANSWER)
+        reliable = await next_of(raw, "183")
+        session.answer(ANSWER)  # held: the caller has not PRACKed
+        assert session.awaiting_prack
+        await session.hangup("operator")
+        failed = await next_of(raw, "480")
+        assert failed.to_addr.tag == reliable.to_addr.tag
+        assert session.terminated.result() == "operator"
+        assert bob.dialogs == {}
+        await asyncio.sleep(0.2)
+        leftovers = raw.drain()
+        assert not [m for m in leftovers if m.startswith((b"BYE", b"SIP/2.0 200"))]
+    finally:
+        raw.close()
+        await bob.stop()
