@@ -16,6 +16,7 @@ import pytest
 
 from softswitch.sip.invite import IncomingInvite
 from softswitch.sip.reliable import PrackMode
+from softswitch.sip.transaction import Timers
 from tests.e2e.talk import assert_heard
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
@@ -113,4 +114,49 @@ def test_carrier_requiring_100rel_gets_its_prack_and_early_media_flows(
     assert result.ok, result.describe()  # Supported: 100rel seen, PRACK with RAck 1 n INVITE
     assert "PRACK sip:" in result.messages()
     assert_heard(caller, TONE)  # through the carrier's echo: both ways
+    assert "Traceback" not in caplog.text
+
+
+def test_caller_that_never_pracks_our_early_media_gets_500_and_the_far_end_a_bye(
+    tmp_path, ports, switch_factory, caplog
+) -> None:
+    """The far end answers while our reliable 183 waits for its PRACK: the 2xx is held
+    (RFC 3262 3); no PRACK in 64*T1: the caller gets 500, the answered far end a BYE."""
+    uac_port, far_port = ports.port(), ports.port()
+    far = Sipp(
+        tmp_path,
+        SippOptions(
+            scenario=str(SCENARIOS / "uas_early_media_answer.xml"),
+            port=far_port,
+            media_port=ports.port(),
+            duration_ms=500,
+            timeout=20,
+        ),
+    ).start()
+    # short timers: 64*T1 is 3.2 s instead of 32 s
+    harness = switch_factory(
+        trunks=[ip_trunk("carrier", far_port)], timers=Timers(t1=0.05, t2=0.4, t4=0.5)
+    )
+    caller = Sipp(
+        tmp_path,
+        SippOptions(
+            scenario=str(SCENARIOS / "uac_100rel_no_prack.xml"),
+            remote=harness.config.sip.listen,
+            service=NUMBER,
+            auth=("101", "pw101"),
+            keys={"caller": "101"},
+            port=uac_port,
+            media_port=ports.port(),
+            timeout=20,
+        ),
+    ).start()
+    result = caller.wait()
+    assert result.ok, result.describe()  # the reliable 183 (retransmitted), then 500
+    assert result.messages().count("SIP/2.0 183") > 3  # T1, 2*T1, 4*T1, ...
+    assert "SIP/2.0 200" not in result.messages()  # the held 2xx never went out
+    callee = far.wait()
+    assert callee.ok, callee.describe()  # answered, then got its BYE
+    wait_until(
+        lambda: harness.call(lambda: len(harness.switch.channels)) == 0, 5, what="no channels"
+    )
     assert "Traceback" not in caplog.text
