@@ -67,6 +67,7 @@ class SipConfig:
 
 
 SRTP_MODES = ("off", "optional", "mandatory")  # softswitch.sip.sdp.SrtpMode's values
+PRACK_MODES = ("off", "supported", "required")  # softswitch.sip.reliable.PrackMode's values
 TRUNK_KEEPALIVE = 25  # seconds: TrunkConfig.keepalive of a registering trunk
 
 
@@ -167,6 +168,12 @@ class TrunkConfig:
     # Not set: 25 s (under the ~30 s many routers keep an idle UDP mapping, like
     # [sip] nat_keepalive) for a trunk that registers, off for an IP-auth trunk.
     keepalive: int | None = None
+    # Reliable provisional responses (RFC 3262, 100rel/PRACK) on calls we send to the
+    # carrier: "supported" (our INVITE says Supported: 100rel; the carrier chooses),
+    # "required" (Require: 100rel: the carrier must send its 18x reliably or refuse with
+    # 420), "off" (neither said). Any reliable 18x that arrives is PRACKed whatever this
+    # says. Calls from the carrier follow its own INVITE's Supported/Require.
+    prack: str = "supported"
 
     @property
     def keepalive_interval(self) -> int:
@@ -412,6 +419,8 @@ def _validate(config: Config) -> None:
         trunk.transport = trunk.transport.upper()
         if trunk.srtp and trunk.srtp not in SRTP_MODES:
             raise ConfigError(f"trunk {trunk.name}: srtp must be one of {', '.join(SRTP_MODES)}")
+        if trunk.prack not in PRACK_MODES:
+            raise ConfigError(f"trunk {trunk.name}: prack must be one of {', '.join(PRACK_MODES)}")
         if trunk.transport != "TLS" and (trunk.ca_file or not trunk.verify):
             raise ConfigError(f"trunk {trunk.name}: ca_file and verify need transport = tls")
         if trunk.ca_file and not os.access(trunk.ca_file, os.R_OK):

@@ -45,6 +45,7 @@ from .sip.auth import DigestServer
 from .sip.errors import SipError, SipParseError
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
+from .sip.reliable import PrackMode
 from .sip.replaces import Replaces
 from .sip.routes import WILDCARDS, uri_host
 from .sip.transaction import ServerTransaction, Timers
@@ -596,6 +597,8 @@ class Switch:
         outbound.add_listener(relay)
         inbound.add_listener(on_inbound)
         invite.on_cancel = lambda: inbound.failed("caller cancelled", 487)
+        # the caller never PRACKed our reliable 18x: the INVITE was failed with 500
+        invite.on_prack_timeout = lambda: inbound.failed("no PRACK from the caller", 500)
         if outbound.state != ChannelState.DOWN:  # it may already have moved on
             relay(ChannelEvent(outbound, outbound.state, outbound.cause, outbound.status))
 
@@ -638,6 +641,7 @@ class Switch:
             to_uri = SipUri("sip", number, local_host, self.ua.port)
             credentials = None
             endpoint = Endpoint(EndpointKind.EXTENSION, number, number)
+            prack = PrackMode.SUPPORTED  # phones choose whether their 18x come reliably
         else:
             trunk = route.trunk
             assert trunk is not None
@@ -651,6 +655,7 @@ class Switch:
             to_uri = None
             credentials = trunk.credentials
             endpoint = Endpoint(EndpointKind.TRUNK, trunk.name, number)
+            prack = PrackMode(trunk.config.prack)
         # devices of a family we have no RTP for (IPv6 ones with [rtp] address IPv4) cannot
         # take our offer
         served = [t for t in targets if self.rtp_families.bind_address(t[1].host) is not None]
@@ -686,6 +691,7 @@ class Switch:
                 body=offers[media],
                 credentials=credentials,
                 contact_user=caller_id or None,
+                prack=prack,
             )
             for (uri, peer), media in zip(targets, advertised, strict=True)
         ]

@@ -274,3 +274,15 @@ def test_api_limits_defaults_and_overrides():
 def test_bad_api_limits_are_a_clear_error(section, words):
     with pytest.raises(ConfigError, match=words):
         from_dict({"api_limits": section}, {})
+
+
+def test_trunk_prack_defaults_to_supported_and_refuses_other_values():
+    trunk = {"name": "t", "host": "h", "register": False}
+    assert from_dict({"trunks": [trunk]}, {}).trunks[0].prack == "supported"
+    for mode in ("off", "supported", "required"):
+        assert from_dict({"trunks": [{**trunk, "prack": mode}]}, {}).trunks[0].prack == mode
+    for bad in ("yes", "Required", ""):
+        with pytest.raises(ConfigError, match="trunk t: prack must be one of off, supported"):
+            from_dict({"trunks": [{**trunk, "prack": bad}]}, {})
+    with pytest.raises(ConfigError):
+        from_dict({"trunks": [{**trunk, "prack": True}]}, {})

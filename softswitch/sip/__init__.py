@@ -15,6 +15,7 @@ Bottom up, one concept per module:
 - dialog: Dialog, DialogState
 - auth: HTTP Digest, client and server (DigestServer)
 - sdp: SDP and offer/answer
+- reliable: RFC 3262 100rel/PRACK bookkeeping (RSeq, RAck, PrackMode)
 - ua: UserAgent, the core that ties transport, transactions and dialogs together
 - invite: IncomingInvite / OutgoingInvite, the INVITE dialog usages
 """

@@ -18,6 +18,15 @@ from .dialog import Dialog, DialogState
 from .errors import SipError
 from .headers import Headers
 from .message import Request, Response, new_tag
+from .reliable import (
+    PrackMode,
+    RAck,
+    ReliableProvisionals,
+    RSeqTracker,
+    advertise,
+    is_reliable,
+    peer_stance,
+)
 from .transaction import ClientTransaction, ServerTransaction, TransactionState
 from .transport import Peer
 from .ua import Credentials, UserAgent
@@ -67,7 +76,13 @@ class InviteSession:
 
     def on_request(self, st: ServerTransaction) -> None:
         request = st.request
-        assert self.dialog is not None
+        if self.dialog is None:
+            # an early dialog we sent reliable 18x in (RFC 3262): only PRACK belongs here
+            if request.method == "PRACK":
+                self._on_prack(st)
+            else:
+                st.respond(self.ua.response(request, 481, "Call/Transaction Does Not Exist"))
+            return
         if not self.dialog.accept_remote_cseq(request):
             st.respond(self.ua.response(request, 500, "CSeq Out of Order"))
             return
@@ -79,6 +94,8 @@ class InviteSession:
                 self.on_remote_bye("normal clearing")
         elif method == "INVITE":
             self._reinvite(st)
+        elif method == "PRACK":
+            self._on_prack(st)
         elif method == "INFO":
             match = _INFO_SIGNAL.search(request.body)
             st.respond(self.ua.response(request, 200))
@@ -191,6 +208,10 @@ class InviteSession:
     def on_stray_response(self, response: Response) -> None:
         """Overridden by the UAC side, which re-ACKs retransmitted 2xx."""
 
+    def _on_prack(self, st: ServerTransaction) -> None:
+        """Overridden by the UAS side; we sent no reliable 18x here (RFC 3262 3: 481)."""
+        st.respond(self.ua.response(st.request, 481, "Call/Transaction Does Not Exist"))
+
     # -- teardown -----------------------------------------------------------
 
     async def hangup(self, cause: str = "normal clearing") -> None:
@@ -232,6 +253,13 @@ class IncomingInvite(InviteSession):
         self.local_tag = new_tag()
         self.on_cancel: Callable[[], None] | None = None
         st.on_cancel = self._cancelled
+        # RFC 3262: the caller's 100rel stance, our reliable 18x, a 2xx held for a PRACK
+        self.prack_stance = peer_stance(self.request)
+        self._reliable: ReliableProvisionals | None = None
+        self._early_key: tuple[str, str, str] | None = None
+        self._held_2xx: Response | None = None
+        # no PRACK came for a reliable 18x: the INVITE was failed with 500
+        self.on_prack_timeout: Callable[[], None] | None = None
 
     def _cancelled(self) -> None:
         # the transaction layer already answered 200 to CANCEL and 487 to the INVITE
@@ -249,7 +277,58 @@ class IncomingInvite(InviteSession):
         if body:
             response.headers.add("Content-Type", "application/sdp")
             response.body = body
-        self.st.respond(response)
+        if self._sends_reliably(body):
+            self._reliable_18x().send(response)
+        else:
+            self.st.respond(response)
+
+    # -- reliable provisional responses (RFC 3262) ---------------------------
+
+    def _sends_reliably(self, body: bytes) -> bool:
+        """Require: 100rel -> every 18x; Supported only -> those with SDP (see
+        softswitch.sip.reliable for why)."""
+        if self.prack_stance == PrackMode.REQUIRED:
+            return True
+        return self.prack_stance == PrackMode.SUPPORTED and bool(body)
+
+    @property
+    def awaiting_prack(self) -> bool:
+        """A reliable 18x of ours is sent or queued and not PRACKed yet."""
+        return self._reliable is not None and self._reliable.outstanding
+
+    @property
+    def pracked(self) -> int:
+        """How many of our reliable 18x the caller has PRACKed."""
+        return self._reliable.acknowledged if self._reliable is not None else 0
+
+    def _reliable_18x(self) -> ReliableProvisionals:
+        if self._reliable is None:
+            self._reliable = ReliableProvisionals(
+                self.request, self.st.respond, self.ua.timers, self._prack_timeout
+            )
+            # the PRACK comes inside the early dialog: route it here
+            key = (self.request.call_id, self.local_tag, self.request.from_addr.tag or "")
+            self.ua.dialogs[key] = self
+            self._early_key = key
+        return self._reliable
+
+    def _on_prack(self, st: ServerTransaction) -> None:
+        rack = RAck.parse(st.request.headers.get("RAck"))
+        if self._reliable is None or not self._reliable.prack(rack):
+            st.respond(self.ua.response(st.request, 481, "Call/Transaction Does Not Exist"))
+            return
+        st.respond(self.ua.response(st.request, 200))
+        held = self._held_2xx
+        if held is not None and not self._reliable.awaiting_sdp_prack:
+            self._held_2xx = None
+            self._send_2xx(held)
+
+    def _prack_timeout(self) -> None:
+        log.info("call %s: no PRACK for a reliable provisional response", self.request.call_id)
+        self._held_2xx = None
+        self.reject(500, "Reliable Provisional Response Not Acknowledged")
+        if self.on_prack_timeout is not None:
+            self.on_prack_timeout()
 
     def answer(self, body: bytes) -> None:
         if self.state != DialogState.EARLY or self.st.final_sent:
@@ -262,8 +341,19 @@ class IncomingInvite(InviteSession):
         response.body = body
         self.dialog = Dialog.as_uas(self.request, self.local_tag, self.st.peer)
         self.ua.dialogs[self.dialog.id] = self
-        self.st.respond(response)
         self.state = DialogState.CONFIRMED  # for our purposes; the ACK stops retransmissions
+        if self._reliable is not None and self._reliable.awaiting_sdp_prack:
+            # RFC 3262 3: no 2xx before the PRACK of an 18x that carried SDP
+            self._held_2xx = response
+            return
+        self._send_2xx(response)
+
+    def _send_2xx(self, response: Response) -> None:
+        if self.state == DialogState.TERMINATED or self.st.final_sent:
+            return
+        if self._reliable is not None:
+            self._reliable.stop()
+        self.st.respond(response)
         self._start_2xx_retransmission(response, self.st.peer, self.request.cseq[0], initial=True)
 
     def reject(
@@ -275,8 +365,34 @@ class IncomingInvite(InviteSession):
         for name, values in (headers or {}).items():
             for value in values:
                 response.headers.add(name, value)
+        if self._reliable is not None:
+            self._reliable.stop()
         self.st.respond(response)
         self._end(f"rejected {status}")
+
+    async def hangup(self, cause: str = "normal clearing") -> None:
+        if self._held_2xx is not None and not self.st.final_sent:
+            # answered on our side but the 2xx still waits for a PRACK: the caller has
+            # no dialog to receive a BYE in, so the INVITE is failed instead
+            self._held_2xx = None
+            self.st.respond(self.ua.response(self.request, 480, to_tag=self.local_tag))
+            self._end(cause)
+            return
+        await super().hangup(cause)
+
+    def _end(self, cause: str) -> None:
+        if self._held_2xx is not None and not self.st.final_sent:
+            # ended otherwise (a BYE in the early dialog): the INVITE still gets its
+            # final response (RFC 3261 15.1.2)
+            self._held_2xx = None
+            self.st.respond(self.ua.response(self.request, 487, to_tag=self.local_tag))
+        if self._reliable is not None:
+            self._reliable.stop()
+        if self._early_key is not None:
+            if self.ua.dialogs.get(self._early_key) is self:
+                del self.ua.dialogs[self._early_key]
+            self._early_key = None
+        super()._end(cause)
 
 
 class OutgoingInvite(InviteSession):
@@ -294,6 +410,7 @@ class OutgoingInvite(InviteSession):
         credentials: Credentials | None = None,
         contact_user: str | None = None,
         extra_headers: dict[str, str] | None = None,
+        prack: PrackMode = PrackMode.OFF,
     ) -> None:
         super().__init__(ua, peer.transport, peer.host, uri.scheme == "sips")
         self.peer = peer
@@ -311,6 +428,11 @@ class OutgoingInvite(InviteSession):
         )
         for name, value in (extra_headers or {}).items():
             self.request.headers.add(name, value)
+        advertise(self.request, prack)
+        # RFC 3262 4: which reliable 18x we PRACK, and the early dialog each came in
+        self._rseqs = RSeqTracker()
+        self._early_dialogs: dict[str, Dialog] = {}
+        self._pracks: set[asyncio.Future[None]] = set()
         self.on_provisional: Callable[[Response], None] | None = None
         self._ct: ClientTransaction | None = None
         self._cancel_wanted = False
@@ -362,13 +484,42 @@ class OutgoingInvite(InviteSession):
         tag = response.to_addr.tag
         if tag:
             self.early_tags.add(tag)
+        if is_reliable(response):
+            rseq = self._rseqs.accept(response)
+            if rseq is None:
+                return  # a retransmission or out of order: neither PRACKed nor passed on
+            self._send_prack(response, rseq)
         if self._cancel_wanted and not self._cancel_sent:
             asyncio.ensure_future(self._send_cancel())
         if self.on_provisional and response.status > 100:
             self.on_provisional(response)
 
+    def _send_prack(self, response: Response, rseq: int) -> None:
+        tag = response.to_addr.tag or ""
+        early = self._early_dialogs.get(tag)
+        if early is None:
+            early = self._early_dialogs[tag] = Dialog.as_uac(self.request, response, self.peer)
+        prack = early.create_request("PRACK", self.ua.via(self.transport, self.peer_host))
+        prack.headers.add("RAck", str(RAck(rseq, self.request.cseq[0], "INVITE")))
+        task = asyncio.ensure_future(self._prack(prack, early.peer))
+        self._pracks.add(task)
+        task.add_done_callback(self._pracks.discard)
+
+    async def _prack(self, prack: Request, peer: Peer) -> None:
+        try:
+            response = await self.ua.request(prack, peer, self.credentials)
+        except SipError as exc:
+            log.info("call %s: PRACK not sent: %s", prack.call_id, exc)
+            return
+        if response.status >= 300:
+            log.info("call %s: PRACK answered %d", prack.call_id, response.status)
+
     def _confirm(self, response: Response) -> None:
         self.dialog = Dialog.as_uac(self.request, response, self.peer)
+        early = self._early_dialogs.get(response.to_addr.tag or "")
+        if early is not None:
+            # the PRACKs used CSeq numbers of this dialog already (RFC 3261 12.2.1.1)
+            self.dialog.local_cseq = max(self.dialog.local_cseq, early.local_cseq)
         self.ua.dialogs[self.dialog.id] = self
         self._ack = self.dialog.create_request(
             "ACK", self.ua.via(self.transport, self.peer_host), cseq=self.request.cseq[0]

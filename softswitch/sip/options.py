@@ -10,6 +10,7 @@ with 420 Bad Extension and an ``Unsupported`` header. An extension that becomes 
 from __future__ import annotations
 
 from .message import Request
+from .reliable import OPTION_100REL
 
 __all__ = [
     "ALLOWED",
@@ -30,11 +31,13 @@ ALLOWED: tuple[str, ...] = (
     "OPTIONS",
     "INFO",
     "UPDATE",
+    "PRACK",
     "REGISTER",
 )
 
-# Option tags of the extensions implemented (RFC 3261 19.2): replaces (RFC 3891).
-SUPPORTED: frozenset[str] = frozenset({"replaces"})
+# Option tags of the extensions implemented (RFC 3261 19.2): replaces (RFC 3891),
+# 100rel (RFC 3262, reliable provisional responses and PRACK).
+SUPPORTED: frozenset[str] = frozenset({OPTION_100REL, "replaces"})
 
 
 def allow_header(methods: tuple[str, ...] = ALLOWED) -> str:

@@ -30,8 +30,9 @@ from .via import Via
 log = logging.getLogger("softswitch.sip.ua")
 
 # Methods that only make sense inside a dialog: outside one there is nothing to act on
-# (RFC 3261 15.1.2 for BYE, RFC 6086 4.2.2 for INFO, RFC 3311 for UPDATE).
-_DIALOG_ONLY = frozenset({"BYE", "INFO", "UPDATE"})
+# (RFC 3261 15.1.2 for BYE, RFC 6086 4.2.2 for INFO, RFC 3311 for UPDATE, RFC 3262 for
+# PRACK).
+_DIALOG_ONLY = frozenset({"BYE", "INFO", "UPDATE", "PRACK"})
 
 
 @dataclass(slots=True)

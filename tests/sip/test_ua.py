@@ -332,7 +332,7 @@ async def test_unknown_required_tag_is_420_with_unsupported(agents: Agents, meth
     raw = await RawUdp.open()
     text = with_headers(
         request_text(method, port, raw.port),
-        "Require: foo, 100rel",
+        "Require: foo, precondition",
         "Require: Foo",
         "Proxy-Require: x",
     )
@@ -344,7 +344,7 @@ async def test_unknown_required_tag_is_420_with_unsupported(agents: Agents, meth
         assert isinstance(answer, Response) and answer.status == 420
         assert answer.reason == "Bad Extension"
         # exactly the unsupported tags: Proxy-Require is not a UAS's business
-        assert answer.headers.get_all("Unsupported") == ["foo", "100rel"]
+        assert answer.headers.get_all("Unsupported") == ["foo", "precondition"]
         assert answer.to_addr.tag  # a final answer to a dialog-forming request
         assert answer.headers.get_all("Allow") == list(ALLOWED)
         assert agents.handled == []  # the application never saw it
