@@ -60,6 +60,9 @@ class Timers:
     t1: float = 0.5
     t2: float = 4.0
     t4: float = 5.0
+    # how long a ringing INVITE of ours may go unanswered; RFC 3261 16.6 step 11 sets
+    # a proxy's timer C "greater than 3 minutes"
+    c: float = 181.0
 
 
 def _key(branch: str, method: str, sent_by: str = "") -> tuple[str, str, str]:
@@ -87,6 +90,7 @@ class ClientTransaction:
         self._data = request.to_bytes()
         self._retransmit: asyncio.TimerHandle | None = None
         self._timeout: asyncio.TimerHandle | None = None
+        self._backstop = False  # an INVITE's timer C armed after timer B in Proceeding
         self._interval = layer.timers.t1
         self._ack: bytes | None = None
 
@@ -122,6 +126,13 @@ class ClientTransaction:
         self._retransmit = self.layer.loop.call_later(self._interval, self._on_retransmit)
 
     def _on_timeout(self) -> None:
+        if self.method == "INVITE" and self.state == _PROCEEDING and not self._backstop:
+            # Timer B ends only a Calling INVITE (17.1.1.2): a ringing one goes on until
+            # the TU's ring timeout CANCELs it. A backstop like a proxy's timer C (16.6,
+            # over 3 minutes) still ends one whose peer vanished and never answers CANCEL.
+            self._backstop = True
+            self._timeout = self.layer.loop.call_later(self.layer.timers.c, self._on_timeout)
+            return
         if self.state in _AWAITING_FINAL:
             self._fail(408, "Request Timeout")
 

@@ -214,3 +214,40 @@ async def test_client_invite_ends_on_2xx(pair):
     raw.transport.sendto(sent.make_response(200, to_tag="x").to_bytes(), ("127.0.0.1", ua.port))
     await asyncio.wait_for(ct.final, 2)
     assert ct.state == TransactionState.TERMINATED  # the TU ACKs a 2xx itself
+
+
+async def test_a_ringing_invite_outlives_timer_b(pair):
+    """RFC 3261 17.1.1.2: timer B only ends an INVITE still in Calling; once a
+    provisional came, the call rings as long as the TU wants (its ring timeout,
+    then CANCEL), not 64*T1 (32 s with the RFC's T1)."""
+    ua, raw, _ = pair
+    target = SipUri("sip", "x", "127.0.0.1", raw.port)
+    request = ua.new_request(
+        "INVITE", target, Address(SipUri("sip", "me", "127.0.0.1")), Address(target)
+    )
+    ct = await ua.send(request, Peer("UDP", "127.0.0.1", raw.port))
+    sent = await raw.next()
+    raw.transport.sendto(sent.make_response(180, to_tag="r").to_bytes(), ("127.0.0.1", ua.port))
+    await asyncio.sleep(64 * FAST.t1 + 0.5)
+    assert ct.state == TransactionState.PROCEEDING and not ct.final.done()
+    raw.transport.sendto(sent.make_response(200, to_tag="r").to_bytes(), ("127.0.0.1", ua.port))
+    assert (await asyncio.wait_for(ct.final, 2)).status == 200
+
+
+async def test_a_ringing_invite_whose_peer_vanished_ends_at_timer_c():
+    ua = UserAgent("127.0.0.1", 0, lambda st: None, timers=Timers(t1=0.05, t2=0.2, t4=0.2, c=5))
+    await ua.start()
+    raw = await RawUdp.open()
+    try:
+        target = SipUri("sip", "x", "127.0.0.1", raw.port)
+        request = ua.new_request(
+            "INVITE", target, Address(SipUri("sip", "me", "127.0.0.1")), Address(target)
+        )
+        ct = await ua.send(request, Peer("UDP", "127.0.0.1", raw.port))
+        sent = await raw.next()
+        raw.transport.sendto(sent.make_response(180, to_tag="r").to_bytes(), ("127.0.0.1", ua.port))
+        final = await asyncio.wait_for(ct.final, 64 * 0.05 + 5 + 2)
+        assert final.status == 408
+    finally:
+        raw.close()
+        await ua.stop()
