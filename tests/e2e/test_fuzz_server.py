@@ -230,6 +230,7 @@ def test_damaged_messages_over_udp_tcp_and_tls_leave_the_server_well(
         seeds = [case.data for case in CASES] + our_requests(sip_port) * 3
         rng = random.Random(SEED)
         rss = [rss_kib(server.pid)]
+        descriptors = len(os.listdir(f"/proc/{server.pid}/fd"))
         totals = []
         started = time.monotonic()
         for _ in range(2):
@@ -249,6 +250,11 @@ def test_damaged_messages_over_udp_tcp_and_tls_leave_the_server_well(
         )
         assert sent >= 10_000
         assert hung == []  # every connection closed once the client was done with it
+        # ... and none is left open on the server's side
+        settled = time.monotonic() + CLOSE_TIMEOUT
+        while len(os.listdir(f"/proc/{server.pid}/fd")) > descriptors + 2:
+            assert time.monotonic() < settled, os.listdir(f"/proc/{server.pid}/fd")
+            time.sleep(0.1)
 
         # still answering: SIP over each transport, and the HTTP API
         assert options_answered(sip_port, "UDP")

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import resource
 import socket
+import ssl
 from collections.abc import AsyncIterator
 
 import pytest
@@ -22,6 +23,7 @@ from softswitch.sip.connection_limits import (
 )
 from softswitch.sip.message import Request, Response
 from softswitch.sip.transport import Peer, Transport
+from softswitch.tlsidentity import ensure_identity
 from tests.sip.raw import request_text
 
 
@@ -215,3 +217,42 @@ async def test_a_silent_connection_is_closed_unless_it_is_in_use(make_listener) 
     finally:
         for sock in (idle, flow, pinging):
             sock.close()
+
+
+async def test_tls_connections_count_from_their_handshake_and_owe_a_message(
+    tmp_path,
+) -> None:
+    identity = ensure_identity(tmp_path / "cert.pem", tmp_path / "key.pem", "127.0.0.1")
+    transport = Transport(
+        "127.0.0.1",
+        0,
+        lambda message, peer: None,
+        identity.server_context(),
+        limits=ConnectionLimits(max_per_source=2, message_timeout=0.8),
+    )
+    await transport.start()
+    socks = []
+    try:
+        # two connections that never say hello hold the source's share ...
+        for _ in range(3):
+            socks.append(await connect(transport.tls_port, "127.0.0.5"))
+        assert await closed_by_peer(socks[-1], 1)  # ... so the third is refused at once
+        await settle(transport, 2)
+        for sock in socks:
+            sock.close()
+        await settle(transport, 0)
+
+        # a client through the handshake that then sends nothing is closed in time too
+        client = ssl.create_default_context(cafile=str(identity.certificate))
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", transport.tls_port, ssl=client, server_hostname="127.0.0.1"
+        )
+        await settle(transport, 1)
+        assert await asyncio.wait_for(reader.read(), 3) == b""
+        writer.close()
+        await settle(transport, 0)
+        assert transport.guard.timed_out == 1
+    finally:
+        for sock in socks:
+            sock.close()
+        await transport.stop()
