@@ -52,7 +52,8 @@ def flood(sip_port: int) -> list[socket.socket]:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         socks.append(sock)
         sock.settimeout(5)
-        sock.bind((f"127.0.0.{2 + i % SOURCES}", 0))
+        # 50 from one address, then the next: the per-source cap first, then the total
+        sock.bind((f"127.0.0.{2 + i // (FLOOD // SOURCES)}", 0))
         sock.connect(("127.0.0.1", sip_port))
     return socks
 
@@ -117,6 +118,9 @@ password = "pw102"
         assert held - before <= MAX_CONNECTIONS, (before, held)
         assert held - before >= MAX_CONNECTIONS - 10  # the cap was really reached
         assert time.monotonic() - started < 60
+        print(
+            f"flood: {FLOOD} connections in {time.monotonic() - started:.1f}s; server fds {before} -> {held}"
+        )
 
         # /health and the HTTP API answer while SIP is at its cap
         for _ in range(20):
@@ -147,6 +151,8 @@ password = "pw102"
     refusals = re.findall(r"SIP connection from (\S+) refused", text)
     # at most one line per source (the flood took well under the log interval)
     assert refusals and len(refusals) == len(set(refusals)) <= SOURCES
+    assert f"refused: {PER_SOURCE} open from it" in text
+    assert f"refused: {MAX_CONNECTIONS} open in all" in text
     assert "out of system resource" not in text  # accept() never hit the descriptor limit
 
 
