@@ -78,19 +78,24 @@ class ConnectionGuard:
 
     def __init__(self, limits: ConnectionLimits, clock: Callable[[], float] = time.monotonic):
         self.limits = limits
-        self.max_connections = descriptor_budget(limits.max_connections)
-        if self.max_connections < limits.max_connections:
-            log.info(
-                "SIP connections capped at %d (half the open-file limit), not %d",
-                self.max_connections,
-                limits.max_connections,
-            )
+        self.max_connections = limits.max_connections
         self.clock = clock
         self.open: Counter[str] = Counter()  # admitted connections per source address
         self.total = 0
         self.refused = 0  # connections aborted at accept, since start
         self.timed_out = 0  # connections closed by the timeouts, since start
         self._logged: dict[str, tuple[float, int]] = {}  # source -> (logged at, refused since)
+
+    def fit_open_files(self) -> None:
+        """Clip the cap to half the open-file limit in force now (at start, after the
+        process has raised its own)."""
+        self.max_connections = descriptor_budget(self.limits.max_connections)
+        if self.max_connections < self.limits.max_connections:
+            log.info(
+                "SIP connections capped at %d (half the open-file limit), not %d",
+                self.max_connections,
+                self.limits.max_connections,
+            )
 
     def admit(self, source: str) -> bool:
         """Count a new connection from ``source`` in, or say it must be refused."""

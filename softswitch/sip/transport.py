@@ -174,6 +174,16 @@ class _StreamConnection(asyncio.Protocol):
         if isinstance(request, Request):
             self.owner._answer_malformed(request, exc, self.peer)
 
+    def pause_writing(self) -> None:
+        """The peer does not read what we send: stop reading what it sends (each request
+        read is a response written), so its unread answers cannot grow without bound."""
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
     def stalled(self, now: float, timeout: float) -> bool:
         """True when it has owed a message (its first, or the rest of one) too long."""
         if not self.waiting_for_first and not self.framer.buffered:
@@ -385,6 +395,7 @@ class Transport:
     async def start(self) -> None:
         """Bind UDP and TCP (and TLS); on a wildcard also the other family's wildcard
         when the machine has it. The configured family's failure propagates."""
+        self.guard.fit_open_files()
         first, *others = listen_hosts(self.host)
         await self._listen(first)
         for host in others:

@@ -7,6 +7,7 @@ Linux routes to the listener on 127.0.0.1 like any other address.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import resource
 import socket
@@ -256,3 +257,39 @@ async def test_tls_connections_count_from_their_handshake_and_owe_a_message(
         for sock in socks:
             sock.close()
         await transport.stop()
+
+
+async def test_a_client_that_does_not_read_its_answers_is_no_longer_read(make_listener) -> None:
+    listener = await make_listener()
+    transport = listener.transport
+    answered = 0
+
+    def respond(message: Request | Response, peer: Peer) -> None:
+        nonlocal answered
+        answered += 1
+        transport.send(b"x" * 2000, peer)  # a fat answer to every request
+
+    transport.on_message = respond
+    port = transport.port
+    sock = await connect(port)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and it reads none
+    request = request_text("OPTIONS", port, sock.getsockname()[1], transport="TCP")
+    loop = asyncio.get_running_loop()
+    await settle(transport, 1)
+    (conn,) = transport._inbound
+    assert conn.transport is not None
+    try:
+        # 10,000 requests: 20 MB of answers, were they all read
+        sent = 0
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(3):
+                while sent < 10_000:
+                    await loop.sock_sendall(sock, request * 50)
+                    sent += 50
+                    await asyncio.sleep(0)  # the listener reads as it pleases
+        buffered = conn.transport.get_write_buffer_size()
+        # reading stopped past the high-water mark: the rest of the requests wait in the
+        # kernels' buffers, and what waits in our memory is a read's worth of answers
+        assert answered < 5000 and buffered < 4_000_000, (sent, answered, buffered)
+    finally:
+        sock.close()
