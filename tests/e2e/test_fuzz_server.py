@@ -4,6 +4,7 @@ our own) over UDP, TCP and TLS, seeded and bounded in count and time. Afterwards
 server still answers OPTIONS and `/health`, its log has no traceback, its memory has
 levelled off (the second half of the run grew RSS far less than the first), and every
 TCP/TLS connection was closed cleanly: none hung once the client was done with it.
+On the TLS port one connection in five sends its damage before any handshake.
 
 The damage comes from 127.0.0.2 (UDP), .3 (TCP) and .4 (TLS), the checks from
 127.0.0.1: a per-source limit that bans the fuzzer must not hide a broken server.
@@ -120,10 +121,12 @@ async def stream_worker(
 ) -> None:
     loop = asyncio.get_running_loop()
     while tally.sent < count and loop.time() < deadline:
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", port, ssl=tls, local_addr=(source, 0)
-        )
         tally.connections += 1
+        # on the TLS port, one connection in five is damage before any handshake
+        context = tls if tally.connections % 5 else None
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=context, local_addr=(source, 0)
+        )
         drain = asyncio.create_task(_read_until_closed(reader))
         try:
             for _ in range(PER_CONNECTION):
