@@ -127,6 +127,27 @@ class ApiLimitsConfig:
 
 
 @dataclass(slots=True)
+class SipConnectionsConfig:
+    """[sip_connections]: what SIP TCP/TLS clients may cost (softswitch/sip/connection_limits.py).
+
+    Connections over the caps are aborted as they are accepted (one log line per address
+    a minute); max_connections is clipped to half the open-file limit at start, so
+    descriptors stay for /health, the APIs and RTP. Connections the switch opens (trunks)
+    are not counted.
+    """
+
+    # accepted TCP and TLS connections open at once, in all and from one address
+    max_connections: int = 2048
+    max_connections_per_source: int = 128
+    # seconds a connection may take to send its first complete message, or to finish
+    # one it has begun (a silent connect, a slowloris sender)
+    message_timeout: int = 20
+    # seconds a connection may send nothing at all (CRLF pongs count) before it is
+    # closed; never while a registration's flow goes through it
+    idle_timeout: int = 300
+
+
+@dataclass(slots=True)
 class StoreConfig:
     path: str = "data/softswitch.db"
 
@@ -203,6 +224,7 @@ class Config:
     rtp: RtpConfig = field(default_factory=RtpConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     api_limits: ApiLimitsConfig = field(default_factory=ApiLimitsConfig)
+    sip_connections: SipConnectionsConfig = field(default_factory=SipConnectionsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     trunks: list[TrunkConfig] = field(default_factory=list)
@@ -267,6 +289,7 @@ _SECTIONS = {
     "rtp": RtpConfig,
     "api": ApiConfig,
     "api_limits": ApiLimitsConfig,
+    "sip_connections": SipConnectionsConfig,
     "store": StoreConfig,
     "media": MediaConfig,
 }
@@ -401,6 +424,7 @@ def _validate(config: Config) -> None:
     if not 0 <= config.sip.nat_keepalive <= 3600:
         raise ConfigError("sip.nat_keepalive must be 0 (off) to 3600 seconds")
     _validate_api_limits(config.api_limits)
+    _validate_sip_connections(config.sip_connections)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     numbers = [e.number for e in config.extensions]
@@ -455,6 +479,18 @@ def _validate_api_limits(limits: ApiLimitsConfig) -> None:
     for key, (low, high) in ranges.items():
         if not low <= getattr(limits, key) <= high:
             raise ConfigError(f"api_limits.{key} must be {low} to {high}")
+
+
+def _validate_sip_connections(limits: SipConnectionsConfig) -> None:
+    ranges = {
+        "max_connections": (1, 1_000_000),
+        "max_connections_per_source": (1, 1_000_000),
+        "message_timeout": (1, 3600),
+        "idle_timeout": (1, 86_400),
+    }
+    for key, (low, high) in ranges.items():
+        if not low <= getattr(limits, key) <= high:
+            raise ConfigError(f"sip_connections.{key} must be {low} to {high}")
 
 
 def _validate_tls(config: Config) -> None:

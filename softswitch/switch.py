@@ -42,6 +42,7 @@ from .rtp_timeout import RtpTimeout
 from .sip import sdp
 from .sip.address import Address
 from .sip.auth import DigestServer
+from .sip.connection_limits import ConnectionLimits
 from .sip.errors import SipError, SipParseError
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
@@ -151,7 +152,14 @@ class Switch:
             tls_context=self.tls.server_context() if self.tls else None,
             tls_host=tls_host,
             tls_port=tls_port,
+            connection_limits=ConnectionLimits(
+                max_connections=config.sip_connections.max_connections,
+                max_per_source=config.sip_connections.max_connections_per_source,
+                message_timeout=config.sip_connections.message_timeout,
+                idle_timeout=config.sip_connections.idle_timeout,
+            ),
         )
+        self.ua.transport.in_use = self._connections_in_use
         self.channels = Registry()
         self.clock = MediaClock()
         self.rtp_timeout = RtpTimeout(
@@ -261,6 +269,12 @@ class Switch:
         await self.ua.stop()
         if self._owns_store:
             self.store.close()
+
+    def _connections_in_use(self, keys: list[tuple[str, str, int]]) -> set[tuple[str, str, int]]:
+        """Of these idle connections, those a live registration (its flow) or call uses."""
+        used = self.ua.dialog_peers()
+        used.update((b.transport, b.source_host, b.source_port) for b in self.store.live_bindings())
+        return used.intersection(keys)
 
     def _rtp_timed_out(self, channel: Channel) -> None:
         # the bridge (or the call service) hangs up the other leg with the same cause

@@ -286,3 +286,30 @@ def test_trunk_prack_defaults_to_supported_and_refuses_other_values():
             from_dict({"trunks": [{**trunk, "prack": bad}]}, {})
     with pytest.raises(ConfigError):
         from_dict({"trunks": [{**trunk, "prack": True}]}, {})
+
+
+def test_sip_connections_defaults_and_overrides():
+    limits = from_dict({}, {}).sip_connections
+    assert (limits.max_connections, limits.max_connections_per_source) == (2048, 128)
+    assert (limits.message_timeout, limits.idle_timeout) == (20, 300)
+    config = from_dict(
+        {"sip_connections": {"idle_timeout": 600}},
+        {"SOFTSWITCH_SIP_CONNECTIONS_MAX_CONNECTIONS_PER_SOURCE": "16"},
+    )
+    assert config.sip_connections.idle_timeout == 600
+    assert config.sip_connections.max_connections_per_source == 16
+
+
+@pytest.mark.parametrize(
+    "section, words",
+    [
+        ({"max_connections": 0}, "sip_connections.max_connections must be 1 to"),
+        ({"max_connections_per_source": -5}, "sip_connections.max_connections_per_source"),
+        ({"message_timeout": 0}, "sip_connections.message_timeout must be 1 to 3600"),
+        ({"idle_timeout": "never"}, "sip_connections.idle_timeout: expected int"),
+        ({"lifetime": 5}, r"\[sip_connections\] unknown key"),
+    ],
+)
+def test_bad_sip_connections_are_a_clear_error(section, words):
+    with pytest.raises(ConfigError, match=words):
+        from_dict({"sip_connections": section}, {})

@@ -37,6 +37,11 @@ class StreamFramer:
         self.pings = 0
         self.pongs = 0
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held of a message not yet complete (0: between messages)."""
+        return len(self._buf)
+
     def feed(self, data: bytes) -> list[bytes]:
         """The whole messages ``data`` completes, in order (often none, sometimes several)."""
         if self._broken is not None:

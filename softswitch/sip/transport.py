@@ -19,10 +19,12 @@ import asyncio
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .connection_limits import ConnectionGuard, ConnectionLimits, InUse
 from .errors import SipError, SipParseError
 from .framing import StreamFramer
 from .message import Request, Response
@@ -92,25 +94,47 @@ class _Udp(asyncio.DatagramProtocol):
 
 
 class _StreamConnection(asyncio.Protocol):
-    """One TCP connection: a framer feeding the owner, keyed by its Peer."""
+    """One TCP connection: a framer feeding the owner, keyed by its Peer.
+
+    An accepted one is admitted by the owner's ConnectionGuard (or aborted at once)
+    and watched by its sweep: ``heard`` is when it last sent anything, ``waiting``
+    since when it owes the rest of a message (from its opening until its first one).
+    """
 
     kind = "TCP"
 
-    def __init__(self, owner: Transport) -> None:
+    def __init__(self, owner: Transport, *, accepted: bool = False) -> None:
         self.owner = owner
         self.framer = StreamFramer()
         self.transport: asyncio.Transport | None = None
         self.peer: Peer | None = None
+        self.accepted = accepted
+        self.source: str | None = None  # the address counted by the guard, once admitted
+        self.heard = self.waiting = time.monotonic()
+        self.waiting_for_first = True
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+    def _admit(self, transport: asyncio.BaseTransport) -> Peer | None:
+        """The connection's Peer, or None when it is over the caps (then it is aborted)."""
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
         host, port = transport.get_extra_info("peername")[:2]
-        self.peer = Peer(self.kind, host, port)
-        self.owner._connections[self.peer] = self
+        if self.accepted:
+            if not self.owner.guard.admit(host):
+                transport.abort()  # type: ignore[attr-defined]  # its descriptor, now
+                return None
+            self.source = host
+            self.owner._inbound.add(self)
+        return Peer(self.kind, host, port)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.peer = self._admit(transport)
+        if self.peer is not None:
+            self.owner._connections[self.peer] = self
 
     def data_received(self, data: bytes) -> None:
         """Application bytes: cut into messages and hand them to the owner."""
         assert self.peer is not None and self.transport is not None
+        self.heard = now = time.monotonic()
+        was_empty = not self.framer.buffered
         try:
             messages = self.framer.feed(data)
         except SipParseError as exc:
@@ -119,6 +143,11 @@ class _StreamConnection(asyncio.Protocol):
             self._refuse(data, exc)
             self.transport.close()
             return
+        if messages:
+            self.waiting_for_first = False
+            self.waiting = now
+        elif was_empty and not self.waiting_for_first:
+            self.waiting = now  # a new message's first bytes start its clock
         if self.framer.pings:
             self._pong()
         for raw in messages:
@@ -145,7 +174,27 @@ class _StreamConnection(asyncio.Protocol):
         if isinstance(request, Request):
             self.owner._answer_malformed(request, exc, self.peer)
 
+    def pause_writing(self) -> None:
+        """The peer does not read what we send: stop reading what it sends (each request
+        read is a response written), so its unread answers cannot grow without bound."""
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def stalled(self, now: float, timeout: float) -> bool:
+        """True when it has owed a message (its first, or the rest of one) too long."""
+        if not self.waiting_for_first and not self.framer.buffered:
+            return False
+        return now - self.waiting > timeout
+
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.source is not None:
+            self.owner.guard.release(self.source)
+            self.owner._inbound.discard(self)
+            self.source = None
         if self.peer is not None and self.owner._connections.get(self.peer) is self:
             del self.owner._connections[self.peer]
             for listener in self.owner.closed_listeners:
@@ -176,7 +225,7 @@ class _TlsConnection(_StreamConnection):
         server_hostname: str | None = None,
         ready: asyncio.Future[None] | None = None,
     ) -> None:
-        super().__init__(owner)
+        super().__init__(owner, accepted=ready is None)
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._ssl = context.wrap_bio(
@@ -190,9 +239,9 @@ class _TlsConnection(_StreamConnection):
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        host, port = transport.get_extra_info("peername")[:2]
-        self.peer = Peer("TLS", host, port)
+        self.peer = self._admit(transport)
+        if self.peer is None:
+            return
         self.owner._handshaking.add(self)
         self._timer = asyncio.get_running_loop().call_later(
             self.owner.tls_handshake_timeout, self._timed_out
@@ -303,7 +352,11 @@ class TlsClient:
 
 class Transport:
     """One UDP socket and one TCP listener bound to the same address and port, and
-    optionally a TLS listener on ``tls_port``."""
+    optionally a TLS listener on ``tls_port``.
+
+    Accepted TCP/TLS connections are capped and timed out per ``limits``
+    (softswitch.sip.connection_limits); ``in_use`` tells which idle ones to keep.
+    """
 
     def __init__(
         self,
@@ -313,6 +366,7 @@ class Transport:
         tls_context: ssl.SSLContext | None = None,
         tls_host: str = "",
         tls_port: int = 0,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -332,10 +386,16 @@ class Transport:
         self._servers: list[asyncio.Server] = []  # TCP and TLS listeners, each family
         self._handshaking: set[_TlsConnection] = set()
         self._connections: dict[Peer, _StreamConnection] = {}
+        self.guard = ConnectionGuard(limits or ConnectionLimits())
+        # the owner's word on idle connections: which still carry something (a flow)
+        self.in_use: InUse = _none_in_use
+        self._inbound: set[_StreamConnection] = set()  # admitted, TLS handshakes too
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Bind UDP and TCP (and TLS); on a wildcard also the other family's wildcard
         when the machine has it. The configured family's failure propagates."""
+        self.guard.fit_open_files()
         first, *others = listen_hosts(self.host)
         await self._listen(first)
         for host in others:
@@ -351,6 +411,7 @@ class Transport:
                     await self._listen_tls(host, self.tls_context)
                 except OSError as exc:
                     log.info("no TLS listener on %s port %d: %s", host, self.tls_port, exc)
+        self._schedule_sweep()
 
     @property
     def families(self) -> tuple[str, ...]:
@@ -369,7 +430,9 @@ class Transport:
             udp_sock.close()
             raise
         try:
-            server = await loop.create_server(lambda: _StreamConnection(self), sock=tcp_sock)
+            server = await loop.create_server(
+                lambda: _StreamConnection(self, accepted=True), sock=tcp_sock
+            )
         except BaseException:
             udp_sock.close()
             tcp_sock.close()
@@ -391,6 +454,9 @@ class Transport:
         )
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         handshaking, self._handshaking = self._handshaking, set()
         for handshake in handshaking:
             handshake._stop_timer()  # closed by us: not a failure to report
@@ -403,6 +469,54 @@ class Transport:
         for udp in (self._udp, self._udp6):
             if udp:
                 udp.close()
+
+    @property
+    def inbound_connections(self) -> int:
+        """Accepted TCP/TLS connections open now (each holds a descriptor)."""
+        return self.guard.total
+
+    def _schedule_sweep(self) -> None:
+        self._sweeper = asyncio.get_running_loop().call_later(
+            self.guard.limits.sweep_interval, self._sweep
+        )
+
+    def _sweep(self) -> None:
+        """Close the accepted connections past their timeouts; one log line for all."""
+        self._schedule_sweep()
+        limits = self.guard.limits
+        now = time.monotonic()
+        stalled: list[_StreamConnection] = []
+        idle: dict[tuple[str, str, int], _StreamConnection] = {}
+        for conn in self._inbound:
+            if conn.stalled(now, limits.message_timeout):
+                stalled.append(conn)
+            elif now - conn.heard > limits.idle_timeout and conn.peer is not None:
+                idle[(conn.peer.transport, conn.peer.host, conn.peer.port)] = conn
+        if idle:
+            try:
+                kept = self.in_use(list(idle))
+            except Exception:  # the owner's bug must not stop the sweeps
+                log.exception("cannot tell which idle SIP connections are in use")
+                kept = set(idle)
+            for key in kept:
+                if key in idle:
+                    idle.pop(key).heard = now  # asked again one idle_timeout from now
+        self._close_all(stalled, f"no complete message in {limits.message_timeout:g}s")
+        self._close_all(list(idle.values()), f"nothing heard in {limits.idle_timeout:g}s")
+
+    def _close_all(self, conns: list[_StreamConnection], why: str) -> None:
+        if not conns:
+            return
+        self.guard.timed_out += len(conns)
+        sources = sorted({c.source or "?" for c in conns})
+        shown = ", ".join(sources[:5])
+        if len(sources) > 5:
+            shown += f" and {len(sources) - 5} more"
+        log.info("closing %d SIP connection(s) from %s: %s", len(conns), shown, why)
+        for conn in conns:
+            self._inbound.discard(conn)
+            if conn.transport is not None:
+                conn.transport.close()
 
     # -- receiving ----------------------------------------------------------
 
@@ -548,6 +662,10 @@ class Transport:
         if rport:
             return Peer("UDP", host, int(rport))
         return Peer("UDP", host, via.port or 5060)
+
+
+def _none_in_use(keys: list[tuple[str, str, int]]) -> set[tuple[str, str, int]]:
+    return set()
 
 
 def _reason(exc: BaseException) -> str:

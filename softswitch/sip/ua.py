@@ -15,7 +15,8 @@ from typing import Protocol
 
 from .address import Address
 from .auth import authorization, choose_challenge
-from .dialog import TARGET_METHODS, remote_target_problem
+from .connection_limits import ConnectionLimits
+from .dialog import TARGET_METHODS, Dialog, remote_target_problem
 from .errors import SipError
 from .headers import Headers
 from .logbudget import LogBudget
@@ -44,6 +45,8 @@ class Credentials:
 class DialogUsage(Protocol):
     """What a call (or any dialog user) offers the UA for in-dialog traffic."""
 
+    dialog: Dialog | None
+
     def on_request(self, st: ServerTransaction) -> None: ...
     def on_ack(self, request: Request) -> None: ...
     def on_stray_response(self, response: Response) -> None: ...
@@ -65,11 +68,20 @@ class UserAgent:
         tls_context: ssl.SSLContext | None = None,
         tls_host: str = "",
         tls_port: int = 0,
+        connection_limits: ConnectionLimits | None = None,
     ) -> None:
         # which of our addresses each peer is told (by default: the listen address)
         self.addresses = addresses or LocalAddresses(host)
         self.user_agent = user_agent
-        self.transport = Transport(host, port, self._received, tls_context, tls_host, tls_port)
+        self.transport = Transport(
+            host,
+            port,
+            self._received,
+            tls_context,
+            tls_host,
+            tls_port,
+            limits=connection_limits,
+        )
         self.timers = timers or Timers()
         self.layer: TransactionLayer | None = None
         self.on_request = on_request
@@ -97,6 +109,15 @@ class UserAgent:
     @property
     def port(self) -> int:
         return self.transport.port
+
+    def dialog_peers(self) -> set[tuple[str, str, int]]:
+        """(transport, host, port) of every dialog's peer: connections a call still needs."""
+        peers = set()
+        for usage in self.dialogs.values():
+            if usage.dialog is not None:
+                peer = usage.dialog.peer
+                peers.add((peer.transport, peer.host, peer.port))
+        return peers
 
     async def start(self) -> None:
         self.layer = TransactionLayer(
