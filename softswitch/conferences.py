@@ -58,6 +58,10 @@ class Conferences:
         """The room dialed as ``number``, if there is one."""
         return self._configured.get(number) or self._stored.get(number)
 
+    def from_config(self, number: str) -> bool:
+        """Whether the room is the config file's (read-only to the API)."""
+        return number in self._configured
+
     def of_account(self, account: str) -> list[ConferenceConfig]:
         rooms = [*self._configured.values(), *self._stored.values()]
         return sorted((r for r in rooms if r.account == account), key=lambda r: r.number)
@@ -101,7 +105,7 @@ class Conferences:
 
     def _writable(self, account: str, number: str) -> ConferenceConfig:
         room = self.owned(account, number)
-        if number in self._configured:
+        if self.from_config(number):
             raise ConferenceError(
                 f"conference room {number} is defined in the config file",
                 ConferenceErrorKind.READ_ONLY,
