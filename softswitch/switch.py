@@ -507,11 +507,18 @@ class Switch:
         PIN (if any); a caller refused (wrong PIN thrice, room full or gone) is hung up.
         The entry point for anything that routes a call to a room (an IVR, a number)."""
         settings = self.conferences.settings(room)
-        if settings is None or not await admitted(channel, settings.pin, self.clock):
+        pin = settings.pin if settings is not None else ""
+        lobby = asyncio.ensure_future(admitted(channel, pin, self.clock))
+        # a caller who hangs up while typing the PIN ends the lobby at once
+        await asyncio.wait((lobby, channel.hungup), return_when=asyncio.FIRST_COMPLETED)
+        if not lobby.done():
+            lobby.cancel()
+            return None
+        if settings is None or not lobby.result():
             log.info("conference %s: %s refused", room, channel.name)
             await channel.hangup("conference refused")
             return None
-        if channel.state != ChannelState.UP:  # hung up while typing
+        if channel.state != ChannelState.UP:
             return None
         try:
             return self.conferences.open(settings).join(channel)

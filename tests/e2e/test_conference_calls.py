@@ -22,6 +22,7 @@ TONES = {"101": 500.0, "102": 770.0, "103": 1250.0}
 ROOMS = [
     {"number": "800", "name": "Open", "account": "account_1"},
     {"number": "801", "pin": "2468", "account": "account_1"},
+    {"number": "802", "max_participants": 2, "account": "account_1"},
 ]
 
 
@@ -138,3 +139,30 @@ def test_the_pin_room_lets_in_the_right_pin_and_hangs_up_after_three_wrong(
     assert [p["number"] for p in participants(server, "801")] == ["101"]
     guest.hangup()
     guest.wait_call_closed()
+
+
+def test_a_full_room_is_busy_and_a_caller_leaving_the_pin_prompt_is_let_go(
+    server, phone_factory
+) -> None:
+    port = server.config.sip_host_port[1]
+    first, second, third = (
+        phone(phone_factory, server, n, TONES.get(n, 440.0)) for n in ("101", "102", "103")
+    )
+    for p in (first, second):
+        p.dial(f"sip:802@127.0.0.1:{port}")
+        p.wait_call_established()
+    wait_until(lambda: len(participants(server, "802")) == 2, 5, what="two in the room")
+    third.dial(f"sip:802@127.0.0.1:{port}")
+    assert third.wait_call_closed().reason.startswith("486")
+
+    third.dial(f"sip:801@127.0.0.1:{port}")  # the PIN room: hang up at the prompt
+    third.wait_call_established()
+    time.sleep(0.5)
+    third.hangup()
+    third.wait_call_closed()
+    # only the two in room 802 keep channels: the caller who left the lobby is let go
+    wait_until(lambda: len(server.switch.channels) == 2, 5, what="the lobby caller's channel gone")
+    assert participants(server, "801") == []
+    for p in (first, second):
+        p.hangup()
+        p.wait_call_closed()
