@@ -166,3 +166,29 @@ def test_a_full_room_is_busy_and_a_caller_leaving_the_pin_prompt_is_let_go(
     for p in (first, second):
         p.hangup()
         p.wait_call_closed()
+
+
+def test_the_api_calls_a_phone_into_the_room(server, phone_factory) -> None:
+    port = server.config.sip_host_port[1]
+    host = phone(phone_factory, server, "101", TONES["101"])
+    invited = phone(phone_factory, server, "102", TONES["102"])  # answers by itself
+    host.dial(f"sip:800@127.0.0.1:{port}")
+    host.wait_call_established()
+    reply = httpx.post(
+        f"{server.url}/api/conferences/800/participants", json={"number": "102"}, headers=HEADERS
+    )
+    assert reply.status_code == 200, reply.text
+    invited.wait_incoming()
+    invited.wait_call_established()
+    since = time.monotonic()
+    wait_until(lambda: len(participants(server, "800")) == 2, 5, what="the invited phone in")
+    listed = {p["number"]: p["direction"] for p in participants(server, "800")}
+    assert listed == {"101": "inbound", "102": "outbound"}
+    time.sleep(3.0)
+    invited.hangup()
+    invited.wait_call_closed()
+    host.hangup()
+    host.wait_call_closed()
+    time.sleep(0.5)
+    audio = window(invited, since, since + 1.0, since + 2.8)
+    assert hears(audio, TONES["101"]) > 0.5 and hears(audio, TONES["102"]) < 0.02
