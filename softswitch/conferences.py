@@ -132,12 +132,18 @@ class Conferences:
             return room
         recording = None
         if settings.record:
+            # beside the account's call recordings: GET /api/recordings/{name} serves it
+            directory = (
+                self.recordings_dir / settings.account
+                if settings.account
+                else (self.recordings_dir)
+            )
             stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-            path = self.recordings_dir / f"conference-{settings.number}-{stamp}.wav"
+            path = directory / f"conference-{settings.number}-{stamp}.wav"
             k = 1
             while path.exists():
                 k += 1
-                path = self.recordings_dir / f"conference-{settings.number}-{stamp}-{k}.wav"
+                path = directory / f"conference-{settings.number}-{stamp}-{k}.wav"
             recording = WavWriter(path)
         room = Room(
             settings.number,

@@ -87,5 +87,5 @@ async def test_a_live_room_records_and_is_dropped_when_empty(store: Store, tmp_p
         room.tick(0)
         room.leave(member)
     assert rooms.live("801") is None and room.closed
-    (wav,) = (tmp_path / "recordings").glob("conference-801-*.wav")
+    (wav,) = (tmp_path / "recordings" / "AC1").glob("conference-801-*.wav")
     assert wav.stat().st_size == 44 + 320

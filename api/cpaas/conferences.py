@@ -75,6 +75,8 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             "record": "true" if room.record else "false",
             "max_participants": room.max_participants,
             "participants": len(live) if live is not None else 0,
+            # the WAV being written (GET /api/recordings/{name} once the room empties)
+            "recording_name": live.recording.path.name if live and live.recording else "",
             "source": "config" if rooms.from_config(room.number) else "api",
         }
 

@@ -23,6 +23,7 @@ async def test_rooms_are_made_changed_and_deleted_per_account(api_env) -> None:
         "record": "true",
         "max_participants": 10,
         "participants": 0,
+        "recording_name": "",
         "source": "api",
     }
     status, body = await api_env.call("GET", "/api/conferences")

@@ -20,7 +20,7 @@ HEADERS = {"account": "account_1", "auth": "secret-one"}
 # apart from each other and from the room's chimes (300, 600, 900, 1000 Hz)
 TONES = {"101": 500.0, "102": 770.0, "103": 1250.0}
 ROOMS = [
-    {"number": "800", "name": "Open", "account": "account_1"},
+    {"number": "800", "name": "Open", "record": True, "account": "account_1"},
     {"number": "801", "pin": "2468", "account": "account_1"},
     {"number": "802", "max_participants": 2, "account": "account_1"},
 ]
@@ -62,7 +62,7 @@ def window(phone: Baresip, since: float, start: float, end: float) -> np.ndarray
 
 
 def test_three_phones_hear_each_other_not_themselves_then_mute_and_kick(
-    server, phone_factory
+    server, phone_factory, tmp_path
 ) -> None:
     port = server.config.sip_host_port[1]
     phones = {n: phone(phone_factory, server, n, hz) for n, hz in TONES.items()}
@@ -77,6 +77,9 @@ def test_three_phones_hear_each_other_not_themselves_then_mute_and_kick(
     listed = participants(server, "800")
     assert sorted(p["number"] for p in listed) == ["101", "102", "103"]
     by_number = {p["number"]: p["participant_id"] for p in listed}
+    room = httpx.get(f"{server.url}/api/conferences/800", headers=HEADERS).json()
+    recording = room["response"]["result"]["recording_name"]
+    assert recording.startswith("conference-800-") and recording.endswith(".wav")
 
     muted_at = time.monotonic()
     reply = httpx.patch(
@@ -99,6 +102,13 @@ def test_three_phones_hear_each_other_not_themselves_then_mute_and_kick(
     wait_until(lambda: participants(server, "800") == [], 5, what="an empty room")
     time.sleep(0.5)
 
+    # the room's recording (closed when it emptied) has all three tones
+    reply = httpx.get(f"{server.url}/api/recordings/{recording}", headers=HEADERS)
+    assert reply.status_code == 200, reply.text
+    (tmp_path / "room.wav").write_bytes(reply.content)
+    mix, _ = read_wav(tmp_path / "room.wav")
+    for hz in TONES.values():
+        assert hears(mix, hz) > 0.1, hz
     # all three in (past the join chimes): the two others' tones, not one's own
     for number, p in phones.items():
         audio = window(p, established[number], everyone_in + 0.8, muted_at - 0.2)
