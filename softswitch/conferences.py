@@ -133,11 +133,9 @@ class Conferences:
         recording = None
         if settings.record:
             # beside the account's call recordings: GET /api/recordings/{name} serves it
-            directory = (
-                self.recordings_dir / settings.account
-                if settings.account
-                else (self.recordings_dir)
-            )
+            directory = self.recordings_dir
+            if settings.account:
+                directory = directory / settings.account
             stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
             path = directory / f"conference-{settings.number}-{stamp}.wav"
             k = 1
