@@ -202,12 +202,13 @@ class Mixer:
         said: NDArray[np.int32],
         heard: NDArray[np.int16],
         *,
-        common: Samples | None = None,
+        common: NDArray[np.integer] | None = None,
         everyone: NDArray[np.int16] | None = None,
     ) -> None:
         """The mix in place: row i of ``said`` is what ``parties[i]`` said (zeros for
         silence), row i of ``heard`` receives what it hears. ``said`` is clobbered (the
-        rows of parties nobody hears are zeroed). ``common`` (a tone) is heard by all;
+        rows of parties nobody hears are zeroed). ``common`` (a tone; int32 spares a
+        cast) is heard by all;
         ``everyone`` receives what a listener outside the conference hears (a recorder).
         """
         plan = self._plan or self._build()
@@ -232,7 +233,10 @@ class Mixer:
             acc -= said
             acc += total
         else:
-            np.subtract(total, said, out=acc)  # nobody hears themselves
+            # nobody hears themselves; copyto + in-place subtract, as numpy allocates a
+            # matrix-sized temporary for a broadcasting subtract with out=
+            np.copyto(acc, total)
+            np.subtract(acc, said, out=acc)
         np.maximum(acc, INT16_MIN, out=acc)
         np.minimum(acc, INT16_MAX, out=acc)
         np.copyto(heard, acc, casting="unsafe")

@@ -149,3 +149,23 @@ async def test_the_pin_lets_in_on_a_right_try_and_refuses_after_three_wrong(
         assert not await asyncio.wait_for(asking, 5)
     finally:
         clock.stop()
+
+
+async def test_a_tick_allocates_no_more_than_the_decoded_frames(made: Legs) -> None:
+    import tracemalloc
+
+    room = Room("800", MediaClock(), max_participants=10)
+    party = [await made.leg(str(101 + i)) for i in range(10)]
+    for leg in party:
+        room.join(leg.channel)
+    room._tone = None  # the chime plays from a preallocated table; leave it out here
+    for n in range(3):
+        room.tick(n)
+    tracemalloc.start()
+    try:
+        for n in range(20):
+            room.tick(n)  # nobody speaks: no decoded frames either
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3000, peak  # a 10-party int32 matrix alone is 6,400 bytes
