@@ -31,7 +31,7 @@ from .channel import (
 from .conference import Participant, RoomFull
 from .conference_lobby import admitted
 from .conferences import Conferences
-from .config import Config
+from .config import Config, ConfigError
 from .extension_status import ExtensionStatus, all_extension_status, extension_status
 from .extensions import provision_extensions
 from .forking import MAX_FORKS, NoAnswer, first_answer
@@ -204,6 +204,9 @@ class Switch:
 
     async def start(self) -> None:
         provision_extensions(self.store, self.config, self.announce)
+        for room in self.config.conferences:  # the generated extensions are known only now
+            if self.store.extension(room.number) is not None:
+                raise ConfigError(f"conference {room.number}: number is an extension's")
         key = self.store.get_meta("digest_key")
         if key is None:
             key = secrets.token_hex(32)

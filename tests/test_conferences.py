@@ -89,3 +89,26 @@ async def test_a_live_room_records_and_is_dropped_when_empty(store: Store, tmp_p
     assert rooms.live("801") is None and room.closed
     (wav,) = (tmp_path / "recordings" / "AC1").glob("conference-801-*.wav")
     assert wav.stat().st_size == 44 + 320
+
+
+async def test_a_room_on_a_generated_extension_s_number_stops_the_switch_starting(
+    tmp_path: Path,
+) -> None:
+    from softswitch.config import ConfigError, from_dict
+    from softswitch.switch import Switch
+
+    # no [[extensions]]: 101 and 102 are generated at start, after the config was read
+    config = from_dict(
+        {
+            "sip": {"listen": "127.0.0.1:0"},
+            "store": {"path": str(tmp_path / "s.db")},
+            "conferences": [{"number": "102"}],
+        },
+        {},
+    )
+    switch = Switch(config, announce=lambda line: None)
+    try:
+        with pytest.raises(ConfigError, match="conference 102: number is an extension's"):
+            await switch.start()
+    finally:
+        switch.store.close()
