@@ -14,6 +14,10 @@ of wrapping around into noise.
 
 A muted party that sends nothing hears everyone: that is how a conference is
 recorded (or monitored) as a whole.
+
+`mix_into()` is the same mix for a caller that keeps the frames in its own
+preallocated matrix (a conference room's media tick): nothing is allocated per
+tick beyond numpy's row views.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from media.pcm import FRAME, Samples, saturate
+from media.pcm import FRAME, INT16_MAX, INT16_MIN, Samples, saturate
 
 __all__ = ["Mixer"]
 
@@ -59,12 +63,13 @@ class _Plan:
     # When nobody hears more than one speaker (a two-party call, a listen-only
     # monitor) mixing is routing: (listener, speaker or None) pairs, no arithmetic.
     routes: tuple[tuple[Hashable, Hashable | None], ...] | None
+    silent: tuple[int, ...]  # indices of the parties nobody hears publicly
 
 
 class Mixer:
     """One conference. `mix()` once per tick with each party's frame (None = silence)."""
 
-    __slots__ = ("frame", "_parties", "_plan", "_zeros")
+    __slots__ = ("frame", "_parties", "_plan", "_zeros", "_sum", "_acc")
 
     def __init__(self, frame: int = FRAME) -> None:
         self.frame = frame
@@ -72,6 +77,8 @@ class Mixer:
         self._zeros.flags.writeable = False
         self._parties: dict[Hashable, _Party] = {}
         self._plan: _Plan | None = None
+        self._sum = np.zeros(frame, dtype=np.int32)
+        self._acc = np.zeros((0, frame), dtype=np.int32)
 
     def add(
         self, party: Hashable, *, muted: bool = False, talk_to: Collection[Hashable] | None = None
@@ -146,7 +153,10 @@ class Mixer:
         routes = None
         if all(len(s) <= 1 for s in sources.values()):
             routes = tuple((p, s[0] if s else None) for p, s in sources.items())
-        plan = _Plan(order, public, bool(public.all()), bool(public.any()), tuple(whispers), routes)
+        silent = tuple(np.flatnonzero(~public).tolist())
+        plan = _Plan(
+            order, public, bool(public.all()), bool(public.any()), tuple(whispers), routes, silent
+        )
         self._plan = plan
         return plan
 
@@ -186,6 +196,54 @@ class Mixer:
             out[listener] += x[speaker]
         mixed = saturate(out)
         return dict(zip(plan.order, mixed, strict=False))
+
+    def mix_into(
+        self,
+        said: NDArray[np.int32],
+        heard: NDArray[np.int16],
+        *,
+        common: NDArray[np.integer] | None = None,
+        everyone: NDArray[np.int16] | None = None,
+    ) -> None:
+        """The mix in place: row i of ``said`` is what ``parties[i]`` said (zeros for
+        silence), row i of ``heard`` receives what it hears. ``said`` is clobbered (the
+        rows of parties nobody hears are zeroed). ``common`` (a tone; int32 spares a
+        cast) is heard by all;
+        ``everyone`` receives what a listener outside the conference hears (a recorder).
+        """
+        plan = self._plan or self._build()
+        n = len(plan.order)
+        if said.shape != (n, self.frame) or heard.shape != (n, self.frame):
+            raise ValueError(f"mix_into needs ({n}, {self.frame}) matrices")
+        if self._acc.shape[0] < n:  # grows with the conference, never per tick
+            self._acc = np.zeros((max(n, 2 * self._acc.shape[0]), self.frame), dtype=np.int32)
+        acc = self._acc[:n]
+        total = self._sum
+        whispers = plan.whispers
+        if whispers:
+            acc.fill(0)
+            for speaker, listener in whispers:
+                acc[listener] += said[speaker]
+        for i in plan.silent:
+            said[i] = 0
+        np.add.reduce(said, axis=0, out=total)
+        if common is not None:
+            total += common
+        if whispers:
+            acc -= said
+            acc += total
+        else:
+            # nobody hears themselves; copyto + in-place subtract, as numpy allocates a
+            # matrix-sized temporary for a broadcasting subtract with out=
+            np.copyto(acc, total)
+            np.subtract(acc, said, out=acc)
+        np.maximum(acc, INT16_MIN, out=acc)
+        np.minimum(acc, INT16_MAX, out=acc)
+        np.copyto(heard, acc, casting="unsafe")
+        if everyone is not None:
+            np.maximum(total, INT16_MIN, out=total)
+            np.minimum(total, INT16_MAX, out=total)
+            np.copyto(everyone, total, casting="unsafe")
 
     def _route(
         self,

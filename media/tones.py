@@ -32,3 +32,9 @@ def ringback(region: str = "us", level: float = 0.25) -> Samples:
 def dtmf_tone(digit: str, ms: int = 100, level: float = 0.3) -> Samples:
     """An in-band DTMF tone (for peers without RFC 4733 and for tests)."""
     return _tone(tone_pair(digit), ms, level)
+
+
+def chime(freqs: tuple[float, ...], ms: int = 120, level: float = 0.2) -> Samples:
+    """Short beeps of one pitch each, in turn: a conference's join (rising) and leave
+    (falling) cues, its PIN prompt."""
+    return np.concatenate([_tone((f,), ms, level) for f in freqs])

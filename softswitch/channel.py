@@ -56,6 +56,7 @@ class Direction(StrEnum):
 class EndpointKind(StrEnum):
     EXTENSION = "extension"  # one of our registered users
     TRUNK = "trunk"  # a carrier
+    CONFERENCE = "conference"  # a conference room (a route's kind: the switch answers)
 
 
 class Joint(Protocol):

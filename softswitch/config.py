@@ -212,6 +212,28 @@ class ExtensionConfig:
     name: str = ""
 
 
+MAX_ROOM_SIZE = 100  # participants of one conference room, at most
+
+
+@dataclass(slots=True)
+class ConferenceConfig:
+    """A conference room (softswitch.conference): callers dialing ``number`` are mixed.
+
+    ``number`` is digits and may not be an extension's; ``pin`` ("" = none) is asked
+    for with three tries; ``record`` writes the room's mix to one WAV in
+    media.recordings_dir per session (first join to last leave); ``max_participants``
+    (2 to 100) turns further callers away with 486; ``account`` ("" = none) is the
+    CPaaS account that sees and manages the room through /api/conferences.
+    """
+
+    number: str
+    pin: str = ""
+    name: str = ""
+    record: bool = False
+    max_participants: int = 10
+    account: str = ""
+
+
 @dataclass(slots=True)
 class AccountConfig:
     id: str
@@ -230,6 +252,7 @@ class Config:
     trunks: list[TrunkConfig] = field(default_factory=list)
     extensions: list[ExtensionConfig] = field(default_factory=list)
     accounts: list[AccountConfig] = field(default_factory=list)
+    conferences: list[ConferenceConfig] = field(default_factory=list)
     # True when no [[extensions]] were configured: the store keeps generated ones
     default_extensions: bool = True
 
@@ -293,7 +316,12 @@ _SECTIONS = {
     "store": StoreConfig,
     "media": MediaConfig,
 }
-_LISTS = {"trunks": TrunkConfig, "extensions": ExtensionConfig, "accounts": AccountConfig}
+_LISTS = {
+    "trunks": TrunkConfig,
+    "extensions": ExtensionConfig,
+    "accounts": AccountConfig,
+    "conferences": ConferenceConfig,
+}
 
 
 def split_source(text: str) -> tuple[str, int | None]:
@@ -433,6 +461,7 @@ def _validate(config: Config) -> None:
     for ext in config.extensions:
         if not ext.number.isdigit() or not ext.password:
             raise ConfigError(f"extension {ext.number!r}: number must be digits, password set")
+    _validate_conferences(config.conferences, set(numbers))
     names = [t.name for t in config.trunks]
     if len(set(names)) != len(names):
         raise ConfigError("trunk names must be unique")
@@ -462,6 +491,29 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"trunk {trunk.name}: keepalive must be 0 (off) to 3600 seconds")
         if trunk.register and not trunk.username:
             raise ConfigError(f"trunk {trunk.name}: register = true needs a username")
+
+
+def room_problem(room: ConferenceConfig, extensions: set[str]) -> str | None:
+    """What is wrong with a room's settings (also checked for rooms made by the API)."""
+    if not room.number.isdigit() or len(room.number) > 20:
+        return f"conference {room.number!r}: number must be 1 to 20 digits"
+    if room.number in extensions:
+        return f"conference {room.number}: number is an extension's"
+    if room.pin and (not room.pin.isdigit() or len(room.pin) > 12):
+        return f"conference {room.number}: pin must be 1 to 12 digits (or empty)"
+    if not 2 <= room.max_participants <= MAX_ROOM_SIZE:
+        return f"conference {room.number}: max_participants must be 2 to {MAX_ROOM_SIZE}"
+    return None
+
+
+def _validate_conferences(rooms: list[ConferenceConfig], extensions: set[str]) -> None:
+    numbers = [r.number for r in rooms]
+    if len(set(numbers)) != len(numbers):
+        raise ConfigError("conference numbers must be unique")
+    for room in rooms:
+        problem = room_problem(room, extensions)
+        if problem is not None:
+            raise ConfigError(problem)
 
 
 def _validate_api_limits(limits: ApiLimitsConfig) -> None:

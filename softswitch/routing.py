@@ -1,7 +1,9 @@
-"""Where a dialed number goes: a local extension, else the best-matching trunk, else nowhere."""
+"""Where a dialed number goes: a local extension, a conference room, else the best-matching
+trunk, else nowhere."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .channel import EndpointKind
@@ -17,9 +19,13 @@ class Route:
 
 
 class Router:
-    def __init__(self, store: Store, trunks: list[Trunk]) -> None:
+    def __init__(
+        self, store: Store, trunks: list[Trunk], rooms: Callable[[str], object] | None = None
+    ) -> None:
         self.store = store
         self.trunks = trunks
+        # a conference room's settings by number, None for no room (softswitch.conferences)
+        self.rooms = rooms
 
     def route(self, number: str, *, allow_trunk: bool = True) -> Route | None:
         """``allow_trunk`` is False for calls that came in from a trunk: no relaying out."""
@@ -27,6 +33,8 @@ class Router:
             return None
         if self.store.extension(number) is not None:
             return Route(EndpointKind.EXTENSION, number)
+        if self.rooms is not None and self.rooms(number) is not None:
+            return Route(EndpointKind.CONFERENCE, number)
         if not allow_trunk:
             return None
         best: Trunk | None = None

@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from media.clock import MediaClock
@@ -27,7 +28,10 @@ from .channel import (
     EndpointKind,
     Registry,
 )
-from .config import Config
+from .conference import Participant, RoomFull
+from .conference_lobby import admitted
+from .conferences import Conferences
+from .config import Config, ConfigError
 from .extension_status import ExtensionStatus, all_extension_status, extension_status
 from .extensions import provision_extensions
 from .forking import MAX_FORKS, NoAnswer, first_answer
@@ -54,6 +58,7 @@ from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
 from .store import Store
+from .store.conferences import ConferenceStore
 from .tlsidentity import TlsIdentity, ensure_identity
 from .trunk import Trunk
 
@@ -173,7 +178,14 @@ class Switch:
         # the address through which the leg's SIP peer reaches us, like Via and Contact.
         self._rtp_fixed = "" if config.rtp.address in WILDCARDS else config.rtp.address
         self.trunks = [Trunk(t, self.ua) for t in config.trunks]
-        self.router = Router(self.store, self.trunks)
+        self.conferences = Conferences(
+            config.conferences,
+            ConferenceStore(self.store.db),
+            self.clock,
+            Path(config.media.recordings_dir),
+            lambda number: self.store.extension(number) is not None,
+        )
+        self.router = Router(self.store, self.trunks, rooms=self.conferences.settings)
         self._name = ChannelNamer()
         self._tasks: set[asyncio.Task[object]] = set()
         # outbound legs still ringing for a caller: how another caller picks the call up
@@ -201,6 +213,9 @@ class Switch:
 
     async def start(self) -> None:
         provision_extensions(self.store, self.config, self.announce)
+        for room in self.config.conferences:  # the generated extensions are known only now
+            if self.store.extension(room.number) is not None:
+                raise ConfigError(f"conference {room.number}: number is an extension's")
         key = self.store.get_meta("digest_key")
         if key is None:
             key = secrets.token_hex(32)
@@ -261,6 +276,7 @@ class Switch:
                 await asyncio.wait_for(hangups, SHUTDOWN_GRACE)
             except TimeoutError:
                 log.warning("switch stopping: %d BYE(s) unanswered", len(self.channels))
+        self.conferences.close()
         await asyncio.gather(*(t.stop() for t in self.trunks), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
@@ -401,6 +417,9 @@ class Switch:
             log.info("call %s from %s to %s: no route", request.call_id, caller.name, number)
             invite.reject(404, "Not Found")
             return
+        if route.kind == EndpointKind.CONFERENCE:
+            await self._conference_call(st, invite, caller, trunk, number)
+            return
         made = await self._inbound_channel(st, invite, caller, trunk)
         if made is None:
             return
@@ -470,6 +489,86 @@ class Switch:
             answer = inbound.offer()
             invite.on_ack_answer = lambda body: self._late_answer(inbound, answer, body)
         return inbound, answer
+
+    async def _conference_call(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        trunk: Trunk | None,
+        room: str,
+    ) -> None:
+        """A caller dialed a conference room: answered by the switch, then let in."""
+        settings = self.conferences.settings(room)
+        live = self.conferences.live(room)
+        if settings is None:
+            invite.reject(404, "Not Found")
+            return
+        if live is not None and len(live) >= live.max_participants:
+            invite.reject(486, "Busy Here")
+            return
+        made = await self._inbound_channel(st, invite, caller, trunk)
+        if made is None:
+            return
+        inbound, answer = made
+        try:
+            invite.answer(answer)
+        except SipError:
+            inbound.failed("caller gone", 487)
+            return
+        inbound.up()
+        log.info("call %s: %s -> conference %s", st.request.call_id, inbound.name, room)
+        await self.join_conference(inbound, room)
+
+    async def join_conference(self, channel: Channel, room: str) -> Participant | None:
+        """Let an answered ``channel`` into conference ``room`` once it typed the room's
+        PIN (if any); a caller refused (wrong PIN thrice, room full or gone) is hung up.
+        The entry point for anything that routes a call to a room (an IVR, a number)."""
+        settings = self.conferences.settings(room)
+        pin = settings.pin if settings is not None else ""
+        lobby = asyncio.ensure_future(admitted(channel, pin, self.clock))
+        # a caller who hangs up while typing the PIN ends the lobby at once
+        await asyncio.wait((lobby, channel.hungup), return_when=asyncio.FIRST_COMPLETED)
+        if not lobby.done():
+            lobby.cancel()
+            return None
+        if settings is None or not lobby.result():
+            log.info("conference %s: %s refused", room, channel.name)
+            await channel.hangup("conference refused")
+            return None
+        if channel.state != ChannelState.UP:
+            return None
+        try:
+            return self.conferences.open(settings).join(channel)
+        except RoomFull as exc:
+            log.info("%s: %s turned away", exc, channel.name)
+            await channel.hangup("conference full")
+            return None
+
+    async def dial_conference(
+        self, room: str, number: str, *, caller_id: str | None = None
+    ) -> Channel:
+        """Call ``number``; when it answers it joins conference ``room`` (no PIN asked:
+        the room's owner invited it). SwitchError if the room is unknown or full."""
+        settings = self.conferences.settings(room)
+        if settings is None:
+            raise SwitchError(f"no conference room {room}", 404)
+        live = self.conferences.live(room)
+        if live is not None and len(live) >= live.max_participants:
+            raise SwitchError(f"conference {room} is full", 486)
+        channel = await self.originate(number, caller_id=caller_id or room)
+
+        def on_event(event: ChannelEvent) -> None:
+            if event.state != ChannelState.UP:
+                return
+            try:
+                self.conferences.open(settings).join(channel)
+            except RoomFull as exc:
+                log.info("%s: %s turned away", exc, channel.name)
+                self._spawn(channel.hangup("conference full"))
+
+        channel.add_listener(on_event)
+        return channel
 
     async def _replacing_call(
         self,

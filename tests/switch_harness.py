@@ -39,6 +39,7 @@ def switch_config(
     listen_host: str = HOST,
     api_limits: dict[str, Any] | None = None,
     sip_connections: dict[str, Any] | None = None,
+    conferences: list[dict[str, Any]] | None = None,
 ) -> Config:
     """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts)."""
     data: dict[str, Any] = {
@@ -60,6 +61,7 @@ def switch_config(
         ],
         "trunks": trunks or [],
         "accounts": [{"id": i, "auth": a} for i, a in (accounts or {}).items()],
+        "conferences": conferences or [],
     }
     return from_dict(data, {})
 

@@ -313,3 +313,44 @@ def test_sip_connections_defaults_and_overrides():
 def test_bad_sip_connections_are_a_clear_error(section, words):
     with pytest.raises(ConfigError, match=words):
         from_dict({"sip_connections": section}, {})
+
+
+def test_conference_rooms_are_read_with_their_defaults() -> None:
+    config = from_dict(
+        {
+            "extensions": [{"number": "101", "password": "x"}],
+            "conferences": [
+                {"number": "800", "pin": "4321", "name": "Sales", "record": True},
+                {"number": "801", "max_participants": 3, "account": "AC1"},
+            ],
+        },
+        {},
+    )
+    first, second = config.conferences
+    assert (first.number, first.pin, first.name, first.record) == ("800", "4321", "Sales", True)
+    assert first.max_participants == 10 and first.account == ""
+    assert (second.pin, second.record, second.max_participants) == ("", False, 3)
+    assert from_dict({}, {}).conferences == []
+
+
+@pytest.mark.parametrize(
+    ("room", "complaint"),
+    [
+        ({"number": "101"}, "is an extension's"),
+        ({"number": "8a0"}, "number must be 1 to 20 digits"),
+        ({"number": "800", "pin": "12ab"}, "pin must be"),
+        ({"number": "800", "max_participants": 1}, "max_participants must be 2 to 100"),
+        ({"number": "800", "max_participants": 500}, "max_participants must be 2 to 100"),
+        ({"number": "800", "record": "sometimes"}, "expected bool"),
+        ({"number": "800", "colour": "red"}, "unknown key"),
+    ],
+)
+def test_a_wrong_conference_room_is_refused(room: dict, complaint: str) -> None:
+    data = {"extensions": [{"number": "101", "password": "x"}], "conferences": [room]}
+    with pytest.raises(ConfigError, match=complaint):
+        from_dict(data, {})
+
+
+def test_conference_numbers_must_be_unique() -> None:
+    with pytest.raises(ConfigError, match="conference numbers must be unique"):
+        from_dict({"conferences": [{"number": "800"}, {"number": "800"}]}, {})

@@ -1,0 +1,168 @@
+"""`/api/conferences`: an account's conference rooms and the people in them.
+
+GET    /api/conferences                        every room of the account
+POST   /api/conferences                        {"room", "pin", "name", "record", "max_participants"}
+GET    /api/conferences/{room}                 one room
+PATCH  /api/conferences/{room}                 any of pin, name, record, max_participants
+DELETE /api/conferences/{room}                 (whoever is in it is hung up)
+GET    /api/conferences/{room}/participants    who is in the room now
+POST   /api/conferences/{room}/participants    {"number", "caller_id"}: call it into the room
+PATCH  /api/conferences/{room}/participants/{participant_id}  {"muted": true|false}
+DELETE /api/conferences/{room}/participants/{participant_id}  kick (BYE)
+
+Rooms of the config file are listed (``"source": "config"``) but changed only there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from softswitch.conference import Participant, Room
+from softswitch.conferences import ConferenceError, ConferenceErrorKind
+from softswitch.config import ConferenceConfig
+from softswitch.switch import SwitchError
+
+from .auth import account_of
+from .body import parse_body
+from .conference_models import (
+    ConferenceCreate,
+    ConferenceUpdate,
+    ParticipantDial,
+    ParticipantUpdate,
+)
+from .responses import ApiError, endpoint, ok
+
+if TYPE_CHECKING:
+    from api.context import AppContext
+
+_STATUS = {
+    ConferenceErrorKind.NOT_FOUND: 404,
+    ConferenceErrorKind.EXISTS: 409,
+    ConferenceErrorKind.INVALID: 400,
+    ConferenceErrorKind.READ_ONLY: 403,
+}
+
+
+def _refused(exc: ConferenceError) -> ApiError:
+    return ApiError(exc.message, _STATUS[exc.kind])
+
+
+def participant_json(member: Participant) -> dict[str, Any]:
+    channel = member.channel
+    return {
+        "participant_id": member.id,
+        "number": member.number,
+        "channel": channel.name,
+        "direction": str(channel.direction),
+        "muted": "true" if member.muted else "false",
+        "joined_at": round(member.joined_at, 3),
+    }
+
+
+def routes(ctx: AppContext) -> list[BaseRoute]:
+    rooms = ctx.switch.conferences
+
+    def room_json(room: ConferenceConfig) -> dict[str, Any]:
+        live = rooms.live(room.number)
+        return {
+            "room": room.number,
+            "name": room.name,
+            "pin": room.pin,
+            "record": "true" if room.record else "false",
+            "max_participants": room.max_participants,
+            "participants": len(live) if live is not None else 0,
+            # the WAV being written (GET /api/recordings/{name} once the room empties)
+            "recording_name": live.recording.path.name if live and live.recording else "",
+            "source": "config" if rooms.from_config(room.number) else "api",
+        }
+
+    def owned(account_id: str, request: Request) -> ConferenceConfig:
+        try:
+            return rooms.owned(account_id, request.path_params["room"])
+        except ConferenceError as exc:
+            raise _refused(exc) from None
+
+    def member_of(room: ConferenceConfig, request: Request) -> tuple[Room, Participant]:
+        live = rooms.live(room.number)
+        pid = request.path_params["participant_id"]
+        member = live.participant(pid) if live is not None else None
+        if live is None or member is None:
+            raise ApiError(f"participant_id: nobody {pid} in conference {room.number}", 404)
+        return live, member
+
+    @endpoint
+    async def collection(request: Request) -> Response:
+        account = await account_of(request, ctx)
+        if request.method == "GET":
+            items = [room_json(r) for r in rooms.of_account(account.id)]
+            return ok(message="conferences found" if items else "no conferences", result=items)
+        body = await parse_body(request, ConferenceCreate)
+        settings = ConferenceConfig(
+            body.room, body.pin, body.name, body.record, body.max_participants, account.id
+        )
+        try:
+            rooms.create(settings)
+        except ConferenceError as exc:
+            raise _refused(exc) from None
+        return ok(message="conference created", result=room_json(settings))
+
+    @endpoint
+    async def one(request: Request) -> Response:
+        account = await account_of(request, ctx)
+        room = owned(account.id, request)
+        try:
+            if request.method == "GET":
+                return ok(message="conference found", result=room_json(room))
+            if request.method == "DELETE":
+                await rooms.delete(account.id, room.number)
+                return ok(message="conference deleted", room=room.number)
+            body = await parse_body(request, ConferenceUpdate)
+            changes = body.model_dump(exclude_none=True)
+            updated = rooms.update(account.id, room.number, **changes)
+        except ConferenceError as exc:
+            raise _refused(exc) from None
+        return ok(message="conference modified", result=room_json(updated))
+
+    @endpoint
+    async def participants(request: Request) -> Response:
+        account = await account_of(request, ctx)
+        room = owned(account.id, request)
+        if request.method == "GET":
+            live = rooms.live(room.number)
+            items = [participant_json(m) for m in live.participants] if live else []
+            return ok(message="participants found" if items else "no participants", result=items)
+        body = await parse_body(request, ParticipantDial)
+        try:
+            channel = await ctx.switch.dial_conference(
+                room.number, body.number, caller_id=body.caller_id
+            )
+        except SwitchError as exc:
+            raise ApiError(f"number: {exc.reason}", 404 if exc.status == 404 else 409) from None
+        return ok(message="calling into the conference", channel=channel.name)
+
+    @endpoint
+    async def participant(request: Request) -> Response:
+        account = await account_of(request, ctx)
+        room = owned(account.id, request)
+        live, member = member_of(room, request)
+        if request.method == "DELETE":
+            await live.kick(member)
+            return ok(message="participant removed", participant_id=member.id)
+        body = await parse_body(request, ParticipantUpdate)
+        live.mute(member, body.muted)
+        return ok(message="participant modified", result=participant_json(member))
+
+    return [
+        Route("/api/conferences", collection, methods=["GET", "POST"]),
+        Route("/api/conferences/{room}", one, methods=["GET", "PATCH", "DELETE"]),
+        Route("/api/conferences/{room}/participants", participants, methods=["GET", "POST"]),
+        Route(
+            "/api/conferences/{room}/participants/{participant_id}",
+            participant,
+            methods=["PATCH", "DELETE"],
+        ),
+    ]
