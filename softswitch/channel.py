@@ -141,6 +141,9 @@ class Channel:
     def _hook(self, session: InviteSession) -> None:
         session.on_remote_bye = lambda cause: self._ended(cause, 0, by_remote=True)
         session.on_reoffer = self._reoffer
+        # its session timer ran out or a refresh failed: the session sends the BYE
+        session.on_session_end = lambda cause: self._ended(cause, 0)
+        session.on_answer = self._answered
 
     def adopt(self, session: InviteSession) -> None:
         """Make the fork that answered this leg's dialog."""
@@ -150,6 +153,8 @@ class Channel:
         session.on_info_digit = old.on_info_digit
         # a losing fork that still ends in a BYE (its 2xx crossed our CANCEL) is not this leg's
         old.on_info_digit = old.on_remote_bye = old.on_reoffer = None
+        old.on_session_end = None
+        old.on_answer = None
         self.session = session
         self._hook(session)
 
@@ -315,6 +320,13 @@ class Channel:
             self.media.port if self.media else "?",
         )
         return answer
+
+    def _answered(self, offer: bytes, answer: bytes) -> None:
+        # the answer to an offer our session sent (a session refresh repeats our SDP)
+        try:
+            self.take_answer(offer, answer)
+        except SipError as exc:
+            log.warning("channel %s: bad SDP in a refresh answer: %s", self.name, exc)
 
     # -- lifecycle ----------------------------------------------------------
 

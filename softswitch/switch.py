@@ -45,6 +45,7 @@ from .sip.errors import SipError
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
 from .sip.routes import WILDCARDS, uri_host
+from .sip.session_timer import RFC_MIN_SE, TimerPolicy
 from .sip.transaction import ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
@@ -167,6 +168,12 @@ class Switch:
         self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
         self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
+        # RFC 4028 session timers of every leg, both directions (softswitch.sip.session_timer)
+        self.session_timers = TimerPolicy(config.sip.session_expires, config.sip.min_se)
+        if config.sip.min_se < RFC_MIN_SE:
+            log.warning(
+                "sip.min_se = %d s is below RFC 4028's 90 s: for tests only", config.sip.min_se
+            )
         self.started = False
 
     def _tls_identity(self) -> TlsIdentity | None:
@@ -346,6 +353,8 @@ class Switch:
             if user is None:
                 return
             caller = Endpoint(EndpointKind.EXTENSION, user, user)
+        if not invite.negotiate_timer(self.session_timers):
+            return  # 422: the interval it asks for is below our Min-SE
         # tel: and user=phone URIs route by their number (RFC 3966, RFC 3261 19.1.6)
         number = normalize(request.uri.number or request.to_addr.uri.number or "")
         # From a trunk only our own numbers are reachable: no relaying back out (toll fraud).
@@ -555,6 +564,7 @@ class Switch:
                 body=offers[media],
                 credentials=credentials,
                 contact_user=caller_id or None,
+                timer_policy=self.session_timers,
             )
             for (uri, peer), media in zip(targets, advertised, strict=True)
         ]
