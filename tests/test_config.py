@@ -11,6 +11,7 @@ def test_embedded_defaults_serve():
     assert config.local_addresses().default == "127.0.0.1"
     assert config.sip.local_networks == []
     assert config.sip.nat_keepalive == 25
+    assert (config.sip.session_expires, config.sip.min_se) == (1800, 90)
     assert config.trunks == [] and config.default_extensions
 
 
@@ -117,6 +118,11 @@ def test_environment_overrides_single_keys():
         ({"sip": {"local_networks": ["lan"]}}, "sip.local_networks"),
         ({"sip": {"nat_keepalive": -5}}, "sip.nat_keepalive"),
         ({"sip": {"nat_keepalive": "often"}}, "sip.nat_keepalive: expected int"),
+        ({"sip": {"min_se": 0}}, "sip.min_se must be 1 to 86400"),
+        ({"sip": {"min_se": "90s"}}, "sip.min_se: expected int"),
+        ({"sip": {"session_expires": 60}}, r"sip.session_expires must be 0 \(off\) or sip.min_se"),
+        ({"sip": {"session_expires": 1800, "min_se": 3600}}, "sip.session_expires must be"),
+        ({"sip": {"session_expires": 100000}}, "sip.session_expires must be"),
         ({"sip": {"local_networks": "10.0.0.0/33"}}, "sip.local_networks"),
         (
             {"extensions": [{"number": "101", "password": "pw", "name": ["Front", "desk"]}]},
@@ -266,3 +272,10 @@ def test_api_limits_defaults_and_overrides():
 def test_bad_api_limits_are_a_clear_error(section, words):
     with pytest.raises(ConfigError, match=words):
         from_dict({"api_limits": section}, {})
+
+
+def test_session_timers_can_be_off_or_short_for_tests():
+    assert from_dict({"sip": {"session_expires": 0}}).sip.session_expires == 0
+    # below RFC 4028's 90 s floor: allowed (the switch warns), so tests take seconds
+    short = from_dict({"sip": {"session_expires": 4, "min_se": 2}}).sip
+    assert (short.session_expires, short.min_se) == (4, 2)

@@ -38,7 +38,7 @@ from .session_timer import (
 )
 from .transaction import ClientTransaction, ServerTransaction, TransactionState
 from .transport import Peer
-from .ua import Credentials, UserAgent
+from .ua import ALLOW, Credentials, UserAgent
 from .uri import SipUri
 
 log = logging.getLogger("softswitch.sip.invite")
@@ -514,6 +514,8 @@ class IncomingInvite(InviteSession):
         response.body = body
         self.local_sdp = body
         self._early_dialog()
+        # RFC 3261 13.3.1.4: what we take in the dialog, UPDATE (RFC 3311) among it
+        response.headers.add("Allow", ALLOW)
         agreement = self._agreement
         if agreement is not None:
             response.headers.add("Supported", TIMER)
