@@ -164,3 +164,47 @@ def test_a_far_end_that_never_refreshes_is_hung_up_with_the_cause_in_the_cdr(
     cdr = harness.call(harness.runtime.cdrs.by_request_id, ACCOUNT, request_id)[0]
     assert (cdr.dial_status, cdr.call_status) == ("ANSWER", "ANSWERED")
     assert cdr.hangup_cause == "session timer expired"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "refresh"),
+    [
+        # the carrier's 200 allows UPDATE: refreshes without SDP
+        ("uas_timer_refreshed.xml", f"X-Refresh: {INTERVAL};refresher=uac body= 0"),
+        # it does not: re-INVITEs repeating our SDP, answered and ACKed
+        ("uas_timer_reinvite.xml", f"X-Refresh: {INTERVAL};refresher=uac sdp=m=audio"),
+    ],
+)
+def test_the_switch_refreshes_a_leg_whose_far_end_leaves_it_the_refresh(
+    tmp_path, ports, switch_factory, phone_factory, caplog, scenario, refresh
+):
+    # the carrier's 200 says refresher=uac: the switch, its UAC, refreshes that leg
+    far = Sipp(
+        tmp_path,
+        SippOptions(
+            scenario=str(SCENARIOS / scenario),
+            port=ports.port(),
+            calls=1,
+            keys={"se": str(INTERVAL)},
+            timeout=30,
+        ),
+    ).start()
+    harness = switch_factory(
+        trunks=[{"name": "carrier", "host": f"127.0.0.1:{far.port}", "register": False}],
+        sip=TIMERS,
+    )
+    caller = phone(phone_factory, harness, "101")
+    with caplog.at_level(logging.INFO, logger="softswitch"):
+        caller.dial(f"sip:5550001@{harness.config.sip.listen}")
+        caller.wait_call_established()
+        # refreshes at 2 s and 4 s (half the interval): the far end expects exactly two
+        # before the BYE, and a BYE in their place fails its run
+        time.sleep(INTERVAL + 1.2)
+        caller.hangup()
+        caller.wait_call_closed()
+        result = far.wait()
+    assert result.ok, result.describe()
+    messages = result.messages()
+    assert messages.count(refresh) == 2, messages
+    assert "session timer expired" not in caplog.text
+    assert causes(caplog) == ["normal clearing", "normal clearing"]
