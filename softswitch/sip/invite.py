@@ -282,6 +282,10 @@ class InviteSession:
         use_update = self.peer_allows_update
         try:
             for _ in range(3):
+                if not use_update and (self._offer_out or self._pending_2xx is not None):
+                    # an offer/answer exchange is under way: refresh once it is over
+                    await asyncio.sleep(random.uniform(4, 8) * self.ua.timers.t1)
+                    continue
                 headers = [
                     ("Supported", TIMER),
                     ("Session-Expires", f"{interval};refresher={Refresher.UAC}"),
@@ -309,12 +313,14 @@ class InviteSession:
                     # RFC 3261 14.1: wait a random while, then try again
                     await asyncio.sleep(random.uniform(4, 8) * self.ua.timers.t1)
                 elif status in (408, 481):
-                    break  # the dialog is gone (RFC 3261 12.2.1.2)
-                else:
-                    log.info("call %s: session refresh refused with %d", self.call_id, status)
-                    self.session_timer.arm(interval, True)
+                    self._end_by_timer(REFRESH_FAILED_CAUSE)  # the dialog is gone (12.2.1.2)
                     return
-            self._end_by_timer(REFRESH_FAILED_CAUSE)
+                else:
+                    break
+            # refused, or crossing offers each time: try again at the next half interval
+            # (if the session really lapses, the other side's timer ends it)
+            log.info("call %s: session refresh not accepted", self.call_id)
+            self.session_timer.arm(interval, True)
         except SipError as exc:
             log.info("call %s: session refresh failed: %s", self.call_id, exc)
             self._end_by_timer(REFRESH_FAILED_CAUSE)

@@ -319,3 +319,46 @@ async def test_timers_are_off_when_neither_side_asks(pair: Pair) -> None:
     assert "Session-Expires" not in final.headers
     assert not bob.session_timer.running and not call.session_timer.running
     await call.hangup()
+
+
+async def test_an_update_refused_with_405_falls_back_to_reinvite(pair: Pair) -> None:
+    call = timed_call(pair)
+    bob, _ = await answered(pair, call)
+    assert call.peer_allows_update  # Bob's Allow says UPDATE, but his answer is 405
+    handle = bob.on_request
+
+    def no_update(st):  # type: ignore[no-untyped-def]
+        if st.request.method == "UPDATE":
+            st.respond(pair.bob.response(st.request, 405, "Method Not Allowed"))
+        else:
+            handle(st)
+
+    bob.on_request = no_update  # type: ignore[method-assign]
+    reoffers: list[bytes] = []
+    bob.on_reoffer = lambda body: reoffers.append(body) or ANSWER
+    await eventually(lambda: bool(reoffers), timeout=3)
+    assert reoffers[0] == OFFER
+    await asyncio.sleep(1.5)  # past when Bob would have hung up without the re-INVITE
+    assert not call.terminated.done() and not bob.terminated.done()
+    await call.hangup()
+
+
+async def test_a_refused_refresh_keeps_the_call_and_tries_again(pair: Pair) -> None:
+    call = timed_call(pair)
+    bob, _ = await answered(pair, call)
+    bob.session_timer.cancel()  # Bob never times out the session here: only Alice's side
+    refused: list[str] = []
+    handle = bob.on_request
+
+    def busy(st):  # type: ignore[no-untyped-def]
+        if st.request.method == "UPDATE":
+            refused.append(st.request.method)
+            st.respond(pair.bob.response(st.request, 500, "Busy Now"))
+        else:
+            handle(st)
+
+    bob.on_request = busy  # type: ignore[method-assign]
+    await asyncio.sleep(2.4)  # refreshes at 1 s and 2 s, both refused
+    assert len(refused) >= 2
+    assert not call.terminated.done() and call.session_timer.running
+    await call.hangup()
