@@ -380,6 +380,7 @@ class InviteSession:
     def on_ack(self, request: Request) -> None:
         if self._pending_2xx is not None and request.cseq[0] == self._pending_2xx[2]:
             self._pending_2xx = None
+            self._offer_out = False  # a late offer's answer comes in this ACK
             for handle in (self._retransmit, self._give_up):
                 if handle:
                     handle.cancel()
@@ -403,7 +404,8 @@ class InviteSession:
 
     async def hangup(self, cause: str = "normal clearing") -> None:
         """Send BYE (if the dialog is up) and end the session."""
-        if self.state == DialogState.TERMINATED or self.dialog is None:
+        if self.state != DialogState.CONFIRMED or self.dialog is None:
+            # nothing to BYE (a UAS never sends BYE in an early dialog, RFC 3261 15)
             self._end(cause)
             return
         self._end(cause)
@@ -519,6 +521,7 @@ class IncomingInvite(InviteSession):
         response.headers.add("Content-Type", "application/sdp")
         response.body = body
         self.local_sdp = body
+        self._offer_out = not self.request.body  # late offer: ours, answered in the ACK
         self._early_dialog()
         # RFC 3261 13.3.1.4: what we take in the dialog, UPDATE (RFC 3311) among it
         response.headers.add("Allow", ALLOW)

@@ -571,3 +571,45 @@ async def test_bye_in_the_early_dialog_ends_the_invite_with_487(pair: Pair) -> N
     assert (await asyncio.wait_for(task, 2)).status == 487
     assert cancelled == [True] and bob.state == DialogState.TERMINATED
     assert pair.bob.dialogs == {}
+
+
+async def test_update_offer_while_our_late_offer_awaits_its_ack_is_491() -> None:
+    incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
+    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
+    await bob.start()
+    raw = await RawUdp.open()
+
+    async def final_to(method: str) -> Response:
+        while True:  # skip the 100 and the 200 retransmissions
+            message = await raw.next()
+            if (
+                isinstance(message, Response)
+                and message.status >= 200
+                and message.cseq[1] == method
+            ):
+                return message
+
+    try:
+        raw.send(request_text("INVITE", bob.port, raw.port), bob.port)  # no SDP: late offer
+        session = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
+        session.on_reoffer = lambda body: ANSWER
+        session.answer(OFFER)  # our offer, answered in the ACK
+        ok = await final_to("INVITE")
+        tag = ok.to_addr.tag
+        update = request_text(
+            "UPDATE", bob.port, raw.port, branch="z9hG4bKup1", cseq=2, to_tag=tag, body=OFFER
+        )
+        raw.send(update, bob.port)
+        assert (await final_to("UPDATE")).status == 491  # RFC 3311 5.2
+        ack = request_text("ACK", bob.port, raw.port, branch="z9hG4bKack", to_tag=tag, body=ANSWER)
+        raw.send(ack, bob.port)
+        await eventually(lambda: session._pending_2xx is None)
+        update = request_text(
+            "UPDATE", bob.port, raw.port, branch="z9hG4bKup2", cseq=3, to_tag=tag, body=OFFER
+        )
+        raw.send(update, bob.port)
+        answered = await final_to("UPDATE")
+        assert answered.status == 200 and answered.body == ANSWER
+    finally:
+        raw.close()
+        await bob.stop()
