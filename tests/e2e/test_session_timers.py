@@ -208,3 +208,30 @@ def test_the_switch_refreshes_a_leg_whose_far_end_leaves_it_the_refresh(
     assert messages.count(refresh) == 2, messages
     assert "session timer expired" not in caplog.text
     assert causes(caplog) == ["normal clearing", "normal clearing"]
+
+
+def test_a_422_from_the_far_end_is_retried_with_its_min_se(
+    tmp_path, ports, switch_factory, phone_factory
+):
+    far = Sipp(
+        tmp_path,
+        SippOptions(
+            scenario=str(SCENARIOS / "uas_timer_422.xml"),
+            port=ports.port(),
+            calls=1,
+            keys={"min_se": "6"},
+            timeout=30,
+        ),
+    ).start()
+    harness = switch_factory(
+        trunks=[{"name": "carrier", "host": f"127.0.0.1:{far.port}", "register": False}],
+        sip=TIMERS,
+    )
+    caller = phone(phone_factory, harness, "101")
+    caller.dial(f"sip:5550001@{harness.config.sip.listen}")
+    caller.wait_call_established()
+    caller.hangup()
+    caller.wait_call_closed()
+    result = far.wait()
+    assert result.ok, result.describe()
+    assert "X-Retried: Session-Expires=6 Min-SE=6" in result.messages()
