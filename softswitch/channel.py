@@ -132,6 +132,9 @@ class Channel:
         self.media: sdp.Negotiated | None = None
         self._listeners: list[Listener] = []
         self._sdp_version = 1
+        # the last offer answered and our answer: a session refresh (RFC 4028) repeats the
+        # offer unchanged and gets the same answer, version and all (RFC 3264 8)
+        self._last_answer: tuple[bytes, bytes] | None = None
         self._session_id = session_id if session_id is not None else secrets.randbelow(2**31)
         self.hungup: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         # the INVITEs ringing this leg's devices while it is being set up (softswitch.forking)
@@ -277,7 +280,9 @@ class Channel:
             usable=usable_key,
         )
         self._apply(negotiated)
-        return answer.to_bytes()
+        answered = answer.to_bytes()
+        self._last_answer = (body, answered)
+        return answered
 
     def take_answer(self, offer_body: bytes, answer_body: bytes) -> None:
         negotiated = sdp.negotiated_from_answer(
@@ -309,7 +314,9 @@ class Channel:
         self.rtp.srtp = self.srtp.context(negotiated.crypto)
 
     def _reoffer(self, body: bytes) -> bytes:
-        # hold/unhold or a new media address (re-INVITE)
+        # hold/unhold or a new media address (re-INVITE, UPDATE)
+        if self._last_answer is not None and self._last_answer[0] == body:
+            return self._last_answer[1]  # the same offer again: a session refresh
         self._sdp_version += 1
         answer = self.answer_offer(body)
         log.info(

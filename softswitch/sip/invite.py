@@ -297,6 +297,11 @@ class InviteSession:
                     response = await self.reinvite(self.local_sdp, headers)
                 status = response.status
                 if 200 <= status < 300:
+                    log.debug(
+                        "call %s: session refreshed by %s",
+                        self.call_id,
+                        "UPDATE" if use_update else "re-INVITE",
+                    )
                     agreement = agree_as_uac(response)
                     if agreement is None:  # the peer stopped timing: we keep refreshing
                         self.session_timer.arm(interval, True)

@@ -235,3 +235,28 @@ def test_a_422_from_the_far_end_is_retried_with_its_min_se(
     result = far.wait()
     assert result.ok, result.describe()
     assert "X-Retried: Session-Expires=6 Min-SE=6" in result.messages()
+
+
+def test_calls_between_phones_without_session_timers_outlive_the_interval(
+    switch_factory, phone_factory, caplog
+):
+    # baresip asks for no timer: the switch times the caller's leg itself as the refresher
+    # (RFC 4028 9 lets the UAS do that), by re-INVITE (baresip's Allow has no UPDATE), and
+    # the phone must keep the call; the callee's 200 grants no timer, so its leg is untimed
+    harness = switch_factory(sip=TIMERS)
+    caller = phone(phone_factory, harness, "101")
+    callee = phone(phone_factory, harness, "102")
+    with caplog.at_level(logging.DEBUG, logger="softswitch"):
+        caller.dial(f"sip:102@{harness.config.sip.listen}")
+        callee.wait_call_established()
+        caller.wait_call_established()
+        time.sleep(INTERVAL + 2.5)  # refreshes at 2, 4 and 6 s on the inbound leg
+        caller.hangup()
+        caller.wait_call_closed()
+        callee.wait_call_closed()
+    assert "session timer expired" not in caplog.text
+    assert "session refresh failed" not in caplog.text
+    assert "session refresh not accepted" not in caplog.text
+    refreshed = re.findall(r"session refreshed by (\S+)", caplog.text)
+    assert len(refreshed) >= 2, caplog.text
+    assert causes(caplog) == ["normal clearing", "normal clearing"]
