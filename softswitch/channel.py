@@ -133,6 +133,9 @@ class Channel:
         self.media: sdp.Negotiated | None = None
         self._listeners: list[Listener] = []
         self._sdp_version = 1
+        # the last offer answered and our answer: a session refresh (RFC 4028) repeats the
+        # offer unchanged and gets the same answer, version and all (RFC 3264 8)
+        self._last_answer: tuple[bytes, bytes] | None = None
         self._session_id = session_id if session_id is not None else secrets.randbelow(2**31)
         self.hungup: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         # the INVITEs ringing this leg's devices while it is being set up (softswitch.forking)
@@ -142,6 +145,9 @@ class Channel:
     def _hook(self, session: InviteSession) -> None:
         session.on_remote_bye = lambda cause: self._ended(cause, 0, by_remote=True)
         session.on_reoffer = self._reoffer
+        # its session timer ran out or a refresh failed: the session sends the BYE
+        session.on_session_end = lambda cause: self._ended(cause, 0)
+        session.on_answer = self._answered
 
     def adopt(self, session: InviteSession) -> None:
         """Make the fork that answered this leg's dialog."""
@@ -151,6 +157,8 @@ class Channel:
         session.on_info_digit = old.on_info_digit
         # a losing fork that still ends in a BYE (its 2xx crossed our CANCEL) is not this leg's
         old.on_info_digit = old.on_remote_bye = old.on_reoffer = None
+        old.on_session_end = None
+        old.on_answer = None
         self.session = session
         self._hook(session)
 
@@ -273,7 +281,9 @@ class Channel:
             usable=usable_key,
         )
         self._apply(negotiated)
-        return answer.to_bytes()
+        answered = answer.to_bytes()
+        self._last_answer = (body, answered)
+        return answered
 
     def take_answer(self, offer_body: bytes, answer_body: bytes) -> None:
         negotiated = sdp.negotiated_from_answer(
@@ -305,7 +315,9 @@ class Channel:
         self.rtp.srtp = self.srtp.context(negotiated.crypto)
 
     def _reoffer(self, body: bytes) -> bytes:
-        # hold/unhold or a new media address (re-INVITE)
+        # hold/unhold or a new media address (re-INVITE, UPDATE)
+        if self._last_answer is not None and self._last_answer[0] == body:
+            return self._last_answer[1]  # the same offer again: a session refresh
         self._sdp_version += 1
         answer = self.answer_offer(body)
         log.info(
@@ -316,6 +328,13 @@ class Channel:
             self.media.port if self.media else "?",
         )
         return answer
+
+    def _answered(self, offer: bytes, answer: bytes) -> None:
+        # the answer to an offer our session sent (a session refresh repeats our SDP)
+        try:
+            self.take_answer(offer, answer)
+        except SipError as exc:
+            log.warning("channel %s: bad SDP in a refresh answer: %s", self.name, exc)
 
     # -- lifecycle ----------------------------------------------------------
 

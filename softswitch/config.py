@@ -65,6 +65,16 @@ class SipConfig:
     # 0 = off.
     nat_keepalive: int = 25
 
+    # Session timers (RFC 4028): the session interval in seconds we ask for in INVITEs to
+    # phones and trunks and grant a caller that asks for none; the refresher re-INVITEs (or
+    # UPDATEs) at half of it, and the other side hangs up a call whose refresh never came
+    # (cause "session timer expired"). 0 = we ask for none (a caller's request is honoured).
+    session_expires: int = 1800
+    # The shortest session interval we accept: an INVITE asking for less gets 422 with this
+    # Min-SE. RFC 4028 sets 90 s as the floor on the wire; values down to 1 s are allowed
+    # only so that tests see a refresh (or its absence) in seconds, and are logged as such.
+    min_se: int = 90
+
 
 SRTP_MODES = ("off", "optional", "mandatory")  # softswitch.sip.sdp.SrtpMode's values
 PRACK_MODES = ("off", "supported", "required")  # softswitch.sip.reliable.PrackMode's values
@@ -451,6 +461,11 @@ def _validate(config: Config) -> None:
         raise ConfigError("sip.auth_address_failures_per_minute must be at least 1")
     if not 0 <= config.sip.nat_keepalive <= 3600:
         raise ConfigError("sip.nat_keepalive must be 0 (off) to 3600 seconds")
+    if not 1 <= config.sip.min_se <= 86400:
+        raise ConfigError("sip.min_se must be 1 to 86400 seconds (RFC 4028: at least 90)")
+    expires = config.sip.session_expires
+    if expires != 0 and not config.sip.min_se <= expires <= 86400:
+        raise ConfigError("sip.session_expires must be 0 (off) or sip.min_se to 86400 seconds")
     _validate_api_limits(config.api_limits)
     _validate_sip_connections(config.sip_connections)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):

@@ -53,6 +53,7 @@ from .sip.message import Response
 from .sip.reliable import PrackMode
 from .sip.replaces import Replaces
 from .sip.routes import WILDCARDS, uri_host
+from .sip.session_timer import RFC_MIN_SE, TimerPolicy
 from .sip.transaction import ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
@@ -193,6 +194,12 @@ class Switch:
         self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
         self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
+        # RFC 4028 session timers of every leg, both directions (softswitch.sip.session_timer)
+        self.session_timers = TimerPolicy(config.sip.session_expires, config.sip.min_se)
+        if config.sip.min_se < RFC_MIN_SE:
+            log.warning(
+                "sip.min_se = %d s is below RFC 4028's 90 s: for tests only", config.sip.min_se
+            )
         self.started = False
 
     def _tls_identity(self) -> TlsIdentity | None:
@@ -401,6 +408,8 @@ class Switch:
             if user is None:
                 return
             caller = Endpoint(EndpointKind.EXTENSION, user, user)
+        if not invite.negotiate_timer(self.session_timers):
+            return  # 422: the interval it asks for is below our Min-SE
         try:
             replaces = Replaces.of(request)
         except SipParseError as exc:
@@ -805,6 +814,7 @@ class Switch:
                 credentials=credentials,
                 contact_user=caller_id or None,
                 prack=prack,
+                timer_policy=self.session_timers,
             )
             for (uri, peer), media in zip(targets, advertised, strict=True)
         ]

@@ -62,6 +62,10 @@ async def test_their_offer_is_answered_and_a_reoffer_bumps_the_version(made: Leg
     assert b"a=recvonly" in again and ours.rtp.direction == "recvonly"
     version = lambda body: body.split(b"o=")[1].split(b"\r\n")[0].split()[2]  # noqa: E731
     assert int(version(again)) == int(version(answer)) + 1
+    # a session refresh repeats the offer unchanged: same answer, same version (RFC 3264 8)
+    held = theirs.offer().replace(b"a=sendrecv", b"a=sendonly")
+    assert reoffer(held) == again
+    assert reoffer(theirs.offer()) != again  # back off hold: a new answer, the next version
 
 
 async def test_states_reach_listeners_in_order_and_hungup_is_final(made: Legs) -> None:

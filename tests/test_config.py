@@ -14,6 +14,7 @@ def test_embedded_defaults_serve():
     sip = config.sip
     assert (sip.auth_failures_per_minute, sip.auth_address_failures_per_minute) == (10, 30)
     assert (sip.auth_ban_seconds, sip.auth_failures_per_hour) == (300, 60)
+    assert (config.sip.session_expires, config.sip.min_se) == (1800, 90)
     assert config.trunks == [] and config.default_extensions
 
 
@@ -120,6 +121,11 @@ def test_environment_overrides_single_keys():
         ({"sip": {"local_networks": ["lan"]}}, "sip.local_networks"),
         ({"sip": {"nat_keepalive": -5}}, "sip.nat_keepalive"),
         ({"sip": {"nat_keepalive": "often"}}, "sip.nat_keepalive: expected int"),
+        ({"sip": {"min_se": 0}}, "sip.min_se must be 1 to 86400"),
+        ({"sip": {"min_se": "90s"}}, "sip.min_se: expected int"),
+        ({"sip": {"session_expires": 60}}, r"sip.session_expires must be 0 \(off\) or sip.min_se"),
+        ({"sip": {"session_expires": 1800, "min_se": 3600}}, "sip.session_expires must be"),
+        ({"sip": {"session_expires": 100000}}, "sip.session_expires must be"),
         ({"sip": {"local_networks": "10.0.0.0/33"}}, "sip.local_networks"),
         (
             {"extensions": [{"number": "101", "password": "pw", "name": ["Front", "desk"]}]},
@@ -354,3 +360,10 @@ def test_a_wrong_conference_room_is_refused(room: dict, complaint: str) -> None:
 def test_conference_numbers_must_be_unique() -> None:
     with pytest.raises(ConfigError, match="conference numbers must be unique"):
         from_dict({"conferences": [{"number": "800"}, {"number": "800"}]}, {})
+
+
+def test_session_timers_can_be_off_or_short_for_tests():
+    assert from_dict({"sip": {"session_expires": 0}}).sip.session_expires == 0
+    # below RFC 4028's 90 s floor: allowed (the switch warns), so tests take seconds
+    short = from_dict({"sip": {"session_expires": 4, "min_se": 2}}).sip
+    assert (short.session_expires, short.min_se) == (4, 2)

@@ -1,8 +1,10 @@
 """INVITE dialog usages: the signaling half of one call leg (RFC 3261 sections 13-15).
 
 ``IncomingInvite`` answers a received INVITE (UAS); ``OutgoingInvite`` places one (UAC).
-Both then handle the confirmed dialog the same way: BYE either way, re-INVITE offers
-(hold, new media address), INFO digits, and 2xx/ACK reliability.
+Both then handle the confirmed dialog the same way: BYE either way, re-INVITE and UPDATE
+offers (hold, new media address; RFC 3311 UPDATE also in the UAS's early dialog), INFO
+digits, 2xx/ACK reliability, and session timers (RFC 4028, clock and negotiation in
+``session_timer``): refreshes sent and received, a BYE when a refresh is missed.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from .address import Address
 from .dialog import Dialog, DialogState
-from .errors import SipError
+from .errors import SipError, SipParseError
 from .headers import Headers
 from .message import Request, Response, new_tag
 from .reliable import (
@@ -26,6 +29,21 @@ from .reliable import (
     advertise,
     is_reliable,
     peer_stance,
+)
+from .session_timer import (
+    EXPIRED_CAUSE,
+    REFRESH_FAILED_CAUSE,
+    TIMER,
+    Agreement,
+    IntervalTooSmall,
+    Refresher,
+    SessionTimer,
+    TimerPolicy,
+    agree_as_uac,
+    agree_as_uas,
+    allows_update,
+    request_headers,
+    retry_interval,
 )
 from .transaction import ClientTransaction, ServerTransaction, TransactionState
 from .transport import Peer
@@ -64,6 +82,21 @@ class InviteSession:
         self._pending_2xx: tuple[Response, Peer, int] | None = None
         self._retransmit: asyncio.TimerHandle | None = None
         self._give_up: asyncio.TimerHandle | None = None
+        self.credentials: Credentials | None = None  # for in-dialog requests a peer challenges
+        self._ack: Request | None = None  # the ACK of our latest (re-)INVITE's 2xx
+        # Session timers (RFC 4028) and offers we send in re-INVITE/UPDATE (RFC 3311);
+        # None: this session does not negotiate timers (the library's default)
+        self.timer_policy: TimerPolicy | None = None
+        self.session_timer = SessionTimer(self._refresh_due, self._session_expired)
+        # we ended the session (its timer ran out, a refresh failed); the argument is the cause
+        self.on_session_end: Callable[[str], None] | None = None
+        # the peer's answer to an offer we sent in a re-INVITE or UPDATE: (offer, answer)
+        self.on_answer: Callable[[bytes, bytes], None] | None = None
+        self.peer_allows_update = False  # its Allow lists UPDATE: refresh without SDP
+        self.local_sdp = b""  # the session description we last sent (a refresh repeats it)
+        self._offer_out = False  # we sent an offer that has no answer yet (glare: 491)
+        self._refreshing: asyncio.Task[None] | None = None
+        self._ending: asyncio.Task[None] | None = None
 
     def _contact(self) -> str:
         return self.ua.contact(None, self.transport, self.peer_host, secure=self.secure)
@@ -96,13 +129,13 @@ class InviteSession:
             self._reinvite(st)
         elif method == "PRACK":
             self._on_prack(st)
+        elif method == "UPDATE":
+            self._update(st)
         elif method == "INFO":
             match = _INFO_SIGNAL.search(request.body)
             st.respond(self.ua.response(request, 200))
             if match and self.on_info_digit:
                 self.on_info_digit(match.group(1).decode().upper())
-        elif method == "UPDATE":
-            self._update(st)
         elif method == "OPTIONS":
             st.respond(self.ua.response(request, 200))
         else:
@@ -111,8 +144,11 @@ class InviteSession:
     def _reinvite(self, st: ServerTransaction) -> None:
         request = st.request
         assert self.dialog is not None
-        if self._pending_2xx is not None:
+        if self._pending_2xx is not None or self._offer_out:
             st.respond(self.ua.response(request, 491, "Request Pending"))
+            return
+        agreed, agreement = self._timer_check(st)
+        if not agreed:
             return
         self.dialog.refresh_target(request)
         answer = b""
@@ -122,6 +158,7 @@ class InviteSession:
             except SipError as exc:
                 st.respond(self.ua.response(request, 488, f"Not Acceptable Here ({exc})"))
                 return
+            self.local_sdp = answer
         response = self.ua.response(request, 200, to_tag=self.dialog.local_tag)
         response.headers.add(
             "Contact", self.ua.contact(None, self.transport, self.peer_host, secure=self.secure)
@@ -129,21 +166,30 @@ class InviteSession:
         if answer:
             response.headers.add("Content-Type", "application/sdp")
             response.body = answer
+        self._timer_apply(agreement, response)
         st.respond(response)
         self._start_2xx_retransmission(response, st.peer, request.cseq[0], initial=False)
 
+    # -- UPDATE (RFC 3311) ----------------------------------------------------
+
     def _update(self, st: ServerTransaction) -> None:
-        """UPDATE (RFC 3311) in a confirmed dialog: a target refresh, with or without a
-        new offer, answered at once; an offer meets the re-INVITE's media hook."""
+        """An UPDATE: with SDP an offer (answered in the 200), without a refresh."""
         request = st.request
         assert self.dialog is not None
+        if request.body and self._offer_out:
+            # RFC 3311 5.2: our own offer is still unanswered
+            st.respond(self.ua.response(request, 491, "Request Pending"))
+            return
+        if request.body and self._offer_unanswered():
+            response = self.ua.response(request, 500, "Offer Still Unanswered")
+            response.headers.add("Retry-After", str(random.randint(1, 10)))
+            st.respond(response)
+            return
+        agreed, agreement = self._timer_check(st)
+        if not agreed:
+            return
         answer = b""
         if request.body:
-            if self._pending_2xx is not None:  # our 2xx offer/answer is still unACKed
-                response = self.ua.response(request, 500, "Server Internal Error")
-                response.headers.add("Retry-After", "1")  # RFC 3311 5.2
-                st.respond(response)
-                return
             if self.on_reoffer is None:
                 st.respond(self.ua.response(request, 488, "Not Acceptable Here"))
                 return
@@ -152,13 +198,173 @@ class InviteSession:
             except SipError as exc:
                 st.respond(self.ua.response(request, 488, f"Not Acceptable Here ({exc})"))
                 return
+            self.local_sdp = answer
         self.dialog.refresh_target(request)
-        response = self.ua.response(request, 200)
-        response.headers.add("Contact", self._contact())
+        response = self.ua.response(request, 200, to_tag=self.dialog.local_tag)
+        response.headers.add("Contact", self._contact())  # UPDATE refreshes the target
         if answer:
             response.headers.add("Content-Type", "application/sdp")
             response.body = answer
+        self._timer_apply(agreement, response)
         st.respond(response)
+
+    def _offer_unanswered(self) -> bool:
+        """An offer the peer made that we have not answered yet (the UAS's ringing INVITE)."""
+        return False
+
+    async def update(self, body: bytes = b"", headers: Iterable[tuple[str, str]] = ()) -> Response:
+        """Send an UPDATE (an offer when ``body`` is SDP; without, a refresh); returns its
+        final response. An answer in the 2xx goes to ``on_answer``."""
+        return await self._send_offer("UPDATE", body, headers)
+
+    async def reinvite(self, body: bytes, headers: Iterable[tuple[str, str]] = ()) -> Response:
+        """Send a re-INVITE offering ``body`` and ACK its 2xx; returns the final response."""
+        return await self._send_offer("INVITE", body, headers)
+
+    async def _send_offer(
+        self, method: str, body: bytes, headers: Iterable[tuple[str, str]]
+    ) -> Response:
+        if self.dialog is None or self.state != DialogState.CONFIRMED:
+            raise SipError(f"no confirmed dialog for {method}")
+        if body and (self._offer_out or self._pending_2xx is not None):
+            raise SipError("an offer is already under way")
+        request = self.dialog.create_request(
+            method,
+            self.ua.via(self.transport, self.peer_host),
+            contact=self._contact(),
+            body=body,
+            content_type="application/sdp",
+        )
+        for name, value in headers:
+            request.headers.add(name, value)
+        self._offer_out = bool(body)
+        try:
+            response = await self.ua.request(request, self.dialog.peer, self.credentials)
+        finally:
+            self._offer_out = False
+        dialog = self.dialog
+        # a digest retry went out with a higher CSeq than the dialog counted
+        dialog.local_cseq = max(dialog.local_cseq, response.cseq[0])
+        if 200 <= response.status < 300 and not self.terminated.done():
+            if method == "INVITE":
+                self._ack = dialog.create_request(
+                    "ACK", self.ua.via(self.transport, self.peer_host), cseq=response.cseq[0]
+                )
+                self.ua.send_ack(self._ack, dialog.peer)
+            dialog.refresh_target(response)
+            if body:
+                self.local_sdp = body
+                if response.body and self.on_answer is not None:
+                    self.on_answer(body, response.body)
+        return response
+
+    # -- session timers (RFC 4028) -----------------------------------------
+
+    def _timer_check(self, st: ServerTransaction) -> tuple[bool, Agreement | None]:
+        """What a refresh request (re-INVITE, UPDATE) agrees; False: refused (422/400)."""
+        if self.timer_policy is None or self.state != DialogState.CONFIRMED:
+            return True, None
+        request = st.request
+        try:
+            return True, agree_as_uas(request, self.timer_policy)
+        except IntervalTooSmall as exc:
+            response = self.ua.response(request, 422, "Session Interval Too Small")
+            response.headers.add("Min-SE", str(exc.min_se))
+        except SipParseError as exc:
+            response = self.ua.response(request, 400, exc.reason)
+        st.respond(response)
+        return False, None
+
+    def _timer_apply(self, agreement: Agreement | None, response: Response) -> None:
+        """Our 2xx to a (refresh) request we serve: announce and arm the agreed timer."""
+        if self.timer_policy is None or self.state != DialogState.CONFIRMED:
+            return
+        if agreement is None:
+            self.session_timer.cancel()  # RFC 4028 9: a 2xx without it turns timing off
+            return
+        response.headers.add("Supported", TIMER)
+        for name, value in agreement.response_headers():
+            response.headers.add(name, value)
+        self.session_timer.arm(agreement.interval, agreement.we_refresh(Refresher.UAS))
+
+    def _refresh_due(self) -> None:
+        if self.state != DialogState.CONFIRMED or self._refreshing is not None:
+            return
+        self._refreshing = asyncio.ensure_future(self._refresh(self.session_timer.interval))
+
+    async def _refresh(self, interval: int) -> None:
+        """Refresh the session: UPDATE without SDP when the peer allows it, else a
+        re-INVITE repeating our SDP (RFC 4028 7.4 and 9)."""
+        policy = self.timer_policy or TimerPolicy()
+        use_update = self.peer_allows_update
+        try:
+            for _ in range(3):
+                if not use_update and (self._offer_out or self._pending_2xx is not None):
+                    # an offer/answer exchange is under way: refresh once it is over
+                    await asyncio.sleep(random.uniform(4, 8) * self.ua.timers.t1)
+                    continue
+                headers = [
+                    ("Supported", TIMER),
+                    ("Session-Expires", f"{interval};refresher={Refresher.UAC}"),
+                    ("Min-SE", str(policy.min_se)),
+                ]
+                if use_update:
+                    response = await self.update(headers=headers)
+                else:
+                    response = await self.reinvite(self.local_sdp, headers)
+                status = response.status
+                if 200 <= status < 300:
+                    log.debug(
+                        "call %s: session refreshed by %s",
+                        self.call_id,
+                        "UPDATE" if use_update else "re-INVITE",
+                    )
+                    agreement = agree_as_uac(response)
+                    if agreement is None:  # the peer stopped timing: we keep refreshing
+                        self.session_timer.arm(interval, True)
+                    else:
+                        self.session_timer.arm(
+                            agreement.interval, agreement.we_refresh(Refresher.UAC)
+                        )
+                    return
+                if status == 422 and (retry := retry_interval(response, policy, interval)):
+                    interval = retry
+                elif status in (405, 501) and use_update:
+                    use_update = False  # it listed UPDATE but does not take it
+                elif status == 491:
+                    # RFC 3261 14.1: wait a random while, then try again
+                    await asyncio.sleep(random.uniform(4, 8) * self.ua.timers.t1)
+                elif status in (408, 481):
+                    self._end_by_timer(REFRESH_FAILED_CAUSE)  # the dialog is gone (12.2.1.2)
+                    return
+                else:
+                    break
+            # refused, or crossing offers each time: try again at the next half interval
+            # (if the session really lapses, the other side's timer ends it)
+            log.info("call %s: session refresh not accepted", self.call_id)
+            self.session_timer.arm(interval, True)
+        except SipError as exc:
+            log.info("call %s: session refresh failed: %s", self.call_id, exc)
+            self._end_by_timer(REFRESH_FAILED_CAUSE)
+        finally:
+            self._refreshing = None
+
+    def _session_expired(self) -> None:
+        if self.state != DialogState.CONFIRMED:
+            return
+        log.warning(
+            "call %s: no session refresh within the %d s session interval, hanging up",
+            self.call_id,
+            self.session_timer.interval,
+        )
+        self._end_by_timer(EXPIRED_CAUSE)
+
+    def _end_by_timer(self, cause: str) -> None:
+        if self.state == DialogState.TERMINATED:
+            return
+        self._ending = asyncio.ensure_future(self.hangup(cause))
+        if self.on_session_end is not None:
+            self.on_session_end(cause)
 
     # -- 2xx reliability (13.3.1.4) ----------------------------------------
 
@@ -196,6 +402,7 @@ class InviteSession:
     def on_ack(self, request: Request) -> None:
         if self._pending_2xx is not None and request.cseq[0] == self._pending_2xx[2]:
             self._pending_2xx = None
+            self._offer_out = False  # a late offer's answer comes in this ACK
             for handle in (self._retransmit, self._give_up):
                 if handle:
                     handle.cancel()
@@ -206,7 +413,14 @@ class InviteSession:
                 self.on_ack_answer(request.body)
 
     def on_stray_response(self, response: Response) -> None:
-        """Overridden by the UAC side, which re-ACKs retransmitted 2xx."""
+        """A retransmitted 2xx to our re-INVITE: ACK it again (the UAC side overrides)."""
+        if (
+            self._ack is not None
+            and 200 <= response.status < 300
+            and response.cseq == (self._ack.cseq[0], "INVITE")
+            and self.dialog is not None
+        ):
+            self.ua.send_ack(self._ack, self.dialog.peer)
 
     def _on_prack(self, st: ServerTransaction) -> None:
         """Overridden by the UAS side; we sent no reliable 18x here (RFC 3262 3: 481)."""
@@ -216,7 +430,8 @@ class InviteSession:
 
     async def hangup(self, cause: str = "normal clearing") -> None:
         """Send BYE (if the dialog is up) and end the session."""
-        if self.state == DialogState.TERMINATED or self.dialog is None:
+        if self.state != DialogState.CONFIRMED or self.dialog is None:
+            # nothing to BYE (a UAS never sends BYE in an early dialog, RFC 3261 15)
             self._end(cause)
             return
         self._end(cause)
@@ -232,6 +447,9 @@ class InviteSession:
             return
         self.state = DialogState.TERMINATED
         self._pending_2xx = None
+        self.session_timer.cancel()
+        if self._refreshing is not None and self._refreshing is not asyncio.current_task():
+            self._refreshing.cancel()
         for handle in (self._retransmit, self._give_up):
             if handle:
                 handle.cancel()
@@ -260,6 +478,9 @@ class IncomingInvite(InviteSession):
         self._held_2xx: Response | None = None
         # no PRACK came for a reliable 18x: the INVITE was failed with 500
         self.on_prack_timeout: Callable[[], None] | None = None
+        self.peer_allows_update = allows_update(st.request)
+        self._agreement: Agreement | None = None  # the session timer our 200 will grant
+        self._early_answered = False  # a 18x carried our answer to the INVITE's offer
 
     def _cancelled(self) -> None:
         # the transaction layer already answered 200 to CANCEL and 487 to the INVITE
@@ -277,6 +498,8 @@ class IncomingInvite(InviteSession):
         if body:
             response.headers.add("Content-Type", "application/sdp")
             response.body = body
+            self._early_answered = True
+        self._early_dialog()
         if self._sends_reliably(body):
             self._reliable_18x().send(response)
         else:
@@ -330,6 +553,48 @@ class IncomingInvite(InviteSession):
         if self.on_prack_timeout is not None:
             self.on_prack_timeout()
 
+    def _early_dialog(self) -> None:
+        """Our tagged 18x made an early dialog (RFC 3261 12.1.1): the caller may send
+        UPDATE in it (RFC 3311), so in-dialog requests are routed here from now on."""
+        if self.dialog is None:
+            self.dialog = Dialog.as_uas(self.request, self.local_tag, self.st.peer)
+            self.ua.dialogs[self.dialog.id] = self
+
+    def on_request(self, st: ServerTransaction) -> None:
+        if self.state == DialogState.EARLY:
+            method = st.request.method
+            if method == "INVITE":  # no re-INVITE before the dialog is confirmed
+                st.respond(self.ua.response(st.request, 491, "Request Pending"))
+                return
+            if method == "BYE":  # the caller gave up in the early dialog (RFC 3261 15)
+                st.respond(self.ua.response(st.request, 200))
+                self.reject(487)
+                if self.on_cancel:
+                    self.on_cancel()
+                return
+        super().on_request(st)
+
+    def _offer_unanswered(self) -> bool:
+        return (
+            self.state == DialogState.EARLY
+            and bool(self.request.body)
+            and (not self._early_answered)
+        )
+
+    def negotiate_timer(self, policy: TimerPolicy) -> bool:
+        """Settle the session timer the INVITE asks for (RFC 4028 9) before the call is
+        routed; False: refused here with 422 (interval below our Min-SE) or 400."""
+        self.timer_policy = policy
+        try:
+            self._agreement = agree_as_uas(self.request, policy)
+        except IntervalTooSmall as exc:
+            self.reject(422, "Session Interval Too Small", {"Min-SE": [str(exc.min_se)]})
+            return False
+        except SipParseError as exc:
+            self.reject(400, exc.reason)
+            return False
+        return True
+
     def answer(self, body: bytes) -> None:
         if self.state != DialogState.EARLY or self.st.final_sent:
             raise SipError("call is no longer ringing")
@@ -339,8 +604,13 @@ class IncomingInvite(InviteSession):
         )
         response.headers.add("Content-Type", "application/sdp")
         response.body = body
-        self.dialog = Dialog.as_uas(self.request, self.local_tag, self.st.peer)
-        self.ua.dialogs[self.dialog.id] = self
+        self.local_sdp = body
+        self._offer_out = not self.request.body  # late offer: ours, answered in the ACK
+        self._early_dialog()
+        agreement = self._agreement
+        if agreement is not None:
+            for name, value in agreement.response_headers():
+                response.headers.add(name, value)
         self.state = DialogState.CONFIRMED  # for our purposes; the ACK stops retransmissions
         if self._reliable is not None and self._reliable.awaiting_sdp_prack:
             # RFC 3262 3: no 2xx before the PRACK of an 18x that carried SDP
@@ -354,6 +624,9 @@ class IncomingInvite(InviteSession):
         if self._reliable is not None:
             self._reliable.stop()
         self.st.respond(response)
+        agreement = self._agreement
+        if agreement is not None:
+            self.session_timer.arm(agreement.interval, agreement.we_refresh(Refresher.UAS))
         self._start_2xx_retransmission(response, self.st.peer, self.request.cseq[0], initial=True)
 
     def reject(
@@ -411,8 +684,11 @@ class OutgoingInvite(InviteSession):
         contact_user: str | None = None,
         extra_headers: dict[str, str] | None = None,
         prack: PrackMode = PrackMode.OFF,
+        timer_policy: TimerPolicy | None = None,
     ) -> None:
         super().__init__(ua, peer.transport, peer.host, uri.scheme == "sips")
+        self.timer_policy = timer_policy
+        self.local_sdp = body
         self.peer = peer
         self.credentials = credentials
         self.request = ua.new_request(
@@ -433,11 +709,13 @@ class OutgoingInvite(InviteSession):
         self._rseqs = RSeqTracker()
         self._early_dialogs: dict[str, Dialog] = {}
         self._pracks: set[asyncio.Future[None]] = set()
+        if timer_policy is not None:
+            for name, value in request_headers(timer_policy):
+                self.request.headers.add(name, value)
         self.on_provisional: Callable[[Response], None] | None = None
         self._ct: ClientTransaction | None = None
         self._cancel_wanted = False
         self._cancel_sent = False
-        self._ack: Request | None = None
         self.final: Response | None = None
         # the To tags of the early dialogs provisional responses made (one per device
         # behind a forking proxy): what a Replaces naming one of them matches
@@ -455,6 +733,14 @@ class OutgoingInvite(InviteSession):
                 on_provisional=self._provisional,
                 on_transaction=self._track,
             )
+            if response.status == 422 and self._retry_422(response):
+                response = await self.ua.request(
+                    self.request,
+                    self.peer,
+                    self.credentials,
+                    on_provisional=self._provisional,
+                    on_transaction=self._track,
+                )
         except BaseException:
             self.ua.early.pop(key, None)
             raise
@@ -470,6 +756,28 @@ class OutgoingInvite(InviteSession):
             self.ua.early.pop(key, None)
             self._end(f"failed {response.status}")
         return response
+
+    def _retry_422(self, response: Response) -> bool:
+        """RFC 4028 7.4: retry once with the larger interval the 422's Min-SE names
+        (same Call-ID and From tag, next CSeq); False: give up with the 422."""
+        if self.timer_policy is None or self._cancel_wanted:
+            return False
+        asked = self.request.headers.get("Session-Expires") or ""
+        interval = retry_interval(response, self.timer_policy, int(asked.partition(";")[0] or 0))
+        if interval is None:
+            return False
+        headers = self.request.headers.copy()
+        headers.remove("Via")
+        headers.prepend("Via", self.ua.via(self.transport, self.peer_host))
+        number, method = self.request.cseq
+        headers.set("CSeq", f"{number + 1} {method}")
+        headers.set("Session-Expires", str(interval))
+        headers.set("Min-SE", str(interval))
+        log.info(
+            "call %s: 422, retrying with a %d s session interval", self.request.call_id, interval
+        )
+        self.request = Request(self.request.method, self.request.uri, headers, self.request.body)
+        return True
 
     def _forget_forks(self, key: tuple[str, str]) -> None:
         if self.ua.early.get(key) is self:
@@ -526,12 +834,17 @@ class OutgoingInvite(InviteSession):
         )
         self.ua.send_ack(self._ack, self.dialog.peer)
         self.state = DialogState.CONFIRMED
+        self.peer_allows_update = allows_update(response)
+        if self.timer_policy is not None:
+            agreement = agree_as_uac(response)
+            if agreement is not None:
+                self.session_timer.arm(agreement.interval, agreement.we_refresh(Refresher.UAC))
 
     def on_stray_response(self, response: Response) -> None:
         if not 200 <= response.status < 300 or response.cseq[1] != "INVITE":
             return
         if self.dialog is not None and response.to_addr.tag == self.dialog.remote_tag:
-            if self._ack is not None:
+            if self._ack is not None and response.cseq[0] == self._ack.cseq[0]:
                 self.ua.send_ack(self._ack, self.dialog.peer)
             return
         # a second 2xx from a fork: acknowledge it and end that dialog right away

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .message import Request
 from .reliable import OPTION_100REL
+from .session_timer import TIMER
 
 __all__ = [
     "ALLOWED",
@@ -36,8 +37,8 @@ ALLOWED: tuple[str, ...] = (
 )
 
 # Option tags of the extensions implemented (RFC 3261 19.2): replaces (RFC 3891),
-# 100rel (RFC 3262, reliable provisional responses and PRACK).
-SUPPORTED: frozenset[str] = frozenset({OPTION_100REL, "replaces"})
+# 100rel (RFC 3262, reliable provisional responses and PRACK), timer (RFC 4028).
+SUPPORTED: frozenset[str] = frozenset({OPTION_100REL, "replaces", TIMER})
 
 
 def allow_header(methods: tuple[str, ...] = ALLOWED) -> str:

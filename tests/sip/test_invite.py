@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from softswitch.sip.address import Address
-from softswitch.sip.dialog import DialogState
+from softswitch.sip.dialog import Dialog, DialogState
 from softswitch.sip.errors import SipError
 from softswitch.sip.invite import IncomingInvite, OutgoingInvite
 from softswitch.sip.message import Request, Response
@@ -478,4 +478,170 @@ async def test_call_over_tls(tmp_path: Path, scheme: str) -> None:
         assert await asyncio.wait_for(callee.terminated, 2) == "remote BYE"
     finally:
         await alice.stop()
+        await bob.stop()
+
+
+# -- UPDATE (RFC 3311) ------------------------------------------------------------
+
+HELD = OFFER + b"a=sendonly\r\n"
+
+
+async def test_update_offer_is_answered_in_its_200(pair: Pair) -> None:
+    call, bob, _ = await pair.connected()
+    offers: list[bytes] = []
+    bob.on_reoffer = lambda body: offers.append(body) or ANSWER
+    answers: list[tuple[bytes, bytes]] = []
+    call.on_answer = lambda offer, answer: answers.append((offer, answer))
+    response = await call.update(HELD)
+    assert response.status == 200 and response.body == ANSWER
+    assert response.headers.get("Content-Type") == "application/sdp"
+    assert response.headers.get("Contact")  # UPDATE is a target refresh
+    assert offers == [HELD] and answers == [(HELD, ANSWER)]
+    assert call.local_sdp == HELD and bob.local_sdp == ANSWER
+    # no ACK for UPDATE: a second one right away is not a glare
+    assert (await call.update(OFFER)).status == 200
+
+
+async def test_update_without_sdp_is_a_refresh_and_moves_the_target(pair: Pair) -> None:
+    call, bob, _ = await pair.connected()
+    bob.on_reoffer = lambda body: pytest.fail("no offer in a refresh")  # type: ignore[misc]
+    assert call.dialog is not None and bob.dialog is not None
+    request = call.dialog.create_request(
+        "UPDATE", pair.alice.via(), contact=f"<sip:alice@127.0.0.1:{pair.alice.port};moved>"
+    )
+    ct = await pair.alice.send(request, call.dialog.peer)
+    response = await asyncio.wait_for(ct.final, 2)
+    assert response.status == 200 and response.body == b""
+    assert bob.dialog.remote_target.params.get("moved", "x") is None
+
+
+async def test_unacceptable_update_offer_is_488_and_the_call_goes_on(pair: Pair) -> None:
+    call, bob, _ = await pair.connected()
+
+    def refuse(body: bytes) -> bytes:
+        raise SipError("no common codec")
+
+    bob.on_reoffer = refuse
+    response = await call.update(OFFER)
+    assert response.status == 488 and "no common codec" in response.reason
+    bob.on_reoffer = None  # nobody to answer an offer: 488 too
+    assert (await call.update(OFFER)).status == 488
+    assert bob.state == call.state == DialogState.CONFIRMED
+
+
+async def test_crossing_offers_are_491_both_ways(pair: Pair) -> None:
+    call, bob, _ = await pair.connected()
+    bob.on_reoffer = call.on_reoffer = lambda body: ANSWER
+    # Bob re-INVITEs and Alice UPDATEs at the same moment: each has its own offer pending
+    theirs = asyncio.ensure_future(bob.reinvite(HELD))
+    ours = asyncio.ensure_future(call.update(OFFER))
+    update_response, reinvite_response = await asyncio.wait_for(asyncio.gather(ours, theirs), 3)
+    assert update_response.status == 491
+    assert reinvite_response.status == 491
+    # once both are over, an offer goes through
+    assert (await call.update(OFFER)).status == 200
+    with pytest.raises(SipError):  # our own second offer while one is pending
+        await _second_offer_while_one_is_pending(call)
+
+
+async def _second_offer_while_one_is_pending(call: OutgoingInvite) -> None:
+    first = asyncio.ensure_future(call.update(OFFER))
+    await asyncio.sleep(0)  # the first is sent and waits for its answer
+    try:
+        await call.update(OFFER)
+    finally:
+        await first
+
+
+async def test_update_in_the_early_dialog(pair: Pair) -> None:
+    call = pair.call()
+    provisional: list[Response] = []
+    call.on_provisional = provisional.append
+    task = asyncio.ensure_future(call.run())
+    bob = await pair.ringing()
+    bob.on_reoffer = lambda body: ANSWER
+    bob.progress(180)
+    await eventually(lambda: bool(provisional))
+    early = Dialog.as_uac(call.request, provisional[0], call.peer)
+
+    async def update(body: bytes = b"") -> Response:
+        request = early.create_request(
+            "UPDATE",
+            pair.alice.via(),
+            contact=pair.alice.contact(None),
+            body=body,
+            content_type="application/sdp",
+        )
+        ct = await pair.alice.send(request, early.peer)
+        return await asyncio.wait_for(ct.final, 2)
+
+    assert (await update()).status == 200  # a refresh of the early dialog
+    # the INVITE's offer is not answered yet (180 without SDP): RFC 3311 5.2
+    busy = await update(OFFER)
+    assert busy.status == 500 and busy.headers.get("Retry-After")
+    bob.progress(183, ANSWER)
+    answered = await update(HELD)
+    assert answered.status == 200 and answered.body == ANSWER
+    bob.answer(ANSWER)
+    assert (await asyncio.wait_for(task, 2)).status == 200
+    await call.hangup()
+
+
+async def test_bye_in_the_early_dialog_ends_the_invite_with_487(pair: Pair) -> None:
+    call = pair.call()
+    provisional: list[Response] = []
+    call.on_provisional = provisional.append
+    task = asyncio.ensure_future(call.run())
+    bob = await pair.ringing()
+    cancelled: list[bool] = []
+    bob.on_cancel = lambda: cancelled.append(True)
+    bob.progress(180)
+    await eventually(lambda: bool(provisional))
+    early = Dialog.as_uac(call.request, provisional[0], call.peer)
+    ct = await pair.alice.send(early.create_request("BYE", pair.alice.via()), early.peer)
+    assert (await asyncio.wait_for(ct.final, 2)).status == 200
+    assert (await asyncio.wait_for(task, 2)).status == 487
+    assert cancelled == [True] and bob.state == DialogState.TERMINATED
+    assert pair.bob.dialogs == {}
+
+
+async def test_update_offer_while_our_late_offer_awaits_its_ack_is_491() -> None:
+    incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
+    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
+    await bob.start()
+    raw = await RawUdp.open()
+
+    async def final_to(method: str) -> Response:
+        while True:  # skip the 100 and the 200 retransmissions
+            message = await raw.next()
+            if (
+                isinstance(message, Response)
+                and message.status >= 200
+                and message.cseq[1] == method
+            ):
+                return message
+
+    try:
+        raw.send(request_text("INVITE", bob.port, raw.port), bob.port)  # no SDP: late offer
+        session = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
+        session.on_reoffer = lambda body: ANSWER
+        session.answer(OFFER)  # our offer, answered in the ACK
+        ok = await final_to("INVITE")
+        tag = ok.to_addr.tag
+        update = request_text(
+            "UPDATE", bob.port, raw.port, branch="z9hG4bKup1", cseq=2, to_tag=tag, body=OFFER
+        )
+        raw.send(update, bob.port)
+        assert (await final_to("UPDATE")).status == 491  # RFC 3311 5.2
+        ack = request_text("ACK", bob.port, raw.port, branch="z9hG4bKack", to_tag=tag, body=ANSWER)
+        raw.send(ack, bob.port)
+        await eventually(lambda: session._pending_2xx is None)
+        update = request_text(
+            "UPDATE", bob.port, raw.port, branch="z9hG4bKup2", cseq=3, to_tag=tag, body=OFFER
+        )
+        raw.send(update, bob.port)
+        answered = await final_to("UPDATE")
+        assert answered.status == 200 and answered.body == ANSWER
+    finally:
+        raw.close()
         await bob.stop()
