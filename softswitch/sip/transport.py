@@ -16,6 +16,7 @@ destination's family. A machine without IPv6 just gets the IPv4 sockets.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 import ssl
@@ -30,6 +31,9 @@ from .framing import StreamFramer
 from .message import Request, Response
 from .parser import parse_message
 from .via import Via
+
+# binds of a port-0 listener tried before giving up (see Transport._listen)
+EPHEMERAL_TRIES = 20
 
 log = logging.getLogger("softswitch.sip.transport")
 
@@ -423,12 +427,21 @@ class Transport:
     async def _listen(self, host: str) -> None:
         """UDP and TCP on ``host`` at our port (the first bind picks it when it is 0)."""
         loop = asyncio.get_running_loop()
-        udp_sock = bound_socket(socket.SOCK_DGRAM, host, self.port)
-        try:
-            tcp_sock = bound_socket(socket.SOCK_STREAM, host, udp_sock.getsockname()[1])
-        except BaseException:
-            udp_sock.close()
-            raise
+        # Port 0: the kernel picks a free UDP port, which another program may hold for
+        # TCP; pick again a few times rather than fail (a fixed port fails at once).
+        tries = 1 if self.port else EPHEMERAL_TRIES
+        for attempt in range(tries):
+            udp_sock = bound_socket(socket.SOCK_DGRAM, host, self.port)
+            try:
+                tcp_sock = bound_socket(socket.SOCK_STREAM, host, udp_sock.getsockname()[1])
+                break
+            except OSError as exc:
+                udp_sock.close()
+                if exc.errno != errno.EADDRINUSE or attempt == tries - 1:
+                    raise
+            except BaseException:
+                udp_sock.close()
+                raise
         try:
             server = await loop.create_server(
                 lambda: _StreamConnection(self, accepted=True), sock=tcp_sock

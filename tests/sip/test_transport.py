@@ -625,3 +625,40 @@ async def test_a_burst_of_pings_is_answered_and_the_stream_goes_on(listener: Lis
         assert len(listener.received) == 1  # none of it was a message, framing intact
     finally:
         writer.close()
+
+
+async def test_a_port_0_listener_picks_again_when_tcp_holds_the_udp_port(monkeypatch) -> None:
+    """Port 0: the UDP port the kernel gives may be taken for TCP by someone else."""
+    held: list[socket.socket] = []
+    real_bind = transport_module.bound_socket
+    calls = {"udp": 0}
+
+    def bind_with_a_clash(kind: int, host: str, port: int) -> socket.socket:
+        sock = real_bind(kind, host, port)
+        if kind == socket.SOCK_DGRAM:
+            calls["udp"] += 1
+            if calls["udp"] == 1:  # someone holds TCP on the first port given
+                blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                blocker.bind((host, sock.getsockname()[1]))
+                held.append(blocker)
+        return sock
+
+    monkeypatch.setattr(transport_module, "bound_socket", bind_with_a_clash)
+    transport = Transport("127.0.0.1", 0, lambda data, peer: None)
+    try:
+        await transport.start()
+        assert calls["udp"] == 2 and transport.port != held[0].getsockname()[1]
+    finally:
+        await transport.stop()
+        for sock in held:
+            sock.close()
+
+
+async def test_a_fixed_port_taken_for_tcp_fails_at_once() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        port = blocker.getsockname()[1]
+        transport = Transport("127.0.0.1", port, lambda data, peer: None)
+        with pytest.raises(OSError):
+            await transport.start()
+        await transport.stop()
