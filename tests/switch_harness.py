@@ -38,6 +38,8 @@ def switch_config(
     rtp: dict[str, Any] | None = None,
     listen_host: str = HOST,
     api_limits: dict[str, Any] | None = None,
+    numbers: list[dict[str, Any]] | None = None,
+    ring_groups: list[dict[str, Any]] | None = None,
 ) -> Config:
     """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts)."""
     data: dict[str, Any] = {
@@ -58,6 +60,8 @@ def switch_config(
         ],
         "trunks": trunks or [],
         "accounts": [{"id": i, "auth": a} for i, a in (accounts or {}).items()],
+        "numbers": numbers or [],
+        "ring_groups": ring_groups or [],
     }
     return from_dict(data, {})
 
