@@ -20,7 +20,7 @@ from pathlib import Path
 from ..channel import Channel, ChannelState
 from ..channel_audio import ChannelAudio
 from ..destination import Destination, DestinationKind
-from ..flow import FlowRunner, FlowState, prepare
+from ..flow import FlowRunner, FlowState, RouteTo, prepare
 from ..flowmodel import FlowError, parse_flow
 from ..sip.errors import SipError
 from ..store.cdrs import CdrStore
@@ -185,6 +185,8 @@ class InboundCalls:
             self.flows.connector(call),
             self.recordings_dir / call.account_id,
             call.request_id,
+            route=self._router(call, inbound, pressed, hops),
+            now=self.now,
         )
         try:
             state = await runner.run(flow)
@@ -193,6 +195,19 @@ class InboundCalls:
             pressed.extend(media.pressed)
         if not state.transferred and channel.state == ChannelState.UP:
             await channel.hangup("flow ended")
+
+    def _router(
+        self, call: LiveCall, inbound: InboundCall, pressed: list[str], hops: int
+    ) -> RouteTo:
+        """A flow's route step (or menu option): the destination takes the call over."""
+
+        async def route(channel: Channel, destination: Destination, timeout: float) -> None:
+            if destination.kind in (DestinationKind.EXTENSION, DestinationKind.NUMBER):
+                await self._connect(call, channel, destination.target, timeout)
+            else:
+                await self.dispatch(call, inbound, destination, pressed, hops + 1)
+
+        return route
 
     async def voicemail(self, call: LiveCall, inbound: InboundCall, box: str) -> None:
         """Entry point of voicemail box ``box``: not wired yet (the voicemail module)."""
@@ -231,8 +246,10 @@ class InboundCalls:
         else:
             inbound.refuse(status, cause)
 
-    async def _connect(self, call: LiveCall, channel: Channel, number: str) -> None:
-        dialed = await self.legs.ring(call, channel, number, follow=Follow.ALWAYS)
+    async def _connect(
+        self, call: LiveCall, channel: Channel, number: str, timeout: float | None = None
+    ) -> None:
+        dialed = await self.legs.ring(call, channel, number, follow=Follow.ALWAYS, timeout=timeout)
         if dialed.channel is None or not dialed.connected:
             await channel.hangup("no answer")
             return

@@ -121,3 +121,28 @@ async def test_bad_numbers_are_refused_naming_the_field(api_env) -> None:
         "GET", "/api/numbers", headers={"account": "account_1", "auth": "bad"}
     )
     assert got == 401
+
+
+async def test_ivr_flows_are_checked_against_the_accounts_destinations(api_env) -> None:
+    menu = {
+        "type": "menu",
+        "prompt": {"type": "say", "text": "Press 1 for sales"},
+        "options": {"1": "ring_group:sales"},
+    }
+    status, body = await api_env.call("POST", "/api/flows", {"flow_name": "ivr", "flow": [menu]})
+    assert status == 400
+    assert body["response"]["message"] == (
+        "flow: step 0 options 1: unknown destination ring_group:sales"
+    )
+    await api_env.call("POST", "/api/ring_groups", {"id": "sales", "members": ["101"]})
+    status, body = await api_env.call("POST", "/api/flows", {"flow_name": "ivr", "flow": [menu]})
+    assert status == 200, body
+    # the number may name the flow by its name or id
+    status, body = await api_env.call(
+        "POST", "/api/numbers", {"number": "4930123456", "destination": "flow:ivr"}
+    )
+    assert status == 200, body
+    status, body = await api_env.call(
+        "POST", "/api/numbers", {"number": "4930123457", "destination": "flow:nope"}
+    )
+    assert body["response"]["message"] == "destination: unknown destination flow:nope"
