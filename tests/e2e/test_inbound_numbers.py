@@ -84,7 +84,9 @@ class Office:
 
 
 @pytest.fixture
-def office(tmp_path, ports, server_factory, phone_factory):
+def office(request, tmp_path, ports, server_factory, phone_factory):
+    """``@pytest.mark.parametrize("office", [{...config...}], indirect=True)`` adds config."""
+    extra = getattr(request, "param", {})
     switch_port = ports.port()
     carrier = Kamailio(
         tmp_path / "carrier",
@@ -108,6 +110,7 @@ def office(tmp_path, ports, server_factory, phone_factory):
                 }
             ],
             sip={"listen": f"127.0.0.1:{switch_port}", "ring_timeout": 20},
+            **extra,
         )
         carrier.wait_registered("trunkuser")
         yield Office(harness, carrier, phone_factory)
@@ -193,19 +196,27 @@ def test_nobody_in_the_ring_group_answers_so_the_fallback_takes_the_call(office)
     assert_heard(customer, 700.0)
 
 
-def test_after_hours_the_number_rings_its_closed_destination(office):
-    closed = office.phone("103", 700.0)
-    office.api("POST", "/api/ring_groups", {"id": "sales", "members": ["101"]})
-    office.api(
-        "POST",
-        "/api/numbers",
+@pytest.mark.parametrize(
+    "office",
+    [
         {
-            "number": MAIN,
-            "destination": "ring_group:sales",
-            "hours": closed_today(),
-            "closed": "extension:103",
-        },
-    )
+            "ring_groups": [{"id": "sales", "account": "account_1", "members": ["101"]}],
+            "numbers": [
+                {
+                    "number": "+" + MAIN,
+                    "account": "account_1",
+                    "destination": "ring_group:sales",
+                    "hours": closed_today(),
+                    "closed": "extension:103",
+                }
+            ],
+        }
+    ],
+    indirect=True,
+)
+def test_after_hours_the_configured_number_rings_its_closed_destination(office):
+    closed = office.phone("103", 700.0)
+    assert office.api("GET", "/api/numbers")["result"][0]["closed"] == "extension:103"
     customer = office.customer()
     customer.dial(f"sip:{MAIN}@{office.carrier.address}")
     closed.wait_call_established()
@@ -216,6 +227,38 @@ def test_after_hours_the_number_rings_its_closed_destination(office):
     closed.wait_call_closed()
     time.sleep(0.5)
     assert_heard(closed, 500.0)
+    assert_heard(customer, 700.0)
+
+
+def test_a_sequential_ring_group_rings_the_next_member_after_the_member_timeout(office):
+    first = office.phone("101", 900.0, answer=False)
+    second = office.phone("102", 1300.0)
+    office.api(
+        "POST",
+        "/api/ring_groups",
+        {
+            "id": "sales",
+            "members": ["101", "102"],
+            "strategy": "sequential",
+            "member_timeout": 3,
+            "timeout": 20,
+        },
+    )
+    office.api("POST", "/api/numbers", {"number": MAIN, "destination": "ring_group:sales"})
+    customer = office.customer()
+    customer.dial(f"sip:{MAIN}@{office.carrier.address}")
+    first.wait_incoming(timeout=15)
+    rang = time.monotonic()
+    assert not second.events_of("answering")  # only the first member rings at first
+    second.wait_call_established(timeout=15)
+    assert time.monotonic() - rang >= 2.5
+    first.wait_call_closed()  # the first member was cancelled
+    time.sleep(2)
+    customer.hangup()
+    customer.wait_call_closed()
+    second.wait_call_closed()
+    time.sleep(0.5)
+    assert_heard(customer, 1300.0)
 
 
 def test_a_menu_with_no_valid_key_takes_the_invalid_branch_then_hangs_up(office):
