@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .destination import DestinationKind
 from .numbers import Directory, InboundNumber, NumberError, did_key, parse_model
 from .ringgroups import RingGroup
 from .store import Store
@@ -99,15 +100,24 @@ class NumberBook:
     def delete_ring_group(self, account: str, group_id: str) -> bool:
         if self.rows.ring_group(account, group_id) is None:
             return False
-        for number in self.numbers(account):
-            if any(
-                d.target == group_id and d.kind == "ring_group" for _, d in number.destinations()
-            ):
-                raise NumberError(
-                    f"id: ring group {group_id} is the destination of {number.number}"
-                )
+        users = self.users(account, DestinationKind.RING_GROUP, {group_id})
+        if users:
+            raise NumberError(f"id: ring group {group_id} is the destination of {users[0]}")
         self.rows.delete_ring_group(account, group_id)
         return True
+
+    def users(self, account: str, kind: DestinationKind, targets: set[str]) -> list[str]:
+        """The account's numbers and ring groups sending calls to ``kind:target`` for any
+        of ``targets`` (what must not be deleted or renamed from under them)."""
+        found: list[str] = []
+        for number in self.numbers(account):
+            if any(d.kind is kind and d.target in targets for _, d in number.destinations()):
+                found.append(f"number {number.number}")
+        for group in self.ring_groups(account):
+            fallback = group.fallback
+            if fallback is not None and fallback.kind is kind and fallback.target in targets:
+                found.append(f"ring group {group.id}")
+        return found
 
     def _check_group(self, group: RingGroup, where: str) -> None:
         prefix = f"{where}." if where else ""

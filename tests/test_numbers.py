@@ -132,7 +132,7 @@ def test_book_checks_references(book: NumberBook) -> None:
     assert [n.number for n in book.numbers("account_1")] == ["15550100", "15550101"]
     assert book.numbers("account_2") == []
     # a group in use cannot go; once its number is gone it can
-    with pytest.raises(NumberError, match="destination of 15550100"):
+    with pytest.raises(NumberError, match="id: ring group sales is the destination of number 15550100"):
         book.delete_ring_group("account_1", "sales")
     assert book.delete_number("account_1", "15550100")
     assert not book.delete_number("account_2", "15550101")  # not theirs
@@ -169,3 +169,13 @@ def test_config_validates_numbers(tmp_path: Path) -> None:
             20000,
             ring_groups=[{"id": "g", "account": "a", "members": ["101"], "strategy": "random"}],
         )
+
+
+async def test_a_configured_number_naming_no_extension_stops_the_start(tmp_path: Path) -> None:
+    from softswitch.switch import Switch
+
+    numbers = [{"number": "15550100", "account": "a", "destination": "extension:999"}]
+    switch = Switch(switch_config(tmp_path, 0, 20000, numbers=numbers), announce=lambda _: None)
+    with pytest.raises(ConfigError, match="numbers\\[0\\].destination: unknown destination"):
+        await switch.start()
+    switch.store.close()

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from softswitch.destination import DestinationKind
 from softswitch.flowmodel import FlowError, destinations, parse_flow
 from softswitch.numbers import NumberError
 from softswitch.store.flows import DuplicateFlowName, FlowStore, StoredFlow
@@ -81,10 +82,16 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         item = one(account.id, request)
         if request.method == "GET":
             return ok(message="flow found", result=flow_json(item))
+        # numbers and ring groups name flows by id or name: neither may vanish under them
+        users = ctx.switch.numbers.users(account.id, DestinationKind.FLOW, {item.id, item.name})
         if request.method == "DELETE":
+            if users:
+                raise ApiError(f"flow_id: flow {item.id} is the destination of {users[0]}", 409)
             store.delete(account.id, item.id)
             return ok(message="flow deleted successfully", flow_id=item.id)
         body = await parse_body(request, FlowBody, MAX_FLOW_BODY)
+        if users and body.flow_name.strip() != item.name:
+            raise ApiError(f"flow_name: flow {item.name!r} is the destination of {users[0]}", 409)
         steps = validated(ctx, account.id, body.flow)
         try:
             store.update(account.id, item.id, body.flow_name.strip(), steps, time.time())

@@ -146,3 +146,32 @@ async def test_ivr_flows_are_checked_against_the_accounts_destinations(api_env) 
         "POST", "/api/numbers", {"number": "4930123457", "destination": "flow:nope"}
     )
     assert body["response"]["message"] == "destination: unknown destination flow:nope"
+
+
+async def test_a_flow_or_group_in_use_cannot_be_deleted_or_renamed(api_env) -> None:
+    flow = [{"type": "hangup"}]
+    _, body = await api_env.call("POST", "/api/flows", {"flow_name": "ivr", "flow": flow})
+    flow_id = body["response"]["flow_id"]
+    await api_env.call(
+        "POST", "/api/ring_groups", {"id": "g", "members": ["101"], "fallback": "flow:" + flow_id}
+    )
+    await api_env.call("POST", "/api/numbers", {"number": "4930123456", "destination": "flow:ivr"})
+    status, body = await api_env.call("DELETE", f"/api/flows/{flow_id}")
+    assert status == 409
+    assert body["response"]["message"] == (
+        f"flow_id: flow {flow_id} is the destination of number 4930123456"
+    )
+    status, body = await api_env.call(
+        "PUT", f"/api/flows/{flow_id}", {"flow_name": "renamed", "flow": flow}
+    )
+    assert status == 409 and "flow_name: flow 'ivr' is the destination of" in str(body)
+    status, _ = await api_env.call(
+        "PUT", f"/api/flows/{flow_id}", {"flow_name": "ivr", "flow": flow * 2}
+    )
+    assert status == 200
+    await api_env.call("DELETE", "/api/numbers/4930123456")
+    status, body = await api_env.call("DELETE", f"/api/flows/{flow_id}")
+    assert status == 409 and "ring group g" in body["response"]["message"]
+    await api_env.call("DELETE", "/api/ring_groups/g")
+    status, _ = await api_env.call("DELETE", f"/api/flows/{flow_id}")
+    assert status == 200
