@@ -132,7 +132,9 @@ def test_book_checks_references(book: NumberBook) -> None:
     assert [n.number for n in book.numbers("account_1")] == ["15550100", "15550101"]
     assert book.numbers("account_2") == []
     # a group in use cannot go; once its number is gone it can
-    with pytest.raises(NumberError, match="id: ring group sales is the destination of number 15550100"):
+    with pytest.raises(
+        NumberError, match="id: ring group sales is the destination of number 15550100"
+    ):
         book.delete_ring_group("account_1", "sales")
     assert book.delete_number("account_1", "15550100")
     assert not book.delete_number("account_2", "15550101")  # not theirs
