@@ -160,7 +160,17 @@ def test_in_hours_the_ivr_sends_key_1_to_the_ring_group_and_one_phone_answers(of
     customer.send_dtmf("1")
     second.wait_incoming(timeout=15)  # both members ring at once
     first.wait_call_established(timeout=15)
-    time.sleep(3)
+    # the number's account sees the call once (the trunk's account is the same one)
+    stats = office.api("GET", "/api/get_live_call_statistics")["result"]
+    assert stats["live_calls_inbound"] == 1, stats
+    # the caller's leg and the answering member's (the other member's is cancelled)
+    live = wait_until(
+        lambda: len(rows := office.api("GET", "/api/live_calls")["result"]) == 2 and rows,
+        5,
+        what="two live channels",
+    )
+    assert {row["call_type"] for row in live} == {"inbound"}, live
+    time.sleep(2)
     customer.hangup()
     customer.wait_call_closed()
     first.wait_call_closed()
