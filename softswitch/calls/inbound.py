@@ -166,7 +166,8 @@ class InboundCalls:
             flow = parse_flow(stored.steps)
             audio = self.flows.audio(call.account_id)
             variables = {"caller": inbound.caller_id, "number": inbound.number.number}
-            inbound.invite.progress(180)  # prompts may take a moment to synthesize
+            if inbound.channel.state != ChannelState.UP:  # not when another flow routed here
+                inbound.invite.progress(180)  # prompts may take a moment to synthesize
             await prepare(flow, variables, audio)
         except (FlowError, OSError, ValueError) as exc:
             log.warning("number %s: flow %s cannot run: %s", inbound.number.number, ref, exc)

@@ -294,3 +294,47 @@ def test_voicemail_destination_is_refused_with_480_until_voicemail_is_wired(offi
     customer.dial(f"sip:{MAIN}@{office.carrier.address}")
     closed = customer.wait_call_closed(timeout=15)
     assert "480" in closed.reason, closed.reason
+
+
+def test_a_menu_option_routes_to_another_flow_that_routes_to_an_extension(office):
+    operator = office.phone("103", 700.0)
+    office.api(
+        "POST",
+        "/api/flows",
+        {
+            "flow_name": "operator",
+            "flow": [
+                {"type": "say", "text": "Connecting you."},
+                {"type": "route", "to": "extension:103", "timeout": 10},
+            ],
+        },
+    )
+    office.api(
+        "POST",
+        "/api/flows",
+        {
+            "flow_name": "main menu",
+            "flow": [
+                {
+                    "type": "menu",
+                    "prompt": {"type": "say", "text": "Press zero for the operator."},
+                    "options": {"0": "flow:operator"},
+                    "timeout": 3,
+                }
+            ],
+        },
+    )
+    office.api("POST", "/api/numbers", {"number": MAIN, "destination": "flow:main menu"})
+    customer = office.customer()
+    customer.dial(f"sip:{MAIN}@{office.carrier.address}")
+    customer.wait_call_established()
+    time.sleep(1.0)
+    customer.send_dtmf("0")
+    operator.wait_call_established(timeout=15)
+    time.sleep(3)
+    operator.hangup()
+    operator.wait_call_closed()
+    customer.wait_call_closed()
+    time.sleep(0.5)
+    assert_heard(operator, 500.0)
+    assert_heard(customer, 700.0)
