@@ -10,6 +10,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from .numbers import InboundNumber, NumberError, parse_model
+from .ringgroups import RingGroup
 from .sip.routes import IPNetwork, LocalAddresses, parse_networks
 
 
@@ -263,6 +267,26 @@ class Config:
     extensions: list[ExtensionConfig] = field(default_factory=list)
     accounts: list[AccountConfig] = field(default_factory=list)
     conferences: list[ConferenceConfig] = field(default_factory=list)
+    # [[numbers]]: inbound numbers (DIDs) from trunks and where they go, and
+    # [[ring_groups]]; kept as tables and validated by softswitch.numbers /
+    # softswitch.ringgroups (shape here, references to extensions and flows at start).
+    # Example:
+    #   [[numbers]]
+    #   number = "+15550100"
+    #   account = "account_1"
+    #   destination = "flow:main menu"  # extension:/ring_group:/flow:/voicemail:/conference:
+    #   closed = "extension:101"            # outside hours (hours and closed go together)
+    #   hours = { time_zone = "Europe/Berlin", holidays = [2026-12-25], open = [
+    #             { days = ["mon", "tue", "wed", "thu", "fri"], start = "09:00", end = "17:00" } ] }
+    #   [[ring_groups]]
+    #   id = "sales"
+    #   account = "account_1"
+    #   members = ["101", "102"]
+    #   strategy = "simultaneous"           # or "sequential" (member_timeout s each)
+    #   timeout = 60                        # then fallback, e.g. "voicemail:101"
+    # None configured: a call from a trunk rings the extension with the number it dialed.
+    numbers: list[dict[str, Any]] = field(default_factory=list)
+    ring_groups: list[dict[str, Any]] = field(default_factory=list)
     # True when no [[extensions]] were configured: the store keeps generated ones
     default_extensions: bool = True
 
@@ -332,6 +356,8 @@ _LISTS = {
     "accounts": AccountConfig,
     "conferences": ConferenceConfig,
 }
+# arrays of tables whose items are pydantic models (nested rules, destinations)
+_TABLES: dict[str, type[BaseModel]] = {"numbers": InboundNumber, "ring_groups": RingGroup}
 
 
 def split_source(text: str) -> tuple[str, int | None]:
@@ -374,7 +400,7 @@ def load(path: str | Path | None = None, environ: Mapping[str, str] | None = Non
 
 def from_dict(data: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Config:
     config = Config()
-    unknown = set(data) - set(_SECTIONS) - set(_LISTS)
+    unknown = set(data) - set(_SECTIONS) - set(_LISTS) - set(_TABLES)
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(sorted(unknown))}")
     for name, cls in _SECTIONS.items():
@@ -388,6 +414,16 @@ def from_dict(data: Mapping[str, Any], environ: Mapping[str, str] | None = None)
             raise ConfigError(f"[[{name}]] must be an array of tables")
         setattr(config, name, [_build(cls, item, f"{name}[{i}]") for i, item in enumerate(items)])
     config.default_extensions = "extensions" not in data
+    for name, model in _TABLES.items():
+        items = data.get(name, [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ConfigError(f"[[{name}]] must be an array of tables")
+        for i, item in enumerate(items):
+            try:
+                parse_model(model, item, f"{name}[{i}]")
+            except NumberError as exc:
+                raise ConfigError(str(exc)) from None
+        setattr(config, name, [dict(item) for item in items])
     _apply_environment(config, environ or {})
     _validate(config)
     return config

@@ -8,6 +8,7 @@ hand the channel to a bridge and take it back when the other party leaves.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import string
 from collections.abc import Awaitable, Callable
@@ -25,16 +26,20 @@ from media.tts import Tts
 
 from .channel import Channel, ChannelState
 from .channel_audio import ChannelAudio
+from .destination import Destination, DestinationKind
 from .flowmodel import (
     Dial,
     Flow,
     Gather,
     Hangup,
+    Hours,
+    Menu,
     Pause,
     Play,
     Record,
     Redial,
     Report,
+    Route,
     Say,
     SetResult,
     Step,
@@ -46,6 +51,15 @@ log = logging.getLogger("softswitch.flow")
 # Connect the channel to a number and return when that call is over (True if it
 # was answered). Provided by the call service, which owns bridges and CDR legs.
 Connect = Callable[[Channel, str, float], Awaitable[bool]]
+# Send the channel to a destination (a route step, a menu option) and return when that
+# is over: provided for calls to an inbound number (softswitch.calls.inbound).
+RouteTo = Callable[[Channel, Destination, float], Awaitable[None]]
+
+_KEYS = "0123456789*#"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 class FlowHangup(Exception):
@@ -117,6 +131,16 @@ async def _prepare(steps: list[Step], variables: dict[str, str], audio: FlowAudi
                 await audio.say(step, variables)
             case Play():
                 await audio.play(step)
+            case Menu():
+                if isinstance(step.prompt, Say):
+                    await audio.say(step.prompt, variables)
+                else:
+                    await audio.play(step.prompt)
+                for branch in step.branches():
+                    await _prepare(branch, variables, audio)
+            case Hours():
+                await _prepare(step.open, variables, audio)
+                await _prepare(step.closed, variables, audio)
             case Gather():
                 if step.prompt is not None:
                     await audio.say(step.prompt, variables)
@@ -135,6 +159,7 @@ async def _prepare(steps: list[Step], variables: dict[str, str], audio: FlowAudi
                 | Redial()
                 | Pause()
                 | Hangup()
+                | Route()
             ):
                 pass  # no prompt to get ready
             case _:
@@ -151,7 +176,12 @@ class FlowRunner:
         connect: Connect,
         recordings_dir: Path,
         recording_prefix: str,
+        *,
+        route: RouteTo | None = None,
+        now: Callable[[], dt.datetime] = _utcnow,
     ) -> None:
+        self.route = route
+        self.now = now
         self.channel = channel
         self.media = media
         self.audio = audio
@@ -214,6 +244,12 @@ class FlowRunner:
                 await asyncio.sleep(step.seconds)
             case Hangup():
                 raise FlowHangup()
+            case Menu():
+                await self._menu(step)
+            case Route():
+                await self._route(step.to, step.timeout)
+            case Hours():
+                await self._steps(step.open if step.hours.is_open(self.now()) else step.closed)
             case _:
                 assert_never(step)
 
@@ -263,6 +299,64 @@ class FlowRunner:
         self.state.variables[step.name] = typed
         branch = step.branches.get(typed, step.default)
         await self._steps(branch)
+
+    async def _menu(self, step: Menu) -> None:
+        """Play the prompt and take one key, up to 1 + retries times; a known key runs
+        its option, else the invalid or no-input steps (whichever the last try was)."""
+        media = self.media
+        failure = step.no_input
+        for _ in range(step.retries + 1):
+            while not media.digits.empty():  # type-ahead from before the prompt is dropped
+                media.digits.get_nowait()
+            if isinstance(step.prompt, Say):
+                audio = await self.audio.say(step.prompt, self.state.variables)
+            else:
+                audio = await self.audio.play(step.prompt)
+            media.background(Player(audio, stop_digits=_KEYS))
+            key = await self._key(step.timeout)
+            media.quiet()
+            if key is None:
+                failure = step.no_input
+                continue
+            branch = step.branch(key)
+            if branch is not None:
+                await self._steps(branch)
+                return
+            log.info("flow on %s: menu key %r is no option", self.channel.name, key)
+            failure = step.invalid
+        await self._steps(failure)
+
+    async def _key(self, timeout: float) -> str | None:
+        """One key: during the prompt (which it stops) or within ``timeout`` after it."""
+        media = self.media
+        if media.player is not None:
+            digit_task = asyncio.ensure_future(media.digits.get())
+            player_task = asyncio.ensure_future(media.player.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    [digit_task, player_task], return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                player_task.cancel()
+            if digit_task in done:
+                return digit_task.result()
+            digit_task.cancel()
+        try:
+            return await asyncio.wait_for(media.digits.get(), timeout)
+        except TimeoutError:
+            return None
+
+    async def _route(self, to: Destination, timeout: float) -> None:
+        """The destination takes the call over; the flow ends here."""
+        self.media.stop()
+        if self.route is not None:
+            await self.route(self.channel, to, timeout)
+        elif to.kind in (DestinationKind.EXTENSION, DestinationKind.NUMBER):
+            await self.connect(self.channel, to.target, timeout)
+        else:
+            log.warning("flow on %s: route to %s needs an inbound call", self.channel.name, to)
+        self.state.transferred = True
+        raise FlowHangup()
 
     async def _record(self, step: Record) -> None:
         self.media.quiet()

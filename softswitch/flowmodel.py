@@ -18,6 +18,16 @@ A flow is a JSON list of steps, each an object with a ``type``:
 - ``redial``: ``minutes``, optional ``priority`` — ask the dialer to call again
 - ``pause``: ``seconds``
 - ``hangup``
+- ``menu`` (a switchboard's IVR menu): ``prompt`` (a say or play step), ``options``
+  (one key -> steps, or a destination "kind:target" as a shorthand for a route step),
+  ``timeout`` (s to wait for a key after the prompt), ``retries`` (how many more times
+  the prompt is played after a wrong key or none), then ``invalid`` (steps after a wrong
+  key) or ``no_input`` (steps after silence); the flow goes on after the menu
+- ``route``: ``to`` a destination (softswitch.destination: extension, ring group, flow,
+  voicemail, conference, or an outside number), ``timeout`` to ring an extension or
+  number; the destination takes the call over and the flow ends
+- ``hours``: ``hours`` (softswitch.hours: time zone, open ranges, holidays), ``open``
+  and ``closed`` steps
 """
 
 from __future__ import annotations
@@ -36,6 +46,9 @@ from pydantic import (
 )
 
 from media.voice import TtsError, VoiceParams
+
+from .destination import Destination, DestinationField
+from .hours import BusinessHours
 
 MAX_STEPS = 200
 MAX_DEPTH = 5
@@ -208,12 +221,74 @@ class Hangup(_Step):
     type: Literal["hangup"]
 
 
+class Route(_Step):
+    type: Literal["route"]
+    to: DestinationField
+    timeout: float = Field(30.0, gt=0, le=300)
+
+
+class Menu(_Step):
+    type: Literal["menu"]
+    prompt: Say | Play = Field(discriminator="type")
+    options: dict[str, list[Step] | DestinationField] = Field(min_length=1)
+    timeout: float = Field(5.0, gt=0, le=60)
+    retries: int = Field(2, ge=0, le=10)
+    invalid: list[Step] = Field(default_factory=list)
+    no_input: list[Step] = Field(default_factory=list)
+
+    @field_validator("options")
+    @classmethod
+    def _keys(
+        cls, value: dict[str, list[Step] | DestinationField]
+    ) -> dict[str, list[Step] | DestinationField]:
+        for key in value:
+            if len(key) != 1 or key not in "0123456789*#":
+                raise ValueError(f"option key {key!r} is not one key (0-9, * or #)")
+        return value
+
+    def fields(self) -> set[str]:
+        return self.prompt.fields()
+
+    def branch(self, key: str) -> list[Step] | None:
+        """The steps of option ``key`` (a destination is a route step); None: no such key."""
+        option = self.options.get(key)
+        if option is None or isinstance(option, list):
+            return option
+        return [Route(type="route", to=option)]
+
+    def branches(self) -> list[list[Step]]:
+        lists = [o for o in self.options.values() if isinstance(o, list)]
+        return [*lists, self.invalid, self.no_input]
+
+
+class Hours(_Step):
+    type: Literal["hours"]
+    hours: BusinessHours
+    open: list[Step] = Field(default_factory=list)
+    closed: list[Step] = Field(default_factory=list)
+
+
 # Every step a flow may hold; pydantic picks the model by ``type``, the runner matches.
 Step = Annotated[
-    Say | Play | Gather | Record | Transfer | Dial | SetResult | Report | Redial | Pause | Hangup,
+    Say
+    | Play
+    | Gather
+    | Record
+    | Transfer
+    | Dial
+    | SetResult
+    | Report
+    | Redial
+    | Pause
+    | Hangup
+    | Menu
+    | Route
+    | Hours,
     Field(discriminator="type"),
 ]
 Gather.model_rebuild()
+Menu.model_rebuild()
+Hours.model_rebuild()
 _STEPS = TypeAdapter(list[Step])
 # the step names in the union's order ("say", "play", ...), for error messages
 STEP_TYPES: tuple[str, ...] = tuple(
@@ -236,10 +311,24 @@ class Flow:
         return needed
 
     def to_json(self) -> list[dict[str, Any]]:
-        return [step.model_dump(exclude_defaults=True) | {"type": step.type} for step in self.steps]
+        return [
+            step.model_dump(mode="json", exclude_defaults=True) | {"type": step.type}
+            for step in self.steps
+        ]
 
     def __len__(self) -> int:
         return len(self.steps)
+
+
+def nested(step: Step) -> list[list[Step]]:
+    """The step lists a step holds (gather and menu branches, hours' open and closed)."""
+    if isinstance(step, Gather):
+        return [*step.branches.values(), step.default]
+    if isinstance(step, Menu):
+        return step.branches()
+    if isinstance(step, Hours):
+        return [step.open, step.closed]
+    return []
 
 
 def _collect(steps: list[Step], defined: set[str], needed: set[str]) -> None:
@@ -247,32 +336,52 @@ def _collect(steps: list[Step], defined: set[str], needed: set[str]) -> None:
     for step in steps:
         needed |= step.fields() - defined
         defined |= step.defines()
-        if isinstance(step, Gather):
-            for branch in [*step.branches.values(), step.default]:
-                _collect(branch, defined, needed)
+        for branch in nested(step):
+            _collect(branch, defined, needed)
 
 
 def _count(steps: list[Step], depth: int) -> int:
     if depth > MAX_DEPTH:
-        raise FlowError(f"flow: gather branches nested deeper than {MAX_DEPTH}")
+        raise FlowError(f"flow: branches nested deeper than {MAX_DEPTH}")
     total = 0
     for step in steps:
         total += 1
-        if isinstance(step, Gather):
-            for branch in [*step.branches.values(), step.default]:
-                total += _count(branch, depth + 1)
+        for branch in nested(step):
+            total += _count(branch, depth + 1)
     return total
+
+
+def destinations(steps: list[Step]) -> list[tuple[str, Destination]]:
+    """Every destination the flow's route steps and menu options name, with where."""
+    found: list[tuple[str, Destination]] = []
+
+    def walk(steps: list[Step], where: str) -> None:
+        for i, step in enumerate(steps):
+            here = f"{where}step {i}" if not where else f"{where}[{i}]"
+            if isinstance(step, Route):
+                found.append((f"{here} to", step.to))
+            if isinstance(step, Menu):
+                for key, option in step.options.items():
+                    if not isinstance(option, list):
+                        found.append((f"{here} options {key}", option))
+            for branch in nested(step):
+                walk(branch, f"{here} ")
+
+    walk(steps, "")
+    return found
 
 
 def _location(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
+    previous: object = None
     for item in loc:
         if isinstance(item, int):
             parts.append(f"step {item}" if not parts else f"[{item}]")
-        elif item in STEP_TYPES:
-            continue  # pydantic names the union member; the step index says enough
+        elif item in STEP_TYPES and isinstance(previous, int):
+            pass  # pydantic names the union member after the index; the index says enough
         else:
             parts.append(str(item))
+        previous = item
     return " ".join(parts) or "flow"
 
 

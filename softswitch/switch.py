@@ -7,7 +7,7 @@ import ipaddress
 import logging
 import secrets
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,8 @@ from .forking import MAX_FORKS, NoAnswer, first_answer
 from .identity import AuthGuard, ExtensionAuthenticator
 from .keepalive import NatKeepalive
 from .leg_srtp import LegSrtp, configured_mode, leg_mode
+from .number_book import NumberBook
+from .numbers import InboundNumber, NumberError
 from .registrar import Registrar
 from .replacement import ReplaceRefused, link, replaced_channel, take_place
 from .routing import Route, Router, normalize
@@ -123,6 +125,33 @@ def caller_status(status: int) -> int:
 
 
 @dataclass(slots=True)
+class InboundCall:
+    """A call from a trunk to one of our numbers, not answered yet: its leg, the INVITE
+    and the SDP our 2xx will carry. Whoever handles it (`Switch.on_number`) answers,
+    rings an extension (`Switch.ring_extension`) or refuses it."""
+
+    channel: Channel
+    invite: IncomingInvite
+    answer: bytes
+    number: InboundNumber
+    caller_id: str  # the caller's number as the carrier gave it
+    caller_name: str | None
+
+    def accept(self) -> None:
+        """Answer (200 OK); SipError when the caller is gone."""
+        if self.channel.state != ChannelState.UP:
+            self.invite.answer(self.answer)
+            self.channel.up()
+
+    def refuse(self, status: int, reason: str) -> None:
+        """Refuse the call if it is not answered yet (an answered one is hung up by its
+        handler)."""
+        if self.channel.state in (ChannelState.DOWN, ChannelState.RINGING, ChannelState.EARLY):
+            self.invite.reject(status)
+            self.channel.failed(reason, status)
+
+
+@dataclass(slots=True)
 class Call:
     """A bridged (or bridging) pair of channels."""
 
@@ -200,6 +229,12 @@ class Switch:
             log.warning(
                 "sip.min_se = %d s is below RFC 4028's 90 s: for tests only", config.sip.min_se
             )
+        # inbound numbers and ring groups; a call from a trunk to one of the numbers is
+        # handed to `on_number` (the call service's, softswitch.calls.inbound)
+        self.numbers = NumberBook(
+            self.store, rooms=lambda number: self.conferences.settings(number) is not None
+        )
+        self.on_number: Callable[[InboundCall], Awaitable[None]] | None = None
         self.started = False
 
     def _tls_identity(self) -> TlsIdentity | None:
@@ -223,6 +258,10 @@ class Switch:
         for room in self.config.conferences:  # the generated extensions are known only now
             if self.store.extension(room.number) is not None:
                 raise ConfigError(f"conference {room.number}: number is an extension's")
+        try:
+            self.numbers.seed(self.config.numbers, self.config.ring_groups)
+        except NumberError as exc:
+            raise ConfigError(str(exc)) from None
         key = self.store.get_meta("digest_key")
         if key is None:
             key = secrets.token_hex(32)
@@ -420,6 +459,11 @@ class Switch:
             return
         # tel: and user=phone URIs route by their number (RFC 3966, RFC 3261 19.1.6)
         number = normalize(request.uri.number or request.to_addr.uri.number or "")
+        if trunk is not None and self.on_number is not None:
+            did = self.numbers.lookup(number)
+            if did is not None:
+                await self._numbered_call(st, invite, caller, trunk, did)
+                return
         # From a trunk only our own numbers are reachable: no relaying back out (toll fraud).
         route = self.router.route(number, allow_trunk=trunk is None)
         if route is None:
@@ -444,6 +488,49 @@ class Switch:
             inbound.failed(exc.reason, exc.status)
             return
         self._join(inbound, invite, answer, outbound)
+
+    async def _numbered_call(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        trunk: Trunk,
+        did: InboundNumber,
+    ) -> None:
+        """A call from a trunk to one of our inbound numbers: its handler decides."""
+        assert self.on_number is not None
+        made = await self._inbound_channel(st, invite, caller, trunk)
+        if made is None:
+            return
+        inbound, answer = made
+        log.info(
+            "call %s: %s -> number %s (account %s)",
+            st.request.call_id,
+            inbound.name,
+            did.number,
+            did.account,
+        )
+        invite.on_cancel = lambda: inbound.failed("caller cancelled", 487)
+        await self.on_number(
+            InboundCall(inbound, invite, answer, did, caller.number, st.request.from_addr.display)
+        )
+
+    async def ring_extension(self, call: InboundCall, extension: str) -> Channel | None:
+        """Ring ``extension`` for a call not answered yet, relaying its progress to the
+        caller and bridging them on answer; None when it cannot be rung (the caller has
+        been refused)."""
+        try:
+            outbound = await self.originate(
+                extension,
+                caller_id=call.caller_id,
+                route=Route(EndpointKind.EXTENSION, extension),
+                caller_name=call.caller_name,
+            )
+        except SwitchError as exc:
+            call.refuse(exc.status, exc.reason)
+            return None
+        self._join(call.channel, call.invite, call.answer, outbound)
+        return outbound
 
     async def _inbound_channel(
         self,

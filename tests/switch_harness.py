@@ -40,6 +40,8 @@ def switch_config(
     api_limits: dict[str, Any] | None = None,
     sip_connections: dict[str, Any] | None = None,
     conferences: list[dict[str, Any]] | None = None,
+    numbers: list[dict[str, Any]] | None = None,
+    ring_groups: list[dict[str, Any]] | None = None,
 ) -> Config:
     """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts)."""
     data: dict[str, Any] = {
@@ -62,6 +64,8 @@ def switch_config(
         "trunks": trunks or [],
         "accounts": [{"id": i, "auth": a} for i, a in (accounts or {}).items()],
         "conferences": conferences or [],
+        "numbers": numbers or [],
+        "ring_groups": ring_groups or [],
     }
     return from_dict(data, {})
 

@@ -194,3 +194,91 @@ async def test_the_flow_stops_when_the_caller_hangs_up(setup: Setup) -> None:
     setup.leg.channel.failed("caller hung up", 0)
     state = await asyncio.wait_for(running, 2)
     assert state.result is None and setup.leg.channel.state == ChannelState.HUNGUP
+
+
+MENU = {
+    "type": "menu",
+    "prompt": {"type": "play", "file": "beep.wav"},
+    "options": {
+        "1": [{"type": "set_result", "value": "sales"}],
+        "2": "ring_group:support",
+    },
+    "timeout": 0.3,
+    "retries": 1,
+    "invalid": [{"type": "set_result", "value": "invalid"}, {"type": "hangup"}],
+    "no_input": [{"type": "set_result", "value": "silence"}],
+}
+
+
+async def test_menu_runs_the_option_of_the_key(setup: Setup) -> None:
+    running = asyncio.ensure_future(setup.runner().run(parse_flow([MENU])))
+    await asyncio.sleep(0.05)
+    setup.leg.phone.send_dtmf("1")
+    state = await asyncio.wait_for(running, 5)
+    assert state.result == "sales"
+
+
+async def test_menu_retries_then_takes_the_invalid_branch(setup: Setup) -> None:
+    flow = parse_flow([MENU, {"type": "set_result", "value": "after the menu"}])
+    running = asyncio.ensure_future(setup.runner().run(flow))
+    for _ in range(2):  # a wrong key on the first try and on the retry
+        await asyncio.sleep(0.1)
+        setup.leg.phone.send_dtmf("7")
+    state = await asyncio.wait_for(running, 5)
+    assert state.result == "invalid"  # and the invalid branch hung up: nothing after it
+
+
+async def test_menu_without_a_key_takes_no_input_and_goes_on(setup: Setup) -> None:
+    flow = parse_flow([MENU, {"type": "report", "header": "next", "value": "x"}])
+    state = await asyncio.wait_for(setup.runner().run(flow), 5)
+    assert state.result == "silence" and state.report_data == [("next", "x", 0)]
+
+
+async def test_menu_option_destination_is_routed_and_ends_the_flow(setup: Setup) -> None:
+    routed: list[tuple[str, bool]] = []
+
+    async def route(channel: Channel, destination, timeout: float) -> None:
+        routed.append((str(destination), setup.media.active))
+
+    runner = setup.runner()
+    runner.route = route
+    flow = parse_flow([MENU, {"type": "set_result", "value": "not reached"}])
+    running = asyncio.ensure_future(runner.run(flow))
+    await asyncio.sleep(0.05)
+    setup.leg.phone.send_dtmf("2")
+    state = await asyncio.wait_for(running, 5)
+    assert routed == [("ring_group:support", False)]  # the flow's audio let go first
+    assert state.transferred and state.result is None
+
+
+async def test_route_without_a_router_connects_extensions(setup: Setup) -> None:
+    flow = parse_flow([{"type": "route", "to": "extension:101", "timeout": 12}])
+    state = await asyncio.wait_for(setup.runner().run(flow), 5)
+    assert setup.connected == [("101", 12, False)] and state.transferred
+
+
+async def test_hours_step_branches_on_the_runners_clock(setup: Setup) -> None:
+    import datetime as dt
+
+    flow = parse_flow(
+        [
+            {
+                "type": "hours",
+                "hours": {
+                    "time_zone": "Europe/Berlin",
+                    "open": [{"days": ["mon"], "start": "09:00", "end": "17:00"}],
+                },
+                "open": [{"type": "set_result", "value": "open"}],
+                "closed": [{"type": "set_result", "value": "closed"}],
+            }
+        ]
+    )
+    monday_10_berlin = dt.datetime(2026, 1, 12, 9, 0, tzinfo=dt.UTC)
+    for when, expected in (
+        (monday_10_berlin, "open"),
+        (monday_10_berlin.replace(hour=16), "closed"),
+    ):
+        runner = setup.runner()
+        runner.now = lambda when=when: when
+        state = await asyncio.wait_for(runner.run(flow), 5)
+        assert state.result == expected

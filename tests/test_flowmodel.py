@@ -1,8 +1,10 @@
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from softswitch.flowmodel import Flow, FlowError, Gather, Say, parse_flow
+from softswitch.flowmodel import Flow, FlowError, Gather, Say, destinations, parse_flow
 
 OTP = [
     {"type": "say", "text": "Your code is {otp}", "spell": ["otp"], "voice": "Raveena", "repeat": 2}
@@ -127,5 +129,91 @@ def test_an_unknown_type_is_told_every_step_type() -> None:
         parse_flow([{"type": "dance"}])
     assert str(caught.value) == (
         "step 0: unknown step type; expected one of say, play, gather, record, transfer, "
-        "dial, set_result, report, redial, pause, hangup"
+        "dial, set_result, report, redial, pause, hangup, menu, route, hours"
     )
+
+
+IVR = [
+    {
+        "type": "hours",
+        "hours": {
+            "time_zone": "Europe/Berlin",
+            "open": [{"days": ["mon", "fri"], "start": "08:30", "end": "18:00"}],
+            "holidays": ["2026-12-25"],
+        },
+        "open": [
+            {
+                "type": "menu",
+                "prompt": {"type": "say", "text": "Hello {caller}, press 1 for sales"},
+                "options": {
+                    "1": "ring_group:sales",
+                    "0": [{"type": "route", "to": "number:+4930123"}],
+                },
+                "invalid": [{"type": "say", "text": "Sorry"}, {"type": "hangup"}],
+            }
+        ],
+        "closed": [{"type": "route", "to": "voicemail:101"}],
+    }
+]
+
+
+def test_ivr_steps_round_trip_and_list_their_destinations():
+    flow = parse_flow(IVR)
+    assert flow.fields() == {"caller"}
+    again = parse_flow(json.loads(json.dumps(flow.to_json())))
+    assert again.to_json() == flow.to_json()
+    assert flow.to_json()[0]["hours"]["holidays"] == ["2026-12-25"]
+    assert [(where, str(d)) for where, d in destinations(flow.steps)] == [
+        ("step 0 [0] options 1", "ring_group:sales"),
+        ("step 0 [0] [0] to", "number:+4930123"),
+        ("step 0 [0] to", "voicemail:101"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            [
+                {
+                    "type": "menu",
+                    "prompt": {"type": "say", "text": "x"},
+                    "options": {"12": "extension:1"},
+                }
+            ],
+            "step 0 options: option key '12' is not one key",
+        ),
+        (
+            [{"type": "menu", "prompt": {"type": "say", "text": "x"}, "options": {}}],
+            "step 0 options: Dictionary should have at least 1 item",
+        ),
+        (
+            [{"type": "menu", "prompt": {"type": "record"}, "options": {"1": "extension:1"}}],
+            "step 0 prompt",
+        ),
+        ([{"type": "route", "to": "queue:1"}], "step 0 to: 'queue:1': kind must be one of"),
+        (
+            [{"type": "hours", "hours": {"time_zone": "Atlantis", "open": []}}],
+            "step 0 hours time_zone: unknown time zone 'Atlantis'",
+        ),
+        (
+            [
+                {
+                    "type": "hours",
+                    "hours": {
+                        "time_zone": "UTC",
+                        "open": [
+                            {"days": ["mon"], "start": "09:00", "end": "12:00"},
+                            {"days": ["mon"], "start": "11:00", "end": "13:00"},
+                        ],
+                    },
+                }
+            ],
+            "step 0 hours: open[1] overlaps open[0] on mon",
+        ),
+    ],
+)
+def test_bad_ivr_steps_name_step_and_field(data, message):
+    with pytest.raises(FlowError) as error:
+        parse_flow(data)
+    assert str(error.value).startswith(message), str(error.value)

@@ -1,6 +1,6 @@
 """The CPaaS API (../shared/specs/cpaas-api.txt): click2call, callbacks, OTP calls,
 live-call control, CDRs, announcement templates, call flows, uploads, campaigns,
-conference rooms.
+conference rooms, inbound numbers and ring groups.
 
 `routes(ctx)` is what `api.app.create_app` mounts. Framework for every endpoint module:
 `responses` (envelope, ApiError, `endpoint`), `auth` (`account_of`), `body` (`parse_body`).
@@ -12,13 +12,33 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from . import callbacks, calls, campaigns, cdrs, conferences, files, flows, templates
+from . import (
+    callbacks,
+    calls,
+    campaigns,
+    cdrs,
+    conferences,
+    files,
+    flows,
+    inbound_numbers,
+    templates,
+)
 
 if TYPE_CHECKING:
     from api.context import AppContext
 
 # each endpoint module has `routes(ctx) -> list[BaseRoute]`
-_MODULES = (calls, callbacks, cdrs, templates, flows, files, campaigns, conferences)
+_MODULES = (
+    calls,
+    callbacks,
+    cdrs,
+    templates,
+    flows,
+    files,
+    campaigns,
+    conferences,
+    inbound_numbers,
+)
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:

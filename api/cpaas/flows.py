@@ -16,7 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from softswitch.flowmodel import FlowError, parse_flow
+from softswitch.destination import DestinationKind
+from softswitch.flowmodel import FlowError, destinations, parse_flow
+from softswitch.numbers import NumberError
 from softswitch.store.flows import DuplicateFlowName, FlowStore, StoredFlow
 
 from .auth import account_of
@@ -38,11 +40,16 @@ def flow_json(item: StoredFlow) -> dict[str, Any]:
     return {"flow_id": item.id, "flow_name": item.name, "flow": item.steps, "variables": variables}
 
 
-def validated(steps: list[Any]) -> list[dict[str, Any]]:
+def validated(ctx: AppContext, account_id: str, steps: list[Any]) -> list[dict[str, Any]]:
+    """The flow as saved; ApiError naming the step and field of the first problem, a
+    route or menu option naming a destination that does not exist included."""
     try:
-        return parse_flow(steps).to_json()
-    except FlowError as exc:
+        flow = parse_flow(steps)
+        for where, destination in destinations(flow.steps):
+            ctx.switch.numbers.directory.check(where, destination, account_id)
+    except (FlowError, NumberError) as exc:
         raise ApiError(f"flow: {exc}") from None
+    return flow.to_json()
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
@@ -62,7 +69,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             items = [flow_json(f) for f in store.all(account.id)]
             return ok(message="flows found" if items else "no flows", result=items)
         body = await parse_body(request, FlowBody, MAX_FLOW_BODY)
-        steps = validated(body.flow)
+        steps = validated(ctx, account.id, body.flow)
         try:
             item = store.create(account.id, body.flow_name.strip(), steps, time.time())
         except DuplicateFlowName:
@@ -75,11 +82,17 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         item = one(account.id, request)
         if request.method == "GET":
             return ok(message="flow found", result=flow_json(item))
+        # numbers and ring groups name flows by id or name: neither may vanish under them
+        users = ctx.switch.numbers.users(account.id, DestinationKind.FLOW, {item.id, item.name})
         if request.method == "DELETE":
+            if users:
+                raise ApiError(f"flow_id: flow {item.id} is the destination of {users[0]}", 409)
             store.delete(account.id, item.id)
             return ok(message="flow deleted successfully", flow_id=item.id)
         body = await parse_body(request, FlowBody, MAX_FLOW_BODY)
-        steps = validated(body.flow)
+        if users and body.flow_name.strip() != item.name:
+            raise ApiError(f"flow_name: flow {item.name!r} is the destination of {users[0]}", 409)
+        steps = validated(ctx, account.id, body.flow)
         try:
             store.update(account.id, item.id, body.flow_name.strip(), steps, time.time())
         except DuplicateFlowName:

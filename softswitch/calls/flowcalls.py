@@ -131,7 +131,7 @@ class FlowCalls:
             media,
             audio,
             state,
-            self._connector(call),
+            self.connector(call),
             self.recordings_dir / call.account_id,
             call.request_id,
         )
@@ -142,7 +142,7 @@ class FlowCalls:
             await channel.hangup("flow ended")
         return media.pressed
 
-    def _connector(self, call: LiveCall) -> Connect:
+    def connector(self, call: LiveCall) -> Connect:
         """A flow's connect/transfer step: bridge the caller to ``number`` until that
         party hangs up (True), or return False when it does not answer."""
 

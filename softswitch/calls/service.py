@@ -17,6 +17,7 @@ from .cdrs import CdrBuilder
 from .click2call import Click2Call
 from .control import CallControl
 from .flowcalls import FlowCalls
+from .inbound import InboundCalls
 from .legs import Legs
 from .live import LiveCalls
 from .recording import Recordings
@@ -52,6 +53,11 @@ class CallService:
             uploads_dir=Path(uploads_dir),
             recordings_dir=Path(recordings_dir),
         )
+        # calls from trunks to the inbound numbers (softswitch.numbers)
+        self.inbound = InboundCalls(
+            legs, self.calls, cdrs, builder, flows, recordings_dir=Path(recordings_dir)
+        )
+        switch.on_number = self.inbound.handle
         control = CallControl(legs, self.calls, recordings, tasks)
 
         self.click2call = Click2Call(legs, self.calls, cdrs, builder, recordings, tasks).place
