@@ -114,6 +114,29 @@ class ApiLimitsConfig:
 
 
 @dataclass(slots=True)
+class SipLimitsConfig:
+    """[sip_limits]: what a SIP flood may cost (softswitch/sip/transaction.py, flood.py).
+
+    Challenges (401) and refusals of requests that go no further are sent statelessly and
+    keep nothing; every other request holds a server transaction for up to 32 s.
+    """
+
+    # live server transactions in all and from one source address; beyond either a new
+    # request is answered 503 with Retry-After: retry_after seconds
+    max_transactions: int = 20_000
+    max_transactions_per_source: int = 2_000
+    retry_after: int = 5
+    # UDP datagrams per second from one address before it is banned for ban_seconds
+    # (dropped unparsed); 0 = no rate limit. An address that authenticated within
+    # trust_seconds (a registered phone, an office NAT with 50 phones) may send
+    # trusted_rate; a trunk's own address and inbound_from are never banned.
+    rate: int = 200
+    trusted_rate: int = 2_000
+    ban_seconds: int = 60
+    trust_seconds: int = 3_600
+
+
+@dataclass(slots=True)
 class StoreConfig:
     path: str = "data/softswitch.db"
 
@@ -184,6 +207,7 @@ class Config:
     rtp: RtpConfig = field(default_factory=RtpConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     api_limits: ApiLimitsConfig = field(default_factory=ApiLimitsConfig)
+    sip_limits: SipLimitsConfig = field(default_factory=SipLimitsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     trunks: list[TrunkConfig] = field(default_factory=list)
@@ -248,6 +272,7 @@ _SECTIONS = {
     "rtp": RtpConfig,
     "api": ApiConfig,
     "api_limits": ApiLimitsConfig,
+    "sip_limits": SipLimitsConfig,
     "store": StoreConfig,
     "media": MediaConfig,
 }
@@ -363,6 +388,7 @@ def _validate(config: Config) -> None:
     if not 0 <= config.sip.nat_keepalive <= 3600:
         raise ConfigError("sip.nat_keepalive must be 0 (off) to 3600 seconds")
     _validate_api_limits(config.api_limits)
+    _validate_sip_limits(config.sip_limits)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     numbers = [e.number for e in config.extensions]
@@ -412,6 +438,23 @@ def _validate_api_limits(limits: ApiLimitsConfig) -> None:
     for key, (low, high) in ranges.items():
         if not low <= getattr(limits, key) <= high:
             raise ConfigError(f"api_limits.{key} must be {low} to {high}")
+
+
+def _validate_sip_limits(limits: SipLimitsConfig) -> None:
+    ranges = {
+        "max_transactions": (1, 10_000_000),
+        "max_transactions_per_source": (1, 10_000_000),
+        "retry_after": (1, 3600),
+        "rate": (0, 1_000_000),
+        "trusted_rate": (0, 1_000_000),
+        "ban_seconds": (1, 86_400),
+        "trust_seconds": (1, 86_400),
+    }
+    for key, (low, high) in ranges.items():
+        if not low <= getattr(limits, key) <= high:
+            raise ConfigError(f"sip_limits.{key} must be {low} to {high}")
+    if limits.rate and limits.trusted_rate < limits.rate:
+        raise ConfigError("sip_limits.trusted_rate must be at least sip_limits.rate")
 
 
 def _validate_tls(config: Config) -> None:

@@ -68,10 +68,19 @@ class AuthGuard:
 class ExtensionAuthenticator:
     """Challenges requests from extensions and checks their answers against stored HA1s."""
 
-    def __init__(self, store: Store, digest: DigestServer, guard: AuthGuard) -> None:
+    def __init__(
+        self,
+        store: Store,
+        digest: DigestServer,
+        guard: AuthGuard,
+        on_authenticated: Callable[[str], None] | None = None,
+    ) -> None:
         self.store = store
         self.digest = digest
         self.guard = guard
+        # told the source host of each request that authenticated (the flood guard
+        # trusts it: a registered phone's flow, an office NAT)
+        self.on_authenticated = on_authenticated
 
     def lookup_ha1(self, username: str, algorithm: str) -> str | None:
         ext = self.store.extension(username)
@@ -84,7 +93,7 @@ class ExtensionAuthenticator:
         request = st.request
         host = st.peer.host
         if self.guard.banned(host):
-            st.respond(ua.response(request, 403, "Forbidden"))
+            st.respond_stateless(ua.response(request, 403, "Forbidden"))
             return None
         header = request.headers.get("Authorization") or request.headers.get("Proxy-Authorization")
         if header is None:
@@ -93,6 +102,8 @@ class ExtensionAuthenticator:
         result = self.digest.verify(request.method, header, self.lookup_ha1)
         if result.ok and result.username:
             self.guard.succeeded(host)
+            if self.on_authenticated is not None:
+                self.on_authenticated(host)
             return result.username
         if result.stale:
             self._challenge(st, ua, stale=True)
@@ -107,7 +118,7 @@ class ExtensionAuthenticator:
             result.reason,
         )
         if self.guard.banned(host):
-            st.respond(ua.response(request, 403, "Forbidden"))
+            st.respond_stateless(ua.response(request, 403, "Forbidden"))
         else:
             self._challenge(st, ua, stale=False)
         return None
@@ -116,7 +127,9 @@ class ExtensionAuthenticator:
         response = ua.response(st.request, 401, "Unauthorized", to_tag=_tag_for(st))
         for value in self.digest.challenges(stale=stale):
             response.headers.add("WWW-Authenticate", value)
-        st.respond(response)
+        # stateless (Kamailio's sl_send_reply): a flood of unauthenticated requests
+        # keeps no transaction and gets no retransmitted 401; the nonce carries the state
+        st.respond_stateless(response)
 
 
 def _tag_for(st: ServerTransaction) -> str | None:

@@ -42,10 +42,11 @@ from .sip import sdp
 from .sip.address import Address
 from .sip.auth import DigestServer
 from .sip.errors import SipError
+from .sip.flood import FloodGuard, FloodLimits
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
 from .sip.routes import WILDCARDS, uri_host
-from .sip.transaction import ServerTransaction, Timers
+from .sip.transaction import Limits, ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
@@ -147,7 +148,19 @@ class Switch:
             tls_context=self.tls.server_context() if self.tls else None,
             tls_host=tls_host,
             tls_port=tls_port,
+            limits=Limits(
+                config.sip_limits.max_transactions,
+                config.sip_limits.max_transactions_per_source,
+                config.sip_limits.retry_after,
+            ),
         )
+        limits = config.sip_limits
+        self.flood = FloodGuard(
+            FloodLimits(limits.rate, limits.trusted_rate, limits.ban_seconds, limits.trust_seconds),
+            exempt=self._is_trunk,
+        )
+        if limits.rate:
+            self.ua.transport.admit = self.flood.admit
         self.channels = Registry()
         self.clock = MediaClock()
         self.rtp_timeout = RtpTimeout(
@@ -201,7 +214,7 @@ class Switch:
         guard = AuthGuard(
             self.config.sip.auth_failures_per_minute, ban_seconds=self.config.sip.auth_ban_seconds
         )
-        self.auth = ExtensionAuthenticator(self.store, digest, guard)
+        self.auth = ExtensionAuthenticator(self.store, digest, guard, self.flood.trust)
         self.registrar = Registrar(
             self.store,
             self.auth,
@@ -252,6 +265,9 @@ class Switch:
         await self.ua.stop()
         if self._owns_store:
             self.store.close()
+
+    def _is_trunk(self, host: str, port: int) -> bool:
+        return self.router.trunk_for_source(host, port) is not None
 
     def _rtp_timed_out(self, channel: Channel) -> None:
         # the bridge (or the call service) hangs up the other leg with the same cause
@@ -331,7 +347,7 @@ class Switch:
         elif method == "INVITE":
             self._spawn(self._incoming_call(st))
         else:
-            st.respond(self.ua.response(st.request, 405, "Method Not Allowed"))
+            st.respond_stateless(self.ua.response(st.request, 405, "Method Not Allowed"))
 
     async def _incoming_call(self, st: ServerTransaction) -> None:
         assert self.auth is not None

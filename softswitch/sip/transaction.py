@@ -62,6 +62,20 @@ class Timers:
     t4: float = 5.0
 
 
+@dataclass(slots=True)
+class Limits:
+    """How many server transactions may live at once: in all, and per source address.
+
+    Beyond either cap a new request gets a stateless 503 with Retry-After (an ACK is
+    never refused: it belongs to a transaction or a dialog). Each server transaction
+    holds its request and timers for up to 64*T1 (32 s), so the caps bound memory.
+    """
+
+    max_transactions: int = 20_000
+    max_per_source: int = 2_000
+    retry_after: int = 5  # seconds, in the 503's Retry-After
+
+
 def _key(branch: str, method: str, sent_by: str = "") -> tuple[str, str, str]:
     # ACK matches the INVITE transaction it acknowledges (17.2.3).
     return (branch, "INVITE" if method == "ACK" else method, sent_by)
@@ -247,6 +261,20 @@ class ServerTransaction:
                 self._retransmit = self.layer.loop.call_later(self._interval, self._on_timer_g)
             self._timeout = self.layer.loop.call_later(64 * t.t1, self._on_timer_h)
 
+    def respond_stateless(self, response: Response) -> None:
+        """Answer and forget, as a stateless proxy does (RFC 3261 16.11, 8.2.6): for a
+        challenge or a refusal of a request that goes no further. No transaction stays
+        behind, so the final response is never retransmitted; a retransmitted request is
+        answered again as new, and the ACK of a non-2xx goes to the TU, which finds no
+        dialog and drops it."""
+        if self.state not in _AWAITING_FINAL:
+            log.debug("late response %d ignored (state %s)", response.status, self.state)
+            return
+        self.last_response = response
+        self._send(response)
+        if response.status >= 200:
+            self._terminate()
+
     def _send(self, response: Response) -> None:
         self.layer.transport.send_response(response, self.peer)
 
@@ -275,7 +303,11 @@ class ServerTransaction:
         for handle in (self._retransmit, self._timeout):
             if handle is not None:
                 handle.cancel()
-        self.layer._server.pop(self.key, None)
+        self.layer._forget(self)
+
+    def _trying(self) -> None:
+        if self.state is _PROCEEDING and self.last_response is None:
+            self.respond(self.request.make_response(100, "Trying"))
 
     def retransmission(self) -> None:
         """The same request arrived again: repeat the last response, if any."""
@@ -313,15 +345,49 @@ class TransactionLayer:
         on_ack: StrayAckHandler,
         on_stray_response: StrayResponseHandler,
         timers: Timers | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.transport = transport
         self.on_request = on_request
         self.on_ack = on_ack
         self.on_stray_response = on_stray_response
         self.timers = timers or Timers()
+        self.limits = limits or Limits()
         self.loop = asyncio.get_event_loop()
         self._client: dict[tuple[str, str, str], ClientTransaction] = {}
         self._server: dict[tuple[str, str, str], ServerTransaction] = {}
+        self._per_source: dict[str, int] = {}  # live server transactions by source host
+        self.refused = 0  # requests answered 503 because a cap was reached
+
+    @property
+    def server_transactions(self) -> int:
+        """Live server transactions (each holds its request for up to 32 s)."""
+        return len(self._server)
+
+    def source_transactions(self, host: str) -> int:
+        return self._per_source.get(host, 0)
+
+    def _forget(self, st: ServerTransaction) -> None:
+        key = st.key
+        if self._server.get(key) is not st:
+            return
+        del self._server[key]
+        host = st.peer.host
+        count = self._per_source[host] - 1
+        if count:
+            self._per_source[host] = count
+        else:
+            del self._per_source[host]
+
+    def _refuse_busy(self, request: Request, peer: Peer) -> None:
+        """A cap is reached: 503 + Retry-After, sent without a transaction."""
+        self.refused += 1
+        response = request.make_response(503, "Service Unavailable")
+        response.headers.add("Retry-After", str(self.limits.retry_after))
+        try:
+            self.transport.send_response(response, peer)
+        except SipError as exc:
+            log.debug("cannot send 503: %s", exc)
 
     def send_request(self, request: Request, peer: Peer) -> ClientTransaction:
         """Start a client transaction (the request must carry its own top Via)."""
@@ -372,15 +438,26 @@ class TransactionLayer:
         if st is not None:
             st.retransmission()
             return
+        host = peer.host
+        per_source = self._per_source.get(host, 0)
+        if (
+            per_source >= self.limits.max_per_source
+            or len(self._server) >= self.limits.max_transactions
+        ):
+            self._refuse_busy(request, peer)
+            return
+        self._per_source[host] = per_source + 1
         if method == "CANCEL":
             self._handle_cancel(request, peer, branch, sent_by)
             return
         st = ServerTransaction(self, request, peer)
         self._server[_key(branch, method, sent_by)] = st
-        if method == "INVITE":
-            # Answer at once so the caller stops retransmitting (17.2.1).
-            st.respond(request.make_response(100, "Trying"))
         self.on_request(st)
+        if method == "INVITE" and st.state is _PROCEEDING and st.last_response is None:
+            # 17.2.1: a 100 unless the TU answers within 200 ms. A TU that answers from
+            # a task it just spawned (a challenge, a refusal) runs before this callback,
+            # so a stateless 401 goes out alone, not after a 100 that doubles the reply.
+            self.loop.call_soon(st._trying)
 
     def _handle_cancel(self, request: Request, peer: Peer, branch: str, sent_by: str) -> None:
         st = ServerTransaction(self, request, peer)
@@ -403,3 +480,4 @@ class TransactionLayer:
             ct.cancel_timers()
         for st in list(self._server.values()):
             st._terminate()
+        self._per_source.clear()

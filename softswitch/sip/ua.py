@@ -20,7 +20,7 @@ from .errors import SipError
 from .headers import Headers
 from .message import Request, Response, new_branch, new_call_id, new_tag
 from .routes import LocalAddresses, uri_host
-from .transaction import ClientTransaction, ServerTransaction, Timers, TransactionLayer
+from .transaction import ClientTransaction, Limits, ServerTransaction, Timers, TransactionLayer
 from .transport import Peer, Transport
 from .uri import SipUri
 from .via import Via
@@ -60,12 +60,14 @@ class UserAgent:
         tls_context: ssl.SSLContext | None = None,
         tls_host: str = "",
         tls_port: int = 0,
+        limits: Limits | None = None,
     ) -> None:
         # which of our addresses each peer is told (by default: the listen address)
         self.addresses = addresses or LocalAddresses(host)
         self.user_agent = user_agent
         self.transport = Transport(host, port, self._received, tls_context, tls_host, tls_port)
         self.timers = timers or Timers()
+        self.limits = limits or Limits()
         self.layer: TransactionLayer | None = None
         self.on_request = on_request
         self.dialogs: dict[tuple[str, str, str], DialogUsage] = {}
@@ -79,7 +81,12 @@ class UserAgent:
 
     async def start(self) -> None:
         self.layer = TransactionLayer(
-            self.transport, self._request, self._ack, self._stray_response, self.timers
+            self.transport,
+            self._request,
+            self._ack,
+            self._stray_response,
+            self.timers,
+            self.limits,
         )
         await self.transport.start()
 
@@ -256,22 +263,23 @@ class UserAgent:
         if request.method in TARGET_METHODS:
             problem = remote_target_problem(request)
             if problem is not None:
-                st.respond(self.response(request, 400, problem, to_tag=new_tag()))
+                st.respond_stateless(self.response(request, 400, problem, to_tag=new_tag()))
                 return
         if request.to_addr.tag:
             usage = self._dialog_of_request(request)
             if usage is None:
-                st.respond(self.response(request, 481, "Call/Transaction Does Not Exist"))
+                st.respond_stateless(self.response(request, 481, "Call/Transaction Does Not Exist"))
                 return
             usage.on_request(st)
             return
         if request.method == "OPTIONS":
+            # stateless, as a ping costs nothing to answer again
             response = self.response(request, 200, to_tag=new_tag())
             response.headers.add("Accept", "application/sdp")
-            st.respond(response)
+            st.respond_stateless(response)
             return
         if request.method == "BYE":
-            st.respond(self.response(request, 481, "Call/Transaction Does Not Exist"))
+            st.respond_stateless(self.response(request, 481, "Call/Transaction Does Not Exist"))
             return
         self.on_request(st)
 
