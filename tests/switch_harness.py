@@ -38,6 +38,7 @@ def switch_config(
     rtp: dict[str, Any] | None = None,
     listen_host: str = HOST,
     api_limits: dict[str, Any] | None = None,
+    sip_limits: dict[str, Any] | None = None,
 ) -> Config:
     """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts)."""
     data: dict[str, Any] = {
@@ -45,6 +46,7 @@ def switch_config(
         "rtp": {"address": listen_host, "ports": f"{rtp_first}-{rtp_first + 99}", **(rtp or {})},
         "api": {"listen": f"{HOST}:{api_port}"},
         "api_limits": api_limits or {},
+        "sip_limits": sip_limits or {},
         "store": {"path": str(tmp_path / "switch.db")},
         "media": {
             "recordings_dir": str(tmp_path / "rec"),
