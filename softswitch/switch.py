@@ -223,6 +223,8 @@ class Switch:
             max_expires=self.config.sip.max_expires,
         )
         await self.ua.start()
+        assert self.ua.layer is not None
+        self.ua.layer.uncapped = self.flood.privileged
         if self.rtp_timeout.timeout:
             self.clock.add(self.rtp_timeout.tick)
         self.keepalive.start()

@@ -26,8 +26,8 @@ class LogfmtFormatter(logging.Formatter):
 def setup(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(LogfmtFormatter())
-    # a flood (one line per bad packet) logs each template 20 times a minute at most
-    handler.addFilter(RepeatFilter(burst=20, interval=60.0))
+    # a flood (one line per bad packet) logs each template 100 times in 10 s at most
+    handler.addFilter(RepeatFilter(burst=100, interval=10.0))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -123,6 +123,11 @@ class FloodGuard:
             self._sweep(now)
         self._trusted[host] = now + self.limits.trust_seconds
 
+    def privileged(self, host: str, port: int) -> bool:
+        """Trusted (authenticated recently) or exempt (a trunk)."""
+        until = self._trusted.get(host)
+        return (until is not None and self.clock() < until) or self.exempt(host, port)
+
     def banned(self, host: str) -> bool:
         until = self._banned.get(host)
         return until is not None and self.clock() < until

@@ -76,6 +76,11 @@ class Limits:
     retry_after: int = 5  # seconds, in the 503's Retry-After
 
 
+# Stateless final responses kept for a retransmission of their request: at most this
+# many, each for 64*T1 at most; bytes only, no timers.
+REPLAY_ENTRIES = 4096
+
+
 def _key(branch: str, method: str, sent_by: str = "") -> tuple[str, str, str]:
     # ACK matches the INVITE transaction it acknowledges (17.2.3).
     return (branch, "INVITE" if method == "ACK" else method, sent_by)
@@ -216,11 +221,21 @@ class ClientTransaction:
 class ServerTransaction:
     """One request we received; ``respond`` sends and keeps what retransmissions need."""
 
-    def __init__(self, layer: TransactionLayer, request: Request, peer: Peer) -> None:
+    def __init__(
+        self,
+        layer: TransactionLayer,
+        request: Request,
+        peer: Peer,
+        key: tuple[str, str, str] | None = None,
+    ) -> None:
         self.layer = layer
         self.request = request
         self.peer = peer
         self.method = request.method
+        if key is None:
+            via = request.top_via
+            key = _key(via.branch or "", self.method, f"{via.host}:{via.port or 5060}")
+        self._key = key
         self.state: TransactionState = _PROCEEDING if self.method == "INVITE" else _TRYING
         self.last_response: Response | None = None
         self.cancelled = False
@@ -232,8 +247,9 @@ class ServerTransaction:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        via = self.request.top_via
-        return _key(via.branch or "", self.method, f"{via.host}:{via.port or 5060}")
+        """The layer's key for it: with an RFC 2543 peer's branch-less Via, not the
+        Via's branch (TransactionLayer._handle_request), so it is kept, not recomputed."""
+        return self._key
 
     @property
     def final_sent(self) -> bool:
@@ -265,15 +281,27 @@ class ServerTransaction:
         """Answer and forget, as a stateless proxy does (RFC 3261 16.11, 8.2.6): for a
         challenge or a refusal of a request that goes no further. No transaction stays
         behind, so the final response is never retransmitted; a retransmitted request is
-        answered again as new, and the ACK of a non-2xx goes to the TU, which finds no
-        dialog and drops it."""
+        answered with the same bytes from a small bounded cache of these replies (as a
+        transaction would: a new To tag and nonce would read as a second answer), and the
+        ACK of a non-2xx goes to the TU, which finds no dialog and drops it."""
         if self.state not in _AWAITING_FINAL:
             log.debug("late response %d ignored (state %s)", response.status, self.state)
             return
         self.last_response = response
-        self._send(response)
-        if response.status >= 200:
-            self._terminate()
+        if response.status < 200:
+            self._send(response)
+            return
+        transport = self.layer.transport
+        data = response.to_bytes()
+        try:
+            destination = transport.response_destination(response, self.peer)
+            transport.send(data, destination)
+        except SipError as exc:
+            log.info("cannot send %d response: %s", response.status, exc)
+        else:
+            if self.peer.transport == "UDP":
+                self.layer._remember(self.key, data, destination)
+        self._terminate()
 
     def _send(self, response: Response) -> None:
         self.layer.transport.send_response(response, self.peer)
@@ -357,7 +385,12 @@ class TransactionLayer:
         self._client: dict[tuple[str, str, str], ClientTransaction] = {}
         self._server: dict[tuple[str, str, str], ServerTransaction] = {}
         self._per_source: dict[str, int] = {}  # live server transactions by source host
+        # asked (host, port) of a source at its cap: True lets it go on up to the total
+        # cap (a trunk, an authenticated office NAT: many calls are many transactions)
+        self.uncapped: Callable[[str, int], bool] = lambda host, port: False
         self.refused = 0  # requests answered 503 because a cap was reached
+        # transaction key -> (until, bytes, destination) of a stateless final response
+        self._replies: dict[tuple[str, str, str], tuple[float, bytes, Peer]] = {}
 
     @property
     def server_transactions(self) -> int:
@@ -378,6 +411,24 @@ class TransactionLayer:
             self._per_source[host] = count
         else:
             del self._per_source[host]
+
+    def _remember(self, key: tuple[str, str, str], data: bytes, destination: Peer) -> None:
+        replies = self._replies
+        if len(replies) >= REPLAY_ENTRIES:
+            del replies[next(iter(replies))]  # the oldest
+        replies[key] = (self.loop.time() + 64 * self.timers.t1, data, destination)
+
+    def _replay(self, key: tuple[str, str, str]) -> bool:
+        """A retransmission of a request answered statelessly: the same answer again."""
+        until, data, destination = self._replies[key]
+        if self.loop.time() >= until:
+            del self._replies[key]
+            return False
+        try:
+            self.transport.send(data, destination)
+        except SipError as exc:
+            log.debug("cannot repeat a response: %s", exc)
+        return True
 
     def _refuse_busy(self, request: Request, peer: Peer) -> None:
         """A cap is reached: 503 + Retry-After, sent without a transaction."""
@@ -434,15 +485,17 @@ class TransactionLayer:
                 return
             self.on_ack(request, peer)  # ACK for a 2xx: the dialog's business
             return
-        st = self._server.get(_key(branch, method, sent_by))
+        key = _key(branch, method, sent_by)
+        st = self._server.get(key)
         if st is not None:
             st.retransmission()
             return
+        if key in self._replies and self._replay(key):
+            return
         host = peer.host
         per_source = self._per_source.get(host, 0)
-        if (
-            per_source >= self.limits.max_per_source
-            or len(self._server) >= self.limits.max_transactions
+        if len(self._server) >= self.limits.max_transactions or (
+            per_source >= self.limits.max_per_source and not self.uncapped(host, peer.port)
         ):
             self._refuse_busy(request, peer)
             return
@@ -450,8 +503,8 @@ class TransactionLayer:
         if method == "CANCEL":
             self._handle_cancel(request, peer, branch, sent_by)
             return
-        st = ServerTransaction(self, request, peer)
-        self._server[_key(branch, method, sent_by)] = st
+        st = ServerTransaction(self, request, peer, key)
+        self._server[key] = st
         self.on_request(st)
         if method == "INVITE" and st.state is _PROCEEDING and st.last_response is None:
             # 17.2.1: a 100 unless the TU answers within 200 ms. A TU that answers from
@@ -460,8 +513,9 @@ class TransactionLayer:
             self.loop.call_soon(st._trying)
 
     def _handle_cancel(self, request: Request, peer: Peer, branch: str, sent_by: str) -> None:
-        st = ServerTransaction(self, request, peer)
-        self._server[_key(branch, "CANCEL", sent_by)] = st
+        key = _key(branch, "CANCEL", sent_by)
+        st = ServerTransaction(self, request, peer, key)
+        self._server[key] = st
         invite = self._server.get(_key(branch, "INVITE", sent_by))
         if invite is None or invite.final_sent:
             st.respond(request.make_response(481, "Call/Transaction Does Not Exist"))
@@ -481,3 +535,4 @@ class TransactionLayer:
         for st in list(self._server.values()):
             st._terminate()
         self._per_source.clear()
+        self._replies.clear()

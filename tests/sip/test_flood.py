@@ -119,3 +119,17 @@ def test_untracked_sources_cost_one_window_each(count):
     for i in range(count):
         g.admit(f"10.1.0.{i}", 5060)
     assert len(g._windows) == count
+
+
+def test_privileged_means_trusted_now_or_exempt():
+    clock = Clock()
+    g = FloodGuard(
+        FloodLimits(trust_seconds=10),
+        exempt=lambda host, port: host == "203.0.113.5",
+        clock=clock,
+    )
+    g.trust("192.0.2.7")
+    assert g.privileged("192.0.2.7", 1) and g.privileged("203.0.113.5", 1)
+    assert not g.privileged("198.51.100.1", 1)
+    clock.now += 10
+    assert not g.privileged("192.0.2.7", 1)

@@ -236,10 +236,11 @@ async def test_a_stateless_refusal_keeps_no_transaction_and_is_never_retransmitt
         await asyncio.sleep(0.5)  # timer G would have fired several times
         assert raw.drain() == []
         raw.transport.sendto(ack_for(first, raw.port, ua.port), ("127.0.0.1", ua.port))
-        raw.transport.sendto(data, ("127.0.0.1", ua.port))  # a retransmission: answered anew
-        assert (await raw.next()).status == 401
+        raw.transport.sendto(data, ("127.0.0.1", ua.port))  # a retransmission
         await asyncio.sleep(0.1)
-        assert raw.drain() == [] and ua.layer.server_transactions == 0
+        assert raw.drain() == [first.to_bytes()]  # the very same bytes, from the cache
+        assert len(tasks) == 1  # the TU did not see it again
+        assert ua.layer.server_transactions == 0
         assert ua.layer.source_transactions("127.0.0.1") == 0
     finally:
         raw.close()
@@ -296,3 +297,37 @@ async def test_the_total_cap_counts_every_source():
         one.close()
         two.close()
         await ua.stop()
+
+
+async def test_an_uncapped_source_goes_past_its_per_source_cap_up_to_the_total():
+    handled: list[ServerTransaction] = []
+    ua = UserAgent("127.0.0.1", 0, handled.append, timers=FAST, limits=Limits(4, 1))
+    await ua.start()
+    assert ua.layer is not None
+    ua.layer.uncapped = lambda host, port: host == "127.0.0.1"  # a trunk, say
+    raw = await RawUdp.open()
+    try:
+        for i in range(5):
+            data = invite(raw.port, ua.port, branch=f"z9hG4bKun{i}", call_id=f"un{i}")
+            raw.transport.sendto(data, ("127.0.0.1", ua.port))
+        statuses = sorted([(await raw.next()).status for _ in range(5)])
+        assert statuses == [100, 100, 100, 100, 503]  # the total cap still holds
+    finally:
+        raw.close()
+        await ua.stop()
+
+
+async def test_a_branchless_rfc2543_request_ends_its_transaction_too(pair):
+    ua, raw, handled = pair
+    data = invite(raw.port, ua.port).replace(b"branch=z9hG4bKtest1", b"branch=old1")
+    raw.transport.sendto(data, ("127.0.0.1", ua.port))
+    assert (await raw.next()).status == 100
+    await asyncio.sleep(0.02)
+    st = handled[0]
+    st.respond(ua.response(st.request, 486, "Busy Here", to_tag="t1"))
+    busy = await raw.next()
+    ack = ack_for(busy, raw.port, ua.port).replace(b"branch=z9hG4bKtest1", b"branch=old1")
+    raw.transport.sendto(ack, ("127.0.0.1", ua.port))
+    await asyncio.sleep(0.4)  # timer I
+    assert ua.layer is not None and ua.layer.server_transactions == 0
+    assert ua.layer.source_transactions("127.0.0.1") == 0
