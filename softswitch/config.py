@@ -162,6 +162,31 @@ class SipConnectionsConfig:
 
 
 @dataclass(slots=True)
+class SipLimitsConfig:
+    """[sip_limits]: what a SIP flood may cost (softswitch/sip/transaction.py, flood.py).
+
+    Challenges (401) and refusals of requests that go no further are sent statelessly and
+    keep nothing; every other request holds a server transaction for up to 32 s.
+    """
+
+    # live server transactions in all and from one source address; beyond either a new
+    # request is answered 503 with Retry-After: retry_after seconds. A call holds two for
+    # 32 s (INVITE, BYE), so a trunk or a source that authenticated (trust_seconds) is
+    # held to max_transactions only.
+    max_transactions: int = 20_000
+    max_transactions_per_source: int = 2_000
+    retry_after: int = 5
+    # UDP datagrams per second from one address before it is banned for ban_seconds
+    # (dropped unparsed); 0 = no rate limit. An address that authenticated within
+    # trust_seconds (a registered phone, an office NAT with 50 phones) may send
+    # trusted_rate; a trunk's own address and inbound_from are never banned.
+    rate: int = 200
+    trusted_rate: int = 2_000
+    ban_seconds: int = 60
+    trust_seconds: int = 3_600
+
+
+@dataclass(slots=True)
 class StoreConfig:
     path: str = "data/softswitch.db"
 
@@ -261,6 +286,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     api_limits: ApiLimitsConfig = field(default_factory=ApiLimitsConfig)
     sip_connections: SipConnectionsConfig = field(default_factory=SipConnectionsConfig)
+    sip_limits: SipLimitsConfig = field(default_factory=SipLimitsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     trunks: list[TrunkConfig] = field(default_factory=list)
@@ -347,6 +373,7 @@ _SECTIONS = {
     "api": ApiConfig,
     "api_limits": ApiLimitsConfig,
     "sip_connections": SipConnectionsConfig,
+    "sip_limits": SipLimitsConfig,
     "store": StoreConfig,
     "media": MediaConfig,
 }
@@ -504,6 +531,7 @@ def _validate(config: Config) -> None:
         raise ConfigError("sip.session_expires must be 0 (off) or sip.min_se to 86400 seconds")
     _validate_api_limits(config.api_limits)
     _validate_sip_connections(config.sip_connections)
+    _validate_sip_limits(config.sip_limits)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     numbers = [e.number for e in config.extensions]
@@ -594,6 +622,23 @@ def _validate_sip_connections(limits: SipConnectionsConfig) -> None:
     for key, (low, high) in ranges.items():
         if not low <= getattr(limits, key) <= high:
             raise ConfigError(f"sip_connections.{key} must be {low} to {high}")
+
+
+def _validate_sip_limits(limits: SipLimitsConfig) -> None:
+    ranges = {
+        "max_transactions": (1, 10_000_000),
+        "max_transactions_per_source": (1, 10_000_000),
+        "retry_after": (1, 3600),
+        "rate": (0, 1_000_000),
+        "trusted_rate": (0, 1_000_000),
+        "ban_seconds": (1, 86_400),
+        "trust_seconds": (1, 86_400),
+    }
+    for key, (low, high) in ranges.items():
+        if not low <= getattr(limits, key) <= high:
+            raise ConfigError(f"sip_limits.{key} must be {low} to {high}")
+    if limits.rate and limits.trusted_rate < limits.rate:
+        raise ConfigError("sip_limits.trusted_rate must be at least sip_limits.rate")
 
 
 def _validate_tls(config: Config) -> None:

@@ -131,10 +131,19 @@ class AuthGuard:
 class ExtensionAuthenticator:
     """Challenges requests from extensions and checks their answers against stored HA1s."""
 
-    def __init__(self, store: Store, digest: DigestServer, guard: AuthGuard) -> None:
+    def __init__(
+        self,
+        store: Store,
+        digest: DigestServer,
+        guard: AuthGuard,
+        on_authenticated: Callable[[str], None] | None = None,
+    ) -> None:
         self.store = store
         self.digest = digest
         self.guard = guard
+        # told the source host of each request that authenticated (the flood guard
+        # trusts it: a registered phone's flow, an office NAT)
+        self.on_authenticated = on_authenticated
 
     def lookup_ha1(self, username: str, algorithm: str) -> str | None:
         ext = self.store.extension(username)
@@ -151,7 +160,7 @@ class ExtensionAuthenticator:
         # A banned pair is refused only when the request names that user: a request
         # without credentials is challenged like any other (svwar sees no difference).
         if self.guard.banned(host, claimed if self._known(claimed) else None):
-            st.respond(ua.response(request, 403, "Forbidden", to_tag=_tag_for(st)))
+            st.respond_stateless(ua.response(request, 403, "Forbidden", to_tag=_tag_for(st)))
             return None
         if header is None:
             self._challenge(st, ua, stale=False)
@@ -161,6 +170,8 @@ class ExtensionAuthenticator:
         )
         if result.ok and result.username:
             self.guard.succeeded(host, result.username)
+            if self.on_authenticated is not None:
+                self.on_authenticated(host)
             return result.username
         if result.stale:
             self._challenge(st, ua, stale=True)
@@ -176,9 +187,11 @@ class ExtensionAuthenticator:
             result.reason,
         )
         if self.guard.banned(host, known):
-            st.respond(ua.response(request, 403, "Forbidden", to_tag=_tag_for(st)))
+            st.respond_stateless(ua.response(request, 403, "Forbidden", to_tag=_tag_for(st)))
         elif result.bad_request:
-            st.respond(ua.response(request, 400, "Bad Request (digest uri)", to_tag=_tag_for(st)))
+            st.respond_stateless(
+                ua.response(request, 400, "Bad Request (digest uri)", to_tag=_tag_for(st))
+            )
         else:
             self._challenge(st, ua, stale=False)
         return None
@@ -190,7 +203,9 @@ class ExtensionAuthenticator:
         response = ua.response(st.request, 401, "Unauthorized", to_tag=_tag_for(st))
         for value in self.digest.challenges(stale=stale):
             response.headers.add("WWW-Authenticate", value)
-        st.respond(response)
+        # stateless (Kamailio's sl_send_reply): a flood of unauthenticated requests
+        # keeps no transaction and gets no retransmitted 401; the nonce carries the state
+        st.respond_stateless(response)
 
 
 def _tag_for(st: ServerTransaction) -> str | None:

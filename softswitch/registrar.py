@@ -50,7 +50,7 @@ class Registrar:
             # (its syntax tells a scanner nothing about which extensions exist)
             request.contacts  # noqa: B018
         except SipParseError as exc:
-            st.respond(self.ua.response(request, 400, exc.reason, to_tag=new_tag()))
+            st.respond_stateless(self.ua.response(request, 400, exc.reason, to_tag=new_tag()))
             return
         # Authenticate before looking at the AOR, so that a scanner learns nothing about
         # which extensions exist: an unknown user simply never passes the challenge.
@@ -59,7 +59,7 @@ class Registrar:
             return
         if user != aor:
             log.warning("register: %s tried to bind %s from %s", user, aor, st.peer)
-            st.respond(self.ua.response(request, 403, "Forbidden", to_tag=new_tag()))
+            st.respond_stateless(self.ua.response(request, 403, "Forbidden", to_tag=new_tag()))
             return
         try:
             self._update(st, aor)

@@ -50,13 +50,14 @@ from .sip.address import Address
 from .sip.auth import DigestServer
 from .sip.connection_limits import ConnectionLimits
 from .sip.errors import SipError, SipParseError
+from .sip.flood import FloodGuard, FloodLimits
 from .sip.invite import IncomingInvite, OutgoingInvite
 from .sip.message import Response
 from .sip.reliable import PrackMode
 from .sip.replaces import Replaces
 from .sip.routes import WILDCARDS, uri_host
 from .sip.session_timer import RFC_MIN_SE, TimerPolicy
-from .sip.transaction import ServerTransaction, Timers
+from .sip.transaction import Limits, ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
@@ -193,8 +194,20 @@ class Switch:
                 message_timeout=config.sip_connections.message_timeout,
                 idle_timeout=config.sip_connections.idle_timeout,
             ),
+            limits=Limits(
+                config.sip_limits.max_transactions,
+                config.sip_limits.max_transactions_per_source,
+                config.sip_limits.retry_after,
+            ),
         )
         self.ua.transport.in_use = self._connections_in_use
+        limits = config.sip_limits
+        self.flood = FloodGuard(
+            FloodLimits(limits.rate, limits.trusted_rate, limits.ban_seconds, limits.trust_seconds),
+            exempt=self._is_trunk,
+        )
+        if limits.rate:
+            self.ua.transport.admit = self.flood.admit
         self.channels = Registry()
         self.clock = MediaClock()
         self.rtp_timeout = RtpTimeout(
@@ -279,7 +292,7 @@ class Switch:
             max_address_failures=self.config.sip.auth_address_failures_per_minute,
             max_slow_failures=self.config.sip.auth_failures_per_hour,
         )
-        self.auth = ExtensionAuthenticator(self.store, digest, guard)
+        self.auth = ExtensionAuthenticator(self.store, digest, guard, self.flood.trust)
         self.registrar = Registrar(
             self.store,
             self.auth,
@@ -288,6 +301,8 @@ class Switch:
             max_expires=self.config.sip.max_expires,
         )
         await self.ua.start()
+        assert self.ua.layer is not None
+        self.ua.layer.uncapped = self.flood.privileged
         if self.rtp_timeout.timeout:
             self.clock.add(self.rtp_timeout.tick)
         self.keepalive.start()
@@ -337,6 +352,9 @@ class Switch:
         used = self.ua.dialog_peers()
         used.update((b.transport, b.source_host, b.source_port) for b in self.store.live_bindings())
         return used.intersection(keys)
+
+    def _is_trunk(self, host: str, port: int) -> bool:
+        return self.router.trunk_for_source(host, port) is not None
 
     def _rtp_timed_out(self, channel: Channel) -> None:
         # the bridge (or the call service) hangs up the other leg with the same cause
@@ -416,7 +434,7 @@ class Switch:
         elif method == "INVITE":
             self._spawn(self._answering(st, self._incoming_call(st)))
         else:
-            st.respond(self.ua.response(st.request, 405, "Method Not Allowed"))
+            st.respond_stateless(self.ua.response(st.request, 405, "Method Not Allowed"))
 
     async def _answering(self, st: ServerTransaction, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work``, the task that answers ``st``: if it raises, the request still

@@ -6,6 +6,8 @@ import logging
 import sys
 import time
 
+from .log_repeats import RepeatFilter
+
 
 class LogfmtFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -24,6 +26,8 @@ class LogfmtFormatter(logging.Formatter):
 def setup(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(LogfmtFormatter())
+    # a flood (one line per bad packet) logs each template 100 times in 10 s at most
+    handler.addFilter(RepeatFilter(burst=100, interval=10.0))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -42,6 +42,7 @@ def switch_config(
     conferences: list[dict[str, Any]] | None = None,
     numbers: list[dict[str, Any]] | None = None,
     ring_groups: list[dict[str, Any]] | None = None,
+    sip_limits: dict[str, Any] | None = None,
 ) -> Config:
     """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts)."""
     data: dict[str, Any] = {
@@ -50,6 +51,7 @@ def switch_config(
         "api": {"listen": f"{HOST}:{api_port}"},
         "api_limits": api_limits or {},
         "sip_connections": sip_connections or {},
+        "sip_limits": sip_limits or {},
         "store": {"path": str(tmp_path / "switch.db")},
         "media": {
             "recordings_dir": str(tmp_path / "rec"),

@@ -306,6 +306,14 @@ def test_sip_connections_defaults_and_overrides():
     assert config.sip_connections.max_connections_per_source == 16
 
 
+def test_sip_limits_defaults_and_overrides():
+    limits = from_dict({}, {}).sip_limits
+    assert (limits.max_transactions, limits.max_transactions_per_source) == (20_000, 2_000)
+    assert (limits.rate, limits.trusted_rate, limits.ban_seconds) == (200, 2_000, 60)
+    config = from_dict({"sip_limits": {"rate": 0}}, {"SOFTSWITCH_SIP_LIMITS_BAN_SECONDS": "5"})
+    assert config.sip_limits.rate == 0 and config.sip_limits.ban_seconds == 5
+
+
 @pytest.mark.parametrize(
     "section, words",
     [
@@ -367,3 +375,19 @@ def test_session_timers_can_be_off_or_short_for_tests():
     # below RFC 4028's 90 s floor: allowed (the switch warns), so tests take seconds
     short = from_dict({"sip": {"session_expires": 4, "min_se": 2}}).sip
     assert (short.session_expires, short.min_se) == (4, 2)
+
+
+@pytest.mark.parametrize(
+    "section, words",
+    [
+        ({"max_transactions": 0}, "sip_limits.max_transactions must be 1 to"),
+        ({"max_transactions_per_source": -5}, "sip_limits.max_transactions_per_source"),
+        ({"rate": -1}, "sip_limits.rate must be 0 to"),
+        ({"rate": 500, "trusted_rate": 100}, "trusted_rate must be at least"),
+        ({"ban_seconds": "long"}, "sip_limits.ban_seconds: expected int"),
+        ({"pike": 1}, r"\[sip_limits\] unknown key"),
+    ],
+)
+def test_bad_sip_limits_are_a_clear_error(section, words):
+    with pytest.raises(ConfigError, match=words):
+        from_dict({"sip_limits": section}, {})

@@ -65,6 +65,25 @@ class Timers:
     c: float = 181.0
 
 
+@dataclass(slots=True)
+class Limits:
+    """How many server transactions may live at once: in all, and per source address.
+
+    Beyond either cap a new request gets a stateless 503 with Retry-After (an ACK is
+    never refused: it belongs to a transaction or a dialog). Each server transaction
+    holds its request and timers for up to 64*T1 (32 s), so the caps bound memory.
+    """
+
+    max_transactions: int = 20_000
+    max_per_source: int = 2_000
+    retry_after: int = 5  # seconds, in the 503's Retry-After
+
+
+# Stateless final responses kept for a retransmission of their request: at most this
+# many, each for 64*T1 at most; bytes only, no timers.
+REPLAY_ENTRIES = 4096
+
+
 def _key(branch: str, method: str, sent_by: str = "") -> tuple[str, str, str]:
     # ACK matches the INVITE transaction it acknowledges (17.2.3).
     return (branch, "INVITE" if method == "ACK" else method, sent_by)
@@ -213,11 +232,21 @@ class ClientTransaction:
 class ServerTransaction:
     """One request we received; ``respond`` sends and keeps what retransmissions need."""
 
-    def __init__(self, layer: TransactionLayer, request: Request, peer: Peer) -> None:
+    def __init__(
+        self,
+        layer: TransactionLayer,
+        request: Request,
+        peer: Peer,
+        key: tuple[str, str, str] | None = None,
+    ) -> None:
         self.layer = layer
         self.request = request
         self.peer = peer
         self.method = request.method
+        if key is None:
+            via = request.top_via
+            key = _key(via.branch or "", self.method, f"{via.host}:{via.port or 5060}")
+        self._key = key
         self.state: TransactionState = _PROCEEDING if self.method == "INVITE" else _TRYING
         self.last_response: Response | None = None
         self.cancelled = False
@@ -229,8 +258,9 @@ class ServerTransaction:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        via = self.request.top_via
-        return _key(via.branch or "", self.method, f"{via.host}:{via.port or 5060}")
+        """The layer's key for it: with an RFC 2543 peer's branch-less Via, not the
+        Via's branch (TransactionLayer._handle_request), so it is kept, not recomputed."""
+        return self._key
 
     @property
     def final_sent(self) -> bool:
@@ -257,6 +287,32 @@ class ServerTransaction:
             if udp:
                 self._retransmit = self.layer.loop.call_later(self._interval, self._on_timer_g)
             self._timeout = self.layer.loop.call_later(64 * t.t1, self._on_timer_h)
+
+    def respond_stateless(self, response: Response) -> None:
+        """Answer and forget, as a stateless proxy does (RFC 3261 16.11, 8.2.6): for a
+        challenge or a refusal of a request that goes no further. No transaction stays
+        behind, so the final response is never retransmitted; a retransmitted request is
+        answered with the same bytes from a small bounded cache of these replies (as a
+        transaction would: a new To tag and nonce would read as a second answer), and the
+        ACK of a non-2xx goes to the TU, which finds no dialog and drops it."""
+        if self.state not in _AWAITING_FINAL:
+            log.debug("late response %d ignored (state %s)", response.status, self.state)
+            return
+        self.last_response = response
+        if response.status < 200:
+            self._send(response)
+            return
+        transport = self.layer.transport
+        data = response.to_bytes()
+        try:
+            destination = transport.response_destination(response, self.peer)
+            transport.send(data, destination)
+        except SipError as exc:
+            log.info("cannot send %d response: %s", response.status, exc)
+        else:
+            if self.peer.transport == "UDP":
+                self.layer._remember(self.key, data, destination)
+        self._terminate()
 
     def _send(self, response: Response) -> None:
         self.layer.transport.send_response(response, self.peer)
@@ -286,7 +342,11 @@ class ServerTransaction:
         for handle in (self._retransmit, self._timeout):
             if handle is not None:
                 handle.cancel()
-        self.layer._server.pop(self.key, None)
+        self.layer._forget(self)
+
+    def _trying(self) -> None:
+        if self.state is _PROCEEDING and self.last_response is None:
+            self.respond(self.request.make_response(100, "Trying"))
 
     def retransmission(self) -> None:
         """The same request arrived again: repeat the last response, if any."""
@@ -324,15 +384,72 @@ class TransactionLayer:
         on_ack: StrayAckHandler,
         on_stray_response: StrayResponseHandler,
         timers: Timers | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.transport = transport
         self.on_request = on_request
         self.on_ack = on_ack
         self.on_stray_response = on_stray_response
         self.timers = timers or Timers()
+        self.limits = limits or Limits()
         self.loop = asyncio.get_event_loop()
         self._client: dict[tuple[str, str, str], ClientTransaction] = {}
         self._server: dict[tuple[str, str, str], ServerTransaction] = {}
+        self._per_source: dict[str, int] = {}  # live server transactions by source host
+        # asked (host, port) of a source at its cap: True lets it go on up to the total
+        # cap (a trunk, an authenticated office NAT: many calls are many transactions)
+        self.uncapped: Callable[[str, int], bool] = lambda host, port: False
+        self.refused = 0  # requests answered 503 because a cap was reached
+        # transaction key -> (until, bytes, destination) of a stateless final response
+        self._replies: dict[tuple[str, str, str], tuple[float, bytes, Peer]] = {}
+
+    @property
+    def server_transactions(self) -> int:
+        """Live server transactions (each holds its request for up to 32 s)."""
+        return len(self._server)
+
+    def source_transactions(self, host: str) -> int:
+        return self._per_source.get(host, 0)
+
+    def _forget(self, st: ServerTransaction) -> None:
+        key = st.key
+        if self._server.get(key) is not st:
+            return
+        del self._server[key]
+        host = st.peer.host
+        count = self._per_source[host] - 1
+        if count:
+            self._per_source[host] = count
+        else:
+            del self._per_source[host]
+
+    def _remember(self, key: tuple[str, str, str], data: bytes, destination: Peer) -> None:
+        replies = self._replies
+        if len(replies) >= REPLAY_ENTRIES:
+            del replies[next(iter(replies))]  # the oldest
+        replies[key] = (self.loop.time() + 64 * self.timers.t1, data, destination)
+
+    def _replay(self, key: tuple[str, str, str]) -> bool:
+        """A retransmission of a request answered statelessly: the same answer again."""
+        until, data, destination = self._replies[key]
+        if self.loop.time() >= until:
+            del self._replies[key]
+            return False
+        try:
+            self.transport.send(data, destination)
+        except SipError as exc:
+            log.debug("cannot repeat a response: %s", exc)
+        return True
+
+    def _refuse_busy(self, request: Request, peer: Peer) -> None:
+        """A cap is reached: 503 + Retry-After, sent without a transaction."""
+        self.refused += 1
+        response = request.make_response(503, "Service Unavailable")
+        response.headers.add("Retry-After", str(self.limits.retry_after))
+        try:
+            self.transport.send_response(response, peer)
+        except SipError as exc:
+            log.debug("cannot send 503: %s", exc)
 
     def send_request(self, request: Request, peer: Peer) -> ClientTransaction:
         """Start a client transaction (the request must carry its own top Via)."""
@@ -379,23 +496,37 @@ class TransactionLayer:
                 return
             self.on_ack(request, peer)  # ACK for a 2xx: the dialog's business
             return
-        st = self._server.get(_key(branch, method, sent_by))
+        key = _key(branch, method, sent_by)
+        st = self._server.get(key)
         if st is not None:
             st.retransmission()
             return
+        if key in self._replies and self._replay(key):
+            return
+        host = peer.host
+        per_source = self._per_source.get(host, 0)
+        if len(self._server) >= self.limits.max_transactions or (
+            per_source >= self.limits.max_per_source and not self.uncapped(host, peer.port)
+        ):
+            self._refuse_busy(request, peer)
+            return
+        self._per_source[host] = per_source + 1
         if method == "CANCEL":
             self._handle_cancel(request, peer, branch, sent_by)
             return
-        st = ServerTransaction(self, request, peer)
-        self._server[_key(branch, method, sent_by)] = st
-        if method == "INVITE":
-            # Answer at once so the caller stops retransmitting (17.2.1).
-            st.respond(request.make_response(100, "Trying"))
+        st = ServerTransaction(self, request, peer, key)
+        self._server[key] = st
         self.on_request(st)
+        if method == "INVITE" and st.state is _PROCEEDING and st.last_response is None:
+            # 17.2.1: a 100 unless the TU answers within 200 ms. A TU that answers from
+            # a task it just spawned (a challenge, a refusal) runs before this callback,
+            # so a stateless 401 goes out alone, not after a 100 that doubles the reply.
+            self.loop.call_soon(st._trying)
 
     def _handle_cancel(self, request: Request, peer: Peer, branch: str, sent_by: str) -> None:
-        st = ServerTransaction(self, request, peer)
-        self._server[_key(branch, "CANCEL", sent_by)] = st
+        key = _key(branch, "CANCEL", sent_by)
+        st = ServerTransaction(self, request, peer, key)
+        self._server[key] = st
         invite = self._server.get(_key(branch, "INVITE", sent_by))
         if invite is None or invite.final_sent:
             st.respond(request.make_response(481, "Call/Transaction Does Not Exist"))
@@ -414,3 +545,5 @@ class TransactionLayer:
             ct.cancel_timers()
         for st in list(self._server.values()):
             st._terminate()
+        self._per_source.clear()
+        self._replies.clear()

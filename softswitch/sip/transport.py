@@ -90,6 +90,9 @@ class _Udp(asyncio.DatagramProtocol):
         self.owner = owner
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        admit = self.owner.admit
+        if admit is not None and not admit(addr[0], addr[1]):
+            return  # a flooding source: dropped before parsing (softswitch.sip.flood)
         self.owner._received(data, Peer("UDP", addr[0], addr[1]))
 
     def error_received(self, exc: Exception) -> None:
@@ -385,6 +388,8 @@ class Transport:
         # told the Peer of every TCP/TLS connection that closes, for either side's reason
         self.closed_listeners: list[Callable[[Peer], None]] = []
         self.tls_handshake_timeout = TLS_HANDSHAKE_TIMEOUT
+        # asked (host, port) of every datagram before it is parsed: False drops it
+        self.admit: Callable[[str, int], bool] | None = None
         self._udp: asyncio.DatagramTransport | None = None  # IPv4
         self._udp6: asyncio.DatagramTransport | None = None  # IPv6
         self._servers: list[asyncio.Server] = []  # TCP and TLS listeners, each family

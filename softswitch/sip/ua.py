@@ -23,7 +23,7 @@ from .logbudget import LogBudget
 from .message import Request, Response, new_branch, new_call_id, new_tag
 from .options import ALLOWED, SUPPORTED, allow_header, supported_header, unsupported
 from .routes import LocalAddresses, uri_host
-from .transaction import ClientTransaction, ServerTransaction, Timers, TransactionLayer
+from .transaction import ClientTransaction, Limits, ServerTransaction, Timers, TransactionLayer
 from .transport import Peer, Transport
 from .uri import SipUri
 from .via import Via
@@ -69,6 +69,7 @@ class UserAgent:
         tls_host: str = "",
         tls_port: int = 0,
         connection_limits: ConnectionLimits | None = None,
+        limits: Limits | None = None,
     ) -> None:
         # which of our addresses each peer is told (by default: the listen address)
         self.addresses = addresses or LocalAddresses(host)
@@ -83,6 +84,7 @@ class UserAgent:
             limits=connection_limits,
         )
         self.timers = timers or Timers()
+        self.limits = limits or Limits()
         self.layer: TransactionLayer | None = None
         self.on_request = on_request
         # what Allow and Supported say, and which Require tags pass (sip.options)
@@ -121,7 +123,12 @@ class UserAgent:
 
     async def start(self) -> None:
         self.layer = TransactionLayer(
-            self.transport, self._request, self._ack, self._stray_response, self.timers
+            self.transport,
+            self._request,
+            self._ack,
+            self._stray_response,
+            self.timers,
+            self.limits,
         )
         await self.transport.start()
 
@@ -356,7 +363,7 @@ class UserAgent:
         if request.method in TARGET_METHODS:
             problem = remote_target_problem(request)
             if problem is not None:
-                st.respond(self.response(request, 400, problem, to_tag=new_tag()))
+                st.respond_stateless(self.response(request, 400, problem, to_tag=new_tag()))
                 return
         missing = unsupported(request, self.supported)
         if missing:  # RFC 3261 8.2.2.3
@@ -367,17 +374,18 @@ class UserAgent:
         if request.to_addr.tag:
             usage = self._dialog_of_request(request)
             if usage is None:
-                st.respond(self.response(request, 481, "Call/Transaction Does Not Exist"))
+                st.respond_stateless(self.response(request, 481, "Call/Transaction Does Not Exist"))
                 return
             usage.on_request(st)
             return
         if request.method == "OPTIONS":
+            # stateless, as a ping costs nothing to answer again
             response = self.response(request, 200, to_tag=new_tag())
             response.headers.add("Accept", "application/sdp")
-            st.respond(response)
+            st.respond_stateless(response)
             return
         if request.method in _DIALOG_ONLY:
-            st.respond(self.response(request, 481, "Call/Transaction Does Not Exist"))
+            st.respond_stateless(self.response(request, 481, "Call/Transaction Does Not Exist"))
             return
         self.on_request(st)
 

@@ -9,7 +9,7 @@ import pytest
 from softswitch.sip.address import Address
 from softswitch.sip.message import Response
 from softswitch.sip.parser import parse_message
-from softswitch.sip.transaction import ServerTransaction, Timers, TransactionState
+from softswitch.sip.transaction import Limits, ServerTransaction, Timers, TransactionState
 from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
 from softswitch.sip.uri import SipUri
@@ -251,3 +251,120 @@ async def test_a_ringing_invite_whose_peer_vanished_ends_at_timer_c():
     finally:
         raw.close()
         await ua.stop()
+
+
+async def test_a_stateless_refusal_keeps_no_transaction_and_is_never_retransmitted():
+    def refuse(st: ServerTransaction) -> None:
+        async def later() -> None:  # as the switch answers: from a task it spawns
+            st.respond_stateless(ua.response(st.request, 401, "Unauthorized", to_tag="t9"))
+
+        tasks.append(asyncio.get_running_loop().create_task(later()))
+
+    tasks: list[asyncio.Task[None]] = []
+    ua = UserAgent("127.0.0.1", 0, refuse, timers=FAST)
+    await ua.start()
+    raw = await RawUdp.open()
+    try:
+        data = invite(raw.port, ua.port)
+        raw.transport.sendto(data, ("127.0.0.1", ua.port))
+        first = await raw.next()
+        assert first.status == 401  # alone: no 100 Trying before it
+        assert ua.layer is not None and ua.layer.server_transactions == 0
+        await asyncio.sleep(0.5)  # timer G would have fired several times
+        assert raw.drain() == []
+        raw.transport.sendto(ack_for(first, raw.port, ua.port), ("127.0.0.1", ua.port))
+        raw.transport.sendto(data, ("127.0.0.1", ua.port))  # a retransmission
+        await asyncio.sleep(0.1)
+        assert raw.drain() == [first.to_bytes()]  # the very same bytes, from the cache
+        assert len(tasks) == 1  # the TU did not see it again
+        assert ua.layer.server_transactions == 0
+        assert ua.layer.source_transactions("127.0.0.1") == 0
+    finally:
+        raw.close()
+        await ua.stop()
+
+
+async def test_beyond_the_per_source_cap_a_request_gets_a_stateless_503():
+    handled: list[ServerTransaction] = []
+    ua = UserAgent(
+        "127.0.0.1", 0, handled.append, timers=FAST, limits=Limits(100, 3, retry_after=7)
+    )
+    await ua.start()
+    raw = await RawUdp.open()
+    try:
+        for i in range(5):
+            data = invite(raw.port, ua.port, branch=f"z9hG4bKcap{i}", call_id=f"cap{i}")
+            raw.transport.sendto(data, ("127.0.0.1", ua.port))
+        answers = [await raw.next() for _ in range(5)]
+        assert sorted(a.status for a in answers) == [100, 100, 100, 503, 503]
+        busy = next(a for a in answers if a.status == 503)
+        assert busy.headers.get("Retry-After") == "7"
+        assert len(handled) == 3 and ua.layer is not None
+        assert ua.layer.server_transactions == 3 and ua.layer.refused == 2
+        for st in handled:  # once they end, the source may start new ones
+            st.respond(ua.response(st.request, 486, "Busy Here", to_tag="b"))
+            st.ack()
+        await asyncio.sleep(0.3)  # timer I
+        assert ua.layer.server_transactions == 0
+        assert ua.layer.source_transactions("127.0.0.1") == 0
+        raw.drain()
+        raw.transport.sendto(
+            invite(raw.port, ua.port, branch="z9hG4bKcapN", call_id="capN"),
+            ("127.0.0.1", ua.port),
+        )
+        assert (await raw.next()).status == 100
+    finally:
+        raw.close()
+        await ua.stop()
+
+
+async def test_the_total_cap_counts_every_source():
+    handled: list[ServerTransaction] = []
+    ua = UserAgent("127.0.0.1", 0, handled.append, timers=FAST, limits=Limits(2, 100))
+    await ua.start()
+    one, two = await RawUdp.open(), await RawUdp.open()
+    try:
+        for raw, i in ((one, 0), (two, 1), (two, 2)):
+            data = invite(raw.port, ua.port, branch=f"z9hG4bKtot{i}", call_id=f"tot{i}")
+            raw.transport.sendto(data, ("127.0.0.1", ua.port))
+        assert (await one.next()).status == 100
+        statuses = sorted([(await two.next()).status, (await two.next()).status])
+        assert statuses == [100, 503]
+    finally:
+        one.close()
+        two.close()
+        await ua.stop()
+
+
+async def test_an_uncapped_source_goes_past_its_per_source_cap_up_to_the_total():
+    handled: list[ServerTransaction] = []
+    ua = UserAgent("127.0.0.1", 0, handled.append, timers=FAST, limits=Limits(4, 1))
+    await ua.start()
+    assert ua.layer is not None
+    ua.layer.uncapped = lambda host, port: host == "127.0.0.1"  # a trunk, say
+    raw = await RawUdp.open()
+    try:
+        for i in range(5):
+            data = invite(raw.port, ua.port, branch=f"z9hG4bKun{i}", call_id=f"un{i}")
+            raw.transport.sendto(data, ("127.0.0.1", ua.port))
+        statuses = sorted([(await raw.next()).status for _ in range(5)])
+        assert statuses == [100, 100, 100, 100, 503]  # the total cap still holds
+    finally:
+        raw.close()
+        await ua.stop()
+
+
+async def test_a_branchless_rfc2543_request_ends_its_transaction_too(pair):
+    ua, raw, handled = pair
+    data = invite(raw.port, ua.port).replace(b"branch=z9hG4bKtest1", b"branch=old1")
+    raw.transport.sendto(data, ("127.0.0.1", ua.port))
+    assert (await raw.next()).status == 100
+    await asyncio.sleep(0.02)
+    st = handled[0]
+    st.respond(ua.response(st.request, 486, "Busy Here", to_tag="t1"))
+    busy = await raw.next()
+    ack = ack_for(busy, raw.port, ua.port).replace(b"branch=z9hG4bKtest1", b"branch=old1")
+    raw.transport.sendto(ack, ("127.0.0.1", ua.port))
+    await asyncio.sleep(0.4)  # timer I
+    assert ua.layer is not None and ua.layer.server_transactions == 0
+    assert ua.layer.source_transactions("127.0.0.1") == 0
