@@ -17,6 +17,7 @@ from media.families import RtpFamilies, version_of
 from media.ports import PortAllocator
 from media.session import RtpSession
 
+from . import call_forwarding, feature_codes
 from .bridge import Bridge, Tap
 from .channel import (
     Channel,
@@ -33,11 +34,13 @@ from .conference_lobby import admitted
 from .conferences import Conferences
 from .config import Config, ConfigError
 from .extension_status import ExtensionStatus, all_extension_status, extension_status
-from .extensions import provision_extensions
+from .extensions import provision_extensions, seed_call_features
+from .feature_calls import FeatureRefused, applied, confirm
 from .forking import MAX_FORKS, NoAnswer, first_answer
 from .identity import AuthGuard, ExtensionAuthenticator
 from .keepalive import NatKeepalive
 from .leg_srtp import LegSrtp, configured_mode, leg_mode
+from .pickup import pickup_targets, ringing_leg
 from .registrar import Registrar
 from .replacement import ReplaceRefused, link, replaced_channel, take_place
 from .routing import Route, Router, normalize
@@ -58,11 +61,15 @@ from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
 from .store import Store
+from .store.call_features import CallFeatureStore
 from .store.conferences import ConferenceStore
 from .tlsidentity import TlsIdentity, ensure_identity
 from .trunk import Trunk
 
 log = logging.getLogger("softswitch.switch")
+
+# what takes a caller's call after the extension it rang failed with a status
+Fallback = Callable[[int], Coroutine[Any, Any, "Channel | None"]]
 
 SHUTDOWN_GRACE = 3.0  # seconds to wait for BYE answers when stopping
 # after the ring timeout, how long a device that never rang may keep the caller waiting
@@ -186,6 +193,7 @@ class Switch:
             lambda number: self.store.extension(number) is not None,
         )
         self.router = Router(self.store, self.trunks, rooms=self.conferences.settings)
+        self.call_features = CallFeatureStore(self.store.db)
         self._name = ChannelNamer()
         self._tasks: set[asyncio.Task[object]] = set()
         # outbound legs still ringing for a caller: how another caller picks the call up
@@ -213,6 +221,7 @@ class Switch:
 
     async def start(self) -> None:
         provision_extensions(self.store, self.config, self.announce)
+        seed_call_features(self.call_features, self.config)
         for room in self.config.conferences:  # the generated extensions are known only now
             if self.store.extension(room.number) is not None:
                 raise ConfigError(f"conference {room.number}: number is an extension's")
@@ -411,6 +420,10 @@ class Switch:
             return
         # tel: and user=phone URIs route by their number (RFC 3966, RFC 3261 19.1.6)
         number = normalize(request.uri.number or request.to_addr.uri.number or "")
+        feature = feature_codes.parse(number) if trunk is None else None
+        if feature is not None:
+            await self._feature_call(st, invite, caller, feature)
+            return
         # From a trunk only our own numbers are reachable: no relaying back out (toll fraud).
         route = self.router.route(number, allow_trunk=trunk is None)
         if route is None:
@@ -420,21 +433,201 @@ class Switch:
         if route.kind == EndpointKind.CONFERENCE:
             await self._conference_call(st, invite, caller, trunk, number)
             return
+        forwarded = self._forwarded(route)
+        if isinstance(forwarded, call_forwarding.Divert):
+            log.info("call %s to %s: %s", request.call_id, route.number, forwarded.reason)
+            invite.reject(forwarded.status, "Busy Here")
+            return
+        route = forwarded
         made = await self._inbound_channel(st, invite, caller, trunk)
         if made is None:
             return
         inbound, answer = made
-        log.info("call %s: %s -> %s via %s", request.call_id, inbound.name, number, route.kind)
+        log.info(
+            "call %s: %s -> %s via %s", request.call_id, inbound.name, route.number, route.kind
+        )
         caller_id = caller_number if trunk is not None else caller.name
+        caller_name = request.from_addr.display
+        fallback = self._fallback(route, caller_id, caller_name)
         try:
             outbound = await self.originate(
-                number, caller_id=caller_id, route=route, caller_name=request.from_addr.display
+                route.number,
+                caller_id=caller_id,
+                route=route,
+                caller_name=caller_name,
+                timeout=self._ring_seconds(route),
             )
         except SwitchError as exc:
+            if fallback is not None:
+                await self._fall_back(inbound, invite, answer, fallback, exc.status, exc.reason)
+                return
             invite.reject(exc.status, exc.reason)
             inbound.failed(exc.reason, exc.status)
             return
+        self._join(inbound, invite, answer, outbound, fallback)
+
+    # -- forwarding, DND, feature codes, pickup -----------------------------
+
+    def _forwarded(self, route: Route) -> Route | call_forwarding.Divert:
+        """Where a call to ``route`` rings: the extension, what it forwards to always
+        (extensions forwarding on, up to MAX_HOPS), or a Divert to refuse it (DND)."""
+        seen: set[str] = set()
+        while route.kind == EndpointKind.EXTENSION and route.number not in seen:
+            if len(seen) > call_forwarding.MAX_HOPS:
+                break
+            seen.add(route.number)
+            divert = call_forwarding.before_ringing(
+                route.number, self.call_features.get(route.number)
+            )
+            if divert is None:
+                break
+            if not divert.target:
+                return divert
+            target = self._forward_route(route.number, divert.target)
+            if target is None:
+                break  # an unroutable target: the extension itself rings
+            route = target
+        return route
+
+    def _forward_route(self, extension: str, target: str) -> Route | None:
+        """The route of a forwarding target: an extension or, through a trunk, an
+        outside number (the extension's owner chose it, so a call that came in from a
+        trunk may leave through one)."""
+        route = self.router.route(normalize(target))
+        if route is None or route.kind == EndpointKind.CONFERENCE:
+            log.info("extension %s forwards to %s: no route", extension, target)
+            return None
+        return route
+
+    def _ring_seconds(self, route: Route) -> float | None:
+        if route.kind != EndpointKind.EXTENSION:
+            return None
+        features = self.call_features.get(route.number)
+        return call_forwarding.ring_seconds(route.number, features, self.config.sip.ring_timeout)
+
+    def _fallback(self, route: Route, caller_id: str, caller_name: str | None) -> Fallback | None:
+        """What takes the call when the extension on ``route`` is busy or does not
+        answer (forwarding on busy / no answer, later voicemail); None for a trunk."""
+        if route.kind != EndpointKind.EXTENSION:
+            return None
+        extension = route.number
+
+        async def fallback(status: int) -> Channel | None:
+            features = self.call_features.get(extension)
+            divert = call_forwarding.after_failure(extension, features, status)
+            if divert is None:
+                return None
+            target = self._forward_route(extension, divert.target)
+            if target is None:
+                return None
+            forwarded = self._forwarded(target)
+            if isinstance(forwarded, call_forwarding.Divert):
+                return None
+            log.info("extension %s %s: forwarded to %s", extension, divert.reason, target.number)
+            return await self.originate(
+                forwarded.number, caller_id=caller_id, route=forwarded, caller_name=caller_name
+            )
+
+        return fallback
+
+    async def _fall_back(
+        self,
+        inbound: Channel,
+        invite: IncomingInvite,
+        answer: bytes,
+        fallback: Fallback,
+        status: int,
+        cause: str,
+    ) -> None:
+        """The extension failed with ``status``: ring what takes its calls then, else
+        tell the caller."""
+        try:
+            outbound = await fallback(status)
+        except SwitchError as exc:
+            log.info("channel %s: forwarding failed: %s", inbound.name, exc.reason)
+            outbound = None
+        if inbound.state not in (ChannelState.DOWN, ChannelState.RINGING, ChannelState.EARLY):
+            if outbound is not None:  # the caller left meanwhile
+                await outbound.hangup("caller gone")
+            return
+        if outbound is None:
+            code = caller_status(status)
+            invite.reject(code)
+            inbound.failed(cause, code)
+            return
         self._join(inbound, invite, answer, outbound)
+
+    async def _feature_call(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        request: feature_codes.FeatureRequest,
+    ) -> None:
+        """An extension dialed a feature code: a setting changed and confirmed with a
+        tone, or a ringing call picked up."""
+        if request.feature in (
+            feature_codes.Feature.PICKUP_GROUP,
+            feature_codes.Feature.PICKUP_DIRECTED,
+        ):
+            await self._pickup_call(st, invite, caller, request)
+            return
+        extension = caller.name
+        try:
+            features = applied(extension, self.call_features.get(extension), request)
+        except FeatureRefused as exc:
+            invite.reject(403, "Forbidden")
+            log.info("extension %s: %s refused: %s", extension, request.feature, exc)
+            return
+        made = await self._inbound_channel(st, invite, caller, None)
+        if made is None:
+            return
+        inbound, answer = made
+        try:
+            invite.answer(answer)
+        except SipError:
+            inbound.failed("caller gone", 487)
+            return
+        self.call_features.put(extension, features)
+        log.info("extension %s: %s %s", extension, request.feature, request.number)
+        inbound.up()
+        await confirm(inbound, self.clock)
+        await inbound.hangup("feature code")
+
+    async def _pickup_call(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        request: feature_codes.FeatureRequest,
+    ) -> None:
+        """``*8`` / ``**<ext>``: the caller answers a call ringing at another extension
+        (the pickup a Replaces INVITE naming the ringing leg performs)."""
+        targets = pickup_targets(request, caller.name, self.config.extensions)
+        if ringing_leg(self.channels, self._pickups, targets) is None:
+            log.info("extension %s: %s: nothing ringing", caller.name, request.feature)
+            invite.reject(404, "Not Found")
+            return
+        made = await self._inbound_channel(st, invite, caller, None)
+        if made is None:
+            return
+        new, answer = made
+        # again: the call may have been answered while the RTP port opened
+        leg = ringing_leg(self.channels, self._pickups, targets)
+        pick_up = self._pickups.get(leg) if leg is not None else None
+        if pick_up is None:
+            invite.reject(404, "Not Found")
+            new.failed("nothing to pick up", 404)
+            return
+        try:
+            pick_up(new)  # the waiting caller is answered and bridged with `new`
+            invite.answer(answer)
+        except SipError:
+            invite.reject(481, "Call/Transaction Does Not Exist")
+            new.failed("caller gone", 487)
+            return
+        new.up()
+        log.info("call %s: %s picks up %s", st.request.call_id, new.name, leg)
 
     async def _inbound_channel(
         self,
@@ -631,9 +824,15 @@ class Switch:
             self._spawn(channel.hangup("bad SDP answer", 488))
 
     def _join(
-        self, inbound: Channel, invite: IncomingInvite, answer: bytes, outbound: Channel
+        self,
+        inbound: Channel,
+        invite: IncomingInvite,
+        answer: bytes,
+        outbound: Channel,
+        fallback: Fallback | None = None,
     ) -> None:
-        """Relay the outbound leg's progress to the caller and bridge them on answer."""
+        """Relay the outbound leg's progress to the caller and bridge them on answer;
+        if it fails before that, ``fallback`` may ring another leg for the caller."""
         call = Call(inbound, outbound)
 
         def bridge() -> None:
@@ -683,6 +882,13 @@ class Switch:
                 if call.bridge:
                     call.bridge.stop()
                 if inbound.state in (ChannelState.DOWN, ChannelState.RINGING, ChannelState.EARLY):
+                    if fallback is not None and event.status:
+                        self._spawn(
+                            self._fall_back(
+                                inbound, invite, answer, fallback, event.status, event.cause
+                            )
+                        )
+                        return
                     status = caller_status(event.status) if event.status else 480
                     invite.reject(status)
                     inbound.failed(event.cause, status)
