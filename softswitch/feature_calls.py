@@ -7,6 +7,8 @@ hangs up; a code it refuses (forwarding to the extension itself) is answered 403
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from media.clock import MediaClock
@@ -17,7 +19,14 @@ from .channel import Channel
 from .channel_audio import ChannelAudio
 from .config import forward_target_problem
 from .feature_codes import Feature, FeatureRequest
-from .store.call_features import CallFeatures
+from .sip.errors import SipError
+from .sip.invite import IncomingInvite
+from .store.call_features import CallFeatures, CallFeatureStore
+
+log = logging.getLogger("softswitch.features")
+
+# the caller's leg, answered by the caller of this; None once its INVITE was refused
+MakeLeg = Callable[[], Awaitable[tuple[Channel, bytes] | None]]
 
 CONFIRMATION = chime((660.0, 880.0), ms=150)
 CONFIRMATION_WAIT = 3.0  # seconds: the tone is 0.3 s; a stalled clock must not hold the call
@@ -64,3 +73,34 @@ async def confirm(channel: Channel, clock: MediaClock) -> None:
         pass
     finally:
         audio.stop()
+
+
+async def settings_call(
+    invite: IncomingInvite,
+    extension: str,
+    request: FeatureRequest,
+    store: CallFeatureStore,
+    leg: MakeLeg,
+    clock: MediaClock,
+) -> None:
+    """``extension`` dialed a settings code: stored, answered, a beep, hung up."""
+    try:
+        features = applied(extension, store.get(extension), request)
+    except FeatureRefused as exc:
+        log.info("extension %s: %s refused: %s", extension, request.feature, exc)
+        invite.reject(403, "Forbidden")
+        return
+    made = await leg()
+    if made is None:
+        return
+    channel, answer = made
+    try:
+        invite.answer(answer)
+    except SipError:
+        channel.failed("caller gone", 487)
+        return
+    store.put(extension, features)
+    log.info("extension %s: %s %s", extension, request.feature, request.number)
+    channel.up()
+    await confirm(channel, clock)
+    await channel.hangup("feature code")

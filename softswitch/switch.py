@@ -35,12 +35,12 @@ from .conferences import Conferences
 from .config import Config, ConfigError
 from .extension_status import ExtensionStatus, all_extension_status, extension_status
 from .extensions import provision_extensions, seed_call_features
-from .feature_calls import FeatureRefused, applied, confirm
+from .feature_calls import settings_call
 from .forking import MAX_FORKS, NoAnswer, first_answer
 from .identity import AuthGuard, ExtensionAuthenticator
 from .keepalive import NatKeepalive
 from .leg_srtp import LegSrtp, configured_mode, leg_mode
-from .pickup import pickup_targets, ringing_leg
+from .pickup import PICKUP_FEATURES, pickup_call, pickup_targets
 from .registrar import Registrar
 from .replacement import ReplaceRefused, link, replaced_channel, take_place
 from .routing import Route, Router, normalize
@@ -194,6 +194,9 @@ class Switch:
         )
         self.router = Router(self.store, self.trunks, rooms=self.conferences.settings)
         self.call_features = CallFeatureStore(self.store.db)
+        self.forwarder = call_forwarding.Forwarder(
+            self.call_features, self.router.route, config.sip.ring_timeout
+        )
         self._name = ChannelNamer()
         self._tasks: set[asyncio.Task[object]] = set()
         # outbound legs still ringing for a caller: how another caller picks the call up
@@ -433,7 +436,7 @@ class Switch:
         if route.kind == EndpointKind.CONFERENCE:
             await self._conference_call(st, invite, caller, trunk, number)
             return
-        forwarded = self._forwarded(route)
+        forwarded = self.forwarder.forwarded(route)
         if isinstance(forwarded, call_forwarding.Divert):
             log.info("call %s to %s: %s", request.call_id, route.number, forwarded.reason)
             invite.reject(forwarded.status, "Busy Here")
@@ -455,7 +458,7 @@ class Switch:
                 caller_id=caller_id,
                 route=route,
                 caller_name=caller_name,
-                timeout=self._ring_seconds(route),
+                timeout=self.forwarder.ring_seconds(route),
             )
         except SwitchError as exc:
             if fallback is not None:
@@ -468,64 +471,18 @@ class Switch:
 
     # -- forwarding, DND, feature codes, pickup -----------------------------
 
-    def _forwarded(self, route: Route) -> Route | call_forwarding.Divert:
-        """Where a call to ``route`` rings: the extension, what it forwards to always
-        (extensions forwarding on, up to MAX_HOPS), or a Divert to refuse it (DND)."""
-        seen: set[str] = set()
-        while route.kind == EndpointKind.EXTENSION and route.number not in seen:
-            if len(seen) > call_forwarding.MAX_HOPS:
-                break
-            seen.add(route.number)
-            divert = call_forwarding.before_ringing(
-                route.number, self.call_features.get(route.number)
-            )
-            if divert is None:
-                break
-            if not divert.target:
-                return divert
-            target = self._forward_route(route.number, divert.target)
-            if target is None:
-                break  # an unroutable target: the extension itself rings
-            route = target
-        return route
-
-    def _forward_route(self, extension: str, target: str) -> Route | None:
-        """The route of a forwarding target: an extension or, through a trunk, an
-        outside number (the extension's owner chose it, so a call that came in from a
-        trunk may leave through one)."""
-        route = self.router.route(normalize(target))
-        if route is None or route.kind == EndpointKind.CONFERENCE:
-            log.info("extension %s forwards to %s: no route", extension, target)
-            return None
-        return route
-
-    def _ring_seconds(self, route: Route) -> float | None:
-        if route.kind != EndpointKind.EXTENSION:
-            return None
-        features = self.call_features.get(route.number)
-        return call_forwarding.ring_seconds(route.number, features, self.config.sip.ring_timeout)
-
     def _fallback(self, route: Route, caller_id: str, caller_name: str | None) -> Fallback | None:
-        """What takes the call when the extension on ``route`` is busy or does not
+        """What rings for the caller when the extension on ``route`` is busy or does not
         answer (forwarding on busy / no answer, later voicemail); None for a trunk."""
         if route.kind != EndpointKind.EXTENSION:
             return None
-        extension = route.number
 
         async def fallback(status: int) -> Channel | None:
-            features = self.call_features.get(extension)
-            divert = call_forwarding.after_failure(extension, features, status)
-            if divert is None:
-                return None
-            target = self._forward_route(extension, divert.target)
+            target = self.forwarder.after_failure(route, status, caller_id)
             if target is None:
                 return None
-            forwarded = self._forwarded(target)
-            if isinstance(forwarded, call_forwarding.Divert):
-                return None
-            log.info("extension %s %s: forwarded to %s", extension, divert.reason, target.number)
             return await self.originate(
-                forwarded.number, caller_id=caller_id, route=forwarded, caller_name=caller_name
+                target.number, caller_id=caller_id, route=target, caller_name=caller_name
             )
 
         return fallback
@@ -565,69 +522,16 @@ class Switch:
         request: feature_codes.FeatureRequest,
     ) -> None:
         """An extension dialed a feature code: a setting changed and confirmed with a
-        tone, or a ringing call picked up."""
-        if request.feature in (
-            feature_codes.Feature.PICKUP_GROUP,
-            feature_codes.Feature.PICKUP_DIRECTED,
-        ):
-            await self._pickup_call(st, invite, caller, request)
-            return
-        extension = caller.name
-        try:
-            features = applied(extension, self.call_features.get(extension), request)
-        except FeatureRefused as exc:
-            invite.reject(403, "Forbidden")
-            log.info("extension %s: %s refused: %s", extension, request.feature, exc)
-            return
-        made = await self._inbound_channel(st, invite, caller, None)
-        if made is None:
-            return
-        inbound, answer = made
-        try:
-            invite.answer(answer)
-        except SipError:
-            inbound.failed("caller gone", 487)
-            return
-        self.call_features.put(extension, features)
-        log.info("extension %s: %s %s", extension, request.feature, request.number)
-        inbound.up()
-        await confirm(inbound, self.clock)
-        await inbound.hangup("feature code")
+        tone (softswitch.feature_calls), or a ringing call picked up (softswitch.pickup)."""
 
-    async def _pickup_call(
-        self,
-        st: ServerTransaction,
-        invite: IncomingInvite,
-        caller: Endpoint,
-        request: feature_codes.FeatureRequest,
-    ) -> None:
-        """``*8`` / ``**<ext>``: the caller answers a call ringing at another extension
-        (the pickup a Replaces INVITE naming the ringing leg performs)."""
-        targets = pickup_targets(request, caller.name, self.config.extensions)
-        if ringing_leg(self.channels, self._pickups, targets) is None:
-            log.info("extension %s: %s: nothing ringing", caller.name, request.feature)
-            invite.reject(404, "Not Found")
-            return
-        made = await self._inbound_channel(st, invite, caller, None)
-        if made is None:
-            return
-        new, answer = made
-        # again: the call may have been answered while the RTP port opened
-        leg = ringing_leg(self.channels, self._pickups, targets)
-        pick_up = self._pickups.get(leg) if leg is not None else None
-        if pick_up is None:
-            invite.reject(404, "Not Found")
-            new.failed("nothing to pick up", 404)
-            return
-        try:
-            pick_up(new)  # the waiting caller is answered and bridged with `new`
-            invite.answer(answer)
-        except SipError:
-            invite.reject(481, "Call/Transaction Does Not Exist")
-            new.failed("caller gone", 487)
-            return
-        new.up()
-        log.info("call %s: %s picks up %s", st.request.call_id, new.name, leg)
+        def leg() -> Coroutine[Any, Any, tuple[Channel, bytes] | None]:
+            return self._inbound_channel(st, invite, caller, None)
+
+        if request.feature in PICKUP_FEATURES:
+            targets = pickup_targets(request, caller.name, self.config.extensions)
+            await pickup_call(invite, targets, self.channels, self._pickups, leg)
+        else:
+            await settings_call(invite, caller.name, request, self.call_features, leg, self.clock)
 
     async def _inbound_channel(
         self,
