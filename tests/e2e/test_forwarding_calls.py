@@ -1,6 +1,7 @@
 """Call forwarding, DND and pickup with real phones: baresip extensions dial the feature
 codes (*78/*79 DND, *90 forward on busy, *72/*73 forward always, *8 group pickup,
-**<ext> directed pickup); the calls then go where the settings say, audio both ways."""
+**<ext> directed pickup); the calls then go where the settings say, audio both ways.
+Kamailio as the carrier: a customer's call forwarded out keeps the customer's number."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from tests.e2e.talk import assert_heard, talk_and_hang_up
 from tests.peers.baresip import Baresip, BaresipAccount
+from tests.peers.kamailio import Kamailio, KamailioConfig
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
@@ -143,3 +145,55 @@ def test_pickup_with_nothing_ringing_is_refused(switch_factory, phone_factory):
     picker = phone(phone_factory, harness, "103")
     dial(harness, picker, "*8")
     assert picker.wait_call_closed(timeout=10).reason.startswith("404")
+
+
+def test_a_carrier_call_forwarded_out_keeps_the_caller_s_number(
+    tmp_path, ports, switch_factory, phone_factory
+):
+    """A customer calls 101 from outside; 101 forwards always to a mobile behind the
+    same carrier: the call leaves through the trunk with the customer's number as
+    caller ID, and the two talk."""
+    customer, mobile = "5552000", "5551000"
+    switch_port = ports.port()
+    kam = Kamailio(
+        tmp_path / "carrier",
+        KamailioConfig(
+            port=ports.port(),
+            users={"trunkuser": "trunkpass", customer: "cpw", mobile: "mpw"},
+            static_routes={"10": f"127.0.0.1:{switch_port}"},
+        ),
+    )
+    kam.start()
+    try:
+        trunk = {
+            "name": "carrier",
+            "host": kam.address,
+            "username": "trunkuser",
+            "password": "trunkpass",
+            "caller_id": "15168148111",
+        }
+        harness = switch_factory(
+            extensions=extensions(x101={"forward_always": mobile}),
+            trunks=[trunk],
+            sip={"listen": f"127.0.0.1:{switch_port}"},
+        )
+        kam.wait_registered("trunkuser")
+        away = phone(phone_factory, harness, "101")
+        outside = phone_factory(
+            BaresipAccount(customer, "cpw", registrar=kam.address), tone_hz=TONES["102"]
+        )
+        cell = phone_factory(
+            BaresipAccount(mobile, "mpw", registrar=kam.address), tone_hz=TONES["103"]
+        )
+        outside.wait_registered()
+        cell.wait_registered()
+        outside.dial(f"sip:101@{kam.address}")  # the DID is the extension number
+        incoming = cell.wait_incoming()
+        assert customer in incoming.line, incoming.line  # the customer's caller ID
+        talk_and_hang_up(outside, cell)
+        assert not away.events_of("answering")  # 101 never rang
+        assert_heard(outside, TONES["103"])
+        assert_heard(cell, TONES["102"])
+        no_channels_left(harness)
+    finally:
+        kam.stop()
