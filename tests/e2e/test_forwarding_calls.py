@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.talk import assert_heard, talk_and_hang_up
+from tests.peers.audio import dominant_frequency, read_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.kamailio import Kamailio, KamailioConfig
 from tests.peers.process import wait_until
@@ -36,11 +37,13 @@ def dial(harness, p: Baresip, number: str) -> None:
 
 
 def feature(harness, p: Baresip, code: str) -> None:
-    """Dial a feature code: the switch answers, beeps and hangs up."""
+    """Dial a feature code: the switch answers, beeps (660 and 880 Hz) and hangs up."""
     dial(harness, p, code)
     p.wait_call_established()
     closed = p.wait_call_closed(timeout=10)
     assert closed.reason, closed  # the switch ended the call (BYE)
+    samples, rate = read_wav(p.last_recording("dec"))
+    assert min(abs(dominant_frequency(samples, rate) - f) for f in (660.0, 880.0)) < 15
 
 
 def features_of(harness, number: str):
