@@ -107,6 +107,16 @@ def test_forward_on_no_answer_from_config(switch_factory, phone_factory):
     no_channels_left(harness)
 
 
+def test_forward_on_no_answer_when_not_registered(switch_factory, phone_factory):
+    harness = switch_factory(extensions=extensions(x101={"forward_no_answer": "103"}))
+    caller = phone(phone_factory, harness, "102")  # 101 has no phone registered
+    target = phone(phone_factory, harness, "103")
+    dial(harness, caller, "101")
+    talk_and_hang_up(caller, target)
+    assert_heard(caller, TONES["103"])
+    no_channels_left(harness)
+
+
 def test_forward_always_by_feature_code(switch_factory, phone_factory):
     harness = switch_factory(extensions=extensions())
     away = phone(phone_factory, harness, "101", answermode="manual")
