@@ -245,10 +245,29 @@ class TrunkConfig:
 
 @dataclass(slots=True)
 class ExtensionConfig:
+    """A local extension. The forwarding keys and ``dnd`` seed the extension's call
+    features (softswitch.store.call_features) on first start only: after that, feature
+    codes dialed from the phone and the admin API change them, and they are kept.
+
+    ``forward_always`` / ``forward_busy`` / ``forward_no_answer``: a number (another
+    extension, or an outside number through a trunk; digits, optional leading "+",
+    never the extension's own) that takes the extension's calls always, when it is busy
+    (its devices answer 486), or when it has not answered within ``no_answer_timeout``
+    seconds (1 to 300) or is not registered; "" = off. ``dnd``: calls get 486 Busy Here.
+    ``pickup_group`` ("" = none; letters, digits, "-" and "_"): extensions of one group
+    pick up each other's ringing calls with ``*8``.
+    """
+
     number: str
     password: str
     # a display name for people (the admin API shows it); "" = none
     name: str = ""
+    forward_always: str = ""
+    forward_busy: str = ""
+    forward_no_answer: str = ""
+    no_answer_timeout: int = 20
+    dnd: bool = False
+    pickup_group: str = ""
 
 
 MAX_ROOM_SIZE = 100  # participants of one conference room, at most
@@ -540,6 +559,9 @@ def _validate(config: Config) -> None:
     for ext in config.extensions:
         if not ext.number.isdigit() or not ext.password:
             raise ConfigError(f"extension {ext.number!r}: number must be digits, password set")
+        problem = extension_features_problem(ext)
+        if problem is not None:
+            raise ConfigError(f"extension {ext.number}: {problem}")
     _validate_conferences(config.conferences, set(numbers))
     names = [t.name for t in config.trunks]
     if len(set(names)) != len(names):
@@ -570,6 +592,33 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"trunk {trunk.name}: keepalive must be 0 (off) to 3600 seconds")
         if trunk.register and not trunk.username:
             raise ConfigError(f"trunk {trunk.name}: register = true needs a username")
+
+
+MAX_NO_ANSWER_TIMEOUT = 300
+
+
+def forward_target_problem(number: str, own: str) -> str | None:
+    """Why ``number`` cannot be a forwarding target of extension ``own`` (None: it can)."""
+    digits = number.removeprefix("+")
+    if not (digits.isdigit() and digits.isascii()) or len(number) > 32:
+        return "must be digits (an optional leading +), at most 32"
+    if number == own:
+        return "may not be the extension itself"
+    return None
+
+
+def extension_features_problem(ext: ExtensionConfig) -> str | None:
+    for key in ("forward_always", "forward_busy", "forward_no_answer"):
+        target = getattr(ext, key)
+        problem = forward_target_problem(target, ext.number) if target else None
+        if problem is not None:
+            return f"{key} {problem}"
+    if not 1 <= ext.no_answer_timeout <= MAX_NO_ANSWER_TIMEOUT:
+        return f"no_answer_timeout must be 1 to {MAX_NO_ANSWER_TIMEOUT} seconds"
+    group = ext.pickup_group.replace("-", "").replace("_", "")
+    if ext.pickup_group and not (group.isalnum() and group.isascii()):
+        return "pickup_group must be letters, digits, - and _"
+    return None
 
 
 def room_problem(room: ConferenceConfig, extensions: set[str]) -> str | None:

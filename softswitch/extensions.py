@@ -8,6 +8,7 @@ from collections.abc import Callable
 from .config import Config
 from .sip.auth import ha1
 from .store import Extension, Store
+from .store.call_features import CallFeatures, CallFeatureStore
 
 DEFAULT_NUMBERS = ("101", "102")
 
@@ -41,3 +42,22 @@ def provision_extensions(store: Store, config: Config, announce: Callable[[str],
             announce(
                 f"extension {number} password: {password}  (shown once; only its hash is kept)"
             )
+
+
+def seed_call_features(features: CallFeatureStore, config: Config) -> None:
+    """First values of the configured extensions' forwarding and DND (kept once set:
+    the phone's feature codes and the admin API change them); settings of extensions
+    that are gone are forgotten."""
+    for ext in config.extensions:
+        features.seed(
+            ext.number,
+            CallFeatures(
+                ext.forward_always,
+                ext.forward_busy,
+                ext.forward_no_answer,
+                ext.no_answer_timeout,
+                ext.dnd,
+            ),
+        )
+    if not config.default_extensions:
+        features.delete_except([e.number for e in config.extensions])

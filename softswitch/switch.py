@@ -17,6 +17,7 @@ from media.families import RtpFamilies, version_of
 from media.ports import PortAllocator
 from media.session import RtpSession
 
+from . import call_forwarding, feature_codes
 from .bridge import Bridge, Tap
 from .channel import (
     Channel,
@@ -33,13 +34,15 @@ from .conference_lobby import admitted
 from .conferences import Conferences
 from .config import Config, ConfigError
 from .extension_status import ExtensionStatus, all_extension_status, extension_status
-from .extensions import provision_extensions
+from .extensions import provision_extensions, seed_call_features
+from .feature_calls import settings_call
 from .forking import MAX_FORKS, NoAnswer, first_answer
 from .identity import AuthGuard, ExtensionAuthenticator
 from .keepalive import NatKeepalive
 from .leg_srtp import LegSrtp, configured_mode, leg_mode
 from .number_book import NumberBook
 from .numbers import InboundNumber, NumberError
+from .pickup import PICKUP_FEATURES, pickup_call, pickup_targets
 from .registrar import Registrar
 from .replacement import ReplaceRefused, link, replaced_channel, take_place
 from .routing import Route, Router, normalize
@@ -62,11 +65,15 @@ from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
 from .store import Store
+from .store.call_features import CallFeatureStore
 from .store.conferences import ConferenceStore
 from .tlsidentity import TlsIdentity, ensure_identity
 from .trunk import Trunk
 
 log = logging.getLogger("softswitch.switch")
+
+# what takes a caller's call after the extension it rang failed with a status
+Fallback = Callable[[int], Coroutine[Any, Any, "Channel | None"]]
 
 SHUTDOWN_GRACE = 3.0  # seconds to wait for BYE answers when stopping
 # after the ring timeout, how long a device that never rang may keep the caller waiting
@@ -229,6 +236,10 @@ class Switch:
             lambda number: self.store.extension(number) is not None,
         )
         self.router = Router(self.store, self.trunks, rooms=self.conferences.settings)
+        self.call_features = CallFeatureStore(self.store.db)
+        self.forwarder = call_forwarding.Forwarder(
+            self.call_features, self.router.route, config.sip.ring_timeout
+        )
         self._name = ChannelNamer()
         self._tasks: set[asyncio.Task[object]] = set()
         # outbound legs still ringing for a caller: how another caller picks the call up
@@ -268,6 +279,7 @@ class Switch:
 
     async def start(self) -> None:
         provision_extensions(self.store, self.config, self.announce)
+        seed_call_features(self.call_features, self.config)
         for room in self.config.conferences:  # the generated extensions are known only now
             if self.store.extension(room.number) is not None:
                 raise ConfigError(f"conference {room.number}: number is an extension's")
@@ -477,6 +489,10 @@ class Switch:
             return
         # tel: and user=phone URIs route by their number (RFC 3966, RFC 3261 19.1.6)
         number = normalize(request.uri.number or request.to_addr.uri.number or "")
+        feature = feature_codes.parse(number) if trunk is None else None
+        if feature is not None:
+            await self._feature_call(st, invite, caller, feature)
+            return
         if trunk is not None and self.on_number is not None:
             did = self.numbers.lookup(number)
             if did is not None:
@@ -491,21 +507,84 @@ class Switch:
         if route.kind == EndpointKind.CONFERENCE:
             await self._conference_call(st, invite, caller, trunk, number)
             return
+        forwarded = self.forwarder.forwarded(route)
+        if isinstance(forwarded, call_forwarding.Divert):
+            log.info("call %s to %s: %s", request.call_id, route.number, forwarded.reason)
+            invite.reject(forwarded.status, "Busy Here")
+            return
+        route = forwarded
         made = await self._inbound_channel(st, invite, caller, trunk)
         if made is None:
             return
         inbound, answer = made
-        log.info("call %s: %s -> %s via %s", request.call_id, inbound.name, number, route.kind)
+        log.info(
+            "call %s: %s -> %s via %s", request.call_id, inbound.name, route.number, route.kind
+        )
         caller_id = caller_number if trunk is not None else caller.name
+        caller_name = request.from_addr.display
+        fallback = self._fallback(route, caller_id, caller_name)
         try:
             outbound = await self.originate(
-                number, caller_id=caller_id, route=route, caller_name=request.from_addr.display
+                route.number,
+                caller_id=caller_id,
+                route=route,
+                caller_name=caller_name,
+                timeout=self.forwarder.ring_seconds(route),
             )
         except SwitchError as exc:
+            if fallback is not None:
+                await self._fall_back(inbound, invite, answer, fallback, exc.status, exc.reason)
+                return
             invite.reject(exc.status, exc.reason)
             inbound.failed(exc.reason, exc.status)
             return
+        self._join(inbound, invite, answer, outbound, fallback)
+
+    # -- forwarding, DND, feature codes, pickup -----------------------------
+
+    def _fallback(self, route: Route, caller_id: str, caller_name: str | None) -> Fallback | None:
+        """What rings for the caller when the extension on ``route`` is busy or does not
+        answer (forwarding on busy / no answer, later voicemail); None for a trunk."""
+        if route.kind != EndpointKind.EXTENSION:
+            return None
+
+        async def fallback(status: int) -> Channel | None:
+            target = self.forwarder.after_failure(route, status, caller_id)
+            if target is None:
+                return None
+            return await self.originate(
+                target.number, caller_id=caller_id, route=target, caller_name=caller_name
+            )
+
+        return fallback
+
+    async def _fall_back(
+        self,
+        inbound: Channel,
+        invite: IncomingInvite,
+        answer: bytes,
+        fallback: Fallback,
+        status: int,
+        cause: str,
+    ) -> Channel | None:
+        """The extension failed with ``status``: ring what takes its calls then (that
+        leg, bridged to the caller when it answers), else tell the caller (None)."""
+        try:
+            outbound = await fallback(status)
+        except SwitchError as exc:
+            log.info("channel %s: forwarding failed: %s", inbound.name, exc.reason)
+            outbound = None
+        if inbound.state not in (ChannelState.DOWN, ChannelState.RINGING, ChannelState.EARLY):
+            if outbound is not None:  # the caller left meanwhile
+                await outbound.hangup("caller gone")
+            return None
+        if outbound is None:
+            code = caller_status(status)
+            invite.reject(code)
+            inbound.failed(cause, code)
+            return None
         self._join(inbound, invite, answer, outbound)
+        return outbound
 
     async def _numbered_call(
         self,
@@ -537,18 +616,48 @@ class Switch:
         """Ring ``extension`` for a call not answered yet, relaying its progress to the
         caller and bridging them on answer; None when it cannot be rung (the caller has
         been refused)."""
+        # the extension's DND and forwarding apply as to a call dialed to it
+        forwarded = self.forwarder.forwarded(Route(EndpointKind.EXTENSION, extension))
+        if isinstance(forwarded, call_forwarding.Divert):
+            call.refuse(forwarded.status, "Busy Here")
+            return None
+        fallback = self._fallback(forwarded, call.caller_id, call.caller_name)
         try:
             outbound = await self.originate(
-                extension,
+                forwarded.number,
                 caller_id=call.caller_id,
-                route=Route(EndpointKind.EXTENSION, extension),
+                route=forwarded,
                 caller_name=call.caller_name,
+                timeout=self.forwarder.ring_seconds(forwarded),
             )
         except SwitchError as exc:
+            if fallback is not None:
+                return await self._fall_back(
+                    call.channel, call.invite, call.answer, fallback, exc.status, exc.reason
+                )
             call.refuse(exc.status, exc.reason)
             return None
-        self._join(call.channel, call.invite, call.answer, outbound)
+        self._join(call.channel, call.invite, call.answer, outbound, fallback)
         return outbound
+
+    async def _feature_call(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        request: feature_codes.FeatureRequest,
+    ) -> None:
+        """An extension dialed a feature code: a setting changed and confirmed with a
+        tone (softswitch.feature_calls), or a ringing call picked up (softswitch.pickup)."""
+
+        def leg() -> Coroutine[Any, Any, tuple[Channel, bytes] | None]:
+            return self._inbound_channel(st, invite, caller, None)
+
+        if request.feature in PICKUP_FEATURES:
+            targets = pickup_targets(request, caller.name, self.config.extensions)
+            await pickup_call(invite, targets, self.channels, self._pickups, leg)
+        else:
+            await settings_call(invite, caller.name, request, self.call_features, leg, self.clock)
 
     async def _inbound_channel(
         self,
@@ -745,9 +854,15 @@ class Switch:
             self._spawn(channel.hangup("bad SDP answer", 488))
 
     def _join(
-        self, inbound: Channel, invite: IncomingInvite, answer: bytes, outbound: Channel
+        self,
+        inbound: Channel,
+        invite: IncomingInvite,
+        answer: bytes,
+        outbound: Channel,
+        fallback: Fallback | None = None,
     ) -> None:
-        """Relay the outbound leg's progress to the caller and bridge them on answer."""
+        """Relay the outbound leg's progress to the caller and bridge them on answer;
+        if it fails before that, ``fallback`` may ring another leg for the caller."""
         call = Call(inbound, outbound)
 
         def bridge() -> None:
@@ -797,6 +912,13 @@ class Switch:
                 if call.bridge:
                     call.bridge.stop()
                 if inbound.state in (ChannelState.DOWN, ChannelState.RINGING, ChannelState.EARLY):
+                    if fallback is not None and event.status:
+                        self._spawn(
+                            self._fall_back(
+                                inbound, invite, answer, fallback, event.status, event.cause
+                            )
+                        )
+                        return
                     status = caller_status(event.status) if event.status else 480
                     invite.reject(status)
                     inbound.failed(event.cause, status)

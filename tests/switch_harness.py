@@ -29,7 +29,7 @@ def switch_config(
     sip_port: int,
     rtp_first: int,
     *,
-    extensions: dict[str, str] | None = None,
+    extensions: dict[str, str | dict[str, Any]] | None = None,
     trunks: list[dict[str, Any]] | None = None,
     sip: dict[str, Any] | None = None,
     accounts: dict[str, str] | None = None,
@@ -60,7 +60,7 @@ def switch_config(
             **(media or {}),
         },
         "extensions": [
-            {"number": n, "password": p}
+            {"number": n, **(p if isinstance(p, dict) else {"password": p})}
             for n, p in (extensions or {"101": "pw101", "102": "pw102"}).items()
         ],
         "trunks": trunks or [],

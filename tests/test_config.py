@@ -132,6 +132,26 @@ def test_environment_overrides_single_keys():
             r"extensions\[0\].name: expected str",
         ),
         (
+            {"extensions": [{"number": "101", "password": "pw", "forward_busy": "10x"}]},
+            "extension 101: forward_busy must be digits",
+        ),
+        (
+            {"extensions": [{"number": "101", "password": "pw", "forward_always": "101"}]},
+            "forward_always may not be the extension itself",
+        ),
+        (
+            {"extensions": [{"number": "101", "password": "pw", "no_answer_timeout": 0}]},
+            "no_answer_timeout must be 1 to 300",
+        ),
+        (
+            {"extensions": [{"number": "101", "password": "pw", "dnd": "sometimes"}]},
+            r"extensions\[0\].dnd: expected bool",
+        ),
+        (
+            {"extensions": [{"number": "101", "password": "pw", "pickup_group": "sales team"}]},
+            "pickup_group must be letters",
+        ),
+        (
             {"trunks": [{"name": "t", "host": "h", "register": False, "keepalive": -1}]},
             "trunk t: keepalive must be 0",
         ),

@@ -1,6 +1,7 @@
 """The admin API (``/api/admin/...``): the switch's own configuration and state, for its
 operator, behind an admin token (`softswitch admin token`), apart from the two spec APIs
-and their CPaaS accounts. Read-only so far: extensions and their registrations."""
+and their CPaaS accounts: extensions and their registrations (read-only), their call
+forwarding and DND."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from softswitch.store.admin_tokens import AdminTokenStore
 from .auth import AdminAuth, default_guard
 from .errors import AdminError
 from .extensions import ExtensionsView
+from .features import FeaturesView
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -39,7 +41,10 @@ def routes(ctx: AppContext, guard: AuthGuard | None = None) -> list[BaseRoute]:
         return endpoint
 
     extensions = ExtensionsView(ctx.switch)
+    features = FeaturesView(ctx.switch)
     return [
         Route("/api/admin/extensions", admin(extensions.index), methods=["GET"]),
         Route("/api/admin/extensions/{number}", admin(extensions.show), methods=["GET"]),
+        Route("/api/admin/extensions/{number}/features", admin(features.show), methods=["GET"]),
+        Route("/api/admin/extensions/{number}/features", admin(features.update), methods=["PATCH"]),
     ]
