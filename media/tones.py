@@ -32,3 +32,8 @@ def ringback(region: str = "us", level: float = 0.25) -> Samples:
 def dtmf_tone(digit: str, ms: int = 100, level: float = 0.3) -> Samples:
     """An in-band DTMF tone (for peers without RFC 4733 and for tests)."""
     return _tone(tone_pair(digit), ms, level)
+
+
+def beep(hz: float = 1000.0, ms: int = 400, level: float = 0.3) -> Samples:
+    """The voicemail beep: record after the tone."""
+    return _tone((hz,), ms, level)

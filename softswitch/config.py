@@ -141,6 +141,23 @@ class MediaConfig:
 
 
 @dataclass(slots=True)
+class VoicemailConfig:
+    """[voicemail]: how messages are recorded and kept (boxes are per [[extensions]])."""
+
+    # messages and recorded greetings, one folder per extension
+    dir: str = "data/voicemail"
+    # longest message; a caller still talking is cut off (and the message kept)
+    max_seconds: int = 120
+    # this many seconds of silence end a message; 0 = only # or hanging up end it
+    silence_seconds: int = 5
+    # an offline transcript of each message ([media] transcriber), after the call
+    transcribe: bool = False
+    # wrong PINs at *97 (per extension) before listening is locked for lock_seconds
+    pin_tries: int = 5
+    lock_seconds: int = 300
+
+
+@dataclass(slots=True)
 class TrunkConfig:
     name: str
     host: str
@@ -182,6 +199,16 @@ class ExtensionConfig:
     password: str
     # a display name for people (the admin API shows it); "" = none
     name: str = ""
+    # Voicemail (softswitch/voicemail): a caller this extension does not answer (no
+    # answer within [sip] ring_timeout, busy, declined/DND, not registered) hears the
+    # greeting, a beep, and leaves a message. voicemail_pin (digits, 4 to 12) guards
+    # listening from the phone (*97); only its scrypt hash is kept in the store.
+    voicemail: bool = False
+    voicemail_pin: str = ""
+    # the greeting: a WAV file (any rate, mono) if set, else this text spoken by the
+    # [media] tts_engine; both "" = "The person at extension N is not available..."
+    greeting: str = ""
+    greeting_file: str = ""
 
 
 @dataclass(slots=True)
@@ -198,6 +225,7 @@ class Config:
     api_limits: ApiLimitsConfig = field(default_factory=ApiLimitsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
     trunks: list[TrunkConfig] = field(default_factory=list)
     extensions: list[ExtensionConfig] = field(default_factory=list)
     accounts: list[AccountConfig] = field(default_factory=list)
@@ -262,6 +290,7 @@ _SECTIONS = {
     "api_limits": ApiLimitsConfig,
     "store": StoreConfig,
     "media": MediaConfig,
+    "voicemail": VoicemailConfig,
 }
 _LISTS = {"trunks": TrunkConfig, "extensions": ExtensionConfig, "accounts": AccountConfig}
 
@@ -402,6 +431,14 @@ def _validate(config: Config) -> None:
     for ext in config.extensions:
         if not ext.number.isdigit() or not ext.password:
             raise ConfigError(f"extension {ext.number!r}: number must be digits, password set")
+        pin = ext.voicemail_pin
+        if pin and not (pin.isdigit() and 4 <= len(pin) <= 12):
+            raise ConfigError(f"extension {ext.number}: voicemail_pin must be 4 to 12 digits")
+        if ext.greeting_file and not os.access(ext.greeting_file, os.R_OK):
+            raise ConfigError(
+                f"extension {ext.number}: cannot read greeting_file {ext.greeting_file!r}"
+            )
+    _validate_voicemail(config.voicemail)
     names = [t.name for t in config.trunks]
     if len(set(names)) != len(names):
         raise ConfigError("trunk names must be unique")
@@ -429,6 +466,18 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"trunk {trunk.name}: keepalive must be 0 (off) to 3600 seconds")
         if trunk.register and not trunk.username:
             raise ConfigError(f"trunk {trunk.name}: register = true needs a username")
+
+
+def _validate_voicemail(voicemail: VoicemailConfig) -> None:
+    ranges = {
+        "max_seconds": (1, 3600),
+        "silence_seconds": (0, 600),
+        "pin_tries": (1, 100),
+        "lock_seconds": (0, 86_400),
+    }
+    for key, (low, high) in ranges.items():
+        if not low <= getattr(voicemail, key) <= high:
+            raise ConfigError(f"voicemail.{key} must be {low} to {high}")
 
 
 def _validate_api_limits(limits: ApiLimitsConfig) -> None:

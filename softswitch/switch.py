@@ -9,12 +9,14 @@ import secrets
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from media.clock import MediaClock
 from media.families import RtpFamilies, version_of
 from media.ports import PortAllocator
 from media.session import RtpSession
+from media.tts import Tts
 
 from .bridge import Bridge, Tap
 from .channel import (
@@ -52,8 +54,10 @@ from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
 from .store import Store
+from .store.voicemail import VoicemailStore
 from .tlsidentity import TlsIdentity, ensure_identity
 from .trunk import Trunk
+from .voicemail.service import Voicemail, VoicemailError
 
 log = logging.getLogger("softswitch.switch")
 
@@ -105,6 +109,11 @@ def cause_of(status: int) -> str:
     return "failure"
 
 
+# an extension's failures that send its caller to voicemail: no answer (our ring timeout
+# cancels with 408), not registered/unreachable, busy, declined (DND)
+VOICEMAIL_STATUSES = frozenset({408, 480, 486, 600, 603})
+
+
 def caller_status(status: int) -> int:
     """What the calling leg is told when the called leg fails."""
     if status in (401, 407) or status < 400:
@@ -131,6 +140,7 @@ class Switch:
         store: Store | None = None,
         timers: Timers | None = None,
         announce: Callable[[str], None] = print,
+        tts: Tts | None = None,
     ) -> None:
         self.config = config
         self._owns_store = store is None
@@ -172,6 +182,16 @@ class Switch:
         self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
         self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
+        # only when a box is configured: no speech engine or folder otherwise
+        self.voicemail: Voicemail | None = None
+        if any(e.voicemail for e in config.extensions):
+            media = config.media
+            self.voicemail = Voicemail(
+                config,
+                VoicemailStore(self.store.db),
+                tts or Tts(Path(media.prompts_dir), engine=media.tts_engine),
+                self.clock,
+            )
         self.started = False
 
     def _tls_identity(self) -> TlsIdentity | None:
@@ -255,6 +275,8 @@ class Switch:
         await asyncio.gather(*(t.stop() for t in self.trunks), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
+        if self.voicemail is not None:
+            await self.voicemail.stop()
         await self.keepalive.stop()
         self.clock.stop()
         await self.ua.stop()
@@ -397,10 +419,46 @@ class Switch:
                 number, caller_id=caller_id, route=route, caller_name=request.from_addr.display
             )
         except SwitchError as exc:
+            if self._voicemail_for(route, number, exc.status):
+                self._answer_to_voicemail(inbound, invite, answer, number)
+                return
             invite.reject(exc.status, exc.reason)
             inbound.failed(exc.reason, exc.status)
             return
-        self._join(inbound, invite, answer, outbound)
+        box = number if self._voicemail_for(route, number, 480) else None
+        self._join(inbound, invite, answer, outbound, voicemail=box)
+
+    # -- voicemail ----------------------------------------------------------
+
+    def _voicemail_for(self, route: Route, number: str, status: int) -> bool:
+        """Does a call to `number` that failed with `status` go to its voicemail?"""
+        return (
+            self.voicemail is not None
+            and route.kind == EndpointKind.EXTENSION
+            and status in VOICEMAIL_STATUSES
+            and self.voicemail.has_box(number)
+        )
+
+    def _answer_to_voicemail(
+        self, inbound: Channel, invite: IncomingInvite, answer: bytes, extension: str
+    ) -> None:
+        """Answer the caller, who was ringing `extension`, and let it leave a message."""
+        try:
+            invite.answer(answer)
+        except SipError:
+            inbound.failed("caller gone", 487)
+            return
+        inbound.up()
+        log.info("channel %s: to the voicemail of %s", inbound.name, extension)
+        self._spawn(self.to_voicemail(inbound, extension))
+
+    async def to_voicemail(self, channel: Channel, extension: str) -> None:
+        """The entry point for anything routing a caller to a voicemail box (a DID, an
+        IVR): `channel`, answered, hears the box's greeting and leaves a message; the
+        channel is hung up afterwards. Raises VoicemailError for a box that is not there."""
+        if self.voicemail is None:
+            raise VoicemailError(f"extension {extension} has no voicemail")
+        await self.voicemail.take_message(channel, extension)
 
     async def _inbound_channel(
         self,
@@ -517,9 +575,16 @@ class Switch:
             self._spawn(channel.hangup("bad SDP answer", 488))
 
     def _join(
-        self, inbound: Channel, invite: IncomingInvite, answer: bytes, outbound: Channel
+        self,
+        inbound: Channel,
+        invite: IncomingInvite,
+        answer: bytes,
+        outbound: Channel,
+        *,
+        voicemail: str | None = None,
     ) -> None:
-        """Relay the outbound leg's progress to the caller and bridge them on answer."""
+        """Relay the outbound leg's progress to the caller and bridge them on answer;
+        a leg not answered sends the caller to the `voicemail` box, if any."""
         call = Call(inbound, outbound)
 
         def bridge() -> None:
@@ -570,6 +635,9 @@ class Switch:
                     call.bridge.stop()
                 if inbound.state in (ChannelState.DOWN, ChannelState.RINGING, ChannelState.EARLY):
                     status = caller_status(event.status) if event.status else 480
+                    if voicemail is not None and (event.status or 480) in VOICEMAIL_STATUSES:
+                        self._answer_to_voicemail(inbound, invite, answer, voicemail)
+                        return
                     invite.reject(status)
                     inbound.failed(event.cause, status)
                 else:

@@ -1,0 +1,95 @@
+"""Voicemail with real phones: a call nobody answers ends in the callee's box, the
+message WAV holds the caller's tone, the callee's phone lamp lights (MWI)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.peers.audio import band_energy_ratio, dominant_frequency, rms
+from tests.peers.baresip import BaresipAccount
+
+pytestmark = pytest.mark.peers
+
+GREETING = "Leave a message."
+
+
+def register_phone(phone_factory, harness, number, tone_hz, **kwargs):
+    port = harness.config.sip_host_port[1]
+    account = BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}", **kwargs)
+    phone = phone_factory(account, tone_hz=tone_hz)
+    phone.wait_registered()
+    return phone
+
+
+def voicemail_switch(switch_factory, **kwargs: Any):
+    return switch_factory(
+        sip={"ring_timeout": 2},
+        extension_options={
+            "102": {"voicemail": True, "voicemail_pin": "4321", "greeting": GREETING}
+        },
+        **kwargs,
+    )
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def leave_message(harness, caller, tone_seconds: float = 3.0):
+    """The caller dials 102, who does not answer, and talks `tone_seconds` after the beep."""
+    port = harness.config.sip_host_port[1]
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    caller.wait_call_established(timeout=15)
+    time.sleep(2.5 + tone_seconds)  # greeting (~1.5 s), beep, then the message
+    caller.hangup()
+    caller.wait_call_closed()
+    vm = harness.switch.voicemail
+    return wait_for(lambda: harness.call(lambda: vm.messages("102")))
+
+
+def test_no_answer_leaves_a_message_with_the_callers_tone(switch_factory, phone_factory):
+    harness = voicemail_switch(switch_factory)
+    caller = register_phone(phone_factory, harness, "101", 700.0)
+    callee = register_phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    [message] = leave_message(harness, caller)
+    callee.wait_incoming()  # 102 did ring first
+    assert message.caller == "101"
+    assert not message.heard
+    assert 1.5 < message.duration < 6.0
+    path = harness.call(lambda: harness.switch.voicemail.path(message))
+    assert abs(dominant_frequency(path) - 700.0) < 15
+    assert band_energy_ratio(path, 700.0) > 0.5
+    # the caller heard the greeting and the 1 kHz beep before it spoke
+    time.sleep(0.5)
+    heard = caller.last_recording("dec")
+    assert rms(heard) > 100
+    assert band_energy_ratio(heard, 1000.0) > 0.05
+    assert wait_for(lambda: harness.call(lambda: len(harness.switch.channels)) == 0 or None)
+
+
+def test_unregistered_extension_goes_straight_to_voicemail(switch_factory, phone_factory):
+    harness = voicemail_switch(switch_factory)
+    caller = register_phone(phone_factory, harness, "101", 500.0)
+    [message] = leave_message(harness, caller, tone_seconds=2.0)
+    path = harness.call(lambda: harness.switch.voicemail.path(message))
+    assert abs(dominant_frequency(path) - 500.0) < 15
+
+
+def test_extension_without_voicemail_still_gets_480(switch_factory, phone_factory):
+    harness = voicemail_switch(
+        switch_factory, extensions={"101": "pw101", "102": "pw102", "103": "pw103"}
+    )
+    caller = register_phone(phone_factory, harness, "101", 500.0)
+    port = harness.config.sip_host_port[1]
+    caller.dial(f"sip:103@127.0.0.1:{port}")
+    assert caller.wait_call_closed().reason.startswith("480")
