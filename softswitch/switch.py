@@ -57,6 +57,7 @@ from .store import Store
 from .store.voicemail import VoicemailStore
 from .tlsidentity import TlsIdentity, ensure_identity
 from .trunk import Trunk
+from .voicemail.mwi import MessageWaiting
 from .voicemail.service import Voicemail, VoicemailError
 
 log = logging.getLogger("softswitch.switch")
@@ -192,6 +193,14 @@ class Switch:
                 tts or Tts(Path(media.prompts_dir), engine=media.tts_engine),
                 self.clock,
             )
+        # the message lamps: SUBSCRIBE message-summary, NOTIFY on every change
+        self.mwi = MessageWaiting(
+            self.ua,
+            self.voicemail,
+            self.store.bindings,
+            min_expires=config.sip.min_expires,
+            max_expires=config.sip.max_expires,
+        )
         self.started = False
 
     def _tls_identity(self) -> TlsIdentity | None:
@@ -277,6 +286,10 @@ class Switch:
             task.cancel()
         if self.voicemail is not None:
             await self.voicemail.stop()
+        try:  # the final NOTIFYs: a subscriber that never answers must not hold us
+            await asyncio.wait_for(self.mwi.stop(), SHUTDOWN_GRACE)
+        except TimeoutError:
+            log.warning("switch stopping: final NOTIFY(s) unanswered")
         await self.keepalive.stop()
         self.clock.stop()
         await self.ua.stop()
@@ -360,6 +373,11 @@ class Switch:
             self.registrar.handle(st)
         elif method == "INVITE":
             self._spawn(self._answering(st, self._incoming_call(st)))
+        elif method == "SUBSCRIBE":
+            assert self.auth is not None
+            user = self.auth.authenticate(st, self.ua)  # like REGISTER
+            if user is not None:
+                self.mwi.subscribe(st, user)
         else:
             st.respond(self.ua.response(st.request, 405, "Method Not Allowed"))
 

@@ -93,3 +93,47 @@ def test_extension_without_voicemail_still_gets_480(switch_factory, phone_factor
     port = harness.config.sip_host_port[1]
     caller.dial(f"sip:103@127.0.0.1:{port}")
     assert caller.wait_call_closed().reason.startswith("480")
+
+
+def test_subscribed_phone_lamp_follows_the_box(switch_factory, phone_factory):
+    harness = voicemail_switch(switch_factory)
+    port = harness.config.sip_host_port[1]
+    caller = register_phone(phone_factory, harness, "101", 800.0)
+    callee = phone_factory(
+        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}", answermode="manual"),
+        tone_hz=1000.0,
+        extra_apps=["mwi.so"],
+    )
+    callee.wait_registered()
+    callee.wait_mwi("no", timeout=15)  # the initial NOTIFY of baresip's subscription
+    [message] = leave_message(harness, caller)
+    callee.wait_mwi("yes")
+    vm = harness.switch.voicemail
+    harness.call(lambda: vm.mark_heard("102", message.id))
+    callee.wait_mwi("no")
+    voice = callee.events_of("mwi_voice")[-1].fields
+    assert (voice["new"], voice["old"]) == ("0", "1")
+    subscriptions = harness.call(lambda: len(harness.switch.mwi.subscriptions["102"]))
+    assert subscriptions == 1
+
+
+def test_unsolicited_notify_for_a_phone_that_never_subscribed(switch_factory, phone_factory):
+    # baresip 1.0 without mwi.so answers an unsolicited NOTIFY 481 (it matches NOTIFYs
+    # to its subscriptions only), so its SIP trace shows what arrived; desk phones
+    # configured for unsolicited MWI light their lamp from the same request
+    harness = voicemail_switch(switch_factory)
+    port = harness.config.sip_host_port[1]
+    caller = register_phone(phone_factory, harness, "101", 800.0)
+    callee = phone_factory(
+        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}", answermode="manual"),
+        tone_hz=1000.0,
+        sip_trace=True,
+    )
+    callee.wait_registered()
+    leave_message(harness, caller, tone_seconds=2.0)
+    wait_for(lambda: "Messages-Waiting: yes" in callee.log_text() or None)
+    trace = callee.log_text()
+    notify = trace[trace.index("NOTIFY sip:102") :]
+    assert "Event: message-summary" in notify[:1000]
+    assert "Content-Type: application/simple-message-summary" in notify[:1000]
+    assert "Voice-Message: 1/0" in notify[:1000]
