@@ -152,7 +152,8 @@ class VoicemailConfig:
     silence_seconds: int = 5
     # an offline transcript of each message ([media] transcriber), after the call
     transcribe: bool = False
-    # wrong PINs at *97 (per extension) before listening is locked for lock_seconds
+    # wrong PINs at *97 (per box, within an hour) before listening is locked for
+    # lock_seconds (0 = never locked)
     pin_tries: int = 5
     lock_seconds: int = 300
 

@@ -57,6 +57,7 @@ from .store import Store
 from .store.voicemail import VoicemailStore
 from .tlsidentity import TlsIdentity, ensure_identity
 from .trunk import Trunk
+from .voicemail.access import ACCESS_CODE as VOICEMAIL_ACCESS
 from .voicemail.mwi import MessageWaiting
 from .voicemail.service import Voicemail, VoicemailError
 
@@ -420,6 +421,9 @@ class Switch:
             return
         # tel: and user=phone URIs route by their number (RFC 3966, RFC 3261 19.1.6)
         number = normalize(request.uri.number or request.to_addr.uri.number or "")
+        if number == VOICEMAIL_ACCESS and trunk is None:
+            await self._voicemail_access(st, invite, caller)
+            return
         # From a trunk only our own numbers are reachable: no relaying back out (toll fraud).
         route = self.router.route(number, allow_trunk=trunk is None)
         if route is None:
@@ -469,6 +473,26 @@ class Switch:
         inbound.up()
         log.info("channel %s: to the voicemail of %s", inbound.name, extension)
         self._spawn(self.to_voicemail(inbound, extension))
+
+    async def _voicemail_access(
+        self, st: ServerTransaction, invite: IncomingInvite, caller: Endpoint
+    ) -> None:
+        """An extension dialed *97: its own box's PIN and menu."""
+        if self.voicemail is None or not self.voicemail.has_box(caller.name):
+            invite.reject(404, "No Voicemail Box")
+            return
+        made = await self._inbound_channel(st, invite, caller, None)
+        if made is None:
+            return
+        inbound, answer = made
+        try:
+            invite.answer(answer)
+        except SipError:
+            inbound.failed("caller gone", 487)
+            return
+        inbound.up()
+        log.info("call %s: %s listens to its voicemail", st.request.call_id, inbound.name)
+        await self.voicemail.listen(inbound, caller.name)
 
     async def to_voicemail(self, channel: Channel, extension: str) -> None:
         """The entry point for anything routing a caller to a voicemail box (a DID, an

@@ -34,11 +34,12 @@ class Speaker:
             log.warning("voicemail prompt %r not spoken: %s", text[:40], exc)
             return silence(500)
 
-    async def number(self, value: int) -> Samples:
+    async def digits(self, text: str) -> Samples | None:
+        """A number read digit by digit (a caller's); None when it cannot be read out."""
         try:
-            return await self.tts.digits(str(value), VOICE)
+            return await self.tts.digits(text, VOICE)
         except TtsError:
-            return silence(300)
+            return None
 
 
 async def greeting_audio(box: VoicemailBox, store: VoicemailStore, speaker: Speaker) -> Samples:

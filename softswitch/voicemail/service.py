@@ -18,6 +18,7 @@ from ..channel import Channel
 from ..channel_audio import ChannelAudio
 from ..config import Config
 from ..store.voicemail import MessageCounts, MessageRecord, VoicemailStore
+from .access import Mailbox, PinGuard
 from .box import Boxes
 from .deposit import DepositLimits, deposit
 from .greeting import Speaker, greeting_audio
@@ -39,6 +40,7 @@ class Voicemail:
         self.speaker = Speaker(tts)
         self.clock = clock
         self.limits = DepositLimits(config.voicemail.max_seconds, config.voicemail.silence_seconds)
+        self.pin_guard = PinGuard(config.voicemail)
         self._watchers: list[Watcher] = []
         self._tasks: set[asyncio.Task[object]] = set()
 
@@ -77,6 +79,38 @@ class Voicemail:
             if self.config.voicemail.transcribe:
                 self._spawn(self._transcribe(message))
         return message
+
+    # -- the owner calls in (*97) -------------------------------------------
+
+    async def listen(self, channel: Channel, extension: str) -> None:
+        """The PIN and the menu on an answered `channel`, then hang it up."""
+        box = self.boxes.get(extension)
+        if box is None:
+            raise VoicemailError(f"extension {extension} has no voicemail")
+        media = ChannelAudio(channel, self.clock)
+        media.start()
+        mailbox = Mailbox(
+            channel,
+            media,
+            box,
+            self.boxes,
+            self.store,
+            self.speaker,
+            self.pin_guard,
+            self._changed,
+        )
+        session = asyncio.ensure_future(mailbox.run())
+        hungup = asyncio.ensure_future(asyncio.shield(channel.hungup))
+        waits: list[asyncio.Future[Any]] = [session, hungup]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
+            media.stop()
+            await channel.hangup("voicemail done")
+        if session.done() and not session.cancelled() and session.exception() is not None:
+            log.error("voicemail %s: *97 failed", extension, exc_info=session.exception())
 
     async def _transcribe(self, message: MessageRecord) -> None:
         path = self.path(message)

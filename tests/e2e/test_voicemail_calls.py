@@ -137,3 +137,57 @@ def test_unsolicited_notify_for_a_phone_that_never_subscribed(switch_factory, ph
     assert "Event: message-summary" in notify[:1000]
     assert "Content-Type: application/simple-message-summary" in notify[:1000]
     assert "Voice-Message: 1/0" in notify[:1000]
+
+
+def dial_access(harness, phone):
+    port = harness.config.sip_host_port[1]
+    phone.dial(f"sip:*97@127.0.0.1:{port}")
+    phone.wait_call_established()
+    time.sleep(1.5)  # the PIN question has started
+
+
+def test_access_code_with_the_right_pin_plays_the_message(switch_factory, phone_factory):
+    harness = voicemail_switch(switch_factory)
+    caller = register_phone(phone_factory, harness, "101", 700.0)
+    owner = register_phone(phone_factory, harness, "102", 300.0, answermode="manual")
+    [message] = leave_message(harness, caller, tone_seconds=4.0)
+    owner.wait_incoming()  # rung first, nobody answered: cancelled
+    owner.wait_call_closed()
+    dial_access(harness, owner)
+    owner.send_dtmf("4321#")
+    time.sleep(3.0)  # "You have 1 new and 0 saved messages..."
+    owner.send_dtmf("1")
+    time.sleep(9.0)  # "Message 1, from 1 0 1", then the message
+    owner.hangup()
+    owner.wait_call_closed()
+    heard = owner.last_recording("dec")
+    assert band_energy_ratio(heard, 700.0) > 0.15  # the caller's tone, among the prompts
+    vm = harness.switch.voicemail
+    assert harness.call(lambda: vm.message("102", message.id).heard)
+
+
+def test_access_code_locks_after_five_wrong_pins(switch_factory, phone_factory):
+    harness = voicemail_switch(switch_factory)
+    owner = register_phone(phone_factory, harness, "102", 300.0, answermode="manual")
+    guard = harness.switch.voicemail.pin_guard
+    dial_access(harness, owner)
+    for tries in range(1, 6):
+        owner.send_dtmf("1111#")
+        wait_for(lambda tries=tries: harness.call(lambda: guard.failures("102")) >= tries)
+        time.sleep(2.5)  # "That password is not correct", then the question again
+    assert harness.call(lambda: guard.locked_for("102")) > 200
+    # the switch hangs up after saying the box is locked
+    assert owner.wait_call_closed(timeout=15).reason
+    # locked: even the right PIN gets no further
+    dial_access(harness, owner)
+    owner.send_dtmf("4321#")
+    assert owner.wait_call_closed(timeout=15).reason
+    assert harness.call(lambda: guard.locked_for("102")) > 0
+
+
+def test_access_code_without_a_box_is_404(switch_factory, phone_factory):
+    harness = voicemail_switch(switch_factory)
+    phone = register_phone(phone_factory, harness, "101", 300.0)
+    port = harness.config.sip_host_port[1]
+    phone.dial(f"sip:*97@127.0.0.1:{port}")
+    assert phone.wait_call_closed().reason.startswith("404")
