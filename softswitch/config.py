@@ -210,6 +210,9 @@ class ExtensionConfig:
     # [media] tts_engine; both "" = "The person at extension N is not available..."
     greeting: str = ""
     greeting_file: str = ""
+    # the CPaaS API account that may list, download, mark and delete this box's
+    # messages (/api/voicemail/...); "" = none (only *97 from the phone)
+    account: str = ""
 
 
 @dataclass(slots=True)

@@ -1,5 +1,6 @@
 """The CPaaS API (../shared/specs/cpaas-api.txt): click2call, callbacks, OTP calls,
-live-call control, CDRs, announcement templates, call flows, uploads, campaigns.
+live-call control, CDRs, announcement templates, call flows, uploads, campaigns, and
+the voicemail of the account's extensions.
 
 `routes(ctx)` is what `api.app.create_app` mounts. Framework for every endpoint module:
 `responses` (envelope, ApiError, `endpoint`), `auth` (`account_of`), `body` (`parse_body`).
@@ -11,13 +12,13 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
-from . import callbacks, calls, campaigns, cdrs, files, flows, templates
+from . import callbacks, calls, campaigns, cdrs, files, flows, templates, voicemail
 
 if TYPE_CHECKING:
     from api.context import AppContext
 
 # each endpoint module has `routes(ctx) -> list[BaseRoute]`
-_MODULES = (calls, callbacks, cdrs, templates, flows, files, campaigns)
+_MODULES = (calls, callbacks, cdrs, templates, flows, files, campaigns, voicemail)
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:

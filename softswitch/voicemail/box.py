@@ -16,6 +16,7 @@ class VoicemailBox:
     folder: Path  # its messages and recorded greeting
     greeting_text: str
     greeting_file: str  # a configured WAV; "" = none
+    account: str = ""  # the API account that owns the box; "" = none
 
     def default_text(self) -> str:
         spaced = " ".join(self.extension)
@@ -32,7 +33,9 @@ class Boxes:
         self.store = store
         root = Path(config.voicemail.dir)
         self._boxes = {
-            ext.number: VoicemailBox(ext.number, root / ext.number, ext.greeting, ext.greeting_file)
+            ext.number: VoicemailBox(
+                ext.number, root / ext.number, ext.greeting, ext.greeting_file, ext.account
+            )
             for ext in config.extensions
             if ext.voicemail
         }

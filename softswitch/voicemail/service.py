@@ -167,3 +167,8 @@ class Voicemail:
     def _box(self, extension: str) -> None:
         if extension not in self.boxes:
             raise VoicemailError(f"extension {extension} has no voicemail")
+
+    def owned_by(self, account_id: str, extension: str) -> bool:
+        """May API account `account_id` manage `extension`'s box?"""
+        box = self.boxes.get(extension)
+        return box is not None and bool(box.account) and box.account == account_id

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.peers.audio import band_energy_ratio, dominant_frequency, rms
@@ -15,6 +16,7 @@ from tests.peers.baresip import BaresipAccount
 pytestmark = pytest.mark.peers
 
 GREETING = "Leave a message."
+API_HEADERS = {"account": "account_1", "auth": "secret-one"}
 
 
 def register_phone(phone_factory, harness, number, tone_hz, **kwargs):
@@ -26,13 +28,11 @@ def register_phone(phone_factory, harness, number, tone_hz, **kwargs):
 
 
 def voicemail_switch(switch_factory, **kwargs: Any):
-    return switch_factory(
-        sip={"ring_timeout": 2},
-        extension_options={
-            "102": {"voicemail": True, "voicemail_pin": "4321", "greeting": GREETING}
-        },
-        **kwargs,
+    kwargs.setdefault(
+        "extension_options",
+        {"102": {"voicemail": True, "voicemail_pin": "4321", "greeting": GREETING}},
     )
+    return switch_factory(sip={"ring_timeout": 2}, **kwargs)
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -95,8 +95,20 @@ def test_extension_without_voicemail_still_gets_480(switch_factory, phone_factor
     assert caller.wait_call_closed().reason.startswith("480")
 
 
-def test_subscribed_phone_lamp_follows_the_box(switch_factory, phone_factory):
-    harness = voicemail_switch(switch_factory)
+def test_subscribed_phone_lamp_follows_the_box_and_the_api(server_factory, phone_factory):
+    """The whole process (Runtime + HTTP API): the lamp lights with the message and goes
+    off when the API marks it heard; list, download and delete through the API."""
+    harness = voicemail_switch(
+        server_factory,
+        extension_options={
+            "102": {
+                "voicemail": True,
+                "voicemail_pin": "4321",
+                "greeting": GREETING,
+                "account": "account_1",
+            }
+        },
+    )
     port = harness.config.sip_host_port[1]
     caller = register_phone(phone_factory, harness, "101", 800.0)
     callee = phone_factory(
@@ -108,11 +120,29 @@ def test_subscribed_phone_lamp_follows_the_box(switch_factory, phone_factory):
     callee.wait_mwi("no", timeout=15)  # the initial NOTIFY of baresip's subscription
     [message] = leave_message(harness, caller)
     callee.wait_mwi("yes")
-    vm = harness.switch.voicemail
-    harness.call(lambda: vm.mark_heard("102", message.id))
-    callee.wait_mwi("no")
-    voice = callee.events_of("mwi_voice")[-1].fields
-    assert (voice["new"], voice["old"]) == ("0", "1")
+    assert callee.events_of("mwi_voice")[-1].fields == {"new": "1", "old": "0"}
+
+    base = f"{harness.url}/api/voicemail/102/messages"
+    listed = httpx.get(base, headers=API_HEADERS, timeout=10).json()["response"]
+    assert [(m["message_id"], m["caller"], m["heard"]) for m in listed["result"]] == [
+        (str(message.id), "101", "false")
+    ]
+    audio = httpx.get(f"{base}/{message.id}/audio", headers=API_HEADERS, timeout=10)
+    assert audio.status_code == 200
+    wav = harness.switch.voicemail.path(message).with_name("downloaded.wav")
+    wav.write_bytes(audio.content)
+    assert abs(dominant_frequency(wav) - 800.0) < 15
+
+    marked = httpx.patch(
+        f"{base}/{message.id}", json={"heard": True}, headers=API_HEADERS, timeout=10
+    )
+    assert marked.status_code == 200
+    callee.wait_mwi("no")  # the lamp goes off
+    assert callee.events_of("mwi_voice")[-1].fields == {"new": "0", "old": "1"}
+    deleted = httpx.delete(f"{base}/{message.id}", headers=API_HEADERS, timeout=10)
+    assert deleted.status_code == 200
+    wait_for(lambda: callee.events_of("mwi_voice")[-1].fields == {"new": "0", "old": "0"})
+    assert httpx.get(base, headers=API_HEADERS, timeout=10).json()["response"]["result"] == []
     subscriptions = harness.call(lambda: len(harness.switch.mwi.subscriptions["102"]))
     assert subscriptions == 1
 

@@ -26,12 +26,15 @@ def config(tmp_path, pin="4321", **extra):
 
 
 def test_only_extensions_with_voicemail_have_a_box(tmp_path):
-    boxes = Boxes(config(tmp_path, greeting="Hi"), VoicemailStore(Store(":memory:").db))
+    boxes = Boxes(
+        config(tmp_path, greeting="Hi", account="acme"), VoicemailStore(Store(":memory:").db)
+    )
     assert boxes.numbers() == ["102"]
     assert "101" not in boxes
     box = boxes.get("102")
     assert box.folder == tmp_path / "vm" / "102"
     assert box.greeting_text == "Hi"
+    assert box.account == "acme"
     assert "1 0 2" in box.default_text()
 
 
