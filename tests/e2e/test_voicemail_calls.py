@@ -32,7 +32,8 @@ def voicemail_switch(switch_factory, **kwargs: Any):
         "extension_options",
         {"102": {"voicemail": True, "voicemail_pin": "4321", "greeting": GREETING}},
     )
-    return switch_factory(sip={"ring_timeout": 2}, **kwargs)
+    kwargs.setdefault("sip", {"ring_timeout": 2})
+    return switch_factory(**kwargs)
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -221,3 +222,38 @@ def test_access_code_without_a_box_is_404(switch_factory, phone_factory):
     port = harness.config.sip_host_port[1]
     phone.dial(f"sip:*97@127.0.0.1:{port}")
     assert phone.wait_call_closed().reason.startswith("404")
+
+
+def test_busy_callee_sends_the_caller_to_voicemail_and_pound_ends_it(switch_factory, phone_factory):
+    harness = voicemail_switch(switch_factory, sip={"ring_timeout": 30})
+    port = harness.config.sip_host_port[1]
+    caller = register_phone(phone_factory, harness, "101", 900.0)
+    callee = register_phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    callee.wait_incoming()
+    callee.hangup()  # rejects the ringing call: busy
+    caller.wait_call_established(timeout=10)
+    time.sleep(4.5)  # greeting, beep, then ~2 s of tone
+    caller.send_dtmf("#")
+    closed = caller.wait_call_closed(timeout=10)
+    assert closed.reason  # the switch hung up after the message
+    vm = harness.switch.voicemail
+    [message] = wait_for(lambda: harness.call(lambda: vm.messages("102")))
+    assert 0.5 < message.duration < 4.0
+    path = harness.call(lambda: vm.path(message))
+    assert abs(dominant_frequency(path) - 900.0) < 15
+
+
+def test_caller_gone_before_the_beep_leaves_nothing(switch_factory, phone_factory):
+    harness = voicemail_switch(switch_factory)
+    port = harness.config.sip_host_port[1]
+    caller = register_phone(phone_factory, harness, "101", 900.0)
+    caller.dial(f"sip:102@127.0.0.1:{port}")  # 102 not registered: straight to voicemail
+    caller.wait_call_established()
+    time.sleep(0.3)
+    caller.hangup()
+    caller.wait_call_closed()
+    assert wait_for(lambda: harness.call(lambda: len(harness.switch.channels)) == 0 or None)
+    assert harness.call(lambda: harness.switch.voicemail.messages("102")) == []
+    folder = harness.switch.voicemail.boxes.get("102").folder
+    assert not folder.exists() or not list(folder.iterdir())
