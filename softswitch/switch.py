@@ -447,19 +447,21 @@ class Switch:
             invite.reject(exc.status, exc.reason)
             inbound.failed(exc.reason, exc.status)
             return
-        box = number if self._voicemail_for(route, number, 480) else None
+        box = number if self._has_voicemail(route, number) else None
         self._join(inbound, invite, answer, outbound, voicemail=box)
 
     # -- voicemail ----------------------------------------------------------
 
-    def _voicemail_for(self, route: Route, number: str, status: int) -> bool:
-        """Does a call to `number` that failed with `status` go to its voicemail?"""
+    def _has_voicemail(self, route: Route, number: str) -> bool:
         return (
             self.voicemail is not None
             and route.kind == EndpointKind.EXTENSION
-            and status in VOICEMAIL_STATUSES
             and self.voicemail.has_box(number)
         )
+
+    def _voicemail_for(self, route: Route, number: str, status: int) -> bool:
+        """Does a call to `number` that failed with `status` go to its voicemail?"""
+        return status in VOICEMAIL_STATUSES and self._has_voicemail(route, number)
 
     def _answer_to_voicemail(
         self, inbound: Channel, invite: IncomingInvite, answer: bytes, extension: str

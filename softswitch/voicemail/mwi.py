@@ -38,6 +38,9 @@ log = logging.getLogger("softswitch.voicemail.mwi")
 
 # RFC 3842 5.1: an hour unless asked otherwise; [sip] min_expires/max_expires bound it
 DEFAULT_EXPIRES = 3600
+# subscriptions kept per box: a phone that restarts subscribes anew without ending its
+# old subscription, so past this many the oldest is ended (memory stays bounded)
+MAX_PER_BOX = 16
 
 
 class MessageWaiting:
@@ -55,7 +58,8 @@ class MessageWaiting:
         self.bindings = bindings
         self.min_expires = min_expires
         self.max_expires = max_expires
-        self.subscriptions: dict[str, set[Subscription]] = {}
+        # per box, oldest first (a dict as an ordered set)
+        self.subscriptions: dict[str, dict[Subscription, None]] = {}
         self._tasks: set[asyncio.Task[object]] = set()
         if voicemail is not None:
             voicemail.watch(self.changed)
@@ -91,19 +95,24 @@ class MessageWaiting:
         subscription.on_terminated = self._forget
         subscription.accept(st, expires)
         if expires:
-            self.subscriptions.setdefault(box, set()).add(subscription)
+            kept = self.subscriptions.setdefault(box, {})
+            kept[subscription] = None
+            while len(kept) > MAX_PER_BOX:
+                oldest = next(iter(kept))
+                kept.pop(oldest)
+                self._spawn(oldest.terminate("deactivated"))
         log.info("mwi: %s subscribed from %s for %d s", box, st.peer, expires)
         self._spawn(subscription.notify(self._body(box, st.peer.host)))
 
     def _forget(self, subscription: Subscription) -> None:
         for subscriptions in self.subscriptions.values():
-            subscriptions.discard(subscription)
+            subscriptions.pop(subscription, None)
 
     # -- changes ------------------------------------------------------------
 
     def changed(self, extension: str, counts: MessageCounts) -> None:
         """Tell every subscriber, and every registered device without a subscription."""
-        subscriptions = self.subscriptions.get(extension, set())
+        subscriptions = self.subscriptions.get(extension, {})
         subscribed = {(s.dialog.peer.host, s.dialog.peer.port) for s in subscriptions}
         for subscription in list(subscriptions):
             body = message_summary(self._account(extension, subscription.dialog.peer.host), counts)

@@ -20,6 +20,7 @@ from softswitch.sip.ua import Credentials, UserAgent
 from softswitch.sip.uri import SipUri
 from softswitch.store import Binding
 from softswitch.switch import Switch
+from softswitch.voicemail.mwi import MAX_PER_BOX
 from tests.switch_harness import switch_config
 
 FAST = Timers(t1=0.02, t2=0.1, t4=0.1)
@@ -146,3 +147,23 @@ async def test_registered_device_without_subscription_gets_unsolicited_notify(en
     assert notify.headers.get("Event") == "message-summary"
     assert b"Messages-Waiting: yes" in notify.body
     assert b"Message-Account: sip:102@127.0.0.1" in notify.body
+
+
+async def test_subscriptions_per_box_are_bounded_the_oldest_ended(env) -> None:
+    switch, phone = env
+    for _ in range(MAX_PER_BOX + 1):
+        request, response = await subscribe(switch, phone, "102", "102", Expires="600")
+        assert response.status == 200
+        dialog = Dialog.as_uac(request, response, Peer("UDP", "127.0.0.1", switch.ua.port))
+        phone.ua.dialogs[dialog.id] = phone  # the phone keeps every one of them
+    kept = switch.mwi.subscriptions["102"]
+    assert len(kept) == MAX_PER_BOX
+    await asyncio.sleep(0.3)
+    assert all(s.active for s in kept)
+    # the first subscription got a final NOTIFY saying it was deactivated
+    finals = [
+        r
+        for r in phone.requests
+        if r.headers.get("Subscription-State") == "terminated;reason=deactivated"
+    ]
+    assert len(finals) == 1
