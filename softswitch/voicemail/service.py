@@ -77,7 +77,7 @@ class Voicemail:
         if message is not None:
             self._changed(extension)
             if self.config.voicemail.transcribe:
-                self._spawn(self._transcribe(message))
+                self._spawn(self.transcribe(message))
         return message
 
     # -- the owner calls in (*97) -------------------------------------------
@@ -112,7 +112,8 @@ class Voicemail:
         if session.done() and not session.cancelled() and session.exception() is not None:
             log.error("voicemail %s: *97 failed", extension, exc_info=session.exception())
 
-    async def _transcribe(self, message: MessageRecord) -> None:
+    async def transcribe(self, message: MessageRecord) -> None:
+        """Add the offline transcript of `message` ([media] transcriber), off the loop."""
         path = self.path(message)
         engine = transcriber(self.config.media.transcriber)
         loop = asyncio.get_running_loop()
