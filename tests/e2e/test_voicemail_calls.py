@@ -257,3 +257,29 @@ def test_caller_gone_before_the_beep_leaves_nothing(switch_factory, phone_factor
     assert harness.call(lambda: harness.switch.voicemail.messages("102")) == []
     folder = harness.switch.voicemail.boxes.get("102").folder
     assert not folder.exists() or not list(folder.iterdir())
+
+
+def test_greeting_recorded_at_the_access_code_greets_the_next_caller(switch_factory, phone_factory):
+    harness = voicemail_switch(switch_factory)
+    owner = register_phone(phone_factory, harness, "102", 350.0, answermode="manual")
+    dial_access(harness, owner)
+    owner.send_dtmf("4321#")
+    time.sleep(3.0)
+    owner.send_dtmf("0")
+    time.sleep(7.0)  # "Record your greeting after the tone...", the beep, then 350 Hz
+    owner.send_dtmf("#")
+    vm = harness.switch.voicemail
+    greeting = wait_for(lambda: harness.call(lambda: vm.store.box("102").greeting_file))
+    owner.hangup()
+    owner.wait_call_closed()
+    path = vm.boxes.get("102").folder / greeting
+    assert abs(dominant_frequency(path) - 350.0) < 15
+
+    caller = register_phone(phone_factory, harness, "101", 1500.0)
+    caller.dial(f"sip:102@127.0.0.1:{harness.config.sip_host_port[1]}")
+    caller.wait_call_established(timeout=15)
+    time.sleep(3.0)
+    caller.hangup()
+    caller.wait_call_closed()
+    time.sleep(0.5)
+    assert band_energy_ratio(caller.last_recording("dec"), 350.0) > 0.3
