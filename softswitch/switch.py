@@ -246,6 +246,7 @@ class Switch:
             self.ua,
             min_expires=self.config.sip.min_expires,
             max_expires=self.config.sip.max_expires,
+            on_new_binding=self.mwi.registered,
         )
         await self.ua.start()
         if self.rtp_timeout.timeout:

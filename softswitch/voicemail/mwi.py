@@ -3,8 +3,8 @@
 A phone that subscribes to ``message-summary`` for its own extension gets the summary
 at once and again on every change, in its subscription (softswitch/sip/subscription).
 A registered device of the extension with no subscription gets the change as an
-unsolicited NOTIFY outside any dialog, as Asterisk's ``mwi_subscribe_replaces_
-unsolicited`` phones expect.
+unsolicited NOTIFY outside any dialog (as phones set up for Asterisk's unsolicited MWI
+expect), and one when it registers anew while messages wait.
 """
 
 from __future__ import annotations
@@ -120,6 +120,19 @@ class MessageWaiting:
         for binding in self.bindings(extension):
             if (binding.source_host, binding.source_port) not in subscribed:
                 self._spawn(self._unsolicited(extension, binding, counts))
+
+    def registered(self, binding: Binding) -> None:
+        """A device just registered: one with messages waiting for it and no
+        subscription from its address gets the lamp lit at once (its lamp came up off)."""
+        if self.voicemail is None or not self.voicemail.has_box(binding.aor):
+            return
+        counts = self.voicemail.counts(binding.aor)
+        subscribed = {
+            (s.dialog.peer.host, s.dialog.peer.port)
+            for s in self.subscriptions.get(binding.aor, {})
+        }
+        if counts.new and (binding.source_host, binding.source_port) not in subscribed:
+            self._spawn(self._unsolicited(binding.aor, binding, counts))
 
     async def _unsolicited(self, extension: str, binding: Binding, counts: MessageCounts) -> None:
         peer = Peer(binding.transport, binding.source_host, binding.source_port)

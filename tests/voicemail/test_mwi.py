@@ -167,3 +167,39 @@ async def test_subscriptions_per_box_are_bounded_the_oldest_ended(env) -> None:
         if r.headers.get("Subscription-State") == "terminated;reason=deactivated"
     ]
     assert len(finals) == 1
+
+
+async def test_device_registering_while_messages_wait_gets_the_lamp_lit(env) -> None:
+    switch, phone = env
+    vm = switch.voicemail
+    vm.store.add_message("102", "101", time.time(), 2.0, "m.wav")
+    uri = SipUri("sip", "102", "127.0.0.1", switch.ua.port)
+    register = phone.ua.new_request(
+        "REGISTER",
+        SipUri("sip", None, "127.0.0.1", switch.ua.port),
+        Address(uri),
+        Address(uri),
+        contact_user="102",
+    )
+    response = await phone.ua.request(
+        register, Peer("UDP", "127.0.0.1", switch.ua.port), Credentials("102", "pw102")
+    )
+    assert response.status == 200
+    notify = await phone.wait(1)
+    assert notify.method == "NOTIFY" and b"Messages-Waiting: yes" in notify.body
+    # a refresh of the same registration does not repeat it
+    refresh = phone.ua.new_request(
+        "REGISTER",
+        SipUri("sip", None, "127.0.0.1", switch.ua.port),
+        Address(uri),
+        Address(uri),
+        contact_user="102",
+        call_id=register.call_id,
+        cseq=10,
+    )
+    refreshed = await phone.ua.request(
+        refresh, Peer("UDP", "127.0.0.1", switch.ua.port), Credentials("102", "pw102")
+    )
+    assert refreshed.status == 200
+    await asyncio.sleep(0.3)
+    assert len(phone.requests) == 1
