@@ -64,7 +64,10 @@ async def deposit(
         asyncio.ensure_future(asyncio.shield(recorder.ended)),
     ]
     try:
-        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        # the wall clock too: a caller who sends no RTP feeds the recorder no frames
+        done, _ = await asyncio.wait(
+            waits, timeout=limits.max_seconds + 2, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         media.listener = None
         for wait in waits:
@@ -72,6 +75,8 @@ async def deposit(
         writer.close()
     if keys in done:
         recorder.end(EndReason.KEY)
+    elif not done:
+        recorder.end(EndReason.TIME_LIMIT)
     recorder.end(EndReason.HANGUP)  # a no-op when something else ended it first
     seconds = recorder.seconds
     reason = recorder.ended.result()

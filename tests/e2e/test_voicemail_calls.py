@@ -283,3 +283,16 @@ def test_greeting_recorded_at_the_access_code_greets_the_next_caller(switch_fact
     caller.wait_call_closed()
     time.sleep(0.5)
     assert band_energy_ratio(caller.last_recording("dec"), 350.0) > 0.3
+
+
+def test_time_limit_cuts_a_long_message_and_keeps_it(switch_factory, phone_factory):
+    harness = voicemail_switch(switch_factory, voicemail={"max_seconds": 2})
+    port = harness.config.sip_host_port[1]
+    caller = register_phone(phone_factory, harness, "101", 650.0)
+    caller.dial(f"sip:102@127.0.0.1:{port}")  # 102 not registered
+    caller.wait_call_established()
+    assert caller.wait_call_closed(timeout=15).reason  # the switch hung up at the limit
+    vm = harness.switch.voicemail
+    [message] = wait_for(lambda: harness.call(lambda: vm.messages("102")))
+    assert 1.8 <= message.duration <= 2.05
+    assert abs(dominant_frequency(harness.call(lambda: vm.path(message))) - 650.0) < 15
