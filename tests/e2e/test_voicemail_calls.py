@@ -118,9 +118,10 @@ def test_subscribed_phone_lamp_follows_the_box_and_the_api(server_factory, phone
         extra_apps=["mwi.so"],
     )
     callee.wait_registered()
-    callee.wait_mwi("no", timeout=15)  # the initial NOTIFY of baresip's subscription
+    # the initial NOTIFY of baresip's subscription (generous timeouts: a loaded machine)
+    callee.wait_mwi("no", timeout=30)
     [message] = leave_message(harness, caller)
-    callee.wait_mwi("yes")
+    callee.wait_mwi("yes", timeout=20)
     assert callee.events_of("mwi_voice")[-1].fields == {"new": "1", "old": "0"}
 
     base = f"{harness.url}/api/voicemail/102/messages"
@@ -138,7 +139,7 @@ def test_subscribed_phone_lamp_follows_the_box_and_the_api(server_factory, phone
         f"{base}/{message.id}", json={"heard": True}, headers=API_HEADERS, timeout=10
     )
     assert marked.status_code == 200
-    callee.wait_mwi("no")  # the lamp goes off
+    callee.wait_mwi("no", timeout=20)  # the lamp goes off
     assert callee.events_of("mwi_voice")[-1].fields == {"new": "0", "old": "1"}
     deleted = httpx.delete(f"{base}/{message.id}", headers=API_HEADERS, timeout=10)
     assert deleted.status_code == 200
