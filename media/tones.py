@@ -38,3 +38,8 @@ def chime(freqs: tuple[float, ...], ms: int = 120, level: float = 0.2) -> Sample
     """Short beeps of one pitch each, in turn: a conference's join (rising) and leave
     (falling) cues, its PIN prompt."""
     return np.concatenate([_tone((f,), ms, level) for f in freqs])
+
+
+def beep(hz: float = 1000.0, ms: int = 400, level: float = 0.3) -> Samples:
+    """The voicemail beep: record after the tone."""
+    return _tone((hz,), ms, level)

@@ -2,8 +2,9 @@
 
 Decisions over an extension's ``CallFeatures``: ``before_ringing`` (DND, forward
 always), ``ring_seconds``, and on failure ``after_failure`` (busy, no answer);
-``Forwarder`` applies them to the switch's routes. ``voicemail_target`` is the one place where
-"busy / DND / no answer -> voicemail" will be decided once voicemail exists.
+``Forwarder`` applies them to the switch's routes. Forwarding configured for a case wins
+over voicemail; where none is, the switch sends the caller to the extension's voicemail
+box (if it has one) instead of a busy signal or a failure (softswitch.switch).
 """
 
 from __future__ import annotations
@@ -44,26 +45,22 @@ class Divert:
     status: int = 486
 
 
-def voicemail_target(extension: str, reason: Reason) -> str | None:
-    """THE HOOK for voicemail: the number that takes ``extension``'s call instead of a
-    busy signal or a failure when it is busy, on DND or not answering; None = none (no
-    voicemail yet). Forwarding configured for the case wins over voicemail."""
-    return None
-
-
 def before_ringing(extension: str, features: CallFeatures) -> Divert | None:
-    """Diverted before the extension rings: forwarded always, or DND (486 or voicemail)."""
+    """Diverted before the extension rings: forwarded always, or DND (486, or the
+    extension's voicemail: the switch decides)."""
     if features.forward_always:
         return Divert(Reason.ALWAYS, features.forward_always)
     if features.dnd:
-        return Divert(Reason.DND, voicemail_target(extension, Reason.DND) or "")
+        return Divert(Reason.DND)
     return None
 
 
-def ring_seconds(extension: str, features: CallFeatures, default: float) -> float:
+def ring_seconds(
+    extension: str, features: CallFeatures, default: float, *, voicemail: bool = False
+) -> float:
     """How long the extension rings: its no-answer time when something takes the call
-    after it, else the switch's ring timeout."""
-    if features.forward_no_answer or voicemail_target(extension, Reason.NO_ANSWER):
+    after it (forwarding on no answer, its ``voicemail``), else the switch's ring timeout."""
+    if features.forward_no_answer or voicemail:
         return float(features.no_answer_seconds)
     return default
 
@@ -77,7 +74,6 @@ def after_failure(extension: str, features: CallFeatures, status: int) -> Divert
         reason, target = Reason.NO_ANSWER, features.forward_no_answer
     else:
         return None
-    target = target or voicemail_target(extension, reason) or ""
     return Divert(reason, target, status) if target else None
 
 
@@ -88,11 +84,16 @@ class Forwarder:
     chose it, so even a call that came in from a trunk may leave through one)."""
 
     def __init__(
-        self, store: CallFeatureStore, route: Callable[[str], Route | None], ring_timeout: float
+        self,
+        store: CallFeatureStore,
+        route: Callable[[str], Route | None],
+        ring_timeout: float,
+        has_voicemail: Callable[[str], bool] = lambda extension: False,
     ) -> None:
         self.store = store
         self.route = route
         self.ring_timeout = ring_timeout
+        self.has_voicemail = has_voicemail
 
     def forwarded(self, route: Route) -> Route | Divert:
         """Where a call to ``route`` rings: the extension, what it forwards to always
@@ -118,7 +119,13 @@ class Forwarder:
         """How long the leg of ``route`` rings (None: the switch's default)."""
         if route.kind != EndpointKind.EXTENSION:
             return None
-        return ring_seconds(route.number, self.store.get(route.number), self.ring_timeout)
+        number = route.number
+        return ring_seconds(
+            number,
+            self.store.get(number),
+            self.ring_timeout,
+            voicemail=self.has_voicemail(number),
+        )
 
     def after_failure(self, route: Route, status: int, caller: str) -> Route | None:
         """What rings for the caller (extension or number ``caller``) once ringing

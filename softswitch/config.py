@@ -202,6 +202,24 @@ class MediaConfig:
 
 
 @dataclass(slots=True)
+class VoicemailConfig:
+    """[voicemail]: how messages are recorded and kept (boxes are per [[extensions]])."""
+
+    # messages and recorded greetings, one folder per extension
+    dir: str = "data/voicemail"
+    # longest message; a caller still talking is cut off (and the message kept)
+    max_seconds: int = 120
+    # this many seconds of silence end a message; 0 = only # or hanging up end it
+    silence_seconds: int = 5
+    # an offline transcript of each message ([media] transcriber), after the call
+    transcribe: bool = False
+    # wrong PINs at *97 (per box, within an hour) before listening is locked for
+    # lock_seconds (0 = never locked)
+    pin_tries: int = 5
+    lock_seconds: int = 300
+
+
+@dataclass(slots=True)
 class TrunkConfig:
     name: str
     host: str
@@ -269,6 +287,20 @@ class ExtensionConfig:
     dnd: bool = False
     pickup_group: str = ""
 
+    # Voicemail (softswitch/voicemail): a caller this extension does not answer (no
+    # answer within [sip] ring_timeout, busy, declined/DND, not registered) hears the
+    # greeting, a beep, and leaves a message. voicemail_pin (digits, 4 to 12) guards
+    # listening from the phone (*97); only its scrypt hash is kept in the store.
+    voicemail: bool = False
+    voicemail_pin: str = ""
+    # the greeting: a WAV file (any rate, mono) if set, else this text spoken by the
+    # [media] tts_engine; both "" = "The person at extension N is not available..."
+    greeting: str = ""
+    greeting_file: str = ""
+    # the CPaaS API account that may list, download, mark and delete this box's
+    # messages (/api/voicemail/...); "" = none (only *97 from the phone)
+    account: str = ""
+
 
 MAX_ROOM_SIZE = 100  # participants of one conference room, at most
 
@@ -308,6 +340,7 @@ class Config:
     sip_limits: SipLimitsConfig = field(default_factory=SipLimitsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
     trunks: list[TrunkConfig] = field(default_factory=list)
     extensions: list[ExtensionConfig] = field(default_factory=list)
     accounts: list[AccountConfig] = field(default_factory=list)
@@ -395,6 +428,7 @@ _SECTIONS = {
     "sip_limits": SipLimitsConfig,
     "store": StoreConfig,
     "media": MediaConfig,
+    "voicemail": VoicemailConfig,
 }
 _LISTS = {
     "trunks": TrunkConfig,
@@ -562,7 +596,15 @@ def _validate(config: Config) -> None:
         problem = extension_features_problem(ext)
         if problem is not None:
             raise ConfigError(f"extension {ext.number}: {problem}")
+        pin = ext.voicemail_pin
+        if pin and not (pin.isdigit() and 4 <= len(pin) <= 12):
+            raise ConfigError(f"extension {ext.number}: voicemail_pin must be 4 to 12 digits")
+        if ext.greeting_file and not os.access(ext.greeting_file, os.R_OK):
+            raise ConfigError(
+                f"extension {ext.number}: cannot read greeting_file {ext.greeting_file!r}"
+            )
     _validate_conferences(config.conferences, set(numbers))
+    _validate_voicemail(config.voicemail)
     names = [t.name for t in config.trunks]
     if len(set(names)) != len(names):
         raise ConfigError("trunk names must be unique")
@@ -642,6 +684,18 @@ def _validate_conferences(rooms: list[ConferenceConfig], extensions: set[str]) -
         problem = room_problem(room, extensions)
         if problem is not None:
             raise ConfigError(problem)
+
+
+def _validate_voicemail(voicemail: VoicemailConfig) -> None:
+    ranges = {
+        "max_seconds": (1, 3600),
+        "silence_seconds": (0, 600),
+        "pin_tries": (1, 100),
+        "lock_seconds": (0, 86_400),
+    }
+    for key, (low, high) in ranges.items():
+        if not low <= getattr(voicemail, key) <= high:
+            raise ConfigError(f"voicemail.{key} must be {low} to {high}")
 
 
 def _validate_api_limits(limits: ApiLimitsConfig) -> None:

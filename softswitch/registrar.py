@@ -30,6 +30,7 @@ class Registrar:
         min_expires: int = 60,
         max_expires: int = 3600,
         clock: Callable[[], float] = time.time,
+        on_new_binding: Callable[[Binding], None] | None = None,
     ) -> None:
         self.store = store
         self.auth = auth
@@ -37,6 +38,8 @@ class Registrar:
         self.min_expires = min_expires
         self.max_expires = max_expires
         self.clock = clock
+        # told of each contact bound anew (not of refreshes), after the 200 went out
+        self.on_new_binding = on_new_binding
 
     def contacts(self, number: str) -> list[Binding]:
         """Live bindings of an extension, most recently refreshed first."""
@@ -99,24 +102,26 @@ class Registrar:
             if old is not None and old.call_id == call_id and old.cseq >= cseq:
                 st.respond(self.ua.response(request, 500, "Out of Order", to_tag=new_tag()))
                 return
+        bound: list[Binding] = []
         for address, expires in changes:
             contact = str(address.uri)
             if expires == 0:
                 self.store.delete_binding(aor, contact)
                 continue
-            self.store.put_binding(
-                Binding(
-                    aor=aor,
-                    contact=contact,
-                    expires_at=now + expires,
-                    call_id=call_id,
-                    cseq=cseq,
-                    transport=st.peer.transport,
-                    source_host=st.peer.host,
-                    source_port=st.peer.port,
-                    user_agent=request.headers.get("User-Agent") or "",
-                )
+            binding = Binding(
+                aor=aor,
+                contact=contact,
+                expires_at=now + expires,
+                call_id=call_id,
+                cseq=cseq,
+                transport=st.peer.transport,
+                source_host=st.peer.host,
+                source_port=st.peer.port,
+                user_agent=request.headers.get("User-Agent") or "",
             )
+            self.store.put_binding(binding)
+            if contact not in existing:
+                bound.append(binding)
         if changes:
             log.info(
                 "register: %s from %s: %s",
@@ -125,6 +130,9 @@ class Registrar:
                 ", ".join(f"{a.uri} expires={e}" for a, e in changes),
             )
         self._ok(st, aor, now)
+        if self.on_new_binding is not None:
+            for binding in bound:
+                self.on_new_binding(binding)
 
     def _ok(self, st: ServerTransaction, aor: str, now: float) -> None:
         response = self.ua.response(st.request, 200, "OK", to_tag=new_tag())

@@ -16,6 +16,7 @@ from media.clock import MediaClock
 from media.families import RtpFamilies, version_of
 from media.ports import PortAllocator
 from media.session import RtpSession
+from media.tts import Tts
 
 from . import call_forwarding, feature_codes
 from .bridge import Bridge, Tap
@@ -67,8 +68,12 @@ from .sip.uri import SipUri
 from .store import Store
 from .store.call_features import CallFeatureStore
 from .store.conferences import ConferenceStore
+from .store.voicemail import VoicemailStore
 from .tlsidentity import TlsIdentity, ensure_identity
 from .trunk import Trunk
+from .voicemail.access import ACCESS_CODE as VOICEMAIL_ACCESS
+from .voicemail.mwi import MessageWaiting
+from .voicemail.service import Voicemail, VoicemailError
 
 log = logging.getLogger("softswitch.switch")
 
@@ -121,6 +126,11 @@ def cause_of(status: int) -> str:
     if status in (401, 403, 407):
         return "not authorized"
     return "failure"
+
+
+# an extension's failures that send its caller to voicemail: no answer (our ring timeout
+# cancels with 408), not registered/unreachable, busy, declined (DND)
+VOICEMAIL_STATUSES = frozenset({408, 480, 486, 600, 603})
 
 
 def caller_status(status: int) -> int:
@@ -176,6 +186,7 @@ class Switch:
         store: Store | None = None,
         timers: Timers | None = None,
         announce: Callable[[str], None] = print,
+        tts: Tts | None = None,
     ) -> None:
         self.config = config
         self._owns_store = store is None
@@ -238,7 +249,12 @@ class Switch:
         self.router = Router(self.store, self.trunks, rooms=self.conferences.settings)
         self.call_features = CallFeatureStore(self.store.db)
         self.forwarder = call_forwarding.Forwarder(
-            self.call_features, self.router.route, config.sip.ring_timeout
+            self.call_features,
+            self.router.route,
+            config.sip.ring_timeout,
+            has_voicemail=lambda number: (
+                self.voicemail is not None and self.voicemail.has_box(number)
+            ),
         )
         self._name = ChannelNamer()
         self._tasks: set[asyncio.Task[object]] = set()
@@ -259,6 +275,24 @@ class Switch:
             self.store, rooms=lambda number: self.conferences.settings(number) is not None
         )
         self.on_number: Callable[[InboundCall], Awaitable[None]] | None = None
+        # only when a box is configured: no speech engine or folder otherwise
+        self.voicemail: Voicemail | None = None
+        if any(e.voicemail for e in config.extensions):
+            media = config.media
+            self.voicemail = Voicemail(
+                config,
+                VoicemailStore(self.store.db),
+                tts or Tts(Path(media.prompts_dir), engine=media.tts_engine),
+                self.clock,
+            )
+        # the message lamps: SUBSCRIBE message-summary, NOTIFY on every change
+        self.mwi = MessageWaiting(
+            self.ua,
+            self.voicemail,
+            self.store.bindings,
+            min_expires=config.sip.min_expires,
+            max_expires=config.sip.max_expires,
+        )
         self.started = False
 
     def _tls_identity(self) -> TlsIdentity | None:
@@ -311,6 +345,7 @@ class Switch:
             self.ua,
             min_expires=self.config.sip.min_expires,
             max_expires=self.config.sip.max_expires,
+            on_new_binding=self.mwi.registered,
         )
         await self.ua.start()
         assert self.ua.layer is not None
@@ -353,6 +388,12 @@ class Switch:
         await asyncio.gather(*(t.stop() for t in self.trunks), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
+        if self.voicemail is not None:
+            await self.voicemail.stop()
+        try:  # the final NOTIFYs: a subscriber that never answers must not hold us
+            await asyncio.wait_for(self.mwi.stop(), SHUTDOWN_GRACE)
+        except TimeoutError:
+            log.warning("switch stopping: final NOTIFY(s) unanswered")
         await self.keepalive.stop()
         self.clock.stop()
         await self.ua.stop()
@@ -445,6 +486,11 @@ class Switch:
             self.registrar.handle(st)
         elif method == "INVITE":
             self._spawn(self._answering(st, self._incoming_call(st)))
+        elif method == "SUBSCRIBE":
+            assert self.auth is not None
+            user = self.auth.authenticate(st, self.ua)  # like REGISTER
+            if user is not None:
+                self.mwi.subscribe(st, user)
         else:
             st.respond_stateless(self.ua.response(st.request, 405, "Method Not Allowed"))
 
@@ -489,6 +535,9 @@ class Switch:
             return
         # tel: and user=phone URIs route by their number (RFC 3966, RFC 3261 19.1.6)
         number = normalize(request.uri.number or request.to_addr.uri.number or "")
+        if number == VOICEMAIL_ACCESS and trunk is None:
+            await self._voicemail_access(st, invite, caller)
+            return
         feature = feature_codes.parse(number) if trunk is None else None
         if feature is not None:
             await self._feature_call(st, invite, caller, feature)
@@ -510,6 +559,11 @@ class Switch:
         forwarded = self.forwarder.forwarded(route)
         if isinstance(forwarded, call_forwarding.Divert):
             log.info("call %s to %s: %s", request.call_id, route.number, forwarded.reason)
+            if self._has_voicemail(route, route.number):  # DND: its voicemail takes it
+                made = await self._inbound_channel(st, invite, caller, trunk)
+                if made is not None:
+                    self._answer_to_voicemail(made[0], invite, made[1], route.number)
+                return
             invite.reject(forwarded.status, "Busy Here")
             return
         route = forwarded
@@ -523,6 +577,8 @@ class Switch:
         caller_id = caller_number if trunk is not None else caller.name
         caller_name = request.from_addr.display
         fallback = self._fallback(route, caller_id, caller_name)
+        # the voicemail of the extension rung (the dialed one, or where it forwards)
+        box = route.number if self._has_voicemail(route, route.number) else None
         try:
             outbound = await self.originate(
                 route.number,
@@ -533,12 +589,17 @@ class Switch:
             )
         except SwitchError as exc:
             if fallback is not None:
-                await self._fall_back(inbound, invite, answer, fallback, exc.status, exc.reason)
+                await self._fall_back(
+                    inbound, invite, answer, fallback, exc.status, exc.reason, voicemail=box
+                )
+                return
+            if box is not None and exc.status in VOICEMAIL_STATUSES:
+                self._answer_to_voicemail(inbound, invite, answer, box)
                 return
             invite.reject(exc.status, exc.reason)
             inbound.failed(exc.reason, exc.status)
             return
-        self._join(inbound, invite, answer, outbound, fallback)
+        self._join(inbound, invite, answer, outbound, fallback, voicemail=box)
 
     # -- forwarding, DND, feature codes, pickup -----------------------------
 
@@ -566,9 +627,12 @@ class Switch:
         fallback: Fallback,
         status: int,
         cause: str,
+        *,
+        voicemail: str | None = None,
     ) -> Channel | None:
         """The extension failed with ``status``: ring what takes its calls then (that
-        leg, bridged to the caller when it answers), else tell the caller (None)."""
+        leg, bridged to the caller when it answers), else its ``voicemail`` box takes the
+        caller, else tell the caller (None)."""
         try:
             outbound = await fallback(status)
         except SwitchError as exc:
@@ -579,6 +643,9 @@ class Switch:
                 await outbound.hangup("caller gone")
             return None
         if outbound is None:
+            if voicemail is not None and status in VOICEMAIL_STATUSES:
+                self._answer_to_voicemail(inbound, invite, answer, voicemail)
+                return None
             code = caller_status(status)
             invite.reject(code)
             inbound.failed(cause, code)
@@ -658,6 +725,60 @@ class Switch:
             await pickup_call(invite, targets, self.channels, self._pickups, leg)
         else:
             await settings_call(invite, caller.name, request, self.call_features, leg, self.clock)
+
+    # -- voicemail ----------------------------------------------------------
+
+    def _has_voicemail(self, route: Route, number: str) -> bool:
+        return (
+            self.voicemail is not None
+            and route.kind == EndpointKind.EXTENSION
+            and self.voicemail.has_box(number)
+        )
+
+    def _voicemail_for(self, route: Route, number: str, status: int) -> bool:
+        """Does a call to `number` that failed with `status` go to its voicemail?"""
+        return status in VOICEMAIL_STATUSES and self._has_voicemail(route, number)
+
+    def _answer_to_voicemail(
+        self, inbound: Channel, invite: IncomingInvite, answer: bytes, extension: str
+    ) -> None:
+        """Answer the caller, who was ringing `extension`, and let it leave a message."""
+        try:
+            invite.answer(answer)
+        except SipError:
+            inbound.failed("caller gone", 487)
+            return
+        inbound.up()
+        log.info("channel %s: to the voicemail of %s", inbound.name, extension)
+        self._spawn(self.to_voicemail(inbound, extension))
+
+    async def _voicemail_access(
+        self, st: ServerTransaction, invite: IncomingInvite, caller: Endpoint
+    ) -> None:
+        """An extension dialed *97: its own box's PIN and menu."""
+        if self.voicemail is None or not self.voicemail.has_box(caller.name):
+            invite.reject(404, "No Voicemail Box")
+            return
+        made = await self._inbound_channel(st, invite, caller, None)
+        if made is None:
+            return
+        inbound, answer = made
+        try:
+            invite.answer(answer)
+        except SipError:
+            inbound.failed("caller gone", 487)
+            return
+        inbound.up()
+        log.info("call %s: %s listens to its voicemail", st.request.call_id, inbound.name)
+        await self.voicemail.listen(inbound, caller.name)
+
+    async def to_voicemail(self, channel: Channel, extension: str) -> None:
+        """The entry point for anything routing a caller to a voicemail box (a DID, an
+        IVR): `channel`, answered, hears the box's greeting and leaves a message; the
+        channel is hung up afterwards. Raises VoicemailError for a box that is not there."""
+        if self.voicemail is None:
+            raise VoicemailError(f"extension {extension} has no voicemail")
+        await self.voicemail.take_message(channel, extension)
 
     async def _inbound_channel(
         self,
@@ -860,9 +981,12 @@ class Switch:
         answer: bytes,
         outbound: Channel,
         fallback: Fallback | None = None,
+        *,
+        voicemail: str | None = None,
     ) -> None:
         """Relay the outbound leg's progress to the caller and bridge them on answer;
-        if it fails before that, ``fallback`` may ring another leg for the caller."""
+        if it fails before that, ``fallback`` may ring another leg for the caller, else
+        the caller goes to the ``voicemail`` box, if any."""
         call = Call(inbound, outbound)
 
         def bridge() -> None:
@@ -915,11 +1039,20 @@ class Switch:
                     if fallback is not None and event.status:
                         self._spawn(
                             self._fall_back(
-                                inbound, invite, answer, fallback, event.status, event.cause
+                                inbound,
+                                invite,
+                                answer,
+                                fallback,
+                                event.status,
+                                event.cause,
+                                voicemail=voicemail,
                             )
                         )
                         return
                     status = caller_status(event.status) if event.status else 480
+                    if voicemail is not None and (event.status or 480) in VOICEMAIL_STATUSES:
+                        self._answer_to_voicemail(inbound, invite, answer, voicemail)
+                        return
                     invite.reject(status)
                     inbound.failed(event.cause, status)
                 else:

@@ -82,3 +82,7 @@ class FailureThrottle:
         if record.failures >= self.limit and record.blocked_until <= now:
             record.blocked_until = now + self.ban
         return record.blocked_until > now
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``'s failures (a success ends the guessing it was counted for)."""
+        self._records.pop(key, None)

@@ -39,10 +39,10 @@ class Runtime:
         self.config = config
         self.announce = announce
         self.store = Store(config.store.path)
-        self.switch = Switch(config, self.store, announce=announce, **switch_kwargs)
         media = config.media
-        self.engines = check_engines(media.tts_engine, media.transcriber)
         self.tts = Tts(Path(media.prompts_dir), engine=media.tts_engine)
+        self.switch = Switch(config, self.store, announce=announce, tts=self.tts, **switch_kwargs)
+        self.engines = check_engines(media.tts_engine, media.transcriber)
         self.cdrs = CdrStore(self.switch.store.db)
         self.calls = CallService(
             self.switch,

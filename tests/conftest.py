@@ -117,6 +117,7 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
         netns_host: LanHost | NatHost | None = None,
         sip_trace: bool = False,
         host: str | None = None,
+        extra_apps: list[str] | None = None,
     ) -> Baresip:
         """`wav` (8 kHz mono) replaces the tone as what the phone says; `extra_config`
         adds or overrides baresip config lines (e.g. ``sip_cafile`` for TLS); `netns_host`
@@ -139,6 +140,7 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
             wav,
             sip_trace=sip_trace,
             extra_config=extra_config,
+            extra_apps=extra_apps,
             **placement,
         )
         phones.append(phone)

@@ -43,8 +43,11 @@ def switch_config(
     numbers: list[dict[str, Any]] | None = None,
     ring_groups: list[dict[str, Any]] | None = None,
     sip_limits: dict[str, Any] | None = None,
+    extension_options: dict[str, dict[str, Any]] | None = None,
+    voicemail: dict[str, Any] | None = None,
 ) -> Config:
-    """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts)."""
+    """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts);
+    extension_options: more keys of some [[extensions]] (``{"102": {"voicemail": True}}``)."""
     data: dict[str, Any] = {
         "sip": {"listen": f"{listen_host}:{sip_port}", **(sip or {})},
         "rtp": {"address": listen_host, "ports": f"{rtp_first}-{rtp_first + 99}", **(rtp or {})},
@@ -60,9 +63,14 @@ def switch_config(
             **(media or {}),
         },
         "extensions": [
-            {"number": n, **(p if isinstance(p, dict) else {"password": p})}
+            {
+                "number": n,
+                **(p if isinstance(p, dict) else {"password": p}),
+                **(extension_options or {}).get(n, {}),
+            }
             for n, p in (extensions or {"101": "pw101", "102": "pw102"}).items()
         ],
+        "voicemail": {"dir": str(tmp_path / "voicemail"), **(voicemail or {})},
         "trunks": trunks or [],
         "accounts": [{"id": i, "auth": a} for i, a in (accounts or {}).items()],
         "conferences": conferences or [],

@@ -1,6 +1,3 @@
-import pytest
-
-from softswitch import call_forwarding
 from softswitch.call_forwarding import (
     Divert,
     Forwarder,
@@ -53,20 +50,13 @@ def test_only_the_configured_case_forwards():
     assert after_failure("101", CallFeatures(forward_no_answer="103"), 486) is None
 
 
-def test_voicemail_hook_takes_what_forwarding_leaves(monkeypatch: pytest.MonkeyPatch):
-    asked: list[tuple[str, Reason]] = []
-
-    def voicemail(extension: str, reason: Reason) -> str:
-        asked.append((extension, reason))
-        return "*97101"
-
-    monkeypatch.setattr(call_forwarding, "voicemail_target", voicemail)
-    assert before_ringing("101", CallFeatures(dnd=True)) == Divert(Reason.DND, "*97101")
-    assert ring_seconds("101", CallFeatures(no_answer_seconds=9), 60.0) == 9.0
-    assert after_failure("101", CallFeatures(), 486) == Divert(Reason.BUSY, "*97101", 486)
-    # forwarding configured for the case wins over voicemail
+def test_voicemail_shortens_the_ring_and_forwarding_wins_over_it() -> None:
+    # DND and failures without a forwarding target are the switch's to send to voicemail
+    assert before_ringing("101", CallFeatures(dnd=True)) == Divert(Reason.DND)
+    assert ring_seconds("101", CallFeatures(no_answer_seconds=9), 60.0, voicemail=True) == 9.0
+    assert ring_seconds("101", CallFeatures(no_answer_seconds=9), 60.0) == 60.0
+    assert after_failure("101", CallFeatures(), 486) is None
     assert after_failure("101", CallFeatures(forward_busy="103"), 486).target == "103"
-    assert ("101", Reason.NO_ANSWER) in asked
 
 
 def forwarder(tmp_path, settings: dict[str, CallFeatures]) -> Forwarder:

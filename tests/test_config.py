@@ -168,6 +168,26 @@ def test_environment_overrides_single_keys():
         ({"sip": {"auth_address_failures_per_minute": 0}}, "auth_address_failures_per_minute"),
         ({"sip": {"auth_address_failures_per_minute": "many"}}, "expected int"),
         ({"sip": {"auth_failures_per_hour": 0}}, "sip.auth_failures_per_hour"),
+        (
+            {"extensions": [{"number": "1", "password": "p", "voicemail_pin": "12a4"}]},
+            "extension 1: voicemail_pin must be 4 to 12 digits",
+        ),
+        (
+            {"extensions": [{"number": "1", "password": "p", "voicemail_pin": "123"}]},
+            "voicemail_pin must be 4 to 12 digits",
+        ),
+        (
+            {"extensions": [{"number": "1", "password": "p", "voicemail": "sometimes"}]},
+            r"extensions\[0\].voicemail: expected bool",
+        ),
+        (
+            {"extensions": [{"number": "1", "password": "p", "greeting_file": "/nonexistent.wav"}]},
+            "cannot read greeting_file",
+        ),
+        ({"voicemail": {"max_seconds": 0}}, "voicemail.max_seconds must be 1 to 3600"),
+        ({"voicemail": {"silence_seconds": -1}}, "voicemail.silence_seconds"),
+        ({"voicemail": {"pin_tries": 0}}, "voicemail.pin_tries"),
+        ({"voicemail": {"lock_seconds": "long"}}, "voicemail.lock_seconds: expected int"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(data, words):

@@ -187,3 +187,17 @@ async def test_bindings_survive_a_restart(registrar, tmp_path):
     reopened = Store(tmp_path / "r.db")
     assert [b.aor for b in reopened.bindings("101")] == ["101"]
     reopened.close()
+
+
+async def test_new_bindings_are_announced_refreshes_are_not(registrar):
+    reg, server, client, _ = registrar
+    announced = []
+    reg.on_new_binding = announced.append
+    assert (await register(server, client, expires=300)).status == 200
+    assert [b.contact for b in announced] == [f"sip:101@127.0.0.1:{client.port}"]
+    assert (await register(server, client, expires=300, cseq=5)).status == 200  # refresh
+    assert len(announced) == 1
+    await register(server, client, contacts=["<sip:101@127.0.0.1:7001>"], expires=60, cseq=6)
+    assert [b.contact for b in announced][1:] == ["sip:101@127.0.0.1:7001"]
+    await register(server, client, contacts=["<sip:101@127.0.0.1:7001>"], expires=0, cseq=7)
+    assert len(announced) == 2  # a removal is no new binding

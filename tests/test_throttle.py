@@ -71,3 +71,14 @@ def test_memory_is_bounded_and_the_least_recent_key_goes_first() -> None:
 def test_wrong_settings_are_refused(args: tuple[int, int, int]) -> None:
     with pytest.raises(ValueError):
         FailureThrottle(*args)
+
+
+def test_clear_forgets_a_key_and_lifts_its_ban() -> None:
+    throttle = FailureThrottle(2, window=60, ban=300, clock=Clock())
+    throttle.failed("a")
+    throttle.failed("a")
+    throttle.failed("b")
+    throttle.clear("a")
+    throttle.clear("never-seen")
+    assert throttle.blocked_for("a") == 0 and throttle.failures("a") == 0
+    assert throttle.failures("b") == 1 and len(throttle) == 1

@@ -1,6 +1,7 @@
 """The CPaaS API (../shared/specs/cpaas-api.txt): click2call, callbacks, OTP calls,
 live-call control, CDRs, announcement templates, call flows, uploads, campaigns,
-conference rooms, inbound numbers and ring groups.
+conference rooms, inbound numbers and ring groups, and the voicemail of the account's
+extensions.
 
 `routes(ctx)` is what `api.app.create_app` mounts. Framework for every endpoint module:
 `responses` (envelope, ApiError, `endpoint`), `auth` (`account_of`), `body` (`parse_body`).
@@ -22,6 +23,7 @@ from . import (
     flows,
     inbound_numbers,
     templates,
+    voicemail,
 )
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ _MODULES = (
     campaigns,
     conferences,
     inbound_numbers,
+    voicemail,
 )
 
 

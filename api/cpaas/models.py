@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 _NUMBER_CHARS = re.compile(r"\+?[0-9 ().\-]+\Z")
 _REQUEST_ID = re.compile(r"[0-9a-f]{10}\Z")
@@ -190,3 +190,7 @@ class FlowBody(_Body):
 
 class FlowRef(_Body):
     flow_id: FlowId
+
+
+class VoicemailUpdate(_Body):
+    heard: StrictBool

@@ -211,14 +211,16 @@ class InboundCalls:
         return route
 
     async def voicemail(self, call: LiveCall, inbound: InboundCall, box: str) -> None:
-        """Entry point of voicemail box ``box``: not wired yet (the voicemail module)."""
-        log.warning(
-            "number %s: voicemail %s is not available; refusing %s with 480",
-            inbound.number.number,
-            box,
-            inbound.channel.name,
-        )
-        await self._end(inbound, 480, "voicemail not available")
+        """Into the voicemail box of extension ``box``: greeting, beep, message; the
+        caller is hung up when the message is kept."""
+        voicemail = self.switch.voicemail
+        if voicemail is None or not voicemail.has_box(box):  # switched off since it was saved
+            log.warning("number %s: extension %s has no voicemail", inbound.number.number, box)
+            await self._end(inbound, 480, "no voicemail box")
+            return
+        if not self._answer(inbound):
+            return
+        await self.switch.to_voicemail(inbound.channel, box)
 
     async def conference(self, call: LiveCall, inbound: InboundCall, room: str) -> None:
         """Into conference room ``room`` (its PIN asked, as for a caller who dialed it);

@@ -22,8 +22,9 @@ __all__ = [
 ]
 
 # Methods the user agent answers: INVITE dialogs (with re-INVITE, BYE, INFO digits and
-# UPDATE refreshes), CANCEL, OPTIONS and, through the switch's registrar, REGISTER.
-# No SUBSCRIBE/NOTIFY/REFER/MESSAGE: nothing here would act on them.
+# UPDATE refreshes), CANCEL, OPTIONS and, through the switch's registrar, REGISTER;
+# SUBSCRIBE to message-summary (sip.subscription, the voicemail lamp). NOTIFY is only
+# sent, never taken, and there is no REFER/MESSAGE: nothing here would act on them.
 ALLOWED: tuple[str, ...] = (
     "INVITE",
     "ACK",
@@ -34,6 +35,7 @@ ALLOWED: tuple[str, ...] = (
     "UPDATE",
     "PRACK",
     "REGISTER",
+    "SUBSCRIBE",
 )
 
 # Option tags of the extensions implemented (RFC 3261 19.2): replaces (RFC 3891),

@@ -45,7 +45,9 @@ class Credentials:
 class DialogUsage(Protocol):
     """What a call (or any dialog user) offers the UA for in-dialog traffic."""
 
-    dialog: Dialog | None
+    # read-only here, so a usage that always has its dialog (a subscription) fits too
+    @property
+    def dialog(self) -> Dialog | None: ...
 
     def on_request(self, st: ServerTransaction) -> None: ...
     def on_ack(self, request: Request) -> None: ...

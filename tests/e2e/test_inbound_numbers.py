@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.talk import assert_heard
+from tests.peers.audio import dominant_frequency
 from tests.peers.baresip import BaresipAccount
 from tests.peers.kamailio import Kamailio, KamailioConfig
 from tests.peers.process import wait_until
@@ -288,12 +289,35 @@ def test_a_menu_with_no_valid_key_takes_the_invalid_branch_then_hangs_up(office)
     assert cdr.dtmf_inputs == "97"
 
 
-def test_voicemail_destination_is_refused_with_480_until_voicemail_is_wired(office):
+@pytest.mark.parametrize(
+    "office",
+    [{"extension_options": {"101": {"voicemail": True, "account": "account_1"}}}],
+    indirect=True,
+)
+def test_a_number_routed_to_voicemail_takes_the_callers_message(office):
     office.api("POST", "/api/numbers", {"number": MAIN, "destination": "voicemail:101"})
-    customer = office.customer()
+    customer = office.customer()  # its tone: 500 Hz
     customer.dial(f"sip:{MAIN}@{office.carrier.address}")
-    closed = customer.wait_call_closed(timeout=15)
-    assert "480" in closed.reason, closed.reason
+    customer.wait_call_established(timeout=15)
+    time.sleep(5.5)  # greeting (~1.5 s), beep, then the message
+    customer.hangup()
+    customer.wait_call_closed()
+    listed = wait_until(
+        lambda: office.api("GET", "/api/voicemail/101/messages").get("result"),
+        10,
+        what="the message in the box",
+    )
+    assert len(listed) == 1 and listed[0]["caller"] == OUTSIDE, listed
+    audio = httpx.get(
+        f"{office.harness.url}/api/voicemail/101/messages/{listed[0]['message_id']}/audio",
+        headers=AUTH,
+        timeout=10,
+    )
+    assert audio.status_code == 200
+    wav = office.harness.config.store.path + ".vm.wav"
+    with open(wav, "wb") as fh:
+        fh.write(audio.content)
+    assert abs(dominant_frequency(wav) - 500.0) < 15
 
 
 def test_a_menu_option_routes_to_another_flow_that_routes_to_an_extension(office):

@@ -18,6 +18,7 @@ baresip 1.0.0 log lines relied on (see EVENT_PATTERNS):
     sip:bob@...: session closed: 486 Busy Here                (failed outgoing call)
     call: terminate call '<id>' with sip:bob@...              (our /hangup)
     menu: audio error (0,end of file)                         (microphone WAV ran out)
+    ----- MWI for sip:102@...  then  Messages-Waiting: yes    (mwi.so's NOTIFY body)
     alice@127.0.0.1: Call with sip:bob@... terminated (duration: 5 secs)
     received event: '1' (end=1)                                        (RFC 4733 in)
     sndfile: dumping decode audio to /path/dump-...-dec.wav
@@ -115,6 +116,9 @@ EVENT_PATTERNS: dict[str, re.Pattern[str]] = {
     "dtmf_sent": re.compile(r"^audio: send DTMF digit: '(?P<digit>.)'"),
     "recording": re.compile(r"^sndfile: dumping (?P<kind>encode|decode) audio to (?P<path>\S+)"),
     "audio_error": re.compile(r"^menu: audio error \((?P<reason>.*)\)"),
+    # the menu prints a NOTIFY's message-summary body (mwi.so subscribes): the lamp
+    "mwi": re.compile(r"^Messages-Waiting: (?P<waiting>yes|no)"),
+    "mwi_voice": re.compile(r"^Voice-Message: (?P<new>\d+)/(?P<old>\d+)"),
 }
 
 
@@ -159,8 +163,10 @@ class Baresip:
         host: str = HOST,
         netns: str | None = None,
         sip_trace: bool = False,
+        extra_apps: list[str] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
+        self.extra_apps = list(extra_apps or [])  # e.g. "mwi.so": subscribes message-summary
         self.host = host
         self.uri_host = f"[{host}]" if ":" in host else host  # IPv6 ::1 as [::1]
         self.account = account
@@ -217,6 +223,7 @@ class Baresip:
         if self.account.mediaenc:
             modules.append("srtp.so")
         apps = ["menu.so"] + (["ctrl_tcp.so"] if self.ctrl_tcp_port is not None else [])
+        apps += self.extra_apps
         lines = [f"{k}\t{v}" for k, v in settings.items()]
         lines += [f"module\t{m}" for m in modules]
         lines.append("module_tmp\taccount.so")
@@ -447,6 +454,18 @@ class Baresip:
         return CallClosed(
             event.fields["peer"], event.fields.get("reason"), event.fields.get("duration")
         )
+
+    def wait_mwi(self, waiting: str, timeout: float = 10.0) -> BaresipEvent:
+        """The next message-summary NOTIFY saying Messages-Waiting: `waiting` ("yes" or
+        "no"), those saying otherwise skipped (needs ``extra_apps=["mwi.so"]``)."""
+
+        def check() -> BaresipEvent | None:
+            event = self._next("mwi")
+            while event is not None and event.fields["waiting"] != waiting:
+                event = self._next("mwi")
+            return event
+
+        return wait_until(check, timeout, alive=self.process, what=f"baresip {self.name}: MWI")
 
     def dtmf_received(self) -> str:
         """Digits received as RFC 4733 events so far (one per completed event)."""
