@@ -59,9 +59,10 @@ def ring_seconds(
     extension: str, features: CallFeatures, default: float, *, voicemail: bool = False
 ) -> float:
     """How long the extension rings: its no-answer time when something takes the call
-    after it (forwarding on no answer, its ``voicemail``), else the switch's ring timeout."""
+    after it (forwarding on no answer, its ``voicemail``), never longer than the switch's
+    ring timeout, which is also how long it rings otherwise."""
     if features.forward_no_answer or voicemail:
-        return float(features.no_answer_seconds)
+        return min(float(features.no_answer_seconds), default)
     return default
 
 

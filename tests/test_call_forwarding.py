@@ -55,6 +55,8 @@ def test_voicemail_shortens_the_ring_and_forwarding_wins_over_it() -> None:
     assert before_ringing("101", CallFeatures(dnd=True)) == Divert(Reason.DND)
     assert ring_seconds("101", CallFeatures(no_answer_seconds=9), 60.0, voicemail=True) == 9.0
     assert ring_seconds("101", CallFeatures(no_answer_seconds=9), 60.0) == 60.0
+    # never longer than the switch's ring timeout
+    assert ring_seconds("101", CallFeatures(no_answer_seconds=9), 5.0, voicemail=True) == 5.0
     assert after_failure("101", CallFeatures(), 486) is None
     assert after_failure("101", CallFeatures(forward_busy="103"), 486).target == "103"
 

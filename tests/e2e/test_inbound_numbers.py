@@ -299,7 +299,7 @@ def test_a_number_routed_to_voicemail_takes_the_callers_message(office):
     customer = office.customer()  # its tone: 500 Hz
     customer.dial(f"sip:{MAIN}@{office.carrier.address}")
     customer.wait_call_established(timeout=15)
-    time.sleep(5.5)  # greeting (~1.5 s), beep, then the message
+    time.sleep(9)  # the greeting (synthesized on first use), the beep, then the message
     customer.hangup()
     customer.wait_call_closed()
     listed = wait_until(
