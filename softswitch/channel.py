@@ -82,6 +82,9 @@ class Joint(Protocol):
 
     def stop(self, *, detach: bool = False) -> None: ...
 
+    def hold_changed(self) -> None:
+        """One of its parties put the call on hold or took it off (re-INVITE)."""
+
 
 class ChannelNamer:
     """Asterisk-style names (``SIP/101-0000023c``): endpoint plus a per-process sequence."""
@@ -131,6 +134,9 @@ class Channel:
         self._bridge: Joint | None = None
         self.dtmf_inputs: list[str] = []  # digits this party pressed while bridged
         self.media: sdp.Negotiated | None = None
+        # this party put the call on hold (its offer was sendonly/inactive or c=0.0.0.0):
+        # the other party hears music on hold instead of it
+        self.holding = False
         self._listeners: list[Listener] = []
         self._sdp_version = 1
         self._session_id = session_id if session_id is not None else secrets.randbelow(2**31)
@@ -302,12 +308,17 @@ class Channel:
             raise sdp.SdpError(str(exc)) from exc
         self.media = negotiated
         self.rtp.direction = negotiated.direction
+        # ours is the mirror of theirs: they offered sendonly/inactive, we do not send
+        self.holding = negotiated.direction in ("recvonly", "inactive")
         self.rtp.srtp = self.srtp.context(negotiated.crypto)
 
     def _reoffer(self, body: bytes) -> bytes:
         # hold/unhold or a new media address (re-INVITE)
         self._sdp_version += 1
+        was_holding = self.holding
         answer = self.answer_offer(body)
+        if self.holding != was_holding and self._bridge is not None:
+            self._bridge.hold_changed()
         log.info(
             "channel %s re-INVITE: direction=%s remote=%s:%s",
             self.name,

@@ -14,8 +14,10 @@ from typing import Any
 
 from media.clock import MediaClock
 from media.families import RtpFamilies, version_of
+from media.moh import MohSource, MusicOnHold, load_music
 from media.ports import PortAllocator
 from media.session import RtpSession
+from media.wav import AudioError
 
 from .bridge import Bridge, Tap
 from .channel import (
@@ -194,6 +196,7 @@ class Switch:
         self.registrar: Registrar | None = None
         self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
         self.started = False
+        self.moh: MohSource | None = None  # its music is loaded at start
 
     def _tls_identity(self) -> TlsIdentity | None:
         """The TLS listener's certificate; a new self-signed one is announced once."""
@@ -241,6 +244,7 @@ class Switch:
             min_expires=self.config.sip.min_expires,
             max_expires=self.config.sip.max_expires,
         )
+        self.moh = MohSource(await self._music_on_hold(), self.clock)
         await self.ua.start()
         if self.rtp_timeout.timeout:
             self.clock.add(self.rtp_timeout.tick)
@@ -258,6 +262,15 @@ class Switch:
             self.config.rtp.ports,
             self.rtp_families.describe(),
         )
+
+    async def _music_on_hold(self) -> MusicOnHold:
+        media = self.config.media
+        store = self.config.store.path
+        data = None if store == ":memory:" else Path(store).parent
+        try:
+            return await load_music(Path(media.moh_dir) if media.moh_dir else None, data)
+        except (AudioError, OSError) as exc:
+            raise ConfigError(f"music on hold: {exc}") from None
 
     async def stop(self) -> None:
         """Hang up every live call, unregister from trunks, close sockets."""
@@ -966,7 +979,7 @@ class Switch:
 
     def bridge(self, a: Channel, b: Channel, *, tap: Tap | None = None) -> Bridge:
         """Bridge two channels on the switch's media clock, ``tap`` (a recorder) set."""
-        bridge = Bridge(a, b, self.clock)
+        bridge = Bridge(a, b, self.clock, self.moh)
         bridge.tap = tap
         bridge.start()
         return bridge

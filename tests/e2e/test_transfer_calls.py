@@ -1,0 +1,85 @@
+"""Hold and transfer from real phones: baresip's in-call /hold, /resume and /transfer
+against the running switch (music on hold; REFER, RFC 3515)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from media.tones import HOLD_MUSIC_HZ
+from tests.peers.audio import band_energy_ratio, dominant_frequency, read_wav
+from tests.peers.baresip import Baresip, BaresipAccount
+
+pytestmark = pytest.mark.peers
+
+EXTENSIONS = {"101": "pw101", "102": "pw102", "103": "pw103"}
+TONES = {"101": 440.0, "102": 1000.0, "103": 1250.0}
+
+
+@pytest.fixture
+def server(server_factory):
+    return server_factory(extensions=EXTENSIONS)
+
+
+def phone(phone_factory, server, number: str) -> Baresip:
+    port = server.config.sip_host_port[1]
+    made = phone_factory(
+        BaresipAccount(number, EXTENSIONS[number], registrar=f"127.0.0.1:{port}"),
+        tone_hz=TONES[number],
+        seconds=60,
+    )
+    made.wait_registered()
+    return made
+
+
+def window(p: Baresip, since: float, start: float, end: float) -> np.ndarray:
+    """What ``p`` heard between ``start`` and ``end`` (monotonic clock), its call having
+    been established at ``since``."""
+    samples, rate = read_wav(p.last_recording("dec"))
+    return samples[int((start - since) * rate) : int((end - since) * rate)]
+
+
+def hears(audio: np.ndarray, tone: float) -> bool:
+    return abs(dominant_frequency(audio) - tone) < 15 and band_energy_ratio(audio, tone) > 0.5
+
+
+def test_hold_plays_the_music_on_hold_to_the_other_party_and_resume_restores_both_ways(
+    server, phone_factory
+) -> None:
+    port = server.config.sip_host_port[1]
+    caller, callee = phone(phone_factory, server, "101"), phone(phone_factory, server, "102")
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    callee.wait_call_established()
+    caller.wait_call_established()
+    since = time.monotonic()
+    time.sleep(2.0)
+    talking = time.monotonic()
+
+    (leg,) = [c for c in server.switch.channels if c.endpoint.name == "102"]
+    callee.command("/hold")
+    time.sleep(1.0)
+    sent_on_hold = leg.rtp.packets_sent
+    time.sleep(3.0)
+    assert leg.rtp.packets_sent == sent_on_hold  # the holding phone gets nothing (recvonly)
+    held = time.monotonic()
+    callee.command("/resume")
+    time.sleep(4.0)
+    resumed = time.monotonic()
+    # baresip stops its recording of what it hears at /hold: count what the switch sends
+    assert leg.rtp.packets_sent - sent_on_hold > 100
+    caller.hangup()
+    caller.wait_call_closed()
+    callee.wait_call_closed()
+    time.sleep(0.5)
+
+    assert hears(window(caller, since, talking - 1.5, talking), TONES["102"])
+    # the held party hears the music, never silence (1 s for the re-INVITE to land)
+    music = window(caller, since, talking + 1.0, held)
+    assert hears(music, HOLD_MUSIC_HZ), dominant_frequency(music)
+    quarters = np.array_split(music, 6)
+    assert all(np.sqrt(np.mean(q.astype(np.float64) ** 2)) > 500 for q in quarters)
+    # resumed: both ways again
+    assert hears(window(caller, since, held + 1.5, resumed), TONES["102"])
+    assert hears(window(callee, since, 0.5, talking), TONES["101"])
