@@ -21,6 +21,7 @@ from .sip import sdp
 from .sip.dialog import DialogState
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, InviteSession, OutgoingInvite
+from .sip.transaction import ServerTransaction
 
 log = logging.getLogger("softswitch.channel")
 
@@ -141,6 +142,8 @@ class Channel:
         self._sdp_version = 1
         self._session_id = session_id if session_id is not None else secrets.randbelow(2**31)
         self.hungup: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        # what a REFER from this party does (the switch's transfers); None: 405
+        self.on_refer: Callable[[Channel, ServerTransaction], None] | None = None
         # the INVITEs ringing this leg's devices while it is being set up (softswitch.forking)
         self.forks: list[InviteSession] = [session]
         self._hook(session)
@@ -148,6 +151,7 @@ class Channel:
     def _hook(self, session: InviteSession) -> None:
         session.on_remote_bye = lambda cause: self._ended(cause, 0, by_remote=True)
         session.on_reoffer = self._reoffer
+        session.on_refer = self._refer
 
     def adopt(self, session: InviteSession) -> None:
         """Make the fork that answered this leg's dialog."""
@@ -156,7 +160,7 @@ class Channel:
         old = self.session
         session.on_info_digit = old.on_info_digit
         # a losing fork that still ends in a BYE (its 2xx crossed our CANCEL) is not this leg's
-        old.on_info_digit = old.on_remote_bye = old.on_reoffer = None
+        old.on_info_digit = old.on_remote_bye = old.on_reoffer = old.on_refer = None
         self.session = session
         self._hook(session)
 
@@ -327,6 +331,12 @@ class Channel:
             self.media.port if self.media else "?",
         )
         return answer
+
+    def _refer(self, st: ServerTransaction) -> None:
+        if self.on_refer is None:
+            st.respond(self.session.ua.response(st.request, 405, "Method Not Allowed"))
+            return
+        self.on_refer(self, st)
 
     # -- lifecycle ----------------------------------------------------------
 

@@ -62,6 +62,7 @@ from .sip.uri import SipUri
 from .store import Store
 from .store.conferences import ConferenceStore
 from .tlsidentity import TlsIdentity, ensure_identity
+from .transfer import Transfers
 from .trunk import Trunk
 
 log = logging.getLogger("softswitch.switch")
@@ -197,6 +198,15 @@ class Switch:
         self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
         self.started = False
         self.moh: MohSource | None = None  # its music is loaded at start
+        # REFER from a phone in a call (blind and attended transfer)
+        self.transfers = Transfers(
+            self._dial_for_transfer,
+            self.bridge,
+            self._spawn,
+            lambda replaces: replaced_channel(
+                replaces, self.ua.dialogs, self.ua.early, self.channels
+            ),
+        )
 
     def _tls_identity(self) -> TlsIdentity | None:
         """The TLS listener's certificate; a new self-signed one is announced once."""
@@ -490,6 +500,7 @@ class Switch:
         # in the registry at once: whatever happens next, the channel (and its RTP port)
         # is let go through it, a failure (_internal_error) included
         self.channels.add(inbound)
+        inbound.on_refer = self.transfers.refer
         if request.body:
             try:
                 answer = inbound.answer_offer(request.body)
@@ -730,6 +741,12 @@ class Switch:
 
     # -- outgoing calls -----------------------------------------------------
 
+    async def _dial_for_transfer(self, number: str, caller_id: str) -> Channel | int:
+        try:
+            return await self.originate(number, caller_id=caller_id or None)
+        except SwitchError as exc:
+            return exc.status
+
     async def originate(
         self,
         number: str,
@@ -833,6 +850,7 @@ class Switch:
         )
         channel.forks = list(invites)
         self.channels.add(channel)
+        channel.on_refer = self.transfers.refer
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
         self._spawn(self._outgoing(channel, invites, advertised, sessions, ring_timeout))
         log.info(

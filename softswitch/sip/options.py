@@ -21,8 +21,8 @@ __all__ = [
 ]
 
 # Methods the user agent answers: INVITE dialogs (with re-INVITE, BYE, INFO digits and
-# UPDATE refreshes), CANCEL, OPTIONS and, through the switch's registrar, REGISTER.
-# No SUBSCRIBE/NOTIFY/REFER/MESSAGE: nothing here would act on them.
+# UPDATE refreshes), CANCEL, OPTIONS, REFER in a call's dialog (RFC 3515 transfers, whose
+# NOTIFYs we send) and, through the switch's registrar, REGISTER.
 ALLOWED: tuple[str, ...] = (
     "INVITE",
     "ACK",
@@ -32,6 +32,7 @@ ALLOWED: tuple[str, ...] = (
     "INFO",
     "UPDATE",
     "PRACK",
+    "REFER",
     "REGISTER",
 )
 

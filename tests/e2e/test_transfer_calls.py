@@ -23,12 +23,13 @@ def server(server_factory):
     return server_factory(extensions=EXTENSIONS)
 
 
-def phone(phone_factory, server, number: str) -> Baresip:
+def phone(phone_factory, server, number: str, sip_trace: bool = False) -> Baresip:
     port = server.config.sip_host_port[1]
     made = phone_factory(
         BaresipAccount(number, EXTENSIONS[number], registrar=f"127.0.0.1:{port}"),
         tone_hz=TONES[number],
         seconds=60,
+        sip_trace=sip_trace,
     )
     made.wait_registered()
     return made
@@ -83,3 +84,67 @@ def test_hold_plays_the_music_on_hold_to_the_other_party_and_resume_restores_bot
     # resumed: both ways again
     assert hears(window(caller, since, held + 1.5, resumed), TONES["102"])
     assert hears(window(callee, since, 0.5, talking), TONES["101"])
+
+
+def test_blind_transfer_from_a_phone_connects_the_other_party_to_the_target(
+    server, phone_factory
+) -> None:
+    port = server.config.sip_host_port[1]
+    caller, transferor, target = (phone(phone_factory, server, n) for n in ("101", "102", "103"))
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    transferor.wait_call_established()
+    caller.wait_call_established()
+    time.sleep(1.0)
+
+    transferor.command(f"/transfer sip:103@127.0.0.1:{port}")
+    target.wait_call_established()
+    target_since = time.monotonic()
+    # released once the target answered (baresip itself hangs up on the NOTIFY's 200,
+    # or our BYE comes)
+    transferor.wait_call_closed()
+    time.sleep(3.0)
+    talked = time.monotonic()
+    (kept,) = [c for c in server.switch.channels if c.endpoint.name == "101"]
+    (new,) = [c for c in server.switch.channels if c.endpoint.name == "103"]
+    assert kept.bridged is new
+    sent_to_caller = kept.rtp.packets_sent
+    target.hangup()
+    target.wait_call_closed()
+    assert caller.wait_call_closed().reason  # the transferee's call ends with the target's
+    time.sleep(0.5)
+    assert sent_to_caller > 100
+    # 103 hears the transferee, who hears 103 (its recording is of the whole call)
+    assert hears(window(target, target_since, target_since + 1.0, talked), TONES["101"])
+    heard, rate = read_wav(caller.last_recording("dec"))
+    assert hears(heard[-int(2.5 * rate) :], TONES["103"])
+    log = transferor.log_text()
+    assert "200 OK" in log or "transfer" in log.lower()
+
+
+def test_a_refer_to_a_number_nobody_has_is_refused_in_the_notify_and_the_call_is_kept(
+    server, phone_factory
+) -> None:
+    """The switch answers 202, NOTIFYs 100 then 404 (terminated) and keeps the call;
+    baresip 1.0's menu then hangs the call up by itself (its BYE, not ours)."""
+    port = server.config.sip_host_port[1]
+    caller = phone(phone_factory, server, "101")
+    transferor = phone(phone_factory, server, "102", sip_trace=True)
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    transferor.wait_call_established()
+    caller.wait_call_established()
+    time.sleep(1.0)
+    transferor.command(f"/transfer sip:999@127.0.0.1:{port}")
+    transferor.wait_call_closed()
+    caller.wait_call_closed()
+    trace = transferor.log_text().replace("\r", "\n")
+    assert "SIP/2.0 202 Accepted" in trace
+    notifies = trace.split("NOTIFY sip:")[1:]
+    assert len(notifies) == 2, trace[-3000:]
+    assert "Event: refer" in notifies[0] and "Subscription-State: active" in notifies[0]
+    assert "message/sipfrag" in notifies[0] and "SIP/2.0 100 Trying" in notifies[0]
+    assert "Subscription-State: terminated" in notifies[1]
+    assert "SIP/2.0 404 Not Found" in notifies[1]
+    # the call ended with the phone's own BYE after the failure: the switch sent none
+    after = notifies[1]
+    assert "\nBYE sip:127.0.0.1" in after  # baresip's request line towards the switch
+    assert "\nBYE sip:102" not in trace

@@ -72,6 +72,7 @@ def test_header_values() -> None:
 
 
 def test_allow_names_what_the_stack_answers() -> None:
-    # methods with handlers in ua/invite/the registrar; no SUBSCRIBE/NOTIFY/REFER/MESSAGE
+    # methods with handlers in ua/invite/the registrar/the switch's transfers (REFER);
+    # no SUBSCRIBE/NOTIFY/MESSAGE
     assert set(ALLOWED) == {"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "UPDATE",
-                            "PRACK", "REGISTER"}  # fmt: skip
+                            "PRACK", "REFER", "REGISTER"}  # fmt: skip
