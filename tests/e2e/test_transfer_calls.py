@@ -4,6 +4,7 @@ against the running switch (music on hold; REFER, RFC 3515)."""
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from media.tones import HOLD_MUSIC_HZ
 from tests.peers.audio import band_energy_ratio, dominant_frequency, read_wav
 from tests.peers.baresip import Baresip, BaresipAccount
+from tests.peers.process import wait_until
+from tests.sip.raw import RawSocket
 
 pytestmark = pytest.mark.peers
 
@@ -148,3 +151,125 @@ def test_a_refer_to_a_number_nobody_has_is_refused_in_the_notify_and_the_call_is
     after = notifies[1]
     assert "\nBYE sip:127.0.0.1" in after  # baresip's request line towards the switch
     assert "\nBYE sip:102" not in trace
+
+
+def dialogs_of(server, number: str) -> dict[str, tuple[str, str, str]]:
+    """The switch's dialogs with extension ``number`` by direction: (Call-ID, our tag,
+    the phone's tag)."""
+
+    def find() -> dict[str, tuple[str, str, str]]:
+        return {
+            str(ch.direction): ch.session.dialog.id
+            for ch in server.switch.channels
+            if ch.endpoint.name == number and ch.session.dialog is not None
+        }
+
+    return server.call(find)
+
+
+def bridged_pairs(server) -> set[tuple[str, str]]:
+    def pairs() -> set[tuple[str, str]]:
+        return {
+            (ch.endpoint.name, ch.bridged.endpoint.name)
+            for ch in server.switch.channels
+            if ch.bridged is not None
+        }
+
+    return server.call(pairs)
+
+
+def refer_with_replaces(
+    raw_port: int,
+    switch_port: int,
+    dialog: tuple[str, str, str],
+    replaced: tuple[str, str, str],
+) -> int:
+    """102's REFER in ``dialog`` (the switch's view: Call-ID, our tag, 102's tag) whose
+    Refer-To names ``replaced`` in a Replaces; the status it gets."""
+    call_id, ours, theirs = dialog
+    b_call, b_ours, b_theirs = replaced
+    replaces = quote(f"{b_call};to-tag={b_ours};from-tag={b_theirs}", safe="")
+    raw = RawSocket(raw_port, switch_port)
+    try:
+        raw.send(
+            (
+                f"REFER sip:127.0.0.1:{switch_port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{raw.port};branch=z9hG4bKrefer1;rport\r\n"
+                f"From: <sip:102@127.0.0.1>;tag={theirs}\r\n"
+                f"To: <sip:101@127.0.0.1>;tag={ours}\r\n"
+                f"Call-ID: {call_id}\r\nCSeq: 90000 REFER\r\nMax-Forwards: 70\r\n"
+                f"Contact: <sip:102@127.0.0.1:{raw.port}>\r\n"
+                f"Refer-To: <sip:103@127.0.0.1:{switch_port}?Replaces={replaces}>\r\n"
+                f"Content-Length: 0\r\n\r\n"
+            ).encode()
+        )
+        return raw.final("REFER", call_id).status
+    finally:
+        raw.close()
+
+
+def test_attended_transfer_connects_the_transferee_to_the_consulted_party(
+    server, phone_factory, ports
+) -> None:
+    """101 calls 102; 102 consults 103 in a second call; 102's REFER in the first call
+    names the consultation call in Refer-To's Replaces (RFC 3891 + 3515): 101 and 103
+    talk, both of 102's calls are released. baresip 1.0 cannot send that REFER: it is
+    written by hand in 102's first dialog (its Call-ID and tags) from a raw socket."""
+    port = server.config.sip_host_port[1]
+    caller, transferor, target = (phone(phone_factory, server, n) for n in ("101", "102", "103"))
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    transferor.wait_call_established()
+    caller.wait_call_established()
+    first = dialogs_of(server, "102")["outbound"]  # the switch called 102 for 101
+    transferor.dial(f"sip:103@127.0.0.1:{port}")
+    target.wait_call_established()
+    wait_until(lambda: "inbound" in dialogs_of(server, "102"), 5, what="the consultation")
+    consultation = dialogs_of(server, "102")["inbound"]  # 102 called 103 through us
+    time.sleep(1.0)
+
+    assert refer_with_replaces(ports.port(), port, first, consultation) == 202
+    wait_until(
+        lambda: bridged_pairs(server) == {("101", "103"), ("103", "101")},
+        5,
+        what="101 bridged to 103",
+    )
+    # both of 102's calls are released by the switch
+    transferor.wait_call_closed(timeout=10)
+    transferor.wait_call_closed(timeout=10)
+    time.sleep(3.0)
+    target.hangup()
+    target.wait_call_closed()
+    assert caller.wait_call_closed().reason
+    time.sleep(0.5)
+    heard, rate = read_wav(caller.last_recording("dec"))
+    assert hears(heard[-int(2.5 * rate) : -int(0.3 * rate)], TONES["103"])
+    heard, rate = read_wav(target.last_recording("dec"))
+    assert hears(heard[-int(2.5 * rate) : -int(0.3 * rate)], TONES["101"])
+
+
+def test_a_refer_whose_replaces_names_no_dialog_is_notified_481_and_the_call_is_kept(
+    server, phone_factory, ports
+) -> None:
+    port = server.config.sip_host_port[1]
+    caller = phone(phone_factory, server, "101")
+    transferor = phone(phone_factory, server, "102", sip_trace=True)
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    transferor.wait_call_established()
+    caller.wait_call_established()
+    first = dialogs_of(server, "102")["outbound"]
+    assert refer_with_replaces(ports.port(), port, first, ("nobody", "x", "y")) == 202
+
+    def notifies() -> list[str]:
+        return transferor.log_text().replace("\r\n", "\n").split("NOTIFY sip:")[1:]
+
+    wait_until(lambda: len(notifies()) == 2, 5, what="two NOTIFYs")
+    trying, final = notifies()
+    assert "SIP/2.0 100 Trying" in trying
+    assert "Subscription-State: terminated" in final
+    assert "SIP/2.0 481 Call/Transaction Does Not Exist" in final
+    time.sleep(0.5)
+    assert bridged_pairs(server) == {("101", "102"), ("102", "101")}  # the call goes on
+    assert not caller.events_of("call_end") and not transferor.events_of("call_end")
+    caller.hangup()
+    caller.wait_call_closed()
+    transferor.wait_call_closed()
