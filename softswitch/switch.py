@@ -206,6 +206,7 @@ class Switch:
             lambda replaces: replaced_channel(
                 replaces, self.ua.dialogs, self.ua.early, self.channels
             ),
+            music=lambda: self.moh,
         )
 
     def _tls_identity(self) -> TlsIdentity | None:

@@ -1,9 +1,10 @@
 """Transfers a phone asks for with REFER (RFC 3515) in the dialog of its call.
 
 Blind (``Refer-To: <sip:103@switch>``): the party the referrer is talking to (the
-transferee) stays where it is (on hold, hearing the music, as the referrer's phone
-usually put it) while the switch calls the target for it; when the target answers, the
-transferee is bridged with it and the referrer is released with a BYE. Attended
+transferee) leaves the referrer's bridge and hears the music on hold while the switch
+calls the target for it (the referrer's phone may hang up as soon as it has the 202);
+when the target answers, the transferee is bridged with it and the referrer is released
+with a BYE. A target that does not answer gives the two parties back to each other. Attended
 (``Refer-To`` with ``?Replaces=`` naming the referrer's consultation call): the
 transferee takes the place of the referrer's leg on that call (softswitch.replacement)
 and both of the referrer's legs are released.
@@ -20,8 +21,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .bridge import Bridge
-from .channel import Channel, ChannelState
+from media.moh import MohSource
+
+from .bridge import Bridge, Tap
+from .channel import Channel, ChannelState, Joint
 from .replacement import MakeBridge, ReplaceRefused, Spawn, link
 from .sip.errors import SipParseError
 from .sip.message import reason_phrase
@@ -49,12 +52,14 @@ class Transfers:
         make_bridge: MakeBridge,
         spawn: Spawn,
         find_replaced: FindReplaced,
+        music: Callable[[], MohSource | None] = lambda: None,
         on_transferred: Transferred | None = None,
     ) -> None:
         self.dial = dial
         self.make_bridge = make_bridge
         self.spawn = spawn
         self.find_replaced = find_replaced
+        self.music = music  # what the transferee hears while the target rings
         self.on_transferred = on_transferred
 
     def refer(self, referrer: Channel, st: ServerTransaction) -> None:
@@ -103,12 +108,29 @@ class Transfers:
             subscription.notify(dialed, reason_phrase(dialed))
             return
         target = dialed
-        # the transferee leaving while the target rings ends the attempt
-        answered = asyncio.ensure_future(target.wait(ChannelState.UP))
-        gone = asyncio.ensure_future(asyncio.shield(transferee.hungup))
-        first: set[asyncio.Future[Any]] = {answered, gone}
-        await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
-        gone.cancel()
+        joint = referrer.bridge
+        if joint is None or joint.other(referrer) is not transferee:
+            # the referrer's call moved on meanwhile (hung up, transferred elsewhere)
+            await target.hangup("transfer gone")
+            subscription.notify(487, "Request Terminated")
+            return
+        # From now on the transferee waits for the target, not for the referrer, whose
+        # phone may hang up as soon as it has the 202: it hears the music on hold.
+        tap = _tap_of(joint)
+        parties = (joint.a, joint.b)
+        joint.stop(detach=True)
+        music = self.music()
+        if music is not None:
+            music.add(transferee.rtp)
+        try:
+            answered = asyncio.ensure_future(target.wait(ChannelState.UP))
+            gone = asyncio.ensure_future(asyncio.shield(transferee.hungup))
+            first: set[asyncio.Future[Any]] = {answered, gone}
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+            gone.cancel()
+        finally:
+            if music is not None:
+                music.remove(transferee.rtp)
         if not answered.done() or answered.result() is None:
             answered.cancel()
             if target.state != ChannelState.HUNGUP:
@@ -117,16 +139,20 @@ class Transfers:
             else:
                 status = target.status or 480
                 subscription.notify(status, reason_phrase(status))
+            self._back_together(*parties, tap=tap)
             return
-        joint = referrer.bridge
-        if joint is None or joint.other(referrer) is not transferee:
-            # the referrer's call moved on meanwhile (hung up, transferred elsewhere)
-            await target.hangup("transfer gone")
-            subscription.notify(487, "Request Terminated")
-            return
-        self._hand_over(referrer, transferee, target)
+        self._hand_over(referrer, transferee, target, tap)
         await subscription.notify_and_wait(200, "OK", NOTIFY_WAIT)
         await referrer.hangup("transferred")
+
+    def _back_together(self, a: Channel, b: Channel, *, tap: Tap | None) -> None:
+        """The target did not answer: the two parties talk again, or the one still there
+        is released."""
+        up = [c for c in (a, b) if c.state == ChannelState.UP]
+        if len(up) == 2:
+            link(self.make_bridge(a, b, tap=tap), self.spawn)
+        for channel in up if len(up) == 1 else ():
+            self.spawn(channel.hangup("transfer failed"))
 
     def _attended(
         self,
@@ -146,7 +172,11 @@ class Transfers:
             return
         target = joint.other(replaced)  # the party of the consultation call
         joint.stop(detach=True)
-        self._hand_over(referrer, transferee, target)
+        own = referrer.bridge
+        tap = _tap_of(own) if own is not None else None
+        if own is not None:
+            own.stop(detach=True)
+        self._hand_over(referrer, transferee, target, tap)
         self.spawn(self._release(subscription, referrer, replaced))
 
     async def _release(
@@ -155,15 +185,17 @@ class Transfers:
         await subscription.notify_and_wait(200, "OK", NOTIFY_WAIT)
         await asyncio.gather(referrer.hangup("transferred"), consulting.hangup("transferred"))
 
-    def _hand_over(self, referrer: Channel, transferee: Channel, target: Channel) -> None:
-        """Bridge the transferee with the target in the referrer's place."""
-        joint = referrer.bridge
-        tap = None
-        if joint is not None:
-            tap = joint.tap if isinstance(joint, Bridge) else None
-            joint.stop(detach=True)
+    def _hand_over(
+        self, referrer: Channel, transferee: Channel, target: Channel, tap: Tap | None
+    ) -> None:
+        """Bridge the transferee with the target in the referrer's place (the referrer's
+        bridge already taken apart), the call's recorder going on."""
         bridge = self.make_bridge(transferee, target, tap=tap)
         link(bridge, self.spawn)
         log.info("channel %s transferred %s to %s", referrer.name, transferee.name, target.name)
         if self.on_transferred is not None:
             self.on_transferred(referrer, transferee, target)
+
+
+def _tap_of(joint: Joint) -> Tap | None:
+    return joint.tap if isinstance(joint, Bridge) else None

@@ -273,3 +273,69 @@ def test_a_refer_whose_replaces_names_no_dialog_is_notified_481_and_the_call_is_
     caller.hangup()
     caller.wait_call_closed()
     transferor.wait_call_closed()
+
+
+def test_a_transferor_hanging_up_at_once_still_hands_its_party_over(server, phone_factory) -> None:
+    """Many phones hang up as soon as the REFER is accepted: the transferee, waiting
+    for the target, is no longer tied to the transferor's call."""
+    port = server.config.sip_host_port[1]
+    caller, transferor = phone(phone_factory, server, "101"), phone(phone_factory, server, "102")
+    target = phone_factory(
+        BaresipAccount("103", "pw103", registrar=f"127.0.0.1:{port}", answermode="manual"),
+        tone_hz=TONES["103"],
+        seconds=60,
+    )
+    target.wait_registered()
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    transferor.wait_call_established()
+    caller.wait_call_established()
+    transferor.command(f"/transfer sip:103@127.0.0.1:{port}")
+    target.wait_incoming()
+    transferor.hangup()
+    transferor.wait_call_closed()
+    time.sleep(2.0)  # the transferee waits, hearing the music on hold
+    assert not caller.events_of("call_end")
+    target.accept()
+    target.wait_call_established()
+    wait_until(lambda: bridged_pairs(server) == {("101", "103"), ("103", "101")}, 5, what="101-103")
+    time.sleep(3.0)
+    target.hangup()
+    target.wait_call_closed()
+    caller.wait_call_closed()
+    time.sleep(0.5)
+    heard, rate = read_wav(caller.last_recording("dec"))
+    assert hears(heard[-int(2.5 * rate) : -int(0.3 * rate)], TONES["103"])
+    # while 103 rang, 101 heard the music on hold
+    music = heard[-int(6.5 * rate) : -int(4.0 * rate)]
+    assert hears(music, HOLD_MUSIC_HZ), dominant_frequency(music)
+
+
+def test_a_target_that_refuses_gives_the_two_parties_back_to_each_other(
+    server, phone_factory
+) -> None:
+    port = server.config.sip_host_port[1]
+    caller = phone(phone_factory, server, "101")
+    transferor = phone(phone_factory, server, "102", sip_trace=True)
+    target = phone_factory(
+        BaresipAccount("103", "pw103", registrar=f"127.0.0.1:{port}", answermode="manual"),
+        tone_hz=TONES["103"],
+        seconds=60,
+    )
+    target.wait_registered()
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    transferor.wait_call_established()
+    caller.wait_call_established()
+    transferor.command(f"/transfer sip:103@127.0.0.1:{port}")
+    target.wait_incoming()
+    time.sleep(0.5)
+    target.hangup()  # refuses the call (486)
+    wait_until(
+        lambda: "Subscription-State: terminated" in transferor.log_text().replace("\r\n", "\n"),
+        5,
+        what="the final NOTIFY",
+    )
+    final = transferor.log_text().replace("\r\n", "\n").split("NOTIFY sip:")[-1]
+    assert "SIP/2.0 486 Busy Here" in final, final
+    # baresip 1.0 hangs up by itself on a failed transfer: its BYE reaches 101 only
+    # because the switch bridged 101 and 102 again (a leg left alone would stay up)
+    assert caller.wait_call_closed(timeout=10).reason
