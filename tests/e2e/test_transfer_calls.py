@@ -339,3 +339,47 @@ def test_a_target_that_refuses_gives_the_two_parties_back_to_each_other(
     # baresip 1.0 hangs up by itself on a failed transfer: its BYE reaches 101 only
     # because the switch bridged 101 and 102 again (a leg left alone would stay up)
     assert caller.wait_call_closed(timeout=10).reason
+
+
+def test_refers_that_name_no_dialog_or_no_target_are_refused_and_the_call_goes_on(
+    server, phone_factory, ports
+) -> None:
+    """Only a party of the dialog can REFER it: a REFER naming a dialog that does not
+    exist is 481, one outside any dialog 405; one without Refer-To is 400."""
+    port = server.config.sip_host_port[1]
+    caller, callee = phone(phone_factory, server, "101"), phone(phone_factory, server, "102")
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    callee.wait_call_established()
+    caller.wait_call_established()
+    call_id, ours, theirs = dialogs_of(server, "102")["outbound"]
+    raw = RawSocket(ports.port(), port)
+
+    def refer(n: int, call: str, to_tag: str, *extra: str) -> int:
+        raw.send(
+            (
+                f"REFER sip:127.0.0.1:{port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{raw.port};branch=z9hG4bKbad{n};rport\r\n"
+                f"From: <sip:102@127.0.0.1>;tag={theirs}\r\n"
+                f"To: <sip:101@127.0.0.1>{to_tag}\r\n"
+                f"Call-ID: {call}\r\nCSeq: {90000 + n} REFER\r\nMax-Forwards: 70\r\n"
+                + "".join(f"{line}\r\n" for line in extra)
+                + "Content-Length: 0\r\n\r\n"
+            ).encode()
+        )
+        return raw.final("REFER", call).status
+
+    target = f"Refer-To: <sip:103@127.0.0.1:{port}>"
+    try:
+        assert refer(1, call_id, f";tag={ours}") == 400  # no Refer-To
+        two = f"Refer-To: <sip:104@127.0.0.1:{port}>"
+        assert refer(2, call_id, f";tag={ours}", target, two) == 400
+        assert refer(3, call_id, ";tag=not-ours", target) == 481
+        assert refer(4, "no-such-call", "", target) == 405
+    finally:
+        raw.close()
+    time.sleep(0.5)
+    assert bridged_pairs(server) == {("101", "102"), ("102", "101")}
+    assert not caller.events_of("call_end") and not callee.events_of("call_end")
+    caller.hangup()
+    caller.wait_call_closed()
+    callee.wait_call_closed()
