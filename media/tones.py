@@ -43,3 +43,27 @@ def chime(freqs: tuple[float, ...], ms: int = 120, level: float = 0.2) -> Sample
 def beep(hz: float = 1000.0, ms: int = 400, level: float = 0.3) -> Samples:
     """The voicemail beep: record after the tone."""
     return _tone((hz,), ms, level)
+
+
+# The default music on hold: a melody over a steady 660 Hz pad. The pad carries most of
+# the energy, so whatever the melody does, the strongest frequency a listener hears is
+# HOLD_MUSIC_HZ (a test on the far side of a call can check it).
+HOLD_MUSIC_HZ = 660.0
+_MELODY = (392.0, 440.0, 523.25, 587.33, 523.25, 440.0, 392.0, 329.63)  # G A C D C A G E
+_NOTE_MS = 400
+
+
+def hold_music(level: float = 0.3) -> Samples:
+    """Eight soft notes (3.2 s, looped by the player) over the HOLD_MUSIC_HZ pad."""
+    n = RATE * _NOTE_MS // 1000
+    t = np.arange(n) / RATE
+    # attack and release of 40 ms each: no clicks between notes
+    ramp = RATE * 40 // 1000
+    envelope = np.ones(n)
+    envelope[:ramp] = np.linspace(0.0, 1.0, ramp)
+    envelope[-ramp:] = np.linspace(1.0, 0.0, ramp)
+    notes = [envelope * np.sin(2 * np.pi * f * t) for f in _MELODY]
+    melody = np.concatenate(notes)
+    pad = np.sin(2 * np.pi * HOLD_MUSIC_HZ * np.arange(len(melody)) / RATE)
+    wave = 0.7 * pad + 0.3 * melody
+    return (wave * level * INT16_MAX).astype(np.int16)

@@ -1,4 +1,11 @@
-"""A two-party bridge: each media tick, what one leg heard is what the other leg says."""
+"""A two-party bridge: each media tick, what one leg heard is what the other leg says.
+
+While one party holds the call (its re-INVITE offered sendonly/inactive or c=0.0.0.0)
+the bridge stops ticking and its other party listens to the switch's shared music on
+hold (media.moh.MohSource); with a recorder on the call it keeps ticking (the recording
+goes on) and sends that party the same shared frame. Resuming puts the plain tick back:
+the tick of a talking call has no hold test in it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from media.clock import MediaClock
+from media.moh import MohSource
 from media.pcm import SILENCE
 
 from .channel import Channel, DigitHandler
@@ -20,15 +28,29 @@ Tap = Callable[[np.ndarray | None, np.ndarray | None], None]
 
 
 class Bridge:
-    def __init__(self, a: Channel, b: Channel, clock: MediaClock) -> None:
+    def __init__(
+        self, a: Channel, b: Channel, clock: MediaClock, moh: MohSource | None = None
+    ) -> None:
         self.a = a
         self.b = b
         self.clock = clock
+        self.moh = moh  # what a held party hears (None: silence)
         self.active = False
         # Set when the bridge is taken apart to rearrange its parties (a transfer):
         # hanging up one of them then must not hang up the other.
         self.detached = False
-        self.tap: Tap | None = None
+        self._tap: Tap | None = None
+        self._ticking: Callable[[int], None] | None = None  # on the clock now
+        self._hearing: list[Channel] = []  # listening to self.moh now
+
+    @property
+    def tap(self) -> Tap | None:
+        return self._tap
+
+    @tap.setter
+    def tap(self, tap: Tap | None) -> None:
+        self._tap = tap
+        self._arrange()  # a call on hold that starts recording ticks again
 
     def start(self) -> None:
         if self.active:
@@ -37,7 +59,7 @@ class Bridge:
         # digits (RFC 4733, SIP INFO) are relayed as events, not as audio
         self.a.join(self, self.b, self._relay_dtmf(self.b))
         self.b.join(self, self.a, self._relay_dtmf(self.a))
-        self.clock.add(self.tick)
+        self._arrange()
         log.info("bridge %s <-> %s", self.a.name, self.b.name)
 
     def stop(self, *, detach: bool = False) -> None:
@@ -46,12 +68,60 @@ class Bridge:
         if not self.active:
             return
         self.active = False
-        self.clock.remove(self.tick)
+        self._arrange()
         self.a.leave(self)
         self.b.leave(self)
 
     def other(self, channel: Channel) -> Channel:
         return self.b if channel is self.a else self.a
+
+    def hold_changed(self) -> None:
+        """A party put the call on hold or took it off (re-INVITE)."""
+        self._arrange()
+        log.info(
+            "bridge %s <-> %s: %s",
+            self.a.name,
+            self.b.name,
+            "on hold" if self.a.holding or self.b.holding else "resumed",
+        )
+
+    def _arrange(self) -> None:
+        """Put on the clock and on the music what the parties' hold state asks for."""
+        ticking: Callable[[int], None] | None = None
+        hearing: list[Channel] = []
+        if self.active:
+            if not (self.a.holding or self.b.holding):
+                ticking = self.tick
+            elif self._tap is not None or self.moh is None:
+                ticking = self.held_tick
+            else:  # whose partner holds, not holding itself (a holder is sent nothing)
+                pairs = ((self.a, self.b), (self.b, self.a))
+                hearing = [x for x, y in pairs if y.holding and not x.holding]
+        if ticking != self._ticking:
+            if self._ticking is not None:
+                self.clock.remove(self._ticking)
+            if ticking is not None:
+                self.clock.add(ticking)
+            self._ticking = ticking
+        if self.moh is not None:
+            for channel in self._hearing:
+                if channel not in hearing:
+                    self.moh.remove(channel.rtp)
+            for channel in hearing:
+                self.moh.add(channel.rtp)
+        self._hearing = hearing
+
+    def held_tick(self, tick_no: int) -> None:
+        """A tick on hold with a recorder (or no music): both are read for it, and the
+        party whose partner holds hears the music of this tick."""
+        a_said = self.a.rtp.read_frame()
+        b_said = self.b.rtp.read_frame()
+        music = SILENCE if self.moh is None else self.moh.music.frame(tick_no)
+        # a holding leg is recvonly/inactive: write_frame sends it nothing
+        self.b.rtp.write_frame(music if self.a.holding else (SILENCE if a_said is None else a_said))
+        self.a.rtp.write_frame(music if self.b.holding else (SILENCE if b_said is None else b_said))
+        if self._tap is not None:
+            self._tap(a_said, b_said)
 
     def tick(self, _tick_no: int) -> None:
         # Transcoding is implicit: frames are linear PCM between decode and encode.
@@ -59,8 +129,8 @@ class Bridge:
         b_said = self.b.rtp.read_frame()
         self.b.rtp.write_frame(SILENCE if a_said is None else a_said)
         self.a.rtp.write_frame(SILENCE if b_said is None else b_said)
-        if self.tap is not None:
-            self.tap(a_said, b_said)
+        if self._tap is not None:
+            self._tap(a_said, b_said)
 
     @staticmethod
     def _relay_dtmf(to: Channel) -> DigitHandler:

@@ -21,6 +21,7 @@ from .sip import sdp
 from .sip.dialog import DialogState
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite, InviteSession, OutgoingInvite
+from .sip.transaction import ServerTransaction
 
 log = logging.getLogger("softswitch.channel")
 
@@ -82,6 +83,9 @@ class Joint(Protocol):
 
     def stop(self, *, detach: bool = False) -> None: ...
 
+    def hold_changed(self) -> None:
+        """One of its parties put the call on hold or took it off (re-INVITE)."""
+
 
 class ChannelNamer:
     """Asterisk-style names (``SIP/101-0000023c``): endpoint plus a per-process sequence."""
@@ -131,6 +135,9 @@ class Channel:
         self._bridge: Joint | None = None
         self.dtmf_inputs: list[str] = []  # digits this party pressed while bridged
         self.media: sdp.Negotiated | None = None
+        # this party put the call on hold (its offer was sendonly/inactive or c=0.0.0.0):
+        # the other party hears music on hold instead of it
+        self.holding = False
         self._listeners: list[Listener] = []
         self._sdp_version = 1
         # the last offer answered and our answer: a session refresh (RFC 4028) repeats the
@@ -138,6 +145,8 @@ class Channel:
         self._last_answer: tuple[bytes, bytes] | None = None
         self._session_id = session_id if session_id is not None else secrets.randbelow(2**31)
         self.hungup: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        # what a REFER from this party does (the switch's transfers); None: 405
+        self.on_refer: Callable[[Channel, ServerTransaction], None] | None = None
         # the INVITEs ringing this leg's devices while it is being set up (softswitch.forking)
         self.forks: list[InviteSession] = [session]
         self._hook(session)
@@ -148,6 +157,7 @@ class Channel:
         # its session timer ran out or a refresh failed: the session sends the BYE
         session.on_session_end = lambda cause: self._ended(cause, 0)
         session.on_answer = self._answered
+        session.on_refer = self._refer
 
     def adopt(self, session: InviteSession) -> None:
         """Make the fork that answered this leg's dialog."""
@@ -156,7 +166,7 @@ class Channel:
         old = self.session
         session.on_info_digit = old.on_info_digit
         # a losing fork that still ends in a BYE (its 2xx crossed our CANCEL) is not this leg's
-        old.on_info_digit = old.on_remote_bye = old.on_reoffer = None
+        old.on_info_digit = old.on_remote_bye = old.on_reoffer = old.on_refer = None
         old.on_session_end = None
         old.on_answer = None
         self.session = session
@@ -312,6 +322,8 @@ class Channel:
             raise sdp.SdpError(str(exc)) from exc
         self.media = negotiated
         self.rtp.direction = negotiated.direction
+        # ours is the mirror of theirs: they offered sendonly/inactive, we do not send
+        self.holding = negotiated.direction in ("recvonly", "inactive")
         self.rtp.srtp = self.srtp.context(negotiated.crypto)
 
     def _reoffer(self, body: bytes) -> bytes:
@@ -319,7 +331,10 @@ class Channel:
         if self._last_answer is not None and self._last_answer[0] == body:
             return self._last_answer[1]  # the same offer again: a session refresh
         self._sdp_version += 1
+        was_holding = self.holding
         answer = self.answer_offer(body)
+        if self.holding != was_holding and self._bridge is not None:
+            self._bridge.hold_changed()
         log.info(
             "channel %s re-INVITE: direction=%s remote=%s:%s",
             self.name,
@@ -335,6 +350,12 @@ class Channel:
             self.take_answer(offer, answer)
         except SipError as exc:
             log.warning("channel %s: bad SDP in a refresh answer: %s", self.name, exc)
+
+    def _refer(self, st: ServerTransaction) -> None:
+        if self.on_refer is None:
+            st.respond(self.session.ua.response(st.request, 405, "Method Not Allowed"))
+            return
+        self.on_refer(self, st)
 
     # -- lifecycle ----------------------------------------------------------
 

@@ -199,6 +199,11 @@ class MediaConfig:
     transcriber: str = "pocketsphinx"  # engine for `transcript: on`
     prompts_dir: str = "data/prompts"  # synthesized speech cache
     stereo_recordings: bool = False  # mixed recording: agent left, customer right
+    # Music on hold: a folder of your own audio files (WAV, or MP3/OGG/FLAC through
+    # ffmpeg), played one after the other in name order and looped, to every party whose
+    # partner put the call on hold. "" = the generated default, music-on-hold.wav in the
+    # data folder (next to the store), written at first start.
+    moh_dir: str = ""
 
 
 @dataclass(slots=True)
@@ -587,6 +592,8 @@ def _validate(config: Config) -> None:
     _validate_sip_limits(config.sip_limits)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
+    if config.media.moh_dir and not Path(config.media.moh_dir).is_dir():
+        raise ConfigError(f"media.moh_dir {config.media.moh_dir!r} is not a folder")
     numbers = [e.number for e in config.extensions]
     if len(set(numbers)) != len(numbers):
         raise ConfigError("extension numbers must be unique")

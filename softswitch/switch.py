@@ -14,9 +14,11 @@ from typing import Any
 
 from media.clock import MediaClock
 from media.families import RtpFamilies, version_of
+from media.moh import MohSource, MusicOnHold, load_music
 from media.ports import PortAllocator
 from media.session import RtpSession
 from media.tts import Tts
+from media.wav import AudioError
 
 from . import call_forwarding, feature_codes
 from .bridge import Bridge, Tap
@@ -70,6 +72,7 @@ from .store.call_features import CallFeatureStore
 from .store.conferences import ConferenceStore
 from .store.voicemail import VoicemailStore
 from .tlsidentity import TlsIdentity, ensure_identity
+from .transfer import Transfers
 from .trunk import Trunk
 from .voicemail.access import ACCESS_CODE as VOICEMAIL_ACCESS
 from .voicemail.mwi import MessageWaiting
@@ -294,6 +297,17 @@ class Switch:
             max_expires=config.sip.max_expires,
         )
         self.started = False
+        self.moh: MohSource | None = None  # its music is loaded at start
+        # REFER from a phone in a call (blind and attended transfer)
+        self.transfers = Transfers(
+            self._dial_for_transfer,
+            self.bridge,
+            self._spawn,
+            lambda replaces: replaced_channel(
+                replaces, self.ua.dialogs, self.ua.early, self.channels
+            ),
+            music=lambda: self.moh,
+        )
 
     def _tls_identity(self) -> TlsIdentity | None:
         """The TLS listener's certificate; a new self-signed one is announced once."""
@@ -347,6 +361,7 @@ class Switch:
             max_expires=self.config.sip.max_expires,
             on_new_binding=self.mwi.registered,
         )
+        self.moh = MohSource(await self._music_on_hold(), self.clock)
         await self.ua.start()
         assert self.ua.layer is not None
         self.ua.layer.uncapped = self.flood.privileged
@@ -366,6 +381,15 @@ class Switch:
             self.config.rtp.ports,
             self.rtp_families.describe(),
         )
+
+    async def _music_on_hold(self) -> MusicOnHold:
+        media = self.config.media
+        store = self.config.store.path
+        data = None if store == ":memory:" else Path(store).parent
+        try:
+            return await load_music(Path(media.moh_dir) if media.moh_dir else None, data)
+        except (AudioError, OSError) as exc:
+            raise ConfigError(f"music on hold: {exc}") from None
 
     async def stop(self) -> None:
         """Hang up every live call, unregister from trunks, close sockets."""
@@ -821,6 +845,7 @@ class Switch:
         # in the registry at once: whatever happens next, the channel (and its RTP port)
         # is let go through it, a failure (_internal_error) included
         self.channels.add(inbound)
+        inbound.on_refer = self.transfers.refer
         if request.body:
             try:
                 answer = inbound.answer_offer(request.body)
@@ -1086,6 +1111,12 @@ class Switch:
 
     # -- outgoing calls -----------------------------------------------------
 
+    async def _dial_for_transfer(self, number: str, caller_id: str) -> Channel | int:
+        try:
+            return await self.originate(number, caller_id=caller_id or None)
+        except SwitchError as exc:
+            return exc.status
+
     async def originate(
         self,
         number: str,
@@ -1190,6 +1221,7 @@ class Switch:
         )
         channel.forks = list(invites)
         self.channels.add(channel)
+        channel.on_refer = self.transfers.refer
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
         self._spawn(self._outgoing(channel, invites, advertised, sessions, ring_timeout))
         log.info(
@@ -1336,7 +1368,7 @@ class Switch:
 
     def bridge(self, a: Channel, b: Channel, *, tap: Tap | None = None) -> Bridge:
         """Bridge two channels on the switch's media clock, ``tap`` (a recorder) set."""
-        bridge = Bridge(a, b, self.clock)
+        bridge = Bridge(a, b, self.clock, self.moh)
         bridge.tap = tap
         bridge.start()
         return bridge

@@ -8,8 +8,12 @@ import numpy as np
 import pytest
 
 from media.clock import MediaClock
+from media.moh import MohSource, MusicOnHold
 from media.ports import PortAllocator
+from media.tones import hold_music
 from softswitch.bridge import Bridge
+from softswitch.channel import Channel
+from softswitch.sip import sdp
 from softswitch.switch import Switch
 from tests.legs import Legs, legs, tone, until
 from tests.switch_harness import switch_config
@@ -107,3 +111,89 @@ async def test_switch_bridge_starts_one_on_its_clock_with_the_tap(made: Legs, tm
         assert switch.bridge(a.channel, b.channel).tap is None
     finally:
         switch.store.close()
+
+
+def reoffer(port: int, channel: Channel, direction: str, address: str = "127.0.0.1") -> None:
+    """The phone of ``channel`` sends a re-INVITE offering ``direction`` (hold/resume)."""
+    offer = sdp.make_offer(address, port, session_id=7, version=2, direction=direction)
+    assert channel.session.on_reoffer is not None
+    channel.session.on_reoffer(offer.to_bytes())
+
+
+@pytest.mark.parametrize(
+    ("direction", "address"),
+    [("sendonly", "127.0.0.1"), ("inactive", "127.0.0.1"), ("sendrecv", "0.0.0.0")],
+)
+async def test_hold_gives_the_other_party_music_and_resume_gives_back_the_voice(
+    made: Legs, direction: str, address: str
+) -> None:
+    a, b = await made.leg("101"), await made.leg("102")
+    clock = MediaClock()
+    moh = MohSource(MusicOnHold(hold_music()), clock)
+    bridge = Bridge(a.channel, b.channel, clock, moh)
+    bridge.start()
+    assert clock._snapshot == (bridge.tick,)
+    reoffer(a.phone.local_port, a.channel, direction, address)
+    assert a.channel.holding and not b.channel.holding
+    # the bridge stops ticking; b listens to the shared music, a gets nothing
+    assert clock._snapshot == (moh.tick,) and b.channel.rtp in moh and len(moh) == 1
+
+    for n in range(5):
+        moh.tick(n)
+    await until(lambda: b.phone.packets_received == 5)
+    heard = [b.phone.read_frame() for _ in range(5)]
+    # the music, frame after frame (the phone's jitter buffer may shift them by one)
+    music = [
+        k
+        for frame in heard
+        if frame is not None
+        for k in range(5)
+        if np.abs(frame - moh.music.frame(k)).max() < 500
+    ]
+    assert len(music) >= 3 and music == sorted(music)
+    assert a.phone.packets_received == 0
+
+    reoffer(a.phone.local_port, a.channel, "sendrecv")
+    assert not a.channel.holding and len(moh) == 0
+    assert clock._snapshot == (bridge.tick,)
+    before = a.channel.rtp.packets_received
+    for _ in range(3):
+        a.phone.write_frame(tone(3))
+    await until(lambda: a.channel.rtp.packets_received == before + 3)
+    for n in range(5, 11):
+        bridge.tick(n)
+    await until(lambda: b.phone.packets_received == 11)
+    voice = [b.phone.read_frame() for _ in range(6)]
+    assert any(f is not None and np.abs(f - tone(3)).max() < 500 for f in voice)
+    bridge.stop()
+    assert len(clock) == 0
+
+
+async def test_a_recorded_call_on_hold_keeps_ticking_and_the_recorder_hears_both(
+    made: Legs,
+) -> None:
+    a, b = await made.leg("101"), await made.leg("102")
+    clock = MediaClock()
+    moh = MohSource(MusicOnHold(hold_music()), clock)
+    bridge = Bridge(a.channel, b.channel, clock, moh)
+    bridge.start()
+    reoffer(b.phone.local_port, b.channel, "sendonly")
+    assert clock._snapshot == (moh.tick,)
+    heard: list[tuple[object, object]] = []
+    bridge.tap = lambda a_said, b_said: heard.append((a_said, b_said))  # recording starts
+    assert clock._snapshot == (bridge.held_tick,) and len(moh) == 0
+    for _ in range(3):  # the holder may go on talking; the recording has it
+        b.phone.write_frame(tone(4))
+    await until(lambda: b.channel.rtp.packets_received == 3)
+    for n in range(4):
+        bridge.held_tick(n)
+    assert len(heard) == 4 and any(said is not None for _, said in heard)
+    await until(lambda: a.phone.packets_received == 4)
+    frames = [a.phone.read_frame() for _ in range(4)]
+    assert any(
+        f is not None and np.abs(f - moh.music.frame(k)).max() < 500
+        for f in frames
+        for k in range(4)
+    )
+    bridge.stop()
+    assert len(clock) == 0 and len(moh) == 0

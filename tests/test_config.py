@@ -79,6 +79,7 @@ def test_environment_overrides_single_keys():
         ({"trunks": [{"name": "t", "host": "h", "register": True}]}, "username"),
         ({"trunks": [{"name": "t"}]}, "host"),
         ({"media": {"tts_engine": "say"}}, "tts_engine"),
+        ({"media": {"moh_dir": "/nonexistent/music"}}, "media.moh_dir .* is not a folder"),
         ({"sip": {"tls_listen": "everywhere:5061"}}, "tls_listen must be ip:port"),
         ({"sip": {"tls_listen": "0.0.0.0:70000"}}, "port out of range"),
         ({"sip": {"tls_listen": "127.0.0.1:5060"}}, "port of sip.listen"),

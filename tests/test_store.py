@@ -98,3 +98,17 @@ def test_a_cdr_table_from_before_hangup_causes_is_upgraded(tmp_path):
         hangup_cause="rtp timeout",
     )
     assert cdrs.get(cdrs.insert(row)).hangup_cause == "rtp timeout"
+
+
+def test_a_cdr_keeps_the_transfers_and_an_older_table_gets_the_column(tmp_path):
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    old_schema = CDRS_SCHEMA[0].replace(",\n        transfers TEXT NOT NULL DEFAULT ''", "")
+    assert "transfers" not in old_schema
+    db.execute(old_schema)
+    cdrs = CdrStore(db)
+    assert "transfers" in {c.name for c in db["cdrs"].columns}
+    row = Cdr(
+        "a", "r", "outbound-api", "click2call", "1", "2", "3", "3", 1.0, 1.0, 2.0, 1.0, 1.0,
+        "ANSWERED", "ANSWER", transfers="102 transferred 101 to 103",
+    )  # fmt: skip
+    assert cdrs.get(cdrs.insert(row)).transfers == "102 transferred 101 to 103"

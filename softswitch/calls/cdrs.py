@@ -77,4 +77,5 @@ class CdrBuilder:
             campaign_id=campaign_id,
             list_id=list_id,
             hangup_cause=call.hangup_cause(),
+            transfers="; ".join(call.transfers),
         )

@@ -55,10 +55,21 @@ class LiveCall:
     # asked for (recording_option or modify_call), not only made for a transcript
     keep_recording: bool = False
     ended: asyncio.Event = field(default_factory=asyncio.Event)
+    # a phone's transfers in this call (REFER), for the CDR: "102 transferred 101 to 103"
+    transfers: list[str] = field(default_factory=list)
 
     def add(self, channel: Channel) -> None:
         self.channels.append(channel)
         channel.add_listener(self._on_event)
+
+    def transferred(self, referrer: Channel, transferee: Channel, target: Channel) -> None:
+        """A party's phone handed its partner over to ``target`` (which joins the call)."""
+        if target not in self.channels:
+            self.add(target)
+        self.transfers.append(
+            f"{referrer.endpoint.number} transferred {transferee.endpoint.number}"
+            f" to {target.endpoint.number}"
+        )
 
     def _on_event(self, event: ChannelEvent) -> None:
         if event.state == ChannelState.HUNGUP and all(
@@ -130,6 +141,14 @@ class LiveCalls(Mapping[str, LiveCall]):
 
     def __len__(self) -> int:
         return len(self._calls)
+
+    def transferred(self, referrer: Channel, transferee: Channel, target: Channel) -> None:
+        """The switch's transfers tell this (Transfers.on_transferred): the call the
+        referrer belongs to, if one of ours, records it."""
+        for call in self._calls.values():
+            if referrer in call.channels or transferee in call.channels:
+                call.transferred(referrer, transferee, target)
+                return
 
     def add(self, call: LiveCall) -> str:
         """Register ``call``; returns its key for `remove`."""

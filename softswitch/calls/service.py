@@ -39,6 +39,7 @@ class CallService:
         self.switch = switch
         tasks = CallTasks()
         self.calls = LiveCalls(switch)
+        switch.transfers.on_transferred = self.calls.transferred  # the CDR says who to whom
         legs = Legs(switch, tasks)
         builder = CdrBuilder()
         recordings = Recordings(

@@ -79,6 +79,8 @@ class InviteSession:
         self.on_reoffer: Callable[[bytes], bytes] | None = None
         self.on_info_digit: Callable[[str], None] | None = None
         self.on_ack_answer: Callable[[bytes], None] | None = None
+        # a REFER in this dialog (RFC 3515; softswitch.sip.refer): None answers 405
+        self.on_refer: Callable[[ServerTransaction], None] | None = None
         self._pending_2xx: tuple[Response, Peer, int] | None = None
         self._retransmit: asyncio.TimerHandle | None = None
         self._give_up: asyncio.TimerHandle | None = None
@@ -138,6 +140,8 @@ class InviteSession:
                 self.on_info_digit(match.group(1).decode().upper())
         elif method == "OPTIONS":
             st.respond(self.ua.response(request, 200))
+        elif method == "REFER" and self.on_refer is not None:
+            self.on_refer(st)
         else:
             st.respond(self.ua.response(request, 405, "Method Not Allowed"))
 

@@ -22,9 +22,9 @@ __all__ = [
 ]
 
 # Methods the user agent answers: INVITE dialogs (with re-INVITE, BYE, INFO digits and
-# UPDATE refreshes), CANCEL, OPTIONS and, through the switch's registrar, REGISTER;
-# SUBSCRIBE to message-summary (sip.subscription, the voicemail lamp). NOTIFY is only
-# sent, never taken, and there is no REFER/MESSAGE: nothing here would act on them.
+# UPDATE refreshes), CANCEL, OPTIONS, REFER in a call's dialog (RFC 3515 transfers, whose
+# NOTIFYs we send), SUBSCRIBE to message-summary (sip.subscription, the voicemail lamp)
+# and, through the switch's registrar, REGISTER. NOTIFY is only sent, never taken.
 ALLOWED: tuple[str, ...] = (
     "INVITE",
     "ACK",
@@ -34,6 +34,7 @@ ALLOWED: tuple[str, ...] = (
     "INFO",
     "UPDATE",
     "PRACK",
+    "REFER",
     "REGISTER",
     "SUBSCRIBE",
 )

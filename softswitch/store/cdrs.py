@@ -46,6 +46,9 @@ class Cdr:
     # why the call ended, as its first leg to hang up said it ("rtp timeout", "busy", ...);
     # kept for operators, not part of the CPaaS CDR JSON
     hangup_cause: str = ""
+    # transfers a phone made in the call (REFER), in order: "102 transferred 101 to 103";
+    # for operators like hangup_cause
+    transfers: str = ""
     id: int | None = None
 
 
@@ -82,7 +85,8 @@ _SCHEMA = (
         campaign_id TEXT NOT NULL DEFAULT '',
         list_id TEXT NOT NULL DEFAULT '',
         is_dnd INTEGER NOT NULL DEFAULT 0,
-        hangup_cause TEXT NOT NULL DEFAULT ''
+        hangup_cause TEXT NOT NULL DEFAULT '',
+        transfers TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX IF NOT EXISTS cdrs_account_date ON cdrs (account_id, call_date)",
     "CREATE INDEX IF NOT EXISTS cdrs_account_request ON cdrs (account_id, request_id)",
@@ -127,9 +131,10 @@ class CdrStore:
         # before ``offset``; insertion-ordered, oldest dropped first
         self._marks: dict[tuple[str, float, float, int], tuple[int, float, int]] = {}
         db.execute(_SCHEMA[0])
-        if "hangup_cause" not in {column.name for column in db["cdrs"].columns}:
-            # a store made before the column existed
-            db.execute("ALTER TABLE cdrs ADD COLUMN hangup_cause TEXT NOT NULL DEFAULT ''")
+        columns = {column.name for column in db["cdrs"].columns}
+        for added in ("hangup_cause", "transfers"):  # a store made before the column existed
+            if added not in columns:
+                db.execute(f"ALTER TABLE cdrs ADD COLUMN {added} TEXT NOT NULL DEFAULT ''")
         for statement in _SCHEMA[1:]:
             db.execute(statement)
 

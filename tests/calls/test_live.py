@@ -135,3 +135,37 @@ async def test_the_hangup_cause_is_the_first_channel_s_and_reaches_the_cdr(switc
         recording_name="",
     )
     assert cdr.hangup_cause == "rtp timeout"
+
+
+async def test_a_phone_s_transfer_joins_the_target_to_the_call_and_reaches_the_cdr(
+    switch,
+) -> None:
+    calls = LiveCalls(switch)
+    call = otp_call()
+    calls.add(call)
+    referrer = await switch.originate(FAR, caller_id="555")
+    transferee = await switch.originate(FAR, caller_id="555")
+    target = await switch.originate("5550103", caller_id="555")
+    call.add(referrer)
+    call.add(transferee)
+    stranger = await switch.originate(FAR, caller_id="555")
+    calls.transferred(stranger, stranger, target)  # no call of ours: nothing recorded
+    assert call.transfers == []
+    calls.transferred(referrer, transferee, target)
+    assert call.channels == [referrer, transferee, target]
+    assert call.transfers == [f"{FAR} transferred {FAR} to 5550103"]
+    for channel in (referrer, transferee, target, stranger):
+        await channel.hangup()
+    assert call.ended.is_set()  # the target's hang-up counts too
+    cdr = CdrBuilder().build(
+        call,
+        sip_status=200,
+        answered_at=None,
+        ended_at=call.last_hangup(),
+        direction="outbound-api",
+        context="otp",
+        customer_number=FAR,
+        dtmf_inputs="",
+        recording_name="",
+    )
+    assert cdr.transfers == f"{FAR} transferred {FAR} to 5550103"

@@ -72,7 +72,7 @@ def test_header_values() -> None:
 
 
 def test_allow_names_what_the_stack_answers() -> None:
-    # methods with handlers in ua/invite/the registrar/subscription; no NOTIFY (only
-    # sent), REFER or MESSAGE
+    # methods with handlers in ua/invite/the registrar/subscription/the switch's transfers;
+    # no NOTIFY (only sent) or MESSAGE
     assert set(ALLOWED) == {"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "UPDATE",
-                            "PRACK", "REGISTER", "SUBSCRIBE"}  # fmt: skip
+                            "PRACK", "REFER", "REGISTER", "SUBSCRIBE"}  # fmt: skip

@@ -1,0 +1,201 @@
+"""Transfers a phone asks for with REFER (RFC 3515) in the dialog of its call.
+
+Blind (``Refer-To: <sip:103@switch>``): the party the referrer is talking to (the
+transferee) leaves the referrer's bridge and hears the music on hold while the switch
+calls the target for it (the referrer's phone may hang up as soon as it has the 202);
+when the target answers, the transferee is bridged with it and the referrer is released
+with a BYE. A target that does not answer gives the two parties back to each other. Attended
+(``Refer-To`` with ``?Replaces=`` naming the referrer's consultation call): the
+transferee takes the place of the referrer's leg on that call (softswitch.replacement)
+and both of the referrer's legs are released.
+
+The referrer hears how it went in NOTIFYs (softswitch.sip.refer). A target no route
+leads to, or one that does not answer, ends the subscription with that status and the
+original call goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from media.moh import MohSource
+
+from .bridge import Bridge, Tap
+from .channel import Channel, ChannelState, Joint
+from .replacement import MakeBridge, ReplaceRefused, Spawn, link
+from .sip.errors import SipParseError
+from .sip.message import reason_phrase
+from .sip.refer import ReferSubscription, ReferTo
+from .sip.replaces import Replaces
+from .sip.transaction import ServerTransaction
+
+log = logging.getLogger("softswitch.transfer")
+
+# Dial a number for a transfer with a caller ID: the new channel, or the SIP status
+# that says why it cannot be dialed (404 no route, 480 not registered, ...)
+Dial = Callable[[str, str], Awaitable[Channel | int]]
+# The live, bridged channel on the dialog a Replaces names (ReplaceRefused if none)
+FindReplaced = Callable[[Replaces], Channel]
+# Told of each finished transfer: (referrer, transferee, target)
+Transferred = Callable[[Channel, Channel, Channel], None]
+
+NOTIFY_WAIT = 2.0  # seconds the final NOTIFY may take before the referrer gets its BYE
+
+
+class Transfers:
+    def __init__(
+        self,
+        dial: Dial,
+        make_bridge: MakeBridge,
+        spawn: Spawn,
+        find_replaced: FindReplaced,
+        music: Callable[[], MohSource | None] = lambda: None,
+        on_transferred: Transferred | None = None,
+    ) -> None:
+        self.dial = dial
+        self.make_bridge = make_bridge
+        self.spawn = spawn
+        self.find_replaced = find_replaced
+        self.music = music  # what the transferee hears while the target rings
+        self.on_transferred = on_transferred
+
+    def refer(self, referrer: Channel, st: ServerTransaction) -> None:
+        """A REFER from ``referrer``'s phone in its call's dialog."""
+        request = st.request
+        ua = referrer.session.ua
+        dialog = referrer.session.dialog
+        tag = dialog.local_tag if dialog is not None else None
+        try:
+            refer_to = ReferTo.of(request)
+        except SipParseError as exc:
+            st.respond(ua.response(request, 400, f"Bad Request ({exc})", to_tag=tag))
+            return
+        joint = referrer.bridge
+        if joint is None or referrer.state != ChannelState.UP:
+            # playing a prompt, in a flow, in a conference: nobody to hand over
+            st.respond(ua.response(request, 403, "Call Not Bridged", to_tag=tag))
+            return
+        transferee = joint.other(referrer)
+        st.respond(ua.response(request, 202, "Accepted", to_tag=tag))
+        subscription = ReferSubscription(referrer.session, request)
+        subscription.notify(100, "Trying")
+        log.info(
+            "channel %s refers %s to %s%s",
+            referrer.name,
+            transferee.name,
+            refer_to.uri,
+            " (Replaces)" if refer_to.replaces else "",
+        )
+        if refer_to.replaces is not None:
+            self._attended(referrer, transferee, refer_to.replaces, subscription)
+        else:
+            self.spawn(self._blind(referrer, transferee, refer_to, subscription))
+
+    async def _blind(
+        self,
+        referrer: Channel,
+        transferee: Channel,
+        refer_to: ReferTo,
+        subscription: ReferSubscription,
+    ) -> None:
+        number = refer_to.uri.user or ""
+        dialed = await self.dial(number, transferee.endpoint.number)
+        if isinstance(dialed, int):
+            log.info("channel %s: transfer to %r refused: %d", referrer.name, number, dialed)
+            subscription.notify(dialed, reason_phrase(dialed))
+            return
+        target = dialed
+        joint = referrer.bridge
+        if joint is None or joint.other(referrer) is not transferee:
+            # the referrer's call moved on meanwhile (hung up, transferred elsewhere)
+            await target.hangup("transfer gone")
+            subscription.notify(487, "Request Terminated")
+            return
+        # From now on the transferee waits for the target, not for the referrer, whose
+        # phone may hang up as soon as it has the 202: it hears the music on hold.
+        tap = _tap_of(joint)
+        parties = (joint.a, joint.b)
+        joint.stop(detach=True)
+        music = self.music()
+        if music is not None:
+            music.add(transferee.rtp)
+        try:
+            answered = asyncio.ensure_future(target.wait(ChannelState.UP))
+            gone = asyncio.ensure_future(asyncio.shield(transferee.hungup))
+            first: set[asyncio.Future[Any]] = {answered, gone}
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
+            gone.cancel()
+        finally:
+            if music is not None:
+                music.remove(transferee.rtp)
+        if not answered.done() or answered.result() is None:
+            answered.cancel()
+            if target.state != ChannelState.HUNGUP:
+                await target.hangup("transferee gone")
+                subscription.notify(487, "Request Terminated")
+            else:
+                status = target.status or 480
+                subscription.notify(status, reason_phrase(status))
+            self._back_together(*parties, tap=tap)
+            return
+        self._hand_over(referrer, transferee, target, tap)
+        await subscription.notify_and_wait(200, "OK", NOTIFY_WAIT)
+        await referrer.hangup("transferred")
+
+    def _back_together(self, a: Channel, b: Channel, *, tap: Tap | None) -> None:
+        """The target did not answer: the two parties talk again, or the one still there
+        is released."""
+        up = [c for c in (a, b) if c.state == ChannelState.UP]
+        if len(up) == 2:
+            link(self.make_bridge(a, b, tap=tap), self.spawn)
+        for channel in up if len(up) == 1 else ():
+            self.spawn(channel.hangup("transfer failed"))
+
+    def _attended(
+        self,
+        referrer: Channel,
+        transferee: Channel,
+        replaces: Replaces,
+        subscription: ReferSubscription,
+    ) -> None:
+        try:
+            replaced = self.find_replaced(replaces)
+        except ReplaceRefused as exc:
+            subscription.notify(exc.status, exc.reason)
+            return
+        joint = replaced.bridge
+        if replaced is referrer or joint is None:
+            subscription.notify(481, "Call/Transaction Does Not Exist")
+            return
+        target = joint.other(replaced)  # the party of the consultation call
+        joint.stop(detach=True)
+        own = referrer.bridge
+        tap = _tap_of(own) if own is not None else None
+        if own is not None:
+            own.stop(detach=True)
+        self._hand_over(referrer, transferee, target, tap)
+        self.spawn(self._release(subscription, referrer, replaced))
+
+    async def _release(
+        self, subscription: ReferSubscription, referrer: Channel, consulting: Channel
+    ) -> None:
+        await subscription.notify_and_wait(200, "OK", NOTIFY_WAIT)
+        await asyncio.gather(referrer.hangup("transferred"), consulting.hangup("transferred"))
+
+    def _hand_over(
+        self, referrer: Channel, transferee: Channel, target: Channel, tap: Tap | None
+    ) -> None:
+        """Bridge the transferee with the target in the referrer's place (the referrer's
+        bridge already taken apart), the call's recorder going on."""
+        bridge = self.make_bridge(transferee, target, tap=tap)
+        link(bridge, self.spawn)
+        log.info("channel %s transferred %s to %s", referrer.name, transferee.name, target.name)
+        if self.on_transferred is not None:
+            self.on_transferred(referrer, transferee, target)
+
+
+def _tap_of(joint: Joint) -> Tap | None:
+    return joint.tap if isinstance(joint, Bridge) else None

@@ -1,0 +1,194 @@
+"""A phone's REFER handled by the switch's Transfers, on real channels and bridges: who
+ends up bridged with whom, who is released, what the REFER is answered."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+import pytest
+
+from media.clock import MediaClock
+from media.moh import MohSource, MusicOnHold
+from media.ports import PortAllocator
+from media.tones import hold_music
+from softswitch.bridge import Bridge, Tap
+from softswitch.channel import Channel, ChannelState
+from softswitch.replacement import ReplaceRefused
+from softswitch.sip.message import Request, Response
+from softswitch.sip.parser import parse_message
+from softswitch.sip.replaces import Replaces
+from softswitch.transfer import Transfers
+from tests.legs import Legs, legs, until
+
+
+@pytest.fixture
+async def made() -> AsyncIterator[Legs]:
+    async with legs(PortAllocator(38000, 38999)) as made:
+        yield made
+
+
+class Refer:
+    """The server transaction of one REFER: what the handler answered."""
+
+    def __init__(self, *refer_to: str) -> None:
+        text = (
+            "REFER sip:switch SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKt1\r\n"
+            "From: <sip:102@h>;tag=a\r\nTo: <sip:101@h>;tag=b\r\nCall-ID: t-1\r\n"
+            "CSeq: 5 REFER\r\nMax-Forwards: 70\r\n"
+            + "".join(f"Refer-To: {value}\r\n" for value in refer_to)
+            + "Content-Length: 0\r\n\r\n"
+        )
+        request = parse_message(text.encode())
+        assert isinstance(request, Request)
+        self.request = request
+        self.responses: list[Response] = []
+
+    def respond(self, response: Response) -> None:
+        self.responses.append(response)
+
+    @property
+    def status(self) -> int:
+        return self.responses[-1].status
+
+
+class Kit:
+    """The switch's part: bridges on a hand-driven clock, spawned work, the dialer."""
+
+    def __init__(self, made: Legs) -> None:
+        self.made = made
+        self.clock = MediaClock()
+        self.moh = MohSource(MusicOnHold(hold_music()), self.clock)
+        self.tasks: list[asyncio.Task[object]] = []
+        self.dialed: list[tuple[str, str]] = []
+        self.targets: dict[str, Channel | int] = {}
+        self.replaced: Channel | None = None
+        self.transferred: list[tuple[Channel, Channel, Channel]] = []
+        self.transfers = Transfers(
+            self.dial,
+            self.bridge,
+            self.spawn,
+            self.find_replaced,
+            music=lambda: self.moh,
+            on_transferred=lambda *parties: self.transferred.append(parties),
+        )
+
+    async def dial(self, number: str, caller_id: str) -> Channel | int:
+        self.dialed.append((number, caller_id))
+        return self.targets.get(number, 404)
+
+    def find_replaced(self, replaces: Replaces) -> Channel:
+        if self.replaced is None:
+            raise ReplaceRefused(481, "Call/Transaction Does Not Exist")
+        return self.replaced
+
+    def bridge(self, a: Channel, b: Channel, *, tap: Tap | None = None) -> Bridge:
+        bridge = Bridge(a, b, self.clock, self.moh)
+        bridge.tap = tap
+        bridge.start()
+        return bridge
+
+    def spawn(self, coro: Coroutine[Any, Any, object]) -> object:
+        task = asyncio.ensure_future(coro)
+        self.tasks.append(task)
+        return task
+
+    async def settle(self) -> None:
+        await asyncio.gather(*self.tasks)
+
+
+async def in_call(kit: Kit) -> tuple[Channel, Channel]:
+    """The transferee (101) bridged with the referrer (102)."""
+    transferee = (await kit.made.leg("101")).channel
+    referrer = (await kit.made.leg("102")).channel
+    kit.bridge(transferee, referrer)
+    return transferee, referrer
+
+
+async def test_blind_the_target_answers_the_transferee_is_handed_over_and_the_referrer_goes(
+    made: Legs,
+) -> None:
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    target = await made.channel("103")  # dialed, not answered yet
+    kit.targets["103"] = target
+    refer = Refer("<sip:103@switch>")
+    kit.transfers.refer(referrer, refer)  # type: ignore[arg-type]
+    assert refer.status == 202
+    await until(lambda: transferee.rtp in kit.moh)  # waiting for 103, with the music
+    assert kit.dialed == [("103", "101")] and transferee.bridged is None
+    target.up()
+    await until(lambda: referrer.state == ChannelState.HUNGUP)
+    await kit.settle()
+    assert transferee.bridged is target and target.bridged is transferee
+    assert transferee.rtp not in kit.moh
+    assert referrer.cause == "transferred"
+    assert kit.transferred == [(referrer, transferee, target)]
+    # the new pair is linked: the target hanging up ends the transferee's call
+    await target.hangup()
+    await until(lambda: transferee.state == ChannelState.HUNGUP)
+
+
+async def test_blind_the_target_refuses_and_the_two_parties_talk_again(made: Legs) -> None:
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    target = await made.channel("103")
+    kit.targets["103"] = target
+    kit.transfers.refer(referrer, Refer("<sip:103@switch>"))  # type: ignore[arg-type]
+    await until(lambda: transferee.rtp in kit.moh)
+    target.failed("busy", 486)
+    await until(lambda: transferee.bridged is referrer)
+    await kit.settle()
+    assert referrer.state == transferee.state == ChannelState.UP
+    assert kit.transferred == [] and len(kit.moh) == 0
+
+
+async def test_blind_to_a_number_nothing_routes_to_keeps_the_call(made: Legs) -> None:
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    refer = Refer("<sip:999@switch>")
+    kit.transfers.refer(referrer, refer)  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    await kit.settle()
+    assert refer.status == 202 and kit.dialed == [("999", "101")]
+    assert transferee.bridged is referrer and referrer.state == ChannelState.UP
+
+
+async def test_a_referrer_in_no_bridge_or_a_bad_refer_to_is_refused(made: Legs) -> None:
+    kit = Kit(made)
+    alone = (await made.leg("102")).channel
+    refer = Refer("<sip:103@switch>")
+    kit.transfers.refer(alone, refer)  # type: ignore[arg-type]
+    assert refer.status == 403
+    _, referrer = await in_call(kit)
+    for bad in (Refer(), Refer("<sip:1@h>", "<sip:2@h>"), Refer("<mailto:x@h>")):
+        kit.transfers.refer(referrer, bad)  # type: ignore[arg-type]
+        assert bad.status == 400
+    assert kit.dialed == []
+
+
+async def test_attended_the_transferee_takes_the_consultation_s_place(made: Legs) -> None:
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    consulting = (await made.leg("102")).channel  # 102's second call, to 103
+    target = (await made.leg("103")).channel
+    kit.bridge(consulting, target)
+    kit.replaced = consulting
+    refer = Refer("<sip:103@switch?Replaces=c2%3Bto-tag%3Dx%3Bfrom-tag%3Dy>")
+    kit.transfers.refer(referrer, refer)  # type: ignore[arg-type]
+    assert refer.status == 202
+    await until(lambda: consulting.state == ChannelState.HUNGUP)
+    await kit.settle()
+    assert transferee.bridged is target and target.bridged is transferee
+    assert referrer.state == ChannelState.HUNGUP and kit.dialed == []
+    assert kit.transferred == [(referrer, transferee, target)]
+
+
+async def test_attended_naming_no_dialog_keeps_the_call(made: Legs) -> None:
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    refer = Refer("<sip:103@switch?Replaces=nope%3Bto-tag%3Dx%3Bfrom-tag%3Dy>")
+    kit.transfers.refer(referrer, refer)  # type: ignore[arg-type]
+    await kit.settle()
+    assert refer.status == 202 and transferee.bridged is referrer
