@@ -24,7 +24,8 @@ from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.process import wait_until
 from tests.test_cli import health, write_config
 
-pytestmark = pytest.mark.peers
+# bounded soaks: run in the slow group (tools/test runs it after the main suite)
+pytestmark = [pytest.mark.peers, pytest.mark.slow]
 
 FLOOD = 1500
 SOURCES = 30  # 127.0.0.2 ... 127.0.0.31, 50 connections each

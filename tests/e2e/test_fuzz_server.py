@@ -26,10 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fuzz.mutations import mutated
 from tests.sip.rfc4475 import CASES
 from tests.test_cli import health, write_config
+
+# a bounded soak: run in the slow group (tools/test runs it after the main suite)
+pytestmark = pytest.mark.slow
 
 # another seed, another run: FUZZ_SEED=123 pytest tests/e2e/test_fuzz_server.py
 SEED = int(os.environ.get("FUZZ_SEED", "4475"))

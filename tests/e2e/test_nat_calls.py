@@ -68,6 +68,7 @@ def test_local_phone_calls_nat_phone(switch_factory, phone_factory, netlab: NetL
     assert_heard(nat_phone, LOCAL_TONE)
 
 
+@pytest.mark.slow  # idles past a NAT router's timeout
 def test_idle_nat_phone_still_gets_its_calls(switch_factory, phone_factory, netlab) -> None:
     """Idle for longer than the router keeps a UDP mapping, the phone still rings: the
     switch's keepalive pings travelled the mapping and kept it open."""
@@ -93,6 +94,7 @@ def test_idle_nat_phone_still_gets_its_calls(switch_factory, phone_factory, netl
     assert_heard(nat_phone, LOCAL_TONE)
 
 
+@pytest.mark.slow  # idles past a NAT router's timeout
 def test_without_keepalives_the_idle_nat_phone_is_lost(switch_factory, phone_factory, netlab):
     """The control: the same phone, no keepalives, and the router drops the INVITE."""
     nat = netlab.nat_host(udp_timeout=3)

@@ -22,7 +22,8 @@ from tests.peers.baresip import BaresipAccount
 from tests.peers.fixtures import require_programs
 from tests.peers.sipp import Sipp, SippOptions, run_sipp
 
-pytestmark = pytest.mark.peers
+# bounded soaks: run in the slow group (tools/test runs it after the main suite)
+pytestmark = [pytest.mark.peers, pytest.mark.slow]
 
 HOST = "127.0.0.1"
 INTERNATIONAL = "+493012345678"  # an outside number: routed to the trunk

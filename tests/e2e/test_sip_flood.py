@@ -13,7 +13,8 @@ import pytest
 from tests.peers.baresip import BaresipAccount
 from tests.peers.flooder import Flooder, options
 
-pytestmark = pytest.mark.peers
+# bounded soaks: run in the slow group (tools/test runs it after the main suite)
+pytestmark = [pytest.mark.peers, pytest.mark.slow]
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

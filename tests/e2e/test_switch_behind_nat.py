@@ -151,6 +151,7 @@ def test_outside_call_to_the_did_reaches_the_extension(office_factory):
 IDLE_TIMEOUT = 4  # the router's UDP timeout in the idle tests: they wait 3 times as long
 
 
+@pytest.mark.slow  # idles past a NAT router's timeout
 def test_after_idling_past_the_routers_timeout_the_carriers_call_still_arrives(office_factory):
     """The trunk's keepalive pings travel the mapping its REGISTER opened and keep it
     open: a call from the carrier long after the registration still gets in."""
