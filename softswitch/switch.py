@@ -763,16 +763,24 @@ class Switch:
         """Does a call to `number` that failed with `status` go to its voicemail?"""
         return status in VOICEMAIL_STATUSES and self._has_voicemail(route, number)
 
-    def _answer_to_voicemail(
-        self, inbound: Channel, invite: IncomingInvite, answer: bytes, extension: str
-    ) -> None:
-        """Answer the caller, who was ringing `extension`, and let it leave a message."""
+    @staticmethod
+    def _answer(inbound: Channel, invite: IncomingInvite, answer: bytes) -> bool:
+        """The switch answers the caller itself (voicemail, a room, *97); False when the
+        caller has gone meanwhile (its leg is let go)."""
         try:
             invite.answer(answer)
         except SipError:
             inbound.failed("caller gone", 487)
-            return
+            return False
         inbound.up()
+        return True
+
+    def _answer_to_voicemail(
+        self, inbound: Channel, invite: IncomingInvite, answer: bytes, extension: str
+    ) -> None:
+        """Answer the caller, who was ringing `extension`, and let it leave a message."""
+        if not self._answer(inbound, invite, answer):
+            return
         log.info("channel %s: to the voicemail of %s", inbound.name, extension)
         self._spawn(self.to_voicemail(inbound, extension))
 
@@ -787,12 +795,8 @@ class Switch:
         if made is None:
             return
         inbound, answer = made
-        try:
-            invite.answer(answer)
-        except SipError:
-            inbound.failed("caller gone", 487)
+        if not self._answer(inbound, invite, answer):
             return
-        inbound.up()
         log.info("call %s: %s listens to its voicemail", st.request.call_id, inbound.name)
         await self.voicemail.listen(inbound, caller.name)
 
@@ -880,12 +884,8 @@ class Switch:
         if made is None:
             return
         inbound, answer = made
-        try:
-            invite.answer(answer)
-        except SipError:
-            inbound.failed("caller gone", 487)
+        if not self._answer(inbound, invite, answer):
             return
-        inbound.up()
         log.info("call %s: %s -> conference %s", st.request.call_id, inbound.name, room)
         await self.join_conference(inbound, room)
 
