@@ -223,9 +223,14 @@ class Baresip:
         if self.account.mediaenc:
             modules.append("srtp.so")
         apps = ["menu.so"] + (["ctrl_tcp.so"] if self.ctrl_tcp_port is not None else [])
-        apps += self.extra_apps
+        # baresip 1.0's mwi.so subscribes for every UA in its list from a 1 ms start
+        # timer, appending to the list it walks: when the registration beat that timer
+        # the walk never ends (a SUBSCRIBE flood). Loaded first, before account.so
+        # sends the first REGISTER, its timer always fires on an empty list.
+        early = [m for m in self.extra_apps if m == "mwi.so"]
+        apps += [m for m in self.extra_apps if m not in early]
         lines = [f"{k}\t{v}" for k, v in settings.items()]
-        lines += [f"module\t{m}" for m in modules]
+        lines += [f"module\t{m}" for m in early + modules]
         lines.append("module_tmp\taccount.so")
         lines += [f"module_app\t{m}" for m in apps]
         (self.config_dir / "config").write_text("\n".join(lines) + "\n")
