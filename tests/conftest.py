@@ -149,4 +149,4 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
 
     yield make
     for phone in phones:
-        phone.stop()
+        phone.kill()

@@ -177,6 +177,7 @@ def test_a_carrier_call_forwarded_out_keeps_the_caller_s_number(
         ),
     )
     kam.start()
+    harness = None
     try:
         trunk = {
             "name": "carrier",
@@ -209,4 +210,6 @@ def test_a_carrier_call_forwarded_out_keeps_the_caller_s_number(
         assert_heard(cell, TONES["102"])
         no_channels_left(harness)
     finally:
+        if harness is not None:
+            harness.stop()  # first: it unregisters from the carrier, which must still answer
         kam.stop()

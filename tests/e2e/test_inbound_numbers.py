@@ -98,6 +98,7 @@ def office(request, tmp_path, ports, server_factory, phone_factory):
         ),
     )
     carrier.start()
+    harness = None
     try:
         harness = server_factory(
             extensions={"101": "pw101", "102": "pw102", "103": "pw103"},
@@ -116,6 +117,8 @@ def office(request, tmp_path, ports, server_factory, phone_factory):
         carrier.wait_registered("trunkuser")
         yield Office(harness, carrier, phone_factory)
     finally:
+        if harness is not None:
+            harness.stop()  # first: it unregisters from the carrier, which must still answer
         carrier.stop()
 
 

@@ -188,6 +188,7 @@ def test_a_call_in_from_the_carrier_over_tls_rings_the_extension(
         ),
     )
     kam.start()
+    harness = None
     try:
         harness = switch_factory(
             trunks=[tls_trunk(kam, ca_file=str(ca))],
@@ -218,4 +219,6 @@ def test_a_call_in_from_the_carrier_over_tls_rings_the_extension(
         assert abs(dominant_frequency(ext.last_recording("dec")) - 500.0) < 15
         assert abs(dominant_frequency(outside.last_recording("dec")) - 900.0) < 15
     finally:
+        if harness is not None:
+            harness.stop()  # first: it unregisters from the carrier, which must still answer
         kam.stop()

@@ -103,8 +103,9 @@ def test_call_from_the_trunk_rings_the_extension(tmp_path, ports, switch_factory
         ),
     )
     kam.start()
+    harness = None
     try:
-        switch_factory(trunks=[trunk(kam)], sip={"listen": f"127.0.0.1:{switch_port}"})
+        harness = switch_factory(trunks=[trunk(kam)], sip={"listen": f"127.0.0.1:{switch_port}"})
         kam.wait_registered("trunkuser")
         ext = phone_factory(
             BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{switch_port}"), tone_hz=900.0
@@ -125,6 +126,8 @@ def test_call_from_the_trunk_rings_the_extension(tmp_path, ports, switch_factory
         assert abs(dominant_frequency(ext.last_recording("dec")) - 500.0) < 15
         assert abs(dominant_frequency(outside.last_recording("dec")) - 900.0) < 15
     finally:
+        if harness is not None:
+            harness.stop()  # first: it unregisters from the carrier, which must still answer
         kam.stop()
 
 

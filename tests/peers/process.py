@@ -93,12 +93,13 @@ class PeerProcess:
             raise PeerError("not started")
         return self._popen.wait(timeout)
 
-    def stop(self, timeout: float = 3.0) -> int | None:
-        """SIGTERM the group, SIGKILL it after `timeout`. Safe to call twice."""
+    def stop(self, timeout: float = 3.0, *, graceful: bool = True) -> int | None:
+        """SIGTERM the group, SIGKILL it after `timeout` (at once unless `graceful`).
+        Safe to call twice."""
         popen = self._popen
         if popen is None:
             return None
-        if popen.poll() is None:
+        if graceful and popen.poll() is None:
             self._signal_group(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 popen.wait(timeout)
