@@ -299,7 +299,11 @@ def test_a_number_routed_to_voicemail_takes_the_callers_message(office):
     customer = office.customer()  # its tone: 500 Hz
     customer.dial(f"sip:{MAIN}@{office.carrier.address}")
     customer.wait_call_established(timeout=15)
-    time.sleep(9)  # the greeting (synthesized on first use), the beep, then the message
+    # the greeting (synthesized on first use: slow on a loaded machine), then the beep,
+    # which creates the message's file; then two seconds of the customer's tone
+    box = office.harness.switch.voicemail.boxes.get("101").folder
+    wait_until(lambda: box.exists() and any(box.glob("*.wav")), 30, what="the beep")
+    time.sleep(2)
     customer.hangup()
     customer.wait_call_closed()
     listed = wait_until(
