@@ -85,11 +85,12 @@ class Office:
 
 
 @pytest.fixture
-def office(request, tmp_path, ports, server_factory, phone_factory):
-    """``@pytest.mark.parametrize("office", [{...config...}], indirect=True)`` adds config."""
-    extra = getattr(request, "param", {})
+def carrier(tmp_path, ports):
+    """The carrier and the switch's SIP port it routes the main number to. Set up before
+    (so torn down after) the switch and the phones: stopped first, its trunk's
+    unregistration waited 10 s in every teardown."""
     switch_port = ports.port()
-    carrier = Kamailio(
+    kamailio = Kamailio(
         tmp_path / "carrier",
         KamailioConfig(
             port=ports.port(),
@@ -97,26 +98,34 @@ def office(request, tmp_path, ports, server_factory, phone_factory):
             static_routes={"49": f"127.0.0.1:{switch_port}"},
         ),
     )
-    carrier.start()
+    kamailio.start()
     try:
-        harness = server_factory(
-            extensions={"101": "pw101", "102": "pw102", "103": "pw103"},
-            trunks=[
-                {
-                    "name": "carrier",
-                    "host": carrier.address,
-                    "username": "trunkuser",
-                    "password": "trunkpass",
-                    "account": "account_1",
-                }
-            ],
-            sip={"listen": f"127.0.0.1:{switch_port}", "ring_timeout": 20},
-            **extra,
-        )
-        carrier.wait_registered("trunkuser")
-        yield Office(harness, carrier, phone_factory)
+        yield kamailio, switch_port
     finally:
-        carrier.stop()
+        kamailio.stop()
+
+
+@pytest.fixture
+def office(request, carrier, server_factory, phone_factory):
+    """``@pytest.mark.parametrize("office", [{...config...}], indirect=True)`` adds config."""
+    extra = getattr(request, "param", {})
+    kamailio, switch_port = carrier
+    harness = server_factory(
+        extensions={"101": "pw101", "102": "pw102", "103": "pw103"},
+        trunks=[
+            {
+                "name": "carrier",
+                "host": kamailio.address,
+                "username": "trunkuser",
+                "password": "trunkpass",
+                "account": "account_1",
+            }
+        ],
+        sip={"listen": f"127.0.0.1:{switch_port}", "ring_timeout": 20},
+        **extra,
+    )
+    kamailio.wait_registered("trunkuser")
+    return Office(harness, kamailio, phone_factory)
 
 
 def menu_flow(office: Office) -> None:
