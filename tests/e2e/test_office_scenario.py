@@ -209,3 +209,5 @@ def test_ivr_ring_group_voicemail_with_mwi_then_after_hours_straight_to_voicemai
         20,
         what="the lamp counting two messages",
     )
+    # one subscription all along (baresip 1.0 could loop on SUBSCRIBE: tests/peers/baresip)
+    assert harness.call(lambda: len(harness.switch.mwi.subscriptions["101"])) == 1
