@@ -189,6 +189,7 @@ class FlowRunner:
         self.connect = connect
         self.recordings_dir = recordings_dir
         self.recording_prefix = recording_prefix
+        self._handed_over = False  # a route step gave the channel away
 
     async def run(self, flow: Flow) -> FlowState:
         """Run until the flow ends, asks to hang up or the channel hangs up."""
@@ -197,6 +198,11 @@ class FlowRunner:
         either: list[asyncio.Future[Any]] = [hungup, steps]
         try:
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if self._handed_over and not steps.done():
+                # a route step gave the channel to its destination, which ends on the
+                # hang-up by itself and may still have work to do (a voicemail keeps the
+                # message its caller ended by hanging up): not the flow's to cut short
+                await asyncio.wait([steps])
         finally:
             for task in either:
                 task.cancel()
@@ -349,6 +355,7 @@ class FlowRunner:
     async def _route(self, to: Destination, timeout: float) -> None:
         """The destination takes the call over; the flow ends here."""
         self.media.stop()
+        self._handed_over = True
         if self.route is not None:
             await self.route(self.channel, to, timeout)
         elif to.kind in (DestinationKind.EXTENSION, DestinationKind.NUMBER):

@@ -16,8 +16,12 @@ from media.recorder import WavWriter
 from media.tts import Tts
 from softswitch.channel import Channel, ChannelState
 from softswitch.channel_audio import ChannelAudio
+from softswitch.config import from_dict
 from softswitch.flow import FlowAudio, FlowRunner, FlowState, prepare
 from softswitch.flowmodel import parse_flow
+from softswitch.store import Store
+from softswitch.store.voicemail import VoicemailStore
+from softswitch.voicemail.service import Voicemail
 from tests.legs import Leg, legs, tone, until
 
 
@@ -282,3 +286,69 @@ async def test_hours_step_branches_on_the_runners_clock(setup: Setup) -> None:
         runner.now = lambda when=when: when
         state = await asyncio.wait_for(runner.run(flow), 5)
         assert state.result == expected
+
+
+async def test_a_caller_hanging_up_after_a_route_lets_the_destination_finish(
+    setup: Setup,
+) -> None:
+    """A routed call belongs to its destination: the caller's hang-up is its business (a
+    voicemail keeps the message the caller ended by hanging up), not the flow's to cut."""
+    finished: list[str] = []
+
+    async def route(channel: Channel, destination, timeout: float) -> None:
+        await channel.hungup
+        await asyncio.sleep(0.05)  # what a destination does after the hang-up
+        finished.append(str(destination))
+
+    runner = setup.runner()
+    runner.route = route
+    running = asyncio.ensure_future(runner.run(parse_flow([MENU])))
+    await asyncio.sleep(0.05)
+    setup.leg.phone.send_dtmf("2")
+    await until(lambda: not setup.media.active)  # routed
+    setup.leg.channel.failed("caller hung up", 0)
+    state = await asyncio.wait_for(running, 5)
+    assert finished == ["ring_group:support"] and state.transferred
+
+
+async def test_a_message_left_in_voicemail_through_a_route_is_kept(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """The office's IVR sends the caller to a box; the caller talks after the beep and
+    hangs up, which ends the message: it is kept with the caller's audio."""
+    greeting = tmp_path / "greeting.wav"
+    upload(tmp_path, "greeting.wav", 5)
+    config = from_dict(
+        {
+            "voicemail": {"dir": str(tmp_path / "vm")},
+            "extensions": [
+                {
+                    "number": "102",
+                    "password": "p",
+                    "voicemail": True,
+                    "greeting_file": str(greeting),
+                }
+            ],
+        },
+        {},
+    )
+    store = VoicemailStore(Store(":memory:").db)
+    voicemail = Voicemail(config, store, Tts(tmp_path / "tts"), setup.media.clock)
+
+    async def route(channel: Channel, destination, timeout: float) -> None:
+        await voicemail.take_message(channel, destination.target)
+
+    runner = setup.runner()
+    runner.route = route
+    flow = parse_flow([{"type": "route", "to": "voicemail:102"}])
+    running = asyncio.ensure_future(runner.run(flow))
+    # greeting (0.1 s) and beep, then one second of the caller's voice
+    for _ in range(75):
+        setup.leg.phone.write_frame(tone(1))
+        await asyncio.sleep(0.02)
+    setup.leg.channel.failed("caller hung up", 0)
+    await asyncio.wait_for(running, 5)
+    [message] = store.messages("102", None)
+    assert message.duration >= 0.5
+    data = (voicemail.boxes.get("102").folder / message.file).read_bytes()
+    assert np.abs(np.frombuffer(data[44:], dtype=np.int16)).max() > 1000

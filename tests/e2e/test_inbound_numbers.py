@@ -85,11 +85,12 @@ class Office:
 
 
 @pytest.fixture
-def office(request, tmp_path, ports, server_factory, phone_factory):
-    """``@pytest.mark.parametrize("office", [{...config...}], indirect=True)`` adds config."""
-    extra = getattr(request, "param", {})
+def carrier(tmp_path, ports):
+    """The carrier and the switch's SIP port it routes the main number to. Set up before
+    (so torn down after) the switch and the phones: stopped first, its trunk's
+    unregistration waited 10 s in every teardown."""
     switch_port = ports.port()
-    carrier = Kamailio(
+    kamailio = Kamailio(
         tmp_path / "carrier",
         KamailioConfig(
             port=ports.port(),
@@ -97,29 +98,34 @@ def office(request, tmp_path, ports, server_factory, phone_factory):
             static_routes={"49": f"127.0.0.1:{switch_port}"},
         ),
     )
-    carrier.start()
-    harness = None
+    kamailio.start()
     try:
-        harness = server_factory(
-            extensions={"101": "pw101", "102": "pw102", "103": "pw103"},
-            trunks=[
-                {
-                    "name": "carrier",
-                    "host": carrier.address,
-                    "username": "trunkuser",
-                    "password": "trunkpass",
-                    "account": "account_1",
-                }
-            ],
-            sip={"listen": f"127.0.0.1:{switch_port}", "ring_timeout": 20},
-            **extra,
-        )
-        carrier.wait_registered("trunkuser")
-        yield Office(harness, carrier, phone_factory)
+        yield kamailio, switch_port
     finally:
-        if harness is not None:
-            harness.stop()  # first: it unregisters from the carrier, which must still answer
-        carrier.stop()
+        kamailio.stop()
+
+
+@pytest.fixture
+def office(request, carrier, server_factory, phone_factory):
+    """``@pytest.mark.parametrize("office", [{...config...}], indirect=True)`` adds config."""
+    extra = getattr(request, "param", {})
+    kamailio, switch_port = carrier
+    harness = server_factory(
+        extensions={"101": "pw101", "102": "pw102", "103": "pw103"},
+        trunks=[
+            {
+                "name": "carrier",
+                "host": kamailio.address,
+                "username": "trunkuser",
+                "password": "trunkpass",
+                "account": "account_1",
+            }
+        ],
+        sip={"listen": f"127.0.0.1:{switch_port}", "ring_timeout": 20},
+        **extra,
+    )
+    kamailio.wait_registered("trunkuser")
+    return Office(harness, kamailio, phone_factory)
 
 
 def menu_flow(office: Office) -> None:
@@ -302,7 +308,11 @@ def test_a_number_routed_to_voicemail_takes_the_callers_message(office):
     customer = office.customer()  # its tone: 500 Hz
     customer.dial(f"sip:{MAIN}@{office.carrier.address}")
     customer.wait_call_established(timeout=15)
-    time.sleep(9)  # the greeting (synthesized on first use), the beep, then the message
+    # the greeting (synthesized on first use: slow on a loaded machine), then the beep,
+    # which creates the message's file; then two seconds of the customer's tone
+    box = office.harness.switch.voicemail.boxes.get("101").folder
+    wait_until(lambda: box.exists() and any(box.glob("*.wav")), 30, what="the beep")
+    time.sleep(2)
     customer.hangup()
     customer.wait_call_closed()
     listed = wait_until(
