@@ -352,3 +352,38 @@ async def test_a_message_left_in_voicemail_through_a_route_is_kept(
     assert message.duration >= 0.5
     data = (voicemail.boxes.get("102").folder / message.file).read_bytes()
     assert np.abs(np.frombuffer(data[44:], dtype=np.int16)).max() > 1000
+
+
+async def test_a_message_cut_by_a_shutdown_is_kept(setup: Setup, tmp_path: Path) -> None:
+    """The switch stopping mid-message cancels the deposit: what the caller said so far is
+    still a message in the box, not a WAV file no list shows."""
+    greeting = tmp_path / "greeting.wav"
+    upload(tmp_path, "greeting.wav", 5)
+    config = from_dict(
+        {
+            "voicemail": {"dir": str(tmp_path / "vm")},
+            "extensions": [
+                {
+                    "number": "102",
+                    "password": "p",
+                    "voicemail": True,
+                    "greeting_file": str(greeting),
+                }
+            ],
+        },
+        {},
+    )
+    store = VoicemailStore(Store(":memory:").db)
+    voicemail = Voicemail(config, store, Tts(tmp_path / "tts"), setup.media.clock)
+    setup.media.stop()  # the box plays and listens on the channel itself
+    taking = asyncio.ensure_future(voicemail.take_message(setup.leg.channel, "102"))
+    for _ in range(75):  # greeting (0.1 s) and beep, then a second of the caller's voice
+        setup.leg.phone.write_frame(tone(1))
+        await asyncio.sleep(0.02)
+    taking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await taking
+    [message] = store.messages("102", None)
+    assert message.duration >= 0.5
+    folder = voicemail.boxes.get("102").folder
+    assert [p.name for p in folder.glob("*.wav") if p.name != "greeting.wav"] == [message.file]

@@ -68,6 +68,14 @@ async def deposit(
         done, _ = await asyncio.wait(
             waits, timeout=limits.max_seconds + 2, return_when=asyncio.FIRST_COMPLETED
         )
+    except asyncio.CancelledError:
+        # a shutdown mid-message: what the caller said is on disk; keep it as a message
+        # rather than leave a file no list shows, then let the cancellation go on
+        media.listener = None
+        writer.close()
+        recorder.end(EndReason.HANGUP)
+        _keep(channel, box, store, recorder, writer, created)
+        raise
     finally:
         media.listener = None
         for wait in waits:
@@ -78,6 +86,18 @@ async def deposit(
     elif not done:
         recorder.end(EndReason.TIME_LIMIT)
     recorder.end(EndReason.HANGUP)  # a no-op when something else ended it first
+    return _keep(channel, box, store, recorder, writer, created)
+
+
+def _keep(
+    channel: Channel,
+    box: VoicemailBox,
+    store: VoicemailStore,
+    recorder: MessageRecorder,
+    writer: WavWriter,
+    created: float,
+) -> MessageRecord | None:
+    """Store the recorded message; a too short one (a hang-up at the beep) is deleted."""
     seconds = recorder.seconds
     reason = recorder.ended.result()
     if seconds < MIN_SECONDS:
@@ -85,7 +105,7 @@ async def deposit(
         log.info("voicemail %s: nothing left by %s (%s)", box.extension, channel.name, reason)
         return None
     caller = channel.endpoint.number or channel.endpoint.name
-    message = store.add_message(box.extension, caller, created, round(seconds, 2), name)
+    message = store.add_message(box.extension, caller, created, round(seconds, 2), writer.path.name)
     log.info(
         "voicemail %s: message %d from %s, %.1f s, ended by %s",
         box.extension,
