@@ -1,0 +1,191 @@
+"""The web console in a real browser: Debian's chromium driven by Playwright.
+
+A person logs in, starts a click2call between two baresip phones from the live-calls
+page, watches it appear and end (the page's event stream), hangs it up with the row's
+button, opens its CDR and plays the recording, and looks at the other pages.
+Screenshots land in the test's tmp dir and in ``artifacts/console/`` at the top of the
+tree (ignored by git), whether the test passes or fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.peers.baresip import BaresipAccount
+from tests.peers.process import wait_until
+
+pytestmark = pytest.mark.peers
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "console"
+LOGIN = {"account": "account_1", "auth": "secret-one"}
+
+# A recording that the browser can load must have at least this much audio (seconds).
+MIN_RECORDING = 1.0
+
+
+def phone(phone_factory, server, number: str, tone_hz: float):
+    port = server.config.sip_host_port[1]
+    p = phone_factory(
+        BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}"), tone_hz=tone_hz
+    )
+    p.wait_registered()
+    return p
+
+
+@pytest.fixture
+def server(server_factory):
+    return server_factory(
+        extensions={"101": "pw101", "102": "pw102"},
+        extension_options={
+            "101": {"account": "account_1", "name": "Agent"},
+            "102": {"account": "account_1", "name": "Customer"},
+        },
+        trunks=[
+            {
+                "name": "carrier",
+                "host": "127.0.0.1:9",
+                "register": False,
+                "prefixes": ["555"],
+                "account": "account_1",
+            }
+        ],
+    )
+
+
+@pytest.fixture
+def shots(tmp_path, request):
+    """Where screenshots go; copied to artifacts/console/ at the end, pass or fail."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir()
+    yield folder
+    target = ARTIFACTS / request.node.name
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(folder, target)
+
+
+@pytest.fixture
+def browser():
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: ./tools/test installs it"
+    with sync_playwright() as pw:
+        # root in a container: chromium's sandbox cannot start
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def test_click2call_from_the_console_then_its_cdr_and_recording(
+    server, phone_factory, browser, shots
+):
+    agent = phone(phone_factory, server, "101", 440.0)
+    customer = phone(phone_factory, server, "102", 1000.0)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(20_000)
+    try:
+        # log in
+        page.goto(server.url + "/")
+        page.screenshot(path=shots / "01-login.png")
+        page.fill('input[name="account"]', LOGIN["account"])
+        page.fill('input[name="auth"]', "wrong")
+        page.click('button:has-text("Log in")')
+        page.wait_for_selector("text=invalid account or auth")
+        page.fill('input[name="account"]', LOGIN["account"])
+        page.fill('input[name="auth"]', LOGIN["auth"])
+        page.click('button:has-text("Log in")')
+        page.wait_for_url("**/console/live")
+        page.wait_for_selector("#live-state:has-text('Live')")  # the event stream is open
+
+        # start a click2call from the live-calls page; both legs appear, answered
+        page.fill('#click2call input[name="agent_number"]', "101")
+        page.fill('#click2call input[name="destination_number"]', "102")
+        page.fill('#click2call input[name="caller_id"]', "15168148111")
+        page.select_option('#click2call select[name="recording_option"]', "both")
+        page.click('#click2call button:has-text("Click2call")')
+        page.wait_for_selector("#status:has-text('click2call')")
+        agent.wait_call_established(timeout=15)
+        customer.wait_call_established(timeout=15)
+        page.wait_for_selector('#live-rows tr[data-channel^="SIP/101-"] td.state-up')
+        page.wait_for_selector('#live-rows tr[data-channel^="SIP/102-"] td.state-up')
+        assert page.inner_text("#live-count") == "2"
+        request_id = page.get_attribute(
+            '#live-rows tr[data-channel^="SIP/101-"]', "data-request-id"
+        )
+        assert request_id and len(request_id) == 10
+        page.screenshot(path=shots / "02-live-call.png")
+        time.sleep(2.5)  # some conversation for the recording
+
+        # hang up with the row's button: the call ends, the table empties by itself
+        page.click('#live-rows tr[data-channel^="SIP/101-"] button:has-text("Hang up")')
+        page.wait_for_selector("#status:has-text('call hangup successfully')")
+        agent.wait_call_closed()
+        customer.wait_call_closed()
+        page.wait_for_selector("#live-rows tr.empty")
+        assert page.inner_text("#live-count") == "0"
+        page.screenshot(path=shots / "03-live-ended.png")
+
+        # its CDR, once written
+        def cdr_listed() -> bool:
+            page.goto(server.url + "/console/cdrs")
+            return page.locator(f'#cdrs tr[data-request-id="{request_id}"]').count() == 1
+
+        wait_until(cdr_listed, 15, what="the call's CDR on the CDR page")
+        row = page.locator(f'#cdrs tr[data-request-id="{request_id}"]')
+        assert "ANSWER" in row.inner_text()
+        assert page.locator("#calls-per-hour rect.answered").count() >= 1
+        page.screenshot(path=shots / "04-cdrs.png", full_page=True)
+        row.locator("a").first.click()
+        page.wait_for_selector("#cdr-request-id")
+        assert page.inner_text("#cdr-request-id") == request_id
+
+        # play the recording: the browser loads and decodes it
+        audio = page.evaluate(
+            """async () => {
+                const a = document.getElementById("recording");
+                if (a.readyState < 1) {
+                    await new Promise((resolve, reject) => {
+                        a.addEventListener("loadedmetadata", resolve, { once: true });
+                        a.addEventListener("error", () => reject(String(a.error && a.error.code)),
+                                           { once: true });
+                        if (a.readyState >= 1) resolve();
+                    });
+                }
+                await a.play();
+                await new Promise((resolve) => setTimeout(resolve, 700));
+                return { readyState: a.readyState, duration: a.duration,
+                         currentTime: a.currentTime, paused: a.paused };
+            }"""
+        )
+        assert audio["readyState"] >= 1 and audio["duration"] > MIN_RECORDING, audio
+        assert audio["currentTime"] > 0, audio  # it played
+        page.screenshot(path=shots / "05-cdr-recording.png", full_page=True)
+
+        # the other pages: the phones registered, the trunk, campaigns, voicemail
+        page.goto(server.url + "/console/phones")
+        for number in ("101", "102"):
+            row_text = page.inner_text(f'#phones tr[data-extension="{number}"]')
+            assert "udp" in row_text and "yes" in row_text, row_text
+        page.screenshot(path=shots / "06-phones.png")
+        page.goto(server.url + "/console/trunks")
+        assert page.inner_text('#trunks tr[data-trunk="carrier"] .trunk-state') == "ip-auth"
+        page.screenshot(path=shots / "07-trunks.png")
+        page.goto(server.url + "/console/campaigns")
+        page.screenshot(path=shots / "08-campaigns.png")
+        page.goto(server.url + "/console/voicemail")
+        page.screenshot(path=shots / "09-voicemail.png")
+
+        # log out: the console is closed again
+        page.click('header button:has-text("Log out")')
+        page.wait_for_url(server.url + "/")
+        page.goto(server.url + "/console/live")
+        assert page.url == server.url + "/"
+    except Exception:
+        page.screenshot(path=shots / "failure.png", full_page=True)
+        raise
