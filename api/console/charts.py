@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 WIDTH = 720.0  # the SVG viewBox width every chart is drawn in
 HEIGHT = 120.0
+MARGIN = 6.0  # keeps the answer rate's dots at 0% and 100% inside the chart
 
 
 @dataclass(slots=True, frozen=True)
@@ -44,12 +45,14 @@ def hour_bars(bins: list[tuple[float, int, int]], start: float, hours: int) -> l
     if hours <= 0:
         return []
     step = WIDTH / hours
-    peak = max((calls for _, calls, _ in bins), default=0) or 1
+    inside = [
+        (int((at - start) // 3600), at, calls, answered)
+        for at, calls, answered in bins
+        if 0 <= (at - start) // 3600 < hours
+    ]
+    peak = max((calls for _, _, calls, _ in inside), default=0) or 1
     bars = []
-    for at, calls, answered in bins:
-        slot = int((at - start) // 3600)
-        if not 0 <= slot < hours:
-            continue
+    for slot, at, calls, answered in inside:
         when = time.strftime("%Y-%m-%d %H:00", time.gmtime(at))
         bars.append(
             Bar(
@@ -78,7 +81,7 @@ def answer_rate_points(days: list[tuple[float, int, int]], start: float, count: 
         points.append(
             Point(
                 x=round(slot * step + step / 2, 2),
-                y=round(HEIGHT - HEIGHT * rate, 2),
+                y=round(MARGIN + (HEIGHT - 2 * MARGIN) * (1 - rate), 2),
                 label=f"{day}: {rate:.0%} of {calls} answered",
             )
         )
