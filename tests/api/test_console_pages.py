@@ -160,7 +160,7 @@ async def test_campaign_progress_pause_resume_and_stop(console_env: ConsoleEnv):
     page = await console_env.client.get("/console/campaigns")
     assert "Spring sale" in page.text and "Theirs" not in page.text
     assert "2 planned · 1 in process · 1 done · 1 failed (of 5)" in page.text
-    assert "6.0 calls/min, at most 3 at once" in page.text
+    assert "6 calls/min, at most 3 at once" in page.text
     assert page.text.count('<rect class="done"') == 1
 
     base = f"/console/campaigns/{campaign_id}"

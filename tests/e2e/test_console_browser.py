@@ -1,8 +1,9 @@
 """The web console in a real browser: Debian's chromium driven by Playwright.
 
 A person logs in, starts a click2call between two baresip phones from the live-calls
-page, watches it appear and end (the page's event stream), hangs it up with the row's
-button, opens its CDR and plays the recording, and looks at the other pages.
+page, watches it appear, get transferred and end (the page's event stream) through the
+rows' Record, Transfer and Hang up buttons, opens its CDR and plays the recording, and
+looks at the other pages.
 Screenshots land in the test's tmp dir and in ``artifacts/console/`` at the top of the
 tree (ignored by git), whether the test passes or fails.
 """
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from softswitch.campaigns.model import Campaign, new_campaign_id, new_token
+from softswitch.store.lists import Contact, ListKind
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
 
@@ -41,10 +44,11 @@ def phone(phone_factory, server, number: str, tone_hz: float):
 @pytest.fixture
 def server(server_factory):
     return server_factory(
-        extensions={"101": "pw101", "102": "pw102"},
+        extensions={"101": "pw101", "102": "pw102", "103": "pw103"},
         extension_options={
             "101": {"account": "account_1", "name": "Agent"},
             "102": {"account": "account_1", "name": "Customer"},
+            "103": {"account": "account_1", "name": "Supervisor"},
         },
         trunks=[
             {
@@ -56,6 +60,30 @@ def server(server_factory):
             }
         ],
     )
+
+
+def planned_campaign(server) -> str:
+    """A campaign of three numbers that starts tomorrow (nothing is dialed today)."""
+    manager = server.runtime.campaigns
+    now = time.time()
+
+    def make() -> str:
+        numbers = manager.lists.create("account_1", "autumn", ListKind.CONTACTS, now)
+        manager.lists.add(numbers.id, [Contact(f"c{i}", f"555100{i}") for i in range(3)])
+        campaign_id = new_campaign_id()
+        manager.create(
+            Campaign(
+                id=campaign_id,
+                account_id="account_1",
+                name="Autumn",
+                token=new_token("account_1", campaign_id),
+                list_id=numbers.id,
+                start_at=now + 86400,
+            )
+        )
+        return campaign_id
+
+    return server.call(make)
 
 
 @pytest.fixture
@@ -87,6 +115,8 @@ def test_click2call_from_the_console_then_its_cdr_and_recording(
 ):
     agent = phone(phone_factory, server, "101", 440.0)
     customer = phone(phone_factory, server, "102", 1000.0)
+    supervisor = phone(phone_factory, server, "103", 700.0)
+    campaign_id = planned_campaign(server)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(20_000)
     try:
@@ -122,14 +152,30 @@ def test_click2call_from_the_console_then_its_cdr_and_recording(
         page.screenshot(path=shots / "02-live-call.png")
         time.sleep(2.5)  # some conversation for the recording
 
-        # hang up with the row's button: the call ends, the table empties by itself
-        page.click('#live-rows tr[data-channel^="SIP/101-"] button:has-text("Hang up")')
-        page.wait_for_selector("#status:has-text('call hangup successfully')")
+        # Record: this call is recorded already, and the button says so
+        page.click('#live-rows tr[data-channel^="SIP/101-"] button:has-text("Record")')
+        page.wait_for_selector("#status:has-text('call is already being recorded')")
+
+        # Transfer: the agent hands the customer to 103 (blind) and leaves the call
+        agent_row = page.locator('#live-rows tr[data-channel^="SIP/101-"]')
+        agent_row.locator('input[name="transfer_to"]').fill("103")
+        agent_row.locator('button:has-text("Transfer")').click()
+        page.wait_for_selector("#status:has-text('blind transferred successfully')")
         agent.wait_call_closed()
+        supervisor.wait_call_established(timeout=15)
+        page.wait_for_selector('#live-rows tr[data-channel^="SIP/103-"] td.state-up')
+        page.wait_for_selector('#live-rows tr[data-channel^="SIP/101-"]', state="detached")
+        page.screenshot(path=shots / "03-live-transferred.png")
+        time.sleep(1)
+
+        # hang up with the row's button: the call ends, the table empties by itself
+        page.click('#live-rows tr[data-channel^="SIP/103-"] button:has-text("Hang up")')
+        page.wait_for_selector("#status:has-text('call hangup successfully')")
+        supervisor.wait_call_closed()
         customer.wait_call_closed()
         page.wait_for_selector("#live-rows tr.empty")
         assert page.inner_text("#live-count") == "0"
-        page.screenshot(path=shots / "03-live-ended.png")
+        page.screenshot(path=shots / "04-live-ended.png")
 
         # its CDR, once written
         def cdr_listed() -> bool:
@@ -139,8 +185,9 @@ def test_click2call_from_the_console_then_its_cdr_and_recording(
         wait_until(cdr_listed, 15, what="the call's CDR on the CDR page")
         row = page.locator(f'#cdrs tr[data-request-id="{request_id}"]')
         assert "ANSWER" in row.inner_text()
+        assert page.locator("#cdrs tbody tr").count() == 1  # one call, transfer and all
         assert page.locator("#calls-per-hour rect.answered").count() >= 1
-        page.screenshot(path=shots / "04-cdrs.png", full_page=True)
+        page.screenshot(path=shots / "05-cdrs.png", full_page=True)
         row.locator("a").first.click()
         page.wait_for_selector("#cdr-request-id")
         assert page.inner_text("#cdr-request-id") == request_id
@@ -165,21 +212,31 @@ def test_click2call_from_the_console_then_its_cdr_and_recording(
         )
         assert audio["readyState"] >= 1 and audio["duration"] > MIN_RECORDING, audio
         assert audio["currentTime"] > 0, audio  # it played
-        page.screenshot(path=shots / "05-cdr-recording.png", full_page=True)
+        page.screenshot(path=shots / "06-cdr-recording.png", full_page=True)
 
         # the other pages: the phones registered, the trunk, campaigns, voicemail
         page.goto(server.url + "/console/phones")
-        for number in ("101", "102"):
+        for number in ("101", "102", "103"):
             row_text = page.inner_text(f'#phones tr[data-extension="{number}"]')
             assert "udp" in row_text and "yes" in row_text, row_text
-        page.screenshot(path=shots / "06-phones.png")
+        page.screenshot(path=shots / "07-phones.png")
         page.goto(server.url + "/console/trunks")
         assert page.inner_text('#trunks tr[data-trunk="carrier"] .trunk-state') == "ip-auth"
-        page.screenshot(path=shots / "07-trunks.png")
+        page.screenshot(path=shots / "08-trunks.png")
         page.goto(server.url + "/console/campaigns")
-        page.screenshot(path=shots / "08-campaigns.png")
+        campaign = page.locator(f'tr[data-campaign="{campaign_id}"]')
+        assert "3 planned" in campaign.inner_text()
+        campaign.locator('button:has-text("Pause")').click()
+        page.wait_for_selector("#status:has-text('campaign Autumn: paused')")
+        assert campaign.locator(".campaign-status").inner_text() == "paused"
+        page.screenshot(path=shots / "09-campaigns.png")
+        campaign.locator('button:has-text("Resume")').click()
+        page.wait_for_selector("#status:has-text('campaign Autumn: inProcess')")
+        page.on("dialog", lambda dialog: dialog.accept())  # "Stop campaign Autumn?"
+        campaign.locator('button:has-text("Stop")').click()
+        page.wait_for_selector("#status:has-text('campaign Autumn: finished')")
         page.goto(server.url + "/console/voicemail")
-        page.screenshot(path=shots / "09-voicemail.png")
+        page.screenshot(path=shots / "10-voicemail.png")
 
         # log out: the console is closed again
         page.click('header button:has-text("Log out")')

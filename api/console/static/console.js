@@ -11,6 +11,12 @@
     line.className = "status " + (ok ? "ok" : "bad");
   };
 
+  const kept = window.sessionStorage.getItem("console-status");
+  if (kept !== null) {
+    window.sessionStorage.removeItem("console-status");
+    document.addEventListener("DOMContentLoaded", () => status(kept, true));
+  }
+
   // Forms post urlencoded with the token in a header; the page stays (and its stream).
   document.addEventListener("submit", async (event) => {
     const form = event.target;
@@ -29,7 +35,11 @@
       const answer = await response.json();
       status(answer.message, answer.ok);
       if (response.status === 401) window.location.assign("/");
-      else if (answer.ok && !document.getElementById("live-rows")) window.location.reload();
+      else if (answer.ok && !document.getElementById("live-rows")) {
+        // a page without a stream shows the change by loading again, and the answer after
+        window.sessionStorage.setItem("console-status", answer.message);
+        window.location.reload();
+      }
     } catch (error) {
       status("request failed: " + error, false);
     } finally {
