@@ -34,6 +34,7 @@ LOGIN_COOKIE_SECONDS = 3600  # a login page left open longer than this is reload
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 MAX_FORM = 16 * 1024  # the largest console form is a transfer or a click2call
+MAX_FIELDS = 32
 
 
 class Refused(Exception):
@@ -105,7 +106,10 @@ async def read_form(request: Request) -> dict[str, str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Refused("the form is not UTF-8", 400) from None
-    return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=32))
+    try:
+        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+    except ValueError:
+        raise Refused(f"too many form fields (at most {MAX_FIELDS})", 400) from None
 
 
 def set_cookie(

@@ -45,6 +45,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+MAX_FLASH = 5
+
 # the navigation, in order: (path, title)
 PAGES = (
     ("/console/live", "Live calls"),
@@ -190,7 +192,8 @@ class Console:
                         status,
                         headers=SECURITY_HEADERS,
                     )
-                who.session.flash.append(message)
+                # kept for the next page; a client that never looks keeps only the last few
+                who.session.flash = [*who.session.flash[-(MAX_FLASH - 1) :], message]
                 return RedirectResponse(
                     back.format(**request.path_params), 303, headers=SECURITY_HEADERS
                 )

@@ -181,6 +181,16 @@ async def test_state_changes_need_the_csrf_token_and_our_origin(console_env: Con
         headers={"X-CSRF-Token": token, "Content-Type": "application/json"},
     )
     assert odd.status_code == 415
+    # too large, too many fields
+    big = await console_env.act(MODIFY, token, channel="x" * 20_000, modify_type="2")
+    assert big.status_code == 400 and "too large" in big.json()["message"]
+    many = await console_env.act(MODIFY, token, **{f"f{i}": "1" for i in range(40)})
+    assert many.status_code == 400 and "too many form fields" in many.json()["message"]
+    # a plain form posted many times without looking keeps only the last few answers
+    for _ in range(8):
+        await console_env.client.post(MODIFY, data={**fields, "csrf_token": token})
+    page = await console_env.client.get("/console/live")
+    assert page.text.count("not found") == 5
 
 
 async def test_an_idle_or_old_session_expires(console_env: ConsoleEnv) -> None:
