@@ -250,3 +250,18 @@ async def test_call_buttons_refuse_bad_input(console_env: ConsoleEnv):
     # the live page renders its (empty) table and the event stream's address
     page = await console_env.client.get("/console/live")
     assert "No live calls." in page.text and 'data-events="/console/live/events"' in page.text
+
+
+async def test_what_callers_and_clients_wrote_is_shown_as_text(console_env: ConsoleEnv):
+    hostile = '<img src=x onerror="alert(1)">'
+    console_env.cdrs.insert(
+        cdr("account_1", time.time(), "ANSWER", "5551001", request_id=hostile, transcript=hostile)
+    )
+    await console_env.login()
+    listing = await console_env.client.get("/console/cdrs")
+    one = re.search(r'<a href="/console/cdrs/(\d+)">', listing.text)
+    assert one is not None
+    page = await console_env.client.get(f"/console/cdrs/{one.group(1)}")
+    for html in (listing.text, page.text):
+        assert "<img" not in html
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page.text

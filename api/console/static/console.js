@@ -54,14 +54,27 @@
     const count = document.getElementById("live-count");
     const state = document.getElementById("live-state");
     const events = new EventSource(table.dataset.events);
-    events.addEventListener("calls", (event) => {
-      const data = JSON.parse(event.data);
-      // keep a transfer number being typed: only replace rows nobody is editing
-      if (rows.contains(document.activeElement) && document.activeElement.tagName === "INPUT") return;
+    // a transfer number being typed is not wiped out: the newest table waits for the
+    // input to lose focus
+    let pending = null;
+    const editing = () =>
+      rows.contains(document.activeElement) && document.activeElement.tagName === "INPUT";
+    const apply = (data) => {
+      pending = null;
       rows.innerHTML = data.html;
       count.textContent = data.count;
       table.dataset.updated = String(Date.now());
+    };
+    events.addEventListener("calls", (event) => {
+      const data = JSON.parse(event.data);
+      if (editing()) pending = data;
+      else apply(data);
     });
+    rows.addEventListener("focusout", () =>
+      window.setTimeout(() => {
+        if (pending !== null && !editing()) apply(pending);
+      }, 0),
+    );
     events.addEventListener("expired", () => {
       events.close();
       window.location.assign("/");
