@@ -74,6 +74,8 @@ def routes(console: Console) -> list[BaseRoute]:
         if account is None:
             guard.failed(source, key)
             return form(request, 401, "invalid account or auth")
+        # a new id at every login (never one the browser brought along), the old one ended
+        console.sessions.close(request.cookies.get(COOKIE, ""))
         session_id, _ = console.sessions.open(account.id)
         response = RedirectResponse(HOME, 303, headers=SECURITY_HEADERS)
         set_cookie(response, request, COOKIE, session_id, int(console.sessions.lifetime))

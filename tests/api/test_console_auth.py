@@ -58,6 +58,15 @@ async def test_login_opens_a_session_with_a_safe_cookie(console_env: ConsoleEnv)
     # logged in, / leads to the console
     home = await console_env.client.get("/")
     assert home.status_code == 303 and home.headers["location"] == "/console/live"
+    # logging in again (as another account, say) gives a new id and ends the old session
+    console_env.client.cookies.set(LOGIN_COOKIE, "t" * 32)
+    again = await console_env.client.post(
+        "/console/login",
+        data={"account": "account_2", "auth": "secret-two", "csrf_token": "t" * 32},
+    )
+    assert again.status_code == 303
+    assert len(console_env.sessions) == 1
+    assert console_env.client.cookies[COOKIE].lower() != value
 
 
 async def test_cookie_is_secure_over_tls(console_env: ConsoleEnv) -> None:
