@@ -28,7 +28,15 @@ _PAGES = (login, live, campaigns, cdrs, phones, trunks, voicemail)
 
 
 def routes(ctx: AppContext, sessions: Sessions | None = None) -> list[BaseRoute]:
-    """The console's routes; ``sessions`` lets a test drive the session clock."""
+    """The console's routes (none with ``[console] enabled = false``); ``sessions``
+    lets a test drive the session clock."""
+    config = ctx.config.console
+    if not config.enabled:
+        return []
+    if sessions is None:
+        sessions = Sessions(
+            idle=config.session_idle_minutes * 60, lifetime=config.session_hours * 3600
+        )
     console = Console.build(ctx, sessions)
     found: list[BaseRoute] = []
     for module in _PAGES:

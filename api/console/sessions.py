@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+# the defaults of [console] session_idle_minutes and session_hours (softswitch.config)
 IDLE_SECONDS = 30 * 60  # a console left alone this long asks for the credentials again
 LIFETIME_SECONDS = 12 * 3600  # and every working day at least once
 MAX_SESSIONS = 10_000

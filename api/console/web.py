@@ -104,8 +104,7 @@ class Console:
     templates: Jinja2Templates
 
     @classmethod
-    def build(cls, ctx: AppContext, sessions: Sessions | None = None) -> Console:
-        sessions = sessions if sessions is not None else Sessions()
+    def build(cls, ctx: AppContext, sessions: Sessions) -> Console:
         return cls(ctx, sessions, Jinja2Templates(env=environment()))
 
     def fragment(self, name: str, **context: Any) -> str:
