@@ -10,7 +10,9 @@ tree (ignored by git), whether the test passes or fails.
 
 from __future__ import annotations
 
+import http.server
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -246,3 +248,53 @@ def test_click2call_from_the_console_then_its_cdr_and_recording(
     except Exception:
         page.screenshot(path=shots / "failure.png", full_page=True)
         raise
+
+
+def test_another_site_cannot_act_for_a_logged_in_browser(server, browser, shots, ports):
+    """A page on another origin (another port of this host: the same *site*, so the
+    SameSite cookie does go along) posts the click2call form: refused, nothing dialed."""
+    page = browser.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(server.url + "/")
+    page.fill('input[name="account"]', LOGIN["account"])
+    page.fill('input[name="auth"]', LOGIN["auth"])
+    page.click('button:has-text("Log in")')
+    page.wait_for_url("**/console/live")
+
+    evil = (
+        f"<form id=f method=post action='{server.url}/console/live/click2call'>"
+        "<input name=agent_number value=101><input name=destination_number value=102>"
+        "<input name=caller_id value=15168148111><input name=csrf_token value=guessed>"
+        "</form><script>document.getElementById('f').submit()</script>"
+    )
+
+    class Evil(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = evil.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", ports.port()), Evil)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        answers = []
+        page.on(
+            "response",
+            lambda r: answers.append(r.status) if r.url.endswith("/click2call") else None,
+        )
+        page.goto(f"http://127.0.0.1:{site.server_address[1]}/")
+        page.wait_for_url("**/console/live/click2call")
+        page.screenshot(path=shots / "forged-request.png")
+        assert answers == [403]
+        assert "cross-origin request refused" in page.content()
+    finally:
+        site.shutdown()
+        site.server_close()
+    # nothing was dialed
+    assert server.call(server.calls.live_calls, "account_1") == []
