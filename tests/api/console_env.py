@@ -86,12 +86,15 @@ class ConsoleEnv:
 
 
 @contextlib.asynccontextmanager
-async def console_env_at(tmp_path: Path, ports: PortPicker) -> AsyncIterator[ConsoleEnv]:
+async def console_env_at(
+    tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
+) -> AsyncIterator[ConsoleEnv]:
     """The env for a test module's fixture: ``async with console_env_at(...) as env``."""
+    rtp_first = rtp_ports.block(100)
     config = switch_config(
         tmp_path,
         ports.port(),
-        29600,
+        rtp_first,
         extensions={"101": "pw101", "102": "pw102", "103": "pw103"},
         extension_options={
             "101": {"account": "account_1", "name": "Front desk"},
@@ -131,3 +134,4 @@ async def console_env_at(tmp_path: Path, ports: PortPicker) -> AsyncIterator[Con
     await calls.stop(grace=0.5)
     await switch.stop()
     switch.store.close()
+    rtp_ports.release(rtp_first, 100)

@@ -17,8 +17,8 @@ MODIFY = "/console/live/modify"
 
 
 @pytest.fixture
-async def console_env(tmp_path, ports) -> AsyncIterator[ConsoleEnv]:
-    async with console_env_at(tmp_path, ports) as env:
+async def console_env(tmp_path, ports, rtp_ports) -> AsyncIterator[ConsoleEnv]:
+    async with console_env_at(tmp_path, ports, rtp_ports) as env:
         yield env
 
 

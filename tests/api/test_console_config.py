@@ -29,8 +29,8 @@ def test_defaults_and_wrong_values():
     assert off.console.enabled is False
 
 
-async def test_the_console_follows_its_config(tmp_path, ports):
-    async with console_env_at(tmp_path, ports) as env:
+async def test_the_console_follows_its_config(tmp_path, ports, rtp_ports):
+    async with console_env_at(tmp_path, ports, rtp_ports) as env:
         console = env.ctx.config.console
         console.session_hours = 2
         app = Starlette(routes=api.console.routes(env.ctx))
