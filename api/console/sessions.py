@@ -55,6 +55,9 @@ class Sessions:
         session_id = secrets.token_urlsafe(32)
         now = self.clock()
         session = Session(account_id, secrets.token_urlsafe(32), now, now)
+        # oldest first: the sessions past their lifetime go, then any over the limit
+        while self._sessions and self._oldest().created_at < now - self.lifetime:
+            self._sessions.popitem(last=False)
         self._sessions[_key(session_id)] = session
         while len(self._sessions) > self.limit:
             self._sessions.popitem(last=False)
@@ -76,6 +79,13 @@ class Sessions:
         if touch:
             session.seen_at = now
         return session
+
+    def _oldest(self) -> Session:
+        return next(iter(self._sessions.values()))
+
+    def touch(self, session: Session) -> None:
+        """Restart ``session``'s idle clock (a person did something)."""
+        session.seen_at = self.clock()
 
     def close(self, session_id: str) -> None:
         self._sessions.pop(_key(session_id), None)

@@ -164,9 +164,11 @@ class Console:
             async def run(request: Request) -> Response:
                 wants_json = "application/json" in request.headers.get("accept", "")
                 try:
-                    who = visitor(request, self.sessions)
+                    # only a request that passes the CSRF check counts as a person's click
+                    who = visitor(request, self.sessions, touch=False)
                     form = await read_form(request)
                     check_csrf(request, who.session.csrf_token, form)
+                    self.sessions.touch(who.session)
                 except Refused as exc:
                     return JSONResponse(
                         {"ok": False, "message": exc.message},
@@ -193,9 +195,7 @@ class Console:
                     )
                 # kept for the next page; a client that never looks keeps only the last few
                 who.session.flash = [*who.session.flash[-(MAX_FLASH - 1) :], message]
-                return RedirectResponse(
-                    back.format(**request.path_params), 303, headers=SECURITY_HEADERS
-                )
+                return RedirectResponse(back, 303, headers=SECURITY_HEADERS)
 
             return run
 

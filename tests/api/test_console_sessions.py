@@ -50,3 +50,13 @@ def test_unknown_ids_closed_sessions_and_a_bounded_table():
     assert sessions.get(others[0]) is None
     # the table is keyed by a digest: the cookie's value is nowhere in it
     assert others[1] not in sessions._sessions
+
+
+def test_sessions_past_their_lifetime_are_dropped_at_the_next_login():
+    clock = Clock()
+    sessions = Sessions(idle=10, lifetime=25, clock=clock)
+    for _ in range(3):
+        sessions.open("a")
+    clock.now = 26
+    sessions.open("b")
+    assert len(sessions) == 1
