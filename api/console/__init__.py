@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import campaigns, cdrs, live, login, phones, trunks, voicemail
@@ -41,6 +41,9 @@ def routes(ctx: AppContext, sessions: Sessions | None = None) -> list[BaseRoute]
     found: list[BaseRoute] = []
     for module in _PAGES:
         found.extend(module.routes(console))
+    for route in found:
+        if isinstance(route, Route):
+            route.include_in_schema = False  # pages for people, not part of any API document
     found.append(
         Mount(
             "/console/static",
