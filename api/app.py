@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Route
 
 from media.engines import EngineStatus
 
-from . import admin, calls, cpaas
+from . import admin, calls, console, cpaas
 from .context import AppContext
 
 
@@ -25,6 +25,7 @@ def create_app(ctx: AppContext) -> Starlette:
     routes += cpaas.routes(ctx)  # CPaaS API, campaign manager included
     routes += calls.routes(ctx)  # JAICP Calls API
     routes += admin.routes(ctx)  # the operator's admin API
+    routes += console.routes(ctx)  # the web console: / and /console/*
     return Starlette(routes=routes)
 
 

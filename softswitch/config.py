@@ -114,6 +114,17 @@ class ApiConfig:
 
 
 @dataclass(slots=True)
+class ConsoleConfig:
+    """[console]: the web console on the API's listener (``/`` and ``/console/*``,
+    api/console). A session ends after ``session_idle_minutes`` without a click (1 to
+    1440) and ``session_hours`` after its login (1 to 168), whichever comes first."""
+
+    enabled: bool = True  # false: no console; / answers 404 as before
+    session_idle_minutes: int = 30
+    session_hours: int = 12
+
+
+@dataclass(slots=True)
 class ApiLimitsConfig:
     """[api_limits]: what a hostile HTTP client may cost (both APIs, one listener).
 
@@ -341,6 +352,7 @@ class Config:
     rtp: RtpConfig = field(default_factory=RtpConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     api_limits: ApiLimitsConfig = field(default_factory=ApiLimitsConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
     sip_connections: SipConnectionsConfig = field(default_factory=SipConnectionsConfig)
     sip_limits: SipLimitsConfig = field(default_factory=SipLimitsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -429,6 +441,7 @@ _SECTIONS = {
     "rtp": RtpConfig,
     "api": ApiConfig,
     "api_limits": ApiLimitsConfig,
+    "console": ConsoleConfig,
     "sip_connections": SipConnectionsConfig,
     "sip_limits": SipLimitsConfig,
     "store": StoreConfig,
@@ -588,6 +601,10 @@ def _validate(config: Config) -> None:
     if expires != 0 and not config.sip.min_se <= expires <= 86400:
         raise ConfigError("sip.session_expires must be 0 (off) or sip.min_se to 86400 seconds")
     _validate_api_limits(config.api_limits)
+    if not 1 <= config.console.session_idle_minutes <= 1440:
+        raise ConfigError("console.session_idle_minutes must be 1 to 1440")
+    if not 1 <= config.console.session_hours <= 168:
+        raise ConfigError("console.session_hours must be 1 to 168")
     _validate_sip_connections(config.sip_connections)
     _validate_sip_limits(config.sip_limits)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
