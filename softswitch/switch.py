@@ -71,7 +71,7 @@ from .sip.transaction import Limits, ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
-from .store import Store
+from .store import Binding, Store
 from .store.call_features import CallFeatureStore
 from .store.conferences import ConferenceStore
 from .store.voicemail import VoicemailStore
@@ -381,7 +381,7 @@ class Switch:
             self.ua,
             min_expires=self.config.sip.min_expires,
             max_expires=self.config.sip.max_expires,
-            on_new_binding=self.mwi.registered,
+            on_new_binding=self._new_binding,
         )
         self.moh = MohSource(await self._music_on_hold(), self.clock)
         await self.ua.start()
@@ -497,6 +497,11 @@ class Switch:
             return None
         name = next((e.name for e in self.config.extensions if e.number == number), "")
         return extension_status(self.store, extension, name, self.keepalive.reachable, time.time())
+
+    def _new_binding(self, binding: Binding) -> None:
+        """A device registered anew: its message lamp and its watchers' busy lamps."""
+        self.mwi.registered(binding)
+        self.lamps.device_registered(binding)
 
     def _account_of(self, number: str) -> str | None:
         """The account extension `number` belongs to ("" = none); None: no such one."""

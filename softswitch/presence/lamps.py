@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from ..channel import ChannelEvent
@@ -29,6 +29,7 @@ from ..sip.subscription import (
 )
 from ..sip.transaction import ServerTransaction
 from ..sip.ua import UserAgent
+from ..store import Binding
 from . import dialog_info, pidf
 from .lines import Line, LineState, activity, line_of
 
@@ -48,22 +49,22 @@ class BusyLamps:
 
     `account_of(number)` is the account an extension belongs to ("" when none is
     configured), None when there is no such extension; a watcher sees only extensions
-    of its own account. `registered(number)` says whether a device of it is registered
-    (PIDF's basic open/closed).
+    of its own account. `is_registered(number)` says whether a device of it is
+    registered (PIDF's basic open/closed).
     """
 
     def __init__(
         self,
         ua: UserAgent,
         account_of: Callable[[str], str | None],
-        registered: Callable[[str], bool],
+        is_registered: Callable[[str], bool],
         *,
         min_expires: int,
         max_expires: int,
     ) -> None:
         self.ua = ua
         self.account_of = account_of
-        self.registered = registered
+        self.is_registered = is_registered
         self.min_expires = min_expires
         self.max_expires = max_expires
         self.watchers = {event: Subscriptions(MAX_PER_EXTENSION) for event in CONTENT_TYPES}
@@ -137,15 +138,38 @@ class BusyLamps:
                 return  # ringing then early media: the same dialog state
             calls[line.id] = line
             told = tuple(calls.values())
-        for subscriptions in self.watchers.values():
-            for subscription in subscriptions.of(extension):
-                self._spawn(subscription.notify(self._body(subscription, extension, told)))
+        self._tell(extension, told)
 
-    def _body(self, subscription: Subscription, extension: str, lines: tuple[Line, ...]) -> Body:
+    def device_registered(self, binding: Binding) -> None:
+        """A device of an extension registered anew: presence watchers see it open."""
+        lines = tuple(self.lines.get(binding.aor, {}).values())
+        self._tell(binding.aor, lines, (pidf.EVENT,))
+
+    def _tell(
+        self, extension: str, lines: tuple[Line, ...], events: Iterable[str] = CONTENT_TYPES
+    ) -> None:
+        """NOTIFY the extension's watchers of `events` (both packages unless told)."""
+        registered: bool | None = None  # asked of the store once per change, if at all
+        for event in events:
+            for subscription in self.watchers[event].of(extension):
+                if event == pidf.EVENT and registered is None:
+                    registered = self.is_registered(extension)
+                body = self._body(subscription, extension, lines, registered)
+                self._spawn(subscription.notify(body))
+
+    def _body(
+        self,
+        subscription: Subscription,
+        extension: str,
+        lines: tuple[Line, ...],
+        registered: bool | None = None,
+    ) -> Body:
         entity = f"sip:{extension}@{uri_host(self.ua.advertised(subscription.dialog.peer.host))}"
         if subscription.event == dialog_info.EVENT:
             return lambda version: dialog_info.dialog_info(entity, version, lines)
-        return pidf.pidf(entity, self.registered(extension), activity(lines))
+        if registered is None:
+            registered = self.is_registered(extension)
+        return pidf.pidf(entity, registered, activity(lines))
 
     def _spawn(self, coro: Coroutine[Any, Any, object]) -> None:
         task = asyncio.ensure_future(coro)

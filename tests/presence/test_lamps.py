@@ -202,12 +202,22 @@ async def test_presence_watcher_sees_busy_then_available(env) -> None:
     assert presence(await phone.wait(5)) == ("open", False, "Available")
 
 
-async def test_unregistered_extension_is_closed(env) -> None:
+async def test_unregistered_extension_is_closed_until_a_device_registers(env) -> None:
     switch, phone, _ = env
     request, response = await subscribe(switch, phone, "101", "102", "presence")
     assert response.status == 200
     keep_dialog(switch, phone, request, response)
     assert presence(await phone.wait(1)) == ("closed", False, "Unavailable")
+    # 102's phone registers (a real REGISTER): its watchers see it open at once
+    uri = SipUri("sip", None, "127.0.0.1", switch.ua.port)
+    aor = Address(SipUri("sip", "102", "127.0.0.1", switch.ua.port))
+    register = phone.ua.new_request("REGISTER", uri, aor, aor, contact_user="102")
+    register.headers.add("Expires", "600")
+    registered = await phone.ua.request(
+        register, Peer("UDP", "127.0.0.1", switch.ua.port), Credentials("102", "pw102")
+    )
+    assert registered.status == 200
+    assert presence(await phone.wait(2)) == ("open", False, "Available")
 
 
 @pytest.mark.parametrize(
