@@ -82,7 +82,7 @@ def line_of(channel: Channel, state: ChannelState) -> tuple[str, Line] | None:
             _STATES[state],
             Role.RECIPIENT,
             request.call_id,
-            session.dialog.remote_tag if session.dialog is not None else "",
+            _phone_tag(channel, session),
             request.from_addr.tag or "",
             str(request.to_addr.uri),
             str(request.from_addr.uri),
@@ -90,6 +90,18 @@ def line_of(channel: Channel, state: ChannelState) -> tuple[str, Line] | None:
     else:
         return None
     return channel.endpoint.name, line
+
+
+def _phone_tag(channel: Channel, session: OutgoingInvite) -> str:
+    """The rung phone's tag: its dialog's once answered, while ringing the tag of a
+    device's 1xx (which a Replaces naming the early dialog carries, softswitch.replacement:
+    a BLF key picks the call up with the identifiers the NOTIFY gave it)."""
+    if session.dialog is not None:
+        return session.dialog.remote_tag
+    for fork in channel.forks:
+        if isinstance(fork, OutgoingInvite) and fork.early_tags:
+            return min(fork.early_tags)  # one device's; min: the same one each time
+    return ""
 
 
 def activity(lines: tuple[Line, ...]) -> Activity:

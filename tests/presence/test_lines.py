@@ -94,6 +94,13 @@ async def test_a_call_to_the_extension_is_its_recipient_dialog(pair) -> None:
     try:
         endpoint = Endpoint(EndpointKind.EXTENSION, "102", "102")
         channel = Channel("SIP/102-1", Direction.OUTBOUND, endpoint, call, rtp, HOST)
+        assert line_of(channel, ChannelState.DOWN)[1].local_tag == ""  # nothing back yet
+        session.progress(180)
+        async with asyncio.timeout(2):
+            while not call.early_tags:
+                await asyncio.sleep(0.01)
+        ringing = line_of(channel, ChannelState.RINGING)[1]
+        assert (ringing.state, ringing.local_tag) == (LineState.EARLY, session.local_tag)
         session.answer(OFFER)
         await asyncio.wait_for(p.task, 2)
         found = line_of(channel, ChannelState.UP)
