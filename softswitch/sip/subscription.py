@@ -301,6 +301,7 @@ class Subscriptions:
         self._tasks: set[asyncio.Task[object]] = set()
 
     def add(self, resource: str, subscription: Subscription) -> None:
+        """Keep an accepted subscription (this takes its ``on_terminated``)."""
         subscription.on_terminated = lambda ended: self._forget(resource, ended)
         kept = self._by_resource.setdefault(resource, {})
         kept[subscription] = None
