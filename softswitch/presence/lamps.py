@@ -177,10 +177,11 @@ class BusyLamps:
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
-        """End every subscription (a final NOTIFY each), as a restart would lose them."""
+        """End every subscription (a final NOTIFY each), as a restart would lose them;
+        the NOTIFYs of changes still in flight are abandoned first."""
+        for task in list(self._tasks):
+            task.cancel()
         await asyncio.gather(
             *(subscriptions.stop() for subscriptions in self.watchers.values()),
             return_exceptions=True,
         )
-        for task in list(self._tasks):
-            task.cancel()

@@ -279,6 +279,11 @@ class Subscription:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def abandon_pending(self) -> None:
+        """Cancel the NOTIFYs this subscription started itself (refreshes, expiry)."""
+        for task in list(self._tasks):
+            task.cancel()
+
     def on_ack(self, request: Request) -> None:
         pass  # no INVITE in this dialog
 
@@ -330,7 +335,13 @@ class Subscriptions:
         return sum(len(kept) for kept in self._by_resource.values())
 
     async def stop(self, reason: str = "noresource") -> None:
-        """End every subscription (a final NOTIFY each), as a restart would lose them."""
-        await asyncio.gather(*(s.terminate(reason) for s in self), return_exceptions=True)
+        """End every subscription (a final NOTIFY each), as a restart would lose them.
+
+        NOTIFYs still in flight are abandoned first: the final one says it all, and one
+        to a subscriber that stopped answering would hold it up for 32 s."""
         for task in list(self._tasks):
             task.cancel()
+        subscriptions = list(self)
+        for subscription in subscriptions:
+            subscription.abandon_pending()
+        await asyncio.gather(*(s.terminate(reason) for s in subscriptions), return_exceptions=True)

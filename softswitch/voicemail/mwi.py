@@ -162,6 +162,6 @@ class MessageWaiting:
 
     async def stop(self) -> None:
         """End every subscription (a final NOTIFY each), as a restart would lose them."""
-        await self.subscriptions.stop()
-        for task in list(self._tasks):
+        for task in list(self._tasks):  # in flight: the final NOTIFY says it all
             task.cancel()
+        await self.subscriptions.stop()

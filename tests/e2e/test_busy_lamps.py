@@ -130,3 +130,60 @@ def test_sipp_dialog_watcher_sees_early_confirmed_terminated(switch_factory, pho
     versions = [int(ET.fromstring(b).get("version") or -1) for b in bodies]
     assert versions == list(range(len(bodies)))
     assert watchers(harness, "dialog", "103") == 0  # unsubscribed
+
+
+def test_blf_pickup_with_the_dialog_a_notify_named(switch_factory, phone_factory, sipp):
+    """What a BLF key does on a ringing lamp: INVITE with Replaces naming the early
+    dialog by the call-id and tags of the watcher's NOTIFY (to-tag = remote-tag, the
+    switch's; from-tag = local-tag, the rung phone's)."""
+    harness = switch_factory(extensions=EXTENSIONS)
+    port = harness.config.sip_host_port[1]
+    caller = register(phone_factory, port, "102", tone_hz=600.0)
+    callee = register(phone_factory, port, "103", tone_hz=900.0, answermode="manual")
+    watcher = sipp.background(
+        "uac_subscribe_dialog.xml",
+        f"127.0.0.1:{port}",
+        service="103",
+        auth=("101", "pw101"),
+        keys={"authuser": "101"},
+        timeout=30.0,
+    )
+    wait_for(lambda: watchers(harness, "dialog", "103") == 1)
+    caller.dial(f"sip:103@127.0.0.1:{port}")
+    callee.wait_incoming()
+    log = watcher.workdir / "messages.log"
+
+    def early_dialog() -> ET.Element | None:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        for body in notify_bodies(text):
+            for element in ET.fromstring(body).findall(f"{DIALOG_NS}dialog"):
+                if element.findtext(f"{DIALOG_NS}state") == "early":
+                    return element
+        return None
+
+    early = wait_for(early_dialog)
+    replaces = (
+        f"{early.get('call-id')};to-tag={early.get('remote-tag')};"
+        f"from-tag={early.get('local-tag')};early-only"
+    )
+    picked = sipp.run(
+        "uac_pickup_replaces.xml",
+        f"127.0.0.1:{port}",
+        service="103",
+        auth=("101", "pw101"),
+        keys={"caller": "101", "replaces": replaces},
+        duration_ms=500,
+    )
+    assert picked.ok, picked.describe()
+    caller.wait_call_established()  # 102's call, answered by the pickup
+    callee.wait_call_closed()  # 103 stopped ringing (CANCEL)
+    caller.wait_call_closed()  # the picker's BYE ended it
+    result = watcher.wait(timeout=20)
+    assert result.ok, result.describe()
+    received = [states(b) for b in notify_bodies(result.messages())]
+    assert received[:4] == [
+        [],
+        [("recipient", "trying")],
+        [("recipient", "early")],
+        [("recipient", "terminated")],
+    ], received

@@ -38,10 +38,12 @@ class Phone:
     def __init__(self) -> None:
         self.ua = UserAgent("127.0.0.1", 0, self.on_request, timers=FAST)
         self.requests: list[Request] = []
+        self.silent = False  # True: requests are recorded, never answered
 
     def on_request(self, st: ServerTransaction) -> None:
         self.requests.append(st.request)
-        st.respond(self.ua.response(st.request, 200, to_tag="phone"))
+        if not self.silent:
+            st.respond(self.ua.response(st.request, 200, to_tag="phone"))
 
     def on_ack(self, request: Request) -> None:
         pass
@@ -275,3 +277,24 @@ async def test_options_announce_the_packages_a_subscribe_may_name(env) -> None:
     assert ", ".join(response.headers.get_all("Allow-Events")) == (
         switch.event_packages.allow_events
     )
+
+
+async def test_stop_abandons_a_notify_in_flight_for_the_final_one(env) -> None:
+    switch, phone, legs = env
+    request, response = await subscribe(switch, phone, "101", "102", "dialog")
+    keep_dialog(switch, phone, request, response)
+    await phone.wait(1)
+    phone.silent = True  # the watcher stops answering
+    channel = await legs.channel("102")
+    switch.channels.add(channel)
+    await phone.wait(2)  # its NOTIFY is in flight, unanswered
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await switch.lamps.stop()
+    # an unanswered NOTIFY lasts 64*T1 = 1.28 s here: queued behind the one in flight,
+    # the final NOTIFY would make it 2.56 s
+    assert loop.time() - started < 2.0
+    final = phone.requests[-1]
+    assert final.headers.get("Subscription-State") == "terminated;reason=noresource"
+    assert dialogs(final) == [(channel.name, "recipient", "trying")]
+    channel.failed("gone", 0)
