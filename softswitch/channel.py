@@ -414,10 +414,19 @@ class Registry:
     """The live channels of the switch, by name."""
 
     channels: dict[str, Channel] = field(default_factory=dict)
+    # told of every channel added (in its state then) and of each change after: the
+    # one place that sees every leg's life (the busy lamps, softswitch.presence)
+    observers: list[Listener] = field(default_factory=list)
 
     def add(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
         channel.add_listener(self._forget)
+        for observer in self.observers:
+            channel.add_listener(observer)
+            try:
+                observer(ChannelEvent(channel, channel.state))
+            except Exception:
+                log.exception("channel observer failed")
 
     def _forget(self, event: ChannelEvent) -> None:
         if event.state == ChannelState.HUNGUP:

@@ -314,7 +314,9 @@ class ExtensionConfig:
     greeting: str = ""
     greeting_file: str = ""
     # the CPaaS API account that may list, download, mark and delete this box's
-    # messages (/api/voicemail/...); "" = none (only *97 from the phone)
+    # messages (/api/voicemail/...); "" = none (only *97 from the phone). Busy lamps
+    # (softswitch/presence): only extensions with the same account ("" counts as one)
+    # may watch this one's calls.
     account: str = ""
 
 

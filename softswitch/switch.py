@@ -46,6 +46,9 @@ from .leg_srtp import LegSrtp, configured_mode, leg_mode
 from .number_book import NumberBook
 from .numbers import InboundNumber, NumberError
 from .pickup import PICKUP_FEATURES, pickup_call, pickup_targets
+from .presence.dialog_info import EVENT as DIALOG_EVENT
+from .presence.lamps import BusyLamps
+from .presence.pidf import EVENT as PRESENCE_EVENT
 from .registrar import Registrar
 from .replacement import ReplaceRefused, link, replaced_channel, take_place
 from .routing import Route, Router, normalize
@@ -63,11 +66,12 @@ from .sip.reliable import PrackMode
 from .sip.replaces import Replaces
 from .sip.routes import WILDCARDS, uri_host
 from .sip.session_timer import RFC_MIN_SE, TimerPolicy
+from .sip.subscription import EventPackages
 from .sip.transaction import Limits, ServerTransaction, Timers
 from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
-from .store import Store
+from .store import Binding, Store
 from .store.call_features import CallFeatureStore
 from .store.conferences import ConferenceStore
 from .store.voicemail import VoicemailStore
@@ -77,6 +81,7 @@ from .trunk import Trunk
 from .voicemail.access import ACCESS_CODE as VOICEMAIL_ACCESS
 from .voicemail.mwi import MessageWaiting
 from .voicemail.service import Voicemail, VoicemailError
+from .voicemail.summary import EVENT as MWI_EVENT
 
 log = logging.getLogger("softswitch.switch")
 
@@ -296,6 +301,23 @@ class Switch:
             min_expires=config.sip.min_expires,
             max_expires=config.sip.max_expires,
         )
+        # busy lamps: SUBSCRIBE dialog / presence, NOTIFY as an extension's calls change
+        self.lamps = BusyLamps(
+            self.ua,
+            self._account_of,
+            lambda number: bool(self.store.bindings(number, time.time())),
+            min_expires=config.sip.min_expires,
+            max_expires=config.sip.max_expires,
+        )
+        self.channels.observers.append(self.lamps.channel_changed)
+        self.event_packages = EventPackages(
+            self.ua,
+            {
+                DIALOG_EVENT: self.lamps.subscribe,
+                MWI_EVENT: self.mwi.subscribe,
+                PRESENCE_EVENT: self.lamps.subscribe,
+            },
+        )
         self.started = False
         self.moh: MohSource | None = None  # its music is loaded at start
         # REFER from a phone in a call (blind and attended transfer)
@@ -359,7 +381,7 @@ class Switch:
             self.ua,
             min_expires=self.config.sip.min_expires,
             max_expires=self.config.sip.max_expires,
-            on_new_binding=self.mwi.registered,
+            on_new_binding=self._new_binding,
         )
         self.moh = MohSource(await self._music_on_hold(), self.clock)
         await self.ua.start()
@@ -415,7 +437,9 @@ class Switch:
         if self.voicemail is not None:
             await self.voicemail.stop()
         try:  # the final NOTIFYs: a subscriber that never answers must not hold us
-            await asyncio.wait_for(self.mwi.stop(), SHUTDOWN_GRACE)
+            await asyncio.wait_for(
+                asyncio.gather(self.mwi.stop(), self.lamps.stop()), SHUTDOWN_GRACE
+            )
         except TimeoutError:
             log.warning("switch stopping: final NOTIFY(s) unanswered")
         await self.keepalive.stop()
@@ -474,6 +498,17 @@ class Switch:
         name = next((e.name for e in self.config.extensions if e.number == number), "")
         return extension_status(self.store, extension, name, self.keepalive.reachable, time.time())
 
+    def _new_binding(self, binding: Binding) -> None:
+        """A device registered anew: its message lamp and its watchers' busy lamps."""
+        self.mwi.registered(binding)
+        self.lamps.device_registered(binding)
+
+    def _account_of(self, number: str) -> str | None:
+        """The account extension `number` belongs to ("" = none); None: no such one."""
+        if self.store.extension(number) is None:
+            return None
+        return next((e.account for e in self.config.extensions if e.number == number), "")
+
     def media_address(self, peer_host: str | None) -> str:
         """The address SDP c= names for a leg whose SIP peer is at `peer_host`."""
         advertised = self.ua.advertised(peer_host)
@@ -514,7 +549,7 @@ class Switch:
             assert self.auth is not None
             user = self.auth.authenticate(st, self.ua)  # like REGISTER
             if user is not None:
-                self.mwi.subscribe(st, user)
+                self.event_packages.subscribe(st, user)
         else:
             st.respond_stateless(self.ua.response(st.request, 405, "Method Not Allowed"))
 

@@ -118,12 +118,14 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
         sip_trace: bool = False,
         host: str | None = None,
         extra_apps: list[str] | None = None,
+        contacts: list[str] | None = None,
     ) -> Baresip:
         """`wav` (8 kHz mono) replaces the tone as what the phone says; `extra_config`
         adds or overrides baresip config lines (e.g. ``sip_cafile`` for TLS); `netns_host`
         (from the `netlab` fixture) runs the phone on that namespace host; `sip_trace`
         logs the SIP messages it sends and receives; `host` binds it to another
-        loopback address of this host (``::1`` for an IPv6 phone)."""
+        loopback address of this host (``::1`` for an IPv6 phone); `contacts` are its
+        contacts file's lines (``;presence=p2p`` ones watched with presence.so)."""
         workdir = tmp_path / f"phone-{account.user}-{len(phones)}"
         workdir.mkdir(parents=True)
         if wav is None:
@@ -141,6 +143,7 @@ def phone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., B
             sip_trace=sip_trace,
             extra_config=extra_config,
             extra_apps=extra_apps,
+            contacts=contacts,
             **placement,
         )
         phones.append(phone)

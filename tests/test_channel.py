@@ -151,6 +151,26 @@ async def test_registry_forgets_a_channel_that_hangs_up(made: Legs) -> None:
     assert registry.get(channel.name) is None and len(registry) == 0
 
 
+async def test_registry_observers_see_every_channel_from_its_creation(made: Legs) -> None:
+    seen: list[tuple[str, ChannelState]] = []
+
+    def broken(event: ChannelEvent) -> None:
+        raise RuntimeError("an observer's bug")
+
+    registry = Registry(observers=[broken, lambda e: seen.append((e.channel.name, e.state))])
+    channel = await made.channel()
+    registry.add(channel)  # the broken observer is logged, the others still told
+    channel.ringing()
+    channel.up()
+    channel.failed("gone", 0)
+    assert seen == [
+        (channel.name, ChannelState.DOWN),
+        (channel.name, ChannelState.RINGING),
+        (channel.name, ChannelState.UP),
+        (channel.name, ChannelState.HUNGUP),
+    ]
+
+
 async def test_the_fork_that_answers_takes_over_the_dialog_hooks(made: Legs) -> None:
     channel = await made.channel()
     first = channel.session

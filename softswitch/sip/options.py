@@ -15,7 +15,9 @@ from .session_timer import TIMER
 
 __all__ = [
     "ALLOWED",
+    "EVENTS",
     "SUPPORTED",
+    "allow_events_header",
     "allow_header",
     "supported_header",
     "unsupported",
@@ -23,8 +25,8 @@ __all__ = [
 
 # Methods the user agent answers: INVITE dialogs (with re-INVITE, BYE, INFO digits and
 # UPDATE refreshes), CANCEL, OPTIONS, REFER in a call's dialog (RFC 3515 transfers, whose
-# NOTIFYs we send), SUBSCRIBE to message-summary (sip.subscription, the voicemail lamp)
-# and, through the switch's registrar, REGISTER. NOTIFY is only sent, never taken.
+# NOTIFYs we send), SUBSCRIBE (sip.subscription: to the packages in EVENTS) and,
+# through the switch's registrar, REGISTER. NOTIFY is only sent, never taken.
 ALLOWED: tuple[str, ...] = (
     "INVITE",
     "ACK",
@@ -39,6 +41,11 @@ ALLOWED: tuple[str, ...] = (
     "SUBSCRIBE",
 )
 
+# Event packages a SUBSCRIBE may name (RFC 6665 7.2.2: Allow-Events in OPTIONS answers
+# and in a 489): the voicemail lamp (RFC 3842) and busy lamps (RFC 4235 dialog state,
+# RFC 3856 presence). The switch serves exactly these (softswitch.switch checks).
+EVENTS: tuple[str, ...] = ("dialog", "message-summary", "presence")
+
 # Option tags of the extensions implemented (RFC 3261 19.2): replaces (RFC 3891),
 # 100rel (RFC 3262, reliable provisional responses and PRACK), timer (RFC 4028).
 SUPPORTED: frozenset[str] = frozenset({OPTION_100REL, "replaces", TIMER})
@@ -46,6 +53,10 @@ SUPPORTED: frozenset[str] = frozenset({OPTION_100REL, "replaces", TIMER})
 
 def allow_header(methods: tuple[str, ...] = ALLOWED) -> str:
     return ", ".join(methods)
+
+
+def allow_events_header(events: tuple[str, ...] = EVENTS) -> str:
+    return ", ".join(events)
 
 
 def supported_header(tags: frozenset[str] = SUPPORTED) -> str:

@@ -7,13 +7,18 @@ answers 200 (RFC 6665 drops 202), and the application sends the initial NOTIFY a
 with `notify()`; a refresh gets 200 and a NOTIFY again, an unsubscribe (Expires: 0) or
 the expiry a final NOTIFY with ``Subscription-State: terminated``. A NOTIFY answered
 481, 408 or not at all ends the subscription (4.2.2).
+
+A body is bytes, or a function of the NOTIFY's sequence number in the subscription
+(0, 1, 2, ...) for packages whose documents carry a version (RFC 4235's dialog-info):
+it is called as each NOTIFY goes out, the refresh's and the final one included.
+`Subscriptions` keeps one package's live subscriptions per resource, bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +32,10 @@ log = logging.getLogger("softswitch.sip.subscription")
 
 # a NOTIFY's answer that ends the subscription: the subscriber forgot it, or is gone
 _FATAL = frozenset({404, 405, 408, 410, 416, 480, 481, 482, 483, 484, 485, 489, 501, 604})
+
+
+# what a NOTIFY carries: the document, or how to write it given the NOTIFY's number
+Body = bytes | Callable[[int], bytes]
 
 
 class SubscriptionState(StrEnum):
@@ -63,6 +72,44 @@ def event_package(request: Request) -> str:
     """The Event header's package name (parameters such as ;id= dropped)."""
     value = request.headers.get("Event") or ""
     return value.split(";", 1)[0].strip().lower()
+
+
+def accepts(request: Request, content_type: str) -> bool:
+    """Does the SUBSCRIBE's Accept admit ``content_type``? No Accept header means the
+    package's default type (RFC 6665 7.2); ``*/*`` and ``type/*`` ranges count, and
+    parameters (q=, charset) are ignored. False is answered 406."""
+    values = request.headers.get_all("Accept")
+    if not values:
+        return True
+    wanted = content_type.lower()
+    major = wanted.split("/", 1)[0]
+    for value in values:
+        for item in value.split(","):
+            media = item.split(";", 1)[0].strip().lower()
+            if media in (wanted, "*/*", f"{major}/*"):
+                return True
+    return False
+
+
+# the application's handler of one package's SUBSCRIBE from the authenticated `user`
+SubscribeHandler = Callable[[ServerTransaction, str], None]
+
+
+class EventPackages:
+    """Which handler serves each event package a SUBSCRIBE may name; any other is
+    answered 489 Bad Event with Allow-Events listing them (RFC 6665 7.2.2)."""
+
+    def __init__(self, ua: UserAgent, handlers: Mapping[str, SubscribeHandler]) -> None:
+        self.ua = ua
+        self.handlers = dict(handlers)
+        self.allow_events = ", ".join(self.handlers)
+
+    def subscribe(self, st: ServerTransaction, user: str) -> None:
+        handler = self.handlers.get(event_package(st.request))
+        if handler is None:
+            refuse(self.ua, st, SubscribeRefused(489, "Bad Event"), self.allow_events)
+            return
+        handler(st, user)
 
 
 def refuse(ua: UserAgent, st: ServerTransaction, exc: SubscribeRefused, events: str) -> None:
@@ -102,7 +149,9 @@ class Subscription:
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[object]] = set()
         self._sending = asyncio.Lock()
-        self._body = b""
+        self._body: Body = b""
+        # NOTIFYs sent so far: the next one's number (a versioned body's version)
+        self.version = 0
         # the application's: build the current body, forget a terminated subscription
         self.on_terminated: Callable[[Subscription], None] | None = None
 
@@ -138,7 +187,7 @@ class Subscription:
 
     # -- NOTIFY -------------------------------------------------------------
 
-    async def notify(self, body: bytes) -> bool:
+    async def notify(self, body: Body) -> bool:
         """Send the current state; False once the subscription is over."""
         if not self.active:
             return False
@@ -166,10 +215,13 @@ class Subscription:
         header = "terminated" + (f";reason={reason}" if reason else "")
         await self._send(self._body, header, final=True)
 
-    async def _send(self, body: bytes, state: str, final: bool = False) -> bool:
+    async def _send(self, body: Body, state: str, final: bool = False) -> bool:
         async with self._sending:  # one NOTIFY at a time, in order
             if not final and not self.active:
                 return False
+            if callable(body):
+                body = body(self.version)
+            self.version += 1
             contact = self.ua.contact(None, self.transport, self.dialog.peer.host)
             request = self.dialog.create_request(
                 "NOTIFY",
@@ -227,8 +279,69 @@ class Subscription:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def abandon_pending(self) -> None:
+        """Cancel the NOTIFYs this subscription started itself (refreshes, expiry)."""
+        for task in list(self._tasks):
+            task.cancel()
+
     def on_ack(self, request: Request) -> None:
         pass  # no INVITE in this dialog
 
     def on_stray_response(self, response: Response) -> None:
         pass
+
+
+class Subscriptions:
+    """One event package's live subscriptions, per resource (a box, an extension).
+
+    A phone that restarts subscribes anew without ending its old subscription, so past
+    ``limit`` for one resource the oldest is ended (memory stays bounded); an ended
+    subscription (unsubscribed, expired, its NOTIFY refused) is forgotten at once.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        # per resource, oldest first (a dict as an ordered set)
+        self._by_resource: dict[str, dict[Subscription, None]] = {}
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    def add(self, resource: str, subscription: Subscription) -> None:
+        """Keep an accepted subscription (this takes its ``on_terminated``)."""
+        subscription.on_terminated = lambda ended: self._forget(resource, ended)
+        kept = self._by_resource.setdefault(resource, {})
+        kept[subscription] = None
+        while len(kept) > self.limit:
+            oldest = next(iter(kept))
+            kept.pop(oldest)
+            task = asyncio.ensure_future(oldest.terminate("deactivated"))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _forget(self, resource: str, subscription: Subscription) -> None:
+        kept = self._by_resource.get(resource)
+        if kept is not None:
+            kept.pop(subscription, None)
+            if not kept:
+                del self._by_resource[resource]
+
+    def of(self, resource: str) -> list[Subscription]:
+        """The live subscriptions to ``resource``, oldest first."""
+        return list(self._by_resource.get(resource, ()))
+
+    def __iter__(self) -> Iterator[Subscription]:
+        return iter([s for kept in self._by_resource.values() for s in kept])
+
+    def __len__(self) -> int:
+        return sum(len(kept) for kept in self._by_resource.values())
+
+    async def stop(self, reason: str = "noresource") -> None:
+        """End every subscription (a final NOTIFY each), as a restart would lose them.
+
+        NOTIFYs still in flight are abandoned first: the final one says it all, and one
+        to a subscriber that stopped answering would hold it up for 32 s."""
+        for task in list(self._tasks):
+            task.cancel()
+        subscriptions = list(self)
+        for subscription in subscriptions:
+            subscription.abandon_pending()
+        await asyncio.gather(*(s.terminate(reason) for s in subscriptions), return_exceptions=True)

@@ -21,7 +21,15 @@ from .errors import SipError
 from .headers import Headers
 from .logbudget import LogBudget
 from .message import Request, Response, new_branch, new_call_id, new_tag
-from .options import ALLOWED, SUPPORTED, allow_header, supported_header, unsupported
+from .options import (
+    ALLOWED,
+    EVENTS,
+    SUPPORTED,
+    allow_events_header,
+    allow_header,
+    supported_header,
+    unsupported,
+)
 from .routes import LocalAddresses, uri_host
 from .transaction import ClientTransaction, Limits, ServerTransaction, Timers, TransactionLayer
 from .transport import Peer, Transport
@@ -91,6 +99,7 @@ class UserAgent:
         self.on_request = on_request
         # what Allow and Supported say, and which Require tags pass (sip.options)
         self.allow = allow_header(ALLOWED)
+        self.allow_events = allow_events_header(EVENTS)
         self._supported = SUPPORTED
         self._supported_value = supported_header(SUPPORTED)
         # handler failures are all answered, but a flood of them is not all logged
@@ -232,6 +241,8 @@ class UserAgent:
             response.headers.add("Allow", self.allow)
             if self._supported_value:
                 response.headers.add("Supported", self._supported_value)
+            if method == "OPTIONS":  # RFC 6665 7.2.2: the packages we notify
+                response.headers.add("Allow-Events", self.allow_events)
         return response
 
     def answer_failure(self, st: ServerTransaction) -> None:

@@ -21,6 +21,7 @@ from ..sip.routes import uri_host
 from ..sip.subscription import (
     SubscribeRefused,
     Subscription,
+    Subscriptions,
     event_package,
     refuse,
     requested_expires,
@@ -58,8 +59,7 @@ class MessageWaiting:
         self.bindings = bindings
         self.min_expires = min_expires
         self.max_expires = max_expires
-        # per box, oldest first (a dict as an ordered set)
-        self.subscriptions: dict[str, dict[Subscription, None]] = {}
+        self.subscriptions = Subscriptions(MAX_PER_BOX)
         self._tasks: set[asyncio.Task[object]] = set()
         if voicemail is not None:
             voicemail.watch(self.changed)
@@ -92,29 +92,19 @@ class MessageWaiting:
             minimum=self.min_expires,
             maximum=self.max_expires,
         )
-        subscription.on_terminated = self._forget
         subscription.accept(st, expires)
         if expires:
-            kept = self.subscriptions.setdefault(box, {})
-            kept[subscription] = None
-            while len(kept) > MAX_PER_BOX:
-                oldest = next(iter(kept))
-                kept.pop(oldest)
-                self._spawn(oldest.terminate("deactivated"))
+            self.subscriptions.add(box, subscription)
         log.info("mwi: %s subscribed from %s for %d s", box, st.peer, expires)
         self._spawn(subscription.notify(self._body(box, st.peer.host)))
-
-    def _forget(self, subscription: Subscription) -> None:
-        for subscriptions in self.subscriptions.values():
-            subscriptions.pop(subscription, None)
 
     # -- changes ------------------------------------------------------------
 
     def changed(self, extension: str, counts: MessageCounts) -> None:
         """Tell every subscriber, and every registered device without a subscription."""
-        subscriptions = self.subscriptions.get(extension, {})
+        subscriptions = self.subscriptions.of(extension)
         subscribed = {(s.dialog.peer.host, s.dialog.peer.port) for s in subscriptions}
-        for subscription in list(subscriptions):
+        for subscription in subscriptions:
             body = message_summary(self._account(extension, subscription.dialog.peer.host), counts)
             self._spawn(subscription.notify(body))
         for binding in self.bindings(extension):
@@ -128,8 +118,7 @@ class MessageWaiting:
             return
         counts = self.voicemail.counts(binding.aor)
         subscribed = {
-            (s.dialog.peer.host, s.dialog.peer.port)
-            for s in self.subscriptions.get(binding.aor, {})
+            (s.dialog.peer.host, s.dialog.peer.port) for s in self.subscriptions.of(binding.aor)
         }
         if counts.new and (binding.source_host, binding.source_port) not in subscribed:
             self._spawn(self._unsolicited(binding.aor, binding, counts))
@@ -173,9 +162,6 @@ class MessageWaiting:
 
     async def stop(self) -> None:
         """End every subscription (a final NOTIFY each), as a restart would lose them."""
-        subscriptions = [s for group in self.subscriptions.values() for s in group]
-        await asyncio.gather(
-            *(s.terminate("noresource") for s in subscriptions), return_exceptions=True
-        )
-        for task in list(self._tasks):
+        for task in list(self._tasks):  # in flight: the final NOTIFY says it all
             task.cancel()
+        await self.subscriptions.stop()

@@ -145,7 +145,7 @@ def test_subscribed_phone_lamp_follows_the_box_and_the_api(server_factory, phone
     assert deleted.status_code == 200
     wait_for(lambda: callee.events_of("mwi_voice")[-1].fields == {"new": "0", "old": "0"})
     assert httpx.get(base, headers=API_HEADERS, timeout=10).json()["response"]["result"] == []
-    subscriptions = harness.call(lambda: len(harness.switch.mwi.subscriptions["102"]))
+    subscriptions = harness.call(lambda: len(harness.switch.mwi.subscriptions.of("102")))
     assert subscriptions == 1
 
 

@@ -19,6 +19,8 @@ baresip 1.0.0 log lines relied on (see EVENT_PATTERNS):
     call: terminate call '<id>' with sip:bob@...              (our /hangup)
     menu: audio error (0,end of file)                         (microphone WAV ran out)
     ----- MWI for sip:102@...  then  Messages-Waiting: yes    (mwi.so's NOTIFY body)
+    <sip:103@127.0.0.1:5060> changed status from Online to Busy   (presence.so, a contact
+        with ;presence=p2p; the first status after Unknown is not printed)
     alice@127.0.0.1: Call with sip:bob@... terminated (duration: 5 secs)
     received event: '1' (end=1)                                        (RFC 4733 in)
     sndfile: dumping decode audio to /path/dump-...-dec.wav
@@ -119,6 +121,8 @@ EVENT_PATTERNS: dict[str, re.Pattern[str]] = {
     # the menu prints a NOTIFY's message-summary body (mwi.so subscribes): the lamp
     "mwi": re.compile(r"^Messages-Waiting: (?P<waiting>yes|no)"),
     "mwi_voice": re.compile(r"^Voice-Message: (?P<new>\d+)/(?P<old>\d+)"),
+    # presence.so's verdict on a watched contact's PIDF NOTIFY (Online, Offline, Busy)
+    "presence": re.compile(r"^<(?P<uri>[^>]+)> changed status from (?P<old>\w+) to (?P<new>\w+)"),
 }
 
 
@@ -164,9 +168,13 @@ class Baresip:
         netns: str | None = None,
         sip_trace: bool = False,
         extra_apps: list[str] | None = None,
+        contacts: list[str] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.extra_apps = list(extra_apps or [])  # e.g. "mwi.so": subscribes message-summary
+        # contacts file lines, e.g. "<sip:103@127.0.0.1:5060>;presence=p2p": with
+        # "presence.so" among extra_apps it subscribes to that contact's presence
+        self.contacts = list(contacts or [])
         self.host = host
         self.uri_host = f"[{host}]" if ":" in host else host  # IPv6 ::1 as [::1]
         self.account = account
@@ -228,6 +236,8 @@ class Baresip:
         # the walk never ends (a SUBSCRIBE flood). Loaded first, before account.so
         # sends the first REGISTER, its timer always fires on an empty list.
         early = [m for m in self.extra_apps if m == "mwi.so"]
+        if self.contacts:  # contact.so reads the contacts file; presence.so then walks them
+            apps.append("contact.so")
         apps += [m for m in self.extra_apps if m not in early]
         lines = [f"{k}\t{v}" for k, v in settings.items()]
         lines += [f"module\t{m}" for m in early + modules]
@@ -237,7 +247,7 @@ class Baresip:
         (self.config_dir / "accounts").write_text(
             self.account.line(self.port, self.uri_host) + "\n"
         )
-        (self.config_dir / "contacts").write_text("")
+        (self.config_dir / "contacts").write_text("".join(f"{c}\n" for c in self.contacts))
 
     # -- addresses ---------------------------------------------------------------------
 
@@ -476,6 +486,21 @@ class Baresip:
             return event
 
         return wait_until(check, timeout, alive=self.process, what=f"baresip {self.name}: MWI")
+
+    def wait_presence(self, status: str, timeout: float = 10.0) -> BaresipEvent:
+        """The next change of a watched contact's status to `status` ("Busy", "Online",
+        "Offline"), other changes skipped (needs ``extra_apps=["presence.so"]`` and a
+        contact with ``;presence=p2p``)."""
+
+        def check() -> BaresipEvent | None:
+            event = self._next("presence")
+            while event is not None and event.fields["new"] != status:
+                event = self._next("presence")
+            return event
+
+        return wait_until(
+            check, timeout, alive=self.process, what=f"baresip {self.name}: presence {status}"
+        )
 
     def dtmf_received(self) -> str:
         """Digits received as RFC 4733 events so far (one per completed event)."""

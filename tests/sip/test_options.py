@@ -8,7 +8,9 @@ import pytest
 from softswitch.sip.message import Request
 from softswitch.sip.options import (
     ALLOWED,
+    EVENTS,
     SUPPORTED,
+    allow_events_header,
     allow_header,
     supported_header,
     unsupported,
@@ -69,6 +71,9 @@ def test_header_values() -> None:
         "100rel, replaces, timer"
     )
     assert supported_header(frozenset()) == ""
+    assert allow_events_header() == "dialog, message-summary, presence"
+    assert allow_events_header(("dialog",)) == "dialog"
+    assert len(set(EVENTS)) == len(EVENTS)
 
 
 def test_allow_names_what_the_stack_answers() -> None:

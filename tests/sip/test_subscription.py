@@ -13,9 +13,12 @@ from softswitch.sip.address import Address
 from softswitch.sip.dialog import Dialog
 from softswitch.sip.message import Request, Response
 from softswitch.sip.subscription import (
+    EventPackages,
     SubscribeRefused,
     Subscription,
+    Subscriptions,
     SubscriptionState,
+    accepts,
     event_package,
     requested_expires,
 )
@@ -188,3 +191,64 @@ def test_requested_expires_bounds_and_errors() -> None:
 def test_event_package_drops_parameters() -> None:
     assert event_package(request_with(Event="Message-Summary;id=1")) == "message-summary"
     assert event_package(request_with()) == ""
+
+
+def test_accepts_types_ranges_and_no_header() -> None:
+    wanted = "application/dialog-info+xml"
+    assert accepts(request_with(), wanted)  # no Accept: the package's default type
+    assert accepts(request_with(Accept="Application/Dialog-Info+XML;q=0.8"), wanted)
+    assert accepts(request_with(Accept="text/plain, application/*"), wanted)
+    assert accepts(request_with(Accept="*/*"), wanted)
+    assert not accepts(request_with(Accept="application/pidf+xml, text/*"), wanted)
+    assert not accepts(request_with(Accept="application/dialog-info"), wanted)
+
+
+async def test_versioned_body_is_written_as_each_notify_goes_out(pair: Pair) -> None:
+    await pair.subscribe(600)
+    await pair.subscriber.next(1)
+    (subscription,) = pair.accepted
+    assert await subscription.notify(lambda version: f"v{version}".encode())
+    assert (await pair.subscriber.next(2)).body == b"v1"  # the first NOTIFY was number 0
+    await pair.resubscribe(300)  # a refresh sends the state again: a new version
+    assert (await pair.subscriber.next(3)).body == b"v2"
+    await pair.resubscribe(0)
+    assert (await pair.subscriber.next(4)).body == b"v3"  # the final one, too
+
+
+async def test_subscriptions_per_resource_bounded_and_forgotten(pair: Pair) -> None:
+    kept = Subscriptions(limit=2)
+    for _ in range(3):
+        await pair.subscribe(600)
+        kept.add("102", pair.accepted[-1])
+    await pair.subscriber.next(3)
+    first, second, third = pair.accepted
+    assert kept.of("102") == [second, third] and len(kept) == 2
+    final = await pair.subscriber.next(4)  # the oldest ended to make room
+    assert final.headers.get("Subscription-State") == "terminated;reason=deactivated"
+    assert first.state == SubscriptionState.TERMINATED
+    await second.terminate()  # ended by anyone: forgotten at once
+    assert kept.of("102") == [third] and kept.of("103") == []
+    await kept.stop()
+    assert third.state == SubscriptionState.TERMINATED and len(kept) == 0
+    notifies = await pair.subscriber.next(6)
+    assert notifies.headers.get("Subscription-State") == "terminated;reason=noresource"
+
+
+async def test_event_packages_dispatch_and_refuse_others(pair: Pair) -> None:
+    served: list[tuple[str, str]] = []
+
+    def dialog(st: ServerTransaction, user: str) -> None:
+        served.append(("dialog", user))
+        st.respond(pair.notifier.response(st.request, 603))
+
+    packages = EventPackages(pair.notifier, {"dialog": dialog, EVENT: dialog})
+    pair.notifier.on_request = lambda st: packages.subscribe(st, "101")
+    uri = SipUri("sip", "102", "127.0.0.1", pair.notifier.port)
+    answers: list[Response] = []
+    for event in ("Dialog;id=7", "presence"):
+        request = pair.alice.new_request("SUBSCRIBE", uri, Address(uri), Address(uri))
+        request.headers.add("Event", event)
+        answers.append(await pair.alice.request(request, pair.peer))
+    assert [a.status for a in answers] == [603, 489]
+    assert answers[1].headers.get_all("Allow-Events") == ["dialog", EVENT]
+    assert served == [("dialog", "101")]

@@ -109,7 +109,7 @@ async def test_own_box_subscription_gets_the_summary_and_every_change(env) -> No
     [
         ("101", "102", "message-summary", 403),  # someone else's lamp
         ("101", "101", "message-summary", 404),  # no voicemail box
-        ("102", "102", "presence", 489),  # an event package we do not serve
+        ("102", "102", "as-feature-event", 489),  # an event package we do not serve
     ],
 )
 async def test_refused_subscriptions(env, user, box, event, status) -> None:
@@ -117,8 +117,12 @@ async def test_refused_subscriptions(env, user, box, event, status) -> None:
     _, response = await subscribe(switch, phone, user, box, event)
     assert response.status == status
     if status == 489:
-        assert response.headers.get("Allow-Events") == "message-summary"
-    assert not switch.mwi.subscriptions.get(box)
+        assert response.headers.get_all("Allow-Events") == [
+            "dialog",
+            "message-summary",
+            "presence",
+        ]
+    assert not switch.mwi.subscriptions.of(box)
 
 
 async def test_too_brief_and_unauthenticated(env) -> None:
@@ -156,7 +160,7 @@ async def test_subscriptions_per_box_are_bounded_the_oldest_ended(env) -> None:
         assert response.status == 200
         dialog = Dialog.as_uac(request, response, Peer("UDP", "127.0.0.1", switch.ua.port))
         phone.ua.dialogs[dialog.id] = phone  # the phone keeps every one of them
-    kept = switch.mwi.subscriptions["102"]
+    kept = switch.mwi.subscriptions.of("102")
     assert len(kept) == MAX_PER_BOX
     await asyncio.sleep(0.3)
     assert all(s.active for s in kept)
