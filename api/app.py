@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from media.engines import EngineStatus
 
-from . import admin, calls, cpaas
+from . import admin, calls, cpaas, metrics
 from .context import AppContext
+from .latency import RouteLatency
 
 
 def create_app(ctx: AppContext) -> Starlette:
@@ -25,7 +27,11 @@ def create_app(ctx: AppContext) -> Starlette:
     routes += cpaas.routes(ctx)  # CPaaS API, campaign manager included
     routes += calls.routes(ctx)  # JAICP Calls API
     routes += admin.routes(ctx)  # the operator's admin API
-    return Starlette(routes=routes)
+    routes += metrics.routes(ctx.metrics, ctx.config.metrics)  # /metrics, with a token
+    middleware = []
+    if ctx.metrics is not None:
+        middleware.append(Middleware(RouteLatency, histogram=ctx.metrics.api_seconds))
+    return Starlette(routes=routes, middleware=middleware)
 
 
 def _engine_body(status: EngineStatus) -> dict[str, object]:

@@ -414,10 +414,14 @@ class Registry:
     """The live channels of the switch, by name."""
 
     channels: dict[str, Channel] = field(default_factory=dict)
+    # told of every channel added, after the registry's own listener (softswitch.metrics)
+    on_add: list[Callable[[Channel], None]] = field(default_factory=list)
 
     def add(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
         channel.add_listener(self._forget)
+        for watcher in self.on_add:
+            watcher(channel)
 
     def _forget(self, event: ChannelEvent) -> None:
         if event.state == ChannelState.HUNGUP:

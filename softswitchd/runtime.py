@@ -23,6 +23,7 @@ from softswitch.campaigns.dialer import Dialer
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.placer import CallServicePlacer, CdrRecovery
 from softswitch.config import Config
+from softswitch.metrics.registry import Metrics
 from softswitch.store import Store
 from softswitch.store.accounts import AccountStore
 from softswitch.store.callbacks import CallbackStore
@@ -62,6 +63,8 @@ class Runtime:
             cdrs=self.cdrs,
             recover_outcome=CdrRecovery(self.cdrs),
         )
+        # only when [metrics] asks: otherwise no channel gets the listener
+        self.metrics = Metrics(self.switch, self.dialer) if config.metrics.enabled else None
 
     def api_context(self) -> AppContext:
         return AppContext(
@@ -70,6 +73,7 @@ class Runtime:
             tts=self.tts,
             dialer=self.dialer,
             engines=self.engines,
+            metrics=self.metrics,
         )
 
     async def start(self) -> None:
