@@ -31,6 +31,7 @@ class SwitchCollector(Collector):
         # the webhook outbox's undelivered events, when there is an outbox: whoever builds
         # it sets this (softswitchd.runtime); no series while it is None
         self.webhook_backlog: Callable[[], int] | None = None
+        self.last_render_seconds = 0.0  # set by registry.Metrics.render
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # names are not checked against other collectors at register()
@@ -47,6 +48,11 @@ class SwitchCollector(Collector):
             )
             backlog.add_metric([], self.webhook_backlog())
             yield backlog
+        yield GaugeMetricFamily(
+            "softswitch_metrics_render_seconds",
+            "How long the previous scrape took to gather and format (the loop's time)",
+            value=self.last_render_seconds,
+        )
 
     def _calls(self) -> Iterator[Metric]:
         active = dict.fromkeys(Direction, 0)

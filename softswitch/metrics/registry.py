@@ -3,6 +3,7 @@ live state and the API's latency histogram, rendered in Prometheus' text format.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
@@ -36,4 +37,9 @@ class Metrics:
 
     def render(self) -> bytes:
         """The text exposition format (version 0.0.4)."""
-        return generate_latest(self.registry)
+        started = time.perf_counter()
+        body = generate_latest(self.registry)
+        # shown by the next scrape: what a scrape costs the event loop, apart from the
+        # wait for it that a client measures
+        self.collector.last_render_seconds = time.perf_counter() - started
+        return body
