@@ -8,7 +8,8 @@ import datetime
 import sys
 
 from softswitch.config import Config, ConfigError, load
-from softswitchd import logs
+from softswitchd import calls_command, cdr_command, import_command, logs, status_command
+from softswitchd.api_client import ClientError
 
 
 def _runner() -> asyncio.Runner:
@@ -42,7 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     token_mode = token.add_mutually_exclusive_group()
     token_mode.add_argument("--list", action="store_true", help="show the tokens' ids")
     token_mode.add_argument("--revoke", metavar="ID", help="delete a token: it stops at once")
+    # these talk to a running switch over its HTTP API (softswitchd/api_client.py)
+    for command in (status_command, calls_command, cdr_command, import_command):
+        command.register(sub)
     args = parser.parse_args(argv)
+    if hasattr(args, "handler"):
+        try:
+            return int(args.handler(args))
+        except ClientError as exc:
+            print(f"softswitch: {exc}", file=sys.stderr)
+            return 1
     if args.command == "accounts":
         return _accounts(args)
     if args.command == "admin":

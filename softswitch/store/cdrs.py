@@ -245,6 +245,26 @@ class CdrStore:
             self._marks.pop(next(iter(self._marks)))
         return rows
 
+    def between(
+        self, start: float, end: float, limit: int = 100, account_id: str | None = None
+    ) -> list[Cdr]:
+        """CDRs of every account (or one) with start <= call_date < end, oldest first:
+        the operator's view (`softswitch cdr`). Without an account this reads the table
+        in date order: meant for recent windows with a limit, not for billing runs."""
+        if account_id is not None:
+            rows = self.db.execute(
+                f"{_SELECT} FROM cdrs WHERE account_id = ? AND call_date >= ? AND call_date < ?"
+                " ORDER BY call_date, id LIMIT ?",
+                [account_id, start, end, limit],
+            )
+        else:
+            rows = self.db.execute(
+                f"{_SELECT} FROM cdrs WHERE call_date >= ? AND call_date < ?"
+                " ORDER BY call_date, id LIMIT ?",
+                [start, end, limit],
+            )
+        return [_row(r) for r in rows]
+
     def _still_valid(self, account_id: str, start: float, mark: tuple[int, float, int]) -> bool:
         """True when no CDR written since the mark was taken sorts before it: then the
         row after the mark is exactly the row at the offset. CDR ids only grow (rows are
