@@ -1,8 +1,8 @@
 """What happens to call legs, counted as it happens: hang-ups by direction and cause,
 setup time (INVITE to answer), and each ended leg's RTP counters.
 
-A leg's RTP counters are added here once, at hang-up (one `RtpSession.stats` per
-leg); the legs still live are read at scrape time by the collector, so the totals stay
+A leg's RTP counters are added here once, at hang-up (one `RtpSession.counters()`
+per leg); the legs still live are read at scrape time by the collector, so the totals stay
 monotonic without any per-packet work.
 """
 
@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-
-from media.session import RtpStats
 
 from ..channel import Channel, ChannelEvent, ChannelState, Registry
 
@@ -35,12 +33,14 @@ class RtpTotals:
     lost: int = 0
     late: int = 0
 
-    def add(self, stats: RtpStats) -> None:
-        self.packets_received += stats["packets_received"]
-        self.packets_sent += stats["packets_sent"]
+    def add(self, counters: tuple[int, int, int, int, float]) -> None:
+        """One leg's `RtpSession.counters()`."""
+        received, sent, lost, late, _ = counters
+        self.packets_received += received
+        self.packets_sent += sent
         # duplicates can make RFC 3550's cumulative loss negative: no loss, then
-        self.lost += max(0, stats["lost"])
-        self.late += stats["late"]
+        self.lost += max(0, lost)
+        self.late += late
 
 
 def cause_label(cause: str, seen: set[str]) -> str:
@@ -91,7 +91,7 @@ class CallMetrics:
         elif event.state == ChannelState.HUNGUP:
             cause = cause_label(event.cause or channel.cause, self._causes)
             self.calls_total.labels(channel.direction.value, cause).inc()
-            stats = channel.rtp.stats
-            self.ended_rtp.add(stats)
-            if stats["packets_received"]:
-                self.jitter_seconds.observe(stats["jitter"] / 1000.0)
+            counters = channel.rtp.counters()
+            self.ended_rtp.add(counters)
+            if counters[0]:  # a leg that received RTP has a jitter to tell
+                self.jitter_seconds.observe(counters[4] / 1000.0)

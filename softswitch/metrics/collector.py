@@ -63,9 +63,9 @@ class SwitchCollector(Collector):
             active[channel.direction] += 1
             if channel.bridged is not None:
                 bridged += 1
-            stats = channel.rtp.stats
-            live.add(stats)
-            jitter = max(jitter, stats["jitter"])
+            counters = channel.rtp.counters()
+            live.add(counters)
+            jitter = max(jitter, counters[4])
         family = GaugeMetricFamily(
             "softswitch_calls_active",
             "Call legs up or being set up, by direction (a call between two phones is one"

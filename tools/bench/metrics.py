@@ -67,7 +67,7 @@ def main() -> int:
     config = bench.write_config(work, sip_port, api_port, uas_port)
     config.write_text(config.read_text() + f'\n[metrics]\ntoken = "{TOKEN}"\n')
     python = sys.executable
-    hold = args.scrapes * (args.interval + 0.05) + 30  # the generator outlives the scrapes
+    hold = 900  # the generator outlives the scrapes; it is stopped after them
     with open(work / "switch.log", "w") as log:
         switch = subprocess.Popen(
             bench.pinned(
