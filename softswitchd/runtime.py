@@ -63,7 +63,9 @@ class Runtime:
             cdrs=self.cdrs,
             recover_outcome=CdrRecovery(self.cdrs),
         )
-        # only when [metrics] asks: otherwise no channel gets the listener
+        # only when [metrics] asks: otherwise no channel gets the listener. A webhook
+        # outbox shows its backlog by setting metrics.collector.webhook_backlog (a
+        # callable returning the undelivered count) when metrics is not None.
         self.metrics = Metrics(self.switch, self.dialer) if config.metrics.enabled else None
 
     def api_context(self) -> AppContext:
