@@ -1,4 +1,4 @@
-"""`softswitch import numbers|contacts FILE.csv`: bulk imports through the CPaaS API, as
+"""`softswitch import numbers|contacts|dnd FILE.csv`: bulk imports through the CPaaS API, as
 the account that will own what is imported (``--account``, secret in --auth or
 $SOFTSWITCH_AUTH), with a progress bar.
 
@@ -9,7 +9,7 @@ $SOFTSWITCH_AUTH), with a progress bar.
 * contacts: a campaign contact list, read as the API's CSV import reads it
   (softswitch.campaigns.csvimport: all or nothing, bad lines named) and sent in batches
   to /api/add_contact_to_list, into a new list (--list NAME) or an existing one
-  (--list-id ID).
+  (--list-id ID); dnd likewise, for a DND list (numbers a campaign never calls).
 
 Extensions have no import: they are the config file's ``[[extensions]]``.
 """
@@ -20,6 +20,7 @@ import argparse
 import csv
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +34,25 @@ MAX_PROBLEMS_SHOWN = 20
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("import", help="import a CSV file: inbound numbers, contact lists")
+    parser = sub.add_parser(
+        "import", help="import a CSV file: inbound numbers, contact or DND lists"
+    )
     kinds = parser.add_subparsers(dest="kind", required=True)
     numbers = kinds.add_parser("numbers", help="inbound numbers: number,destination[,closed]")
     contacts = kinds.add_parser("contacts", help="a campaign contact list")
-    for kind in (numbers, contacts):
+    dnd = kinds.add_parser("dnd", help="a campaign DND list (numbers never to call)")
+    for kind in (numbers, contacts, dnd):
         kind.add_argument("file", type=Path, help="the CSV file (UTF-8)")
         add_connection_options(kind)
         kind.add_argument("--account", required=True, help="the CPaaS account that owns them")
         kind.add_argument("--auth", help="the account's secret (default: $SOFTSWITCH_AUTH)")
-    target = contacts.add_mutually_exclusive_group(required=True)
-    target.add_argument("--list", dest="list_name", help="create a contact list of this name")
-    target.add_argument("--list-id", help="add to this existing contact list")
+    for kind in (contacts, dnd):
+        target = kind.add_mutually_exclusive_group(required=True)
+        target.add_argument("--list", dest="list_name", help="create a list of this name")
+        target.add_argument("--list-id", help="add to this existing list")
     numbers.set_defaults(handler=import_numbers)
     contacts.set_defaults(handler=import_contacts)
+    dnd.set_defaults(handler=import_dnd)
 
 
 def _client(args: argparse.Namespace) -> ApiClient:
@@ -123,42 +129,84 @@ def import_numbers(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+@dataclass(frozen=True, slots=True)
+class ListApi:
+    """How the CPaaS API makes a list of one kind and adds contacts to it."""
+
+    kind: str  # "contacts" or "DND contacts", as the output says it
+    columns: str  # the name of the csvimport column set
+    create: str  # the endpoint that makes a list: its body key, the response's id key
+    name_key: str
+    id_key: str
+    add: str  # the endpoint that adds contacts: its list id key, its contacts key
+    items_key: str
+    prefix: str  # the contact keys' prefix ("" or "dnd_")
+
+
+CONTACTS = ListApi(
+    "contacts",
+    "CONTACT_COLUMNS",
+    "/api/create_campaign_list",
+    "list_name",
+    "list_id",
+    "/api/add_contact_to_list",
+    "contacts",
+    "",
+)
+DND = ListApi(
+    "DND contacts",
+    "DND_COLUMNS",
+    "/api/create_campaign_dnd_list",
+    "dnd_list_name",
+    "dnd_list_id",
+    "/api/add_dnd_contact_to_list",
+    "dnd_contacts",
+    "dnd_",
+)
+
+
 def import_contacts(args: argparse.Namespace) -> int:
-    from softswitch.campaigns.csvimport import CONTACT_COLUMNS, read_csv
+    return _import_list(args, CONTACTS)
+
+
+def import_dnd(args: argparse.Namespace) -> int:
+    return _import_list(args, DND)
+
+
+def _import_list(args: argparse.Namespace, api: ListApi) -> int:
+    from softswitch.campaigns import csvimport
     from softswitch.campaigns.errors import CampaignError
 
     if not args.file.is_file():
         raise ClientError(f"{args.file}: no such file")
     client = _client(args)
     try:
-        contacts = read_csv(args.file, CONTACT_COLUMNS)
+        contacts = csvimport.read_csv(args.file, getattr(csvimport, api.columns))
     except CampaignError as exc:
         raise ClientError(str(exc)) from None
     list_id = args.list_id
     if list_id is None:
-        made = client.post("/api/create_campaign_list", {"list_name": args.list_name})
-        list_id = made["response"]["list_id"]
+        made = client.post(api.create, {api.name_key: args.list_name})
+        list_id = made["response"][api.id_key]
     with _progress() as progress:
-        task = progress.add_task("contacts", total=len(contacts))
+        task = progress.add_task(api.kind, total=len(contacts))
         for start in range(0, len(contacts), BATCH):
             batch = contacts[start : start + BATCH]
-            body = {
-                "list_id": list_id,
-                "contacts": [
-                    {
-                        "contact_name": c.name,
-                        "contact_number": c.number,
-                        "contact_fields": c.fields,
-                    }
-                    for c in batch
-                ],
-            }
+            items: list[dict[str, Any]] = []
+            for c in batch:
+                item: dict[str, Any] = {
+                    f"{api.prefix}contact_name": c.name,
+                    f"{api.prefix}contact_number": c.number,
+                }
+                if not api.prefix:  # DND lists keep no fields
+                    item["contact_fields"] = c.fields
+                items.append(item)
             try:
-                client.post("/api/add_contact_to_list", body)
+                client.post(api.add, {api.id_key: list_id, api.items_key: items})
             except ClientError as exc:
                 raise ClientError(
-                    f"{exc} (after {start} of {len(contacts)} contacts; list {list_id})"
+                    f"{exc} (after {start} of {len(contacts)} {api.kind}; list {list_id})"
                 ) from None
             progress.advance(task, len(batch))
-    console().print(f"{len(contacts)} contacts imported into list {list_id}")
+    console().print(f"{len(contacts)} {api.kind} imported into list {list_id}")
     return 0

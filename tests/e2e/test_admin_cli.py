@@ -231,6 +231,30 @@ def test_import_numbers_and_a_contact_list(server, tmp_path):
     assert stored[7].name == "Customer 7" and stored[7].number == "12125550007"
     assert stored[7].fields == {"city": "Berlin"}
 
+    more = tmp_path / "more.csv"
+    more.write_text("+1 212 555 9999\n")  # no header: a single column is the number
+    added = softswitch(
+        server, "import", "contacts", str(more), "--account", "account_2",
+        "--list-id", list_id, SOFTSWITCH_AUTH="secret-two",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert server.call(lambda: runtime.campaigns.lists.count(list_id)) == 1201
+
+    dnd = tmp_path / "dnd.csv"
+    dnd.write_text("dnd_contact_name,dnd_contact_number\nAnn,12125550001\nBob,12125550002\n")
+    blocked = softswitch(
+        server, "import", "dnd", str(dnd), "--account", "account_2", "--list", "never",
+        SOFTSWITCH_AUTH="secret-two",
+    )  # fmt: skip
+    assert blocked.returncode == 0, blocked.stderr
+    assert "2 DND contacts imported into list" in blocked.stdout
+    dnd_id = blocked.stdout.split("into list ")[1].split()[0]
+    numbers_in = server.call(lambda: runtime.campaigns.lists.contacts(dnd_id))
+    assert [(c.name, c.number) for c in numbers_in] == [
+        ("Ann", "12125550001"),
+        ("Bob", "12125550002"),
+    ]
+
     broken = tmp_path / "broken.csv"
     broken.write_text("contact_number\n12125550100\nnot a number\n")
     refused = softswitch(
