@@ -41,13 +41,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--until", type=moment, help="the window's end (default: now)")
     parser.add_argument("--account", help="one account's CDRs only")
-    parser.add_argument("--limit", type=int, default=100, help="rows at most (oldest first)")
+    parser.add_argument(
+        "--limit", type=int, default=100, help="rows at most, 1-1000 (oldest first)"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 1 <= args.limit <= 10_000:
-        raise ClientError("--limit must be 1 to 10000")
+    if not 1 <= args.limit <= 1000:
+        raise ClientError("--limit must be 1 to 1000")
     body = ApiClient.admin(args).get(
         "/api/admin/cdrs",
         since=args.since,
