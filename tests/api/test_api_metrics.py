@@ -10,9 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route
 
 from api.app import create_app
+from api.latency import RouteLatency
 from api.metrics import metrics_app
 from softswitch.campaigns.model import Campaign, CampaignStatus, new_campaign_id, new_token
 from softswitch.config import Config, MetricsConfig
@@ -158,3 +163,32 @@ def test_hang_up_causes_are_a_bounded_label_set() -> None:
     assert len(seen) == MAX_CAUSES
     assert cause_label("one more", seen) == OTHER_CAUSE
     assert cause_label("failure: another text", seen) == "failure"  # known ones stay
+
+
+async def test_latency_of_a_failing_handler_and_a_wrong_method() -> None:
+    async def broken(request):
+        raise RuntimeError("boom")
+
+    registry = CollectorRegistry()
+    histogram = Histogram("t_seconds", "t", ["method", "route", "status"], registry=registry)
+    app = Starlette(
+        routes=[Route("/calls/{name}", broken, methods=["GET"])],
+        middleware=[Middleware(RouteLatency, histogram=histogram)],
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        assert (await http.get("/calls/SIP-101")).status_code == 500
+        assert (await http.post("/calls/SIP-102")).status_code == 405
+    count = "t_seconds_count"
+    assert (
+        registry.get_sample_value(
+            count, {"method": "GET", "route": "/calls/{name}", "status": "5xx"}
+        )
+        == 1
+    )
+    assert (
+        registry.get_sample_value(
+            count, {"method": "POST", "route": "/calls/{name}", "status": "4xx"}
+        )
+        == 1
+    )
