@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from media.engines import EngineStatus
 
-from . import admin, calls, console, cpaas
+from . import admin, calls, console, cpaas, metrics
 from .context import AppContext
+from .latency import RouteLatency
 
 
 def create_app(ctx: AppContext) -> Starlette:
@@ -26,7 +28,11 @@ def create_app(ctx: AppContext) -> Starlette:
     routes += calls.routes(ctx)  # JAICP Calls API
     routes += admin.routes(ctx)  # the operator's admin API
     routes += console.routes(ctx)  # the web console: / and /console/*
-    return Starlette(routes=routes)
+    routes += metrics.routes(ctx.metrics, ctx.config.metrics)  # /metrics, with a token
+    middleware = []
+    if ctx.metrics is not None:
+        middleware.append(Middleware(RouteLatency, histogram=ctx.metrics.api_seconds))
+    return Starlette(routes=routes, middleware=middleware)
 
 
 def _engine_body(status: EngineStatus) -> dict[str, object]:

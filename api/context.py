@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from softswitch.calls import CallService
     from softswitch.campaigns.dialer import Dialer
     from softswitch.config import Config
+    from softswitch.metrics.registry import Metrics
     from softswitch.store import Store
     from softswitch.switch import Switch
 
@@ -23,6 +24,7 @@ class AppContext:
     tts: Tts
     dialer: Dialer | None = None
     engines: Sequence[EngineStatus] = ()  # the speech engines as checked at start-up
+    metrics: Metrics | None = None  # None: [metrics] is off
 
     @property
     def store(self) -> Store:

@@ -696,6 +696,18 @@ class RtpSession:
             "rtt": self._rtt,
         }
 
+    def counters(self) -> tuple[int, int, int, int, float]:
+        """(packets received, packets sent, lost, late, jitter in milliseconds): what the
+        metrics sum over every live leg at each scrape, without building `stats`."""
+        rx = self._rx
+        return (
+            self.packets_received,
+            self.packets_sent,
+            rx.lost,
+            self._jitter.late,
+            rx.jitter * 1000.0 / RATE,
+        )
+
     @property
     def closed(self) -> bool:
         return self._closed

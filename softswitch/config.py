@@ -125,6 +125,35 @@ class ConsoleConfig:
 
 
 @dataclass(slots=True)
+class MetricsConfig:
+    """[metrics]: the Prometheus endpoint ``/metrics`` (softswitch/metrics/).
+
+    Off unless one of the keys is set: the metrics name trunks and campaigns and show the
+    traffic, which is the operator's business, not every API client's. Two ways a real
+    deployment scrapes it, alone or together:
+
+    * ``token``: ``/metrics`` on the API listener answers only ``Authorization: Bearer
+      <token>`` (Prometheus: ``authorization: {credentials: ...}``), 401 otherwise; at
+      least 16 characters, e.g. ``python3 -c "import secrets; print(secrets.token_urlsafe())"``,
+      or from the environment as SOFTSWITCH_METRICS_TOKEN.
+    * ``listen``: "ip:port" of a listener that serves only ``/metrics``, e.g. on a
+      management network or loopback ("127.0.0.1:9464", Prometheus exporters' range);
+      without a token it needs none there (the address is the protection), with one it
+      asks for it too.
+    """
+
+    token: str = ""
+    listen: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token or self.listen)
+
+
+MIN_METRICS_TOKEN = 16
+
+
+@dataclass(slots=True)
 class ApiLimitsConfig:
     """[api_limits]: what a hostile HTTP client may cost (both APIs, one listener).
 
@@ -355,6 +384,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     api_limits: ApiLimitsConfig = field(default_factory=ApiLimitsConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     sip_connections: SipConnectionsConfig = field(default_factory=SipConnectionsConfig)
     sip_limits: SipLimitsConfig = field(default_factory=SipLimitsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -444,6 +474,7 @@ _SECTIONS = {
     "api": ApiConfig,
     "api_limits": ApiLimitsConfig,
     "console": ConsoleConfig,
+    "metrics": MetricsConfig,
     "sip_connections": SipConnectionsConfig,
     "sip_limits": SipLimitsConfig,
     "store": StoreConfig,
@@ -607,6 +638,12 @@ def _validate(config: Config) -> None:
         raise ConfigError("console.session_idle_minutes must be 1 to 1440")
     if not 1 <= config.console.session_hours <= 168:
         raise ConfigError("console.session_hours must be 1 to 168")
+    _validate_metrics(config.metrics)
+    if (
+        config.metrics.listen
+        and split_host_port(config.metrics.listen, 0)[1] == config.api_host_port[1]
+    ):
+        raise ConfigError("metrics.listen must not be the port of api.listen (set metrics.token)")
     _validate_sip_connections(config.sip_connections)
     _validate_sip_limits(config.sip_limits)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
@@ -722,6 +759,34 @@ def _validate_voicemail(voicemail: VoicemailConfig) -> None:
     for key, (low, high) in ranges.items():
         if not low <= getattr(voicemail, key) <= high:
             raise ConfigError(f"voicemail.{key} must be {low} to {high}")
+
+
+def _validate_metrics(metrics: MetricsConfig) -> None:
+    token = metrics.token
+    if token and (
+        len(token) < MIN_METRICS_TOKEN
+        or not token.isascii()
+        or not token.isprintable()
+        or " " in token
+    ):
+        raise ConfigError(
+            f"metrics.token must be at least {MIN_METRICS_TOKEN} printable ASCII characters"
+            " without spaces"
+        )
+    if metrics.listen:
+        host, port = split_host_port(metrics.listen, 0)
+        if not host or port == 0 or not _is_ip(host):
+            raise ConfigError(
+                f"metrics.listen must be ip:port such as 127.0.0.1:9464, not {metrics.listen!r}"
+            )
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _validate_api_limits(limits: ApiLimitsConfig) -> None:

@@ -23,6 +23,7 @@ from softswitch.campaigns.dialer import Dialer
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.placer import CallServicePlacer, CdrRecovery
 from softswitch.config import Config
+from softswitch.metrics.registry import Metrics
 from softswitch.store import Store
 from softswitch.store.accounts import AccountStore
 from softswitch.store.callbacks import CallbackStore
@@ -62,6 +63,10 @@ class Runtime:
             cdrs=self.cdrs,
             recover_outcome=CdrRecovery(self.cdrs),
         )
+        # only when [metrics] asks: otherwise no channel gets the listener. A webhook
+        # outbox shows its backlog by setting metrics.collector.webhook_backlog (a
+        # callable returning the undelivered count) when metrics is not None.
+        self.metrics = Metrics(self.switch, self.dialer) if config.metrics.enabled else None
 
     def api_context(self) -> AppContext:
         return AppContext(
@@ -70,6 +75,7 @@ class Runtime:
             tts=self.tts,
             dialer=self.dialer,
             engines=self.engines,
+            metrics=self.metrics,
         )
 
     async def start(self) -> None:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import uvicorn
 
 from api.app import create_app
-from softswitch.config import Config
+from api.metrics import metrics_app
+from softswitch.config import Config, split_host_port
 
 from .http_guard import HttpLimits, guarded_protocol
 from .limits import raise_open_file_limit
@@ -55,6 +56,47 @@ class ApiServer(uvicorn.Server):
         yield
 
 
+class MetricsServer(ApiServer):
+    """`[metrics] listen`: /metrics alone, on an address of its own, with the same
+    connection limits as the API."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        assert runtime.metrics is not None
+        config = runtime.config
+        host, port = split_host_port(config.metrics.listen, 0)
+        limits = config.api_limits
+        uvicorn.Server.__init__(
+            self,
+            uvicorn.Config(
+                metrics_app(runtime.metrics, config.metrics),
+                host=host,
+                port=port,
+                log_config=None,
+                lifespan="off",
+                http=guarded_protocol(
+                    HttpLimits(
+                        header_timeout=limits.header_timeout,
+                        max_connections=limits.max_connections,
+                        max_per_source=limits.max_connections_per_source,
+                    )
+                ),
+                timeout_keep_alive=limits.keep_alive_timeout,
+                proxy_headers=False,
+            ),
+        )
+
+
+async def start_server(server: uvicorn.Server) -> asyncio.Task[None]:
+    """Serve in a task; returns once it listens (raises what stopped it before)."""
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise OSError("the HTTP server stopped at start-up")
+        await asyncio.sleep(0.01)
+    return task
+
+
 async def serve(config: Config) -> None:
     raise_open_file_limit()
     runtime = Runtime(config)
@@ -68,18 +110,27 @@ async def serve(config: Config) -> None:
     gc.set_threshold(10_000, 50, 100)
     api = ApiServer(runtime)
     api_task = asyncio.create_task(api.serve())
+    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = [(api, api_task)]
+    if config.metrics.listen:
+        metrics = MetricsServer(runtime)
+        servers.append((metrics, asyncio.create_task(metrics.serve())))
+        log.info("metrics listening on http://%s/metrics", config.metrics.listen)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     host, port = config.api_host_port
     log.info("api listening on http://%s:%d", host, port)
+    # a listener that stops (its port taken) stops the process, like the API's
     await asyncio.wait(
-        [api_task, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        [*(task for _, task in servers), asyncio.create_task(stop.wait())],
+        return_when=asyncio.FIRST_COMPLETED,
     )
     log.info("shutting down")
-    api.should_exit = True
+    for server, _ in servers:
+        server.should_exit = True
     await runtime.stop()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(api_task, 5)
+    for _, task in servers:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 5)
     log.info("stopped")

@@ -12,7 +12,7 @@ from typing import Any
 
 from softswitch.config import Config
 from softswitchd.runtime import Runtime
-from softswitchd.server import ApiServer
+from softswitchd.server import ApiServer, MetricsServer, start_server
 
 from .switch_harness import SwitchHarness
 
@@ -23,6 +23,8 @@ class ServerHarness(SwitchHarness):
         self.runtime: Runtime | None = None
         self._api: ApiServer | None = None
         self._api_task: asyncio.Task | None = None
+        self._metrics: MetricsServer | None = None
+        self._metrics_task: asyncio.Task | None = None
 
     @property
     def url(self) -> str:
@@ -44,6 +46,9 @@ class ServerHarness(SwitchHarness):
             self._api = server
             self.runtime = runtime
             self.switch = runtime.switch
+            if self.config.metrics.listen:  # as `softswitch serve` does
+                self._metrics = MetricsServer(runtime)
+                self._metrics_task = await start_server(self._metrics)
 
         self.run(make())
         return self.switch
@@ -60,11 +65,14 @@ class ServerHarness(SwitchHarness):
         async def shutdown() -> None:
             if self._api is not None:
                 self._api.should_exit = True
+            if self._metrics is not None:
+                self._metrics.should_exit = True
             if self.runtime is not None:
                 await self.runtime.stop()
-            if self._api_task is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._api_task, 5)
+            for task in (self._api_task, self._metrics_task):
+                if task is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(task, 5)
 
         try:
             self.run(shutdown(), timeout=40)

@@ -163,3 +163,32 @@ def test_admin_token_made_listed_and_revoked_while_the_switch_runs(tmp_path, por
     again = admin_token(config, "--revoke", token_id)
     assert again.returncode == 1 and "no admin token" in again.stderr
     assert "no admin tokens" in admin_token(config, "--list").stdout
+
+
+def test_serve_runs_the_metrics_listener_and_stops_it(tmp_path, ports, rtp_ports):
+    api_port, metrics_port = ports.port(), ports.port()
+    extra = f'[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n'
+    config = write_config(tmp_path, ports.port(), api_port, rtp_ports.block(100), extra)
+    server = start(config, tmp_path)
+    try:
+        wait_until(lambda: health(api_port), 15, what="API up")
+        scrape = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        assert scrape.status_code == 200
+        assert 'softswitch_calls_active{direction="inbound"} 0.0' in scrape.text
+        # no token: the API port does not serve it
+        assert httpx.get(f"http://127.0.0.1:{api_port}/metrics", timeout=5).status_code == 404
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=20)
+    assert server.returncode == 0, err
+    assert f"metrics listening on http://127.0.0.1:{metrics_port}/metrics" in err
+    # a token too short: the configuration is refused before anything listens
+    short = write_config(tmp_path, ports.port(), api_port, 29500, '[metrics]\ntoken = "abc"\n')
+    refused = subprocess.run(
+        [sys.executable, "-m", "softswitchd", "serve", "--config", str(short)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert refused.returncode == 2
+    assert "metrics.token must be at least 16" in refused.stderr

@@ -432,3 +432,31 @@ def test_session_timers_can_be_off_or_short_for_tests():
 def test_bad_sip_limits_are_a_clear_error(section, words):
     with pytest.raises(ConfigError, match=words):
         from_dict({"sip_limits": section}, {})
+
+
+def test_metrics_are_off_by_default_and_take_a_token_and_or_a_listener():
+    metrics = from_dict({}).metrics
+    assert (metrics.token, metrics.listen, metrics.enabled) == ("", "", False)
+    on = from_dict({"metrics": {"token": "x" * 16, "listen": "127.0.0.1:9464"}}).metrics
+    assert on.enabled and on.listen == "127.0.0.1:9464"
+    env = from_dict({}, {"SOFTSWITCH_METRICS_TOKEN": "from-the-environment"}).metrics
+    assert env.token == "from-the-environment" and env.enabled
+    assert from_dict({"metrics": {"listen": "[::1]:9464"}}).metrics.enabled
+
+
+@pytest.mark.parametrize(
+    ("section", "words"),
+    [
+        ({"token": "short"}, "at least 16"),
+        ({"token": "has a space in it somewhere"}, "without spaces"),
+        ({"token": "\u00e9" * 20}, "printable ASCII"),
+        ({"listen": "9464"}, "ip:port"),
+        ({"listen": "metrics.example:9464"}, "ip:port"),
+        ({"listen": "127.0.0.1:99999"}, "out of range"),
+        ({"listen": "127.0.0.1:8080"}, "port of api.listen"),
+        ({"secret": "x" * 16}, "unknown key"),
+    ],
+)
+def test_bad_metrics_settings_are_a_clear_error(section, words):
+    with pytest.raises(ConfigError, match=words):
+        from_dict({"metrics": section})

@@ -1,7 +1,8 @@
 """The admin API (``/api/admin/...``): the switch's own configuration and state, for its
 operator, behind an admin token (`softswitch admin token`), apart from the two spec APIs
 and their CPaaS accounts: extensions and their registrations (read-only), their call
-forwarding and DND."""
+forwarding and DND; the switch's status (trunks, phones, live calls), every live
+channel, and the CDRs of every account (what `softswitch status|calls|cdr` show)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from starlette.routing import BaseRoute, Route
 
 from softswitch.identity import AuthGuard
 from softswitch.store.admin_tokens import AdminTokenStore
+from softswitch.store.cdrs import CdrStore
 
 from .auth import AdminAuth, default_guard
+from .cdrs import CdrsView
 from .errors import AdminError
 from .extensions import ExtensionsView
 from .features import FeaturesView
+from .live import LiveView
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -42,7 +46,12 @@ def routes(ctx: AppContext, guard: AuthGuard | None = None) -> list[BaseRoute]:
 
     extensions = ExtensionsView(ctx.switch)
     features = FeaturesView(ctx.switch)
+    live = LiveView(ctx.switch, ctx.calls)
+    cdrs = CdrsView(CdrStore(ctx.store.db))
     return [
+        Route("/api/admin/status", admin(live.status), methods=["GET"]),
+        Route("/api/admin/calls", admin(live.calls_index), methods=["GET"]),
+        Route("/api/admin/cdrs", admin(cdrs.index), methods=["GET"]),
         Route("/api/admin/extensions", admin(extensions.index), methods=["GET"]),
         Route("/api/admin/extensions/{number}", admin(extensions.show), methods=["GET"]),
         Route("/api/admin/extensions/{number}/features", admin(features.show), methods=["GET"]),

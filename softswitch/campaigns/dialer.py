@@ -140,6 +140,8 @@ class Dialer:
         self._stopping = False
         self.dial_starts: list[tuple[float, str, int]] = []  # (time, campaign, job): pacing checks
         self.record_starts = False
+        # calls started per campaign since this process started (the metrics' dial rate)
+        self.started: dict[str, int] = {}
         manager.listeners.append(self.wake)
 
     # -- life cycle ---------------------------------------------------------------------
@@ -281,6 +283,7 @@ class Dialer:
 
     def _start_call(self, campaign: Campaign, job: Job, attempt: Attempt) -> None:
         self._live[campaign.id] = self._live.get(campaign.id, 0) + 1
+        self.started[campaign.id] = self.started.get(campaign.id, 0) + 1
         if self.record_starts:
             self.dial_starts.append((attempt.started_at, campaign.id, job.id))
         task = asyncio.ensure_future(self._call(campaign, job, attempt))

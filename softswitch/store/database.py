@@ -164,6 +164,15 @@ class Store:
         )
         return [Binding(*row) for row in rows]
 
+    def binding_counts(self, now: float | None = None) -> dict[str, int]:
+        """How many unexpired bindings there are per transport (the metrics' gauge)."""
+        now = time.time() if now is None else now
+        rows = self.db.execute(
+            "SELECT transport, COUNT(*) FROM bindings WHERE expires_at > ? GROUP BY transport",
+            [now],
+        )
+        return {str(transport): int(count) for transport, count in rows}
+
     def put_binding(self, binding: Binding) -> None:
         self._table("bindings").upsert(
             {

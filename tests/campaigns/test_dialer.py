@@ -95,8 +95,10 @@ async def test_simultaneous_cap(manager, make_campaign, network, dialer, clock) 
     manager.add_phones(campaign, [{"phone": str(3000 + i)} for i in range(10)], None)
     await clock.advance(1)
     assert network.live == 3 and dialer.live(campaign.id) == 3
+    assert dialer.started == {campaign.id: 3}  # the metrics' dial rate counts starts
     await clock.advance(3600)
     assert len(network.dials) == 10 and network.max_live == 3
+    assert dialer.started == {campaign.id: 10}
 
 
 async def test_global_cap_across_campaigns(manager, make_campaign, network, clock) -> None:

@@ -214,6 +214,18 @@ async def test_loss_is_concealed_then_silenced(ports: PortAllocator) -> None:
     assert not played[8].any()
     assert np.array_equal(played[9], decoded[11])  # the next frame that arrives plays at once
     assert b.stats["lost"] == 5 and b.stats["concealed"] == 4
+    # the metrics' cheap read says what stats says
+    stats = b.stats
+    assert b.counters() == (
+        stats["packets_received"],
+        stats["packets_sent"],
+        5,
+        stats["late"],
+        stats["jitter"],
+    )
+    peer.send(b, ulaw_packet(2, frames[2]))  # long after its playout: late
+    await until_received(b, b.packets_received + 1)
+    assert b.counters()[3] == b.stats["late"] == 1
     b.close()
     peer.transport.close()
 
