@@ -1,0 +1,226 @@
+"""Attended transfer from a real phone: linphonec (liblinphone 5) holds its first call,
+consults another extension, then sends REFER with Replaces (RFC 3515 + 3891) from its
+``transfer <id> --to-call <id>`` command. baresip 1.0 has no attended transfer.
+
+The party of the first call must end up talking to the consulted one, audio both ways,
+linphonec's two calls released; a call from the carrier keeps the transfer in its CDR.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav, read_wav
+from tests.peers.baresip import Baresip, BaresipAccount
+from tests.peers.kamailio import Kamailio, KamailioConfig
+from tests.peers.linphone import Linphonec
+from tests.peers.ports import PortPicker
+from tests.peers.process import wait_until
+
+pytestmark = pytest.mark.peers
+
+EXTENSIONS = {"101": "pw101", "102": "pw102", "103": "pw103"}
+TONES = {"101": 440.0, "102": 1000.0, "103": 1250.0, "customer": 500.0}
+OUTSIDE = "5551000"  # a customer of the carrier
+MAIN = "4930100"  # the company's number, routed by the carrier to the switch
+
+
+def hears(audio: np.ndarray, tone: float) -> bool:
+    return abs(dominant_frequency(audio) - tone) < 15 and band_energy_ratio(audio, tone) > 0.5
+
+
+def last_seconds(phone: Baresip) -> np.ndarray:
+    """The last ~2 s ``phone`` heard before its call ended (its recording is the call's)."""
+    heard, rate = read_wav(phone.last_recording("dec"))
+    return heard[-int(2.5 * rate) : -int(0.3 * rate)]
+
+
+@pytest.fixture
+def linphone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[..., Linphonec]]:
+    """linphone_factory(number, registrar "host:port") -> a registered linphonec that
+    answers every call at once and says TONES[number]."""
+    started: list[Linphonec] = []
+
+    def make(number: str, registrar: str) -> Linphonec:
+        workdir = tmp_path / f"linphone-{number}"
+        workdir.mkdir()
+        phone = Linphonec(
+            workdir,
+            number,
+            EXTENSIONS[number],
+            registrar,
+            ports.block(10),
+            make_tone_wav(workdir / "mic.wav", TONES[number], 60),
+        )
+        started.append(phone)
+        phone.start()
+        phone.wait_registered()
+        phone.auto_answer()
+        return phone
+
+    yield make
+    for phone in started:
+        phone.stop()
+
+
+def channels(server) -> list[tuple[str, str | None]]:
+    """The switch's live channels: (endpoint name, the endpoint it is bridged to)."""
+
+    def snapshot() -> list[tuple[str, str | None]]:
+        return sorted(
+            (ch.endpoint.name, ch.bridged.endpoint.name if ch.bridged is not None else None)
+            for ch in server.switch.channels
+        )
+
+    return server.call(snapshot)
+
+
+def consult_and_transfer(linphone: Linphonec, target: Baresip, uri: str, refer_in: int) -> None:
+    """linphonec, in call 1, holds it, calls ``uri`` (call 2, answered by ``target``),
+    then attended-transfers: the REFER goes in call ``refer_in``'s dialog and names the
+    other call in its Replaces."""
+    linphone.wait_call(1, "connected.")
+    time.sleep(1.0)
+    linphone.pause(1)
+    linphone.call(uri)
+    target.wait_call_established()
+    linphone.wait_call(2, "connected.")
+    time.sleep(1.0)
+    linphone.transfer_to_call(refer_in, 2 if refer_in == 1 else 1)
+
+
+def assert_transfer_notified(linphone: Linphonec) -> None:
+    """The REFER was accepted, and its NOTIFYs said 100 then 200 (message/sipfrag)."""
+    assert linphone.sip_messages("SIP/2.0 202 Accepted")
+    notifies = linphone.sip_messages("NOTIFY ")
+    assert [n.count("Event: refer") for n in notifies] == [1, 1], notifies
+    trying, final = notifies
+    assert "\nSIP/2.0 100 Trying" in trying and "Subscription-State: active" in trying
+    assert "\nSIP/2.0 200 OK" in final and "Subscription-State: terminated" in final
+    assert "message/sipfrag" in trying and "message/sipfrag" in final
+
+
+@pytest.fixture
+def carrier(tmp_path: Path, ports: PortPicker) -> Iterator[tuple[Kamailio, int]]:
+    """kamailio as the carrier, routing the company's numbers (49...) to a switch port
+    (the second item) that the test's switch then listens on."""
+    switch_port = ports.port()
+    kamailio = Kamailio(
+        tmp_path / "carrier",
+        KamailioConfig(
+            port=ports.port(),
+            users={"trunkuser": "trunkpass", OUTSIDE: "outpw"},
+            static_routes={"49": f"127.0.0.1:{switch_port}"},
+        ),
+    )
+    kamailio.start()
+    try:
+        yield kamailio, switch_port
+    finally:
+        kamailio.stop()
+
+
+def test_a_customer_from_the_carrier_is_attended_transferred_to_another_extension(
+    carrier, server_factory, phone_factory, linphone_factory
+) -> None:
+    """The customer calls the company's number, linphonec (102) answers, holds, consults
+    103 and transfers: the customer and 103 talk both ways, both of 102's calls end, and
+    the call's CDR says '102 transferred <customer> to 103'."""
+    kamailio, switch_port = carrier
+    server = server_factory(
+        extensions=EXTENSIONS,
+        trunks=[
+            {
+                "name": "carrier",
+                "host": kamailio.address,
+                "username": "trunkuser",
+                "password": "trunkpass",
+                "account": "account_1",
+            }
+        ],
+        sip={"listen": f"127.0.0.1:{switch_port}"},
+        numbers=[{"number": "+" + MAIN, "account": "account_1", "destination": "extension:102"}],
+    )
+    kamailio.wait_registered("trunkuser")
+    transferor = linphone_factory("102", f"127.0.0.1:{switch_port}")
+    target = phone_factory(
+        BaresipAccount("103", "pw103", registrar=f"127.0.0.1:{switch_port}"),
+        tone_hz=TONES["103"],
+    )
+    customer = phone_factory(
+        BaresipAccount(OUTSIDE, "outpw", registrar=kamailio.address), tone_hz=TONES["customer"]
+    )
+    target.wait_registered()
+    customer.wait_registered()
+
+    customer.dial(f"sip:{MAIN}@{kamailio.address}")
+    customer.wait_call_established()
+    consult_and_transfer(transferor, target, f"sip:103@127.0.0.1:{switch_port}", refer_in=1)
+    transferor.wait_output(r"The distant endpoint \S+ of call 1 has been transfered")
+    # both of 102's calls end: it hangs call 1 up itself on the NOTIFY's 200, the
+    # switch releases the consultation call
+    transferor.wait_call(1, "ended")
+    transferor.wait_call(2, "ended")
+    wait_until(
+        lambda: [name for name, _ in channels(server)] == sorted(["103", "carrier"]),
+        5,
+        what="only the customer's and 103's legs left",
+    )
+    assert channels(server) == [("103", "carrier"), ("carrier", "103")]
+    time.sleep(3.0)
+    target.hangup()
+    target.wait_call_closed()
+    assert customer.wait_call_closed().reason  # the customer's call ends with 103's
+    time.sleep(0.5)
+
+    assert hears(last_seconds(customer), TONES["103"]), dominant_frequency(last_seconds(customer))
+    assert hears(last_seconds(target), TONES["customer"]), dominant_frequency(last_seconds(target))
+    assert_transfer_notified(transferor)
+    assert not customer.events_of("call_end")[1:]  # one call, never cut
+    cdrs = server.runtime.cdrs
+    (cdr,) = wait_until(
+        lambda: server.call(cdrs.by_date, "account_1", 0, time.time() + 60), 10, what="the CDR"
+    )
+    assert cdr.transfers == f"102 transferred {OUTSIDE} to 103", cdr
+
+
+def test_a_transfer_referred_in_the_consultation_call_connects_the_same_two_parties(
+    server_factory, phone_factory, linphone_factory
+) -> None:
+    """101 calls 102 (linphonec), 102 consults 103, then refers the other way round:
+    the REFER goes in the consultation's dialog (the call 102 placed) and its Replaces
+    names the first call (the one the switch placed to 102). 103 and 101 talk."""
+    server = server_factory(extensions=EXTENSIONS)
+    port = server.config.sip_host_port[1]
+    transferor = linphone_factory("102", f"127.0.0.1:{port}")
+    caller, target = (
+        phone_factory(
+            BaresipAccount(n, EXTENSIONS[n], registrar=f"127.0.0.1:{port}"), tone_hz=TONES[n]
+        )
+        for n in ("101", "103")
+    )
+    caller.wait_registered()
+    target.wait_registered()
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    caller.wait_call_established()
+    consult_and_transfer(transferor, target, f"sip:103@127.0.0.1:{port}", refer_in=2)
+    transferor.wait_call(1, "ended")
+    transferor.wait_call(2, "ended")
+    wait_until(
+        lambda: channels(server) == [("101", "103"), ("103", "101")],
+        5,
+        what="101 bridged to 103, nothing else",
+    )
+    time.sleep(3.0)
+    caller.hangup()
+    caller.wait_call_closed()
+    assert target.wait_call_closed().reason
+    time.sleep(0.5)
+    assert hears(last_seconds(caller), TONES["103"]), dominant_frequency(last_seconds(caller))
+    assert hears(last_seconds(target), TONES["101"]), dominant_frequency(last_seconds(target))
+    assert_transfer_notified(transferor)
