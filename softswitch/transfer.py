@@ -43,6 +43,10 @@ FindReplaced = Callable[[Replaces], Channel]
 Transferred = Callable[[Channel, Channel, Channel], None]
 
 NOTIFY_WAIT = 2.0  # seconds the final NOTIFY may take before the referrer gets its BYE
+# seconds a referrer told 200 has to hang up itself before the switch sends the BYE: phones
+# hang up on that NOTIFY (RFC 5589's flows), and a BYE of ours sent at the same moment
+# crosses theirs, which then gets 481 for a dialog already gone
+RELEASE_WAIT = 2.0
 
 
 class Transfers:
@@ -54,6 +58,7 @@ class Transfers:
         find_replaced: FindReplaced,
         music: Callable[[], MohSource | None] = lambda: None,
         on_transferred: Transferred | None = None,
+        release_wait: float = RELEASE_WAIT,
     ) -> None:
         self.dial = dial
         self.make_bridge = make_bridge
@@ -61,6 +66,7 @@ class Transfers:
         self.find_replaced = find_replaced
         self.music = music  # what the transferee hears while the target rings
         self.on_transferred = on_transferred
+        self.release_wait = release_wait
 
     def refer(self, referrer: Channel, st: ServerTransaction) -> None:
         """A REFER from ``referrer``'s phone in its call's dialog."""
@@ -143,7 +149,7 @@ class Transfers:
             return
         self._hand_over(referrer, transferee, target, tap)
         await subscription.notify_and_wait(200, "OK", NOTIFY_WAIT)
-        await referrer.hangup("transferred")
+        await self._release_referrer(referrer)
 
     def _back_together(self, a: Channel, b: Channel, *, tap: Tap | None) -> None:
         """The target did not answer: the two parties talk again, or the one still there
@@ -183,7 +189,16 @@ class Transfers:
         self, subscription: ReferSubscription, referrer: Channel, consulting: Channel
     ) -> None:
         await subscription.notify_and_wait(200, "OK", NOTIFY_WAIT)
-        await asyncio.gather(referrer.hangup("transferred"), consulting.hangup("transferred"))
+        # the consultation call is ours to end (RFC 3891: the replaced dialog gets a BYE)
+        await asyncio.gather(self._release_referrer(referrer), consulting.hangup("transferred"))
+
+    async def _release_referrer(self, referrer: Channel) -> None:
+        """Let the referrer's phone hang up its call, as it does on the final NOTIFY;
+        release it with a BYE only when it has not after ``release_wait``."""
+        try:
+            await asyncio.wait_for(asyncio.shield(referrer.hungup), self.release_wait)
+        except TimeoutError:
+            await referrer.hangup("transferred")
 
     def _hand_over(
         self, referrer: Channel, transferee: Channel, target: Channel, tap: Tap | None

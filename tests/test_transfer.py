@@ -72,6 +72,7 @@ class Kit:
             self.find_replaced,
             music=lambda: self.moh,
             on_transferred=lambda *parties: self.transferred.append(parties),
+            release_wait=0.2,  # these referrers' phones never hang up by themselves
         )
 
     async def dial(self, number: str, caller_id: str) -> Channel | int:
@@ -183,6 +184,30 @@ async def test_attended_the_transferee_takes_the_consultation_s_place(made: Legs
     assert transferee.bridged is target and target.bridged is transferee
     assert referrer.state == ChannelState.HUNGUP and kit.dialed == []
     assert kit.transferred == [(referrer, transferee, target)]
+
+
+async def test_a_referrer_that_hangs_up_on_the_final_notify_gets_no_bye_from_us(
+    made: Legs,
+) -> None:
+    """Phones hang up once told 200: the switch waits for that BYE instead of sending one
+    that would cross it (the phone's BYE would get 481)."""
+    kit = Kit(made)
+    kit.transfers.release_wait = 5.0
+    transferee, referrer = await in_call(kit)
+    consulting = (await made.leg("102")).channel
+    target = (await made.leg("103")).channel
+    kit.bridge(consulting, target)
+    kit.replaced = consulting
+    kit.transfers.refer(referrer, Refer("<sip:103@h?Replaces=c2%3Bto-tag%3Dx%3Bfrom-tag%3Dy>"))  # type: ignore[arg-type]
+    await until(lambda: consulting.state == ChannelState.HUNGUP)  # the replaced call: at once
+    assert consulting.cause == "transferred"
+    await asyncio.sleep(0.3)
+    assert referrer.state == ChannelState.UP  # its phone's turn to hang up
+    bye = referrer.session.on_remote_bye
+    assert bye is not None
+    bye("normal clearing")  # the phone's BYE, as the dialog reports it
+    await asyncio.wait_for(kit.settle(), 1.0)  # released without waiting out the 5 s
+    assert referrer.cause == "normal clearing" and transferee.bridged is target
 
 
 async def test_attended_naming_no_dialog_keeps_the_call(made: Legs) -> None:
