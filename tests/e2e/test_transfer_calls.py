@@ -208,48 +208,12 @@ def refer_with_replaces(
         raw.close()
 
 
-def test_attended_transfer_connects_the_transferee_to_the_consulted_party(
-    server, phone_factory, ports
-) -> None:
-    """101 calls 102; 102 consults 103 in a second call; 102's REFER in the first call
-    names the consultation call in Refer-To's Replaces (RFC 3891 + 3515): 101 and 103
-    talk, both of 102's calls are released. baresip 1.0 cannot send that REFER: it is
-    written by hand in 102's first dialog (its Call-ID and tags) from a raw socket."""
-    port = server.config.sip_host_port[1]
-    caller, transferor, target = (phone(phone_factory, server, n) for n in ("101", "102", "103"))
-    caller.dial(f"sip:102@127.0.0.1:{port}")
-    transferor.wait_call_established()
-    caller.wait_call_established()
-    first = dialogs_of(server, "102")["outbound"]  # the switch called 102 for 101
-    transferor.dial(f"sip:103@127.0.0.1:{port}")
-    target.wait_call_established()
-    wait_until(lambda: "inbound" in dialogs_of(server, "102"), 5, what="the consultation")
-    consultation = dialogs_of(server, "102")["inbound"]  # 102 called 103 through us
-    time.sleep(1.0)
-
-    assert refer_with_replaces(ports.port(), port, first, consultation) == 202
-    wait_until(
-        lambda: bridged_pairs(server) == {("101", "103"), ("103", "101")},
-        5,
-        what="101 bridged to 103",
-    )
-    # both of 102's calls are released by the switch
-    transferor.wait_call_closed(timeout=10)
-    transferor.wait_call_closed(timeout=10)
-    time.sleep(3.0)
-    target.hangup()
-    target.wait_call_closed()
-    assert caller.wait_call_closed().reason
-    time.sleep(0.5)
-    heard, rate = read_wav(caller.last_recording("dec"))
-    assert hears(heard[-int(2.5 * rate) : -int(0.3 * rate)], TONES["103"])
-    heard, rate = read_wav(target.last_recording("dec"))
-    assert hears(heard[-int(2.5 * rate) : -int(0.3 * rate)], TONES["101"])
-
-
 def test_a_refer_whose_replaces_names_no_dialog_is_notified_481_and_the_call_is_kept(
     server, phone_factory, ports
 ) -> None:
+    """A phone only refers calls it has, so a Replaces naming no dialog is written by
+    hand, in 102's real dialog, from a raw socket (the attended transfers a real phone
+    makes, linphonec's, are in test_attended_transfer)."""
     port = server.config.sip_host_port[1]
     caller = phone(phone_factory, server, "101")
     transferor = phone(phone_factory, server, "102", sip_trace=True)
