@@ -7,7 +7,10 @@ when the target answers, the transferee is bridged with it and the referrer is r
 with a BYE. A target that does not answer gives the two parties back to each other. Attended
 (``Refer-To`` with ``?Replaces=`` naming the referrer's consultation call): the
 transferee takes the place of the referrer's leg on that call (softswitch.replacement)
-and both of the referrer's legs are released.
+and both of the referrer's legs are released. Semi-attended (the Replaces names a
+consultation call the referrer placed that still rings, as phones send when the transfer
+key is pressed before the target answers): the referrer's call attempt is ended (487)
+and the transferee waits for the ringing target as in a blind transfer.
 
 The referrer hears how it went in NOTIFYs (softswitch.sip.refer). A target no route
 leads to, or one that does not answer, ends the subscription with that status and the
@@ -39,6 +42,9 @@ log = logging.getLogger("softswitch.transfer")
 Dial = Callable[[str, str], Awaitable[Channel | int]]
 # The live, bridged channel on the dialog a Replaces names (ReplaceRefused if none)
 FindReplaced = Callable[[Replaces], Channel]
+# The leg still ringing for a call whose caller's (early) dialog a Replaces names, that
+# caller's INVITE ended so that someone else may wait for the leg; None if no such call
+TakeRinging = Callable[[Replaces], Channel | None]
 # Told of each finished transfer: (referrer, transferee, target)
 Transferred = Callable[[Channel, Channel, Channel], None]
 
@@ -59,6 +65,7 @@ class Transfers:
         music: Callable[[], MohSource | None] = lambda: None,
         on_transferred: Transferred | None = None,
         release_wait: float = RELEASE_WAIT,
+        take_ringing: TakeRinging = lambda replaces: None,
     ) -> None:
         self.dial = dial
         self.make_bridge = make_bridge
@@ -67,6 +74,7 @@ class Transfers:
         self.music = music  # what the transferee hears while the target rings
         self.on_transferred = on_transferred
         self.release_wait = release_wait
+        self.take_ringing = take_ringing
 
     def refer(self, referrer: Channel, st: ServerTransaction) -> None:
         """A REFER from ``referrer``'s phone in its call's dialog."""
@@ -113,7 +121,16 @@ class Transfers:
             log.info("channel %s: transfer to %r refused: %d", referrer.name, number, dialed)
             subscription.notify(dialed, reason_phrase(dialed))
             return
-        target = dialed
+        await self._await_target(referrer, transferee, dialed, subscription)
+
+    async def _await_target(
+        self,
+        referrer: Channel,
+        transferee: Channel,
+        target: Channel,
+        subscription: ReferSubscription,
+    ) -> None:
+        """The transferee waits for ``target``, ringing, in place of the referrer."""
         joint = referrer.bridge
         if joint is None or joint.other(referrer) is not transferee:
             # the referrer's call moved on meanwhile (hung up, transferred elsewhere)
@@ -167,6 +184,16 @@ class Transfers:
         replaces: Replaces,
         subscription: ReferSubscription,
     ) -> None:
+        ringing = self.take_ringing(replaces)
+        if ringing is not None:  # semi-attended: the consultation call still rings
+            log.info(
+                "channel %s: %s takes over the ringing %s",
+                referrer.name,
+                transferee.name,
+                ringing.name,
+            )
+            self.spawn(self._await_target(referrer, transferee, ringing, subscription))
+            return
         try:
             replaced = self.find_replaced(replaces)
         except ReplaceRefused as exc:

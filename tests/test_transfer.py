@@ -64,6 +64,7 @@ class Kit:
         self.dialed: list[tuple[str, str]] = []
         self.targets: dict[str, Channel | int] = {}
         self.replaced: Channel | None = None
+        self.ringing: Channel | None = None  # a consultation call still ringing its target
         self.transferred: list[tuple[Channel, Channel, Channel]] = []
         self.transfers = Transfers(
             self.dial,
@@ -73,6 +74,7 @@ class Kit:
             music=lambda: self.moh,
             on_transferred=lambda *parties: self.transferred.append(parties),
             release_wait=0.2,  # these referrers' phones never hang up by themselves
+            take_ringing=lambda replaces: self.ringing,
         )
 
     async def dial(self, number: str, caller_id: str) -> Channel | int:
@@ -208,6 +210,40 @@ async def test_a_referrer_that_hangs_up_on_the_final_notify_gets_no_bye_from_us(
     bye("normal clearing")  # the phone's BYE, as the dialog reports it
     await asyncio.wait_for(kit.settle(), 1.0)  # released without waiting out the 5 s
     assert referrer.cause == "normal clearing" and transferee.bridged is target
+
+
+async def test_semi_attended_the_transferee_waits_for_the_ringing_target(made: Legs) -> None:
+    """The Replaces names the referrer's consultation call while it still rings: the
+    transferee hears the music until the target answers, then talks with it."""
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    target = await made.channel("103")  # rung by the consultation call, not answered
+    kit.ringing = target
+    refer = Refer("<sip:103@h?Replaces=c2%3Bto-tag%3Dx%3Bfrom-tag%3Dy>")
+    kit.transfers.refer(referrer, refer)  # type: ignore[arg-type]
+    assert refer.status == 202
+    await until(lambda: transferee.rtp in kit.moh)
+    assert transferee.bridged is None and kit.dialed == []
+    target.up()
+    await until(lambda: referrer.state == ChannelState.HUNGUP)
+    await kit.settle()
+    assert transferee.bridged is target and target.bridged is transferee
+    assert kit.transferred == [(referrer, transferee, target)]
+
+
+async def test_semi_attended_a_target_that_never_answers_gives_the_call_back(
+    made: Legs,
+) -> None:
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    target = await made.channel("103")
+    kit.ringing = target
+    kit.transfers.refer(referrer, Refer("<sip:103@h?Replaces=c%3Bto-tag%3Dx%3Bfrom-tag%3Dy>"))  # type: ignore[arg-type]
+    await until(lambda: transferee.rtp in kit.moh)
+    target.failed("no answer", 480)
+    await until(lambda: transferee.bridged is referrer)
+    await kit.settle()
+    assert referrer.state == transferee.state == ChannelState.UP and kit.transferred == []
 
 
 async def test_attended_naming_no_dialog_keeps_the_call(made: Legs) -> None:

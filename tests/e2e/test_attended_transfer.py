@@ -8,6 +8,7 @@ linphonec's two calls released; a call from the carrier keeps the transfer in it
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from media.tones import HOLD_MUSIC_HZ
 from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav, read_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.kamailio import Kamailio, KamailioConfig
@@ -68,12 +70,12 @@ def linphone_factory(tmp_path: Path, ports: PortPicker) -> Iterator[Callable[...
         phone.stop()
 
 
-def channels(server) -> list[tuple[str, str | None]]:
-    """The switch's live channels: (endpoint name, the endpoint it is bridged to)."""
+def channels(server) -> list[tuple[str, str]]:
+    """The switch's live channels: (endpoint name, the endpoint it is bridged to or "")."""
 
-    def snapshot() -> list[tuple[str, str | None]]:
+    def snapshot() -> list[tuple[str, str]]:
         return sorted(
-            (ch.endpoint.name, ch.bridged.endpoint.name if ch.bridged is not None else None)
+            ((ch.endpoint.name, ch.bridged.endpoint.name if ch.bridged else ""))
             for ch in server.switch.channels
         )
 
@@ -227,3 +229,58 @@ def test_a_transfer_referred_in_the_consultation_call_connects_the_same_two_part
     assert hears(last_seconds(caller), TONES["103"]), dominant_frequency(last_seconds(caller))
     assert hears(last_seconds(target), TONES["101"]), dominant_frequency(last_seconds(target))
     assert_transfer_notified(transferor)
+
+
+def test_a_transfer_made_while_the_consulted_phone_rings_connects_it_when_it_answers(
+    server_factory, phone_factory, linphone_factory
+) -> None:
+    """Semi-attended: linphonec's transfer key pressed while 103 still rings names the
+    early dialog of its consultation call. Its call attempt ends (487), 101 hears the
+    music on hold while 103 rings, and talks with 103 once 103 answers."""
+    server = server_factory(extensions=EXTENSIONS)
+    port = server.config.sip_host_port[1]
+    transferor = linphone_factory("102", f"127.0.0.1:{port}")
+    caller = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{port}"), tone_hz=TONES["101"]
+    )
+    target = phone_factory(
+        BaresipAccount("103", "pw103", registrar=f"127.0.0.1:{port}", answermode="manual"),
+        tone_hz=TONES["103"],
+    )
+    caller.wait_registered()
+    target.wait_registered()
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    caller.wait_call_established()
+    since = time.monotonic()
+    transferor.wait_call(1, "connected.")
+    transferor.pause(1)
+    transferor.call(f"sip:103@127.0.0.1:{port}")
+    target.wait_incoming()
+    transferor.wait_call(2, "ringing.")
+    transferor.transfer_to_call(1, 2)
+    transferor.wait_call(2, "error.")  # its call attempt ended (487): 101 waits for 103
+    wait_until(
+        lambda: channels(server) == [("101", ""), ("102", ""), ("103", "")],
+        5,
+        what="101 waiting for 103, apart from 102",
+    )
+    time.sleep(2.0)
+    ringing = time.monotonic()
+    target.accept()
+    target.wait_call_established()
+    transferor.wait_output(r"The distant endpoint \S+ of call 1 has been transfered")
+    transferor.wait_call(1, "ended")
+    wait_until(lambda: channels(server) == [("101", "103"), ("103", "101")], 5, what="101 with 103")
+    time.sleep(3.0)
+    caller.hangup()
+    caller.wait_call_closed()
+    assert target.wait_call_closed().reason
+    time.sleep(0.5)
+    assert hears(last_seconds(caller), TONES["103"]), dominant_frequency(last_seconds(caller))
+    assert hears(last_seconds(target), TONES["101"]), dominant_frequency(last_seconds(target))
+    heard, rate = read_wav(caller.last_recording("dec"))
+    music = heard[int((ringing - since - 1.5) * rate) : int((ringing - since) * rate)]
+    assert hears(music, HOLD_MUSIC_HZ), dominant_frequency(music)  # while 103 rang
+    assert_transfer_notified(transferor)
+    (attempt,) = transferor.sip_messages("SIP/2.0 487")
+    assert re.search(r"\nCSeq: \d+ INVITE\n", attempt), attempt  # its consultation INVITE
