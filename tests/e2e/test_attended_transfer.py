@@ -8,6 +8,7 @@ linphonec's two calls released; a call from the carrier keeps the transfer in it
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -128,6 +129,14 @@ def carrier(tmp_path: Path, ports: PortPicker) -> Iterator[tuple[Kamailio, int]]
         yield kamailio, switch_port
     finally:
         kamailio.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_log(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """No transfer leaves a traceback or an error in the switch's log."""
+    yield
+    assert "Traceback" not in caplog.text
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_a_customer_from_the_carrier_is_attended_transferred_to_another_extension(
