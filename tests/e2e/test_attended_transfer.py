@@ -37,6 +37,13 @@ def hears(audio: np.ndarray, tone: float) -> bool:
     return abs(dominant_frequency(audio) - tone) < 15 and band_energy_ratio(audio, tone) > 0.5
 
 
+def heard_between(phone: Baresip, since: float, start: float, end: float) -> np.ndarray:
+    """What ``phone`` heard from ``start`` to ``end`` (monotonic clock) in its call
+    established at ``since``."""
+    heard, rate = read_wav(phone.last_recording("dec"))
+    return heard[int((start - since) * rate) : int((end - since) * rate)]
+
+
 def last_seconds(phone: Baresip) -> np.ndarray:
     """The last ~2 s ``phone`` heard before its call ended (its recording is the call's)."""
     heard, rate = read_wav(phone.last_recording("dec"))
@@ -83,18 +90,28 @@ def channels(server) -> list[tuple[str, str]]:
     return server.call(snapshot)
 
 
-def consult_and_transfer(linphone: Linphonec, target: Baresip, uri: str, refer_in: int) -> None:
+def consult_and_transfer(
+    linphone: Linphonec, target: Baresip, uri: str, refer_in: int, hold_both: bool = False
+) -> tuple[float, float]:
     """linphonec, in call 1, holds it, calls ``uri`` (call 2, answered by ``target``),
     then attended-transfers: the REFER goes in call ``refer_in``'s dialog and names the
-    other call in its Replaces."""
+    other call in its Replaces. ``hold_both``: it holds call 2 too first, as some desk
+    phones do before they refer (both other parties then hear the music on hold).
+    When (monotonic clock) ``target`` answered, and when the REFER was asked for."""
     linphone.wait_call(1, "connected.")
     time.sleep(1.0)
     linphone.pause(1)
     linphone.call(uri)
     target.wait_call_established()
+    answered = time.monotonic()
     linphone.wait_call(2, "connected.")
     time.sleep(1.0)
+    if hold_both:
+        linphone.pause(2)
+        time.sleep(1.5)
+    referred = time.monotonic()
     linphone.transfer_to_call(refer_in, 2 if refer_in == 1 else 1)
+    return answered, referred
 
 
 def assert_transfer_notified(linphone: Linphonec) -> None:
@@ -203,12 +220,17 @@ def test_a_customer_from_the_carrier_is_attended_transferred_to_another_extensio
     assert cdr.transfers == f"102 transferred {OUTSIDE} to 103", cdr
 
 
-def test_a_transfer_referred_in_the_consultation_call_connects_the_same_two_parties(
-    server_factory, phone_factory, linphone_factory
+@pytest.mark.parametrize(
+    ("refer_in", "hold_both"), [(2, False), (1, True)], ids=["refer-in-consultation", "both-held"]
+)
+def test_extension_to_extension_attended_transfers_connect_the_two_other_parties(
+    server_factory, phone_factory, linphone_factory, refer_in: int, hold_both: bool
 ) -> None:
-    """101 calls 102 (linphonec), 102 consults 103, then refers the other way round:
-    the REFER goes in the consultation's dialog (the call 102 placed) and its Replaces
-    names the first call (the one the switch placed to 102). 103 and 101 talk."""
+    """101 calls 102 (linphonec), 102 consults 103, then transfers: either the other way
+    round (the REFER in the consultation's dialog, the call 102 placed, its Replaces
+    naming the first call, the one the switch placed to 102), or with both calls held
+    first, so that 101 and 103 both hear the music on hold when the REFER comes. 101
+    and 103 talk, both ways."""
     server = server_factory(extensions=EXTENSIONS)
     port = server.config.sip_host_port[1]
     transferor = linphone_factory("102", f"127.0.0.1:{port}")
@@ -222,7 +244,9 @@ def test_a_transfer_referred_in_the_consultation_call_connects_the_same_two_part
     target.wait_registered()
     caller.dial(f"sip:102@127.0.0.1:{port}")
     caller.wait_call_established()
-    consult_and_transfer(transferor, target, f"sip:103@127.0.0.1:{port}", refer_in=2)
+    answered, referred = consult_and_transfer(
+        transferor, target, f"sip:103@127.0.0.1:{port}", refer_in, hold_both
+    )
     transferor.wait_call(1, "ended")
     transferor.wait_call(2, "ended")
     wait_until(
@@ -237,6 +261,9 @@ def test_a_transfer_referred_in_the_consultation_call_connects_the_same_two_part
     time.sleep(0.5)
     assert hears(last_seconds(caller), TONES["103"]), dominant_frequency(last_seconds(caller))
     assert hears(last_seconds(target), TONES["101"]), dominant_frequency(last_seconds(target))
+    if hold_both:  # 103 heard the music until the transfer took it off hold
+        music = heard_between(target, answered, referred - 1.0, referred)
+        assert hears(music, HOLD_MUSIC_HZ), dominant_frequency(music)
     assert_transfer_notified(transferor)
 
 
@@ -287,8 +314,7 @@ def test_a_transfer_made_while_the_consulted_phone_rings_connects_it_when_it_ans
     time.sleep(0.5)
     assert hears(last_seconds(caller), TONES["103"]), dominant_frequency(last_seconds(caller))
     assert hears(last_seconds(target), TONES["101"]), dominant_frequency(last_seconds(target))
-    heard, rate = read_wav(caller.last_recording("dec"))
-    music = heard[int((ringing - since - 1.5) * rate) : int((ringing - since) * rate)]
+    music = heard_between(caller, since, ringing - 1.5, ringing)
     assert hears(music, HOLD_MUSIC_HZ), dominant_frequency(music)  # while 103 rang
     assert_transfer_notified(transferor)
     (attempt,) = transferor.sip_messages("SIP/2.0 487")
