@@ -208,12 +208,14 @@ def refer_with_replaces(
         raw.close()
 
 
+@pytest.mark.parametrize("named", ["never-existed", "ended"])
 def test_a_refer_whose_replaces_names_no_dialog_is_notified_481_and_the_call_is_kept(
-    server, phone_factory, ports
+    server, phone_factory, ports, named: str
 ) -> None:
     """A phone only refers calls it has, so a Replaces naming no dialog is written by
     hand, in 102's real dialog, from a raw socket (the attended transfers a real phone
-    makes, linphonec's, are in test_attended_transfer)."""
+    makes, linphonec's, are in test_attended_transfer). It names a dialog that never
+    existed, or 102's consultation call with 103 after 103 hung up."""
     port = server.config.sip_host_port[1]
     caller = phone(phone_factory, server, "101")
     transferor = phone(phone_factory, server, "102", sip_trace=True)
@@ -221,7 +223,18 @@ def test_a_refer_whose_replaces_names_no_dialog_is_notified_481_and_the_call_is_
     transferor.wait_call_established()
     caller.wait_call_established()
     first = dialogs_of(server, "102")["outbound"]
-    assert refer_with_replaces(ports.port(), port, first, ("nobody", "x", "y")) == 202
+    replaced = ("nobody", "x", "y")
+    if named == "ended":
+        target = phone(phone_factory, server, "103")
+        transferor.dial(f"sip:103@127.0.0.1:{port}")
+        target.wait_call_established()
+        wait_until(lambda: "inbound" in dialogs_of(server, "102"), 5, what="the consultation")
+        replaced = dialogs_of(server, "102")["inbound"]
+        target.hangup()
+        target.wait_call_closed()
+        transferor.wait_call_closed()  # the consultation, not the call with 101
+        wait_until(lambda: "inbound" not in dialogs_of(server, "102"), 5, what="it ended")
+    assert refer_with_replaces(ports.port(), port, first, replaced) == 202
 
     def notifies() -> list[str]:
         return transferor.log_text().replace("\r\n", "\n").split("NOTIFY sip:")[1:]
@@ -233,7 +246,8 @@ def test_a_refer_whose_replaces_names_no_dialog_is_notified_481_and_the_call_is_
     assert "SIP/2.0 481 Call/Transaction Does Not Exist" in final
     time.sleep(0.5)
     assert bridged_pairs(server) == {("101", "102"), ("102", "101")}  # the call goes on
-    assert not caller.events_of("call_end") and not transferor.events_of("call_end")
+    assert not caller.events_of("call_end")
+    assert len(transferor.events_of("call_end")) == (1 if named == "ended" else 0)
     caller.hangup()
     caller.wait_call_closed()
     transferor.wait_call_closed()
