@@ -319,3 +319,50 @@ def test_a_transfer_made_while_the_consulted_phone_rings_connects_it_when_it_ans
     assert_transfer_notified(transferor)
     (attempt,) = transferor.sip_messages("SIP/2.0 487")
     assert re.search(r"\nCSeq: \d+ INVITE\n", attempt), attempt  # its consultation INVITE
+
+
+def test_a_ringing_target_that_refuses_leaves_the_transferring_phone_its_call(
+    server_factory, phone_factory, linphone_factory
+) -> None:
+    """Semi-attended, and 103 refuses the call: linphonec is told (NOTIFY 486,
+    terminated), 101 and 102 are bridged again, and when linphonec resumes its call
+    they talk as before."""
+    server = server_factory(extensions=EXTENSIONS)
+    port = server.config.sip_host_port[1]
+    transferor = linphone_factory("102", f"127.0.0.1:{port}")
+    caller = phone_factory(
+        BaresipAccount("101", "pw101", registrar=f"127.0.0.1:{port}"), tone_hz=TONES["101"]
+    )
+    target = phone_factory(
+        BaresipAccount("103", "pw103", registrar=f"127.0.0.1:{port}", answermode="manual"),
+        tone_hz=TONES["103"],
+    )
+    caller.wait_registered()
+    target.wait_registered()
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    caller.wait_call_established()
+    transferor.wait_call(1, "connected.")
+    transferor.pause(1)
+    transferor.call(f"sip:103@127.0.0.1:{port}")
+    target.wait_incoming()
+    transferor.wait_call(2, "ringing.")
+    transferor.transfer_to_call(1, 2)
+    transferor.wait_call(2, "error.")
+    target.hangup()  # refuses: 486
+    wait_until(lambda: len(transferor.sip_messages("NOTIFY ")) == 2, 5, what="the final NOTIFY")
+    final = transferor.sip_messages("NOTIFY ")[-1]
+    assert "\nSIP/2.0 486 Busy Here" in final and "Subscription-State: terminated" in final
+    wait_until(
+        lambda: channels(server) == [("101", "102"), ("102", "101")], 5, what="101-102 again"
+    )
+    transferor.command("resume 1")
+    wait_until(  # its media up again, as when it answered
+        lambda: transferor.output().count("for call 1 (audio)") == 2, 5, what="call 1 resumed"
+    )
+    time.sleep(3.0)
+    caller.hangup()
+    caller.wait_call_closed()
+    transferor.wait_call(1, "ended")
+    time.sleep(0.5)
+    assert hears(last_seconds(caller), TONES["102"]), dominant_frequency(last_seconds(caller))
+    assert not caller.events_of("call_end")[1:]
