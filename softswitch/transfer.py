@@ -164,7 +164,7 @@ class Transfers:
                 subscription.notify(status, reason_phrase(status))
             self._back_together(*parties, tap=tap)
             return
-        self._hand_over(referrer, transferee, target, tap)
+        self._hand_over(referrer, transferee, target, tap, parties)
         await subscription.notify_and_wait(200, "OK", NOTIFY_WAIT)
         await self._release_referrer(referrer)
 
@@ -207,9 +207,10 @@ class Transfers:
         joint.stop(detach=True)
         own = referrer.bridge
         tap = _tap_of(own) if own is not None else None
+        parties = (own.a, own.b) if own is not None else (transferee, referrer)
         if own is not None:
             own.stop(detach=True)
-        self._hand_over(referrer, transferee, target, tap)
+        self._hand_over(referrer, transferee, target, tap, parties)
         self.spawn(self._release(subscription, referrer, replaced))
 
     async def _release(
@@ -228,11 +229,19 @@ class Transfers:
             await referrer.hangup("transferred")
 
     def _hand_over(
-        self, referrer: Channel, transferee: Channel, target: Channel, tap: Tap | None
+        self,
+        referrer: Channel,
+        transferee: Channel,
+        target: Channel,
+        tap: Tap | None,
+        parties: tuple[Channel, Channel],
     ) -> None:
         """Bridge the transferee with the target in the referrer's place (the referrer's
-        bridge already taken apart), the call's recorder going on."""
-        bridge = self.make_bridge(transferee, target, tap=tap)
+        bridge, ``parties`` in its order, already taken apart), the call's recorder
+        going on: the target takes the referrer's side of it (a recording's agent
+        channel stays the agent's side)."""
+        first, second = (target, transferee) if parties[0] is referrer else (transferee, target)
+        bridge = self.make_bridge(first, second, tap=tap)
         link(bridge, self.spawn)
         log.info("channel %s transferred %s to %s", referrer.name, transferee.name, target.name)
         if self.on_transferred is not None:

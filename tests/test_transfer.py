@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+import numpy as np
 import pytest
 
 from media.clock import MediaClock
@@ -244,6 +245,39 @@ async def test_semi_attended_a_target_that_never_answers_gives_the_call_back(
     await until(lambda: transferee.bridged is referrer)
     await kit.settle()
     assert referrer.state == transferee.state == ChannelState.UP and kit.transferred == []
+
+
+@pytest.mark.parametrize("kind", ["blind", "attended"])
+async def test_the_target_takes_the_referrer_s_side_of_the_call_s_recording(
+    made: Legs, kind: str
+) -> None:
+    """A recorded click2call bridges (agent, customer) and its recorder's tap gets what
+    each side says in that order: when the agent transfers the customer, the target is
+    recorded on the agent's side, the customer stays on the customer's."""
+    kit = Kit(made)
+    referrer = (await made.leg("102")).channel  # the agent
+    transferee = (await made.leg("101")).channel  # the customer
+    heard: list[tuple[np.ndarray | None, np.ndarray | None]] = []
+
+    def tap(a_said: np.ndarray | None, b_said: np.ndarray | None) -> None:
+        heard.append((a_said, b_said))
+
+    kit.bridge(referrer, transferee, tap=tap)
+    target = (await made.leg("103")).channel
+    if kind == "blind":
+        kit.targets["103"] = target
+        refer = Refer("<sip:103@switch>")
+    else:
+        consulting = (await made.leg("102")).channel
+        kit.bridge(consulting, target)
+        kit.replaced = consulting
+        refer = Refer("<sip:103@h?Replaces=c2%3Bto-tag%3Dx%3Bfrom-tag%3Dy>")
+    kit.transfers.refer(referrer, refer)  # type: ignore[arg-type]
+    await until(lambda: transferee.bridged is target)
+    await kit.settle()
+    joint = target.bridge
+    assert isinstance(joint, Bridge)
+    assert (joint.a, joint.b) == (target, transferee) and joint.tap is tap
 
 
 async def test_attended_naming_no_dialog_keeps_the_call(made: Legs) -> None:

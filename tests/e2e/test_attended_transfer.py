@@ -366,3 +366,50 @@ def test_a_ringing_target_that_refuses_leaves_the_transferring_phone_its_call(
     time.sleep(0.5)
     assert hears(last_seconds(caller), TONES["102"]), dominant_frequency(last_seconds(caller))
     assert not caller.events_of("call_end")[1:]
+
+
+def test_an_agent_transfers_a_recorded_click2call_and_the_target_is_recorded_in_its_place(
+    server_factory, phone_factory, linphone_factory
+) -> None:
+    """A recorded click2call: the agent (linphonec, 102) is rung first, then the customer
+    (101). The agent consults 103 and transfers: the recording goes on with 103 on the
+    agent's side and the customer on the customer's; the CDR names the transfer."""
+    server = server_factory(extensions=EXTENSIONS)
+    port = server.config.sip_host_port[1]
+    agent = linphone_factory("102", f"127.0.0.1:{port}")
+    customer, target = (
+        phone_factory(
+            BaresipAccount(n, EXTENSIONS[n], registrar=f"127.0.0.1:{port}"), tone_hz=TONES[n]
+        )
+        for n in ("101", "103")
+    )
+    customer.wait_registered()
+    target.wait_registered()
+    request_id = server.run(
+        server.calls.click2call(
+            account_id="account_1",
+            agent_number="102",
+            destination_number="101",
+            caller_id="15168148111",
+            recording_option="both",
+        )
+    )
+    customer.wait_call_established()
+    consult_and_transfer(agent, target, f"sip:103@127.0.0.1:{port}", refer_in=1)
+    agent.wait_call(1, "ended")
+    agent.wait_call(2, "ended")
+    wait_until(lambda: channels(server) == [("101", "103"), ("103", "101")], 5, what="101 with 103")
+    time.sleep(3.0)
+    target.hangup()
+    target.wait_call_closed()
+    customer.wait_call_closed()
+    cdrs = server.runtime.cdrs
+    (cdr,) = wait_until(
+        lambda: server.call(cdrs.by_request_id, "account_1", request_id), 15, what="the CDR"
+    )
+    assert cdr.transfers == "102 transferred 101 to 103", cdr
+    mixed = Path(server.config.media.recordings_dir) / "account_1" / cdr.recording_name
+    for side, tone in (("agent", TONES["103"]), ("customer", TONES["101"])):
+        samples, rate = read_wav(mixed.with_name(f"{mixed.stem}-{side}.wav"))
+        end = samples[-int(2.5 * rate) : -int(0.5 * rate)]
+        assert hears(end, tone), (side, dominant_frequency(end))
