@@ -72,7 +72,7 @@ from .store.call_features import CallFeatureStore
 from .store.conferences import ConferenceStore
 from .store.voicemail import VoicemailStore
 from .tlsidentity import TlsIdentity, ensure_identity
-from .transfer import Transfers
+from .transfer import Transfers, same_party
 from .trunk import Trunk
 from .voicemail.access import ACCESS_CODE as VOICEMAIL_ACCESS
 from .voicemail.mwi import MessageWaiting
@@ -1133,15 +1133,17 @@ class Switch:
         if outbound.state != ChannelState.DOWN:  # it may already have moved on
             relay(ChannelEvent(outbound, outbound.state, outbound.cause, outbound.status))
 
-    def _take_ringing(self, replaces: Replaces) -> Channel | None:
+    def _take_ringing(self, replaces: Replaces, owner: Endpoint) -> Channel | None:
         """The leg still ringing for the caller on the (early) dialog ``replaces``
         names, handed over (a semi-attended transfer); None when that dialog is no
-        caller's ringing call."""
+        caller's ringing call; ReplaceRefused (403) when the caller is not ``owner``."""
         usage = self.ua.dialogs.get(replaces.dialog_id)
         if usage is None:
             return None
         for caller, hand_over in self._handovers.items():
             if caller.session is usage and caller.state != ChannelState.UP:
+                if not same_party(caller.endpoint, owner):
+                    raise ReplaceRefused(403, "Not Your Call")
                 return hand_over()
         return None
 

@@ -27,7 +27,7 @@ from typing import Any
 from media.moh import MohSource
 
 from .bridge import Bridge, Tap
-from .channel import Channel, ChannelState, Joint
+from .channel import Channel, ChannelState, Endpoint, Joint
 from .replacement import MakeBridge, ReplaceRefused, Spawn, link
 from .sip.errors import SipParseError
 from .sip.message import reason_phrase
@@ -43,8 +43,10 @@ Dial = Callable[[str, str], Awaitable[Channel | int]]
 # The live, bridged channel on the dialog a Replaces names (ReplaceRefused if none)
 FindReplaced = Callable[[Replaces], Channel]
 # The leg still ringing for a call whose caller's (early) dialog a Replaces names, that
-# caller's INVITE ended so that someone else may wait for the leg; None if no such call
-TakeRinging = Callable[[Replaces], Channel | None]
+# caller's INVITE ended so that someone else may wait for the leg; None if no such call,
+# ReplaceRefused when the caller is not the endpoint given (a phone hands over only its
+# own calls)
+TakeRinging = Callable[[Replaces, Endpoint], Channel | None]
 # Told of each finished transfer: (referrer, transferee, target)
 Transferred = Callable[[Channel, Channel, Channel], None]
 
@@ -65,7 +67,7 @@ class Transfers:
         music: Callable[[], MohSource | None] = lambda: None,
         on_transferred: Transferred | None = None,
         release_wait: float = RELEASE_WAIT,
-        take_ringing: TakeRinging = lambda replaces: None,
+        take_ringing: TakeRinging = lambda replaces, owner: None,
     ) -> None:
         self.dial = dial
         self.make_bridge = make_bridge
@@ -184,19 +186,22 @@ class Transfers:
         replaces: Replaces,
         subscription: ReferSubscription,
     ) -> None:
-        ringing = self.take_ringing(replaces)
-        if ringing is not None:  # semi-attended: the consultation call still rings
-            log.info(
-                "channel %s: %s takes over the ringing %s",
-                referrer.name,
-                transferee.name,
-                ringing.name,
-            )
-            self.spawn(self._await_target(referrer, transferee, ringing, subscription))
-            return
         try:
+            ringing = self.take_ringing(replaces, referrer.endpoint)
+            if ringing is not None:  # semi-attended: the consultation call still rings
+                log.info(
+                    "channel %s: %s takes over the ringing %s",
+                    referrer.name,
+                    transferee.name,
+                    ringing.name,
+                )
+                self.spawn(self._await_target(referrer, transferee, ringing, subscription))
+                return
             replaced = self.find_replaced(replaces)
+            if not same_party(replaced.endpoint, referrer.endpoint):
+                raise ReplaceRefused(403, "Not Your Call")
         except ReplaceRefused as exc:
+            log.info("channel %s: Replaces refused: %d %s", referrer.name, exc.status, exc.reason)
             subscription.notify(exc.status, exc.reason)
             return
         joint = replaced.bridge
@@ -246,6 +251,13 @@ class Transfers:
         log.info("channel %s transferred %s to %s", referrer.name, transferee.name, target.name)
         if self.on_transferred is not None:
             self.on_transferred(referrer, transferee, target)
+
+
+def same_party(a: Endpoint, b: Endpoint) -> bool:
+    """Whether two legs are calls of one party (the same extension or trunk): what a
+    REFER's Replaces may name is a call of the referrer's own, never someone else's
+    whose dialog identifiers it came to know."""
+    return a.kind == b.kind and a.name == b.name
 
 
 def _tap_of(joint: Joint) -> Tap | None:

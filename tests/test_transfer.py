@@ -75,7 +75,7 @@ class Kit:
             music=lambda: self.moh,
             on_transferred=lambda *parties: self.transferred.append(parties),
             release_wait=0.2,  # these referrers' phones never hang up by themselves
-            take_ringing=lambda replaces: self.ringing,
+            take_ringing=lambda replaces, owner: self.ringing,
         )
 
     async def dial(self, number: str, caller_id: str) -> Channel | int:
@@ -278,6 +278,26 @@ async def test_the_target_takes_the_referrer_s_side_of_the_call_s_recording(
     joint = target.bridge
     assert isinstance(joint, Bridge)
     assert (joint.a, joint.b) == (target, transferee) and joint.tap is tap
+
+
+@pytest.mark.parametrize("whose", ["another extension's", "the transferee's"])
+async def test_attended_naming_a_call_not_the_referrer_s_keeps_every_call(
+    made: Legs, whose: str
+) -> None:
+    """A phone hands over only its own calls: a Replaces naming 104's call with 105, or
+    the transferee's own leg, changes nothing (NOTIFY 403)."""
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    other = (await made.leg("104")).channel
+    partner = (await made.leg("105")).channel
+    kit.bridge(other, partner)
+    kit.replaced = other if whose == "another extension's" else transferee
+    kit.transfers.refer(referrer, Refer("<sip:1@h?Replaces=c%3Bto-tag%3Dx%3Bfrom-tag%3Dy>"))  # type: ignore[arg-type]
+    await asyncio.sleep(0.3)
+    await kit.settle()
+    assert transferee.bridged is referrer and other.bridged is partner
+    channels = (transferee, referrer, other, partner)
+    assert all(c.state == ChannelState.UP for c in channels) and kit.transferred == []
 
 
 async def test_attended_naming_no_dialog_keeps_the_call(made: Legs) -> None:

@@ -208,14 +208,22 @@ def refer_with_replaces(
         raw.close()
 
 
-@pytest.mark.parametrize("named", ["never-existed", "ended"])
-def test_a_refer_whose_replaces_names_no_dialog_is_notified_481_and_the_call_is_kept(
-    server, phone_factory, ports, named: str
+@pytest.mark.parametrize(
+    ("named", "status"),
+    [
+        ("never-existed", "481 Call/Transaction Does Not Exist"),
+        ("ended", "481 Call/Transaction Does Not Exist"),
+        ("someone-elses", "403 Not Your Call"),
+    ],
+)
+def test_a_refer_whose_replaces_names_no_call_of_its_own_is_refused_and_the_call_is_kept(
+    server, phone_factory, ports, named: str, status: str
 ) -> None:
     """A phone only refers calls it has, so a Replaces naming no dialog is written by
     hand, in 102's real dialog, from a raw socket (the attended transfers a real phone
     makes, linphonec's, are in test_attended_transfer). It names a dialog that never
-    existed, or 102's consultation call with 103 after 103 hung up."""
+    existed, 102's consultation call with 103 after 103 hung up (481), or a call that is
+    not 102's: 101's own leg (403; it used to hang up both 101 and 102)."""
     port = server.config.sip_host_port[1]
     caller = phone(phone_factory, server, "101")
     transferor = phone(phone_factory, server, "102", sip_trace=True)
@@ -234,6 +242,8 @@ def test_a_refer_whose_replaces_names_no_dialog_is_notified_481_and_the_call_is_
         target.wait_call_closed()
         transferor.wait_call_closed()  # the consultation, not the call with 101
         wait_until(lambda: "inbound" not in dialogs_of(server, "102"), 5, what="it ended")
+    if named == "someone-elses":
+        replaced = dialogs_of(server, "101")["inbound"]
     assert refer_with_replaces(ports.port(), port, first, replaced) == 202
 
     def notifies() -> list[str]:
@@ -243,7 +253,7 @@ def test_a_refer_whose_replaces_names_no_dialog_is_notified_481_and_the_call_is_
     trying, final = notifies()
     assert "SIP/2.0 100 Trying" in trying
     assert "Subscription-State: terminated" in final
-    assert "SIP/2.0 481 Call/Transaction Does Not Exist" in final
+    assert f"SIP/2.0 {status}" in final
     time.sleep(0.5)
     assert bridged_pairs(server) == {("101", "102"), ("102", "101")}  # the call goes on
     assert not caller.events_of("call_end")
