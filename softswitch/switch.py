@@ -76,7 +76,7 @@ from .store.call_features import CallFeatureStore
 from .store.conferences import ConferenceStore
 from .store.voicemail import VoicemailStore
 from .tlsidentity import TlsIdentity, ensure_identity
-from .transfer import Transfers
+from .transfer import Transfers, same_party
 from .trunk import Trunk
 from .voicemail.access import ACCESS_CODE as VOICEMAIL_ACCESS
 from .voicemail.mwi import MessageWaiting
@@ -185,6 +185,7 @@ class Call:
     b: Channel
     bridge: Bridge | None = None
     picked_up: bool = False  # answered by a Replaces INVITE while b was ringing
+    handed_over: bool = False  # b, ringing, taken over by a transferee (semi-attended)
 
 
 class Switch:
@@ -268,6 +269,9 @@ class Switch:
         self._tasks: set[asyncio.Task[object]] = set()
         # outbound legs still ringing for a caller: how another caller picks the call up
         self._pickups: dict[Channel, Callable[[Channel], None]] = {}
+        # the same calls by their caller's leg: how a semi-attended transfer hands the
+        # ringing leg over to the transferee (the caller's INVITE is ended)
+        self._handovers: dict[Channel, Callable[[], Channel]] = {}
         self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
         self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
@@ -329,6 +333,7 @@ class Switch:
                 replaces, self.ua.dialogs, self.ua.early, self.channels
             ),
             music=lambda: self.moh,
+            take_ringing=self._take_ringing,
         )
 
     def _tls_identity(self) -> TlsIdentity | None:
@@ -1055,7 +1060,23 @@ class Switch:
 
         def moved_on() -> bool:
             # transferred or picked up: the parties belong to other bridges now
-            return call.picked_up or (call.bridge is not None and call.bridge.detached)
+            return (
+                call.picked_up
+                or call.handed_over
+                or (call.bridge is not None and call.bridge.detached)
+            )
+
+        def hand_over() -> Channel:
+            """Someone else waits for the ringing leg now (a semi-attended transfer):
+            the caller's INVITE ends with 487, the leg goes on ringing."""
+            call.handed_over = True
+            self._pickups.pop(outbound, None)
+            self._handovers.pop(inbound, None)
+            if call.bridge is not None:  # early media
+                call.bridge.stop(detach=True)
+            invite.reject(487, "Request Terminated")
+            inbound.failed("transferred", 487)
+            return outbound
 
         def pick_up(new: Channel) -> None:
             """``new`` answers for the ringing leg (RFC 3891 call pickup): the caller
@@ -1072,6 +1093,7 @@ class Switch:
         def on_outbound(event: ChannelEvent) -> None:
             if event.state in (ChannelState.UP, ChannelState.HUNGUP):
                 self._pickups.pop(outbound, None)
+                self._handovers.pop(inbound, None)
             if moved_on():
                 return
             if event.state == ChannelState.RINGING:
@@ -1123,6 +1145,7 @@ class Switch:
                 return
             if event.state == ChannelState.HUNGUP:
                 self._pickups.pop(outbound, None)
+                self._handovers.pop(inbound, None)
                 if call.bridge:
                     call.bridge.stop()
                 self._spawn(outbound.hangup(event.cause or "caller hung up"))
@@ -1136,6 +1159,7 @@ class Switch:
                 self._spawn(outbound.hangup("internal error"))
 
         self._pickups[outbound] = pick_up
+        self._handovers[inbound] = hand_over
         outbound.add_listener(relay)
         inbound.add_listener(on_inbound)
         invite.on_cancel = lambda: inbound.failed("caller cancelled", 487)
@@ -1143,6 +1167,20 @@ class Switch:
         invite.on_prack_timeout = lambda: inbound.failed("no PRACK from the caller", 500)
         if outbound.state != ChannelState.DOWN:  # it may already have moved on
             relay(ChannelEvent(outbound, outbound.state, outbound.cause, outbound.status))
+
+    def _take_ringing(self, replaces: Replaces, owner: Endpoint) -> Channel | None:
+        """The leg still ringing for the caller on the (early) dialog ``replaces``
+        names, handed over (a semi-attended transfer); None when that dialog is no
+        caller's ringing call; ReplaceRefused (403) when the caller is not ``owner``."""
+        usage = self.ua.dialogs.get(replaces.dialog_id)
+        if usage is None:
+            return None
+        for caller, hand_over in self._handovers.items():
+            if caller.session is usage and caller.state != ChannelState.UP:
+                if not same_party(caller.endpoint, owner):
+                    raise ReplaceRefused(403, "Not Your Call")
+                return hand_over()
+        return None
 
     # -- outgoing calls -----------------------------------------------------
 

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+import numpy as np
 import pytest
 
 from media.clock import MediaClock
@@ -64,6 +65,7 @@ class Kit:
         self.dialed: list[tuple[str, str]] = []
         self.targets: dict[str, Channel | int] = {}
         self.replaced: Channel | None = None
+        self.ringing: Channel | None = None  # a consultation call still ringing its target
         self.transferred: list[tuple[Channel, Channel, Channel]] = []
         self.transfers = Transfers(
             self.dial,
@@ -72,6 +74,8 @@ class Kit:
             self.find_replaced,
             music=lambda: self.moh,
             on_transferred=lambda *parties: self.transferred.append(parties),
+            release_wait=0.2,  # these referrers' phones never hang up by themselves
+            take_ringing=lambda replaces, owner: self.ringing,
         )
 
     async def dial(self, number: str, caller_id: str) -> Channel | int:
@@ -183,6 +187,117 @@ async def test_attended_the_transferee_takes_the_consultation_s_place(made: Legs
     assert transferee.bridged is target and target.bridged is transferee
     assert referrer.state == ChannelState.HUNGUP and kit.dialed == []
     assert kit.transferred == [(referrer, transferee, target)]
+
+
+async def test_a_referrer_that_hangs_up_on_the_final_notify_gets_no_bye_from_us(
+    made: Legs,
+) -> None:
+    """Phones hang up once told 200: the switch waits for that BYE instead of sending one
+    that would cross it (the phone's BYE would get 481)."""
+    kit = Kit(made)
+    kit.transfers.release_wait = 5.0
+    transferee, referrer = await in_call(kit)
+    consulting = (await made.leg("102")).channel
+    target = (await made.leg("103")).channel
+    kit.bridge(consulting, target)
+    kit.replaced = consulting
+    kit.transfers.refer(referrer, Refer("<sip:103@h?Replaces=c2%3Bto-tag%3Dx%3Bfrom-tag%3Dy>"))  # type: ignore[arg-type]
+    await until(lambda: consulting.state == ChannelState.HUNGUP)  # the replaced call: at once
+    assert consulting.cause == "transferred"
+    await asyncio.sleep(0.3)
+    assert referrer.state == ChannelState.UP  # its phone's turn to hang up
+    bye = referrer.session.on_remote_bye
+    assert bye is not None
+    bye("normal clearing")  # the phone's BYE, as the dialog reports it
+    await asyncio.wait_for(kit.settle(), 1.0)  # released without waiting out the 5 s
+    assert referrer.cause == "normal clearing" and transferee.bridged is target
+
+
+async def test_semi_attended_the_transferee_waits_for_the_ringing_target(made: Legs) -> None:
+    """The Replaces names the referrer's consultation call while it still rings: the
+    transferee hears the music until the target answers, then talks with it."""
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    target = await made.channel("103")  # rung by the consultation call, not answered
+    kit.ringing = target
+    refer = Refer("<sip:103@h?Replaces=c2%3Bto-tag%3Dx%3Bfrom-tag%3Dy>")
+    kit.transfers.refer(referrer, refer)  # type: ignore[arg-type]
+    assert refer.status == 202
+    await until(lambda: transferee.rtp in kit.moh)
+    assert transferee.bridged is None and kit.dialed == []
+    target.up()
+    await until(lambda: referrer.state == ChannelState.HUNGUP)
+    await kit.settle()
+    assert transferee.bridged is target and target.bridged is transferee
+    assert kit.transferred == [(referrer, transferee, target)]
+
+
+async def test_semi_attended_a_target_that_never_answers_gives_the_call_back(
+    made: Legs,
+) -> None:
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    target = await made.channel("103")
+    kit.ringing = target
+    kit.transfers.refer(referrer, Refer("<sip:103@h?Replaces=c%3Bto-tag%3Dx%3Bfrom-tag%3Dy>"))  # type: ignore[arg-type]
+    await until(lambda: transferee.rtp in kit.moh)
+    target.failed("no answer", 480)
+    await until(lambda: transferee.bridged is referrer)
+    await kit.settle()
+    assert referrer.state == transferee.state == ChannelState.UP and kit.transferred == []
+
+
+@pytest.mark.parametrize("kind", ["blind", "attended"])
+async def test_the_target_takes_the_referrer_s_side_of_the_call_s_recording(
+    made: Legs, kind: str
+) -> None:
+    """A recorded click2call bridges (agent, customer) and its recorder's tap gets what
+    each side says in that order: when the agent transfers the customer, the target is
+    recorded on the agent's side, the customer stays on the customer's."""
+    kit = Kit(made)
+    referrer = (await made.leg("102")).channel  # the agent
+    transferee = (await made.leg("101")).channel  # the customer
+    heard: list[tuple[np.ndarray | None, np.ndarray | None]] = []
+
+    def tap(a_said: np.ndarray | None, b_said: np.ndarray | None) -> None:
+        heard.append((a_said, b_said))
+
+    kit.bridge(referrer, transferee, tap=tap)
+    target = (await made.leg("103")).channel
+    if kind == "blind":
+        kit.targets["103"] = target
+        refer = Refer("<sip:103@switch>")
+    else:
+        consulting = (await made.leg("102")).channel
+        kit.bridge(consulting, target)
+        kit.replaced = consulting
+        refer = Refer("<sip:103@h?Replaces=c2%3Bto-tag%3Dx%3Bfrom-tag%3Dy>")
+    kit.transfers.refer(referrer, refer)  # type: ignore[arg-type]
+    await until(lambda: transferee.bridged is target)
+    await kit.settle()
+    joint = target.bridge
+    assert isinstance(joint, Bridge)
+    assert (joint.a, joint.b) == (target, transferee) and joint.tap is tap
+
+
+@pytest.mark.parametrize("whose", ["another extension's", "the transferee's"])
+async def test_attended_naming_a_call_not_the_referrer_s_keeps_every_call(
+    made: Legs, whose: str
+) -> None:
+    """A phone hands over only its own calls: a Replaces naming 104's call with 105, or
+    the transferee's own leg, changes nothing (NOTIFY 403)."""
+    kit = Kit(made)
+    transferee, referrer = await in_call(kit)
+    other = (await made.leg("104")).channel
+    partner = (await made.leg("105")).channel
+    kit.bridge(other, partner)
+    kit.replaced = other if whose == "another extension's" else transferee
+    kit.transfers.refer(referrer, Refer("<sip:1@h?Replaces=c%3Bto-tag%3Dx%3Bfrom-tag%3Dy>"))  # type: ignore[arg-type]
+    await asyncio.sleep(0.3)
+    await kit.settle()
+    assert transferee.bridged is referrer and other.bridged is partner
+    channels = (transferee, referrer, other, partner)
+    assert all(c.state == ChannelState.UP for c in channels) and kit.transferred == []
 
 
 async def test_attended_naming_no_dialog_keeps_the_call(made: Legs) -> None:
