@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from softswitch.config import Config
     from softswitch.store import Store
     from softswitch.switch import Switch
+    from softswitch.webhooks.service import Webhooks
 
 
 @dataclass(slots=True)
@@ -23,6 +24,7 @@ class AppContext:
     tts: Tts
     dialer: Dialer | None = None
     engines: Sequence[EngineStatus] = ()  # the speech engines as checked at start-up
+    webhooks: Webhooks | None = None  # None: /api/webhooks answers 503
 
     @property
     def store(self) -> Store:

@@ -28,6 +28,7 @@ from softswitch.store.accounts import AccountStore
 from softswitch.store.callbacks import CallbackStore
 from softswitch.store.cdrs import CdrStore
 from softswitch.switch import Switch
+from softswitch.webhooks.service import Webhooks
 
 log = logging.getLogger("softswitchd.runtime")
 
@@ -44,6 +45,7 @@ class Runtime:
         self.switch = Switch(config, self.store, announce=announce, tts=self.tts, **switch_kwargs)
         self.engines = check_engines(media.tts_engine, media.transcriber)
         self.cdrs = CdrStore(self.switch.store.db)
+        self.webhooks = Webhooks(self.store.db, config.webhooks, config.api_host_port)
         self.calls = CallService(
             self.switch,
             self.tts,
@@ -52,6 +54,7 @@ class Runtime:
             uploads_dir=media.uploads_dir,
             transcriber_name=media.transcriber,
             stereo=media.stereo_recordings,
+            events=self.webhooks.events,
         )
         self.callbacks = CallbackScheduler(CallbackStore(self.store.db), self.calls.click2call)
         self.campaigns = CampaignManager(self.store.db)
@@ -70,6 +73,7 @@ class Runtime:
             tts=self.tts,
             dialer=self.dialer,
             engines=self.engines,
+            webhooks=self.webhooks,
         )
 
     async def start(self) -> None:
@@ -79,6 +83,7 @@ class Runtime:
             log.info("repaired %d recording(s) after an unclean stop", len(repaired))
         provision_accounts(AccountStore(self.store.db), self.config.accounts, self.announce)
         self._report_engines()
+        await self.webhooks.start()  # what an earlier run left in the outbox goes out
         await self.switch.start()
         await self.callbacks.start()
         await self.dialer.start()
@@ -102,4 +107,5 @@ class Runtime:
         await self.switch.stop()  # BYE to every live call
         await dialer
         await self.calls.stop()
+        await self.webhooks.stop()  # what is not delivered yet stays in the outbox
         self.store.close()
