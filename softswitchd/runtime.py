@@ -57,7 +57,9 @@ class Runtime:
             events=self.webhooks.events,
         )
         self.callbacks = CallbackScheduler(CallbackStore(self.store.db), self.calls.click2call)
-        self.campaigns = CampaignManager(self.store.db)
+        self.campaigns = CampaignManager(self.store.db, events=self.webhooks.events)
+        if self.switch.voicemail is not None:
+            self.switch.voicemail.events = self.webhooks.events
         # a job caught mid-call by a crash is resolved from its CDR when one was written
         self.dialer = Dialer(
             self.campaigns,

@@ -102,6 +102,30 @@ def test_a_real_calls_events_arrive_in_order_and_signed(
     assert delivered["total"] == len(receiver.received())
 
 
+def test_a_message_left_in_voicemail_is_told(server_factory, phone_factory, receiver) -> None:
+    receiver.start()
+    server = server_factory(
+        webhooks=FAST,
+        extension_options={
+            "102": {"voicemail": True, "greeting": "Leave a message.", "account": "account_1"}
+        },
+    )
+    api(server.url, "PUT", "/api/webhooks/settings", json={"status_callback": receiver.url()})
+    caller = phone(phone_factory, server, "101", 700.0)
+    caller.dial(f"sip:102@127.0.0.1:{server.config.sip_host_port[1]}")  # 102: not registered
+    caller.wait_call_established(timeout=15)
+    time.sleep(2.5 + 2.5)  # greeting (~1.5 s), beep, then the message
+    caller.hangup()
+    caller.wait_call_closed()
+    [event] = receiver.wait_for(
+        lambda r: [e for e in r.events() if e["type"] == "voicemail.left"], 10, "voicemail.left"
+    )
+    data = event["data"]
+    assert data["extension"] == "102" and data["caller"] == "101"
+    assert 1.0 < data["duration"] < 6.0 and data["message_id"] >= 1
+    assert event["account_id"] == "account_1"
+
+
 def click2call_unregistered(url: str) -> str:
     """A call that is initiated and completed at once: its agent is not registered."""
     return api(
