@@ -101,9 +101,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         account = await account_of(request, ctx)
         query = validate(DeliveriesQuery, dict(request.query_params))
         status = DeliveryStatus(query.status) if query.status else None
-        events, total = service().store.listing(
-            account.id, status, query.record_count, query.offset
-        )
+        events, total = service().deliveries(account.id, status, query.record_count, query.offset)
         return ok(
             message="deliveries found" if events else "no deliveries",
             total=total,
