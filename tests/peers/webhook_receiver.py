@@ -1,6 +1,6 @@
 """A real HTTP receiver of webhooks: uvicorn on 127.0.0.1 serving a tiny Starlette app
 that records every POST (path, headers, body, when) and answers as each path is told:
-``ok`` (204), ``fail`` (500) or ``hang`` (never answers).
+``ok`` (204), ``fail`` (500), ``hang`` (never answers) or ``redirect`` (307 to ``/ok``).
 
 It runs in its own thread and loop, can be stopped and started again on the same port
 (a receiver that is down for a while), and is stopped by the fixture whatever the test
@@ -68,6 +68,8 @@ class WebhookReceiver:
         mode = self.modes.get(request.url.path, "ok")
         if mode == "fail":
             return Response("receiver broken", status_code=500)
+        if mode == "redirect":
+            return Response(status_code=307, headers={"Location": "/ok"})
         if mode == "hang":
             assert self._release is not None
             await self._release.wait()  # until the receiver stops

@@ -156,6 +156,18 @@ async def test_an_event_failing_for_the_whole_retry_period_is_given_up(hooks, re
     await until(lambda: webhooks.store.listing("acc", DeliveryStatus.DELIVERED)[1] == 1)
 
 
+async def test_a_redirect_is_not_followed_but_retried(hooks, receiver) -> None:
+    receiver.modes = {"/a": "redirect"}
+    receiver.start()
+    webhooks = await hooks()
+    await webhooks.settings.set_url("acc", receiver.url("/a"))
+    await webhooks.start()
+    emit(webhooks, "acc", 1)
+    await until(lambda: webhooks.store.listing("acc")[0][0].attempts >= 2, what="two tries")
+    assert {a.path for a in receiver.received()} == {"/a"}  # never /ok
+    assert webhooks.store.listing("acc")[0][0].tried[0].error == "HTTP 307"
+
+
 async def test_events_of_an_account_whose_url_was_removed_fail_at_once(hooks) -> None:
     webhooks = await hooks()
     await webhooks.settings.set_url("acc", "http://127.0.0.1:9/")

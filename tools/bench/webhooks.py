@@ -39,8 +39,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PIN = os.environ.get("BENCH_PIN", "1") != "0"  # BENCH_PIN=0: let the OS place both
+
+
 def pin(cpu: int) -> None:
-    if hasattr(os, "sched_setaffinity") and cpu < (os.cpu_count() or 1):
+    if PIN and hasattr(os, "sched_setaffinity") and cpu < (os.cpu_count() or 1):
         os.sched_setaffinity(0, {cpu})
 
 
