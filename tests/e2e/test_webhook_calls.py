@@ -138,8 +138,8 @@ def click2call_unregistered(url: str) -> str:
 
 @pytest.mark.slow
 def test_a_receiver_down_for_a_minute_gets_everything_after(server_factory, receiver) -> None:
-    # retries as configured by default start at 5 s and double: over a minute that is
-    # 5, 10, 20, 40 s; the receiver is back before the last one
+    # retries start at 5 s (the default) and double, here up to 30 s: tries at 0, 5, 15,
+    # 35 s are refused, the one at 65 s finds the receiver back (up at 60 s)
     server = server_factory(webhooks={"backoff_first_ms": 5000, "backoff_max": 30})
     api(server.url, "PUT", "/api/webhooks/settings", json={"status_callback": receiver.url()})
     down = time.monotonic()
