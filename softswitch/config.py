@@ -241,6 +241,9 @@ class WebhooksConfig:
     timeout_ms: int = 10_000  # a receiver must have answered within this
     # receivers sent to at once (accounts with events waiting), one connection each
     max_concurrent: int = 64
+    # days delivered and failed events (and their attempts) stay listed at
+    # /api/webhooks/deliveries before they are deleted; pending ones are always kept
+    keep_days: int = 7
 
 
 @dataclass(slots=True)
@@ -751,6 +754,7 @@ def _validate_webhooks(webhooks: WebhooksConfig) -> None:
         "backoff_max": (1, 86_400),
         "timeout_ms": (100, 300_000),
         "max_concurrent": (1, 10_000),
+        "keep_days": (1, 3650),
     }
     for key, (low, high) in ranges.items():
         if not low <= getattr(webhooks, key) <= high:

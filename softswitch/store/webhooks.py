@@ -40,6 +40,7 @@ _SCHEMA = (
     # an account's lane (its oldest pending event) and the listing by status
     "CREATE INDEX IF NOT EXISTS webhook_events_lane ON webhook_events (account_id, status, seq)",
     "CREATE INDEX IF NOT EXISTS webhook_events_status ON webhook_events (status, account_id)",
+    "CREATE INDEX IF NOT EXISTS webhook_events_created ON webhook_events (created_at)",
     """CREATE TABLE IF NOT EXISTS webhook_attempts (
         event_seq INTEGER NOT NULL,
         number INTEGER NOT NULL,
@@ -263,6 +264,25 @@ class WebhookStore:
             f"SELECT {_EVENT} FROM webhook_events WHERE id = ?", [event_id]
         ).fetchone()
         return _event(row) if row else None
+
+    def purge(self, before: float, limit: int = 5000) -> int:
+        """Forget up to ``limit`` settled events (and their attempts) recorded before
+        ``before``; returns how many. Pending events are kept whatever their age."""
+        conn = self.db.conn
+        with transaction(self.db):
+            seqs = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT seq FROM webhook_events WHERE created_at < ? AND status != ?"
+                    " ORDER BY created_at LIMIT ?",
+                    [before, DeliveryStatus.PENDING, limit],
+                )
+            ]
+            if seqs:
+                marks = ",".join("?" for _ in seqs)
+                conn.execute(f"DELETE FROM webhook_attempts WHERE event_seq IN ({marks})", seqs)
+                conn.execute(f"DELETE FROM webhook_events WHERE seq IN ({marks})", seqs)
+        return len(seqs)
 
     def backlog(self) -> int:
         """Events not delivered yet (for /metrics)."""

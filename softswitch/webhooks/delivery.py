@@ -32,6 +32,8 @@ log = logging.getLogger("softswitch.webhooks")
 BATCH = 100  # events a lane reads from the store at once
 MAX_RESPONSE = 64 * 1024  # of a receiver's answer, read (to reuse the connection), ignored
 USER_AGENT = "softswitch-webhooks/1"
+PURGE_EVERY = 3600.0  # seconds between purges of old settled events
+PURGE_CHUNK = 2000  # events forgotten per pass (one short transaction)
 
 
 def backoff(config: WebhooksConfig, attempts: int) -> float:
@@ -60,6 +62,7 @@ class DeliveryWorker:
         self._timeouts = httpx.Timeout(self.timeout).as_dict()
         self._task: asyncio.Task[Any] | None = None
         self._kick = asyncio.Event()
+        self._purged_at = 0.0
 
     async def start(self) -> None:
         # httpx's transport without its client: no redirects (one could lead anywhere, the
@@ -105,10 +108,23 @@ class DeliveryWorker:
                         self._lanes[account_id] = asyncio.create_task(
                             self._lane(account_id), name=f"webhooks {account_id}"
                         )
+                self._purge()
             except Exception:  # a store hiccup must not end deliveries for good
                 log.exception("webhook delivery pass failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), self.poll)
+
+    def _purge(self) -> None:
+        """Forget settled events past ``keep_days``: one bounded chunk per pass, so a
+        large purge never holds the loop; hourly once nothing is left."""
+        now = self.clock()
+        if now - self._purged_at < PURGE_EVERY:
+            return
+        removed = self.store.purge(now - self.config.keep_days * 86_400, PURGE_CHUNK)
+        if removed < PURGE_CHUNK:
+            self._purged_at = now
+        if removed:
+            log.info("webhooks: forgot %d settled event(s) past keep_days", removed)
 
     async def _lane(self, account_id: str) -> None:
         try:

@@ -196,6 +196,7 @@ def test_backoff_doubles_up_to_its_cap() -> None:
         ({"retry_for": -5}, "webhooks.retry_for must be 1 to"),
         ({"timeout_ms": 5}, "webhooks.timeout_ms must be 100 to"),
         ({"max_concurrent": 0}, "webhooks.max_concurrent must be 1 to"),
+        ({"keep_days": 0}, "webhooks.keep_days must be 1 to"),
         ({"backoff_max": "soon"}, "expected int"),
         ({"retries": 3}, "unknown key"),
     ],
@@ -203,3 +204,29 @@ def test_backoff_doubles_up_to_its_cap() -> None:
 def test_wrong_config_values_are_refused(section: dict, why: str) -> None:
     with pytest.raises(ConfigError, match=why):
         from_dict({"webhooks": section}, {})
+
+
+async def test_settled_events_are_forgotten_after_keep_days_pending_ones_never(
+    hooks, receiver
+) -> None:
+    receiver.start()
+    webhooks = await hooks()
+    await webhooks.settings.set_url("acc", receiver.url("/a"))
+    await webhooks.start()
+    emit(webhooks, "acc", 3)
+    await until(lambda: webhooks.store.backlog() == 0, what="delivered")
+    await webhooks.stop()
+    await webhooks.settings.set_url("acc", "http://127.0.0.1:9/")  # nobody: stays pending
+    emit(webhooks, "acc", 1)
+    # two weeks later, the default keep_days (7) has passed for all four
+    month = WebhooksConfig(retry_for=30 * 86_400, backoff_first_ms=50, timeout_ms=500)
+    later = Webhooks(
+        webhooks.store.db, month, ("127.0.0.1", 1), clock=lambda: time.time() + 14 * 86_400
+    )
+    await later.start()
+    await until(lambda: later.store.listing("acc")[1] == 1, what="the settled ones forgotten")
+    [left] = later.store.listing("acc")[0]
+    assert left.status is DeliveryStatus.PENDING
+    attempts = later.store.db.execute("SELECT COUNT(*) FROM webhook_attempts").fetchone()[0]
+    assert attempts == len(left.tried)  # the forgotten events' attempts went with them
+    await later.stop()
