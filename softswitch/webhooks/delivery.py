@@ -32,6 +32,7 @@ log = logging.getLogger("softswitch.webhooks")
 BATCH = 100  # events a lane reads from the store at once
 MAX_RESPONSE = 64 * 1024  # of a receiver's answer, read (to reuse the connection), ignored
 USER_AGENT = "softswitch-webhooks/1"
+POOL_IDLE = 60.0  # seconds an account's idle keep-alive connection stays open
 PURGE_EVERY = 3600.0  # seconds between purges of old settled events
 PURGE_CHUNK = 2000  # events forgotten per pass (one short transaction)
 
@@ -58,23 +59,16 @@ class DeliveryWorker:
         self.timeout = config.timeout_ms / 1000.0
         self._lanes: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(config.max_concurrent)
-        self._http: httpx.AsyncHTTPTransport | None = None
+        # one connection pool per account: its lane's keep-alive connection (httpcore
+        # checks every connection of a pool on each request: one pool for all would cost
+        # O(accounts) per delivery), and (pool, last used) to close idle ones
+        self._pools: dict[str, tuple[httpx.AsyncHTTPTransport, float]] = {}
         self._timeouts = httpx.Timeout(self.timeout).as_dict()
         self._task: asyncio.Task[Any] | None = None
         self._kick = asyncio.Event()
         self._purged_at = 0.0
 
     async def start(self) -> None:
-        # httpx's transport without its client: no redirects (one could lead anywhere, the
-        # switch included), no cookie jar (a receiver's cookies would go to other
-        # accounts' receivers on that host), no proxies from the environment, and a
-        # quarter less CPU per delivery (BENCHMARKS.md)
-        self._http = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(
-                max_connections=self.config.max_concurrent,
-                max_keepalive_connections=self.config.max_concurrent,
-            ),
-        )
         self._task = asyncio.create_task(self._watch(), name="webhooks")
 
     async def stop(self) -> None:
@@ -85,9 +79,31 @@ class DeliveryWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._task = None
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self._close_pools(idle_for=0.0)
+
+    def _pool(self, account_id: str) -> httpx.AsyncHTTPTransport:
+        # httpx's transport without its client: no redirects (one could lead anywhere, the
+        # switch included), no cookie jar (a receiver's cookies would go to other
+        # accounts' receivers on that host), no proxies from the environment, and a
+        # quarter less CPU per delivery (BENCHMARKS.md)
+        found = self._pools.get(account_id)
+        pool = found[0] if found is not None else None
+        if pool is None:
+            pool = httpx.AsyncHTTPTransport(
+                limits=httpx.Limits(
+                    max_connections=1, max_keepalive_connections=1, keepalive_expiry=POOL_IDLE
+                )
+            )
+        self._pools[account_id] = (pool, time.monotonic())
+        return pool
+
+    async def _close_pools(self, idle_for: float) -> None:
+        now = time.monotonic()
+        for account_id, (pool, used) in list(self._pools.items()):
+            if now - used >= idle_for and account_id not in self._lanes:
+                del self._pools[account_id]
+                with contextlib.suppress(Exception):
+                    await pool.aclose()
 
     def wake(self, account_id: str) -> None:
         """An event of ``account_id`` was recorded: its lane starts unless it runs (a
@@ -109,6 +125,7 @@ class DeliveryWorker:
                             self._lane(account_id), name=f"webhooks {account_id}"
                         )
                 self._purge()
+                await self._close_pools(idle_for=POOL_IDLE)
             except Exception:  # a store hiccup must not end deliveries for good
                 log.exception("webhook delivery pass failed")
             with contextlib.suppress(TimeoutError):
@@ -159,7 +176,9 @@ class DeliveryWorker:
             "Softswitch-Event-Type": event.type,
         }
         started = time.monotonic()
-        status_code, error = await self._post(settings.url, body, headers)
+        status_code, error = await self._post(
+            self._pool(event.account_id), settings.url, body, headers
+        )
         duration = time.monotonic() - started
         number = event.attempts + 1
         if not error:
@@ -181,15 +200,16 @@ class DeliveryWorker:
         )
         return status is not DeliveryStatus.PENDING
 
-    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+    async def _post(
+        self, pool: httpx.AsyncHTTPTransport, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int | None, str]:
         """(HTTP status or None, "" when delivered or what went wrong)."""
-        assert self._http is not None, "start() the worker first"
         request = httpx.Request(
             "POST", url, content=body, headers=headers, extensions={"timeout": self._timeouts}
         )
         try:
             async with self._slots, asyncio.timeout(self.timeout):
-                r = await self._http.handle_async_request(request)
+                r = await pool.handle_async_request(request)
                 try:
                     read = 0
                     async for chunk in r.aiter_raw():
