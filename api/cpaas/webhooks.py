@@ -12,6 +12,7 @@ The switch side is `softswitch.webhooks` (settings, events, the delivery worker)
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -62,6 +63,7 @@ def delivery_json(event: OutboxEvent) -> dict[str, Any]:
         "next_attempt_at": (
             iso(event.next_attempt_at) if event.status is DeliveryStatus.PENDING else ""
         ),
+        "payload": json.loads(event.body),  # what is (or was) posted
     }
 
 

@@ -143,6 +143,9 @@ def test_a_receiver_down_for_a_while_gets_every_event_in_order_when_back(server,
     _, page = call(server, "GET", "/api/webhooks/deliveries")
     assert page["total"] == 6 and {e["status"] for e in page["result"]} == {"delivered"}
     assert page["result"][0]["attempts"][-1]["status_code"] == 204
+    newest = page["result"][0]
+    assert newest["payload"]["id"] == newest["event_id"] == ids[-1]
+    assert newest["payload"]["type"] == newest["type"] == "call.completed"
 
 
 @pytest.mark.parametrize("mode", ["fail", "hang"])
