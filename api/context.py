@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from softswitch.metrics.registry import Metrics
     from softswitch.store import Store
     from softswitch.switch import Switch
+    from softswitch.webhooks.service import Webhooks
 
 
 @dataclass(slots=True)
@@ -25,6 +26,7 @@ class AppContext:
     dialer: Dialer | None = None
     engines: Sequence[EngineStatus] = ()  # the speech engines as checked at start-up
     metrics: Metrics | None = None  # None: [metrics] is off
+    webhooks: Webhooks | None = None  # None: /api/webhooks answers 503
 
     @property
     def store(self) -> Store:

@@ -265,6 +265,28 @@ class VoicemailConfig:
 
 
 @dataclass(slots=True)
+class WebhooksConfig:
+    """[webhooks]: delivering each account's events to its status_callback URL
+    (softswitch/webhooks/). An account without a URL (the default) records no events.
+
+    A delivery that fails (no connection, a timeout, any answer but 2xx) is retried after
+    backoff_first_ms, then twice as long each time up to backoff_max seconds, until
+    retry_for seconds after the event; then it is marked failed. An account's events go
+    out one at a time, in order; accounts do not wait for each other.
+    """
+
+    retry_for: int = 86_400  # seconds an event is retried (24 h)
+    backoff_first_ms: int = 5_000  # wait after the first failed attempt
+    backoff_max: int = 3_600  # seconds: the longest wait between two attempts
+    timeout_ms: int = 10_000  # a receiver must have answered within this
+    # receivers sent to at once (accounts with events waiting), one connection each
+    max_concurrent: int = 64
+    # days delivered and failed events (and their attempts) stay listed at
+    # /api/webhooks/deliveries before they are deleted; pending ones are always kept
+    keep_days: int = 7
+
+
+@dataclass(slots=True)
 class TrunkConfig:
     name: str
     host: str
@@ -390,6 +412,7 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     trunks: list[TrunkConfig] = field(default_factory=list)
     extensions: list[ExtensionConfig] = field(default_factory=list)
     accounts: list[AccountConfig] = field(default_factory=list)
@@ -480,6 +503,7 @@ _SECTIONS = {
     "store": StoreConfig,
     "media": MediaConfig,
     "voicemail": VoicemailConfig,
+    "webhooks": WebhooksConfig,
 }
 _LISTS = {
     "trunks": TrunkConfig,
@@ -644,6 +668,7 @@ def _validate(config: Config) -> None:
         and split_host_port(config.metrics.listen, 0)[1] == config.api_host_port[1]
     ):
         raise ConfigError("metrics.listen must not be the port of api.listen (set metrics.token)")
+    _validate_webhooks(config.webhooks)
     _validate_sip_connections(config.sip_connections)
     _validate_sip_limits(config.sip_limits)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
@@ -804,6 +829,20 @@ def _validate_api_limits(limits: ApiLimitsConfig) -> None:
     for key, (low, high) in ranges.items():
         if not low <= getattr(limits, key) <= high:
             raise ConfigError(f"api_limits.{key} must be {low} to {high}")
+
+
+def _validate_webhooks(webhooks: WebhooksConfig) -> None:
+    ranges = {
+        "retry_for": (1, 30 * 86_400),
+        "backoff_first_ms": (1, 86_400_000),
+        "backoff_max": (1, 86_400),
+        "timeout_ms": (100, 300_000),
+        "max_concurrent": (1, 10_000),
+        "keep_days": (1, 3650),
+    }
+    for key, (low, high) in ranges.items():
+        if not low <= getattr(webhooks, key) <= high:
+            raise ConfigError(f"webhooks.{key} must be {low} to {high}")
 
 
 def _validate_sip_connections(limits: SipConnectionsConfig) -> None:

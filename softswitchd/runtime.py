@@ -29,6 +29,7 @@ from softswitch.store.accounts import AccountStore
 from softswitch.store.callbacks import CallbackStore
 from softswitch.store.cdrs import CdrStore
 from softswitch.switch import Switch
+from softswitch.webhooks.service import Webhooks
 
 log = logging.getLogger("softswitchd.runtime")
 
@@ -45,6 +46,7 @@ class Runtime:
         self.switch = Switch(config, self.store, announce=announce, tts=self.tts, **switch_kwargs)
         self.engines = check_engines(media.tts_engine, media.transcriber)
         self.cdrs = CdrStore(self.switch.store.db)
+        self.webhooks = Webhooks(self.store.db, config.webhooks, config.api_host_port)
         self.calls = CallService(
             self.switch,
             self.tts,
@@ -53,9 +55,12 @@ class Runtime:
             uploads_dir=media.uploads_dir,
             transcriber_name=media.transcriber,
             stereo=media.stereo_recordings,
+            events=self.webhooks.events,
         )
         self.callbacks = CallbackScheduler(CallbackStore(self.store.db), self.calls.click2call)
-        self.campaigns = CampaignManager(self.store.db)
+        self.campaigns = CampaignManager(self.store.db, events=self.webhooks.events)
+        if self.switch.voicemail is not None:
+            self.switch.voicemail.events = self.webhooks.events
         # a job caught mid-call by a crash is resolved from its CDR when one was written
         self.dialer = Dialer(
             self.campaigns,
@@ -63,10 +68,10 @@ class Runtime:
             cdrs=self.cdrs,
             recover_outcome=CdrRecovery(self.cdrs),
         )
-        # only when [metrics] asks: otherwise no channel gets the listener. A webhook
-        # outbox shows its backlog by setting metrics.collector.webhook_backlog (a
-        # callable returning the undelivered count) when metrics is not None.
+        # only when [metrics] asks: otherwise no channel gets the listener
         self.metrics = Metrics(self.switch, self.dialer) if config.metrics.enabled else None
+        if self.metrics is not None:
+            self.metrics.collector.webhook_backlog = self.webhooks.backlog
 
     def api_context(self) -> AppContext:
         return AppContext(
@@ -76,6 +81,7 @@ class Runtime:
             dialer=self.dialer,
             engines=self.engines,
             metrics=self.metrics,
+            webhooks=self.webhooks,
         )
 
     async def start(self) -> None:
@@ -85,6 +91,7 @@ class Runtime:
             log.info("repaired %d recording(s) after an unclean stop", len(repaired))
         provision_accounts(AccountStore(self.store.db), self.config.accounts, self.announce)
         self._report_engines()
+        await self.webhooks.start()  # what an earlier run left in the outbox goes out
         await self.switch.start()
         await self.callbacks.start()
         await self.dialer.start()
@@ -108,4 +115,5 @@ class Runtime:
         await self.switch.stop()  # BYE to every live call
         await dialer
         await self.calls.stop()
+        await self.webhooks.stop()  # what is not delivered yet stays in the outbox
         self.store.close()

@@ -45,6 +45,7 @@ def switch_config(
     sip_limits: dict[str, Any] | None = None,
     extension_options: dict[str, dict[str, Any]] | None = None,
     voicemail: dict[str, Any] | None = None,
+    webhooks: dict[str, Any] | None = None,
 ) -> Config:
     """listen_host: where SIP and RTP bind ("0.0.0.0" for phones on namespace hosts);
     extension_options: more keys of some [[extensions]] (``{"102": {"voicemail": True}}``)."""
@@ -71,6 +72,7 @@ def switch_config(
             for n, p in (extensions or {"101": "pw101", "102": "pw102"}).items()
         ],
         "voicemail": {"dir": str(tmp_path / "voicemail"), **(voicemail or {})},
+        "webhooks": webhooks or {},
         "trunks": trunks or [],
         "accounts": [{"id": i, "auth": a} for i, a in (accounts or {}).items()],
         "conferences": conferences or [],

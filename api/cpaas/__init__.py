@@ -1,7 +1,7 @@
 """The CPaaS API (../shared/specs/cpaas-api.txt): click2call, callbacks, OTP calls,
 live-call control, CDRs, announcement templates, call flows, uploads, campaigns,
 conference rooms, inbound numbers and ring groups, and the voicemail of the account's
-extensions.
+extensions, and the account's webhooks.
 
 `routes(ctx)` is what `api.app.create_app` mounts. Framework for every endpoint module:
 `responses` (envelope, ApiError, `endpoint`), `auth` (`account_of`), `body` (`parse_body`).
@@ -24,6 +24,7 @@ from . import (
     inbound_numbers,
     templates,
     voicemail,
+    webhooks,
 )
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ _MODULES = (
     conferences,
     inbound_numbers,
     voicemail,
+    webhooks,
 )
 
 

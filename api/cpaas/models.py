@@ -192,5 +192,15 @@ class FlowRef(_Body):
     flow_id: FlowId
 
 
+class WebhookSettingsBody(_Body):
+    status_callback: Annotated[str, Field(max_length=2048)]  # "" clears it
+
+
+class DeliveriesQuery(_Body):
+    status: Literal["pending", "delivered", "failed"] | None = None
+    record_count: Annotated[Whole, Field(ge=1, le=1000)] = 50
+    offset: Annotated[Whole, Field(ge=0, le=1_000_000_000)] = 0
+
+
 class VoicemailUpdate(_Body):
     heard: StrictBool

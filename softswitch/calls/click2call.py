@@ -92,7 +92,7 @@ class Click2Call:
             dtmf_inputs=call.dtmf_inputs(),
             recording_name=recording_name(files) if call.keep_recording else "",
         )
-        cdr_id = self.cdrs.insert(cdr)
+        cdr_id = self.calls.events.call_completed(self.cdrs, cdr)
         log.info(
             "click2call %s ended: %s billsec=%s", call.request_id, cdr.dial_status, cdr.billsec
         )

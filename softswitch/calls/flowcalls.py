@@ -105,7 +105,7 @@ class FlowCalls:
             campaign_id=campaign_id,
             list_id=list_id,
         )
-        cdr_id = self.cdrs.insert(cdr)
+        cdr_id = self.calls.events.call_completed(self.cdrs, cdr)
         return CallOutcome(
             answered=answered_at is not None,
             sip_status=status,

@@ -92,7 +92,7 @@ class InboundCalls:
             dtmf_inputs="".join(pressed),
             recording_name="",
         )
-        self.cdrs.insert(cdr)
+        self.calls.events.call_completed(self.cdrs, cdr)
 
     async def dispatch(
         self,

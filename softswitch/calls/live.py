@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING
 
 from media.recorder import CallRecorder
 
-from ..channel import Channel, ChannelEvent, ChannelState
+from ..channel import Channel, ChannelEvent, ChannelState, Listener
 from .errors import ChannelNotFound
 
 if TYPE_CHECKING:
     from ..bridge import Tap
     from ..switch import Switch
+    from ..webhooks.events import WebhookEvents
 
 
 class CallKind(StrEnum):
@@ -57,10 +58,14 @@ class LiveCall:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     # a phone's transfers in this call (REFER), for the CDR: "102 transferred 101 to 103"
     transfers: list[str] = field(default_factory=list)
+    # the webhooks' view of the call's legs (ringing, answered), set by LiveCalls.add
+    on_leg: Listener | None = None
 
     def add(self, channel: Channel) -> None:
         self.channels.append(channel)
         channel.add_listener(self._on_event)
+        if self.on_leg is not None:
+            channel.add_listener(self.on_leg)
 
     def transferred(self, referrer: Channel, transferee: Channel, target: Channel) -> None:
         """A party's phone handed its partner over to ``target`` (which joins the call)."""
@@ -129,8 +134,9 @@ class LiveStatistics:
 class LiveCalls(Mapping[str, LiveCall]):
     """The calls the service has in progress, by request id (a taken id gets a suffix)."""
 
-    def __init__(self, switch: Switch) -> None:
+    def __init__(self, switch: Switch, events: WebhookEvents) -> None:
         self.switch = switch
+        self.events = events
         self._calls: dict[str, LiveCall] = {}
 
     def __getitem__(self, key: str) -> LiveCall:
@@ -156,6 +162,13 @@ class LiveCalls(Mapping[str, LiveCall]):
         if key in self._calls:
             key = f"{key}:{secrets.token_hex(3)}"
         self._calls[key] = call
+        # the one place every call of the service passes: its webhooks start here
+        self.events.call_initiated(call)
+        call.on_leg = self.events.leg_listener(call)
+        for channel in call.channels:  # an inbound call's leg came first
+            channel.add_listener(call.on_leg)
+            if channel.state not in (ChannelState.DOWN, ChannelState.HUNGUP):
+                call.on_leg(ChannelEvent(channel, channel.state))
         return key
 
     def remove(self, key: str) -> None:

@@ -14,6 +14,7 @@ from media.prompt import load_audio
 from media.recorder import CallRecorder, RecordingFiles, RecordingOption
 
 from ..store.cdrs import CdrStore
+from ..webhooks.events import WebhookEvents
 from .live import LiveCall
 
 
@@ -33,10 +34,17 @@ def remove(files: RecordingFiles) -> None:
 
 class Recordings:
     def __init__(
-        self, directory: Path, cdrs: CdrStore, *, transcriber_name: str, stereo: bool
+        self,
+        directory: Path,
+        cdrs: CdrStore,
+        events: WebhookEvents,
+        *,
+        transcriber_name: str,
+        stereo: bool,
     ) -> None:
         self.directory = directory
         self.cdrs = cdrs
+        self.events = events
         self.transcriber_name = transcriber_name
         self.stereo = stereo
 
@@ -69,4 +77,4 @@ class Recordings:
             text = await loop.run_in_executor(None, engine.transcribe, samples)
             if text:
                 parts.append(f"{label}: {text}")
-        self.cdrs.set_transcript(cdr_id, "\n".join(parts))
+        self.events.transcript_ready(self.cdrs, cdr_id, "\n".join(parts))

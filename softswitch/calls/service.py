@@ -12,7 +12,9 @@ from pathlib import Path
 from media.tts import Tts
 
 from ..store.cdrs import CdrStore
+from ..store.webhooks import WebhookStore
 from ..switch import Switch
+from ..webhooks.events import WebhookEvents
 from .cdrs import CdrBuilder
 from .click2call import Click2Call
 from .control import CallControl
@@ -35,15 +37,23 @@ class CallService:
         uploads_dir: Path | str,
         transcriber_name: str = "pocketsphinx",
         stereo: bool = False,
+        events: WebhookEvents | None = None,
     ) -> None:
+        """``events``: where calls tell their webhooks (by default into the switch's store,
+        delivered by whoever runs a worker on it)."""
         self.switch = switch
         tasks = CallTasks()
-        self.calls = LiveCalls(switch)
+        self.events = events or WebhookEvents(WebhookStore(switch.store.db))
+        self.calls = LiveCalls(switch, self.events)
         switch.transfers.on_transferred = self.calls.transferred  # the CDR says who to whom
         legs = Legs(switch, tasks)
         builder = CdrBuilder()
         recordings = Recordings(
-            Path(recordings_dir), cdrs, transcriber_name=transcriber_name, stereo=stereo
+            Path(recordings_dir),
+            cdrs,
+            self.events,
+            transcriber_name=transcriber_name,
+            stereo=stereo,
         )
         flows = FlowCalls(
             legs,

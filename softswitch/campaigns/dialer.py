@@ -248,11 +248,9 @@ class Dialer:
             window = job_window(campaign, job.phone, job.gmt_zone, job.policy)
             opening = window.next_allowed(_dt(now))
             if opening is None:
-                jobs.settle(
-                    job.id,
-                    now,
-                    JobStatus.NOT_DONE if job.attempts_made == 0 else JobStatus.NO_ANSWER,
-                )
+                status = JobStatus.NOT_DONE if job.attempts_made == 0 else JobStatus.NO_ANSWER
+                jobs.settle(job.id, now, status)
+                self._job_changed(campaign, job, status)
                 continue
             if opening.timestamp() > now:
                 jobs.reschedule(job.id, opening.timestamp(), now)
@@ -262,10 +260,12 @@ class Dialer:
                 continue
             if self.manager.is_dnd(campaign, job.phone):
                 jobs.settle(job.id, now, JobStatus.NOT_DONE, dial_status=DialStatus.DND)
+                self._job_changed(campaign, job, JobStatus.NOT_DONE)
                 self._write_dnd_cdr(campaign, job, now)
                 continue
             if not self.number_check(job.phone):
                 jobs.settle(job.id, now, JobStatus.NONEXISTENT_NUMBER)
+                self._job_changed(campaign, job, JobStatus.NONEXISTENT_NUMBER)
                 continue
             # DND and invalid numbers above cost no dial slot; a real dial waits for its own
             slot = self._slot.get(campaign.id)
@@ -275,6 +275,7 @@ class Dialer:
             if attempt is None:
                 continue
             job.status, job.attempts_made = JobStatus.IN_PROCESS, attempt.number
+            self._job_changed(campaign, job, JobStatus.IN_PROCESS, attempt.request_id)
             if interval:
                 # on the grid while starts keep up with it; after an idle spell it restarts
                 on_grid = slot if slot is not None and now - slot < interval else now
@@ -318,6 +319,21 @@ class Dialer:
         self, campaign: Campaign, job: Job, attempt: Attempt, outcome: CallOutcome
     ) -> JobStatus:
         """Record the attempt and move the job to its next status."""
+        status = self._resolve(campaign, job, attempt, outcome)
+        self._job_changed(campaign, job, status, attempt.request_id)
+        return status
+
+    def _job_changed(
+        self, campaign: Campaign, job: Job, status: JobStatus, request_id: str = ""
+    ) -> None:
+        """Tell the campaign's webhooks, right after the store has the job's status."""
+        self.manager.events.job_status(
+            campaign.account_id, campaign.id, job.id, job.phone, status.value, request_id
+        )
+
+    def _resolve(
+        self, campaign: Campaign, job: Job, attempt: Attempt, outcome: CallOutcome
+    ) -> JobStatus:
         now = self.clock.now()
         attempt.answered_at = outcome.answered_at if outcome.answered else None
         attempt.ended_at = outcome.ended_at

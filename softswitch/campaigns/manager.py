@@ -14,6 +14,8 @@ from softswitch.store.database import transaction
 from softswitch.store.idempotence import IdempotenceStore
 from softswitch.store.jobs import JobStore, NewJob
 from softswitch.store.lists import ContactList, ListKind, ListStore
+from softswitch.store.webhooks import WebhookStore
+from softswitch.webhooks.events import WebhookEvents
 
 from .clock import Clock, SystemClock
 from .errors import CampaignError, ErrorKind
@@ -41,9 +43,16 @@ ACTIVE = (CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS, CampaignStatus.PAUS
 
 
 class CampaignManager:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        clock: Clock | None = None,
+        events: WebhookEvents | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock or SystemClock()
+        # campaigns' webhooks (finished here, job statuses in the dialer)
+        self.events = events or WebhookEvents(WebhookStore(db))
         self.campaigns = CampaignStore(db)
         self.jobs = JobStore(db)
         self.keys = IdempotenceStore(db)
@@ -251,6 +260,7 @@ class CampaignManager:
         with transaction(self.db):
             self.campaigns.set_status(campaign.id, CampaignStatus.FINISHED, stopped_at=now)
             self.jobs.close_queue(campaign.id, now)
+            self._finished(campaign)
         self.changed()
         return CampaignStatus.FINISHED
 
@@ -260,8 +270,14 @@ class CampaignManager:
             with transaction(self.db):
                 self.campaigns.set_status(campaign.id, CampaignStatus.FINISHED)
                 self.jobs.close_queue(campaign.id, now)
+                self._finished(campaign)
             return True
         return False
+
+    def _finished(self, campaign: Campaign) -> None:
+        self.events.campaign_finished(
+            campaign.account_id, campaign.id, self.jobs.status_counts(campaign.id)
+        )
 
     # -- jobs -------------------------------------------------------------------------------
 

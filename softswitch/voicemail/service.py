@@ -18,6 +18,8 @@ from ..channel import Channel
 from ..channel_audio import ChannelAudio
 from ..config import Config
 from ..store.voicemail import MessageCounts, MessageRecord, VoicemailStore
+from ..store.webhooks import WebhookStore
+from ..webhooks.events import WebhookEvents
 from .access import Mailbox, PinGuard
 from .box import Boxes
 from .deposit import DepositLimits, deposit
@@ -43,6 +45,8 @@ class Voicemail:
         self.pin_guard = PinGuard(config.voicemail)
         self._watchers: list[Watcher] = []
         self._tasks: set[asyncio.Task[object]] = set()
+        # voicemail.left for the box's account (the runtime shares its webhooks' hooks)
+        self.events = WebhookEvents(WebhookStore(store.db))
 
     def has_box(self, extension: str) -> bool:
         return extension in self.boxes
@@ -71,6 +75,8 @@ class Voicemail:
         try:
             greeting = await greeting_audio(box, self.store, self.speaker)
             message = await deposit(channel, media, box, greeting, self.store, self.limits)
+            if message is not None:  # told as it is stored, before the hang-up's signaling
+                self.events.voicemail_left(box.account, message)
         finally:
             media.stop()
             await channel.hangup("voicemail done")

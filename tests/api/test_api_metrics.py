@@ -143,7 +143,7 @@ async def test_state_read_at_scrape_time(make_runtime) -> None:
     assert value(samples, "softswitch_trunk_state", trunk="carrier", state="registered") == 0
     assert value(samples, "softswitch_dialer_queue_depth", campaign=cid) == 2
     assert value(samples, "softswitch_dialer_calls_active", campaign=cid) == 0
-    assert value(samples, "softswitch_webhook_backlog") is None  # no outbox wired: no series
+    assert value(samples, "softswitch_webhook_backlog") == 0  # the runtime's outbox, empty
     count = "softswitch_api_request_duration_seconds_count"
     assert value(samples, count, method="GET", route="/api/numbers/{number}", status="4xx") == 1
     assert value(samples, count, method="GET", route="unmatched", status="4xx") == 1

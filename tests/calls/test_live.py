@@ -11,6 +11,8 @@ from softswitch.calls import ChannelNotFound, LiveChannel, LiveStatistics
 from softswitch.calls.cdrs import CdrBuilder
 from softswitch.calls.live import CallKind, LiveCall, LiveCalls
 from softswitch.channel import ChannelState
+from softswitch.store.webhooks import WebhookStore
+from softswitch.webhooks.events import WebhookEvents
 from tests.calls.conftest import ACCOUNT, FAR
 
 
@@ -19,7 +21,7 @@ def otp_call(request_id: str = "0123456789", account: str = ACCOUNT) -> LiveCall
 
 
 async def test_the_registry_is_a_mapping_by_request_id(switch) -> None:
-    calls = LiveCalls(switch)
+    calls = LiveCalls(switch, WebhookEvents(WebhookStore(switch.store.db)))
     assert calls == {}
     first, again = otp_call(), otp_call()
     assert calls.add(first) == "0123456789"
@@ -31,7 +33,7 @@ async def test_the_registry_is_a_mapping_by_request_id(switch) -> None:
 
 
 async def test_live_channels_are_listed_with_their_call(switch) -> None:
-    calls = LiveCalls(switch)
+    calls = LiveCalls(switch, WebhookEvents(WebhookStore(switch.store.db)))
     call = otp_call()
     calls.add(call)
     before = time.time()
@@ -64,7 +66,7 @@ async def test_live_channels_are_listed_with_their_call(switch) -> None:
 
 
 async def test_bridged_channels_name_each_other(switch) -> None:
-    calls = LiveCalls(switch)
+    calls = LiveCalls(switch, WebhookEvents(WebhookStore(switch.store.db)))
     call = LiveCall(ACCOUNT, "0123456789", CallKind.C2C, "555", "101", FAR)
     calls.add(call)
     a = await switch.originate(FAR, caller_id="555")
@@ -82,7 +84,7 @@ async def test_bridged_channels_name_each_other(switch) -> None:
 
 
 async def test_statistics_count_calls_in_progress_by_kind_and_account(switch) -> None:
-    calls = LiveCalls(switch)
+    calls = LiveCalls(switch, WebhookEvents(WebhookStore(switch.store.db)))
     assert calls.statistics(ACCOUNT) == LiveStatistics(c2c=0, campaign=0, inbound=0, otp=0)
     for i, kind in enumerate([CallKind.C2C, CallKind.C2C, CallKind.CAMPAIGN, CallKind.OTP]):
         calls.add(LiveCall(ACCOUNT, f"call{i}", kind, "555", "", FAR))
@@ -140,7 +142,7 @@ async def test_the_hangup_cause_is_the_first_channel_s_and_reaches_the_cdr(switc
 async def test_a_phone_s_transfer_joins_the_target_to_the_call_and_reaches_the_cdr(
     switch,
 ) -> None:
-    calls = LiveCalls(switch)
+    calls = LiveCalls(switch, WebhookEvents(WebhookStore(switch.store.db)))
     call = otp_call()
     calls.add(call)
     referrer = await switch.originate(FAR, caller_id="555")
