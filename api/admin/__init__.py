@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from api.openapi.operation import Operation, route
 from softswitch.identity import AuthGuard
 from softswitch.store.admin_tokens import AdminTokenStore
 
@@ -19,6 +20,7 @@ from .auth import AdminAuth, default_guard
 from .errors import AdminError
 from .extensions import ExtensionsView
 from .features import FeaturesView
+from .models import ADMIN, Extension, Extensions, Features, FeaturesPatch
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -42,9 +44,42 @@ def routes(ctx: AppContext, guard: AuthGuard | None = None) -> list[BaseRoute]:
 
     extensions = ExtensionsView(ctx.switch)
     features = FeaturesView(ctx.switch)
+    number = {"number": "the extension's number"}
     return [
-        Route("/api/admin/extensions", admin(extensions.index), methods=["GET"]),
-        Route("/api/admin/extensions/{number}", admin(extensions.show), methods=["GET"]),
-        Route("/api/admin/extensions/{number}/features", admin(features.show), methods=["GET"]),
-        Route("/api/admin/extensions/{number}/features", admin(features.update), methods=["PATCH"]),
+        route(
+            "/api/admin/extensions",
+            admin(extensions.index),
+            {"GET": Operation("Every extension and its registrations", ADMIN, ok=Extensions)},
+        ),
+        route(
+            "/api/admin/extensions/{number}",
+            admin(extensions.show),
+            {
+                "GET": Operation(
+                    "One extension", ADMIN, ok=Extension, errors=(404,), path_params=number
+                )
+            },
+        ),
+        route(
+            "/api/admin/extensions/{number}/features",
+            admin(features.dispatch),
+            {
+                "GET": Operation(
+                    "An extension's call forwarding and DND",
+                    ADMIN,
+                    ok=Features,
+                    errors=(404,),
+                    path_params=number,
+                ),
+                "PATCH": Operation(
+                    "Change call forwarding and DND",
+                    ADMIN,
+                    body=FeaturesPatch,
+                    ok=Features,
+                    errors=(400, 404, 413),
+                    path_params=number,
+                    example={"forward_busy": "102", "dnd": False},
+                ),
+            },
+        ),
     ]
