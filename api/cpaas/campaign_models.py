@@ -10,7 +10,7 @@ from pydantic import BeforeValidator, Field
 from softswitch.campaigns.builder import CampaignRequest
 from softswitch.campaigns.csvimport import MAX_CSV_ROWS
 
-from .models import CallerId, FlowId, Text, VoiceBody, Whole, _Body
+from .models import AlsoAccepts, CallerId, FlowId, Text, VoiceBody, Whole, _Body
 
 MAX_FIELDS = 50
 _LIST_ID = re.compile(r"LS[0-9a-f]{10}\Z")
@@ -44,7 +44,7 @@ def _field_text(value: Any) -> Any:
 ListId = Annotated[str, _id(_LIST_ID, "a list_id (LS + 10 hex)")]
 DndListId = Annotated[str, _id(_DND_ID, "a dnd_list_id (DN + 10 hex)")]
 CampaignId = Annotated[str, _id(_CAMPAIGN_ID, "a campaign_id (CM + 10 hex)")]
-Flag = Annotated[Literal["0", "1"], BeforeValidator(_flag)]
+Flag = Annotated[Literal["0", "1"], BeforeValidator(_flag), AlsoAccepts(({"enum": [0, 1]},))]
 
 
 class ListCreate(_Body):
@@ -58,9 +58,9 @@ class DndListCreate(_Body):
 class ContactIn(_Body):
     contact_name: Annotated[str, Field(max_length=200)] = ""
     contact_number: str
-    contact_fields: dict[str, Annotated[str, BeforeValidator(_field_text)]] = Field(
-        default_factory=dict, max_length=MAX_FIELDS
-    )
+    contact_fields: dict[
+        str, Annotated[str, BeforeValidator(_field_text), AlsoAccepts(({"type": "number"},))]
+    ] = Field(default_factory=dict, max_length=MAX_FIELDS)
 
 
 class ContactsAdd(_Body):

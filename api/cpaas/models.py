@@ -9,10 +9,21 @@ keys that some endpoints do not use.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StrictBool,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 _NUMBER_CHARS = re.compile(r"\+?[0-9 ().\-]+\Z")
 _REQUEST_ID = re.compile(r"[0-9a-f]{10}\Z")
@@ -20,6 +31,28 @@ _TEMPLATE_ID = re.compile(r"AN[0-9a-f]{10}\Z")
 _FLOW_ID = re.compile(r"FL[0-9a-f]{10}\Z")
 _OTP = re.compile(r"[0-9A-Za-z]{1,16}\Z")
 MAX_DIGITS = 16
+
+
+# eq=False: hashed by identity (the schemas are dicts), as Annotated metadata must hash
+@dataclass(frozen=True, slots=True, eq=False)
+class AlsoAccepts:
+    """The JSON schema (for the OpenAPI document) of a field whose BeforeValidator takes
+    more than its type: the type's own schema, or any of these ("5" for 5: the spec
+    sends numbers as strings)."""
+
+    schemas: tuple[JsonSchemaValue, ...]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        own = handler(core_schema)
+        # bounds after a BeforeValidator come out under their pydantic names (ge, le):
+        # JSON Schema calls them minimum and maximum
+        own = {_BOUNDS.get(key, key): value for key, value in own.items()}
+        return {"anyOf": [own, *self.schemas]}
+
+
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
 
 
 def _number(value: str) -> str:
@@ -77,7 +110,12 @@ RecordingOption = Annotated[
 
 
 # "5" or 5; its bounds go beside it: Annotated[Whole, Field(ge=1, le=10)]
-Whole = Annotated[int, BeforeValidator(_whole), Field(strict=False)]
+Whole = Annotated[
+    int,
+    BeforeValidator(_whole),
+    Field(strict=False),
+    AlsoAccepts(({"type": "string", "pattern": r"^\s*[+-]?[0-9]{1,9}\s*$"},)),
+]
 
 
 def recording(option: str) -> str:
@@ -151,7 +189,11 @@ class AnnounceTemplateRef(_Body):
 
 class ModifyCall(_Body):
     channel: Annotated[str, Field(min_length=1, max_length=200)]
-    modify_type: Annotated[Literal[0, 1, 2, 3], BeforeValidator(_whole)]
+    modify_type: Annotated[
+        Literal[0, 1, 2, 3],
+        BeforeValidator(_whole),
+        AlsoAccepts(({"type": "string", "pattern": r"^\s*[+-]?0*[0-3]\s*$"},)),
+    ]
     transfer_to: Number | None = None
 
 
