@@ -23,6 +23,15 @@ _REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
 
 
+class _Generator(GenerateJsonSchema):
+    def normalize_name(self, name: str) -> str:
+        # a generic's short name reads as English: Envelope[Listing[Cdr]] -> CdrListingEnvelope
+        # (the module-qualified fallbacks pydantic uses on a collision keep their form)
+        if "[" in name and "." not in name:
+            name = "".join(reversed([part for part in re.split(r"[\[\],\s]+", name) if part]))
+        return super().normalize_name(name)
+
+
 class _Schemas:
     """Collects (type, mode) pairs, then generates them all at once."""
 
@@ -40,7 +49,7 @@ class _Schemas:
         return self._index[key]
 
     def generate(self) -> None:
-        generator = GenerateJsonSchema(ref_template=_REF)
+        generator = _Generator(ref_template=_REF)
         inputs = [
             (i, mode, TypeAdapter(tp).core_schema) for i, (tp, mode) in enumerate(self._inputs)
         ]
