@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute
@@ -135,7 +136,10 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         if request.method == "POST":
             kind = request.headers.get("content-type", "")
             if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-                form = await request.form()
+                try:
+                    form = await request.form()
+                except HTTPException as exc:  # a form Starlette cannot parse
+                    raise RequestError(f"invalid form body: {exc.detail}") from None
                 params.update({k: v for k, v in form.items() if isinstance(v, str)})
         return params
 
