@@ -27,7 +27,7 @@ from softswitch.campaigns.model import Campaign, CampaignStatus
 from softswitch.login_guard import Throttled
 
 from .errors import RequestError, campaign_error, internal_error, request_error, throttled_error
-from .models import CALLS, AttemptReport, CampaignInfo, JobReport, JobsRef, PhoneIn
+from .models import CALLS, AttemptReport, CampaignInfo, CrmForm, JobReport, JobsRef, PhoneIn
 from .reports import attempt_json, info_json, job_json
 
 if TYPE_CHECKING:
@@ -185,12 +185,15 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         IDEMPOTENCE_HEADER, "header", "the same key within 24 h returns the same job"
     )
     key_query = Param(IDEMPOTENCE_HEADER, "query", "as the header, for GET requests")
-    crm_query = (
-        Param("phone", "query", "the number to call", required=True),
-        Param("gmtZone", "query", "the customer's time zone"),
-        key_header,
-        key_query,
-    )
+
+    def crm_query(phone_required: bool) -> tuple[Param, ...]:
+        return (
+            Param("phone", "query", "the number to call", required=phone_required),
+            Param("gmtZone", "query", "the customer's time zone"),
+            key_header,
+            key_query,
+        )
+
     job_id = Reply(
         Annotated[str, Field(pattern=r"^[0-9]+$")], "text/plain", "the new call job's id"
     )
@@ -198,11 +201,24 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
     jobs_example = {"phones": ["79123456789"], "ids": [1]}
 
     def op(summary: str, ok: Any, **kw: Any) -> Operation:
+        if "body" in kw:  # json_body's limit
+            kw.setdefault("errors", (413,))
         return Operation(summary, CALLS, ok=ok, path_params=token, **kw)
 
-    def add_one(test: bool) -> Operation:
+    def add_one(test: bool) -> dict[str, Operation]:
         what = "Add one number for a test call (no duplicate check)" if test else "Add one number"
-        return op(what, job_id, params=crm_query)
+        return {
+            "GET": op(what, job_id, params=crm_query(True)),
+            "POST": op(
+                what + " (parameters in the query or a form)",
+                job_id,
+                params=crm_query(False),
+                body=CrmForm,
+                body_media_type="application/x-www-form-urlencoded",
+                body_required=False,
+                errors=(413,),
+            ),
+        }
 
     def control_op(what: str) -> dict[str, Operation]:
         return {"POST": op(what, status_reply)}
@@ -231,13 +247,9 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
                 )
             },
         ),
-        (f"{base}/addPhone", add_phone, {"GET": add_one(False), "POST": add_one(False)}),
-        (f"{crm}/addPhone", add_phone, {"GET": add_one(False), "POST": add_one(False)}),
-        (
-            f"{crm}/test/addPhone",
-            test_add_phone,
-            {"GET": add_one(True), "POST": add_one(True)},
-        ),
+        (f"{base}/addPhone", add_phone, add_one(False)),
+        (f"{crm}/addPhone", add_phone, add_one(False)),
+        (f"{crm}/test/addPhone", test_add_phone, add_one(True)),
         (f"{base}/callJob/cancel", cancel, {"POST": cancel_op}),
         (f"{base}/callJob/getReport", job_report, {"POST": job_report_op}),
         (f"{base}/getReport", job_report, {"POST": job_report_op}),

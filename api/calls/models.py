@@ -83,6 +83,15 @@ class PhoneIn(BaseModel):
     dialerPriority: int | None = Field(None, description="1 (highest) to 5 (the default)")
 
 
+class CrmForm(BaseModel):
+    """addPhone's parameters as a form (the query's take part too); every other field
+    is the job's payload."""
+
+    model_config = ConfigDict(extra="allow")
+    phone: str | None = Field(None, examples=["79123456789"])
+    gmtZone: str | None = Field(None, examples=["+03:30"])
+
+
 class JobsRef(BaseModel):
     """The jobs meant: by phone number and/or by call job id."""
 
