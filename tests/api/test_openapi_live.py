@@ -23,7 +23,9 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -199,13 +201,20 @@ def live(tmp_path_factory: pytest.TempPathFactory, ports: Any, rtp_ports: Any) -
         rtp_ports.release(rtp_first, 100)
 
 
-def test_every_operation_answers_as_documented(live: Live) -> None:
-    fuzz(live, EXAMPLES)
+# positive: requests the document allows; negative: requests it does not (each must be
+# refused with a documented 4xx, never a 5xx)
+MODES = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+
+
+@pytest.mark.parametrize("mode", MODES, ids=str)
+def test_every_operation_answers_as_documented(live: Live, mode: GenerationMode) -> None:
+    fuzz(live, EXAMPLES, mode)
 
 
 @pytest.mark.slow
-def test_every_operation_answers_as_documented_at_length(live: Live) -> None:
-    fuzz(live, 150)
+@pytest.mark.parametrize("mode", MODES, ids=str)
+def test_every_operation_answers_as_documented_at_length(live: Live, mode: GenerationMode) -> None:
+    fuzz(live, 150, mode)
 
 
 def steer(case: Any, live: Live) -> None:
@@ -224,7 +233,7 @@ def steer(case: Any, live: Live) -> None:
             case.body[key] = live.keys[key]
 
 
-def fuzz(live: Live, examples: int) -> None:
+def fuzz(live: Live, examples: int, mode: GenerationMode) -> None:
     document = httpx.get(live.server.url + "/openapi.json").json()
     schema = schemathesis.openapi.from_dict(document)
     schema.config.update(base_url=live.server.url)
@@ -236,7 +245,7 @@ def fuzz(live: Live, examples: int) -> None:
 
     for operation in operations:
 
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy(mode))
         @settings(
             max_examples=examples,
             deadline=None,
@@ -250,6 +259,8 @@ def fuzz(live: Live, examples: int) -> None:
 
         try:
             run()
+        except Unsatisfiable:  # negative: nothing in the operation can be made invalid
+            assert mode is GenerationMode.NEGATIVE, operation.label
         except Exception as exc:  # every operation's first failure, not just the first
             failures.append(f"{operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
