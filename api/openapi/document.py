@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
 
 from .operation import DocumentedRoute, Family, Operation
 
@@ -75,8 +75,15 @@ def _content(media_type: str, schema: dict[str, Any], example: Any) -> dict[str,
     return {media_type: entry}
 
 
-def documented(routes: Iterable[BaseRoute]) -> list[DocumentedRoute]:
-    return [r for r in routes if isinstance(r, DocumentedRoute)]
+def documented(routes: Iterable[BaseRoute], prefix: str = "") -> list[tuple[str, DocumentedRoute]]:
+    """Each `DocumentedRoute` with its full path, those inside a `Mount` included."""
+    found: list[tuple[str, DocumentedRoute]] = []
+    for item in routes:
+        if isinstance(item, DocumentedRoute):
+            found.append((prefix + item.path, item))
+        elif isinstance(item, Mount):
+            found += documented(item.routes, prefix + item.path)
+    return found
 
 
 def openapi_document(
@@ -87,7 +94,7 @@ def openapi_document(
     schemas = _Schemas()
     families: dict[str, Family] = {}
     wanted: list[tuple[str, str, Operation, dict[str, int]]] = []
-    for item in found:
+    for path, item in found:
         for method, op in item.operations.items():
             families.setdefault(op.family.tag, op.family)
             handles = {"error": schemas.want(op.family.error, "serialization")}
@@ -97,7 +104,7 @@ def openapi_document(
                 handles["body"] = schemas.want(op.body, "validation")
             for param in op.params:
                 handles["param:" + param.name] = schemas.want(param.schema, "validation")
-            wanted.append((item.path, method, op, handles))
+            wanted.append((path, method, op, handles))
     schemas.generate()
 
     paths: dict[str, dict[str, Any]] = {}

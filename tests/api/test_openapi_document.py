@@ -7,7 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, create_model
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from api.openapi.document import openapi_document
 from api.openapi.operation import Family, Operation, Param, Reply, route
@@ -137,6 +137,12 @@ def test_nested_generics_read_as_english_and_same_names_stay_apart() -> None:
     rows = [s for s in schemas.values() if s.get("title") == "Row"]
     assert len(rows) == 2  # one component each, under different names
     assert {tuple(r["properties"]) for r in rows} == {("a",), ("b",)}
+
+
+def test_routes_inside_a_mount_are_found_with_its_prefix() -> None:
+    inner = route("/deliveries", handler, {"GET": Operation("list", OPEN, ok=list[Item])})
+    document = build(Mount("/api/hooks", routes=[inner]), Mount("/static", app=handler))
+    assert list(document["paths"]) == ["/api/hooks/deliveries"]
 
 
 def test_route_answers_exactly_the_documented_methods() -> None:
