@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import jsonschema_rs
 import pytest
+from openapi_spec_validator import validate
 from starlette.routing import Mount, Route
 
 from api.app import create_app
@@ -63,6 +64,12 @@ async def test_every_api_route_is_documented_with_its_methods(app_client) -> Non
         assert path in document["paths"]
     assert "/api/calls/campaign/{token}/addPhones" in document["paths"]
     assert "/api/admin/extensions/{number}/features" in document["paths"]
+
+
+async def test_the_document_is_valid_openapi_3_1(app_client) -> None:
+    _, client = app_client
+    document = (await client.get("/openapi.json")).json()
+    validate(document)  # the OpenAPI 3.1 schema, and every $ref resolves
 
 
 async def test_each_family_has_its_auth_and_error_envelope(app_client) -> None:
