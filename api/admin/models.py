@@ -33,6 +33,7 @@ ADMIN = Family(
         }
     },
     requirement=("adminToken",),
+    error_examples={401: {"error": {"status": 401, "message": "invalid admin token"}}},
 )
 
 

@@ -39,7 +39,16 @@ CALLS = Family(
     "the only credential (the CPaaS create_campaign and get_campaign_details return it).",
     error=CallsError,
     errors=(400, 401, 404, 429, 500),
-    error_example={"type": "token.invalid", "message": "invalid token"},
+    error_examples={
+        # the spec's own (calls-api-addPhones.txt)
+        400: {
+            "type": "phone.duplicated",
+            "phone": "9991112223330",
+            "message": "",
+            "phonesDuplicates": ["9991112223330", "79123456789"],
+        },
+        401: {"type": "token.invalid", "message": "invalid token"},
+    },
 )
 
 

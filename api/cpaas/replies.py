@@ -71,7 +71,13 @@ CPAAS = Family(
         },
     },
     requirement=("account", "auth"),
-    error_example={"response": {"message": "invalid account or auth", "success": "false"}},
+    error_examples={
+        400: {"response": {"message": "agent_number: field required", "success": "false"}},
+        401: {"response": {"message": "invalid account or auth", "success": "false"}},
+        429: {
+            "response": {"message": "too many failed logins: try again later", "success": "false"}
+        },
+    },
 )
 
 

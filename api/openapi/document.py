@@ -173,7 +173,7 @@ def _operation(
     for status in sorted({*family.errors, *op.errors}):
         responses[str(status)] = {
             "description": _status_text(status),
-            "content": _content("application/json", error, None),
+            "content": _content("application/json", error, family.error_examples.get(status)),
         }
     out["responses"] = responses
     # every scheme of the requirement at once (CPaaS: both headers); none: an explicit []

@@ -50,8 +50,9 @@ class Param:
 @dataclass(frozen=True, slots=True)
 class Family:
     """An API family: its tag, error body, the error statuses any of its operations may
-    answer, its security schemes (name -> OpenAPI security scheme object) and the
-    requirement its operations carry (scheme names that must all be given)."""
+    answer, its security schemes (name -> OpenAPI security scheme object), the
+    requirement its operations carry (scheme names that must all be given) and example
+    error bodies by status."""
 
     tag: str
     description: str
@@ -59,7 +60,7 @@ class Family:
     errors: tuple[int, ...]
     schemes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     requirement: tuple[str, ...] = ()
-    error_example: Any = None
+    error_examples: Mapping[int, Any] = field(default_factory=dict)  # status -> body
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ KEYED = Family(
     errors=(400, 401),
     schemes={"key": {"type": "apiKey", "in": "header", "name": "key"}},
     requirement=("key",),
+    error_examples={401: {"message": "no key"}},
 )
 OPEN = Family("Open", "no credentials", error=Oops, errors=(500,))
 
@@ -91,6 +92,10 @@ def test_operations_become_paths_with_their_parts() -> None:
     assert get["responses"]["404"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Oops"
     }
+    assert get["responses"]["401"]["content"]["application/json"]["example"] == {
+        "message": "no key"
+    }
+    assert "example" not in get["responses"]["400"]["content"]["application/json"]
     ok = get["responses"]["200"]["content"]["application/json"]
     assert ok["schema"] == {"$ref": "#/components/schemas/ItemWrapped"}
     assert ok["example"] == {"response": {"name": "a", "size": 1}}
