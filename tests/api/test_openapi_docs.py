@@ -24,7 +24,6 @@ from softswitch.store.cdrs import CdrStore
 from softswitch.switch import Switch
 from tests.switch_harness import switch_config
 
-
 API_PATHS = ("/api/", "/health", "/stop_campaign")
 
 
