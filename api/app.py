@@ -6,13 +6,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from api.openapi.operation import Operation, route
 from media.engines import EngineStatus
 
 from . import admin, calls, console, cpaas, metrics
 from .context import AppContext
+from .health_models import HEALTH, Health
 from .latency import RouteLatency
+from .openapi import docs
 
 
 def create_app(ctx: AppContext) -> Starlette:
@@ -23,12 +26,15 @@ def create_app(ctx: AppContext) -> Starlette:
         body["engines"] = {status.feature: _engine_body(status) for status in ctx.engines}
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
-    routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
+    routes: list[BaseRoute] = [
+        route("/health", health, {"GET": Operation("Is the switch up", HEALTH, ok=Health)})
+    ]
     routes += cpaas.routes(ctx)  # CPaaS API, campaign manager included
     routes += calls.routes(ctx)  # JAICP Calls API
     routes += admin.routes(ctx)  # the operator's admin API
     routes += console.routes(ctx)  # the web console: / and /console/*
     routes += metrics.routes(ctx.metrics, ctx.config.metrics)  # /metrics, with a token
+    routes += docs.routes()  # /openapi.json (of every route above) and /docs
     middleware = []
     if ctx.metrics is not None:
         middleware.append(Middleware(RouteLatency, histogram=ctx.metrics.api_seconds))

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from api.openapi.operation import Operation, route
 from softswitch.identity import AuthGuard
 from softswitch.store.admin_tokens import AdminTokenStore
 from softswitch.store.cdrs import CdrStore
@@ -23,6 +24,7 @@ from .errors import AdminError
 from .extensions import ExtensionsView
 from .features import FeaturesView
 from .live import LiveView
+from .models import ADMIN, Extension, Extensions, Features, FeaturesPatch
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -48,12 +50,45 @@ def routes(ctx: AppContext, guard: AuthGuard | None = None) -> list[BaseRoute]:
     features = FeaturesView(ctx.switch)
     live = LiveView(ctx.switch, ctx.calls)
     cdrs = CdrsView(CdrStore(ctx.store.db))
+    number = {"number": "the extension's number"}
     return [
         Route("/api/admin/status", admin(live.status), methods=["GET"]),
         Route("/api/admin/calls", admin(live.calls_index), methods=["GET"]),
         Route("/api/admin/cdrs", admin(cdrs.index), methods=["GET"]),
-        Route("/api/admin/extensions", admin(extensions.index), methods=["GET"]),
-        Route("/api/admin/extensions/{number}", admin(extensions.show), methods=["GET"]),
-        Route("/api/admin/extensions/{number}/features", admin(features.show), methods=["GET"]),
-        Route("/api/admin/extensions/{number}/features", admin(features.update), methods=["PATCH"]),
+        route(
+            "/api/admin/extensions",
+            admin(extensions.index),
+            {"GET": Operation("Every extension and its registrations", ADMIN, ok=Extensions)},
+        ),
+        route(
+            "/api/admin/extensions/{number}",
+            admin(extensions.show),
+            {
+                "GET": Operation(
+                    "One extension", ADMIN, ok=Extension, errors=(404,), path_params=number
+                )
+            },
+        ),
+        route(
+            "/api/admin/extensions/{number}/features",
+            admin(features.dispatch),
+            {
+                "GET": Operation(
+                    "An extension's call forwarding and DND",
+                    ADMIN,
+                    ok=Features,
+                    errors=(404,),
+                    path_params=number,
+                ),
+                "PATCH": Operation(
+                    "Change call forwarding and DND",
+                    ADMIN,
+                    body=FeaturesPatch,
+                    ok=Features,
+                    errors=(400, 404, 413),
+                    path_params=number,
+                    example={"forward_busy": "102", "dnd": False},
+                ),
+            },
+        ),
     ]

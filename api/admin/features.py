@@ -92,6 +92,9 @@ class FeaturesView:
         )
         return JSONResponse(features_body(number, features, group))
 
+    async def dispatch(self, request: Request) -> JSONResponse:
+        return await (self.update if request.method == "PATCH" else self.show)(request)
+
     async def show(self, request: Request) -> JSONResponse:
         number = self._extension(request)
         return self._body(number, self.switch.call_features.get(number))

@@ -11,19 +11,23 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+from pydantic import Field
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from api.guard import login_guard, source_of
+from api.openapi.operation import Operation, Param, Reply, route
 from softswitch.campaigns.errors import CampaignError, ErrorKind
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import Campaign, CampaignStatus
 from softswitch.login_guard import Throttled
 
 from .errors import RequestError, campaign_error, internal_error, request_error, throttled_error
+from .models import CALLS, AttemptReport, CampaignInfo, CrmForm, JobReport, JobsRef, PhoneIn
 from .reports import attempt_json, info_json, job_json
 
 if TYPE_CHECKING:
@@ -132,7 +136,10 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
         if request.method == "POST":
             kind = request.headers.get("content-type", "")
             if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-                form = await request.form()
+                try:
+                    form = await request.form()
+                except HTTPException as exc:  # a form Starlette cannot parse
+                    raise RequestError(f"invalid form body: {exc.detail}") from None
                 params.update({k: v for k, v in form.items() if isinstance(v, str)})
         return params
 
@@ -173,22 +180,115 @@ def routes(ctx: AppContext | None, manager: CampaignManager | None = None) -> li
 
     base = "/api/calls/campaign/{token}"
     crm = "/api/crmCalls/campaign/{token}"
-    table: list[tuple[str, Callable[[Request, Campaign], Awaitable[Response]], list[str]]] = [
-        (f"{base}/addPhones", add_phones, ["POST"]),
-        (f"{base}/addPhone", add_phone, ["GET", "POST"]),
-        (f"{crm}/addPhone", add_phone, ["GET", "POST"]),
-        (f"{crm}/test/addPhone", test_add_phone, ["GET", "POST"]),
-        (f"{base}/callJob/cancel", cancel, ["POST"]),
-        (f"{base}/callJob/getReport", job_report, ["POST"]),
-        (f"{base}/getReport", job_report, ["POST"]),
-        (f"{base}/callAttempt/getReport", attempt_report, ["POST"]),
-        (base, info, ["GET"]),
-        (f"{base}/status", status, ["GET"]),
-        (f"{base}/control/start", control(m.start), ["POST"]),
-        (f"{base}/control/pause", control(m.pause), ["POST"]),
-        (f"{base}/control/resume", control(m.resume), ["POST"]),
-        (f"{base}/control/stop", control(m.stop), ["POST"]),
+    token = {"token": "the campaign's token (`8231.7056.1b131df1`): the only credential"}
+    key_header = Param(
+        IDEMPOTENCE_HEADER, "header", "the same key within 24 h returns the same job"
+    )
+    key_query = Param(IDEMPOTENCE_HEADER, "query", "as the header, for GET requests")
+
+    def crm_query(phone_required: bool) -> tuple[Param, ...]:
+        return (
+            Param("phone", "query", "the number to call", required=phone_required),
+            Param("gmtZone", "query", "the customer's time zone"),
+            key_header,
+            key_query,
+        )
+
+    job_id = Reply(
+        Annotated[str, Field(pattern=r"^[0-9]+$")], "text/plain", "the new call job's id"
+    )
+    status_reply = Reply(CampaignStatus, description="the campaign's status now")
+    jobs_example = {"phones": ["79123456789"], "ids": [1]}
+
+    def op(summary: str, ok: Any, **kw: Any) -> Operation:
+        if "body" in kw:  # json_body's limit
+            kw.setdefault("errors", (413,))
+        return Operation(summary, CALLS, ok=ok, path_params=token, **kw)
+
+    def add_one(test: bool) -> dict[str, Operation]:
+        what = "Add one number for a test call (no duplicate check)" if test else "Add one number"
+        return {
+            "GET": op(what, job_id, params=crm_query(True)),
+            "POST": op(
+                what + " (parameters in the query or a form)",
+                job_id,
+                params=crm_query(False),
+                body=CrmForm,
+                body_media_type="application/x-www-form-urlencoded",
+                body_required=False,
+                errors=(413,),
+            ),
+        }
+
+    def control_op(what: str) -> dict[str, Operation]:
+        return {"POST": op(what, status_reply)}
+
+    cancel_op = op(
+        "Cancel jobs added through the Calls API: the ids canceled",
+        list[int],
+        body=JobsRef,
+        example=jobs_example,
+    )
+    job_report_op = op("A report per call job", list[JobReport], body=JobsRef, example=jobs_example)
+    table: list[
+        tuple[str, Callable[[Request, Campaign], Awaitable[Response]], dict[str, Operation]]
+    ] = [
+        (
+            f"{base}/addPhones",
+            add_phones,
+            {
+                "POST": op(
+                    "Add numbers with their call policies: the new call job ids",
+                    list[int],
+                    body=list[PhoneIn],
+                    params=(key_header,),
+                    example=ADD_PHONES_EXAMPLE,
+                    ok_example=[1],
+                )
+            },
+        ),
+        (f"{base}/addPhone", add_phone, add_one(False)),
+        (f"{crm}/addPhone", add_phone, add_one(False)),
+        (f"{crm}/test/addPhone", test_add_phone, add_one(True)),
+        (f"{base}/callJob/cancel", cancel, {"POST": cancel_op}),
+        (f"{base}/callJob/getReport", job_report, {"POST": job_report_op}),
+        (f"{base}/getReport", job_report, {"POST": job_report_op}),
+        (
+            f"{base}/callAttempt/getReport",
+            attempt_report,
+            {
+                "POST": op(
+                    "A report per call attempt",
+                    list[AttemptReport],
+                    body=JobsRef,
+                    example=jobs_example,
+                )
+            },
+        ),
+        (base, info, {"GET": op("The campaign and its short report", CampaignInfo)}),
+        (f"{base}/status", status, {"GET": op("The campaign's status", status_reply)}),
+        (f"{base}/control/start", control(m.start), control_op("Start the campaign")),
+        (f"{base}/control/pause", control(m.pause), control_op("Pause the campaign")),
+        (f"{base}/control/resume", control(m.resume), control_op("Resume a paused campaign")),
+        (f"{base}/control/stop", control(m.stop), control_op("Stop the campaign")),
     ]
-    return [
-        Route(path, with_campaign(handler), methods=methods) for path, handler, methods in table
-    ]
+    return [route(path, with_campaign(handler), ops) for path, handler, ops in table]
+
+
+# the spec's own example (calls-api-addPhones.txt)
+ADD_PHONES_EXAMPLE = [
+    {
+        "phone": "79123456789",
+        "payload": {"name": "Alex", "age": 34},
+        "allowedTime": {
+            "mon": [
+                {"localTimeFrom": "10:00", "localTimeTo": "11:30"},
+                {"localTimeFrom": "13:00", "localTimeTo": "14:30"},
+            ],
+            "default": [{"localTimeFrom": "10:00", "localTimeTo": "18:00"}],
+        },
+        "retryIntervalInMinutes": 120,
+        "maxAttempts": 0,
+        "gmtZone": "-05:00",
+    }
+]

@@ -17,14 +17,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from api.openapi.operation import Operation, route
 from softswitch.store.callbacks import Callback, CallbackStatus, CallbackStore
 
 from .auth import account_of
 from .body import parse_body
 from .models import CallbackCreate, CallbackUpdate, RequestIdBody, recording
 from .numbers import check_dialable
+from .replies import CPAAS, CallbackItem, Envelope, Listing, RequestIdDone, RequestIdReply
 from .responses import ApiError, endpoint, ok
 
 if TYPE_CHECKING:
@@ -168,4 +170,56 @@ def routes(ctx: AppContext, clock: Callable[[], float] = time.time) -> list[Base
     async def dispatch(request: Request) -> Response:
         return await handlers[request.method](request)
 
-    return [Route("/api/callback", dispatch, methods=list(handlers))]
+    done = {"message": "callback data modified successfully", "request_id": "fd5ff6e021"}
+    operations = {
+        "POST": Operation(
+            "Schedule a click2call at a local time",
+            CPAAS,
+            body=CallbackCreate,
+            ok=Envelope[RequestIdReply],
+            example={
+                "agent_number": "91997927XXXX",
+                "caller_id": "15168148111",
+                "destination_number": "91800068XXXX",
+                "recording_option": "off",
+                "time_zone": "Asia/Kolkata",
+                "scheduled_at": "2023-08-15 12:55:00",
+            },
+            ok_example={"response": {"request_id": "fd5ff6e021", "success": "true"}},
+        ),
+        "PATCH": Operation(
+            "Change a pending callback",
+            CPAAS,
+            body=CallbackUpdate,
+            ok=Envelope[RequestIdDone],
+            errors=(404, 409),
+            example={
+                "request_id": "fd5ff6e021",
+                "agent_number": "91997927XXXX",
+                "caller_id": "15168148111",
+                "destination_number": "91800068XXXX",
+                "recording_option": "on",
+                "scheduled_at": "2023-08-16 09:00:02",
+            },
+            ok_example={"response": done | {"success": "true"}},
+        ),
+        "DELETE": Operation(
+            "Delete a pending callback",
+            CPAAS,
+            body=RequestIdBody,
+            ok=Envelope[RequestIdDone],
+            errors=(404, 409),
+            example={"request_id": "fd5ff6e021"},
+            ok_example={
+                "response": {
+                    "message": "callback request deleted successfully",
+                    "request_id": "fd5ff6e021",
+                    "success": "true",
+                }
+            },
+        ),
+        "GET": Operation(
+            "The account's callbacks and their status", CPAAS, ok=Envelope[Listing[CallbackItem]]
+        ),
+    }
+    return [route("/api/callback", dispatch, operations)]

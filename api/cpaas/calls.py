@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from api.httpdate import http_date
+from api.openapi.operation import Operation, route
 from media.voice import TtsEngineError, TtsError
 from softswitch.calls import (
     AlreadyRecording,
@@ -31,6 +32,15 @@ from .auth import account_of
 from .body import parse_body
 from .models import Click2CallRequest, ModifyCall, OutboundCall, recording
 from .numbers import check_dialable
+from .replies import (
+    CPAAS,
+    Done,
+    Envelope,
+    Listing,
+    LiveCall,
+    LiveStatisticsReply,
+    RequestIdReply,
+)
 from .responses import ApiError, endpoint, ok
 from .voice import voice_fields
 
@@ -198,9 +208,109 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         return ok(result=live_statistics_json(ctx.calls.live_statistics(account.id)))
 
     return [
-        Route("/api/click2call", click2call, methods=["POST"]),
-        Route("/api/outbound_call", outbound_call, methods=["POST"]),
-        Route("/api/modify_call", modify_call, methods=["POST"]),
-        Route("/api/live_calls", live_calls, methods=["GET"]),
-        Route("/api/get_live_call_statistics", live_statistics, methods=["GET"]),
+        route(
+            "/api/click2call",
+            click2call,
+            {
+                "POST": Operation(
+                    "Click to call: dial the agent, then bridge the destination",
+                    CPAAS,
+                    body=Click2CallRequest,
+                    ok=Envelope[RequestIdReply],
+                    example=CLICK2CALL_EXAMPLE,
+                    ok_example={"response": {"request_id": "57362de4f0", "success": "true"}},
+                )
+            },
+        ),
+        route(
+            "/api/outbound_call",
+            outbound_call,
+            {
+                "POST": Operation(
+                    "One time password: call the customer and announce the OTP",
+                    CPAAS,
+                    body=OutboundCall,
+                    ok=Envelope[RequestIdReply],
+                    errors=(404, 503),
+                    example=OTP_EXAMPLE,
+                    ok_example={"response": {"request_id": "ae63e9576e", "success": "true"}},
+                )
+            },
+        ),
+        route(
+            "/api/modify_call",
+            modify_call,
+            {
+                "POST": Operation(
+                    "Modify a live call: 0 blind transfer, 1 attended transfer, 2 hangup, "
+                    "3 start recording",
+                    CPAAS,
+                    body=ModifyCall,
+                    ok=Envelope[Done],
+                    errors=(404,),
+                    example={
+                        "channel": " PJSIP/101-0000023c",
+                        "modify_type": "0",
+                        "transfer_to": "102",
+                    },
+                    ok_example={
+                        "response": {"message": "blind transferred successfully", "success": "true"}
+                    },
+                )
+            },
+        ),
+        route(
+            "/api/live_calls",
+            live_calls,
+            {
+                "GET": Operation(
+                    "The account's live channels", CPAAS, ok=Envelope[Listing[LiveCall]]
+                )
+            },
+        ),
+        route(
+            "/api/get_live_call_statistics",
+            live_statistics,
+            {
+                "GET": Operation(
+                    "Live calls by kind",
+                    CPAAS,
+                    ok=Envelope[LiveStatisticsReply],
+                    ok_example={
+                        "response": {
+                            "result": {
+                                "live_calls_c2c": 0,
+                                "live_calls_campaign": 0,
+                                "live_calls_inbound": 0,
+                                "live_calls_otp": 0,
+                            },
+                            "success": "true",
+                        }
+                    },
+                )
+            },
+        ),
     ]
+
+
+# the specs' own examples (cpaas-api.txt)
+CLICK2CALL_EXAMPLE = {
+    "agent_number": "91997927XXXX",
+    "caller_id": "15168148111",
+    "destination_number": "91800068XXXX",
+    "recording_option": "on",
+    "transcript": "on",
+}
+OTP_EXAMPLE = {
+    "customer_number": "91997927XXXX",
+    "otp": "1987",
+    "announce_template_id": "AN2222314c96",
+    "repeat": "1",
+    "caller_id": "15168148111",
+    "voice": "Raveena",
+    "volume": "soft",
+    "rate": "slow",
+    "pitch": "medium",
+    "language_code": "en-US",
+    "tts_engine_type": "standard",
+}

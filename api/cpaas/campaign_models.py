@@ -10,7 +10,7 @@ from pydantic import BeforeValidator, Field
 from softswitch.campaigns.builder import CampaignRequest
 from softswitch.campaigns.csvimport import MAX_CSV_ROWS
 
-from .models import CallerId, FlowId, Text, VoiceBody, Whole, _Body
+from .models import AlsoAccepts, CallerId, FlowId, Text, VoiceBody, Whole, _Body
 
 MAX_FIELDS = 50
 _LIST_ID = re.compile(r"LS[0-9a-f]{10}\Z")
@@ -44,7 +44,7 @@ def _field_text(value: Any) -> Any:
 ListId = Annotated[str, _id(_LIST_ID, "a list_id (LS + 10 hex)")]
 DndListId = Annotated[str, _id(_DND_ID, "a dnd_list_id (DN + 10 hex)")]
 CampaignId = Annotated[str, _id(_CAMPAIGN_ID, "a campaign_id (CM + 10 hex)")]
-Flag = Annotated[Literal["0", "1"], BeforeValidator(_flag)]
+Flag = Annotated[Literal["0", "1"], BeforeValidator(_flag), AlsoAccepts(({"enum": [0, 1]},))]
 
 
 class ListCreate(_Body):
@@ -58,9 +58,9 @@ class DndListCreate(_Body):
 class ContactIn(_Body):
     contact_name: Annotated[str, Field(max_length=200)] = ""
     contact_number: str
-    contact_fields: dict[str, Annotated[str, BeforeValidator(_field_text)]] = Field(
-        default_factory=dict, max_length=MAX_FIELDS
-    )
+    contact_fields: dict[
+        str, Annotated[str, BeforeValidator(_field_text), AlsoAccepts(({"type": "number"},))]
+    ] = Field(default_factory=dict, max_length=MAX_FIELDS)
 
 
 class ContactsAdd(_Body):
@@ -93,23 +93,37 @@ class CampaignRef(_Body):
 
 
 class CampaignCreate(VoiceBody):
+    """A campaign over a contact list (its contacts are queued now; a DND list is checked
+    at each dial). Type 0 says ``announcement_text`` (its {fields} from each contact's
+    contact_fields) or plays ``recorded_filename`` (an upload); type 1 runs a call flow
+    (``flow_id`` or an inline ``flow``). The reply's ``token`` is the campaign's Calls API
+    token."""
+
     list_id: ListId | None = None
     dnd_list_id: DndListId | None = None
-    campaign_name: Text
-    campaign_type: Flag
+    campaign_name: Annotated[Text, Field(description="unique within the account")]
+    campaign_type: Annotated[Flag, Field(description="0 announcement only, 1 IVR (call flow)")]
     campaign_caller_id: CallerId
-    dynamic_announcement: Flag = "1"
+    dynamic_announcement: Annotated[
+        Flag, Field(description="1: say announcement_text, 0: play recorded_filename")
+    ] = "1"
     recorded_filename: Annotated[str, BeforeValidator(_strip)] = ""
     announcement_text: Annotated[str, Field(max_length=3000)] = ""
-    campaign_start_date: Text
-    campaign_end_date: Text
-    time_zone: Text = "UTC"
-    repeat: Annotated[Whole, Field(ge=1, le=20)] | None = None
-    repeat_count: Annotated[Whole, Field(ge=1, le=20)] | None = None
+    campaign_start_date: Annotated[Text, Field(examples=["2023-09-25 14:05:00"])]
+    campaign_end_date: Annotated[Text, Field(examples=["2023-09-26 20:00:00"])]
+    time_zone: Annotated[Text, Field(description="IANA name of the dates' zone")] = "UTC"
+    repeat: (
+        Annotated[Whole, Field(ge=1, le=20, description="times the announcement is said")] | None
+    ) = None
+    repeat_count: Annotated[Whole, Field(ge=1, le=20, description="repeat's alias")] | None = None
     max_retries: Annotated[Whole, Field(ge=0, le=20)] | None = None
-    retry_attempts: Annotated[Whole, Field(ge=0, le=20)] | None = None  # max_retries' alias
-    retry_time: Annotated[Whole, Field(ge=0, le=7 * 24 * 3600)] = 60  # seconds
-    retry_on_statuses: str | list[str] = ""
+    retry_attempts: (
+        Annotated[Whole, Field(ge=0, le=20, description="max_retries' alias")] | None
+    ) = None
+    retry_time: Annotated[Whole, Field(ge=0, le=7 * 24 * 3600, description="seconds")] = 60
+    retry_on_statuses: Annotated[
+        str | list[str], Field(description="dial statuses to retry, e.g. NOANSWER, BUSY")
+    ] = ""
     calls_per_minute: Annotated[Whole, Field(ge=1, le=6000)] = 10
     max_simultaneous_calls: Annotated[Whole, Field(ge=1, le=1000)] = 10
     flow_id: FlowId | None = None

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from api.httpdate import http_date
+from api.openapi.operation import DocumentedRoute, Operation, Param, route
 from softswitch.campaigns.builder import CampaignBuilder
 from softswitch.campaigns.csvimport import CONTACT_COLUMNS, DND_COLUMNS, read_csv
 from softswitch.campaigns.dates import wall_clock
@@ -45,7 +46,19 @@ from .campaign_models import (
 )
 from .cdrs import found, statistics_json
 from .files import safe_name
-from .responses import ApiError, endpoint, ok
+from .replies import (
+    CPAAS,
+    CampaignCdr,
+    CampaignCdrStatisticsReply,
+    CampaignCreated,
+    CampaignDetails,
+    DndListId,
+    Done,
+    Envelope,
+    ListId,
+    Listing,
+)
+from .responses import ApiError, Handler, endpoint, ok
 from .voice import voice_fields
 
 if TYPE_CHECKING:
@@ -198,22 +211,202 @@ def routes(ctx: AppContext, manager: CampaignManager | None = None) -> list[Base
     if manager is None:
         manager = ctx.dialer.manager if ctx.dialer is not None else CampaignManager(ctx.store.db)
     e = CampaignEndpoints(ctx, manager)
+    imported = {"response": {"message": "(2) contacts imported successfully", "success": "true"}}
+
+    def post(path: str, handler: Handler, op: Operation) -> DocumentedRoute:
+        return route(path, endpoint(handler), {"POST": op})
+
+    stop = Operation(
+        "Stop a campaign",
+        CPAAS,
+        body=CampaignRef,
+        ok=Envelope[Done],
+        errors=(404,),
+        example={"campaign_id": "CM7b1b0f4c2f"},
+        ok_example={"response": {"message": " campaign stopped successfully", "success": "true"}},
+    )
     return [
-        Route("/api/create_campaign_list", endpoint(e.create_list), methods=["POST"]),
-        Route("/api/add_contact_to_list", endpoint(e.add_contacts), methods=["POST"]),
-        Route("/api/import_broadcast_contacts_csv", endpoint(e.import_contacts), methods=["POST"]),
-        Route("/api/create_campaign_dnd_list", endpoint(e.create_dnd_list), methods=["POST"]),
-        Route("/api/add_dnd_contact_to_list", endpoint(e.add_dnd_contacts), methods=["POST"]),
-        Route("/api/import_dnd_contacts_csv", endpoint(e.import_dnd), methods=["POST"]),
-        Route("/api/create_campaign", endpoint(e.create_campaign), methods=["POST"]),
-        Route("/stop_campaign", endpoint(e.stop_campaign), methods=["POST"]),
-        Route("/api/stop_campaign", endpoint(e.stop_campaign), methods=["POST"]),
-        Route("/api/get_campaign_details", endpoint(e.details), methods=["GET"]),
-        Route("/api/get_cdr_by_campaign_id", endpoint(e.cdr_by_campaign), methods=["POST"]),
-        Route(
-            "/api/get_campaign_cdr_statistics", endpoint(e.campaign_statistics), methods=["POST"]
+        post(
+            "/api/create_campaign_list",
+            e.create_list,
+            Operation(
+                "Create a contact list",
+                CPAAS,
+                body=ListCreate,
+                ok=Envelope[ListId],
+                example={"list_name": "my_campaign_list"},
+                ok_example={"response": {"list_id": "LSdb6a12e1f1", "success": "true"}},
+            ),
+        ),
+        post(
+            "/api/add_contact_to_list",
+            e.add_contacts,
+            Operation(
+                "Add contacts to a list",
+                CPAAS,
+                body=ContactsAdd,
+                ok=Envelope[Done],
+                errors=(404,),
+                example=CONTACTS_EXAMPLE,
+                ok_example=imported,
+            ),
+        ),
+        post(
+            "/api/import_broadcast_contacts_csv",
+            e.import_contacts,
+            Operation(
+                "Import contacts from an uploaded CSV file",
+                CPAAS,
+                body=CsvImport,
+                ok=Envelope[Done],
+                errors=(404,),
+                example={
+                    "list_id": "LS608c393614",
+                    "csv_name": "contacts_dynamic_announcement.csv",
+                },
+                ok_example=imported,
+            ),
+        ),
+        post(
+            "/api/create_campaign_dnd_list",
+            e.create_dnd_list,
+            Operation(
+                "Create a DND list",
+                CPAAS,
+                body=DndListCreate,
+                ok=Envelope[DndListId],
+                example={"dnd_list_name": "my_first_DND_list"},
+                ok_example={"response": {"dnd_list_id": "DNda1b361461", "success": "true"}},
+            ),
+        ),
+        post(
+            "/api/add_dnd_contact_to_list",
+            e.add_dnd_contacts,
+            Operation(
+                "Add numbers to a DND list",
+                CPAAS,
+                body=DndContactsAdd,
+                ok=Envelope[Done],
+                errors=(404,),
+                example={
+                    "dnd_list_id": "DN95716be314",
+                    "dnd_contacts": [
+                        {"dnd_contact_name": "ankit", "dnd_contact_number": "91997927XXXX"},
+                        {"dnd_contact_name": "abc", "dnd_contact_number": "91800068XXXX"},
+                    ],
+                },
+                ok_example={
+                    "response": {
+                        "message": "(2) DND contacts imported successfully",
+                        "success": "true",
+                    }
+                },
+            ),
+        ),
+        post(
+            "/api/import_dnd_contacts_csv",
+            e.import_dnd,
+            Operation(
+                "Import DND numbers from an uploaded CSV file",
+                CPAAS,
+                body=DndCsvImport,
+                ok=Envelope[Done],
+                errors=(404,),
+            ),
+        ),
+        post(
+            "/api/create_campaign",
+            e.create_campaign,
+            Operation(
+                "Create a campaign (type 0: announcement, 1: IVR flow)",
+                CPAAS,
+                body=CampaignCreate,
+                ok=Envelope[CampaignCreated],
+                errors=(404,),
+                example=CAMPAIGN_EXAMPLE,
+            ),
+        ),
+        post("/stop_campaign", e.stop_campaign, stop),
+        post("/api/stop_campaign", e.stop_campaign, stop),
+        route(
+            "/api/get_campaign_details",
+            endpoint(e.details),
+            {
+                "GET": Operation(
+                    "The account's campaigns, or one",
+                    CPAAS,
+                    ok=Envelope[Listing[CampaignDetails]],
+                    errors=(404,),
+                    params=(Param("campaign_id", "query", "only this campaign"),),
+                )
+            },
+        ),
+        post(
+            "/api/get_cdr_by_campaign_id",
+            e.cdr_by_campaign,
+            Operation(
+                "The CDRs of a campaign's calls",
+                CPAAS,
+                body=CampaignRef,
+                ok=Envelope[Listing[CampaignCdr]],
+                errors=(404,),
+                example={"campaign_id": "CM39139118b8"},
+            ),
+        ),
+        post(
+            "/api/get_campaign_cdr_statistics",
+            e.campaign_statistics,
+            Operation(
+                "A campaign's call counts by outcome",
+                CPAAS,
+                body=CampaignRef,
+                ok=Envelope[CampaignCdrStatisticsReply],
+                errors=(404,),
+                example={"campaign_id": "CM7b1b0f4c2f"},
+            ),
         ),
     ]
+
+
+# the specs' own examples (cpaas-api.txt)
+CONTACTS_EXAMPLE = {
+    "list_id": "LSaa8f9db7e6",
+    "contacts": [
+        {
+            "contact_name": "ankit",
+            "contact_number": "91997927XXXX",
+            "contact_fields": {"field1": "Ankit", "field2": "Jayswal", "field3": "500"},
+        },
+        {
+            "contact_name": "abc",
+            "contact_number": "91800068XXXX",
+            "contact_fields": {"field1": "abc", "field2": "xyz", "field3": "100"},
+        },
+    ],
+}
+CAMPAIGN_EXAMPLE = {
+    "list_id": "LS608c393614",
+    "dnd_list_id": "DNd2b09f8f80",
+    "campaign_name": "test_broadcast_campaign_test_volume",
+    "campaign_type": "0",
+    "campaign_caller_id": "15168148111",
+    "dynamic_announcement": "1",
+    "recorded_filename": "",
+    "announcement_text": "Dear, {field1} , {field2}, Your due balance is,, {field3},, INR only",
+    "campaign_start_date": "2023-09-25 14:05:00",
+    "campaign_end_date": "2023-09-26 20:00:00",
+    "time_zone": "Asia/Kolkata",
+    "repeat": "2",
+    "max_retries": "1",
+    "retry_time": "60",
+    "calls_per_minute": "10",
+    "voice": "Matthew",
+    "volume": "soft",
+    "rate": "slow",
+    "pitch": "medium",
+    "language_code": "en-US",
+    "tts_engine_type": "standard",
+}
 
 
 def details_json(campaign: Campaign) -> dict[str, Any]:

@@ -7,14 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from api.httpdate import http_date
+from api.openapi.operation import Operation, route
 from softswitch.store.cdrs import Cdr, CdrStore
 
 from .auth import account_of
 from .body import parse_body
 from .models import CdrByDate, RequestIdBody
+from .replies import CPAAS, CdrStatisticsReply, Envelope, Listing
+from .replies import Cdr as CdrReply
 from .responses import ApiError, endpoint, ok
 
 if TYPE_CHECKING:
@@ -108,7 +111,62 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         return ok(result=statistics_json(store.statistics(account.id)))
 
     return [
-        Route("/api/get_cdr_by_date", by_date, methods=["POST"]),
-        Route("/api/get_cdr_by_request_id", by_request_id, methods=["POST"]),
-        Route("/api/get_cdr_statistics", statistics, methods=["GET"]),
+        route(
+            "/api/get_cdr_by_date",
+            by_date,
+            {
+                "POST": Operation(
+                    "CDRs of calls started between two dates (UTC; the end date inclusive)",
+                    CPAAS,
+                    body=CdrByDate,
+                    ok=Envelope[Listing[CdrReply]],
+                    errors=(404,),
+                    example={
+                        "start_call_date": "2023-06-13",
+                        "end_call_date": "2023-06-17",
+                        "record_count": "5",
+                        "offset": "1",
+                    },
+                )
+            },
+        ),
+        route(
+            "/api/get_cdr_by_request_id",
+            by_request_id,
+            {
+                "POST": Operation(
+                    "The CDRs of one request (click2call, OTP call)",
+                    CPAAS,
+                    body=RequestIdBody,
+                    ok=Envelope[Listing[CdrReply]],
+                    errors=(404,),
+                    example={"request_id": "91da7c083f"},
+                )
+            },
+        ),
+        route(
+            "/api/get_cdr_statistics",
+            statistics,
+            {
+                "GET": Operation(
+                    "Call counts by outcome",
+                    CPAAS,
+                    ok=Envelope[CdrStatisticsReply],
+                    ok_example={
+                        "response": {
+                            "result": {
+                                "answer_calls": [248],
+                                "busy_calls": [0],
+                                "cancel_calls": [13],
+                                "chanunavail_calls": [35],
+                                "congestion_calls": [0],
+                                "noanswer_calls": [13],
+                                "total_calls": [434],
+                            },
+                            "success": "true",
+                        }
+                    },
+                )
+            },
+        ),
     ]

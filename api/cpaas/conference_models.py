@@ -9,7 +9,7 @@ from pydantic import BeforeValidator, Field
 
 from softswitch.config import MAX_ROOM_SIZE
 
-from .models import CallerId, Number, Whole, _Body
+from .models import AlsoAccepts, CallerId, Number, Whole, _Body
 
 
 def _flag(value: Any) -> Any:
@@ -32,9 +32,11 @@ def _digits(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-Flag = Annotated[bool, BeforeValidator(_flag)]
-RoomNumber = Annotated[str, BeforeValidator(_digits), Field(min_length=1, max_length=20)]
-Pin = Annotated[str, BeforeValidator(_digits), Field(max_length=12)]
+FLAG_WORDS = ("true", "false", "on", "off", "1", "0", "yes", "no")
+Flag = Annotated[bool, BeforeValidator(_flag), AlsoAccepts(({"enum": list(FLAG_WORDS)},))]
+DIGITS = AlsoAccepts(({"type": "integer", "minimum": 0},))
+RoomNumber = Annotated[str, BeforeValidator(_digits), Field(min_length=1, max_length=20), DIGITS]
+Pin = Annotated[str, BeforeValidator(_digits), Field(max_length=12), DIGITS]
 Size = Annotated[Whole, Field(ge=2, le=MAX_ROOM_SIZE)]
 Name = Annotated[str, Field(max_length=200)]
 

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from api.openapi.operation import Operation, route
 from softswitch.conference import Participant, Room
 from softswitch.conferences import ConferenceError, ConferenceErrorKind
 from softswitch.config import ConferenceConfig
@@ -33,6 +34,21 @@ from .conference_models import (
     ConferenceUpdate,
     ParticipantDial,
     ParticipantUpdate,
+)
+from .replies import (
+    CPAAS,
+    Dialing,
+    Envelope,
+    Found,
+    Listing,
+    ParticipantRemoved,
+    RoomDeleted,
+)
+from .replies import (
+    Participant as ParticipantReply,
+)
+from .replies import (
+    Room as RoomReply,
 )
 from .responses import ApiError, endpoint, ok
 
@@ -156,13 +172,97 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         live.mute(member, body.muted)
         return ok(message="participant modified", result=participant_json(member))
 
+    room = {"room": "the room's number"}
+    member = room | {"participant_id": "a participant_id of the room's participants"}
     return [
-        Route("/api/conferences", collection, methods=["GET", "POST"]),
-        Route("/api/conferences/{room}", one, methods=["GET", "PATCH", "DELETE"]),
-        Route("/api/conferences/{room}/participants", participants, methods=["GET", "POST"]),
-        Route(
+        route(
+            "/api/conferences",
+            collection,
+            {
+                "GET": Operation(
+                    "The account's conference rooms", CPAAS, ok=Envelope[Listing[RoomReply]]
+                ),
+                "POST": Operation(
+                    "Create a conference room",
+                    CPAAS,
+                    body=ConferenceCreate,
+                    ok=Envelope[Found[RoomReply]],
+                    errors=(409,),
+                    example={"room": "800", "pin": "1234", "name": "sales", "record": "false"},
+                ),
+            },
+        ),
+        route(
+            "/api/conferences/{room}",
+            one,
+            {
+                "GET": Operation(
+                    "One room",
+                    CPAAS,
+                    ok=Envelope[Found[RoomReply]],
+                    errors=(404,),
+                    path_params=room,
+                ),
+                "PATCH": Operation(
+                    "Change a room (the config file's rooms are read-only)",
+                    CPAAS,
+                    body=ConferenceUpdate,
+                    ok=Envelope[Found[RoomReply]],
+                    errors=(403, 404),
+                    path_params=room,
+                    example={"pin": "4321"},
+                ),
+                "DELETE": Operation(
+                    "Delete a room (whoever is in it is hung up)",
+                    CPAAS,
+                    ok=Envelope[RoomDeleted],
+                    errors=(403, 404),
+                    path_params=room,
+                ),
+            },
+        ),
+        route(
+            "/api/conferences/{room}/participants",
+            participants,
+            {
+                "GET": Operation(
+                    "Who is in the room now",
+                    CPAAS,
+                    ok=Envelope[Listing[ParticipantReply]],
+                    errors=(404,),
+                    path_params=room,
+                ),
+                "POST": Operation(
+                    "Call a number into the room",
+                    CPAAS,
+                    body=ParticipantDial,
+                    ok=Envelope[Dialing],
+                    errors=(404, 409),
+                    path_params=room,
+                    example={"number": "101"},
+                ),
+            },
+        ),
+        route(
             "/api/conferences/{room}/participants/{participant_id}",
             participant,
-            methods=["PATCH", "DELETE"],
+            {
+                "PATCH": Operation(
+                    "Mute or unmute a participant",
+                    CPAAS,
+                    body=ParticipantUpdate,
+                    ok=Envelope[Found[ParticipantReply]],
+                    errors=(404,),
+                    path_params=member,
+                    example={"muted": True},
+                ),
+                "DELETE": Operation(
+                    "Hang up a participant",
+                    CPAAS,
+                    ok=Envelope[ParticipantRemoved],
+                    errors=(404,),
+                    path_params=member,
+                ),
+            },
         ),
     ]

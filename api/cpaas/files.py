@@ -19,17 +19,20 @@ import re
 import tempfile
 from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+from pydantic import BaseModel, Field, WithJsonSchema
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from api.openapi.operation import Operation, Reply, route
 from media.prompt import load_audio
 
 from .auth import account_of
+from .replies import CPAAS, Envelope, FileItem, Listing, Uploaded, UploadedMany
 from .responses import ApiError, endpoint, ok
 
 if TYPE_CHECKING:
@@ -182,7 +185,44 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     async def dispatch(request: Request) -> Response:
         return await handlers[request.method](request)
 
+    upload_op = Operation(
+        "Upload CSV contact lists or WAV/MP3/OGG prompts (multipart, field `file`)",
+        CPAAS,
+        body=UploadForm,
+        body_media_type="multipart/form-data",
+        ok=Envelope[Uploaded] | Envelope[UploadedMany],
+    )
     return [
-        Route("/api/upload", dispatch, methods=list(handlers)),
-        Route("/api/recordings/{name}", recording, methods=["GET"]),
+        route(
+            "/api/upload",
+            dispatch,
+            {
+                "POST": upload_op,
+                "GET": Operation(
+                    "The account's uploaded files", CPAAS, ok=Envelope[Listing[FileItem]]
+                ),
+            },
+        ),
+        route(
+            "/api/recordings/{name}",
+            recording,
+            {
+                "GET": Operation(
+                    "Download a call recording (a CDR's recording_name)",
+                    CPAAS,
+                    ok=Reply(bytes, "audio/wav", "the recording (WAV)"),
+                    errors=(404,),
+                    path_params={"name": "the CDR's recording_name"},
+                )
+            },
+        ),
     ]
+
+
+class UploadForm(BaseModel):
+    """The multipart form of an upload."""
+
+    file: list[Annotated[bytes, WithJsonSchema({"type": "string", "format": "binary"})]] = Field(
+        min_length=1, max_length=MAX_FILES, description="one or more files"
+    )
+    file_name: str | None = Field(None, description="a new name for a single file")

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from api.openapi.operation import Operation, route
 from softswitch.destination import DestinationKind
 from softswitch.flowmodel import FlowError, destinations, parse_flow
 from softswitch.numbers import NumberError
@@ -24,6 +25,8 @@ from softswitch.store.flows import DuplicateFlowName, FlowStore, StoredFlow
 from .auth import account_of
 from .body import parse_body
 from .models import FlowBody
+from .replies import CPAAS, Envelope, FlowDone, FlowId, Found, Listing
+from .replies import StoredFlow as FlowReply
 from .responses import ApiError, endpoint, ok
 
 if TYPE_CHECKING:
@@ -99,7 +102,56 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             raise ApiError(f"flow_name: a flow named {body.flow_name!r} exists", 409) from None
         return ok(message="flow modified successfully", flow_id=item.id)
 
+    example = {
+        "flow_name": "greeting",
+        "flow": [{"type": "say", "text": "Hello {name}"}, {"type": "hangup"}],
+    }
+    one_id = {"flow_id": "the flow's id (FL + 10 hex)"}
     return [
-        Route("/api/flows", collection, methods=["GET", "POST"]),
-        Route("/api/flows/{flow_id}", member, methods=["GET", "PUT", "DELETE"]),
+        route(
+            "/api/flows",
+            collection,
+            {
+                "GET": Operation(
+                    "The account's call flows", CPAAS, ok=Envelope[Listing[FlowReply]]
+                ),
+                "POST": Operation(
+                    "Save a call flow (validated: the error names the step and field)",
+                    CPAAS,
+                    body=FlowBody,
+                    ok=Envelope[FlowId],
+                    errors=(409,),
+                    example=example,
+                ),
+            },
+        ),
+        route(
+            "/api/flows/{flow_id}",
+            member,
+            {
+                "GET": Operation(
+                    "One call flow",
+                    CPAAS,
+                    ok=Envelope[Found[FlowReply]],
+                    errors=(404,),
+                    path_params=one_id,
+                ),
+                "PUT": Operation(
+                    "Replace a call flow",
+                    CPAAS,
+                    body=FlowBody,
+                    ok=Envelope[FlowDone],
+                    errors=(404, 409),
+                    path_params=one_id,
+                    example=example,
+                ),
+                "DELETE": Operation(
+                    "Delete a call flow (not while a number or ring group routes to it)",
+                    CPAAS,
+                    ok=Envelope[FlowDone],
+                    errors=(404, 409),
+                    path_params=one_id,
+                ),
+            },
+        ),
     ]

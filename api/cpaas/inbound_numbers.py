@@ -21,12 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from softswitch.numbers import NumberError
+from api.openapi.operation import Operation, route
+from softswitch.numbers import InboundNumber, NumberError
+from softswitch.ringgroups import RingGroup
 
 from .auth import account_of
 from .body import parse_json, read_body
+from .number_models import NumberCreate, NumberPatch, RingGroupCreate, RingGroupPatch
+from .replies import CPAAS, Envelope, Found, Listing, NumberDone, RingGroupDone
 from .responses import ApiError, endpoint, ok
 
 if TYPE_CHECKING:
@@ -125,9 +129,100 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             raise ApiError(str(exc)) from None
         return ok(message="ring group modified", id=item.id)
 
+    number_key = {"number": "the number's digits"}
+    group_key = {"group_id": "the ring group's id"}
     return [
-        Route("/api/numbers", numbers, methods=["GET", "POST"]),
-        Route("/api/numbers/{number}", number, methods=["GET", "PATCH", "DELETE"]),
-        Route("/api/ring_groups", groups, methods=["GET", "POST"]),
-        Route("/api/ring_groups/{group_id}", group, methods=["GET", "PATCH", "DELETE"]),
+        route(
+            "/api/numbers",
+            numbers,
+            {
+                "GET": Operation(
+                    "The account's inbound numbers", CPAAS, ok=Envelope[Listing[InboundNumber]]
+                ),
+                "POST": Operation(
+                    "Add an inbound number: where its calls go (kind:target), and with "
+                    "business hours where they go when closed",
+                    CPAAS,
+                    body=NumberCreate,
+                    ok=Envelope[NumberDone],
+                    errors=(409,),
+                    example={"number": "15550100", "destination": "ring_group:sales"},
+                ),
+            },
+        ),
+        route(
+            "/api/numbers/{number}",
+            number,
+            {
+                "GET": Operation(
+                    "One inbound number",
+                    CPAAS,
+                    ok=Envelope[Found[InboundNumber]],
+                    errors=(404,),
+                    path_params=number_key,
+                ),
+                "PATCH": Operation(
+                    "Change a number: the fields given replace the stored ones (null clears)",
+                    CPAAS,
+                    body=NumberPatch,
+                    ok=Envelope[NumberDone],
+                    errors=(404,),
+                    path_params=number_key,
+                    example={"destination": "extension:101"},
+                ),
+                "DELETE": Operation(
+                    "Delete a number",
+                    CPAAS,
+                    ok=Envelope[NumberDone],
+                    errors=(404,),
+                    path_params=number_key,
+                ),
+            },
+        ),
+        route(
+            "/api/ring_groups",
+            groups,
+            {
+                "GET": Operation(
+                    "The account's ring groups", CPAAS, ok=Envelope[Listing[RingGroup]]
+                ),
+                "POST": Operation(
+                    "Add a ring group",
+                    CPAAS,
+                    body=RingGroupCreate,
+                    ok=Envelope[RingGroupDone],
+                    errors=(409,),
+                    example={"id": "sales", "members": ["101", "102"], "strategy": "sequential"},
+                ),
+            },
+        ),
+        route(
+            "/api/ring_groups/{group_id}",
+            group,
+            {
+                "GET": Operation(
+                    "One ring group",
+                    CPAAS,
+                    ok=Envelope[Found[RingGroup]],
+                    errors=(404,),
+                    path_params=group_key,
+                ),
+                "PATCH": Operation(
+                    "Change a ring group: the fields given replace the stored ones",
+                    CPAAS,
+                    body=RingGroupPatch,
+                    ok=Envelope[RingGroupDone],
+                    errors=(404,),
+                    path_params=group_key,
+                    example={"members": ["101", "102", "103"]},
+                ),
+                "DELETE": Operation(
+                    "Delete a ring group (not while a number routes to it)",
+                    CPAAS,
+                    ok=Envelope[RingGroupDone],
+                    errors=(404, 409),
+                    path_params=group_key,
+                ),
+            },
+        ),
     ]

@@ -9,10 +9,21 @@ keys that some endpoints do not use.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StrictBool,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 _NUMBER_CHARS = re.compile(r"\+?[0-9 ().\-]+\Z")
 _REQUEST_ID = re.compile(r"[0-9a-f]{10}\Z")
@@ -20,6 +31,28 @@ _TEMPLATE_ID = re.compile(r"AN[0-9a-f]{10}\Z")
 _FLOW_ID = re.compile(r"FL[0-9a-f]{10}\Z")
 _OTP = re.compile(r"[0-9A-Za-z]{1,16}\Z")
 MAX_DIGITS = 16
+
+
+# eq=False: hashed by identity (the schemas are dicts), as Annotated metadata must hash
+@dataclass(frozen=True, slots=True, eq=False)
+class AlsoAccepts:
+    """The JSON schema (for the OpenAPI document) of a field whose BeforeValidator takes
+    more than its type: the type's own schema, or any of these ("5" for 5: the spec
+    sends numbers as strings)."""
+
+    schemas: tuple[JsonSchemaValue, ...]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        own = handler(core_schema)
+        # bounds after a BeforeValidator come out under their pydantic names (ge, le):
+        # JSON Schema calls them minimum and maximum
+        own = {_BOUNDS.get(key, key): value for key, value in own.items()}
+        return {"anyOf": [own, *self.schemas]}
+
+
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
 
 
 def _number(value: str) -> str:
@@ -59,16 +92,46 @@ def _pattern(regex: re.Pattern[str], what: str):
     return check
 
 
-Number = Annotated[str, AfterValidator(_number)]
+def _doc(description: str, pattern: str | None = None, example: str | None = None) -> Any:
+    """What the OpenAPI document says of a field type; validation stays the validators'."""
+    extra: dict[str, Any] = {} if pattern is None else {"pattern": pattern}
+    return Field(
+        description=description,
+        examples=None if example is None else [example],
+        json_schema_extra=extra or None,
+    )
+
+
+Number = Annotated[
+    str,
+    AfterValidator(_number),
+    _doc(
+        "a phone number with country code or an extension: 2 to 16 digits, an optional "
+        "leading +; spaces, dots, dashes and parentheses are dropped",
+        example="919979271234",
+    ),
+]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-CallerId = Annotated[str, AfterValidator(_number)]
+CallerId = Annotated[
+    str,
+    AfterValidator(_number),
+    _doc("the number the called party sees", example="15168148111"),
+]
 RequestId = Annotated[
-    str, AfterValidator(_pattern(_REQUEST_ID, "a request_id (10 hex characters)"))
+    str,
+    AfterValidator(_pattern(_REQUEST_ID, "a request_id (10 hex characters)")),
+    _doc("a request_id: 10 hex characters", r"^\s*[0-9a-f]{10}\s*$", "57362de4f0"),
 ]
 TemplateId = Annotated[
-    str, AfterValidator(_pattern(_TEMPLATE_ID, "an announce_template_id (AN + 10 hex)"))
+    str,
+    AfterValidator(_pattern(_TEMPLATE_ID, "an announce_template_id (AN + 10 hex)")),
+    _doc("an announce_template_id: AN + 10 hex", r"^\s*AN[0-9a-f]{10}\s*$", "AN2222314c96"),
 ]
-FlowId = Annotated[str, AfterValidator(_pattern(_FLOW_ID, "a flow_id (FL + 10 hex)"))]
+FlowId = Annotated[
+    str,
+    AfterValidator(_pattern(_FLOW_ID, "a flow_id (FL + 10 hex)")),
+    _doc("a flow_id: FL + 10 hex", r"^\s*FL[0-9a-f]{10}\s*$", "FL0123456789"),
+]
 OnOff = Annotated[Literal["on", "off"], BeforeValidator(_lower)]
 # "on" is what the spec's examples send: both sides
 RecordingOption = Annotated[
@@ -77,7 +140,12 @@ RecordingOption = Annotated[
 
 
 # "5" or 5; its bounds go beside it: Annotated[Whole, Field(ge=1, le=10)]
-Whole = Annotated[int, BeforeValidator(_whole), Field(strict=False)]
+Whole = Annotated[
+    int,
+    BeforeValidator(_whole),
+    Field(strict=False),
+    AlsoAccepts(({"type": "string", "pattern": r"^\s*[+-]?[0-9]{1,9}\s*$"},)),
+]
 
 
 def recording(option: str) -> str:
@@ -89,6 +157,10 @@ class _Body(BaseModel):
 
 
 class Click2CallRequest(_Body):
+    """Dial the agent; when the agent answers, dial the destination and bridge them.
+    recording_option: both sides ("on" is both), the agent's, the customer's, or off;
+    transcript "on" adds a transcript to the CDR."""
+
     agent_number: Number
     caller_id: CallerId
     destination_number: Number
@@ -97,6 +169,9 @@ class Click2CallRequest(_Body):
 
 
 class CallbackCreate(_Body):
+    """A click2call at ``scheduled_at`` (YYYY-mm-dd hh:mm:ss) in ``time_zone`` (an IANA
+    name such as Asia/Kolkata), at most a year ahead."""
+
     agent_number: Number
     caller_id: CallerId
     destination_number: Number
@@ -107,6 +182,8 @@ class CallbackCreate(_Body):
 
 
 class CallbackUpdate(_Body):
+    """Change a pending callback: the fields given replace the stored ones."""
+
     request_id: RequestId
     agent_number: Number | None = None
     caller_id: CallerId | None = None
@@ -133,6 +210,9 @@ class VoiceBody(_Body):
 
 
 class OutboundCall(VoiceBody):
+    """Call the customer and say the template's text with ``{otp}`` spelled out,
+    ``repeat`` times (1-10)."""
+
     customer_number: Number
     otp: Annotated[str, AfterValidator(_pattern(_OTP, "an OTP (1-16 letters or digits)"))]
     announce_template_id: TemplateId
@@ -150,8 +230,16 @@ class AnnounceTemplateRef(_Body):
 
 
 class ModifyCall(_Body):
+    """modify_type 0: blind transfer of ``channel``'s party to ``transfer_to``;
+    1: attended transfer; 2: hang up; 3: start recording. ``channel`` is a live_calls
+    channel."""
+
     channel: Annotated[str, Field(min_length=1, max_length=200)]
-    modify_type: Annotated[Literal[0, 1, 2, 3], BeforeValidator(_whole)]
+    modify_type: Annotated[
+        Literal[0, 1, 2, 3],
+        BeforeValidator(_whole),
+        AlsoAccepts(({"type": "string", "pattern": r"^\s*[+-]?0*[0-3]\s*$"},)),
+    ]
     transfer_to: Number | None = None
 
 
@@ -169,6 +257,8 @@ def _day_or_time(value: str) -> datetime:
 
 
 class CdrByDate(_Body):
+    """Dates YYYY-mm-dd or YYYY-mm-dd hh:mm:ss (UTC); a bare end date includes that day."""
+
     start_call_date: Annotated[str, AfterValidator(lambda v: (_day_or_time(v), v)[1])]
     end_call_date: Annotated[str, AfterValidator(lambda v: (_day_or_time(v), v)[1])]
     record_count: Annotated[Whole, Field(ge=1, le=10_000)] = 1000

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from api.openapi.operation import Operation, Param, route
 from media.template import fields_in
 from media.voice import TtsError
 from softswitch.store.templates import AnnounceTemplate, TemplateStore
@@ -16,6 +17,7 @@ from softswitch.store.templates import AnnounceTemplate, TemplateStore
 from .auth import account_of
 from .body import parse_body
 from .models import AnnounceTemplateCreate, AnnounceTemplateRef
+from .replies import CPAAS, Envelope, Listing, Template, TemplateDeleted, TemplateId
 from .responses import ApiError, endpoint, ok
 
 if TYPE_CHECKING:
@@ -76,4 +78,28 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     async def dispatch(request: Request) -> Response:
         return await handlers[request.method](request)
 
-    return [Route("/api/announce_templates", dispatch, methods=list(handlers))]
+    operations = {
+        "POST": Operation(
+            "Add an OTP announcement template (its text uses {otp})",
+            CPAAS,
+            body=AnnounceTemplateCreate,
+            ok=Envelope[TemplateId],
+            example={"template_name": "otp", "text": "Your one time password is {otp}"},
+        ),
+        "GET": Operation(
+            "The account's templates, or one",
+            CPAAS,
+            ok=Envelope[Listing[Template]],
+            errors=(404,),
+            params=(Param("announce_template_id", "query", "only this template"),),
+        ),
+        "DELETE": Operation(
+            "Delete a template",
+            CPAAS,
+            body=AnnounceTemplateRef,
+            ok=Envelope[TemplateDeleted],
+            errors=(404,),
+            example={"announce_template_id": "AN2222314c96"},
+        ),
+    }
+    return [route("/api/announce_templates", dispatch, operations)]

@@ -13,19 +13,21 @@ updates the phone's message lamp (MWI).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from api.httpdate import http_date
+from api.openapi.operation import Operation, Param, Reply, route
 from softswitch.store.voicemail import MessageRecord
 from softswitch.voicemail.service import Voicemail, VoicemailError
 
 from .auth import account_of
 from .body import parse_body
 from .models import VoicemailUpdate
+from .replies import CPAAS, Envelope, Listing, VoicemailDone, VoicemailMessage
 from .responses import ApiError, endpoint, ok
 
 if TYPE_CHECKING:
@@ -104,8 +106,63 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     async def dispatch_one(request: Request) -> Response:
         return await (one[0] if request.method == "PATCH" else one[1])(request)
 
+    box_key = {"extension": "an extension of the account with a voicemail box"}
+    one_key = box_key | {"message_id": "the message's message_id"}
     return [
-        Route(BASE, endpoint(listing), methods=["GET"]),
-        Route(BASE + "/{message_id}/audio", endpoint(audio), methods=["GET"]),
-        Route(BASE + "/{message_id}", dispatch_one, methods=["PATCH", "DELETE"]),
+        route(
+            BASE,
+            endpoint(listing),
+            {
+                "GET": Operation(
+                    "The box's messages, oldest first",
+                    CPAAS,
+                    ok=Envelope[Listing[VoicemailMessage]],
+                    errors=(404,),
+                    path_params=box_key,
+                    params=(
+                        Param(
+                            "heard",
+                            "query",
+                            "false: new messages only, true: heard ones only",
+                            Literal["true", "false"],
+                        ),
+                    ),
+                )
+            },
+        ),
+        route(
+            BASE + "/{message_id}/audio",
+            endpoint(audio),
+            {
+                "GET": Operation(
+                    "A message's audio",
+                    CPAAS,
+                    ok=Reply(bytes, "audio/wav", "the message (WAV)"),
+                    errors=(404,),
+                    path_params=one_key,
+                )
+            },
+        ),
+        route(
+            BASE + "/{message_id}",
+            dispatch_one,
+            {
+                "PATCH": Operation(
+                    "Mark a message heard or new (the phone's lamp follows)",
+                    CPAAS,
+                    body=VoicemailUpdate,
+                    ok=Envelope[VoicemailDone],
+                    errors=(404,),
+                    path_params=one_key,
+                    example={"heard": True},
+                ),
+                "DELETE": Operation(
+                    "Delete a message",
+                    CPAAS,
+                    ok=Envelope[VoicemailDone],
+                    errors=(404,),
+                    path_params=one_key,
+                ),
+            },
+        ),
     ]

@@ -327,6 +327,9 @@ class CampaignManager:
         return bool(campaign.dnd_list_id) and self.lists.contains(campaign.dnd_list_id, phone)
 
 
+MAX_JOB_ID = 2**63  # SQLite INTEGER is 64-bit signed
+
+
 def parse_selection(body: object) -> tuple[list[int], list[str]]:
     """`phones` and/or `ids` of cancel and the reports."""
     if not isinstance(body, Mapping):
@@ -342,6 +345,9 @@ def parse_selection(body: object) -> tuple[list[int], list[str]]:
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise CampaignError(f"ids[{i}] must be an integer", field=f"ids[{i}]")
-        ids.append(value)
+        # beyond SQLite's 64-bit integers no job has it: like any unknown id, it selects
+        # nothing (binding it would raise OverflowError)
+        if 0 < value < MAX_JOB_ID:
+            ids.append(value)
     phones = [normalize_phone(p, f"phones[{i}]") for i, p in enumerate(phones_raw)]
     return ids, phones

@@ -459,6 +459,30 @@ async def test_cancel_by_phone_and_id(client, campaign, manager) -> None:
     assert r.status_code == 400
 
 
+async def test_a_form_that_cannot_be_parsed_is_a_request_error(client, campaign) -> None:
+    # a multipart body without a boundary was a 500 (Starlette's HTTPException)
+    r = await client.post(
+        url(campaign, "/addPhone").replace("/calls/", "/crmCalls/"),
+        headers={"content-type": "multipart/form-data"},
+        content=b"phone=15551230001",
+    )
+    assert r.status_code == 400
+    assert r.json() == {
+        "type": "request.invalid",
+        "message": "invalid form body: Missing boundary in multipart.",
+    }
+
+
+async def test_ids_no_job_can_have_select_nothing(client, campaign) -> None:
+    # found by schemathesis: an id past SQLite's 64-bit range was a 500 (OverflowError)
+    ids = (await client.post(url(campaign, "/addPhones"), json=[{"phone": "100"}])).json()
+    for tail in ("/callJob/cancel", "/callJob/getReport", "/callAttempt/getReport"):
+        r = await client.post(url(campaign, tail), json={"ids": [2**70, -(2**70), 0, -1]})
+        assert (r.status_code, r.json()) == (200, []), tail
+    r = await client.post(url(campaign, "/callJob/getReport"), json={"ids": [2**64, ids[0]]})
+    assert [row["id"] for row in r.json()] == ids
+
+
 async def test_reports(client, campaign, manager, clock) -> None:
     ids = (
         await client.post(
