@@ -178,3 +178,13 @@ async def test_a_rotated_secret_signs_the_deliveries_listed_with_their_attempts(
     assert delivered.text.count("<tr data-event=") == 1 and event_id in delivered.text
     receiver.modes["/hook"] = "ok"  # the retry lands; nothing is left waiting at teardown
     await until(lambda: webhooks.backlog() == 0, 10, "the retried delivery")
+
+
+async def test_a_server_without_webhooks_says_so(tmp_path, ports, rtp_ports):
+    async with console_env_at(tmp_path, ports, rtp_ports) as bare:
+        token = await bare.login()
+        page = await bare.client.get(PAGE)
+        assert page.status_code == 503 and "webhooks are not available" in page.text
+        answer = await bare.act(PAGE + "/secret", token)
+        assert answer.status_code == 503
+        assert answer.json()["message"] == "webhooks are not available on this server"
