@@ -1,5 +1,5 @@
 """The web console: at ``/`` a login with the account's ``account``/``auth``, then pages
-of the account's live calls, campaigns, CDRs, phones, trunks and voicemail under
+of the account's live calls, campaigns, CDRs, phones, trunks, voicemail and webhooks under
 ``/console/``.
 
 Server-rendered Jinja2 templates (``templates/``) and one small script
@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import campaigns, cdrs, live, login, phones, trunks, voicemail
+from . import campaigns, cdrs, live, login, phones, trunks, voicemail, webhooks
 from .sessions import Sessions
 from .web import Console
 
 if TYPE_CHECKING:
     from api.context import AppContext
 
-_PAGES = (login, live, campaigns, cdrs, phones, trunks, voicemail)
+_PAGES = (login, live, campaigns, cdrs, phones, trunks, voicemail, webhooks)
 
 
 def routes(ctx: AppContext, sessions: Sessions | None = None) -> list[BaseRoute]:

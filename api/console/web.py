@@ -55,6 +55,7 @@ PAGES = (
     ("/console/phones", "Phones"),
     ("/console/trunks", "Trunks"),
     ("/console/voicemail", "Voicemail"),
+    ("/console/webhooks", "Webhooks"),
 )
 
 PageHandler = Callable[[Request, Visitor], Awaitable[Response]]

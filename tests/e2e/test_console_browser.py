@@ -3,7 +3,7 @@
 A person logs in, starts a click2call between two baresip phones from the live-calls
 page, watches it appear, get transferred and end (the page's event stream) through the
 rows' Record, Transfer and Hang up buttons, opens its CDR and plays the recording, and
-looks at the other pages.
+looks at the other pages (the Webhooks page set to a real receiver's URL).
 Screenshots land in the test's tmp dir and in ``artifacts/console/`` at the top of the
 tree (ignored by git), whether the test passes or fails.
 """
@@ -23,6 +23,7 @@ from softswitch.campaigns.model import Campaign, new_campaign_id, new_token
 from softswitch.store.lists import Contact, ListKind
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
+from tests.peers.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.peers
 
@@ -112,8 +113,15 @@ def browser():
         chromium.close()
 
 
+@pytest.fixture
+def receiver(ports):
+    r = WebhookReceiver(ports.port()).start()
+    yield r
+    r.stop()
+
+
 def test_click2call_from_the_console_then_its_cdr_and_recording(
-    server, phone_factory, browser, shots
+    server, phone_factory, browser, shots, receiver
 ):
     agent = phone(phone_factory, server, "101", 440.0)
     customer = phone(phone_factory, server, "102", 1000.0)
@@ -239,6 +247,18 @@ def test_click2call_from_the_console_then_its_cdr_and_recording(
         page.wait_for_selector("#status:has-text('campaign Autumn: finished')")
         page.goto(server.url + "/console/voicemail")
         page.screenshot(path=shots / "10-voicemail.png")
+
+        # webhooks: set a real receiver's URL (its secret shown once), then a delivery
+        page.goto(server.url + "/console/webhooks")
+        page.fill('#set-url input[name="status_callback"]', receiver.url("/hook"))
+        page.click('#set-url button:has-text("Save")')
+        page.wait_for_selector("#status:has-text('Your webhook secret')")
+        assert page.inner_text("#status-callback") == receiver.url("/hook")
+        server.call(server.runtime.webhooks.events.campaign_finished, "account_1", "c1", {})
+        receiver.wait_for(lambda r: len(r.received("/hook")) == 1, 10, "the delivery")
+        page.goto(server.url + "/console/webhooks")
+        assert "delivered" in page.inner_text("#deliveries tbody tr")
+        page.screenshot(path=shots / "11-webhooks.png")
 
         # log out: the console is closed again
         page.click('header button:has-text("Log out")')
