@@ -17,8 +17,11 @@ Config-seeded rows are listed with "source": "config" and come back at every sta
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -35,99 +38,100 @@ if TYPE_CHECKING:
 MAX_BODY = 64 * 1024
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """What tells /api/numbers from /api/ring_groups; their handlers are the same."""
+
+    path: str  # the collection's path; one item is at path/{key}
+    key: str  # the field that names an item, also its path parameter
+    singular: str  # "number", "ring group": in the messages
+    plural: str
+    listed: Callable[[str], list[Any]]  # (account)
+    get: Callable[[str, str], BaseModel | None]  # (account, key)
+    put: Callable[..., BaseModel]  # (data, replace=...)
+    delete: Callable[[str, str], bool]  # (account, key)
+    taken: Callable[[str], bool]  # this refusal of a new item is a 409, not a 400
+    renamed: str  # the refusal of a PATCH that changes the key
+
+
 def _body_fields(data: dict[str, Any]) -> dict[str, Any]:
     if "account" in data:
         raise ApiError("account: set by the account header, not the body")
     return data
 
 
-def routes(ctx: AppContext) -> list[BaseRoute]:
-    book = ctx.switch.numbers
-
+def _kind_routes(ctx: AppContext, kind: _Kind) -> list[BaseRoute]:
     @endpoint
-    async def numbers(request: Request) -> Response:
+    async def collection(request: Request) -> Response:
         account = await account_of(request, ctx)
         if request.method == "GET":
-            items = [n.model_dump(mode="json", exclude_none=True) for n in book.numbers(account.id)]
-            return ok(message="numbers found" if items else "no numbers", result=items)
+            items = [i.model_dump(mode="json", exclude_none=True) for i in kind.listed(account.id)]
+            found = f"{kind.plural} found" if items else f"no {kind.plural}"
+            return ok(message=found, result=items)
         data = _body_fields(parse_json(await read_body(request, MAX_BODY)))
         try:
-            item = book.put_number(data | {"account": account.id}, replace=False)
+            item = kind.put(data | {"account": account.id}, replace=False)
         except NumberError as exc:
-            raise ApiError(str(exc), 409 if "already in use" in str(exc) else 400) from None
-        return ok(message="number added", number=item.number)
+            raise ApiError(str(exc), 409 if kind.taken(str(exc)) else 400) from None
+        return ok(message=f"{kind.singular} added", **{kind.key: getattr(item, kind.key)})
 
     @endpoint
-    async def number(request: Request) -> Response:
+    async def one(request: Request) -> Response:
         account = await account_of(request, ctx)
-        key = request.path_params["number"]
-        item = book.number(account.id, key)
+        key = request.path_params[kind.key]
+        item = kind.get(account.id, key)
         if item is None:
-            raise ApiError(f"number: no number {key}", 404)
+            raise ApiError(f"{kind.key}: no {kind.singular} {key}", 404)
+        named = {kind.key: getattr(item, kind.key)}
         if request.method == "GET":
-            return ok(
-                message="number found", result=item.model_dump(mode="json", exclude_none=True)
-            )
-        if request.method == "DELETE":
-            book.delete_number(account.id, key)
-            return ok(message="number deleted", number=item.number)
-        changes = _body_fields(parse_json(await read_body(request, MAX_BODY)))
-        if "number" in changes and changes["number"] != item.number:
-            raise ApiError("number: cannot be changed (delete it and add the new one)")
-        merged = item.model_dump(mode="json", exclude_none=True) | changes
-        merged = {k: v for k, v in merged.items() if v is not None}
-        try:
-            book.put_number(merged)
-        except NumberError as exc:
-            raise ApiError(str(exc)) from None
-        return ok(message="number modified", number=item.number)
-
-    @endpoint
-    async def groups(request: Request) -> Response:
-        account = await account_of(request, ctx)
-        if request.method == "GET":
-            items = [
-                g.model_dump(mode="json", exclude_none=True) for g in book.ring_groups(account.id)
-            ]
-            return ok(message="ring groups found" if items else "no ring groups", result=items)
-        data = _body_fields(parse_json(await read_body(request, MAX_BODY)))
-        try:
-            group = book.put_ring_group(data | {"account": account.id}, replace=False)
-        except NumberError as exc:
-            raise ApiError(str(exc), 409 if str(exc).endswith(" exists") else 400) from None
-        return ok(message="ring group added", id=group.id)
-
-    @endpoint
-    async def group(request: Request) -> Response:
-        account = await account_of(request, ctx)
-        key = request.path_params["group_id"]
-        item = book.ring_group(account.id, key)
-        if item is None:
-            raise ApiError(f"id: no ring group {key}", 404)
-        if request.method == "GET":
-            return ok(
-                message="ring group found", result=item.model_dump(mode="json", exclude_none=True)
-            )
+            found = item.model_dump(mode="json", exclude_none=True)
+            return ok(message=f"{kind.singular} found", result=found)
         if request.method == "DELETE":
             try:
-                book.delete_ring_group(account.id, key)
-            except NumberError as exc:
+                kind.delete(account.id, key)
+            except NumberError as exc:  # a ring group still a destination
                 raise ApiError(str(exc), 409) from None
-            return ok(message="ring group deleted", id=item.id)
+            return ok(message=f"{kind.singular} deleted", **named)
         changes = _body_fields(parse_json(await read_body(request, MAX_BODY)))
-        if "id" in changes and changes["id"] != item.id:
-            raise ApiError("id: cannot be changed")
+        if kind.key in changes and changes[kind.key] != named[kind.key]:
+            raise ApiError(kind.renamed)
         merged = item.model_dump(mode="json", exclude_none=True) | changes
-        merged = {k: v for k, v in merged.items() if v is not None}
         try:
-            book.put_ring_group(merged)
+            kind.put({k: v for k, v in merged.items() if v is not None})
         except NumberError as exc:
             raise ApiError(str(exc)) from None
-        return ok(message="ring group modified", id=item.id)
+        return ok(message=f"{kind.singular} modified", **named)
 
     return [
-        Route("/api/numbers", numbers, methods=["GET", "POST"]),
-        Route("/api/numbers/{number}", number, methods=["GET", "PATCH", "DELETE"]),
-        Route("/api/ring_groups", groups, methods=["GET", "POST"]),
-        Route("/api/ring_groups/{group_id}", group, methods=["GET", "PATCH", "DELETE"]),
+        Route(kind.path, collection, methods=["GET", "POST"]),
+        Route(f"{kind.path}/{{{kind.key}}}", one, methods=["GET", "PATCH", "DELETE"]),
     ]
+
+
+def routes(ctx: AppContext) -> list[BaseRoute]:
+    book = ctx.switch.numbers
+    numbers = _Kind(
+        "/api/numbers",
+        "number",
+        "number",
+        "numbers",
+        book.numbers,
+        book.number,
+        book.put_number,
+        book.delete_number,
+        lambda refusal: "already in use" in refusal,
+        "number: cannot be changed (delete it and add the new one)",
+    )
+    groups = _Kind(
+        "/api/ring_groups",
+        "id",
+        "ring group",
+        "ring groups",
+        book.ring_groups,
+        book.ring_group,
+        book.put_ring_group,
+        book.delete_ring_group,
+        lambda refusal: refusal.endswith(" exists"),
+        "id: cannot be changed",
+    )
+    return _kind_routes(ctx, numbers) + _kind_routes(ctx, groups)
