@@ -31,7 +31,7 @@ from .auth import account_of
 from .body import parse_body
 from .models import Click2CallRequest, ModifyCall, OutboundCall, recording
 from .numbers import check_dialable
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, endpoint, listed, ok
 from .voice import voice_fields
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     async def live_calls(request: Request) -> Response:
         account = await account_of(request, ctx)
         rows = [live_channel_json(row) for row in ctx.calls.live_calls(account.id)]
-        return ok(message="live calls found" if rows else "no live calls", result=rows)
+        return listed("live calls", rows)
 
     @endpoint
     async def live_statistics(request: Request) -> Response:

@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route
 from media.prompt import load_audio
 
 from .auth import account_of
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, endpoint, listed, ok
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -164,7 +164,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             if directory.is_dir()
             else []
         )
-        return ok(message="files found" if items else "no files", result=items)
+        return listed("files", items)
 
     @endpoint
     async def recording(request: Request) -> Response:

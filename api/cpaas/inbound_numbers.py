@@ -30,7 +30,7 @@ from softswitch.numbers import NumberError
 
 from .auth import account_of
 from .body import parse_json, read_body
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, endpoint, listed, ok
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -66,8 +66,7 @@ def _kind_routes(ctx: AppContext, kind: _Kind) -> list[BaseRoute]:
         account = await account_of(request, ctx)
         if request.method == "GET":
             items = [i.model_dump(mode="json", exclude_none=True) for i in kind.listed(account.id)]
-            found = f"{kind.plural} found" if items else f"no {kind.plural}"
-            return ok(message=found, result=items)
+            return listed(kind.plural, items)
         data = _body_fields(parse_json(await read_body(request, MAX_BODY)))
         try:
             item = kind.put(data | {"account": account.id}, replace=False)

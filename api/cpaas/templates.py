@@ -16,7 +16,7 @@ from softswitch.store.templates import AnnounceTemplate, TemplateStore
 from .auth import account_of
 from .body import parse_body
 from .models import AnnounceTemplateCreate, AnnounceTemplateRef
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, endpoint, listed, ok
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -60,7 +60,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                 raise ApiError(f"announce_template_id: no template {wanted}", 404)
             return ok(message="template found", result=[template_json(item)])
         items = [template_json(t) for t in store.all(account.id)]
-        return ok(message="templates found" if items else "no templates", result=items)
+        return listed("templates", items)
 
     async def delete(request: Request) -> Response:
         account = await account_of(request, ctx)
