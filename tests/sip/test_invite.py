@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -19,67 +18,13 @@ from softswitch.sip.dialog import Dialog, DialogState
 from softswitch.sip.errors import SipError
 from softswitch.sip.invite import IncomingInvite, OutgoingInvite
 from softswitch.sip.message import Request, Response
-from softswitch.sip.transaction import ServerTransaction, Timers, TransactionState
+from softswitch.sip.transaction import ServerTransaction, TransactionState
 from softswitch.sip.transport import Peer, TlsClient
 from softswitch.sip.ua import UserAgent
 from softswitch.sip.uri import SipUri
 from softswitch.tlsidentity import ensure_identity
 from tests.sip.raw import RawUdp, request_text
-
-FAST = Timers(t1=0.02, t2=0.1, t4=0.1)
-GIVE_UP = 64 * FAST.t1  # timer B/H and the 2xx retransmission limit
-OFFER = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-ANSWER = OFFER.replace(b"o=- 1 1", b"o=- 2 1")
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 2.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
-class Pair:
-    """Alice (caller) and Bob (callee), each a UserAgent on its own port."""
-
-    def __init__(self) -> None:
-        self.incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-        self.alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-        self.bob = UserAgent("127.0.0.1", 0, self.incoming.put_nowait, timers=FAST)
-
-    def call(self, transport: str = "UDP", body: bytes = OFFER) -> OutgoingInvite:
-        target = SipUri("sip", "bob", "127.0.0.1", self.bob.port)
-        return OutgoingInvite(
-            self.alice,
-            uri=target,
-            from_addr=Address(SipUri("sip", "alice", "127.0.0.1"), "Alice"),
-            to_addr=Address(target),
-            peer=Peer(transport, "127.0.0.1", self.bob.port),
-            body=body,
-        )
-
-    async def ringing(self) -> IncomingInvite:
-        st = await asyncio.wait_for(self.incoming.get(), 2)
-        return IncomingInvite(self.bob, st)
-
-    async def connected(
-        self, transport: str = "UDP"
-    ) -> tuple[OutgoingInvite, IncomingInvite, Response]:
-        call = self.call(transport)
-        task = asyncio.ensure_future(call.run())
-        bob = await self.ringing()
-        bob.answer(ANSWER)
-        return call, bob, await asyncio.wait_for(task, 2)
-
-
-@pytest.fixture
-async def pair() -> AsyncIterator[Pair]:
-    p = Pair()
-    await p.alice.start()
-    await p.bob.start()
-    yield p
-    await p.alice.stop()
-    await p.bob.stop()
+from tests.sip.ua_pair import ANSWER, FAST, GIVE_UP, OFFER, Pair, eventually
 
 
 async def test_ring_answer_ack_and_bye_from_the_caller(pair: Pair) -> None:

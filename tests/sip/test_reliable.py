@@ -8,9 +8,6 @@ out-of-order reliable 18x.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
 
 from softswitch.sip.address import Address
 from softswitch.sip.dialog import DialogState
@@ -30,41 +27,7 @@ from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
 from softswitch.sip.uri import SipUri
 from tests.sip.raw import RawUdp, request_text
-from tests.sip.test_invite import ANSWER, FAST, GIVE_UP, OFFER, eventually
-
-
-class Pair:
-    """Alice calls Bob; Alice's INVITE says what ``prack`` asks about 100rel."""
-
-    def __init__(self) -> None:
-        self.incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-        self.alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-        self.bob = UserAgent("127.0.0.1", 0, self.incoming.put_nowait, timers=FAST)
-
-    def call(self, prack: PrackMode) -> OutgoingInvite:
-        target = SipUri("sip", "bob", "127.0.0.1", self.bob.port)
-        return OutgoingInvite(
-            self.alice,
-            uri=target,
-            from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
-            to_addr=Address(target),
-            peer=Peer("UDP", "127.0.0.1", self.bob.port),
-            body=OFFER,
-            prack=prack,
-        )
-
-    async def ringing(self) -> IncomingInvite:
-        return IncomingInvite(self.bob, await asyncio.wait_for(self.incoming.get(), 2))
-
-
-@pytest.fixture
-async def pair() -> AsyncIterator[Pair]:
-    p = Pair()
-    await p.alice.start()
-    await p.bob.start()
-    yield p
-    await p.alice.stop()
-    await p.bob.stop()
+from tests.sip.ua_pair import ANSWER, FAST, GIVE_UP, OFFER, Pair, eventually
 
 
 def with_headers(message: bytes, *lines: str) -> bytes:
@@ -87,7 +50,7 @@ async def next_of(raw: RawUdp, kind: str, timeout: float = 2.0) -> Request | Res
 
 
 async def test_required_100rel_every_18x_is_pracked_and_the_2xx_waits(pair: Pair) -> None:
-    call = pair.call(PrackMode.REQUIRED)
+    call = pair.call(prack=PrackMode.REQUIRED)
     assert OPTION_100REL in option_tags(call.request, "Require")
     assert OPTION_100REL in option_tags(call.request, "Supported")
     seen: list[Response] = []
@@ -114,7 +77,7 @@ async def test_required_100rel_every_18x_is_pracked_and_the_2xx_waits(pair: Pair
 
 
 async def test_supported_only_sends_the_sdp_18x_reliably(pair: Pair) -> None:
-    call = pair.call(PrackMode.SUPPORTED)
+    call = pair.call(prack=PrackMode.SUPPORTED)
     assert "Require" not in call.request.headers
     seen: list[Response] = []
     call.on_provisional = seen.append
@@ -134,7 +97,7 @@ async def test_supported_only_sends_the_sdp_18x_reliably(pair: Pair) -> None:
 
 
 async def test_without_100rel_nothing_changes(pair: Pair) -> None:
-    call = pair.call(PrackMode.OFF)
+    call = pair.call(prack=PrackMode.OFF)
     assert "100rel" not in (call.request.headers.get("Supported") or "")
     assert "Require" not in call.request.headers
     seen: list[Response] = []

@@ -1,0 +1,66 @@
+"""Two real UserAgents on 127.0.0.1, Alice calling Bob, with short RFC 3261 timers: the
+INVITE-level tests (test_invite, test_reliable, test_session_timer, test_refer) share it;
+tests/sip/conftest.py makes it the ``pair`` fixture."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from softswitch.sip.address import Address
+from softswitch.sip.invite import IncomingInvite, OutgoingInvite
+from softswitch.sip.message import Response
+from softswitch.sip.reliable import PrackMode
+from softswitch.sip.transaction import ServerTransaction, Timers
+from softswitch.sip.transport import Peer
+from softswitch.sip.ua import UserAgent
+from softswitch.sip.uri import SipUri
+
+FAST = Timers(t1=0.02, t2=0.1, t4=0.1)
+GIVE_UP = 64 * FAST.t1  # timer B/H and the 2xx retransmission limit
+OFFER = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+ANSWER = OFFER.replace(b"o=- 1 1", b"o=- 2 1")
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 2.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+class Pair:
+    """Alice (caller) and Bob (callee), each a UserAgent on its own port."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
+        self.alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
+        self.bob = UserAgent("127.0.0.1", 0, self.incoming.put_nowait, timers=FAST)
+
+    def call(
+        self, transport: str = "UDP", body: bytes = OFFER, prack: PrackMode = PrackMode.OFF
+    ) -> OutgoingInvite:
+        """Alice's INVITE to Bob; ``prack`` is what it asks about 100rel."""
+        target = SipUri("sip", "bob", "127.0.0.1", self.bob.port)
+        return OutgoingInvite(
+            self.alice,
+            uri=target,
+            from_addr=Address(SipUri("sip", "alice", "127.0.0.1"), "Alice"),
+            to_addr=Address(target),
+            peer=Peer(transport, "127.0.0.1", self.bob.port),
+            body=body,
+            prack=prack,
+        )
+
+    async def ringing(self) -> IncomingInvite:
+        st = await asyncio.wait_for(self.incoming.get(), 2)
+        return IncomingInvite(self.bob, st)
+
+    async def connected(
+        self, transport: str = "UDP"
+    ) -> tuple[OutgoingInvite, IncomingInvite, Response]:
+        call = self.call(transport)
+        task = asyncio.ensure_future(call.run())
+        bob = await self.ringing()
+        bob.answer(ANSWER)
+        return call, bob, await asyncio.wait_for(task, 2)
