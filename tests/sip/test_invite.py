@@ -23,8 +23,17 @@ from softswitch.sip.transport import Peer, TlsClient
 from softswitch.sip.ua import UserAgent
 from softswitch.sip.uri import SipUri
 from softswitch.tlsidentity import ensure_identity
-from tests.sip.raw import RawUdp, request_text
-from tests.sip.ua_pair import ANSWER, FAST, GIVE_UP, OFFER, Pair, eventually
+from tests.sip.raw import request_text
+from tests.sip.ua_pair import (
+    ANSWER,
+    FAST,
+    GIVE_UP,
+    OFFER,
+    Pair,
+    call_to_raw,
+    eventually,
+    ua_and_raw,
+)
 
 
 async def test_ring_answer_ack_and_bye_from_the_caller(pair: Pair) -> None:
@@ -251,10 +260,7 @@ async def test_update_refreshes_and_renegotiates_and_notify_is_not_allowed(pair:
 
 async def test_2xx_is_retransmitted_until_acked_then_the_callee_gives_up() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
-    try:
+    async with ua_and_raw(incoming.put_nowait) as (bob, raw):
         raw.send(request_text("INVITE", bob.port, raw.port, body=OFFER), bob.port)
         assert (await raw.next()).status == 100
         session = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
@@ -269,17 +275,11 @@ async def test_2xx_is_retransmitted_until_acked_then_the_callee_gives_up() -> No
             if isinstance(message, Request):
                 break
         assert message.method == "BYE" and message.to_addr.tag == "rawfrom"
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_late_offer_answer_comes_in_the_ack() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
-    try:
+    async with ua_and_raw(incoming.put_nowait) as (bob, raw):
         raw.send(request_text("INVITE", bob.port, raw.port), bob.port)  # no SDP: late offer
         assert (await raw.next()).status == 100
         session = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
@@ -297,29 +297,10 @@ async def test_late_offer_answer_comes_in_the_ack() -> None:
         raw.drain()
         await asyncio.sleep(0.3)
         assert raw.drain() == []  # no more 200 retransmissions
-    finally:
-        raw.close()
-        await bob.stop()
-
-
-def call_to_raw(alice: UserAgent, raw: RawUdp) -> OutgoingInvite:
-    """Alice calls a raw socket that plays the callee (or a forking proxy) by hand."""
-    target = SipUri("sip", "bob", "127.0.0.1", raw.port)
-    return OutgoingInvite(
-        alice,
-        uri=target,
-        from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
-        to_addr=Address(target),
-        peer=Peer("UDP", "127.0.0.1", raw.port),
-        body=OFFER,
-    )
 
 
 async def test_caller_reacks_a_retransmitted_2xx() -> None:
-    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-    await alice.start()
-    raw = await RawUdp.open()
-    try:
+    async with ua_and_raw() as (alice, raw):
         call = call_to_raw(alice, raw)
         task = asyncio.ensure_future(call.run())
         invite = await raw.next()
@@ -335,18 +316,12 @@ async def test_caller_reacks_a_retransmitted_2xx() -> None:
         assert isinstance(again, Request) and again.method == "ACK"
         assert again.cseq == first_ack.cseq == (invite.cseq[0], "ACK")
         assert call.dialog is not None and call.dialog.remote_tag == "fork1"
-    finally:
-        raw.close()
-        await alice.stop()
 
 
 async def test_a_second_2xx_from_another_fork_is_acked_then_hung_up() -> None:
     """RFC 3261 13.2.2.4: a UAC that already has its call must still ACK a 2xx from a
     second fork (or the forking proxy's UAS retransmits for 32 s), then BYE it."""
-    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-    await alice.start()
-    raw = await RawUdp.open()
-    try:
+    async with ua_and_raw() as (alice, raw):
         call = call_to_raw(alice, raw)
         task = asyncio.ensure_future(call.run())
         invite = await raw.next()
@@ -368,9 +343,6 @@ async def test_a_second_2xx_from_another_fork_is_acked_then_hung_up() -> None:
         assert bye.to_addr.tag == "fork2"
         assert call.dialog is not None and call.dialog.remote_tag == "fork1"
         assert call.state == DialogState.CONFIRMED  # the first fork's call goes on
-    finally:
-        raw.close()
-        await alice.stop()
 
 
 @pytest.mark.parametrize("scheme", ["sip", "sips"])
@@ -552,9 +524,6 @@ async def test_bye_in_the_early_dialog_ends_the_invite_with_487(pair: Pair) -> N
 
 async def test_update_offer_while_our_late_offer_awaits_its_ack_is_491() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
 
     async def final_to(method: str) -> Response:
         while True:  # skip the 100 and the 200 retransmissions
@@ -566,7 +535,7 @@ async def test_update_offer_while_our_late_offer_awaits_its_ack_is_491() -> None
             ):
                 return message
 
-    try:
+    async with ua_and_raw(incoming.put_nowait) as (bob, raw):
         raw.send(request_text("INVITE", bob.port, raw.port), bob.port)  # no SDP: late offer
         session = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
         session.on_reoffer = lambda body: ANSWER
@@ -587,6 +556,3 @@ async def test_update_offer_while_our_late_offer_awaits_its_ack_is_491() -> None
         raw.send(update, bob.port)
         answered = await final_to("UPDATE")
         assert answered.status == 200 and answered.body == ANSWER
-    finally:
-        raw.close()
-        await bob.stop()

@@ -8,10 +8,11 @@ out-of-order reliable 18x.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from softswitch.sip.address import Address
 from softswitch.sip.dialog import DialogState
-from softswitch.sip.invite import IncomingInvite, OutgoingInvite
+from softswitch.sip.invite import IncomingInvite
 from softswitch.sip.message import Request, Response
 from softswitch.sip.parser import parse_message
 from softswitch.sip.reliable import (
@@ -23,11 +24,18 @@ from softswitch.sip.reliable import (
     peer_stance,
 )
 from softswitch.sip.transaction import ServerTransaction
-from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
-from softswitch.sip.uri import SipUri
 from tests.sip.raw import RawUdp, request_text
-from tests.sip.ua_pair import ANSWER, FAST, GIVE_UP, OFFER, Pair, eventually
+from tests.sip.ua_pair import (
+    ANSWER,
+    FAST,
+    GIVE_UP,
+    OFFER,
+    Pair,
+    call_to_raw,
+    eventually,
+    ua_and_raw,
+)
 
 
 def with_headers(message: bytes, *lines: str) -> bytes:
@@ -116,18 +124,17 @@ async def test_without_100rel_nothing_changes(pair: Pair) -> None:
 # -- UAS against a raw caller ---------------------------------------------------
 
 
+@asynccontextmanager
 async def uas_with_raw_caller(
     *headers: str,
-) -> tuple[UserAgent, RawUdp, IncomingInvite]:
+) -> AsyncIterator[tuple[UserAgent, RawUdp, IncomingInvite]]:
+    """Bob's session of an INVITE (with ``headers``) from a raw socket, the 100 seen."""
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
-    raw.send(
-        with_headers(request_text("INVITE", bob.port, raw.port, body=OFFER), *headers), bob.port
-    )
-    assert (await raw.next()).status == 100
-    return bob, raw, IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
+    async with ua_and_raw(incoming.put_nowait) as (bob, raw):
+        invite = request_text("INVITE", bob.port, raw.port, body=OFFER)
+        raw.send(with_headers(invite, *headers), bob.port)
+        assert (await raw.next()).status == 100
+        yield bob, raw, IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
 
 
 def prack_text(bob: UserAgent, raw: RawUdp, tag: str, rack: str, n: int) -> bytes:
@@ -138,10 +145,9 @@ def prack_text(bob: UserAgent, raw: RawUdp, tag: str, rack: str, n: int) -> byte
 
 
 async def test_reliable_18x_is_retransmitted_then_the_invite_fails_with_500() -> None:
-    bob, raw, session = await uas_with_raw_caller("Require: 100rel")
-    timeouts: list[bool] = []
-    session.on_prack_timeout = lambda: timeouts.append(True)
-    try:
+    async with uas_with_raw_caller("Require: 100rel") as (bob, raw, session):
+        timeouts: list[bool] = []
+        session.on_prack_timeout = lambda: timeouts.append(True)
         loop = asyncio.get_running_loop()
         session.progress(180)
         arrivals: list[float] = []
@@ -160,14 +166,10 @@ async def test_reliable_18x_is_retransmitted_then_the_invite_fails_with_500() ->
         assert timeouts == [True]
         assert await asyncio.wait_for(session.terminated, 2) == "rejected 500"
         assert bob.dialogs == {}
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_prack_with_unknown_rack_is_481_and_the_right_one_releases_the_2xx() -> None:
-    bob, raw, session = await uas_with_raw_caller("Supported: 100rel")
-    try:
+    async with uas_with_raw_caller("Supported: 100rel") as (bob, raw, session):
         session.progress(183, ANSWER)
         reliable = await next_of(raw, "183")
         assert isinstance(reliable, Response)
@@ -189,42 +191,23 @@ async def test_prack_with_unknown_rack_is_481_and_the_right_one_releases_the_2xx
         # the same PRACK again, in a new transaction: nothing left to acknowledge
         raw.send(prack_text(bob, raw, tag, f"{rseq} 1 INVITE", 4), bob.port)
         assert (await next_of(raw, "481")).headers.get("CSeq") == "5 PRACK"
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_prack_outside_any_early_dialog_is_481() -> None:
-    bob, raw, session = await uas_with_raw_caller()  # no 100rel: nothing is reliable
-    try:
+    async with uas_with_raw_caller() as (bob, raw, session):  # no 100rel: nothing is reliable
         session.progress(180)
         ringing = await next_of(raw, "180")
         assert "RSeq" not in ringing.headers
         raw.send(prack_text(bob, raw, ringing.to_addr.tag or "", "1 1 INVITE", 1), bob.port)
         assert (await next_of(raw, "481")).headers.get("CSeq") == "2 PRACK"
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 # -- UAC against a raw callee ---------------------------------------------------
 
 
 async def test_caller_pracks_once_per_rseq_and_ignores_out_of_order() -> None:
-    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-    await alice.start()
-    raw = await RawUdp.open()
-    try:
-        target = SipUri("sip", "carrier", "127.0.0.1", raw.port)
-        call = OutgoingInvite(
-            alice,
-            uri=target,
-            from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
-            to_addr=Address(target),
-            peer=Peer("UDP", "127.0.0.1", raw.port),
-            body=OFFER,
-            prack=PrackMode.SUPPORTED,
-        )
+    async with ua_and_raw() as (alice, raw):
+        call = call_to_raw(alice, raw, "carrier", PrackMode.SUPPORTED)
         seen: list[Response] = []
         call.on_provisional = seen.append
         task = asyncio.ensure_future(call.run())
@@ -279,9 +262,6 @@ async def test_caller_pracks_once_per_rseq_and_ignores_out_of_order() -> None:
         assert isinstance(bye, Request) and bye.cseq[0] == second.cseq[0] + 1
         raw.send(bye.make_response(200).to_bytes(), alice.port)
         await asyncio.wait_for(hangup, 2)
-    finally:
-        raw.close()
-        await alice.stop()
 
 
 def test_rack_parsing_and_rseq_tracking() -> None:
@@ -310,8 +290,7 @@ def test_rack_parsing_and_rseq_tracking() -> None:
 
 
 async def test_hanging_up_while_the_2xx_waits_for_a_prack_fails_the_invite() -> None:
-    bob, raw, session = await uas_with_raw_caller("Require: 100rel")
-    try:
+    async with uas_with_raw_caller("Require: 100rel") as (bob, raw, session):
         session.progress(183, ANSWER)
         reliable = await next_of(raw, "183")
         session.answer(ANSWER)  # held: the caller has not PRACKed
@@ -324,14 +303,10 @@ async def test_hanging_up_while_the_2xx_waits_for_a_prack_fails_the_invite() -> 
         await asyncio.sleep(0.2)
         leftovers = raw.drain()
         assert not [m for m in leftovers if m.startswith((b"BYE", b"SIP/2.0 200"))]
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_2xx_after_an_unpracked_180_without_sdp_goes_out_and_a_late_prack_is_ok() -> None:
-    bob, raw, session = await uas_with_raw_caller("Require: 100rel")
-    try:
+    async with uas_with_raw_caller("Require: 100rel") as (bob, raw, session):
         session.progress(180)
         ringing = await next_of(raw, "180")
         session.answer(ANSWER)  # RFC 3262 3: allowed, the 180 carried no SDP
@@ -344,6 +319,3 @@ async def test_2xx_after_an_unpracked_180_without_sdp_goes_out_and_a_late_prack_
         raw.send(prack_text(bob, raw, tag, rack, 1), bob.port)  # still matched
         assert (await next_of(raw, "200")).headers.get("CSeq") == "2 PRACK"
         assert session.pracked == 1
-    finally:
-        raw.close()
-        await bob.stop()

@@ -5,7 +5,9 @@ tests/sip/conftest.py makes it the ``pair`` fixture."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 from softswitch.sip.address import Address
 from softswitch.sip.invite import IncomingInvite, OutgoingInvite
@@ -15,6 +17,7 @@ from softswitch.sip.transaction import ServerTransaction, Timers
 from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
 from softswitch.sip.uri import SipUri
+from tests.sip.raw import RawUdp
 
 FAST = Timers(t1=0.02, t2=0.1, t4=0.1)
 GIVE_UP = 64 * FAST.t1  # timer B/H and the 2xx retransmission limit
@@ -64,3 +67,35 @@ class Pair:
         bob = await self.ringing()
         bob.answer(ANSWER)
         return call, bob, await asyncio.wait_for(task, 2)
+
+
+@asynccontextmanager
+async def ua_and_raw(
+    on_request: Callable[[ServerTransaction], None] = lambda st: None, **options: Any
+) -> AsyncIterator[tuple[UserAgent, RawUdp]]:
+    """One started UserAgent (FAST timers unless ``options`` say other timers) and a raw
+    UDP socket that plays its peer by hand; both closed after."""
+    ua = UserAgent("127.0.0.1", 0, on_request, **{"timers": FAST, **options})
+    await ua.start()
+    raw = await RawUdp.open()
+    try:
+        yield ua, raw
+    finally:
+        raw.close()
+        await ua.stop()
+
+
+def call_to_raw(
+    alice: UserAgent, raw: RawUdp, user: str = "bob", prack: PrackMode = PrackMode.OFF
+) -> OutgoingInvite:
+    """Alice calls a raw socket that plays the callee (or a forking proxy) by hand."""
+    target = SipUri("sip", user, "127.0.0.1", raw.port)
+    return OutgoingInvite(
+        alice,
+        uri=target,
+        from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
+        to_addr=Address(target),
+        peer=Peer("UDP", "127.0.0.1", raw.port),
+        body=OFFER,
+        prack=prack,
+    )
