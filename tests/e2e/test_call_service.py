@@ -14,7 +14,8 @@ from softswitch.flowmodel import parse_flow
 from tests.peers.audio import dominant_frequency, read_wav
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
-from tests.peers.sipp import Sipp, SippOptions
+from tests.peers.sipp import start_sipp
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
@@ -278,11 +279,9 @@ def test_a_customer_who_stops_sending_rtp_is_hung_up_with_the_cause_in_the_cdr(
     tmp_path, ports, server_factory, phone_factory
 ):
     # the customer, across the carrier, answers and then sends no RTP (no -rtp_echo)
-    far = Sipp(
-        tmp_path, SippOptions(scenario="uas_answer.xml", port=ports.port(), calls=1, timeout=20)
-    ).start()
+    far = start_sipp(tmp_path, "uas_answer.xml", port=ports.port(), calls=1, timeout=20)
     harness = server_factory(
-        trunks=[{"name": "carrier", "host": f"127.0.0.1:{far.port}", "register": False}],
+        trunks=[ip_trunk("carrier", far.port)],
         rtp={"timeout": 2},
     )
     agent = phone(phone_factory, harness, "101", 440.0)

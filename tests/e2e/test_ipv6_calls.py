@@ -20,7 +20,8 @@ from tests.e2e.talk import assert_heard, talk_and_hang_up
 from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.linphone import Linphonec
-from tests.peers.sipp import Sipp, SippOptions, run_sipp
+from tests.peers.sipp import run_sipp, start_sipp
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
@@ -105,27 +106,25 @@ def test_ipv4_signaling_with_ipv6_media_is_answered_in_ipv6(
     uac_port, media_port = ports.port(), ports.port()
     harness = switch_factory(
         listen_host="0.0.0.0",
-        trunks=[{"name": "stack", "host": f"127.0.0.1:{uac_port}", "register": False}],
+        trunks=[ip_trunk("stack", uac_port)],
     )
     port = harness.config.sip_host_port[1]
     callee = phone_factory(
         BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=V4_TONE
     )
     callee.wait_registered()
-    caller = Sipp(
+    caller = start_sipp(
         tmp_path,
-        SippOptions(
-            scenario=str(Path(__file__).parent / "scenarios" / "uac_ipv6_media_call.xml"),
-            remote=f"127.0.0.1:{port}",
-            service="102",
-            port=uac_port,
-            media_port=media_port,
-            duration_ms=4000,
-            rtp_echo=True,
-            timeout=20,
-            extra_args=("-mi", "::1"),
-        ),
-    ).start()
+        str(Path(__file__).parent / "scenarios" / "uac_ipv6_media_call.xml"),
+        remote=f"127.0.0.1:{port}",
+        service="102",
+        port=uac_port,
+        media_port=media_port,
+        duration_ms=4000,
+        rtp_echo=True,
+        timeout=20,
+        extra_args=("-mi", "::1"),
+    )
     callee.wait_call_established()
     inbound = harness.call(
         lambda: [
@@ -159,7 +158,7 @@ def test_a_machine_without_ipv6_works_as_before(
     uac_port = ports.port()
     harness = switch_factory(
         listen_host="0.0.0.0",
-        trunks=[{"name": "stack", "host": f"127.0.0.1:{uac_port}", "register": False}],
+        trunks=[ip_trunk("stack", uac_port)],
     )
     port = harness.config.sip_host_port[1]
     assert harness.call(lambda: harness.switch.ua.transport.families) == ("IPv4",)

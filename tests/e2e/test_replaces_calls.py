@@ -12,17 +12,14 @@ import pytest
 from tests.peers.audio import dominant_frequency, read_wav
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
-from tests.peers.sipp import Sipp, SippOptions
+from tests.peers.sipp import Sipp, start_sipp
 from tests.sip.raw import RawSocket, raw_request
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
 SCENARIO = str(Path(__file__).parent / "scenarios" / "uac_replaces.xml")
 EXTENSIONS = {"101": "pw101", "102": "pw102", "103": "pw103"}
-
-
-def ip_trunk(name: str, port: int) -> dict:
-    return {"name": name, "host": f"127.0.0.1:{port}", "register": False}
 
 
 def phones(harness, phone_factory, answermode: str = "auto"):
@@ -50,21 +47,19 @@ def in_call(harness, phone_factory):
 
 def transferee(tmp_path, ports, harness, replaces: str) -> Sipp:
     """sipp as 103 (authenticated) sending INVITE+Replaces; it echoes what it hears."""
-    return Sipp(
+    return start_sipp(
         tmp_path,
-        SippOptions(
-            scenario=SCENARIO,
-            remote=harness.config.sip.listen,
-            service="101",
-            auth=("103", "pw103"),
-            keys={"replaces": replaces, "caller": "103"},
-            port=ports.port(),
-            media_port=ports.port(),
-            rtp_echo=True,
-            duration_ms=4000,
-            timeout=20,
-        ),
-    ).start()
+        SCENARIO,
+        remote=harness.config.sip.listen,
+        service="101",
+        auth=("103", "pw103"),
+        keys={"replaces": replaces, "caller": "103"},
+        port=ports.port(),
+        media_port=ports.port(),
+        rtp_echo=True,
+        duration_ms=4000,
+        timeout=20,
+    )
 
 
 def echoed(harness) -> int:

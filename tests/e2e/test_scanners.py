@@ -20,7 +20,8 @@ from softswitch.sip.message import Response
 from softswitch.sip.parser import parse_message
 from tests.peers.baresip import BaresipAccount
 from tests.peers.fixtures import require_programs
-from tests.peers.sipp import Sipp, SippOptions, run_sipp
+from tests.peers.sipp import run_sipp, start_sipp
+from tests.switch_harness import ip_trunk
 
 # bounded soaks: run in the slow group (tools/test runs it after the main suite)
 pytestmark = [pytest.mark.peers, pytest.mark.slow]
@@ -258,14 +259,8 @@ def test_guessing_at_many_extensions_from_one_address_bans_it(
     assert raw(port).send("REGISTER", f"sip:{HOST}:{port}", "103", "103").status == 403
 
 
-def ip_trunk(name: str, port: int, **extra) -> dict:
-    return {"name": name, "host": f"{HOST}:{port}", "register": False, **extra}
-
-
 def test_forged_invites_never_reach_the_trunk(tmp_path, ports, switch_factory, raw):
-    far = Sipp(
-        tmp_path, SippOptions(scenario="uas_answer.xml", port=ports.port(), calls=1, timeout=30)
-    ).start()
+    far = start_sipp(tmp_path, "uas_answer.xml", port=ports.port(), calls=1, timeout=30)
     trunk_side = ports.port()  # our raw client here counts as one of the carrier's addresses
     harness = switch_factory(
         extensions=EXTENSIONS,

@@ -13,22 +13,17 @@ from softswitch.sip.auth import authorization, choose_challenge
 from softswitch.sip.options import ALLOWED, SUPPORTED
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
-from tests.peers.sipp import Sipp, SippOptions, run_sipp
+from tests.peers.sipp import Sipp, run_sipp, start_sipp
 from tests.sip.raw import RawSocket, raw_request
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
 NUMBER = "5550001"  # an outside number: goes to the trunk
 
 
-def ip_trunk(name: str, port: int, **extra) -> dict:
-    return {"name": name, "host": f"127.0.0.1:{port}", "register": False, **extra}
-
-
 def uas(tmp_path, port: int, scenario: str, **options) -> Sipp:
-    return Sipp(
-        tmp_path, SippOptions(scenario=scenario, port=port, calls=1, timeout=20, **options)
-    ).start()
+    return start_sipp(tmp_path, scenario, port=port, calls=1, timeout=20, **options)
 
 
 def phone(phone_factory, harness, number: str = "101"):
@@ -188,18 +183,16 @@ def test_late_offer_invite_gets_our_offer_and_the_ack_answers(
     uac_port, media_port = ports.port(), ports.port()
     harness = switch_factory(trunks=[ip_trunk("peer", uac_port)])
     callee = phone(phone_factory, harness, "102")
-    caller = Sipp(
+    caller = start_sipp(
         tmp_path,
-        SippOptions(
-            scenario=str(Path(__file__).parent / "scenarios" / "uac_late_offer.xml"),
-            remote=harness.config.sip.listen,
-            service="102",
-            port=uac_port,
-            media_port=media_port,
-            duration_ms=3000,
-            timeout=15,
-        ),
-    ).start()
+        str(Path(__file__).parent / "scenarios" / "uac_late_offer.xml"),
+        remote=harness.config.sip.listen,
+        service="102",
+        port=uac_port,
+        media_port=media_port,
+        duration_ms=3000,
+        timeout=15,
+    )
     callee.wait_call_established()
 
     def inbound_media():
