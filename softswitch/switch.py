@@ -744,11 +744,15 @@ class Switch:
         def leg() -> Coroutine[Any, Any, tuple[Channel, bytes] | None]:
             return self._inbound_channel(st, invite, caller, None)
 
+        def answered() -> Coroutine[Any, Any, Channel | None]:
+            return self._answered_channel(st, invite, caller, None)
+
         if request.feature in PICKUP_FEATURES:
             targets = pickup_targets(request, caller.name, self.config.extensions)
             await pickup_call(invite, targets, self.channels, self._pickups, leg)
         else:
-            await settings_call(invite, caller.name, request, self.call_features, leg, self.clock)
+            features = self.call_features
+            await settings_call(invite, caller.name, request, features, answered, self.clock)
 
     # -- voicemail ----------------------------------------------------------
 
@@ -791,11 +795,8 @@ class Switch:
         if self.voicemail is None or not self.voicemail.has_box(caller.name):
             invite.reject(404, "No Voicemail Box")
             return
-        made = await self._inbound_channel(st, invite, caller, None)
-        if made is None:
-            return
-        inbound, answer = made
-        if not self._answer(inbound, invite, answer):
+        inbound = await self._answered_channel(st, invite, caller, None)
+        if inbound is None:
             return
         log.info("call %s: %s listens to its voicemail", st.request.call_id, inbound.name)
         await self.voicemail.listen(inbound, caller.name)
@@ -807,6 +808,20 @@ class Switch:
         if self.voicemail is None:
             raise VoicemailError(f"extension {extension} has no voicemail")
         await self.voicemail.take_message(channel, extension)
+
+    async def _answered_channel(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        trunk: Trunk | None,
+    ) -> Channel | None:
+        """The caller's leg, answered by the switch itself (*97, a room, a feature code);
+        None once the INVITE was refused or the caller went away."""
+        made = await self._inbound_channel(st, invite, caller, trunk)
+        if made is None or not self._answer(made[0], invite, made[1]):
+            return None
+        return made[0]
 
     async def _inbound_channel(
         self,
@@ -880,11 +895,8 @@ class Switch:
         if live is not None and len(live) >= live.max_participants:
             invite.reject(486, "Busy Here")
             return
-        made = await self._inbound_channel(st, invite, caller, trunk)
-        if made is None:
-            return
-        inbound, answer = made
-        if not self._answer(inbound, invite, answer):
+        inbound = await self._answered_channel(st, invite, caller, trunk)
+        if inbound is None:
             return
         log.info("call %s: %s -> conference %s", st.request.call_id, inbound.name, room)
         await self.join_conference(inbound, room)
