@@ -44,15 +44,7 @@ class Runtime:
         self.switch = Switch(config, self.store, announce=announce, tts=self.tts, **switch_kwargs)
         self.engines = check_engines(media.tts_engine, media.transcriber)
         self.cdrs = CdrStore(self.switch.store.db)
-        self.calls = CallService(
-            self.switch,
-            self.tts,
-            self.cdrs,
-            recordings_dir=media.recordings_dir,
-            uploads_dir=media.uploads_dir,
-            transcriber_name=media.transcriber,
-            stereo=media.stereo_recordings,
-        )
+        self.calls = CallService.configured(self.switch, self.tts, self.cdrs)
         self.callbacks = CallbackScheduler(CallbackStore(self.store.db), self.calls.click2call)
         self.campaigns = CampaignManager(self.store.db)
         # a job caught mid-call by a crash is resolved from its CDR when one was written
