@@ -17,6 +17,7 @@ import pytest
 from media import families as families_module
 from softswitch.sip import transport as transport_module
 from tests.e2e.talk import assert_heard, talk_and_hang_up
+from tests.e2e.two_phones import far_and_local_phones
 from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.linphone import Linphonec
@@ -30,19 +31,10 @@ V4_TONE = 1200.0
 
 
 def _phones(switch_factory, phone_factory):
-    harness = switch_factory(listen_host="0.0.0.0")
+    harness, v6, v4 = far_and_local_phones(
+        switch_factory, phone_factory, "[::1]", V6_TONE, V4_TONE, host="::1", sip_trace=True
+    )
     port = harness.config.sip_host_port[1]
-    v6 = phone_factory(
-        BaresipAccount("101", "pw101", registrar=f"[::1]:{port}"),
-        tone_hz=V6_TONE,
-        host="::1",
-        sip_trace=True,
-    )
-    v4 = phone_factory(
-        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=V4_TONE
-    )
-    v6.wait_registered()
-    v4.wait_registered()
     sources = harness.call(lambda: harness.switch.registrar.contacts("101")[0].source_host)
     assert sources == "::1"  # registered over IPv6
     return harness, port, v6, v4
