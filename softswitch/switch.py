@@ -1287,28 +1287,18 @@ class Switch:
         """Run the leg's INVITEs; a bug there fails the leg (500, so whoever waits on it,
         an INVITE we were asked, gets its answer) instead of leaving it ringing forever."""
         try:
-            await self._run_outgoing(channel, invites, advertised, sessions, ring_timeout)
+            try:
+                await self._ring_forks(channel, invites, advertised, sessions, ring_timeout)
+            finally:
+                # the other family's session, offered to forks that lost; all of them when
+                # the leg ended while ringing (closing is idempotent)
+                hung_up = channel.state == ChannelState.HUNGUP
+                for session in sessions.values():
+                    if hung_up or session is not channel.rtp:
+                        session.close()
         except Exception:
             log.exception("channel %s call_id=%s: failed", channel.name, channel.call_id)
             await channel.hangup("internal error", 500)
-
-    async def _run_outgoing(
-        self,
-        channel: Channel,
-        invites: list[OutgoingInvite],
-        advertised: list[str],
-        sessions: dict[int, RtpSession],
-        ring_timeout: float,
-    ) -> None:
-        try:
-            await self._ring_forks(channel, invites, advertised, sessions, ring_timeout)
-        finally:
-            # the other family's session, offered to forks that lost; all of them when
-            # the leg ended while ringing (closing is idempotent)
-            hung_up = channel.state == ChannelState.HUNGUP
-            for session in sessions.values():
-                if hung_up or session is not channel.rtp:
-                    session.close()
 
     async def _ring_forks(
         self,
