@@ -23,13 +23,14 @@ from softswitch.sip.transport import Peer, TlsClient
 from softswitch.sip.ua import UserAgent
 from softswitch.sip.uri import SipUri
 from softswitch.tlsidentity import ensure_identity
-from tests.sip.raw import request_text
+from tests.sip.raw import RawUdp, request_text
 from tests.sip.ua_pair import (
     ANSWER,
     FAST,
     GIVE_UP,
     OFFER,
     Pair,
+    answered_by_raw,
     call_to_raw,
     eventually,
     ua_and_raw,
@@ -299,16 +300,24 @@ async def test_late_offer_answer_comes_in_the_ack() -> None:
         assert raw.drain() == []  # no more 200 retransmissions
 
 
+async def answered_by_fork1(
+    alice: UserAgent, raw: RawUdp
+) -> tuple[OutgoingInvite, Request, Response]:
+    """Alice calls the raw socket, which answers 200 as fork1: the call (up), the INVITE
+    the socket got and the 200 it sent."""
+    call = call_to_raw(alice, raw)
+    task = asyncio.ensure_future(call.run())
+    invite = await raw.next()
+    assert isinstance(invite, Request) and invite.method == "INVITE"
+    ok = answered_by_raw(invite, raw, 200, "fork1")
+    raw.send(ok.to_bytes(), alice.port)
+    assert (await asyncio.wait_for(task, 2)).status == 200
+    return call, invite, ok
+
+
 async def test_caller_reacks_a_retransmitted_2xx() -> None:
     async with ua_and_raw() as (alice, raw):
-        call = call_to_raw(alice, raw)
-        task = asyncio.ensure_future(call.run())
-        invite = await raw.next()
-        assert isinstance(invite, Request) and invite.method == "INVITE"
-        ok = invite.make_response(200, to_tag="fork1")
-        ok.headers.add("Contact", f"<sip:bob@127.0.0.1:{raw.port}>")
-        raw.send(ok.to_bytes(), alice.port)
-        assert (await asyncio.wait_for(task, 2)).status == 200
+        call, invite, ok = await answered_by_fork1(alice, raw)
         first_ack = await raw.next()
         assert isinstance(first_ack, Request) and first_ack.method == "ACK"
         raw.send(ok.to_bytes(), alice.port)  # our 200 again: the ACK was lost
@@ -322,18 +331,10 @@ async def test_a_second_2xx_from_another_fork_is_acked_then_hung_up() -> None:
     """RFC 3261 13.2.2.4: a UAC that already has its call must still ACK a 2xx from a
     second fork (or the forking proxy's UAS retransmits for 32 s), then BYE it."""
     async with ua_and_raw() as (alice, raw):
-        call = call_to_raw(alice, raw)
-        task = asyncio.ensure_future(call.run())
-        invite = await raw.next()
-        assert isinstance(invite, Request) and invite.method == "INVITE"
-        first = invite.make_response(200, to_tag="fork1")
-        first.headers.add("Contact", f"<sip:bob@127.0.0.1:{raw.port}>")
-        raw.send(first.to_bytes(), alice.port)
-        assert (await asyncio.wait_for(task, 2)).status == 200
+        call, invite, _ = await answered_by_fork1(alice, raw)
         assert (await raw.next()).method == "ACK"  # type: ignore[union-attr]
         await asyncio.sleep(0.1)  # the INVITE transaction has ended by now
-        second = invite.make_response(200, to_tag="fork2")
-        second.headers.add("Contact", f"<sip:carol@127.0.0.1:{raw.port}>")
+        second = answered_by_raw(invite, raw, 200, "fork2", "carol")
         raw.send(second.to_bytes(), alice.port)
         ack = await raw.next()
         bye = await raw.next()

@@ -32,6 +32,7 @@ from tests.sip.ua_pair import (
     GIVE_UP,
     OFFER,
     Pair,
+    answered_by_raw,
     call_to_raw,
     eventually,
     ua_and_raw,
@@ -216,8 +217,7 @@ async def test_caller_pracks_once_per_rseq_and_ignores_out_of_order() -> None:
         assert peer_stance(invite) == PrackMode.SUPPORTED
 
         def reliable(status: int, rseq: int, body: bytes = b"") -> bytes:
-            response = invite.make_response(status, to_tag="carrier")
-            response.headers.add("Contact", f"<sip:carrier@127.0.0.1:{raw.port}>")
+            response = answered_by_raw(invite, raw, status, "carrier", "carrier")
             response.headers.add("Require", "100rel")
             response.headers.add("RSeq", str(rseq))
             if body:
@@ -252,8 +252,7 @@ async def test_caller_pracks_once_per_rseq_and_ignores_out_of_order() -> None:
         assert RAck.parse(second.headers.get("RAck")) == RAck(8, invite.cseq[0], "INVITE")
         assert second.cseq[0] == prack.cseq[0] + 1
         raw.send(second.make_response(200).to_bytes(), alice.port)
-        ok = invite.make_response(200, to_tag="carrier")
-        ok.headers.add("Contact", f"<sip:carrier@127.0.0.1:{raw.port}>")
+        ok = answered_by_raw(invite, raw, 200, "carrier", "carrier")
         raw.send(ok.to_bytes(), alice.port)
         assert (await asyncio.wait_for(task, 2)).status == 200
         assert await next_of(raw, "ACK")

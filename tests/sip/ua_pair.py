@@ -11,7 +11,7 @@ from typing import Any
 
 from softswitch.sip.address import Address
 from softswitch.sip.invite import IncomingInvite, OutgoingInvite
-from softswitch.sip.message import Response
+from softswitch.sip.message import Request, Response
 from softswitch.sip.reliable import PrackMode
 from softswitch.sip.transaction import ServerTransaction, Timers
 from softswitch.sip.transport import Peer
@@ -99,3 +99,13 @@ def call_to_raw(
         body=OFFER,
         prack=prack,
     )
+
+
+def answered_by_raw(
+    invite: Request, raw: RawUdp, status: int, tag: str, user: str = "bob"
+) -> Response:
+    """The raw callee's ``status`` to ``invite`` from the dialog (or fork) ``tag``, with
+    its Contact (``user`` at the raw socket)."""
+    response = invite.make_response(status, to_tag=tag)
+    response.headers.add("Contact", f"<sip:{user}@127.0.0.1:{raw.port}>")
+    return response
