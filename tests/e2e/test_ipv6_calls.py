@@ -6,7 +6,6 @@ Only loopback addresses are used: ::1 and 127.0.0.1."""
 
 from __future__ import annotations
 
-import errno
 import re
 import socket
 import time
@@ -15,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from media import families as families_module
-from softswitch.sip import transport as transport_module
 from tests.e2e.talk import assert_heard, talk_and_hang_up
 from tests.e2e.two_phones import far_and_local_phones
 from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.linphone import Linphonec
 from tests.peers.sipp import run_sipp, start_sipp
+from tests.sip.no_ipv6 import without_ipv6
 from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
@@ -138,14 +137,7 @@ def test_a_machine_without_ipv6_works_as_before(
 ) -> None:
     """IPv6 forced away (every IPv6 bind fails as on a kernel without it): the switch
     listens and calls over IPv4 as before, and an IPv6 media offer is refused with 488."""
-    real_bind = transport_module.bound_socket
-
-    def ipv4_only(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
-        if ":" in host:
-            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
-        return real_bind(kind, host, port)
-
-    monkeypatch.setattr(transport_module, "bound_socket", ipv4_only)
+    without_ipv6(monkeypatch)
     monkeypatch.setattr(families_module, "can_bind", lambda address: ":" not in address)
     uac_port = ports.port()
     harness = switch_factory(
