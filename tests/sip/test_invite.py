@@ -39,10 +39,7 @@ from tests.sip.ua_pair import (
 
 async def test_ring_answer_ack_and_bye_from_the_caller(pair: Pair) -> None:
     call = pair.call()
-    provisional: list[Response] = []
-    call.on_provisional = provisional.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, provisional = await pair.started(call)
     assert bob.request.body == OFFER
     assert bob.request.from_addr.display == "Alice"
     assert bob.state == DialogState.EARLY
@@ -473,10 +470,7 @@ async def _second_offer_while_one_is_pending(call: OutgoingInvite) -> None:
 
 async def test_update_in_the_early_dialog(pair: Pair) -> None:
     call = pair.call()
-    provisional: list[Response] = []
-    call.on_provisional = provisional.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, provisional = await pair.started(call)
     bob.on_reoffer = lambda body: ANSWER
     bob.progress(180)
     await eventually(lambda: bool(provisional))
@@ -507,10 +501,7 @@ async def test_update_in_the_early_dialog(pair: Pair) -> None:
 
 async def test_bye_in_the_early_dialog_ends_the_invite_with_487(pair: Pair) -> None:
     call = pair.call()
-    provisional: list[Response] = []
-    call.on_provisional = provisional.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, provisional = await pair.started(call)
     cancelled: list[bool] = []
     bob.on_cancel = lambda: cancelled.append(True)
     bob.progress(180)

@@ -62,10 +62,7 @@ async def test_required_100rel_every_18x_is_pracked_and_the_2xx_waits(pair: Pair
     call = pair.call(prack=PrackMode.REQUIRED)
     assert OPTION_100REL in option_tags(call.request, "Require")
     assert OPTION_100REL in option_tags(call.request, "Supported")
-    seen: list[Response] = []
-    call.on_provisional = seen.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, seen = await pair.started(call)
     assert bob.prack_stance == PrackMode.REQUIRED
     bob.progress(180)
     bob.progress(183, ANSWER)  # queued: one reliable 18x outstanding at a time
@@ -88,10 +85,7 @@ async def test_required_100rel_every_18x_is_pracked_and_the_2xx_waits(pair: Pair
 async def test_supported_only_sends_the_sdp_18x_reliably(pair: Pair) -> None:
     call = pair.call(prack=PrackMode.SUPPORTED)
     assert "Require" not in call.request.headers
-    seen: list[Response] = []
-    call.on_provisional = seen.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, seen = await pair.started(call)
     assert bob.prack_stance == PrackMode.SUPPORTED
     bob.progress(180)
     bob.progress(183, ANSWER)
@@ -109,10 +103,7 @@ async def test_without_100rel_nothing_changes(pair: Pair) -> None:
     call = pair.call(prack=PrackMode.OFF)
     assert "100rel" not in (call.request.headers.get("Supported") or "")
     assert "Require" not in call.request.headers
-    seen: list[Response] = []
-    call.on_provisional = seen.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, seen = await pair.started(call)
     assert bob.prack_stance == PrackMode.OFF
     bob.progress(183, ANSWER)
     await eventually(lambda: len(seen) == 1)

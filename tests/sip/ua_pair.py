@@ -59,6 +59,16 @@ class Pair:
         st = await asyncio.wait_for(self.incoming.get(), 2)
         return IncomingInvite(self.bob, st)
 
+    async def started(
+        self, call: OutgoingInvite
+    ) -> tuple[asyncio.Future[Response], IncomingInvite, list[Response]]:
+        """``call`` running (its final response to come), Bob's side of it ringing, and
+        the provisional responses Alice gets, as they come."""
+        provisional: list[Response] = []
+        call.on_provisional = provisional.append
+        task = asyncio.ensure_future(call.run())
+        return task, await self.ringing(), provisional
+
     async def connected(
         self, transport: str = "UDP"
     ) -> tuple[OutgoingInvite, IncomingInvite, Response]:
