@@ -1235,7 +1235,8 @@ class Switch:
         self.channels.add(channel)
         channel.on_refer = self.transfers.refer
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
-        self._spawn(self._outgoing(channel, invites, advertised, sessions, ring_timeout))
+        ringing = self._ring_forks(channel, invites, advertised, sessions, ring_timeout)
+        self._spawn(self._outgoing(channel, ringing, sessions))
         log.info(
             "originate %s -> %s via %s call_id=%s%s",
             channel.name,
@@ -1279,16 +1280,15 @@ class Switch:
     async def _outgoing(
         self,
         channel: Channel,
-        invites: list[OutgoingInvite],
-        advertised: list[str],
+        ringing: Coroutine[Any, Any, None],
         sessions: dict[int, RtpSession],
-        ring_timeout: float,
     ) -> None:
-        """Run the leg's INVITEs; a bug there fails the leg (500, so whoever waits on it,
-        an INVITE we were asked, gets its answer) instead of leaving it ringing forever."""
+        """Run the leg's INVITEs (``ringing``, its _ring_forks); a bug there fails the leg
+        (500, so whoever waits on it, an INVITE we were asked, gets its answer) instead of
+        leaving it ringing forever."""
         try:
             try:
-                await self._ring_forks(channel, invites, advertised, sessions, ring_timeout)
+                await ringing
             finally:
                 # the other family's session, offered to forks that lost; all of them when
                 # the leg ended while ringing (closing is idempotent)
