@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.phones import registered
 from tests.e2e.talk import assert_heard, talk_and_hang_up
 from tests.peers.audio import dominant_frequency, read_wav
 from tests.peers.baresip import Baresip, BaresipAccount
@@ -23,13 +24,7 @@ def extensions(**settings: dict) -> dict:
 
 
 def phone(phone_factory, harness, number: str, answermode: str = "auto") -> Baresip:
-    port = harness.config.sip_host_port[1]
-    p = phone_factory(
-        BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}", answermode=answermode),
-        tone_hz=TONES[number],
-    )
-    p.wait_registered()
-    return p
+    return registered(phone_factory, harness, number, TONES[number], answermode=answermode)
 
 
 def dial(harness, p: Baresip, number: str) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from media import families as families_module
+from tests.e2e.phones import far_and_local_phones
 from tests.e2e.talk import assert_heard, talk_and_hang_up
-from tests.e2e.two_phones import far_and_local_phones
 from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.linphone import Linphonec

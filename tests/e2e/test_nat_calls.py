@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from tests.e2e.phones import far_and_local_phones
 from tests.e2e.talk import assert_heard, talk_and_hang_up
-from tests.e2e.two_phones import far_and_local_phones
 from tests.peers.baresip import BaresipAccount
 from tests.peers.netns import NatHost, NetLab
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers.baresip import BaresipAccount
+from tests.e2e.phones import registered
 from tests.peers.process import wait_until
 from tests.peers.sipp import Sipp, run_sipp, start_sipp
 from tests.switch_harness import ip_trunk
@@ -26,13 +26,6 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 INTERVAL = 4  # seconds; the side that does not refresh hangs up at 4 - 4/3 = 2.67 s
 TIMERS = {"session_expires": INTERVAL, "min_se": 2}
 ACCOUNT = "account_1"
-
-
-def phone(phone_factory, harness, number: str):
-    port = harness.config.sip_host_port[1]
-    p = phone_factory(BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}"))
-    p.wait_registered()
-    return p
 
 
 def behind_trunk(factory, port: int, name: str, sip: dict = TIMERS):
@@ -85,7 +78,7 @@ def test_a_caller_refreshing_with_update_keeps_its_call_past_the_interval(
 ):
     uac_port = ports.port()
     harness = behind_trunk(switch_factory, uac_port, "peer")
-    callee = phone(phone_factory, harness, "102")
+    callee = registered(phone_factory, harness, "102")
     with caplog.at_level(logging.INFO, logger="softswitch"):
         started = time.monotonic()
         # an UPDATE every 1.5 s, four times: 6 s, past the interval
@@ -109,7 +102,7 @@ def test_a_caller_that_stops_refreshing_is_hung_up_on_both_legs(
 ):
     uac_port = ports.port()
     harness = behind_trunk(switch_factory, uac_port, "peer")
-    callee = phone(phone_factory, harness, "102")
+    callee = registered(phone_factory, harness, "102")
     with caplog.at_level(logging.INFO, logger="softswitch"):
         caller = timed_caller(tmp_path, harness, uac_port, "uac_timer_silent.xml")
         callee.wait_call_established()
@@ -149,7 +142,7 @@ def test_a_far_end_that_never_refreshes_is_hung_up_with_the_cause_in_the_cdr(
     # the customer, across the carrier, takes the refresher's part and never refreshes
     far = far_end(tmp_path, ports, "uas_timer_silent.xml", se=str(INTERVAL))
     harness = behind_trunk(server_factory, far.port, "carrier")
-    agent = phone(phone_factory, harness, "101")
+    agent = registered(phone_factory, harness, "101")
     request_id = harness.run(
         harness.calls.click2call(
             account_id=ACCOUNT, agent_number="101", destination_number="5550001", caller_id="555"
@@ -187,7 +180,7 @@ def test_the_switch_refreshes_a_leg_whose_far_end_leaves_it_the_refresh(
     # the carrier's 200 says refresher=uac: the switch, its UAC, refreshes that leg
     far = far_end(tmp_path, ports, scenario, se=str(INTERVAL))
     harness = behind_trunk(switch_factory, far.port, "carrier")
-    caller = phone(phone_factory, harness, "101")
+    caller = registered(phone_factory, harness, "101")
     with caplog.at_level(logging.INFO, logger="softswitch"):
         dial_the_carrier(caller, harness)
         # refreshes at 2 s and 4 s (half the interval): the far end expects exactly two
@@ -205,7 +198,7 @@ def test_a_422_from_the_far_end_is_retried_with_its_min_se(
 ):
     far = far_end(tmp_path, ports, "uas_timer_422.xml", min_se="6")
     harness = behind_trunk(switch_factory, far.port, "carrier")
-    caller = phone(phone_factory, harness, "101")
+    caller = registered(phone_factory, harness, "101")
     dial_the_carrier(caller, harness)
     result = hang_up(caller, far)
     assert "X-Retried: Session-Expires=6 Min-SE=6" in result.messages()
@@ -218,8 +211,8 @@ def test_calls_between_phones_without_session_timers_outlive_the_interval(
     # (RFC 4028 9 lets the UAS do that), by re-INVITE (baresip's Allow has no UPDATE), and
     # the phone must keep the call; the callee's 200 grants no timer, so its leg is untimed
     harness = switch_factory(sip=TIMERS)
-    caller = phone(phone_factory, harness, "101")
-    callee = phone(phone_factory, harness, "102")
+    caller = registered(phone_factory, harness, "101")
+    callee = registered(phone_factory, harness, "102")
     with caplog.at_level(logging.DEBUG, logger="softswitch"):
         caller.dial(f"sip:102@{harness.config.sip.listen}")
         callee.wait_call_established()

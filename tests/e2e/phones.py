@@ -1,5 +1,6 @@
-"""The LAN, NAT and IPv6 call tests' pair of phones: a switch listening on every
-address, 101 registered from elsewhere (a namespace host, ::1) and 102 on loopback."""
+"""Baresip phones registered with the switch under test, as the e2e tests make them:
+one on loopback (``registered``), or the LAN, NAT and IPv6 tests' pair of 101 registered
+from elsewhere (a namespace host, ::1) and 102 on loopback."""
 
 from __future__ import annotations
 
@@ -8,6 +9,26 @@ from typing import Any
 
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.switch_harness import SwitchHarness
+
+
+def registered(
+    phone_factory: Callable[..., Baresip],
+    harness: SwitchHarness,
+    number: str,
+    tone_hz: float = 440.0,
+    *,
+    answermode: str = "auto",
+    **phone_options: Any,
+) -> Baresip:
+    """Extension ``number`` (password pw<number>) on a phone registered with ``harness``
+    over loopback, saying ``tone_hz``; ``phone_options`` go to ``phone_factory``."""
+    port = harness.config.sip_host_port[1]
+    account = BaresipAccount(
+        number, f"pw{number}", registrar=f"127.0.0.1:{port}", answermode=answermode
+    )
+    phone = phone_factory(account, tone_hz=tone_hz, **phone_options)
+    phone.wait_registered()
+    return phone
 
 
 def far_and_local_phones(
