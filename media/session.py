@@ -64,6 +64,7 @@ from media.rtcp import (
     round_trip_time,
 )
 from media.rtp import HEADER, payload_bounds
+from media.sockets import bound_socket
 from media.srtp import SrtpContext
 
 __all__ = ["DIRECTIONS", "RELATCH_AFTER", "Address", "RtpSession", "RtpStats"]
@@ -117,22 +118,6 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
     def error_received(self, exc: Exception) -> None:
         # ICMP port unreachable while the peer is not listening yet: not an error for us.
         log.debug("%s socket error: %s", self.name, exc)
-
-
-def _bound_udp(address: str, port: int) -> socket.socket:
-    """A non-blocking UDP socket on (address, port), of the address's family. An IPv6
-    one is IPv6 only: on "::" it must not take IPv4 packets (v4-mapped) for its port."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_DGRAM)
-    try:
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.bind((address, port))
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 def _fit(frame: Samples) -> Samples:
@@ -254,11 +239,11 @@ class RtpSession:
                 try:
                     session._rtp, _ = await loop.create_datagram_endpoint(
                         functools.partial(_DatagramProtocol, session._on_rtp, "RTP"),
-                        sock=_bound_udp(address, port),
+                        sock=bound_socket(socket.SOCK_DGRAM, address, port),
                     )
                     session._rtcp, _ = await loop.create_datagram_endpoint(
                         functools.partial(_DatagramProtocol, session._on_rtcp, "RTCP"),
-                        sock=_bound_udp(address, port + 1),
+                        sock=bound_socket(socket.SOCK_DGRAM, address, port + 1),
                     )
                 except OSError as exc:
                     error = exc

@@ -16,12 +16,12 @@ the store) are seen within that time without any signalling.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from .background import cancel_and_wait
 from .store.callbacks import Callback, CallbackStatus, CallbackStore
 
 log = logging.getLogger("softswitch.callbacks")
@@ -60,11 +60,8 @@ class CallbackScheduler:
         self._task = asyncio.create_task(self._watch(), name="callbacks")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def run_due(self) -> int:
         """Place every callback due now; returns how many this scheduler placed."""

@@ -19,14 +19,13 @@ from .channel import Channel
 from .channel_audio import ChannelAudio
 from .config import forward_target_problem
 from .feature_codes import Feature, FeatureRequest
-from .sip.errors import SipError
 from .sip.invite import IncomingInvite
 from .store.call_features import CallFeatures, CallFeatureStore
 
 log = logging.getLogger("softswitch.features")
 
-# the caller's leg, answered by the caller of this; None once its INVITE was refused
-MakeLeg = Callable[[], Awaitable[tuple[Channel, bytes] | None]]
+# the caller's leg, answered by the switch; None once its INVITE was refused or it left
+AnsweredLeg = Callable[[], Awaitable[Channel | None]]
 
 CONFIRMATION = chime((660.0, 880.0), ms=150)
 CONFIRMATION_WAIT = 3.0  # seconds: the tone is 0.3 s; a stalled clock must not hold the call
@@ -80,7 +79,7 @@ async def settings_call(
     extension: str,
     request: FeatureRequest,
     store: CallFeatureStore,
-    leg: MakeLeg,
+    leg: AnsweredLeg,
     clock: MediaClock,
 ) -> None:
     """``extension`` dialed a settings code: stored, answered, a beep, hung up."""
@@ -90,17 +89,10 @@ async def settings_call(
         log.info("extension %s: %s refused: %s", extension, request.feature, exc)
         invite.reject(403, "Forbidden")
         return
-    made = await leg()
-    if made is None:
-        return
-    channel, answer = made
-    try:
-        invite.answer(answer)
-    except SipError:
-        channel.failed("caller gone", 487)
+    channel = await leg()
+    if channel is None:
         return
     store.put(extension, features)
     log.info("extension %s: %s %s", extension, request.feature, request.number)
-    channel.up()
     await confirm(channel, clock)
     await channel.hangup("feature code")

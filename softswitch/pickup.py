@@ -10,11 +10,10 @@ ringing devices are cancelled).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from .channel import Channel, ChannelState, Direction, EndpointKind
 from .config import ExtensionConfig
-from .feature_calls import MakeLeg
 from .feature_codes import Feature, FeatureRequest
 from .sip.errors import SipError
 from .sip.invite import IncomingInvite
@@ -23,6 +22,10 @@ log = logging.getLogger("softswitch.pickup")
 
 PICKUP_FEATURES = frozenset({Feature.PICKUP_GROUP, Feature.PICKUP_DIRECTED})
 RINGING = (ChannelState.DOWN, ChannelState.RINGING, ChannelState.EARLY)
+
+# the picker's leg with the answer to its offer, not answered yet (the pickup answers
+# it); None once its INVITE was refused
+MakeLeg = Callable[[], Awaitable[tuple[Channel, bytes] | None]]
 
 
 def pickup_targets(

@@ -784,11 +784,15 @@ class Switch:
         def leg() -> Coroutine[Any, Any, tuple[Channel, bytes] | None]:
             return self._inbound_channel(st, invite, caller, None)
 
+        def answered() -> Coroutine[Any, Any, Channel | None]:
+            return self._answered_channel(st, invite, caller, None)
+
         if request.feature in PICKUP_FEATURES:
             targets = pickup_targets(request, caller.name, self.config.extensions)
             await pickup_call(invite, targets, self.channels, self._pickups, leg)
         else:
-            await settings_call(invite, caller.name, request, self.call_features, leg, self.clock)
+            features = self.call_features
+            await settings_call(invite, caller.name, request, features, answered, self.clock)
 
     # -- voicemail ----------------------------------------------------------
 
@@ -831,11 +835,8 @@ class Switch:
         if self.voicemail is None or not self.voicemail.has_box(caller.name):
             invite.reject(404, "No Voicemail Box")
             return
-        made = await self._inbound_channel(st, invite, caller, None)
-        if made is None:
-            return
-        inbound, answer = made
-        if not self._answer(inbound, invite, answer):
+        inbound = await self._answered_channel(st, invite, caller, None)
+        if inbound is None:
             return
         log.info("call %s: %s listens to its voicemail", st.request.call_id, inbound.name)
         await self.voicemail.listen(inbound, caller.name)
@@ -847,6 +848,20 @@ class Switch:
         if self.voicemail is None:
             raise VoicemailError(f"extension {extension} has no voicemail")
         await self.voicemail.take_message(channel, extension)
+
+    async def _answered_channel(
+        self,
+        st: ServerTransaction,
+        invite: IncomingInvite,
+        caller: Endpoint,
+        trunk: Trunk | None,
+    ) -> Channel | None:
+        """The caller's leg, answered by the switch itself (*97, a room, a feature code);
+        None once the INVITE was refused or the caller went away."""
+        made = await self._inbound_channel(st, invite, caller, trunk)
+        if made is None or not self._answer(made[0], invite, made[1]):
+            return None
+        return made[0]
 
     async def _inbound_channel(
         self,
@@ -920,11 +935,8 @@ class Switch:
         if live is not None and len(live) >= live.max_participants:
             invite.reject(486, "Busy Here")
             return
-        made = await self._inbound_channel(st, invite, caller, trunk)
-        if made is None:
-            return
-        inbound, answer = made
-        if not self._answer(inbound, invite, answer):
+        inbound = await self._answered_channel(st, invite, caller, trunk)
+        if inbound is None:
             return
         log.info("call %s: %s -> conference %s", st.request.call_id, inbound.name, room)
         await self.join_conference(inbound, room)
@@ -1296,7 +1308,8 @@ class Switch:
         self.channels.add(channel)
         channel.on_refer = self.transfers.refer
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout
-        self._spawn(self._outgoing(channel, invites, advertised, sessions, ring_timeout))
+        ringing = self._ring_forks(channel, invites, advertised, sessions, ring_timeout)
+        self._spawn(self._outgoing(channel, ringing, sessions))
         log.info(
             "originate %s -> %s via %s call_id=%s%s",
             channel.name,
@@ -1340,36 +1353,25 @@ class Switch:
     async def _outgoing(
         self,
         channel: Channel,
-        invites: list[OutgoingInvite],
-        advertised: list[str],
+        ringing: Coroutine[Any, Any, None],
         sessions: dict[int, RtpSession],
-        ring_timeout: float,
     ) -> None:
-        """Run the leg's INVITEs; a bug there fails the leg (500, so whoever waits on it,
-        an INVITE we were asked, gets its answer) instead of leaving it ringing forever."""
+        """Run the leg's INVITEs (``ringing``, its _ring_forks); a bug there fails the leg
+        (500, so whoever waits on it, an INVITE we were asked, gets its answer) instead of
+        leaving it ringing forever."""
         try:
-            await self._run_outgoing(channel, invites, advertised, sessions, ring_timeout)
+            try:
+                await ringing
+            finally:
+                # the other family's session, offered to forks that lost; all of them when
+                # the leg ended while ringing (closing is idempotent)
+                hung_up = channel.state == ChannelState.HUNGUP
+                for session in sessions.values():
+                    if hung_up or session is not channel.rtp:
+                        session.close()
         except Exception:
             log.exception("channel %s call_id=%s: failed", channel.name, channel.call_id)
             await channel.hangup("internal error", 500)
-
-    async def _run_outgoing(
-        self,
-        channel: Channel,
-        invites: list[OutgoingInvite],
-        advertised: list[str],
-        sessions: dict[int, RtpSession],
-        ring_timeout: float,
-    ) -> None:
-        try:
-            await self._ring_forks(channel, invites, advertised, sessions, ring_timeout)
-        finally:
-            # the other family's session, offered to forks that lost; all of them when
-            # the leg ended while ringing (closing is idempotent)
-            hung_up = channel.state == ChannelState.HUNGUP
-            for session in sessions.values():
-                if hung_up or session is not channel.rtp:
-                    session.close()
 
     async def _ring_forks(
         self,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 import ssl
@@ -11,6 +10,7 @@ import time
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .background import cancel_and_wait
 from .config import TrunkConfig, split_host_port, split_source
 from .sip.address import Address
 from .sip.errors import SipError
@@ -170,10 +170,7 @@ class Trunk:
 
     async def stop(self) -> None:
         await self.keepalive.stop()
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self.config.register and self.status.state == TrunkState.REGISTERED:
             try:
                 await asyncio.wait_for(self._register(0), 5)

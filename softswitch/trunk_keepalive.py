@@ -14,12 +14,12 @@ again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from enum import StrEnum
 
+from .background import cancel_and_wait
 from .sip.address import Address
 from .sip.errors import SipError
 from .sip.routes import uri_host
@@ -73,11 +73,8 @@ class CarrierPing:
             self._task = asyncio.create_task(self._run(), name=f"trunk-ping-{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         # The REGISTER (or the first call) opens the mapping; the first ping is due

@@ -47,15 +47,8 @@ class Runtime:
         self.engines = check_engines(media.tts_engine, media.transcriber)
         self.cdrs = CdrStore(self.switch.store.db)
         self.webhooks = Webhooks(self.store.db, config.webhooks, config.api_host_port)
-        self.calls = CallService(
-            self.switch,
-            self.tts,
-            self.cdrs,
-            recordings_dir=media.recordings_dir,
-            uploads_dir=media.uploads_dir,
-            transcriber_name=media.transcriber,
-            stereo=media.stereo_recordings,
-            events=self.webhooks.events,
+        self.calls = CallService.configured(
+            self.switch, self.tts, self.cdrs, events=self.webhooks.events
         )
         self.callbacks = CallbackScheduler(CallbackStore(self.store.db), self.calls.click2call)
         self.campaigns = CampaignManager(self.store.db, events=self.webhooks.events)

@@ -81,11 +81,12 @@ def switch_factory(
 def server_factory(
     tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker
 ) -> Iterator[Callable[..., ServerHarness]]:
-    """The whole process (switch + call service + HTTP API): ``server_factory(accounts=...)``."""
+    """The whole process (switch + call service + HTTP API): ``server_factory(accounts=...)``;
+    ``timers=Timers(...)`` shrinks its SIP timers."""
 
     taken: list[tuple[int, int]] = []
 
-    def one(index: int, **kwargs: Any) -> ServerHarness:
+    def one(index: int, timers: Timers | None = None, **kwargs: Any) -> ServerHarness:
         kwargs.setdefault("accounts", {"account_1": "secret-one", "account_2": "secret-two"})
         sip_port, rtp_first = ports.port(), rtp_ports.block(100)
         taken.append((sip_port, rtp_first))
@@ -96,7 +97,8 @@ def server_factory(
                 rtp_first,
                 api_port=ports.port(),
                 **kwargs,
-            )
+            ),
+            timers=timers,
         )
 
     yield from _harnesses(one)

@@ -24,6 +24,12 @@ T = TypeVar("T")
 HOST = "127.0.0.1"
 
 
+def ip_trunk(name: str, port: int, host: str = HOST, **extra: Any) -> dict[str, Any]:
+    """An [[trunks]] entry for a peer at ``host:port`` that does not register (sipp, a
+    test's carrier): calls from that address count as the trunk's."""
+    return {"name": name, "host": f"{host}:{port}", "register": False, **extra}
+
+
 def switch_config(
     tmp_path: Path,
     sip_port: int,

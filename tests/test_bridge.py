@@ -15,7 +15,7 @@ from softswitch.bridge import Bridge
 from softswitch.channel import Channel
 from softswitch.sip import sdp
 from softswitch.switch import Switch
-from tests.legs import Legs, legs, tone, until
+from tests.legs import Leg, Legs, legs, tone, until
 from tests.switch_harness import switch_config
 
 
@@ -120,6 +120,17 @@ def reoffer(port: int, channel: Channel, direction: str, address: str = "127.0.0
     channel.session.on_reoffer(offer.to_bytes())
 
 
+async def bridged_with_music(made: Legs) -> tuple[Leg, Leg, MediaClock, MohSource, Bridge]:
+    """101 and 102 in a started bridge whose holds play the shared music on hold; the
+    clock is not started: the test is the clock."""
+    a, b = await made.leg("101"), await made.leg("102")
+    clock = MediaClock()
+    moh = MohSource(MusicOnHold(hold_music()), clock)
+    bridge = Bridge(a.channel, b.channel, clock, moh)
+    bridge.start()
+    return a, b, clock, moh, bridge
+
+
 @pytest.mark.parametrize(
     ("direction", "address"),
     [("sendonly", "127.0.0.1"), ("inactive", "127.0.0.1"), ("sendrecv", "0.0.0.0")],
@@ -127,11 +138,7 @@ def reoffer(port: int, channel: Channel, direction: str, address: str = "127.0.0
 async def test_hold_gives_the_other_party_music_and_resume_gives_back_the_voice(
     made: Legs, direction: str, address: str
 ) -> None:
-    a, b = await made.leg("101"), await made.leg("102")
-    clock = MediaClock()
-    moh = MohSource(MusicOnHold(hold_music()), clock)
-    bridge = Bridge(a.channel, b.channel, clock, moh)
-    bridge.start()
+    a, b, clock, moh, bridge = await bridged_with_music(made)
     assert clock._snapshot == (bridge.tick,)
     reoffer(a.phone.local_port, a.channel, direction, address)
     assert a.channel.holding and not b.channel.holding
@@ -172,11 +179,7 @@ async def test_hold_gives_the_other_party_music_and_resume_gives_back_the_voice(
 async def test_a_recorded_call_on_hold_keeps_ticking_and_the_recorder_hears_both(
     made: Legs,
 ) -> None:
-    a, b = await made.leg("101"), await made.leg("102")
-    clock = MediaClock()
-    moh = MohSource(MusicOnHold(hold_music()), clock)
-    bridge = Bridge(a.channel, b.channel, clock, moh)
-    bridge.start()
+    a, b, clock, moh, bridge = await bridged_with_music(made)
     reoffer(b.phone.local_port, b.channel, "sendonly")
     assert clock._snapshot == (moh.tick,)
     heard: list[tuple[object, object]] = []

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import ssl
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -233,38 +234,48 @@ async def _flow(ua: UserAgent, kind: str, identity) -> StreamPhone:
     return await StreamPhone.connect(ua.port)
 
 
+@contextlib.asynccontextmanager
+async def flow_kept_alive(
+    stream_switch, identity, kind: str, interval: float, pongs: bool = True
+) -> AsyncIterator[tuple[StreamPhone, Binding, NatKeepalive]]:
+    """101's phone on a ``kind`` connection (answering pings with pongs unless told not
+    to), its binding stored and a NatKeepalive every ``interval`` s running; the
+    keepalive is stopped and the connection closed after."""
+    ua, store = stream_switch
+    phone = await _flow(ua, kind, identity)
+    phone.pongs = pongs
+    try:
+        binding = _binding("101", phone.port, transport=kind)
+        store.put_binding(binding)
+        keepalive = NatKeepalive(ua, store, interval=interval)
+        keepalive.start()
+        try:
+            yield phone, binding, keepalive
+        finally:
+            await keepalive.stop()
+    finally:
+        await phone.close()
+
+
 @pytest.mark.parametrize("kind", ["TCP", "TLS"])
 async def test_a_flow_is_pinged_with_crlf_on_its_connection_not_options(
     stream_switch, identity, kind: str
 ) -> None:
-    ua, store = stream_switch
-    phone = await _flow(ua, kind, identity)
-    try:
-        binding = _binding("101", phone.port, transport=kind)
-        store.put_binding(binding)
-        keepalive = NatKeepalive(ua, store, interval=0.1)
-        keepalive.start()
+    async with flow_kept_alive(stream_switch, identity, kind, 0.1) as flow:
+        phone, binding, keepalive = flow
         await _until(lambda: phone.pings >= 2 * QUALIFY_ROUNDS, what="pings on the connection")
         # the phone answers every ping: no OPTIONS is needed to know it is alive
         assert phone.requests.empty() and keepalive.sent == 0
         assert keepalive.crlf_sent >= phone.pings
         assert keepalive.reachable(binding) and keepalive.unreachable() == []
-        await keepalive.stop()
-    finally:
-        await phone.close()
 
 
 async def test_a_flow_that_never_pongs_is_qualified_by_options_now_and_then(
     stream_switch, identity
 ) -> None:
-    ua, store = stream_switch
-    phone = await _flow(ua, "TCP", identity)
-    phone.pongs = False  # a phone that skips CRLFs silently (RFC 3261 7.5)
-    try:
-        binding = _binding("101", phone.port, transport="TCP")
-        store.put_binding(binding)
-        keepalive = NatKeepalive(ua, store, interval=0.1)
-        keepalive.start()
+    # a phone that skips CRLFs silently (RFC 3261 7.5)
+    async with flow_kept_alive(stream_switch, identity, "TCP", 0.1, pongs=False) as flow:
+        phone, binding, keepalive = flow
         options = await asyncio.wait_for(phone.requests.get(), 3)
         assert options.method == "OPTIONS" and "SIP/2.0/TCP" in (options.headers.get("Via") or "")
         # one OPTIONS in QUALIFY_ROUNDS rounds, not one each (the first round only pings)
@@ -278,19 +289,11 @@ async def test_a_flow_that_never_pongs_is_qualified_by_options_now_and_then(
             await asyncio.sleep(0.1)
         assert not keepalive.reachable(binding)
         assert keepalive.unreachable() == [binding.contact]
-        await keepalive.stop()
-    finally:
-        await phone.close()
 
 
 async def test_a_flow_that_stops_ponging_is_asked_at_once(stream_switch, identity) -> None:
-    ua, store = stream_switch
-    phone = await _flow(ua, "TLS", identity)
-    try:
-        binding = _binding("101", phone.port, transport="TLS")
-        store.put_binding(binding)
-        keepalive = NatKeepalive(ua, store, interval=0.2)
-        keepalive.start()
+    async with flow_kept_alive(stream_switch, identity, "TLS", 0.2) as flow:
+        phone, binding, keepalive = flow
         await _until(lambda: phone.pings >= 3, what="pings")
         phone.pongs = False  # hung, or its pongs lost
         silent_from = phone.pings
@@ -301,9 +304,6 @@ async def test_a_flow_that_stops_ponging_is_asked_at_once(stream_switch, identit
         phone.answer(options)
         await asyncio.sleep(0.2)
         assert keepalive.reachable(binding)
-        await keepalive.stop()
-    finally:
-        await phone.close()
 
 
 @pytest.mark.parametrize("kind", ["TCP", "TLS"])

@@ -13,6 +13,7 @@ import numpy as np
 
 from media import g711
 from tests.peers.ports import PortPicker
+from tests.switch_harness import ip_trunk
 from tools.loadgen.media import encode_tag, tag_check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +49,7 @@ def test_bridged_calls_carry_tagged_audio_both_ways(
     rtp_first = ports.block(20)
     harness = switch_factory(
         extensions={"101": "lg-secret"},
-        trunks=[{"name": "far", "host": f"127.0.0.1:{callee_port}", "register": False}],
+        trunks=[ip_trunk("far", callee_port)],
     )
     calls = 3
     out = tmp_path / "loadgen.json"

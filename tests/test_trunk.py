@@ -9,6 +9,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -343,16 +344,27 @@ def test_keepalive_defaults_to_25_s_for_a_registering_trunk_and_off_for_ip_auth(
     assert Trunk(trunk_config(username="u"), ua).health()["carrier"] == "unknown"
 
 
-async def test_keepalive_pings_the_carrier_and_tracks_whether_it_answers(
-    fast_ua: UserAgent,
-) -> None:
+@asynccontextmanager
+async def carrier_trunk(
+    ua: UserAgent, **config: object
+) -> AsyncIterator[tuple[Trunk, Carrier, int]]:
+    """A trunk (user u, password p, ``config``) registered with a Carrier on a local
+    port: the trunk, the carrier and its port; stopped and closed after."""
     carrier, port = await Carrier.open()
-    trunk = Trunk(
-        trunk_config(host=f"{HOST}:{port}", username="u", password="p", keepalive=1), fast_ua
-    )
+    trunk = Trunk(trunk_config(host=f"{HOST}:{port}", username="u", password="p", **config), ua)
     trunk.start()
     try:
         await until(lambda: trunk.status.state == TrunkState.REGISTERED)
+        yield trunk, carrier, port
+    finally:
+        await trunk.stop()
+        carrier.close()
+
+
+async def test_keepalive_pings_the_carrier_and_tracks_whether_it_answers(
+    fast_ua: UserAgent,
+) -> None:
+    async with carrier_trunk(fast_ua, keepalive=1) as (trunk, carrier, port):
         await until(lambda: trunk.health()["carrier"] == "reachable", timeout=3)
         (ping,) = carrier.of("OPTIONS")
         # to the carrier itself (no user: kamailio answers those), from our port
@@ -372,9 +384,6 @@ async def test_keepalive_pings_the_carrier_and_tracks_whether_it_answers(
         carrier.options = 200
         await until(lambda: trunk.health()["carrier"] == "reachable", timeout=3)
         assert trunk.keepalive.sent >= 4
-    finally:
-        await trunk.stop()
-        carrier.close()
     pings = len(carrier.of("OPTIONS"))
     await asyncio.sleep(1.2)
     assert len(carrier.of("OPTIONS")) == pings  # stopped with the trunk
@@ -392,19 +401,10 @@ async def test_a_carrier_that_refuses_the_connection_is_unreachable(fast_ua: Use
 
 
 async def test_no_pings_with_keepalive_0(fast_ua: UserAgent) -> None:
-    carrier, port = await Carrier.open()
-    trunk = Trunk(
-        trunk_config(host=f"{HOST}:{port}", username="u", password="p", keepalive=0), fast_ua
-    )
-    trunk.start()
-    try:
-        await until(lambda: trunk.status.state == TrunkState.REGISTERED)
+    async with carrier_trunk(fast_ua, keepalive=0) as (trunk, carrier, _):
         await asyncio.sleep(1.5)
         assert carrier.of("OPTIONS") == []
         assert trunk.health()["carrier"] == "off"
-    finally:
-        await trunk.stop()
-        carrier.close()
 
 
 # -- behind NAT: what the carrier is told ---------------------------------------------

@@ -27,7 +27,7 @@ from .body import parse_body
 from .models import CallbackCreate, CallbackUpdate, RequestIdBody, recording
 from .numbers import check_dialable
 from .replies import CPAAS, CallbackItem, Envelope, Listing, RequestIdDone, RequestIdReply
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, endpoint, listed, ok
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -158,7 +158,7 @@ def routes(ctx: AppContext, clock: Callable[[], float] = time.time) -> list[Base
     async def listing(request: Request) -> Response:
         account = await account_of(request, ctx)
         items = [callback_json(cb) for cb in store.all(account.id)]
-        return ok(message="callbacks found" if items else "no callbacks", result=items)
+        return listed("callbacks", items)
 
     handlers = {
         "POST": endpoint(create),

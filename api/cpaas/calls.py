@@ -41,7 +41,7 @@ from .replies import (
     LiveStatisticsReply,
     RequestIdReply,
 )
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, endpoint, listed, ok
 from .voice import voice_fields
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     async def live_calls(request: Request) -> Response:
         account = await account_of(request, ctx)
         rows = [live_channel_json(row) for row in ctx.calls.live_calls(account.id)]
-        return ok(message="live calls found" if rows else "no live calls", result=rows)
+        return listed("live calls", rows)
 
     @endpoint
     async def live_statistics(request: Request) -> Response:

@@ -50,7 +50,7 @@ from .replies import (
 from .replies import (
     Room as RoomReply,
 )
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, endpoint, listed, ok
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -96,9 +96,11 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             "source": "config" if rooms.from_config(room.number) else "api",
         }
 
-    def owned(account_id: str, request: Request) -> ConferenceConfig:
+    async def owned(request: Request) -> ConferenceConfig:
+        """The path's room, when the caller's account owns it (else a 404)."""
+        account = await account_of(request, ctx)
         try:
-            return rooms.owned(account_id, request.path_params["room"])
+            return rooms.owned(account.id, request.path_params["room"])
         except ConferenceError as exc:
             raise _refused(exc) from None
 
@@ -115,7 +117,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         account = await account_of(request, ctx)
         if request.method == "GET":
             items = [room_json(r) for r in rooms.of_account(account.id)]
-            return ok(message="conferences found" if items else "no conferences", result=items)
+            return listed("conferences", items)
         body = await parse_body(request, ConferenceCreate)
         settings = ConferenceConfig(
             body.room, body.pin, body.name, body.record, body.max_participants, account.id
@@ -128,29 +130,27 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
 
     @endpoint
     async def one(request: Request) -> Response:
-        account = await account_of(request, ctx)
-        room = owned(account.id, request)
+        room = await owned(request)
         try:
             if request.method == "GET":
                 return ok(message="conference found", result=room_json(room))
             if request.method == "DELETE":
-                await rooms.delete(account.id, room.number)
+                await rooms.delete(room.account, room.number)
                 return ok(message="conference deleted", room=room.number)
             body = await parse_body(request, ConferenceUpdate)
             changes = body.model_dump(exclude_none=True)
-            updated = rooms.update(account.id, room.number, **changes)
+            updated = rooms.update(room.account, room.number, **changes)
         except ConferenceError as exc:
             raise _refused(exc) from None
         return ok(message="conference modified", result=room_json(updated))
 
     @endpoint
     async def participants(request: Request) -> Response:
-        account = await account_of(request, ctx)
-        room = owned(account.id, request)
+        room = await owned(request)
         if request.method == "GET":
             live = rooms.live(room.number)
             items = [participant_json(m) for m in live.participants] if live else []
-            return ok(message="participants found" if items else "no participants", result=items)
+            return listed("participants", items)
         body = await parse_body(request, ParticipantDial)
         try:
             channel = await ctx.switch.dial_conference(
@@ -162,8 +162,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
 
     @endpoint
     async def participant(request: Request) -> Response:
-        account = await account_of(request, ctx)
-        room = owned(account.id, request)
+        room = await owned(request)
         live, member = member_of(room, request)
         if request.method == "DELETE":
             await live.kick(member)

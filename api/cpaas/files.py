@@ -33,7 +33,7 @@ from media.prompt import load_audio
 
 from .auth import account_of
 from .replies import CPAAS, Envelope, FileItem, Listing, Uploaded, UploadedMany
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, endpoint, listed, ok
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -167,7 +167,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             if directory.is_dir()
             else []
         )
-        return ok(message="files found" if items else "no files", result=items)
+        return listed("files", items)
 
     @endpoint
     async def recording(request: Request) -> Response:

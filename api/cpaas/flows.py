@@ -27,7 +27,7 @@ from .body import parse_body
 from .models import FlowBody
 from .replies import CPAAS, Envelope, FlowDone, FlowId, Found, Listing
 from .replies import StoredFlow as FlowReply
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, endpoint, listed, ok
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -70,7 +70,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         account = await account_of(request, ctx)
         if request.method == "GET":
             items = [flow_json(f) for f in store.all(account.id)]
-            return ok(message="flows found" if items else "no flows", result=items)
+            return listed("flows", items)
         body = await parse_body(request, FlowBody, MAX_FLOW_BODY)
         steps = validated(ctx, account.id, body.flow)
         try:

@@ -46,6 +46,11 @@ def ok(**fields: Any) -> JSONResponse:
     return _Json({"response": fields})
 
 
+def listed(what: str, items: list[Any]) -> JSONResponse:
+    """A GET of a collection: ``result`` the items, ``message`` "<what> found" or "no <what>"."""
+    return ok(message=f"{what} found" if items else f"no {what}", result=items)
+
+
 def error_response(
     message: str, status: int = 400, headers: dict[str, str] | None = None
 ) -> JSONResponse:

@@ -18,7 +18,7 @@ from .auth import account_of
 from .body import parse_body
 from .models import AnnounceTemplateCreate, AnnounceTemplateRef
 from .replies import CPAAS, Envelope, Listing, Template, TemplateDeleted, TemplateId
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, endpoint, listed, ok
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -62,7 +62,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                 raise ApiError(f"announce_template_id: no template {wanted}", 404)
             return ok(message="template found", result=[template_json(item)])
         items = [template_json(t) for t in store.all(account.id)]
-        return ok(message="templates found" if items else "no templates", result=items)
+        return listed("templates", items)
 
     async def delete(request: Request) -> Response:
         account = await account_of(request, ctx)

@@ -79,3 +79,26 @@ class CallService:
         self.live_statistics = self.calls.statistics
         self.spawn = tasks.spawn
         self.stop = tasks.stop
+
+    @classmethod
+    def configured(
+        cls,
+        switch: Switch,
+        tts: Tts,
+        cdrs: CdrStore | None = None,
+        events: WebhookEvents | None = None,
+    ) -> CallService:
+        """The service as the server builds it: its files, transcriber and recording
+        layout from the switch's [media] config, the CDRs in its store (``cdrs``: a
+        CdrStore the caller shares), the webhook hooks if any."""
+        media = switch.config.media
+        return cls(
+            switch,
+            tts,
+            cdrs if cdrs is not None else CdrStore(switch.store.db),
+            recordings_dir=media.recordings_dir,
+            uploads_dir=media.uploads_dir,
+            transcriber_name=media.transcriber,
+            stereo=media.stereo_recordings,
+            events=events,
+        )

@@ -157,22 +157,37 @@ class InviteSession:
         self.dialog.refresh_target(request)
         answer = b""
         if request.body and self.on_reoffer is not None:
-            try:
-                answer = self.on_reoffer(request.body)
-            except SipError as exc:
-                st.respond(self.ua.response(request, 488, f"Not Acceptable Here ({exc})"))
+            answered = self._reoffer_answer(st)
+            if answered is None:
                 return
-            self.local_sdp = answer
-        response = self.ua.response(request, 200, to_tag=self.dialog.local_tag)
-        response.headers.add(
-            "Contact", self.ua.contact(None, self.transport, self.peer_host, secure=self.secure)
-        )
-        if answer:
-            response.headers.add("Content-Type", "application/sdp")
-            response.body = answer
+            answer = answered
+        response = self._refresh_ok(request, answer)
         self._timer_apply(agreement, response)
         st.respond(response)
         self._start_2xx_retransmission(response, st.peer, request.cseq[0], initial=False)
+
+    def _reoffer_answer(self, st: ServerTransaction) -> bytes | None:
+        """``on_reoffer``'s answer to the offer ``st`` carries; None once it refused the
+        offer (488 sent)."""
+        assert self.on_reoffer is not None
+        try:
+            answer = self.on_reoffer(st.request.body)
+        except SipError as exc:
+            st.respond(self.ua.response(st.request, 488, f"Not Acceptable Here ({exc})"))
+            return None
+        self.local_sdp = answer
+        return answer
+
+    def _refresh_ok(self, request: Request, answer: bytes) -> Response:
+        """The 200 to a re-INVITE or UPDATE: our Contact (the target refreshed) and the
+        SDP ``answer``, if any."""
+        assert self.dialog is not None
+        response = self.ua.response(request, 200, to_tag=self.dialog.local_tag)
+        response.headers.add("Contact", self._contact())
+        if answer:
+            response.headers.add("Content-Type", "application/sdp")
+            response.body = answer
+        return response
 
     # -- UPDATE (RFC 3311) ----------------------------------------------------
 
@@ -197,18 +212,12 @@ class InviteSession:
             if self.on_reoffer is None:
                 st.respond(self.ua.response(request, 488, "Not Acceptable Here"))
                 return
-            try:
-                answer = self.on_reoffer(request.body)
-            except SipError as exc:
-                st.respond(self.ua.response(request, 488, f"Not Acceptable Here ({exc})"))
+            answered = self._reoffer_answer(st)
+            if answered is None:
                 return
-            self.local_sdp = answer
+            answer = answered
         self.dialog.refresh_target(request)
-        response = self.ua.response(request, 200, to_tag=self.dialog.local_tag)
-        response.headers.add("Contact", self._contact())  # UPDATE refreshes the target
-        if answer:
-            response.headers.add("Content-Type", "application/sdp")
-            response.body = answer
+        response = self._refresh_ok(request, answer)  # UPDATE refreshes the target
         self._timer_apply(agreement, response)
         st.respond(response)
 
@@ -725,26 +734,23 @@ class OutgoingInvite(InviteSession):
         # behind a forking proxy): what a Replaces naming one of them matches
         self.early_tags: set[str] = set()
 
+    async def _send(self) -> Response:
+        return await self.ua.request(
+            self.request,
+            self.peer,
+            self.credentials,
+            on_provisional=self._provisional,
+            on_transaction=self._track,
+        )
+
     async def run(self) -> Response:
         """Send the INVITE and return its final response; a 2xx leaves the call up."""
         key = (self.request.call_id, self.request.from_addr.tag or "")
         self.ua.early[key] = self
         try:
-            response = await self.ua.request(
-                self.request,
-                self.peer,
-                self.credentials,
-                on_provisional=self._provisional,
-                on_transaction=self._track,
-            )
+            response = await self._send()
             if response.status == 422 and self._retry_422(response):
-                response = await self.ua.request(
-                    self.request,
-                    self.peer,
-                    self.credentials,
-                    on_provisional=self._provisional,
-                    on_transaction=self._track,
-                )
+                response = await self._send()
         except BaseException:
             self.ua.early.pop(key, None)
             raise

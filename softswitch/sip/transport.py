@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from media.sockets import bound_socket
+
 from .connection_limits import ConnectionGuard, ConnectionLimits, InUse
 from .errors import SipError, SipParseError
 from .framing import StreamFramer
@@ -51,23 +53,6 @@ def listen_hosts(host: str) -> tuple[str, ...]:
     if host == WILDCARD6:
         return (WILDCARD6, "0.0.0.0")
     return (host,)
-
-
-def bound_socket(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
-    """A non-blocking socket bound to (host, port); IPv6 ones accept IPv6 only."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, kind)
-    try:
-        if kind == socket.SOCK_STREAM:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.bind((host, port))
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
 
 
 @dataclass(slots=True, frozen=True)

@@ -71,13 +71,7 @@ async def api_env(tmp_path: Path, ports) -> AsyncIterator[ApiEnv]:
     provision_accounts(AccountStore(switch.store.db), config.accounts, lambda line: None)
     cdrs = CdrStore(switch.store.db)
     tts = Tts(Path(config.media.prompts_dir), engine="flite", allow_online=False)
-    calls = CallService(
-        switch,
-        tts,
-        cdrs,
-        recordings_dir=config.media.recordings_dir,
-        uploads_dir=config.media.uploads_dir,
-    )
+    calls = CallService.configured(switch, tts, cdrs)
     ctx = AppContext(switch=switch, calls=calls, tts=tts)
     app = Starlette(routes=api.cpaas.routes(ctx))
     async with httpx.AsyncClient(

@@ -21,7 +21,6 @@ from softswitch.calls import CallService
 from softswitch.sip.transaction import Timers
 from softswitch.store import Binding
 from softswitch.store.admin_tokens import AdminTokenStore
-from softswitch.store.cdrs import CdrStore
 from softswitch.switch import Switch
 from tests.switch_harness import switch_config
 
@@ -59,13 +58,7 @@ async def admin_env(tmp_path: Path, ports) -> AsyncIterator[AdminEnv]:
     switch = Switch(config, announce=lambda line: None, timers=FAST)
     await switch.start()
     tts = Tts(Path(config.media.prompts_dir), engine="flite", allow_online=False)
-    calls = CallService(
-        switch,
-        tts,
-        CdrStore(switch.store.db),
-        recordings_dir=config.media.recordings_dir,
-        uploads_dir=config.media.uploads_dir,
-    )
+    calls = CallService.configured(switch, tts)
     made = create_admin_token(AdminTokenStore(switch.store.db))
     app = create_app(AppContext(switch=switch, calls=calls, tts=tts))
     async with httpx.AsyncClient(

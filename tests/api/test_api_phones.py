@@ -22,7 +22,6 @@ from softswitch.callbacks import CallbackScheduler
 from softswitch.calls import CallService
 from softswitch.store.accounts import AccountStore
 from softswitch.store.callbacks import CallbackStore
-from softswitch.store.cdrs import CdrStore
 from tests.api.conftest import ACCOUNT_1, ACCOUNT_2
 from tests.peers.audio import dominant_frequency
 from tests.peers.baresip import BaresipAccount
@@ -42,13 +41,7 @@ class Api:
         async def build() -> tuple[httpx.AsyncClient, CallService, CallbackScheduler]:
             provision_accounts(AccountStore(switch.store.db), config.accounts, lambda s: None)
             tts = Tts(Path(config.media.prompts_dir), allow_online=False)
-            calls = CallService(
-                switch,
-                tts,
-                CdrStore(switch.store.db),
-                recordings_dir=config.media.recordings_dir,
-                uploads_dir=config.media.uploads_dir,
-            )
+            calls = CallService.configured(switch, tts)
             ctx = AppContext(switch=switch, calls=calls, tts=tts)
             scheduler = CallbackScheduler(
                 CallbackStore(switch.store.db), calls.click2call, poll=0.2

@@ -16,7 +16,6 @@ from media.tts import Tts
 from softswitch.accounts import provision_accounts
 from softswitch.calls import CallService
 from softswitch.store.accounts import AccountStore
-from softswitch.store.cdrs import CdrStore
 from softswitch.switch import Switch
 from tests.api.conftest import ACCOUNT_1, ACCOUNT_2
 from tests.peers.audio import make_tone_wav
@@ -60,13 +59,7 @@ async def env(tmp_path: Path, ports) -> AsyncIterator[Env]:
     await switch.start()
     provision_accounts(AccountStore(switch.store.db), config.accounts, lambda line: None)
     tts = Tts(Path(config.media.prompts_dir), engine="flite", allow_online=False)
-    calls = CallService(
-        switch,
-        tts,
-        CdrStore(switch.store.db),
-        recordings_dir=config.media.recordings_dir,
-        uploads_dir=config.media.uploads_dir,
-    )
+    calls = CallService.configured(switch, tts)
     app = Starlette(routes=api.cpaas.routes(AppContext(switch=switch, calls=calls, tts=tts)))
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://cpaas.test"

@@ -11,7 +11,6 @@ import pytest
 
 from media.tts import Tts
 from softswitch.calls import CallService
-from softswitch.store.cdrs import CdrStore
 from softswitch.switch import Switch
 from tests.peers.ports import PortPicker
 from tests.switch_harness import switch_config
@@ -48,12 +47,8 @@ async def switch(tmp_path: Path, ports: PortPicker, rtp_ports: PortPicker) -> As
 @pytest.fixture
 async def service(switch: Switch) -> AsyncIterator[CallService]:
     media = switch.config.media
-    calls = CallService(
-        switch,
-        Tts(Path(media.prompts_dir), engine="flite", allow_online=False),
-        CdrStore(switch.store.db),
-        recordings_dir=media.recordings_dir,
-        uploads_dir=media.uploads_dir,
+    calls = CallService.configured(
+        switch, Tts(Path(media.prompts_dir), engine="flite", allow_online=False)
     )
     yield calls
     await calls.stop(grace=0.5)

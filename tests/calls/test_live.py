@@ -11,6 +11,7 @@ from softswitch.calls import ChannelNotFound, LiveChannel, LiveStatistics
 from softswitch.calls.cdrs import CdrBuilder
 from softswitch.calls.live import CallKind, LiveCall, LiveCalls
 from softswitch.channel import ChannelState
+from softswitch.store.cdrs import Cdr
 from softswitch.store.webhooks import WebhookStore
 from softswitch.webhooks.events import WebhookEvents
 from tests.calls.conftest import ACCOUNT, FAR
@@ -114,6 +115,21 @@ async def test_a_call_ends_when_its_last_channel_hangs_up(switch) -> None:
     assert call.dtmf_inputs() == "12#"
 
 
+def otp_cdr(call: LiveCall) -> Cdr:
+    """The CDR of an unanswered outbound-api ``call`` to FAR, as it ended."""
+    return CdrBuilder().build(
+        call,
+        sip_status=200,
+        answered_at=None,
+        ended_at=call.last_hangup(),
+        direction="outbound-api",
+        context="otp",
+        customer_number=FAR,
+        dtmf_inputs="",
+        recording_name="",
+    )
+
+
 async def test_the_hangup_cause_is_the_first_channel_s_and_reaches_the_cdr(switch) -> None:
     call = otp_call()
     a = await switch.originate(FAR, caller_id="555")
@@ -125,17 +141,7 @@ async def test_the_hangup_cause_is_the_first_channel_s_and_reaches_the_cdr(switc
     await asyncio.sleep(0.01)
     await b.hangup("normal clearing")  # the other leg, hung up because of the first
     assert call.hangup_cause() == "rtp timeout"
-    cdr = CdrBuilder().build(
-        call,
-        sip_status=200,
-        answered_at=None,
-        ended_at=call.last_hangup(),
-        direction="outbound-api",
-        context="otp",
-        customer_number=FAR,
-        dtmf_inputs="",
-        recording_name="",
-    )
+    cdr = otp_cdr(call)
     assert cdr.hangup_cause == "rtp timeout"
 
 
@@ -159,15 +165,5 @@ async def test_a_phone_s_transfer_joins_the_target_to_the_call_and_reaches_the_c
     for channel in (referrer, transferee, target, stranger):
         await channel.hangup()
     assert call.ended.is_set()  # the target's hang-up counts too
-    cdr = CdrBuilder().build(
-        call,
-        sip_status=200,
-        answered_at=None,
-        ended_at=call.last_hangup(),
-        direction="outbound-api",
-        context="otp",
-        customer_number=FAR,
-        dtmf_inputs="",
-        recording_name="",
-    )
+    cdr = otp_cdr(call)
     assert cdr.transfers == f"{FAR} transferred {FAR} to 5550103"

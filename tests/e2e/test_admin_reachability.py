@@ -15,8 +15,6 @@ from softswitch.sip.transaction import Timers
 from softswitch.store.admin_tokens import AdminTokenStore
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.process import wait_until
-from tests.server_harness import ServerHarness
-from tests.switch_harness import switch_config
 
 pytestmark = pytest.mark.peers
 
@@ -25,20 +23,8 @@ FAST = Timers(t1=0.025, t2=0.2, t4=0.2)
 
 
 @pytest.fixture
-def fast_server(tmp_path, ports, rtp_ports):
-    sip_port, api_port, rtp_first = ports.port(), ports.port(), rtp_ports.block(100)
-    config = switch_config(
-        tmp_path / "server", sip_port, rtp_first, api_port=api_port, sip={"nat_keepalive": 1}
-    )
-    harness = ServerHarness(config, timers=FAST)
-    try:
-        harness.start()
-        yield harness
-    finally:
-        harness.stop()
-        ports.release(sip_port)
-        ports.release(api_port)
-        rtp_ports.release(rtp_first, 100)
+def fast_server(server_factory):
+    return server_factory(accounts={}, sip={"nat_keepalive": 1}, timers=FAST)
 
 
 def test_a_registered_phone_is_reachable_until_it_is_gone(fast_server, phone_factory) -> None:

@@ -6,21 +6,11 @@ import time
 
 import pytest
 
+from tests.e2e.phones import registered
 from tests.peers.audio import dominant_frequency
-from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
-
-
-def phone(phone_factory, harness, number: str, tone_hz: float = 440.0, **kwargs):
-    port = harness.config.sip_host_port[1]
-    p = phone_factory(
-        BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}", **kwargs),
-        tone_hz=tone_hz,
-    )
-    p.wait_registered()
-    return p
 
 
 def connect(harness, caller, callee, number="102"):
@@ -31,7 +21,7 @@ def connect(harness, caller, callee, number="102"):
 
 def test_originate_rings_the_extension_and_reports_states(switch_factory, phone_factory):
     harness = switch_factory()
-    callee = phone(phone_factory, harness, "102")
+    callee = registered(phone_factory, harness, "102")
     events: list[str] = []
 
     async def dial():
@@ -63,8 +53,8 @@ def test_originate_to_unregistered_or_unknown_fails_clearly(switch_factory):
 
 def test_rfc4733_digits_are_relayed_between_legs(switch_factory, phone_factory):
     harness = switch_factory()
-    caller = phone(phone_factory, harness, "101")
-    callee = phone(phone_factory, harness, "102")
+    caller = registered(phone_factory, harness, "101")
+    callee = registered(phone_factory, harness, "102")
     connect(harness, caller, callee)
     for digit in "159#":
         caller.send_dtmf(digit)
@@ -76,8 +66,8 @@ def test_rfc4733_digits_are_relayed_between_legs(switch_factory, phone_factory):
 
 def test_hold_and_resume_by_reinvite(switch_factory, phone_factory):
     harness = switch_factory()
-    caller = phone(phone_factory, harness, "101", 440.0)
-    callee = phone(phone_factory, harness, "102", 1000.0)
+    caller = registered(phone_factory, harness, "101", 440.0)
+    callee = registered(phone_factory, harness, "102", 1000.0)
     connect(harness, caller, callee)
 
     def directions():
@@ -98,8 +88,8 @@ def test_hold_and_resume_by_reinvite(switch_factory, phone_factory):
 
 def test_shutdown_hangs_up_live_calls(switch_factory, phone_factory):
     harness = switch_factory()
-    caller = phone(phone_factory, harness, "101")
-    callee = phone(phone_factory, harness, "102")
+    caller = registered(phone_factory, harness, "101")
+    callee = registered(phone_factory, harness, "102")
     connect(harness, caller, callee)
     harness.stop()
     assert caller.wait_call_closed().reason

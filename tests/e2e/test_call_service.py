@@ -11,24 +11,16 @@ import pytest
 
 from softswitch.calls import CallAction
 from softswitch.flowmodel import parse_flow
+from tests.e2e.phones import registered
 from tests.peers.audio import dominant_frequency, read_wav
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
-from tests.peers.sipp import Sipp, SippOptions
+from tests.peers.sipp import start_sipp
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
 ACCOUNT = "account_1"
-
-
-def phone(phone_factory, harness, number: str, tone_hz: float, **kwargs):
-    port = harness.config.sip_host_port[1]
-    p = phone_factory(
-        BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}", **kwargs),
-        tone_hz=tone_hz,
-    )
-    p.wait_registered()
-    return p
 
 
 def cdrs(harness, request_id: str):
@@ -42,8 +34,8 @@ def wait_cdr(harness, request_id: str, timeout: float = 15.0):
 
 def test_click2call_rings_agent_first_bridges_and_records_both_legs(server_factory, phone_factory):
     harness = server_factory(extensions={"101": "pw101", "102": "pw102", "103": "pw103"})
-    agent = phone(phone_factory, harness, "101", 440.0)
-    customer = phone(phone_factory, harness, "102", 1000.0)
+    agent = registered(phone_factory, harness, "101", 440.0)
+    customer = registered(phone_factory, harness, "102", 1000.0)
     request_id = harness.run(
         harness.calls.click2call(
             account_id=ACCOUNT,
@@ -84,8 +76,8 @@ def test_click2call_rings_agent_first_bridges_and_records_both_legs(server_facto
 
 def test_click2call_busy_destination_gives_busy_dial_status(server_factory, phone_factory):
     harness = server_factory()
-    agent = phone(phone_factory, harness, "101", 440.0)
-    busy = phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    agent = registered(phone_factory, harness, "101", 440.0)
+    busy = registered(phone_factory, harness, "102", 1000.0, answermode="manual")
     request_id = harness.run(
         harness.calls.click2call(
             account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"
@@ -113,7 +105,7 @@ def test_click2call_unregistered_agent_is_chanunavail(server_factory):
 
 def test_flow_call_gathers_a_digit_and_reports(server_factory, phone_factory):
     harness = server_factory()
-    callee = phone(phone_factory, harness, "102", 440.0)
+    callee = registered(phone_factory, harness, "102", 440.0)
     flow = parse_flow(
         [
             {
@@ -159,9 +151,9 @@ def test_flow_call_gathers_a_digit_and_reports(server_factory, phone_factory):
 
 def test_blind_transfer_moves_the_customer_to_another_extension(server_factory, phone_factory):
     harness = server_factory(extensions={"101": "pw101", "102": "pw102", "103": "pw103"})
-    agent = phone(phone_factory, harness, "101", 440.0)
-    customer = phone(phone_factory, harness, "102", 1000.0)
-    other = phone(phone_factory, harness, "103", 700.0)
+    agent = registered(phone_factory, harness, "101", 440.0)
+    customer = registered(phone_factory, harness, "102", 1000.0)
+    other = registered(phone_factory, harness, "103", 700.0)
     request_id = harness.run(
         harness.calls.click2call(
             account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"
@@ -216,7 +208,7 @@ def test_click2call_transcript_is_added_to_the_cdr_after_the_call(
         wav=wav,
     )
     agent.wait_registered()
-    customer = phone(phone_factory, harness, "102", 0.0)
+    customer = registered(phone_factory, harness, "102", 0.0)
     request_id = harness.run(
         harness.calls.click2call(
             account_id=ACCOUNT,
@@ -247,8 +239,8 @@ def test_recording_started_mid_call_is_stereo_agent_left(server_factory, phone_f
     import wave
 
     harness = server_factory(media={"stereo_recordings": True})
-    agent = phone(phone_factory, harness, "101", 440.0)
-    customer = phone(phone_factory, harness, "102", 1000.0)
+    agent = registered(phone_factory, harness, "101", 440.0)
+    customer = registered(phone_factory, harness, "102", 1000.0)
     request_id = harness.run(
         harness.calls.click2call(
             account_id=ACCOUNT, agent_number="101", destination_number="102", caller_id="555"
@@ -278,14 +270,12 @@ def test_a_customer_who_stops_sending_rtp_is_hung_up_with_the_cause_in_the_cdr(
     tmp_path, ports, server_factory, phone_factory
 ):
     # the customer, across the carrier, answers and then sends no RTP (no -rtp_echo)
-    far = Sipp(
-        tmp_path, SippOptions(scenario="uas_answer.xml", port=ports.port(), calls=1, timeout=20)
-    ).start()
+    far = start_sipp(tmp_path, "uas_answer.xml", port=ports.port(), calls=1, timeout=20)
     harness = server_factory(
-        trunks=[{"name": "carrier", "host": f"127.0.0.1:{far.port}", "register": False}],
+        trunks=[ip_trunk("carrier", far.port)],
         rtp={"timeout": 2},
     )
-    agent = phone(phone_factory, harness, "101", 440.0)
+    agent = registered(phone_factory, harness, "101", 440.0)
     request_id = harness.run(
         harness.calls.click2call(
             account_id=ACCOUNT, agent_number="101", destination_number="5550001", caller_id="555"

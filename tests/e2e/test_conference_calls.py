@@ -10,8 +10,9 @@ import httpx
 import numpy as np
 import pytest
 
+from tests.e2e.phones import registered
 from tests.peers.audio import band_energy_ratio, read_wav
-from tests.peers.baresip import Baresip, BaresipAccount
+from tests.peers.baresip import Baresip
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
@@ -31,17 +32,6 @@ def server(server_factory):
     return server_factory(
         extensions={n: f"pw{n}" for n in ("101", "102", "103", "104")}, conferences=ROOMS
     )
-
-
-def phone(phone_factory, server, number: str, tone: float) -> Baresip:
-    port = server.config.sip_host_port[1]
-    p = phone_factory(
-        BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}"),
-        tone_hz=tone,
-        seconds=60,
-    )
-    p.wait_registered()
-    return p
 
 
 def participants(server, room: str) -> list[dict]:
@@ -65,7 +55,7 @@ def test_three_phones_hear_each_other_not_themselves_then_mute_and_kick(
     server, phone_factory, tmp_path
 ) -> None:
     port = server.config.sip_host_port[1]
-    phones = {n: phone(phone_factory, server, n, hz) for n, hz in TONES.items()}
+    phones = {n: registered(phone_factory, server, n, hz) for n, hz in TONES.items()}
     established: dict[str, float] = {}
     for number, p in phones.items():
         p.dial(f"sip:800@127.0.0.1:{port}")
@@ -130,8 +120,8 @@ def test_the_pin_room_lets_in_the_right_pin_and_hangs_up_after_three_wrong(
     server, phone_factory
 ) -> None:
     port = server.config.sip_host_port[1]
-    guest = phone(phone_factory, server, "101", TONES["101"])
-    intruder = phone(phone_factory, server, "104", 440.0)
+    guest = registered(phone_factory, server, "101", TONES["101"])
+    intruder = registered(phone_factory, server, "104", 440.0)
 
     guest.dial(f"sip:801@127.0.0.1:{port}")
     guest.wait_call_established()  # answered: the PIN is asked in the call
@@ -156,7 +146,7 @@ def test_a_full_room_is_busy_and_a_caller_leaving_the_pin_prompt_is_let_go(
 ) -> None:
     port = server.config.sip_host_port[1]
     first, second, third = (
-        phone(phone_factory, server, n, TONES.get(n, 440.0)) for n in ("101", "102", "103")
+        registered(phone_factory, server, n, TONES.get(n, 440.0)) for n in ("101", "102", "103")
     )
     for p in (first, second):
         p.dial(f"sip:802@127.0.0.1:{port}")
@@ -180,8 +170,8 @@ def test_a_full_room_is_busy_and_a_caller_leaving_the_pin_prompt_is_let_go(
 
 def test_the_api_calls_a_phone_into_the_room(server, phone_factory) -> None:
     port = server.config.sip_host_port[1]
-    host = phone(phone_factory, server, "101", TONES["101"])
-    invited = phone(phone_factory, server, "102", TONES["102"])  # answers by itself
+    host = registered(phone_factory, server, "101", TONES["101"])
+    invited = registered(phone_factory, server, "102", TONES["102"])  # answers by itself
     host.dial(f"sip:800@127.0.0.1:{port}")
     host.wait_call_established()
     reply = httpx.post(

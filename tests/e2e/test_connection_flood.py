@@ -10,9 +10,7 @@ import contextlib
 import os
 import re
 import resource
-import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,7 +19,7 @@ import httpx
 import pytest
 
 from tests.peers.baresip import Baresip, BaresipAccount
-from tests.peers.process import wait_until
+from tests.peers.process import PeerProcess, wait_until
 from tests.test_cli import health, write_config
 
 # bounded soaks: run in the slow group (tools/test runs it after the main suite)
@@ -94,16 +92,15 @@ password = "pw102"
 """,
     )
     log = tmp_path / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            # soft and hard 1,024: the server cannot raise it (exec keeps the pid)
-            ["sh", "-c", 'ulimit -n 1024 && exec "$@"', "sh"]
-            + [sys.executable, "-m", "softswitchd", "serve", "--config", str(config)],
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+    server = PeerProcess(
+        # soft and hard 1,024: the server cannot raise it (exec keeps the pid)
+        ["sh", "-c", 'ulimit -n 1024 && exec "$@"', "sh"]
+        + [sys.executable, "-m", "softswitchd", "serve", "--config", str(config)],
+        log,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    server.start()
     socks: list[socket.socket] = []
     try:
         wait_until(lambda: health(api_port), 15, what="API up")
@@ -140,12 +137,7 @@ password = "pw102"
     finally:
         for sock in socks:
             sock.close()
-        server.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(20)
-        if server.poll() is None:
-            server.kill()
-            server.wait(5)
+        server.stop(20)  # SIGTERM, SIGKILL after 20 s
     text = log.read_text()
     assert "Traceback" not in text
     refusals = re.findall(r"SIP connection from (\S+) refused", text)

@@ -8,31 +8,19 @@ import time
 
 import pytest
 
+from tests.e2e.phones import registered
 from tests.peers.audio import dominant_frequency
-from tests.peers.baresip import BaresipAccount
 
 pytestmark = pytest.mark.peers
-
-
-def phone(phone_factory, harness, number, tone_hz, answermode="auto"):
-    account = BaresipAccount(
-        number,
-        f"pw{number}",
-        registrar=f"127.0.0.1:{harness.config.sip_host_port[1]}",
-        answermode=answermode,
-    )
-    started = phone_factory(account, tone_hz=tone_hz)
-    started.wait_registered()
-    return started
 
 
 def two_devices_on_102(switch_factory, phone_factory):
     """A switch, caller 101, and extension 102 registered from a desk phone and a mobile
     that both ring until told to answer."""
     harness = switch_factory()
-    caller = phone(phone_factory, harness, "101", 440.0)
-    desk = phone(phone_factory, harness, "102", 700.0, answermode="manual")
-    mobile = phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    caller = registered(phone_factory, harness, "101", 440.0)
+    desk = registered(phone_factory, harness, "102", 700.0, answermode="manual")
+    mobile = registered(phone_factory, harness, "102", 1000.0, answermode="manual")
     return harness, harness.config.sip_host_port[1], caller, desk, mobile
 
 
@@ -104,11 +92,11 @@ def test_a_device_gone_silent_neither_blocks_the_call_nor_holds_the_caller(
 ):
     harness = switch_factory(sip={"ring_timeout": 3})
     port = harness.config.sip_host_port[1]
-    caller = phone(phone_factory, harness, "101", 440.0)
-    gone = phone(phone_factory, harness, "102", 700.0)
+    caller = registered(phone_factory, harness, "101", 440.0)
+    gone = registered(phone_factory, harness, "102", 700.0)
     os.kill(gone.process.pid, signal.SIGKILL)  # no unREGISTER: its binding stays
     gone.process.wait(5)
-    mobile = phone(phone_factory, harness, "102", 1000.0, answermode="manual")
+    mobile = registered(phone_factory, harness, "102", 1000.0, answermode="manual")
     assert bindings(harness, "102") == 2
 
     caller.dial(f"sip:102@127.0.0.1:{port}")

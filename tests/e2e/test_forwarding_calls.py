@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.phones import registered
 from tests.e2e.talk import assert_heard, talk_and_hang_up
 from tests.peers.audio import dominant_frequency, read_wav
 from tests.peers.baresip import Baresip, BaresipAccount
@@ -23,13 +24,7 @@ def extensions(**settings: dict) -> dict:
 
 
 def phone(phone_factory, harness, number: str, answermode: str = "auto") -> Baresip:
-    port = harness.config.sip_host_port[1]
-    p = phone_factory(
-        BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}", answermode=answermode),
-        tone_hz=TONES[number],
-    )
-    p.wait_registered()
-    return p
+    return registered(phone_factory, harness, number, TONES[number], answermode=answermode)
 
 
 def dial(harness, p: Baresip, number: str) -> None:
@@ -54,6 +49,25 @@ def no_channels_left(harness) -> None:
     wait_until(lambda: harness.call(lambda: len(harness.switch.channels)) == 0, 10)
 
 
+def forwarding_phones(phone_factory, harness) -> tuple[Baresip, Baresip, Baresip]:
+    """101, which answers only by hand (busy, away, silent); 102, the caller; 103, where
+    101 forwards."""
+    return (
+        phone(phone_factory, harness, "101", answermode="manual"),
+        phone(phone_factory, harness, "102"),
+        phone(phone_factory, harness, "103"),
+    )
+
+
+def talked(harness, hanging_up: Baresip, other: Baresip) -> None:
+    """The two talk until ``hanging_up`` hangs up: each heard the other's tone, and no
+    channel is left."""
+    talk_and_hang_up(hanging_up, other)
+    assert_heard(hanging_up, TONES[other.account.user])
+    assert_heard(other, TONES[hanging_up.account.user])
+    no_channels_left(harness)
+
+
 def test_dnd_by_feature_code(switch_factory, phone_factory):
     harness = switch_factory(extensions=extensions())
     callee = phone(phone_factory, harness, "101", answermode="manual")
@@ -75,18 +89,13 @@ def test_dnd_by_feature_code(switch_factory, phone_factory):
 
 def test_forward_on_busy_by_feature_code(switch_factory, phone_factory):
     harness = switch_factory(extensions=extensions())
-    busy = phone(phone_factory, harness, "101", answermode="manual")
-    caller = phone(phone_factory, harness, "102")
-    target = phone(phone_factory, harness, "103")
+    busy, caller, target = forwarding_phones(phone_factory, harness)
     feature(harness, busy, "*90103")
     assert features_of(harness, "101").forward_busy == "103"
     dial(harness, caller, "101")
     busy.wait_incoming()
     busy.hangup()  # 486 Busy Here from the phone: the call goes on to 103
-    talk_and_hang_up(caller, target)
-    assert_heard(caller, TONES["103"])
-    assert_heard(target, TONES["102"])
-    no_channels_left(harness)
+    talked(harness, caller, target)
     feature(harness, busy, "*91")
     assert features_of(harness, "101").forward_busy == ""
 
@@ -95,16 +104,11 @@ def test_forward_on_no_answer_from_config(switch_factory, phone_factory):
     harness = switch_factory(
         extensions=extensions(x101={"forward_no_answer": "103", "no_answer_timeout": 2})
     )
-    silent = phone(phone_factory, harness, "101", answermode="manual")
-    caller = phone(phone_factory, harness, "102")
-    target = phone(phone_factory, harness, "103")
+    silent, caller, target = forwarding_phones(phone_factory, harness)
     dial(harness, caller, "101")
     silent.wait_incoming()  # rings 2 s, unanswered, then is cancelled
     assert silent.wait_call_closed(timeout=10).reason
-    talk_and_hang_up(target, caller)
-    assert_heard(caller, TONES["103"])
-    assert_heard(target, TONES["102"])
-    no_channels_left(harness)
+    talked(harness, target, caller)
 
 
 def test_forward_on_no_answer_when_not_registered(switch_factory, phone_factory):
@@ -119,16 +123,11 @@ def test_forward_on_no_answer_when_not_registered(switch_factory, phone_factory)
 
 def test_forward_always_by_feature_code(switch_factory, phone_factory):
     harness = switch_factory(extensions=extensions())
-    away = phone(phone_factory, harness, "101", answermode="manual")
-    caller = phone(phone_factory, harness, "102")
-    target = phone(phone_factory, harness, "103")
+    away, caller, target = forwarding_phones(phone_factory, harness)
     feature(harness, away, "*72103")
     dial(harness, caller, "101")
-    talk_and_hang_up(caller, target)
+    talked(harness, caller, target)
     assert not away.events_of("incoming")  # 101 never rang
-    assert_heard(caller, TONES["103"])
-    assert_heard(target, TONES["102"])
-    no_channels_left(harness)
     feature(harness, away, "*73")
     dial(harness, caller, "101")
     away.wait_incoming()
@@ -147,10 +146,7 @@ def test_pickup_of_a_ringing_phone(switch_factory, phone_factory, code):
     ringing.wait_incoming()  # 101 rings and does not answer
     dial(harness, picker, code)
     assert ringing.wait_call_closed(timeout=10).reason  # cancelled: picked up
-    talk_and_hang_up(picker, caller)
-    assert_heard(caller, TONES["103"])
-    assert_heard(picker, TONES["102"])
-    no_channels_left(harness)
+    talked(harness, picker, caller)
 
 
 def test_pickup_with_nothing_ringing_is_refused(switch_factory, phone_factory):

@@ -16,10 +16,8 @@ import asyncio
 import contextlib
 import os
 import random
-import signal
 import socket
 import ssl
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ import httpx
 import pytest
 
 from tests.fuzz.mutations import mutated
+from tests.peers.process import PeerProcess
 from tests.sip.rfc4475 import CASES
 from tests.test_cli import health, write_config
 
@@ -220,18 +219,17 @@ def test_damaged_messages_over_udp_tcp_and_tls_leave_the_server_well(
     config.write_text(config.read_text().replace("[rtp]", tls_listen + "[rtp]", 1))
     ca = tmp_path / "tls-certificate.pem"  # made by the server on its first start
     log = tmp_path / "server.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "softswitchd", "serve", "--config", str(config)],
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+    server = PeerProcess(
+        [sys.executable, "-m", "softswitchd", "serve", "--config", str(config)],
+        log,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    server.start()
     try:
         wait_up = time.monotonic() + 20
         while not health(api_port):
-            assert server.poll() is None and time.monotonic() < wait_up, log.read_text()
+            assert server.alive and time.monotonic() < wait_up, log.read_text()
             time.sleep(0.1)
         # ours three times over: their mutations get past the parser more often
         seeds = [case.data for case in CASES] + our_requests(sip_port) * 3
@@ -245,7 +243,7 @@ def test_damaged_messages_over_udp_tcp_and_tls_leave_the_server_well(
                 fuzz_half((sip_port, tls_port), ca, seeds, rng, RUN_BUDGET / 2)
             )
             totals.append((udp, tcp, tls))
-            assert server.poll() is None, log.read_text()[-3000:]
+            assert server.alive, log.read_text()[-3000:]
             rss.append(rss_kib(server.pid))
         elapsed = time.monotonic() - started
         sent = sum(u + t.sent + s.sent for u, t, s in totals)
@@ -273,12 +271,7 @@ def test_damaged_messages_over_udp_tcp_and_tls_leave_the_server_well(
         first, second = rss[1] - rss[0], rss[2] - rss[1]
         assert second <= max(16 * 1024, first // 2), rss
     finally:
-        server.send_signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(30)
-        if server.poll() is None:
-            server.kill()
-            server.wait(5)
+        server.stop(30)  # SIGTERM, SIGKILL after 30 s
     output = log.read_text()
     assert "Traceback" not in output, output[output.index("Traceback") - 500 :][:4000]
     assert "Task exception was never retrieved" not in output

@@ -6,7 +6,6 @@ Only loopback addresses are used: ::1 and 127.0.0.1."""
 
 from __future__ import annotations
 
-import errno
 import re
 import socket
 import time
@@ -15,12 +14,14 @@ from pathlib import Path
 import pytest
 
 from media import families as families_module
-from softswitch.sip import transport as transport_module
+from tests.e2e.phones import far_and_local_phones
 from tests.e2e.talk import assert_heard, talk_and_hang_up
 from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.linphone import Linphonec
-from tests.peers.sipp import Sipp, SippOptions, run_sipp
+from tests.peers.sipp import run_sipp, start_sipp
+from tests.sip.no_ipv6 import without_ipv6
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
@@ -29,19 +30,10 @@ V4_TONE = 1200.0
 
 
 def _phones(switch_factory, phone_factory):
-    harness = switch_factory(listen_host="0.0.0.0")
+    harness, v6, v4 = far_and_local_phones(
+        switch_factory, phone_factory, "[::1]", V6_TONE, V4_TONE, host="::1", sip_trace=True
+    )
     port = harness.config.sip_host_port[1]
-    v6 = phone_factory(
-        BaresipAccount("101", "pw101", registrar=f"[::1]:{port}"),
-        tone_hz=V6_TONE,
-        host="::1",
-        sip_trace=True,
-    )
-    v4 = phone_factory(
-        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=V4_TONE
-    )
-    v6.wait_registered()
-    v4.wait_registered()
     sources = harness.call(lambda: harness.switch.registrar.contacts("101")[0].source_host)
     assert sources == "::1"  # registered over IPv6
     return harness, port, v6, v4
@@ -105,27 +97,25 @@ def test_ipv4_signaling_with_ipv6_media_is_answered_in_ipv6(
     uac_port, media_port = ports.port(), ports.port()
     harness = switch_factory(
         listen_host="0.0.0.0",
-        trunks=[{"name": "stack", "host": f"127.0.0.1:{uac_port}", "register": False}],
+        trunks=[ip_trunk("stack", uac_port)],
     )
     port = harness.config.sip_host_port[1]
     callee = phone_factory(
         BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=V4_TONE
     )
     callee.wait_registered()
-    caller = Sipp(
+    caller = start_sipp(
         tmp_path,
-        SippOptions(
-            scenario=str(Path(__file__).parent / "scenarios" / "uac_ipv6_media_call.xml"),
-            remote=f"127.0.0.1:{port}",
-            service="102",
-            port=uac_port,
-            media_port=media_port,
-            duration_ms=4000,
-            rtp_echo=True,
-            timeout=20,
-            extra_args=("-mi", "::1"),
-        ),
-    ).start()
+        str(Path(__file__).parent / "scenarios" / "uac_ipv6_media_call.xml"),
+        remote=f"127.0.0.1:{port}",
+        service="102",
+        port=uac_port,
+        media_port=media_port,
+        duration_ms=4000,
+        rtp_echo=True,
+        timeout=20,
+        extra_args=("-mi", "::1"),
+    )
     callee.wait_call_established()
     inbound = harness.call(
         lambda: [
@@ -147,19 +137,12 @@ def test_a_machine_without_ipv6_works_as_before(
 ) -> None:
     """IPv6 forced away (every IPv6 bind fails as on a kernel without it): the switch
     listens and calls over IPv4 as before, and an IPv6 media offer is refused with 488."""
-    real_bind = transport_module.bound_socket
-
-    def ipv4_only(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
-        if ":" in host:
-            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
-        return real_bind(kind, host, port)
-
-    monkeypatch.setattr(transport_module, "bound_socket", ipv4_only)
+    without_ipv6(monkeypatch)
     monkeypatch.setattr(families_module, "can_bind", lambda address: ":" not in address)
     uac_port = ports.port()
     harness = switch_factory(
         listen_host="0.0.0.0",
-        trunks=[{"name": "stack", "host": f"127.0.0.1:{uac_port}", "register": False}],
+        trunks=[ip_trunk("stack", uac_port)],
     )
     port = harness.config.sip_host_port[1]
     assert harness.call(lambda: harness.switch.ua.transport.families) == ("IPv4",)

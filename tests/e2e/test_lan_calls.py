@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from tests.e2e.phones import far_and_local_phones
 from tests.e2e.talk import assert_heard, talk_and_hang_up
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.netns import LanHost, NetLab
@@ -20,19 +21,15 @@ LOCAL_TONE = 1200.0
 
 def _phones(switch_factory, phone_factory, netlab: NetLab):
     lan = netlab.lan_host()
-    harness = switch_factory(listen_host="0.0.0.0")
-    port = harness.config.sip_host_port[1]
-    lan_phone = phone_factory(
-        BaresipAccount("101", "pw101", registrar=f"{lan.gateway}:{port}"),
-        tone_hz=LAN_TONE,
+    harness, lan_phone, local_phone = far_and_local_phones(
+        switch_factory,
+        phone_factory,
+        lan.gateway,
+        LAN_TONE,
+        LOCAL_TONE,
         netns_host=lan,
         sip_trace=True,
     )
-    local_phone = phone_factory(
-        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=LOCAL_TONE
-    )
-    lan_phone.wait_registered()
-    local_phone.wait_registered()
     return harness, lan, lan_phone, local_phone
 
 

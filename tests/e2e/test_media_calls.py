@@ -17,6 +17,7 @@ import pytest
 from media.asr import transcriber
 from media.tones import dtmf_tone
 from softswitch.flowmodel import parse_flow
+from tests.e2e.phones import registered
 from tests.peers.audio import read_wav, write_wav
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
@@ -25,15 +26,6 @@ pytestmark = pytest.mark.peers
 
 ACCOUNT = "account_1"
 DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-
-
-def phone(phone_factory, harness, number: str, **kwargs):
-    port = harness.config.sip_host_port[1]
-    p = phone_factory(
-        BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}"), **kwargs
-    )
-    p.wait_registered()
-    return p
 
 
 def start_flow(harness, steps: list, number: str = "102", variables: dict | None = None):
@@ -59,7 +51,7 @@ def start_flow(harness, steps: list, number: str = "102", variables: dict | None
 @pytest.mark.parametrize("engine, voice", [("flite", "Matthew"), ("espeak-ng", "Joanna")])
 def test_spoken_digits_are_recognized_after_the_call(server_factory, phone_factory, engine, voice):
     harness = server_factory(media={"tts_engine": engine})
-    callee = phone(phone_factory, harness, "102", tone_hz=0.0, seconds=40)
+    callee = registered(phone_factory, harness, "102", tone_hz=0.0, seconds=40)
     outcome = start_flow(
         harness,
         [
@@ -99,7 +91,7 @@ def test_inband_and_rfc4733_digits_reach_the_flow(server_factory, phone_factory,
         + [np.zeros(8000 * 20, dtype=np.int16)]
     )
     wav = write_wav(tmp_path / "tones.wav", audio)
-    callee = phone(phone_factory, harness, "102", wav=wav)
+    callee = registered(phone_factory, harness, "102", wav=wav)
     outcome = start_flow(
         harness,
         [
@@ -136,7 +128,7 @@ def test_speech_does_not_produce_digits(server_factory, phone_factory, tmp_path)
     from media.prompt import load_audio
 
     wav = write_wav(tmp_path / "speech8k.wav", np.tile(load_audio(speech), 3))
-    callee = phone(phone_factory, harness, "102", wav=wav)
+    callee = registered(phone_factory, harness, "102", wav=wav)
     outcome = start_flow(
         harness,
         [

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from tests.e2e.phones import far_and_local_phones
 from tests.e2e.talk import assert_heard, talk_and_hang_up
 from tests.peers.baresip import BaresipAccount
 from tests.peers.netns import NatHost, NetLab
@@ -23,18 +24,9 @@ LOCAL_TONE = 1300.0
 
 def _phones(switch_factory, phone_factory, netlab: NetLab):
     nat = netlab.nat_host(udp_timeout=20)
-    harness = switch_factory(listen_host="0.0.0.0")
-    port = harness.config.sip_host_port[1]
-    nat_phone = phone_factory(
-        BaresipAccount("101", "pw101", registrar=f"{nat.gateway}:{port}"),
-        tone_hz=NAT_TONE,
-        netns_host=nat,
+    harness, nat_phone, local_phone = far_and_local_phones(
+        switch_factory, phone_factory, nat.gateway, NAT_TONE, LOCAL_TONE, netns_host=nat
     )
-    local_phone = phone_factory(
-        BaresipAccount("102", "pw102", registrar=f"127.0.0.1:{port}"), tone_hz=LOCAL_TONE
-    )
-    nat_phone.wait_registered()
-    local_phone.wait_registered()
     return harness, nat, nat_phone, local_phone
 
 

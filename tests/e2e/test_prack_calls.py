@@ -20,17 +20,14 @@ from softswitch.sip.transaction import Timers
 from tests.e2e.talk import assert_heard
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
-from tests.peers.sipp import Sipp, SippOptions
+from tests.peers.sipp import start_sipp
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 NUMBER = "5550001"  # an outside number: goes to the trunk
 TONE = 900.0
-
-
-def ip_trunk(name: str, port: int, **extra) -> dict:
-    return {"name": name, "host": f"127.0.0.1:{port}", "register": False, **extra}
 
 
 def test_caller_requiring_100rel_pracks_our_180_and_the_call_connects(
@@ -44,19 +41,17 @@ def test_caller_requiring_100rel_pracks_our_180_and_the_call_connects(
         tone_hz=TONE,
     )
     callee.wait_registered()
-    caller = Sipp(
+    caller = start_sipp(
         tmp_path,
-        SippOptions(
-            scenario=str(SCENARIOS / "uac_100rel_call.xml"),
-            remote=harness.config.sip.listen,
-            service="102",
-            port=uac_port,
-            media_port=media_port,
-            duration_ms=4000,
-            rtp_echo=True,
-            timeout=25,
-        ),
-    ).start()
+        str(SCENARIOS / "uac_100rel_call.xml"),
+        remote=harness.config.sip.listen,
+        service="102",
+        port=uac_port,
+        media_port=media_port,
+        duration_ms=4000,
+        rtp_echo=True,
+        timeout=25,
+    )
     callee.wait_incoming()
 
     def pracked() -> bool:
@@ -88,17 +83,15 @@ def test_carrier_requiring_100rel_gets_its_prack_and_early_media_flows(
     tmp_path, ports, switch_factory, phone_factory, caplog
 ) -> None:
     far_port, media_port = ports.port(), ports.port()
-    far = Sipp(
+    far = start_sipp(
         tmp_path,
-        SippOptions(
-            scenario=str(SCENARIOS / "uas_100rel_early_media.xml"),
-            port=far_port,
-            media_port=media_port,
-            duration_ms=2000,  # early media before the answer
-            rtp_echo=True,
-            timeout=25,
-        ),
-    ).start()
+        str(SCENARIOS / "uas_100rel_early_media.xml"),
+        port=far_port,
+        media_port=media_port,
+        duration_ms=2000,  # early media before the answer
+        rtp_echo=True,
+        timeout=25,
+    )
     harness = switch_factory(trunks=[ip_trunk("carrier", far_port, prack="supported")])
     port = harness.config.sip_host_port[1]
     caller = phone_factory(
@@ -123,33 +116,29 @@ def test_caller_that_never_pracks_our_early_media_gets_500_and_the_far_end_a_bye
     """The far end answers while our reliable 183 waits for its PRACK: the 2xx is held
     (RFC 3262 3); no PRACK in 64*T1: the caller gets 500, the answered far end a BYE."""
     uac_port, far_port = ports.port(), ports.port()
-    far = Sipp(
+    far = start_sipp(
         tmp_path,
-        SippOptions(
-            scenario=str(SCENARIOS / "uas_early_media_answer.xml"),
-            port=far_port,
-            media_port=ports.port(),
-            duration_ms=500,
-            timeout=20,
-        ),
-    ).start()
+        str(SCENARIOS / "uas_early_media_answer.xml"),
+        port=far_port,
+        media_port=ports.port(),
+        duration_ms=500,
+        timeout=20,
+    )
     # short timers: 64*T1 is 3.2 s instead of 32 s
     harness = switch_factory(
         trunks=[ip_trunk("carrier", far_port)], timers=Timers(t1=0.05, t2=0.4, t4=0.5)
     )
-    caller = Sipp(
+    caller = start_sipp(
         tmp_path,
-        SippOptions(
-            scenario=str(SCENARIOS / "uac_100rel_no_prack.xml"),
-            remote=harness.config.sip.listen,
-            service=NUMBER,
-            auth=("101", "pw101"),
-            keys={"caller": "101"},
-            port=uac_port,
-            media_port=ports.port(),
-            timeout=20,
-        ),
-    ).start()
+        str(SCENARIOS / "uac_100rel_no_prack.xml"),
+        remote=harness.config.sip.listen,
+        service=NUMBER,
+        auth=("101", "pw101"),
+        keys={"caller": "101"},
+        port=uac_port,
+        media_port=ports.port(),
+        timeout=20,
+    )
     result = caller.wait()
     assert result.ok, result.describe()  # the reliable 183 (retransmitted), then 500
     assert result.messages().count("SIP/2.0 183") > 3  # T1, 2*T1, 4*T1, ...

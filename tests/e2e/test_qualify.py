@@ -13,7 +13,6 @@ from softswitch.channel import Direction
 from softswitch.sip.transaction import Timers
 from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.process import wait_until
-from tests.switch_harness import SwitchHarness, switch_config
 
 pytestmark = pytest.mark.peers
 
@@ -28,17 +27,8 @@ def _pull_the_plug(phone: Baresip) -> None:
 
 
 @pytest.fixture
-def fast_switch(tmp_path, ports, rtp_ports):
-    sip_port, rtp_first = ports.port(), rtp_ports.block(100)
-    config = switch_config(tmp_path / "switch", sip_port, rtp_first, sip={"nat_keepalive": 1})
-    harness = SwitchHarness(config, timers=FAST)
-    try:
-        harness.start()
-        yield harness
-    finally:
-        harness.stop()
-        ports.release(sip_port)
-        rtp_ports.release(rtp_first, 100)
+def fast_switch(switch_factory):
+    return switch_factory(sip={"nat_keepalive": 1}, timers=FAST)
 
 
 def test_a_gone_device_is_not_rung(fast_switch, phone_factory) -> None:

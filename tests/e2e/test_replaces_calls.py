@@ -12,17 +12,14 @@ import pytest
 from tests.peers.audio import dominant_frequency, read_wav
 from tests.peers.baresip import BaresipAccount
 from tests.peers.process import wait_until
-from tests.peers.sipp import Sipp, SippOptions
+from tests.peers.sipp import Sipp, start_sipp
 from tests.sip.raw import RawSocket, raw_request
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
 SCENARIO = str(Path(__file__).parent / "scenarios" / "uac_replaces.xml")
 EXTENSIONS = {"101": "pw101", "102": "pw102", "103": "pw103"}
-
-
-def ip_trunk(name: str, port: int) -> dict:
-    return {"name": name, "host": f"127.0.0.1:{port}", "register": False}
 
 
 def phones(harness, phone_factory, answermode: str = "auto"):
@@ -50,21 +47,19 @@ def in_call(harness, phone_factory):
 
 def transferee(tmp_path, ports, harness, replaces: str) -> Sipp:
     """sipp as 103 (authenticated) sending INVITE+Replaces; it echoes what it hears."""
-    return Sipp(
+    return start_sipp(
         tmp_path,
-        SippOptions(
-            scenario=SCENARIO,
-            remote=harness.config.sip.listen,
-            service="101",
-            auth=("103", "pw103"),
-            keys={"replaces": replaces, "caller": "103"},
-            port=ports.port(),
-            media_port=ports.port(),
-            rtp_echo=True,
-            duration_ms=4000,
-            timeout=20,
-        ),
-    ).start()
+        SCENARIO,
+        remote=harness.config.sip.listen,
+        service="101",
+        auth=("103", "pw103"),
+        keys={"replaces": replaces, "caller": "103"},
+        port=ports.port(),
+        media_port=ports.port(),
+        rtp_echo=True,
+        duration_ms=4000,
+        timeout=20,
+    )
 
 
 def echoed(harness) -> int:
@@ -116,6 +111,18 @@ def bridged_pairs(harness) -> set[tuple[str, str]]:
     return harness.call(pairs)
 
 
+def sipp_talks_then_hangs_up(harness, caller, sipp: Sipp) -> None:
+    """sipp, bridged with 101, echoes what it hears, then hangs up: its run went well,
+    its BYE ended the call for 101, who heard its own tone back; no channel is left."""
+    wait_until(lambda: echoed(harness) > 50, 5, what="sipp's echo reaching the switch")
+    result = sipp.wait()
+    assert result.ok, result.describe()
+    assert caller.wait_call_closed(timeout=10).reason
+    time.sleep(0.5)
+    assert abs(heard_at_the_end(caller) - 440.0) < 15
+    wait_until(lambda: harness.call(lambda: len(harness.switch.channels)) == 0, 5)
+
+
 def test_replacing_invite_takes_the_phone_s_place(tmp_path, ports, switch_factory, phone_factory):
     harness = switch_factory(extensions=EXTENSIONS)
     caller, callee = in_call(harness, phone_factory)
@@ -131,14 +138,7 @@ def test_replacing_invite_takes_the_phone_s_place(tmp_path, ports, switch_factor
         what="101 bridged to the replacing caller",
     )
     assert not caller.events_of("call_end")  # 101 stays in its call
-    wait_until(lambda: echoed(harness) > 50, 5, what="sipp's echo reaching the switch")
-    result = sipp.wait()
-    assert result.ok, result.describe()
-    # sipp's BYE ends the call for the party it was bridged to
-    assert caller.wait_call_closed(timeout=10).reason
-    time.sleep(0.5)
-    assert abs(heard_at_the_end(caller) - 440.0) < 15
-    wait_until(lambda: harness.call(lambda: len(harness.switch.channels)) == 0, 5)
+    sipp_talks_then_hangs_up(harness, caller, sipp)
 
 
 def test_replacing_a_ringing_leg_picks_the_call_up(tmp_path, ports, switch_factory, phone_factory):
@@ -165,13 +165,7 @@ def test_replacing_a_ringing_leg_picks_the_call_up(tmp_path, ports, switch_facto
         5,
         what="101 bridged to the one who picked up",
     )
-    wait_until(lambda: echoed(harness) > 50, 5, what="sipp's echo reaching the switch")
-    result = sipp.wait()
-    assert result.ok, result.describe()
-    assert caller.wait_call_closed(timeout=10).reason
-    time.sleep(0.5)
-    assert abs(heard_at_the_end(caller) - 440.0) < 15
-    wait_until(lambda: harness.call(lambda: len(harness.switch.channels)) == 0, 5)
+    sipp_talks_then_hangs_up(harness, caller, sipp)
 
 
 def test_replaces_refusals_leave_the_call_alone(ports, switch_factory, phone_factory):

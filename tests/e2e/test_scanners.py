@@ -12,6 +12,8 @@ import socket
 import statistics
 import subprocess
 import time
+from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +22,8 @@ from softswitch.sip.message import Response
 from softswitch.sip.parser import parse_message
 from tests.peers.baresip import BaresipAccount
 from tests.peers.fixtures import require_programs
-from tests.peers.sipp import Sipp, SippOptions, run_sipp
+from tests.peers.sipp import run_sipp, start_sipp
+from tests.switch_harness import ip_trunk
 
 # bounded soaks: run in the slow group (tools/test runs it after the main suite)
 pytestmark = [pytest.mark.peers, pytest.mark.slow]
@@ -139,6 +142,25 @@ def raw(ports):
         client.close()
 
 
+def wordlist(tmp_path: Path, guesses: Iterable[str]) -> Path:
+    """svcrack's dictionary: one guess a line."""
+    words = tmp_path / "words.txt"
+    words.write_text("\n".join(guesses) + "\n")
+    return words
+
+
+def as_101(challenge: Response, method: str, uri: str) -> str:
+    """101's Authorization value (its right password) for ``challenge``'s offer."""
+    return authorization(
+        choose_challenge(challenge.headers.get_all("WWW-Authenticate")),
+        method=method,
+        uri=uri,
+        username="101",
+        password="pw101",
+        nc=1,
+    )
+
+
 def sip_port(harness) -> int:
     return harness.config.sip_host_port[1]
 
@@ -195,9 +217,8 @@ def test_svcrack_is_throttled_before_it_reaches_the_password(
 ):
     harness = switch_factory(extensions=EXTENSIONS)
     port = sip_port(harness)
-    words = tmp_path / "words.txt"
     guesses = [f"guess{i}" for i in range(25)] + ["pw101"] + [f"guess{i}" for i in range(25, 30)]
-    words.write_text("\n".join(guesses) + "\n")
+    words = wordlist(tmp_path, guesses)
     started = time.monotonic()
     output = scanner("svcrack", port, ports.port(), "-u101", "-d", str(words), timeout=90)
     assert time.monotonic() - started < 90
@@ -207,14 +228,7 @@ def test_svcrack_is_throttled_before_it_reaches_the_password(
     client = raw(port)
     challenge = client.send("REGISTER", f"sip:{HOST}:{port}", "101", "101")
     assert challenge.status == 401  # no credentials: challenged like anyone
-    value = authorization(
-        choose_challenge(challenge.headers.get_all("WWW-Authenticate")),
-        method="REGISTER",
-        uri=f"sip:{HOST}:{port}",
-        username="101",
-        password="pw101",
-        nc=1,
-    )
+    value = as_101(challenge, "REGISTER", f"sip:{HOST}:{port}")
     refused = client.send("REGISTER", f"sip:{HOST}:{port}", "101", "101", f"Authorization: {value}")
     assert refused.status == 403
     # ...but its neighbours behind the same address register and call each other
@@ -234,8 +248,7 @@ def test_cracking_an_unknown_extension_bans_the_address(
 ):
     harness = switch_factory(extensions=EXTENSIONS)
     port = sip_port(harness)
-    words = tmp_path / "words.txt"
-    words.write_text("\n".join(f"guess{i}" for i in range(15)) + "\n")
+    words = wordlist(tmp_path, [f"guess{i}" for i in range(15)])
     output = scanner("svcrack", port, ports.port(), "-u999", "-d", str(words), timeout=20)
     assert not table_rows(output) and auth_failures(caplog) == 10, output
     # the whole address is refused now, whoever asks and even without credentials
@@ -248,8 +261,7 @@ def test_guessing_at_many_extensions_from_one_address_bans_it(
 ):
     harness = switch_factory(extensions=EXTENSIONS, sip={"auth_address_failures_per_minute": 15})
     port = sip_port(harness)
-    words = tmp_path / "words.txt"
-    words.write_text("\n".join(f"guess{i}" for i in range(12)) + "\n")
+    words = wordlist(tmp_path, [f"guess{i}" for i in range(12)])
     scanner("svcrack", port, ports.port(), "-u101", "-d", str(words), timeout=30)
     # 101 is banned from here, the address not yet: 103 is still challenged
     assert raw(port).send("REGISTER", f"sip:{HOST}:{port}", "103", "103").status == 401
@@ -258,14 +270,8 @@ def test_guessing_at_many_extensions_from_one_address_bans_it(
     assert raw(port).send("REGISTER", f"sip:{HOST}:{port}", "103", "103").status == 403
 
 
-def ip_trunk(name: str, port: int, **extra) -> dict:
-    return {"name": name, "host": f"{HOST}:{port}", "register": False, **extra}
-
-
 def test_forged_invites_never_reach_the_trunk(tmp_path, ports, switch_factory, raw):
-    far = Sipp(
-        tmp_path, SippOptions(scenario="uas_answer.xml", port=ports.port(), calls=1, timeout=30)
-    ).start()
+    far = start_sipp(tmp_path, "uas_answer.xml", port=ports.port(), calls=1, timeout=30)
     trunk_side = ports.port()  # our raw client here counts as one of the carrier's addresses
     harness = switch_factory(
         extensions=EXTENSIONS,
@@ -285,14 +291,7 @@ def test_forged_invites_never_reach_the_trunk(tmp_path, ports, switch_factory, r
     assert client.send("INVITE", outside, INTERNATIONAL, "101", forged).status == 401
     # right credentials computed for INVITE sip:102@..., replayed onto the outside number
     challenge = client.send("INVITE", f"sip:102@{HOST}:{port}", "102", "101")
-    inside = authorization(
-        choose_challenge(challenge.headers.get_all("WWW-Authenticate")),
-        method="INVITE",
-        uri=f"sip:102@{HOST}:{port}",
-        username="101",
-        password="pw101",
-        nc=1,
-    )
+    inside = as_101(challenge, "INVITE", f"sip:102@{HOST}:{port}")
     replayed = client.send("INVITE", outside, INTERNATIONAL, "101", f"Authorization: {inside}")
     assert replayed.status == 400
     # from the carrier's own address, to an outside number: no relaying back out

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.peers.baresip import BaresipAccount
+from tests.e2e.phones import registered
 from tests.peers.process import wait_until
-from tests.peers.sipp import Sipp, SippOptions, run_sipp
+from tests.peers.sipp import Sipp, run_sipp, start_sipp
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
@@ -27,11 +28,45 @@ TIMERS = {"session_expires": INTERVAL, "min_se": 2}
 ACCOUNT = "account_1"
 
 
-def phone(phone_factory, harness, number: str):
-    port = harness.config.sip_host_port[1]
-    p = phone_factory(BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}"))
-    p.wait_registered()
-    return p
+def behind_trunk(factory, port: int, name: str, sip: dict = TIMERS):
+    """A switch (``switch_factory`` or ``server_factory``) whose trunk ``name`` is the sipp
+    at ``port``; calls from that address count as coming from it: no digest challenge."""
+    return factory(trunks=[ip_trunk(name, port)], sip=sip)
+
+
+def far_end(tmp_path, ports, scenario: str, **keys: str) -> Sipp:
+    """The carrier's side of one call: a sipp UAS running ``scenario``, started."""
+    return start_sipp(
+        tmp_path, str(SCENARIOS / scenario), port=ports.port(), calls=1, keys=keys, timeout=30
+    )
+
+
+def timed_caller(tmp_path, harness, port: int, scenario: str, **options) -> Sipp:
+    """sipp at the trunk's ``port`` calling 102 with a timer of INTERVAL s, started."""
+    return start_sipp(
+        tmp_path,
+        str(SCENARIOS / scenario),
+        remote=harness.config.sip.listen,
+        service="102",
+        port=port,
+        keys={"se": str(INTERVAL)},
+        timeout=30,
+        **options,
+    )
+
+
+def dial_the_carrier(caller, harness) -> None:
+    caller.dial(f"sip:5550001@{harness.config.sip.listen}")
+    caller.wait_call_established()
+
+
+def hang_up(caller, far: Sipp):
+    """The caller hangs up; the far end's run, which must have ended well."""
+    caller.hangup()
+    caller.wait_call_closed()
+    result = far.wait()
+    assert result.ok, result.describe()
+    return result
 
 
 def causes(caplog) -> list[str]:
@@ -42,23 +77,13 @@ def test_a_caller_refreshing_with_update_keeps_its_call_past_the_interval(
     tmp_path, ports, switch_factory, phone_factory, caplog
 ):
     uac_port = ports.port()
-    # calls from the sipp address count as coming from a trunk: no digest challenge
-    harness = switch_factory(
-        trunks=[{"name": "peer", "host": f"127.0.0.1:{uac_port}", "register": False}], sip=TIMERS
-    )
-    callee = phone(phone_factory, harness, "102")
+    harness = behind_trunk(switch_factory, uac_port, "peer")
+    callee = registered(phone_factory, harness, "102")
     with caplog.at_level(logging.INFO, logger="softswitch"):
         started = time.monotonic()
-        result = run_sipp(
-            tmp_path,
-            str(SCENARIOS / "uac_timer_update.xml"),
-            remote=harness.config.sip.listen,
-            service="102",
-            port=uac_port,
-            duration_ms=1500,  # an UPDATE every 1.5 s, four times: 6 s, past the interval
-            keys={"se": str(INTERVAL)},
-            timeout=30,
-        )
+        # an UPDATE every 1.5 s, four times: 6 s, past the interval
+        caller = timed_caller(tmp_path, harness, uac_port, "uac_timer_update.xml", duration_ms=1500)
+        result = caller.wait()
         took = time.monotonic() - started
         callee.wait_call_closed()
     assert result.ok, result.describe()  # a BYE from the switch would be unexpected there
@@ -76,23 +101,10 @@ def test_a_caller_that_stops_refreshing_is_hung_up_on_both_legs(
     tmp_path, ports, switch_factory, phone_factory, caplog
 ):
     uac_port = ports.port()
-    harness = switch_factory(
-        trunks=[{"name": "peer", "host": f"127.0.0.1:{uac_port}", "register": False}], sip=TIMERS
-    )
-    callee = phone(phone_factory, harness, "102")
+    harness = behind_trunk(switch_factory, uac_port, "peer")
+    callee = registered(phone_factory, harness, "102")
     with caplog.at_level(logging.INFO, logger="softswitch"):
-        caller = Sipp(
-            tmp_path,
-            SippOptions(
-                scenario=str(SCENARIOS / "uac_timer_silent.xml"),
-                remote=harness.config.sip.listen,
-                service="102",
-                port=uac_port,
-                calls=1,
-                keys={"se": str(INTERVAL)},
-                timeout=30,
-            ),
-        ).start()
+        caller = timed_caller(tmp_path, harness, uac_port, "uac_timer_silent.xml")
         callee.wait_call_established()
         answered = time.monotonic()
         closed = callee.wait_call_closed(timeout=15)
@@ -108,9 +120,8 @@ def test_a_caller_that_stops_refreshing_is_hung_up_on_both_legs(
 
 def test_an_interval_below_min_se_is_422_with_our_min_se(tmp_path, ports, switch_factory):
     uac_port = ports.port()
-    harness = switch_factory(
-        trunks=[{"name": "peer", "host": f"127.0.0.1:{uac_port}", "register": False}],
-        sip={"session_expires": 1800, "min_se": 120},
+    harness = behind_trunk(
+        switch_factory, uac_port, "peer", sip={"session_expires": 1800, "min_se": 120}
     )
     result = run_sipp(
         tmp_path,
@@ -129,21 +140,9 @@ def test_a_far_end_that_never_refreshes_is_hung_up_with_the_cause_in_the_cdr(
     tmp_path, ports, server_factory, phone_factory
 ):
     # the customer, across the carrier, takes the refresher's part and never refreshes
-    far = Sipp(
-        tmp_path,
-        SippOptions(
-            scenario=str(SCENARIOS / "uas_timer_silent.xml"),
-            port=ports.port(),
-            calls=1,
-            keys={"se": str(INTERVAL)},
-            timeout=30,
-        ),
-    ).start()
-    harness = server_factory(
-        trunks=[{"name": "carrier", "host": f"127.0.0.1:{far.port}", "register": False}],
-        sip=TIMERS,
-    )
-    agent = phone(phone_factory, harness, "101")
+    far = far_end(tmp_path, ports, "uas_timer_silent.xml", se=str(INTERVAL))
+    harness = behind_trunk(server_factory, far.port, "carrier")
+    agent = registered(phone_factory, harness, "101")
     request_id = harness.run(
         harness.calls.click2call(
             account_id=ACCOUNT, agent_number="101", destination_number="5550001", caller_id="555"
@@ -179,31 +178,15 @@ def test_the_switch_refreshes_a_leg_whose_far_end_leaves_it_the_refresh(
     tmp_path, ports, switch_factory, phone_factory, caplog, scenario, refresh
 ):
     # the carrier's 200 says refresher=uac: the switch, its UAC, refreshes that leg
-    far = Sipp(
-        tmp_path,
-        SippOptions(
-            scenario=str(SCENARIOS / scenario),
-            port=ports.port(),
-            calls=1,
-            keys={"se": str(INTERVAL)},
-            timeout=30,
-        ),
-    ).start()
-    harness = switch_factory(
-        trunks=[{"name": "carrier", "host": f"127.0.0.1:{far.port}", "register": False}],
-        sip=TIMERS,
-    )
-    caller = phone(phone_factory, harness, "101")
+    far = far_end(tmp_path, ports, scenario, se=str(INTERVAL))
+    harness = behind_trunk(switch_factory, far.port, "carrier")
+    caller = registered(phone_factory, harness, "101")
     with caplog.at_level(logging.INFO, logger="softswitch"):
-        caller.dial(f"sip:5550001@{harness.config.sip.listen}")
-        caller.wait_call_established()
+        dial_the_carrier(caller, harness)
         # refreshes at 2 s and 4 s (half the interval): the far end expects exactly two
         # before the BYE, and a BYE in their place fails its run
         time.sleep(INTERVAL + 1.2)
-        caller.hangup()
-        caller.wait_call_closed()
-        result = far.wait()
-    assert result.ok, result.describe()
+        result = hang_up(caller, far)
     messages = result.messages()
     assert messages.count(refresh) == 2, messages
     assert "session timer expired" not in caplog.text
@@ -213,27 +196,11 @@ def test_the_switch_refreshes_a_leg_whose_far_end_leaves_it_the_refresh(
 def test_a_422_from_the_far_end_is_retried_with_its_min_se(
     tmp_path, ports, switch_factory, phone_factory
 ):
-    far = Sipp(
-        tmp_path,
-        SippOptions(
-            scenario=str(SCENARIOS / "uas_timer_422.xml"),
-            port=ports.port(),
-            calls=1,
-            keys={"min_se": "6"},
-            timeout=30,
-        ),
-    ).start()
-    harness = switch_factory(
-        trunks=[{"name": "carrier", "host": f"127.0.0.1:{far.port}", "register": False}],
-        sip=TIMERS,
-    )
-    caller = phone(phone_factory, harness, "101")
-    caller.dial(f"sip:5550001@{harness.config.sip.listen}")
-    caller.wait_call_established()
-    caller.hangup()
-    caller.wait_call_closed()
-    result = far.wait()
-    assert result.ok, result.describe()
+    far = far_end(tmp_path, ports, "uas_timer_422.xml", min_se="6")
+    harness = behind_trunk(switch_factory, far.port, "carrier")
+    caller = registered(phone_factory, harness, "101")
+    dial_the_carrier(caller, harness)
+    result = hang_up(caller, far)
     assert "X-Retried: Session-Expires=6 Min-SE=6" in result.messages()
 
 
@@ -244,8 +211,8 @@ def test_calls_between_phones_without_session_timers_outlive_the_interval(
     # (RFC 4028 9 lets the UAS do that), by re-INVITE (baresip's Allow has no UPDATE), and
     # the phone must keep the call; the callee's 200 grants no timer, so its leg is untimed
     harness = switch_factory(sip=TIMERS)
-    caller = phone(phone_factory, harness, "101")
-    callee = phone(phone_factory, harness, "102")
+    caller = registered(phone_factory, harness, "101")
+    callee = registered(phone_factory, harness, "102")
     with caplog.at_level(logging.DEBUG, logger="softswitch"):
         caller.dial(f"sip:102@{harness.config.sip.listen}")
         callee.wait_call_established()

@@ -11,31 +11,19 @@ import pytest
 from softswitch.channel import Channel
 from softswitch.sip.auth import authorization, choose_challenge
 from softswitch.sip.options import ALLOWED, SUPPORTED
-from tests.peers.baresip import BaresipAccount
+from tests.e2e.phones import registered
 from tests.peers.process import wait_until
-from tests.peers.sipp import Sipp, SippOptions, run_sipp
+from tests.peers.sipp import Sipp, run_sipp, start_sipp
 from tests.sip.raw import RawSocket, raw_request
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
 NUMBER = "5550001"  # an outside number: goes to the trunk
 
 
-def ip_trunk(name: str, port: int, **extra) -> dict:
-    return {"name": name, "host": f"127.0.0.1:{port}", "register": False, **extra}
-
-
 def uas(tmp_path, port: int, scenario: str, **options) -> Sipp:
-    return Sipp(
-        tmp_path, SippOptions(scenario=scenario, port=port, calls=1, timeout=20, **options)
-    ).start()
-
-
-def phone(phone_factory, harness, number: str = "101"):
-    port = harness.config.sip_host_port[1]
-    p = phone_factory(BaresipAccount(number, f"pw{number}", registrar=f"127.0.0.1:{port}"))
-    p.wait_registered()
-    return p
+    return start_sipp(tmp_path, scenario, port=port, calls=1, timeout=20, **options)
 
 
 def test_cancel_while_ringing_reaches_the_far_end(tmp_path, ports, switch_factory):
@@ -60,7 +48,7 @@ def test_cancel_while_ringing_reaches_the_far_end(tmp_path, ports, switch_factor
 def test_busy_far_end_gives_486_to_the_caller(tmp_path, ports, switch_factory, phone_factory):
     far = uas(tmp_path, ports.port(), "uas_busy.xml")
     harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
-    caller = phone(phone_factory, harness)
+    caller = registered(phone_factory, harness, "101")
     caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
     closed = caller.wait_call_closed()
     assert closed.reason.startswith("486"), closed
@@ -71,7 +59,7 @@ def test_invite_retransmission_is_one_call(tmp_path, ports, switch_factory, phon
     uac_port = ports.port()
     # calls from the sipp address count as coming from a trunk: no digest challenge
     harness = switch_factory(trunks=[ip_trunk("peer", uac_port)])
-    callee = phone(phone_factory, harness, "102")
+    callee = registered(phone_factory, harness, "102")
     result = run_sipp(
         tmp_path,
         "uac_retransmit.xml",
@@ -97,7 +85,7 @@ def test_trunk_that_challenges_invite_with_401(tmp_path, ports, switch_factory, 
     harness = switch_factory(
         trunks=[ip_trunk("carrier", far.port, username="trunkuser", password="s3cret")]
     )
-    caller = phone(phone_factory, harness)
+    caller = registered(phone_factory, harness, "101")
     caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
     caller.wait_call_established()
     caller.hangup()
@@ -169,7 +157,7 @@ def test_ring_timeout_cancels_the_far_end_and_tells_the_caller(
 ):
     far = uas(tmp_path, ports.port(), "uas_ring_forever.xml")
     harness = switch_factory(trunks=[ip_trunk("carrier", far.port)], sip={"ring_timeout": 2})
-    caller = phone(phone_factory, harness)
+    caller = registered(phone_factory, harness, "101")
     caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
     # ringing is relayed (after a 100 Trying for each INVITE, the challenged one included)
     wait_until(
@@ -187,19 +175,17 @@ def test_late_offer_invite_gets_our_offer_and_the_ack_answers(
 ):
     uac_port, media_port = ports.port(), ports.port()
     harness = switch_factory(trunks=[ip_trunk("peer", uac_port)])
-    callee = phone(phone_factory, harness, "102")
-    caller = Sipp(
+    callee = registered(phone_factory, harness, "102")
+    caller = start_sipp(
         tmp_path,
-        SippOptions(
-            scenario=str(Path(__file__).parent / "scenarios" / "uac_late_offer.xml"),
-            remote=harness.config.sip.listen,
-            service="102",
-            port=uac_port,
-            media_port=media_port,
-            duration_ms=3000,
-            timeout=15,
-        ),
-    ).start()
+        str(Path(__file__).parent / "scenarios" / "uac_late_offer.xml"),
+        remote=harness.config.sip.listen,
+        service="102",
+        port=uac_port,
+        media_port=media_port,
+        duration_ms=3000,
+        timeout=15,
+    )
     callee.wait_call_established()
 
     def inbound_media():
@@ -225,7 +211,7 @@ def test_ipv6_media_offer_to_an_ipv4_switch_gets_488(
     """Refused at negotiation (we do not answer in IPv4 for an IPv6 offer): no per-tick errors."""
     uac_port, media_port = ports.port(), ports.port()
     harness = switch_factory(trunks=[ip_trunk("peer", uac_port)])
-    phone(phone_factory, harness, "102")  # reachable: the refusal is about the media address
+    registered(phone_factory, harness, "102")  # reachable: the refusal is about the media address
     caller = run_sipp(
         tmp_path,
         str(Path(__file__).parent / "scenarios" / "uac_ipv6_media.xml"),
@@ -246,7 +232,7 @@ def test_far_end_sending_no_rtp_is_hung_up_on_both_legs_after_the_rtp_timeout(
     # sipp answers but sends no RTP (no -rtp_echo): a far end that died without a BYE
     far = uas(tmp_path, ports.port(), "uas_answer.xml")
     harness = switch_factory(trunks=[ip_trunk("carrier", far.port)], rtp={"timeout": 2})
-    caller = phone(phone_factory, harness)
+    caller = registered(phone_factory, harness, "101")
     with caplog.at_level(logging.INFO, logger="softswitch"):
         caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
         caller.wait_call_established()
@@ -270,7 +256,7 @@ def test_ipv6_media_in_the_far_end_s_answer_ends_the_call_cleanly(
         tmp_path, ports.port(), str(Path(__file__).parent / "scenarios" / "uas_ipv6_answer.xml")
     )
     harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
-    caller = phone(phone_factory, harness)
+    caller = registered(phone_factory, harness, "101")
     caller.dial(f"sip:{NUMBER}@{harness.config.sip.listen}")
     closed = caller.wait_call_closed()
     assert closed.reason is not None and closed.reason.startswith("488"), closed
@@ -354,7 +340,7 @@ def test_outgoing_leg_that_breaks_answers_the_caller_500(
 ):
     far = uas(tmp_path, ports.port(), "uas_answer.xml")
     harness = switch_factory(trunks=[ip_trunk("carrier", far.port)])
-    caller = phone(phone_factory, harness)
+    caller = registered(phone_factory, harness, "101")
 
     def broken(self, offer_body, answer_body):  # a bug taking the far end's answer
         raise RuntimeError("answer handling bug")

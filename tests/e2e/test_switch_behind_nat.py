@@ -109,6 +109,14 @@ def office_factory(netlab, kamailio_factory, switch_factory, baresip_factory):
     return make
 
 
+def talk(office, hanging_up: Baresip, other: Baresip) -> None:
+    """The office phone and the outside one talk until ``hanging_up`` hangs up; each
+    heard the other."""
+    talk_and_hang_up(hanging_up, other)
+    assert_heard(office.outside, OFFICE_TONE)
+    assert_heard(office.phone, OUTSIDE_TONE)
+
+
 def test_the_trunk_registers_through_the_nat_with_the_external_address(office_factory):
     office = office_factory()
     (contact,) = office.wait_trunk_registered()
@@ -131,9 +139,7 @@ def test_office_phone_calls_an_outside_number_through_the_carrier(office_factory
     office.outside.wait_incoming()
     (route,) = office.carrier.log_lines("ROUTE")
     assert OUTSIDE in route
-    talk_and_hang_up(office.outside, office.phone)
-    assert_heard(office.outside, OFFICE_TONE)
-    assert_heard(office.phone, OUTSIDE_TONE)
+    talk(office, office.outside, office.phone)
 
 
 def test_outside_call_to_the_did_reaches_the_extension(office_factory):
@@ -143,9 +149,7 @@ def test_outside_call_to_the_did_reaches_the_extension(office_factory):
     office.phone.wait_incoming()
     (route,) = office.carrier.log_lines("TRUNK-ROUTE")
     assert f"{office.nat.public_address}:{office.port}" in route  # through the mapping
-    talk_and_hang_up(office.phone, office.outside)
-    assert_heard(office.outside, OFFICE_TONE)
-    assert_heard(office.phone, OUTSIDE_TONE)
+    talk(office, office.phone, office.outside)
 
 
 IDLE_TIMEOUT = 4  # the router's UDP timeout in the idle tests: they wait 3 times as long
@@ -162,9 +166,7 @@ def test_after_idling_past_the_routers_timeout_the_carriers_call_still_arrives(o
     assert office.trunk_health()["carrier"] == "reachable"
     office.outside.dial(f"sip:101@{office.carrier.address}")
     office.phone.wait_incoming()
-    talk_and_hang_up(office.phone, office.outside)
-    assert_heard(office.outside, OFFICE_TONE)
-    assert_heard(office.phone, OUTSIDE_TONE)
+    talk(office, office.phone, office.outside)
 
 
 def test_without_the_keepalive_the_idle_switch_is_lost_to_the_carrier(office_factory):

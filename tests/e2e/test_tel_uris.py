@@ -11,6 +11,7 @@ import pytest
 from softswitch.sip.message import Response, new_branch, new_call_id, new_tag
 from softswitch.sip.parser import parse_message
 from tests.peers.baresip import BaresipAccount
+from tests.switch_harness import ip_trunk
 
 pytestmark = pytest.mark.peers
 
@@ -96,8 +97,7 @@ def carrier():
 
 
 def carrier_switch(switch_factory, carrier: Carrier):
-    trunk = {"name": "carrier", "host": f"127.0.0.1:{carrier.port}", "register": False}
-    return switch_factory(trunks=[trunk])
+    return switch_factory(trunks=[ip_trunk("carrier", carrier.port)])
 
 
 @pytest.mark.parametrize(

@@ -262,6 +262,12 @@ def _last_stats_row(path: Path) -> dict[str, str]:
     return dict(zip(rows[0], rows[-1], strict=False))
 
 
+def start_sipp(workdir: Path, scenario: str, **options: object) -> Sipp:
+    """Start one scenario in the background (a UAS, or a UAC the test acts along with);
+    ``wait()`` for its result: start_sipp(tmp, "uas_answer.xml", port=5070)."""
+    return Sipp(workdir, SippOptions(scenario=scenario, **options)).start()  # type: ignore[arg-type]
+
+
 def run_sipp(workdir: Path, scenario: str, **options: object) -> SippResult:
     """Run one scenario to completion: run_sipp(tmp, "uac", remote="127.0.0.1:5060")."""
-    return Sipp(workdir, SippOptions(scenario=scenario, **options)).run()  # type: ignore[arg-type]
+    return start_sipp(workdir, scenario, **options).wait()

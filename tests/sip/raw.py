@@ -48,6 +48,12 @@ class RawUdp(asyncio.DatagramProtocol):
         if self.transport is not None:
             self.transport.close()
 
+    def __enter__(self) -> RawUdp:  # with await RawUdp.open() as raw: closed after
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def request_text(
     method: str,

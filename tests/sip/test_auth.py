@@ -67,7 +67,7 @@ def params_of(header: str) -> dict[str, str]:
 
 
 def answer(
-    server_header: str,
+    server_header: str | Challenge,
     *,
     username: str = "101",
     password: str = "secret101",
@@ -75,8 +75,10 @@ def answer(
     uri: str = "sip:switch.example",
     nc: int = 1,
 ) -> str:
+    """101's Authorization for a challenge (a header as the server sent it, or parsed)."""
+    parsed = Challenge.parse(server_header) if isinstance(server_header, str) else server_header
     return authorization(
-        Challenge.parse(server_header),
+        parsed,
         method=method,
         uri=uri,
         username=username,
@@ -390,6 +392,13 @@ def test_credentials_for_another_request_uri_are_a_bad_request() -> None:
     ).ok
 
 
+def verify_with_uri(credentials_uri: str, request_uri: str) -> AuthResult:
+    """An INVITE to ``request_uri`` whose credentials name ``credentials_uri``, verified."""
+    server = make_server()
+    header = answer(server.challenges()[0], method="INVITE", uri=credentials_uri)
+    return server.verify("INVITE", header, lookup, request_uri=SipUri.parse(request_uri))
+
+
 @pytest.mark.parametrize(
     ("credentials_uri", "request_uri"),
     [
@@ -406,9 +415,7 @@ def test_credentials_for_another_request_uri_are_a_bad_request() -> None:
     ],
 )
 def test_digest_uri_compares_as_a_uri(credentials_uri: str, request_uri: str) -> None:
-    server = make_server()
-    header = answer(server.challenges()[0], method="INVITE", uri=credentials_uri)
-    assert server.verify("INVITE", header, lookup, request_uri=SipUri.parse(request_uri)).ok
+    assert verify_with_uri(credentials_uri, request_uri).ok
 
 
 @pytest.mark.parametrize(
@@ -431,9 +438,7 @@ def test_digest_uri_compares_as_a_uri(credentials_uri: str, request_uri: str) ->
     ],
 )
 def test_digest_uri_naming_another_uri_is_refused(credentials_uri: str, request_uri: str) -> None:
-    server = make_server()
-    header = answer(server.challenges()[0], method="INVITE", uri=credentials_uri)
-    result = server.verify("INVITE", header, lookup, request_uri=SipUri.parse(request_uri))
+    result = verify_with_uri(credentials_uri, request_uri)
     assert (result.ok, result.bad_request) == (False, True)
 
 
@@ -448,14 +453,7 @@ def test_wrong_realm() -> None:
     server = make_server()
     challenge = Challenge.parse(server.challenges()[0])
     challenge.realm = "other.example"
-    header = authorization(
-        challenge,
-        method="REGISTER",
-        uri="sip:switch.example",
-        username="101",
-        password="secret101",
-        nc=1,
-    )
+    header = answer(challenge)
     result = server.verify("REGISTER", header, lookup, request_uri=URI)
     assert (result.ok, result.reason) == (False, "wrong realm")
 
@@ -532,14 +530,7 @@ def test_forged_nonce_rejected() -> None:
     forged_nonces.append(Challenge.parse(other_realm.challenges()[0]).nonce)
     for nonce in forged_nonces:
         challenge = Challenge(realm=REALM, nonce=nonce, algorithm="SHA-256", qop=["auth"])
-        header = authorization(
-            challenge,
-            method="REGISTER",
-            uri="sip:switch.example",
-            username="101",
-            password="secret101",
-            nc=1,
-        )
+        header = answer(challenge)
         result = server.verify("REGISTER", header, lookup, request_uri=URI)
         assert (result.ok, result.stale, result.reason) == (False, False, "nonce not issued by us")
 

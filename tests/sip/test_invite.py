@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -19,75 +18,28 @@ from softswitch.sip.dialog import Dialog, DialogState
 from softswitch.sip.errors import SipError
 from softswitch.sip.invite import IncomingInvite, OutgoingInvite
 from softswitch.sip.message import Request, Response
-from softswitch.sip.transaction import ServerTransaction, Timers, TransactionState
+from softswitch.sip.transaction import ServerTransaction, TransactionState
 from softswitch.sip.transport import Peer, TlsClient
 from softswitch.sip.ua import UserAgent
 from softswitch.sip.uri import SipUri
 from softswitch.tlsidentity import ensure_identity
 from tests.sip.raw import RawUdp, request_text
-
-FAST = Timers(t1=0.02, t2=0.1, t4=0.1)
-GIVE_UP = 64 * FAST.t1  # timer B/H and the 2xx retransmission limit
-OFFER = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-ANSWER = OFFER.replace(b"o=- 1 1", b"o=- 2 1")
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 2.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
-class Pair:
-    """Alice (caller) and Bob (callee), each a UserAgent on its own port."""
-
-    def __init__(self) -> None:
-        self.incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-        self.alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-        self.bob = UserAgent("127.0.0.1", 0, self.incoming.put_nowait, timers=FAST)
-
-    def call(self, transport: str = "UDP", body: bytes = OFFER) -> OutgoingInvite:
-        target = SipUri("sip", "bob", "127.0.0.1", self.bob.port)
-        return OutgoingInvite(
-            self.alice,
-            uri=target,
-            from_addr=Address(SipUri("sip", "alice", "127.0.0.1"), "Alice"),
-            to_addr=Address(target),
-            peer=Peer(transport, "127.0.0.1", self.bob.port),
-            body=body,
-        )
-
-    async def ringing(self) -> IncomingInvite:
-        st = await asyncio.wait_for(self.incoming.get(), 2)
-        return IncomingInvite(self.bob, st)
-
-    async def connected(
-        self, transport: str = "UDP"
-    ) -> tuple[OutgoingInvite, IncomingInvite, Response]:
-        call = self.call(transport)
-        task = asyncio.ensure_future(call.run())
-        bob = await self.ringing()
-        bob.answer(ANSWER)
-        return call, bob, await asyncio.wait_for(task, 2)
-
-
-@pytest.fixture
-async def pair() -> AsyncIterator[Pair]:
-    p = Pair()
-    await p.alice.start()
-    await p.bob.start()
-    yield p
-    await p.alice.stop()
-    await p.bob.stop()
+from tests.sip.ua_pair import (
+    ANSWER,
+    FAST,
+    GIVE_UP,
+    OFFER,
+    Pair,
+    answered_by_raw,
+    call_to_raw,
+    eventually,
+    ua_and_raw,
+)
 
 
 async def test_ring_answer_ack_and_bye_from_the_caller(pair: Pair) -> None:
     call = pair.call()
-    provisional: list[Response] = []
-    call.on_provisional = provisional.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, provisional = await pair.started(call)
     assert bob.request.body == OFFER
     assert bob.request.from_addr.display == "Alice"
     assert bob.state == DialogState.EARLY
@@ -306,10 +258,7 @@ async def test_update_refreshes_and_renegotiates_and_notify_is_not_allowed(pair:
 
 async def test_2xx_is_retransmitted_until_acked_then_the_callee_gives_up() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
-    try:
+    async with ua_and_raw(incoming.put_nowait) as (bob, raw):
         raw.send(request_text("INVITE", bob.port, raw.port, body=OFFER), bob.port)
         assert (await raw.next()).status == 100
         session = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
@@ -324,17 +273,11 @@ async def test_2xx_is_retransmitted_until_acked_then_the_callee_gives_up() -> No
             if isinstance(message, Request):
                 break
         assert message.method == "BYE" and message.to_addr.tag == "rawfrom"
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_late_offer_answer_comes_in_the_ack() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
-    try:
+    async with ua_and_raw(incoming.put_nowait) as (bob, raw):
         raw.send(request_text("INVITE", bob.port, raw.port), bob.port)  # no SDP: late offer
         assert (await raw.next()).status == 100
         session = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
@@ -352,37 +295,26 @@ async def test_late_offer_answer_comes_in_the_ack() -> None:
         raw.drain()
         await asyncio.sleep(0.3)
         assert raw.drain() == []  # no more 200 retransmissions
-    finally:
-        raw.close()
-        await bob.stop()
 
 
-def call_to_raw(alice: UserAgent, raw: RawUdp) -> OutgoingInvite:
-    """Alice calls a raw socket that plays the callee (or a forking proxy) by hand."""
-    target = SipUri("sip", "bob", "127.0.0.1", raw.port)
-    return OutgoingInvite(
-        alice,
-        uri=target,
-        from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
-        to_addr=Address(target),
-        peer=Peer("UDP", "127.0.0.1", raw.port),
-        body=OFFER,
-    )
+async def answered_by_fork1(
+    alice: UserAgent, raw: RawUdp
+) -> tuple[OutgoingInvite, Request, Response]:
+    """Alice calls the raw socket, which answers 200 as fork1: the call (up), the INVITE
+    the socket got and the 200 it sent."""
+    call = call_to_raw(alice, raw)
+    task = asyncio.ensure_future(call.run())
+    invite = await raw.next()
+    assert isinstance(invite, Request) and invite.method == "INVITE"
+    ok = answered_by_raw(invite, raw, 200, "fork1")
+    raw.send(ok.to_bytes(), alice.port)
+    assert (await asyncio.wait_for(task, 2)).status == 200
+    return call, invite, ok
 
 
 async def test_caller_reacks_a_retransmitted_2xx() -> None:
-    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-    await alice.start()
-    raw = await RawUdp.open()
-    try:
-        call = call_to_raw(alice, raw)
-        task = asyncio.ensure_future(call.run())
-        invite = await raw.next()
-        assert isinstance(invite, Request) and invite.method == "INVITE"
-        ok = invite.make_response(200, to_tag="fork1")
-        ok.headers.add("Contact", f"<sip:bob@127.0.0.1:{raw.port}>")
-        raw.send(ok.to_bytes(), alice.port)
-        assert (await asyncio.wait_for(task, 2)).status == 200
+    async with ua_and_raw() as (alice, raw):
+        call, invite, ok = await answered_by_fork1(alice, raw)
         first_ack = await raw.next()
         assert isinstance(first_ack, Request) and first_ack.method == "ACK"
         raw.send(ok.to_bytes(), alice.port)  # our 200 again: the ACK was lost
@@ -390,30 +322,16 @@ async def test_caller_reacks_a_retransmitted_2xx() -> None:
         assert isinstance(again, Request) and again.method == "ACK"
         assert again.cseq == first_ack.cseq == (invite.cseq[0], "ACK")
         assert call.dialog is not None and call.dialog.remote_tag == "fork1"
-    finally:
-        raw.close()
-        await alice.stop()
 
 
 async def test_a_second_2xx_from_another_fork_is_acked_then_hung_up() -> None:
     """RFC 3261 13.2.2.4: a UAC that already has its call must still ACK a 2xx from a
     second fork (or the forking proxy's UAS retransmits for 32 s), then BYE it."""
-    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-    await alice.start()
-    raw = await RawUdp.open()
-    try:
-        call = call_to_raw(alice, raw)
-        task = asyncio.ensure_future(call.run())
-        invite = await raw.next()
-        assert isinstance(invite, Request) and invite.method == "INVITE"
-        first = invite.make_response(200, to_tag="fork1")
-        first.headers.add("Contact", f"<sip:bob@127.0.0.1:{raw.port}>")
-        raw.send(first.to_bytes(), alice.port)
-        assert (await asyncio.wait_for(task, 2)).status == 200
+    async with ua_and_raw() as (alice, raw):
+        call, invite, _ = await answered_by_fork1(alice, raw)
         assert (await raw.next()).method == "ACK"  # type: ignore[union-attr]
         await asyncio.sleep(0.1)  # the INVITE transaction has ended by now
-        second = invite.make_response(200, to_tag="fork2")
-        second.headers.add("Contact", f"<sip:carol@127.0.0.1:{raw.port}>")
+        second = answered_by_raw(invite, raw, 200, "fork2", "carol")
         raw.send(second.to_bytes(), alice.port)
         ack = await raw.next()
         bye = await raw.next()
@@ -423,9 +341,6 @@ async def test_a_second_2xx_from_another_fork_is_acked_then_hung_up() -> None:
         assert bye.to_addr.tag == "fork2"
         assert call.dialog is not None and call.dialog.remote_tag == "fork1"
         assert call.state == DialogState.CONFIRMED  # the first fork's call goes on
-    finally:
-        raw.close()
-        await alice.stop()
 
 
 @pytest.mark.parametrize("scheme", ["sip", "sips"])
@@ -555,10 +470,7 @@ async def _second_offer_while_one_is_pending(call: OutgoingInvite) -> None:
 
 async def test_update_in_the_early_dialog(pair: Pair) -> None:
     call = pair.call()
-    provisional: list[Response] = []
-    call.on_provisional = provisional.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, provisional = await pair.started(call)
     bob.on_reoffer = lambda body: ANSWER
     bob.progress(180)
     await eventually(lambda: bool(provisional))
@@ -589,10 +501,7 @@ async def test_update_in_the_early_dialog(pair: Pair) -> None:
 
 async def test_bye_in_the_early_dialog_ends_the_invite_with_487(pair: Pair) -> None:
     call = pair.call()
-    provisional: list[Response] = []
-    call.on_provisional = provisional.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, provisional = await pair.started(call)
     cancelled: list[bool] = []
     bob.on_cancel = lambda: cancelled.append(True)
     bob.progress(180)
@@ -607,9 +516,6 @@ async def test_bye_in_the_early_dialog_ends_the_invite_with_487(pair: Pair) -> N
 
 async def test_update_offer_while_our_late_offer_awaits_its_ack_is_491() -> None:
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
 
     async def final_to(method: str) -> Response:
         while True:  # skip the 100 and the 200 retransmissions
@@ -621,7 +527,7 @@ async def test_update_offer_while_our_late_offer_awaits_its_ack_is_491() -> None
             ):
                 return message
 
-    try:
+    async with ua_and_raw(incoming.put_nowait) as (bob, raw):
         raw.send(request_text("INVITE", bob.port, raw.port), bob.port)  # no SDP: late offer
         session = IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
         session.on_reoffer = lambda body: ANSWER
@@ -642,6 +548,3 @@ async def test_update_offer_while_our_late_offer_awaits_its_ack_is_491() -> None
         raw.send(update, bob.port)
         answered = await final_to("UPDATE")
         assert answered.status == 200 and answered.body == ANSWER
-    finally:
-        raw.close()
-        await bob.stop()

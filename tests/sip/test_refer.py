@@ -12,7 +12,7 @@ from softswitch.sip.message import Request
 from softswitch.sip.parser import parse_message
 from softswitch.sip.refer import ReferSubscription, ReferTo
 from softswitch.sip.transaction import ServerTransaction
-from tests.sip.test_invite import Pair, eventually, pair  # noqa: F401 (the fixture)
+from tests.sip.ua_pair import Pair, eventually
 
 
 def refer(to: list[str]) -> Request:

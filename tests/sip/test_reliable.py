@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import pytest
-
-from softswitch.sip.address import Address
 from softswitch.sip.dialog import DialogState
-from softswitch.sip.invite import IncomingInvite, OutgoingInvite
+from softswitch.sip.invite import IncomingInvite
 from softswitch.sip.message import Request, Response
 from softswitch.sip.parser import parse_message
 from softswitch.sip.reliable import (
@@ -26,45 +24,19 @@ from softswitch.sip.reliable import (
     peer_stance,
 )
 from softswitch.sip.transaction import ServerTransaction
-from softswitch.sip.transport import Peer
 from softswitch.sip.ua import UserAgent
-from softswitch.sip.uri import SipUri
 from tests.sip.raw import RawUdp, request_text
-from tests.sip.test_invite import ANSWER, FAST, GIVE_UP, OFFER, eventually
-
-
-class Pair:
-    """Alice calls Bob; Alice's INVITE says what ``prack`` asks about 100rel."""
-
-    def __init__(self) -> None:
-        self.incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-        self.alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-        self.bob = UserAgent("127.0.0.1", 0, self.incoming.put_nowait, timers=FAST)
-
-    def call(self, prack: PrackMode) -> OutgoingInvite:
-        target = SipUri("sip", "bob", "127.0.0.1", self.bob.port)
-        return OutgoingInvite(
-            self.alice,
-            uri=target,
-            from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
-            to_addr=Address(target),
-            peer=Peer("UDP", "127.0.0.1", self.bob.port),
-            body=OFFER,
-            prack=prack,
-        )
-
-    async def ringing(self) -> IncomingInvite:
-        return IncomingInvite(self.bob, await asyncio.wait_for(self.incoming.get(), 2))
-
-
-@pytest.fixture
-async def pair() -> AsyncIterator[Pair]:
-    p = Pair()
-    await p.alice.start()
-    await p.bob.start()
-    yield p
-    await p.alice.stop()
-    await p.bob.stop()
+from tests.sip.ua_pair import (
+    ANSWER,
+    FAST,
+    GIVE_UP,
+    OFFER,
+    Pair,
+    answered_by_raw,
+    call_to_raw,
+    eventually,
+    ua_and_raw,
+)
 
 
 def with_headers(message: bytes, *lines: str) -> bytes:
@@ -87,13 +59,10 @@ async def next_of(raw: RawUdp, kind: str, timeout: float = 2.0) -> Request | Res
 
 
 async def test_required_100rel_every_18x_is_pracked_and_the_2xx_waits(pair: Pair) -> None:
-    call = pair.call(PrackMode.REQUIRED)
+    call = pair.call(prack=PrackMode.REQUIRED)
     assert OPTION_100REL in option_tags(call.request, "Require")
     assert OPTION_100REL in option_tags(call.request, "Supported")
-    seen: list[Response] = []
-    call.on_provisional = seen.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, seen = await pair.started(call)
     assert bob.prack_stance == PrackMode.REQUIRED
     bob.progress(180)
     bob.progress(183, ANSWER)  # queued: one reliable 18x outstanding at a time
@@ -114,12 +83,9 @@ async def test_required_100rel_every_18x_is_pracked_and_the_2xx_waits(pair: Pair
 
 
 async def test_supported_only_sends_the_sdp_18x_reliably(pair: Pair) -> None:
-    call = pair.call(PrackMode.SUPPORTED)
+    call = pair.call(prack=PrackMode.SUPPORTED)
     assert "Require" not in call.request.headers
-    seen: list[Response] = []
-    call.on_provisional = seen.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, seen = await pair.started(call)
     assert bob.prack_stance == PrackMode.SUPPORTED
     bob.progress(180)
     bob.progress(183, ANSWER)
@@ -134,13 +100,10 @@ async def test_supported_only_sends_the_sdp_18x_reliably(pair: Pair) -> None:
 
 
 async def test_without_100rel_nothing_changes(pair: Pair) -> None:
-    call = pair.call(PrackMode.OFF)
+    call = pair.call(prack=PrackMode.OFF)
     assert "100rel" not in (call.request.headers.get("Supported") or "")
     assert "Require" not in call.request.headers
-    seen: list[Response] = []
-    call.on_provisional = seen.append
-    task = asyncio.ensure_future(call.run())
-    bob = await pair.ringing()
+    task, bob, seen = await pair.started(call)
     assert bob.prack_stance == PrackMode.OFF
     bob.progress(183, ANSWER)
     await eventually(lambda: len(seen) == 1)
@@ -153,18 +116,17 @@ async def test_without_100rel_nothing_changes(pair: Pair) -> None:
 # -- UAS against a raw caller ---------------------------------------------------
 
 
+@asynccontextmanager
 async def uas_with_raw_caller(
     *headers: str,
-) -> tuple[UserAgent, RawUdp, IncomingInvite]:
+) -> AsyncIterator[tuple[UserAgent, RawUdp, IncomingInvite]]:
+    """Bob's session of an INVITE (with ``headers``) from a raw socket, the 100 seen."""
     incoming: asyncio.Queue[ServerTransaction] = asyncio.Queue()
-    bob = UserAgent("127.0.0.1", 0, incoming.put_nowait, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
-    raw.send(
-        with_headers(request_text("INVITE", bob.port, raw.port, body=OFFER), *headers), bob.port
-    )
-    assert (await raw.next()).status == 100
-    return bob, raw, IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
+    async with ua_and_raw(incoming.put_nowait) as (bob, raw):
+        invite = request_text("INVITE", bob.port, raw.port, body=OFFER)
+        raw.send(with_headers(invite, *headers), bob.port)
+        assert (await raw.next()).status == 100
+        yield bob, raw, IncomingInvite(bob, await asyncio.wait_for(incoming.get(), 2))
 
 
 def prack_text(bob: UserAgent, raw: RawUdp, tag: str, rack: str, n: int) -> bytes:
@@ -175,10 +137,9 @@ def prack_text(bob: UserAgent, raw: RawUdp, tag: str, rack: str, n: int) -> byte
 
 
 async def test_reliable_18x_is_retransmitted_then_the_invite_fails_with_500() -> None:
-    bob, raw, session = await uas_with_raw_caller("Require: 100rel")
-    timeouts: list[bool] = []
-    session.on_prack_timeout = lambda: timeouts.append(True)
-    try:
+    async with uas_with_raw_caller("Require: 100rel") as (bob, raw, session):
+        timeouts: list[bool] = []
+        session.on_prack_timeout = lambda: timeouts.append(True)
         loop = asyncio.get_running_loop()
         session.progress(180)
         arrivals: list[float] = []
@@ -197,14 +158,10 @@ async def test_reliable_18x_is_retransmitted_then_the_invite_fails_with_500() ->
         assert timeouts == [True]
         assert await asyncio.wait_for(session.terminated, 2) == "rejected 500"
         assert bob.dialogs == {}
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_prack_with_unknown_rack_is_481_and_the_right_one_releases_the_2xx() -> None:
-    bob, raw, session = await uas_with_raw_caller("Supported: 100rel")
-    try:
+    async with uas_with_raw_caller("Supported: 100rel") as (bob, raw, session):
         session.progress(183, ANSWER)
         reliable = await next_of(raw, "183")
         assert isinstance(reliable, Response)
@@ -226,42 +183,23 @@ async def test_prack_with_unknown_rack_is_481_and_the_right_one_releases_the_2xx
         # the same PRACK again, in a new transaction: nothing left to acknowledge
         raw.send(prack_text(bob, raw, tag, f"{rseq} 1 INVITE", 4), bob.port)
         assert (await next_of(raw, "481")).headers.get("CSeq") == "5 PRACK"
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_prack_outside_any_early_dialog_is_481() -> None:
-    bob, raw, session = await uas_with_raw_caller()  # no 100rel: nothing is reliable
-    try:
+    async with uas_with_raw_caller() as (bob, raw, session):  # no 100rel: nothing is reliable
         session.progress(180)
         ringing = await next_of(raw, "180")
         assert "RSeq" not in ringing.headers
         raw.send(prack_text(bob, raw, ringing.to_addr.tag or "", "1 1 INVITE", 1), bob.port)
         assert (await next_of(raw, "481")).headers.get("CSeq") == "2 PRACK"
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 # -- UAC against a raw callee ---------------------------------------------------
 
 
 async def test_caller_pracks_once_per_rseq_and_ignores_out_of_order() -> None:
-    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-    await alice.start()
-    raw = await RawUdp.open()
-    try:
-        target = SipUri("sip", "carrier", "127.0.0.1", raw.port)
-        call = OutgoingInvite(
-            alice,
-            uri=target,
-            from_addr=Address(SipUri("sip", "alice", "127.0.0.1")),
-            to_addr=Address(target),
-            peer=Peer("UDP", "127.0.0.1", raw.port),
-            body=OFFER,
-            prack=PrackMode.SUPPORTED,
-        )
+    async with ua_and_raw() as (alice, raw):
+        call = call_to_raw(alice, raw, "carrier", PrackMode.SUPPORTED)
         seen: list[Response] = []
         call.on_provisional = seen.append
         task = asyncio.ensure_future(call.run())
@@ -270,8 +208,7 @@ async def test_caller_pracks_once_per_rseq_and_ignores_out_of_order() -> None:
         assert peer_stance(invite) == PrackMode.SUPPORTED
 
         def reliable(status: int, rseq: int, body: bytes = b"") -> bytes:
-            response = invite.make_response(status, to_tag="carrier")
-            response.headers.add("Contact", f"<sip:carrier@127.0.0.1:{raw.port}>")
+            response = answered_by_raw(invite, raw, status, "carrier", "carrier")
             response.headers.add("Require", "100rel")
             response.headers.add("RSeq", str(rseq))
             if body:
@@ -306,8 +243,7 @@ async def test_caller_pracks_once_per_rseq_and_ignores_out_of_order() -> None:
         assert RAck.parse(second.headers.get("RAck")) == RAck(8, invite.cseq[0], "INVITE")
         assert second.cseq[0] == prack.cseq[0] + 1
         raw.send(second.make_response(200).to_bytes(), alice.port)
-        ok = invite.make_response(200, to_tag="carrier")
-        ok.headers.add("Contact", f"<sip:carrier@127.0.0.1:{raw.port}>")
+        ok = answered_by_raw(invite, raw, 200, "carrier", "carrier")
         raw.send(ok.to_bytes(), alice.port)
         assert (await asyncio.wait_for(task, 2)).status == 200
         assert await next_of(raw, "ACK")
@@ -316,9 +252,6 @@ async def test_caller_pracks_once_per_rseq_and_ignores_out_of_order() -> None:
         assert isinstance(bye, Request) and bye.cseq[0] == second.cseq[0] + 1
         raw.send(bye.make_response(200).to_bytes(), alice.port)
         await asyncio.wait_for(hangup, 2)
-    finally:
-        raw.close()
-        await alice.stop()
 
 
 def test_rack_parsing_and_rseq_tracking() -> None:
@@ -347,8 +280,7 @@ def test_rack_parsing_and_rseq_tracking() -> None:
 
 
 async def test_hanging_up_while_the_2xx_waits_for_a_prack_fails_the_invite() -> None:
-    bob, raw, session = await uas_with_raw_caller("Require: 100rel")
-    try:
+    async with uas_with_raw_caller("Require: 100rel") as (bob, raw, session):
         session.progress(183, ANSWER)
         reliable = await next_of(raw, "183")
         session.answer(ANSWER)  # held: the caller has not PRACKed
@@ -361,14 +293,10 @@ async def test_hanging_up_while_the_2xx_waits_for_a_prack_fails_the_invite() -> 
         await asyncio.sleep(0.2)
         leftovers = raw.drain()
         assert not [m for m in leftovers if m.startswith((b"BYE", b"SIP/2.0 200"))]
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_2xx_after_an_unpracked_180_without_sdp_goes_out_and_a_late_prack_is_ok() -> None:
-    bob, raw, session = await uas_with_raw_caller("Require: 100rel")
-    try:
+    async with uas_with_raw_caller("Require: 100rel") as (bob, raw, session):
         session.progress(180)
         ringing = await next_of(raw, "180")
         session.answer(ANSWER)  # RFC 3262 3: allowed, the 180 carried no SDP
@@ -381,6 +309,3 @@ async def test_2xx_after_an_unpracked_180_without_sdp_goes_out_and_a_late_prack_
         raw.send(prack_text(bob, raw, tag, rack, 1), bob.port)  # still matched
         assert (await next_of(raw, "200")).headers.get("CSeq") == "2 PRACK"
         assert session.pracked == 1
-    finally:
-        raw.close()
-        await bob.stop()

@@ -8,7 +8,6 @@ The intervals are a few seconds (the RFC's floor is 90 s): the timer math is the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -31,7 +30,7 @@ from softswitch.sip.session_timer import (
     supports_timer,
 )
 from softswitch.sip.uri import SipUri
-from tests.sip.test_invite import ANSWER, OFFER, Pair, eventually
+from tests.sip.ua_pair import ANSWER, OFFER, Pair, eventually
 
 SHORT = TimerPolicy(session_expires=2, min_se=1)
 
@@ -155,16 +154,6 @@ async def test_the_clock_refreshes_at_half_or_expires_near_the_end() -> None:
 
 
 # -- two user agents ------------------------------------------------------------
-
-
-@pytest.fixture
-async def pair() -> AsyncIterator[Pair]:
-    p = Pair()
-    await p.alice.start()
-    await p.bob.start()
-    yield p
-    await p.alice.stop()
-    await p.bob.stop()
 
 
 def timed_call(pair: Pair, policy: TimerPolicy | None = SHORT, **headers: str) -> OutgoingInvite:

@@ -7,7 +7,6 @@ the same messages either way, and a stream that loses its framing is closed.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import socket
 import ssl
@@ -21,6 +20,7 @@ from softswitch.sip.message import Request, Response
 from softswitch.sip.parser import parse_message
 from softswitch.sip.transport import MAX_UDP_SIZE, Peer, TlsClient, Transport
 from softswitch.tlsidentity import TlsIdentity, ensure_identity
+from tests.sip.no_ipv6 import without_ipv6
 from tests.sip.raw import RawUdp, request_text
 
 Received = list[tuple[Request | Response, Peer]]
@@ -51,8 +51,7 @@ async def eventually_count(received: Received, count: int, timeout: float = 2.0)
 
 
 async def test_udp_request_is_stamped_with_where_it_came_from(listener: Listener) -> None:
-    raw = await RawUdp.open()
-    try:
+    with await RawUdp.open() as raw:
         port = listener.transport.port
         data = request_text("OPTIONS", port, raw.port).replace(
             f"127.0.0.1:{raw.port};branch".encode(), b"192.0.2.1:5060;branch"
@@ -74,15 +73,12 @@ async def test_udp_request_is_stamped_with_where_it_came_from(listener: Listener
         listener.transport.send_response(message.make_response(200, to_tag="x"), peer)
         response = await raw.next()
         assert isinstance(response, Response) and response.status == 200
-    finally:
-        raw.close()
 
 
 async def test_malformed_udp_answered_400_garbage_dropped_listener_survives(
     listener: Listener,
 ) -> None:
-    raw = await RawUdp.open()
-    try:
+    with await RawUdp.open() as raw:
         port = listener.transport.port
         raw.send(b"\x00\x01 not sip\r\n\r\n", port)
         bad = request_text("OPTIONS", port, raw.port).replace(
@@ -103,8 +99,6 @@ async def test_malformed_udp_answered_400_garbage_dropped_listener_survives(
         listener.transport.on_message = listener.on_message
         raw.send(request_text("OPTIONS", port, raw.port, branch="z9hG4bKnext"), port)
         await eventually_count(listener.received, 1)
-    finally:
-        raw.close()
 
 
 async def test_tcp_split_and_coalesced_reads(listener: Listener) -> None:
@@ -477,14 +471,7 @@ async def test_specific_ipv6_address_listens_on_ipv6_alone() -> None:
 async def test_a_machine_without_ipv6_keeps_its_ipv4_listener(
     monkeypatch: pytest.MonkeyPatch, identity: TlsIdentity, caplog: pytest.LogCaptureFixture
 ) -> None:
-    real = transport_module.bound_socket
-
-    def no_ipv6(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
-        if ":" in host:
-            raise OSError(errno.EAFNOSUPPORT, "Address family not supported by protocol")
-        return real(kind, host, port)
-
-    monkeypatch.setattr(transport_module, "bound_socket", no_ipv6)
+    without_ipv6(monkeypatch)
     node = Listener(identity.server_context())
     node.transport = Transport("0.0.0.0", 0, node.on_message, identity.server_context())
     caplog.set_level(logging.INFO, "softswitch.sip.transport")
@@ -595,16 +582,13 @@ async def test_crlf_keepalives_over_tls(tls_listener: Listener, identity: TlsIde
 
 
 async def test_a_ping_on_udp_is_not_a_message(listener: Listener) -> None:
-    raw = await RawUdp.open()
-    try:
+    with await RawUdp.open() as raw:
         port = listener.transport.port
         raw.send(b"\r\n\r\n", port)
         raw.send(request_text("OPTIONS", port, raw.port), port)
         await eventually_count(listener.received, 1)
         assert raw.drain() == []  # no pong over UDP (RFC 5626 uses STUN there)
         assert listener.transport.pongs_sent == 0
-    finally:
-        raw.close()
 
 
 async def test_a_burst_of_pings_is_answered_and_the_stream_goes_on(listener: Listener) -> None:

@@ -19,14 +19,14 @@ from softswitch.sip.auth import DigestServer, ha1
 from softswitch.sip.errors import SipError
 from softswitch.sip.message import Request, Response
 from softswitch.sip.options import ALLOWED
-from softswitch.sip.transaction import ServerTransaction, Timers, TransactionState
+from softswitch.sip.transaction import ServerTransaction, TransactionState
 from softswitch.sip.transport import Peer, TlsClient
 from softswitch.sip.ua import Credentials, UserAgent
 from softswitch.sip.uri import SipUri
 from softswitch.tlsidentity import ensure_identity
 from tests.sip.raw import RawUdp, request_text
+from tests.sip.ua_pair import FAST, ua_and_raw
 
-FAST = Timers(t1=0.02, t2=0.1, t4=0.1)
 REALM = "sip.test"
 PASSWORD = "s3cret"
 
@@ -232,10 +232,7 @@ async def test_other_requests_go_to_the_application(agents: Agents) -> None:
 
 
 async def test_silent_peer_ends_in_408_after_retransmissions() -> None:
-    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-    await alice.start()
-    raw = await RawUdp.open()
-    try:
+    async with ua_and_raw() as (alice, raw):
         target = SipUri("sip", "x", "127.0.0.1", raw.port)
         me = Address(SipUri("sip", "alice", "127.0.0.1"))
         request = alice.new_request("OPTIONS", target, me, Address(target))
@@ -247,29 +244,19 @@ async def test_silent_peer_ends_in_408_after_retransmissions() -> None:
         copies = raw.drain()
         # timer E: T1, 2T1, 4T1, then every T2 until 64*T1: at least 10 copies of one request
         assert len(copies) >= 10 and len(set(copies)) == 1
-    finally:
-        raw.close()
-        await alice.stop()
 
 
 async def test_unreachable_tcp_peer_is_503() -> None:
-    alice = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-    await alice.start()
-    raw = await RawUdp.open()  # a port where nothing listens on TCP
-    try:
+    async with ua_and_raw() as (alice, raw):  # a port where nothing listens on TCP
         target = SipUri("sip", "x", "127.0.0.1", raw.port)
         me = Address(SipUri("sip", "alice", "127.0.0.1"))
         request = alice.new_request("OPTIONS", target, me, Address(target), transport="TCP")
         with pytest.raises(SipError, match="cannot connect"):
             await alice.request(request, Peer("TCP", "127.0.0.1", raw.port))
-    finally:
-        raw.close()
-        await alice.stop()
 
 
 async def test_malformed_request_is_answered_by_the_core(agents: Agents) -> None:
-    raw = await RawUdp.open()
-    try:
+    with await RawUdp.open() as raw:
         bad = request_text("OPTIONS", agents.bob.port, raw.port).replace(
             b"CSeq: 1 OPTIONS", b"CSeq: 1 INVITE"
         )
@@ -278,8 +265,6 @@ async def test_malformed_request_is_answered_by_the_core(agents: Agents) -> None
         assert isinstance(response, Response) and response.status == 400
         assert "does not match" in response.reason
         assert agents.handled == []
-    finally:
-        raw.close()
 
 
 async def test_challenged_register_over_tls(tmp_path: Path) -> None:
@@ -329,14 +314,13 @@ def with_headers(text: bytes, *lines: str) -> bytes:
 @pytest.mark.parametrize("method", ["INVITE", "OPTIONS", "REGISTER"])
 async def test_unknown_required_tag_is_420_with_unsupported(agents: Agents, method: str) -> None:
     port = agents.bob.port
-    raw = await RawUdp.open()
-    text = with_headers(
-        request_text(method, port, raw.port),
-        "Require: foo, precondition",
-        "Require: Foo",
-        "Proxy-Require: x",
-    )
-    try:
+    with await RawUdp.open() as raw:
+        text = with_headers(
+            request_text(method, port, raw.port),
+            "Require: foo, precondition",
+            "Require: Foo",
+            "Proxy-Require: x",
+        )
         raw.send(text, port)
         answer = await raw.next()
         if isinstance(answer, Response) and answer.status == 100:
@@ -348,8 +332,6 @@ async def test_unknown_required_tag_is_420_with_unsupported(agents: Agents, meth
         assert answer.to_addr.tag  # a final answer to a dialog-forming request
         assert answer.headers.get_all("Allow") == list(ALLOWED)
         assert agents.handled == []  # the application never saw it
-    finally:
-        raw.close()
 
 
 async def test_supported_tags_are_required_freely(agents: Agents) -> None:
@@ -365,8 +347,7 @@ async def test_supported_tags_are_required_freely(agents: Agents) -> None:
 
 async def test_cancel_with_require_is_still_honoured(agents: Agents) -> None:
     port = agents.bob.port
-    raw = await RawUdp.open()
-    try:
+    with await RawUdp.open() as raw:
         raw.send(request_text("INVITE", port, raw.port), port)
         assert (await raw.next()).status == 100  # type: ignore[union-attr]
         await asyncio.sleep(0.05)
@@ -375,8 +356,6 @@ async def test_cancel_with_require_is_still_honoured(agents: Agents) -> None:
         raw.send(cancel, port)
         answers = {m.cseq[1]: m.status for m in [await raw.next(), await raw.next()]}  # type: ignore[union-attr]
         assert answers == {"CANCEL": 200, "INVITE": 487}
-    finally:
-        raw.close()
 
 
 def raising(st: ServerTransaction) -> None:
@@ -386,11 +365,8 @@ def raising(st: ServerTransaction) -> None:
 async def test_handler_that_raises_is_answered_500_and_logged_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    bob = UserAgent("127.0.0.1", 0, raising, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
-    text = request_text("INVITE", bob.port, raw.port, call_id="boom-call")
-    try:
+    async with ua_and_raw(raising) as (bob, raw):
+        text = request_text("INVITE", bob.port, raw.port, call_id="boom-call")
         raw.send(text, bob.port)
         # answered at once, so no 100 Trying goes first (17.2.1)
         assert (await raw.next()).status == 500  # type: ignore[union-attr]
@@ -401,9 +377,6 @@ async def test_handler_that_raises_is_answered_500_and_logged_once(
         failures = [r for r in caplog.records if "handler failed" in r.getMessage()]
         assert len(failures) == 1
         assert "boom-call" in failures[0].getMessage() and failures[0].exc_info is not None
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_500_after_a_provisional_keeps_its_to_tag() -> None:
@@ -411,17 +384,11 @@ async def test_500_after_a_provisional_keeps_its_to_tag() -> None:
         st.respond(bob.response(st.request, 180, to_tag="early1"))
         raise KeyError("lost")
 
-    bob = UserAgent("127.0.0.1", 0, ring_then_fail, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
-    try:
+    async with ua_and_raw(ring_then_fail) as (bob, raw):
         raw.send(request_text("INVITE", bob.port, raw.port), bob.port)
         got = [await raw.next() for _ in range(2)]
         assert [m.status for m in got] == [180, 500]  # type: ignore[union-attr]
         assert got[1].to_addr.tag == "early1"
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_dialog_usage_that_raises_is_answered_500(agents: Agents) -> None:
@@ -436,8 +403,7 @@ async def test_dialog_usage_that_raises_is_answered_500(agents: Agents) -> None:
             pass
 
     agents.bob.dialogs[("raw-call", "bobtag", "rawfrom")] = Broken()
-    raw = await RawUdp.open()
-    try:
+    with await RawUdp.open() as raw:
         info = request_text("INFO", agents.bob.port, raw.port, to_tag="bobtag")
         raw.send(info, agents.bob.port)
         answer = await raw.next()
@@ -447,32 +413,23 @@ async def test_dialog_usage_that_raises_is_answered_500(agents: Agents) -> None:
         request, peer = agents.request("OPTIONS")
         ct = await agents.alice.send(request, peer)
         assert (await asyncio.wait_for(ct.final, 2)).status == 200
-    finally:
-        raw.close()
 
 
 async def test_a_flood_of_failures_is_all_answered_but_not_all_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    bob = UserAgent("127.0.0.1", 0, raising, timers=FAST)
-    await bob.start()
-    raw = await RawUdp.open()
-    try:
+    async with ua_and_raw(raising) as (bob, raw):
         for n in range(30):
             raw.send(request_text("MESSAGE", bob.port, raw.port, branch=f"z9hG4bKf{n}"), bob.port)
         answers = [await raw.next() for _ in range(30)]
         assert all(isinstance(a, Response) and a.status == 500 for a in answers)
         failures = [r for r in caplog.records if "handler failed" in r.getMessage()]
         assert len(failures) == 10  # LogBudget's burst; the other 20 are counted
-    finally:
-        raw.close()
-        await bob.stop()
 
 
 async def test_ack_with_require_is_never_answered(agents: Agents) -> None:
     port = agents.bob.port
-    raw = await RawUdp.open()
-    try:
+    with await RawUdp.open() as raw:
         raw.send(request_text("INVITE", port, raw.port), port)
         assert (await raw.next()).status == 100  # type: ignore[union-attr]
         await asyncio.sleep(0.05)
@@ -486,5 +443,3 @@ async def test_ack_with_require_is_never_answered(agents: Agents) -> None:
         await asyncio.sleep(FAST.t1 * 4)  # past a retransmission of the 486, had it no ACK
         assert raw.drain() == []  # no 420, and the ACK stopped the 486's retransmissions
         assert st.state in (TransactionState.CONFIRMED, TransactionState.TERMINATED)
-    finally:
-        raw.close()

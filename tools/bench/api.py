@@ -53,7 +53,6 @@ def serve(api_port: int, sip_port: int, workdir: str, ready) -> None:
     from softswitch.calls import CallService
     from softswitch.config import from_dict
     from softswitch.store.accounts import AccountStore
-    from softswitch.store.cdrs import CdrStore
     from softswitch.switch import Switch
     from softswitchd.http_guard import HttpLimits, guarded_protocol
 
@@ -77,13 +76,7 @@ def serve(api_port: int, sip_port: int, workdir: str, ready) -> None:
         await switch.start()
         provision_accounts(AccountStore(switch.store.db), config.accounts, lambda line: None)
         tts = Tts(Path(config.media.prompts_dir), allow_online=False)
-        calls = CallService(
-            switch,
-            tts,
-            CdrStore(switch.store.db),
-            recordings_dir=config.media.recordings_dir,
-            uploads_dir=config.media.uploads_dir,
-        )
+        calls = CallService.configured(switch, tts)
         app = Starlette(routes=api.cpaas.routes(AppContext(switch=switch, calls=calls, tts=tts)))
         server = uvicorn.Server(
             uvicorn.Config(

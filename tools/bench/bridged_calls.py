@@ -38,34 +38,22 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "bench101"
+# run as a script: tools/bench is on sys.path
+from sipp_switch import (
+    PASSWORD,
+    ROOT,
+    free_port,
+    start_switch,
+    terminate,
+    wait_healthy,
+    write_config,
+)
+
 P99_TARGET_MS = 5.0
 SRTP_CPU_TARGET = 1.3  # SRTP's CPU per call over plain RTP's
-
-
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(api_port: int, switch: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if switch.poll() is not None:
-            raise SystemExit(f"switch exited with {switch.returncode} before it came up")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("switch did not come up")
 
 
 def raise_fd_limit() -> None:
@@ -90,66 +78,21 @@ def pinned(core: int | None, argv: list[str], priority: str = "normal") -> list[
     return ["taskset", "-c", str(core), *argv]
 
 
-def write_config(
-    work: Path, sip_port: int, api_port: int, uas_port: int, srtp: bool = False
-) -> Path:
-    config = work / "switch.toml"
-    # SDES keys over plain SIP on loopback: fine for a benchmark
-    secure = 'srtp = "mandatory"\nsrtp_over_plain_sip = true' if srtp else ""
-    config.write_text(f'''
-[sip]
-listen = "127.0.0.1:{sip_port}"
-[rtp]
-address = "127.0.0.1"
-ports = "40000-49999"
-{secure}
-[api]
-listen = "127.0.0.1:{api_port}"
-[store]
-path = "{work / "db.sqlite"}"
-[media]
-recordings_dir = "{work / "recordings"}"
-uploads_dir = "{work / "uploads"}"
-prompts_dir = "{work / "prompts"}"
-[[extensions]]
-number = "101"
-password = "{PASSWORD}"
-[[trunks]]
-name = "loadgen"
-host = "127.0.0.1:{uas_port}"
-register = false
-''')
-    return config
-
-
 def run_once(args: argparse.Namespace, calls: int, srtp: bool = False) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"bench-bridged-{calls}-{'srtp-' if srtp else ''}"))
     sip_port, uas_port = free_port(), free_port()
     api_port = free_port(socket.SOCK_STREAM)
-    config = write_config(work, sip_port, api_port, uas_port, srtp)
+    # SDES keys over plain SIP on loopback: fine for a benchmark
+    secure = 'srtp = "mandatory"\nsrtp_over_plain_sip = true' if srtp else ""
+    config = write_config(work, sip_port, api_port, uas_port, secure, trunk="loadgen")
     python = sys.executable
-    # the child keeps its own copy of the log's descriptor
-    with open(work / "switch.log", "w") as log:
-        switch = subprocess.Popen(
-            pinned(
-                args.switch_core,
-                [
-                    python,
-                    "-m",
-                    "softswitchd",
-                    "serve",
-                    "--config",
-                    str(config),
-                    "--log-level",
-                    args.log_level,
-                ],
-                args.priority,
-            ),
-            cwd=work,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            preexec_fn=raise_fd_limit,
-        )
+    switch = start_switch(
+        work,
+        config,
+        args.log_level,
+        lambda argv: pinned(args.switch_core, argv, args.priority),
+        preexec_fn=raise_fd_limit,
+    )
     # taskset, chrt and nice exec the switch: same pid
     try:
         wait_healthy(api_port, switch)
@@ -223,11 +166,7 @@ def run_once(args: argparse.Namespace, calls: int, srtp: bool = False) -> dict[s
         result["work"] = str(work)
         return result
     finally:
-        switch.terminate()
-        try:
-            switch.wait(20)
-        except subprocess.TimeoutExpired:
-            switch.kill()
+        terminate(switch)
 
 
 def verdict(result: dict[str, Any]) -> list[str]:

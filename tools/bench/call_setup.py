@@ -10,40 +10,21 @@ call lasts), then BYE relayed. Prints the achieved rate and failed calls.
 from __future__ import annotations
 
 import argparse
-import csv
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = ROOT / "tests" / "peers" / "scenarios" / "uac_auth_call.xml"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_healthy(api_port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("switch did not come up")
+# run as a script: tools/bench is on sys.path
+from sipp_switch import (
+    cpu_seconds,
+    free_port,
+    sipp_calls,
+    sipp_uas,
+    start_switch,
+    terminate,
+    wait_healthy,
+    write_config,
+)
 
 
 def main() -> None:
@@ -54,130 +35,28 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-setup-"))
-    sip_port, uas_port, uac_port, api_port = free_port(), free_port(), free_port(), free_port()
-    config = work / "switch.toml"
-    config.write_text(f'''
-[sip]
-listen = "127.0.0.1:{sip_port}"
-[rtp]
-address = "127.0.0.1"
-ports = "40000-49999"
-[api]
-listen = "127.0.0.1:{api_port}"
-[store]
-path = "{work / "db.sqlite"}"
-[[extensions]]
-number = "101"
-password = "bench101"
-[[trunks]]
-name = "far"
-host = "127.0.0.1:{uas_port}"
-register = false
-''')
-    # the child keeps its own copy of the log's descriptor
-    with open(work / "switch.log", "w") as log:
-        switch = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "softswitchd",
-                "serve",
-                "--config",
-                str(config),
-                "--log-level",
-                "WARNING",
-            ],
-            cwd=work,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
+    sip_port, uas_port, api_port = free_port(), free_port(), free_port()
+    switch = start_switch(work, write_config(work, sip_port, api_port, uas_port), "WARNING")
     try:
-        wait_healthy(api_port)
-        _bench(args, work, switch, sip_port, uas_port, uac_port)
+        wait_healthy(api_port, switch)
+        _bench(args, work, switch.pid, sip_port, uas_port)
     finally:
-        switch.terminate()
-        switch.wait(20)
+        terminate(switch)
 
 
-def _bench(
-    args, work: Path, switch: subprocess.Popen, sip_port: int, uas_port: int, uac_port: int
-) -> None:
+def _bench(args: argparse.Namespace, work: Path, pid: int, sip_port: int, uas_port: int) -> None:
     calls = int(args.rate * args.seconds)
-    limit = str(int(args.rate * (args.hold_ms / 1000 + 2)) + 50)
-    uas = subprocess.Popen(
-        [
-            "sipp",
-            "-sn",
-            "uas",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(uas_port),
-            "-nostdin",
-            "-trace_stat",
-            "-stf",
-            str(work / "uas.csv"),
-        ],
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    limit = int(args.rate * (args.hold_ms / 1000 + 2)) + 50
+    uas = sipp_uas(work, uas_port)
     time.sleep(0.5)
-    cpu_before = cpu_seconds(switch.pid)
+    cpu_before = cpu_seconds(pid)
     started = time.monotonic()
-    uac = subprocess.run(
-        [
-            "sipp",
-            f"127.0.0.1:{sip_port}",
-            "-sf",
-            str(SCENARIO),
-            "-s",
-            "5550100",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(uac_port),
-            "-au",
-            "101",
-            "-ap",
-            "bench101",
-            "-key",
-            "caller",
-            "101",
-            "-r",
-            str(args.rate),
-            "-m",
-            str(calls),
-            "-l",
-            limit,
-            "-d",
-            str(args.hold_ms),
-            "-nostdin",
-            "-timeout",
-            f"{int(args.seconds * 2 + 60)}s",
-            "-timeout_error",
-            "-trace_stat",
-            "-stf",
-            str(work / "uac.csv"),
-            "-fd",
-            "1",
-            "-trace_err",
-            "-error_file",
-            str(work / "uac_errors.log"),
-        ],
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    ok, failed, status = sipp_calls(
+        work, "uac", sip_port, args.rate, calls, limit, args.hold_ms, int(args.seconds * 2 + 60)
     )
     elapsed = time.monotonic() - started
-    cpu = cpu_seconds(switch.pid) - cpu_before
-    uas.terminate()
-    uas.wait(10)
-    with open(work / "uac.csv", newline="") as fh:
-        rows = [r for r in csv.reader(fh, delimiter=";") if r]
-    last = dict(zip(rows[0], rows[-1], strict=False))
-    ok = int(last["SuccessfulCall(C)"])
-    failed = int(last["FailedCall(C)"])
+    cpu = cpu_seconds(pid) - cpu_before
+    terminate(uas, 10)
     # calls are started at the target rate for `seconds`; the run ends when the last hangs up
     setup_window = elapsed - args.hold_ms / 1000
     print(
@@ -185,7 +64,7 @@ def _bench(
         f"({calls} calls, each held {args.hold_ms} ms)"
     )
     print(f"successful calls   {ok}")
-    print(f"failed calls       {failed}  (sipp exit {uac.returncode})")
+    print(f"failed calls       {failed}  (sipp exit {status})")
     print(f"achieved rate      {ok / setup_window:.1f} calls/s")
     print(
         f"switch CPU         {cpu:.1f} s over {elapsed:.1f} s "

@@ -115,6 +115,38 @@ def phones(socks: list[socket.socket], legs: list[int], seconds: float, out: Con
     out.send((n, received))
 
 
+def phone_sockets(channels: list[Channel]) -> list[socket.socket]:
+    """A phone's socket for each channel; the channel sends its RTP there and is up."""
+    socks = []
+    for channel in channels:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((HOST, 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
+        socks.append(sock)
+        channel.rtp.set_remote(HOST, sock.getsockname()[1], "PCMU", 0, 101)
+        channel.up()
+    return socks
+
+
+class Phones:
+    """`phones` in a forked child for ``seconds``: the sockets are the child's from here on."""
+
+    def __init__(self, socks: list[socket.socket], channels: list[Channel], seconds: float):
+        context = multiprocessing.get_context("fork")
+        self._receiver, sender = context.Pipe(duplex=False)
+        legs = [c.rtp.local_port for c in channels]
+        self._child = context.Process(target=phones, args=(socks, legs, seconds, sender))
+        self._child.start()
+        for sock in socks:
+            sock.close()
+
+    async def result(self) -> tuple[int, int]:
+        """When the child is done: the frames each phone sent, the replies all received."""
+        sent, received = await asyncio.to_thread(self._receiver.recv)
+        self._child.join()
+        return sent, received
+
+
 # -- the switch side ------------------------------------------------------------------
 
 
@@ -147,14 +179,7 @@ async def bench(args: argparse.Namespace, directory: Path) -> int:
     ports = PortAllocator(args.first_port, min(65534, args.first_port + 4 * legs_count + 200))
     namer = ChannelNamer()
     channels = [await leg(ua, ports, namer, str(1000 + i)) for i in range(legs_count)]
-    socks = []
-    for channel in channels:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind((HOST, 0))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
-        socks.append(sock)
-        channel.rtp.set_remote(HOST, sock.getsockname()[1], "PCMU", 0, 101)
-        channel.up()
+    socks = phone_sockets(channels)
 
     clock = MediaClock()
     durations: list[float] = []  # wall time of each tick, ms
@@ -186,14 +211,7 @@ async def bench(args: argparse.Namespace, directory: Path) -> int:
             rooms.append(room)
     clock.add(end)
 
-    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
-    child = multiprocessing.get_context("fork").Process(
-        target=phones,
-        args=(socks, [c.rtp.local_port for c in channels], args.seconds + 1.0, sender),
-    )
-    child.start()
-    for sock in socks:
-        sock.close()
+    phones = Phones(socks, channels, args.seconds + 1.0)
     await asyncio.sleep(1.0)  # the phones start, the jitter buffers fill
     clock.start()
     await asyncio.sleep(0.5)
@@ -207,8 +225,7 @@ async def bench(args: argparse.Namespace, directory: Path) -> int:
     measured_cpu = np.array(cpu_durations)
     sent_back = sum(c.rtp.packets_sent for c in channels)
     clock.stop()
-    phone_ticks, received = await asyncio.to_thread(receiver.recv)
-    child.join()
+    phone_ticks, received = await phones.result()
     for room in rooms:
         room.close()
     for bridge in bridges:

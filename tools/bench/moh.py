@@ -22,15 +22,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
-import socket
 import sys
 import time
 
 import numpy as np
 
 # run as a script: tools/bench is on sys.path, its conference bench holds the phones
-from conferences import HOST, cpu_seconds, leg, phones, pin
+from conferences import HOST, Phones, cpu_seconds, leg, phone_sockets, pin
 
 from media.clock import MediaClock
 from media.moh import MohSource, MusicOnHold
@@ -51,14 +49,7 @@ async def run(
     holders: list[Channel] = []
     if held:
         holders = [await leg(ua, ports, namer, str(5000 + i)) for i in range(args.calls)]
-    socks = []
-    for channel in listeners:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.bind((HOST, 0))
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 16)
-        socks.append(sock)
-        channel.rtp.set_remote(HOST, sock.getsockname()[1], "PCMU", 0, 101)
-        channel.up()
+    socks = phone_sockets(listeners)
     for channel in holders:  # put the call on hold: we send them nothing
         channel.rtp.set_remote(HOST, 9, "PCMU", 0, 101)
         channel.rtp.direction = "recvonly"
@@ -88,15 +79,7 @@ async def run(
     if held:
         assert len(moh) == args.calls and len(clock) == 3  # begin, the music, end
 
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=phones,
-        args=(socks, [c.rtp.local_port for c in listeners], args.seconds + 1.0, sender),
-    )
-    child.start()
-    for sock in socks:
-        sock.close()
+    phones = Phones(socks, listeners, args.seconds + 1.0)
     await asyncio.sleep(1.0)
     clock.start()
     await asyncio.sleep(0.5)
@@ -108,8 +91,7 @@ async def run(
     measured = np.array(cpu_durations)
     sent_back = sum(c.rtp.packets_sent for c in listeners)
     clock.stop()
-    phone_ticks, received = await asyncio.to_thread(receiver.recv)
-    child.join()
+    phone_ticks, received = await phones.result()
     for bridge in bridges:
         bridge.stop()
     for channel in listeners + holders:

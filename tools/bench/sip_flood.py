@@ -21,33 +21,29 @@ Phases, each ``--seconds`` long, on one switch process:
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-SCENARIO = ROOT / "tests" / "peers" / "scenarios" / "uac_auth_call.xml"
+# run as a script: tools/bench is on sys.path
+from sipp_switch import (
+    cpu_seconds,
+    free_port,
+    sipp_calls,
+    sipp_uas,
+    start_switch,
+    terminate,
+    wait_healthy,
+    write_config,
+)
+
 SWITCH_CORE = 0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:
@@ -62,17 +58,6 @@ def udp_drops(port: int) -> int:
         if int(fields[1].rsplit(":", 1)[1], 16) == port:
             return int(fields[-1])
     return 0
-
-
-def wait_healthy(api_port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/health", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("switch did not come up")
 
 
 def garbage(sip_port: int, source: str, port: int) -> Iterator[bytes]:
@@ -121,27 +106,18 @@ def flood(sip_port: int, sources: int, rate: float, seconds: float, stop: thread
 
 def calls(work: Path, name: str, sip_port: int, rate: float, seconds: float) -> tuple[int, int]:
     """Legitimate calls (held 1 s) at ``rate``/s for ``seconds``: (successful, failed)."""
-    uac_port = free_port()
-    stats = work / f"{name}.csv"
-    subprocess.run(
-        [
-            *("taskset", "-c", others()),
-            *("sipp", f"127.0.0.1:{sip_port}", "-sf", str(SCENARIO), "-s", "5550100"),
-            *("-i", "127.0.0.1", "-p", str(uac_port), "-au", "101", "-ap", "bench101"),
-            *("-key", "caller", "101", "-r", str(rate), "-m", str(int(rate * seconds))),
-            *("-l", str(int(rate * 4)), "-d", "1000", "-nostdin"),
-            *("-timeout", f"{int(seconds * 2 + 60)}s", "-timeout_error"),
-            *("-trace_stat", "-stf", str(stats), "-fd", "1"),
-            *("-trace_err", "-error_file", str(work / f"{name}_errors.log")),
-        ],
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    ok, failed, _ = sipp_calls(
+        work,
+        name,
+        sip_port,
+        rate,
+        int(rate * seconds),
+        int(rate * 4),
+        1000,
+        int(seconds * 2 + 60),
+        ("taskset", "-c", others()),
     )
-    with open(stats, newline="") as fh:
-        rows = [r for r in csv.reader(fh, delimiter=";") if r]
-    last = dict(zip(rows[0], rows[-1], strict=False))
-    return int(last["SuccessfulCall(C)"]), int(last["FailedCall(C)"])
+    return ok, failed
 
 
 def others() -> str:
@@ -162,55 +138,19 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-flood-"))
     sip_port, uas_port, api_port = free_port(), free_port(), free_port()
-    config = work / "switch.toml"
-    config.write_text(f'''
-[sip]
-listen = "127.0.0.1:{sip_port}"
-[rtp]
-address = "127.0.0.1"
-ports = "40000-49999"
-[api]
-listen = "127.0.0.1:{api_port}"
-[store]
-path = "{work / "db.sqlite"}"
-[[extensions]]
-number = "101"
-password = "bench101"
-[[trunks]]
-name = "far"
-host = "127.0.0.1:{uas_port}"
-register = false
-''')
-    with open(work / "switch.log", "w") as log:
-        switch = subprocess.Popen(
-            [
-                *("taskset", "-c", str(SWITCH_CORE)),
-                *(sys.executable, "-m", "softswitchd", "serve", "--config", str(config)),
-                *("--log-level", "INFO"),
-            ],
-            cwd=work,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
+    config = write_config(work, sip_port, api_port, uas_port)
+    switch = start_switch(
+        work, config, "INFO", lambda argv: ["taskset", "-c", str(SWITCH_CORE), *argv]
+    )
     uas = None
     try:
-        wait_healthy(api_port)
-        uas = subprocess.Popen(
-            [
-                *("taskset", "-c", others()),
-                *("sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(uas_port), "-nostdin"),
-            ],
-            cwd=work,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        wait_healthy(api_port, switch)
+        uas = sipp_uas(work, uas_port, ("taskset", "-c", others()))
         _run(args, work, switch, sip_port, uas_port)
     finally:
         if uas is not None:
-            uas.terminate()
-            uas.wait(10)
-        switch.terminate()
-        switch.wait(20)
+            terminate(uas, 10)
+        terminate(switch)
 
 
 def _run(

@@ -23,7 +23,6 @@ closed, like a phone that does not do RTCP.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import select
 import socket
@@ -34,6 +33,7 @@ from collections.abc import Iterable
 from media.pcm import FRAME as FRAME_SAMPLES
 from media.pcm import FRAME_SECONDS
 from media.srtp import SrtpContext
+from softswitch.background import cancel_and_wait
 
 __all__ = ["MediaEngine", "Stream", "TAG_BYTES", "encode_tag", "tag_check"]
 
@@ -198,11 +198,8 @@ class MediaEngine:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="rtp-ticks")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         for stream in list(self._by_fd.values()):
             self.close_stream(stream)
         self._epoll.close()
