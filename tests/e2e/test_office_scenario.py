@@ -210,4 +210,4 @@ def test_ivr_ring_group_voicemail_with_mwi_then_after_hours_straight_to_voicemai
         what="the lamp counting two messages",
     )
     # one subscription all along (baresip 1.0 could loop on SUBSCRIBE: tests/peers/baresip)
-    assert harness.call(lambda: len(harness.switch.mwi.subscriptions["101"])) == 1
+    assert harness.call(lambda: len(harness.switch.mwi.subscriptions.of("101"))) == 1

@@ -613,7 +613,7 @@ async def test_a_burst_of_pings_is_answered_and_the_stream_goes_on(listener: Lis
 
 async def test_a_port_0_listener_picks_again_when_tcp_holds_the_udp_port(monkeypatch) -> None:
     """Port 0: the UDP port the kernel gives may be taken for TCP by someone else."""
-    held: list[socket.socket] = []
+    held: list[tuple[socket.socket | None, int]] = []  # the TCP blocker, the port
     real_bind = transport_module.bound_socket
     calls = {"udp": 0}
 
@@ -623,19 +623,24 @@ async def test_a_port_0_listener_picks_again_when_tcp_holds_the_udp_port(monkeyp
             calls["udp"] += 1
             if calls["udp"] == 1:  # someone holds TCP on the first port given
                 blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                blocker.bind((host, sock.getsockname()[1]))
-                held.append(blocker)
+                try:
+                    blocker.bind((host, sock.getsockname()[1]))
+                except OSError:  # another process already does: the same clash
+                    blocker.close()
+                    blocker = None
+                held.append((blocker, sock.getsockname()[1]))
         return sock
 
     monkeypatch.setattr(transport_module, "bound_socket", bind_with_a_clash)
     transport = Transport("127.0.0.1", 0, lambda data, peer: None)
     try:
         await transport.start()
-        assert calls["udp"] == 2 and transport.port != held[0].getsockname()[1]
+        assert calls["udp"] == 2 and transport.port != held[0][1]
     finally:
         await transport.stop()
-        for sock in held:
-            sock.close()
+        for sock, _ in held:
+            if sock is not None:
+                sock.close()
 
 
 async def test_a_fixed_port_taken_for_tcp_fails_at_once() -> None:
