@@ -391,12 +391,14 @@ class Transport:
         when the machine has it. The configured family's failure propagates."""
         self.guard.fit_open_files()
         first, *others = listen_hosts(self.host)
-        await self._listen(first)
-        for host in others:
-            try:
-                await self._listen(host)
-            except OSError as exc:
-                log.info("no SIP listener on %s port %d: %s", host, self.port, exc)
+        # Port 0 on a wildcard: the port the first family got may be taken in the other
+        # one; pick again rather than listen on one family only.
+        tries = EPHEMERAL_TRIES if self.port == 0 and others else 1
+        for attempt in range(tries):
+            await self._listen(first)
+            if await self._listen_others(others, retry=attempt < tries - 1):
+                break
+            self._unlisten()
         if self.tls_context is not None:
             first, *others = listen_hosts(self.tls_host)
             await self._listen_tls(first, self.tls_context)
@@ -406,6 +408,29 @@ class Transport:
                 except OSError as exc:
                     log.info("no TLS listener on %s port %d: %s", host, self.tls_port, exc)
         self._schedule_sweep()
+
+    async def _listen_others(self, hosts: list[str], retry: bool) -> bool:
+        """The other family's wildcard, best effort; False when its port was taken and
+        `retry` says the caller will pick another port."""
+        for host in hosts:
+            try:
+                await self._listen(host)
+            except OSError as exc:
+                if retry and exc.errno == errno.EADDRINUSE:
+                    return False
+                log.info("no SIP listener on %s port %d: %s", host, self.port, exc)
+        return True
+
+    def _unlisten(self) -> None:
+        """Close the listeners made so far (start picks another port)."""
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.close()
+        for udp in (self._udp, self._udp6):
+            if udp is not None:
+                udp.close()
+        self._udp = self._udp6 = None
+        self.port = 0
 
     @property
     def families(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ the same messages either way, and a stream that loses its framing is closed.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 import ssl
@@ -650,4 +651,28 @@ async def test_a_fixed_port_taken_for_tcp_fails_at_once() -> None:
         transport = Transport("127.0.0.1", port, lambda data, peer: None)
         with pytest.raises(OSError):
             await transport.start()
+        await transport.stop()
+
+
+async def test_a_port_0_wildcard_picks_again_when_the_other_family_holds_the_port(
+    monkeypatch,
+) -> None:
+    """Port 0 on "::": the port IPv6 got may be taken for IPv4 by someone else; listening on
+    one family only would leave IPv4 phones out."""
+    real_bind = transport_module.bound_socket
+    refused: list[int] = []
+
+    def bind_with_a_clash(kind: int, host: str, port: int) -> socket.socket:
+        if host == "0.0.0.0" and not refused:  # the first IPv4 bind: someone has the port
+            refused.append(port)
+            raise OSError(errno.EADDRINUSE, "Address already in use")
+        return real_bind(kind, host, port)
+
+    monkeypatch.setattr(transport_module, "bound_socket", bind_with_a_clash)
+    transport = Transport("::", 0, lambda data, peer: None)
+    try:
+        await transport.start()
+        assert transport.families == ("IPv4", "IPv6")
+        assert refused and transport.port != refused[0]
+    finally:
         await transport.stop()
