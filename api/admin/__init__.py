@@ -7,24 +7,34 @@ channel, and the CDRs of every account (what `softswitch status|calls|cdr` show)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
-from api.openapi.operation import Operation, route
+from api.openapi.operation import Operation, Param, route
 from softswitch.identity import AuthGuard
 from softswitch.store.admin_tokens import AdminTokenStore
 from softswitch.store.cdrs import CdrStore
 
 from .auth import AdminAuth, default_guard
-from .cdrs import CdrsView
+from .cdrs import MAX_LIMIT, CdrsView
 from .errors import AdminError
 from .extensions import ExtensionsView
 from .features import FeaturesView
 from .live import LiveView
-from .models import ADMIN, Extension, Extensions, Features, FeaturesPatch
+from .models import (
+    ADMIN,
+    AdminCdrs,
+    Extension,
+    Extensions,
+    Features,
+    FeaturesPatch,
+    LiveChannels,
+    Status,
+)
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -51,10 +61,41 @@ def routes(ctx: AppContext, guard: AuthGuard | None = None) -> list[BaseRoute]:
     live = LiveView(ctx.switch, ctx.calls)
     cdrs = CdrsView(CdrStore(ctx.store.db))
     number = {"number": "the extension's number"}
+    when = "a unix time or an ISO 8601 date/time (UTC unless it names a zone)"
     return [
-        Route("/api/admin/status", admin(live.status), methods=["GET"]),
-        Route("/api/admin/calls", admin(live.calls_index), methods=["GET"]),
-        Route("/api/admin/cdrs", admin(cdrs.index), methods=["GET"]),
+        route(
+            "/api/admin/status",
+            admin(live.status),
+            {"GET": Operation("Trunks, registered phones and call counts", ADMIN, ok=Status)},
+        ),
+        route(
+            "/api/admin/calls",
+            admin(live.calls_index),
+            {"GET": Operation("Every live channel, oldest first", ADMIN, ok=LiveChannels)},
+        ),
+        route(
+            "/api/admin/cdrs",
+            admin(cdrs.index),
+            {
+                "GET": Operation(
+                    "The CDRs of every account (or one) in a time window, oldest first",
+                    ADMIN,
+                    ok=AdminCdrs,
+                    errors=(400,),
+                    params=(
+                        Param("since", "query", when + "; default: 24 hours ago"),
+                        Param("until", "query", when + "; default: now"),
+                        Param("account", "query", "only this account's CDRs"),
+                        Param(
+                            "limit",
+                            "query",
+                            f"at most this many CDRs (1 to {MAX_LIMIT}; default 100)",
+                            Annotated[int, Field(ge=1, le=MAX_LIMIT)],
+                        ),
+                    ),
+                )
+            },
+        ),
         route(
             "/api/admin/extensions",
             admin(extensions.index),

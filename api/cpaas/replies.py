@@ -17,6 +17,7 @@ from api.openapi.operation import Family
 from softswitch.calls.live import CallKind
 from softswitch.channel import ChannelState
 from softswitch.store.callbacks import CallbackStatus
+from softswitch.store.webhooks import DeliveryStatus
 
 T = TypeVar("T")
 
@@ -377,3 +378,61 @@ class VoicemailMessage(BaseModel):
 class VoicemailDone(_Reply):
     message: Message
     message_id: str
+
+
+# --- webhooks -------------------------------------------------------------------------
+
+IsoTime = Annotated[
+    str,
+    Field(
+        description='an ISO 8601 time in UTC to the millisecond ("" when there is none)',
+        examples=["2026-12-06T08:09:10.123Z"],
+    ),
+]
+
+
+class WebhookSettingsReply(_Reply):
+    """The account's status_callback; the secret itself is never shown again."""
+
+    status_callback: Annotated[str, Field(description='"" when none is set')]
+    secret_set: Literal["true", "false"]
+    updated_at: IsoTime
+
+
+class WebhookSettingsSet(WebhookSettingsReply):
+    """``secret`` only when this change made the account's first secret."""
+
+    message: Message
+    secret: str | None = Field(None, description="the new signing secret, shown this once")
+
+
+class WebhookSecretRotated(WebhookSettingsReply):
+    message: Message
+    secret: Annotated[str, Field(description="the new signing secret, shown this once")]
+
+
+class DeliveryAttempt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: int
+    at: IsoTime
+    status_code: int | None = Field(description="null: no answer (refused, timed out)")
+    error: str
+    duration: float = Field(description="seconds")
+
+
+class Delivery(BaseModel):
+    """One event and its delivery attempts."""
+
+    model_config = ConfigDict(extra="forbid")
+    event_id: str
+    type: str
+    request_id: str
+    created_at: IsoTime
+    status: DeliveryStatus
+    attempts: list[DeliveryAttempt]
+    next_attempt_at: IsoTime = Field(description='"" unless the event is pending')
+    payload: dict[str, Any] = Field(description="what is (or was) posted")
+
+
+class Deliveries(Listing[Delivery]):
+    total: int = Field(description="events of this status in all")

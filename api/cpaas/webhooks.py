@@ -13,12 +13,14 @@ The switch side is `softswitch.webhooks` (settings, events, the delivery worker)
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from api.openapi.operation import Operation, Param, route
 from softswitch.store.webhooks import DeliveryStatus, OutboxEvent, WebhookSettings
 from softswitch.webhooks.events import iso
 from softswitch.webhooks.service import Webhooks
@@ -27,6 +29,14 @@ from softswitch.webhooks.settings import WebhookUrlError
 from .auth import account_of
 from .body import parse_body, validate
 from .models import DeliveriesQuery, WebhookSettingsBody
+from .replies import (
+    CPAAS,
+    Deliveries,
+    Envelope,
+    WebhookSecretRotated,
+    WebhookSettingsReply,
+    WebhookSettingsSet,
+)
 from .responses import ApiError, endpoint, ok
 
 if TYPE_CHECKING:
@@ -115,8 +125,71 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     async def settings_dispatch(request: Request) -> Response:
         return await settings_handlers[request.method](request)
 
+    # 503: a server started without the webhook service
     return [
-        Route("/api/webhooks/settings", settings_dispatch, methods=list(settings_handlers)),
-        Route("/api/webhooks/secret", endpoint(rotate), methods=["POST"]),
-        Route("/api/webhooks/deliveries", endpoint(deliveries), methods=["GET"]),
+        route(
+            "/api/webhooks/settings",
+            settings_dispatch,
+            {
+                "GET": Operation(
+                    "The account's status_callback (never its secret)",
+                    CPAAS,
+                    ok=Envelope[WebhookSettingsReply],
+                    errors=(503,),
+                ),
+                "PUT": Operation(
+                    'Set the status_callback ("" clears it)',
+                    CPAAS,
+                    body=WebhookSettingsBody,
+                    ok=Envelope[WebhookSettingsSet],
+                    errors=(503,),
+                    description="The first time, the reply carries the new signing secret.",
+                    example={"status_callback": "https://example.com/softswitch-events"},
+                ),
+            },
+        ),
+        route(
+            "/api/webhooks/secret",
+            endpoint(rotate),
+            {
+                "POST": Operation(
+                    "Rotate the signing secret",
+                    CPAAS,
+                    ok=Envelope[WebhookSecretRotated],
+                    errors=(503,),
+                )
+            },
+        ),
+        route(
+            "/api/webhooks/deliveries",
+            endpoint(deliveries),
+            {
+                "GET": Operation(
+                    "The account's events, newest first, each with its delivery attempts",
+                    CPAAS,
+                    ok=Envelope[Deliveries],
+                    errors=(503,),
+                    params=(
+                        Param(
+                            "status",
+                            "query",
+                            "only events in this state",
+                            Literal["pending", "delivered", "failed"],
+                        ),
+                        Param(
+                            "record_count",
+                            "query",
+                            "at most this many (default 50)",
+                            Annotated[int, Field(ge=1, le=1000)],
+                        ),
+                        Param(
+                            "offset",
+                            "query",
+                            "skip this many",
+                            Annotated[int, Field(ge=0, le=1_000_000_000)],
+                        ),
+                    ),
+                )
+            },
+        ),
     ]

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.admin.models import AdminCdrs, Status
 from api.app import create_app
 from softswitch.admin_tokens import create_admin_token
 from softswitch.store import Binding
@@ -59,6 +60,7 @@ async def test_status_and_calls(env) -> None:
         Binding("101", "sip:101@127.0.0.1:5062", now + 120, "c", 1, "udp", "127.0.0.1", 5062, "ua")
     )
     body = (await client.get("/api/admin/status")).json()
+    Status.model_validate(body)  # what /openapi.json says it is
     assert body["status"] == "ok"
     assert body["trunks"] == [
         {
@@ -95,6 +97,7 @@ async def test_cdrs_of_a_window(env) -> None:
     async def requests(**params: object) -> list[str]:
         response = await client.get("/api/admin/cdrs", params=params)
         assert response.status_code == 200, response.text
+        AdminCdrs.model_validate(response.json())
         return [row["request_id"] for row in response.json()["cdrs"]]
 
     assert await requests() == ["a", "b"]  # the last 24 hours, oldest first

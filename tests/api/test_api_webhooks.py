@@ -14,6 +14,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from api.cpaas.replies import (
+    Deliveries,
+    WebhookSecretRotated,
+    WebhookSettingsReply,
+    WebhookSettingsSet,
+)
 from softswitch.webhooks.signing import HEADER, verify
 from tests.peers.process import wait_until
 from tests.peers.webhook_receiver import WebhookReceiver
@@ -60,16 +66,20 @@ def click2call(server, headers=ONE) -> str:
 def test_settings_are_set_read_and_the_secret_shown_only_when_made(server, receiver) -> None:
     status, body = call(server, "GET", "/api/webhooks/settings")
     assert status == 200 and body["status_callback"] == "" and body["secret_set"] == "false"
+    WebhookSettingsReply.model_validate(body)  # the replies are what /openapi.json says
     status, body = set_url(server, receiver.url("/one"))
+    WebhookSettingsSet.model_validate(body)
     assert status == 200 and body["success"] == "true"
     assert body["status_callback"] == receiver.url("/one") and body["secret"].startswith("whsec_")
     first = body["secret"]
     status, body = set_url(server, receiver.url("/other"))
     assert status == 200 and "secret" not in body  # shown once
+    WebhookSettingsSet.model_validate(body)
     status, body = call(server, "GET", "/api/webhooks/settings")
     assert body["status_callback"] == receiver.url("/other") and "secret" not in body
     assert body["secret_set"] == "true"
     status, body = call(server, "POST", "/api/webhooks/secret")
+    WebhookSecretRotated.model_validate(body)
     assert status == 200 and body["secret"].startswith("whsec_") and body["secret"] != first
     # the other account sees its own (none)
     assert call(server, "GET", "/api/webhooks/settings", TWO)[1]["status_callback"] == ""
@@ -122,6 +132,7 @@ def test_a_receiver_down_for_a_while_gets_every_event_in_order_when_back(server,
     wait_until(recorded_and_retried, 10, what="six events recorded, the first retried")
     _, page = call(server, "GET", "/api/webhooks/deliveries?status=pending&record_count=2&offset=4")
     assert page["total"] == 6 and len(page["result"]) == 2  # newest first: the oldest two
+    Deliveries.model_validate(page)  # pending: next_attempt_at set, attempts with no answer
     assert page["result"][0]["attempts"] == []  # waits behind the oldest
     tried = page["result"][-1]["attempts"]
     assert tried[0]["status_code"] is None and "ConnectError" in tried[0]["error"]
@@ -142,6 +153,7 @@ def test_a_receiver_down_for_a_while_gets_every_event_in_order_when_back(server,
     )
     _, page = call(server, "GET", "/api/webhooks/deliveries")
     assert page["total"] == 6 and {e["status"] for e in page["result"]} == {"delivered"}
+    Deliveries.model_validate(page)
     assert page["result"][0]["attempts"][-1]["status_code"] == 204
     newest = page["result"][0]
     assert newest["payload"]["id"] == newest["event_id"] == ids[-1]
