@@ -543,6 +543,10 @@ class TransactionLayer:
     def close(self) -> None:
         for ct in list(self._client.values()):
             ct.cancel_timers()
+            if not ct.final.done():
+                # no answer will come now: whoever waits for one (a fork still ringing at
+                # shutdown) stops waiting, instead of a task left pending when the loop closes
+                ct.final.cancel()
         for st in list(self._server.values()):
             st._terminate()
         self._per_source.clear()

@@ -326,3 +326,16 @@ async def test_a_branchless_rfc2543_request_ends_its_transaction_too(pair):
     await asyncio.sleep(0.4)  # timer I
     assert ua.layer is not None and ua.layer.server_transactions == 0
     assert ua.layer.source_transactions("127.0.0.1") == 0
+
+
+async def test_closing_the_layer_ends_the_wait_of_an_unanswered_request():
+    """A switch stopping while a fork still rings (no final answer, timer B far away):
+    the task waiting for the answer ends, it is not left pending when the loop closes."""
+    async with ua_and_raw(timers=Timers(t1=0.5, t2=4.0, t4=5.0)) as (ua, raw):
+        ct = await request_to_raw(ua, raw, "INVITE")
+        await raw.next()
+        waiting = asyncio.ensure_future(ct.final)
+        assert ua.layer is not None
+        ua.layer.close()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(waiting, 1)
