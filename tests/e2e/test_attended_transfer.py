@@ -20,7 +20,7 @@ import pytest
 from media.tones import HOLD_MUSIC_HZ
 from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav, read_wav
 from tests.peers.baresip import Baresip, BaresipAccount
-from tests.peers.kamailio import Kamailio, KamailioConfig
+from tests.peers.kamailio import company_carrier
 from tests.peers.linphone import Linphonec
 from tests.peers.ports import PortPicker
 from tests.peers.process import wait_until
@@ -129,23 +129,10 @@ def assert_transfer_notified(linphone: Linphonec) -> None:
 
 
 @pytest.fixture
-def carrier(tmp_path: Path, ports: PortPicker) -> Iterator[tuple[Kamailio, int]]:
-    """kamailio as the carrier, routing the company's numbers (49...) to a switch port
-    (the second item) that the test's switch then listens on."""
-    switch_port = ports.port()
-    kamailio = Kamailio(
-        tmp_path / "carrier",
-        KamailioConfig(
-            port=ports.port(),
-            users={"trunkuser": "trunkpass", OUTSIDE: "outpw"},
-            static_routes={"49": f"127.0.0.1:{switch_port}"},
-        ),
-    )
-    kamailio.start()
-    try:
-        yield kamailio, switch_port
-    finally:
-        kamailio.stop()
+def carrier(tmp_path, ports):
+    """The carrier and the switch port it routes the company's numbers to."""
+    with company_carrier(tmp_path / "carrier", ports, OUTSIDE) as made:
+        yield made
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.talk import assert_heard
 from tests.peers.audio import dominant_frequency
 from tests.peers.baresip import BaresipAccount
-from tests.peers.kamailio import Kamailio, KamailioConfig
+from tests.peers.kamailio import Kamailio, company_carrier
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
@@ -87,22 +87,9 @@ class Office:
 @pytest.fixture
 def carrier(tmp_path, ports):
     """The carrier and the switch's SIP port it routes the main number to. Set up before
-    (so torn down after) the switch and the phones: stopped first, its trunk's
-    unregistration waited 10 s in every teardown."""
-    switch_port = ports.port()
-    kamailio = Kamailio(
-        tmp_path / "carrier",
-        KamailioConfig(
-            port=ports.port(),
-            users={"trunkuser": "trunkpass", OUTSIDE: "outpw"},
-            static_routes={"49": f"127.0.0.1:{switch_port}"},
-        ),
-    )
-    kamailio.start()
-    try:
-        yield kamailio, switch_port
-    finally:
-        kamailio.stop()
+    (so torn down after) the switch and the phones."""
+    with company_carrier(tmp_path / "carrier", ports, OUTSIDE) as made:
+        yield made
 
 
 @pytest.fixture

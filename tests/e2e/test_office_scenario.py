@@ -21,7 +21,7 @@ import pytest
 
 from tests.peers.audio import dominant_frequency
 from tests.peers.baresip import Baresip, BaresipAccount
-from tests.peers.kamailio import Kamailio, KamailioConfig
+from tests.peers.kamailio import company_carrier
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
@@ -52,20 +52,9 @@ def closed_today() -> dict:
 
 @pytest.fixture
 def carrier(tmp_path, ports):
-    switch_port = ports.port()
-    kamailio = Kamailio(
-        tmp_path / "carrier",
-        KamailioConfig(
-            port=ports.port(),
-            users={"trunkuser": "trunkpass", CUSTOMER: "outpw"},
-            static_routes={"49": f"127.0.0.1:{switch_port}"},
-        ),
-    )
-    kamailio.start()
-    try:
-        yield kamailio, switch_port
-    finally:
-        kamailio.stop()
+    """The carrier and the switch port it routes the main number to (before the switch)."""
+    with company_carrier(tmp_path / "carrier", ports, CUSTOMER) as made:
+        yield made
 
 
 def api(harness, method: str, path: str, body: dict | None = None) -> dict:

@@ -17,15 +17,17 @@ In-dialog requests follow Record-Route (loose_route); CANCEL/ACK go via tm.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import socket
 import subprocess
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .ports import PortPicker
 from .process import PeerError, PeerProcess, wait_until
 
 HOST = "127.0.0.1"
@@ -482,3 +484,28 @@ class Kamailio:
             for line in self.process.log_text().splitlines()
             if (m := pattern.search(line))
         ]
+
+
+@contextlib.contextmanager
+def company_carrier(
+    folder: Path, ports: PortPicker, outside: str, prefix: str = "49"
+) -> Iterator[tuple[Kamailio, int]]:
+    """kamailio as the carrier: its user `trunkuser` (password trunkpass) is the company's
+    trunk, `outside` (password outpw) a customer's line, and the company's numbers
+    (`prefix`...) are routed to a switch port (the second item) that the test's switch
+    then listens on. Start it before the switch (as a fixture the test asks for first) so
+    it stops after: stopped first, the trunk's un-REGISTER waits for an answer in vain."""
+    switch_port = ports.port()
+    kamailio = Kamailio(
+        folder,
+        KamailioConfig(
+            port=ports.port(),
+            users={"trunkuser": "trunkpass", outside: "outpw"},
+            static_routes={prefix: f"127.0.0.1:{switch_port}"},
+        ),
+    )
+    kamailio.start()
+    try:
+        yield kamailio, switch_port
+    finally:
+        kamailio.stop()
