@@ -20,7 +20,7 @@ import pytest
 from media.tones import HOLD_MUSIC_HZ
 from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav, read_wav
 from tests.peers.baresip import Baresip, BaresipAccount
-from tests.peers.kamailio import company_carrier
+from tests.peers.kamailio import company_carrier, company_trunk
 from tests.peers.linphone import Linphonec
 from tests.peers.ports import PortPicker
 from tests.peers.process import wait_until
@@ -152,15 +152,7 @@ def test_a_customer_from_the_carrier_is_attended_transferred_to_another_extensio
     kamailio, switch_port = carrier
     server = server_factory(
         extensions=EXTENSIONS,
-        trunks=[
-            {
-                "name": "carrier",
-                "host": kamailio.address,
-                "username": "trunkuser",
-                "password": "trunkpass",
-                "account": "account_1",
-            }
-        ],
+        trunks=[company_trunk(kamailio)],
         sip={"listen": f"127.0.0.1:{switch_port}"},
         numbers=[{"number": "+" + MAIN, "account": "account_1", "destination": "extension:102"}],
     )

@@ -17,7 +17,7 @@ import pytest
 from tests.e2e.talk import assert_heard
 from tests.peers.audio import dominant_frequency
 from tests.peers.baresip import BaresipAccount
-from tests.peers.kamailio import Kamailio, company_carrier
+from tests.peers.kamailio import Kamailio, company_carrier, company_trunk
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
@@ -99,15 +99,7 @@ def office(request, carrier, server_factory, phone_factory):
     kamailio, switch_port = carrier
     harness = server_factory(
         extensions={"101": "pw101", "102": "pw102", "103": "pw103"},
-        trunks=[
-            {
-                "name": "carrier",
-                "host": kamailio.address,
-                "username": "trunkuser",
-                "password": "trunkpass",
-                "account": "account_1",
-            }
-        ],
+        trunks=[company_trunk(kamailio)],
         sip={"listen": f"127.0.0.1:{switch_port}", "ring_timeout": 20},
         **extra,
     )

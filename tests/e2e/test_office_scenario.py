@@ -21,7 +21,7 @@ import pytest
 
 from tests.peers.audio import dominant_frequency
 from tests.peers.baresip import Baresip, BaresipAccount
-from tests.peers.kamailio import company_carrier
+from tests.peers.kamailio import company_carrier, company_trunk
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
@@ -87,15 +87,7 @@ def test_ivr_ring_group_voicemail_with_mwi_then_after_hours_straight_to_voicemai
         extension_options={
             "101": {"voicemail": True, "greeting": "Leave a message.", "account": "account_1"}
         },
-        trunks=[
-            {
-                "name": "carrier",
-                "host": kamailio.address,
-                "username": "trunkuser",
-                "password": "trunkpass",
-                "account": "account_1",
-            }
-        ],
+        trunks=[company_trunk(kamailio)],
         sip={"listen": f"127.0.0.1:{switch_port}", "ring_timeout": 20},
     )
     kamailio.wait_registered("trunkuser")

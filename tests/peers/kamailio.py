@@ -509,3 +509,15 @@ def company_carrier(
         yield kamailio, switch_port
     finally:
         kamailio.stop()
+
+
+def company_trunk(carrier: Kamailio, account: str = "account_1") -> dict[str, str]:
+    """The switch's `[[trunks]]` entry for `company_carrier`'s trunk user, its inbound
+    calls owned by `account`."""
+    return {
+        "name": "carrier",
+        "host": carrier.address,
+        "username": "trunkuser",
+        "password": "trunkpass",
+        "account": account,
+    }
