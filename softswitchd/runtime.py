@@ -40,7 +40,7 @@ class Runtime:
     ) -> None:
         self.config = config
         self.announce = announce
-        self.store = Store(config.store.path)
+        self.store = Store(config.store.database_url, pool_size=config.store.pool_size)
         media = config.media
         self.tts = Tts(Path(media.prompts_dir), engine=media.tts_engine)
         self.switch = Switch(config, self.store, announce=announce, tts=self.tts, **switch_kwargs)

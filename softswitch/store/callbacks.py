@@ -11,28 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import sqlite_utils
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS callbacks (
-        request_id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        agent_number TEXT NOT NULL,
-        destination_number TEXT NOT NULL,
-        caller_id TEXT NOT NULL,
-        recording_option TEXT NOT NULL,
-        transcript INTEGER NOT NULL,
-        time_zone TEXT NOT NULL,
-        scheduled_at TEXT NOT NULL,
-        due_at REAL NOT NULL,
-        status TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        fired_at REAL,
-        error TEXT NOT NULL DEFAULT ''
-    )""",
-    "CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (status, due_at)",
-    "CREATE INDEX IF NOT EXISTS callbacks_account ON callbacks (account_id, status)",
-)
+from .engine import Database
 
 
 class CallbackStatus(StrEnum):
@@ -76,10 +55,8 @@ def _callback(row: tuple[Any, ...]) -> Callback:
 
 
 class CallbackStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     def insert(self, cb: Callback) -> None:
         self.db.execute(

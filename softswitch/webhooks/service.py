@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import sqlite_utils
-
 from ..config import WebhooksConfig
+from ..store.engine import Database
 from ..store.webhooks import DeliveryStatus, OutboxEvent, WebhookStore
 from .delivery import DeliveryWorker
 from .events import WebhookEvents
@@ -17,7 +16,7 @@ from .settings import WebhookSettingsService
 class Webhooks:
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         config: WebhooksConfig,
         api_listen: tuple[str, int],
         *,
