@@ -58,6 +58,15 @@ def test_one_sql_text_runs_on_both_engines(db, store_url):
     assert db.columns("nope") == []
 
 
+def test_booleans_are_integers_and_sums_are_numbers(db):
+    db.execute_ddl("CREATE TABLE flags (on_ INTEGER NOT NULL, n INTEGER NOT NULL, x REAL)")
+    db.executemany("INSERT INTO flags VALUES (?, ?, ?)", [[True, 2, 0.5], [False, 3, 0.25]])
+    assert db.execute("SELECT on_ FROM flags ORDER BY n").fetchall() == [(1,), (0,)]
+    assert db.execute("SELECT COUNT(*) FROM flags WHERE on_ = ?", [True]).scalar() == 1
+    total, half = db.execute("SELECT SUM(n), SUM(x) FROM flags").fetchone()
+    assert (total, type(total), half, type(half)) == (5, int, 0.75, float)
+
+
 def test_constraint_errors_are_engine_neutral(db):
     db.execute("INSERT INTO t (name) VALUES (?)", ["a"])
     with pytest.raises(UniqueViolation):

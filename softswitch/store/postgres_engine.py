@@ -22,6 +22,8 @@ from typing import Any
 
 import psycopg
 import psycopg.errors
+from psycopg import postgres
+from psycopg.adapt import Buffer, Dumper, Loader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .engine import Database, Dialect, IntegrityError, Params, Result, StoreError, UniqueViolation
@@ -75,6 +77,31 @@ def _integrity(exc: psycopg.IntegrityError) -> IntegrityError:
     return IntegrityError(text)
 
 
+class _BoolAsInteger(Dumper):
+    """The store keeps booleans as INTEGER 0/1 (as SQLite does): a Python bool bound to
+    a parameter is sent as an int8, not as a PostgreSQL boolean that an INTEGER column
+    would refuse."""
+
+    oid = postgres.types["int8"].oid
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class _NumericAsNumber(Loader):
+    """NUMERIC results (only ever SUM/AVG over BIGINT columns: no column is NUMERIC)
+    come back as int or float, as they do from SQLite, never as Decimal."""
+
+    def load(self, data: Buffer) -> int | float:
+        text = bytes(data)
+        return float(text) if b"." in text or b"N" in text else int(text)
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    conn.adapters.register_dumper(bool, _BoolAsInteger)
+    conn.adapters.register_loader("numeric", _NumericAsNumber)
+
+
 @dataclass(slots=True)
 class _Transaction:
     conn: psycopg.Connection[tuple[Any, ...]]
@@ -100,6 +127,7 @@ class PostgresDatabase(Database):
             min_size=1,
             max_size=max(1, pool_size),
             kwargs={"autocommit": True},
+            configure=_configure,
             open=False,
             name="softswitch-store",
         )
