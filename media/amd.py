@@ -182,13 +182,13 @@ class AnsweringMachineDetector:
             self._silent = 0
             self._voiced += 1
             self._run += 1
-            if self._run >= self._min_word:
-                if not self._in_word:
-                    self._in_word = True
-                    self.words += 1
-                    if self.words > self.settings.maximum_words:
-                        return self._decide(AnsweredBy.MACHINE_START, f"MAXWORDS-{self.words}")
-                self._heard = True
+            if self._run >= self._min_word and not self._in_word:
+                self._in_word = True
+                self.words += 1
+                if self.words > self.settings.maximum_words:
+                    return self._decide(AnsweredBy.MACHINE_START, f"MAXWORDS-{self.words}")
+            if self._voiced >= self._min_word:
+                self._heard = True  # out of the initial silence, into the greeting
             if self._heard and self._voiced > self._greeting:
                 return self._decide(AnsweredBy.MACHINE_START, "LONGGREETING")
         else:
@@ -196,7 +196,7 @@ class AnsweringMachineDetector:
             if self._silent >= self._between:
                 self._in_word = False
                 self._run = 0
-            if not self._heard and self.frames >= self._initial:
+            if not self._heard and self._silent >= self._initial:
                 return self._decide(AnsweredBy.UNKNOWN, "INITIALSILENCE")
             if self._heard and self._silent >= self._after:
                 return self._decide(AnsweredBy.HUMAN, "HUMAN")

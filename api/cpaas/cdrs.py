@@ -54,6 +54,7 @@ def cdr_json(cdr: Cdr, *, campaign: bool = False) -> dict[str, Any]:
         "dtmf_inputs": cdr.dtmf_inputs,
         "end": http_date(cdr.end),
         "id": cdr.id,
+        "answered_by": cdr.answered_by,
     }
     if campaign:
         row["is_dnd"] = "1" if cdr.is_dnd else "0"

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from softswitch.answering import AmdMode
 from softswitch.campaigns.model import Campaign, CampaignStatus
 
 _JSON = ("retry_on", "voice", "flow")
@@ -41,7 +42,8 @@ _SCHEMA = (
         flow TEXT,
         bot_id TEXT NOT NULL,
         project_name TEXT NOT NULL,
-        stopped_at REAL
+        stopped_at REAL,
+        amd TEXT NOT NULL DEFAULT 'off'
     )""",
     "CREATE UNIQUE INDEX IF NOT EXISTS campaigns_token ON campaigns (token)",
     "CREATE INDEX IF NOT EXISTS campaigns_account ON campaigns (account_id, name)",
@@ -59,6 +61,8 @@ def _row(campaign: Campaign) -> list[Any]:
             )
         elif name == "status":
             value = value.value
+        elif name == "amd":
+            value = AmdMode(value).value
         elif name == "dynamic_announcement":
             value = int(value)
         values.append(value)
@@ -72,6 +76,7 @@ def _campaign(row: Any) -> Campaign:
             data[name] = json.loads(data[name])
     data["retry_on"] = tuple(data["retry_on"])
     data["status"] = CampaignStatus(data["status"])
+    data["amd"] = AmdMode(data["amd"])
     data["dynamic_announcement"] = bool(data["dynamic_announcement"])
     return Campaign(**data)
 
@@ -79,7 +84,11 @@ def _campaign(row: Any) -> Campaign:
 class CampaignStore:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
+        db.execute(_SCHEMA[0])
+        # a store made before answering-machine detection
+        if "amd" not in {column.name for column in db["campaigns"].columns}:
+            db.execute("ALTER TABLE campaigns ADD COLUMN amd TEXT NOT NULL DEFAULT 'off'")
+        for statement in _SCHEMA[1:]:
             db.execute(statement)
         self._select = f"SELECT {', '.join(_COLUMNS)} FROM campaigns"
 

@@ -49,6 +49,9 @@ class Cdr:
     # transfers a phone made in the call (REFER), in order: "102 transferred 101 to 103";
     # for operators like hangup_cause
     transfers: str = ""
+    # who answered, as answering-machine detection said it (media.amd.AnsweredBy: human,
+    # machine_start, machine_end_beep, ...); "" when the call asked for no detection
+    answered_by: str = ""
     id: int | None = None
 
 
@@ -86,7 +89,8 @@ _SCHEMA = (
         list_id TEXT NOT NULL DEFAULT '',
         is_dnd INTEGER NOT NULL DEFAULT 0,
         hangup_cause TEXT NOT NULL DEFAULT '',
-        transfers TEXT NOT NULL DEFAULT ''
+        transfers TEXT NOT NULL DEFAULT '',
+        answered_by TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX IF NOT EXISTS cdrs_account_date ON cdrs (account_id, call_date)",
     "CREATE INDEX IF NOT EXISTS cdrs_account_request ON cdrs (account_id, request_id)",
@@ -135,7 +139,8 @@ class CdrStore:
         self._marks: dict[tuple[str, float, float, int], tuple[int, float, int]] = {}
         db.execute(_SCHEMA[0])
         columns = {column.name for column in db["cdrs"].columns}
-        for added in ("hangup_cause", "transfers"):  # a store made before the column existed
+        # a store made before the column existed
+        for added in ("hangup_cause", "transfers", "answered_by"):
             if added not in columns:
                 db.execute(f"ALTER TABLE cdrs ADD COLUMN {added} TEXT NOT NULL DEFAULT ''")
         for statement in _SCHEMA[1:]:

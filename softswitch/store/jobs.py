@@ -67,6 +67,7 @@ _ATTEMPT_COLUMNS = (
     "sip_status",
     "result",
     "report_data",
+    "answered_by",
 )
 
 _SCHEMA = (
@@ -120,7 +121,8 @@ _SCHEMA = (
         dial_status TEXT NOT NULL DEFAULT '',
         sip_status INTEGER NOT NULL DEFAULT 0,
         result TEXT,
-        report_data TEXT NOT NULL DEFAULT '[]'
+        report_data TEXT NOT NULL DEFAULT '[]',
+        answered_by TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX IF NOT EXISTS attempts_job ON attempts (job_id, number)",
 )
@@ -202,6 +204,9 @@ class JobStore:
             db.execute("ALTER TABLE jobs ADD COLUMN custom INTEGER NOT NULL DEFAULT 0")
         for statement in _SCHEMA[1:]:
             db.execute(statement)
+        # a store made before answering-machine detection
+        if "answered_by" not in {column.name for column in db["attempts"].columns}:
+            db.execute("ALTER TABLE attempts ADD COLUMN answered_by TEXT NOT NULL DEFAULT ''")
         self._select = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
 
     # -- adding ---------------------------------------------------------------------
@@ -372,7 +377,7 @@ class JobStore:
         with transaction(self.db):
             self.db.execute(
                 "UPDATE attempts SET answered_at = ?, ended_at = ?, dial_status = ?,"
-                " sip_status = ?, result = ?, report_data = ? WHERE id = ?",
+                " sip_status = ?, result = ?, report_data = ?, answered_by = ? WHERE id = ?",
                 [
                     attempt.answered_at,
                     attempt.ended_at,
@@ -380,6 +385,7 @@ class JobStore:
                     attempt.sip_status,
                     attempt.result,
                     json.dumps(attempt.report_data),
+                    attempt.answered_by,
                     attempt.id,
                 ],
             )
