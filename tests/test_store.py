@@ -112,3 +112,36 @@ def test_a_cdr_keeps_the_transfers_and_an_older_table_gets_the_column(tmp_path):
         "ANSWERED", "ANSWER", transfers="102 transferred 101 to 103",
     )  # fmt: skip
     assert cdrs.get(cdrs.insert(row)).transfers == "102 transferred 101 to 103"
+
+
+def test_answered_by_columns_are_added_to_older_tables_and_kept(tmp_path):
+    from softswitch.answering import AmdMode
+    from softswitch.campaigns.model import Campaign
+    from softswitch.store.campaigns import _SCHEMA as CAMPAIGNS_SCHEMA
+    from softswitch.store.campaigns import CampaignStore
+
+    db = sqlite_utils.Database(tmp_path / "old.db")
+    old = {
+        "cdrs": CDRS_SCHEMA[0].replace(",\n        answered_by TEXT NOT NULL DEFAULT ''", ""),
+        "attempts": next(s for s in JOBS_SCHEMA if "TABLE IF NOT EXISTS attempts" in s).replace(
+            ",\n        answered_by TEXT NOT NULL DEFAULT ''", ""
+        ),
+        "campaigns": CAMPAIGNS_SCHEMA[0].replace(",\n        amd TEXT NOT NULL DEFAULT 'off'", ""),
+    }
+    for schema in old.values():
+        assert "answered_by" not in schema and " amd " not in schema
+        db.execute(schema)
+    cdrs, jobs, campaigns = CdrStore(db), JobStore(db), CampaignStore(db)
+    assert "answered_by" in {c.name for c in db["cdrs"].columns}
+    assert "answered_by" in {c.name for c in db["attempts"].columns}
+    assert "amd" in {c.name for c in db["campaigns"].columns}
+    row = Cdr(
+        *("a", "r", "outbound-api", "local_call", "1", "", "3", "3"),
+        *(1.0, 1.0, 2.0, 1.0, 1.0, "ANSWERED", "ANSWER"),
+        answered_by="machine_end_beep",
+    )
+    assert cdrs.get(cdrs.insert(row)).answered_by == "machine_end_beep"
+    campaign = Campaign("CM0000000001", "a", "c", "t", amd=AmdMode.LEAVE_MESSAGE)
+    campaigns.create(campaign)
+    assert campaigns.get(campaign.id).amd is AmdMode.LEAVE_MESSAGE
+    assert jobs.attempts([]) == []
