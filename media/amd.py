@@ -15,9 +15,11 @@ words. Then, in the order Asterisk checks them:
 
 A steady tone in 400-2000 Hz lasting ``beep_length`` (the greeting's end beep) is a
 machine whenever it comes. Asked to wait for the end of a machine's greeting
-(``until_end``), the detector goes on after ``machine_start`` until the beep
-(``machine_end_beep``), ``end_silence`` of silence (``machine_end_silence``) or
-``end_timeout`` (``machine_end_other``), so a message played then lands in the mailbox.
+(``until_end``), the detector goes on after ``machine_start`` until the beep is over
+(``machine_end_beep``: the mailbox records from then on; ``beep_at`` says where the
+tone started, found ``beep_length`` later), ``end_silence`` of silence
+(``machine_end_silence``) or ``end_timeout`` (``machine_end_other``), so a message
+played then lands in the mailbox.
 
 The beep check is an FFT of the voiced frames only: the frame's peak bin (50 Hz wide)
 must hold most of its energy and stay put for ``beep_length``; speech spreads its
@@ -103,7 +105,9 @@ class AmdSettings:
 @dataclass(frozen=True, slots=True)
 class AmdResult:
     """A decision, ``at`` seconds of received audio after the answer; ``beep_at`` is
-    where the beep started (machine_end_beep); ``cause`` is app_amd's AMDCAUSE word."""
+    where the beep started (found ``beep_length`` after it; a machine_end_beep result
+    comes when the tone stopped); ``cause`` is app_amd's AMDCAUSE word (or BEEP,
+    SILENCE, TIMEOUT, NOAUDIO)."""
 
     answered_by: AnsweredBy
     at: float
@@ -111,6 +115,8 @@ class AmdResult:
     beep_at: float | None = None
 
 
+# a tone longer than this is no greeting's beep (a fax, a dial tone): its end is not awaited
+MAX_BEEP = 3.0
 _WINDOW = np.hanning(FRAME)
 _BIN_HZ = RATE / FRAME  # 50 Hz
 
@@ -149,6 +155,8 @@ class AnsweringMachineDetector:
         self._noise = 0.0  # the line's noise floor (mean absolute level of silent frames)
         self._tone_bin = -1
         self._tone_run = 0
+        self._beep_at: float | None = None  # a beep heard (until_end): when it started
+        self._beep_cap = 0
 
     def feed(self, frame: Samples) -> AmdResult | None:
         if self.result is not None:
@@ -157,6 +165,7 @@ class AnsweringMachineDetector:
         level = float(np.abs(frame.astype(np.float32)).mean())
         s = self.settings
         voiced = level > s.silence_threshold and level > self._noise * s.noise_margin
+        tone_run = self._tone_run
         if voiced:
             beep = self._tone(frame)
             if beep is not None:
@@ -165,6 +174,11 @@ class AnsweringMachineDetector:
             self._tone_run = 0
             # slow to rise, quick to fall: speech pauses do not lift it, a quiet line does
             self._noise = level if level < self._noise else self._noise * 0.95 + level * 0.05
+        if self._beep_at is not None:
+            # the mailbox records once the beep is over: the greeting ends with the tone
+            if self._tone_run != tone_run + 1 or self.frames >= self._beep_cap:
+                return self._end(AnsweredBy.MACHINE_END_BEEP, "BEEP", self._beep_at)
+            return None
         if self.first is not None:
             return self._until_end(voiced)
         decided = self._first(voiced)
@@ -227,25 +241,25 @@ class AnsweringMachineDetector:
         else:
             self._tone_run = 1
             self._tone_bin = peak
-        if self._tone_run < self._beep_frames:
+        if self._tone_run != self._beep_frames:
             return None
         start = (self.frames - self._tone_run) * FRAME_SECONDS
-        result = AmdResult(
-            AnsweredBy.MACHINE_END_BEEP if self.until_end else AnsweredBy.MACHINE_START,
-            self.frames * FRAME_SECONDS,
-            "BEEP",
-            beep_at=start,
-        )
         if self.first is None:
-            self.first = AmdResult(AnsweredBy.MACHINE_START, result.at, "BEEP", beep_at=start)
-        self.result = result
-        return result
+            self.first = AmdResult(AnsweredBy.MACHINE_START, self.frames * FRAME_SECONDS, "BEEP")
+        if not self.until_end:
+            self.result = AmdResult(
+                AnsweredBy.MACHINE_START, self.frames * FRAME_SECONDS, "BEEP", beep_at=start
+            )
+            return self.result
+        self._beep_at = start
+        self._beep_cap = self.frames + _frames(MAX_BEEP)
+        return None
 
     def _decide(self, who: AnsweredBy, cause: str) -> AmdResult:
         return AmdResult(who, self.frames * FRAME_SECONDS, cause)
 
-    def _end(self, who: AnsweredBy, cause: str) -> AmdResult:
-        self.result = AmdResult(who, self.frames * FRAME_SECONDS, cause)
+    def _end(self, who: AnsweredBy, cause: str, beep_at: float | None = None) -> AmdResult:
+        self.result = AmdResult(who, self.frames * FRAME_SECONDS, cause, beep_at)
         return self.result
 
     def timed_out(self) -> AmdResult:

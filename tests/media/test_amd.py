@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from media.amd import AmdSettings, AnsweredBy, AnsweringMachineDetector, detect
+from media.amd import MAX_BEEP, AmdSettings, AnsweredBy, AnsweringMachineDetector, detect
 from media.pcm import FRAME, RATE
 from tests.peers import greetings
 
@@ -42,12 +42,16 @@ def test_corpus_human_vs_machine_accuracy(corpus):
 def test_corpus_beeps_found_within_300_ms_of_their_start(corpus):
     beeps = [(i, g) for i, g in enumerate(corpus) if g.beep_at is not None]
     assert len(beeps) >= 10
+    found_after = AmdSettings().beep_length
     for i, g in beeps:
         result = detect(_line(g, i), until_end=True)
         assert result.answered_by is AnsweredBy.MACHINE_END_BEEP, (g.name, result)
-        assert result.beep_at is not None and g.beep_at is not None
-        assert 0.0 <= result.at - g.beep_at <= 0.3, (g.name, result, g.beep_at)
+        assert result.beep_at is not None and g.beep_at is not None and g.beep_end is not None
+        # told apart from speech beep_length after its start: that is when it is found
+        assert 0.0 <= result.beep_at + found_after - g.beep_at <= 0.3, (g.name, result)
         assert abs(result.beep_at - g.beep_at) <= 0.1
+        # the greeting is over when the tone is: the message then starts after the beep
+        assert 0.0 <= result.at - g.beep_end <= 0.1, (g.name, result, g.beep_end)
 
 
 def test_corpus_machines_without_beep_end_on_silence(corpus):
@@ -117,6 +121,7 @@ def test_a_steady_tone_in_band_is_a_beep_and_out_of_band_is_not():
         result = detect(audio, until_end=True)
         assert result.answered_by is AnsweredBy.MACHINE_END_BEEP, freq
         assert result.beep_at == pytest.approx(0.5, abs=0.02)
+        assert result.at == pytest.approx(1.0, abs=0.03)  # when the tone stopped
         first = detect(audio)
         assert first.answered_by is AnsweredBy.MACHINE_START and first.cause == "BEEP"
     for freq in (250.0, 2600.0):
@@ -127,6 +132,12 @@ def test_a_steady_tone_in_band_is_a_beep_and_out_of_band_is_not():
 def test_a_tone_shorter_than_the_beep_length_is_no_beep():
     audio = np.concatenate([_silence(0.5), _tone(1000.0, 0.06), _silence(2.0)])
     assert detect(audio, until_end=True).cause != "BEEP"
+
+
+def test_a_tone_that_never_stops_ends_the_wait_after_the_longest_beep():
+    result = detect(np.concatenate([_silence(0.5), _tone(1000.0, 10.0)]), until_end=True)
+    assert result.answered_by is AnsweredBy.MACHINE_END_BEEP
+    assert result.at == pytest.approx(0.6 + MAX_BEEP, abs=0.03)
 
 
 def test_waiting_for_the_end_gives_other_at_the_timeout():

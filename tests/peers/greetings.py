@@ -62,6 +62,7 @@ class Greeting:
     machine: bool
     samples: np.ndarray  # int16 at 8 kHz, the answer and the silence after it
     beep_at: float | None = None  # seconds from the answer: the beep's start
+    beep_end: float | None = None  # and its end
     noisy: bool = False
 
 
@@ -120,13 +121,15 @@ def corpus(tail: float = 8.0) -> list[Greeting]:
         text = MACHINE_TEXTS[i % len(MACHINE_TEXTS)]
         lead = 0.3 + 0.1 * (i % 6)
         parts = [_pad(lead), speak(text, engine, voice, rate)]
-        beep_at = None
+        beep_at = beep_end = None
         if i % 2 == 0:
             parts.append(_pad(0.3 + 0.1 * (i % 4)))
             beep_at = sum(len(p) for p in parts) / RATE
             parts.append(tone(BEEP_TONES[i % len(BEEP_TONES)], 0.4 + 0.1 * (i % 5)))
+            beep_end = sum(len(p) for p in parts) / RATE
         parts.append(_pad(tail))
-        greeting = Greeting(f"machine-{i:02d}-{voice}", True, np.concatenate(parts), beep_at)
+        samples = np.concatenate(parts)
+        greeting = Greeting(f"machine-{i:02d}-{voice}", True, samples, beep_at, beep_end)
         items.append(_noisy(greeting, 100 + i))
     return items
 
@@ -136,7 +139,14 @@ def _noisy(greeting: Greeting, seed: int) -> Greeting:
         return greeting
     mixed = greeting.samples + line_noise(len(greeting.samples), seed)
     samples = np.clip(np.round(mixed), -32768, 32767).astype(np.int16)
-    return Greeting(greeting.name + "-noisy", greeting.machine, samples, greeting.beep_at, True)
+    return Greeting(
+        greeting.name + "-noisy",
+        greeting.machine,
+        samples,
+        greeting.beep_at,
+        greeting.beep_end,
+        noisy=True,
+    )
 
 
 def through_g711(samples: np.ndarray, law: str = "ulaw") -> np.ndarray:
