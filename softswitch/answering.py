@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # the campaign model imports AmdMode and need not load the ch
 log = logging.getLogger("softswitch.answering")
 
 # beyond the detector's own limits, in case the far end stops sending audio
-_GRACE = 2.0
+GRACE = 2.0
 
 
 class AmdMode(StrEnum):
@@ -36,11 +36,17 @@ class AmdMode(StrEnum):
 
 
 async def listen(
-    channel: Channel, media: ChannelAudio, mode: AmdMode, settings: AmdSettings | None = None
+    channel: Channel,
+    media: ChannelAudio,
+    mode: AmdMode,
+    settings: AmdSettings | None = None,
+    *,
+    grace: float = GRACE,
 ) -> AmdResult:
     """Run the detector on ``channel``'s received audio until it decides (``mode``
     LEAVE_MESSAGE: until a machine's greeting ended), the channel hangs up or the
-    audio stops coming; ``media`` must be started and is left playing silence."""
+    audio stops coming (``grace`` seconds past the detector's own limit); ``media``
+    must be started and is left playing silence."""
     detector = AnsweringMachineDetector(settings, until_end=mode is AmdMode.LEAVE_MESSAGE)
     limits = detector.settings
     decided: asyncio.Future[AmdResult] = asyncio.get_running_loop().create_future()
@@ -54,7 +60,7 @@ async def listen(
     media.quiet()
     media.listener = hear
     hungup = asyncio.ensure_future(asyncio.shield(channel.hungup))
-    limit = (limits.end_timeout if detector.until_end else limits.total) + _GRACE
+    limit = (limits.end_timeout if detector.until_end else limits.total) + grace
     either: list[asyncio.Future[Any]] = [decided, hungup]
     try:
         await asyncio.wait(either, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
