@@ -4,7 +4,7 @@
 ``off`` runs the flow at once; ``detect`` listens first and hangs up on a machine;
 ``leave_message`` listens first and, on a machine, waits for the end of its greeting
 (the beep, or its silence) before the flow starts, so the whole announcement lands in
-the mailbox. `listen` runs `media.amd`'s detector on the frames `ChannelAudio` reads at
+the mailbox. `detect` runs `media.amd`'s detector on the frames `ChannelAudio` reads at
 each media tick (its listener slot: nothing is added to the tick for calls without
 detection) while the channel hears silence.
 """
@@ -35,7 +35,7 @@ class AmdMode(StrEnum):
     LEAVE_MESSAGE = "leave_message"
 
 
-async def listen(
+async def detect(
     channel: Channel,
     media: ChannelAudio,
     mode: AmdMode,

@@ -13,7 +13,7 @@ from media.amd import AmdSettings, AnsweredBy
 from media.clock import MediaClock
 from media.pcm import FRAME, RATE
 from media.ports import PortAllocator
-from softswitch.answering import AmdMode, listen
+from softswitch.answering import AmdMode, detect
 from softswitch.channel_audio import ChannelAudio
 from tests.legs import Leg, legs, until
 
@@ -56,7 +56,7 @@ async def say(leg: Leg, audio: ChannelAudio, said: np.ndarray, task: asyncio.Tas
 async def test_a_person_is_heard_through_the_channel(leg: Leg) -> None:
     audio = ChannelAudio(leg.channel, MediaClock())
     audio.start()
-    task = asyncio.ensure_future(listen(leg.channel, audio, AmdMode.DETECT))
+    task = asyncio.ensure_future(detect(leg.channel, audio, AmdMode.DETECT))
     await asyncio.sleep(0)
     assert audio.listener is not None
     await say(leg, audio, np.concatenate([silence(0.3), voice(0.5), silence(1.5)]), task)
@@ -70,7 +70,7 @@ async def test_a_person_is_heard_through_the_channel(leg: Leg) -> None:
 async def test_leave_message_waits_for_the_beep_to_end(leg: Leg) -> None:
     audio = ChannelAudio(leg.channel, MediaClock())
     audio.start()
-    task = asyncio.ensure_future(listen(leg.channel, audio, AmdMode.LEAVE_MESSAGE))
+    task = asyncio.ensure_future(detect(leg.channel, audio, AmdMode.LEAVE_MESSAGE))
     greeting = np.concatenate([silence(0.2), voice(2.5), silence(0.4), beep(0.5), silence(2.0)])
     await say(leg, audio, greeting, task)
     result = await asyncio.wait_for(task, 3)
@@ -82,7 +82,7 @@ async def test_leave_message_waits_for_the_beep_to_end(leg: Leg) -> None:
 async def test_the_far_end_hanging_up_ends_the_listening(leg: Leg) -> None:
     audio = ChannelAudio(leg.channel, MediaClock())
     audio.start()
-    task = asyncio.ensure_future(listen(leg.channel, audio, AmdMode.DETECT))
+    task = asyncio.ensure_future(detect(leg.channel, audio, AmdMode.DETECT))
     await say(leg, audio, silence(0.4), task)
     leg.channel.failed("bye", 200)
     result = await asyncio.wait_for(task, 3)
@@ -97,7 +97,7 @@ async def test_no_audio_at_all_gives_up_after_the_detector_s_total(leg: Leg) -> 
     loop = asyncio.get_running_loop()
     started = loop.time()
     result = await asyncio.wait_for(
-        listen(leg.channel, audio, AmdMode.DETECT, settings, grace=0.1), 3
+        detect(leg.channel, audio, AmdMode.DETECT, settings, grace=0.1), 3
     )
     assert result.answered_by is AnsweredBy.UNKNOWN
     assert loop.time() - started < 1.0

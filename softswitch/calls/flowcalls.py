@@ -8,7 +8,7 @@ from pathlib import Path
 from media.amd import AmdResult, AmdSettings
 from media.tts import Tts
 
-from ..answering import AmdMode, listen
+from ..answering import AmdMode, detect
 from ..channel import Channel, ChannelState
 from ..channel_audio import ChannelAudio
 from ..flow import Connect, FlowAudio, FlowRunner, FlowState, prepare
@@ -149,7 +149,7 @@ class FlowCalls:
         result = None
         if amd is not AmdMode.OFF:
             try:
-                result = await listen(channel, media, amd, self.amd_settings)
+                result = await detect(channel, media, amd, self.amd_settings)
             except BaseException:
                 media.stop()
                 await channel.hangup("flow ended")
