@@ -3,8 +3,8 @@ greetings, with and without the end beep, for the answering-machine detector.
 
 Voices are flite's (kal, slt, awb, rms) and espeak-ng's (en-us, en-gb) at several rates;
 each answer starts after a short delay, as a phone picked up does; some have line noise
-(white noise and 50 Hz hum). What a call adds (G.711 both ways) is the caller's to add:
-`through_g711` offline, baresip and the switch on a real call.
+(white noise and 50 Hz hum, at three levels). What a call adds (G.711 both ways) is the
+caller's to add: `through_g711` offline, baresip and the switch on a real call.
 """
 
 from __future__ import annotations
@@ -134,10 +134,14 @@ def corpus(tail: float = 8.0) -> list[Greeting]:
     return items
 
 
+NOISE_LEVELS = (90.0, 180.0, 300.0)  # RMS of the line noise (-51, -45, -41 dBFS)
+
+
 def _noisy(greeting: Greeting, seed: int) -> Greeting:
     if seed % 3:
         return greeting
-    mixed = greeting.samples + line_noise(len(greeting.samples), seed)
+    level = NOISE_LEVELS[(seed // 3) % len(NOISE_LEVELS)]
+    mixed = greeting.samples + line_noise(len(greeting.samples), seed, level)
     samples = np.clip(np.round(mixed), -32768, 32767).astype(np.int16)
     return Greeting(
         greeting.name + "-noisy",
