@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from media.amd import AmdSettings
+
 from .numbers import InboundNumber, NumberError, parse_model
 from .ringgroups import RingGroup
 from .sip.routes import IPNetwork, LocalAddresses, parse_networks
@@ -282,6 +284,48 @@ class VoicemailConfig:
 
 
 @dataclass(slots=True)
+class AmdConfig:
+    """[amd]: answering-machine detection's thresholds, for outbound calls and campaigns
+    that ask for it (`amd` in their bodies; media/amd.py). Milliseconds, as in Asterisk's
+    amd.conf, whose defaults these are (maximum_words as in Asterisk 13+).
+
+    No voice for initial_silence_ms: unknown. Voice adding up to more than greeting_ms,
+    or more than maximum_words words (voiced runs of min_word_length_ms or more, apart by
+    between_words_silence_ms): a machine. A shorter answer then after_greeting_silence_ms
+    of silence: a person. Nothing decided in total_analysis_ms: unknown. For
+    leave_message, a machine's greeting ends with its beep, end_silence_ms of silence,
+    or end_timeout_ms after the answer. A frame is voiced above silence_threshold (mean
+    absolute 16-bit sample) and three times the line's noise floor.
+    """
+
+    initial_silence_ms: int = 2500
+    greeting_ms: int = 1500
+    after_greeting_silence_ms: int = 800
+    total_analysis_ms: int = 5000
+    min_word_length_ms: int = 100
+    between_words_silence_ms: int = 50
+    maximum_words: int = 3
+    silence_threshold: int = 256
+    end_silence_ms: int = 1200
+    end_timeout_ms: int = 30_000
+
+    def settings(self) -> AmdSettings:
+        """The detector's settings (ValueError for a value it cannot use)."""
+        return AmdSettings(
+            initial_silence=self.initial_silence_ms / 1000,
+            greeting=self.greeting_ms / 1000,
+            after_greeting_silence=self.after_greeting_silence_ms / 1000,
+            total=self.total_analysis_ms / 1000,
+            min_word_length=self.min_word_length_ms / 1000,
+            between_words_silence=self.between_words_silence_ms / 1000,
+            maximum_words=self.maximum_words,
+            silence_threshold=float(self.silence_threshold),
+            end_silence=self.end_silence_ms / 1000,
+            end_timeout=self.end_timeout_ms / 1000,
+        )
+
+
+@dataclass(slots=True)
 class WebhooksConfig:
     """[webhooks]: delivering each account's events to its status_callback URL
     (softswitch/webhooks/). An account without a URL (the default) records no events.
@@ -430,6 +474,7 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
+    amd: AmdConfig = field(default_factory=AmdConfig)
     trunks: list[TrunkConfig] = field(default_factory=list)
     extensions: list[ExtensionConfig] = field(default_factory=list)
     accounts: list[AccountConfig] = field(default_factory=list)
@@ -521,6 +566,7 @@ _SECTIONS = {
     "media": MediaConfig,
     "voicemail": VoicemailConfig,
     "webhooks": WebhooksConfig,
+    "amd": AmdConfig,
 }
 _LISTS = {
     "trunks": TrunkConfig,
@@ -725,6 +771,7 @@ def _validate(config: Config) -> None:
             )
     _validate_conferences(config.conferences, set(numbers))
     _validate_voicemail(config.voicemail)
+    _validate_amd(config.amd)
     names = [t.name for t in config.trunks]
     if len(set(names)) != len(names):
         raise ConfigError("trunk names must be unique")
@@ -816,6 +863,26 @@ def _validate_voicemail(voicemail: VoicemailConfig) -> None:
     for key, (low, high) in ranges.items():
         if not low <= getattr(voicemail, key) <= high:
             raise ConfigError(f"voicemail.{key} must be {low} to {high}")
+
+
+def _validate_amd(amd: AmdConfig) -> None:
+    for key in (
+        "initial_silence_ms",
+        "greeting_ms",
+        "after_greeting_silence_ms",
+        "total_analysis_ms",
+        "min_word_length_ms",
+        "between_words_silence_ms",
+        "end_silence_ms",
+    ):
+        if not 20 <= getattr(amd, key) <= 60_000:
+            raise ConfigError(f"amd.{key} must be 20 to 60000 (milliseconds)")
+    if not 1000 <= amd.end_timeout_ms <= 120_000:
+        raise ConfigError("amd.end_timeout_ms must be 1000 to 120000 (milliseconds)")
+    if not 1 <= amd.maximum_words <= 100:
+        raise ConfigError("amd.maximum_words must be 1 to 100")
+    if not 1 <= amd.silence_threshold <= 32767:
+        raise ConfigError("amd.silence_threshold must be 1 to 32767")
 
 
 def _validate_metrics(metrics: MetricsConfig) -> None:

@@ -52,3 +52,10 @@ class CallOutcome:
     report_data: list[tuple[str, str, int]] = field(default_factory=list)  # (header, value, order)
     redial: tuple[int, int | None] | None = None  # (minutes, priority) asked for by the flow
     cdr_id: int | None = None
+    # answering-machine detection's AnsweredBy value; "" when the call had none
+    answered_by: str = ""
+
+    @property
+    def machine(self) -> bool:
+        """Detection found a machine (AnsweredBy's machine_* values)."""
+        return self.answered_by.startswith("machine")

@@ -491,3 +491,31 @@ def test_store_url_defaults_to_the_sqlite_file_at_path_and_takes_postgresql():
 def test_a_wrong_store_url_or_pool_size_is_a_clear_error(store, words):
     with pytest.raises(ConfigError, match=words):
         from_dict({"store": store})
+
+def test_amd_thresholds_default_to_app_amd_and_are_tunable():
+    from media.amd import AmdSettings
+
+    assert from_dict({}).amd.settings() == AmdSettings()
+    settings = from_dict(
+        {"amd": {"greeting_ms": 2000, "maximum_words": 4}},
+        {"SOFTSWITCH_AMD_END_SILENCE_MS": "900"},
+    ).amd.settings()
+    assert (settings.greeting, settings.maximum_words, settings.end_silence) == (2.0, 4, 0.9)
+    assert settings.initial_silence == 2.5 and settings.total == 5.0
+
+
+@pytest.mark.parametrize(
+    ("amd", "words"),
+    [
+        ({"greeting_ms": 0}, "amd.greeting_ms must be 20 to 60000"),
+        ({"total_analysis_ms": 90_000}, "amd.total_analysis_ms"),
+        ({"maximum_words": 0}, "amd.maximum_words"),
+        ({"silence_threshold": 40_000}, "amd.silence_threshold"),
+        ({"end_timeout_ms": 10}, "amd.end_timeout_ms"),
+        ({"greeting_ms": "long"}, "amd.greeting_ms: expected int"),
+        ({"beep": 1}, "unknown key"),
+    ],
+)
+def test_amd_wrong_values_are_refused(amd, words):
+    with pytest.raises(ConfigError, match=words):
+        from_dict({"amd": amd})

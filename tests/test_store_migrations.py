@@ -177,3 +177,27 @@ def test_two_nodes_starting_together_on_postgresql_do_not_race(postgres_server):
         assert sorted(applied) == [[], [], [], [v.version for v in MIGRATIONS]]
     finally:
         postgres_server.drop_database(url)
+
+
+def test_an_older_store_gets_the_answered_by_columns_and_keeps_them(tmp_path):
+    from softswitch.answering import AmdMode
+    from softswitch.campaigns.model import Campaign
+    from softswitch.store.campaigns import CampaignStore
+
+    path = tmp_path / "old.db"
+    _old_store(path)
+    store = Store(path)
+    for table, column in (
+        ("cdrs", "answered_by"),
+        ("attempts", "answered_by"),
+        ("campaigns", "amd"),
+    ):
+        assert column in store.db.columns(table)
+    cdrs = CdrStore(store.db)
+    assert cdrs.get(1).answered_by == ""  # rows from before detection existed
+    row = _cdr("r3")
+    row.answered_by = "machine_end_beep"
+    assert cdrs.get(cdrs.insert(row)).answered_by == "machine_end_beep"
+    campaigns = CampaignStore(store.db)
+    campaigns.create(Campaign("CM0000000001", "a", "c", "t", amd=AmdMode.LEAVE_MESSAGE))
+    assert campaigns.get("CM0000000001").amd is AmdMode.LEAVE_MESSAGE

@@ -185,6 +185,7 @@ class AdminCdr(BaseModel):
     is_dnd: bool
     hangup_cause: str
     transfers: str
+    answered_by: str
     id: int | None
 
 

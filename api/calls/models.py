@@ -136,6 +136,14 @@ class AttemptReport(BaseModel):
     finishedAt: EpochMs | None
     callDuration: Annotated[int, Field(description="seconds")]
     dialStatus: str
+    answeredBy: Annotated[
+        str,
+        Field(
+            description="who answered, when the campaign detects answering machines: human,"
+            " machine_start, machine_end_beep, machine_end_silence, machine_end_other,"
+            " unknown; empty otherwise"
+        ),
+    ]
     callResult: str | None
     reportData: dict[str, str]
     jobStatus: JobStatus

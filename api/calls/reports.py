@@ -49,6 +49,8 @@ def attempt_json(attempt: Attempt, job: Job) -> dict[str, Any]:
         "finishedAt": ms(attempt.ended_at),
         "callDuration": int(round(attempt.duration)),
         "dialStatus": attempt.dial_status,
+        # who answered, when the campaign detects answering machines (AnsweredBy); else ""
+        "answeredBy": attempt.answered_by,
         "callResult": attempt.result,
         "reportData": report_data(attempt.report_data),
         "jobStatus": job.status.value,

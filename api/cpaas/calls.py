@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 from api.httpdate import http_date
 from api.openapi.operation import Operation, route
 from media.voice import TtsEngineError, TtsError
+from softswitch.answering import AmdMode
 from softswitch.calls import (
     AlreadyRecording,
     BadTransferTarget,
@@ -176,6 +177,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
                 context="local_call",
                 direction="outbound-api",
                 audio=audio,
+                amd=AmdMode(body.amd),
             )
         )
         return ok(request_id=request_id)

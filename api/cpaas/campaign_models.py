@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
+from softswitch.answering import AmdMode
 from softswitch.campaigns.builder import CampaignRequest
 from softswitch.campaigns.csvimport import MAX_CSV_ROWS
 
-from .models import AlsoAccepts, CallerId, FlowId, Text, VoiceBody, Whole, _Body
+from .models import AlsoAccepts, Amd, CallerId, FlowId, Text, VoiceBody, Whole, _Body
 
 MAX_FIELDS = 50
 _LIST_ID = re.compile(r"LS[0-9a-f]{10}\Z")
@@ -122,12 +123,17 @@ class CampaignCreate(VoiceBody):
     ) = None
     retry_time: Annotated[Whole, Field(ge=0, le=7 * 24 * 3600, description="seconds")] = 60
     retry_on_statuses: Annotated[
-        str | list[str], Field(description="dial statuses to retry, e.g. NOANSWER, BUSY")
+        str | list[str],
+        Field(
+            description="dial statuses to retry, e.g. NOANSWER, BUSY; MACHINE retries an "
+            "answered call that amd found a machine on"
+        ),
     ] = ""
     calls_per_minute: Annotated[Whole, Field(ge=1, le=6000)] = 10
     max_simultaneous_calls: Annotated[Whole, Field(ge=1, le=1000)] = 10
     flow_id: FlowId | None = None
     flow: list[Any] | None = None
+    amd: Amd = "off"
 
     def request(self, account_id: str) -> CampaignRequest:
         """The campaign asked for, in the switch's terms (the voice is checked apart)."""
@@ -154,4 +160,5 @@ class CampaignCreate(VoiceBody):
             recorded_filename=self.recorded_filename,
             flow_id=self.flow_id,
             flow=self.flow,
+            amd=AmdMode(self.amd),
         )

@@ -411,6 +411,7 @@ CAMPAIGN_EXAMPLE = {
 
 def details_json(campaign: Campaign) -> dict[str, Any]:
     return {
+        "amd": campaign.amd.value,
         "calls_per_minute": _num(campaign.calls_per_minute),
         "campaign_caller_id": campaign.caller_id,
         "campaign_end_date": _wall_clock_date(campaign.end_at, campaign.time_zone),

@@ -41,6 +41,8 @@ def cdr_json(cdr: Cdr, *, campaign: bool = False) -> dict[str, Any]:
         "account_id": cdr.account_id,
         "agent_number": cdr.agent_number,
         "answer": http_date(cdr.answer),
+        # not in the spec: who answered, when the call asked for answering-machine detection
+        "answered_by": cdr.answered_by,
         "billsec": cdr.billsec,
         "call_date": http_date(cdr.call_date),
         "call_direction": cdr.call_direction,

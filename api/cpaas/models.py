@@ -133,6 +133,17 @@ FlowId = Annotated[
     _doc("a flow_id: FL + 10 hex", r"^\s*FL[0-9a-f]{10}\s*$", "FL0123456789"),
 ]
 OnOff = Annotated[Literal["on", "off"], BeforeValidator(_lower)]
+# answering-machine detection (softswitch.answering.AmdMode)
+Amd = Annotated[
+    Literal["off", "detect", "leave_message"],
+    BeforeValidator(_lower),
+    Field(
+        description="answering-machine detection: off; detect (a machine is hung up on); "
+        "leave_message (on a machine the announcement starts after its beep or the end "
+        "of its greeting, so it lands in the mailbox). The CDR's answered_by says who "
+        "answered"
+    ),
+]
 # "on" is what the spec's examples send: both sides
 RecordingOption = Annotated[
     Literal["both", "agent", "customer", "off", "on"], BeforeValidator(_lower)
@@ -218,6 +229,7 @@ class OutboundCall(VoiceBody):
     announce_template_id: TemplateId
     repeat: Annotated[Whole, Field(ge=1, le=10)] = 1
     caller_id: CallerId
+    amd: Amd = "off"
 
 
 class AnnounceTemplateCreate(_Body):

@@ -172,6 +172,14 @@ class Cdr(BaseModel):
     dtmf_inputs: str
     end: HttpDate
     id: int | None
+    answered_by: Annotated[
+        str,
+        Field(
+            description="who answered, as answering-machine detection said it (amd): human,"
+            " machine_start, machine_end_beep, machine_end_silence, machine_end_other,"
+            " unknown; empty when the call asked for no detection"
+        ),
+    ]
     recording_name: Annotated[str, Field(description="GET /api/recordings/{name}")]
     request_id: str
     transcript: str
@@ -289,6 +297,9 @@ class CampaignCreated(_Reply):
 
 class CampaignDetails(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    amd: Annotated[
+        Literal["off", "detect", "leave_message"], Field(description="answering-machine detection")
+    ]
     calls_per_minute: str
     campaign_caller_id: str
     campaign_end_date: HttpDate

@@ -50,9 +50,11 @@ class CdrBuilder:
         recording_name: str,
         campaign_id: str = "",
         list_id: str = "",
+        answered_by: str = "",
     ) -> Cdr:
         """``sip_status`` is the failing leg's status (or 200); ``answered_at`` when the
-        called party answered, None if it never did."""
+        called party answered, None if it never did; ``answered_by`` what answering-machine
+        detection said (AnsweredBy), "" when the call had none."""
         status = DialStatus.ANSWER if answered_at is not None else dial_status(sip_status)
         call_status = CALL_STATUS[status]
         return Cdr(
@@ -78,4 +80,5 @@ class CdrBuilder:
             list_id=list_id,
             hangup_cause=call.hangup_cause(),
             transfers="; ".join(call.transfers),
+            answered_by=answered_by,
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from media.amd import AmdResult, AmdSettings
 from media.tts import Tts
 
+from ..answering import AmdMode, detect
 from ..channel import Channel, ChannelState
 from ..channel_audio import ChannelAudio
 from ..flow import Connect, FlowAudio, FlowRunner, FlowState, prepare
@@ -30,7 +32,11 @@ class FlowCalls:
         *,
         uploads_dir: Path,
         recordings_dir: Path,
+        amd_settings: AmdSettings | None = None,
     ) -> None:
+        """``amd_settings``: the answering-machine detector's thresholds (app_amd's
+        defaults when None), for calls that ask for detection."""
+        self.amd_settings = amd_settings
         self.legs = legs
         self.calls = calls
         self.cdrs = cdrs
@@ -58,11 +64,14 @@ class FlowCalls:
         list_id: str = "",
         ring_timeout: float | None = None,
         audio: FlowAudio | None = None,
+        amd: AmdMode = AmdMode.OFF,
     ) -> CallOutcome:
         """Dial ``number``, run ``flow`` when answered, write the CDR, return when it ended.
 
         Prompts are prepared before dialing; a TtsError (missing variable, bad voice)
-        or a missing file raises here, before anyone's phone rings.
+        or a missing file raises here, before anyone's phone rings. ``amd``: who
+        answered is found out first (softswitch.answering); the CDR and the outcome
+        say it in ``answered_by``.
         """
         audio = audio or self.audio(account_id)
         await prepare(flow, variables, audio)
@@ -72,6 +81,7 @@ class FlowCalls:
         state = FlowState(dict(variables))
         status, answered_at = 0, None
         pressed: list[str] = []
+        amd_result: AmdResult | None = None
         try:
             try:
                 channel = await self.legs.switch.originate(
@@ -86,7 +96,7 @@ class FlowCalls:
                     status = channel.status or 480
                 else:
                     status, answered_at = 200, channel.answered_at
-                    pressed = await self._run(call, channel, flow, audio, state)
+                    pressed, amd_result = await self._run(call, channel, flow, audio, state, amd)
                     await call.ended.wait()
         finally:
             self.calls.remove(key)
@@ -104,6 +114,7 @@ class FlowCalls:
             recording_name=state.recordings[0] if state.recordings else "",
             campaign_id=campaign_id,
             list_id=list_id,
+            answered_by=amd_result.answered_by.value if amd_result is not None else "",
         )
         cdr_id = self.calls.events.call_completed(self.cdrs, cdr)
         return CallOutcome(
@@ -117,15 +128,36 @@ class FlowCalls:
             report_data=state.report_data,
             redial=state.redial,
             cdr_id=cdr_id,
+            answered_by=cdr.answered_by,
         )
 
     async def _run(
-        self, call: LiveCall, channel: Channel, flow: Flow, audio: FlowAudio, state: FlowState
-    ) -> list[str]:
+        self,
+        call: LiveCall,
+        channel: Channel,
+        flow: Flow,
+        audio: FlowAudio,
+        state: FlowState,
+        amd: AmdMode,
+    ) -> tuple[list[str], AmdResult | None]:
         """Run the flow on the answered ``channel``, then hang it up; returns the digits
-        the caller pressed."""
+        the caller pressed and who answered (None without detection). On a machine,
+        ``amd`` DETECT hangs up without the flow; LEAVE_MESSAGE has waited for the end of
+        its greeting."""
         media = ChannelAudio(channel, self.legs.switch.clock)
         media.start()
+        result = None
+        if amd is not AmdMode.OFF:
+            try:
+                result = await detect(channel, media, amd, self.amd_settings)
+            except BaseException:
+                media.stop()
+                await channel.hangup("flow ended")
+                raise
+            if amd is AmdMode.DETECT and result.answered_by.machine:
+                media.stop()
+                await channel.hangup("answering machine")
+                return media.pressed, result
         runner = FlowRunner(
             channel,
             media,
@@ -140,7 +172,7 @@ class FlowCalls:
         finally:
             media.stop()
             await channel.hangup("flow ended")
-        return media.pressed
+        return media.pressed, result
 
     def connector(self, call: LiveCall) -> Connect:
         """A flow's connect/transfer step: bridge the caller to ``number`` until that

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from media.amd import AmdSettings
 from media.tts import Tts
 
 from ..store.cdrs import CdrStore
@@ -38,9 +39,11 @@ class CallService:
         transcriber_name: str = "pocketsphinx",
         stereo: bool = False,
         events: WebhookEvents | None = None,
+        amd: AmdSettings | None = None,
     ) -> None:
         """``events``: where calls tell their webhooks (by default into the switch's store,
-        delivered by whoever runs a worker on it)."""
+        delivered by whoever runs a worker on it); ``amd``: the answering-machine
+        detector's thresholds (app_amd's defaults when None)."""
         self.switch = switch
         tasks = CallTasks()
         self.events = events or WebhookEvents(WebhookStore(switch.store.db))
@@ -63,6 +66,7 @@ class CallService:
             tts,
             uploads_dir=Path(uploads_dir),
             recordings_dir=Path(recordings_dir),
+            amd_settings=amd,
         )
         # calls from trunks to the inbound numbers (softswitch.numbers)
         self.inbound = InboundCalls(
@@ -89,8 +93,9 @@ class CallService:
         events: WebhookEvents | None = None,
     ) -> CallService:
         """The service as the server builds it: its files, transcriber and recording
-        layout from the switch's [media] config, the CDRs in its store (``cdrs``: a
-        CdrStore the caller shares), the webhook hooks if any."""
+        layout from the switch's [media] config, the detector's thresholds from [amd],
+        the CDRs in its store (``cdrs``: a CdrStore the caller shares), the webhook hooks
+        if any."""
         media = switch.config.media
         return cls(
             switch,
@@ -101,4 +106,5 @@ class CallService:
             transcriber_name=media.transcriber,
             stereo=media.stereo_recordings,
             events=events,
+            amd=switch.config.amd.settings(),
         )

@@ -5,7 +5,8 @@ Decisions the spec leaves open:
 - Type 1 takes `flow_id` (a stored flow) or `flow` (steps); without either, the campaign
   plays the announcement and records the key pressed as the call's result.
 - `retry_time` is in seconds, `max_retries` counts the attempts after the first,
-  `retry_on` lists dial statuses (default NOANSWER, BUSY, CHANUNAVAIL, CONGESTION).
+  `retry_on` lists dial statuses (default NOANSWER, BUSY, CHANUNAVAIL, CONGESTION), and
+  MACHINE: an answered call that answering-machine detection (`amd`) found a machine on.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from softswitch.answering import AmdMode
 from softswitch.flowmodel import FlowError
 from softswitch.store.flows import FlowStore
 from softswitch.store.lists import ListKind
@@ -57,6 +59,7 @@ class CampaignRequest:
     recorded_filename: str = ""
     flow_id: str | None = None
     flow: list[Any] | None = None
+    amd: AmdMode = AmdMode.OFF
 
 
 # The API's own checks, run at their place in the order: the voice parameters (after the
@@ -124,6 +127,7 @@ class CampaignBuilder:
             recorded_filename=request.recorded_filename,
             voice=voice_params,
             flow=steps,
+            amd=request.amd,
         )
         try:
             flow = campaign_flow(campaign)

@@ -41,6 +41,7 @@ from .model import (
     CampaignStatus,
     Job,
     JobStatus,
+    RetryStatus,
     new_request_id,
     normalize_priority,
 )
@@ -341,6 +342,7 @@ class Dialer:
         attempt.sip_status = outcome.sip_status
         attempt.result = outcome.result
         attempt.report_data = [tuple(x) for x in outcome.report_data]  # type: ignore[misc]
+        attempt.answered_by = outcome.answered_by
         fresh = self.manager.campaigns.get(campaign.id) or campaign
         active = fresh.status in (
             CampaignStatus.PLANNED,
@@ -354,6 +356,18 @@ class Dialer:
             return at.timestamp() if at is not None else None
 
         jobs = self.manager.jobs
+        if (
+            outcome.answered
+            and outcome.machine
+            and RetryStatus.MACHINE in fresh.retry_on
+            and active
+            and attempt.number < job.max_attempts
+        ):
+            # a machine took the call and the campaign retries those: like a no-answer
+            at = later(job.retry_interval)
+            if at is not None:
+                jobs.finish_attempt(attempt, JobStatus.ON_RETRY, now, next_at=at)
+                return JobStatus.ON_RETRY
         if outcome.answered:
             if outcome.redial is not None and active and job.redials < MAX_REDIALS:
                 minutes, priority = outcome.redial

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from softswitch.answering import AmdMode
+
 
 class CampaignStatus(StrEnum):
     PLANNED = "planned"
@@ -67,6 +69,9 @@ class RetryStatus(StrEnum):
     CHANUNAVAIL = "CHANUNAVAIL"
     CONGESTION = "CONGESTION"
     CANCEL = "CANCEL"
+    # an answered call that answering-machine detection (the campaign's `amd`) found a
+    # machine on: dialed again later, in the hope of a person
+    MACHINE = "MACHINE"
 
 
 # SIP final responses meaning the number does not exist (not found, address incomplete,
@@ -138,6 +143,7 @@ class Campaign:
     bot_id: str = ""
     project_name: str = ""
     stopped_at: float | None = None
+    amd: AmdMode = AmdMode.OFF  # answering-machine detection on its calls
 
     @property
     def max_attempts(self) -> int:
@@ -203,6 +209,7 @@ class Attempt:
     sip_status: int = 0
     result: str | None = None
     report_data: list[tuple[str, str, int]] = field(default_factory=list)
+    answered_by: str = ""  # AnsweredBy when the campaign detects machines, else ""
 
     @property
     def duration(self) -> float:

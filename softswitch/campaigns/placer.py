@@ -92,6 +92,7 @@ class CallServicePlacer:
             campaign_id=campaign.id,
             list_id=request.list_id,
             ring_timeout=self.ring_timeout,
+            amd=campaign.amd,
         )
 
 
@@ -125,4 +126,5 @@ class CdrRecovery:
             started_at=cdr.call_date,
             ended_at=end,
             answered_at=cdr.answer,
+            answered_by=cdr.answered_by,
         )

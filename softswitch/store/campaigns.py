@@ -24,6 +24,8 @@ def _row(campaign: Campaign) -> list[Any]:
             )
         elif name == "status":
             value = value.value
+        elif name == "amd":
+            value = AmdMode(value).value
         elif name == "dynamic_announcement":
             value = int(value)
         values.append(value)
@@ -37,6 +39,7 @@ def _campaign(row: Any) -> Campaign:
             data[name] = json.loads(data[name])
     data["retry_on"] = tuple(data["retry_on"])
     data["status"] = CampaignStatus(data["status"])
+    data["amd"] = AmdMode(data["amd"])
     data["dynamic_announcement"] = bool(data["dynamic_announcement"])
     return Campaign(**data)
 

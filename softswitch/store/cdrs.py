@@ -47,6 +47,9 @@ class Cdr:
     # transfers a phone made in the call (REFER), in order: "102 transferred 101 to 103";
     # for operators like hangup_cause
     transfers: str = ""
+    # who answered, as answering-machine detection said it (media.amd.AnsweredBy: human,
+    # machine_start, machine_end_beep, ...); "" when the call asked for no detection
+    answered_by: str = ""
     id: int | None = None
 
 

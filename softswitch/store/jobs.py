@@ -66,6 +66,7 @@ _ATTEMPT_COLUMNS = (
     "sip_status",
     "result",
     "report_data",
+    "answered_by",
 )
 
 
@@ -309,7 +310,7 @@ class JobStore:
         with transaction(self.db):
             self.db.execute(
                 "UPDATE attempts SET answered_at = ?, ended_at = ?, dial_status = ?,"
-                " sip_status = ?, result = ?, report_data = ? WHERE id = ?",
+                " sip_status = ?, result = ?, report_data = ?, answered_by = ? WHERE id = ?",
                 [
                     attempt.answered_at,
                     attempt.ended_at,
@@ -317,6 +318,7 @@ class JobStore:
                     attempt.sip_status,
                     attempt.result,
                     json.dumps(attempt.report_data),
+                    attempt.answered_by,
                     attempt.id,
                 ],
             )

@@ -151,6 +151,11 @@ async def test_outbound_call_needs_the_accounts_template(api_env) -> None:
         {**call, "announce_template_id": mine, "customer_number": "4444"},
     )
     assert status == 400 and body["response"]["message"].startswith("customer_number:")
+    for amd in ("maybe", 1, ""):
+        status, body = await api_env.call(
+            "POST", "/api/outbound_call", {**call, "announce_template_id": mine, "amd": amd}
+        )
+        assert status == 400 and body["response"]["message"].startswith("amd"), body
     assert api_env.ctx.calls.calls == {}
 
 

@@ -17,6 +17,7 @@ SPEC_ROW_KEYS = [
     "account_id",
     "agent_number",
     "answer",
+    "answered_by",  # ours: answering-machine detection's AnsweredBy, "" without it
     "billsec",
     "call_date",
     "call_direction",

@@ -46,9 +46,11 @@ def test_attempt_json_carries_its_jobs_payload_and_status() -> None:
         answered_at=12.0,
         ended_at=20.4,
         dial_status="ANSWER",
+        answered_by="machine_end_beep",
     )
     row = attempt_json(attempt, job)
     assert row["payload"] == [1, 2] and row["jobStatus"] == "planned"
+    assert row["answeredBy"] == "machine_end_beep"
     assert (row["answeredAt"], row["finishedAt"], row["callDuration"]) == (12_000, 20_400, 8)
 
 

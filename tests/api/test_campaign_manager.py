@@ -320,6 +320,8 @@ async def test_create_campaign_checks(api_env) -> None:
         ({"campaign_type": "1", "flow_id": "FL0000000000"}, 404, "flow_id"),
         ({"campaign_type": "1", "flow": [{"type": "say"}]}, 400, "step 0"),
         ({"calls_per_minute": "0"}, 400, "calls_per_minute"),
+        ({"amd": "sometimes"}, 400, "amd"),
+        ({"amd": 1}, 400, "amd"),
     ]
     for extra, status_code, needle in cases:
         status, body = await api_env.call(
@@ -328,6 +330,24 @@ async def test_create_campaign_checks(api_env) -> None:
         assert status == status_code, (extra, body)
         assert needle in body["response"]["message"], (extra, body)
     assert CampaignManager(api_env.switch.store.db).campaigns.of_account("account_1") == []
+
+
+async def test_create_campaign_with_answering_machine_detection(api_env) -> None:
+    list_id = await new_list(api_env, contacts=CONTACTS)
+    body = campaign_body(list_id, amd="Leave_Message", retry_on_statuses="NOANSWER,machine")
+    status, reply = await api_env.call("POST", "/api/create_campaign", body)
+    assert status == 200, reply
+    campaign_id = reply["response"]["campaign_id"]
+    campaign = CampaignManager(api_env.switch.store.db).campaigns.get(campaign_id)
+    assert campaign.amd == "leave_message" and campaign.retry_on == ("NOANSWER", "MACHINE")
+    status, reply = await api_env.call("GET", "/api/get_campaign_details")
+    assert status == 200
+    assert [row["amd"] for row in reply["response"]["result"]] == ["leave_message"], reply
+    # without the field: off
+    body = campaign_body(list_id, campaign_name="plain")
+    status, reply = await api_env.call("POST", "/api/create_campaign", body)
+    plain = CampaignManager(api_env.switch.store.db).campaigns.get(reply["response"]["campaign_id"])
+    assert plain.amd == "off"
 
 
 async def test_create_campaign_recorded_and_type_1(api_env) -> None:

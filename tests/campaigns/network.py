@@ -20,6 +20,7 @@ class Behaviour:
     result: str | None = None
     report: list[tuple[str, str, int]] = field(default_factory=list)
     redial: tuple[int, int | None] | None = None
+    answered_by: str = ""  # what answering-machine detection said of an answered call
 
 
 @dataclass(slots=True)
@@ -93,6 +94,7 @@ class FakeNetwork:
                 result=b.result,
                 report_data=list(b.report),
                 redial=b.redial,
+                answered_by=b.answered_by,
             )
         finally:
             self.live -= 1

@@ -208,6 +208,7 @@ def test_every_contact_needs_the_fields_the_flow_uses(
         ("NOANSER, busy", ("NOANSWER", "BUSY")),
         ("no  answer|NO_ANSWER;cancel", ("NOANSWER", "CANCEL")),
         (["congestion", "CHANUNAVAIL", "congestion"], ("CONGESTION", "CHANUNAVAIL")),
+        ("machine, noanswer", ("MACHINE", "NOANSWER")),
     ],
 )
 def test_retry_statuses(given: str | list[str], expected: tuple[str, ...]) -> None:
@@ -218,5 +219,6 @@ def test_retry_statuses_name_the_choices() -> None:
     with pytest.raises(CampaignError) as caught:
         retry_statuses(["ANSWER"])
     assert caught.value.message == (
-        "retry_on_statuses: 'ANSWER' is not one of NOANSWER, BUSY, CHANUNAVAIL, CONGESTION, CANCEL"
+        "retry_on_statuses: 'ANSWER' is not one of NOANSWER, BUSY, CHANUNAVAIL, CONGESTION,"
+        " CANCEL, MACHINE"
     )

@@ -186,6 +186,44 @@ async def test_campaign_retry_statuses_decide(
     assert status(manager, silent) is JobStatus.NO_ANSWER
 
 
+async def test_retry_on_machine_redials_a_machine_and_reports_who_answered(
+    manager, make_campaign, network, dialer, clock
+) -> None:
+    campaign = make_campaign(
+        calls_per_minute=0, max_retries=2, retry_time=60, retry_on=("NOANSWER", "MACHINE")
+    )
+    machine = Behaviour(talk=3, answered_by="machine_start")
+    network.set("6301", machine, Behaviour(answered_by="human"))
+    network.set("6302", machine)
+    network.set("6303", Behaviour(answered_by="unknown"))
+    first, always, unsure = manager.add_phones(
+        campaign, [{"phone": "6301"}, {"phone": "6302"}, {"phone": "6303"}], None
+    )
+    await clock.advance(3600)
+    assert len(network.dials_of("6301")) == 2  # a machine, then a person
+    assert status(manager, first) is JobStatus.LONG_CALL_WITH_NO_RESULT
+    attempts = manager.attempt_report(campaign, {"ids": [first]})
+    assert [a.answered_by for a, _ in attempts] == ["machine_start", "human"]
+    # a machine every time: 1 + max_retries attempts, then the answered call's status
+    assert len(network.dials_of("6302")) == 3
+    assert status(manager, always) is JobStatus.LONG_CALL_WITH_NO_RESULT
+    assert len(network.dials_of("6303")) == 1  # unknown is no machine
+    assert status(manager, unsure) is JobStatus.LONG_CALL_WITH_NO_RESULT
+
+
+async def test_machines_are_not_retried_unless_asked(
+    manager, make_campaign, network, dialer, clock
+) -> None:
+    campaign = make_campaign(calls_per_minute=0, max_retries=2, retry_time=60)
+    network.set("6401", Behaviour(answered_by="machine_end_beep"))
+    (job,) = manager.add_phones(campaign, [{"phone": "6401"}], None)
+    await clock.advance(3600)
+    assert len(network.dials_of("6401")) == 1
+    assert status(manager, job) is JobStatus.LONG_CALL_WITH_NO_RESULT
+    [(attempt, _)] = manager.attempt_report(campaign, {"ids": [job]})
+    assert attempt.answered_by == "machine_end_beep"
+
+
 async def test_nonexistent_numbers(manager, make_campaign, network, dialer, clock) -> None:
     campaign = make_campaign(calls_per_minute=0)
     network.set("7001", Behaviour("404"))

@@ -70,7 +70,7 @@ async def test_recovery_from_the_cdr(manager, make_campaign, clock) -> None:
         job: manager.jobs.claim(job, now, f"{job:010d}") for job in (answered, unanswered, lost)
     }
 
-    def cdr(job: int, status: str, answer: float | None) -> Cdr:
+    def cdr(job: int, status: str, answer: float | None, answered_by: str = "") -> Cdr:
         return Cdr(
             account_id=campaign.account_id,
             request_id=claims[job].request_id,
@@ -88,9 +88,10 @@ async def test_recovery_from_the_cdr(manager, make_campaign, clock) -> None:
             call_status=None,
             dial_status=status,
             campaign_id=campaign.id,
+            answered_by=answered_by,
         )
 
-    cdrs.insert(cdr(answered, "ANSWER", now + 10))
+    cdrs.insert(cdr(answered, "ANSWER", now + 10, "human"))
     cdrs.insert(cdr(unanswered, "NOANSWER", None))
     dialer = Dialer(manager, lambda request: None, recover_outcome=CdrRecovery(cdrs))
     assert dialer.recover() == 3
@@ -100,3 +101,5 @@ async def test_recovery_from_the_cdr(manager, make_campaign, clock) -> None:
     assert manager.jobs.get(lost).status is JobStatus.NO_ANSWER  # no CDR, no attempt left
     dial_statuses = [a.dial_status for a in manager.jobs.attempts([answered, unanswered, lost])]
     assert dial_statuses == ["ANSWER", "NOANSWER", "INTERRUPTED"]
+    # who answered, as the CDR has it
+    assert [a.answered_by for a in manager.jobs.attempts([answered])] == ["human"]

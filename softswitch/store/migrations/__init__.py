@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..engine import Database
-from . import m0001_initial
+from . import m0001_initial, m0003_answered_by
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,10 @@ class Migration:
     up: Callable[[Database], None]
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial", m0001_initial.up),)
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial", m0001_initial.up),
+    Migration(3, "answered_by", m0003_answered_by.up),
+)
 
 _TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER NOT NULL PRIMARY KEY,
