@@ -6,6 +6,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
+from softswitch.answering import AmdMode
 from softswitch.campaigns.model import Campaign, CampaignStatus
 
 from .engine import Database
