@@ -267,7 +267,7 @@ class Switch:
                 self.voicemail is not None and self.voicemail.has_box(number)
             ),
         )
-        self._name = ChannelNamer()
+        self._name = ChannelNamer(secrets.randbelow(2**32) if config.cluster.enabled else 1)
         self._tasks: set[asyncio.Task[object]] = set()
         # outbound legs still ringing for a caller: how another caller picks the call up
         self._pickups: dict[Channel, Callable[[Channel], None]] = {}
@@ -487,6 +487,10 @@ class Switch:
         return used.intersection(keys)
 
     def _is_trunk(self, host: str, port: int) -> bool:
+        """Exempt from the flood limits: a trunk, or the cluster's front door (every
+        phone's and carrier's requests come from its address)."""
+        if self.front_door is not None and self.front_door.is_door(host, port):
+            return True
         return self.router.trunk_for_source(host, port) is not None
 
     def _rtp_timed_out(self, channel: Channel) -> None:

@@ -150,7 +150,12 @@ class Forwarder:
                 response.status_code,
             )
             raise CallControlError(f"the node holding {channel} refused the command")
-        log.info("cluster: %s for %s done at node %s", action, channel, owner.node_id)
+        log.info(
+            "cluster: %s for %s done at node %s",
+            getattr(action, "name", action),
+            channel,
+            owner.node_id,
+        )
         raise_outcome(response.json(), channel)
 
     async def close(self) -> None:

@@ -30,7 +30,10 @@ class FrontDoor:
                 self._exact.add((host, port))
 
     def trusts(self, peer: Peer) -> bool:
-        return peer.host in self._any_port or (peer.host, peer.port) in self._exact
+        return self.is_door(peer.host, peer.port)
+
+    def is_door(self, host: str, port: int) -> bool:
+        return host in self._any_port or (host, port) in self._exact
 
     def path(self, request: Request, peer: Peer) -> str:
         """The REGISTER's Path as a Route set ("" when none, or not from a front door)."""
