@@ -513,7 +513,7 @@ class Config:
         if self.cluster.api_url:
             return self.cluster.api_url.rstrip("/")
         host, port = self.api_host_port
-        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
     @property

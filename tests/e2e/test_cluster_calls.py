@@ -182,3 +182,9 @@ def test_a_node_stopped_mid_day_drains_then_leaves_the_phones_working(cluster):
     hang_up_at(cluster.b, agent_channel(cluster.b))
     cluster.agent.wait_call_closed()
     cluster.customer.wait_call_closed()
+
+
+def test_the_shipped_configuration_passes_kamailios_check(tmp_path, peer_ports):
+    require_programs("kamailio")
+    front = KamailioFront(tmp_path, peer_ports.port(), ["127.0.0.1:5060", "127.0.0.1:5062"])
+    front.check_config()
