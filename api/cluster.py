@@ -1,4 +1,4 @@
-"""`POST /api/cluster/modify_call`: a live-call command another node of the cluster
+"""`POST /cluster/modify_call`: a live-call command another node of the cluster
 forwards to this one, the node holding the call (softswitch.cluster.forwarding).
 
 Not part of either spec's API: served only with [cluster] front_doors set, and only to

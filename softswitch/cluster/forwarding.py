@@ -2,7 +2,7 @@
 
 The node that gets modify_call tries its own calls first; if the channel is not there,
 the store's owner row (softswitch.cluster.ownership) names the node holding it, and the
-command goes to that node's `/api/cluster/modify_call`, signed with the cluster's secret
+command goes to that node's `/cluster/modify_call`, signed with the cluster's secret
 (HMAC-SHA256 over the timestamp and the body, the webhooks' scheme: a replay older than
 `TOLERANCE` seconds is refused, the comparison is constant-time). The owner answers with
 the outcome, turned back here into the same domain errors a local call raises, so the
@@ -32,7 +32,7 @@ from ..webhooks.signing import SignatureError, header_value, verify
 
 log = logging.getLogger("softswitch.cluster")
 
-PATH = "/api/cluster/modify_call"
+PATH = "/cluster/modify_call"  # node to node, beside the documented APIs
 HEADER = "Softswitch-Cluster-Signature"
 TOLERANCE = 30  # seconds a signed request stays valid (the nodes' clocks are in NTP sync)
 TIMEOUT = 10.0  # seconds the owner has to do it (a transfer returns once it is dialed)

@@ -34,6 +34,7 @@ class Cluster:
     b: SwitchNode
     agent: Baresip
     customer: Baresip
+    carrier_port: int  # where the carrier's calls come from (a trunk of every node)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, peer_ports: PortPicker) ->
     rtp = PortPicker(first=30000, last=39999)
     stops: list[object] = []
     try:
-        front_port = peer_ports.port()
+        front_port, carrier_port = peer_ports.port(), peer_ports.port()
+        carrier = {"name": "carrier", "host": f"127.0.0.1:{carrier_port}", "register": False}
         nodes = []
         for name in ("node-a", "node-b"):
             nodes.append(
@@ -56,6 +58,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, peer_ports: PortPicker) ->
                     front_door="127.0.0.1",
                     store=cluster_store(folder),
                     extensions={AGENT: "pw101", CUSTOMER: "pw102"},
+                    trunks=[carrier],
                     drain_timeout=30,
                 )
             )
@@ -83,7 +86,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, peer_ports: PortPicker) ->
             phones.append(phone)
         for phone in phones:
             phone.wait_registered()
-        yield Cluster(front, a, b, *phones)
+        yield Cluster(front, a, b, *phones, carrier_port)
     finally:
         for stop in reversed(stops):
             stop()  # type: ignore[operator]
@@ -149,6 +152,20 @@ def test_hangup_sent_to_one_node_ends_a_call_the_other_holds(cluster):
     for node in (cluster.a, cluster.b):
         gone = hang_up_at(node, channel)
         assert gone["response"]["success"] == "false" and "not found" in str(gone), gone
+
+
+def test_a_carriers_call_through_the_front_door_is_the_trunks(cluster, sipp):
+    # no digest challenge: the node knows the trunk by the source the front door names
+    result = sipp.run(
+        "uac_auth_call.xml",
+        cluster.front.address,
+        port=cluster.carrier_port,
+        service=AGENT,
+        duration_ms=500,
+    )
+    assert result.ok, result.describe()
+    cluster.agent.wait_call_established()
+    cluster.agent.wait_call_closed()
 
 
 def test_a_node_stopped_mid_day_drains_then_leaves_the_phones_working(cluster):

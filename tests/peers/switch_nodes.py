@@ -56,6 +56,7 @@ class SwitchNode:
         front_door: str,
         store: dict[str, str],
         extensions: dict[str, str],
+        trunks: list[dict[str, Any]] = (),  # type: ignore[assignment]
         drain_timeout: int = 0,
     ) -> None:
         self.workdir = Path(workdir)
@@ -88,6 +89,8 @@ class SwitchNode:
         ]
         for number, password in extensions.items():
             sections.append(_table("[extensions]", {"number": number, "password": password}))
+        for trunk in trunks:
+            sections.append(_table("[trunks]", trunk))
         sections.append(_table("[accounts]", {"id": ACCOUNT, "auth": ACCOUNT_AUTH}))
         self.config_path = self.workdir / "node.toml"
         self.config_path.write_text("\n".join(sections))
