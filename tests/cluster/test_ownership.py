@@ -19,7 +19,7 @@ async def test_a_leg_is_owned_from_its_first_state_to_its_hangup(tmp_path):
     owners = CallOwners(store.db)
     ownership = Ownership(owners, ME)
     call = LiveCall("acc", "r1", CallKind.C2C, "", "101", "102")
-    async with legs(PortAllocator(32000, 32099)) as made:
+    async with legs(PortAllocator(39000, 39099)) as made:
         channel = await made.channel("101")
         listener = ownership.listener(call)
         channel.add_listener(listener)

@@ -38,23 +38,26 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory, peer_ports: PortPicker) -> Iterator[Cluster]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, peer_ports: PortPicker, rtp_ports: PortPicker
+) -> Iterator[Cluster]:
     require_programs("kamailio", "kamcmd", "baresip")
     folder = tmp_path_factory.mktemp("cluster")
-    rtp = PortPicker(first=30000, last=39999)
     stops: list[object] = []
     try:
         front_port, carrier_port = peer_ports.port(), peer_ports.port()
         carrier = {"name": "carrier", "host": f"127.0.0.1:{carrier_port}", "register": False}
         nodes = []
         for name in ("node-a", "node-b"):
+            rtp_first = rtp_ports.block(100)
+            stops.append(lambda first=rtp_first: rtp_ports.release(first, 100))
             nodes.append(
                 SwitchNode(
                     folder / name,
                     name,
                     sip_port=peer_ports.port(),
                     api_port=peer_ports.port(),
-                    rtp_first=rtp.block(100),
+                    rtp_first=rtp_first,
                     front_door="127.0.0.1",
                     store=cluster_store(folder),
                     extensions={AGENT: "pw101", CUSTOMER: "pw102"},
