@@ -391,7 +391,13 @@ class Switch:
             max_address_failures=self.config.sip.auth_address_failures_per_minute,
             max_slow_failures=self.config.sip.auth_failures_per_hour,
         )
-        self.auth = ExtensionAuthenticator(self.store, digest, guard, self.flood.trust)
+        self.auth = ExtensionAuthenticator(
+            self.store,
+            digest,
+            guard,
+            self.flood.trust,
+            origin=None if self.front_door is None else self.front_door.origin,
+        )
         self.registrar = Registrar(
             self.store,
             self.auth,

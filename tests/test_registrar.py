@@ -215,9 +215,12 @@ async def front_door_registrar(tmp_path, doors):
     store = Store(tmp_path / "front.db")
     store.put_extension(make_extension("101", "pw101", REALM, "config"))
     server = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
-    auth = ExtensionAuthenticator(store, DigestServer(REALM, b"k" * 32), AuthGuard(3))
+    door = FrontDoor(doors)
+    auth = ExtensionAuthenticator(
+        store, DigestServer(REALM, b"k" * 32), AuthGuard(3), origin=door.origin
+    )
     paths = BindingPaths(store.db)
-    reg = Registrar(store, auth, server, front_door=(FrontDoor(doors), paths))
+    reg = Registrar(store, auth, server, front_door=(door, paths))
     server.on_request = reg.handle
     await server.start()
     client = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
@@ -253,6 +256,24 @@ async def test_a_path_from_anywhere_else_is_ignored(tmp_path):
         ok = await register(server, client, headers=[("Path", PATH), ("Supported", "path")])
         assert ok.status == 200 and ok.headers.get_all("Path") == []
         assert store.bindings("101") and paths.of("101") == {}
+    finally:
+        await client.stop()
+        await server.stop()
+        store.close()
+
+
+async def test_a_guesser_behind_the_front_door_bans_only_itself(tmp_path):
+    server, client, store, _ = await front_door_registrar(tmp_path, ["127.0.0.1"])
+    guesser = [("X-Softswitch-Source", "udp:198.18.0.66:5060")]
+    phone = [("X-Softswitch-Source", "udp:198.18.0.7:5062")]
+    try:
+        for attempt in range(4):
+            await register(server, client, password="wrong", call_id=f"g{attempt}", headers=guesser)
+        banned = await register(server, client, call_id="g9", headers=guesser)
+        assert banned.status == 403
+        # every phone comes from the proxy's address: the ban is the guesser's alone
+        ok = await register(server, client, call_id="p1", headers=phone)
+        assert ok.status == 200
     finally:
         await client.stop()
         await server.stop()
