@@ -147,6 +147,11 @@ def test_hangup_sent_to_one_node_ends_a_call_the_other_holds(cluster):
     cluster.customer.wait_call_established()
     channel = agent_channel(cluster.a)
     # node B does not hold it: it finds the owner in the store and forwards the command
+    record = {"channel": channel, "modify_type": "3"}
+    data = cluster.b.api("POST", "/api/modify_call", record)
+    assert data["response"]["message"] == "call recording started successfully", data
+    again = cluster.b.api("POST", "/api/modify_call", record)  # the owner's own refusal
+    assert again["response"]["message"] == "call is already being recorded", again
     data = hang_up_at(cluster.b, channel)
     assert data["response"] == {"message": "call hangup successfully", "success": "true"}
     assert cluster.agent.wait_call_closed().reason
