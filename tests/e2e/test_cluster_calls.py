@@ -4,7 +4,8 @@ through it: calls placed by either node's API reach the phones through the proxy
 Path of their registration), a live-call command sent to one node acts on a call the
 other holds, and a node stopped mid-day leaves the phones working through the other.
 
-The module shares one cluster; the last test stops node A.
+The module shares one cluster; the last tests stop node A (drained), then restart and
+kill it.
 """
 
 from __future__ import annotations
@@ -201,6 +202,31 @@ def test_a_node_stopped_mid_day_drains_then_leaves_the_phones_working(cluster):
     cluster.customer.wait_call_closed()
     cluster.agent.wait_call_closed()
     # and node B's API still calls them
+    click2call(cluster.b)
+    cluster.agent.wait_call_established()
+    cluster.customer.wait_call_established()
+    hang_up_at(cluster.b, agent_channel(cluster.b))
+    cluster.agent.wait_call_closed()
+    cluster.customer.wait_call_closed()
+
+
+def test_a_node_that_dies_loses_its_calls_and_the_others_forget_them(cluster):
+    cluster.a.restart()
+    cluster.front.wait_node(cluster.a.sip_address, active=True)
+    click2call(cluster.a)
+    cluster.agent.wait_call_established()
+    cluster.customer.wait_call_established()
+    channel = agent_channel(cluster.a)
+    cluster.a.kill()
+    cluster.front.wait_node(cluster.a.sip_address, active=False)  # its probes go unanswered
+    # its call cannot be reached any more: not found, and its rows are dropped
+    gone = hang_up_at(cluster.b, channel)
+    assert gone["response"]["success"] == "false" and "not found" in str(gone), gone
+    assert "is gone" in cluster.b.log_text()
+    for phone in (cluster.agent, cluster.customer):
+        phone.hangup()
+        phone.wait_call_closed()
+    # the phones go on through node B
     click2call(cluster.b)
     cluster.agent.wait_call_established()
     cluster.customer.wait_call_established()

@@ -113,6 +113,16 @@ class SwitchNode:
         wait_until(self._healthy, timeout, interval=0.1, alive=self.process, what=self.name)
         return self
 
+    def restart(self, timeout: float = 30.0) -> SwitchNode:
+        """The node again, a new process on the same config (after stop or a kill)."""
+        self.process.stop()
+        self.process = PeerProcess(self.process.argv, self.process.log_path, cwd=self.workdir)
+        return self.start(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: the node dies with its calls, as in a crash."""
+        self.process.stop(graceful=False)
+
     def terminate(self) -> None:
         """SIGTERM, without waiting: a node with a drain_timeout goes on with its calls."""
         os.killpg(self.process.pid, signal.SIGTERM)
