@@ -1345,7 +1345,7 @@ class Switch:
                 contact_user=caller_id or None,
                 prack=prack,
                 timer_policy=self.session_timers,
-                extra_headers={"Route": routes[str(uri)]} if str(uri) in routes else None,
+                extra_headers=_route_header(routes, uri),
             )
             for (uri, peer), media in zip(targets, advertised, strict=True)
         ]
@@ -1502,3 +1502,9 @@ class Switch:
         bridge.tap = tap
         bridge.start()
         return bridge
+
+
+def _route_header(routes: dict[str, str], uri: SipUri) -> dict[str, str] | None:
+    """The Route of a request to ``uri`` (a phone's Path, RFC 3327), if it has one."""
+    route = routes.get(str(uri)) if routes else None
+    return {"Route": route} if route else None
