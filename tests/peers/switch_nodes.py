@@ -14,6 +14,7 @@ import signal
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
-def _table(name: str, values: dict[str, Any]) -> str:
+def _table(name: str, values: Mapping[str, Any]) -> str:
     return f"[{name}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in values.items())
 
 
@@ -56,7 +57,7 @@ class SwitchNode:
         front_door: str,
         store: dict[str, str],
         extensions: dict[str, str],
-        trunks: list[dict[str, Any]] = (),  # type: ignore[assignment]
+        trunks: Sequence[Mapping[str, Any]] = (),
         drain_timeout: int = 0,
     ) -> None:
         self.workdir = Path(workdir)
