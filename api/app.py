@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute
 from api.openapi.operation import Operation, route
 from media.engines import EngineStatus
 
-from . import admin, calls, console, cpaas, metrics
+from . import admin, calls, cluster, console, cpaas, metrics
 from .context import AppContext
 from .health_models import HEALTH, Health
 from .latency import RouteLatency
@@ -32,6 +32,7 @@ def create_app(ctx: AppContext) -> Starlette:
     routes += cpaas.routes(ctx)  # CPaaS API, campaign manager included
     routes += calls.routes(ctx)  # JAICP Calls API
     routes += admin.routes(ctx)  # the operator's admin API
+    routes += cluster.routes(ctx)  # node-to-node live-call commands, in a cluster
     routes += console.routes(ctx)  # the web console: / and /console/*
     routes += metrics.routes(ctx.metrics, ctx.config.metrics)  # /metrics, with a token
     routes += docs.routes()  # /openapi.json (of every route above) and /docs

@@ -88,10 +88,13 @@ class Joint(Protocol):
 
 
 class ChannelNamer:
-    """Asterisk-style names (``SIP/101-0000023c``): endpoint plus a per-process sequence."""
+    """Asterisk-style names (``SIP/101-0000023c``): endpoint plus a per-process sequence.
 
-    def __init__(self) -> None:
-        self._counter = itertools.count(1)
+    ``start``: the first number. The nodes of a cluster start at random points of the
+    32-bit range, so that names (what modify_call takes) stay apart across nodes."""
+
+    def __init__(self, start: int = 1) -> None:
+        self._counter = itertools.count(start)
 
     def __call__(self, endpoint: str) -> str:
         return f"SIP/{endpoint}-{next(self._counter):08x}"

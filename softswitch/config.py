@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -251,6 +252,42 @@ class StoreConfig:
 
 
 @dataclass(slots=True)
+class ClusterConfig:
+    """[cluster]: this switch as one of N nodes sharing one store behind a Kamailio
+    front door (deploy/kamailio/softswitch-front.cfg; README "Several nodes").
+
+    Off (today's single switch) while ``front_doors`` is empty. Keys:
+
+    * ``front_doors``: "ip" or "ip:port" of the Kamailio proxies in front; only requests
+      from them may bring a Path (RFC 3327) to store with a registration, an
+      X-Softswitch-Source header naming the real sender (a carrier), or be refused 503
+      while the node drains.
+    * ``node_id``: this node's name in the store's table of live calls ("" = the host
+      name and the SIP port, e.g. "sw1:5060"); unique per node.
+    * ``api_url``: where the other nodes reach this node's API for a live call it holds
+      ("" = http://<api.listen>, fine when they share a host or the API listens on an
+      address they reach).
+    * ``secret``: shared by all nodes, at least 16 characters: node-to-node requests are
+      signed with it (HMAC-SHA256); SOFTSWITCH_CLUSTER_SECRET keeps it out of the file.
+    * ``drain_timeout``: seconds SIGTERM waits, answering 503 to probes and new calls,
+      for the node's live calls to end before it hangs up the rest (0 = at once).
+    """
+
+    front_doors: list[str] = field(default_factory=list)
+    node_id: str = ""
+    api_url: str = ""
+    secret: str = ""
+    drain_timeout: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.front_doors)
+
+
+MIN_CLUSTER_SECRET = 16
+
+
+@dataclass(slots=True)
 class MediaConfig:
     recordings_dir: str = "data/recordings"
     uploads_dir: str = "data/uploads"
@@ -471,6 +508,7 @@ class Config:
     sip_connections: SipConnectionsConfig = field(default_factory=SipConnectionsConfig)
     sip_limits: SipLimitsConfig = field(default_factory=SipLimitsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
@@ -527,6 +565,20 @@ class Config:
         return split_host_port(self.api.listen, 8080)
 
     @property
+    def node_id(self) -> str:
+        """This node's name among the cluster's ([cluster] node_id, or host:SIP port)."""
+        return self.cluster.node_id or f"{socket.gethostname()}:{self.sip_host_port[1]}"
+
+    @property
+    def node_api_url(self) -> str:
+        """Where the other nodes reach this node's API ([cluster] api_url or api.listen)."""
+        if self.cluster.api_url:
+            return self.cluster.api_url.rstrip("/")
+        host, port = self.api_host_port
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+    @property
     def rtp_port_range(self) -> tuple[int, int]:
         try:
             first, last = (int(p) for p in self.rtp.ports.split("-", 1))
@@ -563,6 +615,7 @@ _SECTIONS = {
     "sip_connections": SipConnectionsConfig,
     "sip_limits": SipLimitsConfig,
     "store": StoreConfig,
+    "cluster": ClusterConfig,
     "media": MediaConfig,
     "voicemail": VoicemailConfig,
     "webhooks": WebhooksConfig,
@@ -749,6 +802,7 @@ def _validate(config: Config) -> None:
     _validate_webhooks(config.webhooks)
     _validate_sip_connections(config.sip_connections)
     _validate_sip_limits(config.sip_limits)
+    _validate_cluster(config.cluster)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     if config.media.moh_dir and not Path(config.media.moh_dir).is_dir():
@@ -883,6 +937,23 @@ def _validate_amd(amd: AmdConfig) -> None:
         raise ConfigError("amd.maximum_words must be 1 to 100")
     if not 1 <= amd.silence_threshold <= 32767:
         raise ConfigError("amd.silence_threshold must be 1 to 32767")
+
+def _validate_cluster(cluster: ClusterConfig) -> None:
+    for door in cluster.front_doors:
+        host, port = split_source(door)
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ConfigError(f"cluster.front_doors: {door!r} is not an ip or ip:port") from None
+    if cluster.enabled and len(cluster.secret) < MIN_CLUSTER_SECRET:
+        raise ConfigError(
+            f"cluster.secret must have at least {MIN_CLUSTER_SECRET} characters"
+            " when cluster.front_doors is set"
+        )
+    if cluster.api_url and not cluster.api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"cluster.api_url {cluster.api_url!r} must be an http(s) URL")
+    if not 0 <= cluster.drain_timeout <= 86_400:
+        raise ConfigError("cluster.drain_timeout must be 0 to 86400 seconds")
 
 
 def _validate_metrics(metrics: MetricsConfig) -> None:

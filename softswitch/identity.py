@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .sip.auth import DigestServer, authorization_username
-from .sip.message import new_tag
+from .sip.message import Request, new_tag
 from .sip.transaction import ServerTransaction
+from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .store import Store
 
@@ -137,6 +138,7 @@ class ExtensionAuthenticator:
         digest: DigestServer,
         guard: AuthGuard,
         on_authenticated: Callable[[str], None] | None = None,
+        origin: Callable[[Request, Peer], Peer] | None = None,
     ) -> None:
         self.store = store
         self.digest = digest
@@ -144,6 +146,9 @@ class ExtensionAuthenticator:
         # told the source host of each request that authenticated (the flood guard
         # trusts it: a registered phone's flow, an office NAT)
         self.on_authenticated = on_authenticated
+        # behind a cluster's front door (softswitch.cluster): the real sender, so that
+        # a guesser's ban is its own, not every phone's behind the proxy
+        self.origin = origin
 
     def lookup_ha1(self, username: str, algorithm: str) -> str | None:
         ext = self.store.extension(username)
@@ -154,7 +159,7 @@ class ExtensionAuthenticator:
     def authenticate(self, st: ServerTransaction, ua: UserAgent) -> str | None:
         """The authenticated extension number, or None once we have answered the request."""
         request = st.request
-        host = st.peer.host
+        host = st.peer.host if self.origin is None else self.origin(request, st.peer).host
         header = request.headers.get("Authorization") or request.headers.get("Proxy-Authorization")
         claimed = authorization_username(header) if header is not None else None
         # A banned pair is refused only when the request names that user: a request

@@ -39,6 +39,7 @@ from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
 from .store import Store
+from .store.binding_paths import BindingPaths
 from .store.database import Binding
 
 log = logging.getLogger("softswitch.keepalive")
@@ -62,9 +63,12 @@ class _Flow:
 
 
 class NatKeepalive:
-    def __init__(self, ua: UserAgent, store: Store, interval: float) -> None:
+    def __init__(
+        self, ua: UserAgent, store: Store, interval: float, paths: BindingPaths | None = None
+    ) -> None:
         self.ua = ua
         self.store = store
+        self.paths = paths  # in a cluster: a phone's Path is the ping's Route (RFC 3327)
         self.interval = interval
         self.sent = 0  # OPTIONS pings sent so far (for tests and /health)
         self.crlf_sent = 0  # RFC 5626 double-CRLF pings written on TCP/TLS flows
@@ -135,6 +139,9 @@ class NatKeepalive:
                 transport=binding.transport,
                 peer_host=peer.host,
             )
+            path = self.paths.get(binding.aor, binding.contact) if self.paths else ""
+            if path:
+                request.headers.add("Route", path)
             transaction = await self.ua.send(request, peer)
             self.sent += 1
             response = await transaction.final

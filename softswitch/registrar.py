@@ -1,4 +1,7 @@
-"""The registrar for local extensions (RFC 3261 section 10.3)."""
+"""The registrar for local extensions (RFC 3261 section 10.3).
+
+Behind a cluster's front door (softswitch.cluster) a REGISTER's Path (RFC 3327) is kept
+with its bindings, so that every node's requests to the phone go through the proxy."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import time
 from collections.abc import Callable
 from email.utils import formatdate
 
+from .cluster.front_door import FrontDoor
 from .identity import ExtensionAuthenticator
 from .sip.address import Address
 from .sip.errors import SipParseError
@@ -14,6 +18,7 @@ from .sip.message import new_tag
 from .sip.transaction import ServerTransaction
 from .sip.ua import UserAgent
 from .store import Binding, Store
+from .store.binding_paths import BindingPaths
 
 log = logging.getLogger("softswitch.registrar")
 
@@ -31,6 +36,7 @@ class Registrar:
         max_expires: int = 3600,
         clock: Callable[[], float] = time.time,
         on_new_binding: Callable[[Binding], None] | None = None,
+        front_door: tuple[FrontDoor, BindingPaths] | None = None,
     ) -> None:
         self.store = store
         self.auth = auth
@@ -40,6 +46,8 @@ class Registrar:
         self.clock = clock
         # told of each contact bound anew (not of refreshes), after the 200 went out
         self.on_new_binding = on_new_binding
+        # in a cluster: which proxies may bring a Path, and where it is kept
+        self.front_door = front_door
 
     def contacts(self, number: str) -> list[Binding]:
         """Live bindings of an extension, most recently refreshed first."""
@@ -102,6 +110,35 @@ class Registrar:
             if old is not None and old.call_id == call_id and old.cseq >= cseq:
                 st.respond(self.ua.response(request, 500, "Out of Order", to_tag=new_tag()))
                 return
+        path = ""
+        if self.front_door is not None:
+            path = self.front_door[0].path(request, st.peer)
+        bound = self._bind(st, aor, changes, existing, path, now)
+        if changes:
+            log.info(
+                "register: %s from %s: %s%s",
+                aor,
+                st.peer,
+                ", ".join(f"{a.uri} expires={e}" for a, e in changes),
+                f" path={path}" if path else "",
+            )
+        self._ok(st, aor, now, path)
+        if self.on_new_binding is not None:
+            for binding in bound:
+                self.on_new_binding(binding)
+
+    def _bind(
+        self,
+        st: ServerTransaction,
+        aor: str,
+        changes: list[tuple[Address, int]],
+        existing: dict[str, Binding],
+        path: str,
+        now: float,
+    ) -> list[Binding]:
+        """Store the REGISTER's contacts; returns the ones bound anew."""
+        request = st.request
+        call_id, cseq = request.call_id, request.cseq[0]
         bound: list[Binding] = []
         for address, expires in changes:
             contact = str(address.uri)
@@ -120,22 +157,19 @@ class Registrar:
                 user_agent=request.headers.get("User-Agent") or "",
             )
             self.store.put_binding(binding)
+            if self.front_door is not None:
+                # a phone that now registers directly loses the Path it had
+                self.front_door[1].put(aor, contact, path)
             if contact not in existing:
                 bound.append(binding)
-        if changes:
-            log.info(
-                "register: %s from %s: %s",
-                aor,
-                st.peer,
-                ", ".join(f"{a.uri} expires={e}" for a, e in changes),
-            )
-        self._ok(st, aor, now)
-        if self.on_new_binding is not None:
-            for binding in bound:
-                self.on_new_binding(binding)
+        return bound
 
-    def _ok(self, st: ServerTransaction, aor: str, now: float) -> None:
+    def _ok(self, st: ServerTransaction, aor: str, now: float, path: str = "") -> None:
         response = self.ua.response(st.request, 200, "OK", to_tag=new_tag())
+        # RFC 3327 5.3: the Path stored is echoed to a UA that supports the extension
+        supported = st.request.headers.get_all("Supported")
+        if path and any("path" in (t.strip().lower() for t in v.split(",")) for v in supported):
+            response.headers.add("Path", path)
         for binding in self.store.bindings(aor, now):
             response.headers.add(
                 "Contact", f"<{binding.contact}>;expires={binding.expires_in(now)}"

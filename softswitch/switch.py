@@ -32,6 +32,7 @@ from .channel import (
     EndpointKind,
     Registry,
 )
+from .cluster.front_door import FrontDoor
 from .conference import Participant, RoomFull
 from .conference_lobby import admitted
 from .conferences import Conferences
@@ -61,7 +62,7 @@ from .sip.connection_limits import ConnectionLimits
 from .sip.errors import SipError, SipParseError
 from .sip.flood import FloodGuard, FloodLimits
 from .sip.invite import IncomingInvite, OutgoingInvite
-from .sip.message import Response
+from .sip.message import Response, new_tag
 from .sip.reliable import PrackMode
 from .sip.replaces import Replaces
 from .sip.routes import WILDCARDS, uri_host
@@ -72,6 +73,7 @@ from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
 from .store import Binding, Store
+from .store.binding_paths import BindingPaths
 from .store.call_features import CallFeatureStore
 from .store.conferences import ConferenceStore
 from .store.voicemail import VoicemailStore
@@ -265,7 +267,7 @@ class Switch:
                 self.voicemail is not None and self.voicemail.has_box(number)
             ),
         )
-        self._name = ChannelNamer()
+        self._name = ChannelNamer(secrets.randbelow(2**32) if config.cluster.enabled else 1)
         self._tasks: set[asyncio.Task[object]] = set()
         # outbound legs still ringing for a caller: how another caller picks the call up
         self._pickups: dict[Channel, Callable[[Channel], None]] = {}
@@ -274,7 +276,16 @@ class Switch:
         self._handovers: dict[Channel, Callable[[], Channel]] = {}
         self.auth: ExtensionAuthenticator | None = None
         self.registrar: Registrar | None = None
-        self.keepalive = NatKeepalive(self.ua, self.store, config.sip.nat_keepalive)
+        # behind a cluster's Kamailio front door (softswitch.cluster): the Paths of
+        # registrations through it, the Route of every request to those phones
+        self.front_door: FrontDoor | None = None
+        self.binding_paths: BindingPaths | None = None
+        if config.cluster.enabled:
+            self.front_door = FrontDoor(config.cluster.front_doors)
+            self.binding_paths = BindingPaths(self.store.db)
+        self.keepalive = NatKeepalive(
+            self.ua, self.store, config.sip.nat_keepalive, self.binding_paths
+        )
         # RFC 4028 session timers of every leg, both directions (softswitch.sip.session_timer)
         self.session_timers = TimerPolicy(config.sip.session_expires, config.sip.min_se)
         if config.sip.min_se < RFC_MIN_SE:
@@ -302,6 +313,7 @@ class Switch:
             self.ua,
             self.voicemail,
             self.store.bindings,
+            paths=self.binding_paths,
             min_expires=config.sip.min_expires,
             max_expires=config.sip.max_expires,
         )
@@ -379,7 +391,13 @@ class Switch:
             max_address_failures=self.config.sip.auth_address_failures_per_minute,
             max_slow_failures=self.config.sip.auth_failures_per_hour,
         )
-        self.auth = ExtensionAuthenticator(self.store, digest, guard, self.flood.trust)
+        self.auth = ExtensionAuthenticator(
+            self.store,
+            digest,
+            guard,
+            self.flood.trust,
+            origin=None if self.front_door is None else self.front_door.origin,
+        )
         self.registrar = Registrar(
             self.store,
             self.auth,
@@ -387,6 +405,11 @@ class Switch:
             min_expires=self.config.sip.min_expires,
             max_expires=self.config.sip.max_expires,
             on_new_binding=self._new_binding,
+            front_door=(
+                None
+                if self.front_door is None or self.binding_paths is None
+                else (self.front_door, self.binding_paths)
+            ),
         )
         self.moh = MohSource(await self._music_on_hold(), self.clock)
         await self.ua.start()
@@ -417,6 +440,16 @@ class Switch:
             return await load_music(Path(media.moh_dir) if media.moh_dir else None, data)
         except (AudioError, OSError) as exc:
             raise ConfigError(f"music on hold: {exc}") from None
+
+    async def drain(self, timeout: float) -> None:
+        """Leave the cluster: probes and new requests from the front door get 503 (so it
+        sends them to the other nodes) while the live calls go on; returns when they
+        have ended, or after ``timeout`` seconds."""
+        self.ua.draining = True
+        log.info("draining: %d channel(s) live, waiting up to %g s", len(self.channels), timeout)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.channels and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
 
     async def stop(self) -> None:
         """Hang up every live call, unregister from trunks, close sockets."""
@@ -460,6 +493,10 @@ class Switch:
         return used.intersection(keys)
 
     def _is_trunk(self, host: str, port: int) -> bool:
+        """Exempt from the flood limits: a trunk, or the cluster's front door (every
+        phone's and carrier's requests come from its address)."""
+        if self.front_door is not None and self.front_door.is_door(host, port):
+            return True
         return self.router.trunk_for_source(host, port) is not None
 
     def _rtp_timed_out(self, channel: Channel) -> None:
@@ -545,6 +582,12 @@ class Switch:
 
     def _on_request(self, st: ServerTransaction) -> None:
         method = st.request.method
+        if self.ua.draining and self.front_door is not None and self.front_door.trusts(st.peer):
+            # leaving the cluster: the front door gives it to another node
+            response = self.ua.response(st.request, 503, "Draining", to_tag=new_tag())
+            response.headers.add("Retry-After", "60")
+            st.respond_stateless(response)
+            return
         if method == "REGISTER":
             assert self.registrar is not None
             self.registrar.handle(st)
@@ -578,7 +621,10 @@ class Switch:
         assert self.auth is not None
         request = st.request
         invite = IncomingInvite(self.ua, st)
-        trunk = self.router.trunk_for_source(st.peer.host, st.peer.port, st.peer.transport)
+        source = st.peer
+        if self.front_door is not None:  # a carrier's INVITE relayed by the front door
+            source = self.front_door.origin(request, st.peer)
+        trunk = self.router.trunk_for_source(source.host, source.port, source.transport)
         caller_number = request.from_addr.uri.number or ""
         if trunk is not None:
             caller = Endpoint(EndpointKind.TRUNK, trunk.name, caller_number)
@@ -1220,6 +1266,7 @@ class Switch:
         route = route or self.router.route(number)
         if route is None:
             raise SwitchError(f"no route to {number!r}", 404)
+        routes: dict[str, str] = {}  # Request-URI -> its Route set, if one
         if route.kind == EndpointKind.EXTENSION:
             assert self.registrar is not None
             bindings = self.registrar.contacts(number)
@@ -1234,6 +1281,13 @@ class Switch:
                 (SipUri.parse(b.contact), Peer(b.transport, b.source_host, b.source_port))
                 for b in bindings
             ]
+            if self.binding_paths is not None:
+                # RFC 3327: a phone registered through the front door is reached through
+                # it, the Path as the Route set (the first hop is where it came from)
+                by_contact = self.binding_paths.of(number)
+                for uri, b in zip((t[0] for t in targets), bindings, strict=True):
+                    if b.contact in by_contact:
+                        routes[str(uri)] = by_contact[b.contact]
             local_host = uri_host(self.ua.advertised(targets[0][1].host))
             from_uri = SipUri("sip", caller_id or "anonymous", local_host, self.ua.port)
             to_uri = SipUri("sip", number, local_host, self.ua.port)
@@ -1291,6 +1345,7 @@ class Switch:
                 contact_user=caller_id or None,
                 prack=prack,
                 timer_policy=self.session_timers,
+                extra_headers=_route_header(routes, uri),
             )
             for (uri, peer), media in zip(targets, advertised, strict=True)
         ]
@@ -1447,3 +1502,9 @@ class Switch:
         bridge.tap = tap
         bridge.start()
         return bridge
+
+
+def _route_header(routes: dict[str, str], uri: SipUri) -> dict[str, str] | None:
+    """The Route of a request to ``uri`` (a phone's Path, RFC 3327), if it has one."""
+    route = routes.get(str(uri)) if routes else None
+    return {"Route": route} if route else None

@@ -126,6 +126,16 @@ async def serve(config: Config) -> None:
         [*(task for _, task in servers), asyncio.create_task(stop.wait())],
         return_when=asyncio.FIRST_COMPLETED,
     )
+    drain = config.cluster.drain_timeout if config.cluster.enabled else 0
+    if drain and stop.is_set():
+        # a node leaving its cluster: no new calls, the live ones may finish; a second
+        # signal cuts it short
+        stop.clear()
+        drained = asyncio.create_task(runtime.switch.drain(drain))
+        await asyncio.wait(
+            [drained, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        drained.cancel()
     log.info("shutting down")
     for server, _ in servers:
         server.should_exit = True

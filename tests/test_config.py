@@ -189,6 +189,15 @@ def test_environment_overrides_single_keys():
         ({"voicemail": {"silence_seconds": -1}}, "voicemail.silence_seconds"),
         ({"voicemail": {"pin_tries": 0}}, "voicemail.pin_tries"),
         ({"voicemail": {"lock_seconds": "long"}}, "voicemail.lock_seconds: expected int"),
+        ({"cluster": {"front_doors": ["kamailio.example"]}}, "not an ip or ip:port"),
+        ({"cluster": {"front_doors": ["198.18.0.1"]}}, "cluster.secret must have at least 16"),
+        (
+            {"cluster": {"front_doors": ["198.18.0.1"], "secret": "short"}},
+            "cluster.secret must have at least 16",
+        ),
+        ({"cluster": {"api_url": "10.0.0.1:8080"}}, "cluster.api_url"),
+        ({"cluster": {"drain_timeout": -1}}, "cluster.drain_timeout"),
+        ({"cluster": {"front_doors": "198.18.0.1:x"}}, "bad port"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(data, words):
@@ -492,6 +501,7 @@ def test_a_wrong_store_url_or_pool_size_is_a_clear_error(store, words):
     with pytest.raises(ConfigError, match=words):
         from_dict({"store": store})
 
+
 def test_amd_thresholds_default_to_app_amd_and_are_tunable():
     from media.amd import AmdSettings
 
@@ -519,3 +529,22 @@ def test_amd_thresholds_default_to_app_amd_and_are_tunable():
 def test_amd_wrong_values_are_refused(amd, words):
     with pytest.raises(ConfigError, match=words):
         from_dict({"amd": amd})
+
+
+def test_cluster_is_off_by_default_and_names_the_node():
+    config = from_dict({"sip": {"listen": "127.0.0.1:5080"}, "api": {"listen": "0.0.0.0:8090"}})
+    assert not config.cluster.enabled and config.cluster.drain_timeout == 0
+    assert config.node_id.endswith(":5080")
+    assert config.node_api_url == "http://127.0.0.1:8090"
+    config = from_dict(
+        {
+            "cluster": {
+                "front_doors": ["198.18.0.1", "198.18.0.2:5060"],
+                "node_id": "sw1",
+                "api_url": "http://198.18.0.11:8080/",
+                "secret": "x" * 16,
+            }
+        }
+    )
+    assert config.cluster.enabled and config.node_id == "sw1"
+    assert config.node_api_url == "http://198.18.0.11:8080"

@@ -22,6 +22,7 @@ from softswitch.sip.parser import parse_message
 from softswitch.sip.transaction import Timers
 from softswitch.sip.ua import UserAgent
 from softswitch.store import Store
+from softswitch.store.binding_paths import BindingPaths
 from softswitch.store.database import Binding
 from softswitch.tlsidentity import ensure_identity
 from tests.sip.raw import RawUdp
@@ -358,3 +359,23 @@ async def test_a_flow_whose_connection_is_already_gone_is_unreachable(stream_swi
             await phone.close()
     finally:
         await keepalive.stop()
+
+
+async def test_a_phone_behind_a_front_door_is_pinged_through_its_path(switch_side) -> None:
+    ua, store = switch_side
+    proxy = await RawUdp.open()  # the front door the phone registered through
+    try:
+        binding = _binding("101", proxy.port)
+        store.put_binding(binding)
+        paths = BindingPaths(store.db)
+        path = f"<sip:127.0.0.1:{proxy.port};lr;received=sip:198.19.0.2:5060>"
+        paths.put(binding.aor, binding.contact, path)
+        keepalive = NatKeepalive(ua, store, interval=0.4, paths=paths)
+        keepalive.start()
+        ping = await proxy.next(timeout=2.0)
+        assert isinstance(ping, Request) and ping.method == "OPTIONS"
+        assert ping.headers.get_all("Route") == [path]  # RFC 3327: the Path is the route
+        assert str(ping.uri) == binding.contact
+        await keepalive.stop()
+    finally:
+        proxy.close()

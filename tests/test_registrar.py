@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from softswitch.cluster.front_door import FrontDoor
 from softswitch.extensions import make_extension
 from softswitch.identity import AuthGuard, ExtensionAuthenticator
 from softswitch.registrar import Registrar
@@ -14,6 +15,7 @@ from softswitch.sip.transport import Peer
 from softswitch.sip.ua import Credentials, UserAgent
 from softswitch.sip.uri import SipUri
 from softswitch.store import Store
+from softswitch.store.binding_paths import BindingPaths
 
 FAST = Timers(t1=0.05, t2=0.2, t4=0.2)
 REALM = "test"
@@ -48,6 +50,7 @@ async def register(
     cseq=1,
     call_id="reg-1",
     aor_user=None,
+    headers=(),
 ):
     aor = SipUri("sip", aor_user or user, "127.0.0.1", server.port)
     request = client.new_request(
@@ -65,6 +68,8 @@ async def register(
             request.headers.add("Contact", contact)
     if expires is not None:
         request.headers.add("Expires", str(expires))
+    for name, value in headers:
+        request.headers.add(name, value)
     creds = Credentials(user, password) if password is not None else None
     return await client.request(request, Peer("UDP", "127.0.0.1", server.port), creds)
 
@@ -201,3 +206,75 @@ async def test_new_bindings_are_announced_refreshes_are_not(registrar):
     assert [b.contact for b in announced][1:] == ["sip:101@127.0.0.1:7001"]
     await register(server, client, contacts=["<sip:101@127.0.0.1:7001>"], expires=0, cseq=7)
     assert len(announced) == 2  # a removal is no new binding
+
+
+PATH = "<sip:127.0.0.1:5999;lr;received=sip:198.18.0.7:5062>"
+
+
+async def front_door_registrar(tmp_path, doors):
+    store = Store(tmp_path / "front.db")
+    store.put_extension(make_extension("101", "pw101", REALM, "config"))
+    server = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
+    door = FrontDoor(doors)
+    auth = ExtensionAuthenticator(
+        store, DigestServer(REALM, b"k" * 32), AuthGuard(3), origin=door.origin
+    )
+    paths = BindingPaths(store.db)
+    reg = Registrar(store, auth, server, front_door=(door, paths))
+    server.on_request = reg.handle
+    await server.start()
+    client = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
+    await client.start()
+    return server, client, store, paths
+
+
+async def test_a_path_from_the_front_door_is_kept_and_echoed_to_a_ua_that_supports_it(tmp_path):
+    server, client, store, paths = await front_door_registrar(tmp_path, ["127.0.0.1"])
+    try:
+        ok = await register(server, client, headers=[("Path", PATH)])
+        assert ok.status == 200
+        assert ok.headers.get_all("Path") == []  # the UA did not say Supported: path
+        (binding,) = store.bindings("101")
+        assert paths.of("101") == {binding.contact: PATH}
+        ok = await register(
+            server, client, cseq=2, headers=[("Path", PATH), ("Supported", "replaces, path")]
+        )
+        assert ok.headers.get_all("Path") == [PATH]  # RFC 3327 5.3
+        # registered again without a Path (directly): the old one is dropped
+        await register(server, client, cseq=3)
+        assert paths.of("101") == {}
+    finally:
+        await client.stop()
+        await server.stop()
+        store.close()
+
+
+async def test_a_path_from_anywhere_else_is_ignored(tmp_path):
+    # the front door is another port of the same host: the client is not it
+    server, client, store, paths = await front_door_registrar(tmp_path, ["127.0.0.1:1"])
+    try:
+        ok = await register(server, client, headers=[("Path", PATH), ("Supported", "path")])
+        assert ok.status == 200 and ok.headers.get_all("Path") == []
+        assert store.bindings("101") and paths.of("101") == {}
+    finally:
+        await client.stop()
+        await server.stop()
+        store.close()
+
+
+async def test_a_guesser_behind_the_front_door_bans_only_itself(tmp_path):
+    server, client, store, _ = await front_door_registrar(tmp_path, ["127.0.0.1"])
+    guesser = [("X-Softswitch-Source", "udp:198.18.0.66:5060")]
+    phone = [("X-Softswitch-Source", "udp:198.18.0.7:5062")]
+    try:
+        for attempt in range(4):
+            await register(server, client, password="wrong", call_id=f"g{attempt}", headers=guesser)
+        banned = await register(server, client, call_id="g9", headers=guesser)
+        assert banned.status == 403
+        # every phone comes from the proxy's address: the ban is the guesser's alone
+        ok = await register(server, client, call_id="p1", headers=phone)
+        assert ok.status == 200
+    finally:
+        await client.stop()
+        await server.stop()
+        store.close()

@@ -21,6 +21,7 @@ from softswitch.store.cdrs import CdrStore
 
 from .auth import AdminAuth, default_guard
 from .cdrs import MAX_LIMIT, CdrsView
+from .drain import DrainView
 from .errors import AdminError
 from .extensions import ExtensionsView
 from .features import FeaturesView
@@ -28,6 +29,7 @@ from .live import LiveView
 from .models import (
     ADMIN,
     AdminCdrs,
+    Drain,
     Extension,
     Extensions,
     Features,
@@ -62,7 +64,25 @@ def routes(ctx: AppContext, guard: AuthGuard | None = None) -> list[BaseRoute]:
     cdrs = CdrsView(CdrStore(ctx.store.db))
     number = {"number": "the extension's number"}
     when = "a unix time or an ISO 8601 date/time (UTC unless it names a zone)"
-    return [
+    cluster: list[BaseRoute] = []
+    if ctx.config.cluster.enabled:
+        drain = DrainView(ctx.switch)
+        cluster.append(
+            route(
+                "/api/admin/drain",
+                admin(drain.dispatch),
+                {
+                    "GET": Operation("Is this cluster node draining", ADMIN, ok=Drain),
+                    "POST": Operation(
+                        "Drain: the front door sends new calls to the other nodes",
+                        ADMIN,
+                        ok=Drain,
+                    ),
+                    "DELETE": Operation("Back in the front door's rotation", ADMIN, ok=Drain),
+                },
+            )
+        )
+    return cluster + [
         route(
             "/api/admin/status",
             admin(live.status),

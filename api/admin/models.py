@@ -194,3 +194,12 @@ class AdminCdrs(BaseModel):
     since: float = Field(description="the window's start (unix time)")
     until: float = Field(description="the window's end (unix time)")
     cdrs: list[AdminCdr]
+
+
+class Drain(BaseModel):
+    """A cluster node's place in the front door's rotation (/api/admin/drain)."""
+
+    model_config = ConfigDict(extra="forbid")
+    node_id: str
+    draining: bool  # true: probes and new calls from the front door get 503
+    live_channels: int

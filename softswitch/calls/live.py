@@ -23,6 +23,7 @@ from .errors import ChannelNotFound
 
 if TYPE_CHECKING:
     from ..bridge import Tap
+    from ..cluster.ownership import Ownership
     from ..switch import Switch
     from ..webhooks.events import WebhookEvents
 
@@ -60,12 +61,16 @@ class LiveCall:
     transfers: list[str] = field(default_factory=list)
     # the webhooks' view of the call's legs (ringing, answered), set by LiveCalls.add
     on_leg: Listener | None = None
+    # in a cluster: the store's rows naming this node as the legs' holder (LiveCalls.add)
+    on_owned: Listener | None = None
 
     def add(self, channel: Channel) -> None:
         self.channels.append(channel)
         channel.add_listener(self._on_event)
         if self.on_leg is not None:
             channel.add_listener(self.on_leg)
+        if self.on_owned is not None:
+            channel.add_listener(self.on_owned)
 
     def transferred(self, referrer: Channel, transferee: Channel, target: Channel) -> None:
         """A party's phone handed its partner over to ``target`` (which joins the call)."""
@@ -138,6 +143,8 @@ class LiveCalls(Mapping[str, LiveCall]):
         self.switch = switch
         self.events = events
         self._calls: dict[str, LiveCall] = {}
+        # in a cluster: writes which node holds each leg (softswitch.cluster.ownership)
+        self.ownership: Ownership | None = None
 
     def __getitem__(self, key: str) -> LiveCall:
         return self._calls[key]
@@ -165,8 +172,13 @@ class LiveCalls(Mapping[str, LiveCall]):
         # the one place every call of the service passes: its webhooks start here
         self.events.call_initiated(call)
         call.on_leg = self.events.leg_listener(call)
+        if self.ownership is not None:
+            call.on_owned = self.ownership.listener(call)
         for channel in call.channels:  # an inbound call's leg came first
             channel.add_listener(call.on_leg)
+            if call.on_owned is not None:
+                channel.add_listener(call.on_owned)
+                call.on_owned(ChannelEvent(channel, channel.state))
             if channel.state not in (ChannelState.DOWN, ChannelState.HUNGUP):
                 call.on_leg(ChannelEvent(channel, channel.state))
         return key

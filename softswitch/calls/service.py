@@ -12,6 +12,9 @@ from pathlib import Path
 from media.amd import AmdSettings
 from media.tts import Tts
 
+from ..cluster.forwarding import Forwarder
+from ..cluster.ownership import Ownership
+from ..store.call_owners import CallOwners, Owner
 from ..store.cdrs import CdrStore
 from ..store.webhooks import WebhookStore
 from ..switch import Switch
@@ -78,11 +81,28 @@ class CallService:
         self.click2call = Click2Call(legs, self.calls, cdrs, builder, recordings, tasks).place
         self.dial_flow = flows.dial
         self.flow_audio = flows.audio
+        # the calls of this node, whatever the cluster
+        self.modify_local = control.modify
         self.modify_call = control.modify
+        self.forwarder: Forwarder | None = None
+        cluster = switch.config.cluster
+        if cluster.enabled:  # any node controls a call held by another (softswitch.cluster)
+            me = Owner(switch.config.node_id, switch.config.node_api_url)
+            owners = CallOwners(switch.store.db)
+            self.calls.ownership = Ownership(owners, me)
+            self.calls.ownership.forget_previous_life()
+            self.forwarder = Forwarder(control.modify, owners, me, cluster.secret)
+            self.modify_call = self.forwarder.modify
         self.live_calls = self.calls.listing
         self.live_statistics = self.calls.statistics
         self.spawn = tasks.spawn
-        self.stop = tasks.stop
+        self._tasks = tasks
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Let calls that are ending write their CDRs, then cancel what is left."""
+        await self._tasks.stop(grace)
+        if self.forwarder is not None:
+            await self.forwarder.close()
 
     @classmethod
     def configured(

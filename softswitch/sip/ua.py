@@ -108,6 +108,9 @@ class UserAgent:
         # UAC INVITEs by (call_id, local_tag): before their dialog exists, and for 64*T1
         # after a 2xx so that a second fork's 2xx is still ACKed (RFC 6026)
         self.early: dict[tuple[str, str], DialogUsage] = {}
+        # a node leaving its cluster: OPTIONS probes get 503, so a load balancer in front
+        # stops sending it new calls while its dialogs go on
+        self.draining = False
 
     @property
     def supported(self) -> frozenset[str]:
@@ -393,6 +396,11 @@ class UserAgent:
             return
         if request.method == "OPTIONS":
             # stateless, as a ping costs nothing to answer again
+            if self.draining:
+                response = self.response(request, 503, "Draining", to_tag=new_tag())
+                response.headers.add("Retry-After", "60")
+                st.respond_stateless(response)
+                return
             response = self.response(request, 200, to_tag=new_tag())
             response.headers.add("Accept", "application/sdp")
             st.respond_stateless(response)

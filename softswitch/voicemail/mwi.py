@@ -31,6 +31,7 @@ from ..sip.transport import Peer
 from ..sip.ua import UserAgent
 from ..sip.uri import SipUri
 from ..store import Binding
+from ..store.binding_paths import BindingPaths
 from ..store.voicemail import MessageCounts
 from .service import Voicemail
 from .summary import CONTENT_TYPE, EVENT, message_summary
@@ -51,12 +52,14 @@ class MessageWaiting:
         voicemail: Voicemail | None,
         bindings: Callable[[str], list[Binding]],
         *,
+        paths: BindingPaths | None = None,
         min_expires: int,
         max_expires: int,
     ) -> None:
         self.ua = ua
         self.voicemail = voicemail
         self.bindings = bindings
+        self.paths = paths  # in a cluster: a phone's Path is the NOTIFY's Route (RFC 3327)
         self.min_expires = min_expires
         self.max_expires = max_expires
         self.subscriptions = Subscriptions(MAX_PER_BOX)
@@ -139,6 +142,9 @@ class MessageWaiting:
         )
         request.headers.add("Event", EVENT)
         request.headers.add("Subscription-State", "active")
+        path = self.paths.get(binding.aor, binding.contact) if self.paths else ""
+        if path:
+            request.headers.add("Route", path)
         try:
             response = await self.ua.request(request, peer)
         except SipError as exc:

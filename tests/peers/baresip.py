@@ -466,6 +466,10 @@ class Baresip:
             check, timeout, alive=self.process, what=f"baresip {self.name}: call established"
         )
 
+    def wait_rtp(self, timeout: float = 10.0) -> BaresipEvent:
+        """The next call's audio arriving: "stream: incoming rtp ... established"."""
+        return self._wait("rtp_established", timeout)
+
     def wait_call_closed(self, timeout: float = 10.0) -> CallClosed:
         """The next call end. `.reason`: '486 Busy Here', '404 Not Found',
         'Connection reset by peer' (the peer sent BYE or CANCEL), 'audio error: end of

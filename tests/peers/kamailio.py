@@ -424,26 +424,7 @@ class Kamailio:
         self.stop()
 
     def _answers_options(self) -> bool:
-        branch = "z9hG4bK" + uuid.uuid4().hex
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.bind((HOST, 0))
-            s.settimeout(0.2)
-            lport = s.getsockname()[1]
-            msg = (
-                f"OPTIONS sip:{self.address} SIP/2.0\r\n"
-                f"Via: SIP/2.0/UDP {HOST}:{lport};branch={branch};rport\r\n"
-                f"Max-Forwards: 70\r\n"
-                f"From: <sip:probe@{HOST}:{lport}>;tag={uuid.uuid4().hex[:8]}\r\n"
-                f"To: <sip:{self.address}>\r\n"
-                f"Call-ID: {uuid.uuid4().hex}@{HOST}\r\n"
-                f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-            )
-            try:
-                s.sendto(msg.encode(), (self.host, self.port))
-                data = s.recv(65535)
-            except OSError:
-                return False
-        return data.startswith(b"SIP/2.0 200")
+        return answers_options(self.host, self.port)
 
     # -- registrations ---------------------------------------------------------------
 
@@ -484,6 +465,31 @@ class Kamailio:
             for line in self.process.log_text().splitlines()
             if (m := pattern.search(line))
         ]
+
+
+def answers_options(host: str, port: int) -> bool:
+    """Does the SIP server at host:port answer an OPTIONS to itself with 200?"""
+    branch = "z9hG4bK" + uuid.uuid4().hex
+    address = f"{host}:{port}"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        s.settimeout(0.2)
+        lport = s.getsockname()[1]
+        msg = (
+            f"OPTIONS sip:{address} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {HOST}:{lport};branch={branch};rport\r\n"
+            f"Max-Forwards: 70\r\n"
+            f"From: <sip:probe@{HOST}:{lport}>;tag={uuid.uuid4().hex[:8]}\r\n"
+            f"To: <sip:{address}>\r\n"
+            f"Call-ID: {uuid.uuid4().hex}@{HOST}\r\n"
+            f"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+        try:
+            s.sendto(msg.encode(), (host, port))
+            data = s.recv(65535)
+        except OSError:
+            return False
+    return data.startswith(b"SIP/2.0 200")
 
 
 @contextlib.contextmanager

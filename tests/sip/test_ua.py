@@ -208,6 +208,15 @@ async def test_options_outside_a_dialog_answered_by_the_core(agents: Agents) -> 
     assert agents.handled == []  # the application never saw it
 
 
+async def test_a_draining_user_agent_answers_options_503(agents: Agents) -> None:
+    agents.bob.draining = True  # a cluster node leaving: the load balancer's probe fails
+    request, peer = agents.request("OPTIONS")
+    ct = await agents.alice.send(request, peer)
+    response = await asyncio.wait_for(ct.final, 2)
+    assert response.status == 503 and response.headers.get("Retry-After")
+    assert agents.handled == []
+
+
 async def test_bye_outside_a_dialog_and_unknown_dialog_are_481(agents: Agents) -> None:
     for method in ("BYE", "INFO", "UPDATE"):
         request, peer = agents.request(method)

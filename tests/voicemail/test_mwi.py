@@ -207,3 +207,33 @@ async def test_device_registering_while_messages_wait_gets_the_lamp_lit(env) -> 
     assert refreshed.status == 200
     await asyncio.sleep(0.3)
     assert len(phone.requests) == 1
+
+
+async def test_a_device_behind_a_front_door_is_notified_through_its_path(tmp_path, ports):
+    config = switch_config(
+        tmp_path, ports.port(), 29650, extension_options={"102": {"voicemail": True}}
+    )
+    config.cluster.front_doors = ["127.0.0.1"]
+    config.cluster.secret = "a-cluster-secret-of-the-test"
+    switch = Switch(config, announce=lambda line: None, timers=FAST)
+    await switch.start()
+    proxy = Phone()  # the front door the phone registered through: it gets the NOTIFY
+    await proxy.ua.start()
+    try:
+        contact = "sip:102@198.18.0.7:5062"
+        switch.store.put_binding(
+            Binding("102", contact, time.time() + 60, "reg", 1, "UDP", "127.0.0.1", proxy.ua.port)
+        )
+        path = f"<sip:127.0.0.1:{proxy.ua.port};lr;received=sip:198.18.0.7:5062>"
+        assert switch.binding_paths is not None
+        switch.binding_paths.put("102", contact, path)
+        vm = switch.voicemail
+        message = vm.store.add_message("102", "101", time.time(), 2.0, "m.wav")
+        vm.mark_heard("102", message.id, False)
+        notify = await proxy.wait(1)
+        assert notify.method == "NOTIFY" and str(notify.uri) == contact
+        assert notify.headers.get_all("Route") == [path]
+    finally:
+        await proxy.ua.stop()
+        await switch.stop()
+        switch.store.close()

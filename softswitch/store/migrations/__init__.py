@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..engine import Database
-from . import m0001_initial, m0003_answered_by
+from . import m0001_initial, m0003_answered_by, m0004_cluster_nodes
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", m0001_initial.up),
     Migration(3, "answered_by", m0003_answered_by.up),
+    Migration(4, "cluster_nodes", m0004_cluster_nodes.up),
 )
 
 _TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
