@@ -31,6 +31,7 @@ class Registrar:
         max_expires: int = 3600,
         clock: Callable[[], float] = time.time,
         on_new_binding: Callable[[Binding], None] | None = None,
+        admit: Callable[[str, str, int], str | None] | None = None,
     ) -> None:
         self.store = store
         self.auth = auth
@@ -40,6 +41,9 @@ class Registrar:
         self.clock = clock
         # told of each contact bound anew (not of refreshes), after the 200 went out
         self.on_new_binding = on_new_binding
+        # the extension's own limits: admit(aor, transport, devices bound afterwards)
+        # says why a REGISTER adding bindings is refused (403), None when it is not
+        self.admit = admit
 
     def contacts(self, number: str) -> list[Binding]:
         """Live bindings of an extension, most recently refreshed first."""
@@ -101,6 +105,15 @@ class Registrar:
             old = existing.get(contact)
             if old is not None and old.call_id == call_id and old.cseq >= cseq:
                 st.respond(self.ua.response(request, 500, "Out of Order", to_tag=new_tag()))
+                return
+        if self.admit is not None and any(expires for _, expires in changes):
+            after = set(existing)
+            for address, expires in changes:
+                (after.add if expires else after.discard)(str(address.uri))
+            refusal = self.admit(aor, st.peer.transport, len(after))
+            if refusal is not None:
+                log.info("register: %s from %s refused: %s", aor, st.peer, refusal)
+                st.respond(self.ua.response(request, 403, refusal, to_tag=new_tag()))
                 return
         bound: list[Binding] = []
         for address, expires in changes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from softswitch.extensions import make_extension
+from softswitch.extension_admin import credentials as make_extension
 from softswitch.identity import AuthGuard, ExtensionAuthenticator
 from softswitch.registrar import Registrar
 from softswitch.sip.address import Address
