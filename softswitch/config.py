@@ -716,7 +716,8 @@ def _validate(config: Config) -> None:
 
 def build_trunk(values: Mapping[str, Any]) -> TrunkConfig:
     """A trunk from a ``[[trunks]]`` table or an API body, checked (ConfigError)."""
-    trunk = _build(TrunkConfig, values, "trunk")
+    # None: not set, the default applies (keepalive)
+    trunk = _build(TrunkConfig, {k: v for k, v in values.items() if v is not None}, "trunk")
     assert isinstance(trunk, TrunkConfig)
     check_trunk(trunk)
     return trunk
