@@ -108,7 +108,8 @@ class TrunkChanges(BaseModel):
     host: str | None = Field(None, description="host[:port]; the name must resolve")
     username: str | None = None
     password: str | None = Field(None, description="never shown again")
-    register: bool | None = None
+    # "register" would shadow BaseModel.register: the JSON key is the alias
+    register_: bool | None = Field(None, alias="register")
     caller_id: str | None = None
     prefixes: list[str] | None = None
     transport: Literal["udp", "tcp", "tls", "UDP", "TCP", "TLS"] | None = None
@@ -133,7 +134,7 @@ class TrunkSettings(BaseModel):
     host: str
     username: str
     password_set: bool
-    register: bool
+    register_: bool = Field(alias="register")
     caller_id: str
     prefixes: list[str]
     transport: str
