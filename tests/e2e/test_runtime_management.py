@@ -156,12 +156,19 @@ def test_a_trunk_added_by_api_registers_carries_a_call_and_unregisters_when_remo
     assert made.json()["password_set"] and "password" not in made.json()
     kamailio.wait_registered("trunkuser")
     changed = httpx.patch(
-        f"{api}/extensions/101", json={"outside_caller_id": "4930101"}, headers=headers, timeout=5
+        f"{api}/extensions/101",
+        json={"outside_caller_id": "4930101", "codecs": ["pcma"]},
+        headers=headers,
+        timeout=5,
     )
-    assert changed.status_code == 200 and changed.json()["outside_caller_id"] == "4930101"
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["outside_caller_id"] == "4930101" and changed.json()["codecs"] == ["PCMA"]
 
     registrar = f"127.0.0.1:{switch_port}"
-    desk = phone_factory(BaresipAccount("101", "pw101", registrar=registrar), tone_hz=900.0)
+    desk = phone_factory(
+        BaresipAccount("101", "pw101", registrar=registrar, audio_codecs="PCMU,PCMA"),
+        tone_hz=900.0,
+    )
     customer = phone_factory(
         BaresipAccount(OUTSIDE, "outpw", registrar=kamailio.address, answermode="auto"),
         tone_hz=500.0,
@@ -173,6 +180,9 @@ def test_a_trunk_added_by_api_registers_carries_a_call_and_unregisters_when_remo
     desk.wait_call_established()
     [answered] = customer.events_of("established")
     assert "4930101@" in answered.fields["peer"]  # the extension's outside caller ID
+    legs = httpx.get(f"{api}/calls", headers=headers, timeout=5).json()["calls"]
+    # the phone offers PCMU first: 101's leg answers with the one codec it may use
+    assert {c["endpoint_name"]: c["codec"] for c in legs} == {"101": "PCMA", "carrier": "PCMU"}
 
     removed = httpx.delete(f"{api}/trunks/carrier", headers=headers, timeout=10)
     assert removed.status_code == 200, removed.text
@@ -184,3 +194,37 @@ def test_a_trunk_added_by_api_registers_carries_a_call_and_unregisters_when_remo
     customer.wait_call_closed()
     listed = httpx.get(f"{api}/trunks", headers=headers, timeout=5).json()
     assert listed == {"trunks": []}
+
+
+def test_voicemail_turned_off_and_on_at_run_time(server_factory, phone_factory) -> None:
+    harness = server_factory(
+        extension_options={"102": {"voicemail": True, "greeting": "Leave a message."}},
+        sip={"ring_timeout": 2},
+    )
+    token = admin_token(harness)
+    headers = {"Authorization": f"Bearer {token}"}
+    registrar = f"127.0.0.1:{harness.config.sip_host_port[1]}"
+    caller = phone_factory(BaresipAccount("101", "pw101", registrar=registrar), tone_hz=700.0)
+    caller.wait_registered()
+
+    off = httpx.patch(
+        f"{harness.url}/api/admin/extensions/102",
+        json={"voicemail": False},
+        headers=headers,
+        timeout=5,
+    )
+    assert off.status_code == 200 and off.json()["voicemail"] is False
+    caller.dial(f"sip:102@{registrar}")  # 102 is not registered: no box takes the call
+    assert caller.wait_call_closed().reason.startswith("480")
+
+    on = httpx.patch(
+        f"{harness.url}/api/admin/extensions/102",
+        json={"voicemail": True},
+        headers=headers,
+        timeout=5,
+    )
+    assert on.status_code == 200 and on.json()["voicemail"] is True
+    caller.dial(f"sip:102@{registrar}")
+    caller.wait_call_established()  # answered by the box
+    caller.hangup()
+    caller.wait_call_closed()
