@@ -750,7 +750,7 @@ def check_trunk(trunk: TrunkConfig) -> None:
         host, _ = split_host_port(trunk.host, 5060)
     except ConfigError as exc:
         raise ConfigError(f"trunk {trunk.name}: host: {exc}") from None
-    if not host:
+    if not host or not host.isascii() or not all(ch.isalnum() or ch in ".-_:" for ch in host):
         raise ConfigError(f"trunk {trunk.name}: host must be a name or an address")
     for prefix in trunk.prefixes:
         if prefix and not (prefix.lstrip("+").isdigit() and prefix.isascii()):

@@ -44,8 +44,9 @@ async def check_resolves(host: str) -> None:
     name, port = split_host_port(host, 5060)
     try:
         await asyncio.get_running_loop().getaddrinfo(name, port, type=socket.SOCK_DGRAM)
-    except OSError as exc:
-        raise FieldError("host", f"{name} does not resolve ({exc.strerror or exc})") from None
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
+        reason = getattr(exc, "strerror", None) or exc
+        raise FieldError("host", f"{name} does not resolve ({reason})") from None
 
 
 class TrunkAdmin:
