@@ -125,7 +125,7 @@ class TrunkChanges(BaseModel):
 
 class NewTrunk(TrunkChanges):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    host: str = Field(description="host[:port]; the name must resolve")  # type: ignore[assignment]
+    host: str = Field(description="host[:port]; the name must resolve")
 
 
 class TrunkSettings(BaseModel):
