@@ -184,6 +184,20 @@ def test_a_trunk_added_by_api_registers_carries_a_call_and_unregisters_when_remo
     # the phone offers PCMU first: 101's leg answers with the one codec it may use
     assert {c["endpoint_name"]: c["codec"] for c in legs} == {"101": "PCMA", "carrier": "PCMU"}
 
+    def trunk_registers() -> list[str]:
+        return [line for line in kamailio.log_lines("REGISTERED") if "trunkuser" in line]
+
+    before = len(trunk_registers())
+    patched = httpx.patch(
+        f"{api}/trunks/carrier", json={"expires": 120}, headers=headers, timeout=10
+    )
+    assert patched.status_code == 200 and patched.json()["expires"] == 120, patched.text
+    # changed: unregistered, then registered with the new settings
+    wait_until(lambda: len(trunk_registers()) >= before + 2, 10)
+    assert "expires 0 " in trunk_registers()[before]
+    assert "expires 120 " in trunk_registers()[before + 1]
+    assert_media_flows(harness)  # the call through it goes on
+
     removed = httpx.delete(f"{api}/trunks/carrier", headers=headers, timeout=10)
     assert removed.status_code == 200, removed.text
     wait_until(lambda: not kamailio.registered("trunkuser"), 10)  # it unregistered
