@@ -289,6 +289,10 @@ class WebhooksConfig:
 
 @dataclass(slots=True)
 class TrunkConfig:
+    """A SIP trunk. Like an extension it seeds the store (softswitch/trunk_admin.py):
+    the store's settings win over a changed entry (a warning says so), and
+    /api/admin/trunks adds, changes and removes trunks while the switch runs."""
+
     name: str
     host: str
     username: str = ""
@@ -331,7 +335,11 @@ class TrunkConfig:
 
 @dataclass(slots=True)
 class ExtensionConfig:
-    """A local extension. The forwarding keys and ``dnd`` seed the extension's call
+    """A local extension. It seeds the store, which is the source of truth
+    (softswitch/extensions.py): an entry whose number the store lacks is added with its
+    password and settings; for one it has, the store's are kept and a warning names what
+    the file says differently (the admin API and `softswitch extensions` change them).
+    The forwarding keys and ``dnd`` seed the extension's call
     features (softswitch.store.call_features) on first start only: after that, feature
     codes dialed from the phone and the admin API change them, and they are kept.
 
