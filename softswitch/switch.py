@@ -699,11 +699,14 @@ class Switch:
             "call %s: %s -> %s via %s", request.call_id, inbound.name, route.number, route.kind
         )
         caller_id = caller_number if trunk is not None else caller.name
-        if trunk is None and route.kind == EndpointKind.TRUNK:
-            settings = self.extension_settings.get(caller.name)
-            if settings is not None and settings.outside_caller_id:
-                caller_id = settings.outside_caller_id  # the extension's, for outside calls
         caller_name = request.from_addr.display
+        if trunk is None:
+            settings = self.extension_settings.get(caller.name)
+            if settings is not None:
+                if route.kind == EndpointKind.TRUNK and settings.outside_caller_id:
+                    caller_id = settings.outside_caller_id  # the extension's, for outside calls
+                # a phone that sends no display name shows the extension's
+                caller_name = caller_name or settings.name or None
         fallback = self._fallback(route, caller_id, caller_name)
         # the voicemail of the extension rung (the dialed one, or where it forwards)
         box = route.number if self._has_voicemail(route, route.number) else None

@@ -157,7 +157,7 @@ def test_a_trunk_added_by_api_registers_carries_a_call_and_unregisters_when_remo
     kamailio.wait_registered("trunkuser")
     changed = httpx.patch(
         f"{api}/extensions/101",
-        json={"outside_caller_id": "4930101", "codecs": ["pcma"]},
+        json={"outside_caller_id": "4930101", "codecs": ["pcma"], "name": "Front desk"},
         headers=headers,
         timeout=5,
     )
@@ -180,6 +180,14 @@ def test_a_trunk_added_by_api_registers_carries_a_call_and_unregisters_when_remo
     desk.wait_call_established()
     [answered] = customer.events_of("established")
     assert "4930101@" in answered.fields["peer"]  # the extension's outside caller ID
+    sent = harness.call(
+        lambda: [
+            str(c.session.request.headers.get("From"))
+            for c in harness.switch.channels
+            if c.endpoint.kind == "trunk"
+        ]
+    )
+    assert len(sent) == 1 and sent[0].startswith('"Front desk" <sip:4930101@'), sent  # its name
     legs = httpx.get(f"{api}/calls", headers=headers, timeout=5).json()["calls"]
     # the phone offers PCMU first: 101's leg answers with the one codec it may use
     assert {c["endpoint_name"]: c["codec"] for c in legs} == {"101": "PCMA", "carrier": "PCMU"}
