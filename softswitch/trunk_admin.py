@@ -89,9 +89,10 @@ class TrunkAdmin:
         return self._config(row.data), row.source
 
     async def add(self, values: Mapping[str, Any]) -> TrunkConfig:
+        name = values.get("name")
+        if isinstance(name, str) and self.store.get(name) is not None:
+            raise FieldError("name", f"trunk {name} exists", Refusal.CONFLICT)
         trunk = parse_trunk(values)
-        if self.store.get(trunk.name) is not None:
-            raise FieldError("name", f"trunk {trunk.name} exists", Refusal.CONFLICT)
         await check_resolves(trunk.host)
         if not self.store.create(trunk.name, trunk_data(trunk), "api"):
             raise FieldError("name", f"trunk {trunk.name} exists", Refusal.CONFLICT)

@@ -17,6 +17,7 @@ from softswitchd import (
     import_command,
     logs,
     status_command,
+    trunks_command,
 )
 from softswitchd.api_client import ClientError
 from softswitchd.command_config import config_or_exit
@@ -31,6 +32,7 @@ COMMANDS = (
     cdr_command,
     import_command,
     extensions_command,
+    trunks_command,
     config_command,
 )
 

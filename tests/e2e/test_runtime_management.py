@@ -250,3 +250,30 @@ def test_voicemail_turned_off_and_on_at_run_time(server_factory, phone_factory) 
     caller.wait_call_established()  # answered by the box
     caller.hangup()
     caller.wait_call_closed()
+
+
+def test_trunks_by_the_command(server_factory) -> None:
+    harness = server_factory()
+    token = admin_token(harness)
+    added = softswitch(
+        harness, token, "trunks", "add", "backup", "--host", "127.0.0.1:9", "--no-register",
+        "--prefix", "49",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "trunk backup added (127.0.0.1:9): ip-auth" in added.stdout
+    taken = softswitch(harness, token, "trunks", "add", "backup", "--host", "127.0.0.1:9")
+    assert taken.returncode == 1 and "409: name: trunk backup exists" in taken.stderr
+    nowhere = softswitch(
+        harness, token, "trunks", "add", "x", "--host", "nowhere.invalid", "--no-register"
+    )
+    assert (
+        nowhere.returncode == 1 and "400: host: nowhere.invalid does not resolve" in nowhere.stderr
+    )
+    changed = softswitch(harness, token, "trunks", "change", "backup", "--prefix", "1")
+    assert changed.returncode == 0, changed.stderr
+    listed = softswitch(harness, token, "trunks", "list")
+    [line] = [row for row in listed.stdout.splitlines() if "backup" in row]
+    assert "127.0.0.1:9" in line and " 1 " in line and "ip-auth" in line
+    assert harness.call(lambda: [t.config.prefixes for t in harness.switch.trunks]) == [["1"]]
+    removed = softswitch(harness, token, "trunks", "remove", "backup")
+    assert removed.returncode == 0 and harness.call(lambda: harness.switch.trunks) == []
