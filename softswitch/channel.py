@@ -26,6 +26,9 @@ from .sip.transaction import ServerTransaction
 log = logging.getLogger("softswitch.channel")
 
 
+DEFAULT_CODECS: tuple[str, ...] = tuple(sdp.SUPPORTED_CODECS)  # PCMU, PCMA
+
+
 class ChannelState(StrEnum):
     """Where a call leg is; the values are what live_calls shows as a channel's state."""
 
@@ -128,6 +131,9 @@ class Channel:
         self.rtp = rtp
         self.advertised = advertised
         self.srtp = srtp if srtp is not None else LegSrtp()
+        # the codecs our offers and answers on this leg carry, in preference order (an
+        # extension may be limited to some: softswitch.store.extension_settings)
+        self.codecs: tuple[str, ...] = DEFAULT_CODECS
         self.state = ChannelState.DOWN
         self.cause = ""
         self.status = 0
@@ -274,6 +280,7 @@ class Channel:
         return sdp.make_offer(
             self.advertised,
             self.rtp.local_port,
+            codecs=self.codecs,
             session_id=self._session_id,
             version=self._sdp_version,
             srtp=self.srtp.mode,
@@ -287,6 +294,7 @@ class Channel:
             offer,
             self.advertised,
             self.rtp.local_port,
+            codecs=self.codecs,
             session_id=self._session_id,
             version=self._sdp_version,
             srtp=self.srtp.mode,

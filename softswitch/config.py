@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import tomllib
 from collections.abc import Mapping
@@ -386,6 +387,10 @@ class WebhooksConfig:
 
 @dataclass(slots=True)
 class TrunkConfig:
+    """A SIP trunk. Like an extension it seeds the store (softswitch/trunk_admin.py):
+    the store's settings win over a changed entry (a warning says so), and
+    /api/admin/trunks adds, changes and removes trunks while the switch runs."""
+
     name: str
     host: str
     username: str = ""
@@ -428,7 +433,11 @@ class TrunkConfig:
 
 @dataclass(slots=True)
 class ExtensionConfig:
-    """A local extension. The forwarding keys and ``dnd`` seed the extension's call
+    """A local extension. It seeds the store, which is the source of truth
+    (softswitch/extensions.py): an entry whose number the store lacks is added with its
+    password and settings; for one it has, the store's are kept and a warning names what
+    the file says differently (the admin API and `softswitch extensions` change them).
+    The forwarding keys and ``dnd`` seed the extension's call
     features (softswitch.store.call_features) on first start only: after that, feature
     codes dialed from the phone and the admin API change them, and they are kept.
 
@@ -467,6 +476,18 @@ class ExtensionConfig:
     # (softswitch/presence): only extensions with the same account ("" counts as one)
     # may watch this one's calls.
     account: str = ""
+    # Seeded into the store with the extension (softswitch/extensions.py: the store is
+    # the source of truth, changed at run time through /api/admin/extensions):
+    # the caller ID of its calls out through a trunk ("" = its number);
+    outside_caller_id: str = ""
+    # devices registered at once (1 to 8); a REGISTER binding more is refused (403);
+    max_devices: int = 8
+    # codecs its calls may use, e.g. ["PCMA"] (offers and answers toward it carry
+    # only these); [] = PCMU and PCMA;
+    codecs: list[str] = field(default_factory=list)
+    # transports it may register over, e.g. ["tls"] (a REGISTER over another one is
+    # refused with 403); [] = any.
+    transports: list[str] = field(default_factory=list)
 
 
 MAX_ROOM_SIZE = 100  # participants of one conference room, at most
@@ -823,6 +844,7 @@ def _validate(config: Config) -> None:
             raise ConfigError(
                 f"extension {ext.number}: cannot read greeting_file {ext.greeting_file!r}"
             )
+        _validate_extension_settings(ext)
     _validate_conferences(config.conferences, set(numbers))
     _validate_voicemail(config.voicemail)
     _validate_amd(config.amd)
@@ -830,31 +852,76 @@ def _validate(config: Config) -> None:
     if len(set(names)) != len(names):
         raise ConfigError("trunk names must be unique")
     for trunk in config.trunks:
-        split_host_port(trunk.host, 5060)
-        if trunk.transport.upper() not in ("UDP", "TCP", "TLS"):
-            raise ConfigError(f"trunk {trunk.name}: transport must be udp, tcp or tls")
-        trunk.transport = trunk.transport.upper()
-        if trunk.srtp and trunk.srtp not in SRTP_MODES:
-            raise ConfigError(f"trunk {trunk.name}: srtp must be one of {', '.join(SRTP_MODES)}")
-        if trunk.prack not in PRACK_MODES:
-            raise ConfigError(f"trunk {trunk.name}: prack must be one of {', '.join(PRACK_MODES)}")
-        if trunk.transport != "TLS" and (trunk.ca_file or not trunk.verify):
-            raise ConfigError(f"trunk {trunk.name}: ca_file and verify need transport = tls")
-        if trunk.ca_file and not os.access(trunk.ca_file, os.R_OK):
-            raise ConfigError(f"trunk {trunk.name}: cannot read ca_file {trunk.ca_file!r}")
-        for source in trunk.inbound_from:
-            try:
-                ip, _ = split_source(source)
-            except ConfigError:
-                ip = ""
-            if not ip:
-                raise ConfigError(
-                    f"trunk {trunk.name}: inbound_from entry {source!r} is not ip[:port]"
-                )
-        if trunk.keepalive is not None and not 0 <= trunk.keepalive <= 3600:
-            raise ConfigError(f"trunk {trunk.name}: keepalive must be 0 (off) to 3600 seconds")
-        if trunk.register and not trunk.username:
-            raise ConfigError(f"trunk {trunk.name}: register = true needs a username")
+        check_trunk(trunk)
+
+
+def build_trunk(values: Mapping[str, Any]) -> TrunkConfig:
+    """A trunk from a ``[[trunks]]`` table or an API body, checked (ConfigError)."""
+    # None: not set, the default applies (keepalive)
+    trunk = _build(TrunkConfig, {k: v for k, v in values.items() if v is not None}, "trunk")
+    assert isinstance(trunk, TrunkConfig)
+    check_trunk(trunk)
+    return trunk
+
+
+def _validate_extension_settings(ext: ExtensionConfig) -> None:
+    # the same checks as the admin API's (imported here: that module needs this one)
+    from .extension_admin import settings_with
+    from .field_error import FieldError
+    from .store.extension_settings import ExtensionSettings
+
+    keys = ("name", "account", "outside_caller_id", "max_devices", "codecs", "transports")
+    try:
+        settings_with(ExtensionSettings(), {key: getattr(ext, key) for key in keys})
+    except FieldError as exc:
+        raise ConfigError(f"extension {ext.number}: {exc}") from None
+
+
+TRUNK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def check_trunk(trunk: TrunkConfig) -> None:
+    """A trunk's own settings (not their uniqueness): ConfigError naming the field.
+    Normalizes ``transport`` to upper case. The config file and the admin API share it."""
+    if not TRUNK_NAME.match(trunk.name):
+        raise ConfigError(
+            f"trunk {trunk.name!r}: name must be 1 to 64 letters, digits, '_', '.' or '-'"
+        )
+    try:
+        host, _ = split_host_port(trunk.host, 5060)
+    except ConfigError as exc:
+        raise ConfigError(f"trunk {trunk.name}: host: {exc}") from None
+    if not host or not host.isascii() or not all(ch.isalnum() or ch in ".-_:" for ch in host):
+        raise ConfigError(f"trunk {trunk.name}: host must be a name or an address")
+    for prefix in trunk.prefixes:
+        if prefix and not (prefix.lstrip("+").isdigit() and prefix.isascii()):
+            raise ConfigError(f"trunk {trunk.name}: prefixes: {prefix!r} is not digits")
+    if trunk.caller_id and not trunk.caller_id.lstrip("+").isdigit():
+        raise ConfigError(f"trunk {trunk.name}: caller_id must be digits (an optional +)")
+    if not 10 <= trunk.expires <= 86400:
+        raise ConfigError(f"trunk {trunk.name}: expires must be 10 to 86400 seconds")
+    if trunk.transport.upper() not in ("UDP", "TCP", "TLS"):
+        raise ConfigError(f"trunk {trunk.name}: transport must be udp, tcp or tls")
+    trunk.transport = trunk.transport.upper()
+    if trunk.srtp and trunk.srtp not in SRTP_MODES:
+        raise ConfigError(f"trunk {trunk.name}: srtp must be one of {', '.join(SRTP_MODES)}")
+    if trunk.prack not in PRACK_MODES:
+        raise ConfigError(f"trunk {trunk.name}: prack must be one of {', '.join(PRACK_MODES)}")
+    if trunk.transport != "TLS" and (trunk.ca_file or not trunk.verify):
+        raise ConfigError(f"trunk {trunk.name}: ca_file and verify need transport = tls")
+    if trunk.ca_file and not os.access(trunk.ca_file, os.R_OK):
+        raise ConfigError(f"trunk {trunk.name}: cannot read ca_file {trunk.ca_file!r}")
+    for source in trunk.inbound_from:
+        try:
+            ip, _ = split_source(source)
+        except ConfigError:
+            ip = ""
+        if not ip:
+            raise ConfigError(f"trunk {trunk.name}: inbound_from entry {source!r} is not ip[:port]")
+    if trunk.keepalive is not None and not 0 <= trunk.keepalive <= 3600:
+        raise ConfigError(f"trunk {trunk.name}: keepalive must be 0 (off) to 3600 seconds")
+    if trunk.register and not trunk.username:
+        raise ConfigError(f"trunk {trunk.name}: register = true needs a username")
 
 
 MAX_NO_ANSWER_TIMEOUT = 300
@@ -937,6 +1004,7 @@ def _validate_amd(amd: AmdConfig) -> None:
         raise ConfigError("amd.maximum_words must be 1 to 100")
     if not 1 <= amd.silence_threshold <= 32767:
         raise ConfigError("amd.silence_threshold must be 1 to 32767")
+
 
 def _validate_cluster(cluster: ClusterConfig) -> None:
     for door in cluster.front_doors:

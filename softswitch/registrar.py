@@ -37,6 +37,7 @@ class Registrar:
         clock: Callable[[], float] = time.time,
         on_new_binding: Callable[[Binding], None] | None = None,
         front_door: tuple[FrontDoor, BindingPaths] | None = None,
+        admit: Callable[[str, str, int], str | None] | None = None,
     ) -> None:
         self.store = store
         self.auth = auth
@@ -48,6 +49,10 @@ class Registrar:
         self.on_new_binding = on_new_binding
         # in a cluster: which proxies may bring a Path, and where it is kept
         self.front_door = front_door
+
+        # the extension's own limits: admit(aor, transport, devices bound afterwards)
+        # says why a REGISTER adding bindings is refused (403), None when it is not
+        self.admit = admit
 
     def contacts(self, number: str) -> list[Binding]:
         """Live bindings of an extension, most recently refreshed first."""
@@ -110,6 +115,15 @@ class Registrar:
             if old is not None and old.call_id == call_id and old.cseq >= cseq:
                 st.respond(self.ua.response(request, 500, "Out of Order", to_tag=new_tag()))
                 return
+        if self.admit is not None and any(expires for _, expires in changes):
+            after = set(existing)
+            for address, expires in changes:
+                (after.add if expires else after.discard)(str(address.uri))
+            refusal = self.admit(aor, st.peer.transport, len(after))
+            if refusal is not None:
+                log.info("register: %s from %s refused: %s", aor, st.peer, refusal)
+                st.respond(self.ua.response(request, 403, refusal, to_tag=new_tag()))
+                return
         path = ""
         if self.front_door is not None:
             path = self.front_door[0].path(request, st.peer)
@@ -139,6 +153,7 @@ class Registrar:
         """Store the REGISTER's contacts; returns the ones bound anew."""
         request = st.request
         call_id, cseq = request.call_id, request.cseq[0]
+
         bound: list[Binding] = []
         for address, expires in changes:
             contact = str(address.uri)

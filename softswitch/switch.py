@@ -23,6 +23,7 @@ from media.wav import AudioError
 from . import call_forwarding, feature_codes
 from .bridge import Bridge, Tap
 from .channel import (
+    DEFAULT_CODECS,
     Channel,
     ChannelEvent,
     ChannelNamer,
@@ -36,7 +37,8 @@ from .cluster.front_door import FrontDoor
 from .conference import Participant, RoomFull
 from .conference_lobby import admitted
 from .conferences import Conferences
-from .config import Config, ConfigError
+from .config import Config, ConfigError, TrunkConfig
+from .extension_admin import ExtensionAdmin, Neighbours
 from .extension_status import ExtensionStatus, all_extension_status, extension_status
 from .extensions import provision_extensions, seed_call_features
 from .feature_calls import settings_call
@@ -73,13 +75,16 @@ from .sip.transport import Peer
 from .sip.ua import UserAgent
 from .sip.uri import SipUri
 from .store import Binding, Store
+from .store.accounts import AccountStore
 from .store.binding_paths import BindingPaths
 from .store.call_features import CallFeatureStore
 from .store.conferences import ConferenceStore
+from .store.trunks import TrunkStore
 from .store.voicemail import VoicemailStore
 from .tlsidentity import TlsIdentity, ensure_identity
 from .transfer import Transfers, same_party
 from .trunk import Trunk
+from .trunk_admin import TrunkAdmin
 from .voicemail.access import ACCESS_CODE as VOICEMAIL_ACCESS
 from .voicemail.mwi import MessageWaiting
 from .voicemail.service import Voicemail, VoicemailError
@@ -249,7 +254,13 @@ class Switch:
         # RTP bound to one address is advertised as that; on a wildcard, SDP c= names
         # the address through which the leg's SIP peer reaches us, like Via and Contact.
         self._rtp_fixed = "" if config.rtp.address in WILDCARDS else config.rtp.address
-        self.trunks = [Trunk(t, self.ua) for t in config.trunks]
+        # the store's trunks, seeded from [[trunks]]; changed at run time (set_trunk)
+        self.trunk_admin = TrunkAdmin(TrunkStore(self.store.db), self.set_trunk)
+        try:
+            configured = self.trunk_admin.seed(config.trunks)
+        except ConfigError as exc:
+            raise ConfigError(f"a stored trunk: {exc}") from None
+        self.trunks = [Trunk(t, self.ua) for t in configured]
         self.conferences = Conferences(
             config.conferences,
             ConferenceStore(self.store.db),
@@ -263,9 +274,7 @@ class Switch:
             self.call_features,
             self.router.route,
             config.sip.ring_timeout,
-            has_voicemail=lambda number: (
-                self.voicemail is not None and self.voicemail.has_box(number)
-            ),
+            has_voicemail=lambda number: self._box_takes_calls(number),
         )
         self._name = ChannelNamer(secrets.randbelow(2**32) if config.cluster.enabled else 1)
         self._tasks: set[asyncio.Task[object]] = set()
@@ -326,6 +335,18 @@ class Switch:
             max_expires=config.sip.max_expires,
         )
         self.channels.observers.append(self.lamps.channel_changed)
+        # extensions changed while the switch runs (the admin API, the CLI, the console)
+        self.extension_admin = ExtensionAdmin(
+            self.store,
+            config.sip.realm,
+            Neighbours(
+                did=lambda number: self.numbers.rows.number(number) is not None,
+                room=lambda number: self.conferences.settings(number) is not None,
+                account=lambda account: AccountStore(self.store.db).get(account) is not None,
+                voicemail_box=self._open_box,
+            ),
+        )
+        self.extension_settings = self.extension_admin.settings
         self.event_packages = EventPackages(
             self.ua,
             {
@@ -367,6 +388,9 @@ class Switch:
     async def start(self) -> None:
         provision_extensions(self.store, self.config, self.announce)
         seed_call_features(self.call_features, self.config)
+        for record in self.extension_settings.records():
+            if record.settings.voicemail:
+                self._open_box(record.number, record.settings.account)
         for room in self.config.conferences:  # the generated extensions are known only now
             if self.store.extension(room.number) is not None:
                 raise ConfigError(f"conference {room.number}: number is an extension's")
@@ -410,6 +434,7 @@ class Switch:
                 if self.front_door is None or self.binding_paths is None
                 else (self.front_door, self.binding_paths)
             ),
+            admit=self._admit_registration,
         )
         self.moh = MohSource(await self._music_on_hold(), self.clock)
         await self.ua.start()
@@ -431,6 +456,21 @@ class Switch:
             self.config.rtp.ports,
             self.rtp_families.describe(),
         )
+
+    async def set_trunk(self, name: str, config: TrunkConfig | None) -> None:
+        """Start the trunk `name` with `config` (after stopping, thus unregistering, the
+        one of that name), or only stop it (None). Calls through it go on: their dialogs
+        are the user agent's. The router sees the change at once (the same list)."""
+        old = next((t for t in self.trunks if t.name == name), None)
+        if old is not None:
+            # unregistered first: the new registration may bind the very same contact
+            self.trunks.remove(old)
+            await old.stop()
+        if config is not None:
+            trunk = Trunk(config, self.ua)
+            self.trunks.append(trunk)
+            if self.started:
+                trunk.start()
 
     async def _music_on_hold(self) -> MusicOnHold:
         media = self.config.media
@@ -529,7 +569,7 @@ class Switch:
 
     def extensions_status(self) -> list[ExtensionStatus]:
         """Every extension with its live registrations and their reachability."""
-        names = {e.number: e.name for e in self.config.extensions}
+        names = {r.number: r.settings.name for r in self.extension_settings.records()}
         return all_extension_status(self.store, names, self.keepalive.reachable, time.time())
 
     def extension_status(self, number: str) -> ExtensionStatus | None:
@@ -537,8 +577,27 @@ class Switch:
         extension = self.store.extension(number)
         if extension is None:
             return None
-        name = next((e.name for e in self.config.extensions if e.number == number), "")
+        settings = self.extension_settings.get(number)
+        name = settings.name if settings is not None else ""
         return extension_status(self.store, extension, name, self.keepalive.reachable, time.time())
+
+    def _codecs_of(self, number: str) -> tuple[str, ...]:
+        """The codecs an extension's legs may use (its setting; every one by default)."""
+        settings = self.extension_settings.get(number)
+        if settings is None or not settings.codecs:
+            return DEFAULT_CODECS
+        return tuple(settings.codecs)
+
+    def _admit_registration(self, number: str, transport: str, devices: int) -> str | None:
+        """The extension's limits on a REGISTER: why it is refused, None if it is not."""
+        settings = self.extension_settings.get(number)
+        if settings is None:
+            return None
+        if settings.transports and transport.upper() not in settings.transports:
+            return f"Transport {transport.upper()} Not Allowed"
+        if devices > settings.max_devices:
+            return f"Too Many Devices (at most {settings.max_devices})"
+        return None
 
     def _new_binding(self, binding: Binding) -> None:
         """A device registered anew: its message lamp and its watchers' busy lamps."""
@@ -549,7 +608,8 @@ class Switch:
         """The account extension `number` belongs to ("" = none); None: no such one."""
         if self.store.extension(number) is None:
             return None
-        return next((e.account for e in self.config.extensions if e.number == number), "")
+        settings = self.extension_settings.get(number)
+        return settings.account if settings is not None else ""
 
     def media_address(self, peer_host: str | None) -> str:
         """The address SDP c= names for a leg whose SIP peer is at `peer_host`."""
@@ -686,6 +746,13 @@ class Switch:
         )
         caller_id = caller_number if trunk is not None else caller.name
         caller_name = request.from_addr.display
+        if trunk is None:
+            settings = self.extension_settings.get(caller.name)
+            if settings is not None:
+                if route.kind == EndpointKind.TRUNK and settings.outside_caller_id:
+                    caller_id = settings.outside_caller_id  # the extension's, for outside calls
+                # a phone that sends no display name shows the extension's
+                caller_name = caller_name or settings.name or None
         fallback = self._fallback(route, caller_id, caller_name)
         # the voicemail of the extension rung (the dialed one, or where it forwards)
         box = route.number if self._has_voicemail(route, route.number) else None
@@ -843,11 +910,21 @@ class Switch:
     # -- voicemail ----------------------------------------------------------
 
     def _has_voicemail(self, route: Route, number: str) -> bool:
-        return (
-            self.voicemail is not None
-            and route.kind == EndpointKind.EXTENSION
-            and self.voicemail.has_box(number)
-        )
+        return route.kind == EndpointKind.EXTENSION and self._box_takes_calls(number)
+
+    def _box_takes_calls(self, number: str) -> bool:
+        """Has `number` a box, and its voicemail on (the extension's setting)?"""
+        if self.voicemail is None or not self.voicemail.has_box(number):
+            return False
+        settings = self.extension_settings.get(number)
+        return settings is None or settings.voicemail
+
+    def _open_box(self, number: str, account: str) -> bool:
+        """A box for an extension whose voicemail is turned on; False: no voicemail here."""
+        if self.voicemail is None:
+            return False
+        self.voicemail.boxes.open(number, account)
+        return True
 
     def _voicemail_for(self, route: Route, number: str, status: int) -> bool:
         """Does a call to `number` that failed with `status` go to its voicemail?"""
@@ -951,6 +1028,8 @@ class Switch:
         # is let go through it, a failure (_internal_error) included
         self.channels.add(inbound)
         inbound.on_refer = self.transfers.refer
+        if caller.kind == EndpointKind.EXTENSION:
+            inbound.codecs = self._codecs_of(caller.name)
         if request.body:
             try:
                 answer = inbound.answer_offer(request.body)
@@ -1294,6 +1373,7 @@ class Switch:
             credentials = None
             endpoint = Endpoint(EndpointKind.EXTENSION, number, number)
             prack = PrackMode.SUPPORTED  # phones choose whether their 18x come reliably
+            codecs = self._codecs_of(number)
         else:
             trunk = route.trunk
             assert trunk is not None
@@ -1308,6 +1388,7 @@ class Switch:
             credentials = trunk.credentials
             endpoint = Endpoint(EndpointKind.TRUNK, trunk.name, number)
             prack = PrackMode(trunk.config.prack)
+            codecs = DEFAULT_CODECS
         # devices of a family we have no RTP for (IPv6 ones with [rtp] address IPv4) cannot
         # take our offer
         served = [t for t in targets if self.rtp_families.bind_address(t[1].host) is not None]
@@ -1328,6 +1409,7 @@ class Switch:
                 offer = sdp.make_offer(
                     media,
                     sessions[version_of(peer.host)].local_port,
+                    codecs=codecs,
                     session_id=session_id,
                     srtp=srtp.mode,
                     keys=srtp.key_params,
@@ -1360,6 +1442,7 @@ class Switch:
             srtp=srtp,
         )
         channel.forks = list(invites)
+        channel.codecs = codecs
         self.channels.add(channel)
         channel.on_refer = self.transfers.refer
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout

@@ -12,15 +12,18 @@ from softswitchd import (
     admin_token_command,
     calls_command,
     cdr_command,
+    config_command,
+    extensions_command,
     import_command,
     logs,
     status_command,
+    trunks_command,
 )
 from softswitchd.api_client import ClientError
 from softswitchd.command_config import config_or_exit
 
-# accounts and admin tokens work on the store; the others talk to a running switch over
-# its HTTP API (softswitchd/api_client.py)
+# accounts and admin tokens work on the store, config check on a file alone; the others
+# talk to a running switch over its HTTP API (softswitchd/api_client.py)
 COMMANDS = (
     accounts_command,
     admin_token_command,
@@ -28,6 +31,9 @@ COMMANDS = (
     calls_command,
     cdr_command,
     import_command,
+    extensions_command,
+    trunks_command,
+    config_command,
 )
 
 

@@ -35,11 +35,11 @@ def test_config_seeds_only_the_first_values(store_url):
         },
         {},
     )
-    store.put("999", CallFeatures(dnd=True))  # an extension no longer configured
+    store.put("999", CallFeatures(dnd=True))  # an extension made at run time
     seed_call_features(store, config)
     assert store.get("101") == CallFeatures(forward_no_answer="103", no_answer_seconds=5)
     assert store.get("102").dnd
-    assert store.get("999") == CallFeatures()  # forgotten
+    assert store.get("999").dnd  # kept: only removing the extension forgets it
     store.put("102", CallFeatures())  # *79 from the phone
     seed_call_features(store, config)  # a restart
     assert not store.get("102").dnd

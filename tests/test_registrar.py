@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from softswitch.cluster.front_door import FrontDoor
-from softswitch.extensions import make_extension
+from softswitch.extension_admin import credentials as make_extension
 from softswitch.identity import AuthGuard, ExtensionAuthenticator
 from softswitch.registrar import Registrar
 from softswitch.sip.address import Address

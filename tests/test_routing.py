@@ -9,7 +9,7 @@ import pytest
 
 from softswitch.channel import EndpointKind
 from softswitch.config import TrunkConfig
-from softswitch.extensions import make_extension
+from softswitch.extension_admin import credentials as make_extension
 from softswitch.routing import Router, normalize
 from softswitch.sip.ua import UserAgent
 from softswitch.store import Store

@@ -1,7 +1,8 @@
 """The admin API (``/api/admin/...``): the switch's own configuration and state, for its
 operator, behind an admin token (`softswitch admin token`), apart from the two spec APIs
-and their CPaaS accounts: extensions and their registrations (read-only), their call
-forwarding and DND; the switch's status (trunks, phones, live calls), every live
+and their CPaaS accounts: extensions (settings, registrations; added, changed, reset and
+removed at run time), trunks and inbound numbers (the same), call forwarding and DND;
+the switch's status (trunks, phones, live calls), every live
 channel, and the CDRs of every account (what `softswitch status|calls|cdr` show)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starlette.routing import BaseRoute
 
 from api.openapi.operation import Operation, Param, route
 from softswitch.identity import AuthGuard
+from softswitch.numbers import InboundNumber
 from softswitch.store.admin_tokens import AdminTokenStore
 from softswitch.store.cdrs import CdrStore
 
@@ -29,14 +31,28 @@ from .live import LiveView
 from .models import (
     ADMIN,
     AdminCdrs,
+    AdminNumbers,
     Drain,
     Extension,
+    ExtensionChanges,
+    ExtensionCreated,
+    ExtensionPassword,
+    ExtensionRemoved,
     Extensions,
     Features,
     FeaturesPatch,
     LiveChannels,
+    NewExtension,
+    NewTrunk,
+    NumberRemoved,
     Status,
+    TrunkChanges,
+    TrunkList,
+    TrunkRemoved,
+    TrunkSettings,
 )
+from .numbers import NumbersView
+from .trunks import TrunksView
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -63,6 +79,10 @@ def routes(ctx: AppContext, guard: AuthGuard | None = None) -> list[BaseRoute]:
     live = LiveView(ctx.switch, ctx.calls)
     cdrs = CdrsView(CdrStore(ctx.store.db))
     number = {"number": "the extension's number"}
+    trunk = {"name": "the trunk's name"}
+    did = {"number": "the inbound number (its digits)"}
+    trunks = TrunksView(ctx.switch)
+    numbers = NumbersView(ctx.switch)
     when = "a unix time or an ISO 8601 date/time (UTC unless it names a zone)"
     cluster: list[BaseRoute] = []
     if ctx.config.cluster.enabled:
@@ -118,16 +138,147 @@ def routes(ctx: AppContext, guard: AuthGuard | None = None) -> list[BaseRoute]:
         ),
         route(
             "/api/admin/extensions",
-            admin(extensions.index),
-            {"GET": Operation("Every extension and its registrations", ADMIN, ok=Extensions)},
+            admin(extensions.collection),
+            {
+                "GET": Operation(
+                    "Every extension, its settings and registrations", ADMIN, ok=Extensions
+                ),
+                "POST": Operation(
+                    "Add an extension; its generated password is in this answer only",
+                    ADMIN,
+                    body=NewExtension,
+                    ok=ExtensionCreated,
+                    errors=(400, 409, 413),
+                    example={"number": "103", "name": "Reception", "transports": ["TLS"]},
+                ),
+            },
         ),
         route(
             "/api/admin/extensions/{number}",
-            admin(extensions.show),
+            admin(extensions.member),
             {
                 "GET": Operation(
                     "One extension", ADMIN, ok=Extension, errors=(404,), path_params=number
+                ),
+                "PATCH": Operation(
+                    "Change an extension's settings (at once, no restart)",
+                    ADMIN,
+                    body=ExtensionChanges,
+                    ok=Extension,
+                    errors=(400, 404, 413),
+                    path_params=number,
+                    example={"max_devices": 2, "voicemail": False},
+                ),
+                "DELETE": Operation(
+                    "Remove an extension and its registrations (its live calls go on)",
+                    ADMIN,
+                    ok=ExtensionRemoved,
+                    errors=(404,),
+                    path_params=number,
+                ),
+            },
+        ),
+        route(
+            "/api/admin/extensions/{number}/password",
+            admin(extensions.reset),
+            {
+                "POST": Operation(
+                    "A new generated password (shown once); the old one and its"
+                    " registrations stop at once",
+                    ADMIN,
+                    ok=ExtensionPassword,
+                    errors=(404,),
+                    path_params=number,
+                    body_required=False,
                 )
+            },
+        ),
+        route(
+            "/api/admin/trunks",
+            admin(trunks.collection),
+            {
+                "GET": Operation("Every trunk, its settings and state", ADMIN, ok=TrunkList),
+                "POST": Operation(
+                    "Add a trunk (it registers at once)",
+                    ADMIN,
+                    body=NewTrunk,
+                    ok=TrunkSettings,
+                    errors=(400, 409, 413),
+                    example={
+                        "name": "carrier",
+                        "host": "sip.example.net",
+                        "username": "trunkuser",
+                        "password": "trunkpass",
+                    },
+                ),
+            },
+        ),
+        route(
+            "/api/admin/trunks/{name}",
+            admin(trunks.member),
+            {
+                "GET": Operation(
+                    "One trunk", ADMIN, ok=TrunkSettings, errors=(404,), path_params=trunk
+                ),
+                "PATCH": Operation(
+                    "Change a trunk (it re-registers; live calls go on)",
+                    ADMIN,
+                    body=TrunkChanges,
+                    ok=TrunkSettings,
+                    errors=(400, 404, 413),
+                    path_params=trunk,
+                    example={"prefixes": ["1"]},
+                ),
+                "DELETE": Operation(
+                    "Remove a trunk (it unregisters; live calls go on)",
+                    ADMIN,
+                    ok=TrunkRemoved,
+                    errors=(404,),
+                    path_params=trunk,
+                ),
+            },
+        ),
+        route(
+            "/api/admin/numbers",
+            admin(numbers.collection),
+            {
+                "GET": Operation("Every account's inbound numbers", ADMIN, ok=AdminNumbers),
+                "POST": Operation(
+                    "Add an inbound number (DID) for an account",
+                    ADMIN,
+                    body=InboundNumber,
+                    ok=InboundNumber,
+                    errors=(400, 409, 413),
+                    example={
+                        "number": "+15550100",
+                        "account": "account_1",
+                        "destination": "extension:101",
+                    },
+                ),
+            },
+        ),
+        route(
+            "/api/admin/numbers/{number}",
+            admin(numbers.member),
+            {
+                "GET": Operation(
+                    "One inbound number", ADMIN, ok=InboundNumber, errors=(404,), path_params=did
+                ),
+                "PUT": Operation(
+                    "Replace an inbound number's destination and hours",
+                    ADMIN,
+                    body=InboundNumber,
+                    ok=InboundNumber,
+                    errors=(400, 404, 413),
+                    path_params=did,
+                ),
+                "DELETE": Operation(
+                    "Remove an inbound number",
+                    ADMIN,
+                    ok=NumberRemoved,
+                    errors=(404,),
+                    path_params=did,
+                ),
             },
         ),
         route(

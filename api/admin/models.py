@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.openapi.operation import Family
 from softswitch.channel import ChannelState, Direction, EndpointKind
 from softswitch.config import MAX_NO_ANSWER_TIMEOUT
+from softswitch.numbers import InboundNumber
 from softswitch.trunk import TrunkState
 from softswitch.trunk_keepalive import CarrierState
 
@@ -57,7 +58,120 @@ class Extension(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: str
     name: str | None
+    account: str | None = Field(description="the CPaaS account it belongs to")
+    outside_caller_id: str | None = Field(description="caller ID on calls through a trunk")
+    max_devices: int | None = Field(description="devices registered at once")
+    codecs: list[str] = Field(description="codecs its calls may use; [] = any")
+    transports: list[str] = Field(description="transports it may register over; [] = any")
+    voicemail: bool
+    source: str | None = Field(description="config, generated or api")
     registrations: list[Registration]
+
+
+class ExtensionChanges(BaseModel):
+    """The settings to change; what is not named stays."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, max_length=64)
+    account: str | None = Field(None, description='an existing CPaaS account; "" = none')
+    outside_caller_id: str | None = Field(None, pattern=r"^(\+?[0-9]{1,32})?$")
+    max_devices: int | None = Field(None, ge=1, le=8)
+    codecs: list[Literal["PCMU", "PCMA"]] | None = None
+    transports: list[Literal["UDP", "TCP", "TLS"]] | None = None
+    voicemail: bool | None = None
+
+
+class NewExtension(ExtensionChanges):
+    number: str = Field(pattern=r"^[0-9]{1,20}$")
+
+
+class ExtensionCreated(Extension):
+    password: str = Field(description="generated; shown in this answer only")
+
+
+class ExtensionPassword(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str
+    password: str = Field(description="generated; shown in this answer only")
+
+
+class ExtensionRemoved(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str
+    removed: bool
+
+
+class TrunkChanges(BaseModel):
+    """A trunk's settings (the [[trunks]] keys); in a PATCH only what changes."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str | None = Field(None, description="host[:port]; the name must resolve")
+    username: str | None = None
+    password: str | None = Field(None, description="never shown again")
+    # "register" would shadow BaseModel.register: the JSON key is the alias
+    register_: bool | None = Field(None, alias="register")
+    caller_id: str | None = None
+    prefixes: list[str] | None = None
+    transport: Literal["udp", "tcp", "tls", "UDP", "TCP", "TLS"] | None = None
+    ca_file: str | None = None
+    verify: bool | None = None
+    expires: int | None = Field(None, ge=10, le=86400)
+    inbound_from: list[str] | None = None
+    account: str | None = None
+    srtp: Literal["", "off", "optional", "mandatory"] | None = None
+    keepalive: int | None = Field(None, ge=0, le=3600)
+    prack: Literal["off", "supported", "required"] | None = None
+
+
+class NewTrunk(TrunkChanges):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    host: str = Field(description="host[:port]; the name must resolve")
+
+
+class TrunkSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    host: str
+    username: str
+    password_set: bool
+    register_: bool = Field(alias="register")
+    caller_id: str
+    prefixes: list[str]
+    transport: str
+    ca_file: str
+    verify: bool
+    expires: int
+    inbound_from: list[str]
+    account: str
+    srtp: str
+    keepalive: int | None
+    prack: str
+    source: str = Field(description="config or api")
+    state: TrunkState | None
+    carrier: CarrierState | None
+    last_error: str | None
+
+
+class TrunkList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    trunks: list[TrunkSettings]
+
+
+class TrunkRemoved(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    removed: bool
+
+
+class AdminNumbers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    numbers: list[InboundNumber]
+
+
+class NumberRemoved(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str
+    removed: bool
 
 
 class Extensions(BaseModel):

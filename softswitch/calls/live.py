@@ -248,7 +248,7 @@ class LiveCalls(Mapping[str, LiveCall]):
         )
 
     def _inbound_channels(self, account_id: str) -> list[Channel]:
-        trunks = {t.name for t in self.switch.config.trunks if t.account == account_id}
+        trunks = {t.name for t in self.switch.trunks if t.config.account == account_id}
         # a call to an inbound number is a LiveCall of the number's account already
         owned = {c for call in self._calls.values() for c in call.channels}
         return [

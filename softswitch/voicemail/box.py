@@ -32,6 +32,7 @@ class Boxes:
     def __init__(self, config: Config, store: VoicemailStore) -> None:
         self.store = store
         root = Path(config.voicemail.dir)
+        self.root = root
         self._boxes = {
             ext.number: VoicemailBox(
                 ext.number, root / ext.number, ext.greeting, ext.greeting_file, ext.account
@@ -55,6 +56,15 @@ class Boxes:
             greeting = record.greeting_file if record is not None else ""
             self.store.put_box(BoxRecord(ext.number, pin_hash, greeting))
         self.store.delete_boxes_except(list(self._boxes))
+
+    def open(self, extension: str, account: str = "") -> None:
+        """A box for an extension given voicemail while the switch runs (the default
+        greeting, no PIN: *97 stays locked until the config gives one)."""
+        if extension in self._boxes:
+            return
+        self._boxes[extension] = VoicemailBox(extension, self.root / extension, "", "", account)
+        if self.store.box(extension) is None:
+            self.store.put_box(BoxRecord(extension, "", ""))
 
     def get(self, extension: str) -> VoicemailBox | None:
         return self._boxes.get(extension)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..engine import Database
-from . import m0001_initial, m0003_answered_by, m0004_cluster_nodes
+from . import m0001_initial, m0003_answered_by, m0004_cluster_nodes, m0005_runtime_admin
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", m0001_initial.up),
     Migration(3, "answered_by", m0003_answered_by.up),
     Migration(4, "cluster_nodes", m0004_cluster_nodes.up),
+    Migration(5, "runtime_admin", m0005_runtime_admin.up),
 )
 
 _TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
