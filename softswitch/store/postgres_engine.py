@@ -98,7 +98,10 @@ class _NumericAsNumber(Loader):
 
     def load(self, data: Buffer) -> int | float:
         text = bytes(data)
-        return float(text) if b"." in text or b"N" in text else int(text)
+        try:
+            return int(text)
+        except ValueError:  # a fraction (AVG), NaN, Infinity
+            return float(text)
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
