@@ -129,7 +129,7 @@ def test_an_unknown_type_is_told_every_step_type() -> None:
         parse_flow([{"type": "dance"}])
     assert str(caught.value) == (
         "step 0: unknown step type; expected one of say, play, gather, record, transfer, "
-        "dial, set_result, report, redial, pause, hangup, menu, route, hours"
+        "dial, set_result, report, redial, pause, hangup, menu, route, hours, listen"
     )
 
 

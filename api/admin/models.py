@@ -185,6 +185,7 @@ class AdminCdr(BaseModel):
     is_dnd: bool
     hangup_cause: str
     transfers: str
+    speech_inputs: str
     id: int | None
 
 

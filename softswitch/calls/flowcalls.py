@@ -3,8 +3,11 @@ answers, write the CDR, and return the outcome."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
+from media.recognizer import Recognizer
 from media.tts import Tts
 
 from ..channel import Channel, ChannelState
@@ -30,6 +33,7 @@ class FlowCalls:
         *,
         uploads_dir: Path,
         recordings_dir: Path,
+        recognizer: Recognizer | None = None,
     ) -> None:
         self.legs = legs
         self.calls = calls
@@ -38,10 +42,11 @@ class FlowCalls:
         self.tts = tts
         self.uploads_dir = uploads_dir
         self.recordings_dir = recordings_dir
+        self.recognizer = recognizer
 
     def audio(self, account_id: str) -> FlowAudio:
         """Where the account's prompts come from: speech and its uploaded files."""
-        return FlowAudio(self.tts, self.uploads_dir / account_id)
+        return FlowAudio(self.tts, self.uploads_dir / account_id, recognizer=self.recognizer)
 
     async def dial(
         self,
@@ -105,6 +110,8 @@ class FlowCalls:
             campaign_id=campaign_id,
             list_id=list_id,
         )
+        if state.speech_inputs:
+            cdr.speech_inputs = json.dumps([asdict(s) for s in state.speech_inputs])
         cdr_id = self.calls.events.call_completed(self.cdrs, cdr)
         return CallOutcome(
             answered=answered_at is not None,
@@ -117,6 +124,7 @@ class FlowCalls:
             report_data=state.report_data,
             redial=state.redial,
             cdr_id=cdr_id,
+            asr_seconds=round(state.asr_seconds, 2),
         )
 
     async def _run(

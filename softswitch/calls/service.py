@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from media.recognizer import recognizer
 from media.tts import Tts
 
 from ..store.cdrs import CdrStore
@@ -36,6 +37,7 @@ class CallService:
         recordings_dir: Path | str,
         uploads_dir: Path | str,
         transcriber_name: str = "pocketsphinx",
+        recognizer_name: str = "pocketsphinx",
         stereo: bool = False,
         events: WebhookEvents | None = None,
     ) -> None:
@@ -63,6 +65,8 @@ class CallService:
             tts,
             uploads_dir=Path(uploads_dir),
             recordings_dir=Path(recordings_dir),
+            # RecognizerError for an engine that cannot be loaded: at start-up, not mid-call
+            recognizer=recognizer(recognizer_name),
         )
         # calls from trunks to the inbound numbers (softswitch.numbers)
         self.inbound = InboundCalls(
@@ -99,6 +103,7 @@ class CallService:
             recordings_dir=media.recordings_dir,
             uploads_dir=media.uploads_dir,
             transcriber_name=media.transcriber,
+            recognizer_name=media.recognizer,
             stereo=media.stereo_recordings,
             events=events,
         )

@@ -341,6 +341,7 @@ class Dialer:
         attempt.sip_status = outcome.sip_status
         attempt.result = outcome.result
         attempt.report_data = [tuple(x) for x in outcome.report_data]  # type: ignore[misc]
+        attempt.asr_seconds = outcome.asr_seconds
         fresh = self.manager.campaigns.get(campaign.id) or campaign
         active = fresh.status in (
             CampaignStatus.PLANNED,

@@ -186,6 +186,7 @@ class ShortReport:
     talk_seconds: float
     in_process: int
     on_retry: int
+    asr_seconds: float = 0.0  # audio the speech recognizer processed (usedAsrSeconds)
 
 
 @dataclass(slots=True)
@@ -203,6 +204,9 @@ class Attempt:
     sip_status: int = 0
     result: str | None = None
     report_data: list[tuple[str, str, int]] = field(default_factory=list)
+    # audio the speech recognizer processed on the call (kept as the job's sum, not per
+    # attempt row)
+    asr_seconds: float = 0.0
 
     @property
     def duration(self) -> float:

@@ -49,6 +49,8 @@ class Cdr:
     # transfers a phone made in the call (REFER), in order: "102 transferred 101 to 103";
     # for operators like hangup_cause
     transfers: str = ""
+    # the flow's listen steps' answers, a JSON list ('' when it asked none)
+    speech_inputs: str = ""
     id: int | None = None
 
 
@@ -86,7 +88,8 @@ _SCHEMA = (
         list_id TEXT NOT NULL DEFAULT '',
         is_dnd INTEGER NOT NULL DEFAULT 0,
         hangup_cause TEXT NOT NULL DEFAULT '',
-        transfers TEXT NOT NULL DEFAULT ''
+        transfers TEXT NOT NULL DEFAULT '',
+        speech_inputs TEXT NOT NULL DEFAULT ''
     )""",
     "CREATE INDEX IF NOT EXISTS cdrs_account_date ON cdrs (account_id, call_date)",
     "CREATE INDEX IF NOT EXISTS cdrs_account_request ON cdrs (account_id, request_id)",
@@ -135,7 +138,11 @@ class CdrStore:
         self._marks: dict[tuple[str, float, float, int], tuple[int, float, int]] = {}
         db.execute(_SCHEMA[0])
         columns = {column.name for column in db["cdrs"].columns}
-        for added in ("hangup_cause", "transfers"):  # a store made before the column existed
+        for added in (
+            "hangup_cause",
+            "transfers",
+            "speech_inputs",
+        ):  # a store made before the column existed
             if added not in columns:
                 db.execute(f"ALTER TABLE cdrs ADD COLUMN {added} TEXT NOT NULL DEFAULT ''")
         for statement in _SCHEMA[1:]:

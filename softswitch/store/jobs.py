@@ -99,7 +99,8 @@ _SCHEMA = (
         call_duration REAL NOT NULL DEFAULT 0,
         result TEXT,
         report_data TEXT NOT NULL DEFAULT '[]',
-        dial_status TEXT NOT NULL DEFAULT ''
+        dial_status TEXT NOT NULL DEFAULT '',
+        asr_seconds REAL NOT NULL DEFAULT 0
     )""",
     "DROP INDEX IF EXISTS jobs_due",  # before `custom` joined the order
     "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (campaign_id, queued, priority, custom,"
@@ -198,8 +199,11 @@ class JobStore:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
         db.execute(_SCHEMA[0])
-        if "custom" not in {column.name for column in db["jobs"].columns}:
+        columns = {column.name for column in db["jobs"].columns}
+        if "custom" not in columns:
             db.execute("ALTER TABLE jobs ADD COLUMN custom INTEGER NOT NULL DEFAULT 0")
+        if "asr_seconds" not in columns:  # a store made before listen steps
+            db.execute("ALTER TABLE jobs ADD COLUMN asr_seconds REAL NOT NULL DEFAULT 0")
         for statement in _SCHEMA[1:]:
             db.execute(statement)
         self._select = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
@@ -387,6 +391,7 @@ class JobStore:
                 "updated_at = ?": now,
                 "finished_at = ?": attempt.ended_at,
                 "call_duration = call_duration + ?": attempt.duration,
+                "asr_seconds = asr_seconds + ?": attempt.asr_seconds,
                 "dial_status = ?": attempt.dial_status,
             }
             if attempt.result is not None:
@@ -477,6 +482,13 @@ class JobStore:
             "SELECT status, COUNT(*) FROM jobs WHERE campaign_id = ? GROUP BY status", [campaign_id]
         )
         return {status: count for status, count in rows}
+
+    def asr_seconds(self, campaign_id: str) -> float:
+        """Audio the speech recognizer processed on the campaign's calls."""
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(asr_seconds), 0) FROM jobs WHERE campaign_id = ?", [campaign_id]
+        ).fetchone()
+        return float(row[0])
 
     def talk_seconds(self, campaign_id: str) -> float:
         row = self.db.execute(
