@@ -31,7 +31,8 @@ from media.vad import Vad, VadEvent
 __all__ = ["Heard", "ListenStatus", "SpeechListener"]
 
 _PREROLL_MS = 300  # audio kept from before the VAD's start decision
-_TRAIL_MS = 200  # of the silence that ended speech, what the decoder still gets
+_TRAIL_MS = 400  # of the silence that ends speech, what the decoder still gets (a
+# soft last sound, the "n" of "seven", is below the VAD's bar but the decoder needs it)
 
 
 class ListenStatus(StrEnum):
