@@ -36,7 +36,10 @@ _TEN_NAMES = "twenty thirty forty fifty sixty seventy eighty ninety"
 _TENS = {w: 10 * (i + 2) for i, w in enumerate(_TEN_NAMES.split(" "))}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 NUMBER_WORDS = frozenset([*_UNITS, *_TENS, *_SCALES, "and"])
-_OVERLAP = 0.5  # share of a phrase (and of the heard words) that must agree in a loose match
+# a loose match: most of a phrase heard (by letters: "talk to an" is not "talk to an
+# agent"), and at least half of what was heard belongs to it ("nope nine" is "nope")
+_RECALL = 0.75
+_PRECISION = 0.5
 
 
 class Kind(StrEnum):
@@ -119,7 +122,7 @@ class Expectations:
                 common = sum(len(w) for w in said if w in heard)
                 recall = common / sum(len(w) for w in said)
                 precision = sum(len(w) for w in words if w in said) / heard_weight
-                if recall >= _OVERLAP and precision >= _OVERLAP:
+                if recall >= _RECALL and precision >= _PRECISION:
                     scores[name] = max(scores.get(name, 0.0), recall + precision)
         if not scores:
             return None

@@ -16,6 +16,7 @@ Speech longer than ``max_speech`` is cut there and recognized as it is.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from concurrent.futures import Executor
@@ -29,6 +30,8 @@ from media.recognizer import Hypothesis, RecognitionStream
 from media.vad import Vad, VadEvent
 
 __all__ = ["Heard", "ListenStatus", "SpeechListener"]
+
+log = logging.getLogger(__name__)
 
 _PREROLL_MS = 300  # audio kept from before the VAD's start decision
 _TRAIL_MS = 400  # of the silence that ends speech, what the decoder still gets (a
@@ -116,7 +119,11 @@ class SpeechListener:
                 frames = list(self._frames)
                 self._frames.clear()
                 arrival = self._last_arrival
-                outcome = await loop.run_in_executor(self.executor, self._work, frames)
+                try:
+                    outcome = await loop.run_in_executor(self.executor, self._work, frames)
+                except Exception:  # a broken engine: the question goes unanswered, once
+                    log.exception("speech recognition failed")
+                    return Heard(ListenStatus.HEARD)
                 if self.vad.in_speech or outcome is not None:
                     self.speech_started.set()
                 if outcome is not None:

@@ -23,6 +23,7 @@ import importlib
 import tempfile
 import threading
 from collections import OrderedDict
+from concurrent.futures import Executor, ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -31,7 +32,7 @@ from typing import Protocol, cast, runtime_checkable
 
 import numpy as np
 
-from media.asr import MODEL_RATE, SphinxDecoder, flat_unigram_arpa, pronunciations
+from media.asr import MODEL_RATE, SphinxDecoder, flat_unigram_arpa
 from media.expectations import Expectations
 from media.pcm import RATE, Samples
 from media.prompt import resample
@@ -49,6 +50,11 @@ __all__ = [
 _POOLS = 16  # sets of expectations whose decoders are kept
 _PAD = np.zeros(int(0.2 * MODEL_RATE), dtype=np.int16)  # the decoder settles on silence
 _HALF = 16  # input samples either side the resampling kernel reads (media.prompt)
+# Where the decoder's cepstral mean normalization starts: the mean pocketsphinx settles
+# on for G.711 speech upsampled to 16 kHz (get_cmn() after a few utterances). Its
+# default (40,3,-1) is for wideband audio: a fresh decoder then misheard the first
+# answer's ending ("four two two" for "four two seven") until it had adapted.
+TELEPHONE_CMN = "45,20,-23,55,-25,15,-2,-18,6,-17,16,-3,2"
 
 
 class RecognizerError(ValueError):
@@ -79,26 +85,41 @@ class RecognitionStream(Protocol):
 
 @runtime_checkable
 class Recognizer(Protocol):
+    # where prepare() and the streams' work run (None: the event loop's default executor)
+    executor: Executor | None
+
     def unknown_words(self, words: Iterable[str]) -> list[str]:
         """The words this engine cannot recognize (checked when a flow is saved)."""
+        ...
+
+    def prepare(self, expect: Expectations) -> None:
+        """Get ready for streams of ``expect`` (called in an executor before a call)."""
         ...
 
     def stream(self, expect: Expectations) -> RecognitionStream: ...
 
 
 @cache
-def dictionary_words() -> frozenset[str]:
-    """Every word of pocketsphinx's bundled en-US dictionary (read once, ~0.2 s)."""
+def _lexicon() -> dict[str, list[str]]:
+    """pocketsphinx's bundled en-US dictionary: word -> its dictionary lines (alternate
+    pronunciations too). Read once per process (~0.3 s): a general decoder would give
+    the same, but loading one holds the GIL long enough to stall the media clock."""
     from pocketsphinx import Config
 
     path = Path(str(Config()["dict"]))  # where the bundled model's dictionary is
-    words = set()
+    lexicon: dict[str, list[str]] = {}
     with path.open(encoding="utf-8", errors="replace") as lines:
         for line in lines:
-            word = line.split(" ", 1)[0]
-            if "(" not in word:
-                words.add(word)
-    return frozenset(words)
+            entry = line.strip()
+            word = entry.split(" ", 1)[0].split("(", 1)[0]
+            if word:
+                lexicon.setdefault(word, []).append(entry)
+    return lexicon
+
+
+def dictionary_words() -> frozenset[str]:
+    """Every word the bundled dictionary knows (what a listen step may expect)."""
+    return frozenset(_lexicon())
 
 
 class _Pool:
@@ -118,24 +139,44 @@ class _Pool:
                 return self._idle[grammar].pop()
         return self._make[grammar]()
 
+    def prepare(self) -> None:
+        """One idle decoder of each kind, if none is."""
+        for grammar in (True, False):
+            with self._lock:
+                idle = bool(self._idle[grammar])
+            if not idle:
+                self.give(grammar, self._make[grammar]())
+
     def give(self, grammar: bool, decoder: SphinxDecoder) -> None:
+        if "nan" in decoder.get_cmn():  # adapted to digital silence: start afresh
+            decoder.set_cmn(TELEPHONE_CMN)
         with self._lock:
             self._idle[grammar].append(decoder)
 
 
 class PocketsphinxRecognizer:
     def __init__(self, **decoder_config: object) -> None:
-        self._config = {"loglevel": "FATAL", **decoder_config}
+        self._config = {"loglevel": "FATAL", "cmninit": TELEPHONE_CMN, **decoder_config}
         self._pools: OrderedDict[Expectations, _Pool] = OrderedDict()
         self._lock = threading.Lock()
-        self._general: SphinxDecoder | None = None  # pronunciations come from its dictionary
+        # pocketsphinx holds the GIL while it decodes: one thread for all streams leaves
+        # the media clock one thread to wait for instead of one per call, and more
+        # threads would not decode more on CPython anyway
+        self.executor: Executor | None = ThreadPoolExecutor(1, thread_name_prefix="listen")
 
     def unknown_words(self, words: Iterable[str]) -> list[str]:
-        known = dictionary_words()
+        known = _lexicon()
         return sorted({w for w in words if w not in known})
 
+    def prepare(self, expect: Expectations) -> None:
+        """Make the question's decoders now (in an executor, before the call) so the
+        caller's first words are not held up by it."""
+        self._pool(expect).prepare()
+
     def stream(self, expect: Expectations) -> _PocketsphinxStream:
-        return _PocketsphinxStream(self._pool(expect))
+        """Cheap, on the event loop: decoders not made by ``prepare`` are made on the
+        first ``feed``, in the executor."""
+        return _PocketsphinxStream(lambda: self._pool(expect))
 
     def _pool(self, expect: Expectations) -> _Pool:
         with self._lock:
@@ -149,8 +190,8 @@ class PocketsphinxRecognizer:
                 raise RecognizerError(
                     "words not in the recognizer's dictionary: " + (", ".join(unknown) or "(none)")
                 )
-            general = self._general_decoder()
-            dictionary = pronunciations(general, words)
+            lexicon = _lexicon()
+            dictionary = "\n".join(line for w in words for line in lexicon[w]) + "\n"
             grammar = expect.jsgf()
             arpa = flat_unigram_arpa(words)
             pool = _Pool(
@@ -161,13 +202,6 @@ class PocketsphinxRecognizer:
             if len(self._pools) > _POOLS:
                 self._pools.popitem(last=False)
             return pool
-
-    def _general_decoder(self) -> SphinxDecoder:
-        if self._general is None:
-            from pocketsphinx import Decoder
-
-            self._general = cast(SphinxDecoder, Decoder(**self._config))
-        return self._general
 
     def _decoder(self, dictionary: str, *, jsgf: str = "", lm: str = "") -> SphinxDecoder:
         from pocketsphinx import Decoder
@@ -189,8 +223,9 @@ class PocketsphinxRecognizer:
 class _PocketsphinxStream:
     """One utterance: upsampled and fed to a grammar decoder as it comes."""
 
-    def __init__(self, pool: _Pool) -> None:
-        self._pool = pool
+    def __init__(self, pool: Callable[[], _Pool]) -> None:
+        self._get_pool = pool
+        self._pool: _Pool | None = None
         self._decoder: SphinxDecoder | None = None
         self._tail = np.zeros(0, dtype=np.int16)  # input the resampler still needs
         self._parts: list[Samples] = []  # 16 kHz audio fed so far, for a second pass
@@ -198,6 +233,7 @@ class _PocketsphinxStream:
 
     def feed(self, samples: Samples) -> None:
         if self._decoder is None:
+            self._pool = self._pool or self._get_pool()
             self._decoder = self._pool.take(True)
             self._decoder.start_utt()
             self._process(_PAD)
@@ -222,7 +258,7 @@ class _PocketsphinxStream:
 
     def finish(self) -> Hypothesis:
         seconds = self._samples / RATE
-        if self._decoder is None:
+        if self._decoder is None or self._pool is None:
             return Hypothesis("", 0.0, seconds)
         if len(self._tail):
             self._process(resample(self._tail, RATE, MODEL_RATE)[2 * _HALF :])
@@ -238,7 +274,8 @@ class _PocketsphinxStream:
             second = self._pool.take(False)
             try:
                 second.start_utt()
-                second.process_raw(np.concatenate(self._parts).tobytes(), full_utt=True)
+                for part in self._parts:  # in the pieces fed: the GIL is let go between
+                    second.process_raw(part.tobytes())
                 second.end_utt()
                 text, confidence = _best(second)
             finally:
@@ -247,7 +284,7 @@ class _PocketsphinxStream:
         return Hypothesis(text, confidence, seconds)
 
     def cancel(self) -> None:
-        if self._decoder is not None:
+        if self._decoder is not None and self._pool is not None:
             decoder, self._decoder = self._decoder, None
             decoder.end_utt()
             self._pool.give(True, decoder)

@@ -172,6 +172,12 @@ async def _prepare(steps: list[Step], variables: dict[str, str], audio: FlowAudi
                 for branch in [*step.branches.values(), step.default]:
                     await _prepare(branch, later, audio)
             case Listen():
+                if audio.recognizer is not None:
+                    # the question's decoders, made now rather than at the caller's first word
+                    loop = asyncio.get_running_loop()
+                    await loop.run_in_executor(
+                        audio.recognizer.executor, audio.recognizer.prepare, step.expectations()
+                    )
                 if isinstance(step.prompt, Say):
                     await audio.say(step.prompt, variables)
                 elif step.prompt is not None:
@@ -354,6 +360,7 @@ class FlowRunner:
                 no_input=step.no_input_timeout,
                 max_speech=step.max_speech,
                 end_silence_ms=step.end_silence_ms,
+                executor=recognizer.executor,
             )
             media.listener = listener.feed
             listener.start()

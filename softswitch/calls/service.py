@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from media.recognizer import recognizer
+from media.recognizer import dictionary_words, recognizer
 from media.tts import Tts
 
 from ..store.cdrs import CdrStore
@@ -68,6 +68,8 @@ class CallService:
             # RecognizerError for an engine that cannot be loaded: at start-up, not mid-call
             recognizer=recognizer(recognizer_name),
         )
+        # read now, not on the loop when the first flow with a listen step is saved
+        dictionary_words()
         # calls from trunks to the inbound numbers (softswitch.numbers)
         self.inbound = InboundCalls(
             legs, self.calls, cdrs, builder, flows, recordings_dir=Path(recordings_dir)

@@ -101,8 +101,9 @@ async def test_speech_longer_than_max_speech_is_cut(engine: PocketsphinxRecogniz
 
 def test_unknown_words_and_engines_are_refused(engine: PocketsphinxRecognizer) -> None:
     assert engine.unknown_words(["yes", "blorptastic"]) == ["blorptastic"]
+    stream = engine.stream(Expectations.of({"x": ["blorptastic"]}))
     with pytest.raises(RecognizerError, match="blorptastic"):
-        engine.stream(Expectations.of({"x": ["blorptastic"]}))
+        stream.feed(np.zeros(800, np.int16))
     with pytest.raises(RecognizerError, match="unknown recognizer"):
         recognizer("nosuch")
     with pytest.raises(RecognizerError, match="cannot load"):
