@@ -23,8 +23,8 @@ import importlib
 import tempfile
 import threading
 from collections import OrderedDict
-from concurrent.futures import Executor, ThreadPoolExecutor
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
