@@ -120,7 +120,7 @@ class SpeechListener:
                 self._frames.clear()
                 arrival = self._last_arrival
                 try:
-                    outcome = await loop.run_in_executor(self.executor, self._work, frames)
+                    outcome = await loop.run_in_executor(self.executor, self.process, frames)
                 except Exception:  # a broken engine: the question goes unanswered, once
                     log.exception("speech recognition failed")
                     return Heard(ListenStatus.HEARD)
@@ -153,9 +153,10 @@ class SpeechListener:
 
     # -- in the executor
 
-    def _work(self, frames: list[Samples]) -> tuple[Hypothesis, int, bool] | None:
+    def process(self, frames: list[Samples]) -> tuple[Hypothesis, int, bool] | None:
         """VAD over the batch, speech fed to the recognizer; at the end of speech (or
-        max_speech) the hypothesis, with how many of the batch's frames came after."""
+        max_speech) the hypothesis, with how many of the batch's frames came after.
+        Runs in the executor (one batch at a time); benches call it directly."""
         vad = self.vad
         speech: list[Samples] = []
         for i, frame in enumerate(frames):

@@ -34,7 +34,8 @@ A flow is a JSON list of steps, each an object with a ``type``:
   digits taken, 0 = none) and ``number`` (a number in words), ``then`` (steps after
   digits or a number), ``no_input_timeout`` (s of silence after the prompt),
   ``max_speech`` (s), ``end_silence_ms`` (the pause that ends an answer), ``confidence``
-  (0-1, below it an answer is no match), ``no_match`` and ``no_input`` steps, ``name``
+  (0-1, below it an answer is no match; the default 0 takes
+  the grammar's answer), ``no_match`` and ``no_input`` steps, ``name``
   (variables ``{name}``: the choice, digits or number; ``{name}_text`` and
   ``{name}_confidence``: what was heard)
 """
@@ -311,7 +312,7 @@ class Listen(_Step):
     no_input_timeout: float = Field(5.0, ge=0.5, le=60)
     max_speech: float = Field(10.0, ge=1, le=60)
     end_silence_ms: int = Field(600, ge=200, le=3000)
-    confidence: float = Field(0.1, ge=0, le=1)
+    confidence: float = Field(0.0, ge=0, le=1)
     no_match: list[Step] = Field(default_factory=list)
     no_input: list[Step] = Field(default_factory=list)
 
