@@ -1,9 +1,10 @@
 """Listening for one spoken answer on a call leg: VAD, streaming recognition, timeouts.
 
 The media tick only hands frames over (``feed`` appends a copy to a deque). A task
-wakes every ``poll`` seconds, takes what arrived and runs the VAD and the recognizer
-on it in an executor thread, so neither ever runs on the media clock; each stream's
-work is submitted one batch at a time, in order. Speech is fed to the recognizer from
+wakes every ``poll`` seconds, takes what arrived, runs the VAD over it (cheap numpy)
+and hands any speech to the recognizer in an executor thread, so decoding never runs
+on the media clock and a call hearing silence costs the executor nothing; each
+stream's work is submitted one batch at a time, in order. Speech is fed to the recognizer from
 a little before the VAD heard it start (the onset it needed to decide) until it ends,
 so the hypothesis is ready a decode of the last batch after the end of speech.
 
@@ -65,8 +66,12 @@ class SpeechListener:
         end_silence_ms: int = 600,
         executor: Executor | None = None,
         poll: float = 0.1,
+        confidence: bool = True,
     ) -> None:
+        """``confidence``: have the recognizer measure it (a listen step with a
+        threshold); without, an answer's confidence is 1 and costs half the CPU."""
         self.stream = stream
+        self.confidence = confidence
         self.no_input = no_input
         self.executor = executor
         self.poll = poll
@@ -119,25 +124,30 @@ class SpeechListener:
                 frames = list(self._frames)
                 self._frames.clear()
                 arrival = self._last_arrival
-                try:
-                    outcome = await loop.run_in_executor(self.executor, self.process, frames)
-                except Exception:  # a broken engine: the question goes unanswered, once
-                    log.exception("speech recognition failed")
-                    return Heard(ListenStatus.HEARD)
-                if self.vad.in_speech or outcome is not None:
+                # the VAD here (a few microseconds a frame): only speech goes to the
+                # executor, so a call listening to silence costs it nothing
+                speech, end, too_long = self.segment(frames)
+                if self.vad.in_speech or end is not None:
                     self.speech_started.set()
-                if outcome is not None:
-                    hypothesis, unheard_frames, too_long = outcome
-                    # the end was heard `unheard_frames` frames before the batch's last
-                    ended = arrival - unheard_frames * FRAME_MS / 1000
-                    return Heard(
-                        ListenStatus.HEARD,
-                        hypothesis.text,
-                        hypothesis.confidence,
-                        hypothesis.audio_seconds,
-                        latency=max(0.0, time.monotonic() - ended),
-                        too_long=too_long,
-                    )
+                if speech or end is not None:
+                    try:
+                        hypothesis = await loop.run_in_executor(
+                            self.executor, self.decode, speech, end is not None
+                        )
+                    except Exception:  # a broken engine: the question goes unanswered
+                        log.exception("speech recognition failed")
+                        return Heard(ListenStatus.HEARD)
+                    if hypothesis is not None and end is not None:
+                        # the end was heard `end` frames before the batch's last
+                        ended = arrival - end * FRAME_MS / 1000
+                        return Heard(
+                            ListenStatus.HEARD,
+                            hypothesis.text,
+                            hypothesis.confidence,
+                            hypothesis.audio_seconds,
+                            latency=max(0.0, time.monotonic() - ended),
+                            too_long=too_long,
+                        )
                 if (
                     not self.speech_started.is_set()
                     and self._deadline is not None
@@ -151,12 +161,9 @@ class SpeechListener:
         finally:
             canceled.cancel()
 
-    # -- in the executor
-
-    def process(self, frames: list[Samples]) -> tuple[Hypothesis, int, bool] | None:
-        """VAD over the batch, speech fed to the recognizer; at the end of speech (or
-        max_speech) the hypothesis, with how many of the batch's frames came after.
-        Runs in the executor (one batch at a time); benches call it directly."""
+    def segment(self, frames: list[Samples]) -> tuple[list[Samples], int | None, bool]:
+        """VAD over the batch: the frames to feed the recognizer; where speech ended (or
+        max_speech cut it), as frames before the batch's last; whether it was cut."""
         vad = self.vad
         speech: list[Samples] = []
         for i, frame in enumerate(frames):
@@ -174,9 +181,22 @@ class SpeechListener:
                 self._preroll.append(frame)
             too_long = vad.in_speech and vad.speech_frames >= self._max_frames
             if event is VadEvent.END or too_long:
-                if speech:
-                    self.stream.feed(np.concatenate(speech))
-                return self.stream.finish(), len(frames) - 1 - i, too_long
+                return speech, len(frames) - 1 - i, too_long
+        return speech, None, False
+
+    # -- in the executor
+
+    def decode(self, speech: list[Samples], finish: bool) -> Hypothesis | None:
+        """Feed the speech; at its end, the hypothesis."""
         if speech:
             self.stream.feed(np.concatenate(speech))
-        return None
+        return self.stream.finish(self.confidence) if finish else None
+
+    def process(self, frames: list[Samples]) -> tuple[Hypothesis, int, bool] | None:
+        """Both halves at once (benches): at the end of speech the hypothesis, how many
+        of the batch's frames came after it, and whether max_speech cut it."""
+        speech, end, too_long = self.segment(frames)
+        hypothesis = self.decode(speech, end is not None)
+        if hypothesis is None or end is None:
+            return None
+        return hypothesis, end, too_long

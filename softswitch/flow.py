@@ -361,6 +361,7 @@ class FlowRunner:
                 max_speech=step.max_speech,
                 end_silence_ms=step.end_silence_ms,
                 executor=recognizer.executor,
+                confidence=step.confidence > 0,
             )
             media.listener = listener.feed
             listener.start()

@@ -34,8 +34,9 @@ A flow is a JSON list of steps, each an object with a ``type``:
   digits taken, 0 = none) and ``number`` (a number in words), ``then`` (steps after
   digits or a number), ``no_input_timeout`` (s of silence after the prompt),
   ``max_speech`` (s), ``end_silence_ms`` (the pause that ends an answer), ``confidence``
-  (0-1, below it an answer is no match; the default 0 takes
-  the grammar's answer), ``no_match`` and ``no_input`` steps, ``name``
+  (0-1, below it an answer is no match; the default 0 takes the grammar's answer and
+  does not measure it: ``{name}_confidence`` is then 1), ``no_match`` and ``no_input``
+  steps, ``name``
   (variables ``{name}``: the choice, digits or number; ``{name}_text`` and
   ``{name}_confidence``: what was heard)
 """
