@@ -259,6 +259,8 @@ class _PocketsphinxStream:
 
     def _process(self, audio: Samples) -> None:
         assert self._decoder is not None
+        if not len(audio):
+            return  # pocketsphinx refuses an empty buffer
         self._parts.append(audio)
         self._decoder.process_raw(audio.tobytes())
 
