@@ -32,7 +32,15 @@ import numpy as np
 from media.pcm import RATE, Samples
 from media.prompt import resample
 
-__all__ = ["AsrError", "PocketsphinxTranscriber", "Transcriber", "transcriber"]
+__all__ = [
+    "AsrError",
+    "PocketsphinxTranscriber",
+    "SphinxDecoder",
+    "Transcriber",
+    "flat_unigram_arpa",
+    "pronunciations",
+    "transcriber",
+]
 
 MODEL_RATE = 16000
 _PAD_S = 0.3  # silence around the audio: the decoder needs some to settle
@@ -46,11 +54,11 @@ class AsrError(ValueError):
     """Bad transcription request (unknown engine, words outside the dictionary)."""
 
 
-class _Hypothesis(Protocol):
+class SphinxHypothesis(Protocol):
     hypstr: str
 
 
-class _Decoder(Protocol):
+class SphinxDecoder(Protocol):
     """The part of pocketsphinx.Decoder used here (the package ships no type hints)."""
 
     config: object
@@ -59,8 +67,10 @@ class _Decoder(Protocol):
     def lookup_word(self, word: str) -> str | None: ...
     def start_utt(self) -> None: ...
     def process_raw(self, data: bytes, no_search: bool = ..., full_utt: bool = ...) -> int: ...
+    def get_cmn(self) -> str: ...
+    def set_cmn(self, cmn: str) -> None: ...
     def end_utt(self) -> None: ...
-    def hyp(self) -> _Hypothesis | None: ...
+    def hyp(self) -> SphinxHypothesis | None: ...
 
 
 @runtime_checkable
@@ -76,8 +86,8 @@ class PocketsphinxTranscriber:
     def __init__(self, **decoder_config: object) -> None:
         """`decoder_config`: pocketsphinx Config keys (hmm=, dict=, lm=, ...)."""
         self._config = {"loglevel": "FATAL", **decoder_config}
-        self._decoder: _Decoder | None = None
-        self._vocabularies: OrderedDict[frozenset[str], _Decoder] = OrderedDict()
+        self._decoder: SphinxDecoder | None = None
+        self._vocabularies: OrderedDict[frozenset[str], SphinxDecoder] = OrderedDict()
         # A decoder is not reentrant and loading the model takes a while: one per
         # transcriber (and vocabulary), used by one executor thread at a time.
         self._lock = threading.Lock()
@@ -103,15 +113,15 @@ class PocketsphinxTranscriber:
 
     # ---------------------------------------------------------------- internals
 
-    def _get_decoder(self) -> _Decoder:
+    def _get_decoder(self) -> SphinxDecoder:
         if self._decoder is None:
             from pocketsphinx import Decoder
 
-            decoder: _Decoder = Decoder(**self._config)
+            decoder: SphinxDecoder = Decoder(**self._config)
             self._decoder = decoder
         return self._decoder
 
-    def _vocabulary_decoder(self, words: Sequence[str]) -> _Decoder:
+    def _vocabulary_decoder(self, words: Sequence[str]) -> SphinxDecoder:
         vocabulary = frozenset(w.lower() for phrase in words for w in phrase.split())
         decoder = self._vocabularies.get(vocabulary)
         if decoder is not None:
@@ -128,17 +138,17 @@ class PocketsphinxTranscriber:
         # the decoder reads its dictionary and model when made: the files can go after
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            (folder / "words.dict").write_text(_dictionary(general, sorted(vocabulary)))
-            (folder / "words.arpa").write_text(_flat_unigram_arpa(sorted(vocabulary)))
+            (folder / "words.dict").write_text(pronunciations(general, sorted(vocabulary)))
+            (folder / "words.arpa").write_text(flat_unigram_arpa(sorted(vocabulary)))
             files = {"dict": str(folder / "words.dict"), "lm": str(folder / "words.arpa")}
-            decoder = cast(_Decoder, Decoder(**{**self._config, **files}))
+            decoder = cast(SphinxDecoder, Decoder(**{**self._config, **files}))
         self._vocabularies[vocabulary] = decoder
         if len(self._vocabularies) > _VOCABULARIES:
             self._vocabularies.popitem(last=False)
         return decoder
 
     @staticmethod
-    def _decode(decoder: _Decoder, audio: Samples) -> str:
+    def _decode(decoder: SphinxDecoder, audio: Samples) -> str:
         pad = np.zeros(int(_PAD_S * MODEL_RATE), dtype=np.int16)
         decoder.start_utt()
         decoder.process_raw(np.concatenate([pad, audio, pad]).tobytes(), full_utt=True)
@@ -147,7 +157,7 @@ class PocketsphinxTranscriber:
         return " ".join(hyp.hypstr.split()) if hyp is not None else ""
 
 
-def _dictionary(general: _Decoder, words: Sequence[str]) -> str:
+def pronunciations(general: SphinxDecoder, words: Sequence[str]) -> str:
     """The pronunciations of `words` (alternates too: "word(2)") in CMU dict format."""
     lines = []
     for word in words:
@@ -159,7 +169,7 @@ def _dictionary(general: _Decoder, words: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _flat_unigram_arpa(words: Sequence[str]) -> str:
+def flat_unigram_arpa(words: Sequence[str]) -> str:
     """An ARPA model where every word (and the sentence end) is equally likely."""
     logp = math.log10(1.0 / (len(words) + 1))
     lines = [

@@ -294,6 +294,9 @@ class MediaConfig:
     uploads_dir: str = "data/uploads"
     tts_engine: str = "flite"
     transcriber: str = "pocketsphinx"  # engine for `transcript: on`
+    # engine of the flows' listen steps (media.recognizer): "pocketsphinx" or
+    # "package.module:Class"; one that cannot be loaded stops the server at start-up
+    recognizer: str = "pocketsphinx"
     prompts_dir: str = "data/prompts"  # synthesized speech cache
     stereo_recordings: bool = False  # mixed recording: agent left, customer right
     # Music on hold: a folder of your own audio files (WAV, or MP3/OGG/FLAC through

@@ -18,8 +18,11 @@ from typing import Any, assert_never
 
 import numpy as np
 
+from media.expectations import Kind
+from media.listener import ListenStatus, SpeechListener
 from media.player import Player
 from media.prompt import load_audio_async, silence
+from media.recognizer import Recognizer
 from media.recorder import WavWriter
 from media.template import render
 from media.tts import Tts
@@ -33,6 +36,7 @@ from .flowmodel import (
     Gather,
     Hangup,
     Hours,
+    Listen,
     Menu,
     Pause,
     Play,
@@ -56,6 +60,7 @@ Connect = Callable[[Channel, str, float], Awaitable[bool]]
 RouteTo = Callable[[Channel, Destination, float], Awaitable[None]]
 
 _KEYS = "0123456789*#"
+_KEY_GAP = 3.0  # s between keys typed for a listen step's digits: then they are complete
 
 
 def _utcnow() -> dt.datetime:
@@ -66,6 +71,18 @@ class FlowHangup(Exception):
     """The flow asked to end the call."""
 
 
+@dataclass(frozen=True, slots=True)
+class SpeechInput:
+    """One listen step's answer, for the CDR: what was taken and what was heard."""
+
+    name: str  # the step's variable
+    value: str  # the choice, digits or number taken; '' for no match or no input
+    outcome: str  # choice | digits | number | no_match | no_input
+    text: str = ""  # the recognizer's words ('' when keys answered)
+    confidence: float = 0.0
+    keys: str = ""  # when the caller answered with keys instead
+
+
 @dataclass(slots=True)
 class FlowState:
     variables: dict[str, str]
@@ -74,6 +91,8 @@ class FlowState:
     redial: tuple[int, int | None] | None = None
     recordings: list[str] = field(default_factory=list)
     transferred: bool = False
+    speech_inputs: list[SpeechInput] = field(default_factory=list)
+    asr_seconds: float = 0.0  # audio the recognizer processed (JAICP usedAsrSeconds)
 
 
 @dataclass(slots=True)
@@ -83,6 +102,8 @@ class FlowAudio:
     tts: Tts
     uploads: Path
     files: dict[str, np.ndarray] = field(default_factory=dict)
+    # the engine listen steps recognize speech with (None: they hear only keys)
+    recognizer: Recognizer | None = None
 
     async def say(self, step: Say, variables: dict[str, str]) -> np.ndarray:
         voice = step.voice_params
@@ -149,6 +170,22 @@ async def _prepare(steps: list[Step], variables: dict[str, str], audio: FlowAudi
                 later = dict(variables)
                 later.setdefault(step.name, "")
                 for branch in [*step.branches.values(), step.default]:
+                    await _prepare(branch, later, audio)
+            case Listen():
+                if audio.recognizer is not None:
+                    # the question's decoders, made now rather than at the caller's first word
+                    loop = asyncio.get_running_loop()
+                    await loop.run_in_executor(
+                        audio.recognizer.executor, audio.recognizer.prepare, step.expectations()
+                    )
+                if isinstance(step.prompt, Say):
+                    await audio.say(step.prompt, variables)
+                elif step.prompt is not None:
+                    await audio.play(step.prompt)
+                later = dict(variables)
+                for name in step.defines():
+                    later.setdefault(name, "")
+                for branch in step.branches():
                     await _prepare(branch, later, audio)
             case (
                 Record()
@@ -256,6 +293,8 @@ class FlowRunner:
                 await self._route(step.to, step.timeout)
             case Hours():
                 await self._steps(step.open if step.hours.is_open(self.now()) else step.closed)
+            case Listen():
+                await self._listen(step)
             case _:
                 assert_never(step)
 
@@ -305,6 +344,153 @@ class FlowRunner:
         self.state.variables[step.name] = typed
         branch = step.branches.get(typed, step.default)
         await self._steps(branch)
+
+    async def _listen(self, step: Listen) -> None:
+        """Ask (the prompt stops when the caller speaks or presses a key), hear one answer
+        and take its branch: a choice's steps, ``then`` for digits or a number, else
+        ``no_match`` or ``no_input``."""
+        media = self.media
+        while not media.digits.empty():  # type-ahead from before the question is dropped
+            media.digits.get_nowait()
+        recognizer = self.audio.recognizer
+        listener = None
+        if recognizer is not None:
+            listener = SpeechListener(
+                recognizer.stream(step.expectations()),
+                no_input=step.no_input_timeout,
+                max_speech=step.max_speech,
+                end_silence_ms=step.end_silence_ms,
+                executor=recognizer.executor,
+                confidence=step.confidence > 0,
+            )
+            media.listener = listener.feed
+            listener.start()
+        else:
+            log.warning("flow on %s: no recognizer, listen step hears keys only", self.channel.name)
+        try:
+            if step.prompt is not None:
+                if isinstance(step.prompt, Say):
+                    audio = await self.audio.say(step.prompt, self.state.variables)
+                else:
+                    audio = await self.audio.play(step.prompt)
+                media.background(Player(audio, stop_digits=_KEYS))
+            key, heard = await self._answer(step, listener)
+        finally:
+            media.listener = None
+            if listener is not None:
+                listener.cancel()
+            media.quiet()
+        await self._listened(step, key, heard)
+
+    async def _answer(
+        self, step: Listen, listener: SpeechListener | None
+    ) -> tuple[str | None, tuple[str, float] | None]:
+        """(the first key, None) or (None, (text, confidence)) or (None, None): no input."""
+        media = self.media
+        player = media.player
+        key = asyncio.ensure_future(media.digits.get())
+        waits: set[asyncio.Future[Any]] = {key}
+        prompt = asyncio.ensure_future(player.wait()) if player is not None else None
+        result = spoke = None
+        if listener is not None:
+            result = asyncio.ensure_future(listener.result())
+            spoke = asyncio.ensure_future(listener.speech_started.wait())
+            waits |= {result, spoke}
+            if prompt is None:
+                listener.start_timer()
+        if prompt is not None:
+            waits.add(prompt)
+        deadline = None if listener is not None else step.no_input_timeout
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    waits, timeout=deadline, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:  # keys only: nothing within the timeout after the prompt
+                    return None, None
+                if key in done:
+                    return key.result(), None
+                if result is not None and result in done:
+                    heard = result.result()
+                    if heard.status is ListenStatus.HEARD:
+                        self.state.asr_seconds += heard.audio_seconds
+                        log.info(
+                            "flow on %s: heard %r (%.2f) %.0f ms after speech",
+                            self.channel.name,
+                            heard.text,
+                            heard.confidence,
+                            1000 * (heard.latency or 0.0),
+                        )
+                        return None, (heard.text, heard.confidence)
+                    return None, None
+                if spoke is not None and spoke in done:
+                    media.quiet()  # barge-in: the caller is answering
+                    waits.discard(spoke)
+                    if prompt is not None:
+                        waits.discard(prompt)
+                        prompt.cancel()
+                    assert listener is not None
+                    listener.start_timer()
+                if prompt is not None and prompt in done:
+                    waits.discard(prompt)
+                    if listener is not None:
+                        listener.start_timer()
+                    else:
+                        deadline = step.no_input_timeout
+        finally:
+            for task in (key, prompt, result, spoke):
+                if task is not None:
+                    task.cancel()
+
+    async def _listened(
+        self, step: Listen, key: str | None, heard: tuple[str, float] | None
+    ) -> None:
+        """Branch on the answer; the variables and the CDR's speech input say what it was."""
+        expect = step.expectations()
+        value, outcome, text, confidence, keys = "", "no_input", "", 0.0, ""
+        branch = step.no_input
+        if key is not None:
+            keys = key
+            choice = next((c for c in step.choices if c.key == key), None)
+            if choice is not None:
+                value, outcome, branch = choice.name, Kind.CHOICE.value, choice.steps
+            elif (step.digits or step.number) and key in string.digits:
+                keys += await self._more_keys(step.digits or 20)
+                value, outcome, branch = keys, Kind.DIGITS.value, step.then
+            else:
+                outcome, branch = "no_match", step.no_match
+        elif heard is not None:
+            text, confidence = heard
+            meaning = expect.interpret(text) if confidence >= step.confidence else None
+            if meaning is None:
+                outcome, branch = "no_match", step.no_match
+            elif meaning.kind is Kind.CHOICE:
+                choice = step.choice(meaning.value)
+                assert choice is not None
+                value, outcome, branch = meaning.value, meaning.kind.value, choice.steps
+            else:
+                value, outcome, branch = meaning.value, meaning.kind.value, step.then
+        variables = self.state.variables
+        variables[step.name] = value
+        variables[f"{step.name}_text"] = text
+        variables[f"{step.name}_confidence"] = f"{confidence:.2f}"
+        self.state.speech_inputs.append(
+            SpeechInput(step.name, value, outcome, text, round(confidence, 3), keys)
+        )
+        await self._steps(branch)
+
+    async def _more_keys(self, most: int) -> str:
+        """Keys typed after the first, until # or a pause, at most ``most`` in all."""
+        typed = ""
+        while len(typed) + 1 < most:
+            try:
+                digit = await asyncio.wait_for(self.media.digits.get(), _KEY_GAP)
+            except TimeoutError:
+                break
+            if digit == "#":
+                break
+            typed += digit
+        return typed
 
     async def _menu(self, step: Menu) -> None:
         """Play the prompt and take one key, up to 1 + retries times; a known key runs

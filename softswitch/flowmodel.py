@@ -28,6 +28,17 @@ A flow is a JSON list of steps, each an object with a ``type``:
   number; the destination takes the call over and the flow ends
 - ``hours``: ``hours`` (softswitch.hours: time zone, open ranges, holidays), ``open``
   and ``closed`` steps
+- ``listen`` (a spoken answer, recognized offline): optional ``prompt`` (say or play,
+  stopped by speech or a key), ``choices`` (each a ``name``, the ``phrases`` that say it,
+  an optional ``key`` that picks it too, and its ``steps``), ``digits`` (most spoken
+  digits taken, 0 = none) and ``number`` (a number in words), ``then`` (steps after
+  digits or a number), ``no_input_timeout`` (s of silence after the prompt),
+  ``max_speech`` (s), ``end_silence_ms`` (the pause that ends an answer), ``confidence``
+  (0-1, below it an answer is no match; the default 0 takes the grammar's answer and
+  does not measure it: ``{name}_confidence`` is then 1), ``no_match`` and ``no_input``
+  steps, ``name``
+  (variables ``{name}``: the choice, digits or number; ``{name}_text`` and
+  ``{name}_confidence``: what was heard)
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ from pydantic import (
     model_validator,
 )
 
+from media.expectations import Expectations
 from media.voice import TtsError, VoiceParams
 
 from .destination import Destination, DestinationField
@@ -261,6 +273,86 @@ class Menu(_Step):
         return [*lists, self.invalid, self.no_input]
 
 
+class ListenChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
+    phrases: list[str] = Field(min_length=1, max_length=20)
+    key: str | None = Field(None, pattern=r"^[0-9*#]$")
+    steps: list[Step] = Field(default_factory=list)
+
+    @field_validator("phrases")
+    @classmethod
+    def _phrases(cls, value: list[str]) -> list[str]:
+        phrases = [" ".join(p.lower().split()) for p in value]
+        for phrase in phrases:
+            if not phrase or len(phrase) > 80:
+                raise ValueError("a phrase is 1 to 80 characters of words")
+        unknown = _unknown_words({w for p in phrases for w in p.split()})
+        if unknown:
+            raise ValueError(f"words the recognizer does not know: {', '.join(unknown)}")
+        return phrases
+
+
+def _unknown_words(words: set[str]) -> list[str]:
+    """Words outside the recognizer's dictionary (pocketsphinx's bundled en-US one)."""
+    from media.recognizer import dictionary_words  # read on first use only
+
+    known = dictionary_words()
+    return sorted(w for w in words if w not in known)
+
+
+class Listen(_Step):
+    type: Literal["listen"]
+    prompt: Say | Play | None = Field(None, discriminator="type")
+    choices: list[ListenChoice] = Field(default_factory=list, max_length=20)
+    digits: int = Field(0, ge=0, le=20)
+    number: bool = False
+    then: list[Step] = Field(default_factory=list)
+    name: str = Field("speech", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    no_input_timeout: float = Field(5.0, ge=0.5, le=60)
+    max_speech: float = Field(10.0, ge=1, le=60)
+    end_silence_ms: int = Field(600, ge=200, le=3000)
+    confidence: float = Field(0.0, ge=0, le=1)
+    no_match: list[Step] = Field(default_factory=list)
+    no_input: list[Step] = Field(default_factory=list)
+
+    @field_validator("choices")
+    @classmethod
+    def _choices(cls, value: list[ListenChoice]) -> list[ListenChoice]:
+        names = [c.name for c in value]
+        if len(set(names)) != len(names):
+            raise ValueError("choice names must differ")
+        keys = [c.key for c in value if c.key is not None]
+        if len(set(keys)) != len(keys):
+            raise ValueError("choice keys must differ")
+        return value
+
+    @model_validator(mode="after")
+    def _expects(self) -> Listen:
+        if not self.choices and not self.digits and not self.number:
+            # named as pydantic names a field, so the error says where to look
+            raise ValueError("choices: must not be empty unless digits or number is set")
+        return self
+
+    def expectations(self) -> Expectations:
+        return Expectations.of(
+            {c.name: c.phrases for c in self.choices}, digits=self.digits, number=self.number
+        )
+
+    def choice(self, name: str) -> ListenChoice | None:
+        return next((c for c in self.choices if c.name == name), None)
+
+    def fields(self) -> set[str]:
+        return self.prompt.fields() if isinstance(self.prompt, Say) else set()
+
+    def defines(self) -> set[str]:
+        return {self.name, f"{self.name}_text", f"{self.name}_confidence"}
+
+    def branches(self) -> list[list[Step]]:
+        return [*(c.steps for c in self.choices), self.then, self.no_match, self.no_input]
+
+
 class Hours(_Step):
     type: Literal["hours"]
     hours: BusinessHours
@@ -283,10 +375,13 @@ Step = Annotated[
     | Hangup
     | Menu
     | Route
-    | Hours,
+    | Hours
+    | Listen,
     Field(discriminator="type"),
 ]
 Gather.model_rebuild()
+ListenChoice.model_rebuild()
+Listen.model_rebuild()
 Menu.model_rebuild()
 Hours.model_rebuild()
 _STEPS = TypeAdapter(list[Step])
@@ -328,6 +423,8 @@ def nested(step: Step) -> list[list[Step]]:
         return step.branches()
     if isinstance(step, Hours):
         return [step.open, step.closed]
+    if isinstance(step, Listen):
+        return step.branches()
     return []
 
 

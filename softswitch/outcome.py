@@ -52,6 +52,7 @@ class CallOutcome:
     report_data: list[tuple[str, str, int]] = field(default_factory=list)  # (header, value, order)
     redial: tuple[int, int | None] | None = None  # (minutes, priority) asked for by the flow
     cdr_id: int | None = None
+    asr_seconds: float = 0.0  # audio the flow's speech recognizer processed
     # answering-machine detection's AnsweredBy value; "" when the call had none
     answered_by: str = ""
 

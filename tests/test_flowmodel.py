@@ -129,7 +129,7 @@ def test_an_unknown_type_is_told_every_step_type() -> None:
         parse_flow([{"type": "dance"}])
     assert str(caught.value) == (
         "step 0: unknown step type; expected one of say, play, gather, record, transfer, "
-        "dial, set_result, report, redial, pause, hangup, menu, route, hours"
+        "dial, set_result, report, redial, pause, hangup, menu, route, hours, listen"
     )
 
 
@@ -217,3 +217,61 @@ def test_bad_ivr_steps_name_step_and_field(data, message):
     with pytest.raises(FlowError) as error:
         parse_flow(data)
     assert str(error.value).startswith(message), str(error.value)
+
+
+SURVEY_LISTEN = {
+    "type": "listen",
+    "name": "answer",
+    "prompt": {"type": "say", "text": "Will you attend, {first_name}? Say yes or no."},
+    "choices": [
+        {"name": "yes", "phrases": ["Yes", "yeah", "sure"], "key": "1", "steps": []},
+        {"name": "no", "phrases": ["no thanks", "nope"], "key": "2"},
+    ],
+    "digits": 4,
+    "then": [{"type": "report", "header": "Code", "value": "{answer}"}],
+    "no_match": [{"type": "set_result", "value": "unclear: {answer_text}"}],
+}
+
+
+def test_listen_step_defines_its_variables_and_round_trips():
+    flow = parse_flow(
+        [SURVEY_LISTEN, {"type": "report", "header": "Heard", "value": "{answer_confidence}"}]
+    )
+    assert flow.fields() == {"first_name"}
+    again = parse_flow(json.loads(json.dumps(flow.to_json())))
+    assert again.to_json() == flow.to_json()
+    [step] = again.steps[:1]
+    # phrases are normalized as the recognizer will compare them
+    assert step.expectations().choices[0] == ("yes", ("yes", "yeah", "sure"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"choices": [], "digits": 0},
+            "step 0: choices: must not be empty unless digits or number is set",
+        ),
+        (
+            {"choices": [{"name": "yes", "phrases": []}]},
+            "step 0 choices [0] phrases: List should have at least 1 item after validation, not 0",
+        ),
+        (
+            {"choices": [{"name": "yes", "phrases": ["yes", "absolutely blorptastic"]}]},
+            "step 0 choices [0] phrases: words the recognizer does not know: blorptastic",
+        ),
+        (
+            {"choices": [{"name": "a", "phrases": ["yes"]}, {"name": "a", "phrases": ["no"]}]},
+            "step 0 choices: choice names must differ",
+        ),
+        ({"no_input_timeout": 0.1}, "step 0 no_input_timeout: Input should be greater than"),
+        ({"max_speech": 120}, "step 0 max_speech: Input should be less than or equal to 60"),
+        ({"end_silence_ms": 50}, "step 0 end_silence_ms: Input should be greater than"),
+        ({"confidence": 1.5}, "step 0 confidence: Input should be less than or equal to 1"),
+        ({"choices": [{"name": "yes", "phrases": ["yes"], "key": "12"}]}, "step 0 choices [0] key"),
+    ],
+)
+def test_bad_listen_steps_name_the_field(change, message):
+    with pytest.raises(FlowError) as caught:
+        parse_flow([{**SURVEY_LISTEN, **change}])
+    assert str(caught.value).startswith(message)

@@ -300,6 +300,8 @@ class AdminCdr(BaseModel):
     hangup_cause: str
     transfers: str
     answered_by: str
+
+    speech_inputs: str
     id: int | None
 
 

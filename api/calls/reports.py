@@ -3,6 +3,7 @@ its info (calls-api-*.txt). Times are epoch milliseconds."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -62,8 +63,9 @@ def short_report_json(report: ShortReport) -> dict[str, Any]:
         "totalNumbers": report.numbers,
         "processedNumbers": report.processed,
         "usedTalkingTime": round(report.talk_seconds / 60.0, 2),  # minutes
-        # campaign flows listen for keys only (no speech recognition on their calls)
-        "usedAsrSeconds": 0,
+        # audio the listen steps' recognizer processed, in whole seconds (rounded up: a
+        # call that was listened to never shows 0)
+        "usedAsrSeconds": math.ceil(report.asr_seconds),
         "inProcessCalls": report.in_process,
         "retryCalls": report.on_retry,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from calendar import timegm
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,8 @@ def cdr_json(cdr: Cdr, *, campaign: bool = False) -> dict[str, Any]:
     row["request_id"] = "" if campaign else cdr.request_id
     row["transcript"] = cdr.transcript
     row["uniqueid"] = cdr.uniqueid
+    if cdr.speech_inputs:  # only calls whose flow asked: other rows keep the spec's shape
+        row["speech_inputs"] = json.loads(cdr.speech_inputs)
     return row
 
 

@@ -154,6 +154,18 @@ class CallbackItem(BaseModel):
 # --- CDRs -----------------------------------------------------------------------------
 
 
+class SpeechInput(BaseModel):
+    """One listen step's answer (softswitch.flow.SpeechInput)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    value: str
+    outcome: Literal["choice", "digits", "number", "no_match", "no_input"]
+    text: str
+    confidence: float
+    keys: str
+
+
 class Cdr(BaseModel):
     model_config = ConfigDict(extra="forbid")
     account_id: str
@@ -184,6 +196,10 @@ class Cdr(BaseModel):
     request_id: str
     transcript: str
     uniqueid: str
+    speech_inputs: Annotated[
+        list[SpeechInput] | None,
+        Field(description="the answers the flow's listen steps heard (only when it asked)"),
+    ] = None
 
 
 class CampaignCdr(Cdr):

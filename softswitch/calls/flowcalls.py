@@ -3,9 +3,12 @@ answers, write the CDR, and return the outcome."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 from media.amd import AmdResult, AmdSettings
+from media.recognizer import Recognizer
 from media.tts import Tts
 
 from ..answering import AmdMode, detect
@@ -33,6 +36,7 @@ class FlowCalls:
         uploads_dir: Path,
         recordings_dir: Path,
         amd_settings: AmdSettings | None = None,
+        recognizer: Recognizer | None = None,
     ) -> None:
         """``amd_settings``: the answering-machine detector's thresholds (app_amd's
         defaults when None), for calls that ask for detection."""
@@ -44,10 +48,11 @@ class FlowCalls:
         self.tts = tts
         self.uploads_dir = uploads_dir
         self.recordings_dir = recordings_dir
+        self.recognizer = recognizer
 
     def audio(self, account_id: str) -> FlowAudio:
         """Where the account's prompts come from: speech and its uploaded files."""
-        return FlowAudio(self.tts, self.uploads_dir / account_id)
+        return FlowAudio(self.tts, self.uploads_dir / account_id, recognizer=self.recognizer)
 
     async def dial(
         self,
@@ -116,6 +121,8 @@ class FlowCalls:
             list_id=list_id,
             answered_by=amd_result.answered_by.value if amd_result is not None else "",
         )
+        if state.speech_inputs:
+            cdr.speech_inputs = json.dumps([asdict(s) for s in state.speech_inputs])
         cdr_id = self.calls.events.call_completed(self.cdrs, cdr)
         return CallOutcome(
             answered=answered_at is not None,
@@ -129,6 +136,7 @@ class FlowCalls:
             redial=state.redial,
             cdr_id=cdr_id,
             answered_by=cdr.answered_by,
+            asr_seconds=round(state.asr_seconds, 2),
         )
 
     async def _run(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from media.amd import AmdSettings
+from media.recognizer import dictionary_words, recognizer
 from media.tts import Tts
 
 from ..cluster.forwarding import Forwarder
@@ -40,6 +41,7 @@ class CallService:
         recordings_dir: Path | str,
         uploads_dir: Path | str,
         transcriber_name: str = "pocketsphinx",
+        recognizer_name: str = "pocketsphinx",
         stereo: bool = False,
         events: WebhookEvents | None = None,
         amd: AmdSettings | None = None,
@@ -70,7 +72,11 @@ class CallService:
             uploads_dir=Path(uploads_dir),
             recordings_dir=Path(recordings_dir),
             amd_settings=amd,
+            # RecognizerError for an engine that cannot be loaded: at start-up, not mid-call
+            recognizer=recognizer(recognizer_name),
         )
+        # read now, not on the loop when the first flow with a listen step is saved
+        dictionary_words()
         # calls from trunks to the inbound numbers (softswitch.numbers)
         self.inbound = InboundCalls(
             legs, self.calls, cdrs, builder, flows, recordings_dir=Path(recordings_dir)
@@ -124,6 +130,7 @@ class CallService:
             recordings_dir=media.recordings_dir,
             uploads_dir=media.uploads_dir,
             transcriber_name=media.transcriber,
+            recognizer_name=media.recognizer,
             stereo=media.stereo_recordings,
             events=events,
             amd=switch.config.amd.settings(),

@@ -343,6 +343,8 @@ class Dialer:
         attempt.result = outcome.result
         attempt.report_data = [tuple(x) for x in outcome.report_data]  # type: ignore[misc]
         attempt.answered_by = outcome.answered_by
+
+        attempt.asr_seconds = outcome.asr_seconds
         fresh = self.manager.campaigns.get(campaign.id) or campaign
         active = fresh.status in (
             CampaignStatus.PLANNED,

@@ -310,6 +310,7 @@ class CampaignManager:
             talk_seconds=self.jobs.talk_seconds(campaign.id),
             in_process=counts.get(JobStatus.IN_PROCESS.value, 0),
             on_retry=counts.get(JobStatus.ON_RETRY.value, 0),
+            asr_seconds=self.jobs.asr_seconds(campaign.id),
         )
 
     # -- lists -------------------------------------------------------------------------------

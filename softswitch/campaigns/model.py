@@ -192,6 +192,7 @@ class ShortReport:
     talk_seconds: float
     in_process: int
     on_retry: int
+    asr_seconds: float = 0.0  # audio the speech recognizer processed (usedAsrSeconds)
 
 
 @dataclass(slots=True)
@@ -210,6 +211,10 @@ class Attempt:
     result: str | None = None
     report_data: list[tuple[str, str, int]] = field(default_factory=list)
     answered_by: str = ""  # AnsweredBy when the campaign detects machines, else ""
+
+    # audio the speech recognizer processed on the call (kept as the job's sum, not per
+    # attempt row)
+    asr_seconds: float = 0.0
 
     @property
     def duration(self) -> float:

@@ -50,6 +50,9 @@ class Cdr:
     # who answered, as answering-machine detection said it (media.amd.AnsweredBy: human,
     # machine_start, machine_end_beep, ...); "" when the call asked for no detection
     answered_by: str = ""
+
+    # the flow's listen steps' answers, a JSON list ('' when it asked none)
+    speech_inputs: str = ""
     id: int | None = None
 
 

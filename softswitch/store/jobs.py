@@ -326,6 +326,7 @@ class JobStore:
                 "updated_at = ?": now,
                 "finished_at = ?": attempt.ended_at,
                 "call_duration = call_duration + ?": attempt.duration,
+                "asr_seconds = asr_seconds + ?": attempt.asr_seconds,
                 "dial_status = ?": attempt.dial_status,
             }
             if attempt.result is not None:
@@ -416,6 +417,13 @@ class JobStore:
             "SELECT status, COUNT(*) FROM jobs WHERE campaign_id = ? GROUP BY status", [campaign_id]
         )
         return {status: count for status, count in rows}
+
+    def asr_seconds(self, campaign_id: str) -> float:
+        """Audio the speech recognizer processed on the campaign's calls."""
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(asr_seconds), 0) FROM jobs WHERE campaign_id = ?", [campaign_id]
+        ).fetchone()
+        return float(row[0])
 
     def talk_seconds(self, campaign_id: str) -> float:
         row = self.db.execute(

@@ -117,3 +117,26 @@ def active(
     if len(loud) == 0:
         return data[:0]
     return data[loud[0] : loud[-1] + 1]
+
+
+def spoken(
+    text: str, voice: str = "kal", engine: str = "flite", rate: int | None = None
+) -> np.ndarray:
+    """`text` said by flite (voice kal, slt, awb, rms, ...) or espeak-ng (voice en-us,
+    en+f3, ...; `rate` in words per minute), as 8 kHz int16: a caller's answer."""
+    import subprocess
+    import tempfile
+
+    from media.prompt import load_wav
+
+    with tempfile.NamedTemporaryFile(suffix=".wav") as out:
+        if engine == "flite":
+            command = ["flite", "-voice", voice, "-t", text, "-o", out.name]
+            if rate is not None:  # flite's duration stretch: 175 wpm is its normal pace
+                command[1:1] = ["--setf", f"duration_stretch={175 / rate:.2f}"]
+        else:
+            command = ["espeak-ng", "-v", voice, "-w", out.name, text]
+            if rate is not None:
+                command[1:1] = ["-s", str(rate)]
+        subprocess.run(command, check=True, capture_output=True)
+        return load_wav(Path(out.name).read_bytes())

@@ -20,7 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..engine import Database
-from . import m0001_initial, m0003_answered_by, m0004_cluster_nodes, m0005_runtime_admin
+from . import (
+    m0001_initial,
+    m0003_answered_by,
+    m0004_cluster_nodes,
+    m0005_runtime_admin,
+    m0006_speech_inputs,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +41,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "answered_by", m0003_answered_by.up),
     Migration(4, "cluster_nodes", m0004_cluster_nodes.up),
     Migration(5, "runtime_admin", m0005_runtime_admin.up),
+    Migration(6, "speech_inputs", m0006_speech_inputs.up),
 )
 
 _TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
