@@ -279,6 +279,7 @@ class RtpSession:
         if codec != self.codec or payload_type != self.payload_type:
             self._jitter.reset()
             self._last_frame = None
+            self._last_payload = None
         self.codec = codec
         self.payload_type = payload_type
         self.dtmf_payload_type = dtmf_payload_type
