@@ -109,6 +109,7 @@ class DtmfSender:
         "frame_samples",
         "end_repeats",
         "gap_ticks",
+        "active",
         "_queue",
         "_digit",
         "_total",
@@ -141,6 +142,9 @@ class DtmfSender:
         self._elapsed = 0
         self._ends_left = 0
         self._gap = 0
+        # True while an event is on the wire or queued (audio should not be sent): an
+        # attribute, not a property, because the session reads it for every packet sent
+        self.active = False
 
     def send(self, digit: str, duration_ms: int = 100) -> None:
         """Queue a digit; it goes out after the ones already queued."""
@@ -153,17 +157,14 @@ class DtmfSender:
             frames * self.frame_samples, _MAX_DURATION // self.frame_samples * self.frame_samples
         )
         self._queue.append((digit, total))
+        self.active = True
 
     def clear(self) -> None:
         """Drop the queued digits and any event in progress (e.g. the call went on hold)."""
         self._queue.clear()
         self._digit = None
         self._gap = 0
-
-    @property
-    def active(self) -> bool:
-        """True while an event is on the wire or queued (audio should not be sent)."""
-        return self._digit is not None or bool(self._queue)
+        self.active = False
 
     def tick(self, timestamp: int) -> DtmfPacket | None:
         """The packet for this tick; `timestamp` is the RTP timestamp of this tick's frame."""
@@ -187,6 +188,7 @@ class DtmfSender:
             if self._ends_left <= 0:
                 self._digit = None
                 self._gap = self.gap_ticks if self._queue else 0
+                self.active = bool(self._queue)
         return DtmfPacket(payload, self._timestamp, first)
 
     @property

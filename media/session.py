@@ -50,7 +50,7 @@ import numpy as np
 from media import g711
 from media.dtmf import DtmfReceiver, DtmfSender
 from media.jitter import JitterBuffer
-from media.pcm import FRAME, FRAME_SECONDS, RATE, Samples
+from media.pcm import FRAME, FRAME_SECONDS, RATE, SILENCE, Samples
 from media.ports import PortAllocator
 from media.rtcp import (
     Bye,
@@ -164,6 +164,8 @@ class RtpSession:
         self._dtmf_pt = -1
         self._encode: Callable[[Samples], bytes] = g711.ulaw_encode
         self._decode: Callable[[bytes], Samples] = g711.ulaw_decode
+        # one silent frame in the codec (pass-through sends it for a silent peer)
+        self.silence: bytes = g711.ulaw_encode(SILENCE)
         self._sdp_remote: tuple[str, int] | None = None
         self._remote: Address | None = None  # where RTP goes (latched source or SDP address)
         self._rtcp_remote: Address | None = None
@@ -189,6 +191,7 @@ class RtpSession:
         self._rx = ReceiverStats(RATE)
         self._dtmf_rx = DtmfReceiver()
         self._last_frame: Samples | None = None
+        self._last_payload: bytes | None = None  # pass-through: decoded only to conceal a loss
         self._concealing = 0
         # RTCP state
         self._rtcp_timer: asyncio.TimerHandle | None = None
@@ -276,11 +279,13 @@ class RtpSession:
         if codec != self.codec or payload_type != self.payload_type:
             self._jitter.reset()
             self._last_frame = None
+            self._last_payload = None
         self.codec = codec
         self.payload_type = payload_type
         self.dtmf_payload_type = dtmf_payload_type
         self._encode = g711.ENCODERS[codec]
         self._decode = g711.DECODERS[codec]
+        self.silence = self._encode(SILENCE)
         self._pt = payload_type
         self._dtmf_pt = -1 if dtmf_payload_type is None else dtmf_payload_type
         remote = None if port == 0 or address in ("", "0.0.0.0", "::") else (address, port)
@@ -469,15 +474,43 @@ class RtpSession:
             else:
                 frame = np.zeros(FRAME, dtype=np.int16)
             self._last_frame = frame
+            self._last_payload = None
             self._concealing = 0
             return frame
         if not self._jitter.lost:
             return None
-        # Packet loss concealment: fade the last frame out, then silence.
+        return self._conceal()
+
+    def read_payload(self) -> bytes | None:
+        """`read_frame` without decoding: the next 20 ms as a payload of this session's
+        codec, for a bridge passing audio through between legs of the same codec.
+
+        The same jitter buffer, loss concealment and idle None as `read_frame`; an
+        event or comfort-noise slot is `silence`; a payload of another packet size is
+        decoded and re-encoded to 20 ms (rare: peers send 20 ms unless told otherwise).
+        """
+        if not self._recv_ok:
+            return None
+        payload = self._jitter.pop()
+        if payload is not None:
+            self._concealing = 0
+            if len(payload) != FRAME:  # G.711: one byte per sample
+                payload = self.silence if not payload else self._encode(_fit(self._decode(payload)))
+            self._last_payload = payload
+            self._last_frame = None  # decoded only if a loss must be concealed
+            return payload
+        if not self._jitter.lost:
+            return None
+        return self._encode(self._conceal())
+
+    def _conceal(self) -> Samples:
+        """Packet loss concealment: fade the last frame out, then silence."""
         self.concealed += 1
         step = self._concealing
         self._concealing = step + 1
         last = self._last_frame
+        if last is None and self._last_payload is not None:
+            last = self._last_frame = self._decode(self._last_payload)
         if last is not None and step < _CONCEAL_FRAMES:
             return last >> (step + 1)
         return np.zeros(FRAME, dtype=np.int16)
@@ -535,6 +568,20 @@ class RtpSession:
             self._send_dtmf_tick()  # the event replaces the audio of this tick
             return
         self._send(self._pt | 0x80 if marker else self._pt, self._ts, self._encode(frame))
+
+    def write_payload(self, payload: bytes) -> None:
+        """`write_frame` of a payload already in this session's codec (pass-through):
+        the same timestamps, sequence numbers, marker and DTMF as `write_frame`, so a
+        bridge may switch between the two from one tick to the next."""
+        if not self._send_ok or self._closed:
+            return
+        now = self._time()
+        self._last_write = now
+        marker = self._next_slot(now)
+        if self._dtmf_tx.active:
+            self._send_dtmf_tick()
+            return
+        self._send(self._pt | 0x80 if marker else self._pt, self._ts, payload)
 
     def send_dtmf(self, digit: str, duration_ms: int = 100) -> None:
         """Send an RFC 4733 digit over the next ticks (queued after any in progress).

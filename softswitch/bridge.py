@@ -5,6 +5,14 @@ the bridge stops ticking and its other party listens to the switch's shared musi
 hold (media.moh.MohSource); with a recorder on the call it keeps ticking (the recording
 goes on) and sends that party the same shared frame. Resuming puts the plain tick back:
 the tick of a talking call has no hold test in it.
+
+Pass-through: when nothing needs the decoded audio (no tap) and both legs speak the
+same codec, `relay_tick` moves each leg's payload bytes to the other as they came out
+of its jitter buffer, with no G.711 decode and encode (each leg still writes its own
+SSRC, sequence numbers and timestamps; digits still cross as RFC 4733 events). A tap
+set mid-call (recording) or a re-INVITE to another codec puts the decoding `tick`
+back from the next tick on; both write through the same per-leg sequence, so the far
+ends see one continuous stream.
 """
 
 from __future__ import annotations
@@ -29,12 +37,21 @@ Tap = Callable[[np.ndarray | None, np.ndarray | None], None]
 
 class Bridge:
     def __init__(
-        self, a: Channel, b: Channel, clock: MediaClock, moh: MohSource | None = None
+        self,
+        a: Channel,
+        b: Channel,
+        clock: MediaClock,
+        moh: MohSource | None = None,
+        *,
+        passthrough: bool = True,
     ) -> None:
         self.a = a
         self.b = b
         self.clock = clock
         self.moh = moh  # what a held party hears (None: silence)
+        # relay payloads undecoded while nothing listens and the codecs match (config
+        # [rtp] passthrough; false: always decode and re-encode, as before it existed)
+        self.passthrough = passthrough
         self.active = False
         # Set when the bridge is taken apart to rearrange its parties (a transfer):
         # hanging up one of them then must not hang up the other.
@@ -91,7 +108,7 @@ class Bridge:
         hearing: list[Channel] = []
         if self.active:
             if not (self.a.holding or self.b.holding):
-                ticking = self.tick
+                ticking = self.relay_tick if self.passthrough and self._tap is None else self.tick
             elif self._tap is not None or self.moh is None:
                 ticking = self.held_tick
             else:  # whose partner holds, not holding itself (a holder is sent nothing)
@@ -131,6 +148,18 @@ class Bridge:
         self.a.rtp.write_frame(SILENCE if b_said is None else b_said)
         if self._tap is not None:
             self._tap(a_said, b_said)
+
+    def relay_tick(self, tick_no: int) -> None:
+        """`tick` without the audio decoded: payloads cross as they are (same codec)."""
+        a = self.a.rtp
+        b = self.b.rtp
+        if a.codec != b.codec:  # a re-INVITE changed one leg's codec: transcode
+            self.tick(tick_no)
+            return
+        a_said = a.read_payload()
+        b_said = b.read_payload()
+        b.write_payload(b.silence if a_said is None else a_said)
+        a.write_payload(a.silence if b_said is None else b_said)
 
     @staticmethod
     def _relay_dtmf(to: Channel) -> DigitHandler:

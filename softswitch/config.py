@@ -110,6 +110,10 @@ class RtpConfig:
     # Seconds without any RTP from a leg's peer (not while on hold) before its call is hung
     # up with the cause "rtp timeout"; 0 turns it off.
     timeout: int = 60
+    # Bridged legs of the same codec with nothing recording pass the peers' payloads
+    # through undecoded (softswitch.bridge.Bridge.relay_tick: less CPU per call, the
+    # same audio); false decodes and re-encodes every frame (for comparison runs).
+    passthrough: bool = True
 
 
 @dataclass(slots=True)

@@ -1581,7 +1581,7 @@ class Switch:
 
     def bridge(self, a: Channel, b: Channel, *, tap: Tap | None = None) -> Bridge:
         """Bridge two channels on the switch's media clock, ``tap`` (a recorder) set."""
-        bridge = Bridge(a, b, self.clock, self.moh)
+        bridge = Bridge(a, b, self.clock, self.moh, passthrough=self.config.rtp.passthrough)
         bridge.tap = tap
         bridge.start()
         return bridge

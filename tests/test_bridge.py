@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator
 import numpy as np
 import pytest
 
+from media import g711
 from media.clock import MediaClock
 from media.moh import MohSource, MusicOnHold
 from media.ports import PortAllocator
+from media.rtp import HEADER
+from media.session import RtpSession
 from media.tones import hold_music
 from softswitch.bridge import Bridge
 from softswitch.channel import Channel
@@ -139,7 +142,7 @@ async def test_hold_gives_the_other_party_music_and_resume_gives_back_the_voice(
     made: Legs, direction: str, address: str
 ) -> None:
     a, b, clock, moh, bridge = await bridged_with_music(made)
-    assert clock._snapshot == (bridge.tick,)
+    assert clock._snapshot == (bridge.relay_tick,)
     reoffer(a.phone.local_port, a.channel, direction, address)
     assert a.channel.holding and not b.channel.holding
     # the bridge stops ticking; b listens to the shared music, a gets nothing
@@ -162,7 +165,7 @@ async def test_hold_gives_the_other_party_music_and_resume_gives_back_the_voice(
 
     reoffer(a.phone.local_port, a.channel, "sendrecv")
     assert not a.channel.holding and len(moh) == 0
-    assert clock._snapshot == (bridge.tick,)
+    assert clock._snapshot == (bridge.relay_tick,)
     before = a.channel.rtp.packets_received
     for _ in range(3):
         a.phone.write_frame(tone(3))
@@ -200,3 +203,157 @@ async def test_a_recorded_call_on_hold_keeps_ticking_and_the_recorder_hears_both
     )
     bridge.stop()
     assert len(clock) == 0 and len(moh) == 0
+
+
+# -- pass-through (payloads relayed undecoded) -----------------------------------------
+
+
+def heard_packets(phone: RtpSession) -> list[tuple[int, int, int, int, bytes]]:
+    """(marker|pt, seq, timestamp, ssrc, payload) of each RTP packet ``phone`` gets from now
+    on, recorded at its socket before it plays them."""
+    packets: list[tuple[int, int, int, int, bytes]] = []
+    protocol = phone._rtp.get_protocol()  # type: ignore[union-attr]
+    received = protocol.datagram_received
+
+    def record(data: bytes, addr: tuple[str | int, ...]) -> None:
+        _, second, seq, ts, ssrc = HEADER.unpack_from(data)
+        packets.append((second, seq, ts, ssrc, data[12:]))
+        received(data, addr)
+
+    protocol.datagram_received = record
+    return packets
+
+
+def run_ticks(clock: MediaClock, first: int, count: int) -> None:
+    """What the clock would do for ``count`` ticks: call what is on it now."""
+    for n in range(first, first + count):
+        for callback in clock._snapshot:
+            callback(n)
+
+
+def said(n: int) -> bytes:
+    """A distinct u-law payload per n, with 0x7F (decoding and re-encoding makes it 0xFF)."""
+    return bytes([0x7F, n]) + (bytes(range(0x80, 0xFF)) * 2)[:158]
+
+
+async def feed(leg: Leg, payload: bytes) -> None:
+    """``leg``'s phone says ``payload`` and the channel has it in its jitter buffer."""
+    before = leg.channel.rtp.packets_received
+    leg.phone.write_payload(payload)
+    await until(lambda: leg.channel.rtp.packets_received == before + 1)
+
+
+def continuous(packets: list[tuple[int, int, int, int, bytes]], ssrc: int) -> None:
+    """One stream: the leg's SSRC, sequence numbers +1 and timestamps +160 per packet,
+    the marker on the first packet only."""
+    assert all(p[3] == ssrc for p in packets)
+    assert [(p[1] - packets[0][1]) & 0xFFFF for p in packets] == list(range(len(packets)))
+    assert [(p[2] - packets[0][2]) & 0xFFFFFFFF for p in packets] == [
+        160 * k for k in range(len(packets))
+    ]
+    assert [p[0] & 0x80 for p in packets[1:]] == [0] * (len(packets) - 1)
+
+
+async def test_without_a_tap_payloads_cross_undecoded_in_each_legs_own_stream(
+    made: Legs,
+) -> None:
+    a, b = await made.leg("101"), await made.leg("102")
+    clock = MediaClock()
+    bridge = Bridge(a.channel, b.channel, clock)
+    bridge.start()
+    assert clock._snapshot == (bridge.relay_tick,)
+    at_b = heard_packets(b.phone)
+    run_ticks(clock, 0, 1)  # a silent yet: b hears silence
+    await feed(a, said(0))
+    await feed(a, said(1))  # the jitter buffer's prefetch: it plays from the second frame
+    run_ticks(clock, 1, 1)
+    for n in range(2, 5):
+        await feed(a, said(n))
+        run_ticks(clock, n, 1)
+    run_ticks(clock, 5, 1)
+    await until(lambda: len(at_b) == 6)
+    # byte for byte what a said (0x7F kept), after the silence of the first tick
+    assert [p[4] for p in at_b] == [b"\xff" * 160] + [said(n) for n in range(5)]
+    continuous(at_b, b.channel.rtp.ssrc)
+    assert at_b[0][0] & 0x7F == 0  # b's PCMU payload type
+
+
+async def test_recording_started_mid_call_decodes_from_the_next_tick_in_the_same_stream(
+    made: Legs,
+) -> None:
+    a, b = await made.leg("101"), await made.leg("102")
+    clock = MediaClock()
+    bridge = Bridge(a.channel, b.channel, clock)
+    bridge.start()
+    at_b = heard_packets(b.phone)
+    heard: list[tuple[np.ndarray | None, np.ndarray | None]] = []
+    await feed(a, g711.ulaw_encode(tone(0)))
+    for n in range(1, 6):
+        await feed(a, g711.ulaw_encode(tone(n)))
+        if n == 4:  # recording starts after three ticks passed through
+            bridge.tap = lambda a_said, b_said: heard.append((a_said, b_said))
+            assert clock._snapshot == (bridge.tick,)
+        run_ticks(clock, n, 1)
+    run_ticks(clock, 6, 1)
+    bridge.tap = None
+    assert clock._snapshot == (bridge.relay_tick,)
+    await until(lambda: len(at_b) == 6)
+    continuous(at_b, b.channel.rtp.ssrc)
+    # the recorder heard a's frames 3-5; b heard frames 0-5 in order either way
+    assert len(heard) == 3
+    for k, (frame, _) in enumerate(heard):
+        assert frame is not None and np.abs(frame - tone(3 + k)).max() < 500
+    for n, packet in enumerate(at_b):
+        assert np.abs(g711.ulaw_decode(packet[4]) - tone(n)).max() < 500
+
+
+async def test_a_lost_frame_is_concealed_from_the_passed_through_audio(made: Legs) -> None:
+    a, b = await made.leg("101"), await made.leg("102")
+    clock = MediaClock()
+    bridge = Bridge(a.channel, b.channel, clock)
+    bridge.start()
+    at_b = heard_packets(b.phone)
+    frames = {n: g711.ulaw_encode(tone(n)) for n in range(5)}
+    await feed(a, frames[0])
+    await feed(a, frames[1])
+    run_ticks(clock, 0, 1)
+    a.phone._seq += 1  # frame 2 lost on the way
+    await feed(a, frames[3])
+    run_ticks(clock, 1, 2)  # frame 1, then the gap
+    await feed(a, frames[4])
+    run_ticks(clock, 3, 2)
+    await until(lambda: len(at_b) == 5)
+    assert a.channel.rtp.concealed == 1
+    payloads = [p[4] for p in at_b]
+    assert payloads[:2] == [frames[0], frames[1]] and payloads[3:] == [frames[3], frames[4]]
+    # the gap: frame 1 at -6 dB, in the same stream
+    assert np.abs(g711.ulaw_decode(payloads[2]) - (tone(1) >> 1)).max() < 300
+    continuous(at_b, b.channel.rtp.ssrc)
+
+
+async def test_legs_of_different_codecs_are_transcoded_and_passthrough_false_always_decodes(
+    made: Legs,
+) -> None:
+    a, b = await made.leg("101"), await made.leg("102")
+    # a re-INVITE moved a's call to PCMA
+    a.channel.rtp.set_remote("127.0.0.1", a.phone.local_port, "PCMA", 8, 101)
+    a.phone.set_remote("127.0.0.1", a.channel.rtp.local_port, "PCMA", 8, 101)
+    clock = MediaClock()
+    bridge = Bridge(a.channel, b.channel, clock)
+    bridge.start()
+    at_b = heard_packets(b.phone)
+    await feed(a, g711.alaw_encode(tone(0)))
+    for n in range(1, 3):
+        await feed(a, g711.alaw_encode(tone(n)))
+        run_ticks(clock, n, 1)
+    run_ticks(clock, 3, 1)
+    await until(lambda: len(at_b) == 3)
+    for n, packet in enumerate(at_b):
+        assert packet[0] & 0x7F == 0  # PCMU at b
+        assert np.abs(g711.ulaw_decode(packet[4]) - tone(n)).max() < 500
+    bridge.stop()
+
+    decoding = Bridge(a.channel, b.channel, clock, passthrough=False)
+    decoding.start()
+    assert clock._snapshot == (decoding.tick,)
+    decoding.stop()

@@ -242,6 +242,14 @@ def test_rtp_symmetric_defaults_on_and_takes_only_a_boolean():
         from_dict({"rtp": {"symmetric": "sometimes"}}, {})
 
 
+def test_rtp_passthrough_defaults_on_and_takes_only_a_boolean():
+    assert from_dict({}, {}).rtp.passthrough is True
+    assert from_dict({"rtp": {"passthrough": False}}, {}).rtp.passthrough is False
+    assert from_dict({}, {"SOFTSWITCH_RTP_PASSTHROUGH": "false"}).rtp.passthrough is False
+    with pytest.raises(ConfigError, match="rtp.passthrough: expected bool"):
+        from_dict({"rtp": {"passthrough": "when possible"}}, {})
+
+
 @pytest.mark.parametrize("value", [-1, 86401, "never"])
 def test_rtp_timeout_is_zero_to_a_day_in_seconds(value):
     assert from_dict({}, {}).rtp.timeout == 60

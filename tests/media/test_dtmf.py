@@ -212,3 +212,24 @@ def test_keypad_tone_pairs() -> None:
     for bad in ("E", "", "12", " "):
         with pytest.raises(ValueError, match="not a DTMF digit"):
             tone_pair(bad)
+
+
+def test_sender_is_active_from_send_through_the_gap_to_the_last_end_packet() -> None:
+    """`active` (read per packet by the session) is True exactly while ticks carry events
+    or the silent gap between two queued digits."""
+    sender = DtmfSender(gap_ticks=2)
+    assert not sender.active
+    sender.send("1", 40)
+    sender.send("2", 40)
+    flags = []
+    packets = []
+    for i in range(20):
+        assert sender.active == (sender._digit is not None or bool(sender._queue))
+        flags.append(sender.active)
+        packets.append(sender.tick(160 * i))
+    # 2 ticks of "1" + 2 more end packets, 2 silent gap ticks, 2 + 2 of "2", then idle
+    assert [p is not None for p in packets[:12]] == [True] * 4 + [False] * 2 + [True] * 4 + [
+        False
+    ] * 2
+    assert flags[:10] == [True] * 10 and not any(flags[10:])
+    assert not sender.active

@@ -575,3 +575,36 @@ async def test_an_ipv6_wildcard_session_leaves_ipv4_alone() -> None:
                 other.bind(("127.0.0.1", port))
     finally:
         session.close()
+
+
+async def test_payloads_pass_through_undecoded_in_the_frames_own_stream(ports) -> None:
+    """read_payload/write_payload: the bytes as they came (a bridge of one codec), with
+    read_frame's jitter buffer and write_frame's numbering; other sizes fitted to 20 ms."""
+    a = await RtpSession.open(HOST, ports)
+    phone = await RawPeer.open()
+    a.set_remote(HOST, phone.port, "PCMU", 0, 101)
+    assert a.read_payload() is None  # nothing heard yet: idle
+    assert a.silence == g711.ulaw_encode(np.zeros(160, dtype=np.int16))
+    said = bytes([0x7F]) + bytes(range(0x80, 0x80 + 127)) + b"\x90" * 32  # 0x7F kept
+    phone.send(a, RtpPacket(pt=0, seq=1, timestamp=160, ssrc=5, payload=said))
+    phone.send(a, RtpPacket(pt=0, seq=2, timestamp=320, ssrc=5, payload=said[:80]))  # 10 ms
+    phone.send(a, RtpPacket(pt=101, seq=3, timestamp=480, ssrc=5, payload=b"\x05\x0a\x00\xa0"))
+    await until_received(a, 3)
+    assert a.read_payload() == said
+    short = a.read_payload()
+    # decoded and re-encoded to fit: the same audio (0x7F, minus zero, comes back as 0xFF)
+    assert short is not None and len(short) == 160 and short[1:80] == said[1:80]
+    assert short[80:] == a.silence[80:]  # padded with silence
+    assert a.read_payload() == a.silence  # the event's slot
+    assert a.read_payload() is not None and a.concealed == 1  # lost: the 10 ms frame faded
+
+    a.write_frame(tone(0))
+    a.write_payload(said)
+    a.write_frame(tone(1))
+    await until(lambda: len(phone.packets) == 3)
+    first, middle, last = phone.packets
+    assert middle.payload == said and middle.pt == 0 and not middle.marker
+    assert [(p.seq - first.seq) & 0xFFFF for p in phone.packets] == [0, 1, 2]
+    assert [(p.timestamp - first.timestamp) & 0xFFFFFFFF for p in phone.packets] == [0, 160, 320]
+    a.close()
+    phone.transport.close()

@@ -19,6 +19,13 @@ the ratio of the switch's CPU per call; target <= 1.3x.
     .venv/bin/python tools/bench/bridged_calls.py --calls 200 300 400   # one switch per run
     .venv/bin/python tools/bench/bridged_calls.py --calls 400 --priority rt --phases 4
     .venv/bin/python tools/bench/bridged_calls.py --calls 200 --srtp
+    .venv/bin/python tools/bench/bridged_calls.py --calls 400 --compare
+
+--compare (issue 14): each call count runs twice, the media fast paths off ([rtp]
+passthrough = false: every frame decoded and re-encoded, as before them) then on, and
+reports the CPU per call of each, the ratio and the calls per core it works out to
+(100% of a core / CPU per call). Target: at least 800 calls per core with the fast paths,
+no loss, p99 < 5 ms.
 
 On a shared machine other processes on core 0/1 show up as our jitter and loss:
 --priority rt (SCHED_FIFO 10) or nice keeps them out. --phases N spreads the
@@ -54,6 +61,7 @@ from sipp_switch import (
 
 P99_TARGET_MS = 5.0
 SRTP_CPU_TARGET = 1.3  # SRTP's CPU per call over plain RTP's
+CALLS_PER_CORE_TARGET = 800  # issue 14, with the media fast paths on
 
 
 def raise_fd_limit() -> None:
@@ -78,13 +86,21 @@ def pinned(core: int | None, argv: list[str], priority: str = "normal") -> list[
     return ["taskset", "-c", str(core), *argv]
 
 
-def run_once(args: argparse.Namespace, calls: int, srtp: bool = False) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix=f"bench-bridged-{calls}-{'srtp-' if srtp else ''}"))
+def run_once(
+    args: argparse.Namespace, calls: int, srtp: bool = False, fast: bool = True
+) -> dict[str, Any]:
+    work = Path(
+        tempfile.mkdtemp(
+            prefix=f"bench-bridged-{calls}-{'srtp-' if srtp else ''}{'' if fast else 'slow-'}"
+        )
+    )
     sip_port, uas_port = free_port(), free_port()
     api_port = free_port(socket.SOCK_STREAM)
     # SDES keys over plain SIP on loopback: fine for a benchmark
-    secure = 'srtp = "mandatory"\nsrtp_over_plain_sip = true' if srtp else ""
-    config = write_config(work, sip_port, api_port, uas_port, secure, trunk="loadgen")
+    rtp = ['srtp = "mandatory"', "srtp_over_plain_sip = true"] if srtp else []
+    if not fast:
+        rtp.append("passthrough = false")
+    config = write_config(work, sip_port, api_port, uas_port, "\n".join(rtp), trunk="loadgen")
     python = sys.executable
     switch = start_switch(
         work,
@@ -190,6 +206,14 @@ def verdict(result: dict[str, Any]) -> list[str]:
     return missed
 
 
+def us_per_packet(result: dict[str, Any]) -> float | None:
+    """The switch's CPU per packet it relayed (one received + one sent) in the window:
+    unlike CPU per call-second, it holds when a starved switch skips ticks."""
+    seconds = result["cpu"].get("switch_seconds")
+    sent = sum(d["switch_sent"] for d in result["directions"].values())
+    return None if seconds is None or not sent else 1e6 * seconds / sent
+
+
 def report(result: dict[str, Any]) -> str:
     calls, cpu = result["calls"], result["cpu"]
     pooled = result["interval_error_ms"]
@@ -216,7 +240,8 @@ def report(result: dict[str, Any]) -> str:
         lines.append(
             f"switch CPU                   {cpu['switch_percent']:.1f}% of one core, "
             f"{cpu['switch_percent_per_call']:.3f}% per call "
-            f"({cpu['switch_ms_per_call_second']:.2f} ms CPU per call-second)"
+            f"({cpu['switch_ms_per_call_second']:.2f} ms CPU per call-second, "
+            f"{us_per_packet(result):.1f} us per packet relayed)"
         )
     gen = result["generator"]
     late = gen["tick_late_ms"]
@@ -258,6 +283,11 @@ def main() -> int:
     parser.add_argument(
         "--srtp", action="store_true", help="run plain, then SRTP on both legs; compare CPU"
     )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="run with the media fast paths off, then on; compare CPU per call",
+    )
     parser.add_argument("--log-level", default="WARNING", help="the switch's log level")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the switch (raw stacks in the work dir)"
@@ -269,20 +299,44 @@ def main() -> int:
     failed = False
     for calls in args.calls:
         per_call: dict[bool, float] = {}
-        for srtp in (False, True) if args.srtp else (False,):
+        # by (srtp, fast): CPU per call-second and per packet relayed
+        fast_cpu: dict[tuple[bool, bool], float] = {}
+        fast_packet: dict[tuple[bool, bool], float] = {}
+        runs = [(srtp, True) for srtp in ((False, True) if args.srtp else (False,))]
+        if args.compare:
+            runs = [(srtp, fast) for srtp, _ in runs for fast in (False, True)]
+        for srtp, fast in runs:
             print(
                 f"== {calls} concurrent {'SRTP' if srtp else 'plain RTP'} calls, "
+                f"{'fast paths on' if fast else 'fast paths off (passthrough = false)'}, "
                 f"ramp {args.rate:.0f}/s, hold {args.hold:.0f} s, "
                 f"switch on core {args.switch_core}, generator on core {args.loadgen_core}, "
                 f"priority {args.priority}, {args.phases} send phase(s), "
                 f"load average {os.getloadavg()[0]:.2f}"
             )
-            result = run_once(args, calls, srtp)
+            result = run_once(args, calls, srtp, fast)
             print(report(result))
             missed = verdict(result)
-            if result["cpu"].get("switch_ms_per_call_second") is not None:
-                per_call[srtp] = result["cpu"]["switch_ms_per_call_second"]
-            if srtp and len(per_call) == 2:
+            ms = result["cpu"].get("switch_ms_per_call_second")
+            if ms is not None:
+                # 1,000 ms of CPU per second is one core
+                print(f"calls per core               {1000 / ms:.0f} (1,000 / {ms:.2f} ms)")
+                if fast:
+                    per_call[srtp] = ms
+                fast_cpu[srtp, fast] = ms
+                fast_packet[srtp, fast] = us_per_packet(result) or 0.0
+            if args.compare and fast and not srtp and ms and 1000 / ms < CALLS_PER_CORE_TARGET:
+                missed.append(f"{1000 / ms:.0f} calls per core < {CALLS_PER_CORE_TARGET}")
+            if args.compare and fast and (srtp, False) in fast_cpu and (srtp, True) in fast_cpu:
+                on, off = fast_cpu[srtp, True], fast_cpu[srtp, False]
+                on_packet, off_packet = fast_packet[srtp, True], fast_packet[srtp, False]
+                print(
+                    f"fast paths on / off CPU      {on / off:.2f}x ({on:.2f} / {off:.2f} ms per "
+                    f"call-second; {1000 / on:.0f} against {1000 / off:.0f} calls per core); "
+                    f"per packet relayed {on_packet / off_packet:.2f}x "
+                    f"({on_packet:.1f} / {off_packet:.1f} us)"
+                )
+            if srtp and fast and len(per_call) == 2:
                 ratio = per_call[True] / per_call[False]
                 print(
                     f"SRTP / plain CPU per call     {ratio:.2f}x "

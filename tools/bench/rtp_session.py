@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 
+from media import g711
 from media.clock import MediaClock
 from media.pcm import FRAME
 from media.ports import PortAllocator
@@ -37,14 +38,19 @@ def cpu_seconds() -> float:
 
 
 async def run(
-    pairs: int, seconds: float, warmup: float, first_port: int, srtp: bool = False
+    pairs: int,
+    seconds: float,
+    warmup: float,
+    first_port: int,
+    srtp: bool = False,
+    passthrough: bool = False,
 ) -> dict[str, float]:
     ports = PortAllocator(first_port, first_port + 4 * pairs + 400)
     sessions: list[RtpSession] = []
     for i in range(pairs):
         a = await RtpSession.open(HOST, ports)
         b = await RtpSession.open(HOST, ports)
-        codec, pt = ("PCMU", 0) if i % 2 else ("PCMA", 8)
+        codec, pt = ("PCMU", 0) if i % 2 or passthrough else ("PCMA", 8)
         a.set_remote(HOST, b.local_port, codec, pt, 101)
         b.set_remote(HOST, a.local_port, codec, pt, 101)
         if srtp:
@@ -63,8 +69,16 @@ async def run(
             heard = s.read_frame()
             s.write_frame(speech if heard is None else heard)
 
+    spoken = g711.ulaw_encode(speech)
+
+    def relay(_n: int) -> None:
+        # What a pass-through bridge does (PCMU both ways, payloads undecoded).
+        for s in sessions:
+            heard = s.read_payload()
+            s.write_payload(spoken if heard is None else heard)
+
     clock = MediaClock()
-    clock.add(tick)
+    clock.add(relay if passthrough else tick)
     clock.start()
     await asyncio.sleep(warmup)
 
@@ -92,7 +106,9 @@ async def run(
     cpu = cpu1 - cpu0
     wall = wall1 - wall0
     return {
-        "loop": type(asyncio.get_running_loop()).__module__ + (" srtp" if srtp else ""),
+        "loop": type(asyncio.get_running_loop()).__module__
+        + (" srtp" if srtp else "")
+        + (" passthrough" if passthrough else ""),
         "sessions": len(sessions),
         "sent_pps": sent / wall,
         "received_pps": received / wall,
@@ -115,6 +131,11 @@ def main() -> None:
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--first-port", type=int, default=50000)
     parser.add_argument("--srtp", action="store_true", help="encrypt every session (SDES keys)")
+    parser.add_argument(
+        "--passthrough",
+        action="store_true",
+        help="also run each size with payloads passed through undecoded (PCMU), to compare",
+    )
     args = parser.parse_args()
 
     loop_factory = None
@@ -131,13 +152,17 @@ def main() -> None:
         f"{'us/pkt rx+tx':>13} {'loss %':>7} {'concealed':>9} {'skipped ticks':>13}"
     )
     for pairs in args.pairs:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            r = runner.run(run(pairs, args.seconds, args.warmup, args.first_port, args.srtp))
-        print(
-            f"{pairs:>5} {r['sessions']:>8} {r['received_pps']:>9.0f} {r['sent_pps']:>9.0f} "
-            f"{r['cpu_percent']:>6.1f} {r['us_per_packet']:>13.1f} {r['loss_percent']:>7.3f} "
-            f"{r['concealed']:>9} {r['skipped_ticks']:>13}   ({r['loop']})"
-        )
+        for passthrough in (False, True) if args.passthrough else (False,):
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                r = runner.run(
+                    run(pairs, args.seconds, args.warmup, args.first_port, args.srtp, passthrough)
+                )
+            print(
+                f"{pairs:>5} {r['sessions']:>8} {r['received_pps']:>9.0f} "
+                f"{r['sent_pps']:>9.0f} {r['cpu_percent']:>6.1f} {r['us_per_packet']:>13.1f} "
+                f"{r['loss_percent']:>7.3f} {r['concealed']:>9} {r['skipped_ticks']:>13}   "
+                f"({r['loop']})"
+            )
 
 
 if __name__ == "__main__":
