@@ -25,6 +25,9 @@ from .sip.transaction import ServerTransaction
 
 log = logging.getLogger("softswitch.channel")
 
+# Trunks (and every leg the config gives no other list) speak G.711 only.
+G711 = ("PCMU", "PCMA")
+
 
 class ChannelState(StrEnum):
     """Where a call leg is; the values are what live_calls shows as a channel's state."""
@@ -117,8 +120,11 @@ class Channel:
         advertised: str,
         session_id: int | None = None,
         srtp: LegSrtp | None = None,
+        codecs: tuple[str, ...] = G711,
     ) -> None:
         self.name = name
+        # what this leg offers and accepts, in order of preference (SDP names, upper case)
+        self.codecs = codecs
         self.direction = direction
         self.endpoint = endpoint
         self.session = session
@@ -271,6 +277,7 @@ class Channel:
         return sdp.make_offer(
             self.advertised,
             self.rtp.local_port,
+            codecs=self.codecs,
             session_id=self._session_id,
             version=self._sdp_version,
             srtp=self.srtp.mode,
@@ -284,6 +291,7 @@ class Channel:
             offer,
             self.advertised,
             self.rtp.local_port,
+            codecs=self.codecs,
             session_id=self._session_id,
             version=self._sdp_version,
             srtp=self.srtp.mode,

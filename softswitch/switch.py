@@ -23,6 +23,7 @@ from media.wav import AudioError
 from . import call_forwarding, feature_codes
 from .bridge import Bridge, Tap
 from .channel import (
+    G711,
     Channel,
     ChannelEvent,
     ChannelNamer,
@@ -514,6 +515,13 @@ class Switch:
             return None
         return next((e.account for e in self.config.extensions if e.number == number), "")
 
+    def codecs_for(self, kind: EndpointKind) -> tuple[str, ...]:
+        """The codecs a leg to or from `kind` offers and accepts: `[media] codecs` for
+        phones, G.711 for trunks (carriers: transcoded in the bridge)."""
+        if kind is EndpointKind.EXTENSION:
+            return tuple(self.config.media.codecs)
+        return G711
+
     def media_address(self, peer_host: str | None) -> str:
         """The address SDP c= names for a leg whose SIP peer is at `peer_host`."""
         advertised = self.ua.advertised(peer_host)
@@ -900,6 +908,7 @@ class Switch:
             rtp,
             advertised,
             srtp=srtp,
+            codecs=self.codecs_for(caller.kind),
         )
         # in the registry at once: whatever happens next, the channel (and its RTP port)
         # is let go through it, a failure (_internal_error) included
@@ -1274,6 +1283,7 @@ class Switch:
                 offer = sdp.make_offer(
                     media,
                     sessions[version_of(peer.host)].local_port,
+                    codecs=self.codecs_for(endpoint.kind),
                     session_id=session_id,
                     srtp=srtp.mode,
                     keys=srtp.key_params,
@@ -1303,6 +1313,7 @@ class Switch:
             advertised[0],
             session_id=session_id,
             srtp=srtp,
+            codecs=self.codecs_for(endpoint.kind),
         )
         channel.forks = list(invites)
         self.channels.add(channel)
