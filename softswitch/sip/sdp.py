@@ -491,10 +491,15 @@ def _check_codecs(codecs: tuple[str, ...] | list[str]) -> list[str]:
 
 
 def _audio_media(
-    port: int, codecs: list[tuple[str, int]], dtmf_pt: int | None, direction: str
+    port: int,
+    codecs: list[tuple[str, int]],
+    dtmf_pt: int | None,
+    direction: str,
+    dtmf_clock: int | None = None,
 ) -> MediaDescription:
     """An m=audio of `codecs` (upper-case name, PT) and, from `dtmf_pt` on, one
-    telephone-event per clock rate among them (RFC 4733 events use the audio's clock)."""
+    telephone-event per clock rate among them (RFC 4733 events use the audio's clock),
+    or only at `dtmf_clock` (an answer echoes the offer's)."""
     media = MediaDescription(
         media="audio", port=port, proto="RTP/AVP", formats=[], direction=direction, ptime=PTIME_MS
     )
@@ -509,6 +514,8 @@ def _audio_media(
             media.fmtp[pt] = codec.fmtp
         if codec.clock not in clocks:
             clocks.append(codec.clock)
+    if dtmf_clock is not None:
+        clocks = [dtmf_clock]
     if dtmf_pt is not None:
         for offset, clock in enumerate(clocks):
             media.formats.append(dtmf_pt + offset)
@@ -573,8 +580,14 @@ def _rejected(offered: MediaDescription) -> MediaDescription:
     )
 
 
-def _telephone_event(media: MediaDescription, clock: int = 8000) -> int | None:
-    return media.find_format(TELEPHONE_EVENT, clock)
+def _telephone_event(media: MediaDescription, clock: int = 8000) -> tuple[int, int] | None:
+    """(PT, clock) of the telephone-event at the audio's `clock`; many phones (baresip
+    among them) offer only telephone-event/8000 beside Opus: taken when nothing better."""
+    for rate in (clock, 8000) if clock != 8000 else (clock,):
+        pt = media.find_format(TELEPHONE_EVENT, rate)
+        if pt is not None:
+            return pt, rate
+    return None
 
 
 def make_answer(
@@ -687,9 +700,12 @@ def _accept(
     remote = offer.connection_for(offered)
     if remote is None:
         raise SdpError("offered audio stream without a connection address")
-    dtmf_pt = _telephone_event(offered, SUPPORTED_CODECS[name].clock)
+    event = _telephone_event(offered, SUPPORTED_CODECS[name].clock)
+    dtmf_pt = None if event is None else event[0]
     direction = mirror_direction(offer.effective_direction(offered))
-    media = _audio_media(port, [(name, pt)], dtmf_pt, direction)
+    media = _audio_media(
+        port, [(name, pt)], dtmf_pt, direction, None if event is None else event[1]
+    )
     media.proto = offered.proto
     negotiated_crypto = None
     if crypto is not None:
@@ -742,10 +758,12 @@ def negotiated_from_answer(
         if remote is None:
             raise SdpError("answered audio stream without a connection address")
         offered = offer.media[index] if index < len(offer.media) else None
-        dtmf_pt = _telephone_event(answered, clock)
+        event = _telephone_event(answered, clock)
+        dtmf_pt = None if event is None else event[0]
         if dtmf_pt is None and offered is not None:
             # An answer may list the offered PT without repeating its rtpmap.
-            offered_dtmf = _telephone_event(offered, clock)
+            offered_event = _telephone_event(offered, clock)
+            offered_dtmf = None if offered_event is None else offered_event[0]
             if (
                 offered_dtmf is not None
                 and offered_dtmf in answered.formats

@@ -111,3 +111,51 @@ def test_wideband_to_g711_phone_transcodes_and_drops_the_high_band(
     samples, rate = heard(narrow)
     assert abs(dominant_frequency(samples, rate) - LOW) < 20
     assert band_energy_ratio(samples, LOW, rate) > 0.5
+
+
+def test_digits_cross_between_an_opus_phone_and_a_g711_phone(switch, phone_factory, tmp_path):
+    # telephone-event/48000 on the Opus leg (RFC 4733: the audio's clock), /8000 on PCMU
+    wide = phone(phone_factory, switch, tmp_path, "101", "opus", LOW)
+    narrow = phone(phone_factory, switch, tmp_path, "102", "PCMU", LOW)
+    port = switch.config.sip_host_port[1]
+    wide.dial(f"sip:102@127.0.0.1:{port}")
+    narrow.wait_call_established()
+    wide.wait_call_established()
+    events = switch.call(
+        lambda: sorted(
+            (ch.media.codec, ch.media.dtmf_payload_type) for ch in switch.switch.channels
+        )
+    )
+    assert [codec for codec, _ in events] == ["OPUS", "PCMU"]
+    assert all(pt is not None for _, pt in events)
+    wide.send_dtmf("12")
+    assert narrow.wait_dtmf("12") == "12"
+    narrow.send_dtmf("9#")
+    assert wide.wait_dtmf("9#") == "9#"
+    wide.hangup()
+    wide.wait_call_closed()
+    narrow.wait_call_closed()
+
+
+def test_a_wideband_conference_stays_wideband(switch, phone_factory, tmp_path):
+    port = switch.config.sip_host_port[1]
+    phones = {
+        "101": phone(phone_factory, switch, tmp_path, "101", "G722", HIGH),
+        "102": phone(phone_factory, switch, tmp_path, "102", "opus", 5000.0),
+        "103": phone(phone_factory, switch, tmp_path, "103", "G722", LOW),
+    }
+    for each in phones.values():
+        each.dial(f"sip:800@127.0.0.1:{port}")
+        each.wait_call_established()
+    time.sleep(3.0)
+    for each in phones.values():
+        each.hangup()
+        each.wait_call_closed()
+    for number in ("102", "103"):  # the 6 kHz talker is heard by both others
+        samples, rate = heard(phones[number])
+        assert rate >= 16000
+        assert band_energy_ratio(samples, HIGH, rate) > 0.2, number
+    samples, rate = heard(phones["101"])  # and hears the two others, not itself
+    assert band_energy_ratio(samples, 5000.0, rate) > 0.2
+    assert band_energy_ratio(samples, LOW, rate) > 0.2
+    assert band_energy_ratio(samples, HIGH, rate) < 0.05
