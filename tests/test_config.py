@@ -468,3 +468,14 @@ def test_metrics_are_off_by_default_and_take_a_token_and_or_a_listener():
 def test_bad_metrics_settings_are_a_clear_error(section, words):
     with pytest.raises(ConfigError, match=words):
         from_dict({"metrics": section})
+
+
+def test_media_codecs_default_to_g711_and_name_only_known_codecs_once():
+    assert from_dict({}, {}).media.codecs == ["PCMU", "PCMA"]
+    wide = from_dict({"media": {"codecs": ["opus", "G722", "pcmu"]}}, {})
+    assert wide.media.codecs == ["OPUS", "G722", "PCMU"]
+    env = from_dict({}, {"SOFTSWITCH_MEDIA_CODECS": "g722,pcmu"})
+    assert env.media.codecs == ["G722", "PCMU"]
+    for bad in (["g729"], [], ["pcmu", "PCMU"], "opus,amr"):
+        with pytest.raises(ConfigError, match="media.codecs"):
+            from_dict({"media": {"codecs": bad}}, {})
