@@ -27,7 +27,7 @@ import numpy as np
 from media import g711
 from media.pcm import FRAME_MS, Samples
 
-__all__ = ["SPECS", "Coder", "CodecSpec", "coder", "spec"]
+__all__ = ["SPECS", "Coder", "CodecSpec", "coder", "spec", "unavailable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +99,20 @@ def coder(name: str) -> Coder:
     return _opus(codec)
 
 
+def unavailable(name: str) -> str | None:
+    """Why `name` cannot be used on this machine (its library is missing), or None."""
+    try:
+        coder(name)
+    except (ValueError, ImportError, OSError) as exc:
+        return str(exc)
+    return None
+
+
 def _g722(codec: CodecSpec) -> Coder:
-    import G722  # type: ignore[import-not-found]  # the C extension (no stubs)
+    try:
+        import G722  # type: ignore[import-not-found]  # the C extension (no stubs)
+    except ImportError as exc:
+        raise ValueError(f"G.722 is not available here (pip install g722): {exc}") from exc
 
     # one state per direction: the library's object keeps both, used for one each here
     encoder = G722.G722(codec.rate, 64000)

@@ -651,6 +651,13 @@ def _validate_codecs(media: MediaConfig) -> None:
             f"media.codecs must list each of {', '.join(c.lower() for c in PHONE_CODECS)} "
             f"at most once, in order of preference (got {media.codecs!r})"
         )
+    wideband = [name for name in names if name in ("G722", "OPUS")]
+    if wideband:  # imported only then: the CLI's commands read the config without numpy
+        from media.codecs import unavailable
+    for name in wideband:
+        problem = unavailable(name)
+        if problem is not None:  # said at start-up rather than as a 488 per call
+            raise ConfigError(f"media.codecs: {name.lower()}: {problem}")
     media.codecs = names
 
 
