@@ -724,11 +724,24 @@ def _accept(
     return media, negotiated
 
 
-def _first_supported(media: MediaDescription) -> tuple[str, int] | None:
+def _first_supported(
+    media: MediaDescription, offered: MediaDescription | None
+) -> tuple[str, int] | None:
+    """The answer's first codec that we support and offered (an answer may not pick
+    another, RFC 3264 6.1); an m= line beyond our offer's (None) may carry only G.711."""
     for pt in media.formats:
         encoding = media.encoding(pt)
         codec = None if encoding is None else SUPPORTED_CODECS.get(encoding[0].upper())
-        if codec is not None and encoding is not None and encoding[1] == codec.clock:
+        if (
+            codec is not None
+            and encoding is not None
+            and encoding[1] == codec.clock
+            and (
+                codec.payload_type in (0, 8)
+                if offered is None
+                else offered.find_format(encoding[0], codec.clock) is not None
+            )
+        ):
             return encoding[0].upper(), pt
     return None
 
@@ -749,7 +762,8 @@ def negotiated_from_answer(
     for index, answered in enumerate(answer.media):
         if answered.media != "audio" or answered.port == 0 or not _is_rtp(answered.proto):
             continue
-        chosen = _first_supported(answered)
+        offered = offer.media[index] if index < len(offer.media) else None
+        chosen = _first_supported(answered, offered)
         if chosen is None:
             continue
         codec, codec_pt = chosen
@@ -757,7 +771,6 @@ def negotiated_from_answer(
         remote = answer.connection_for(answered)
         if remote is None:
             raise SdpError("answered audio stream without a connection address")
-        offered = offer.media[index] if index < len(offer.media) else None
         event = _telephone_event(answered, clock)
         dtmf_pt = None if event is None else event[0]
         if dtmf_pt is None and offered is not None:
