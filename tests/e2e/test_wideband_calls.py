@@ -2,7 +2,8 @@
 `[media] codecs` naming them: a 6 kHz tone, which G.711's 8 kHz sampling cannot carry,
 crosses G.722<->G.722, Opus<->Opus and G.722<->Opus calls (the path stays 16 kHz) and
 is gone toward a G.711 phone, which still hears a 1 kHz tone both ways (transcoded);
-three wideband phones in a conference hear one another's 6 kHz tone."""
+three wideband phones in a conference hear one another's 6 kHz tone; digits cross an
+Opus<->PCMU call both ways; a wideband phone on hold hears the (8 kHz) music."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from media.tones import HOLD_MUSIC_HZ
 from tests.peers.audio import band_energy_ratio, dominant_frequency, make_tone_wav, read_wav, rms
 from tests.peers.baresip import Baresip, BaresipAccount
 
@@ -159,3 +161,26 @@ def test_a_wideband_conference_stays_wideband(switch, phone_factory, tmp_path):
     assert band_energy_ratio(samples, 5000.0, rate) > 0.2
     assert band_energy_ratio(samples, LOW, rate) > 0.2
     assert band_energy_ratio(samples, HIGH, rate) < 0.05
+
+
+def test_music_on_hold_reaches_a_wideband_phone(switch, phone_factory, tmp_path):
+    # the music is an 8 kHz source: each wideband leg's session upsamples the shared frame
+    caller = phone(phone_factory, switch, tmp_path, "101", "G722", LOW)
+    callee = phone(phone_factory, switch, tmp_path, "102", "opus", 5000.0)
+    port = switch.config.sip_host_port[1]
+    caller.dial(f"sip:102@127.0.0.1:{port}")
+    callee.wait_call_established()
+    caller.wait_call_established()
+    since = time.monotonic()
+    time.sleep(1.0)
+    callee.command("/hold")
+    time.sleep(3.0)
+    held = time.monotonic()
+    caller.hangup()
+    caller.wait_call_closed()
+    callee.wait_call_closed()
+    samples, rate = read_wav(caller.last_recording("dec"))
+    music = samples[int((held - since - 2.0) * rate) : int((held - since) * rate)]
+    assert rate == 16000
+    assert abs(dominant_frequency(music, rate) - HOLD_MUSIC_HZ) < 20
+    assert band_energy_ratio(music, HOLD_MUSIC_HZ, rate) > 0.5
