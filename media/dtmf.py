@@ -117,6 +117,7 @@ class DtmfSender:
         "_elapsed",
         "_ends_left",
         "_gap",
+        "clock",
     )
 
     def __init__(
@@ -132,7 +133,8 @@ class DtmfSender:
         if end_repeats < 1:
             raise ValueError("the end packet must be sent at least once")
         self.volume = volume
-        self.frame_samples = frame_samples
+        self.frame_samples = frame_samples  # RTP timestamp units per tick
+        self.clock = RATE  # the RTP clock (the audio codec's: 48000 for Opus)
         self.end_repeats = end_repeats
         self.gap_ticks = gap_ticks  # silent ticks between two events
         self._queue: deque[tuple[str, int]] = deque()
@@ -152,7 +154,7 @@ class DtmfSender:
         if len(digit) != 1 or digit not in DIGITS:
             raise ValueError(f"not a DTMF digit: {digit!r}")
         # rounded up to whole ticks
-        frames = max(1, -(-int(duration_ms) * (RATE // 1000) // self.frame_samples))
+        frames = max(1, -(-int(duration_ms) * (self.clock // 1000) // self.frame_samples))
         total = min(
             frames * self.frame_samples, _MAX_DURATION // self.frame_samples * self.frame_samples
         )

@@ -156,6 +156,11 @@ class JitterBuffer:
             self.lost = True
         return None
 
+    def following(self) -> bytes | None:
+        """After a pop() that found a frame lost: the payload after it, if it has
+        already arrived (its FEC may rebuild the lost one); else None."""
+        return self._frames.get(self._next)
+
     def reset(self) -> None:
         """Forget everything (codec change, new remote)."""
         self._frames.clear()

@@ -80,6 +80,17 @@ class Mixer:
         self._sum = np.zeros(frame, dtype=np.int32)
         self._acc = np.zeros((0, frame), dtype=np.int32)
 
+    def resize(self, frame: int) -> None:
+        """Mix frames of `frame` samples from now on (a conference turning wideband when
+        a 16 kHz party joins, or back); the parties and their settings stay."""
+        if frame == self.frame:
+            return
+        self.frame = frame
+        self._zeros = np.zeros(frame, dtype=np.int16)
+        self._zeros.flags.writeable = False
+        self._sum = np.zeros(frame, dtype=np.int32)
+        self._acc = np.zeros((0, frame), dtype=np.int32)
+
     def add(
         self, party: Hashable, *, muted: bool = False, talk_to: Collection[Hashable] | None = None
     ) -> None:

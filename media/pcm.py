@@ -1,10 +1,11 @@
 """The audio format every media module shares: 8 kHz mono 16-bit linear PCM, 20 ms frames.
 
-G.711, the only codec family the engine speaks, samples at 8 kHz, and 20 ms is
-the packet time peers use unless told otherwise; so one frame (160 samples) is
-one RTP packet, one media-clock tick and one step of a player or a recorder.
-Prompts, recordings, tones and the mixer all work in this format; only the
-edges convert (resampling of loaded files, the recognizer's 16 kHz model).
+G.711 samples at 8 kHz, and 20 ms is the packet time peers use unless told
+otherwise; so one frame (160 samples) is one RTP packet, one media-clock tick and
+one step of a player or a recorder. Prompts, recordings and tones work in this
+format; only the edges convert (resampling of loaded files, the recognizer's 16 kHz
+model, and wideband legs: a G.722 or Opus session's frames are 16 kHz, 320 samples,
+converted by the session or `media.resample`, see media.codecs).
 """
 
 from __future__ import annotations

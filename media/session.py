@@ -1,4 +1,4 @@
-"""One RTP session (a call leg's media): G.711 audio, RFC 4733 DTMF, RTCP.
+"""One RTP session (a call leg's media): G.711, G.722 or Opus audio, RFC 4733 DTMF, RTCP.
 
 The switch drives sessions from the media clock: every 20 ms tick it calls
 `read_frame()` (what the peer said) and `write_frame()` (what the peer hears).
@@ -9,8 +9,15 @@ updates the RFC 3550 counters and stores the payload bytes in the jitter
 buffer; decoding happens in `read_frame`, once per tick, in numpy. Sending is
 one table lookup (encode), one `struct.pack` and one `sendto`.
 
-Assumes 20 ms packets (160 samples), which is what G.711 peers use by default;
-other sizes are padded / truncated to 160 samples.
+Assumes 20 ms packets, which is what peers use by default; other sizes are padded /
+truncated to 20 ms.
+
+Rates: a leg's decoded frames are at its codec's rate (`rate`: 8000 for G.711, 16000
+for G.722 and Opus), so their length says their rate (160 or 320 samples).
+`write_frame` takes either and converts what is not at the leg's rate (numpy
+half-band filters, media.resample), so a bridge, the mixer or a prompt at 8 kHz write
+to any leg; `narrow`/`wide` give a received frame at 8 or 16 kHz to whoever needs that
+rate (in-band DTMF detection, an 8 kHz recording, a 16 kHz conference mix).
 
 Timestamps: +160 per written frame; when `write_frame` was not called for
 more than 2.5 ticks (we sent nothing: silence), the timestamp jumps by the
@@ -47,11 +54,12 @@ from typing import TypeAlias, TypedDict
 
 import numpy as np
 
-from media import g711
+from media import codecs, g711
 from media.dtmf import DtmfReceiver, DtmfSender
 from media.jitter import JitterBuffer
 from media.pcm import FRAME, FRAME_SECONDS, RATE, SILENCE, Samples
 from media.ports import PortAllocator
+from media.resample import Downsampler, Upsampler
 from media.rtcp import (
     Bye,
     ReceiverReport,
@@ -120,10 +128,10 @@ class _DatagramProtocol(asyncio.DatagramProtocol):
         log.debug("%s socket error: %s", self.name, exc)
 
 
-def _fit(frame: Samples) -> Samples:
-    if frame.shape[0] > FRAME:
-        return frame[:FRAME]
-    out = np.zeros(FRAME, dtype=np.int16)
+def _fit(frame: Samples, size: int = FRAME) -> Samples:
+    if frame.shape[0] > size:
+        return frame[:size]
+    out = np.zeros(size, dtype=np.int16)
     out[: frame.shape[0]] = frame
     return out
 
@@ -164,6 +172,18 @@ class RtpSession:
         self._dtmf_pt = -1
         self._encode: Callable[[Samples], bytes] = g711.ulaw_encode
         self._decode: Callable[[bytes], Samples] = g711.ulaw_decode
+        self._recover: Callable[[bytes], Samples] | None = None  # FEC (Opus)
+        self.rate = RATE  # decoded audio rate of the codec
+        self._frame = FRAME  # samples per decoded 20 ms frame
+        self._step = FRAME  # RTP timestamp units per 20 ms
+        self._clock = RATE  # RTP clock rate
+        self._payload_size = FRAME  # a 20 ms payload's bytes, 0: variable (Opus)
+        # rate converters, made when first needed: frames written at the other rate
+        # (tx) and received frames asked for at the other rate (rx)
+        self._tx_up: Upsampler | None = None
+        self._tx_down: Downsampler | None = None
+        self._rx_up: Upsampler | None = None
+        self._rx_down: Downsampler | None = None
         # one silent frame in the codec (pass-through sends it for a silent peer)
         self.silence: bytes = g711.ulaw_encode(SILENCE)
         self._sdp_remote: tuple[str, int] | None = None
@@ -209,6 +229,7 @@ class RtpSession:
         self.ignored = 0  # other payload types, or RTP while not receiving
         self.malformed = 0
         self.concealed = 0
+        self.recovered = 0  # lost frames rebuilt from the next packet's FEC (Opus)
         self.injected = 0  # valid RTP from an address other than the latched one: dropped
         self.send_errors = 0  # sendto failures: logged once with the traceback, then counted
 
@@ -270,8 +291,7 @@ class RtpSession:
     ) -> None:
         """Where to send and what to expect, from SDP; may be called again (re-INVITE)."""
         codec = codec.upper()
-        if codec not in g711.ENCODERS:
-            raise ValueError(f"unsupported codec {codec!r}")
+        codecs.spec(codec)  # ValueError for one we do not speak
         if port != 0 and not self.reaches(address):
             # Refused here, once, rather than failing on every packet sent there.
             family = "IPv6" if self.family == socket.AF_INET6 else "IPv4"
@@ -280,12 +300,11 @@ class RtpSession:
             self._jitter.reset()
             self._last_frame = None
             self._last_payload = None
+        if codec != self.codec:
+            self._use(codecs.coder(codec))
         self.codec = codec
         self.payload_type = payload_type
         self.dtmf_payload_type = dtmf_payload_type
-        self._encode = g711.ENCODERS[codec]
-        self._decode = g711.DECODERS[codec]
-        self.silence = self._encode(SILENCE)
         self._pt = payload_type
         self._dtmf_pt = -1 if dtmf_payload_type is None else dtmf_payload_type
         remote = None if port == 0 or address in ("", "0.0.0.0", "::") else (address, port)
@@ -298,6 +317,23 @@ class RtpSession:
             self._remote = remote
             self._rtcp_remote = None if remote is None else (address, port + 1)
         self._update_flags()
+
+    def _use(self, coder: codecs.Coder) -> None:
+        spec = coder.spec
+        self._encode = coder.encode
+        self._decode = coder.decode
+        self._recover = coder.recover
+        self.rate = spec.rate
+        self._frame = spec.frame
+        self._step = spec.step
+        self._clock = spec.clock
+        self._rx.clock_rate = spec.clock
+        self._dtmf_tx.frame_samples = spec.step
+        self._dtmf_tx.clock = spec.clock
+        # G.711 and G.722 send one byte per RTP clock unit (64 kbit/s); Opus varies
+        self._payload_size = spec.step if spec.clock == RATE else 0
+        self._tx_up = self._tx_down = self._rx_up = self._rx_down = None
+        self.silence = self._encode(np.zeros(spec.frame, dtype=np.int16))
 
     @property
     def family(self) -> socket.AddressFamily:
@@ -469,10 +505,10 @@ class RtpSession:
         if payload is not None:
             if payload:
                 frame = self._decode(payload)
-                if frame.shape[0] != FRAME:
-                    frame = _fit(frame)
+                if frame.shape[0] != self._frame:
+                    frame = _fit(frame, self._frame)
             else:
-                frame = np.zeros(FRAME, dtype=np.int16)
+                frame = np.zeros(self._frame, dtype=np.int16)
             self._last_frame = frame
             self._last_payload = None
             self._concealing = 0
@@ -480,6 +516,22 @@ class RtpSession:
         if not self._jitter.lost:
             return None
         return self._conceal()
+
+    def narrow(self, frame: Samples) -> Samples:
+        """A frame `read_frame` returned, at 8 kHz (the same frame for a G.711 leg)."""
+        if frame.shape[0] == FRAME:
+            return frame
+        if self._rx_down is None:
+            self._rx_down = Downsampler()
+        return self._rx_down(frame)
+
+    def wide(self, frame: Samples) -> Samples:
+        """A frame `read_frame` returned, at 16 kHz (the same frame for a wideband leg)."""
+        if frame.shape[0] != FRAME:
+            return frame
+        if self._rx_up is None:
+            self._rx_up = Upsampler()
+        return self._rx_up(frame)
 
     def read_payload(self) -> bytes | None:
         """`read_frame` without decoding: the next 20 ms as a payload of this session's
@@ -494,8 +546,13 @@ class RtpSession:
         payload = self._jitter.pop()
         if payload is not None:
             self._concealing = 0
-            if len(payload) != FRAME:  # G.711: one byte per sample
-                payload = self.silence if not payload else self._encode(_fit(self._decode(payload)))
+            size = self._payload_size
+            if len(payload) != size and (size or not payload):  # another packet time
+                payload = (
+                    self.silence
+                    if not payload
+                    else self._encode(_fit(self._decode(payload), self._frame))
+                )
             self._last_payload = payload
             self._last_frame = None  # decoded only if a loss must be concealed
             return payload
@@ -504,8 +561,20 @@ class RtpSession:
         return self._encode(self._conceal())
 
     def _conceal(self) -> Samples:
-        """Packet loss concealment: fade the last frame out, then silence."""
+        """Packet loss concealment: the codec's FEC from the next packet if it is here
+        (Opus), else fade the last frame out, then silence."""
         self.concealed += 1
+        recover = self._recover
+        if recover is not None:
+            following = self._jitter.following()
+            if following:
+                self.recovered += 1
+                self._concealing = 0
+                frame = recover(following)
+                if frame.shape[0] != self._frame:
+                    frame = _fit(frame, self._frame)
+                self._last_frame = frame
+                return frame
         step = self._concealing
         self._concealing = step + 1
         last = self._last_frame
@@ -513,7 +582,7 @@ class RtpSession:
             last = self._last_frame = self._decode(self._last_payload)
         if last is not None and step < _CONCEAL_FRAMES:
             return last >> (step + 1)
-        return np.zeros(FRAME, dtype=np.int16)
+        return np.zeros(self._frame, dtype=np.int16)
 
     # ------------------------------------------------------------------- send
 
@@ -525,9 +594,9 @@ class RtpSession:
             self._sent_any = True
             return True
         if gap > _SILENCE_GAP:
-            self._ts = (self._ts + FRAME * max(1, round(gap / FRAME_SECONDS))) & 0xFFFFFFFF
+            self._ts = (self._ts + self._step * max(1, round(gap / FRAME_SECONDS))) & 0xFFFFFFFF
             return True
-        self._ts = (self._ts + FRAME) & 0xFFFFFFFF
+        self._ts = (self._ts + self._step) & 0xFFFFFFFF
         return False
 
     def _send(self, second: int, timestamp: int, payload: bytes) -> None:
@@ -558,9 +627,13 @@ class RtpSession:
             )
 
     def write_frame(self, frame: Samples) -> None:
-        """Encode and send one 20 ms frame now (nothing while on hold or with no remote)."""
+        """Encode and send one 20 ms frame now (nothing while on hold or with no remote);
+        a frame at the other rate (160 samples to a wideband leg, 320 to a G.711 one)
+        is converted first."""
         if not self._send_ok or self._closed:
             return
+        if frame.shape[0] != self._frame:
+            frame = self._convert(frame)
         now = self._time()
         self._last_write = now
         marker = self._next_slot(now)
@@ -568,6 +641,15 @@ class RtpSession:
             self._send_dtmf_tick()  # the event replaces the audio of this tick
             return
         self._send(self._pt | 0x80 if marker else self._pt, self._ts, self._encode(frame))
+
+    def _convert(self, frame: Samples) -> Samples:
+        if frame.shape[0] < self._frame:
+            if self._tx_up is None:
+                self._tx_up = Upsampler()
+            return self._tx_up(frame)
+        if self._tx_down is None:
+            self._tx_down = Downsampler()
+        return self._tx_down(frame)
 
     def write_payload(self, payload: bytes) -> None:
         """`write_frame` of a payload already in this session's codec (pass-through):
@@ -644,7 +726,7 @@ class RtpSession:
         report: SenderReport | ReceiverReport
         if self.packets_sent > self._sent_at_last_report:
             # The RTP timestamp of "now" on our media timeline, for lip-sync/RTT tools.
-            rtp_now = (self._ts + int((now - self._last_slot) * RATE)) & 0xFFFFFFFF
+            rtp_now = (self._ts + int((now - self._last_slot) * self._clock)) & 0xFFFFFFFF
             report = SenderReport(
                 self._ssrc,
                 ntp_timestamp(time.time()),
@@ -713,7 +795,7 @@ class RtpSession:
             "packets_received": self.packets_received,
             "octets_received": self.octets_received,
             "lost": self._rx.lost,
-            "jitter": self._rx.jitter * 1000.0 / RATE,
+            "jitter": self._rx.jitter * 1000.0 / self._clock,
             "concealed": self.concealed,
             "late": self._jitter.late,
             "duplicates": self._jitter.duplicates,
@@ -724,7 +806,7 @@ class RtpSession:
             "send_errors": self.send_errors,
             "remote_lost": None if remote is None else remote.cumulative_lost,
             "remote_fraction_lost": None if remote is None else remote.fraction_lost / 256.0,
-            "remote_jitter": None if remote is None else remote.jitter * 1000.0 / RATE,
+            "remote_jitter": None if remote is None else remote.jitter * 1000.0 / self._clock,
             "rtt": self._rtt,
         }
 
@@ -737,7 +819,7 @@ class RtpSession:
             self.packets_sent,
             rx.lost,
             self._jitter.late,
-            rx.jitter * 1000.0 / RATE,
+            rx.jitter * 1000.0 / self._clock,
         )
 
     @property

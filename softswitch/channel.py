@@ -25,8 +25,8 @@ from .sip.transaction import ServerTransaction
 
 log = logging.getLogger("softswitch.channel")
 
-
-DEFAULT_CODECS: tuple[str, ...] = tuple(sdp.SUPPORTED_CODECS)  # PCMU, PCMA
+# Trunks (and every leg the config gives no other list) speak G.711 only.
+G711 = ("PCMU", "PCMA")
 
 
 class ChannelState(StrEnum):
@@ -123,17 +123,18 @@ class Channel:
         advertised: str,
         session_id: int | None = None,
         srtp: LegSrtp | None = None,
+        codecs: tuple[str, ...] = G711,
     ) -> None:
         self.name = name
+        # what this leg offers and accepts, in order of preference (SDP names, upper case;
+        # an extension may be limited to some: softswitch.store.extension_settings)
+        self.codecs = codecs
         self.direction = direction
         self.endpoint = endpoint
         self.session = session
         self.rtp = rtp
         self.advertised = advertised
         self.srtp = srtp if srtp is not None else LegSrtp()
-        # the codecs our offers and answers on this leg carry, in preference order (an
-        # extension may be limited to some: softswitch.store.extension_settings)
-        self.codecs: tuple[str, ...] = DEFAULT_CODECS
         self.state = ChannelState.DOWN
         self.cause = ""
         self.status = 0

@@ -15,7 +15,7 @@ import numpy as np
 
 from media.clock import MediaClock
 from media.inband import InbandDtmfDetector
-from media.pcm import SILENCE
+from media.pcm import FRAME, SILENCE
 from media.player import Player, PlayResult
 
 from .channel import Channel
@@ -60,6 +60,8 @@ class ChannelAudio:
         rtp = self.channel.rtp
         frame = rtp.read_frame()
         if frame is not None:
+            if frame.shape[0] != FRAME:  # a wideband leg: detection and listeners run at 8 kHz
+                frame = rtp.narrow(frame)
             for digit in self._inband.feed(frame):
                 if time.monotonic() - self._last_event > INBAND_HOLDOFF:
                     self._digit(digit)

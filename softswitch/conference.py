@@ -5,6 +5,11 @@ matrices the mix is computed in: the tick copies each leg's decoded frame into i
 mixes in place and sends each row back, so a room allocates per tick no more than a
 bridge does (the decoded frames). Joins and leaves are announced to everyone with a
 short chime; with a recorder the mix everybody hears goes to one WAV.
+
+Wideband: while any participant's codec is 16 kHz (G.722, Opus) the room mixes at
+16 kHz (320-sample rows; G.711 participants' frames are upsampled, and the session
+downsamples what they hear), so wideband phones hear each other wideband; otherwise at
+8 kHz as before. The recording stays 8 kHz (the mix is downsampled for it).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from media.mixer import Mixer
 from media.pcm import FRAME
 from media.prompt import to_frames
 from media.recorder import WavWriter
+from media.resample import Downsampler, Upsampler
 from media.session import RtpSession
 from media.tones import chime
 
@@ -32,6 +38,18 @@ log = logging.getLogger("softswitch.conference")
 # int32 like the mix they are added to: no cast per tick
 JOIN_TONE = to_frames(chime((600.0, 900.0))).astype(np.int32)
 LEAVE_TONE = to_frames(chime((900.0, 600.0))).astype(np.int32)
+WIDE = 2 * FRAME  # a 20 ms frame at 16 kHz
+
+
+def _widened(tone: np.ndarray) -> np.ndarray:
+    up = Upsampler()
+    wide = np.stack([up(row.astype(np.int16)) for row in tone]).astype(np.int32)
+    wide.flags.writeable = False
+    return wide
+
+
+JOIN_TONE_WIDE = _widened(JOIN_TONE)
+LEAVE_TONE_WIDE = _widened(LEAVE_TONE)
 JOIN_TONE.flags.writeable = False
 LEAVE_TONE.flags.writeable = False
 
@@ -76,9 +94,9 @@ class Room:
         self.on_empty = on_empty
         self.mixer = Mixer()
         self._members: dict[str, Participant] = {}
-        self._said = np.zeros((max_participants, FRAME), dtype=np.int32)
-        self._heard = np.zeros((max_participants, FRAME), dtype=np.int16)
-        self._everyone = np.zeros(FRAME, dtype=np.int16)
+        self.width = FRAME  # samples per mixed frame: FRAME (8 kHz) or WIDE (16 kHz)
+        self._said, self._heard, self._everyone = self._matrices(FRAME)
+        self._to_recording: Downsampler | None = None
         # rebuilt when membership changes, read by every tick
         self._rtps: tuple[RtpSession, ...] = ()
         self._said_rows: tuple[np.ndarray, ...] = ()
@@ -165,12 +183,32 @@ class Room:
         assert members == self.mixer.parties  # both in join order: row i is party i
         n = len(members)
         self._rtps = tuple(m.channel.rtp for m in members)
+        wide = any(rtp.rate > 8000 for rtp in self._rtps)
+        width = WIDE if wide else FRAME
+        if width != self.width:
+            log.info("conference %s mixes at %d kHz", self.number, 16 if wide else 8)
+            self.width = width
+            self.mixer.resize(width)
+            # contiguous at each width: mixing a strided view would allocate per tick
+            self._said, self._heard, self._everyone = self._matrices(width)
+            self._to_recording = Downsampler() if wide else None
+            self._tone = None  # a chime in progress was made for the other rate
         self._said_n = self._said[:n]
         self._heard_n = self._heard[:n]
-        self._said_rows = tuple(self._said[:n])
-        self._heard_rows = tuple(self._heard[:n])
+        self._said_rows = tuple(self._said_n)
+        self._heard_rows = tuple(self._heard_n)
+
+    def _matrices(self, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        size = self.max_participants
+        return (
+            np.zeros((size, width), dtype=np.int32),
+            np.zeros((size, width), dtype=np.int16),
+            np.zeros(width, dtype=np.int16),
+        )
 
     def _chime(self, tone: np.ndarray) -> None:
+        if self.width == WIDE:
+            tone = JOIN_TONE_WIDE if tone is JOIN_TONE else LEAVE_TONE_WIDE
         self._tone = tone
         self._tone_at = 0
 
@@ -178,11 +216,14 @@ class Room:
 
     def tick(self, _tick_no: int) -> None:
         copyto = np.copyto
+        width = self.width
         for rtp, row in zip(self._rtps, self._said_rows, strict=True):
             frame = rtp.read_frame()
             if frame is None:
                 row.fill(0)
             else:
+                if frame.shape[0] != width:  # a G.711 party in a wideband room
+                    frame = rtp.wide(frame)
                 copyto(row, frame)  # half the cost of row[:] = frame, no temporary
         tone = self._tone
         common = None
@@ -197,4 +238,5 @@ class Room:
         for rtp, row in zip(self._rtps, self._heard_rows, strict=True):
             rtp.write_frame(row)
         if recording is not None:
-            recording.write(self._everyone)
+            down = self._to_recording
+            recording.write(self._everyone if down is None else down(self._everyone))

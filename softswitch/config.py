@@ -308,6 +308,15 @@ class MediaConfig:
     # partner put the call on hold. "" = the generated default, music-on-hold.wav in the
     # data folder (next to the store), written at first start.
     moh_dir: str = ""
+    # Codecs offered to and accepted from phones (extensions), in order of preference:
+    # "pcmu", "pcma", "g722" (16 kHz) and "opus" (RFC 7587, 16 kHz audio, in-band FEC).
+    # Trunks always speak G.711 (PCMU, PCMA); a wideband phone's call to a trunk or to a
+    # G.711 phone is transcoded in the switch. Wideband is opt-in, e.g.
+    # ["opus", "g722", "pcmu", "pcma"]; the default is G.711 only, as before.
+    codecs: list[str] = field(default_factory=lambda: ["pcmu", "pcma"])
+
+
+PHONE_CODECS = ("PCMU", "PCMA", "G722", "OPUS")  # what [media] codecs may name
 
 
 @dataclass(slots=True)
@@ -788,6 +797,24 @@ def _validate_store(store: StoreConfig) -> None:
         raise ConfigError("store.pool_size must be 1 to 1000 connections")
 
 
+def _validate_codecs(media: MediaConfig) -> None:
+    names = [str(name).upper() for name in media.codecs]
+    unknown = [name for name in names if name not in PHONE_CODECS]
+    if not names or unknown or len(set(names)) != len(names):
+        raise ConfigError(
+            f"media.codecs must list each of {', '.join(c.lower() for c in PHONE_CODECS)} "
+            f"at most once, in order of preference (got {media.codecs!r})"
+        )
+    wideband = [name for name in names if name in ("G722", "OPUS")]
+    if wideband:  # imported only then: the CLI's commands read the config without numpy
+        from media.codecs import unavailable
+    for name in wideband:
+        problem = unavailable(name)
+        if problem is not None:  # said at start-up rather than as a 488 per call
+            raise ConfigError(f"media.codecs: {name.lower()}: {problem}")
+    media.codecs = names
+
+
 def _validate(config: Config) -> None:
     config.sip_host_port, config.api_host_port, config.rtp_port_range  # noqa: B018 raise early
     _validate_tls(config)
@@ -796,6 +823,7 @@ def _validate(config: Config) -> None:
     if not algorithms or set(algorithms) - {"MD5", "SHA-256"}:
         raise ConfigError("sip.digest_algorithms must list MD5 and/or SHA-256")
     config.sip.digest_algorithms = algorithms
+    _validate_codecs(config.media)
     if config.rtp.srtp not in SRTP_MODES:
         raise ConfigError(f"rtp.srtp must be one of {', '.join(SRTP_MODES)}")
     if not 0 <= config.rtp.timeout <= 86400:

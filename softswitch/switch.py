@@ -23,7 +23,7 @@ from media.wav import AudioError
 from . import call_forwarding, feature_codes
 from .bridge import Bridge, Tap
 from .channel import (
-    DEFAULT_CODECS,
+    G711,
     Channel,
     ChannelEvent,
     ChannelNamer,
@@ -582,11 +582,15 @@ class Switch:
         return extension_status(self.store, extension, name, self.keepalive.reachable, time.time())
 
     def _codecs_of(self, number: str) -> tuple[str, ...]:
-        """The codecs an extension's legs may use (its setting; every one by default)."""
+        """The codecs an extension's legs may use: `[media] codecs`, limited to the
+        extension's own list when it has one (in its order)."""
+        enabled = self.codecs_for(EndpointKind.EXTENSION)
         settings = self.extension_settings.get(number)
         if settings is None or not settings.codecs:
-            return DEFAULT_CODECS
-        return tuple(settings.codecs)
+            return enabled
+        own = tuple(name.upper() for name in settings.codecs)
+        # none of its codecs enabled for phones: its own list (set later, and narrower)
+        return tuple(name for name in own if name in enabled) or own
 
     def _admit_registration(self, number: str, transport: str, devices: int) -> str | None:
         """The extension's limits on a REGISTER: why it is refused, None if it is not."""
@@ -610,6 +614,13 @@ class Switch:
             return None
         settings = self.extension_settings.get(number)
         return settings.account if settings is not None else ""
+
+    def codecs_for(self, kind: EndpointKind) -> tuple[str, ...]:
+        """The codecs a leg to or from `kind` offers and accepts: `[media] codecs` for
+        phones, G.711 for trunks (carriers: transcoded in the bridge)."""
+        if kind is EndpointKind.EXTENSION:
+            return tuple(self.config.media.codecs)
+        return G711
 
     def media_address(self, peer_host: str | None) -> str:
         """The address SDP c= names for a leg whose SIP peer is at `peer_host`."""
@@ -1023,6 +1034,7 @@ class Switch:
             rtp,
             advertised,
             srtp=srtp,
+            codecs=self.codecs_for(caller.kind),
         )
         # in the registry at once: whatever happens next, the channel (and its RTP port)
         # is let go through it, a failure (_internal_error) included
@@ -1388,7 +1400,7 @@ class Switch:
             credentials = trunk.credentials
             endpoint = Endpoint(EndpointKind.TRUNK, trunk.name, number)
             prack = PrackMode(trunk.config.prack)
-            codecs = DEFAULT_CODECS
+            codecs = self.codecs_for(EndpointKind.TRUNK)
         # devices of a family we have no RTP for (IPv6 ones with [rtp] address IPv4) cannot
         # take our offer
         served = [t for t in targets if self.rtp_families.bind_address(t[1].host) is not None]
@@ -1440,9 +1452,9 @@ class Switch:
             advertised[0],
             session_id=session_id,
             srtp=srtp,
+            codecs=codecs,
         )
         channel.forks = list(invites)
-        channel.codecs = codecs
         self.channels.add(channel)
         channel.on_refer = self.transfers.refer
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout

@@ -56,14 +56,18 @@ class Legs:
         endpoint = Endpoint(EndpointKind.EXTENSION, number, number)
         return Channel(self.name(number), Direction.OUTBOUND, endpoint, invite, rtp, HOST)
 
-    async def leg(self, number: str = "101") -> Leg:
-        """A channel that offered, and a phone that answered (PCMU, telephone-event)."""
+    async def leg(self, number: str = "101", codecs: tuple[str, ...] = ("PCMU", "PCMA")) -> Leg:
+        """A channel that offered, and a phone that answered (the first of `codecs`,
+        telephone-event)."""
         channel = await self.channel(number)
+        channel.codecs = codecs
         phone = await RtpSession.open(HOST, self.ports)
         self.phones.append(phone)
         offer = channel.offer()
         parsed = sdp.SessionDescription.parse(offer)
-        answer, negotiated = sdp.make_answer(parsed, HOST, phone.local_port, session_id=7)
+        answer, negotiated = sdp.make_answer(
+            parsed, HOST, phone.local_port, codecs=codecs, session_id=7
+        )
         phone.set_remote(
             negotiated.address,
             negotiated.port,

@@ -357,3 +357,45 @@ async def test_legs_of_different_codecs_are_transcoded_and_passthrough_false_alw
     decoding.start()
     assert clock._snapshot == (decoding.tick,)
     decoding.stop()
+
+
+async def test_a_g722_leg_and_a_pcmu_leg_cross_rates_and_the_tap_sees_8khz(made: Legs) -> None:
+    a, b = await made.leg("101", codecs=("G722",)), await made.leg("102")
+    assert (a.channel.rtp.rate, b.channel.rtp.rate) == (16000, 8000)
+    bridge = Bridge(a.channel, b.channel, MediaClock())
+    heard: list[tuple[np.ndarray | None, np.ndarray | None]] = []
+    bridge.tap = lambda a_said, b_said: heard.append((a_said, b_said))
+    bridge.start()
+    ticks = 12
+    at_a: list[np.ndarray | None] = []
+    at_b: list[np.ndarray | None] = []
+    for n in range(ticks):  # one tick at a time, as the media clock runs them
+        a.phone.write_frame(tone(n))  # 8 kHz frames: the G.722 phone upsamples them
+        b.phone.write_frame(tone(n + 10))
+        await until(
+            lambda n=n: a.channel.rtp.packets_received > n and b.channel.rtp.packets_received > n
+        )
+        bridge.tick(n)
+        await until(lambda n=n: a.phone.packets_received > n and b.phone.packets_received > n)
+        at_a.append(a.phone.read_frame())
+        at_b.append(b.phone.read_frame())
+    assert {f.shape for f in at_a if f is not None} == {(320,)}  # wideband at the G.722 phone
+    assert {f.shape for f in at_b if f is not None} == {(160,)}
+    assert all(f.any() for f in at_a[4:] if f is not None)
+    assert all(f.any() for f in at_b[4:] if f is not None)
+    shapes = {f.shape for pair in heard for f in pair if f is not None}
+    assert shapes == {(160,)}  # the recorder is given 8 kHz from both legs
+
+
+async def test_g722_legs_pass_their_payloads_through(made: Legs) -> None:
+    a, b = await made.leg("101", codecs=("G722",)), await made.leg("102", codecs=("G722",))
+    bridge = Bridge(a.channel, b.channel, MediaClock())
+    bridge.start()
+    assert bridge._ticking == bridge.relay_tick
+    for n in range(3):
+        a.phone.write_frame(tone(n))
+    await until(lambda: a.channel.rtp.packets_received == 3)
+    for n in range(3):
+        bridge.relay_tick(n)
+    await until(lambda: b.phone.packets_received >= 2)
+    assert b.channel.rtp.octets_sent == 160 * b.channel.rtp.packets_sent  # G.722 payloads

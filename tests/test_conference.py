@@ -169,3 +169,21 @@ async def test_a_tick_allocates_no_more_than_the_decoded_frames(made: Legs) -> N
     finally:
         tracemalloc.stop()
     assert peak < 3000, peak  # a 10-party int32 matrix alone is 6,400 bytes
+
+
+async def test_a_wideband_party_turns_the_mix_to_16khz_and_back(made: Legs) -> None:
+    room = Room("800", MediaClock(), max_participants=5)
+    party = {"a": await made.leg("101"), "b": await made.leg("102", codecs=("G722",))}
+    members = {k: room.join(leg.channel) for k, leg in party.items()}
+    assert room.width == 320 and room.mixer.frame == 320
+    await mixed(room, party, len(JOIN_TONE), speak=False)
+    audio_of = await mixed(room, party, 25)
+    wide, narrow = audio_of["b"][1600:], audio_of["a"][800:]
+    # the G.722 phone hears the G.711 one's pitch (upsampled into the 16 kHz mix) ...
+    spectrum = np.abs(np.fft.rfft(wide.astype(np.float64)))
+    freqs = np.fft.rfftfreq(len(wide), 1 / 16000)
+    assert abs(freqs[np.argmax(spectrum)] - PITCH["a"]) < 20
+    # ... and the G.711 phone the G.722 one's (downsampled by its session)
+    assert level_at(narrow, PITCH["b"]) > 0.05
+    room.leave(members["b"])
+    assert room.width == 160 and room.mixer.frame == 160

@@ -556,3 +556,14 @@ def test_cluster_is_off_by_default_and_names_the_node():
     )
     assert config.cluster.enabled and config.node_id == "sw1"
     assert config.node_api_url == "http://198.18.0.11:8080"
+
+
+def test_media_codecs_default_to_g711_and_name_only_known_codecs_once():
+    assert from_dict({}, {}).media.codecs == ["PCMU", "PCMA"]
+    wide = from_dict({"media": {"codecs": ["opus", "G722", "pcmu"]}}, {})
+    assert wide.media.codecs == ["OPUS", "G722", "PCMU"]
+    env = from_dict({}, {"SOFTSWITCH_MEDIA_CODECS": "g722,pcmu"})
+    assert env.media.codecs == ["G722", "PCMU"]
+    for bad in (["g729"], [], ["pcmu", "PCMU"], "opus,amr"):
+        with pytest.raises(ConfigError, match="media.codecs"):
+            from_dict({"media": {"codecs": bad}}, {})

@@ -1,10 +1,11 @@
-"""SDP (RFC 4566) and the offer/answer model (RFC 3264) for G.711 audio calls.
+"""SDP (RFC 4566) and the offer/answer model (RFC 3264) for audio calls.
 
 The parser keeps what it does not interpret (other attributes, b=/i=/k=
 lines, non-RTP media) so a description survives a parse/serialize round trip
 with its meaning intact. Offer/answer covers what the media engine does:
-PCMU/PCMA, RFC 4733 telephone-event, hold by direction attributes or by the
-pre-RFC 3264 ``c=0.0.0.0`` convention.
+PCMU/PCMA, G.722, Opus (RFC 7587: opus/48000/2, a dynamic payload type, in-band FEC
+asked for), RFC 4733 telephone-event at the chosen codec's clock, hold by direction
+attributes or by the pre-RFC 3264 ``c=0.0.0.0`` convention.
 
 SRTP keys travel in ``a=crypto`` lines (SDES, RFC 4568). This module only
 negotiates them as text: which suite, whose key params; the caller supplies our
@@ -41,7 +42,26 @@ STATIC_PAYLOAD_TYPES: dict[int, tuple[str, int]] = {
     17: ("DVI4", 22050),
     18: ("G729", 8000),
 }
-SUPPORTED_CODECS: dict[str, int] = {"PCMU": 0, "PCMA": 8}
+
+
+@dataclass(frozen=True, slots=True)
+class CodecFormat:
+    """How a codec the media engine speaks is written in SDP."""
+
+    name: str  # the rtpmap's encoding name
+    payload_type: int  # static (RFC 3551), or the dynamic one our offers use
+    clock: int  # RTP clock rate (G.722's is 8000 though it samples at 16 kHz)
+    channels: int | None = None  # the rtpmap's third field (Opus: always 2)
+    fmtp: str | None = None  # our a=fmtp for it
+
+
+# By upper-case name, in no order: preference is the caller's `codecs` argument.
+SUPPORTED_CODECS: dict[str, CodecFormat] = {
+    "PCMU": CodecFormat("PCMU", 0, 8000),
+    "PCMA": CodecFormat("PCMA", 8, 8000),
+    "G722": CodecFormat("G722", 9, 8000),
+    "OPUS": CodecFormat("opus", 111, 48000, 2, "useinbandfec=1"),
+}
 TELEPHONE_EVENT = "telephone-event"
 DTMF_EVENTS = "0-16"
 PTIME_MS = 20
@@ -471,18 +491,36 @@ def _check_codecs(codecs: tuple[str, ...] | list[str]) -> list[str]:
 
 
 def _audio_media(
-    port: int, codecs: list[tuple[str, int]], dtmf_pt: int | None, direction: str
+    port: int,
+    codecs: list[tuple[str, int]],
+    dtmf_pt: int | None,
+    direction: str,
+    dtmf_clock: int | None = None,
 ) -> MediaDescription:
+    """An m=audio of `codecs` (upper-case name, PT) and, from `dtmf_pt` on, one
+    telephone-event per clock rate among them (RFC 4733 events use the audio's clock),
+    or only at `dtmf_clock` (an answer echoes the offer's)."""
     media = MediaDescription(
         media="audio", port=port, proto="RTP/AVP", formats=[], direction=direction, ptime=PTIME_MS
     )
+    clocks: list[int] = []
     for name, pt in codecs:
+        codec = SUPPORTED_CODECS[name]
         media.formats.append(pt)
-        media.rtpmap[pt] = (name, 8000)
+        media.rtpmap[pt] = (codec.name, codec.clock)
+        if codec.channels is not None:
+            media.channels[pt] = codec.channels
+        if codec.fmtp is not None:
+            media.fmtp[pt] = codec.fmtp
+        if codec.clock not in clocks:
+            clocks.append(codec.clock)
+    if dtmf_clock is not None:
+        clocks = [dtmf_clock]
     if dtmf_pt is not None:
-        media.formats.append(dtmf_pt)
-        media.rtpmap[dtmf_pt] = (TELEPHONE_EVENT, 8000)
-        media.fmtp[dtmf_pt] = DTMF_EVENTS
+        for offset, clock in enumerate(clocks):
+            media.formats.append(dtmf_pt + offset)
+            media.rtpmap[dtmf_pt + offset] = (TELEPHONE_EVENT, clock)
+            media.fmtp[dtmf_pt + offset] = DTMF_EVENTS
     return media
 
 
@@ -512,7 +550,7 @@ def make_offer(
     if dtmf_pt is not None and not 96 <= dtmf_pt <= 127:
         raise SdpError(f"telephone-event needs a dynamic payload type, not {dtmf_pt}")
     media = _audio_media(
-        port, [(name, SUPPORTED_CODECS[name]) for name in names], dtmf_pt, direction
+        port, [(name, SUPPORTED_CODECS[name].payload_type) for name in names], dtmf_pt, direction
     )
     if srtp is not SrtpMode.OFF and keys:
         media.crypto = [
@@ -542,8 +580,14 @@ def _rejected(offered: MediaDescription) -> MediaDescription:
     )
 
 
-def _telephone_event(media: MediaDescription) -> int | None:
-    return media.find_format(TELEPHONE_EVENT, 8000)
+def _telephone_event(media: MediaDescription, clock: int = 8000) -> tuple[int, int] | None:
+    """(PT, clock) of the telephone-event at the audio's `clock`; many phones (baresip
+    among them) offer only telephone-event/8000 beside Opus: taken when nothing better."""
+    for rate in (clock, 8000) if clock != 8000 else (clock,):
+        pt = media.find_format(TELEPHONE_EVENT, rate)
+        if pt is not None:
+            return pt, rate
+    return None
 
 
 def make_answer(
@@ -645,7 +689,7 @@ def _accept(
     secure: _Secure,
 ) -> tuple[MediaDescription, Negotiated] | None:
     for name in names:
-        pt = offered.find_format(name, 8000)
+        pt = offered.find_format(name, SUPPORTED_CODECS[name].clock)
         if pt is not None:
             break
     else:
@@ -656,9 +700,12 @@ def _accept(
     remote = offer.connection_for(offered)
     if remote is None:
         raise SdpError("offered audio stream without a connection address")
-    dtmf_pt = _telephone_event(offered)
+    event = _telephone_event(offered, SUPPORTED_CODECS[name].clock)
+    dtmf_pt = None if event is None else event[0]
     direction = mirror_direction(offer.effective_direction(offered))
-    media = _audio_media(port, [(name, pt)], dtmf_pt, direction)
+    media = _audio_media(
+        port, [(name, pt)], dtmf_pt, direction, None if event is None else event[1]
+    )
     media.proto = offered.proto
     negotiated_crypto = None
     if crypto is not None:
@@ -677,10 +724,24 @@ def _accept(
     return media, negotiated
 
 
-def _first_supported(media: MediaDescription) -> tuple[str, int] | None:
+def _first_supported(
+    media: MediaDescription, offered: MediaDescription | None
+) -> tuple[str, int] | None:
+    """The answer's first codec that we support and offered (an answer may not pick
+    another, RFC 3264 6.1); an m= line beyond our offer's (None) may carry only G.711."""
     for pt in media.formats:
         encoding = media.encoding(pt)
-        if encoding is not None and encoding[0].upper() in SUPPORTED_CODECS and encoding[1] == 8000:
+        codec = None if encoding is None else SUPPORTED_CODECS.get(encoding[0].upper())
+        if (
+            codec is not None
+            and encoding is not None
+            and encoding[1] == codec.clock
+            and (
+                codec.payload_type in (0, 8)
+                if offered is None
+                else offered.find_format(encoding[0], codec.clock) is not None
+            )
+        ):
             return encoding[0].upper(), pt
     return None
 
@@ -701,18 +762,21 @@ def negotiated_from_answer(
     for index, answered in enumerate(answer.media):
         if answered.media != "audio" or answered.port == 0 or not _is_rtp(answered.proto):
             continue
-        chosen = _first_supported(answered)
+        offered = offer.media[index] if index < len(offer.media) else None
+        chosen = _first_supported(answered, offered)
         if chosen is None:
             continue
         codec, codec_pt = chosen
+        clock = SUPPORTED_CODECS[codec].clock
         remote = answer.connection_for(answered)
         if remote is None:
             raise SdpError("answered audio stream without a connection address")
-        offered = offer.media[index] if index < len(offer.media) else None
-        dtmf_pt = _telephone_event(answered)
+        event = _telephone_event(answered, clock)
+        dtmf_pt = None if event is None else event[0]
         if dtmf_pt is None and offered is not None:
             # An answer may list the offered PT without repeating its rtpmap.
-            offered_dtmf = _telephone_event(offered)
+            offered_event = _telephone_event(offered, clock)
+            offered_dtmf = None if offered_event is None else offered_event[0]
             if (
                 offered_dtmf is not None
                 and offered_dtmf in answered.formats
@@ -734,7 +798,7 @@ def negotiated_from_answer(
             direction=direction,
             crypto=crypto,
         )
-    raise SdpError("answer accepts no audio stream with PCMU or PCMA")
+    raise SdpError("answer accepts no audio stream with a codec we offered")
 
 
 def _answered_crypto(

@@ -185,7 +185,7 @@ async def test_dtmf_not_sent_without_telephone_event(ports: PortAllocator) -> No
     await asyncio.sleep(0.1)
     assert peer.packets == []
     with pytest.raises(ValueError):
-        a.set_remote(HOST, peer.port, "G722", 9, None)
+        a.set_remote(HOST, peer.port, "G729", 18, None)
     a.close()
     peer.transport.close()
 

@@ -15,11 +15,17 @@ RATE = 8000
 
 
 def make_tone_wav(
-    path: str | Path, freq: float, seconds: float, rate: int = RATE, amplitude: float = 0.3
+    path: str | Path,
+    freq: float,
+    seconds: float,
+    rate: int = RATE,
+    amplitude: float = 0.3,
+    channels: int = 1,
 ) -> Path:
-    """Write a mono S16LE sine of `freq` Hz lasting `seconds`; returns the path."""
+    """Write an S16LE sine of `freq` Hz lasting `seconds` (the same in each of `channels`:
+    baresip's aufile wants Opus's 48 kHz stereo); returns the path."""
     samples = tone(freq, seconds, rate, amplitude)
-    return write_wav(path, samples, rate)
+    return write_wav(path, samples, rate, channels)
 
 
 def tone(freq: float, seconds: float, rate: int = RATE, amplitude: float = 0.3) -> np.ndarray:
@@ -32,11 +38,11 @@ def silence(seconds: float, rate: int = RATE) -> np.ndarray:
     return np.zeros(int(round(seconds * rate)), dtype=np.int16)
 
 
-def write_wav(path: str | Path, samples: np.ndarray, rate: int = RATE) -> Path:
+def write_wav(path: str | Path, samples: np.ndarray, rate: int = RATE, channels: int = 1) -> Path:
     path = Path(path)
-    data = np.asarray(samples, dtype=np.int16)
+    data = np.repeat(np.asarray(samples, dtype=np.int16), channels)  # interleaved
     with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
+        w.setnchannels(channels)
         w.setsampwidth(2)
         w.setframerate(rate)
         w.writeframes(data.astype("<i2").tobytes())

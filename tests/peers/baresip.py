@@ -59,7 +59,7 @@ class BaresipAccount:
     registrar: str | None = None  # "host:port"
     regint: int = 60  # 0 = never REGISTER
     answermode: str = "auto"  # "auto" | "manual"
-    audio_codecs: str = "PCMU"  # "PCMU", "PCMA", "PCMU,PCMA"
+    audio_codecs: str = "PCMU"  # "PCMU", "PCMA", "PCMU,PCMA", "G722", "opus"
     outbound: str | None = None  # "host:port"
     auth_user: str | None = None
     display_name: str | None = None
@@ -227,7 +227,17 @@ class Baresip:
         if self.ctrl_tcp_port is not None:
             settings["ctrl_tcp_listen"] = f"{self.uri_host}:{self.ctrl_tcp_port}"
         settings.update(extra)
-        modules = ["stdio.so", "g711.so", "aufile.so", "alsa.so", "sndfile.so"]
+        # the wideband codecs load for every phone; an account's audio_codecs says which
+        # of them it offers (the default offers PCMU only, as before)
+        modules = [
+            "stdio.so",
+            "g711.so",
+            "g722.so",
+            "opus.so",
+            "aufile.so",
+            "alsa.so",
+            "sndfile.so",
+        ]
         if self.account.mediaenc:
             modules.append("srtp.so")
         apps = ["menu.so"] + (["ctrl_tcp.so"] if self.ctrl_tcp_port is not None else [])

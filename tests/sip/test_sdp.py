@@ -657,3 +657,56 @@ def test_an_ipv6_offer_and_answer_name_ip6_in_o_and_c() -> None:
     answer, negotiated = make_answer(SessionDescription.parse(text), "::1", 5000, session_id=2)
     assert negotiated.address == "::1"
     assert "c=IN IP6 ::1\r\n" in answer.to_bytes().decode()
+
+
+# baresip 1.0 with audio_codecs=opus/48000/2,G722/16000/1 (telephone-event at 8000 only)
+WIDEBAND_OFFER = (
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 40000 RTP/AVP 96 9 101\r\n"
+    "a=rtpmap:96 opus/48000/2\r\na=fmtp:96 stereo=1;sprop-stereo=1\r\n"
+    "a=rtpmap:9 G722/8000\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=sendrecv\r\n"
+)
+
+
+def test_offer_lists_wideband_codecs_with_an_event_per_clock() -> None:
+    offer = make_offer("127.0.0.1", 4000, codecs=("OPUS", "G722", "PCMU"), session_id=1)
+    media = offer.media[0]
+    assert media.formats == [111, 9, 0, 101, 102]
+    assert media.rtpmap[111] == ("opus", 48000) and media.channels[111] == 2
+    assert media.fmtp[111] == "useinbandfec=1"
+    assert media.rtpmap[9] == ("G722", 8000)  # RFC 3551's clock for a 16 kHz codec
+    assert media.rtpmap[101] == ("telephone-event", 48000)
+    assert media.rtpmap[102] == ("telephone-event", 8000)
+
+
+def test_answer_picks_our_preference_under_the_offered_dynamic_pt() -> None:
+    offer = SessionDescription.parse(WIDEBAND_OFFER)
+    answer, negotiated = make_answer(
+        offer, "127.0.0.1", 5000, codecs=("OPUS", "G722", "PCMU"), session_id=2
+    )
+    assert (negotiated.codec, negotiated.payload_type) == ("OPUS", 96)
+    assert negotiated.dtmf_payload_type == 101  # the /8000 event, taken beside Opus
+    media = answer.media[0]
+    assert media.formats == [96, 101]
+    assert media.rtpmap[96] == ("opus", 48000) and media.fmtp[96] == "useinbandfec=1"
+    assert media.rtpmap[101] == ("telephone-event", 8000)  # echoed at the offer's clock
+    _, g722 = make_answer(offer, "127.0.0.1", 5000, codecs=("G722", "OPUS"), session_id=2)
+    assert (g722.codec, g722.payload_type) == ("G722", 9)
+    with pytest.raises(SdpError):  # a trunk's G.711 list finds nothing here
+        make_answer(offer, "127.0.0.1", 5000, codecs=("PCMU", "PCMA"), session_id=2)
+
+
+def test_offerer_reads_an_opus_answer() -> None:
+    offer = make_offer("127.0.0.1", 4000, codecs=("OPUS", "PCMU"), session_id=1)
+    answer = SessionDescription.parse(
+        "v=0\r\no=- 3 3 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=audio 41000 RTP/AVP 111 101\r\na=rtpmap:111 opus/48000/2\r\n"
+        "a=rtpmap:101 telephone-event/48000\r\na=sendrecv\r\n"
+    )
+    negotiated = negotiated_from_answer(offer, answer)
+    assert (negotiated.codec, negotiated.payload_type, negotiated.dtmf_payload_type) == (
+        "OPUS",
+        111,
+        101,
+    )
