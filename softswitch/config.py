@@ -227,6 +227,23 @@ class SipLimitsConfig:
 
 
 @dataclass(slots=True)
+class ClusterConfig:
+    """[cluster]: this switch as one of N nodes sharing one store.
+
+    node_id names this node in the store: the dialer's leases on the calls it places say
+    which node dials them. Every node sharing a store needs its own id, the same one
+    across its restarts (a restarted node then resolves its own interrupted calls at
+    once). "" = this machine's host name. A node that stops renewing its leases for
+    lease_seconds (it died, or its store connection did) loses them: another node
+    resolves those calls as a restart would (retried if attempts remain). A node's
+    leases are renewed every third of it.
+    """
+
+    node_id: str = ""
+    lease_seconds: int = 30
+
+
+@dataclass(slots=True)
 class StoreConfig:
     path: str = "data/softswitch.db"
 
@@ -410,6 +427,7 @@ class Config:
     sip_connections: SipConnectionsConfig = field(default_factory=SipConnectionsConfig)
     sip_limits: SipLimitsConfig = field(default_factory=SipLimitsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
     voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
@@ -501,6 +519,7 @@ _SECTIONS = {
     "sip_connections": SipConnectionsConfig,
     "sip_limits": SipLimitsConfig,
     "store": StoreConfig,
+    "cluster": ClusterConfig,
     "media": MediaConfig,
     "voicemail": VoicemailConfig,
     "webhooks": WebhooksConfig,
@@ -630,6 +649,16 @@ def _apply_environment(config: Config, environ: Mapping[str, str]) -> None:
                 setattr(section, f.name, _coerce(environ[key], f.type, key))
 
 
+def _validate_cluster(cluster: ClusterConfig) -> None:
+    node = cluster.node_id
+    if len(node) > 64 or not all(c.isalnum() or c in "-_.:" for c in node):
+        raise ConfigError(
+            "cluster.node_id must be at most 64 letters, digits, '-', '_', '.' or ':'"
+        )
+    if not 3 <= cluster.lease_seconds <= 3600:
+        raise ConfigError("cluster.lease_seconds must be 3 to 3600")
+
+
 def _validate(config: Config) -> None:
     config.sip_host_port, config.api_host_port, config.rtp_port_range  # noqa: B018 raise early
     _validate_tls(config)
@@ -669,6 +698,7 @@ def _validate(config: Config) -> None:
     ):
         raise ConfigError("metrics.listen must not be the port of api.listen (set metrics.token)")
     _validate_webhooks(config.webhooks)
+    _validate_cluster(config.cluster)
     _validate_sip_connections(config.sip_connections)
     _validate_sip_limits(config.sip_limits)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ class Runtime:
     ) -> None:
         self.config = config
         self.announce = announce
+        # this node's name in the store shared by a cluster's nodes
+        self.node_id = config.cluster.node_id or socket.gethostname()
         self.store = Store(config.store.path)
         media = config.media
         self.tts = Tts(Path(media.prompts_dir), engine=media.tts_engine)
@@ -60,6 +63,8 @@ class Runtime:
             CallServicePlacer(self.calls),
             cdrs=self.cdrs,
             recover_outcome=CdrRecovery(self.cdrs),
+            node_id=self.node_id,
+            lease_seconds=config.cluster.lease_seconds,
         )
         # only when [metrics] asks: otherwise no channel gets the listener
         self.metrics = Metrics(self.switch, self.dialer) if config.metrics.enabled else None
