@@ -53,7 +53,12 @@ class Runtime:
         self.calls = CallService.configured(
             self.switch, self.tts, self.cdrs, events=self.webhooks.events
         )
-        self.callbacks = CallbackScheduler(CallbackStore(self.store.db), self.calls.click2call)
+        self.callbacks = CallbackScheduler(
+            CallbackStore(self.store.db),
+            self.calls.click2call,
+            node_id=self.node_id,
+            lease=config.cluster.lease_seconds,
+        )
         self.campaigns = CampaignManager(self.store.db, events=self.webhooks.events)
         if self.switch.voicemail is not None:
             self.switch.voicemail.events = self.webhooks.events
