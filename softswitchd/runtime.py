@@ -70,6 +70,8 @@ class Runtime:
             recover_outcome=CdrRecovery(self.cdrs),
             node_id=self.node_id,
             lease_seconds=config.cluster.lease_seconds,
+            # campaigns started and leases lost on other nodes are seen this soon
+            poll_interval=config.cluster.lease_seconds / 3,
         )
         # only when [metrics] asks: otherwise no channel gets the listener
         self.metrics = Metrics(self.switch, self.dialer) if config.metrics.enabled else None
