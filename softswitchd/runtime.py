@@ -49,7 +49,13 @@ class Runtime:
         self.switch = Switch(config, self.store, announce=announce, tts=self.tts, **switch_kwargs)
         self.engines = check_engines(media.tts_engine, media.transcriber)
         self.cdrs = CdrStore(self.switch.store.db)
-        self.webhooks = Webhooks(self.store.db, config.webhooks, config.api_host_port)
+        self.webhooks = Webhooks(
+            self.store.db,
+            config.webhooks,
+            config.api_host_port,
+            node_id=self.node_id,
+            lease=config.cluster.lease_seconds,
+        )
         self.calls = CallService.configured(
             self.switch, self.tts, self.cdrs, events=self.webhooks.events
         )
