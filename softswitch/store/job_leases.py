@@ -46,6 +46,11 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS job_leases_campaign ON job_leases (campaign_id, expires_at)",
     "CREATE INDEX IF NOT EXISTS job_leases_job ON job_leases (job_id)",
+    # the claim's seek: only queued jobs (the index shrinks as a campaign is dialed), and
+    # `id` after next_at, so equal due times (a list queued at once) are walked in order
+    # without a sort on PostgreSQL (SQLite's indexes end with the rowid anyway)
+    "CREATE INDEX IF NOT EXISTS jobs_claim ON jobs (campaign_id, priority, custom, next_at, id)"
+    " WHERE queued = 1",
     """CREATE TABLE IF NOT EXISTS campaign_pacing (
         campaign_id TEXT PRIMARY KEY,
         next_slot REAL NOT NULL
