@@ -245,7 +245,24 @@ class ClusterConfig:
 
 @dataclass(slots=True)
 class StoreConfig:
+    """Where the store lives.
+
+    ``url``: ``sqlite:///data/softswitch.db`` (a relative path; four slashes for an
+    absolute one) or ``postgresql://user:password@host:port/database``, one database
+    shared by every node. "" (the default) = the SQLite file at ``path``, the key of
+    older configs. ``path``'s folder is also the node's data folder (TLS certificate,
+    music on hold); a sqlite url sets ``path`` to its file. ``pool_size``: PostgreSQL
+    connections this node keeps at most (1 to 1000).
+    """
+
+    url: str = ""
     path: str = "data/softswitch.db"
+    pool_size: int = 10
+
+    @property
+    def database_url(self) -> str:
+        """The url the store opens."""
+        return self.url or f"sqlite:///{self.path}"
 
 
 @dataclass(slots=True)
@@ -659,6 +676,20 @@ def _validate_cluster(cluster: ClusterConfig) -> None:
         raise ConfigError("cluster.lease_seconds must be 3 to 3600")
 
 
+def _validate_store(store: StoreConfig) -> None:
+    scheme, sep, rest = store.url.partition("://")
+    if store.url and (not sep or scheme not in ("sqlite", "postgresql", "postgres")):
+        raise ConfigError(
+            f"store.url {store.url!r}: expected sqlite:///path or postgresql://user@host/db"
+        )
+    if scheme == "sqlite":
+        if not rest.startswith("/") or rest == "/":
+            raise ConfigError(f"store.url {store.url!r}: expected sqlite:///path (three slashes)")
+        store.path = rest[1:]
+    if not 1 <= store.pool_size <= 1000:
+        raise ConfigError("store.pool_size must be 1 to 1000 connections")
+
+
 def _validate(config: Config) -> None:
     config.sip_host_port, config.api_host_port, config.rtp_port_range  # noqa: B018 raise early
     _validate_tls(config)
@@ -686,6 +717,7 @@ def _validate(config: Config) -> None:
     expires = config.sip.session_expires
     if expires != 0 and not config.sip.min_se <= expires <= 86400:
         raise ConfigError("sip.session_expires must be 0 (off) or sip.min_se to 86400 seconds")
+    _validate_store(config.store)
     _validate_api_limits(config.api_limits)
     if not 1 <= config.console.session_idle_minutes <= 1440:
         raise ConfigError("console.session_idle_minutes must be 1 to 1440")

@@ -199,7 +199,7 @@ class Switch:
     ) -> None:
         self.config = config
         self._owns_store = store is None
-        self.store = store or Store(config.store.path)
+        self.store = store or Store(config.store.database_url, pool_size=config.store.pool_size)
         self.timers = timers
         self.announce = announce
         host, port = config.sip_host_port

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_or_exit(args.config)
     if config is None:
         return 2
-    store = Store(config.store.path)
+    store = Store(config.store.database_url, pool_size=config.store.pool_size)
     try:
         tokens = AdminTokenStore(store.db)
         if args.list:

@@ -43,7 +43,7 @@ class Runtime:
         self.announce = announce
         # this node's name in the store shared by a cluster's nodes
         self.node_id = config.cluster.node_id or socket.gethostname()
-        self.store = Store(config.store.path)
+        self.store = Store(config.store.database_url, pool_size=config.store.pool_size)
         media = config.media
         self.tts = Tts(Path(media.prompts_dir), engine=media.tts_engine)
         self.switch = Switch(config, self.store, announce=announce, tts=self.tts, **switch_kwargs)

@@ -14,6 +14,7 @@ from tests.peers.baresip import Baresip, BaresipAccount
 from tests.peers.fixtures import *  # noqa: F401,F403  (kamailio, sipp, pyvoip_factory, ...)
 from tests.peers.netns import LanHost, NatHost
 from tests.peers.ports import PortPicker
+from tests.peers.postgres import *  # noqa: F401,F403  (postgres_server, postgres_url, store_url)
 from tests.server_harness import ServerHarness
 from tests.switch_harness import SwitchHarness, switch_config
 

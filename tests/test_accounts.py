@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from softswitch.accounts import (
     AccountAuthenticator,
@@ -19,12 +18,13 @@ from softswitch.accounts import (
     verify_secret,
 )
 from softswitch.config import AccountConfig
+from softswitch.store import Store
 from softswitch.store.accounts import AccountStore
 
 
 @pytest.fixture
-def store() -> AccountStore:
-    return AccountStore(sqlite_utils.Database(memory=True))
+def store(store_url: str) -> AccountStore:
+    return AccountStore(Store(store_url).db)
 
 
 def test_hash_and_verify() -> None:
@@ -115,5 +115,5 @@ def test_cli(tmp_path: Path) -> None:
     assert listed.stdout.startswith("acme\tcli\tcreated ") and secret not in listed.stdout
     assert run_cli("create", "acme", cwd=tmp_path).returncode == 1
     assert run_cli("rotate", "ghost", cwd=tmp_path).returncode == 1
-    db = sqlite_utils.Database(tmp_path / "db.sqlite")
+    db = Store(tmp_path / "db.sqlite").db
     assert verify_secret(new, AccountStore(db).secret_hash("acme") or "")

@@ -4,24 +4,23 @@ from softswitch.store import Store
 from softswitch.store.call_features import CallFeatures, CallFeatureStore
 
 
-def test_unknown_extension_has_everything_off(tmp_path):
-    store = CallFeatureStore(Store(tmp_path / "s.db").db)
+def test_unknown_extension_has_everything_off(store_url):
+    store = CallFeatureStore(Store(store_url).db)
     assert store.get("101") == CallFeatures()
 
 
-def test_put_replaces_and_survives_reopening(tmp_path):
-    path = tmp_path / "s.db"
-    store = CallFeatureStore(Store(path).db)
+def test_put_replaces_and_survives_reopening(store_url):
+    store = CallFeatureStore(Store(store_url).db)
     store.put("101", CallFeatures(forward_busy="103", dnd=True))
     store.put("101", CallFeatures(forward_always="+15550100", no_answer_seconds=9))
     store.put("102", CallFeatures(dnd=True))
-    again = CallFeatureStore(Store(path).db)
+    again = CallFeatureStore(Store(store_url).db)
     assert again.get("101") == CallFeatures(forward_always="+15550100", no_answer_seconds=9)
     assert again.get("102").dnd
 
 
-def test_config_seeds_only_the_first_values(tmp_path):
-    store = CallFeatureStore(Store(tmp_path / "s.db").db)
+def test_config_seeds_only_the_first_values(store_url):
+    store = CallFeatureStore(Store(store_url).db)
     config = from_dict(
         {
             "extensions": [

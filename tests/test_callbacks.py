@@ -4,13 +4,15 @@ stop left behind. Time is a manual clock; the call service is a recorder of requ
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import sqlite_utils
 
 from softswitch.callbacks import CallbackScheduler
+from softswitch.store import Store
 from softswitch.store.callbacks import Callback, CallbackStore
+from softswitch.store.engine import Database
 from softswitch.switch import SwitchError
 
 
@@ -53,8 +55,10 @@ def callback(request_id: str, due_at: float, **fields: Any) -> Callback:
 
 
 @pytest.fixture
-def db() -> sqlite_utils.Database:
-    return sqlite_utils.Database(memory=True)
+def db(store_url: str) -> Iterator[Database]:
+    store = Store(store_url)
+    yield store.db
+    store.close()
 
 
 def statuses(store: CallbackStore) -> dict[str, str]:

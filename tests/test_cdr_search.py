@@ -31,8 +31,8 @@ def cdr(account: str, when: float, status: str, customer: str, caller: str = "15
     )
 
 
-def test_find_filters_by_range_number_and_status_newest_first(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_find_filters_by_range_number_and_status_newest_first(store_url):
+    store = Store(store_url)
     cdrs = CdrStore(store.db)
     ids = [
         cdrs.insert(cdr("a", T0 + 10, "ANSWER", "5551001")),
@@ -58,8 +58,8 @@ def test_find_filters_by_range_number_and_status_newest_first(tmp_path):
     store.close()
 
 
-def test_per_period_counts_calls_and_answered(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_per_period_counts_calls_and_answered(store_url):
+    store = Store(store_url)
     cdrs = CdrStore(store.db)
     for when, status in ((T0 + 60, "ANSWER"), (T0 + 120, "BUSY"), (T0 + 7200, "ANSWER")):
         cdrs.insert(cdr("a", when, status, "5551001"))

@@ -28,8 +28,8 @@ def registry(store: Store, tmp_path: Path) -> Conferences:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    store = Store(tmp_path / "s.db")
+def store(store_url: str):
+    store = Store(store_url)
     yield store
     store.close()
 

@@ -474,3 +474,34 @@ def test_cluster_defaults_and_a_node_id():
     assert (config.cluster.node_id, config.cluster.lease_seconds) == ("sw-2.dc1", 10)
     env = {"SOFTSWITCH_CLUSTER_NODE_ID": "sw-3"}
     assert from_dict({}, env).cluster.node_id == "sw-3"
+
+
+def test_store_url_defaults_to_the_sqlite_file_at_path_and_takes_postgresql():
+    config = load(None, environ={})
+    assert config.store.database_url == "sqlite:///data/softswitch.db"
+    assert config.store.pool_size == 10
+    old = from_dict({"store": {"path": "/var/lib/ss/db.sqlite"}})  # the key of older configs
+    assert old.store.database_url == "sqlite:////var/lib/ss/db.sqlite"
+    sqlite = from_dict({"store": {"url": "sqlite:///elsewhere/s.db"}})
+    assert sqlite.store.path == "elsewhere/s.db"  # the data folder follows the file
+    assert str(sqlite.tls_files[0]).startswith("elsewhere/")
+    pg = from_dict({"store": {"url": "postgresql://ss:pw@db.example:5432/softswitch"}})
+    assert pg.store.database_url == "postgresql://ss:pw@db.example:5432/softswitch"
+    env = load(None, environ={"SOFTSWITCH_STORE_URL": "postgresql://db/ss"})
+    assert env.store.database_url == "postgresql://db/ss"
+
+
+@pytest.mark.parametrize(
+    ("store", "words"),
+    [
+        ({"url": "mysql://h/db"}, "store.url 'mysql://h/db': expected sqlite"),
+        ({"url": "data/softswitch.db"}, "expected sqlite:///path or postgresql"),
+        ({"url": "sqlite://data.db"}, "three slashes"),
+        ({"url": "sqlite:///"}, "three slashes"),
+        ({"pool_size": 0}, "store.pool_size must be 1 to 1000"),
+        ({"pool_size": "many"}, "expected int"),
+    ],
+)
+def test_a_wrong_store_url_or_pool_size_is_a_clear_error(store, words):
+    with pytest.raises(ConfigError, match=words):
+        from_dict({"store": store})

@@ -25,9 +25,9 @@ HOURS = {
 
 
 @pytest.fixture
-def book(tmp_path: Path) -> NumberBook:
+def book(tmp_path: Path, store_url) -> NumberBook:
     config = switch_config(tmp_path, 5060, 20000, extensions={"101": "a", "102": "b", "103": "c"})
-    store = Store(str(tmp_path / "switch.db"))
+    store = Store(store_url)
     provision_extensions(store, config, lambda line: None)
     FlowStore(store.db).create("account_1", "main menu", [{"type": "hangup"}], 0.0)
     return NumberBook(store)
@@ -142,8 +142,8 @@ def test_book_checks_references(book: NumberBook) -> None:
     assert book.ring_group("account_1", "sales") is None
 
 
-def test_a_conference_destination_must_name_a_room(tmp_path: Path) -> None:
-    store = Store(str(tmp_path / "rooms.db"))
+def test_a_conference_destination_must_name_a_room(store_url: str) -> None:
+    store = Store(store_url)
     rooms = NumberBook(store, rooms=lambda number: number == "800")
     with pytest.raises(NumberError, match="destination: unknown destination conference:801"):
         rooms.put_number(

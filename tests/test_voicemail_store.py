@@ -4,8 +4,8 @@ from softswitch.store import Store
 from softswitch.store.voicemail import BoxRecord, MessageCounts, VoicemailStore
 
 
-def test_messages_counts_heard_and_delete_survive_reopening(tmp_path):
-    store = Store(tmp_path / "s.db")
+def test_messages_counts_heard_and_delete_survive_reopening(store_url):
+    store = Store(store_url)
     vm = VoicemailStore(store.db)
     vm.put_box(BoxRecord("102", "scrypt$x", ""))
     first = vm.add_message("102", "101", 1000.0, 3.5, "a.wav")
@@ -17,7 +17,7 @@ def test_messages_counts_heard_and_delete_survive_reopening(tmp_path):
     assert vm.counts("102") == MessageCounts(1, 1)
     store.close()
 
-    vm = VoicemailStore(Store(tmp_path / "s.db").db)
+    vm = VoicemailStore(Store(store_url).db)
     assert [m.file for m in vm.messages("102")] == ["a.wav", "b.wav"]
     assert [m.id for m in vm.messages("102", heard=False)] == [second.id]
     assert [m.id for m in vm.messages("102", heard=True)] == [first.id]
@@ -31,8 +31,8 @@ def test_messages_counts_heard_and_delete_survive_reopening(tmp_path):
     assert vm.counts("999") == MessageCounts(0, 0)
 
 
-def test_boxes_greeting_and_cleanup(tmp_path):
-    vm = VoicemailStore(Store(tmp_path / "s.db").db)
+def test_boxes_greeting_and_cleanup(store_url):
+    vm = VoicemailStore(Store(store_url).db)
     vm.put_box(BoxRecord("102", "h", ""))
     vm.put_box(BoxRecord("103", "h", ""))
     vm.set_greeting("102", "greeting.wav")

@@ -8,7 +8,6 @@ client can see which were placed, failed or missed.
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from starlette.routing import BaseRoute
 
 from api.openapi.operation import Operation, route
 from softswitch.store.callbacks import Callback, CallbackStatus, CallbackStore
+from softswitch.store.engine import UniqueViolation
 
 from .auth import account_of
 from .body import parse_body
@@ -106,7 +106,7 @@ def routes(ctx: AppContext, clock: Callable[[], float] = time.time) -> list[Base
             try:
                 store.insert(cb)
                 break
-            except sqlite3.IntegrityError:
+            except UniqueViolation:
                 cb.request_id = secrets.token_hex(5)
         else:
             raise ApiError("could not allocate a request_id", 500)

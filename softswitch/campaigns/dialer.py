@@ -38,7 +38,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from softswitch.outcome import CallOutcome, DialStatus
-from softswitch.store.database import transaction
 from softswitch.store.job_leases import ClaimStatus, JobLeases
 
 from .clock import Clock
@@ -355,7 +354,7 @@ class Dialer:
         """Record the attempt, move the job to its next status and drop this node's lease
         (one transaction). None when another node took the lease over (this node had
         stopped renewing it): that node has resolved the attempt already."""
-        with transaction(self.manager.db):
+        with self.manager.db.transaction(serialized=False):
             if not self.leases.release(attempt.id, self.node_id):
                 log.warning(
                     "campaign %s job %s: attempt %d was taken over by another node;"
@@ -457,7 +456,7 @@ class Dialer:
         node = self.node_id if mine_too else None
         count = 0
         for job_id in self.leases.stale(now, node):
-            with transaction(self.manager.db):
+            with self.manager.db.transaction(serialized=False):
                 if not self.leases.take_over(job_id, now, node):
                     continue  # resolved meanwhile, or its node renewed the lease
                 job = jobs.get(job_id)

@@ -7,10 +7,9 @@ import hmac
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import sqlite_utils
-
 from softswitch.store.campaigns import CampaignStore
 from softswitch.store.database import transaction
+from softswitch.store.engine import Database
 from softswitch.store.idempotence import IdempotenceStore
 from softswitch.store.jobs import JobStore, NewJob
 from softswitch.store.lists import ContactList, ListKind, ListStore
@@ -45,7 +44,7 @@ ACTIVE = (CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS, CampaignStatus.PAUS
 class CampaignManager:
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         clock: Clock | None = None,
         events: WebhookEvents | None = None,
     ) -> None:

@@ -1,9 +1,10 @@
-"""SQLite storage (WAL mode, via sqlite-utils): all SQL of the switch lives in this package.
+"""The store: all SQL of the switch lives in this package, on SQLite or PostgreSQL.
 
-`Store` owns the connection and the switch core's tables (meta, extensions, bindings).
-Each further domain (accounts, CDRs, campaigns, ...) has its own module here with a
-repository class that takes `store.db` and creates its tables if missing, so one
-package owns the whole schema and a PostgreSQL backend can replace it as a unit.
+`Store` opens the database named by ``[store] url`` (`engine.connect`), applies the
+numbered migrations (`migrations`) and owns the switch core's tables (meta, extensions,
+bindings). Each further domain (accounts, CDRs, campaigns, ...) has its own module here
+with a repository class that takes `store.db` (an `engine.Database`); its SQL is
+written once, with ``?`` placeholders and syntax both engines run.
 """
 
 from .database import Binding, Extension, Store

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS accounts (
-        id TEXT PRIMARY KEY,
-        secret_hash TEXT NOT NULL,
-        source TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        rotated_at REAL NOT NULL
-    )""",
-)
+from .engine import Database
 
 
 @dataclass(slots=True)
@@ -30,10 +20,8 @@ _COLUMNS = "id, secret_hash, source, created_at, rotated_at"
 
 
 class AccountStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     def get(self, account_id: str) -> AccountRecord | None:
         row = self.db.execute(

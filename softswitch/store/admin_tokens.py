@@ -9,15 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS admin_tokens (
-        id TEXT PRIMARY KEY,
-        digest TEXT NOT NULL UNIQUE,
-        created_at REAL NOT NULL
-    )""",
-)
+from .engine import Database
 
 
 @dataclass(slots=True)
@@ -31,10 +23,8 @@ _COLUMNS = "id, digest, created_at"
 
 
 class AdminTokenStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     def by_digest(self, digest: str) -> AdminTokenRecord | None:
         row = self.db.execute(

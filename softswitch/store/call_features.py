@@ -5,18 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
+from .engine import Database
 
 DEFAULT_NO_ANSWER_SECONDS = 20
 
-_SCHEMA = """CREATE TABLE IF NOT EXISTS call_features (
-    extension TEXT PRIMARY KEY,
-    forward_always TEXT NOT NULL,
-    forward_busy TEXT NOT NULL,
-    forward_no_answer TEXT NOT NULL,
-    no_answer_seconds INTEGER NOT NULL,
-    dnd INTEGER NOT NULL
-)"""
 _COLUMNS = "forward_always, forward_busy, forward_no_answer, no_answer_seconds, dnd"
 
 
@@ -32,9 +24,8 @@ class CallFeatures:
 
 
 class CallFeatureStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.execute(_SCHEMA)
 
     def get(self, extension: str) -> CallFeatures:
         """The extension's settings (all off when it never had any)."""
@@ -47,17 +38,23 @@ class CallFeatureStore:
         return CallFeatures(always, busy, no_answer, seconds, bool(dnd))
 
     def put(self, extension: str, features: CallFeatures) -> None:
-        self._write(extension, features, "REPLACE")
+        self._write(
+            extension,
+            features,
+            "DO UPDATE SET forward_always = excluded.forward_always,"
+            " forward_busy = excluded.forward_busy, forward_no_answer = excluded.forward_no_answer,"
+            " no_answer_seconds = excluded.no_answer_seconds, dnd = excluded.dnd",
+        )
 
     def seed(self, extension: str, features: CallFeatures) -> None:
         """Store ``features`` unless the extension has settings already: the config
         file gives the first values, the phone and the API change them for good."""
-        self._write(extension, features, "IGNORE")
+        self._write(extension, features, "DO NOTHING")
 
     def _write(self, extension: str, features: CallFeatures, conflict: str) -> None:
         self.db.execute(
-            f"INSERT OR {conflict} INTO call_features (extension, {_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO call_features (extension, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+            f" ON CONFLICT (extension) {conflict}",
             [
                 extension,
                 features.forward_always,

@@ -14,29 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import sqlite_utils
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS callbacks (
-        request_id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        agent_number TEXT NOT NULL,
-        destination_number TEXT NOT NULL,
-        caller_id TEXT NOT NULL,
-        recording_option TEXT NOT NULL,
-        transcript INTEGER NOT NULL,
-        time_zone TEXT NOT NULL,
-        scheduled_at TEXT NOT NULL,
-        due_at REAL NOT NULL,
-        status TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        fired_at REAL,
-        error TEXT NOT NULL DEFAULT '',
-        node TEXT NOT NULL DEFAULT ''
-    )""",
-    "CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (status, due_at)",
-    "CREATE INDEX IF NOT EXISTS callbacks_account ON callbacks (account_id, status)",
-)
+from .engine import Database
 
 
 class CallbackStatus(StrEnum):
@@ -80,13 +58,8 @@ def _callback(row: tuple[Any, ...]) -> Callback:
 
 
 class CallbackStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.execute(_SCHEMA[0])
-        if "node" not in {column.name for column in db["callbacks"].columns}:
-            db.execute("ALTER TABLE callbacks ADD COLUMN node TEXT NOT NULL DEFAULT ''")
-        for statement in _SCHEMA[1:]:
-            db.execute(statement)
 
     def insert(self, cb: Callback) -> None:
         self.db.execute(

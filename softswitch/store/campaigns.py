@@ -6,47 +6,12 @@ import json
 from dataclasses import fields
 from typing import Any
 
-import sqlite_utils
-
 from softswitch.campaigns.model import Campaign, CampaignStatus
+
+from .engine import Database
 
 _JSON = ("retry_on", "voice", "flow")
 _COLUMNS = tuple(f.name for f in fields(Campaign))
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS campaigns (
-        id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        token TEXT NOT NULL,
-        status TEXT NOT NULL,
-        campaign_type INTEGER NOT NULL,
-        caller_id TEXT NOT NULL,
-        list_id TEXT NOT NULL,
-        dnd_list_id TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        start_at REAL,
-        end_at REAL,
-        time_zone TEXT NOT NULL,
-        max_retries INTEGER NOT NULL,
-        retry_time REAL NOT NULL,
-        retry_on TEXT NOT NULL,
-        calls_per_minute REAL NOT NULL,
-        max_simultaneous INTEGER NOT NULL,
-        repeat INTEGER NOT NULL,
-        dynamic_announcement INTEGER NOT NULL,
-        announcement_text TEXT NOT NULL,
-        recorded_filename TEXT NOT NULL,
-        voice TEXT NOT NULL,
-        flow TEXT,
-        bot_id TEXT NOT NULL,
-        project_name TEXT NOT NULL,
-        stopped_at REAL
-    )""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS campaigns_token ON campaigns (token)",
-    "CREATE INDEX IF NOT EXISTS campaigns_account ON campaigns (account_id, name)",
-    "CREATE INDEX IF NOT EXISTS campaigns_status ON campaigns (status)",
-)
 
 
 def _row(campaign: Campaign) -> list[Any]:
@@ -77,10 +42,8 @@ def _campaign(row: Any) -> Campaign:
 
 
 class CampaignStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
         self._select = f"SELECT {', '.join(_COLUMNS)} FROM campaigns"
 
     def create(self, campaign: Campaign) -> None:

@@ -3,7 +3,9 @@ dial status (newest first), and their counts per hour and per day for its charts
 
 Every query is a range scan of the (account_id, call_date) index; the filters apply to
 the rows of that range only. A number matches any of the CDR's numbers (agent,
-customer, dialed, caller id) as a substring, without LIKE's wildcards.
+customer, dialed, caller id) as a substring, without LIKE's wildcards: ``replace(column,
+number, '') <> column``, the same on SQLite and PostgreSQL (both lack the other's
+substring function).
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from .cdrs import _SELECT, Cdr, _row
+from .engine import Database
 
 MAX_ROWS = 500
 
@@ -27,7 +28,7 @@ class CdrFilter:
 
 
 class CdrSearch:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def _where(self, account_id: str, f: CdrFilter) -> tuple[str, list[Any]]:
@@ -38,8 +39,10 @@ class CdrSearch:
             args.append(f.dial_status)
         if f.number:
             clause += (
-                " AND (instr(agent_number, ?) OR instr(customer_number, ?)"
-                " OR instr(dialed_number, ?) OR instr(caller_id, ?))"
+                " AND (replace(agent_number, ?, '') <> agent_number"
+                " OR replace(customer_number, ?, '') <> customer_number"
+                " OR replace(dialed_number, ?, '') <> dialed_number"
+                " OR replace(caller_id, ?, '') <> caller_id)"
             )
             args += [f.number] * 4
         return clause, args
@@ -60,8 +63,8 @@ class CdrSearch:
         so hours and UTC days) that had calls, oldest first."""
         clause, args = self._where(account_id, f)
         rows = self.db.execute(
-            f"SELECT CAST(call_date / ? AS INTEGER) AS slot, COUNT(*),"
-            f" SUM(dial_status = 'ANSWER') FROM cdrs WHERE {clause}"
+            f"SELECT CAST(FLOOR(call_date / ?) AS INTEGER) AS slot, COUNT(*),"
+            f" COUNT(CASE WHEN dial_status = 'ANSWER' THEN 1 END) FROM cdrs WHERE {clause}"
             " GROUP BY slot ORDER BY slot",
             [seconds, *args],
         )

@@ -11,12 +11,10 @@ scan the table.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import astuple, dataclass, fields
 
-import sqlite_utils
-
 from .database import transaction
+from .engine import Database
 
 
 @dataclass(slots=True)
@@ -60,49 +58,6 @@ _MARKS = ", ".join("?" for _ in _NAMES[:-1])
 _SELECT = "SELECT " + _COLUMNS.replace("end,", '"end",')
 _INSERT = f"INSERT INTO cdrs ({_INSERT_COLUMNS.replace('end,', chr(34) + 'end' + chr(34) + ',')})"
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS cdrs (
-        id INTEGER PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        request_id TEXT NOT NULL,
-        call_direction TEXT NOT NULL,
-        destination_context TEXT NOT NULL,
-        caller_id TEXT NOT NULL,
-        agent_number TEXT NOT NULL,
-        customer_number TEXT NOT NULL,
-        dialed_number TEXT NOT NULL,
-        call_date REAL NOT NULL,
-        answer REAL,
-        "end" REAL,
-        call_duration REAL,
-        billsec REAL,
-        call_status TEXT,
-        dial_status TEXT NOT NULL,
-        dtmf_inputs TEXT NOT NULL DEFAULT '',
-        recording_name TEXT NOT NULL DEFAULT '',
-        transcript TEXT NOT NULL DEFAULT '',
-        uniqueid TEXT NOT NULL DEFAULT '',
-        campaign_id TEXT NOT NULL DEFAULT '',
-        list_id TEXT NOT NULL DEFAULT '',
-        is_dnd INTEGER NOT NULL DEFAULT 0,
-        hangup_cause TEXT NOT NULL DEFAULT '',
-        transfers TEXT NOT NULL DEFAULT ''
-    )""",
-    "CREATE INDEX IF NOT EXISTS cdrs_account_date ON cdrs (account_id, call_date)",
-    "CREATE INDEX IF NOT EXISTS cdrs_account_request ON cdrs (account_id, request_id)",
-    "CREATE INDEX IF NOT EXISTS cdrs_account_campaign ON cdrs (account_id, campaign_id)",
-    "CREATE INDEX IF NOT EXISTS cdrs_account_recording ON cdrs (account_id, recording_name)",
-    # every account's CDRs of a window (`between`, the admin's `softswitch cdr`): a range
-    # seek instead of a scan and sort of the whole table on the event loop
-    "CREATE INDEX IF NOT EXISTS cdrs_date ON cdrs (call_date)",
-    """CREATE TABLE IF NOT EXISTS cdr_counts (
-        account_id TEXT NOT NULL,
-        campaign_id TEXT NOT NULL,
-        dial_status TEXT NOT NULL,
-        calls INTEGER NOT NULL,
-        PRIMARY KEY (account_id, campaign_id, dial_status)
-    )""",
-)
 
 # dial_status -> the statistics key the spec uses
 STATISTICS_KEYS = {
@@ -128,33 +83,24 @@ MAX_NEW_ROWS = 1000  # more CDRs written since a mark: recount instead of checki
 
 
 class CdrStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
         # (account, start, end, offset) -> (newest id then, call_date, id) of the row
         # before ``offset``; insertion-ordered, oldest dropped first
         self._marks: dict[tuple[str, float, float, int], tuple[int, float, int]] = {}
-        db.execute(_SCHEMA[0])
-        columns = {column.name for column in db["cdrs"].columns}
-        for added in ("hangup_cause", "transfers"):  # a store made before the column existed
-            if added not in columns:
-                db.execute(f"ALTER TABLE cdrs ADD COLUMN {added} TEXT NOT NULL DEFAULT ''")
-        for statement in _SCHEMA[1:]:
-            db.execute(statement)
 
     def insert(self, cdr: Cdr) -> int:
         values = list(astuple(cdr))[:-1]
         values[_NAMES.index("is_dnd")] = int(cdr.is_dnd)
-        conn = self.db.conn
         # the row and its count land together or not at all
         with transaction(self.db):
-            cursor = conn.execute(f"{_INSERT} VALUES ({_MARKS})", values)
-            self._count(conn, cdr.account_id, cdr.campaign_id, cdr.dial_status, 1)
-        cdr.id = int(cursor.lastrowid)
+            cdr_id = self.db.execute(f"{_INSERT} VALUES ({_MARKS}) RETURNING id", values).scalar()
+            self._count(cdr.account_id, cdr.campaign_id, cdr.dial_status, 1)
+        cdr.id = int(cdr_id)
         return cdr.id
 
     def insert_many(self, cdrs: list[Cdr]) -> None:
         """Bulk load (benchmarks, imports): one transaction for all rows."""
-        conn = self.db.conn
         dnd = _NAMES.index("is_dnd")
         counts: dict[tuple[str, str, str], int] = {}
         rows = []
@@ -165,15 +111,12 @@ class CdrStore:
             key = (cdr.account_id, cdr.campaign_id, cdr.dial_status)
             counts[key] = counts.get(key, 0) + 1
         with transaction(self.db):
-            conn.executemany(f"{_INSERT} VALUES ({_MARKS})", rows)
+            self.db.executemany(f"{_INSERT} VALUES ({_MARKS})", rows)
             for (account_id, campaign_id, status), n in counts.items():
-                self._count(conn, account_id, campaign_id, status, n)
+                self._count(account_id, campaign_id, status, n)
 
-    @staticmethod
-    def _count(
-        conn: sqlite3.Connection, account_id: str, campaign_id: str, status: str, n: int
-    ) -> None:
-        conn.execute(
+    def _count(self, account_id: str, campaign_id: str, status: str, n: int) -> None:
+        self.db.execute(
             "INSERT INTO cdr_counts (account_id, campaign_id, dial_status, calls)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (account_id, campaign_id, dial_status)"
             " DO UPDATE SET calls = cdr_counts.calls + excluded.calls",

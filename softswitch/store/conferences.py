@@ -5,22 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import sqlite_utils
-
 from ..config import ConferenceConfig
+from .engine import Database
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS conference_rooms (
-        number TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        pin TEXT NOT NULL,
-        name TEXT NOT NULL,
-        record INTEGER NOT NULL,
-        max_participants INTEGER NOT NULL,
-        created_at REAL NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS conference_rooms_account ON conference_rooms (account_id)",
-)
 _COLUMNS = "number, pin, name, record, max_participants, account_id"
 
 
@@ -30,10 +17,8 @@ def _room(row: tuple[str, str, str, int, int, str]) -> ConferenceConfig:
 
 
 class ConferenceStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     def all(self) -> Iterator[ConferenceConfig]:
         for row in self.db.execute(f"SELECT {_COLUMNS} FROM conference_rooms ORDER BY number"):

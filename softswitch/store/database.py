@@ -1,37 +1,25 @@
-"""The connection and the switch core's tables (meta, extensions, bindings).
+"""The store's entry point and the switch core's tables (meta, extensions, bindings).
 
-Keep the SQL portable: a PostgreSQL backend is to take this module's place when one
-machine is not enough (see ARCHITECTURE.md, scale-out path).
+`Store` opens the database (SQLite file or PostgreSQL url, see `engine`), applies the
+pending migrations and hands `store.db` to every repository of the package.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlite_utils
-from sqlite_utils.db import Table
+from .engine import Database, connect
+from .migrations import migrate
+from .sqlite_engine import SqliteDatabase
 
 
-@contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[None]:
-    """One write transaction; BEGIN IMMEDIATE takes the write lock up front, so a
-    check-then-insert inside it cannot race another writer (process or connection)."""
-    conn = db.conn
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+def transaction(db: Database) -> AbstractContextManager[None]:
+    """One serialized write transaction (see `Database.transaction`): a check-then-insert
+    inside it cannot race another writer; nested calls join the outer one."""
+    return db.transaction()
 
 
 @dataclass(slots=True)
@@ -59,47 +47,20 @@ class Binding:
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        if str(path) != ":memory:":
-            self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self._create_schema()
+    """``target``: a store url (``sqlite:///...``, ``postgresql://...``), a SQLite file's
+    path (or ":memory:"), or a `Database` already open."""
 
-    def _table(self, name: str) -> Table:
-        table = self.db.table(name)
-        assert isinstance(table, Table)  # the store makes no views
-        return table
+    def __init__(self, target: str | Path | Database, *, pool_size: int = 10) -> None:
+        if isinstance(target, Database):
+            self.db = target
+        elif "://" in str(target):
+            self.db = connect(str(target), pool_size=pool_size)
+        else:
+            self.db = SqliteDatabase(target)
+        migrate(self.db)
 
     def close(self) -> None:
-        self.db.conn.close()
-
-    def _create_schema(self) -> None:
-        db = self.db
-        if "meta" not in db.table_names():
-            self._table("meta").create({"key": str, "value": str}, pk="key")
-        if "extensions" not in db.table_names():
-            self._table("extensions").create(
-                {"number": str, "ha1_md5": str, "ha1_sha256": str, "source": str}, pk="number"
-            )
-        if "bindings" not in db.table_names():
-            self._table("bindings").create(
-                {
-                    "aor": str,
-                    "contact": str,
-                    "expires_at": float,
-                    "call_id": str,
-                    "cseq": int,
-                    "transport": str,
-                    "source_host": str,
-                    "source_port": int,
-                    "user_agent": str,
-                },
-                pk=("aor", "contact"),
-            )
+        self.db.close()
 
     # -- meta ---------------------------------------------------------------
 
@@ -108,19 +69,20 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self._table("meta").upsert({"key": key, "value": value}, pk="key")
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
 
     # -- extensions ---------------------------------------------------------
 
     def put_extension(self, ext: Extension) -> None:
-        self._table("extensions").upsert(
-            {
-                "number": ext.number,
-                "ha1_md5": ext.ha1_md5,
-                "ha1_sha256": ext.ha1_sha256,
-                "source": ext.source,
-            },
-            pk="number",
+        self.db.execute(
+            "INSERT INTO extensions (number, ha1_md5, ha1_sha256, source) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (number) DO UPDATE SET ha1_md5 = excluded.ha1_md5,"
+            " ha1_sha256 = excluded.ha1_sha256, source = excluded.source",
+            [ext.number, ext.ha1_md5, ext.ha1_sha256, ext.source],
         )
 
     def extension(self, number: str) -> Extension | None:
@@ -174,19 +136,24 @@ class Store:
         return {str(transport): int(count) for transport, count in rows}
 
     def put_binding(self, binding: Binding) -> None:
-        self._table("bindings").upsert(
-            {
-                "aor": binding.aor,
-                "contact": binding.contact,
-                "expires_at": binding.expires_at,
-                "call_id": binding.call_id,
-                "cseq": binding.cseq,
-                "transport": binding.transport,
-                "source_host": binding.source_host,
-                "source_port": binding.source_port,
-                "user_agent": binding.user_agent,
-            },
-            pk=("aor", "contact"),
+        self.db.execute(
+            "INSERT INTO bindings (aor, contact, expires_at, call_id, cseq, transport,"
+            " source_host, source_port, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (aor, contact) DO UPDATE SET expires_at = excluded.expires_at,"
+            " call_id = excluded.call_id, cseq = excluded.cseq, transport = excluded.transport,"
+            " source_host = excluded.source_host, source_port = excluded.source_port,"
+            " user_agent = excluded.user_agent",
+            [
+                binding.aor,
+                binding.contact,
+                binding.expires_at,
+                binding.call_id,
+                binding.cseq,
+                binding.transport,
+                binding.source_host,
+                binding.source_port,
+                binding.user_agent,
+            ],
         )
 
     def delete_binding(self, aor: str, contact: str) -> None:
@@ -197,5 +164,4 @@ class Store:
 
     def purge_expired_bindings(self, now: float | None = None) -> int:
         now = time.time() if now is None else now
-        cursor = self.db.execute("DELETE FROM bindings WHERE expires_at <= ?", [now])
-        return cursor.rowcount
+        return self.db.execute("DELETE FROM bindings WHERE expires_at <= ?", [now]).rowcount

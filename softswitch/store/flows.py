@@ -7,19 +7,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS flows (
-        id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        steps TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    )""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS flows_account_name ON flows (account_id, name)",
-)
+from .engine import Database
 
 
 class DuplicateFlowName(ValueError):
@@ -44,10 +32,8 @@ def _flow(row: tuple) -> StoredFlow:
 
 
 class FlowStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     def _name_taken(self, account_id: str, name: str, other_than: str = "") -> bool:
         return (

@@ -5,28 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sqlite_utils
+from .engine import Database
 
 KEY_LIFETIME = 24 * 3600.0
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS idempotence_keys (
-        account_id TEXT NOT NULL,
-        idem_key TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        result TEXT NOT NULL,
-        PRIMARY KEY (account_id, idem_key)
-    )""",
-    "CREATE INDEX IF NOT EXISTS idempotence_age ON idempotence_keys (created_at)",
-)
-
 
 class IdempotenceStore:
-    def __init__(self, db: sqlite_utils.Database, lifetime: float = KEY_LIFETIME) -> None:
+    def __init__(self, db: Database, lifetime: float = KEY_LIFETIME) -> None:
         self.db = db
         self.lifetime = lifetime
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     def get(self, account_id: str, key: str, now: float) -> Any | None:
         """The stored result of the key's first use, None when unused or expired."""

@@ -3,17 +3,24 @@
 A dialer claims the next due job of a campaign in one transaction that also checks the
 campaign-wide limits and records who is dialing:
 
-1. the campaign's `campaign_pacing` row is locked (`FOR UPDATE` on PostgreSQL; on SQLite
-   `BEGIN IMMEDIATE` already serialises every writer), so claimers of one campaign take
-   turns at the few rows that hold its limits;
-2. the unexpired leases of the campaign are counted against `max_simultaneous`;
-3. the best due job is selected `FOR UPDATE SKIP LOCKED` (one index seek per rank, as
-   `JobStore.next_due`) and screened by the caller (call window, DND, number check),
-   which may settle or reschedule it in the same transaction and ask for the next;
-4. a job to dial waits for the campaign's next start slot (`calls_per_minute` as a grid
-   of 60/cpm seconds kept in the row, so the pace holds for the campaign, not per node);
-5. the job is claimed (`JobStore.claim`: inProcess and an attempt row), a lease
-   (node, expiry) is written for the attempt and the slot moves on.
+1. the campaign's `campaign_pacing` row is read: its next start slot and the leases its
+   calls hold on all nodes (`live`), for a quick FULL or WAIT;
+2. the best due job is selected `FOR UPDATE SKIP LOCKED` on PostgreSQL (one index seek
+   per rank over `jobs_claim`; claimers on other nodes skip it rather than wait) and
+   screened by the caller (call window, DND, number check), which may settle or
+   reschedule it in the same transaction and ask for the next;
+3. the job is claimed (`JobStore.claim`: inProcess and an attempt row) and a lease
+   (node, expiry) written for the attempt;
+4. last, one conditional UPDATE of the pacing row counts the lease (`live <
+   max_simultaneous`) and takes the start slot (`next_slot <= now`; calls_per_minute as a
+   grid of 60/cpm seconds), so the limits hold for the campaign, not per node. The row
+   is locked from that statement to the commit only, and PostgreSQL re-checks the
+   conditions on the row a concurrent claim left. If another node got there first, the
+   claim is rolled back to a savepoint (the job stays queued).
+
+On SQLite, BEGIN IMMEDIATE serialises the writers, which gives the same results. `live`
+goes down in the transaction that drops a lease (an outcome recorded, or a lease taken
+over), so it counts the leases held, expired ones too until some node takes them over.
 
 The node renews its leases while the calls go on. A node that dies stops renewing; any
 node then finds the jobs whose lease expired (`stale`) and takes them over one at a
@@ -29,33 +36,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-import sqlite_utils
-
 from softswitch.campaigns.model import Attempt, Job, JobStatus
 
-from .database import transaction
+from .engine import Database, Dialect
 from .jobs import JobStore
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS job_leases (
-        attempt_id INTEGER PRIMARY KEY,
-        job_id INTEGER NOT NULL,
-        campaign_id TEXT NOT NULL,
-        node TEXT NOT NULL,
-        expires_at REAL NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS job_leases_campaign ON job_leases (campaign_id, expires_at)",
-    "CREATE INDEX IF NOT EXISTS job_leases_job ON job_leases (job_id)",
-    # the claim's seek: only queued jobs (the index shrinks as a campaign is dialed), and
-    # `id` after next_at, so equal due times (a list queued at once) are walked in order
-    # without a sort on PostgreSQL (SQLite's indexes end with the rowid anyway)
-    "CREATE INDEX IF NOT EXISTS jobs_claim ON jobs (campaign_id, priority, custom, next_at, id)"
-    " WHERE queued = 1",
-    """CREATE TABLE IF NOT EXISTS campaign_pacing (
-        campaign_id TEXT PRIMARY KEY,
-        next_slot REAL NOT NULL
-    )""",
-)
 
 # (dialerPriority, custom) in dialing order, as JobStore.next_due ranks them
 _RANKS = tuple((priority, custom) for priority in range(1, 6) for custom in (1, 0))
@@ -86,19 +70,12 @@ def _dials(job: Job) -> bool:
     return True
 
 
-def is_postgres(db: object) -> bool:
-    """Row locks (FOR UPDATE, SKIP LOCKED) exist on PostgreSQL only; SQLite's writers are
-    serialised by BEGIN IMMEDIATE instead."""
-    return not isinstance(db, sqlite_utils.Database)
-
-
 class JobLeases:
-    def __init__(self, db: sqlite_utils.Database, jobs: JobStore) -> None:
+    def __init__(self, db: Database, jobs: JobStore) -> None:
         self.db = db
         self.jobs = jobs
-        for statement in _SCHEMA:
-            db.execute(statement)
-        postgres = is_postgres(db)
+        # row locks on PostgreSQL; SQLite's writers take turns (BEGIN IMMEDIATE) instead
+        postgres = db.dialect is Dialect.POSTGRESQL
         self._for_update = " FOR UPDATE" if postgres else ""
         self._skip_locked = " FOR UPDATE SKIP LOCKED" if postgres else ""
 
@@ -118,13 +95,10 @@ class JobLeases:
         batch: int = 200,
     ) -> Claim:
         """Claim the campaign's next due job for `node` within the campaign's limits."""
-        with transaction(self.db):
-            next_slot = self._lock_pacing(campaign_id)
-            live = self.db.execute(
-                "SELECT COUNT(*) FROM job_leases WHERE campaign_id = ? AND expires_at > ?",
-                [campaign_id, now],
-            ).fetchone()[0]
-            if live >= max(1, max_simultaneous):
+        cap = max(1, max_simultaneous)
+        with self.db.transaction(serialized=False):
+            next_slot, live = self._pacing(campaign_id)
+            if live >= cap:
                 return Claim(ClaimStatus.FULL)
             screened = 0
             while True:
@@ -138,35 +112,67 @@ class JobLeases:
                     continue
                 if interval and next_slot > now:
                     return Claim(ClaimStatus.WAIT, job=job, wake_at=next_slot)
+                self.db.execute("SAVEPOINT job_claim")
                 attempt = self.jobs.claim(job.id, now, request_id)
                 if attempt is None:  # not queued any more: the row lock makes this rare
+                    self.db.execute("RELEASE SAVEPOINT job_claim")
                     continue
                 self.db.execute(
                     "INSERT INTO job_leases (attempt_id, job_id, campaign_id, node, expires_at)"
                     " VALUES (?, ?, ?, ?, ?)",
                     [attempt.id, job.id, campaign_id, node, now + lease_seconds],
                 )
-                if interval:
-                    # on the grid while starts keep up with it; after an idle spell it restarts
-                    on_grid = next_slot if now - next_slot < interval else now
-                    self.db.execute(
-                        "UPDATE campaign_pacing SET next_slot = ? WHERE campaign_id = ?",
-                        [on_grid + interval, campaign_id],
-                    )
+                if not self._take_slot(campaign_id, now, cap, interval):
+                    # another node took the last line or this slot since the first read
+                    self.db.execute("ROLLBACK TO SAVEPOINT job_claim")
+                    self.db.execute("RELEASE SAVEPOINT job_claim")
+                    next_slot, live = self._pacing(campaign_id)
+                    if live >= cap:
+                        return Claim(ClaimStatus.FULL)
+                    return Claim(ClaimStatus.WAIT, job=job, wake_at=max(next_slot, now))
+                self.db.execute("RELEASE SAVEPOINT job_claim")
                 job.status, job.attempts_made = JobStatus.IN_PROCESS, attempt.number
                 return Claim(ClaimStatus.CLAIMED, job=job, attempt=attempt)
 
-    def _lock_pacing(self, campaign_id: str) -> float:
-        query = f"SELECT next_slot FROM campaign_pacing WHERE campaign_id = ?{self._for_update}"
+    def _pacing(self, campaign_id: str) -> tuple[float, int]:
+        """The campaign's next start slot and leases held (read without a lock: the
+        claim's last statement checks both again under the row's lock)."""
+        query = "SELECT next_slot, live FROM campaign_pacing WHERE campaign_id = ?"
         row = self.db.execute(query, [campaign_id]).fetchone()
         if row is None:
             self.db.execute(
-                "INSERT INTO campaign_pacing (campaign_id, next_slot) VALUES (?, 0)"
+                "INSERT INTO campaign_pacing (campaign_id, next_slot, live) VALUES (?, 0, 0)"
                 " ON CONFLICT (campaign_id) DO NOTHING",
                 [campaign_id],
             )
             row = self.db.execute(query, [campaign_id]).fetchone()
-        return float(row[0])
+        return float(row[0]), int(row[1])
+
+    def _take_slot(self, campaign_id: str, now: float, cap: int, interval: float) -> bool:
+        """Count the new lease and take the campaign's start slot, if both are still free.
+
+        One conditional UPDATE, the claim's last statement: the pacing row is locked
+        from here to the commit only, and PostgreSQL checks the conditions again on the
+        row as the claim it waited for left it. The grid: the next slot follows the one
+        just taken while starts keep up with it; after an idle spell it restarts now."""
+        return (
+            self.db.execute(
+                "UPDATE campaign_pacing SET live = live + 1, next_slot = CASE"
+                " WHEN ? = 0 THEN next_slot"
+                " WHEN ? - next_slot < ? THEN next_slot + ? ELSE ? END"
+                " WHERE campaign_id = ? AND live < ? AND next_slot <= ?",
+                [interval, now, interval, interval, now + interval, campaign_id, cap, now],
+            ).rowcount
+            == 1
+        )
+
+    def _count_released(self, campaign_id: str, leases: int) -> None:
+        """`leases` of the campaign's leases are gone (the claim's count, undone)."""
+        self.db.execute(
+            "UPDATE campaign_pacing SET live = CASE WHEN live > ? THEN live - ? ELSE 0 END"
+            " WHERE campaign_id = ?",
+            [leases, leases, campaign_id],
+        )
 
     def _next_due_locked(self, campaign_id: str, now: float) -> Job | None:
         for priority, custom in _RANKS:
@@ -201,9 +207,18 @@ class JobLeases:
         False when the attempt is no longer this node's to resolve: another node took the
         lease over (and resolved the attempt) after it expired. An attempt claimed without
         a lease (before leases existed) is still the caller's."""
-        if self.db.execute(
-            "DELETE FROM job_leases WHERE attempt_id = ? AND node = ?", [attempt_id, node]
-        ).rowcount:
+        if self._for_update:  # the job row first, as take_over locks it: no deadlock
+            self.db.execute(
+                "SELECT id FROM jobs WHERE id = (SELECT job_id FROM attempts WHERE id = ?)"
+                f"{self._for_update}",
+                [attempt_id],
+            )
+        gone = self.db.execute(
+            "DELETE FROM job_leases WHERE attempt_id = ? AND node = ? RETURNING campaign_id",
+            [attempt_id, node],
+        ).fetchone()
+        if gone is not None:
+            self._count_released(gone[0], 1)
             return True
         if self.db.execute(
             "SELECT 1 FROM job_leases WHERE attempt_id = ?", [attempt_id]
@@ -245,7 +260,11 @@ class JobLeases:
         ).fetchall():
             if expires_at > now and holder != node:
                 return False
-        self.db.execute("DELETE FROM job_leases WHERE job_id = ?", [job_id])
+        gone = self.db.execute(
+            "DELETE FROM job_leases WHERE job_id = ? RETURNING campaign_id", [job_id]
+        ).fetchall()
+        if gone:
+            self._count_released(gone[0][0], len(gone))
         return True
 
     # -- reading -------------------------------------------------------------------------

@@ -20,11 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from softswitch.campaigns.model import QUEUED_STATUSES, Attempt, Job, JobSource, JobStatus
 
 from .database import transaction
+from .engine import Database
 
 _JOB_COLUMNS = (
     "id",
@@ -67,62 +66,6 @@ _ATTEMPT_COLUMNS = (
     "sip_status",
     "result",
     "report_data",
-)
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS jobs (
-        id INTEGER PRIMARY KEY,
-        campaign_id TEXT NOT NULL,
-        account_id TEXT NOT NULL,
-        phone TEXT NOT NULL,
-        payload TEXT NOT NULL DEFAULT '{}',
-        dedup TEXT NOT NULL DEFAULT '',
-        keyless INTEGER NOT NULL DEFAULT 0,
-        status TEXT NOT NULL,
-        queued INTEGER NOT NULL,
-        priority INTEGER NOT NULL,
-        custom INTEGER NOT NULL DEFAULT 0,
-        next_at REAL NOT NULL,
-        gmt_zone TEXT NOT NULL DEFAULT '',
-        policy TEXT NOT NULL DEFAULT '{}',
-        max_attempts INTEGER NOT NULL,
-        retry_interval REAL NOT NULL,
-        attempts_made INTEGER NOT NULL DEFAULT 0,
-        redials INTEGER NOT NULL DEFAULT 0,
-        source TEXT NOT NULL,
-        list_id TEXT NOT NULL DEFAULT '',
-        contact_name TEXT NOT NULL DEFAULT '',
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        started_at REAL,
-        finished_at REAL,
-        call_duration REAL NOT NULL DEFAULT 0,
-        result TEXT,
-        report_data TEXT NOT NULL DEFAULT '[]',
-        dial_status TEXT NOT NULL DEFAULT ''
-    )""",
-    "DROP INDEX IF EXISTS jobs_due",  # before `custom` joined the order
-    "CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (campaign_id, queued, priority, custom,"
-    " next_at)",
-    "CREATE INDEX IF NOT EXISTS jobs_phone ON jobs (campaign_id, phone)",
-    "CREATE INDEX IF NOT EXISTS jobs_dedup ON jobs (campaign_id, dedup, created_at)",
-    "CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, campaign_id)",
-    """CREATE TABLE IF NOT EXISTS attempts (
-        id INTEGER PRIMARY KEY,
-        job_id INTEGER NOT NULL,
-        campaign_id TEXT NOT NULL,
-        number INTEGER NOT NULL,
-        phone TEXT NOT NULL,
-        request_id TEXT NOT NULL,
-        started_at REAL NOT NULL,
-        answered_at REAL,
-        ended_at REAL,
-        dial_status TEXT NOT NULL DEFAULT '',
-        sip_status INTEGER NOT NULL DEFAULT 0,
-        result TEXT,
-        report_data TEXT NOT NULL DEFAULT '[]'
-    )""",
-    "CREATE INDEX IF NOT EXISTS attempts_job ON attempts (job_id, number)",
 )
 
 
@@ -195,13 +138,8 @@ def _attempt(row: Sequence[Any]) -> Attempt:
 
 
 class JobStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.execute(_SCHEMA[0])
-        if "custom" not in {column.name for column in db["jobs"].columns}:
-            db.execute("ALTER TABLE jobs ADD COLUMN custom INTEGER NOT NULL DEFAULT 0")
-        for statement in _SCHEMA[1:]:
-            db.execute(statement)
         self._select = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
 
     # -- adding ---------------------------------------------------------------------
@@ -214,7 +152,7 @@ class JobStore:
         with transaction(self.db):
             first = (self.db.execute("SELECT MAX(id) FROM jobs").fetchone()[0] or 0) + 1
             ids = list(range(first, first + len(jobs)))
-            self.db.conn.executemany(
+            self.db.executemany(
                 "INSERT INTO jobs (id, campaign_id, account_id, phone, payload, dedup, keyless,"
                 " status, queued, priority, custom, next_at, gmt_zone, policy, max_attempts,"
                 " retry_interval, source, list_id, contact_name, created_at, updated_at)"
@@ -301,24 +239,22 @@ class JobStore:
 
     def claim(self, job_id: int, now: float, request_id: str) -> Attempt | None:
         """Take a queued job for one dial attempt; None when someone else took it."""
-        with transaction(self.db):
-            cursor = self.db.execute(
+        # the conditional UPDATE locks the row: no need to hold every other writer off
+        with self.db.transaction(serialized=False):
+            claimed = self.db.execute(
                 "UPDATE jobs SET status = ?, queued = 0, attempts_made = attempts_made + 1,"
                 " started_at = COALESCE(started_at, ?), updated_at = ?"
-                " WHERE id = ? AND queued = 1",
+                " WHERE id = ? AND queued = 1 RETURNING campaign_id, phone, attempts_made",
                 [JobStatus.IN_PROCESS.value, now, now, job_id],
-            )
-            if cursor.rowcount != 1:
-                return None
-            campaign_id, phone, number = self.db.execute(
-                "SELECT campaign_id, phone, attempts_made FROM jobs WHERE id = ?", [job_id]
             ).fetchone()
-            cursor = self.db.execute(
+            if claimed is None:
+                return None
+            campaign_id, phone, number = claimed
+            attempt_id = self.db.execute(
                 "INSERT INTO attempts (job_id, campaign_id, number, phone, request_id, started_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 [job_id, campaign_id, number, phone, request_id, now],
-            )
-            attempt_id = cursor.lastrowid
+            ).scalar()
         return Attempt(
             id=attempt_id,
             job_id=job_id,
@@ -369,7 +305,7 @@ class JobStore:
         A job canceled while its call went on stays canceled (nothing more is dialed)
         but keeps what that conversation produced: result, report data, duration.
         """
-        with transaction(self.db):
+        with self.db.transaction(serialized=False):  # row locks suffice
             self.db.execute(
                 "UPDATE attempts SET answered_at = ?, ended_at = ?, dial_status = ?,"
                 " sip_status = ?, result = ?, report_data = ? WHERE id = ?",

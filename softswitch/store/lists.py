@@ -8,27 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-import sqlite_utils
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS contact_lists (
-        id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        created_at REAL NOT NULL
-    )""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS contact_lists_name"
-    " ON contact_lists (account_id, kind, name)",
-    """CREATE TABLE IF NOT EXISTS contacts (
-        id INTEGER PRIMARY KEY,
-        list_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        number TEXT NOT NULL,
-        fields TEXT NOT NULL DEFAULT '{}'
-    )""",
-    "CREATE INDEX IF NOT EXISTS contacts_list ON contacts (list_id, number)",
-)
+from .engine import Database
 
 
 class ListKind(StrEnum):
@@ -57,10 +37,8 @@ class DuplicateListName(ValueError):
 
 
 class ListStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     def create(self, account_id: str, name: str, kind: ListKind, now: float) -> ContactList:
         prefix = "DN" if kind == ListKind.DND else "LS"
@@ -89,7 +67,7 @@ class ListStore:
         return ContactList(list_id, account_id, name, ListKind(kind_value), created_at)
 
     def add(self, list_id: str, contacts: Sequence[Contact]) -> int:
-        self.db.conn.executemany(
+        self.db.executemany(
             "INSERT INTO contacts (list_id, name, number, fields) VALUES (?, ?, ?, ?)",
             [(list_id, c.name, c.number, json.dumps(c.fields)) for c in contacts],
         )

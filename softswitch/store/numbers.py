@@ -9,26 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS inbound_numbers (
-        number TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        data TEXT NOT NULL,
-        source TEXT NOT NULL,
-        updated_at REAL NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS inbound_numbers_account ON inbound_numbers (account_id)",
-    """CREATE TABLE IF NOT EXISTS ring_groups (
-        account_id TEXT NOT NULL,
-        id TEXT NOT NULL,
-        data TEXT NOT NULL,
-        source TEXT NOT NULL,
-        updated_at REAL NOT NULL,
-        PRIMARY KEY (account_id, id)
-    )""",
-)
+from .engine import Database
 
 
 @dataclass(slots=True)
@@ -43,10 +24,8 @@ class NumberStore:
     """Both tables; numbers are unique machine-wide (a DID reaches one account), ring
     group ids per account."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     # -- numbers --------------------------------------------------------------
 
@@ -68,7 +47,10 @@ class NumberStore:
 
     def put_number(self, number: str, account_id: str, data: dict[str, Any], source: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO inbound_numbers VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO inbound_numbers (number, account_id, data, source, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET"
+            " account_id = excluded.account_id, data = excluded.data, source = excluded.source,"
+            " updated_at = excluded.updated_at",
             [number, account_id, json.dumps(data), source, time.time()],
         )
 
@@ -97,7 +79,9 @@ class NumberStore:
         self, account_id: str, group_id: str, data: dict[str, Any], source: str
     ) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO ring_groups VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO ring_groups (account_id, id, data, source, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id, id) DO UPDATE SET"
+            " data = excluded.data, source = excluded.source, updated_at = excluded.updated_at",
             [account_id, group_id, json.dumps(data), source, time.time()],
         )
 

@@ -5,18 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-import sqlite_utils
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS announce_templates (
-        id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        name TEXT NOT NULL,
-        text TEXT NOT NULL,
-        created_at REAL NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS announce_templates_account ON announce_templates (account_id)",
-)
+from .engine import Database
 
 
 @dataclass(slots=True)
@@ -32,10 +21,8 @@ _COLUMNS = "id, account_id, name, text, created_at"
 
 
 class TemplateStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     def create(self, account_id: str, name: str, text: str, now: float) -> AnnounceTemplate:
         item = AnnounceTemplate("AN" + secrets.token_hex(5), account_id, name, text, now)

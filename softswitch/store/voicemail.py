@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
-from sqlite_utils.db import Table
+from .engine import Database
 
 
 @dataclass(slots=True)
@@ -37,36 +36,8 @@ _MESSAGE_COLUMNS = "id, extension, caller, created_at, duration, file, heard, tr
 
 
 class VoicemailStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        names = db.table_names()
-        if "voicemail_boxes" not in names:
-            self._table("voicemail_boxes").create(
-                {"extension": str, "pin_hash": str, "greeting_file": str}, pk="extension"
-            )
-        if "voicemail_messages" not in names:
-            self._table("voicemail_messages").create(
-                {
-                    "id": int,
-                    "extension": str,
-                    "caller": str,
-                    "created_at": float,
-                    "duration": float,
-                    "file": str,
-                    "heard": int,
-                    "transcript": str,
-                },
-                pk="id",
-            )
-            self.db.execute(
-                "CREATE INDEX voicemail_messages_by_box ON voicemail_messages"
-                " (extension, heard, created_at)"
-            )
-
-    def _table(self, name: str) -> Table:
-        table = self.db.table(name)
-        assert isinstance(table, Table)
-        return table
 
     # -- boxes --------------------------------------------------------------
 
@@ -78,13 +49,11 @@ class VoicemailStore:
         return BoxRecord(*row) if row else None
 
     def put_box(self, box: BoxRecord) -> None:
-        self._table("voicemail_boxes").upsert(
-            {
-                "extension": box.extension,
-                "pin_hash": box.pin_hash,
-                "greeting_file": box.greeting_file,
-            },
-            pk="extension",
+        self.db.execute(
+            "INSERT INTO voicemail_boxes (extension, pin_hash, greeting_file) VALUES (?, ?, ?)"
+            " ON CONFLICT (extension) DO UPDATE SET pin_hash = excluded.pin_hash,"
+            " greeting_file = excluded.greeting_file",
+            [box.extension, box.pin_hash, box.greeting_file],
         )
 
     def set_greeting(self, extension: str, greeting_file: str) -> None:
@@ -104,13 +73,12 @@ class VoicemailStore:
     def add_message(
         self, extension: str, caller: str, created_at: float, duration: float, file: str
     ) -> MessageRecord:
-        cursor = self.db.execute(
+        message_id = self.db.execute(
             "INSERT INTO voicemail_messages (extension, caller, created_at, duration, file,"
-            " heard, transcript) VALUES (?, ?, ?, ?, ?, 0, '')",
+            " heard, transcript) VALUES (?, ?, ?, ?, ?, 0, '') RETURNING id",
             [extension, caller, created_at, duration, file],
-        )
-        assert cursor.lastrowid is not None
-        return MessageRecord(cursor.lastrowid, extension, caller, created_at, duration, file, False)
+        ).scalar()
+        return MessageRecord(int(message_id), extension, caller, created_at, duration, file, False)
 
     def message(self, extension: str, message_id: int) -> MessageRecord | None:
         row = self.db.execute(
@@ -121,10 +89,11 @@ class VoicemailStore:
 
     def messages(self, extension: str, heard: bool | None = None) -> list[MessageRecord]:
         """The box's messages, oldest first; only new (heard=False) or saved ones if asked."""
-        where, params = "extension = ?", [extension]
+        where = "extension = ?"
+        params: list[object] = [extension]
         if heard is not None:
             where += " AND heard = ?"
-            params.append(str(int(heard)))
+            params.append(int(heard))
         rows = self.db.execute(
             f"SELECT {_MESSAGE_COLUMNS} FROM voicemail_messages WHERE {where}"
             " ORDER BY created_at, id",
@@ -134,7 +103,7 @@ class VoicemailStore:
 
     def counts(self, extension: str) -> MessageCounts:
         row = self.db.execute(
-            "SELECT COALESCE(SUM(heard = 0), 0), COALESCE(SUM(heard = 1), 0)"
+            "SELECT COUNT(CASE WHEN heard = 0 THEN 1 END), COUNT(CASE WHEN heard = 1 THEN 1 END)"
             " FROM voicemail_messages WHERE extension = ?",
             [extension],
         ).fetchone()

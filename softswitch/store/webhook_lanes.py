@@ -14,19 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import sqlite_utils
-
-_SCHEMA = """CREATE TABLE IF NOT EXISTS webhook_lanes (
-    account_id TEXT PRIMARY KEY,
-    node TEXT NOT NULL,
-    expires_at REAL NOT NULL
-)"""
+from .engine import Database
 
 
 class WebhookLanes:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        db.execute(_SCHEMA)
 
     def take(self, account_id: str, node: str, now: float, expires_at: float) -> bool:
         """The account's lane for `node` until `expires_at`; False while another node

@@ -13,44 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import sqlite_utils
-
 from .database import transaction
-
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS webhook_settings (
-        account_id TEXT PRIMARY KEY,
-        url TEXT NOT NULL DEFAULT '',
-        secret TEXT NOT NULL,
-        updated_at REAL NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS webhook_events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        account_id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        request_id TEXT NOT NULL DEFAULT '',
-        created_at REAL NOT NULL,
-        body TEXT NOT NULL,
-        status TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at REAL NOT NULL,
-        finished_at REAL
-    )""",
-    # an account's lane (its oldest pending event) and the listing by status
-    "CREATE INDEX IF NOT EXISTS webhook_events_lane ON webhook_events (account_id, status, seq)",
-    "CREATE INDEX IF NOT EXISTS webhook_events_status ON webhook_events (status, account_id)",
-    "CREATE INDEX IF NOT EXISTS webhook_events_created ON webhook_events (created_at)",
-    """CREATE TABLE IF NOT EXISTS webhook_attempts (
-        event_seq INTEGER NOT NULL,
-        number INTEGER NOT NULL,
-        at REAL NOT NULL,
-        status_code INTEGER,
-        error TEXT NOT NULL DEFAULT '',
-        duration REAL NOT NULL,
-        PRIMARY KEY (event_seq, number)
-    )""",
-)
+from .engine import Database
 
 
 class DeliveryStatus(StrEnum):
@@ -105,10 +69,8 @@ def _event(row: tuple[Any, ...]) -> OutboxEvent:
 
 
 class WebhookStore:
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        for statement in _SCHEMA:
-            db.execute(statement)
 
     # -- settings -----------------------------------------------------------
 
@@ -146,9 +108,9 @@ class WebhookStore:
         body: str,
     ) -> int:
         """Queue one event, due at once; returns its sequence number."""
-        cursor = self.db.conn.execute(
+        seq = self.db.execute(
             "INSERT INTO webhook_events (id, account_id, type, request_id, created_at, body,"
-            " status, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
             [
                 event_id,
                 account_id,
@@ -159,8 +121,8 @@ class WebhookStore:
                 DeliveryStatus.PENDING,
                 created_at,
             ],
-        )
-        return int(cursor.lastrowid or 0)
+        ).scalar()
+        return int(seq)
 
     def pending_accounts(self) -> list[str]:
         """Accounts with events to deliver: one index seek per account (a loose index
@@ -169,12 +131,12 @@ class WebhookStore:
             row[0]
             for row in self.db.execute(
                 "WITH RECURSIVE a(account_id) AS ("
-                " SELECT MIN(account_id) FROM webhook_events WHERE status = :s"
+                " SELECT MIN(account_id) FROM webhook_events WHERE status = ?"
                 " UNION ALL SELECT (SELECT MIN(account_id) FROM webhook_events"
-                " WHERE status = :s AND account_id > a.account_id)"
+                " WHERE status = ? AND account_id > a.account_id)"
                 " FROM a WHERE a.account_id IS NOT NULL)"
                 " SELECT account_id FROM a WHERE account_id IS NOT NULL",
-                {"s": DeliveryStatus.PENDING.value},
+                [DeliveryStatus.PENDING.value, DeliveryStatus.PENDING.value],
             )
         ]
 
@@ -195,10 +157,9 @@ class WebhookStore:
         next_attempt_at: float,
     ) -> None:
         """One delivery attempt and where it leaves the event, together."""
-        conn = self.db.conn
         finished = attempt.at + attempt.duration if status is not DeliveryStatus.PENDING else None
         with transaction(self.db):
-            conn.execute(
+            self.db.execute(
                 "INSERT INTO webhook_attempts (event_seq, number, at, status_code, error,"
                 " duration) VALUES (?, ?, ?, ?, ?, ?)",
                 [
@@ -210,7 +171,7 @@ class WebhookStore:
                     attempt.duration,
                 ],
             )
-            conn.execute(
+            self.db.execute(
                 "UPDATE webhook_events SET status = ?, attempts = ?, next_attempt_at = ?,"
                 " finished_at = ? WHERE seq = ?",
                 [status, attempt.number, next_attempt_at, finished, event.seq],
@@ -268,11 +229,10 @@ class WebhookStore:
     def purge(self, before: float, limit: int = 5000) -> int:
         """Forget up to ``limit`` settled events (and their attempts) recorded before
         ``before``; returns how many. Pending events are kept whatever their age."""
-        conn = self.db.conn
         with transaction(self.db):
             seqs = [
                 row[0]
-                for row in conn.execute(
+                for row in self.db.execute(
                     "SELECT seq FROM webhook_events WHERE created_at < ? AND status != ?"
                     " ORDER BY created_at LIMIT ?",
                     [before, DeliveryStatus.PENDING, limit],
@@ -280,8 +240,8 @@ class WebhookStore:
             ]
             if seqs:
                 marks = ",".join("?" for _ in seqs)
-                conn.execute(f"DELETE FROM webhook_attempts WHERE event_seq IN ({marks})", seqs)
-                conn.execute(f"DELETE FROM webhook_events WHERE seq IN ({marks})", seqs)
+                self.db.execute(f"DELETE FROM webhook_attempts WHERE event_seq IN ({marks})", seqs)
+                self.db.execute(f"DELETE FROM webhook_events WHERE seq IN ({marks})", seqs)
         return len(seqs)
 
     def backlog(self) -> int:

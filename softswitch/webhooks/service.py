@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import sqlite_utils
-
 from ..config import WebhooksConfig
+from ..store.engine import Database
 from ..store.webhook_lanes import WebhookLanes
 from ..store.webhooks import DeliveryStatus, OutboxEvent, WebhookStore
 from .delivery import DeliveryWorker
@@ -18,7 +17,7 @@ from .settings import WebhookSettingsService
 class Webhooks:
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         config: WebhooksConfig,
         api_listen: tuple[str, int],
         *,

@@ -147,9 +147,9 @@ def test_store_counts_per_campaign_and_transcripts(api_env, make_cdr) -> None:
 
 
 def test_a_row_and_its_count_land_together(api_env, make_cdr) -> None:
-    import sqlite3
-
     import pytest
+
+    from softswitch.store.engine import IntegrityError
 
     db = api_env.switch.store.db
     # make the count fail after the row went in: the row must go too
@@ -157,7 +157,7 @@ def test_a_row_and_its_count_land_together(api_env, make_cdr) -> None:
         "CREATE TRIGGER refuse BEFORE INSERT ON cdr_counts WHEN NEW.dial_status = 'X'"
         " BEGIN SELECT RAISE(ABORT, 'refused'); END"
     )
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         api_env.cdrs.insert(make_cdr(dial_status="X"))
     assert db.execute("SELECT COUNT(*) FROM cdrs").fetchone()[0] == 0
     api_env.cdrs.insert(make_cdr())
@@ -195,11 +195,10 @@ _OPS = st.lists(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_OPS)
 def test_paging_equals_offset_semantics_while_cdrs_arrive(ops) -> None:
-    import sqlite_utils
-
+    from softswitch.store import Store
     from softswitch.store.cdrs import Cdr
 
-    db = sqlite_utils.Database(memory=True)
+    db = Store(":memory:").db
     writer, reader = CdrStore(db), CdrStore(db)  # as in the server: separate repositories
     rows: list[tuple[str, float, int]] = []
     position = {"a": 0, "b": 0}

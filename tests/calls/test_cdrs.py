@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from softswitch.calls.cdrs import CdrBuilder
@@ -95,7 +93,7 @@ def test_rows_are_numbered_per_service_like_asterisk_uniqueids() -> None:
     assert build(CdrBuilder(), c2c_call()).uniqueid == "1688710079.1"
 
 
-def test_a_campaign_call_names_its_campaign_and_list(tmp_path: Path) -> None:
+def test_a_campaign_call_names_its_campaign_and_list(store_url: str) -> None:
     call = LiveCall(
         "account_1", "a1b2c3d4e5", CallKind.CAMPAIGN, "555", "", "919979271234", STARTED
     )
@@ -110,7 +108,7 @@ def test_a_campaign_call_names_its_campaign_and_list(tmp_path: Path) -> None:
         answered_at=STARTED + 3,
     )
     assert (cdr.customer_number, cdr.dialed_number, cdr.agent_number) == ("", "919979271234", "")
-    store = Store(tmp_path / "store.db")
+    store = Store(store_url)
     try:
         cdrs = CdrStore(store.db)
         cdr.id = cdrs.insert(cdr)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,8 @@ MONDAY_NOON = datetime(2024, 3, 4, 12, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "campaigns.db")
+def store(store_url: str) -> Store:
+    s = Store(store_url)
     yield s
     s.close()
 

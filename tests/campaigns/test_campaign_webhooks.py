@@ -21,8 +21,8 @@ from softswitch.store import Store
 from softswitch.store.webhooks import WebhookSettings, WebhookStore
 
 
-async def test_job_statuses_and_the_campaigns_end_are_recorded_in_order(tmp_path) -> None:
-    store = Store(tmp_path / "c.db")
+async def test_job_statuses_and_the_campaigns_end_are_recorded_in_order(store_url) -> None:
+    store = Store(store_url)
     hooks = WebhookStore(store.db)
     hooks.put_settings(WebhookSettings("acc", "http://127.0.0.1:9/hook", "whsec_x", 0.0))
     manager = CampaignManager(store.db, SystemClock())

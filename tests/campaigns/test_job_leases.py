@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,20 +17,18 @@ from softswitch.campaigns.dialer import INTERRUPTED, Dialer
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import FINAL_STATUSES, Campaign, JobStatus
 from softswitch.store import Store
-from softswitch.store.database import transaction
 from softswitch.store.job_leases import ClaimStatus, JobLeases
 from softswitch.store.jobs import JobStore
 from tests.campaigns.network import Behaviour, FakeNetwork
 
 
 @pytest.fixture
-def node_stores(store: Store, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+def node_stores(store: Store, store_url: str) -> Iterator[Callable[[], Store]]:
     """Another connection to the campaigns' database: what another node holds."""
     opened: list[Store] = []
 
     def open_store() -> Store:
-        s = Store(tmp_path / "campaigns.db")
-        s.db.conn.execute("PRAGMA busy_timeout = 10000")
+        s = Store(store_url)
         opened.append(s)
         return s
 
@@ -108,9 +105,12 @@ def test_max_simultaneous_counts_every_nodes_live_leases(
     assert not b.release(got[1].attempt.id, "a")  # a lease is released by its node only
     assert claim(b, campaign, now, "b", max_simultaneous=3).status is ClaimStatus.CLAIMED
     assert a.live(campaign.id, now) == 3
-    # leases that expired (their node is gone) hold no line
+    # leases that expired (their node is gone) hold their line until taken over
     later = now + 31
     assert a.live(campaign.id, later) == 0
+    assert claim(b, campaign, later, "b", max_simultaneous=3).status is ClaimStatus.FULL
+    with b.db.transaction(serialized=False):
+        assert b.take_over(got[1].attempt.job_id, later)
     assert claim(b, campaign, later, "b", max_simultaneous=3).status is ClaimStatus.CLAIMED
 
 
@@ -152,7 +152,7 @@ def test_take_over_only_what_no_live_lease_covers(
     assert a.renew("a", [first.id], now + 20) == 1
     assert b.stale(now + 15) == [second.job_id]  # b stopped renewing; a did not
     assert not b.take_over(first.job_id, now + 15)
-    with transaction(b.db):  # as the dialer does: taken over and resolved at once
+    with b.db.transaction(serialized=False):  # as the dialer does: taken over, resolved
         assert b.take_over(second.job_id, now + 15)
         second.ended_at, second.dial_status = now + 15, INTERRUPTED
         b.jobs.finish_attempt(second, JobStatus.NO_ANSWER, now + 15)

@@ -30,8 +30,8 @@ def receiver(ports) -> Iterator[WebhookReceiver]:
 
 
 @pytest.fixture
-async def hooks(tmp_path):
-    store = Store(tmp_path / "hooks.db")
+async def hooks(store_url):
+    store = Store(store_url)
     made: list[Webhooks] = []
 
     async def make(config: WebhooksConfig = FAST) -> Webhooks:

@@ -32,8 +32,8 @@ def cdr(account: str, recording: str = "") -> Cdr:
     )
 
 
-def test_a_finished_calls_cdr_recording_and_transcript_are_told(tmp_path) -> None:
-    store = Store(tmp_path / "e.db")
+def test_a_finished_calls_cdr_recording_and_transcript_are_told(store_url) -> None:
+    store = Store(store_url)
     hooks, cdrs = WebhookStore(store.db), CdrStore(store.db)
     hooks.put_settings(WebhookSettings("acc", "http://127.0.0.1:9/", "whsec_x", 0.0))
     woken: list[str] = []

@@ -63,8 +63,8 @@ async def test_a_switch_listening_on_every_address_refuses_each_of_them() -> Non
     assert await check_url("http://198.18.0.200:8080/", own)
 
 
-async def test_the_secret_is_made_once_shown_once_and_rotated(tmp_path) -> None:
-    store = Store(tmp_path / "s.db")
+async def test_the_secret_is_made_once_shown_once_and_rotated(store_url) -> None:
+    store = Store(store_url)
     service = WebhookSettingsService(WebhookStore(store.db), OWN)
     assert service.get("acc") is None
     first = await service.set_url("acc", "https://crm.example.com/a")
