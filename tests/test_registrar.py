@@ -20,8 +20,8 @@ REALM = "test"
 
 
 @pytest.fixture
-async def registrar(tmp_path):
-    store = Store(tmp_path / "r.db")
+async def registrar(store_url):
+    store = Store(store_url)
     for number in ("101", "102"):
         store.put_extension(make_extension(number, f"pw{number}", REALM, "config"))
     server = UserAgent("127.0.0.1", 0, lambda st: None, timers=FAST)
@@ -181,10 +181,10 @@ async def test_unknown_user_learns_nothing(registrar):
     assert response.status == 401
 
 
-async def test_bindings_survive_a_restart(registrar, tmp_path):
+async def test_bindings_survive_a_restart(registrar, store_url):
     _, server, client, _ = registrar
     assert (await register(server, client, expires=300)).status == 200
-    reopened = Store(tmp_path / "r.db")
+    reopened = Store(store_url)
     assert [b.aor for b in reopened.bindings("101")] == ["101"]
     reopened.close()
 

@@ -77,6 +77,9 @@ class Database(ABC):
     concurrency itself (row locks, ``FOR UPDATE SKIP LOCKED``) asks for
     ``transaction(serialized=False)``: on PostgreSQL a plain READ COMMITTED transaction;
     on SQLite the same single-writer transaction (it has no other kind).
+
+    On PostgreSQL a statement refused inside a transaction aborts the whole transaction:
+    catch IntegrityError outside ``transaction()``, not around a statement inside it.
     """
 
     dialect: Dialect

@@ -53,7 +53,22 @@ class ApiEnv:
 
 
 @pytest.fixture
-async def api_env(tmp_path: Path, ports) -> AsyncIterator[ApiEnv]:
+def api_store() -> str:
+    """The store url of `api_env`: "" = the SQLite file switch_config names. A module
+    whose tests should run on both engines overrides it with `on_both_engines`:
+    ``api_store = on_both_engines`` after importing it from here."""
+    return ""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def on_both_engines(request: pytest.FixtureRequest) -> str:
+    if request.param == "sqlite":
+        return ""
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def api_env(tmp_path: Path, ports, api_store: str) -> AsyncIterator[ApiEnv]:
     config = switch_config(
         tmp_path,
         ports.port(),
@@ -66,6 +81,7 @@ async def api_env(tmp_path: Path, ports) -> AsyncIterator[ApiEnv]:
         ],
         accounts={"account_1": "secret-one", "account_2": "secret-two"},
     )
+    config.store.url = api_store
     switch = Switch(config, announce=lambda line: None)
     await switch.start()
     provision_accounts(AccountStore(switch.store.db), config.accounts, lambda line: None)

@@ -6,7 +6,10 @@ import pytest
 
 from softswitch.accounts import rotate_account
 from softswitch.store.accounts import AccountStore
-from tests.api.conftest import ACCOUNT_1
+from tests.api.conftest import ACCOUNT_1, on_both_engines
+
+# the store behind the API: every test of api_env here on SQLite and on PostgreSQL
+api_store = on_both_engines
 
 ENDPOINTS = [
     ("POST", "/api/click2call"),

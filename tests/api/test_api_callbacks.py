@@ -9,7 +9,10 @@ import pytest
 
 from api.cpaas.callbacks import due_time
 from api.cpaas.responses import ApiError
-from tests.api.conftest import ACCOUNT_2
+from tests.api.conftest import ACCOUNT_2, on_both_engines
+
+# the store behind the API: every test of api_env here on SQLite and on PostgreSQL
+api_store = on_both_engines
 
 
 def later(zone: str = "Asia/Kolkata", **delta: float) -> str:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from calendar import timegm
 from datetime import datetime
 
+import pytest
+
 from softswitch.store.cdrs import CdrStore
-from tests.api.conftest import ACCOUNT_2
+from tests.api.conftest import ACCOUNT_2, on_both_engines
+
+# the store behind the API: every test of api_env here on SQLite and on PostgreSQL
+api_store = on_both_engines
 
 SPEC_ROW_KEYS = [
     "account_id",
@@ -147,16 +152,25 @@ def test_store_counts_per_campaign_and_transcripts(api_env, make_cdr) -> None:
 
 
 def test_a_row_and_its_count_land_together(api_env, make_cdr) -> None:
-    import pytest
-
-    from softswitch.store.engine import IntegrityError
+    from softswitch.store.engine import Dialect, IntegrityError
 
     db = api_env.switch.store.db
     # make the count fail after the row went in: the row must go too
-    db.execute(
-        "CREATE TRIGGER refuse BEFORE INSERT ON cdr_counts WHEN NEW.dial_status = 'X'"
-        " BEGIN SELECT RAISE(ABORT, 'refused'); END"
-    )
+    if db.dialect is Dialect.SQLITE:
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON cdr_counts WHEN NEW.dial_status = 'X'"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    else:
+        db.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF NEW.dial_status = 'X' THEN RAISE check_violation USING MESSAGE = 'refused';"
+            " END IF; RETURN NEW; END $$"
+        )
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON cdr_counts FOR EACH ROW"
+            " EXECUTE FUNCTION refuse()"
+        )
     with pytest.raises(IntegrityError):
         api_env.cdrs.insert(make_cdr(dial_status="X"))
     assert db.execute("SELECT COUNT(*) FROM cdrs").fetchone()[0] == 0

@@ -4,8 +4,11 @@ participants of a live room (listed, muted, kicked, dialed in)."""
 from __future__ import annotations
 
 from media.ports import PortAllocator
-from tests.api.conftest import ACCOUNT_2
+from tests.api.conftest import ACCOUNT_2, on_both_engines
 from tests.legs import legs
+
+# the store behind the API: every test of api_env here on SQLite and on PostgreSQL
+api_store = on_both_engines
 
 
 async def test_rooms_are_made_changed_and_deleted_per_account(api_env) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import ACCOUNT_2
+from tests.api.conftest import ACCOUNT_2, on_both_engines
+
+# the store behind the API: every test of api_env here on SQLite and on PostgreSQL
+api_store = on_both_engines
 
 FLOW = [
     {"type": "say", "text": "Hello {name}, press 1 to confirm", "voice": "Matthew"},

@@ -6,7 +6,6 @@ import asyncio
 import re
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,14 +16,15 @@ from softswitch.campaigns.clock import ManualClock
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import Campaign, CampaignStatus, new_campaign_id, new_token
 from softswitch.store import Store
+from softswitch.store.engine import Dialect
 
 START = datetime(2024, 3, 4, 12, tzinfo=UTC).timestamp()
 DAY = 24 * 3600
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    s = Store(tmp_path / "calls.db")
+def store(store_url: str):
+    s = Store(store_url)
     yield s
     s.close()
 
@@ -233,10 +233,9 @@ async def test_concurrent_identical_requests_create_one_job(client, campaign, ma
     assert jobs_of(manager, campaign) == 2500
 
 
-def test_concurrent_processes_sharing_the_store_create_one_job(tmp_path, clock) -> None:
-    # two connections (as two processes would have) racing on one database file
-    path = tmp_path / "shared.db"
-    first = Store(path)
+def test_concurrent_processes_sharing_the_store_create_one_job(store_url, clock) -> None:
+    # four connections (as four processes or nodes would have) racing on one database
+    first = Store(store_url)
     setup = CampaignManager(first.db, clock)
     campaign = new_campaign(setup)
     results: list[list[int]] = []
@@ -244,8 +243,9 @@ def test_concurrent_processes_sharing_the_store_create_one_job(tmp_path, clock) 
     barrier = threading.Barrier(4)
 
     def worker() -> None:
-        store = Store(path)
-        store.db.conn.execute("PRAGMA busy_timeout = 10000")
+        store = Store(store_url)
+        if store.db.dialect is Dialect.SQLITE:
+            store.db.conn.execute("PRAGMA busy_timeout = 10000")
         try:
             m = CampaignManager(store.db, clock)
             barrier.wait()

@@ -15,7 +15,10 @@ from softswitch.campaigns.dialer import Dialer, DialRequest
 from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import CampaignStatus, JobStatus
 from softswitch.outcome import CallOutcome
-from tests.api.conftest import ACCOUNT_2
+from tests.api.conftest import ACCOUNT_2, on_both_engines
+
+# the store behind the API: every test of api_env here on SQLite and on PostgreSQL
+api_store = on_both_engines
 
 FAR = {"campaign_start_date": "2020-01-01 00:00:00", "campaign_end_date": "2099-12-31 20:00:00"}
 
