@@ -66,6 +66,7 @@ ERROR = "ERROR"  # the call could not be placed at all (bad prompt, missing file
 # how many out-of-window jobs one pass reschedules before yielding to the loop
 _RESCHEDULE_BATCH = 200
 LOCAL_NODE = "local"  # the node id of a dialer alone on its store
+_WINDOW_SLACK = 0.001  # seconds: a window opening this close to now is now
 
 
 @dataclass(slots=True)
@@ -298,7 +299,10 @@ class Dialer:
             jobs.settle(job.id, now, status)
             self._job_changed(campaign, job, status)
             return False
-        if opening.timestamp() > now:
+        # datetimes hold microseconds: an opening "now" may come back a fraction of a
+        # microsecond later than `now`, and moving the job by that would skip it (and,
+        # for a `now` that rounds up, every due job of the pass)
+        if opening.timestamp() - now > _WINDOW_SLACK:
             jobs.reschedule(job.id, opening.timestamp(), now)
             return False
         if self.manager.is_dnd(campaign, job.phone):
