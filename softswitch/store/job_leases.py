@@ -3,8 +3,8 @@
 A dialer claims the next due job of a campaign in one transaction that also checks the
 campaign-wide limits and records who is dialing:
 
-1. the campaign's `campaign_pacing` row is read: its next start slot and the leases its
-   calls hold on all nodes (`live`), for a quick FULL or WAIT;
+1. the campaign's `campaign_pacing` row is read (before the transaction): its next start
+   slot and the leases its calls hold on all nodes (`live`), for a quick FULL or WAIT;
 2. the best due job is selected `FOR UPDATE SKIP LOCKED` on PostgreSQL (one index seek
    per rank over `jobs_claim`; claimers on other nodes skip it rather than wait) and
    screened by the caller (call window, DND, number check), which may settle or
@@ -16,7 +16,7 @@ campaign-wide limits and records who is dialing:
    grid of 60/cpm seconds), so the limits hold for the campaign, not per node. The row
    is locked from that statement to the commit only, and PostgreSQL re-checks the
    conditions on the row a concurrent claim left. If another node got there first, the
-   claim is rolled back to a savepoint (the job stays queued).
+   claim is rolled back (the job stays queued; jobs it screened are screened again).
 
 On SQLite, BEGIN IMMEDIATE serialises the writers, which gives the same results. `live`
 goes down in the transaction that drops a lease (an outcome recorded, or a lease taken
@@ -40,9 +40,6 @@ from softswitch.campaigns.model import Attempt, Job, JobStatus
 
 from .engine import Database, Dialect
 from .jobs import JobStore
-
-# (dialerPriority, custom) in dialing order, as JobStore.next_due ranks them
-_RANKS = tuple((priority, custom) for priority in range(1, 6) for custom in (1, 0))
 
 
 class ClaimStatus(StrEnum):
@@ -68,6 +65,13 @@ Screen = Callable[[Job], bool]
 
 def _dials(job: Job) -> bool:
     return True
+
+
+class _Refused(Exception):
+    """The claim's last check failed: roll the claim back."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
 
 
 class JobLeases:
@@ -96,13 +100,49 @@ class JobLeases:
     ) -> Claim:
         """Claim the campaign's next due job for `node` within the campaign's limits."""
         cap = max(1, max_simultaneous)
-        with self.db.transaction(serialized=False):
+        # read before the transaction (committed at once if it creates the row, so no
+        # claimer waits on another's new row); the claim's last statement checks again
+        next_slot, live = self._pacing(campaign_id)
+        if live >= cap:
+            return Claim(ClaimStatus.FULL)
+        try:
+            return self._claim_next(
+                campaign_id,
+                now,
+                node,
+                lease_seconds,
+                next_slot,
+                cap,
+                interval,
+                request_id,
+                screen,
+                batch,
+            )
+        except _Refused as refused:
+            # another node took the last line or this slot since the first read: nothing
+            # of this claim was written (the jobs screened are screened again next time)
             next_slot, live = self._pacing(campaign_id)
             if live >= cap:
                 return Claim(ClaimStatus.FULL)
+            return Claim(ClaimStatus.WAIT, job=refused.job, wake_at=max(next_slot, now))
+
+    def _claim_next(
+        self,
+        campaign_id: str,
+        now: float,
+        node: str,
+        lease_seconds: float,
+        next_slot: float,
+        cap: int,
+        interval: float,
+        request_id: str,
+        screen: Screen,
+        batch: int,
+    ) -> Claim:
+        with self.db.transaction(serialized=False):
             screened = 0
             while True:
-                job = self._next_due_locked(campaign_id, now)
+                job = self.jobs.next_due(campaign_id, now, lock=self._skip_locked)
                 if job is None:
                     return Claim(ClaimStatus.EMPTY, wake_at=self.jobs.next_wake(campaign_id))
                 if not screen(job):
@@ -112,10 +152,8 @@ class JobLeases:
                     continue
                 if interval and next_slot > now:
                     return Claim(ClaimStatus.WAIT, job=job, wake_at=next_slot)
-                self.db.execute("SAVEPOINT job_claim")
                 attempt = self.jobs.claim(job.id, now, request_id)
                 if attempt is None:  # not queued any more: the row lock makes this rare
-                    self.db.execute("RELEASE SAVEPOINT job_claim")
                     continue
                 self.db.execute(
                     "INSERT INTO job_leases (attempt_id, job_id, campaign_id, node, expires_at)"
@@ -123,14 +161,7 @@ class JobLeases:
                     [attempt.id, job.id, campaign_id, node, now + lease_seconds],
                 )
                 if not self._take_slot(campaign_id, now, cap, interval):
-                    # another node took the last line or this slot since the first read
-                    self.db.execute("ROLLBACK TO SAVEPOINT job_claim")
-                    self.db.execute("RELEASE SAVEPOINT job_claim")
-                    next_slot, live = self._pacing(campaign_id)
-                    if live >= cap:
-                        return Claim(ClaimStatus.FULL)
-                    return Claim(ClaimStatus.WAIT, job=job, wake_at=max(next_slot, now))
-                self.db.execute("RELEASE SAVEPOINT job_claim")
+                    raise _Refused(job)  # the whole claim rolls back
                 job.status, job.attempts_made = JobStatus.IN_PROCESS, attempt.number
                 return Claim(ClaimStatus.CLAIMED, job=job, attempt=attempt)
 
@@ -173,18 +204,6 @@ class JobLeases:
             " WHERE campaign_id = ?",
             [leases, leases, campaign_id],
         )
-
-    def _next_due_locked(self, campaign_id: str, now: float) -> Job | None:
-        for priority, custom in _RANKS:
-            row = self.db.execute(
-                "SELECT id FROM jobs WHERE campaign_id = ? AND queued = 1 AND priority = ?"
-                " AND custom = ? AND next_at <= ? ORDER BY next_at, id LIMIT 1"
-                f"{self._skip_locked}",
-                [campaign_id, priority, custom, now],
-            ).fetchone()
-            if row is not None:
-                return self.jobs.get(row[0])
-        return None
 
     # -- while the calls go on --------------------------------------------------------
 

@@ -203,15 +203,18 @@ class JobStore:
 
     # -- the queue --------------------------------------------------------------------
 
-    def next_due(self, campaign_id: str, now: float, skip: Iterable[int] = ()) -> Job | None:
+    def next_due(
+        self, campaign_id: str, now: float, skip: Iterable[int] = (), *, lock: str = ""
+    ) -> Job | None:
         """The due job of the best rank: priority (1 first), custom policy first, oldest
-        due time first."""
+        due time first. `lock`: a row-locking clause (the dialer's claim passes
+        " FOR UPDATE SKIP LOCKED" on PostgreSQL)."""
         skipped = list(skip)
         extra = f" AND id NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
         for priority, custom in _RANKS:
             row = self.db.execute(
                 f"{self._select} WHERE campaign_id = ? AND queued = 1 AND priority = ?"
-                f" AND custom = ? AND next_at <= ?{extra} ORDER BY next_at, id LIMIT 1",
+                f" AND custom = ? AND next_at <= ?{extra} ORDER BY next_at, id LIMIT 1{lock}",
                 [campaign_id, priority, custom, now, *skipped],
             ).fetchone()
             if row is not None:

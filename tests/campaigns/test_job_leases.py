@@ -258,3 +258,29 @@ async def test_a_late_outcome_of_a_taken_over_attempt_is_dropped(
     attempts = manager.jobs.attempts([job])
     assert attempts[0].dial_status == INTERRUPTED  # b's resolution stands, a's is dropped
     assert row.status is JobStatus.LONG_CALL_WITH_RESULT and row.result == "again"
+
+
+def test_a_claim_that_loses_the_slot_meanwhile_rolls_back(
+    manager, make_campaign, clock, node_stores, store_url
+) -> None:
+    if store_url.startswith("sqlite"):
+        pytest.skip("SQLite runs one claim at a time: no claim can pass another")
+    campaign = make_campaign(calls_per_minute=60, max_simultaneous=10)
+    ids = manager.add_phones(campaign, [{"phone": "80001"}, {"phone": "80002"}], None)
+    a, b = leases_of(node_stores()), leases_of(node_stores())
+    now = clock.now()
+    passed: list[ClaimStatus] = []
+
+    def screen_slowly(job) -> bool:
+        # while "a" screens its job, "b" claims another and takes the campaign's slot
+        if not passed:
+            passed.append(claim(b, campaign, now, "b", interval=1.0).status)
+        return True
+
+    got = claim(a, campaign, now, "a", interval=1.0, screen=screen_slowly)
+    assert passed == [ClaimStatus.CLAIMED]
+    assert (got.status, got.wake_at) == (ClaimStatus.WAIT, now + 1.0)
+    # nothing of a's claim was written: its job is still queued, without an attempt
+    assert got.job is not None and manager.jobs.get(got.job.id).status is JobStatus.PLANNED
+    assert len(manager.jobs.attempts(ids)) == 1
+    assert a.holders(campaign.id) == {"b": 1} and a.live(campaign.id, now) == 1
