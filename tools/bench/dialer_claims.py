@@ -142,9 +142,24 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
+def plan(url: str) -> str:
+    """How the engine finds the next due job (the claim's seek): the index it uses."""
+    db = open_db(url)
+    query = (
+        "SELECT id FROM jobs WHERE campaign_id = ? AND queued = 1 AND priority = ?"
+        " AND custom = ? AND next_at <= ? ORDER BY next_at, id LIMIT 1"
+    )
+    if db.dialect is Dialect.POSTGRESQL:
+        rows = db.execute(f"EXPLAIN {query} FOR UPDATE SKIP LOCKED", [CAMPAIGN + "0", 1, 1, NOW])
+        return " / ".join(row[0].strip() for row in rows)
+    rows = db.execute(f"EXPLAIN QUERY PLAN {query}", [CAMPAIGN + "0", 1, 1, NOW])
+    return " / ".join(str(row[-1]) for row in rows)
+
+
 def run(url: str, jobs: int, claimers: int, claims: int, campaigns: int) -> None:
     took = load(url, jobs, campaigns)
     print(f"loaded {jobs:,} jobs ({campaigns} campaign(s)) in {took:.1f} s")
+    print(f"plan: {plan(url)}")
     ctx = multiprocessing.get_context("spawn")
     start, out = ctx.Barrier(claimers), ctx.Queue()
     procs = [
