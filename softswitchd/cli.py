@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from softswitch.config import ConfigError
+from softswitch.store.engine import StoreError
 from softswitchd import (
     accounts_command,
     admin_token_command,
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(args, "handler"):
         try:
             return int(args.handler(args))
-        except ClientError as exc:
+        except (ClientError, StoreError) as exc:
             print(f"softswitch: {exc}", file=sys.stderr)
             return 1
     logs.setup(args.log_level)
@@ -65,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     with _runner() as runner:
         try:
             runner.run(run_server(config))
-        except (OSError, ConfigError) as exc:  # also a TLS certificate that cannot be made
+        # OSError: also a TLS certificate that cannot be made; StoreError: the database
+        except (OSError, ConfigError, StoreError) as exc:
             print(f"softswitch: {exc}", file=sys.stderr)
             return 1
     return 0

@@ -123,6 +123,30 @@ def test_bad_config_is_a_clear_error(tmp_path):
     assert "configuration error" in result.stderr and "bad port" in result.stderr
 
 
+def test_an_unreachable_postgresql_store_is_a_clear_error(tmp_path, ports):
+    closed = ports.port()  # nothing listens there
+    path = tmp_path / "pg.toml"
+    path.write_text(f'[store]\nurl = "postgresql://ss:secret@127.0.0.1:{closed}/softswitch"\n')
+    for command in (["serve"], ["accounts", "list"]):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "softswitchd",
+                *command[:1],
+                "--config",
+                str(path),
+                *command[1:],
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 1, result.stderr
+        assert "cannot connect to PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+        assert "secret" not in result.stderr
+
+
 def admin_token(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "softswitchd", "admin", "token", "--config", str(config), *args],

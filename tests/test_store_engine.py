@@ -143,3 +143,28 @@ def test_bad_urls_are_refused_clearly(postgres_server):
     wrong = postgres_server.url("softswitch").replace("-pw@", "-wrong@")
     with pytest.raises(StoreError, match="password authentication failed"):
         connect(wrong)
+
+
+def test_connections_the_server_ended_are_replaced_transparently(postgres_server, postgres_url):
+    """After a PostgreSQL restart every pooled connection is dead: the next statement or
+    transaction on each gets a fresh one instead of failing."""
+    db = connect(postgres_url, pool_size=3)
+    db.execute_ddl("CREATE TABLE n (x INTEGER)")
+    name = postgres_url.rsplit("/", 1)[1]
+
+    def end_connections() -> None:
+        postgres_server.admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
+
+    end_connections()
+    assert db.execute("SELECT 1").scalar() == 1
+    end_connections()
+    with db.transaction():
+        db.execute("INSERT INTO n VALUES (?)", [1])
+    end_connections()
+    with db.transaction(serialized=False):
+        db.execute("INSERT INTO n VALUES (?)", [2])
+    assert db.execute("SELECT SUM(x) FROM n").scalar() == 3
+    db.close()

@@ -3,9 +3,9 @@ dial status (newest first), and their counts per hour and per day for its charts
 
 Every query is a range scan of the (account_id, call_date) index; the filters apply to
 the rows of that range only. A number matches any of the CDR's numbers (agent,
-customer, dialed, caller id) as a substring, without LIKE's wildcards: ``replace(column,
-number, '') <> column``, the same on SQLite and PostgreSQL (both lack the other's
-substring function).
+customer, dialed, caller id) as a substring, without LIKE's wildcards: SQLite's
+``instr``, PostgreSQL's ``strpos`` (neither engine has the other's; the portable
+``replace(column, number, '') <> column`` costs three times the CPU on SQLite).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cdrs import _SELECT, Cdr, _row
-from .engine import Database
+from .engine import Database, Dialect
 
 MAX_ROWS = 500
 
@@ -30,6 +30,11 @@ class CdrFilter:
 class CdrSearch:
     def __init__(self, db: Database) -> None:
         self.db = db
+        position = "instr" if db.dialect is Dialect.SQLITE else "strpos"
+        self._number = " OR ".join(
+            f"{position}({column}, ?) > 0"
+            for column in ("agent_number", "customer_number", "dialed_number", "caller_id")
+        )
 
     def _where(self, account_id: str, f: CdrFilter) -> tuple[str, list[Any]]:
         clause = "account_id = ? AND call_date >= ? AND call_date < ?"
@@ -38,12 +43,7 @@ class CdrSearch:
             clause += " AND dial_status = ?"
             args.append(f.dial_status)
         if f.number:
-            clause += (
-                " AND (replace(agent_number, ?, '') <> agent_number"
-                " OR replace(customer_number, ?, '') <> customer_number"
-                " OR replace(dialed_number, ?, '') <> dialed_number"
-                " OR replace(caller_id, ?, '') <> caller_id)"
-            )
+            clause += f" AND ({self._number})"
             args += [f.number] * 4
         return clause, args
 

@@ -122,6 +122,8 @@ def connect(url: str, *, pool_size: int = 10) -> Database:
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise StoreError(f"store url {url!r}: expected sqlite:///path or postgresql://...")
+    # each engine's module is imported when first used: a SQLite-only process (and every
+    # CLI command on one) never pays for importing psycopg and its pool
     if scheme == "sqlite":
         if not rest.startswith("/"):
             raise StoreError(f"store url {url!r}: expected sqlite:///path (three slashes)")

@@ -12,6 +12,7 @@ now across every node sharing the database.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -32,6 +33,9 @@ from .engine import Database, Dialect, IntegrityError, Params, Result, StoreErro
 # reading pg_locks can tell whose lock it is
 WRITER_LOCK = 0x736F66747377
 CONNECT_TIMEOUT = 10  # seconds to wait for the first connection at start-up
+# seconds a statement waits for a pooled connection (all busy, or PostgreSQL unreachable)
+# before it fails: the store is called from the event loop, which waits with it
+BORROW_TIMEOUT = 5.0
 
 _TYPES = (
     (
@@ -94,7 +98,10 @@ class _NumericAsNumber(Loader):
 
     def load(self, data: Buffer) -> int | float:
         text = bytes(data)
-        return float(text) if b"." in text or b"N" in text else int(text)
+        try:
+            return int(text)
+        except ValueError:  # a fraction (AVG), NaN, Infinity
+            return float(text)
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
@@ -151,8 +158,18 @@ class PostgresDatabase(Database):
         try:
             if tx is not None:
                 return _run(tx.conn, query, params)
-            with self.pool.connection() as conn:
-                return _run(conn, query, params)
+            for attempt in (1, 2):
+                try:
+                    with self._borrow() as conn:
+                        return _run(conn, query, params)
+                except psycopg.errors.AdminShutdown:
+                    # the server ended this pooled connection (a restart, a failover, an
+                    # idle timeout): an autocommit statement it cut off was rolled back,
+                    # so it runs once more, after the pool dropped its other dead ones
+                    if attempt == 2:
+                        raise
+                    self.pool.check()
+            raise AssertionError("unreachable")
         except psycopg.IntegrityError as exc:
             raise _integrity(exc) from exc
 
@@ -163,10 +180,47 @@ class PostgresDatabase(Database):
             if tx is not None:
                 tx.conn.cursor().executemany(query, rows)
                 return
-            with self.pool.connection() as conn:
+            with self._borrow() as conn:
                 conn.cursor().executemany(query, rows)
         except psycopg.IntegrityError as exc:
             raise _integrity(exc) from exc
+
+    @contextmanager
+    def _borrow(self) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+        try:
+            connection = self.pool.connection(timeout=BORROW_TIMEOUT)
+            conn = connection.__enter__()
+        except PoolTimeout:
+            raise StoreError(
+                f"store: no PostgreSQL connection at {_redacted(self.url)}"
+                f" within {BORROW_TIMEOUT:.0f} s"
+            ) from None
+        with contextlib.ExitStack() as stack:
+            stack.push(connection)
+            yield conn
+
+    def _begin(self, stack: contextlib.ExitStack, serialized: bool) -> _Transaction:
+        """A pooled connection in a new transaction (holding the writer lock if asked),
+        its clean-up on ``stack``; a connection the server had ended is replaced once."""
+        for attempt in (1, 2):
+            steps = contextlib.ExitStack()
+            try:
+                conn = steps.enter_context(self._borrow())
+                steps.enter_context(conn.transaction())
+                if serialized:
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK])
+            except psycopg.errors.AdminShutdown:
+                steps.close()
+                if attempt == 2:
+                    raise
+                self.pool.check()
+                continue
+            except BaseException:
+                steps.close()
+                raise
+            stack.enter_context(steps)
+            return _Transaction(conn, serialized)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def transaction(self, serialized: bool = True) -> Iterator[None]:
@@ -177,10 +231,8 @@ class PostgresDatabase(Database):
                 tx.serialized = True
             yield
             return
-        with self.pool.connection() as conn, conn.transaction():
-            if serialized:
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK])
-            token = self._current.set(_Transaction(conn, serialized))
+        with contextlib.ExitStack() as stack:
+            token = self._current.set(self._begin(stack, serialized))
             try:
                 yield
             finally:

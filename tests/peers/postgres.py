@@ -59,12 +59,15 @@ def _run_as() -> pwd.struct_passwd | None:
     for name in ("postgres", DEDICATED_USER):
         with contextlib.suppress(KeyError):
             return pwd.getpwnam(name)
-    subprocess.run(
+    made = subprocess.run(
         ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", DEDICATED_USER],
-        check=True,
         capture_output=True,
+        text=True,
     )
-    return pwd.getpwnam(DEDICATED_USER)
+    try:  # another xdist worker may have made it first: then ours failed, harmlessly
+        return pwd.getpwnam(DEDICATED_USER)
+    except KeyError:
+        raise PeerError(f"useradd {DEDICATED_USER} failed: {made.stderr.strip()}") from None
 
 
 class PostgresServer:
