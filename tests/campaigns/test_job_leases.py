@@ -60,10 +60,15 @@ def test_threads_claiming_at_once_never_take_a_job_twice(
     errors: list[BaseException] = []
     now = clock.now()
 
+    ready = threading.Barrier(6)
+    # connected one after the other here (opening a store migrates it); then all claim
+    nodes = {f"node{i}": leases_of(node_stores()) for i in range(6)}
+
     def claimer(node: str) -> None:
-        leases = leases_of(node_stores())
+        leases = nodes[node]
         mine = taken.setdefault(node, [])
         try:
+            ready.wait(30)
             while True:
                 got = claim(leases, campaign, now, node)
                 if got.status is ClaimStatus.EMPTY:
@@ -73,7 +78,7 @@ def test_threads_claiming_at_once_never_take_a_job_twice(
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=claimer, args=(f"node{i}",)) for i in range(6)]
+    threads = [threading.Thread(target=claimer, args=(node,)) for node in nodes]
     for t in threads:
         t.start()
     for t in threads:
