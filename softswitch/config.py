@@ -267,8 +267,13 @@ class ClusterConfig:
       from them may bring a Path (RFC 3327) to store with a registration, an
       X-Softswitch-Source header naming the real sender (a carrier), or be refused 503
       while the node drains.
-    * ``node_id``: this node's name in the store's table of live calls ("" = the host
-      name and the SIP port, e.g. "sw1:5060"); unique per node.
+    * ``node_id``: this node's name in the store: the owner of its live calls, the holder
+      of the dialer's leases on the calls it places ("" = the host name and the SIP
+      port, e.g. "sw1:5060"). Unique per node and the same across its restarts (a
+      restarted node then resolves its own interrupted campaign calls at once).
+    * ``lease_seconds``: a node that stops renewing its dialer leases for this long (it
+      died, or its store connection did) loses them: another node resolves those calls
+      as a restart would (retried if attempts remain). Renewed every third of it.
     * ``api_url``: where the other nodes reach this node's API for a live call it holds
       ("" = http://<api.listen>, fine when they share a host or the API listens on an
       address they reach).
@@ -283,6 +288,7 @@ class ClusterConfig:
     api_url: str = ""
     secret: str = ""
     drain_timeout: int = 0
+    lease_seconds: int = 30
 
     @property
     def enabled(self) -> bool:
@@ -856,9 +862,9 @@ def _validate(config: Config) -> None:
     ):
         raise ConfigError("metrics.listen must not be the port of api.listen (set metrics.token)")
     _validate_webhooks(config.webhooks)
+    _validate_cluster(config.cluster)
     _validate_sip_connections(config.sip_connections)
     _validate_sip_limits(config.sip_limits)
-    _validate_cluster(config.cluster)
     if config.media.tts_engine not in ("flite", "espeak-ng", "gtts"):
         raise ConfigError("media.tts_engine must be flite, espeak-ng or gtts")
     if config.media.moh_dir and not Path(config.media.moh_dir).is_dir():
@@ -1057,6 +1063,13 @@ def _validate_cluster(cluster: ClusterConfig) -> None:
         raise ConfigError(f"cluster.api_url {cluster.api_url!r} must be an http(s) URL")
     if not 0 <= cluster.drain_timeout <= 86_400:
         raise ConfigError("cluster.drain_timeout must be 0 to 86400 seconds")
+    node = cluster.node_id
+    if len(node) > 64 or not all(c.isalnum() or c in "-_.:" for c in node):
+        raise ConfigError(
+            "cluster.node_id must be at most 64 letters, digits, '-', '_', '.' or ':'"
+        )
+    if not 3 <= cluster.lease_seconds <= 3600:
+        raise ConfigError("cluster.lease_seconds must be 3 to 3600")
 
 
 def _validate_metrics(metrics: MetricsConfig) -> None:

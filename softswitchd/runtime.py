@@ -40,17 +40,30 @@ class Runtime:
     ) -> None:
         self.config = config
         self.announce = announce
+        # this node's name in the store shared by a cluster's nodes
+        self.node_id = config.node_id
         self.store = Store(config.store.database_url, pool_size=config.store.pool_size)
         media = config.media
         self.tts = Tts(Path(media.prompts_dir), engine=media.tts_engine)
         self.switch = Switch(config, self.store, announce=announce, tts=self.tts, **switch_kwargs)
         self.engines = check_engines(media.tts_engine, media.transcriber)
         self.cdrs = CdrStore(self.switch.store.db)
-        self.webhooks = Webhooks(self.store.db, config.webhooks, config.api_host_port)
+        self.webhooks = Webhooks(
+            self.store.db,
+            config.webhooks,
+            config.api_host_port,
+            node_id=self.node_id,
+            lease=config.cluster.lease_seconds,
+        )
         self.calls = CallService.configured(
             self.switch, self.tts, self.cdrs, events=self.webhooks.events
         )
-        self.callbacks = CallbackScheduler(CallbackStore(self.store.db), self.calls.click2call)
+        self.callbacks = CallbackScheduler(
+            CallbackStore(self.store.db),
+            self.calls.click2call,
+            node_id=self.node_id,
+            lease=config.cluster.lease_seconds,
+        )
         self.campaigns = CampaignManager(self.store.db, events=self.webhooks.events)
         if self.switch.voicemail is not None:
             self.switch.voicemail.events = self.webhooks.events
@@ -60,6 +73,10 @@ class Runtime:
             CallServicePlacer(self.calls),
             cdrs=self.cdrs,
             recover_outcome=CdrRecovery(self.cdrs),
+            node_id=self.node_id,
+            lease_seconds=config.cluster.lease_seconds,
+            # campaigns started and leases lost on other nodes are seen this soon
+            poll_interval=config.cluster.lease_seconds / 3,
         )
         # only when [metrics] asks: otherwise no channel gets the listener
         self.metrics = Metrics(self.switch, self.dialer) if config.metrics.enabled else None

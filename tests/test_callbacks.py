@@ -160,3 +160,25 @@ async def test_two_schedulers_on_one_store_place_a_callback_once(db) -> None:
     second = CallbackScheduler(CallbackStore(db), calls.click2call, clock=clock)
     assert await first.run_due() + await second.run_due() == 1
     assert len(calls.placed) == 1
+
+
+async def test_a_callback_another_node_is_placing_is_left_to_it(db) -> None:
+    clock, calls = Clock(), CallService()
+    store = CallbackStore(db)
+    store.insert(callback("1111111111", clock.now - 5))
+    store.insert(callback("2222222222", clock.now - 5))
+    assert store.claim("1111111111", clock.now - 1, "a")  # node a is placing it right now
+    assert store.claim("2222222222", clock.now - 1, "b")  # b's previous process died
+    b = CallbackScheduler(CallbackStore(db), calls.click2call, clock=clock, node_id="b", lease=10)
+    await b.start()
+    try:
+        assert statuses(store) == {"1111111111": "firing", "2222222222": "failed"}
+        clock.now += 5
+        b.settle_stale(clock.now)  # a's claim is 6 s old: a is still alive
+        assert statuses(store)["1111111111"] == "firing"
+        clock.now += 5
+        b.settle_stale(clock.now)  # 11 s: a died placing it (calling twice is worse)
+        assert statuses(store)["1111111111"] == "failed"
+        assert calls.placed == []
+    finally:
+        await b.stop()

@@ -198,6 +198,11 @@ def test_environment_overrides_single_keys():
         ({"cluster": {"api_url": "10.0.0.1:8080"}}, "cluster.api_url"),
         ({"cluster": {"drain_timeout": -1}}, "cluster.drain_timeout"),
         ({"cluster": {"front_doors": "198.18.0.1:x"}}, "bad port"),
+        ({"cluster": {"node_id": "node one"}}, "cluster.node_id must be"),
+        ({"cluster": {"node_id": "n" * 65}}, "cluster.node_id must be"),
+        ({"cluster": {"lease_seconds": 2}}, "cluster.lease_seconds must be 3 to 3600"),
+        ({"cluster": {"lease_seconds": "long"}}, "cluster.lease_seconds: expected int"),
+        ({"cluster": {"nodes": 2}}, r"\[cluster\] unknown key"),
     ],
 )
 def test_bad_configuration_is_a_clear_error(data, words):
@@ -477,6 +482,15 @@ def test_metrics_are_off_by_default_and_take_a_token_and_or_a_listener():
 def test_bad_metrics_settings_are_a_clear_error(section, words):
     with pytest.raises(ConfigError, match=words):
         from_dict({"metrics": section})
+
+
+def test_cluster_defaults_and_a_node_id():
+    config = from_dict({}, {})
+    assert (config.cluster.node_id, config.cluster.lease_seconds) == ("", 30)
+    config = from_dict({"cluster": {"node_id": "sw-2.dc1", "lease_seconds": 10}}, {})
+    assert (config.cluster.node_id, config.cluster.lease_seconds) == ("sw-2.dc1", 10)
+    env = {"SOFTSWITCH_CLUSTER_NODE_ID": "sw-3"}
+    assert from_dict({}, env).cluster.node_id == "sw-3"
 
 
 def test_store_url_defaults_to_the_sqlite_file_at_path_and_takes_postgresql():

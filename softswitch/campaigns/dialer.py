@@ -11,12 +11,20 @@ Pacing keeps dial starts on a grid of 60/calls_per_minute seconds: a start that 
 late (the loop woke a little after its slot) does not push later starts back, so over
 ten minutes the rate stays on target; after an idle spell the grid restarts.
 
-Crash safety: a job is claimed in the store (inProcess + an attempt row, one
-transaction) before `place_call` runs, and resolved in one transaction when it returns.
-`start()` resolves jobs a previous process left inProcess: their attempt is closed as
-INTERRUPTED (or with the outcome `recover_outcome` finds, e.g. from the CDR), then the
-job is retried if attempts remain or ends noAnswer. Nothing is lost and no attempt is
-dialed twice.
+Several dialers (one per switch node) may share one store and dial the same campaigns:
+the claim (`store/job_leases.py`) picks the job, checks `max_simultaneous` against the
+calls in progress on every node and takes the campaign's next start slot, in one
+transaction, and records a lease (this node, an expiry) on the attempt. The dialer
+renews its leases every third of `lease_seconds` while its calls go on.
+
+Crash safety: a job is claimed in the store (inProcess + an attempt row + its lease, one
+transaction) before `place_call` runs, and resolved in one transaction (the lease
+released) when it returns. `start()` resolves the jobs this node left inProcess (its
+node id's leases: the previous process is gone); every node resolves, as it renews,
+jobs whose lease expired (their node died or stopped renewing). Each attempt is closed
+as INTERRUPTED (or with the outcome `recover_outcome` finds, e.g. from the CDR), then
+the job is retried if attempts remain or ends noAnswer. Nothing is lost and no attempt
+is dialed twice: a taken-over attempt's late outcome is dropped.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from softswitch.outcome import CallOutcome, DialStatus
+from softswitch.store.job_leases import ClaimStatus, JobLeases
 
 from .clock import Clock
 from .manager import CampaignManager
@@ -57,6 +66,8 @@ INTERRUPTED = "INTERRUPTED"  # an attempt whose process died during the call
 ERROR = "ERROR"  # the call could not be placed at all (bad prompt, missing file)
 # how many out-of-window jobs one pass reschedules before yielding to the loop
 _RESCHEDULE_BATCH = 200
+LOCAL_NODE = "local"  # the node id of a dialer alone on its store
+_WINDOW_SLACK = 0.001  # seconds: a window opening this close to now is now
 
 
 @dataclass(slots=True)
@@ -124,6 +135,8 @@ class Dialer:
         cdrs: CdrStore | None = None,
         recover_outcome: RecoverOutcome | None = None,
         poll_interval: float = 30.0,
+        node_id: str = LOCAL_NODE,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.manager = manager
         self.clock: Clock = manager.clock
@@ -133,8 +146,12 @@ class Dialer:
         self.cdrs = cdrs
         self.recover_outcome = recover_outcome
         self.poll_interval = poll_interval
+        self.node_id = node_id
+        self.lease_seconds = lease_seconds
+        self.leases = JobLeases(manager.db, manager.jobs)
         self._live: dict[str, int] = {}
-        self._slot: dict[str, float] = {}
+        self._leased: set[int] = set()  # attempt ids this node dials (and renews)
+        self._next_renewal = 0.0
         self._calls: set[asyncio.Task[None]] = set()
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -148,8 +165,10 @@ class Dialer:
     # -- life cycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Resolve what a previous process left mid-call, then run the scheduling loop."""
-        self.recover()
+        """Resolve what a previous process of this node left mid-call (and any lease
+        expired on another node), then run the scheduling loop."""
+        self.recover(mine_too=True)
+        self._next_renewal = self.clock.now() + self.lease_seconds / 3
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="dialer")
 
@@ -210,7 +229,11 @@ class Dialer:
         """One pass over the campaigns; returns when the next pass is worth running."""
         now = self.clock.now()
         store = self.manager.campaigns
-        wakes: list[float] = []
+        if now >= self._next_renewal:
+            self.maintain_leases(now)
+        # renewals are due while this node dials; others' expired leases are looked for
+        # then too, or at the next poll
+        wakes: list[float] = [self._next_renewal] if self._leased else []
         for campaign in store.with_status(
             CampaignStatus.PLANNED, CampaignStatus.IN_PROCESS, CampaignStatus.PAUSED
         ):
@@ -235,56 +258,69 @@ class Dialer:
         return min(wakes) if wakes else None
 
     def _dispatch(self, campaign: Campaign, now: float) -> float | None:
-        jobs = self.manager.jobs
         interval = 60.0 / campaign.calls_per_minute if campaign.calls_per_minute > 0 else 0.0
-        moved = 0
+
+        def screen(job: Job) -> bool:
+            return self._screen(campaign, job, now)
+
         while True:
             if self.live(campaign.id) >= max(1, campaign.max_simultaneous) or (
                 self.max_calls is not None and self.live() >= self.max_calls
             ):
                 return None  # a call ending wakes the loop
-            job = jobs.next_due(campaign.id, now)
-            if job is None:
-                return jobs.next_wake(campaign.id)
-            window = job_window(campaign, job.phone, job.gmt_zone, job.policy)
-            opening = window.next_allowed(_dt(now))
-            if opening is None:
-                status = JobStatus.NOT_DONE if job.attempts_made == 0 else JobStatus.NO_ANSWER
-                jobs.settle(job.id, now, status)
-                self._job_changed(campaign, job, status)
-                continue
-            if opening.timestamp() > now:
-                jobs.reschedule(job.id, opening.timestamp(), now)
-                moved += 1
-                if moved >= _RESCHEDULE_BATCH:
-                    return now  # more to sort out: come straight back after yielding
-                continue
-            if self.manager.is_dnd(campaign, job.phone):
-                jobs.settle(job.id, now, JobStatus.NOT_DONE, dial_status=DialStatus.DND)
-                self._job_changed(campaign, job, JobStatus.NOT_DONE)
-                self._write_dnd_cdr(campaign, job, now)
-                continue
-            if not self.number_check(job.phone):
-                jobs.settle(job.id, now, JobStatus.NONEXISTENT_NUMBER)
-                self._job_changed(campaign, job, JobStatus.NONEXISTENT_NUMBER)
-                continue
-            # DND and invalid numbers above cost no dial slot; a real dial waits for its own
-            slot = self._slot.get(campaign.id)
-            if interval and slot is not None and slot > now:
-                return slot
-            attempt = jobs.claim(job.id, now, new_request_id())
-            if attempt is None:
-                continue
-            job.status, job.attempts_made = JobStatus.IN_PROCESS, attempt.number
+            claim = self.leases.claim_next(
+                campaign.id,
+                now,
+                node=self.node_id,
+                lease_seconds=self.lease_seconds,
+                max_simultaneous=campaign.max_simultaneous,
+                interval=interval,
+                request_id=new_request_id(),
+                screen=screen,
+                batch=_RESCHEDULE_BATCH,
+            )
+            if claim.status is ClaimStatus.FULL:
+                # the other nodes' calls hold the cap: their ends do not wake this loop
+                return now + min(1.0, self.lease_seconds / 3)
+            if claim.status is not ClaimStatus.CLAIMED:
+                return claim.wake_at  # EMPTY: next due job; WAIT: the slot; MORE: at once
+            job, attempt = claim.job, claim.attempt
+            assert job is not None and attempt is not None
             self._job_changed(campaign, job, JobStatus.IN_PROCESS, attempt.request_id)
-            if interval:
-                # on the grid while starts keep up with it; after an idle spell it restarts
-                on_grid = slot if slot is not None and now - slot < interval else now
-                self._slot[campaign.id] = on_grid + interval
             self._start_call(campaign, job, attempt)
+
+    def _screen(self, campaign: Campaign, job: Job, now: float) -> bool:
+        """Inside the claim's transaction: may this due job be dialed now? Otherwise it is
+        settled (window gone, DND, invalid number) or moved to its window's opening."""
+        jobs = self.manager.jobs
+        window = job_window(campaign, job.phone, job.gmt_zone, job.policy)
+        opening = window.next_allowed(_dt(now))
+        if opening is None:
+            status = JobStatus.NOT_DONE if job.attempts_made == 0 else JobStatus.NO_ANSWER
+            jobs.settle(job.id, now, status)
+            self._job_changed(campaign, job, status)
+            return False
+        # datetimes hold microseconds: an opening "now" may come back a fraction of a
+        # microsecond later than `now`, and moving the job by that would skip it (and,
+        # for a `now` that rounds up, every due job of the pass)
+        if opening.timestamp() - now > _WINDOW_SLACK:
+            jobs.reschedule(job.id, opening.timestamp(), now)
+            return False
+        if self.manager.is_dnd(campaign, job.phone):
+            jobs.settle(job.id, now, JobStatus.NOT_DONE, dial_status=DialStatus.DND)
+            self._job_changed(campaign, job, JobStatus.NOT_DONE)
+            self._write_dnd_cdr(campaign, job, now)
+            return False
+        if not self.number_check(job.phone):
+            jobs.settle(job.id, now, JobStatus.NONEXISTENT_NUMBER)
+            self._job_changed(campaign, job, JobStatus.NONEXISTENT_NUMBER)
+            return False
+        # DND and invalid numbers above cost no dial slot; a real dial waits for its own
+        return True
 
     def _start_call(self, campaign: Campaign, job: Job, attempt: Attempt) -> None:
         self._live[campaign.id] = self._live.get(campaign.id, 0) + 1
+        self._leased.add(attempt.id)
         self.started[campaign.id] = self.started.get(campaign.id, 0) + 1
         if self.record_starts:
             self.dial_starts.append((attempt.started_at, campaign.id, job.id))
@@ -312,16 +348,30 @@ class Dialer:
             self.resolve(campaign, job, attempt, outcome)
         finally:
             self._live[campaign.id] -= 1
+            self._leased.discard(attempt.id)
             self.wake()
 
     # -- outcomes -------------------------------------------------------------------------
 
     def resolve(
         self, campaign: Campaign, job: Job, attempt: Attempt, outcome: CallOutcome
-    ) -> JobStatus:
-        """Record the attempt and move the job to its next status."""
-        status = self._resolve(campaign, job, attempt, outcome)
-        self._job_changed(campaign, job, status, attempt.request_id)
+    ) -> JobStatus | None:
+        """Record the attempt, move the job to its next status and drop this node's lease
+        (one transaction). None when another node took the lease over (this node had
+        stopped renewing it): that node has resolved the attempt already."""
+        with self.manager.db.transaction(serialized=False):
+            if not self.leases.release(attempt.id, self.node_id):
+                log.warning(
+                    "campaign %s job %s: attempt %d was taken over by another node;"
+                    " its outcome %s is dropped",
+                    campaign.id,
+                    job.id,
+                    attempt.number,
+                    outcome.dial_status,
+                )
+                return None
+            status = self._resolve(campaign, job, attempt, outcome)
+            self._job_changed(campaign, job, status, attempt.request_id)
         return status
 
     def _job_changed(
@@ -404,33 +454,58 @@ class Dialer:
         jobs.finish_attempt(attempt, status, now)
         return status
 
-    def recover(self) -> int:
-        """Resolve jobs a previous process left inProcess; returns how many."""
+    def maintain_leases(self, now: float) -> None:
+        """Renew this node's leases, then resolve jobs whose lease expired elsewhere."""
+        self._next_renewal = now + self.lease_seconds / 3
+        if self._leased:
+            held = self.leases.renew(self.node_id, self._leased, now + self.lease_seconds)
+            if held < len(self._leased):
+                log.warning(
+                    "dialer: %d of %d leases were taken over by other nodes",
+                    len(self._leased) - held,
+                    len(self._leased),
+                )
+        self.recover()
+
+    def recover(self, *, mine_too: bool = False) -> int:
+        """Resolve jobs left inProcess by a node that is gone: with an expired lease, or
+        without one; with `mine_too` (at start-up) also this node id's own leases.
+        Returns how many."""
         now = self.clock.now()
         jobs = self.manager.jobs
+        node = self.node_id if mine_too else None
         count = 0
-        for job in jobs.in_process():
-            campaign = self.manager.campaigns.get(job.campaign_id)
-            attempt = jobs.open_attempt(job.id)
-            if campaign is None:
-                continue
-            if attempt is None:  # claimed without an attempt row cannot happen; be safe
-                jobs.settle(
-                    job.id,
-                    now,
-                    JobStatus.ON_RETRY if job.attempts_made else JobStatus.PLANNED,
-                    next_at=now,
-                )
-                count += 1
-                continue
-            outcome = self.recover_outcome(job, attempt) if self.recover_outcome else None
-            if outcome is None:
-                outcome = CallOutcome(False, 0, INTERRUPTED, attempt.started_at, now)
-            self.resolve(campaign, job, attempt, outcome)
-            count += 1
+        for job_id in self.leases.stale(now, node):
+            with self.manager.db.transaction(serialized=False):
+                if not self.leases.take_over(job_id, now, node):
+                    continue  # resolved meanwhile, or its node renewed the lease
+                job = jobs.get(job_id)
+                campaign = self.manager.campaigns.get(job.campaign_id) if job else None
+                if job is None or campaign is None:
+                    continue
+                if self._recover_job(campaign, job, now):
+                    count += 1
         if count:
             log.info("dialer: resolved %d job(s) interrupted mid-call", count)
         return count
+
+    def _recover_job(self, campaign: Campaign, job: Job, now: float) -> bool:
+        jobs = self.manager.jobs
+        attempt = jobs.open_attempt(job.id)
+        if attempt is None:  # claimed without an attempt row cannot happen; be safe
+            jobs.settle(
+                job.id,
+                now,
+                JobStatus.ON_RETRY if job.attempts_made else JobStatus.PLANNED,
+                next_at=now,
+            )
+            return True
+        outcome = self.recover_outcome(job, attempt) if self.recover_outcome else None
+        if outcome is None:
+            outcome = CallOutcome(False, 0, INTERRUPTED, attempt.started_at, now)
+        status = self._resolve(campaign, job, attempt, outcome)
+        self._job_changed(campaign, job, status, attempt.request_id)
+        return True
 
     def _write_dnd_cdr(self, campaign: Campaign, job: Job, now: float) -> None:
         if self.cdrs is None:

@@ -2,7 +2,10 @@
 
 A callback moves pending -> firing -> done | failed, or pending -> missed. The move to
 ``firing`` is a conditional UPDATE, so of several schedulers (or a scheduler and an API
-request deleting the callback) exactly one wins.
+request deleting the callback) exactly one wins: with N switch nodes on one store, a
+callback fires once cluster-wide. The claim is a lease: it names the node, and placing
+the call takes milliseconds, so a callback still firing `lease` seconds after its claim
+was caught by its node's death (as one of this node's own is after a restart).
 """
 
 from __future__ import annotations
@@ -136,10 +139,11 @@ class CallbackStore:
         ).fetchone()
         return row[0] if row else None
 
-    def claim(self, request_id: str, now: float) -> bool:
+    def claim(self, request_id: str, now: float, node: str = "") -> bool:
         cursor = self.db.execute(
-            "UPDATE callbacks SET status = ?, fired_at = ? WHERE request_id = ? AND status = ?",
-            [CallbackStatus.FIRING, now, request_id, CallbackStatus.PENDING],
+            "UPDATE callbacks SET status = ?, fired_at = ?, node = ?"
+            " WHERE request_id = ? AND status = ?",
+            [CallbackStatus.FIRING, now, node, request_id, CallbackStatus.PENDING],
         )
         return cursor.rowcount == 1
 
@@ -170,11 +174,28 @@ class CallbackStore:
             )
         return ids
 
-    def stale_firing(self) -> list[str]:
-        """Callbacks caught between claim and placing the call by a crash."""
+    def stale_firing(self, before: float, node: str | None = None) -> list[str]:
+        """Callbacks caught between claim and placing the call by a crash: claimed before
+        `before` (their node's lease is over), or by `node` (restarted) or by a node
+        that did not say which it was."""
+        mine = ""
+        args: list[Any] = [CallbackStatus.FIRING, before]
+        if node is not None:
+            mine = " OR node = ? OR node = ''"
+            args.append(node)
         return [
             row[0]
             for row in self.db.execute(
-                "SELECT request_id FROM callbacks WHERE status = ?", [CallbackStatus.FIRING]
+                "SELECT request_id FROM callbacks WHERE status = ?"
+                f" AND (fired_at IS NULL OR fired_at <= ?{mine})",
+                args,
             )
         ]
+
+    def fail_stale(self, request_id: str, error: str) -> bool:
+        """Mark a callback found stale failed, unless its node finished it meanwhile."""
+        cursor = self.db.execute(
+            "UPDATE callbacks SET status = ?, error = ? WHERE request_id = ? AND status = ?",
+            [CallbackStatus.FAILED, error, request_id, CallbackStatus.FIRING],
+        )
+        return cursor.rowcount == 1

@@ -204,15 +204,18 @@ class JobStore:
 
     # -- the queue --------------------------------------------------------------------
 
-    def next_due(self, campaign_id: str, now: float, skip: Iterable[int] = ()) -> Job | None:
+    def next_due(
+        self, campaign_id: str, now: float, skip: Iterable[int] = (), *, lock: str = ""
+    ) -> Job | None:
         """The due job of the best rank: priority (1 first), custom policy first, oldest
-        due time first."""
+        due time first. `lock`: a row-locking clause (the dialer's claim passes
+        " FOR UPDATE SKIP LOCKED" on PostgreSQL)."""
         skipped = list(skip)
         extra = f" AND id NOT IN ({','.join('?' * len(skipped))})" if skipped else ""
         for priority, custom in _RANKS:
             row = self.db.execute(
                 f"{self._select} WHERE campaign_id = ? AND queued = 1 AND priority = ?"
-                f" AND custom = ? AND next_at <= ?{extra} ORDER BY next_at, id LIMIT 1",
+                f" AND custom = ? AND next_at <= ?{extra} ORDER BY next_at, id LIMIT 1{lock}",
                 [campaign_id, priority, custom, now, *skipped],
             ).fetchone()
             if row is not None:
@@ -240,18 +243,17 @@ class JobStore:
 
     def claim(self, job_id: int, now: float, request_id: str) -> Attempt | None:
         """Take a queued job for one dial attempt; None when someone else took it."""
-        with transaction(self.db):
-            cursor = self.db.execute(
+        # the conditional UPDATE locks the row: no need to hold every other writer off
+        with self.db.transaction(serialized=False):
+            claimed = self.db.execute(
                 "UPDATE jobs SET status = ?, queued = 0, attempts_made = attempts_made + 1,"
                 " started_at = COALESCE(started_at, ?), updated_at = ?"
-                " WHERE id = ? AND queued = 1",
+                " WHERE id = ? AND queued = 1 RETURNING campaign_id, phone, attempts_made",
                 [JobStatus.IN_PROCESS.value, now, now, job_id],
-            )
-            if cursor.rowcount != 1:
-                return None
-            campaign_id, phone, number = self.db.execute(
-                "SELECT campaign_id, phone, attempts_made FROM jobs WHERE id = ?", [job_id]
             ).fetchone()
+            if claimed is None:
+                return None
+            campaign_id, phone, number = claimed
             attempt_id = self.db.execute(
                 "INSERT INTO attempts (job_id, campaign_id, number, phone, request_id, started_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -307,7 +309,7 @@ class JobStore:
         A job canceled while its call went on stays canceled (nothing more is dialed)
         but keeps what that conversation produced: result, report data, duration.
         """
-        with transaction(self.db):
+        with self.db.transaction(serialized=False):  # row locks suffice
             self.db.execute(
                 "UPDATE attempts SET answered_at = ?, ended_at = ?, dial_status = ?,"
                 " sip_status = ?, result = ?, report_data = ?, answered_by = ? WHERE id = ?",

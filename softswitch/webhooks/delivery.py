@@ -9,7 +9,9 @@ config) until ``retry_for`` seconds after the event; every attempt is kept in th
 
 The outbox is the store, so whatever was pending when the process stopped (or was
 killed) goes out after the next start: delivery is at least once, receivers
-de-duplicate on the event's id.
+de-duplicate on the event's id. Several nodes on one store: a lane runs on the node
+that holds the account's lease (`store/webhook_lanes.py`), so each event goes out once
+from one node; the lanes of a node that died move to another after the lease.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import httpx
 
 from ..config import WebhooksConfig
+from ..store.webhook_lanes import WebhookLanes
 from ..store.webhooks import Attempt, DeliveryStatus, OutboxEvent, WebhookStore
 from .signing import HEADER, header_value
 
@@ -51,8 +54,15 @@ class DeliveryWorker:
         *,
         clock: Callable[[], float] = time.time,
         poll: float = 1.0,
+        lanes: WebhookLanes | None = None,
+        node_id: str = "local",
+        lease: float = 30.0,
     ) -> None:
         self.store = store
+        # with several nodes on the store: who delivers which account (None: this one all)
+        self.lanes = lanes
+        self.node_id = node_id
+        self.lease = lease
         self.config = config
         self.clock = clock
         self.poll = poll
@@ -119,8 +129,11 @@ class DeliveryWorker:
         while True:
             self._kick.clear()
             try:
+                now = self.clock()
+                if self.lanes is not None and self._lanes:
+                    self.lanes.renew(self.node_id, list(self._lanes), now + self.lease)
                 for account_id in self.store.pending_accounts():
-                    if account_id not in self._lanes:
+                    if account_id not in self._lanes and self._take(account_id, now):
                         self._lanes[account_id] = asyncio.create_task(
                             self._lane(account_id), name=f"webhooks {account_id}"
                         )
@@ -130,6 +143,20 @@ class DeliveryWorker:
                 log.exception("webhook delivery pass failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), self.poll)
+
+    def _take(self, account_id: str, now: float) -> bool:
+        """May this node open the account's lane (no other node runs it)?"""
+        if self.lanes is None:
+            return True
+        return self.lanes.take(account_id, self.node_id, now, now + self.lease)
+
+    def _still_ours(self, account_id: str) -> bool:
+        """Renewed before each batch: False once another node took the lane over (this
+        node's renewals failed for a whole lease)."""
+        if self.lanes is None:
+            return True
+        expires_at = self.clock() + self.lease
+        return self.lanes.renew(self.node_id, [account_id], expires_at) == 1
 
     def _purge(self) -> None:
         """Forget settled events past ``keep_days``: one bounded chunk per pass, so a
@@ -146,6 +173,9 @@ class DeliveryWorker:
     async def _lane(self, account_id: str) -> None:
         try:
             while True:
+                if not self._still_ours(account_id):
+                    log.warning("webhook lane of %s was taken over by another node", account_id)
+                    return
                 batch = self.store.next_pending(account_id, BATCH)
                 if not batch:
                     return  # nothing between this read and leaving: no event is missed
@@ -159,6 +189,9 @@ class DeliveryWorker:
             log.exception("webhook lane of %s failed", account_id)
         finally:
             self._lanes.pop(account_id, None)
+            if self.lanes is not None:
+                with contextlib.suppress(Exception):  # expires by itself otherwise
+                    self.lanes.release(account_id, self.node_id)
 
     async def deliver(self, event: OutboxEvent) -> bool:
         """One attempt at ``event``; True when it is settled (delivered or failed)."""

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from ..config import WebhooksConfig
 from ..store.engine import Database
+from ..store.webhook_lanes import WebhookLanes
 from ..store.webhooks import DeliveryStatus, OutboxEvent, WebhookStore
 from .delivery import DeliveryWorker
 from .events import WebhookEvents
@@ -21,11 +22,21 @@ class Webhooks:
         api_listen: tuple[str, int],
         *,
         clock: Callable[[], float] = time.time,
+        node_id: str = "local",
+        lease: float = 30.0,
     ) -> None:
         self.store = WebhookStore(db)
         self.events = WebhookEvents(self.store, clock)
         self.settings = WebhookSettingsService(self.store, api_listen, clock=clock)
-        self.worker = DeliveryWorker(self.store, config, clock=clock)
+        # each account's lane on one node of those sharing the store ([cluster])
+        self.worker = DeliveryWorker(
+            self.store,
+            config,
+            clock=clock,
+            lanes=WebhookLanes(db),
+            node_id=node_id,
+            lease=lease,
+        )
         self.events.recorded = self.worker.wake
 
     def deliveries(

@@ -12,6 +12,7 @@ from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import CampaignStatus, JobStatus
 from softswitch.store.cdrs import CdrStore
 from softswitch.store.lists import Contact, ListKind
+from tests.campaigns.conftest import MONDAY_NOON
 from tests.campaigns.network import Behaviour, FakeNetwork
 
 UTC = UTC
@@ -548,3 +549,18 @@ async def test_local_start_without_offset_uses_the_inferred_zone(
     )
     # 09:30 in New York (EST) = 14:30 UTC, known when the number is added
     assert manager.jobs.get(job).next_at == datetime(2024, 3, 4, 14, 30, tzinfo=UTC).timestamp()
+
+
+async def test_a_now_that_rounds_up_as_a_datetime_still_dials_at_once(
+    manager, make_campaign, network, dialer, clock
+) -> None:
+    # the window answers in microseconds: a free line at 12:00:02.0001235 comes back as
+    # .000124, later than now; the next job must be dialed then, not moved by a fraction
+    # of a microsecond (for such a `now`, every due job of the pass was moved)
+    campaign = make_campaign(calls_per_minute=0, max_simultaneous=1)
+    network.set("1001", Behaviour(talk=0.0001235))
+    manager.add_phones(campaign, [{"phone": "1001"}, {"phone": "1002"}], None)
+    await clock.advance(10)
+    free = network.dials[0].at + 2.0001235  # rang 2 s, talked 0.0001235 s
+    assert datetime.fromtimestamp(free, UTC).timestamp() > free
+    assert [(d.number, d.at) for d in network.dials] == [("1001", MONDAY_NOON), ("1002", free)]

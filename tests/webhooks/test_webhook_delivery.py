@@ -231,3 +231,52 @@ async def test_settled_events_are_forgotten_after_keep_days_pending_ones_never(
     attempts = later.store.db.execute("SELECT COUNT(*) FROM webhook_attempts").fetchone()[0]
     assert attempts == len(left.tried)  # the forgotten events' attempts went with them
     await later.stop()
+
+
+async def test_two_nodes_on_one_store_post_each_event_once(tmp_path, receiver) -> None:
+    receiver.start()
+    stores = [Store(tmp_path / "shared.db") for _ in range(2)]
+    nodes = [
+        Webhooks(s.db, FAST, ("127.0.0.1", 1), node_id=name)
+        for s, name in zip(stores, ("a", "b"), strict=True)
+    ]
+    try:
+        accounts = [f"acc{i}" for i in range(6)]
+        for account in accounts:
+            await nodes[0].settings.set_url(account, receiver.url(f"/{account}"))
+        for node in nodes:
+            await node.start()
+        ids = {account: emit(nodes[i % 2], account, 15) for i, account in enumerate(accounts)}
+        total = 15 * len(accounts)
+        await until(lambda: len(receiver.received()) >= total, what="every event")
+        await asyncio.sleep(0.3)  # a duplicate would arrive about now
+        arrivals = receiver.received()
+        assert len(arrivals) == total
+        for account in accounts:
+            got = [a.event["id"] for a in arrivals if a.path == f"/{account}"]
+            assert got == ids[account]  # once each, in order
+    finally:
+        for node in nodes:
+            await node.stop()
+        for s in stores:
+            s.close()
+
+
+async def test_a_lane_held_by_another_node_waits_for_its_lease(tmp_path, receiver) -> None:
+    receiver.start()
+    store = Store(tmp_path / "shared.db")
+    survivor = Webhooks(store.db, FAST, ("127.0.0.1", 1), node_id="b", lease=1.0)
+    try:
+        await survivor.settings.set_url("acc", receiver.url("/acc"))
+        # node "a" opened the lane, then died: its lease runs out in 1.5 s
+        assert survivor.worker.lanes.take("acc", "a", time.time(), time.time() + 1.5)
+        await survivor.start()
+        emit(survivor, "acc", 3)
+        await asyncio.sleep(0.8)
+        assert receiver.received() == []  # not b's to post yet
+        await until(lambda: len(receiver.received()) == 3, what="b takes the lane over")
+        holder = survivor.worker.lanes.holder("acc")
+        assert holder is None or holder[0] == "b"  # released when the lane ended, or b's
+    finally:
+        await survivor.stop()
+        store.close()

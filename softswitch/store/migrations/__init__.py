@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from ..engine import Database
 from . import (
     m0001_initial,
+    m0002_cluster_leases,
     m0003_answered_by,
     m0004_cluster_nodes,
     m0005_runtime_admin,
@@ -38,6 +39,7 @@ class Migration:
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", m0001_initial.up),
+    Migration(2, "cluster_leases", m0002_cluster_leases.up),
     Migration(3, "answered_by", m0003_answered_by.up),
     Migration(4, "cluster_nodes", m0004_cluster_nodes.up),
     Migration(5, "runtime_admin", m0005_runtime_admin.up),
