@@ -49,6 +49,16 @@ _TYPES = (
 
 
 @lru_cache(maxsize=2048)
+def prepare(sql: str) -> str:
+    """The text psycopg is sent for one of the store's statements. A CREATE or ALTER
+    TABLE written in SQLite's spelling gets PostgreSQL's types here too, not only through
+    `execute_ddl`: PostgreSQL would take ``REAL`` as a 4-byte float (unix times off by
+    minutes) and ``INTEGER PRIMARY KEY`` without a default."""
+    if sql.lstrip()[:12].upper().startswith(("CREATE TABLE", "ALTER TABLE")):
+        sql = to_postgres_ddl(sql)
+    return to_pyformat(sql)
+
+
 def to_pyformat(sql: str) -> str:
     """``?`` placeholders to psycopg's ``%s`` (and a literal ``%`` to ``%%``), leaving
     quoted strings and identifiers alone."""
@@ -153,28 +163,30 @@ class PostgresDatabase(Database):
         )
 
     def execute(self, sql: str, params: Params = ()) -> Result:
-        query = to_pyformat(sql)
+        query = prepare(sql)
         tx = self._current.get()
         try:
             if tx is not None:
                 return _run(tx.conn, query, params)
             for attempt in (1, 2):
-                try:
-                    with self._borrow() as conn:
+                with self._borrow() as conn:
+                    try:
                         return _run(conn, query, params)
-                except psycopg.errors.AdminShutdown:
-                    # the server ended this pooled connection (a restart, a failover, an
-                    # idle timeout): an autocommit statement it cut off was rolled back,
-                    # so it runs once more, after the pool dropped its other dead ones
-                    if attempt == 2:
-                        raise
-                    self.pool.check()
+                    except psycopg.OperationalError:
+                        # a pooled connection the server had ended (a restart, a
+                        # failover, an idle timeout) fails the statement sent on it: once
+                        # more on a fresh connection, after the pool dropped its other
+                        # dead ones. (Only a crash between an autocommit statement's
+                        # commit and its answer could make that a second run.)
+                        if attempt == 2 or not conn.broken:
+                            raise
+                self.pool.check()
             raise AssertionError("unreachable")
         except psycopg.IntegrityError as exc:
             raise _integrity(exc) from exc
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:
-        query = to_pyformat(sql)
+        query = prepare(sql)
         tx = self._current.get()
         try:
             if tx is not None:
@@ -201,23 +213,26 @@ class PostgresDatabase(Database):
 
     def _begin(self, stack: contextlib.ExitStack, serialized: bool) -> _Transaction:
         """A pooled connection in a new transaction (holding the writer lock if asked),
-        its clean-up on ``stack``; a connection the server had ended is replaced once."""
+        its clean-up on ``stack``; a connection the server had ended is replaced once
+        (nothing of the transaction has run on it yet)."""
         for attempt in (1, 2):
             steps = contextlib.ExitStack()
+            conn: psycopg.Connection[tuple[Any, ...]] | None = None
             try:
                 conn = steps.enter_context(self._borrow())
                 steps.enter_context(conn.transaction())
                 if serialized:
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK])
-            except psycopg.errors.AdminShutdown:
-                steps.close()
-                if attempt == 2:
+            except BaseException as exc:
+                broken = conn is not None and conn.broken
+                # unwound with the error (a rollback, not a commit); on a dead connection
+                # the rollback fails too, and that says nothing new
+                with contextlib.suppress(psycopg.Error):
+                    steps.__exit__(type(exc), exc, exc.__traceback__)
+                if attempt == 2 or not broken or not isinstance(exc, psycopg.OperationalError):
                     raise
                 self.pool.check()
                 continue
-            except BaseException:
-                steps.close()
-                raise
             stack.enter_context(steps)
             return _Transaction(conn, serialized)
         raise AssertionError("unreachable")

@@ -81,17 +81,17 @@ class PostgresServer:
         self.process: PeerProcess | None = None
         self._names = itertools.count(1)
 
-    def _as_user(self, argv: list[str]) -> list[str]:
-        if self.user is None:
-            return argv
+    def _as_user(self, argv: list[str], *, die_with_us: bool = False) -> list[str]:
         # setpriv execs the program (no extra parent left behind, unlike su/runuser)
-        return [
-            "setpriv",
-            f"--reuid={self.user.pw_uid}",
-            f"--regid={self.user.pw_gid}",
-            "--clear-groups",
-            *argv,
-        ]
+        wrapper = ["setpriv"]
+        if self.user is not None:
+            wrapper += [f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}"]
+            wrapper.append("--clear-groups")
+        if die_with_us:
+            # a test run killed outright (SIGTERM, SIGKILL: no teardown, no atexit) must not
+            # leave the server behind: it gets SIGINT, a fast shutdown, when we die
+            wrapper.append("--pdeathsig=INT")
+        return [*wrapper, *argv] if len(wrapper) > 1 else argv
 
     def start(self) -> None:
         self.socket_dir.mkdir()
@@ -146,7 +146,8 @@ class PostgresServer:
                     "max_connections=300",
                     "-c",
                     "logging_collector=off",
-                ]
+                ],
+                die_with_us=True,
             ),
             self.root / "postgres.log",
         )
