@@ -111,7 +111,7 @@ def test_update_checks_then_writes(store: Store) -> None:
     service = admin(store, boxes=True)
     service.add("103", {})
     with pytest.raises(FieldError, match="^codecs: "):
-        service.update("103", {"name": "Desk", "codecs": ["opus"]})
+        service.update("103", {"name": "Desk", "codecs": ["speex"]})
     assert service.record("103").settings.name == ""  # nothing of the refused change
     record = service.update("103", {"codecs": ["pcma"], "voicemail": True, "account": "account_1"})
     assert record.settings == ExtensionSettings(
