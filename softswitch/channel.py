@@ -166,9 +166,7 @@ class Channel:
         old = self.session
         session.on_info_digit = old.on_info_digit
         # a losing fork that still ends in a BYE (its 2xx crossed our CANCEL) is not this leg's
-        old.on_info_digit = old.on_remote_bye = old.on_reoffer = old.on_refer = None
-        old.on_session_end = None
-        old.on_answer = None
+        _unhook(old)
         self.session = session
         self._hook(session)
 
@@ -263,7 +261,8 @@ class Channel:
         try:
             return await asyncio.wait_for(future, timeout)
         finally:
-            self._listeners.remove(listener)
+            if listener in self._listeners:  # a hang-up let go of every listener
+                self._listeners.remove(listener)
 
     # -- media negotiation --------------------------------------------------
 
@@ -404,9 +403,28 @@ class Channel:
         self._set_state(ChannelState.HUNGUP, cause, status)
         if not self.hungup.done():
             self.hungup.set_result(cause)
+        # A hung-up leg hears nothing more from its dialogs. An OutgoingInvite stays
+        # reachable for 64*T1 after its 2xx (to ACK and BYE other forks' 2xx, RFC 6026):
+        # without this it would keep the whole call (this channel, the bridge, the RTP
+        # sessions' buffers) alive that long, ~60 KB and hundreds of objects per call
+        # for the collector to walk at every collection.
+        for fork in self.forks:
+            _unhook(fork)
+        _unhook(self.session)
+        self._listeners = []  # told of HUNGUP above, the last event a channel has
 
     def failed(self, cause: str, status: int) -> None:
         self._ended(cause, status)
+
+
+def _unhook(session: InviteSession) -> None:
+    """Let go of the callbacks a channel set on ``session`` (``Channel._hook``)."""
+    session.on_info_digit = session.on_remote_bye = session.on_reoffer = None
+    session.on_refer = session.on_session_end = session.on_answer = None
+    if isinstance(session, OutgoingInvite):
+        session.on_provisional = None  # the switch's ringing handler, closing over the leg
+    elif isinstance(session, IncomingInvite):
+        session.on_cancel = session.on_prack_timeout = None
 
 
 @dataclass(slots=True)

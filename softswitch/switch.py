@@ -577,7 +577,6 @@ class Switch:
     async def _incoming_call(self, st: ServerTransaction) -> None:
         assert self.auth is not None
         request = st.request
-        invite = IncomingInvite(self.ua, st)
         trunk = self.router.trunk_for_source(st.peer.host, st.peer.port, st.peer.transport)
         caller_number = request.from_addr.uri.number or ""
         if trunk is not None:
@@ -585,8 +584,9 @@ class Switch:
         else:
             user = self.auth.authenticate(st, self.ua)
             if user is None:
-                return
+                return  # challenged (401, stateless) or refused: no dialog usage made
             caller = Endpoint(EndpointKind.EXTENSION, user, user)
+        invite = IncomingInvite(self.ua, st)
         if not invite.negotiate_timer(self.session_timers):
             return  # 422: the interval it asks for is below our Min-SE
         try:
