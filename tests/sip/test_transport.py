@@ -76,6 +76,20 @@ async def test_udp_request_is_stamped_with_where_it_came_from(listener: Listener
         assert isinstance(response, Response) and response.status == 200
 
 
+async def test_the_udp_socket_gets_a_receive_buffer_for_bursts(listener: Listener) -> None:
+    """Datagrams arriving while the loop is busy wait in the socket's buffer: it is raised
+    from the kernel's default as far as net.core.rmem_max lets it."""
+    udp = listener.transport._udp
+    assert udp is not None
+    sock = udp.get_extra_info("socket")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as plain:
+        default = plain.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        plain.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, transport_module.UDP_RECEIVE_BUFFER)
+        allowed = plain.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    got = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    assert got == allowed and got >= default
+
+
 async def test_malformed_udp_answered_400_garbage_dropped_listener_survives(
     listener: Listener,
 ) -> None:
