@@ -149,6 +149,9 @@ class Channel:
         self.on_refer: Callable[[Channel, ServerTransaction], None] | None = None
         # the INVITEs ringing this leg's devices while it is being set up (softswitch.forking)
         self.forks: list[InviteSession] = [session]
+        # the offers this leg's INVITEs carry, as built: the answer is read against one
+        # of them (take_answer) without parsing our own SDP back
+        self._offers: dict[bytes, sdp.SessionDescription] = {}
         self._hook(session)
 
     def _hook(self, session: InviteSession) -> None:
@@ -229,13 +232,14 @@ class Channel:
         if self.state == state or self.state == ChannelState.HUNGUP:
             return
         self.state = state
-        log.info(
-            "channel %s call_id=%s state=%s%s",
-            self.name,
-            self.call_id,
-            state,
-            f" cause={cause!r}" if cause else "",
-        )
+        if log.isEnabledFor(logging.INFO):  # its arguments cost more than the check
+            log.info(
+                "channel %s call_id=%s state=%s%s",
+                self.name,
+                self.call_id,
+                state,
+                f" cause={cause!r}" if cause else "",
+            )
         event = ChannelEvent(self, state, cause, status)
         for listener in list(self._listeners):
             try:
@@ -294,9 +298,14 @@ class Channel:
         self._last_answer = (body, answered)
         return answered
 
+    def offered(self, body: bytes, description: sdp.SessionDescription) -> None:
+        """``body`` is ``description`` serialised, sent as an offer for this leg."""
+        self._offers[body] = description
+
     def take_answer(self, offer_body: bytes, answer_body: bytes) -> None:
+        offer = self._offers.get(offer_body)
         negotiated = sdp.negotiated_from_answer(
-            sdp.SessionDescription.parse(offer_body),
+            offer if offer is not None else sdp.SessionDescription.parse(offer_body),
             sdp.SessionDescription.parse(answer_body),
             srtp=self.srtp.mode,
             usable=usable_key,

@@ -1269,6 +1269,7 @@ class Switch:
         # One offer per address we advertise: forks may reach us through different routes.
         advertised = [self.media_address(peer.host) for _, peer in targets]
         offers: dict[str, bytes] = {}
+        descriptions: dict[bytes, sdp.SessionDescription] = {}
         for media, (_, peer) in zip(advertised, targets, strict=True):
             if media not in offers:
                 offer = sdp.make_offer(
@@ -1278,7 +1279,8 @@ class Switch:
                     srtp=srtp.mode,
                     keys=srtp.key_params,
                 )
-                offers[media] = offer.to_bytes()
+                offers[media] = body = offer.to_bytes()
+                descriptions[body] = offer
         invites = [
             OutgoingInvite(
                 self.ua,
@@ -1305,6 +1307,8 @@ class Switch:
             srtp=srtp,
         )
         channel.forks = list(invites)
+        for body, description in descriptions.items():
+            channel.offered(body, description)
         self.channels.add(channel)
         channel.on_refer = self.transfers.refer
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout

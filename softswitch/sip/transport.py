@@ -567,7 +567,7 @@ class Transport:
                 self._answer_malformed(request, exc, peer)
             return
         if isinstance(msg, Request):
-            self._stamp_via(msg, peer)
+            self._stamp_parsed_via(msg, peer)
         try:
             self.on_message(msg, peer)
         except Exception:  # a bug handling one message must not kill the listener
@@ -609,6 +609,33 @@ class Transport:
             request.headers.add("Via", str(via))
             for value in rest:
                 request.headers.add("Via", value)
+
+    @staticmethod
+    def _stamp_parsed_via(request: Request, peer: Peer) -> None:
+        """_stamp_via for a request the parser accepted. A top Via alone on its line (the
+        usual case) is stamped from the parser's view of it and put back in place, every
+        other view kept: From, To, CSeq and Call-ID are not parsed a second time."""
+        for index, (key, _, value) in enumerate(request.headers.entries()):
+            if key == "via":
+                if "," not in value:
+                    Transport._stamp_top_via(request, peer, index)
+                    return
+                break
+        Transport._stamp_via(request, peer)
+
+    @staticmethod
+    def _stamp_top_via(request: Request, peer: Peer, index: int) -> None:
+        via = request.top_via
+        host = peer.host
+        rport = "rport" in via.params
+        if not rport and via.host.strip("[]") == host:
+            return
+        params = dict(via.params)
+        params["received"] = host
+        if rport:
+            params["rport"] = str(peer.port)
+        stamped = Via(via.transport, via.host, via.port, params)
+        request.headers.set_at(index, str(stamped), {"top_via": stamped}, ("vias",))
 
     # -- sending ------------------------------------------------------------
 
