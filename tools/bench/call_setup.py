@@ -40,6 +40,15 @@ from sipp_switch import (
 )
 
 SWITCH_CORE = 0
+# One sipp UAC is every caller: one address placing up to hundreds of calls/s (an SBC or
+# a PBX in front of the switch). It authenticates, so it is held to trusted_rate
+# datagrams/s (5 per call plus retransmissions) and to max_transactions (two per call
+# for 32 s): both sized for the rate, as a node meant for such rates would be.
+LIMITS = """
+[sip_limits]
+trusted_rate = 20000
+max_transactions = 100000
+"""
 UAS_HOST = "127.0.0.2"
 
 
@@ -76,7 +85,7 @@ def main() -> None:
         api_port,
         uas_port,
         uas_host=UAS_HOST,
-        extra=f'[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n',
+        extra=LIMITS + f'[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n',
     )
     switch = start_switch(work, config, "WARNING", wrap)
     try:
