@@ -759,6 +759,9 @@ class OutgoingInvite(InviteSession):
             self.ua.early.pop(key, None)
             raise
         self.final = response
+        # the INVITE's transaction is over (cancel() is for a ringing call): not kept for
+        # the 64*T1 this usage stays in ua.early after a 2xx
+        self._ct = None
         if 200 <= response.status < 300:
             # Other forks may still answer 2xx for 64*T1 (RFC 6026 "Accepted"); they
             # reach on_stray_response through this entry, to be ACKed and hung up.
