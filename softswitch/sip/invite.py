@@ -423,6 +423,7 @@ class InviteSession:
             for handle in (self._retransmit, self._give_up):
                 if handle:
                     handle.cancel()
+            self._retransmit = self._give_up = None
             if self.state == DialogState.EARLY:
                 self.state = DialogState.CONFIRMED
             if request.body and self.on_ack_answer is not None:

@@ -177,6 +177,8 @@ class ClientTransaction:
         for handle in (self._retransmit, self._timeout):
             if handle is not None:
                 handle.cancel()
+        # a cancelled handle (and its context copy) is dead weight for the linger
+        self._retransmit = self._timeout = None
 
     def _terminate(self) -> None:
         self.state = _TERMINATED
@@ -370,6 +372,7 @@ class ServerTransaction:
                 self._retransmit.cancel()
             if self._timeout:
                 self._timeout.cancel()
+            self._retransmit = self._timeout = None
             udp = self.peer.transport == "UDP"
             self._linger(self.layer.timers.t4 if udp else 0.0)  # timer I
 
