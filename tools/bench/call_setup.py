@@ -29,6 +29,7 @@ from pathlib import Path
 
 # run as a script: tools/bench is on sys.path
 from sipp_switch import (
+    BENCH_SCENARIO,
     cpu_seconds,
     sipp_calls,
     sipp_uas,
@@ -127,6 +128,7 @@ def _bench(
         int(args.seconds * 2 + 60),
         prefix,
         (*echo_uac, "-trace_rtt", "-rtt_freq", "100"),
+        BENCH_SCENARIO,
     )
     elapsed = time.monotonic() - started
     cpu = cpu_seconds(pid) - cpu_before
