@@ -159,6 +159,9 @@ class Channel:
         self.on_refer: Callable[[Channel, ServerTransaction], None] | None = None
         # the INVITEs ringing this leg's devices while it is being set up (softswitch.forking)
         self.forks: list[InviteSession] = [session]
+        # the offers this leg's INVITEs carry, as built: the answer is read against one
+        # of them (take_answer) without parsing our own SDP back
+        self._offers: dict[bytes, sdp.SessionDescription] = {}
         self._hook(session)
 
     def _hook(self, session: InviteSession) -> None:
@@ -176,9 +179,7 @@ class Channel:
         old = self.session
         session.on_info_digit = old.on_info_digit
         # a losing fork that still ends in a BYE (its 2xx crossed our CANCEL) is not this leg's
-        old.on_info_digit = old.on_remote_bye = old.on_reoffer = old.on_refer = None
-        old.on_session_end = None
-        old.on_answer = None
+        _unhook(old)
         self.session = session
         self._hook(session)
 
@@ -241,13 +242,14 @@ class Channel:
         if self.state == state or self.state == ChannelState.HUNGUP:
             return
         self.state = state
-        log.info(
-            "channel %s call_id=%s state=%s%s",
-            self.name,
-            self.call_id,
-            state,
-            f" cause={cause!r}" if cause else "",
-        )
+        if log.isEnabledFor(logging.INFO):  # its arguments cost more than the check
+            log.info(
+                "channel %s call_id=%s state=%s%s",
+                self.name,
+                self.call_id,
+                state,
+                f" cause={cause!r}" if cause else "",
+            )
         event = ChannelEvent(self, state, cause, status)
         for listener in list(self._listeners):
             try:
@@ -273,7 +275,8 @@ class Channel:
         try:
             return await asyncio.wait_for(future, timeout)
         finally:
-            self._listeners.remove(listener)
+            if listener in self._listeners:  # a hang-up let go of every listener
+                self._listeners.remove(listener)
 
     # -- media negotiation --------------------------------------------------
 
@@ -307,9 +310,14 @@ class Channel:
         self._last_answer = (body, answered)
         return answered
 
+    def offered(self, body: bytes, description: sdp.SessionDescription) -> None:
+        """``body`` is ``description`` serialised, sent as an offer for this leg."""
+        self._offers[body] = description
+
     def take_answer(self, offer_body: bytes, answer_body: bytes) -> None:
+        offer = self._offers.get(offer_body)
         negotiated = sdp.negotiated_from_answer(
-            sdp.SessionDescription.parse(offer_body),
+            offer if offer is not None else sdp.SessionDescription.parse(offer_body),
             sdp.SessionDescription.parse(answer_body),
             srtp=self.srtp.mode,
             usable=usable_key,
@@ -416,9 +424,28 @@ class Channel:
         self._set_state(ChannelState.HUNGUP, cause, status)
         if not self.hungup.done():
             self.hungup.set_result(cause)
+        # A hung-up leg hears nothing more from its dialogs. An OutgoingInvite stays
+        # reachable for 64*T1 after its 2xx (to ACK and BYE other forks' 2xx, RFC 6026):
+        # without this it would keep the whole call (this channel, the bridge, the RTP
+        # sessions' buffers) alive that long, ~60 KB and hundreds of objects per call
+        # for the collector to walk at every collection.
+        for fork in self.forks:
+            _unhook(fork)
+        _unhook(self.session)
+        self._listeners = []  # told of HUNGUP above, the last event a channel has
 
     def failed(self, cause: str, status: int) -> None:
         self._ended(cause, status)
+
+
+def _unhook(session: InviteSession) -> None:
+    """Let go of the callbacks a channel set on ``session`` (``Channel._hook``)."""
+    session.on_info_digit = session.on_remote_bye = session.on_reoffer = None
+    session.on_refer = session.on_session_end = session.on_answer = None
+    if isinstance(session, OutgoingInvite):
+        session.on_provisional = None  # the switch's ringing handler, closing over the leg
+    elif isinstance(session, IncomingInvite):
+        session.on_cancel = session.on_prack_timeout = None
 
 
 @dataclass(slots=True)

@@ -691,7 +691,6 @@ class Switch:
     async def _incoming_call(self, st: ServerTransaction) -> None:
         assert self.auth is not None
         request = st.request
-        invite = IncomingInvite(self.ua, st)
         source = st.peer
         if self.front_door is not None:  # a carrier's INVITE relayed by the front door
             source = self.front_door.origin(request, st.peer)
@@ -702,8 +701,9 @@ class Switch:
         else:
             user = self.auth.authenticate(st, self.ua)
             if user is None:
-                return
+                return  # challenged (401, stateless) or refused: no dialog usage made
             caller = Endpoint(EndpointKind.EXTENSION, user, user)
+        invite = IncomingInvite(self.ua, st)
         if not invite.negotiate_timer(self.session_timers):
             return  # 422: the interval it asks for is below our Min-SE
         try:
@@ -1416,6 +1416,7 @@ class Switch:
         # One offer per address we advertise: forks may reach us through different routes.
         advertised = [self.media_address(peer.host) for _, peer in targets]
         offers: dict[str, bytes] = {}
+        descriptions: dict[bytes, sdp.SessionDescription] = {}
         for media, (_, peer) in zip(advertised, targets, strict=True):
             if media not in offers:
                 offer = sdp.make_offer(
@@ -1426,7 +1427,8 @@ class Switch:
                     srtp=srtp.mode,
                     keys=srtp.key_params,
                 )
-                offers[media] = offer.to_bytes()
+                offers[media] = body = offer.to_bytes()
+                descriptions[body] = offer
         invites = [
             OutgoingInvite(
                 self.ua,
@@ -1455,6 +1457,8 @@ class Switch:
             codecs=codecs,
         )
         channel.forks = list(invites)
+        for body, description in descriptions.items():
+            channel.offered(body, description)
         self.channels.add(channel)
         channel.on_refer = self.transfers.refer
         ring_timeout = timeout if timeout is not None else self.config.sip.ring_timeout

@@ -151,6 +151,23 @@ async def test_registry_forgets_a_channel_that_hangs_up(made: Legs) -> None:
     assert registry.get(channel.name) is None and len(registry) == 0
 
 
+async def test_a_hung_up_channel_lets_go_of_its_dialog_and_listeners(made: Legs) -> None:
+    """The dialog outlives the leg (an OutgoingInvite answers other forks' 2xx for 64*T1):
+    it must not keep the leg (and its call, bridge and RTP buffers) alive that long."""
+    channel = await made.channel()
+    heard: list[ChannelState] = []
+    channel.add_listener(lambda event: heard.append(event.state))
+    session = channel.session
+    assert session.on_remote_bye is not None and session.on_reoffer is not None
+    channel.failed("gone", 0)
+    assert heard == [ChannelState.HUNGUP]  # told first, then let go
+    assert session.on_remote_bye is None and session.on_reoffer is None
+    assert session.on_session_end is None and session.on_answer is None
+    assert session.on_refer is None and session.on_info_digit is None
+    channel.failed("again", 0)
+    assert heard == [ChannelState.HUNGUP]
+
+
 async def test_registry_observers_see_every_channel_from_its_creation(made: Legs) -> None:
     seen: list[tuple[str, ChannelState]] = []
 

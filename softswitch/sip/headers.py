@@ -129,6 +129,28 @@ class Headers:
             views[name] = value
             return value
 
+    def cached_views(self, names: Iterable[str]) -> dict[str, object]:
+        """The views among ``names`` already built (for a message that copies the
+        headers they come from verbatim: a response to this request)."""
+        views = self._views
+        if not views:
+            return {}
+        return {name: views[name] for name in names if name in views}
+
+    def set_at(
+        self, index: int, value: str, views: Mapping[str, object], stale: Iterable[str]
+    ) -> None:
+        """Replace the value of entry ``index`` by ``value``, a valid value of the same
+        header whose views are ``views``; the other views stay, except ``stale`` (those
+        built from the old value too)."""
+        key, name, _ = self._items[index]
+        self._items[index] = (key, name, value)
+        cached = self._views
+        if cached is not None:
+            for view in stale:
+                cached.pop(view, None)
+            cached.update(views)
+
     @staticmethod
     def _entry(name: str, value: str) -> HeaderEntry:
         low = name.lower()

@@ -84,6 +84,7 @@ class InviteSession:
         self._pending_2xx: tuple[Response, Peer, int] | None = None
         self._retransmit: asyncio.TimerHandle | None = None
         self._give_up: asyncio.TimerHandle | None = None
+        self._2xx_interval = 0.0  # the next wait between retransmissions of our 2xx
         self.credentials: Credentials | None = None  # for in-dialog requests a peer challenges
         self._ack: Request | None = None  # the ACK of our latest (re-)INVITE's 2xx
         # Session timers (RFC 4028) and offers we send in re-INVITE/UPDATE (RFC 3311);
@@ -387,30 +388,33 @@ class InviteSession:
         self._pending_2xx = (response, peer, cseq)
         if peer.transport != "UDP":
             return
+        # Methods, not closures: a closure re-arming itself refers to itself, a cycle
+        # that kept every answered call's dialog for the cyclic collector to find.
         timers = self.ua.timers
-        interval = timers.t1
+        self._2xx_interval = timers.t1
         loop = asyncio.get_running_loop()
+        self._retransmit = loop.call_later(timers.t1, self._resend_2xx)
+        self._give_up = loop.call_later(64 * timers.t1, self._no_ack, initial)
 
-        def again() -> None:
-            nonlocal interval
-            if self._pending_2xx is None:
-                return
-            self.ua.transport.send_response(response, peer)
-            interval = min(2 * interval, timers.t2)
-            self._retransmit = loop.call_later(interval, again)
+    def _resend_2xx(self) -> None:
+        pending = self._pending_2xx
+        if pending is None:
+            return
+        self.ua.transport.send_response(pending[0], pending[1])
+        self._2xx_interval = min(2 * self._2xx_interval, self.ua.timers.t2)
+        self._retransmit = asyncio.get_running_loop().call_later(
+            self._2xx_interval, self._resend_2xx
+        )
 
-        def give_up() -> None:
-            if self._pending_2xx is None:
-                return
-            self._pending_2xx = None
-            if self._retransmit:
-                self._retransmit.cancel()
-            if initial:
-                log.info("call %s: no ACK for 200 OK, hanging up", self.call_id)
-                asyncio.ensure_future(self.hangup("no ACK"))
-
-        self._retransmit = loop.call_later(interval, again)
-        self._give_up = loop.call_later(64 * timers.t1, give_up)
+    def _no_ack(self, initial: bool) -> None:
+        if self._pending_2xx is None:
+            return
+        self._pending_2xx = None
+        if self._retransmit:
+            self._retransmit.cancel()
+        if initial:
+            log.info("call %s: no ACK for 200 OK, hanging up", self.call_id)
+            asyncio.ensure_future(self.hangup("no ACK"))
 
     def on_ack(self, request: Request) -> None:
         if self._pending_2xx is not None and request.cseq[0] == self._pending_2xx[2]:
@@ -419,6 +423,7 @@ class InviteSession:
             for handle in (self._retransmit, self._give_up):
                 if handle:
                     handle.cancel()
+            self._retransmit = self._give_up = None
             if self.state == DialogState.EARLY:
                 self.state = DialogState.CONFIRMED
             if request.body and self.on_ack_answer is not None:
@@ -460,7 +465,7 @@ class InviteSession:
             return
         self.state = DialogState.TERMINATED
         self._pending_2xx = None
-        self.session_timer.cancel()
+        self.session_timer.release()
         if self._refreshing is not None and self._refreshing is not asyncio.current_task():
             self._refreshing.cancel()
         for handle in (self._retransmit, self._give_up):
@@ -755,6 +760,9 @@ class OutgoingInvite(InviteSession):
             self.ua.early.pop(key, None)
             raise
         self.final = response
+        # the INVITE's transaction is over (cancel() is for a ringing call): not kept for
+        # the 64*T1 this usage stays in ua.early after a 2xx
+        self._ct = None
         if 200 <= response.status < 300:
             # Other forks may still answer 2xx for 64*T1 (RFC 6026 "Accepted"); they
             # reach on_stray_response through this entry, to be ACKed and hung up.

@@ -272,9 +272,18 @@ class Request(_Message):
                     break
         if status == 100:
             items.extend(it for it in src if it[0] == "timestamp")
-        return Response(status, reason or reason_phrase(status), Headers.from_entries(items))
+        # the copied headers' views, already parsed for the request, serve the response
+        # too (the transport reads its top Via to route it): no second parse
+        views = self.headers.cached_views(_RESPONSE_VIEWS)
+        if to_tag and "to" in views:
+            del views["to"]  # maybe tagged above: parsed again if asked
+        return Response(
+            status, reason or reason_phrase(status), Headers.from_entries(items, views or None)
+        )
 
 
+# Views of headers a response copies unchanged from its request (make_response).
+_RESPONSE_VIEWS = ("top_via", "vias", "from", "to", "call_id", "cseq")
 _TAG_RE = re.compile(r";[ \t]*tag[ \t]*=", re.IGNORECASE)
 
 

@@ -269,3 +269,13 @@ class SessionTimer:
             self._refresh()
         else:
             self._expire()
+
+    def release(self) -> None:
+        """Stop for good and let go of the callbacks (bound methods of the session that
+        owns this timer: a reference cycle the collector would otherwise have to find)."""
+        self.cancel()
+        self._refresh = self._expire = _nothing
+
+
+def _nothing() -> None:
+    pass

@@ -166,13 +166,19 @@ class ClientTransaction:
                 self.on_response(response)
             except Exception:
                 log.exception("on_response failed")
-        if response.status >= 200 and not self.final.done():
-            self.final.set_result(response)
+        if response.status >= 200:
+            # the one final response the TU hears: a transaction lingering through
+            # timer D/K need not keep its callback (and the call it closes over) alive
+            self.on_response = None
+            if not self.final.done():
+                self.final.set_result(response)
 
     def cancel_timers(self) -> None:
         for handle in (self._retransmit, self._timeout):
             if handle is not None:
                 handle.cancel()
+        # a cancelled handle (and its context copy) is dead weight for the linger
+        self._retransmit = self._timeout = None
 
     def _terminate(self) -> None:
         self.state = _TERMINATED
@@ -274,6 +280,10 @@ class ServerTransaction:
         self._send(response)
         if response.status < 200:
             return
+        # A final response ends what the TU hears of a CANCEL: let go of it, so a
+        # transaction absorbing retransmissions for 32 s does not keep the whole call
+        # (dialog, channels, RTP sessions) alive, nor make it garbage for the collector.
+        self.on_cancel = None
         t = self.layer.timers
         udp = self.peer.transport == "UDP"
         if self.method != "INVITE":
@@ -281,6 +291,7 @@ class ServerTransaction:
             self._linger(64 * t.t1 if udp else 0.0)  # timer J
         elif response.status < 300:
             self.state = _ACCEPTED
+            self.on_ack_timeout = None  # timer H runs for non-2xx only
             self._linger(64 * t.t1)  # timer L (RFC 6026)
         else:
             self.state = _COMPLETED
@@ -342,6 +353,7 @@ class ServerTransaction:
         for handle in (self._retransmit, self._timeout):
             if handle is not None:
                 handle.cancel()
+        self.on_cancel = self.on_ack_timeout = None
         self.layer._forget(self)
 
     def _trying(self) -> None:
@@ -360,6 +372,7 @@ class ServerTransaction:
                 self._retransmit.cancel()
             if self._timeout:
                 self._timeout.cancel()
+            self._retransmit = self._timeout = None
             udp = self.peer.transport == "UDP"
             self._linger(self.layer.timers.t4 if udp else 0.0)  # timer I
 

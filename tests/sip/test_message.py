@@ -75,6 +75,21 @@ def test_views_follow_header_changes() -> None:
 # --- make_response (RFC 3261 8.2.6) ------------------------------------------------------
 
 
+def test_a_response_reuses_the_views_its_request_already_parsed() -> None:
+    req = parse_message(request())
+    assert isinstance(req, Request)
+    via, sender, cseq = req.top_via, req.from_addr, req.cseq  # parsed once, by the parser
+    tagged = req.make_response(200, to_tag="abc")
+    assert tagged.top_via is via and tagged.from_addr is sender and tagged.cseq is cseq
+    assert tagged.call_id == req.call_id
+    assert tagged.to_addr.tag == "abc" and req.to_addr.tag is None  # To was changed: parsed anew
+    trying = req.make_response(100)
+    assert trying.to_addr is req.to_addr  # copied verbatim: shared
+    # a change to the response's headers drops its views, never the request's
+    trying.headers.set("Via", "SIP/2.0/UDP 192.0.2.7;branch=z9hG4bKother")
+    assert trying.top_via.host == "192.0.2.7" and req.top_via is via
+
+
 def test_make_response_copies_the_right_headers() -> None:
     req = parse_message(
         request(

@@ -10,6 +10,7 @@ from softswitch.sip.sdp import (
     Negotiated,
     SdpError,
     SessionDescription,
+    SrtpMode,
     is_hold,
     make_answer,
     make_offer,
@@ -334,6 +335,20 @@ def test_make_offer_is_what_peers_expect() -> None:
         "a=fmtp:101 0-16\r\n"
         "a=ptime:20\r\n"
         "a=sendrecv\r\n"
+    )
+
+
+@pytest.mark.parametrize("srtp", [SrtpMode.OFF, SrtpMode.OPTIONAL, SrtpMode.MANDATORY])
+def test_an_offer_as_built_reads_an_answer_as_its_bytes_parsed_back_do(srtp: SrtpMode) -> None:
+    """The switch keeps the offers it built (Channel.offered) and reads the answer
+    against them instead of parsing its own SDP back: the two must agree."""
+    keys = {"AES_CM_128_HMAC_SHA1_80": "inline:" + "C" * 40}
+    built = make_offer("192.0.2.10", 20000, session_id=42, srtp=srtp, keys=keys)
+    parsed = SessionDescription.parse(built.to_bytes())
+    answer, _ = make_answer(parsed, "192.0.2.50", 40000, session_id=7, srtp=srtp, keys=keys)
+    answer = SessionDescription.parse(answer.to_bytes())
+    assert negotiated_from_answer(built, answer, srtp=srtp) == negotiated_from_answer(
+        parsed, answer, srtp=srtp
     )
 
 

@@ -199,6 +199,45 @@ async def test_client_non_invite_states(pair):
     assert ct.state == TransactionState.TERMINATED
 
 
+async def test_lingering_transactions_let_go_of_their_tu(pair):
+    """A final response ends what the TU hears: a transaction absorbing retransmissions
+    for 32 s must not keep the TU's callbacks (and the call they close over) alive."""
+    ua, raw, handled = pair
+    ct = await request_to_raw(ua, raw, "OPTIONS")
+    heard: list[int] = []
+    ct.on_response = lambda response: heard.append(response.status)
+    sent = await raw.next()
+    raw.send(sent.make_response(200, to_tag="x").to_bytes(), ua.port)
+    await asyncio.wait_for(ct.final, 2)
+    assert heard == [200]
+    assert ct.state == TransactionState.COMPLETED and ct.on_response is None
+
+    raw.send(invite(raw.port, ua.port), ua.port)
+    await eventually_handled(handled)
+    st = handled[0]
+    st.on_cancel = lambda: None
+    st.on_ack_timeout = lambda: None
+    st.respond(st.request.make_response(200, to_tag="t"))
+    assert st.state == TransactionState.ACCEPTED
+    assert st.on_cancel is None and st.on_ack_timeout is None
+    raw.send(invite(raw.port, ua.port, branch="z9hG4bKtest2", call_id="c2"), ua.port)
+    await eventually_handled(handled, 2)
+    rejected = handled[1]
+    rejected.on_ack_timeout = lambda: None
+    rejected.respond(rejected.request.make_response(486, to_tag="t"))
+    # a non-2xx still waits for its ACK (timer H tells the TU), but hears no CANCEL
+    assert rejected.state == TransactionState.COMPLETED
+    assert rejected.on_cancel is None and rejected.on_ack_timeout is not None
+
+
+async def eventually_handled(handled: list[ServerTransaction], count: int = 1) -> None:
+    for _ in range(200):
+        if len(handled) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the request did not reach the TU")
+
+
 async def test_client_invite_ends_on_2xx(pair):
     ua, raw, _ = pair
     ct = await request_to_raw(ua, raw, "INVITE")

@@ -76,6 +76,48 @@ async def test_udp_request_is_stamped_with_where_it_came_from(listener: Listener
         assert isinstance(response, Response) and response.status == 200
 
 
+@pytest.mark.parametrize(
+    "via",
+    [
+        "SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK1;rport",  # NAT: received and rport
+        "SIP/2.0/UDP 192.0.2.9:5062;branch=z9hG4bK1",  # another host: received
+        "SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1",  # where it came from: untouched
+        "SIP/2.0/UDP 127.0.0.1:5062;rport;branch=z9hG4bK1",
+        "SIP/2.0/TCP [2001:db8::9];branch=z9hG4bK1;received=192.0.2.1",
+        "SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1, SIP/2.0/UDP 192.0.2.8;branch=z9hG4bK2",
+    ],
+)
+def test_the_parsed_via_is_stamped_as_the_header_text_is(via: str) -> None:
+    """Stamping from the parser's view keeps the other views and writes the same Via."""
+    peer = Peer("UDP", "127.0.0.1", 40000)
+    text = request_text("OPTIONS", 5060, 5070).replace(
+        b"Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKraw1;rport", f"Via: {via}".encode()
+    )
+    assert via.encode() in text
+    slow, fast = parse_message(text), parse_message(text)
+    assert isinstance(slow, Request) and isinstance(fast, Request)
+    sender = fast.from_addr
+    Transport._stamp_via(slow, peer)
+    Transport._stamp_parsed_via(fast, peer)
+    assert fast.headers.get_all("Via") == slow.headers.get_all("Via")
+    assert str(fast.top_via) == str(slow.top_via) and fast.vias == slow.vias
+    assert fast.from_addr is sender or "," in via  # not parsed a second time
+
+
+async def test_the_udp_socket_gets_a_receive_buffer_for_bursts(listener: Listener) -> None:
+    """Datagrams arriving while the loop is busy wait in the socket's buffer: it is raised
+    from the kernel's default as far as net.core.rmem_max lets it."""
+    udp = listener.transport._udp
+    assert udp is not None
+    sock = udp.get_extra_info("socket")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as plain:
+        default = plain.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        plain.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, transport_module.UDP_RECEIVE_BUFFER)
+        allowed = plain.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    got = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    assert got == allowed and got >= default
+
+
 async def test_malformed_udp_answered_400_garbage_dropped_listener_survives(
     listener: Listener,
 ) -> None:

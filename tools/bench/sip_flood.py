@@ -39,6 +39,7 @@ from sipp_switch import (
     sipp_uas,
     start_switch,
     terminate,
+    udp_drops,
     wait_healthy,
     write_config,
 )
@@ -49,15 +50,6 @@ SWITCH_CORE = 0
 def rss_mib(pid: int) -> float:
     pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def udp_drops(port: int) -> int:
-    """Datagrams the kernel dropped at the switch's SIP socket (its receive buffer full)."""
-    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].rsplit(":", 1)[1], 16) == port:
-            return int(fields[-1])
-    return 0
 
 
 def garbage(sip_port: int, source: str, port: int) -> Iterator[bytes]:

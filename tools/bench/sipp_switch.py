@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = ROOT / "tests" / "peers" / "scenarios" / "uac_auth_call.xml"
+# the same caller, tolerant of a retransmitted 401 (see the file's comment)
+BENCH_SCENARIO = Path(__file__).resolve().parent / "uac_auth_call_bench.xml"
 PASSWORD = "bench101"
 
 
@@ -35,10 +37,27 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def udp_drops(port: int) -> int:
+    """Datagrams the kernel dropped at the switch's SIP socket (its receive buffer full)."""
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port:
+            return int(fields[-1])
+    return 0
+
+
 def write_config(
-    work: Path, sip_port: int, api_port: int, uas_port: int, rtp_extra: str = "", trunk: str = "far"
+    work: Path,
+    sip_port: int,
+    api_port: int,
+    uas_port: int,
+    rtp_extra: str = "",
+    trunk: str = "far",
+    uas_host: str = "127.0.0.1",
+    extra: str = "",
 ) -> Path:
-    """The switch's config in ``work``: 101 and a trunk to the UAS at ``uas_port``."""
+    """The switch's config in ``work``: 101 and a trunk to the UAS at ``uas_host:uas_port``;
+    ``extra`` is appended (more sections)."""
     config = work / "switch.toml"
     config.write_text(f'''
 [sip]
@@ -60,9 +79,9 @@ number = "101"
 password = "{PASSWORD}"
 [[trunks]]
 name = "{trunk}"
-host = "127.0.0.1:{uas_port}"
+host = "{uas_host}:{uas_port}"
 register = false
-''')
+{extra}''')
     return config
 
 
@@ -109,12 +128,19 @@ def terminate(process: subprocess.Popen, timeout: float = 20.0) -> None:
         process.wait()
 
 
-def sipp_uas(work: Path, port: int, prefix: Sequence[str] = ()) -> subprocess.Popen:
-    """sipp's built-in UAS on ``port``, the trunk's far end (answers, then takes the BYE)."""
+def sipp_uas(
+    work: Path,
+    port: int,
+    prefix: Sequence[str] = (),
+    host: str = "127.0.0.1",
+    extra: Sequence[str] = (),
+) -> subprocess.Popen:
+    """sipp's built-in UAS on ``host:port``, the trunk's far end (answers, then takes the
+    BYE); ``extra`` are more sipp options (e.g. ``-rtp_echo -mp PORT``)."""
     return subprocess.Popen(
         [
             *prefix,
-            *("sipp", "-sn", "uas", "-i", "127.0.0.1", "-p", str(port), "-nostdin"),
+            *("sipp", "-sn", "uas", "-i", host, "-p", str(port), "-nostdin", *extra),
             *("-trace_stat", "-stf", str(work / "uas.csv")),
         ],
         cwd=work,
@@ -139,20 +165,24 @@ def sipp_calls(
     hold_ms: int,
     timeout_s: int,
     prefix: Sequence[str] = (),
+    extra: Sequence[str] = (),
+    scenario: Path = SCENARIO,
 ) -> SippCalls:
     """``count`` calls from 101 at ``rate``/s (at most ``limit`` at once), each held
-    ``hold_ms``; sipp's statistics go to ``name``.csv, its errors to ``name``_errors.log."""
+    ``hold_ms``; sipp's statistics go to ``name``.csv, its errors to ``name``_errors.log;
+    ``extra`` are more sipp options."""
     stats = work / f"{name}.csv"
     done = subprocess.run(
         [
             *prefix,
-            *("sipp", f"127.0.0.1:{sip_port}", "-sf", str(SCENARIO), "-s", "5550100"),
+            *("sipp", f"127.0.0.1:{sip_port}", "-sf", str(scenario), "-s", "5550100"),
             *("-i", "127.0.0.1", "-p", str(free_port()), "-au", "101", "-ap", PASSWORD),
             *("-key", "caller", "101", "-r", str(rate), "-m", str(count)),
             *("-l", str(limit), "-d", str(hold_ms), "-nostdin"),
             *("-timeout", f"{timeout_s}s", "-timeout_error"),
             *("-trace_stat", "-stf", str(stats), "-fd", "1"),
             *("-trace_err", "-error_file", str(work / f"{name}_errors.log")),
+            *extra,
         ],
         cwd=work,
         stdout=subprocess.DEVNULL,
