@@ -130,6 +130,17 @@ class WavWriter:
     def closed(self) -> bool:
         return self._fd is None
 
+    def set_rate(self, rate: int) -> None:
+        """Change the file's sample rate while it holds no samples yet (a conference
+        room's recording takes the rate of the room its first participant makes)."""
+        if self._frames:
+            raise ValueError(f"{self.path}: the rate of a file with samples is fixed")
+        if rate == self.rate or self._fd is None:
+            return
+        self.flush_frames = max(1, self.flush_frames * rate // self.rate)  # same seconds
+        self.rate = rate
+        os.pwrite(self._fd, wav_header(0, rate=rate, channels=self.channels), 0)
+
     def write(self, samples: NDArray[np.integer]) -> None:
         """Append int16 samples: shape (n,) for mono, (n, channels) interleaved otherwise.
 

@@ -418,3 +418,14 @@ def test_wideband_mono_mix_and_missing_frames(tmp_path: Path) -> None:
 def test_recording_rate_must_be_8_or_16_khz(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="8000 or 16000"):
         CallRecorder(tmp_path, "bad", "both", rate=48000)
+
+
+def test_writer_rate_changes_only_while_empty(tmp_path: Path) -> None:
+    path = tmp_path / "later.wav"
+    with WavWriter(path) as w:
+        w.set_rate(16000)
+        w.write(np.zeros(320, dtype=np.int16))
+        with pytest.raises(ValueError, match="fixed"):
+            w.set_rate(8000)
+    data, _ = read_wav(path, 16000)
+    assert len(data) == 320
