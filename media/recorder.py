@@ -16,6 +16,12 @@ the left and the customer on the right). It keeps each leg's frames as bytes
 and does the mixing and the writing once per second on 8,000-sample blocks,
 so a tick costs two small copies; recorders flush at staggered ticks so a
 thousand calls started together do not all write in the same tick.
+
+Rates: a recorder writes every file at one rate, 8 kHz or 16 kHz, chosen by whoever
+starts it (the call's legs' codecs). A leg's frame at the other rate (a G.711 leg in a
+16 kHz recording, a leg re-INVITEd to another codec mid-recording) is converted by the
+recorder's own streaming resampler for that leg, so the file's rate never changes and
+the sessions' converters (which other listeners use) are not shared.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from media.pcm import FRAME, INT16_MAX, INT16_MIN, RATE, SAMPLE_BYTES, Samples, saturate
+from media.resample import Downsampler, Upsampler
 from media.wav import HEADER_SIZE, wav_header
 
 __all__ = [
@@ -122,6 +129,17 @@ class WavWriter:
     @property
     def closed(self) -> bool:
         return self._fd is None
+
+    def set_rate(self, rate: int) -> None:
+        """Change the file's sample rate while it holds no samples yet (a conference
+        room's recording takes the rate of the room its first participant makes)."""
+        if self._frames:
+            raise ValueError(f"{self.path}: the rate of a file with samples is fixed")
+        if rate == self.rate or self._fd is None:
+            return
+        self.flush_frames = max(1, self.flush_frames * rate // self.rate)  # same seconds
+        self.rate = rate
+        os.pwrite(self._fd, wav_header(0, rate=rate, channels=self.channels), 0)
 
     def write(self, samples: NDArray[np.integer]) -> None:
         """Append int16 samples: shape (n,) for mono, (n, channels) interleaved otherwise.
@@ -263,7 +281,9 @@ class CallRecorder:
     option: "both" writes the mixed call (`NAME.wav`, stereo agent-left/customer-right
     when `stereo`) and, with `legs`, each leg alone (`NAME-agent.wav`,
     `NAME-customer.wav`); "agent" or "customer" writes that leg alone; "off" writes
-    nothing. Recording starts at construction and stops at close(), so it can
+    nothing. `rate` is the files' rate (8000, or 16000 for a call with a wideband
+    leg; `frame` defaults to 20 ms of it); a fed frame of the other rate is resampled
+    to it. Recording starts at construction and stops at close(), so it can
     cover any part of a call; files that exist already are never overwritten
     (the name gets a -2, -3 ... suffix). Every tick adds exactly one frame to
     every file, silence for a leg that sent nothing, so durations are exact to
@@ -281,6 +301,8 @@ class CallRecorder:
         "_mixed_w",
         "_agent",
         "_customer",
+        "_agent_rs",
+        "_customer_rs",
         "_flush_ticks",
         "_next_flush",
         "_pending",
@@ -297,17 +319,22 @@ class CallRecorder:
         *,
         legs: bool = True,
         rate: int = RATE,
-        frame: int = FRAME,
+        frame: int | None = None,
         flush_seconds: float = 1.0,
     ) -> None:
+        if rate not in (RATE, 2 * RATE):
+            raise ValueError(f"recording rate must be {RATE} or {2 * RATE}, not {rate}")
         if option not in RecordingOption._value2member_map_:
             raise ValueError(
                 f"recording option must be one of {', '.join(RecordingOption)}, not {option!r}"
             )
         self.option = option
         self.stereo = stereo
-        self.frame = frame
+        self.frame = frame if frame is not None else FRAME * rate // RATE
         self.rate = rate
+        # per leg: the converter of frames at the other rate, made on the first one
+        self._agent_rs: Upsampler | Downsampler | None = None
+        self._customer_rs: Upsampler | Downsampler | None = None
         self._ticks = 0
         self._pending = 0
         self._closed = False
@@ -326,7 +353,7 @@ class CallRecorder:
         self._agent_w = WavWriter(agent, 1, rate) if agent else None
         self._customer_w = WavWriter(customer, 1, rate) if customer else None
         # A tick is at most a frame: flush_ticks - 1 frames is the most a crash can lose.
-        self._flush_ticks = max(1, round(flush_seconds * rate / frame))
+        self._flush_ticks = max(1, round(flush_seconds * rate / self.frame))
         # Stagger the first flush by name so that recorders started in the same
         # tick spread their disk writes over a second's worth of ticks.
         self._next_flush = 1 + zlib.crc32(base.encode()) % self._flush_ticks
@@ -344,15 +371,18 @@ class CallRecorder:
         """One tick: what the agent said and what the customer said (None = silence)."""
         if self._closed or self.option == "off":
             return
-        n = (
-            max(
-                len(agent) if agent is not None else 0, len(customer) if customer is not None else 0
-            )
-            or self.frame
-        )
+        n = self.frame
         if self._mixed_w is not None or self._agent_w is not None:
+            if agent is not None and agent.shape[0] != n:
+                if self._agent_rs is None:
+                    self._agent_rs = _converter(agent.shape[0], n)
+                agent = self._agent_rs(agent)
             self._agent.append(_frame_bytes(agent, n))
         if self._mixed_w is not None or self._customer_w is not None:
+            if customer is not None and customer.shape[0] != n:
+                if self._customer_rs is None:
+                    self._customer_rs = _converter(customer.shape[0], n)
+                customer = self._customer_rs(customer)
             self._customer.append(_frame_bytes(customer, n))
         self._ticks += 1
         self._pending += 1
@@ -402,11 +432,19 @@ class CallRecorder:
         return self.files
 
 
+def _converter(have: int, want: int) -> Upsampler | Downsampler:
+    """The resampler taking a `have`-sample frame to `want` samples. A recorder has one
+    rate and frames come at 8 or 16 kHz, so a leg's direction never changes."""
+    return Upsampler() if have < want else Downsampler()
+
+
 def _frame_bytes(frame: NDArray[np.integer] | None, n: int) -> bytes:
     if frame is None:
         return bytes(SAMPLE_BYTES * n)
     if frame.dtype != np.int16:
         frame = np.clip(frame, INT16_MIN, INT16_MAX).astype(np.int16)
+    if len(frame) > n:  # not a 20 ms frame of either rate: keep the file's timing
+        frame = frame[:n]
     data = frame.tobytes()
     return data if len(frame) == n else data + bytes(SAMPLE_BYTES * (n - len(frame)))
 

@@ -17,7 +17,8 @@ ends see one continuous stream. Any shared codec passes through: G.711, G.722, O
 Rates: a wideband leg (G.722, Opus: 16 kHz frames) bridged to a G.711 one is converted
 by the writing session (`RtpSession.write_frame` resamples a frame of the other rate),
 so `tick` has no rate test; two wideband legs of different codecs (G.722 and Opus)
-cross at 16 kHz. A tap (the call recorder) is given 8 kHz frames.
+cross at 16 kHz. A tap (the call recorder) is given the frames as read, at each leg's
+rate: the recorder converts them to its file's rate.
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ import numpy as np
 
 from media.clock import MediaClock
 from media.moh import MohSource
-from media.pcm import FRAME, SILENCE
-from media.session import RtpSession
+from media.pcm import SILENCE
 
 from .channel import Channel, DigitHandler
 
@@ -144,7 +144,7 @@ class Bridge:
         self.b.rtp.write_frame(music if self.a.holding else (SILENCE if a_said is None else a_said))
         self.a.rtp.write_frame(music if self.b.holding else (SILENCE if b_said is None else b_said))
         if self._tap is not None:
-            self._tap(_narrow(self.a.rtp, a_said), _narrow(self.b.rtp, b_said))
+            self._tap(a_said, b_said)
 
     def tick(self, _tick_no: int) -> None:
         # Transcoding is implicit: frames are linear PCM between decode and encode.
@@ -153,7 +153,7 @@ class Bridge:
         self.b.rtp.write_frame(SILENCE if a_said is None else a_said)
         self.a.rtp.write_frame(SILENCE if b_said is None else b_said)
         if self._tap is not None:
-            self._tap(_narrow(self.a.rtp, a_said), _narrow(self.b.rtp, b_said))
+            self._tap(a_said, b_said)
 
     def relay_tick(self, tick_no: int) -> None:
         """`tick` without the audio decoded: payloads cross as they are (same codec)."""
@@ -174,10 +174,3 @@ class Bridge:
             to.rtp.send_dtmf(digit)
 
         return relay
-
-
-def _narrow(rtp: RtpSession, frame: np.ndarray | None) -> np.ndarray | None:
-    """A leg's frame for the tap: 8 kHz (recordings are 8 kHz)."""
-    if frame is None or frame.shape[0] == FRAME:
-        return frame
-    return rtp.narrow(frame)

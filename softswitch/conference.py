@@ -9,7 +9,9 @@ short chime; with a recorder the mix everybody hears goes to one WAV.
 Wideband: while any participant's codec is 16 kHz (G.722, Opus) the room mixes at
 16 kHz (320-sample rows; G.711 participants' frames are upsampled, and the session
 downsamples what they hear), so wideband phones hear each other wideband; otherwise at
-8 kHz as before. The recording stays 8 kHz (the mix is downsampled for it).
+8 kHz as before. The recording's rate is the room's at its first tick, when its first
+participant has joined (16 kHz for a room of wideband phones, 8 kHz for G.711 ones as
+before), and stays for the file: a mix at the other rate later is resampled for it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import numpy as np
 
 from media.clock import MediaClock
 from media.mixer import Mixer
-from media.pcm import FRAME
+from media.pcm import FRAME, RATE
 from media.prompt import to_frames
 from media.recorder import WavWriter
 from media.resample import Downsampler, Upsampler
@@ -96,7 +98,8 @@ class Room:
         self._members: dict[str, Participant] = {}
         self.width = FRAME  # samples per mixed frame: FRAME (8 kHz) or WIDE (16 kHz)
         self._said, self._heard, self._everyone = self._matrices(FRAME)
-        self._to_recording: Downsampler | None = None
+        # the mix at the recording's rate when the room's width is not it
+        self._to_recording: Downsampler | Upsampler | None = None
         # rebuilt when membership changes, read by every tick
         self._rtps: tuple[RtpSession, ...] = ()
         self._said_rows: tuple[np.ndarray, ...] = ()
@@ -191,12 +194,24 @@ class Room:
             self.mixer.resize(width)
             # contiguous at each width: mixing a strided view would allocate per tick
             self._said, self._heard, self._everyone = self._matrices(width)
-            self._to_recording = Downsampler() if wide else None
             self._tone = None  # a chime in progress was made for the other rate
+        self._retune_recording()
         self._said_n = self._said[:n]
         self._heard_n = self._heard[:n]
         self._said_rows = tuple(self._said_n)
         self._heard_rows = tuple(self._heard_n)
+
+    def _retune_recording(self) -> None:
+        recording = self.recording
+        if recording is None or recording.closed:
+            return
+        if recording.frames == 0:  # nothing mixed yet: the room now sets the file's rate
+            recording.set_rate(self.width * RATE // FRAME)
+        wide_file = recording.rate > RATE
+        if (self.width == WIDE) == wide_file:
+            self._to_recording = None
+        elif self._to_recording is None or isinstance(self._to_recording, Upsampler) != wide_file:
+            self._to_recording = Upsampler() if wide_file else Downsampler()
 
     def _matrices(self, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         size = self.max_participants

@@ -187,3 +187,39 @@ async def test_a_wideband_party_turns_the_mix_to_16khz_and_back(made: Legs) -> N
     assert level_at(narrow, PITCH["b"]) > 0.05
     room.leave(members["b"])
     assert room.width == 160 and room.mixer.frame == 160
+
+
+async def test_a_room_a_wideband_phone_opens_records_at_16khz_to_the_end(
+    made: Legs, tmp_path: Path
+) -> None:
+    recording = WavWriter(tmp_path / "wide.wav")
+    room = Room("800", MediaClock(), max_participants=5, recording=recording)
+    party = {"b": await made.leg("102", codecs=("G722",)), "a": await made.leg("101")}
+    members = {k: room.join(leg.channel) for k, leg in party.items()}
+    assert recording.rate == 16000
+    wide_ticks = len(JOIN_TONE) + 25
+    await mixed(room, party, len(JOIN_TONE), speak=False)
+    await mixed(room, party, 25)
+    room.leave(members["b"])  # the room mixes at 8 kHz now: upsampled into the file
+    assert room.width == 160
+    await mixed(room, {"a": party["a"]}, 25)
+    room.close()
+    samples, rate = parse_wav((tmp_path / "wide.wav").read_bytes())
+    assert rate == 16000 and len(samples) == 320 * (wide_ticks + 25)
+    spectrum = np.abs(np.fft.rfft(samples[-320 * 20 :].astype(np.float64)))
+    freqs = np.fft.rfftfreq(320 * 20, 1 / 16000)
+    assert abs(freqs[np.argmax(spectrum)] - PITCH["a"]) < 20  # the 8 kHz mix, upsampled
+
+
+async def test_a_room_a_g711_phone_opens_records_at_8khz(made: Legs, tmp_path: Path) -> None:
+    recording = WavWriter(tmp_path / "narrow.wav")
+    room = Room("800", MediaClock(), max_participants=5, recording=recording)
+    party = {"a": await made.leg("101"), "b": await made.leg("102", codecs=("G722",))}
+    room.join(party["a"].channel)
+    room.tick(0)  # the recording has started: its rate is set
+    room.join(party["b"].channel)
+    assert room.width == 320 and recording.rate == 8000  # the mix is downsampled for it
+    await mixed(room, party, 10, speak=False)
+    room.close()
+    samples, rate = parse_wav((tmp_path / "narrow.wav").read_bytes())
+    assert rate == 8000 and len(samples) == 160 * 11

@@ -10,6 +10,7 @@ import asyncio
 from pathlib import Path
 
 from media.asr import transcriber
+from media.pcm import RATE
 from media.prompt import load_audio
 from media.recorder import CallRecorder, RecordingFiles, RecordingOption
 
@@ -24,6 +25,12 @@ def recording_name(files: RecordingFiles | None) -> str:
         return ""
     path = files.mixed or files.agent or files.customer
     return path.name if path is not None else ""
+
+
+def recording_rate(call: LiveCall) -> int:
+    """The rate of a recording started now: 16 kHz with a wideband leg up, else 8 kHz."""
+    wide = any(c.rtp.rate > RATE for c in call.live_channels())
+    return 2 * RATE if wide else RATE
 
 
 def remove(files: RecordingFiles) -> None:
@@ -49,9 +56,17 @@ class Recordings:
         self.stereo = stereo
 
     def start(self, call: LiveCall, option: RecordingOption) -> CallRecorder:
-        """Record ``call`` from now on, into the account's directory."""
+        """Record ``call`` from now on, into the account's directory.
+
+        The files are 16 kHz when a leg of the call speaks a wideband codec now (G.722,
+        Opus), else 8 kHz as G.711 calls always were; the rate then stays for the file.
+        """
         call.recorder = CallRecorder(
-            self.directory / call.account_id, call.request_id, option, stereo=self.stereo
+            self.directory / call.account_id,
+            call.request_id,
+            option,
+            stereo=self.stereo,
+            rate=recording_rate(call),
         )
         return call.recorder
 

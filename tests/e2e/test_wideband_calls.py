@@ -2,7 +2,8 @@
 `[media] codecs` naming them: a 6 kHz tone, which G.711's 8 kHz sampling cannot carry,
 crosses G.722<->G.722, Opus<->Opus and G.722<->Opus calls (the path stays 16 kHz) and
 is gone toward a G.711 phone, which still hears a 1 kHz tone both ways (transcoded);
-three wideband phones in a conference hear one another's 6 kHz tone; digits cross an
+three wideband phones in a conference hear one another's 6 kHz tone (and the room's
+recording, 16 kHz, holds it); digits cross an
 Opus<->PCMU call both ways; a wideband phone on hold hears the (8 kHz) music."""
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def switch(switch_factory):
     return switch_factory(
         extensions={n: f"pw{n}" for n in ("101", "102", "103")},
         media={"codecs": WIDEBAND},
-        conferences=[{"number": "800"}],
+        conferences=[{"number": "800", "record": True}],
     )
 
 
@@ -161,6 +162,11 @@ def test_a_wideband_conference_stays_wideband(switch, phone_factory, tmp_path):
     assert band_energy_ratio(samples, 5000.0, rate) > 0.2
     assert band_energy_ratio(samples, LOW, rate) > 0.2
     assert band_energy_ratio(samples, HIGH, rate) < 0.05
+    # the room's recording is wideband too: the 6 kHz talker is in it
+    (recording,) = Path(switch.config.media.recordings_dir).glob("conference-800-*.wav")
+    samples, rate = read_wav(recording)
+    assert rate == 16000
+    assert band_energy_ratio(samples, HIGH, rate) > 0.1
 
 
 def test_music_on_hold_reaches_a_wideband_phone(switch, phone_factory, tmp_path):

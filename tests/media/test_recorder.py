@@ -23,10 +23,10 @@ from media.wav import HEADER_SIZE, wav_header
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
+def read_wav(path: Path, rate: int = RATE) -> tuple[np.ndarray, int]:
     """Samples (n,) or (n, channels) via the stdlib parser: what 'valid WAV' means here."""
     with wave.open(str(path), "rb") as w:
-        assert w.getsampwidth() == 2 and w.getframerate() == RATE
+        assert w.getsampwidth() == 2 and w.getframerate() == rate
         channels = w.getnchannels()
         data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
     return (data if channels == 1 else data.reshape(-1, channels)), channels
@@ -342,3 +342,90 @@ def test_repair_any_torn_file(
     frames = min(cut - HEADER_SIZE, 2 * samples.size) // (2 * channels)
     assert len(got) == frames
     assert np.array_equal(got, samples[:frames])
+
+
+# -- wideband: one rate per recording, the other rate's frames resampled -----------
+
+
+def _tone(freq: float, rate: int, ticks: int) -> list[np.ndarray]:
+    n = rate // 50
+    t = np.arange(ticks * n) / rate
+    wave_ = (8000 * np.sin(2 * np.pi * freq * t)).astype(np.int16)
+    return [wave_[i * n : (i + 1) * n] for i in range(ticks)]
+
+
+def _power_at(samples: np.ndarray, rate: int, freq: float) -> float:
+    """Share of the signal's energy within 100 Hz of ``freq``."""
+    x = samples.astype(np.float64)[rate // 10 :]  # past the filters' start
+    spectrum = np.abs(np.fft.rfft(x)) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    near = np.abs(freqs - freq) < 100
+    return float(spectrum[near].sum() / spectrum.sum())
+
+
+def test_wideband_recording_is_16k_and_upsamples_a_narrowband_leg(tmp_path: Path) -> None:
+    agent = _tone(6000, 16000, 50)  # a G.722 phone: above what 8 kHz can hold
+    customer = _tone(1000, 8000, 50)  # a G.711 leg
+    rec = CallRecorder(tmp_path, "wide", "both", stereo=True, rate=16000)
+    assert rec.frame == 320
+    for a, c in zip(agent, customer, strict=True):
+        rec.feed(a, c)
+    files = rec.close()
+    assert rec.duration == pytest.approx(1.0)
+    for path in (files.mixed, files.agent, files.customer):
+        assert path is not None
+        with wave.open(str(path), "rb") as w:
+            assert w.getframerate() == 16000
+            assert w.getnframes() == 16000
+    assert files.mixed is not None and files.agent is not None
+    stereo, channels = read_wav(files.mixed, 16000)
+    assert channels == 2
+    left, right = stereo[:, 0], stereo[:, 1]
+    assert _power_at(left, 16000, 6000) > 0.9
+    assert _power_at(right, 16000, 1000) > 0.9
+    # the upsampled leg carries no image of its tone at 8000 - 1000 Hz
+    assert _power_at(right, 16000, 7000) < 1e-4
+    agent_only, _ = read_wav(files.agent, 16000)
+    assert np.array_equal(agent_only, left)
+
+
+def test_narrowband_recording_downsamples_a_wideband_leg(tmp_path: Path) -> None:
+    """A leg re-INVITEd from G.711 to G.722 mid-recording: the file stays 8 kHz."""
+    rec = CallRecorder(tmp_path, "narrow", "customer")
+    assert (rec.rate, rec.frame) == (8000, 160)
+    for frame in _tone(1000, 8000, 25) + _tone(1000, 16000, 25):
+        rec.feed(None, frame)
+    files = rec.close()
+    assert files.customer is not None
+    with wave.open(str(files.customer), "rb") as w:
+        assert (w.getframerate(), w.getnframes()) == (8000, 8000)
+    data, _ = read_wav(files.customer)
+    assert _power_at(data[4000:], 8000, 1000) > 0.9  # the wideband half, narrowed
+
+
+def test_wideband_mono_mix_and_missing_frames(tmp_path: Path) -> None:
+    rec = CallRecorder(tmp_path, "mono", "both", legs=False, rate=16000)
+    for a in _tone(6000, 16000, 10):
+        rec.feed(a, None)
+    rec.feed(None, None)
+    files = rec.close()
+    assert files.mixed is not None and files.agent is None
+    data, channels = read_wav(files.mixed, 16000)
+    assert channels == 1 and len(data) == 11 * 320
+    assert not data[-320:].any()
+
+
+def test_recording_rate_must_be_8_or_16_khz(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="8000 or 16000"):
+        CallRecorder(tmp_path, "bad", "both", rate=48000)
+
+
+def test_writer_rate_changes_only_while_empty(tmp_path: Path) -> None:
+    path = tmp_path / "later.wav"
+    with WavWriter(path) as w:
+        w.set_rate(16000)
+        w.write(np.zeros(320, dtype=np.int16))
+        with pytest.raises(ValueError, match="fixed"):
+            w.set_rate(8000)
+    data, _ = read_wav(path, 16000)
+    assert len(data) == 320
