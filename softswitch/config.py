@@ -310,7 +310,8 @@ class MediaConfig:
     # worker processes the listen steps' decoding runs in (media.recognizer_workers),
     # started at the first listen step: pocketsphinx holds the GIL while it decodes, so
     # decoding in the switch's own process can delay media ticks. 0 decodes on a thread
-    # of the switch process; 1 to 32 workers (one decodes about 25 speaking callers)
+    # of the switch process; 1 to 32 workers (one kept up with 50 calls listening in
+    # tools/bench/listen_load.py, about 0.6 of a core)
     recognizer_workers: int = 1
     prompts_dir: str = "data/prompts"  # synthesized speech cache
     stereo_recordings: bool = False  # mixed recording: agent left, customer right
