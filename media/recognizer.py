@@ -332,8 +332,14 @@ def _best(decoder: SphinxDecoder) -> tuple[str, float]:
 BUILTIN: dict[str, Callable[[], Recognizer]] = {"pocketsphinx": PocketsphinxRecognizer}
 
 
-def recognizer(name: str = "pocketsphinx") -> Recognizer:
-    """A recognizer by name: a built-in one, or 'package.module:Class'."""
+def recognizer(name: str = "pocketsphinx", workers: int = 0) -> Recognizer:
+    """A recognizer by name: a built-in one, or 'package.module:Class'. ``workers`` > 0:
+    it decodes in that many worker processes (media.recognizer_workers), out of this
+    process's GIL; 0: in an executor thread of this process."""
+    if workers:
+        from media.recognizer_workers import WorkerRecognizer
+
+        return WorkerRecognizer(name, workers, recognizer(name))
     factory = BUILTIN.get(name)
     if factory is not None:
         return factory()

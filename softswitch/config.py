@@ -308,6 +308,12 @@ class MediaConfig:
     # engine of the flows' listen steps (media.recognizer): "pocketsphinx" or
     # "package.module:Class"; one that cannot be loaded stops the server at start-up
     recognizer: str = "pocketsphinx"
+    # worker processes the listen steps' decoding runs in (media.recognizer_workers),
+    # started at the first listen step: pocketsphinx holds the GIL while it decodes, so
+    # decoding in the switch's own process can delay media ticks. 0 decodes on a thread
+    # of the switch process; 1 to 32 workers (one kept up with 50 calls listening in
+    # tools/bench/listen_load.py, about 0.6 of a core)
+    recognizer_workers: int = 1
     prompts_dir: str = "data/prompts"  # synthesized speech cache
     stereo_recordings: bool = False  # mixed recording: agent left, customer right
     # Music on hold: a folder of your own audio files (WAV, or MP3/OGG/FLAC through
@@ -323,6 +329,7 @@ class MediaConfig:
     codecs: list[str] = field(default_factory=lambda: ["pcmu", "pcma"])
 
 
+MAX_RECOGNIZER_WORKERS = 32
 PHONE_CODECS = ("PCMU", "PCMA", "G722", "OPUS")  # what [media] codecs may name
 
 
@@ -831,6 +838,11 @@ def _validate(config: Config) -> None:
         raise ConfigError("sip.digest_algorithms must list MD5 and/or SHA-256")
     config.sip.digest_algorithms = algorithms
     _validate_codecs(config.media)
+    if not 0 <= config.media.recognizer_workers <= MAX_RECOGNIZER_WORKERS:
+        raise ConfigError(
+            f"media.recognizer_workers must be 0 (decode in the switch process) to "
+            f"{MAX_RECOGNIZER_WORKERS} worker processes (got {config.media.recognizer_workers!r})"
+        )
     if config.rtp.srtp not in SRTP_MODES:
         raise ConfigError(f"rtp.srtp must be one of {', '.join(SRTP_MODES)}")
     if not 0 <= config.rtp.timeout <= 86400:

@@ -581,3 +581,13 @@ def test_media_codecs_default_to_g711_and_name_only_known_codecs_once():
     for bad in (["g729"], [], ["pcmu", "PCMU"], "opus,amr"):
         with pytest.raises(ConfigError, match="media.codecs"):
             from_dict({"media": {"codecs": bad}}, {})
+
+
+def test_media_recognizer_workers_default_to_one_process_and_stay_in_range():
+    assert from_dict({}, {}).media.recognizer_workers == 1
+    assert from_dict({"media": {"recognizer_workers": 0}}, {}).media.recognizer_workers == 0
+    for bad in (-1, 33):
+        with pytest.raises(ConfigError, match="media.recognizer_workers"):
+            from_dict({"media": {"recognizer_workers": bad}}, {})
+    with pytest.raises(ConfigError, match="recognizer_workers"):
+        from_dict({"media": {"recognizer_workers": "two"}}, {})

@@ -7,6 +7,7 @@ for the tasks calls run in.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from media.amd import AmdSettings
@@ -42,11 +43,13 @@ class CallService:
         uploads_dir: Path | str,
         transcriber_name: str = "pocketsphinx",
         recognizer_name: str = "pocketsphinx",
+        recognizer_workers: int = 0,
         stereo: bool = False,
         events: WebhookEvents | None = None,
         amd: AmdSettings | None = None,
     ) -> None:
-        """``events``: where calls tell their webhooks (by default into the switch's store,
+        """``recognizer_workers``: processes the listen steps decode in (0: a thread
+        here); ``events``: where calls tell their webhooks (by default into the switch's store,
         delivered by whoever runs a worker on it); ``amd``: the answering-machine
         detector's thresholds (app_amd's defaults when None)."""
         self.switch = switch
@@ -63,6 +66,8 @@ class CallService:
             transcriber_name=transcriber_name,
             stereo=stereo,
         )
+        # RecognizerError for an engine that cannot be loaded: at start-up, not mid-call
+        self._recognizer = recognizer(recognizer_name, recognizer_workers)
         flows = FlowCalls(
             legs,
             self.calls,
@@ -72,8 +77,7 @@ class CallService:
             uploads_dir=Path(uploads_dir),
             recordings_dir=Path(recordings_dir),
             amd_settings=amd,
-            # RecognizerError for an engine that cannot be loaded: at start-up, not mid-call
-            recognizer=recognizer(recognizer_name),
+            recognizer=self._recognizer,
         )
         # read now, not on the loop when the first flow with a listen step is saved
         dictionary_words()
@@ -109,6 +113,9 @@ class CallService:
         await self._tasks.stop(grace)
         if self.forwarder is not None:
             await self.forwarder.close()
+        close = getattr(self._recognizer, "close", None)  # its worker processes
+        if close is not None:
+            await asyncio.get_running_loop().run_in_executor(None, close)
 
     @classmethod
     def configured(
@@ -131,6 +138,7 @@ class CallService:
             uploads_dir=media.uploads_dir,
             transcriber_name=media.transcriber,
             recognizer_name=media.recognizer,
+            recognizer_workers=media.recognizer_workers,
             stereo=media.stereo_recordings,
             events=events,
             amd=switch.config.amd.settings(),
