@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from media.recognizer import PocketsphinxRecognizer, RecognizerError
+from media.recognizer_workers import WorkerRecognizer
 from media.tts import Tts
 from softswitch.calls import CallService
 from softswitch.switch import Switch
@@ -20,7 +21,11 @@ async def test_the_default_engine_reaches_the_flows(switch: Switch) -> None:
     assert switch.config.media.recognizer == "pocketsphinx"
     calls = CallService.configured(switch, tts(switch))
     try:
-        assert isinstance(calls.flow_audio("account_1").recognizer, PocketsphinxRecognizer)
+        recognizer = calls.flow_audio("account_1").recognizer
+        # decoded in a worker process by default ([media] recognizer_workers = 1)
+        assert isinstance(recognizer, WorkerRecognizer)
+        assert recognizer.engine_name == "pocketsphinx"
+        assert isinstance(recognizer._local, PocketsphinxRecognizer)
     finally:
         await calls.stop(grace=0.5)
 
