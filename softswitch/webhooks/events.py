@@ -156,14 +156,12 @@ class WebhookEvents:
         """Add a finished call's transcript to its CDR, and tell."""
         with transaction(cdrs.db):
             cdrs.set_transcript(cdr_id, transcript)
-            row = cdrs.db.execute(
-                "SELECT account_id, request_id FROM cdrs WHERE id = ?", [cdr_id]
-            ).fetchone()
-            if row is not None:
+            cdr = cdrs.get(cdr_id)
+            if cdr is not None:
                 self.emit(
-                    row[0],
+                    cdr.account_id,
                     EventType.TRANSCRIPT_READY,
-                    row[1],
+                    cdr.request_id,
                     {"cdr_id": cdr_id, "transcript": transcript},
                 )
 
