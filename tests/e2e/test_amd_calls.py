@@ -20,7 +20,7 @@ from media.pcm import FRAME, RATE
 from tests.peers import greetings
 from tests.peers.audio import read_wav
 from tests.peers.baresip import BaresipAccount
-from tests.peers.kamailio import Kamailio, KamailioConfig
+from tests.peers.kamailio import Kamailio, KamailioConfig, customer_trunk
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
@@ -63,18 +63,7 @@ def carrier(tmp_path, ports):
 
 @pytest.fixture
 def server(carrier, server_factory):
-    harness = server_factory(
-        trunks=[
-            {
-                "name": "carrier",
-                "host": carrier.address,
-                "username": "trunkuser",
-                "password": "trunkpass",
-                "caller_id": "15168148111",
-                "prefixes": ["555"],
-            }
-        ]
-    )
+    harness = server_factory(trunks=[customer_trunk(carrier)])
     carrier.wait_registered("trunkuser")
     return harness
 

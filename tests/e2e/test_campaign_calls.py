@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.peers.baresip import BaresipAccount
-from tests.peers.kamailio import Kamailio, KamailioConfig
+from tests.peers.kamailio import Kamailio, KamailioConfig, customer_trunk
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
@@ -38,18 +38,7 @@ def api(server, path: str, body: dict | None = None, method: str = "POST") -> di
 
 
 def test_campaign_against_real_phones(carrier, server_factory, phone_factory):
-    server = server_factory(
-        trunks=[
-            {
-                "name": "carrier",
-                "host": carrier.address,
-                "username": "trunkuser",
-                "password": "trunkpass",
-                "caller_id": "15168148111",
-                "prefixes": ["555"],
-            }
-        ]
-    )
+    server = server_factory(trunks=[customer_trunk(carrier)])
     carrier.wait_registered("trunkuser")
     phones = {}
     for number, password, mode in (

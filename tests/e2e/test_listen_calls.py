@@ -14,7 +14,7 @@ import pytest
 
 from tests.peers.audio import silence, spoken, write_wav
 from tests.peers.baresip import BaresipAccount
-from tests.peers.kamailio import Kamailio, KamailioConfig
+from tests.peers.kamailio import Kamailio, KamailioConfig, customer_trunk
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
@@ -129,18 +129,7 @@ def test_survey_answered_by_voice(tmp_path, ports, server_factory, phone_factory
 
 
 def run_survey(tmp_path, carrier, server_factory, phone_factory):
-    server = server_factory(
-        trunks=[
-            {
-                "name": "carrier",
-                "host": carrier.address,
-                "username": "trunkuser",
-                "password": "trunkpass",
-                "caller_id": "15168148111",
-                "prefixes": ["555"],
-            }
-        ]
-    )
+    server = server_factory(trunks=[customer_trunk(carrier)])
     carrier.wait_registered("trunkuser")
     phones = []
     for number, (says, _) in CALLERS.items():

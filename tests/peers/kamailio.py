@@ -527,3 +527,16 @@ def company_trunk(carrier: Kamailio, account: str = "account_1") -> dict[str, st
         "password": "trunkpass",
         "account": account,
     }
+
+
+def customer_trunk(carrier: Kamailio) -> dict[str, object]:
+    """The switch's `[[trunks]]` entry for a carrier whose `trunkuser` takes the calls to
+    customers (numbers starting 555), presenting the company's caller ID."""
+    return {
+        "name": "carrier",
+        "host": carrier.address,
+        "username": "trunkuser",
+        "password": "trunkpass",
+        "caller_id": "15168148111",
+        "prefixes": ["555"],
+    }
