@@ -109,12 +109,15 @@ class AmdResult:
     """A decision, ``at`` seconds of received audio after the answer; ``beep_at`` is
     where the beep started (found ``beep_length`` after it; a machine_end_beep result
     comes when the tone stopped); ``cause`` is app_amd's AMDCAUSE word (or BEEP,
-    SILENCE, TIMEOUT, NOAUDIO)."""
+    SILENCE, TIMEOUT, NOAUDIO); ``heard_at`` where the first voiced frame started (None
+    if none came), which places the far end's audio on the same time line as ``beep_at``
+    (a phone may start playing its greeting some frames after the answer)."""
 
     answered_by: AnsweredBy
     at: float
     cause: str
     beep_at: float | None = None
+    heard_at: float | None = None
 
 
 # a tone longer than this is no greeting's beep (a fax, a dial tone): its end is not awaited
@@ -163,6 +166,7 @@ class AnsweringMachineDetector:
         self._tone_run = 0
         self._beep_at: float | None = None  # a beep heard (until_end): when it started
         self._beep_cap = 0
+        self._heard_at: float | None = None  # the first voiced frame's start
 
     def feed(self, frame: Samples) -> AmdResult | None:
         if self.result is not None:
@@ -176,6 +180,8 @@ class AnsweringMachineDetector:
         voiced = level > s.silence_threshold and level > floor * s.noise_margin
         tone_run = self._tone_run
         if voiced:
+            if self._heard_at is None:
+                self._heard_at = (self.frames - 1) * FRAME_SECONDS
             beep = self._tone(frame)
             if beep is not None:
                 return beep
@@ -252,21 +258,18 @@ class AnsweringMachineDetector:
             return None
         start = (self.frames - self._tone_run) * FRAME_SECONDS
         if self.first is None:
-            self.first = AmdResult(AnsweredBy.MACHINE_START, self.frames * FRAME_SECONDS, "BEEP")
+            self.first = self._decide(AnsweredBy.MACHINE_START, "BEEP")
         if not self.until_end:
-            self.result = AmdResult(
-                AnsweredBy.MACHINE_START, self.frames * FRAME_SECONDS, "BEEP", beep_at=start
-            )
-            return self.result
+            return self._end(AnsweredBy.MACHINE_START, "BEEP", start)
         self._beep_at = start
         self._beep_cap = self.frames + _frames(MAX_BEEP)
         return None
 
     def _decide(self, who: AnsweredBy, cause: str) -> AmdResult:
-        return AmdResult(who, self.frames * FRAME_SECONDS, cause)
+        return AmdResult(who, self.frames * FRAME_SECONDS, cause, heard_at=self._heard_at)
 
     def _end(self, who: AnsweredBy, cause: str, beep_at: float | None = None) -> AmdResult:
-        self.result = AmdResult(who, self.frames * FRAME_SECONDS, cause, beep_at)
+        self.result = AmdResult(who, self.frames * FRAME_SECONDS, cause, beep_at, self._heard_at)
         return self.result
 
     def timed_out(self) -> AmdResult:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from media.amd import AmdResult
+
 
 class DialStatus(StrEnum):
     """Asterisk's DIALSTATUS: the values are what CDRs and campaign reports store."""
@@ -55,6 +57,8 @@ class CallOutcome:
     asr_seconds: float = 0.0  # audio the flow's speech recognizer processed
     # answering-machine detection's AnsweredBy value; "" when the call had none
     answered_by: str = ""
+    # the detector's whole result (where the beep started, when voice was first heard)
+    amd: AmdResult | None = None
 
     @property
     def machine(self) -> bool:

@@ -136,6 +136,7 @@ class FlowCalls:
             redial=state.redial,
             cdr_id=cdr_id,
             answered_by=cdr.answered_by,
+            amd=amd_result,
             asr_seconds=round(state.asr_seconds, 2),
         )
 

@@ -94,6 +94,19 @@ def test_a_short_word_then_silence_is_a_human():
     assert result.at == pytest.approx(0.4 + 0.5 + 0.8, abs=0.03)
 
 
+def test_results_say_where_voice_was_first_heard():
+    # what places a call's greeting on the detector's time line (the phone may start
+    # playing it a few frames after the answer): the first voiced frame's start
+    human = detect(np.concatenate([_silence(0.4), _burst(0.5), _silence(3.0)]))
+    assert human.heard_at == pytest.approx(0.4, abs=0.02)
+    beep = np.concatenate([_silence(0.7), _burst(2.0), _silence(0.3), _tone(1000.0, 0.5)])
+    machine = detect(np.concatenate([beep, _silence(3.0)]), until_end=True)
+    assert machine.answered_by is AnsweredBy.MACHINE_END_BEEP
+    assert machine.heard_at == pytest.approx(0.7, abs=0.02)
+    assert machine.beep_at == pytest.approx(3.0, abs=0.02)
+    assert detect(_silence(6.0)).heard_at is None
+
+
 def test_more_words_than_the_maximum_is_a_machine():
     words = [np.concatenate([_burst(0.15, seed), _silence(0.1)]) for seed in range(5)]
     result = detect(np.concatenate([_silence(0.2), *words, _silence(3.0)]))
