@@ -7,6 +7,7 @@ processes would; the scheduling tests share one manual clock and one scripted ne
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -75,6 +76,9 @@ def test_threads_claiming_at_once_never_take_a_job_twice(
                     return
                 assert got.status is ClaimStatus.CLAIMED and got.attempt is not None
                 mine.append(got.attempt.job_id)
+                # a node places the call before it claims again; without this pause one
+                # thread on a busy machine could take all 240 before the others woke
+                time.sleep(0.005)
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 
