@@ -109,8 +109,14 @@ async def test_a_failing_or_hanging_receiver_holds_up_only_its_own_account(hooks
     # the broken account is retried with back-off; only its first event is tried, in order
     await until(lambda: len(receiver.received("/broken")) >= 3, what="retries")
     assert {a.event["data"]["n"] for a in receiver.received("/broken")} == {0}
-    broken, _ = webhooks.store.listing("broken", DeliveryStatus.PENDING)
-    first = min(broken, key=lambda e: e.seq)
+
+    def first_broken():
+        broken, _ = webhooks.store.listing("broken", DeliveryStatus.PENDING)
+        return min(broken, key=lambda e: e.seq)
+
+    # a try is stored once its answer is handled, a moment after the receiver saw it
+    await until(lambda: len(first_broken().tried) >= 3, what="three tries stored")
+    first = first_broken()
     assert [t.status_code for t in first.tried][:3] == [500, 500, 500]
     assert first.tried[0].error == "HTTP 500"
     gaps = [b.at - a.at for a, b in zip(first.tried, first.tried[1:], strict=False)]
