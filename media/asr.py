@@ -18,7 +18,6 @@ small decoder takes 40 ms.
 
 from __future__ import annotations
 
-import importlib
 import math
 import tempfile
 import threading
@@ -30,6 +29,7 @@ from typing import Protocol, cast, runtime_checkable
 import numpy as np
 
 from media.pcm import RATE, Samples
+from media.plugins import load_engine
 from media.prompt import resample
 
 __all__ = [
@@ -222,20 +222,11 @@ BUILTIN: dict[str, Callable[[], Transcriber]] = {"pocketsphinx": PocketsphinxTra
 
 def transcriber(name: str = "pocketsphinx") -> Transcriber:
     """A transcriber by name: a built-in one, or 'package.module:Class'."""
-    factory = BUILTIN.get(name)
-    if factory is not None:
-        return factory()
-    module_name, _, attr = name.partition(":")
-    if not attr:
-        raise AsrError(
-            f"unknown transcriber {name!r}; built-in: {', '.join(BUILTIN)}, "
-            f"or give 'package.module:Class'"
-        )
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise AsrError(f"cannot load transcriber {name!r}: {exc}") from None
-    instance = cls()
-    if not isinstance(instance, Transcriber):
-        raise AsrError(f"{name} has no transcribe(samples, rate, words) method")
-    return instance
+    return load_engine(
+        name,
+        BUILTIN,
+        Transcriber,  # type: ignore[type-abstract]  # a Protocol: checked with isinstance
+        kind="transcriber",
+        methods="transcribe(samples, rate, words) method",
+        error=AsrError,
+    )

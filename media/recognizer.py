@@ -19,7 +19,6 @@ utterances as are decoded at once (a small decoder is ~6 MB and 10 ms to make).
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 import threading
 from collections import OrderedDict
@@ -35,6 +34,7 @@ import numpy as np
 from media.asr import MODEL_RATE, SphinxDecoder, flat_unigram_arpa
 from media.expectations import Expectations
 from media.pcm import RATE, Samples
+from media.plugins import load_engine
 from media.prompt import resample
 
 __all__ = [
@@ -340,20 +340,11 @@ def recognizer(name: str = "pocketsphinx", workers: int = 0) -> Recognizer:
         from media.recognizer_workers import WorkerRecognizer
 
         return WorkerRecognizer(name, workers, recognizer(name))
-    factory = BUILTIN.get(name)
-    if factory is not None:
-        return factory()
-    module_name, _, attr = name.partition(":")
-    if not attr:
-        raise RecognizerError(
-            f"unknown recognizer {name!r}; built-in: {', '.join(BUILTIN)}, "
-            "or give 'package.module:Class'"
-        )
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise RecognizerError(f"cannot load recognizer {name!r}: {exc}") from None
-    instance = cls()
-    if not isinstance(instance, Recognizer):
-        raise RecognizerError(f"{name} has no unknown_words(words) and stream(expect) methods")
-    return instance
+    return load_engine(
+        name,
+        BUILTIN,
+        Recognizer,  # type: ignore[type-abstract]  # a Protocol: checked with isinstance
+        kind="recognizer",
+        methods="unknown_words(words) and stream(expect) methods",
+        error=RecognizerError,
+    )
