@@ -17,8 +17,11 @@ Config-seeded rows are listed with "source": "config" and come back at every sta
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -31,7 +34,7 @@ from .auth import account_of
 from .body import parse_json, read_body
 from .number_models import NumberCreate, NumberPatch, RingGroupCreate, RingGroupPatch
 from .replies import CPAAS, Envelope, Found, Listing, NumberDone, RingGroupDone
-from .responses import ApiError, endpoint, ok
+from .responses import ApiError, Handler, endpoint, ok
 
 if TYPE_CHECKING:
     from api.context import AppContext
@@ -45,89 +48,106 @@ def _body_fields(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def routes(ctx: AppContext) -> list[BaseRoute]:
-    book = ctx.switch.numbers
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """One kind of the account's routing items (numbers, ring groups): what the two
+    generic handlers below need to list, add, read, change and delete it."""
+
+    noun: str  # "number", in messages
+    plural: str
+    key: str  # the field that names an item, in bodies and replies
+    path_param: str
+    listing: Callable[[str], Sequence[BaseModel]]
+    one: Callable[[str, str], BaseModel | None]
+    put: Callable[..., BaseModel]
+    delete: Callable[[str, str], bool]
+    taken: Callable[[str], bool]  # a put's error that says the key is taken (409)
+    renamed: str  # the error for a PATCH that changes the key
+
+    def key_of(self, item: BaseModel) -> Any:
+        return getattr(item, self.key)
+
+
+def _handlers(ctx: AppContext, kind: _Kind) -> tuple[Handler, Handler]:
+    """The collection handler (GET lists, POST adds) and the member handler (GET, PATCH,
+    DELETE) of ``kind``."""
 
     @endpoint
-    async def numbers(request: Request) -> Response:
+    async def collection(request: Request) -> Response:
         account = await account_of(request, ctx)
         if request.method == "GET":
-            items = [n.model_dump(mode="json", exclude_none=True) for n in book.numbers(account.id)]
-            return ok(message="numbers found" if items else "no numbers", result=items)
+            items = [i.model_dump(mode="json", exclude_none=True) for i in kind.listing(account.id)]
+            found = f"{kind.plural} found" if items else f"no {kind.plural}"
+            return ok(message=found, result=items)
         data = _body_fields(parse_json(await read_body(request, MAX_BODY)))
         try:
-            item = book.put_number(data | {"account": account.id}, replace=False)
+            item = kind.put(data | {"account": account.id}, replace=False)
         except NumberError as exc:
-            raise ApiError(str(exc), 409 if "already in use" in str(exc) else 400) from None
-        return ok(message="number added", number=item.number)
+            raise ApiError(str(exc), 409 if kind.taken(str(exc)) else 400) from None
+        return ok(message=f"{kind.noun} added", **{kind.key: kind.key_of(item)})
 
     @endpoint
-    async def number(request: Request) -> Response:
+    async def member(request: Request) -> Response:
         account = await account_of(request, ctx)
-        key = request.path_params["number"]
-        item = book.number(account.id, key)
+        key = request.path_params[kind.path_param]
+        item = kind.one(account.id, key)
         if item is None:
-            raise ApiError(f"number: no number {key}", 404)
+            raise ApiError(f"{kind.key}: no {kind.noun} {key}", 404)
+        named = {kind.key: kind.key_of(item)}
         if request.method == "GET":
-            return ok(
-                message="number found", result=item.model_dump(mode="json", exclude_none=True)
-            )
-        if request.method == "DELETE":
-            book.delete_number(account.id, key)
-            return ok(message="number deleted", number=item.number)
-        changes = _body_fields(parse_json(await read_body(request, MAX_BODY)))
-        if "number" in changes and changes["number"] != item.number:
-            raise ApiError("number: cannot be changed (delete it and add the new one)")
-        merged = item.model_dump(mode="json", exclude_none=True) | changes
-        merged = {k: v for k, v in merged.items() if v is not None}
-        try:
-            book.put_number(merged)
-        except NumberError as exc:
-            raise ApiError(str(exc)) from None
-        return ok(message="number modified", number=item.number)
-
-    @endpoint
-    async def groups(request: Request) -> Response:
-        account = await account_of(request, ctx)
-        if request.method == "GET":
-            items = [
-                g.model_dump(mode="json", exclude_none=True) for g in book.ring_groups(account.id)
-            ]
-            return ok(message="ring groups found" if items else "no ring groups", result=items)
-        data = _body_fields(parse_json(await read_body(request, MAX_BODY)))
-        try:
-            group = book.put_ring_group(data | {"account": account.id}, replace=False)
-        except NumberError as exc:
-            raise ApiError(str(exc), 409 if str(exc).endswith(" exists") else 400) from None
-        return ok(message="ring group added", id=group.id)
-
-    @endpoint
-    async def group(request: Request) -> Response:
-        account = await account_of(request, ctx)
-        key = request.path_params["group_id"]
-        item = book.ring_group(account.id, key)
-        if item is None:
-            raise ApiError(f"id: no ring group {key}", 404)
-        if request.method == "GET":
-            return ok(
-                message="ring group found", result=item.model_dump(mode="json", exclude_none=True)
-            )
+            dump = item.model_dump(mode="json", exclude_none=True)
+            return ok(message=f"{kind.noun} found", result=dump)
         if request.method == "DELETE":
             try:
-                book.delete_ring_group(account.id, key)
-            except NumberError as exc:
+                kind.delete(account.id, key)
+            except NumberError as exc:  # still the destination of another item
                 raise ApiError(str(exc), 409) from None
-            return ok(message="ring group deleted", id=item.id)
+            return ok(message=f"{kind.noun} deleted", **named)
         changes = _body_fields(parse_json(await read_body(request, MAX_BODY)))
-        if "id" in changes and changes["id"] != item.id:
-            raise ApiError("id: cannot be changed")
+        if kind.key in changes and changes[kind.key] != named[kind.key]:
+            raise ApiError(kind.renamed)
         merged = item.model_dump(mode="json", exclude_none=True) | changes
-        merged = {k: v for k, v in merged.items() if v is not None}
         try:
-            book.put_ring_group(merged)
+            kind.put({k: v for k, v in merged.items() if v is not None})
         except NumberError as exc:
             raise ApiError(str(exc)) from None
-        return ok(message="ring group modified", id=item.id)
+        return ok(message=f"{kind.noun} modified", **named)
+
+    return collection, member
+
+
+def routes(ctx: AppContext) -> list[BaseRoute]:
+    book = ctx.switch.numbers
+    numbers, number = _handlers(
+        ctx,
+        _Kind(
+            noun="number",
+            plural="numbers",
+            key="number",
+            path_param="number",
+            listing=book.numbers,
+            one=book.number,
+            put=book.put_number,
+            delete=book.delete_number,
+            taken=lambda error: "already in use" in error,
+            renamed="number: cannot be changed (delete it and add the new one)",
+        ),
+    )
+    groups, group = _handlers(
+        ctx,
+        _Kind(
+            noun="ring group",
+            plural="ring groups",
+            key="id",
+            path_param="group_id",
+            listing=book.ring_groups,
+            one=book.ring_group,
+            put=book.put_ring_group,
+            delete=book.delete_ring_group,
+            taken=lambda error: error.endswith(" exists"),
+            renamed="id: cannot be changed",
+        ),
+    )
 
     number_key = {"number": "the number's digits"}
     group_key = {"group_id": "the ring group's id"}

@@ -178,3 +178,44 @@ async def test_a_flow_or_group_in_use_cannot_be_deleted_or_renamed(api_env) -> N
     await api_env.call("DELETE", "/api/ring_groups/g")
     status, _ = await api_env.call("DELETE", f"/api/flows/{flow_id}")
     assert status == 200
+
+
+def reply(body: dict) -> dict:
+    """The CPaaS envelope's response without its success flag."""
+    return {k: v for k, v in body["response"].items() if k != "success"}
+
+
+async def test_numbers_and_ring_groups_reply_alike_in_their_own_words(api_env) -> None:
+    """Both kinds share one pair of handlers: each reply names its own kind and key."""
+    kinds = [
+        ("/api/ring_groups", "ring group", "id", "sales", {"members": ["101"]}),
+        ("/api/numbers", "number", "number", "4930555", {"destination": "extension:101"}),
+    ]
+    for path, noun, key, name, fields in kinds:
+        plural = path.removeprefix("/api/").replace("_", " ")
+        status, body = await api_env.call("GET", path)
+        assert (status, body["response"]["message"]) == (200, f"no {plural}")
+        status, body = await api_env.call("POST", path, {key: name, **fields})
+        assert (status, reply(body)) == (200, {"message": f"{noun} added", key: name})
+        status, body = await api_env.call("POST", path, {key: name, **fields})
+        assert status == 409, body  # the key is taken
+        status, body = await api_env.call("GET", path)
+        assert body["response"]["message"] == f"{plural} found"
+        status, body = await api_env.call("GET", f"{path}/{name}")
+        assert body["response"]["message"] == f"{noun} found"
+        assert body["response"]["result"][key] == name
+        status, body = await api_env.call("PATCH", f"{path}/{name}", {key: name + "9"})
+        assert status == 400 and body["response"]["message"].startswith(f"{key}: cannot be changed")
+        status, body = await api_env.call("PATCH", f"{path}/{name}", {key: name, **fields})
+        assert (status, reply(body)) == (200, {"message": f"{noun} modified", key: name})
+        status, body = await api_env.call("PATCH", f"{path}/{name}", {"account": "x"})
+        assert status == 400, body  # the account comes from the header
+        status, body = await api_env.call("GET", f"{path}/{name}", headers=ACCOUNT_2)
+        assert (status, body["response"]["message"]) == (404, f"{key}: no {noun} {name}")
+    # a ring group a number routes to cannot go: 409, and the number names it
+    await api_env.call("PATCH", "/api/numbers/4930555", {"destination": "ring_group:sales"})
+    status, body = await api_env.call("DELETE", "/api/ring_groups/sales")
+    assert status == 409 and "4930555" in body["response"]["message"], body
+    for path, noun, key, name, _ in reversed(kinds):
+        status, body = await api_env.call("DELETE", f"{path}/{name}")
+        assert (status, reply(body)) == (200, {"message": f"{noun} deleted", key: name})
