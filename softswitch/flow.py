@@ -356,7 +356,7 @@ class FlowRunner:
         listener = None
         if recognizer is not None:
             listener = SpeechListener(
-                recognizer.stream(step.expectations()),
+                recognizer.stream(step.expectations(), confidence=step.confidence > 0),
                 no_input=step.no_input_timeout,
                 max_speech=step.max_speech,
                 end_silence_ms=step.end_silence_ms,

@@ -111,3 +111,21 @@ def test_unknown_words_and_engines_are_refused(engine: PocketsphinxRecognizer) -
     with pytest.raises(RecognizerError, match="cannot load"):
         recognizer("nosuch.module:Thing")
     assert isinstance(recognizer("pocketsphinx"), PocketsphinxRecognizer)
+
+
+@pytest.mark.parametrize("words", ["talk to an agent", "nine nine"])
+def test_the_confidence_is_the_same_streamed_or_decoded_at_the_end(
+    engine: PocketsphinxRecognizer, words: str
+) -> None:
+    """A stream told a confidence will be wanted decodes the free pass as the speech
+    comes; one that was not keeps the audio and decodes it at the end. Same answer."""
+    audio = spoken(words, "rms")
+    heard = []
+    for streamed in (True, False, True):
+        stream = engine.stream(SURVEY, confidence=streamed)
+        for start in range(0, len(audio), 800):  # 100 ms at a time, as the listener feeds
+            stream.feed(audio[start : start + 800])
+        heard.append(stream.finish(confidence=True))
+    assert heard[0].text == heard[1].text == heard[2].text
+    assert abs(heard[0].confidence - heard[1].confidence) < 0.05, heard
+    assert heard[0].audio_seconds == heard[1].audio_seconds > 0

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections import deque
 
 import pytest
 
 from media.expectations import Expectations
 from media.listener import ListenStatus, SpeechListener
 from media.recognizer import RecognizerError, recognizer
-from media.recognizer_workers import WorkerGone, WorkerRecognizer
+from media.recognizer_workers import WorkerGone, WorkerRecognizer, _next
 from tests.media.test_listener import say_into
 from tests.peers.audio import spoken
 
@@ -104,3 +105,48 @@ def test_close_stops_the_workers() -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_finish_is_served_before_other_callers_speech_and_a_stream_keeps_its_order() -> None:
+    """The worker's queue: the caller who stopped speaking is the one waiting."""
+    queued = deque(
+        [
+            ("feed", 1, SURVEY, True, "a1"),
+            ("feed", 2, SURVEY, True, "b1"),
+            ("feed", 1, SURVEY, True, "a2"),
+            ("feed", 3, SURVEY, True, "c1"),
+            ("feed", 2, SURVEY, True, "b2"),
+            ("finish", 7, 2, True, 0.5),
+            ("feed", 1, SURVEY, True, "a3"),
+            ("cancel", 3),
+            ("prepare", 8, SURVEY),
+        ]
+    )
+    served = []
+    while len(queued) > 1:
+        served.append(_next(queued, {1: 0, 2: 1, 3: 2}))
+    # the cancel first, taking stream 3's queued speech with it; then stream 2's speech
+    # and its finish; then the rest in arrival order
+    assert [r[:2] if r[0] != "feed" else r[-1] for r in served] == [
+        ("cancel", 3),
+        "b1",
+        "b2",
+        ("finish", 7),
+        "a1",
+        "a2",
+        "a3",
+    ]
+    assert list(queued) == [("prepare", 8, SURVEY)]
+
+
+def test_without_a_finish_the_caller_who_started_talking_first_is_served_first() -> None:
+    queued = deque(
+        [
+            ("feed", 5, SURVEY, True, "y1"),
+            ("feed", 4, SURVEY, True, "x1"),
+            ("feed", 5, SURVEY, True, "y2"),
+            ("feed", 4, SURVEY, True, "x2"),
+        ]
+    )
+    talking = {4: 0, 5: 1}  # 4 began speaking first: kept caught up, likely done first
+    assert [_next(queued, talking)[-1] for _ in range(4)] == ["x1", "x2", "y1", "y2"]

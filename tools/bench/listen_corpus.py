@@ -145,7 +145,9 @@ def recognize(
     audio = np.concatenate([quiet, utterance.audio, quiet, quiet, quiet])
     frames = list(audio[: len(audio) // FRAME * FRAME].reshape(-1, FRAME))
     question = CODE if utterance.truth.isdigit() else SURVEY
-    listener = SpeechListener(engine.stream(question), max_speech=10, confidence=confidence > 0)
+    listener = SpeechListener(
+        engine.stream(question, confidence > 0), max_speech=10, confidence=confidence > 0
+    )
     started = time.process_time()
     result = None
     for i in range(0, len(frames), 5):

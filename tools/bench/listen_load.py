@@ -22,6 +22,7 @@ was skipped or p99 latency is over 300 ms.
 
     .venv/bin/python tools/bench/listen_load.py                  # 50 calls, 20 s
     .venv/bin/python tools/bench/listen_load.py --calls 50 --seconds 30 --workers 2
+    .venv/bin/python tools/bench/listen_load.py --workers 1 --no-confidence
 """
 
 from __future__ import annotations
@@ -82,14 +83,19 @@ class Caller:
         self.listener: SpeechListener | None = None
         self.truth = ""
 
-    def ask(self, engine: Recognizer) -> SpeechListener:
+    def ask(self, engine: Recognizer, confidence: bool) -> SpeechListener:
         audio, self.truth = self.clips[int(self.rng.integers(len(self.clips)))]
         # the question's prompt plays first: the caller answers 2-5 s into listening
         pause = np.zeros(int(8000 * self.rng.uniform(2.0, 5.0)), np.int16)
         padded = np.concatenate([pause, audio, np.zeros(8000 * 2, np.int16)])
         self.frames = list(padded[: len(padded) // FRAME * FRAME].reshape(-1, FRAME))
         self.position = 0
-        self.listener = SpeechListener(engine.stream(SURVEY), no_input=10, executor=engine.executor)
+        self.listener = SpeechListener(
+            engine.stream(SURVEY, confidence),
+            no_input=10,
+            executor=engine.executor,
+            confidence=confidence,
+        )
         self.listener.start()
         self.listener.start_timer()
         return self.listener
@@ -131,7 +137,7 @@ async def run(args: argparse.Namespace, workers: int, clips: list[tuple[np.ndarr
 
     async def converse(caller: Caller) -> None:
         while loop.time() < deadline:
-            result = await caller.ask(engine).result()
+            result = await caller.ask(engine, not args.no_confidence).result()
             heard.append((result, caller.truth))
 
     clock.add(tick)
@@ -159,6 +165,8 @@ async def run(args: argparse.Namespace, workers: int, clips: list[tuple[np.ndarr
     late = (np.array(offsets) - min(offsets)) * 1000
     where = f"in {workers} worker process(es)" if workers else "on a thread of the clock's process"
     print(f"{args.calls} calls listening for {args.seconds:.0f} s on one core, decoding {where}")
+    if args.no_confidence:
+        print("steps without a confidence threshold: no second pass for the confidence")
     print(
         f"answers: {len(spoken)} heard ({len(heard) - len(spoken)} no input),"
         f" {right} right ({right / max(1, len(spoken)):.1%})"
@@ -206,6 +214,11 @@ def main() -> int:
         type=lambda text: [int(n) for n in text.split(",")],
         default=[0, 1],
         help="decoding processes, comma-separated runs (0: a thread of the clock's process)",
+    )
+    parser.add_argument(
+        "--no-confidence",
+        action="store_true",
+        help="listen steps without a confidence threshold (no second decode per answer)",
     )
     args = parser.parse_args()
     os.sched_setaffinity(0, {args.core})  # inherited by the worker processes
