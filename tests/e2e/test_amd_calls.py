@@ -10,13 +10,12 @@ left in the mailbox.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import httpx
 import numpy as np
 import pytest
 
 from media.pcm import FRAME, RATE
+from tests.e2e.campaigns import open_now
 from tests.peers import greetings
 from tests.peers.audio import read_wav
 from tests.peers.baresip import BaresipAccount
@@ -161,26 +160,21 @@ def test_campaign_retries_machines_and_reports_who_answered(
     contacts = [{"contact_name": f"c{n[-1]}", "contact_number": n} for n in (HUMAN, MACHINE_BEEP)]
     added = api(server, "/api/add_contact_to_list", {"list_id": list_id, "contacts": contacts})
     assert added["response"]["success"] == "true", added
-    now = datetime.now(UTC)
     created = api(
         server,
         "/api/create_campaign",
-        {
-            "list_id": list_id,
-            "campaign_name": "amd",
-            "campaign_type": "0",
-            "campaign_caller_id": "15168148111",
-            "dynamic_announcement": "1",
-            "announcement_text": "Your parcel arrives tomorrow.",
-            "campaign_start_date": (now - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S"),
-            "campaign_end_date": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
-            "time_zone": "UTC",
-            "max_retries": "1",
-            "retry_time": "0",
-            "retry_on_statuses": "NOANSWER,MACHINE",
-            "calls_per_minute": "120",
-            "amd": "detect",
-        },
+        open_now(
+            list_id,
+            "amd",
+            "0",
+            dynamic_announcement="1",
+            announcement_text="Your parcel arrives tomorrow.",
+            max_retries="1",
+            retry_time="0",
+            retry_on_statuses="NOANSWER,MACHINE",
+            calls_per_minute="120",
+            amd="detect",
+        ),
     )
     assert created["response"]["success"] == "true", created
     campaign_id, token = created["response"]["campaign_id"], created["response"]["token"]

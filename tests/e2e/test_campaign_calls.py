@@ -4,11 +4,11 @@ phones behind kamailio, reports through the JAICP Calls API, CDRs through the CP
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
+from tests.e2e.campaigns import open_now
 from tests.peers.baresip import BaresipAccount
 from tests.peers.kamailio import Kamailio, KamailioConfig, customer_trunk
 from tests.peers.process import wait_until
@@ -74,23 +74,16 @@ def test_campaign_against_real_phones(carrier, server_factory, phone_factory):
             "dnd_contacts": [{"dnd_contact_name": "no calls", "dnd_contact_number": BLOCKED}],
         },
     )
-    now = datetime.now(UTC)
     created = api(
         server,
         "/api/create_campaign",
-        {
-            "list_id": list_id,
-            "dnd_list_id": dnd_id,
-            "campaign_name": "e2e survey",
-            "campaign_type": "1",
-            "campaign_caller_id": "15168148111",
-            "campaign_start_date": (now - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S"),
-            "campaign_end_date": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
-            "time_zone": "UTC",
-            "max_retries": "0",
-            "retry_time": "60",
-            "calls_per_minute": "120",
-            "flow": [
+        open_now(
+            list_id,
+            "e2e survey",
+            "1",
+            dnd_list_id=dnd_id,
+            calls_per_minute="120",
+            flow=[
                 {
                     "type": "gather",
                     "num_digits": 1,
@@ -105,7 +98,7 @@ def test_campaign_against_real_phones(carrier, server_factory, phone_factory):
                 },
                 {"type": "say", "text": "Goodbye"},
             ],
-        },
+        ),
     )
     assert created["response"]["success"] == "true", created
     campaign_id, token = created["response"]["campaign_id"], created["response"]["token"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import sys
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -24,6 +23,7 @@ from softswitch.campaigns.manager import CampaignManager
 from softswitch.campaigns.model import FINAL_STATUSES, JobStatus
 from softswitch.store import Store
 from softswitch.store.job_leases import JobLeases
+from tests.e2e.campaigns import open_now
 from tests.peers.kamailio import Kamailio, KamailioConfig
 from tests.peers.process import PeerProcess, wait_until
 from tests.peers.sipp import start_sipp
@@ -101,25 +101,18 @@ def create_campaign(port: int) -> str:
     contacts = [{"contact_name": f"c{n}", "contact_number": n} for n in NUMBERS]
     added = api(port, "/api/add_contact_to_list", {"list_id": list_id, "contacts": contacts})
     assert added["response"]["success"] == "true", added
-    now = datetime.now(UTC)
     created = api(
         port,
         "/api/create_campaign",
-        {
-            "list_id": list_id,
-            "campaign_name": "two nodes",
-            "campaign_type": "1",
-            "campaign_caller_id": "15168148111",
-            "campaign_start_date": (now - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S"),
-            "campaign_end_date": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
-            "time_zone": "UTC",
-            "max_retries": "0",
-            "retry_time": "60",
-            "calls_per_minute": str(CALLS_PER_MINUTE),
-            "max_simultaneous_calls": str(MAX_SIMULTANEOUS),
+        open_now(
+            list_id,
+            "two nodes",
+            "1",
+            calls_per_minute=str(CALLS_PER_MINUTE),
+            max_simultaneous_calls=str(MAX_SIMULTANEOUS),
             # a short call: answered, half a second, hung up by the switch
-            "flow": [{"type": "pause", "seconds": 0.5}, {"type": "hangup"}],
-        },
+            flow=[{"type": "pause", "seconds": 0.5}, {"type": "hangup"}],
+        ),
     )
     assert created["response"]["success"] == "true", created
     return created["response"]["campaign_id"]

@@ -5,13 +5,13 @@ CDRs show the answers, and usedAsrSeconds counts what the recognizer heard."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
+from tests.e2e.campaigns import open_now
 from tests.peers.audio import silence, spoken, write_wav
 from tests.peers.baresip import BaresipAccount
 from tests.peers.kamailio import Kamailio, KamailioConfig, customer_trunk
@@ -153,23 +153,16 @@ def run_survey(tmp_path, carrier, server_factory, phone_factory):
         ]["success"]
         == "true"
     )
-    now = datetime.now(UTC)
     created = api(
         server,
         "/api/create_campaign",
-        {
-            "list_id": list_id,
-            "campaign_name": "voice survey",
-            "campaign_type": "1",
-            "campaign_caller_id": "15168148111",
-            "campaign_start_date": (now - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S"),
-            "campaign_end_date": (now + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S"),
-            "time_zone": "UTC",
-            "max_retries": "0",
-            "retry_time": "60",
-            "calls_per_minute": "600",
-            "flow": SURVEY,
-        },
+        open_now(
+            list_id,
+            "voice survey",
+            "1",
+            calls_per_minute="600",
+            flow=SURVEY,
+        ),
     )
     assert created["response"]["success"] == "true", created
     campaign_id, token = created["response"]["campaign_id"], created["response"]["token"]

@@ -459,12 +459,14 @@ class Kamailio:
 
     def log_lines(self, marker: str) -> list[str]:
         """Our xlog lines of one kind (REGISTERED, ROUTE, NOT-FOUND, PROXY-CHALLENGE...)."""
-        pattern = re.compile(rf"\b{re.escape(marker)}\b(.*)$")
-        return [
-            m.group(0)
-            for line in self.process.log_text().splitlines()
-            if (m := pattern.search(line))
-        ]
+        return xlog_lines(self.process, marker)
+
+
+def xlog_lines(process: PeerProcess, marker: str) -> list[str]:
+    """A kamailio's log lines of one kind: from ``marker`` (a word our configs' xlog
+    calls start with) to the end of the line."""
+    pattern = re.compile(rf"\b{re.escape(marker)}\b(.*)$")
+    return [m.group(0) for line in process.log_text().splitlines() if (m := pattern.search(line))]
 
 
 def answers_options(host: str, port: int) -> bool:

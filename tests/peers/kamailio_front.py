@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from .kamailio import MODULES_DIR, answers_options
+from .kamailio import MODULES_DIR, answers_options, xlog_lines
 from .process import PeerError, PeerProcess, wait_until
 
 HOST = "127.0.0.1"
@@ -108,9 +108,4 @@ class KamailioFront:
         )
 
     def log_lines(self, marker: str) -> list[str]:
-        pattern = re.compile(rf"\b{re.escape(marker)}\b(.*)$")
-        return [
-            m.group(0)
-            for line in self.process.log_text().splitlines()
-            if (m := pattern.search(line))
-        ]
+        return xlog_lines(self.process, marker)
