@@ -25,7 +25,7 @@ from softswitch.answering import AmdMode
 from softswitch.outcome import CallOutcome
 from tests.peers import greetings
 from tests.peers.baresip import BaresipAccount
-from tests.peers.kamailio import Kamailio, KamailioConfig
+from tests.peers.kamailio import Kamailio, KamailioConfig, customer_trunk
 
 pytestmark = [pytest.mark.peers, pytest.mark.slow]
 
@@ -56,18 +56,7 @@ def carrier(tmp_path, ports, corpus):
 
 @pytest.fixture
 def server(carrier, server_factory):
-    harness = server_factory(
-        trunks=[
-            {
-                "name": "carrier",
-                "host": carrier.address,
-                "username": "trunkuser",
-                "password": "trunkpass",
-                "caller_id": "15168148111",
-                "prefixes": ["555"],
-            }
-        ]
-    )
+    harness = server_factory(trunks=[customer_trunk(carrier)])
     carrier.wait_registered("trunkuser")
     return harness
 

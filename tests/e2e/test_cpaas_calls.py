@@ -16,7 +16,7 @@ import pytest
 
 from tests.peers.audio import dominant_frequency, read_wav
 from tests.peers.baresip import BaresipAccount
-from tests.peers.kamailio import Kamailio, KamailioConfig
+from tests.peers.kamailio import Kamailio, KamailioConfig, customer_trunk
 from tests.peers.process import wait_until
 
 pytestmark = pytest.mark.peers
@@ -43,16 +43,7 @@ def carrier(tmp_path, ports):
 def server(carrier, server_factory):
     harness = server_factory(
         extensions={"101": "pw101", "102": "pw102", "103": "pw103"},
-        trunks=[
-            {
-                "name": "carrier",
-                "host": carrier.address,
-                "username": "trunkuser",
-                "password": "trunkpass",
-                "caller_id": "15168148111",
-                "prefixes": ["555"],
-            }
-        ],
+        trunks=[customer_trunk(carrier)],
     )
     carrier.wait_registered("trunkuser")
     return harness
