@@ -61,17 +61,16 @@ def _serve(conn: Connection, engine_name: str) -> None:
     arrivals = itertools.count()
     while True:
         try:
-            if not pending:
-                pending.append(conn.recv())
-            while conn.poll(0):  # all that has arrived, so a finish can go first
-                pending.append(conn.recv())
+            # all that has arrived, so a finish can go first
+            while not pending or conn.poll(0):
+                arrived = conn.recv()
+                if arrived is None:
+                    return  # the switch is stopping
+                if arrived[0] == "feed" and arrived[1] not in talking:
+                    talking[arrived[1]] = next(arrivals)
+                pending.append(arrived)
         except (EOFError, OSError):
             return  # the switch went away
-        if any(request is None for request in pending):
-            return
-        for queued in pending:
-            if queued[0] == "feed" and queued[1] not in talking:
-                talking[queued[1]] = next(arrivals)
         request = _next(pending, talking)
         if request[0] in ("finish", "cancel"):
             talking.pop(request[2] if request[0] == "finish" else request[1], None)
