@@ -3,7 +3,11 @@
 The first decision follows Asterisk's app_amd: frames are voiced or silent by their mean
 absolute level, above ``silence_threshold`` and ``noise_margin`` times the line's noise
 floor (the quietest frame of the last 3 s: speech pauses between words, steady line
-noise does not, so a noisy line does not read as talk); voiced runs of at least
+noise does not, so a noisy line does not read as talk). Digital silence (frames a phone
+or gateway may send before the line's own sound) is no line's noise: the quietest other
+frame is the floor once it is under ``silence_threshold``, or one such frame would let
+the noise after it read as talk for 3 s; a loud sound after digital silence (a first
+word, a beep) still has the silence's floor, zero, for 3 s. Voiced runs of at least
 ``min_word_length`` separated by ``between_words_silence`` count as words. Then, in the
 order Asterisk checks them:
 
@@ -124,6 +128,8 @@ class AmdResult:
 MAX_BEEP = 2.5
 _WINDOW = np.hanning(FRAME)
 _FLOOR_FRAMES = 150  # 3 s: longer than any beep (MAX_BEEP), so a beep is never the floor
+# a mean |sample| under -66 dBFS: no line's noise is this quiet, only digital silence
+DIGITAL_SILENCE = 16.0
 _BIN_HZ = RATE / FRAME  # 50 Hz
 
 
@@ -162,6 +168,7 @@ class AnsweringMachineDetector:
         # between words, steady line noise has none); the first frame sets it at once
         self._levels = np.full(_FLOOR_FRAMES, np.inf)
         self._level_at = 0
+        self._digital_at = -_FLOOR_FRAMES  # the last frame of digital silence
         self._tone_bin = -1
         self._tone_run = 0
         self._beep_at: float | None = None  # a beep heard (until_end): when it started
@@ -174,9 +181,16 @@ class AnsweringMachineDetector:
         self.frames += 1
         level = float(np.abs(frame.astype(np.float32)).mean())
         s = self.settings
-        self._levels[self._level_at] = level
+        if level < DIGITAL_SILENCE:
+            self._digital_at = self.frames
+            level_kept = np.inf
+        else:
+            level_kept = level
+        self._levels[self._level_at] = level_kept
         self._level_at = (self._level_at + 1) % _FLOOR_FRAMES
         floor = float(self._levels.min())
+        if floor > s.silence_threshold and self.frames - self._digital_at < _FLOOR_FRAMES:
+            floor = 0.0  # nothing quiet since the digital silence: its floor still holds
         voiced = level > s.silence_threshold and level > floor * s.noise_margin
         tone_run = self._tone_run
         if voiced:

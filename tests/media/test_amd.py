@@ -4,6 +4,7 @@ timing), and the app_amd rules one at a time on synthetic audio."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -180,6 +181,31 @@ def test_line_noise_alone_is_silence(rms):
     noise = np.clip(np.round(greetings.line_noise(6 * RATE, 7, rms=rms)), -32768, 32767)
     result = detect(noise.astype(np.int16))
     assert result.answered_by is AnsweredBy.UNKNOWN and result.cause == "INITIALSILENCE"
+
+
+@pytest.mark.parametrize("frames", [1, 5, 25])
+def test_digital_silence_before_the_line_noise_does_not_make_the_noise_talk(corpus, frames):
+    """A phone or gateway may send digital silence before the line's own sound (a real
+    call did, once): the noisy answers still come out as they do without it."""
+    lead = _silence(frames * FRAME / RATE)
+    for i, g in enumerate(corpus):
+        if not g.noisy:
+            continue
+        alone = detect(_line(g, i), until_end=True)
+        after = detect(
+            _line(replace(g, samples=np.concatenate([lead, g.samples])), i), until_end=True
+        )
+        assert after.answered_by is alone.answered_by, (g.name, alone, after)
+        assert after.answered_by.machine == g.machine, (g.name, after)
+
+
+def test_a_loud_sound_after_digital_silence_keeps_the_silences_floor():
+    # a tone is never the floor: the beep stays voiced until it ends
+    result = detect(
+        np.concatenate([_silence(0.5), _tone(1000.0, 2.0), _silence(2.0)]), until_end=True
+    )
+    assert result.answered_by is AnsweredBy.MACHINE_END_BEEP
+    assert result.at == pytest.approx(2.5 + 0.02, abs=0.03)
 
 
 def test_speech_over_loud_line_noise_is_still_told_apart(corpus):

@@ -163,3 +163,42 @@ def through_g711(samples: np.ndarray, law: str = "ulaw") -> np.ndarray:
 def write(greeting: Greeting, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     return write_wav(directory / f"{greeting.name}.wav", greeting.samples)
+
+
+# the stretches of a greeting matched to place its beep, widest first: (seconds before
+# the tone's start, seconds into it)
+BEEP_WINDOWS = ((0.2, 0.1), (0.1, 0.05), (0.04, 0.04))
+
+
+def find_beep(
+    heard: np.ndarray, greeting: Greeting, law: str = "ulaw", least: float = 0.9
+) -> tuple[float, float]:
+    """Where ``greeting``'s beep starts in ``heard`` (8 kHz audio that crossed a call),
+    in seconds from its first sample, and how well it matched (normalized correlation:
+    1.0 is the same samples). The greeting's own samples around the tone's start,
+    through the same law, slide along ``heard``: the match holds wherever the call
+    stretched or squeezed the audio outside them (a late sender, a concealed underrun),
+    which the file's time line cannot. The widest of BEEP_WINDOWS matching at least
+    ``least`` places it (a narrower one when the call concealed a frame inside a wider
+    one); if none does, the best of them."""
+    if greeting.beep_at is None:
+        raise ValueError(f"{greeting.name} has no beep")
+    sent = through_g711(greeting.samples, law).astype(np.float64)
+    audio = heard.astype(np.float64)
+    energy = np.concatenate(([0.0], np.cumsum(audio * audio)))
+    at = round(greeting.beep_at * RATE)
+    best = (0.0, -1.0)
+    for before_s, into_s in BEEP_WINDOWS:
+        before, into = round(before_s * RATE), round(into_s * RATE)
+        template = sent[at - before : at + into]
+        if len(audio) < len(template):
+            raise ValueError(f"{len(audio)} samples heard, fewer than {len(template)} matched")
+        dots = np.correlate(audio, template, "valid")
+        window = energy[len(template) :] - energy[: -len(template)]
+        score = dots / (np.linalg.norm(template) * np.sqrt(np.maximum(window, 1e-9)))
+        offset = int(score.argmax())
+        found = ((offset + before) / RATE, float(score[offset]))
+        if found[1] >= least:
+            return found
+        best = max(best, found, key=lambda placed: placed[1])
+    return best
