@@ -225,6 +225,12 @@ class PocketsphinxRecognizer:
             else:
                 (folder / "words.arpa").write_text(lm)
                 files["lm"] = str(folder / "words.arpa")
+                # the free pass only checks the grammar's answer: its tree search alone
+                # costs a fifth less CPU and took the p99 at 50 calls with a threshold
+                # from 0.47-0.54 s to 0.12-0.13 s (tools/bench/listen_load.py); the
+                # flat-lexicon rescoring pass changed no answer at threshold 0 and turned
+                # away one more right answer of 64 at 0.5 (tools/bench/listen_corpus.py)
+                files["fwdflat"] = False  # type: ignore[assignment]
             return cast(SphinxDecoder, Decoder(**{**self._config, **files}))
 
 

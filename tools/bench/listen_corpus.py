@@ -10,6 +10,12 @@ media.expectations' reading of the words. The truth is the choice the phrase bel
 
     .venv/bin/python tools/bench/listen_corpus.py            # 80 utterances, the table
     .venv/bin/python tools/bench/listen_corpus.py --quick    # a third of them
+    .venv/bin/python tools/bench/listen_corpus.py --confidence 0.5   # with a threshold
+
+With ``--confidence`` the steps have that threshold, as a flow's ``confidence`` sets it:
+the free second pass runs and an answer under the threshold is no match. The run then
+also prints how many right answers the threshold turned away (its cost) and how many
+wrong ones it stopped (its use).
 """
 
 from __future__ import annotations
@@ -187,6 +193,10 @@ def choices(outcomes: list[Outcome]) -> list[Outcome]:
     return [o for o in outcomes if o.utterance.truth in CHOICES]
 
 
+def question_of(outcome: Outcome) -> Expectations:
+    return CODE if outcome.utterance.truth.isdigit() else SURVEY
+
+
 def accuracy(outcomes: list[Outcome]) -> float:
     return sum(o.answer == o.utterance.truth for o in outcomes) / max(1, len(outcomes))
 
@@ -194,12 +204,15 @@ def accuracy(outcomes: list[Outcome]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a third of the corpus")
+    parser.add_argument(
+        "--confidence", type=float, default=0.0, help="the steps' threshold (0: none)"
+    )
     args = parser.parse_args()
     utterances = corpus(args.quick)
     engine = PocketsphinxRecognizer()
     engine.prepare(SURVEY)
     engine.prepare(CODE)
-    outcomes = [recognize(u, engine) for u in utterances]
+    outcomes = [recognize(u, engine, args.confidence) for u in utterances]
     noisy = [o for o in outcomes if o.utterance.noisy]
     print(f"{len(outcomes)} utterances ({len(noisy)} with line noise), voices:")
     print("  " + ", ".join(dict.fromkeys(u.voice for u in utterances)))
@@ -211,6 +224,21 @@ def main() -> int:
         f" (line noise {accuracy([o for o in asked if o.utterance.noisy]):.1%});"
         f" spoken digits {accuracy(digits):.1%} of {len(digits)}"
     )
+    if args.confidence:
+        # what the grammar's words alone would have given: the threshold's cost and use
+        plain = [(o, question_of(o).interpret(o.heard)) for o in asked]
+        turned = sum(
+            o.answer == NO_MATCH and m is not None and m.value == o.utterance.truth
+            for o, m in plain
+        )
+        stopped = sum(
+            o.answer == NO_MATCH and m is not None and m.value != o.utterance.truth
+            for o, m in plain
+        )
+        print(
+            f"threshold {args.confidence}: {turned} right answers turned away,"
+            f" {stopped} wrong ones stopped (of {len(asked)} choice answers)"
+        )
     cpu = sorted(o.cpu_seconds / (len(o.utterance.audio) / 8000) for o in outcomes)
     print(f"decoding CPU per second of speech: median {np.median(cpu) * 1000:.0f} ms")
     for o in outcomes:
