@@ -1,9 +1,12 @@
-"""`POST /cluster/modify_call`: a live-call command another node of the cluster
-forwards to this one, the node holding the call (softswitch.cluster.forwarding).
+"""Node to node, beside the documented APIs, served only with [cluster] front_doors set
+and only to a request signed with the cluster's secret:
 
-Not part of either spec's API: served only with [cluster] front_doors set, and only to
-a request signed with the cluster's secret; it acts on this node's own calls (no second
-forwarding) and answers the outcome for the forwarding node to turn into its API's reply.
+- `POST /cluster/modify_call`: a live-call command another node forwards to this one,
+  the node holding the call (softswitch.cluster.forwarding). It acts on this node's own
+  calls (no second forwarding) and answers the outcome for the forwarding node to turn
+  into its API's reply.
+- `POST /cluster/live_calls`: this node's own live calls of an account and their counts,
+  for a node listing the whole cluster's (softswitch.cluster.listing).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from softswitch.calls import CallAction, CallControlError
+from softswitch.cluster import listing
 from softswitch.cluster.forwarding import HEADER, PATH, ClusterAuthError, check, outcome
 
 if TYPE_CHECKING:
@@ -30,12 +34,19 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     if not cluster.enabled:
         return []
 
-    async def modify_call(request: Request) -> JSONResponse:
+    async def signed(request: Request) -> bytes | None:
+        """The request's body, or None when its signature is missing or wrong."""
         body = await request.body()
         try:
             check(cluster.secret, request.headers.get(HEADER), body)
         except ClusterAuthError as exc:
             log.warning("cluster request from %s refused: %s", request.client, exc)
+            return None
+        return body
+
+    async def modify_call(request: Request) -> JSONResponse:
+        body = await signed(request)
+        if body is None:
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         try:
             command: dict[str, Any] = json.loads(body)
@@ -52,4 +63,17 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             return JSONResponse(outcome(exc))
         return JSONResponse(outcome(None))
 
-    return [Route(PATH, modify_call, methods=["POST"])]
+    async def live_calls(request: Request) -> JSONResponse:
+        body = await signed(request)
+        if body is None:
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
+            account_id = str(json.loads(body)["account_id"])
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "bad request"}, status_code=400)
+        return JSONResponse(listing.local_json(ctx.calls.calls, account_id))
+
+    return [
+        Route(PATH, modify_call, methods=["POST"]),
+        Route(listing.PATH, live_calls, methods=["POST"]),
+    ]

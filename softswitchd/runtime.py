@@ -103,6 +103,7 @@ class Runtime:
         self._report_engines()
         await self.webhooks.start()  # what an earlier run left in the outbox goes out
         await self.switch.start()
+        self.calls.start()
         await self.callbacks.start()
         await self.dialer.start()
 

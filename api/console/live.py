@@ -1,8 +1,9 @@
 """Live calls: the account's channels, kept current over Server-Sent Events, and the
 buttons of the CPaaS call API (click2call, hang up, transfer, record).
 
-The event stream polls the live-call registry (`CallService.live_calls`) every
-`POLL_SECONDS` and sends the rendered table body only when it changed. It does not
+The event stream polls the live-call registry (`CallService.all_live_calls`: every
+node's in a cluster) every `POLL_SECONDS` and sends the rendered table body only when it
+changed. It does not
 keep the session alive (only a person's clicks do), ends when the session expires or
 the switch stops (a server shutdown never waits on an open console), and after
 `STREAM_SECONDS` at most (the browser reconnects by itself).
@@ -40,14 +41,14 @@ RECORDING_OPTIONS = ("off", "both", "agent", "customer")
 def routes(console: Console) -> list[BaseRoute]:
     ctx = console.ctx
 
-    def table(who: Visitor) -> tuple[str, int]:
-        rows = ctx.calls.live_calls(who.account_id)
+    async def table(who: Visitor) -> tuple[str, int]:
+        rows = await ctx.calls.all_live_calls(who.account_id)
         html = console.fragment("live_rows.html", rows=rows, csrf_token=who.session.csrf_token)
         return html, len(rows)
 
     @console.page
     async def page(request: Request, who: Visitor) -> Response:
-        rows, count = table(who)
+        rows, count = await table(who)
         return console.render(
             request,
             "live.html",
@@ -72,7 +73,7 @@ def routes(console: Console) -> list[BaseRoute]:
                 if console.sessions.get(who.session_id, touch=False) is None:
                     yield "event: expired\ndata: {}\n\n"
                     return
-                rows, count = table(who)
+                rows, count = await table(who)
                 if rows != last:
                     last, quiet_since = rows, loop.time()
                     yield f"event: calls\ndata: {json.dumps({'html': rows, 'count': count})}\n\n"

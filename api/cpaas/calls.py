@@ -201,13 +201,14 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     @endpoint
     async def live_calls(request: Request) -> Response:
         account = await account_of(request, ctx)
-        rows = [live_channel_json(row) for row in ctx.calls.live_calls(account.id)]
+        rows = [live_channel_json(row) for row in await ctx.calls.all_live_calls(account.id)]
         return listed("live calls", rows)
 
     @endpoint
     async def live_statistics(request: Request) -> Response:
         account = await account_of(request, ctx)
-        return ok(result=live_statistics_json(ctx.calls.live_statistics(account.id)))
+        stats = await ctx.calls.all_live_statistics(account.id)
+        return ok(result=live_statistics_json(stats))
 
     return [
         route(

@@ -1,7 +1,8 @@
 """The call service: the parts below, built once and sharing the live-call registry.
 
 Its entry points are the parts' own methods: `click2call`, `dial_flow` and
-`flow_audio`, `modify_call`, `live_calls` and `live_statistics`, and `spawn`/`stop`
+`flow_audio`, `modify_call`, `live_calls` and `live_statistics` (this node's) or
+`all_live_calls` and `all_live_statistics` (the cluster's), and `spawn`/`stop`
 for the tasks calls run in.
 """
 
@@ -15,9 +16,11 @@ from media.recognizer import dictionary_words, recognizer
 from media.tts import Tts
 
 from ..cluster.forwarding import Forwarder
+from ..cluster.listing import ClusterListing
 from ..cluster.ownership import Ownership
 from ..store.call_owners import CallOwners, Owner
 from ..store.cdrs import CdrStore
+from ..store.cluster_nodes import ClusterNodes
 from ..store.webhooks import WebhookStore
 from ..switch import Switch
 from ..webhooks.events import WebhookEvents
@@ -27,7 +30,7 @@ from .control import CallControl
 from .flowcalls import FlowCalls
 from .inbound import InboundCalls
 from .legs import Legs
-from .live import LiveCalls
+from .live import LiveCalls, LiveChannel, LiveStatistics
 from .recording import Recordings
 from .tasks import CallTasks
 
@@ -95,21 +98,43 @@ class CallService:
         self.modify_local = control.modify
         self.modify_call = control.modify
         self.forwarder: Forwarder | None = None
+        # this node's calls; the cluster's through `all_live_calls` and `all_live_statistics`
+        self.live_calls = self.calls.listing
+        self.live_statistics = self.calls.statistics
+        self.listing: ClusterListing | None = None
         cluster = switch.config.cluster
-        if cluster.enabled:  # any node controls a call held by another (softswitch.cluster)
+        if cluster.enabled:  # any node controls and lists the calls of all (softswitch.cluster)
             me = Owner(switch.config.node_id, switch.config.node_api_url)
             owners = CallOwners(switch.store.db)
             self.calls.ownership = Ownership(owners, me)
             self.calls.ownership.forget_previous_life()
             self.forwarder = Forwarder(control.modify, owners, me, cluster.secret)
             self.modify_call = self.forwarder.modify
-        self.live_calls = self.calls.listing
-        self.live_statistics = self.calls.statistics
+            nodes = ClusterNodes(switch.store.db)
+            self.listing = ClusterListing(self.calls, nodes, me, cluster.secret)
         self.spawn = tasks.spawn
         self._tasks = tasks
 
+    def start(self) -> None:
+        """In a cluster: this node's heartbeat, which lists it to the other nodes."""
+        if self.listing is not None:
+            self.listing.start()
+
+    async def all_live_calls(self, account_id: str) -> list[LiveChannel]:
+        """The account's live calls on every node of the cluster (this node's alone)."""
+        if self.listing is None:
+            return self.calls.listing(account_id)
+        return await self.listing.listing(account_id)
+
+    async def all_live_statistics(self, account_id: str) -> LiveStatistics:
+        if self.listing is None:
+            return self.calls.statistics(account_id)
+        return await self.listing.statistics(account_id)
+
     async def stop(self, grace: float = 2.0) -> None:
         """Let calls that are ending write their CDRs, then cancel what is left."""
+        if self.listing is not None:
+            await self.listing.stop()
         await self._tasks.stop(grace)
         if self.forwarder is not None:
             await self.forwarder.close()

@@ -1,8 +1,9 @@
 """Two switch nodes (separate processes, one shared store) behind the shipped Kamailio
 front door (deploy/kamailio/softswitch-front.cfg), with two baresip phones registered
 through it: calls placed by either node's API reach the phones through the proxy (the
-Path of their registration), a live-call command sent to one node acts on a call the
-other holds, and a node stopped mid-day leaves the phones working through the other.
+Path of their registration), either node lists a call the other holds and a live-call
+command sent to one node acts on it, and a node stopped mid-day leaves the phones
+working through the other.
 
 The module shares one cluster; the last tests stop node A (drained), then restart and
 kill it.
@@ -121,9 +122,12 @@ def click2call(node: SwitchNode) -> str:
     return str(data["response"]["request_id"])
 
 
+def live_rows(node: SwitchNode) -> list[dict]:
+    return node.api("GET", "/api/live_calls")["response"]["result"]
+
+
 def agent_channel(node: SwitchNode) -> str:
-    rows = node.api("GET", "/api/live_calls")["response"]["result"]
-    return next(r["channel"] for r in rows if r["channel"].startswith(f"SIP/{AGENT}-"))
+    return next(r["channel"] for r in live_rows(node) if r["channel"].startswith(f"SIP/{AGENT}-"))
 
 
 def hang_up_at(node: SwitchNode, channel: str) -> dict:
@@ -152,6 +156,12 @@ def test_hangup_sent_to_one_node_ends_a_call_the_other_holds(cluster):
     cluster.agent.wait_call_established()
     cluster.customer.wait_call_established()
     channel = agent_channel(cluster.a)
+    # node B lists and counts it too: it asks every live node for its calls
+    listed = cluster.b.api("GET", "/api/live_calls")["response"]["result"]
+    assert {r["channel"] for r in listed} == {r["channel"] for r in live_rows(cluster.a)}
+    assert channel in {r["channel"] for r in listed}, listed
+    counted = cluster.b.api("GET", "/api/get_live_call_statistics")["response"]["result"]
+    assert counted["live_calls_c2c"] == 1, counted
     # node B does not hold it: it finds the owner in the store and forwards the command
     record = {"channel": channel, "modify_type": "3"}
     data = cluster.b.api("POST", "/api/modify_call", record)
@@ -228,6 +238,8 @@ def test_a_node_that_dies_loses_its_calls_and_the_others_forget_them(cluster):
     gone = hang_up_at(cluster.b, channel)
     assert gone["response"]["success"] == "false" and "not found" in str(gone), gone
     assert "is gone" in cluster.b.log_text()
+    # node B's listing leaves the dead node out instead of waiting for it
+    assert channel not in {r["channel"] for r in live_rows(cluster.b)}
     for phone in (cluster.agent, cluster.customer):
         phone.hangup()
         phone.wait_call_closed()

@@ -27,6 +27,7 @@ from . import (
     m0004_cluster_nodes,
     m0005_runtime_admin,
     m0006_speech_inputs,
+    m0007_cluster_heartbeats,
 )
 
 
@@ -44,6 +45,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "cluster_nodes", m0004_cluster_nodes.up),
     Migration(5, "runtime_admin", m0005_runtime_admin.up),
     Migration(6, "speech_inputs", m0006_speech_inputs.up),
+    Migration(7, "cluster_heartbeats", m0007_cluster_heartbeats.up),
 )
 
 _TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
