@@ -17,6 +17,7 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import asdict
 from typing import Any
 
 import httpx
@@ -71,15 +72,9 @@ Listed = tuple[list[LiveChannel], LiveStatistics]
 
 def local_json(calls: LiveCalls, account_id: str) -> dict[str, Any]:
     """What a node answers at PATH: its own calls of the account, and their counts."""
-    stats = calls.statistics(account_id)
     return {
         "channels": [channel_json(row) for row in calls.listing(account_id)],
-        "statistics": {
-            "c2c": stats.c2c,
-            "campaign": stats.campaign,
-            "inbound": stats.inbound,
-            "otp": stats.otp,
-        },
+        "statistics": asdict(calls.statistics(account_id)),
     }
 
 
@@ -111,7 +106,10 @@ class ClusterListing:
             self._heartbeat.cancel()
             await asyncio.gather(self._heartbeat, return_exceptions=True)
             self._heartbeat = None
-        self.nodes.leave(self.me.node_id)
+        try:
+            self.nodes.leave(self.me.node_id)
+        except Exception:  # the store gone first: the row just ages out (ALIVE)
+            log.exception("cluster: could not remove this node's heartbeat")
         await self._client.aclose()
 
     async def listing(self, account_id: str) -> list[LiveChannel]:
