@@ -37,32 +37,14 @@ TIMEOUT = 2.0  # seconds another node has to list its calls
 
 
 def channel_json(row: LiveChannel) -> dict[str, Any]:
-    return {
-        "channel": row.channel,
-        "request_id": row.request_id,
-        "kind": row.kind.value,
-        "state": row.state.value,
-        "number": row.number,
-        "agent_number": row.agent_number,
-        "customer_number": row.customer_number,
-        "caller_id": row.caller_id,
-        "bridged_channel": row.bridged_channel,
-        "started_at": row.started_at,
-    }
+    """A channel as nodes pass it: its fields as they are (the API's own JSON renames
+    some and rounds the start time to an HTTP date)."""
+    return asdict(row)  # the enums are str: they go out as their values
 
 
 def channel_from_json(data: dict[str, Any]) -> LiveChannel:
     return LiveChannel(
-        channel=str(data["channel"]),
-        request_id=str(data["request_id"]),
-        kind=CallKind(data["kind"]),
-        state=ChannelState(data["state"]),
-        number=str(data["number"]),
-        agent_number=str(data["agent_number"]),
-        customer_number=str(data["customer_number"]),
-        caller_id=str(data["caller_id"]),
-        bridged_channel=str(data["bridged_channel"]),
-        started_at=float(data["started_at"]),
+        **{**data, "kind": CallKind(data["kind"]), "state": ChannelState(data["state"])}
     )
 
 

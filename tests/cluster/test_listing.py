@@ -13,6 +13,8 @@ from typing import cast
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from api import cluster as cluster_api
 from api.context import AppContext
@@ -154,3 +156,20 @@ async def test_a_node_lists_the_other_nodes_calls_with_its_own(nodes, caplog):
 
 def listing_now() -> float:
     return time.time()
+
+
+async def test_a_node_answering_nonsense_is_left_out(nodes, caplog):
+    async def garbled(request):
+        return JSONResponse({"channels": [{"channel": "SIP/1-1"}], "statistics": {"c2c": 1}})
+
+    here = Registry([channel("SIP/101-00000001")], LiveStatistics(c2c=1))
+    app = Starlette(routes=[Route(PATH, garbled, methods=["POST"])])
+    listing = ClusterListing(
+        cast(LiveCalls, here), nodes, A, SECRET, mounts={B.node_url: httpx.ASGITransport(app=app)}
+    )
+    nodes.beat(B, time.time())
+    with caplog.at_level(logging.WARNING, logger="softswitch.cluster"):
+        assert [r.channel for r in await listing.listing(ACCOUNT)] == ["SIP/101-00000001"]
+        assert await listing.statistics(ACCOUNT) == LiveStatistics(c2c=1)
+    assert any("node-b" in r.getMessage() for r in caplog.records)
+    await listing.stop()
